@@ -1,0 +1,112 @@
+# tokenguard Makefile
+#
+# Targets:
+#   all (default)  build/libtokenguard.so and build/tokenguard-report
+#   deps           install missing Debian packages (apt-get as root), or say what to install
+#   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real clients
+#   demo           deps, build, run curl and Python under the shim against a local fake provider
+#   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
+#   bench          overhead of the shim against the same run without it
+#   install        PREFIX (default /usr/local), DESTDIR honoured
+#
+# Use config.mak to override variables; do not change them here.
+
+PREFIX   ?= /usr/local
+LIBDIR   ?= $(PREFIX)/lib
+BINDIR   ?= $(PREFIX)/bin
+DESTDIR  ?=
+
+CC       ?= cc
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+CPPFLAGS += -D_GNU_SOURCE -Ishim -Iledger
+CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC -pthread
+LIBS     := -llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread
+
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+FUZZ_SECONDS ?= 20
+
+-include config.mak
+
+B := build
+
+# The hook layer is kept apart so the parsers, exchange model and ledger can
+# be linked into test binaries without interposing anything.
+HOOK_SRCS   := shim/hooks.c shim/resolve.c
+CORE_SRCS   := $(filter-out $(HOOK_SRCS),$(sort $(wildcard shim/*.c)))
+LEDGER_SRCS := $(sort $(wildcard ledger/*.c))
+TOOL_SRCS   := $(sort $(wildcard tools/*.c))
+UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/*.c))
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+san = $(patsubst %.c,$(B)/san/%.o,$(1))
+
+# The price table is data (ledger/prices.tsv); it is linked in as bytes.
+PRICE_OBJ     := $(B)/obj/ledger/prices_blob.o
+PRICE_SAN_OBJ := $(B)/san/ledger/prices_blob.o
+
+SHIM     := $(B)/libtokenguard.so
+REPORT   := $(B)/tokenguard-report
+UNIT_BIN := $(B)/unit-tests
+
+all: $(SHIM) $(REPORT)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
+
+$(B)/san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
+
+$(B)/obj/ledger/prices_blob.o $(B)/san/ledger/prices_blob.o: ledger/prices_blob.S ledger/prices.tsv
+	@mkdir -p $(dir $@)
+	$(CC) -c -o $@ -DPRICES_FILE='"ledger/prices.tsv"' ledger/prices_blob.S
+
+$(SHIM): $(call obj,$(HOOK_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ) shim/exports.map
+	$(CC) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
+		-Wl,-z,defs -o $@ $(filter %.o,$^) $(LIBS)
+
+$(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(CC) -o $@ $^ $(LIBS)
+
+$(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_SAN_OBJ)
+	$(CC) $(SAN) -o $@ $^ -lcriterion $(LIBS)
+
+deps:
+	@sh tests/deps.sh
+
+unit: $(UNIT_BIN)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
+		$(UNIT_BIN) --jobs 2
+
+integration: all
+	sh tests/integration/run.sh
+
+test: deps
+	$(MAKE) all $(UNIT_BIN)
+	$(MAKE) unit
+	$(MAKE) integration
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh
+
+fuzz:
+	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+bench: all
+	sh bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libtokenguard.so
+	install -m 0755 $(REPORT) $(DESTDIR)$(BINDIR)/tokenguard-report
+
+clean:
+	rm -rf $(B)
+
+.PHONY: all deps unit integration test demo fuzz bench install clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,74 @@
+/* record.h - one ledger record: what tokenguard keeps about one LLM exchange.
+ *
+ * Owns: struct tg_counts (token counts of one exchange, normalised across
+ * providers) and struct tg_record (the row committed to the ledger), plus
+ * their binary encoding (record.c).
+ *
+ * Normalisation follows the OpenTelemetry GenAI convention:
+ *  - input is every input token of the call; cached_input (cache reads) and
+ *    cache_creation (cache writes) are parts of it.
+ *  - output is every output token, reasoning included; reasoning is a part.
+ *  - a count that is not known is TG_COUNT_UNKNOWN, never 0.
+ *
+ * Nothing here may ever hold prompt text, response text, keys or header
+ * values other than the provider's request id: the fields below are the
+ * complete list of what leaves the traffic.
+ */
+#ifndef TG_RECORD_H
+#define TG_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TG_COUNT_UNKNOWN (-1)
+
+struct tg_counts {
+	int64_t input;              /* all input tokens, cache reads and writes included */
+	int64_t output;             /* all output tokens, reasoning included */
+	int64_t cached_input;       /* cache reads, part of input */
+	int64_t cache_creation;     /* cache writes, part of input */
+	int64_t cache_creation_5m;  /* Anthropic 5-minute writes, part of cache_creation */
+	int64_t cache_creation_1h;  /* Anthropic 1-hour writes, part of cache_creation */
+	int64_t reasoning;          /* part of output */
+};
+
+/* Sets every count to TG_COUNT_UNKNOWN. */
+void tg_counts_unknown(struct tg_counts *c);
+
+enum tg_record_flag {
+	TG_REC_STREAM        = 1u << 0, /* response was a stream (SSE / event stream) */
+	TG_REC_UNPRICED      = 1u << 1, /* no price known for the model: cost_usd is 0 */
+	TG_REC_INCOMPLETE    = 1u << 2, /* exchange cut off before its end */
+	TG_REC_USAGE_UNKNOWN = 1u << 3, /* the response carried no usage: counts unknown */
+};
+
+/* Sizes of the text fields, terminating NUL included.  Longer values are
+ * truncated at a UTF-8 boundary when the record is filled. */
+#define TG_PROVIDER_MAX   24
+#define TG_HOST_MAX       256
+#define TG_ENDPOINT_MAX   256
+#define TG_MODEL_MAX      128
+#define TG_PROCESS_MAX    64
+#define TG_TAGS_MAX       512
+#define TG_ID_MAX         128
+
+struct tg_record {
+	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
+	int64_t latency_ms;   /* request start to last response byte; -1 unknown */
+	int64_t ttft_ms;      /* request start to first streamed event; -1 when not a stream */
+	struct tg_counts counts;
+	double cost_usd;
+	int32_t pid;
+	int32_t status;       /* HTTP status; 0 when no response was seen */
+	uint32_t flags;       /* enum tg_record_flag */
+	char provider[TG_PROVIDER_MAX];
+	char host[TG_HOST_MAX];
+	char endpoint[TG_ENDPOINT_MAX];  /* path without query */
+	char model[TG_MODEL_MAX];
+	char process[TG_PROCESS_MAX];
+	char tags[TG_TAGS_MAX];          /* "key=value,key=value" from TOKENGUARD_TAGS */
+	char request_id[TG_ID_MAX];      /* provider's request-id header; "" = null */
+	char response_id[TG_ID_MAX];     /* id in the response body; "" = null */
+};
+
+#endif

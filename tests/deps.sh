@@ -1,0 +1,24 @@
+#!/bin/sh
+# deps.sh - install the Debian packages tokenguard builds and tests with.
+# Installs only what is missing; as non-root, prints the apt-get line to run.
+set -eu
+
+PKGS="build-essential pkg-config clang libssl-dev liblmdb-dev lmdb-utils libcriterion-dev \
+zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev openssl curl iproute2 util-linux \
+python3 python3-h2 python3-httpx python3-aiohttp python3-requests python3-brotli python3-zstandard"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tokenguard: missing Debian packages:$missing" >&2
+	echo "tokenguard: run as root: apt-get update && apt-get install -y$missing" >&2
+	exit 2
+fi
+echo "tokenguard: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
