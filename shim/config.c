@@ -1,0 +1,174 @@
+/* config.c - see config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ledger.h"
+#include "log.h"
+#include "providers.h"
+#include "text.h"
+
+static struct tg_config config;   /* written once by tg_config_load */
+
+const struct tg_config *tg_config_get(void)
+{
+	return &config;
+}
+
+static int env_flag(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v && strcmp(v, "0") != 0;
+}
+
+static int tag_key_ok(const char *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+			return 0;
+	}
+	return 1;
+}
+
+static int tag_value_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == '=' || s[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+int tg_config_parse_tags(const char *env, char *out, size_t outlen)
+{
+	int bad = 0;
+	size_t used = 0;
+	out[0] = '\0';
+	if (!env)
+		return 0;
+	for (const char *p = env; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		if (len > 0) {
+			size_t klen = eq ? (size_t)(eq - p) : 0;
+			size_t vlen = eq ? len - klen - 1 : 0;
+			if (!eq || !tag_key_ok(p, klen) || !tag_value_ok(eq + 1, vlen) ||
+			    used + len + 2 > outlen) {
+				bad++;
+			} else {
+				if (used)
+					out[used++] = ',';
+				memcpy(out + used, p, len);
+				used += len;
+				out[used] = '\0';
+			}
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return bad;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	return slash ? slash + 1 : path;
+}
+
+static int is_interpreter(const char *name)
+{
+	static const char *const interpreters[] = {
+		"python", "node", "nodejs", "ruby", "perl", "php", "sh", "bash", "dash",
+		"zsh", "deno", "bun", "uv", "uvx",
+	};
+	for (size_t i = 0; i < sizeof interpreters / sizeof interpreters[0]; i++) {
+		size_t n = strlen(interpreters[i]);
+		/* python3, python3.11, perl5.36: a version may follow the name. */
+		if (strncmp(name, interpreters[i], n) == 0 &&
+		    strspn(name + n, "0123456789.") == strlen(name + n))
+			return 1;
+	}
+	return 0;
+}
+
+void tg_config_process_name(const char *const *argv, int argc, char *out, size_t outlen)
+{
+	const char *name = argc > 0 ? base_name(argv[0]) : "";
+	if (argc > 0 && is_interpreter(name)) {
+		for (int i = 1; i < argc; i++) {
+			const char *a = argv[i];
+			/* "python3 -m module": the module names the program. */
+			if (strcmp(a, "-m") == 0 && i + 1 < argc) {
+				name = argv[i + 1];
+				break;
+			}
+			if (strcmp(a, "-c") == 0) {
+				break;
+			}
+			if (a[0] != '-') {
+				name = base_name(a);
+				break;
+			}
+		}
+	}
+	size_t n = strlen(name);
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, name, n);
+	out[n] = '\0';
+}
+
+/* argv from /proc/self/cmdline: the shim may be first called long after
+ * main() changed its own argv, and glibc's program_invocation_name is only
+ * the program. */
+static void load_process_name(void)
+{
+	char buf[2048];
+	const char *argv[16];
+	int argc = 0;
+	ssize_t n = -1;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+	}
+	if (n <= 0) {
+		tg_copy_text(config.process, sizeof config.process, program_invocation_short_name,
+		             strlen(program_invocation_short_name));
+		return;
+	}
+	buf[n] = '\0';
+	for (ssize_t i = 0; i < n && argc < 16; i += (ssize_t)strlen(buf + i) + 1)
+		argv[argc++] = buf + i;
+	tg_config_process_name(argv, argc, config.process, sizeof config.process);
+}
+
+void tg_config_load(void)
+{
+	config.disabled = env_flag("TOKENGUARD_DISABLE");
+	config.debug = env_flag("TOKENGUARD_DEBUG");
+	config.quiet = env_flag("TOKENGUARD_QUIET");
+	tg_log_init(config.debug, config.quiet);
+
+	const char *prices = getenv("TOKENGUARD_PRICES");
+	config.prices_file = prices && *prices ? prices : NULL;
+
+	if (tg_ledger_default_dir(config.ledger_dir, sizeof config.ledger_dir) != 0)
+		config.ledger_dir[0] = '\0';
+
+	int bad = tg_config_parse_tags(getenv("TOKENGUARD_TAGS"), config.tags, sizeof config.tags);
+	if (bad)
+		tg_warn("TOKENGUARD_TAGS: %d entr%s dropped: expected key=value[,key=value...] "
+		        "with keys of letters, digits, '_', '.', '-'", bad, bad == 1 ? "y" : "ies");
+
+	tg_providers_configure(getenv("TOKENGUARD_HOSTS"));
+	load_process_name();
+}

@@ -1,0 +1,39 @@
+/* config.h - the shim's settings, read from the environment once.
+ *
+ * Owns: the single struct tg_config (tg_config_get), filled by
+ * tg_config_load() at the first hook call and read-only afterwards, and the
+ * process name recorded with every exchange.  Every variable is documented
+ * in tokenguard.env.example.
+ */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include "record.h"
+
+struct tg_config {
+	int disabled;                 /* TOKENGUARD_DISABLE=1: observe nothing */
+	int debug;                    /* TOKENGUARD_DEBUG=1 */
+	int quiet;                    /* TOKENGUARD_QUIET=1 */
+	char ledger_dir[4096];        /* TOKENGUARD_LEDGER, else the XDG default; "" if none can be found */
+	const char *prices_file;      /* TOKENGUARD_PRICES, or NULL */
+	char tags[TG_TAGS_MAX];       /* TOKENGUARD_TAGS, validated: "k=v,k=v" */
+	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
+};
+
+/* Reads the environment.  Invalid entries are reported once on stderr and
+ * dropped.  Also configures the provider table (TOKENGUARD_HOSTS). */
+void tg_config_load(void);
+
+const struct tg_config *tg_config_get(void);
+
+/* Validates a TOKENGUARD_TAGS value into out ("k=v,k=v"): keys are
+ * [A-Za-z0-9_.-]+, values are any bytes but ',', '=' and control
+ * characters.  Returns the number of bad entries dropped.  (Exposed for tests.) */
+int tg_config_parse_tags(const char *env, char *out, size_t outlen);
+
+/* Derives the process name from argv: the program's basename, or for an
+ * interpreter (python*, node, ruby, perl, sh, bash, ...) the basename of the
+ * script it runs.  (Exposed for tests.) */
+void tg_config_process_name(const char *const *argv, int argc, char *out, size_t outlen);
+
+#endif

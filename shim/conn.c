@@ -1,0 +1,274 @@
+/* conn.c - see conn.h. */
+#include "conn.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "providers.h"
+#include "sink.h"
+#include "text.h"
+#include "transport_h1.h"
+#include "transport_h2.h"
+
+enum transport {
+	TRANSPORT_UNDECIDED,
+	TRANSPORT_H1,
+	TRANSPORT_H2,
+	TRANSPORT_OFF,
+};
+
+struct tg_conn {
+	pthread_mutex_t lock;      /* one SSL is used by one thread at a time, but not always the same one */
+	pid_t owner;
+	const struct tg_provider *provider;
+	char sni[TG_HOST_MAX];
+	int alpn_h2;
+	enum transport transport;
+	union {
+		struct tg_h1_transport h1;
+		struct tg_h2_transport h2;
+	} u;
+};
+
+/* The table: open addressing on the SSL* value, linear probing, bounded.
+ * Keys and values are atomics so lookups take no lock; a slot is written
+ * only by the thread that owns its SSL object.  A full table means new
+ * connections are simply not observed. */
+#define TABLE_SLOTS  4096
+#define TABLE_PROBES 64
+#define KEY_EMPTY    ((uintptr_t)0)
+#define KEY_TOMB     ((uintptr_t)1)
+#define VAL_PENDING  ((uintptr_t)0)
+#define VAL_IGNORED  ((uintptr_t)1)   /* not a provider, or not observable */
+
+struct slot {
+	_Atomic uintptr_t key;
+	_Atomic uintptr_t val;
+};
+
+static struct slot table[TABLE_SLOTS];
+static const struct tg_ssl_ops *ssl_ops;   /* set once by the hook layer */
+
+void tg_conn_set_ops(const struct tg_ssl_ops *ops)
+{
+	ssl_ops = ops;
+}
+
+static size_t slot_index(uintptr_t key)
+{
+	/* SSL objects are heap pointers: drop the alignment bits, then mix. */
+	uint64_t h = (uint64_t)key >> 4;
+	h *= 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 52) & (TABLE_SLOTS - 1);
+}
+
+static struct slot *table_find(uintptr_t key)
+{
+	size_t i = slot_index(key);
+	for (int n = 0; n < TABLE_PROBES; n++, i = (i + 1) & (TABLE_SLOTS - 1)) {
+		uintptr_t k = atomic_load_explicit(&table[i].key, memory_order_acquire);
+		if (k == key)
+			return &table[i];
+		if (k == KEY_EMPTY)
+			return NULL;
+	}
+	return NULL;
+}
+
+static struct slot *table_claim(uintptr_t key)
+{
+	size_t i = slot_index(key);
+	for (int n = 0; n < TABLE_PROBES; n++, i = (i + 1) & (TABLE_SLOTS - 1)) {
+		uintptr_t k = atomic_load_explicit(&table[i].key, memory_order_acquire);
+		if (k == key)
+			return &table[i];
+		if ((k == KEY_EMPTY || k == KEY_TOMB) &&
+		    atomic_compare_exchange_strong(&table[i].key, &k, key))
+			return &table[i];
+	}
+	return NULL;
+}
+
+int tg_conn_count(void)
+{
+	int n = 0;
+	for (size_t i = 0; i < TABLE_SLOTS; i++) {
+		uintptr_t k = atomic_load(&table[i].key);
+		n += k != KEY_EMPTY && k != KEY_TOMB;
+	}
+	return n;
+}
+
+/* A connection without SNI (an IP address): the Host header of its first
+ * request names the server.  Only plain HTTP/1.1 is read this way. */
+static int host_from_request(const char *buf, size_t len, char *out, size_t outlen)
+{
+	for (size_t i = 0; i + 6 < len; i++) {
+		if (buf[i] != '\n' || !tg_name_is(buf + i + 1, 5, "host:"))
+			continue;
+		size_t s = i + 6, e;
+		while (s < len && (buf[s] == ' ' || buf[s] == '\t'))
+			s++;
+		for (e = s; e < len && buf[e] != '\r' && buf[e] != '\n'; e++)
+			;
+		tg_copy_text(out, outlen, buf + s, e - s);
+		return e > s;
+	}
+	return 0;
+}
+
+static void commit_record(struct tg_record *r)
+{
+	tg_sink_commit(r);
+}
+
+static struct tg_conn *conn_new(const struct tg_provider *p, const char *host, int alpn_h2)
+{
+	struct tg_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	pthread_mutex_init(&c->lock, NULL);
+	c->owner = getpid();
+	c->provider = p;
+	c->alpn_h2 = alpn_h2;
+	tg_copy_text(c->sni, sizeof c->sni, host, strlen(host));
+	c->transport = TRANSPORT_UNDECIDED;
+	return c;
+}
+
+static void conn_free(struct tg_conn *c)
+{
+	if (c->transport == TRANSPORT_H1)
+		tg_h1_transport_close(&c->u.h1);
+	else if (c->transport == TRANSPORT_H2)
+		tg_h2_transport_close(&c->u.h2);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+}
+
+/* First sight of an SSL object: decide once whether it is worth observing. */
+static uintptr_t classify(void *ssl, enum tg_dir dir, const char *buf, size_t len)
+{
+	char host[TG_HOST_MAX];
+	const struct tg_provider *p;
+
+	if (ssl_ops->is_server(ssl))
+		return VAL_IGNORED;
+	const char *sni = ssl_ops->servername(ssl);
+	int port = ssl_ops->peer_port(ssl);
+	if (sni && *sni) {
+		p = tg_provider_for_host(sni, port);
+		tg_copy_text(host, sizeof host, sni, strlen(sni));
+	} else if (dir == TG_DIR_REQUEST && host_from_request(buf, len, host, sizeof host)) {
+		p = tg_provider_for_host(host, port);
+	} else {
+		return VAL_IGNORED;
+	}
+	if (!p)
+		return VAL_IGNORED;
+	struct tg_conn *c = conn_new(p, host, ssl_ops->alpn_is_h2(ssl));
+	tg_debug("observing %s (%s)", host, p->name);
+	return c ? (uintptr_t)c : VAL_IGNORED;
+}
+
+/* ALPN says which protocol was agreed; the client's first bytes confirm it
+ * (a connection preface means HTTP/2 whatever ALPN said, e.g. prior
+ * knowledge).  Until the client has written, nothing can be decided. */
+static void choose_transport(struct tg_conn *c, enum tg_dir dir, const char *buf, size_t len)
+{
+	if (dir != TG_DIR_REQUEST) {
+		tg_debug("%s: response bytes before any request; not observed", c->sni);
+		c->transport = TRANSPORT_OFF;
+		return;
+	}
+	int preface = tg_h2_is_preface(buf, len);
+	if (preface != 0) {
+		c->transport = TRANSPORT_H2;
+		if (tg_h2_transport_init(&c->u.h2, c->provider, c->sni, commit_record) != 0)
+			c->transport = TRANSPORT_OFF;
+		return;
+	}
+	if (c->alpn_h2) {
+		tg_debug("%s: ALPN chose h2 but the client did not send the preface; not observed", c->sni);
+		c->transport = TRANSPORT_OFF;
+		return;
+	}
+	c->transport = TRANSPORT_H1;
+	tg_h1_transport_init(&c->u.h1, c->provider, c->sni, commit_record);
+}
+
+static struct tg_conn *owned(uintptr_t val)
+{
+	if (val == VAL_PENDING || val == VAL_IGNORED)
+		return NULL;
+	struct tg_conn *c = (struct tg_conn *)val;
+	/* Inherited across fork(): the parent records it. */
+	return c->owner == getpid() ? c : NULL;
+}
+
+void tg_conn_bytes(void *ssl, enum tg_dir dir, const char *buf, size_t len)
+{
+	uintptr_t key = (uintptr_t)ssl;
+	struct slot *s = table_find(key);
+	uintptr_t val;
+
+	if (s) {
+		val = atomic_load_explicit(&s->val, memory_order_acquire);
+	} else {
+		val = classify(ssl, dir, buf, len);
+		s = table_claim(key);
+		if (!s) {
+			/* Table full: not observed, and not remembered either. */
+			if (val != VAL_IGNORED)
+				conn_free((struct tg_conn *)val);
+			return;
+		}
+		atomic_store_explicit(&s->val, val, memory_order_release);
+	}
+	struct tg_conn *c = owned(val);
+	if (!c)
+		return;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->transport == TRANSPORT_UNDECIDED)
+		choose_transport(c, dir, buf, len);
+	if (c->transport == TRANSPORT_H1)
+		tg_h1_transport_feed(&c->u.h1, dir, buf, len);
+	else if (c->transport == TRANSPORT_H2)
+		tg_h2_transport_feed(&c->u.h2, dir, buf, len);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void tg_conn_eof(void *ssl)
+{
+	struct slot *s = table_find((uintptr_t)ssl);
+	struct tg_conn *c = s ? owned(atomic_load(&s->val)) : NULL;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->transport == TRANSPORT_H1)
+		tg_h1_transport_eof(&c->u.h1);
+	else if (c->transport == TRANSPORT_H2)
+		tg_h2_transport_close(&c->u.h2);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void tg_conn_forget(void *ssl)
+{
+	struct slot *s = table_find((uintptr_t)ssl);
+	if (!s)
+		return;
+	uintptr_t val = atomic_exchange(&s->val, VAL_PENDING);
+	atomic_store_explicit(&s->key, KEY_TOMB, memory_order_release);
+	struct tg_conn *c = owned(val);
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	pthread_mutex_unlock(&c->lock);
+	conn_free(c);
+}

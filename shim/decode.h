@@ -1,0 +1,78 @@
+/* decode.h - Content-Encoding decoders, for inspecting bodies only.
+ *
+ * Owns: enum tg_encoding, the parsing of a Content-Encoding header value,
+ * and struct tg_decoder, a streaming decoder for one body.  Decoded bytes
+ * go to a sink in pieces of at most TG_DECODE_CHUNK bytes through a buffer
+ * inside the struct (identity hands on slices of the input itself); a body
+ * is never held whole.  The traffic itself is never altered: this is a
+ * copy for reading usage fields.
+ *
+ * Unlike the parsers, decoders allocate (the libraries do): their state at
+ * tg_decoder_init(), their window once the stream's first bytes say how
+ * large it must be, and nothing per call after that.  Memory held per
+ * decoder, besides the struct (TG_DECODE_CHUNK plus under 200 bytes):
+ *  - gzip, deflate: zlib's inflate state, about 7 KiB, plus the 32 KiB
+ *    window;
+ *  - br: some tens of KiB of state and Huffman tables plus a ring buffer
+ *    sized from the stream's declared window, at most 16 MiB (large-window
+ *    brotli, which is not valid as Content-Encoding, is refused);
+ *  - zstd: the window, capped at 8 MiB (2^TG_DECODE_ZSTD_WINDOW_LOG, the
+ *    limit RFC 9659 sets for Content-Encoding: zstd; frames asking for more
+ *    are corrupt for us), plus about 230 KiB of context and block buffers:
+ *    8.5 MiB at most;
+ *  - identity: nothing.
+ *
+ * Multiple gzip members and multiple zstd frames in one body are decoded
+ * one after another.  "deflate" is zlib-wrapped per RFC 9110, but some
+ * servers send raw deflate: the first two bytes tell them apart.  After the
+ * end of a deflate or brotli stream any further byte is corruption.
+ */
+#ifndef TG_DECODE_H
+#define TG_DECODE_H
+
+#include <stddef.h>
+
+#include <zlib.h>
+
+#define TG_DECODE_CHUNK (16 * 1024)
+#define TG_DECODE_ZSTD_WINDOW_LOG 23
+
+enum tg_encoding { TG_ENC_IDENTITY, TG_ENC_GZIP, TG_ENC_DEFLATE, TG_ENC_BR, TG_ENC_ZSTD, TG_ENC_UNSUPPORTED };
+
+/* A Content-Encoding header value: case-insensitive, "x-gzip" is gzip,
+ * surrounding whitespace and empty list elements are ignored; "identity" or
+ * an empty value is TG_ENC_IDENTITY.  Several codings (as in "gzip, br") or
+ * any unknown one give TG_ENC_UNSUPPORTED. */
+enum tg_encoding tg_encoding_parse(const char *value, size_t len);
+
+typedef void (*tg_sink_fn)(void *ctx, const char *buf, size_t len);
+
+struct tg_decoder {
+	enum tg_encoding enc;
+	int state;
+	int live;                /* the library's decoder exists */
+	unsigned char head[2];   /* deflate: the first bytes, until the kind is known */
+	size_t nhead;
+	union {
+		z_stream z;
+		void *br;        /* BrotliDecoderState */
+		void *zstd;      /* ZSTD_DStream */
+	} u;
+	char out[TG_DECODE_CHUNK];
+};
+
+/* Returns 0, or -1 if the decoder could not be allocated or enc is
+ * TG_ENC_UNSUPPORTED; feeding such a decoder returns -1.  Call
+ * tg_decoder_free() either way; calling it twice is harmless. */
+int tg_decoder_init(struct tg_decoder *d, enum tg_encoding enc);
+
+/* Decodes the next len bytes of the body, which may end anywhere, and hands
+ * everything that can be decoded so far to sink (NULL: decode and drop).
+ * Returns 0, or -1 once the input is not valid in its encoding (sticky).
+ * A truncated body is simply never finished; no call is needed at its
+ * end. */
+int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn sink, void *ctx);
+
+void tg_decoder_free(struct tg_decoder *d);
+
+#endif

@@ -1,0 +1,235 @@
+/* exchange.c - see exchange.h. */
+#include "exchange.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "text.h"
+
+void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
+{
+	memset(x, 0, sizeof *x);
+	x->provider = provider;
+	if (host)
+		tg_copy_text(x->host, sizeof x->host, host, strlen(host));
+	x->start_wall_us = tg_wall_us();
+	x->start_mono_us = tg_mono_us();
+	x->kind = TG_BODY_JSON;
+	x->encoding = TG_ENC_IDENTITY;
+	tg_reqscan_begin(&x->req);
+}
+
+void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_t mlen,
+                                const char *target, size_t tlen)
+{
+	tg_copy_text(x->method, sizeof x->method, method, mlen);
+
+	/* absolute-form ("https://host/path") carries the path after the authority. */
+	const char *scheme = memchr(target, ':', tlen < 8 ? tlen : 8);
+	if (scheme && scheme + 2 < target + tlen && scheme[1] == '/' && scheme[2] == '/') {
+		const char *auth = scheme + 3;
+		const char *path = memchr(auth, '/', (size_t)(target + tlen - auth));
+		tlen = path ? (size_t)(target + tlen - path) : 0;
+		target = path ? path : target;
+	}
+	size_t plen = 0;
+	while (plen < tlen && target[plen] != '?' && target[plen] != '#')
+		plen++;
+	tg_copy_text(x->endpoint, sizeof x->endpoint, target, plen);
+}
+
+void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t nlen,
+                                const char *value, size_t vlen)
+{
+	if (tg_name_is(name, nlen, "host") || tg_name_is(name, nlen, ":authority")) {
+		/* The record keeps the host name; a port is connection detail. */
+		size_t hlen = 0;
+		if (vlen > 0 && value[0] == '[') {
+			while (hlen < vlen && value[hlen] != ']')
+				hlen++;
+			if (hlen < vlen)
+				hlen++;
+		} else {
+			while (hlen < vlen && value[hlen] != ':')
+				hlen++;
+		}
+		if (hlen > 0)
+			tg_copy_text(x->host, sizeof x->host, value, hlen);
+	} else if (tg_name_is(name, nlen, "content-encoding")) {
+		if (tg_encoding_parse(value, vlen) != TG_ENC_IDENTITY)
+			x->req_body_opaque = 1;
+	}
+}
+
+void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len)
+{
+	if (!x->req_body_opaque)
+		tg_reqscan_feed(&x->req, buf, len);
+}
+
+void tg_exchange_response_status(struct tg_exchange *x, int status)
+{
+	x->status = status;
+	x->response_started = 1;
+	x->last_mono_us = tg_mono_us();
+}
+
+static int value_starts_with(const char *value, size_t vlen, const char *lit)
+{
+	size_t l = strlen(lit);
+	while (vlen > 0 && (*value == ' ' || *value == '\t')) {
+		value++;
+		vlen--;
+	}
+	return vlen >= l && tg_name_is(value, l, lit);
+}
+
+void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,
+                                 const char *value, size_t vlen)
+{
+	if (tg_name_is(name, nlen, "content-type")) {
+		if (value_starts_with(value, vlen, "text/event-stream"))
+			x->kind = TG_BODY_SSE;
+		else if (value_starts_with(value, vlen, "application/vnd.amazon.eventstream"))
+			x->kind = TG_BODY_EVENTSTREAM;
+	} else if (tg_name_is(name, nlen, "content-encoding")) {
+		x->encoding = tg_encoding_parse(value, vlen);
+	} else if (tg_name_is(name, nlen, "x-request-id") ||
+	           tg_name_is(name, nlen, "request-id") ||
+	           tg_name_is(name, nlen, "apim-request-id") ||
+	           tg_name_is(name, nlen, "x-amzn-requestid")) {
+		/* The one header value a record keeps; the first of them wins. */
+		if (x->request_id[0] == '\0')
+			tg_copy_text(x->request_id, sizeof x->request_id, value, vlen);
+	}
+}
+
+void tg_exchange_response_headers_done(struct tg_exchange *x)
+{
+	x->last_mono_us = tg_mono_us();
+	if (x->encoding == TG_ENC_UNSUPPORTED) {
+		tg_debug("unsupported content-encoding on %s%s: usage not read", x->host, x->endpoint);
+		x->inspect_off = 1;
+	} else if (x->encoding != TG_ENC_IDENTITY) {
+		if (tg_decoder_init(&x->decoder, x->encoding) == 0)
+			x->decoder_live = 1;
+		else
+			x->inspect_off = 1;
+	}
+	tg_usage_begin(&x->usage, x->provider->wire, x->provider->name, x->kind, x->endpoint);
+}
+
+static void feed_usage(void *ctx, const char *buf, size_t len)
+{
+	struct tg_exchange *x = ctx;
+	if (!x->inspect_off && tg_usage_feed(&x->usage, buf, len) < 0)
+		x->inspect_off = 1;
+}
+
+void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len)
+{
+	int64_t now = tg_mono_us();
+	if (x->first_body_mono_us == 0 && len > 0)
+		x->first_body_mono_us = now;
+	x->last_mono_us = now;
+	if (x->inspect_off)
+		return;
+	if (x->decoder_live) {
+		if (tg_decoder_feed(&x->decoder, buf, len, feed_usage, x) != 0)
+			x->inspect_off = 1;
+	} else {
+		feed_usage(x, buf, len);
+	}
+}
+
+static void release(struct tg_exchange *x)
+{
+	if (x->decoder_live) {
+		tg_decoder_free(&x->decoder);
+		x->decoder_live = 0;
+	}
+	x->finished = 1;
+}
+
+void tg_exchange_discard(struct tg_exchange *x)
+{
+	release(x);
+}
+
+static int endpoint_streams(const char *endpoint)
+{
+	/* Gemini's default stream is a JSON array, Bedrock's a binary event stream:
+	 * the endpoint says it is a stream where the content type may not. */
+	return strstr(endpoint, ":streamGenerateContent") != NULL ||
+	       strstr(endpoint, "/converse-stream") != NULL ||
+	       strstr(endpoint, "/invoke-with-response-stream") != NULL;
+}
+
+static int64_t ms_between(int64_t from_us, int64_t to_us)
+{
+	return to_us >= from_us ? (to_us - from_us) / 1000 : 0;
+}
+
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
+{
+	struct tg_request_info req;
+	struct tg_usage usage;
+	const struct tg_config *cfg = tg_config_get();
+
+	if (x->finished)
+		return -1;
+	if (x->endpoint[0] == '\0' && x->method[0] == '\0') {
+		release(x);
+		return -1;
+	}
+	tg_reqscan_end(&x->req, &req);
+	if (x->response_started)
+		tg_usage_end(&x->usage, &usage);
+	else
+		memset(&usage, 0, sizeof usage);
+	release(x);
+
+	memset(r, 0, sizeof *r);
+	r->ts_us = x->start_wall_us;
+	r->pid = (int32_t)getpid();
+	r->status = x->status;
+	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
+	memcpy(r->host, x->host, sizeof r->host);
+	memcpy(r->endpoint, x->endpoint, sizeof r->endpoint);
+	memcpy(r->request_id, x->request_id, sizeof r->request_id);
+	memcpy(r->response_id, usage.response_id, sizeof r->response_id);
+	memcpy(r->process, cfg->process, sizeof r->process);
+	memcpy(r->tags, cfg->tags, sizeof r->tags);
+
+	if (usage.model[0])
+		memcpy(r->model, usage.model, sizeof r->model);
+	else if (req.model[0])
+		memcpy(r->model, req.model, sizeof r->model);
+	else
+		tg_model_from_path(x->endpoint, r->model, sizeof r->model);
+
+	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
+	if (stream)
+		r->flags |= TG_REC_STREAM;
+	if (!complete)
+		r->flags |= TG_REC_INCOMPLETE;
+
+	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;
+	r->ttft_ms = stream && x->first_body_mono_us ? ms_between(x->start_mono_us, x->first_body_mono_us) : -1;
+
+	if (usage.usage_seen) {
+		r->counts = usage.counts;
+	} else if (x->status >= 400 ||
+	           (x->status && strcmp(x->method, "GET") == 0) ||
+	           strcmp(x->method, "DELETE") == 0) {
+		/* Refused calls and reads of lists or files are not billed. */
+		memset(&r->counts, 0, sizeof r->counts);
+	} else {
+		tg_counts_unknown(&r->counts);
+		r->flags |= TG_REC_USAGE_UNKNOWN;
+	}
+	return 0;
+}

@@ -1,0 +1,81 @@
+/* exchange.h - one request/response pair with a provider, whatever the transport.
+ *
+ * Owns: struct tg_exchange, the transport-independent model of one LLM call.
+ * The HTTP/1.1 and HTTP/2 transports feed it the request target, headers
+ * and body, then the response status, headers and body (transfer framing
+ * already removed); it decodes the Content-Encoding for inspection, drives
+ * the request scanner and the provider's usage parser, and when the exchange
+ * ends builds the ledger record and hands it to the sink.
+ *
+ * An exchange holds only metadata: header values are looked at for the few
+ * fields a record keeps (host, content type and encoding, request id) and
+ * never stored otherwise; bodies are scanned as they pass and never kept.
+ * Allocation: none; the transport allocates the struct (one per exchange on
+ * provider connections only).  Not thread-safe: the connection's lock covers it.
+ */
+#ifndef TG_EXCHANGE_H
+#define TG_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "providers.h"
+#include "record.h"
+#include "reqscan.h"
+#include "usage.h"
+
+struct tg_exchange {
+	const struct tg_provider *provider;
+	char host[TG_HOST_MAX];
+	char method[16];
+	char endpoint[TG_ENDPOINT_MAX];
+	char request_id[TG_ID_MAX];
+
+	int64_t start_wall_us;     /* first request byte seen, realtime clock */
+	int64_t start_mono_us;     /* same instant, monotonic clock */
+	int64_t first_body_mono_us;
+	int64_t last_mono_us;      /* last response byte */
+
+	struct tg_reqscan req;
+	int req_body_opaque;       /* compressed request body: not scanned */
+
+	int status;                /* final (non-1xx) status, 0 before it */
+	int response_started;
+	enum tg_body_kind kind;
+	enum tg_encoding encoding;
+	struct tg_decoder decoder;
+	int decoder_live;
+	int inspect_off;           /* decoder or usage parser gave up: body no longer scanned */
+	struct tg_usage_parser usage;
+
+	int finished;
+};
+
+/* Starts an exchange on a connection to `provider`; `host` is the TLS server
+ * name (replaced by the Host / :authority header when one is seen). */
+void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host);
+
+void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_t mlen,
+                                const char *target, size_t tlen);
+void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t nlen,
+                                const char *value, size_t vlen);
+void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len);
+
+/* The final response status (1xx responses are the transport's business). */
+void tg_exchange_response_status(struct tg_exchange *x, int status);
+void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,
+                                 const char *value, size_t vlen);
+void tg_exchange_response_headers_done(struct tg_exchange *x);
+void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len);
+
+/* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
+ * stream reset).  Fills *out and releases the decoder; the caller commits the
+ * record (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen
+ * (no request target): such an exchange makes no record. */
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out);
+
+/* Releases what the exchange holds without making a record. */
+void tg_exchange_discard(struct tg_exchange *x);
+
+#endif

@@ -1,0 +1,121 @@
+/* h2.h - passive observer of one HTTP/2 connection, both directions.
+ *
+ * Owns: the HTTP/2 framing layer (RFC 9113) as seen from outside the
+ * connection, and the two HPACK decoding contexts (RFC 7541) it needs.  The
+ * caller hands over plaintext in whatever slices it gets them, per
+ * direction; the observer turns them into per-stream events: header fields,
+ * end of a header block, DATA payload, end of stream, RST_STREAM, GOAWAY.
+ *
+ * It never answers, never enforces flow control or stream states: it only
+ * has to stay in step with both peers.  Memory is the caller's struct plus
+ * the two HPACK inflaters allocated by tg_h2_init(); DATA is streamed to the
+ * caller as it arrives and header block fragments are decoded as they
+ * arrive, so no frame is ever buffered whole.
+ *
+ * Events of the two directions are independent: each direction's events
+ * come in that direction's wire order.  Header fields of PUSH_PROMISE blocks
+ * are decoded (the dynamic table depends on them) but not reported; frames
+ * of pushed streams (even ids) are reported like any others.
+ *
+ * Callbacks may be NULL.  They must not call tg_h2_feed() or tg_h2_free()
+ * on the observer that is calling them.  name/value/buf pointers are only
+ * valid during the call.
+ */
+#ifndef TG_H2_H
+#define TG_H2_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define TG_H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+#define TG_H2_PREFACE_LEN 24
+#define TG_H2_FRAME_HDLEN 9
+
+struct tg_h2_callbacks {
+	/* Pseudo-header fields (:method :path :authority :status ...) come
+	 * first, as on the wire; trailer fields are reported the same way. */
+	void (*on_header)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    const char *name, size_t nlen, const char *value, size_t vlen);
+	/* is_trailer: the block held no pseudo-header field, which HTTP/2
+	 * allows only for trailers (RFC 9113 8.1). */
+	void (*on_headers_done)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    int end_stream, int is_trailer);
+	/* DATA payload, padding removed, in as many pieces as it arrived. */
+	void (*on_data)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    const char *buf, size_t len);
+	/* END_STREAM from dir's side, on DATA or after on_headers_done. */
+	void (*on_end_stream)(void *ctx, uint32_t stream_id, enum tg_dir dir);
+	/* RST_STREAM sent by dir's side. */
+	void (*on_reset)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    uint32_t error_code);
+	/* GOAWAY sent by dir's side. */
+	void (*on_goaway)(void *ctx, enum tg_dir dir, uint32_t last_stream_id,
+	    uint32_t error_code);
+};
+
+/* Where one direction is within its byte stream. */
+enum tg_h2_phase {
+	TG_H2_PH_PREFACE,  /* request direction only: the 24-byte magic */
+	TG_H2_PH_HEAD,     /* 9-byte frame header */
+	TG_H2_PH_PREFIX,   /* fixed fields before the payload proper */
+	TG_H2_PH_BODY,     /* payload proper: data, header fragment, entries */
+	TG_H2_PH_PAD,      /* trailing padding */
+};
+
+/* Per-direction state; private to h2.c. */
+struct tg_h2_dir {
+	struct nghttp2_hd_inflater *hd;  /* decodes blocks this side encoded */
+	uint32_t hd_limit;        /* largest table size this side may use */
+	uint32_t hd_limit_next;   /* advertised by the peer, applied between blocks */
+
+	enum tg_h2_phase phase;
+	size_t have;              /* bytes of head/prefix/entry collected */
+	unsigned char head[TG_H2_FRAME_HDLEN];
+	unsigned char scratch[8]; /* prefix fields, or one SETTINGS entry */
+
+	uint32_t len;             /* current frame's payload length */
+	uint8_t type;
+	uint8_t flags;
+	uint32_t stream_id;
+	uint32_t prefix_len;
+	uint32_t body_left;
+	uint32_t pad_left;
+
+	/* Header block in progress: it may span HEADERS/PUSH_PROMISE and any
+	 * number of CONTINUATION frames, which nothing may interleave. */
+	int in_block;
+	int block_report;         /* 0 for PUSH_PROMISE: decode, say nothing */
+	int block_end_stream;
+	int block_fields;         /* fields emitted so far */
+	int block_is_trailer;
+	uint32_t block_stream;
+};
+
+struct tg_h2_observer {
+	const struct tg_h2_callbacks *cb;
+	void *ctx;
+	int failed;               /* sticky: observation is no longer possible */
+	struct tg_h2_dir dir[2];  /* indexed by enum tg_dir */
+};
+
+/* 1: buf begins with the whole client connection preface; -2: buf is a
+ * proper prefix of it (need more bytes to tell); 0: not HTTP/2. */
+int tg_h2_is_preface(const char *buf, size_t len);
+
+/* Allocates the two HPACK inflaters.  cb (not NULL) is kept by pointer and
+ * must outlive the observer.  0, or -1 (nothing to free then). */
+int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb,
+    void *ctx);
+
+/* Feeds the next len bytes of direction dir (request bytes must start with
+ * the preface).  0, or -1 once observation is impossible: bad preface,
+ * framing error, HPACK failure; -1 is sticky for both directions. */
+int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf,
+    size_t len);
+
+/* Releases the inflaters; safe to call twice. */
+void tg_h2_free(struct tg_h2_observer *o);
+
+#endif

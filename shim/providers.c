@@ -1,0 +1,206 @@
+/* providers.c - see providers.h. */
+#include "providers.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "log.h"
+
+static const struct tg_provider known[] = {
+	{ "openai",       TG_WIRE_OPENAI },
+	{ "azure-openai", TG_WIRE_OPENAI },
+	{ "anthropic",    TG_WIRE_ANTHROPIC },
+	{ "gemini",       TG_WIRE_GEMINI },
+	{ "bedrock",      TG_WIRE_BEDROCK },
+	{ "cohere",       TG_WIRE_COHERE },
+	{ "mistral",      TG_WIRE_OPENAI },
+	{ "groq",         TG_WIRE_OPENAI },
+	{ "xai",          TG_WIRE_OPENAI },
+	{ "together",     TG_WIRE_OPENAI },
+	{ "fireworks",    TG_WIRE_OPENAI },
+	{ "perplexity",   TG_WIRE_OPENAI },
+	{ "deepseek",     TG_WIRE_OPENAI },
+	{ "openrouter",   TG_WIRE_OPENAI },
+};
+
+/* A pattern is an exact host, "*.suffix" (any label(s) before the suffix),
+ * or "prefix.*.suffix" (exactly one label in the middle: AWS regions). */
+struct host_rule {
+	const char *pattern;
+	const char *provider;
+};
+
+static const struct host_rule builtin_rules[] = {
+	{ "api.openai.com",                     "openai" },
+	{ "api.anthropic.com",                  "anthropic" },
+	{ "generativelanguage.googleapis.com",  "gemini" },
+	{ "*.openai.azure.com",                 "azure-openai" },
+	{ "*.cognitiveservices.azure.com",      "azure-openai" },
+	{ "bedrock-runtime.*.amazonaws.com",    "bedrock" },
+	{ "api.cohere.com",                     "cohere" },
+	{ "api.cohere.ai",                      "cohere" },
+	{ "api.mistral.ai",                     "mistral" },
+	{ "api.groq.com",                       "groq" },
+	{ "api.x.ai",                           "xai" },
+	{ "api.together.xyz",                   "together" },
+	{ "api.together.ai",                    "together" },
+	{ "api.fireworks.ai",                   "fireworks" },
+	{ "api.perplexity.ai",                  "perplexity" },
+	{ "api.deepseek.com",                   "deepseek" },
+	{ "openrouter.ai",                      "openrouter" },
+};
+
+#define EXTRA_MAX 32
+#define EXTRA_NAME_MAX 24
+#define EXTRA_HOST_MAX 128
+
+/* TOKENGUARD_HOSTS entries, filled once at init before any hook observes a
+ * connection, read-only afterwards. */
+static struct extra_host {
+	char host[EXTRA_HOST_MAX];
+	int port;
+	char name[EXTRA_NAME_MAX];
+	struct tg_provider provider;
+} extra[EXTRA_MAX];
+static int extra_count;
+
+const struct tg_provider *tg_provider_by_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(known[i].name, name) == 0)
+			return &known[i];
+	return NULL;
+}
+
+static int wire_by_name(const char *name, enum tg_wire *out)
+{
+	static const struct { const char *name; enum tg_wire wire; } wires[] = {
+		{ "openai", TG_WIRE_OPENAI }, { "anthropic", TG_WIRE_ANTHROPIC },
+		{ "gemini", TG_WIRE_GEMINI }, { "cohere", TG_WIRE_COHERE },
+		{ "bedrock", TG_WIRE_BEDROCK },
+	};
+	for (size_t i = 0; i < sizeof wires / sizeof wires[0]; i++)
+		if (strcmp(wires[i].name, name) == 0) {
+			*out = wires[i].wire;
+			return 0;
+		}
+	return -1;
+}
+
+/* Compares a host against a pattern, both lower-case-insensitive. */
+static int host_matches(const char *pattern, const char *host, size_t hlen)
+{
+	const char *star = strchr(pattern, '*');
+	if (!star)
+		return strlen(pattern) == hlen && strncasecmp(pattern, host, hlen) == 0;
+
+	size_t plen = (size_t)(star - pattern);
+	const char *suffix = star + 1;
+	size_t slen = strlen(suffix);
+	if (hlen <= plen + slen)
+		return 0;
+	if (strncasecmp(host, pattern, plen) != 0 ||
+	    strncasecmp(host + hlen - slen, suffix, slen) != 0)
+		return 0;
+	/* "*.x" accepts any labels; "a.*.x" accepts exactly one label. */
+	if (plen == 0)
+		return 1;
+	return memchr(host + plen, '.', hlen - plen - slen) == NULL;
+}
+
+const struct tg_provider *tg_provider_for_host(const char *host, int port)
+{
+	if (!host)
+		return NULL;
+	size_t hlen = strcspn(host, ":");
+	if (hlen > 0 && host[hlen - 1] == '.')
+		hlen--;
+	if (hlen == 0)
+		return NULL;
+
+	for (int i = 0; i < extra_count; i++) {
+		if (extra[i].port && port && extra[i].port != port)
+			continue;
+		if (host_matches(extra[i].host, host, hlen))
+			return &extra[i].provider;
+	}
+	for (size_t i = 0; i < sizeof builtin_rules / sizeof builtin_rules[0]; i++)
+		if (host_matches(builtin_rules[i].pattern, host, hlen))
+			return tg_provider_by_name(builtin_rules[i].provider);
+	return NULL;
+}
+
+/* Parses one "host[:port]=provider[/format]" entry into extra[extra_count]. */
+static int parse_extra(const char *entry, size_t len)
+{
+	char buf[EXTRA_HOST_MAX + EXTRA_NAME_MAX + 32];
+	if (len >= sizeof buf)
+		return -1;
+	memcpy(buf, entry, len);
+	buf[len] = '\0';
+
+	char *eq = strchr(buf, '=');
+	if (!eq || eq == buf || eq[1] == '\0')
+		return -1;
+	*eq = '\0';
+	char *host = buf, *name = eq + 1;
+	struct extra_host *e = &extra[extra_count];
+
+	char *colon = strchr(host, ':');
+	e->port = 0;
+	if (colon) {
+		char *end;
+		long port = strtol(colon + 1, &end, 10);
+		if (*end != '\0' || port <= 0 || port > 65535)
+			return -1;
+		e->port = (int)port;
+		*colon = '\0';
+	}
+	if (strlen(host) >= sizeof e->host || strspn(host, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-*") != strlen(host))
+		return -1;
+
+	char *slash = strchr(name, '/');
+	if (slash) {
+		*slash = '\0';
+		if (wire_by_name(slash + 1, &e->provider.wire) != 0)
+			return -1;
+	} else {
+		const struct tg_provider *p = tg_provider_by_name(name);
+		if (!p)
+			return -1;
+		e->provider.wire = p->wire;
+	}
+	if (name[0] == '\0' || strlen(name) >= sizeof e->name)
+		return -1;
+	strcpy(e->host, host);
+	strcpy(e->name, name);
+	e->provider.name = e->name;
+	extra_count++;
+	return 0;
+}
+
+int tg_providers_configure(const char *hosts_env)
+{
+	extra_count = 0;
+	if (!hosts_env)
+		return 0;
+	const char *p = hosts_env;
+	while (*p) {
+		size_t len = strcspn(p, ",");
+		if (len > 0) {
+			if (extra_count == EXTRA_MAX)
+				tg_warn("TOKENGUARD_HOSTS: more than %d entries; the rest are ignored", EXTRA_MAX);
+			else if (parse_extra(p, len) != 0)
+				tg_warn("TOKENGUARD_HOSTS: cannot read \"%.*s\": expected host[:port]=provider "
+				        "or host[:port]=name/format (format: openai, anthropic, gemini, cohere, bedrock)",
+				        (int)len, p);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return extra_count;
+}

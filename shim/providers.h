@@ -1,0 +1,33 @@
+/* providers.h - which hosts are LLM providers, and which wire format each speaks.
+ *
+ * Owns: the built-in host table and the extra hosts from TOKENGUARD_HOSTS.
+ * A lookup is a short scan of a small table with no allocation and no lock:
+ * it runs once per new TLS connection, provider or not.
+ */
+#ifndef TG_PROVIDERS_H
+#define TG_PROVIDERS_H
+
+#include "wire.h"
+
+struct tg_provider {
+	const char *name;     /* record name: "openai", "azure-openai", ... */
+	enum tg_wire wire;
+};
+
+/* Parses TOKENGUARD_HOSTS ("host[:port]=provider[/format],...": provider is a
+ * record name such as "groq", or any name followed by "/format" where format
+ * is openai|anthropic|gemini|cohere|bedrock).  Entries it cannot read are
+ * reported through tg_warn and skipped.  Call once, before any lookup.
+ * Returns the number of entries accepted. */
+int tg_providers_configure(const char *hosts_env);
+
+/* Finds the provider serving `host` (case-insensitive; a trailing dot and a
+ * ":port" suffix are ignored).  `port` is the peer's TCP port, or 0 when
+ * unknown (memory-BIO connections); entries configured with a port only
+ * match that port.  Returns NULL for hosts that are not providers. */
+const struct tg_provider *tg_provider_for_host(const char *host, int port);
+
+/* Looks a record name up ("openai", "groq", ...); NULL if unknown. */
+const struct tg_provider *tg_provider_by_name(const char *name);
+
+#endif

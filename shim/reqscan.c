@@ -1,0 +1,158 @@
+/* reqscan.c - what a request body says about the exchange.  See reqscan.h. */
+#include "reqscan.h"
+
+#include <string.h>
+
+static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct tg_request_info *in = ctx;
+
+	if (tg_json_depth(s) == 0 || tg_json_depth(s) > 2)
+		return;
+	if (ev->type == TG_JSON_STRING && tg_json_path_is(s, "model")) {
+		size_t len = ev->len;
+
+		if (len > TG_MODEL_MAX - 1) {
+			len = TG_MODEL_MAX - 1;
+			while (len > 0 && ((unsigned char)ev->text[len] & 0xC0) == 0x80)
+				len--;
+		}
+		memcpy(in->model, ev->text, len);
+		in->model[len] = '\0';
+		in->model_offset = (int64_t)ev->offset;
+		in->model_len = (int64_t)ev->span;
+	} else if (ev->type == TG_JSON_TRUE || ev->type == TG_JSON_FALSE) {
+		int v = ev->type == TG_JSON_TRUE;
+
+		if (tg_json_path_is(s, "stream"))
+			in->stream = v;
+		else if (tg_json_path_is(s, "stream_options.include_usage"))
+			in->include_usage = v;
+	} else if (ev->type == TG_JSON_NUMBER && in->max_tokens_offset < 0 &&
+	           (tg_json_path_is(s, "max_tokens") ||
+	            tg_json_path_is(s, "max_completion_tokens") ||
+	            tg_json_path_is(s, "max_output_tokens") ||
+	            tg_json_path_is(s, "generationConfig.maxOutputTokens") ||
+	            tg_json_path_is(s, "inferenceConfig.maxTokens"))) {
+		int64_t v = 0;
+		size_t i;
+
+		for (i = 0; i < ev->len && i < 18; i++) {
+			if (ev->text[i] < '0' || ev->text[i] > '9')
+				return;
+			v = v * 10 + (ev->text[i] - '0');
+		}
+		if (i != ev->len)
+			return;
+		in->max_tokens = v;
+		in->max_tokens_offset = (int64_t)ev->offset;
+		in->max_tokens_len = (int64_t)ev->span;
+	}
+}
+
+void tg_reqscan_begin(struct tg_reqscan *r)
+{
+	struct tg_request_info *in = &r->info;
+
+	in->model[0] = '\0';
+	in->stream = 0;
+	in->include_usage = 0;
+	in->model_offset = in->model_len = -1;
+	in->max_tokens = in->max_tokens_offset = in->max_tokens_len = -1;
+	in->malformed = 0;
+	tg_json_reset(&r->json, on_json, in);
+}
+
+int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
+{
+	if (tg_json_feed(&r->json, buf, len) < 0) {
+		r->info.malformed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out)
+{
+	if (tg_json_finish(&r->json) != 1)
+		r->info.malformed = 1;
+	*out = r->info;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Copies src[0..len) URL-decoded; returns the decoded length or -1. */
+static int decode(const char *src, size_t len, char *out, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i++) {
+		char c = src[i];
+
+		if (c == '%') {
+			int hi, lo;
+
+			if (i + 2 >= len)
+				return -1;
+			hi = hexval(src[i + 1]);
+			lo = hi < 0 ? -1 : hexval(src[i + 2]);
+			if (lo < 0)
+				return -1;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		if (o + 1 < n)
+			out[o++] = c;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* Finds "/seg/" in path; returns what follows it, or NULL. */
+static const char *after_segment(const char *path, const char *seg)
+{
+	const char *p = path, *hit = NULL;
+	size_t n = strlen(seg);
+
+	/* the last match: Vertex paths have other segments before models/ */
+	while ((p = strstr(p, seg)) != NULL) {
+		hit = p + n;
+		p += n;
+	}
+	return hit;
+}
+
+int tg_model_from_path(const char *endpoint, char *out, size_t n)
+{
+	const char *name;
+	size_t len;
+
+	if (n == 0)
+		return -1;
+	out[0] = '\0';
+	if (!endpoint)
+		return 0;
+	if (strncmp(endpoint, "/model/", 7) == 0) {
+		name = endpoint + 7;
+		len = strcspn(name, "/");
+	} else if (strncmp(endpoint, "/openai/deployments/", 20) == 0) {
+		name = endpoint + 20;
+		len = strcspn(name, "/");
+	} else if ((name = after_segment(endpoint, "/models/")) != NULL) {
+		len = strcspn(name, ":/");
+	} else {
+		return 0;
+	}
+	if (len == 0)
+		return 0;
+	return decode(name, len, out, n);
+}

@@ -1,0 +1,62 @@
+/* reqscan.h - what a request body says about the exchange.
+ *
+ * Owns: struct tg_reqscan, the scan of one JSON request body fed in
+ * arbitrary slices, struct tg_request_info, its result, and
+ * tg_model_from_path() for APIs that name the model in the URL (Gemini,
+ * Bedrock, Azure deployments).  Fixed size, no allocation.
+ *
+ * Only top-level keys are read ("model", "stream", the max-token keys),
+ * plus stream_options.include_usage and the max-token settings nested in
+ * Gemini's generationConfig and Bedrock's inferenceConfig.  The byte
+ * offset and length of the model string and of the max-token number are
+ * kept so that a later rewrite can splice new values in place.
+ */
+#ifndef TG_REQSCAN_H
+#define TG_REQSCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "json_scan.h"
+#include "record.h"
+
+struct tg_request_info {
+	char model[TG_MODEL_MAX];   /* "" if the body names none */
+	int stream;                 /* "stream": true */
+	int include_usage;          /* "stream_options": {"include_usage": true} */
+	/* where the "model" string token is, quotes included; -1 if absent */
+	int64_t model_offset;
+	int64_t model_len;
+	/* max_tokens / max_completion_tokens / max_output_tokens /
+	 * generationConfig.maxOutputTokens / inferenceConfig.maxTokens:
+	 * value, and where its number token is; all -1 if absent.  When a
+	 * body has several, the first one wins. */
+	int64_t max_tokens;
+	int64_t max_tokens_offset;
+	int64_t max_tokens_len;
+	int malformed;              /* the body was not one complete JSON document */
+};
+
+struct tg_reqscan {
+	struct tg_request_info info;
+	struct tg_json_scanner json;
+};
+
+void tg_reqscan_begin(struct tg_reqscan *r);
+
+/* Request body bytes, any slicing; -1 once the body is not JSON. */
+int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len);
+
+/* Fills out with what was found; the body is taken to end here. */
+void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out);
+
+/* The model named by a request path (no query): Gemini
+ * ".../models/NAME:method" (also the Vertex AI form), Bedrock
+ * "/model/NAME/converse[-stream]" or "/model/NAME/invoke...", Azure
+ * "/openai/deployments/NAME/..." (the deployment name).  The name is
+ * URL-decoded (%3A is ':').  Returns its length (cut to n - 1 bytes),
+ * 0 when the path names no model (out is then ""), -1 if n is 0 or the
+ * name has a bad %-escape. */
+int tg_model_from_path(const char *endpoint, char *out, size_t n);
+
+#endif

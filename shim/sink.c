@@ -1,0 +1,142 @@
+/* sink.c - see sink.h. */
+#include "sink.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "ledger.h"
+#include "log.h"
+#include "price.h"
+#include "text.h"
+
+#define WARNED_MODELS_MAX 64
+
+static struct {
+	pthread_mutex_t lock;
+	pid_t pid;                 /* process that opened `ledger` */
+	struct tg_ledger *ledger;
+	int64_t retry_after_us;    /* ledger open failed: not before this */
+	int last_error;            /* last ledger error warned about */
+	struct tg_prices *prices;
+	int prices_loaded;
+	char warned[WARNED_MODELS_MAX][TG_PROVIDER_MAX + TG_MODEL_MAX];
+	int nwarned;
+} sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void load_prices(void)
+{
+	char err[256];
+	const struct tg_config *cfg = tg_config_get();
+	sink.prices_loaded = 1;
+	if (tg_prices_load(&sink.prices, cfg->prices_file, err, sizeof err) != 0) {
+		tg_warn("prices: %s; using the built-in table", err);
+		if (tg_prices_load(&sink.prices, NULL, err, sizeof err) != 0)
+			sink.prices = NULL;
+	}
+}
+
+static int already_warned(const char *provider, const char *model)
+{
+	char key[TG_PROVIDER_MAX + TG_MODEL_MAX];
+	snprintf(key, sizeof key, "%s/%s", provider, model);
+	for (int i = 0; i < sink.nwarned; i++)
+		if (strcmp(sink.warned[i], key) == 0)
+			return 1;
+	if (sink.nwarned < WARNED_MODELS_MAX)
+		strcpy(sink.warned[sink.nwarned++], key);
+	return 0;
+}
+
+static void price(struct tg_record *r)
+{
+	const struct tg_price *p = NULL;
+	if (!sink.prices_loaded)
+		load_prices();
+	if (sink.prices && r->model[0])
+		p = tg_price_find(sink.prices, r->provider, r->model);
+	if (p) {
+		r->cost_usd = tg_price_cost(p, &r->counts);
+		return;
+	}
+	r->cost_usd = 0;
+	r->flags |= TG_REC_UNPRICED;
+	if (!already_warned(r->provider, r->model))
+		tg_warn("no price for %s model \"%s\": its calls are recorded with cost 0 and marked "
+		        "unpriced; add it with TOKENGUARD_PRICES", r->provider,
+		        r->model[0] ? r->model : "(unknown)");
+}
+
+static void warn_ledger(int rc, const char *what)
+{
+	if (rc == sink.last_error)
+		return;
+	sink.last_error = rc;
+	tg_warn("%s the ledger at %s: %s; the program runs on, but its LLM calls are not recorded",
+	        what, tg_config_get()->ledger_dir, tg_strerror(rc));
+}
+
+static struct tg_ledger *ledger(void)
+{
+	const struct tg_config *cfg = tg_config_get();
+	pid_t pid = getpid();
+
+	if (sink.ledger && sink.pid != pid) {
+		/* An MDB_env must not be used or closed in a forked child: closing
+		 * would drop the parent's fcntl locks.  Leave it and open our own. */
+		tg_ledger_abandon(sink.ledger);
+		sink.ledger = NULL;
+	}
+	if (sink.ledger)
+		return sink.ledger;
+	if (tg_wall_us() < sink.retry_after_us)
+		return NULL;
+	if (cfg->ledger_dir[0] == '\0') {
+		warn_ledger(TG_ENOENT, "cannot locate");
+		sink.retry_after_us = INT64_MAX;
+		return NULL;
+	}
+	int rc = tg_ledger_open(&sink.ledger, cfg->ledger_dir, TG_LEDGER_CREATE);
+	if (rc != 0) {
+		sink.ledger = NULL;
+		sink.retry_after_us = tg_wall_us() + (int64_t)TG_SINK_RETRY_S * 1000000;
+		warn_ledger(rc, "cannot open");
+		return NULL;
+	}
+	sink.pid = pid;
+	return sink.ledger;
+}
+
+void tg_sink_commit(struct tg_record *r)
+{
+	pthread_mutex_lock(&sink.lock);
+	price(r);
+	struct tg_ledger *l = ledger();
+	if (l) {
+		int rc = tg_ledger_append(l, r);
+		if (rc != 0)
+			warn_ledger(rc, "cannot write to");
+		else
+			sink.last_error = 0;
+	}
+	pthread_mutex_unlock(&sink.lock);
+	tg_debug("recorded %s %s %s status %d", r->provider, r->endpoint, r->model, r->status);
+}
+
+void tg_sink_atfork_prepare(void)
+{
+	pthread_mutex_lock(&sink.lock);
+}
+
+void tg_sink_atfork_parent(void)
+{
+	pthread_mutex_unlock(&sink.lock);
+}
+
+void tg_sink_atfork_child(void)
+{
+	/* The child's first record notices the pid change and reopens. */
+	pthread_mutex_unlock(&sink.lock);
+}

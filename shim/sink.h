@@ -1,0 +1,28 @@
+/* sink.h - where finished exchanges go: priced, then committed to the ledger.
+ *
+ * Owns: the process's ledger handle and price table (both opened lazily at
+ * the first record, reopened in a forked child), the once-per-model
+ * "unpriced" warnings and the once-per-cause ledger warnings.  One mutex
+ * guards all of it; it is held only while a record is priced and committed,
+ * never on the path of a connection that is not to a provider.
+ *
+ * Nothing here can fail the host program: a ledger that cannot be opened or
+ * written costs the record and one warning on stderr, and is tried again
+ * at most every TG_SINK_RETRY_S seconds.
+ */
+#ifndef TG_SINK_H
+#define TG_SINK_H
+
+#include "record.h"
+
+#define TG_SINK_RETRY_S 30
+
+/* Prices r (cost_usd, TG_REC_UNPRICED) and appends it to the ledger. */
+void tg_sink_commit(struct tg_record *r);
+
+/* pthread_atfork handlers, registered once by the hook layer. */
+void tg_sink_atfork_prepare(void);
+void tg_sink_atfork_parent(void);
+void tg_sink_atfork_child(void);
+
+#endif

@@ -1,0 +1,186 @@
+/* transport_h1.c - see transport_h1.h. */
+#include "transport_h1.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static struct tg_exchange *oldest(struct tg_h1_transport *t)
+{
+	return t->count ? t->inflight[t->head] : NULL;
+}
+
+static struct tg_exchange *newest(struct tg_h1_transport *t)
+{
+	return t->count ? t->inflight[(t->head + t->count - 1) % TG_H1_INFLIGHT_MAX] : NULL;
+}
+
+static void finish_oldest(struct tg_h1_transport *t, int complete)
+{
+	struct tg_exchange *x = oldest(t);
+	struct tg_record r;
+	if (!x)
+		return;
+	t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
+	t->count--;
+	if (tg_exchange_finish(x, complete, &r) == 0)
+		t->commit(&r);
+	free(x);
+}
+
+static void stop_observing(struct tg_h1_transport *t, const char *why)
+{
+	if (t->off)
+		return;
+	tg_debug("%s: %s; no longer observing this connection", t->sni, why);
+	t->off = 1;
+	while (t->count)
+		finish_oldest(t, 0);
+}
+
+/* Request direction. */
+
+static void on_request(void *ctx, const char *method, size_t mlen, const char *target, size_t tlen)
+{
+	struct tg_h1_transport *t = ctx;
+	struct tg_exchange *x;
+	if (t->count == TG_H1_INFLIGHT_MAX || !(x = malloc(sizeof *x))) {
+		stop_observing(t, "too many pipelined requests");
+		return;
+	}
+	tg_exchange_start(x, t->provider, t->sni);
+	tg_exchange_request_target(x, method, mlen, target, tlen);
+	t->inflight[(t->head + t->count) % TG_H1_INFLIGHT_MAX] = x;
+	t->count++;
+}
+
+static void on_request_header(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct tg_h1_transport *t = ctx;
+	if (newest(t))
+		tg_exchange_request_header(newest(t), name, nlen, value, vlen);
+}
+
+static int on_request_headers_done(void *ctx)
+{
+	return 0;
+}
+
+static void on_request_body(void *ctx, const char *buf, size_t len)
+{
+	struct tg_h1_transport *t = ctx;
+	if (newest(t))
+		tg_exchange_request_body(newest(t), buf, len);
+}
+
+static void on_request_done(void *ctx)
+{
+}
+
+/* Response direction: answers the oldest request in flight. */
+
+static void on_status(void *ctx, int status)
+{
+	struct tg_h1_transport *t = ctx;
+	struct tg_exchange *x = oldest(t);
+	if (!x) {
+		stop_observing(t, "response without a request");
+		return;
+	}
+	if (status == 101) {
+		stop_observing(t, "protocol switched");
+		return;
+	}
+	t->informational = status >= 100 && status < 200;
+	if (!t->informational)
+		tg_exchange_response_status(x, status);
+}
+
+static void on_response_header(void *ctx, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+	struct tg_h1_transport *t = ctx;
+	if (!t->informational && oldest(t))
+		tg_exchange_response_header(oldest(t), name, nlen, value, vlen);
+}
+
+static int on_response_headers_done(void *ctx)
+{
+	struct tg_h1_transport *t = ctx;
+	struct tg_exchange *x = oldest(t);
+	if (t->informational || !x)
+		return 1;
+	tg_exchange_response_headers_done(x);
+	return strcmp(x->method, "HEAD") == 0 ||
+	       (strcmp(x->method, "CONNECT") == 0 && x->status / 100 == 2);
+}
+
+static void on_response_body(void *ctx, const char *buf, size_t len)
+{
+	struct tg_h1_transport *t = ctx;
+	if (oldest(t))
+		tg_exchange_response_body(oldest(t), buf, len);
+}
+
+static void on_response_done(void *ctx)
+{
+	struct tg_h1_transport *t = ctx;
+	if (t->informational) {
+		t->informational = 0;
+		return;
+	}
+	finish_oldest(t, 1);
+}
+
+static const struct tg_h1_callbacks request_callbacks = {
+	.on_request = on_request,
+	.on_header = on_request_header,
+	.on_headers_done = on_request_headers_done,
+	.on_body = on_request_body,
+	.on_message_done = on_request_done,
+};
+
+static const struct tg_h1_callbacks response_callbacks = {
+	.on_status = on_status,
+	.on_header = on_response_header,
+	.on_headers_done = on_response_headers_done,
+	.on_body = on_response_body,
+	.on_message_done = on_response_done,
+};
+
+void tg_h1_transport_init(struct tg_h1_transport *t, const struct tg_provider *p,
+                          const char *sni, tg_commit_fn commit)
+{
+	memset(t, 0, sizeof *t);
+	t->provider = p;
+	t->sni = sni;
+	t->commit = commit;
+	tg_h1_init(&t->request, TG_DIR_REQUEST, &request_callbacks, t);
+	tg_h1_init(&t->response, TG_DIR_RESPONSE, &response_callbacks, t);
+}
+
+void tg_h1_transport_feed(struct tg_h1_transport *t, enum tg_dir dir, const char *buf, size_t len)
+{
+	if (t->off)
+		return;
+	struct tg_h1_parser *p = dir == TG_DIR_REQUEST ? &t->request : &t->response;
+	if (tg_h1_feed(p, buf, len) < 0)
+		stop_observing(t, dir == TG_DIR_REQUEST ? "request is not HTTP/1.1" : "response is not HTTP/1.1");
+}
+
+void tg_h1_transport_eof(struct tg_h1_transport *t)
+{
+	if (t->off)
+		return;
+	if (tg_h1_finish(&t->response) == 1)
+		finish_oldest(t, 0);
+	/* Requests never answered before the close. */
+	while (t->count)
+		finish_oldest(t, 0);
+}
+
+void tg_h1_transport_close(struct tg_h1_transport *t)
+{
+	tg_h1_transport_eof(t);
+	t->off = 1;
+}

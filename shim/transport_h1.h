@@ -1,0 +1,40 @@
+/* transport_h1.h - HTTP/1.1 on one provider connection.
+ *
+ * Owns: the two tg_h1 parsers of a connection (request bytes from SSL_write,
+ * response bytes from SSL_read) and the queue of exchanges whose requests
+ * were sent and whose responses are awaited, oldest first (pipelining keeps
+ * several in flight).  Each finished exchange is handed to `commit`.
+ * Allocates one struct tg_exchange per request.
+ */
+#ifndef TG_TRANSPORT_H1_H
+#define TG_TRANSPORT_H1_H
+
+#include "exchange.h"
+#include "h1.h"
+
+#define TG_H1_INFLIGHT_MAX 8
+
+typedef void (*tg_commit_fn)(struct tg_record *r);
+
+struct tg_h1_transport {
+	struct tg_h1_parser request;
+	struct tg_h1_parser response;
+	struct tg_exchange *inflight[TG_H1_INFLIGHT_MAX]; /* ring, oldest at head */
+	int head, count;
+	int informational;         /* reading a 1xx response: not the exchange's own */
+	int off;                   /* stream stopped looking like HTTP/1.1: observe no more */
+	const struct tg_provider *provider;
+	const char *sni;           /* owned by the connection */
+	tg_commit_fn commit;
+};
+
+void tg_h1_transport_init(struct tg_h1_transport *t, const struct tg_provider *p,
+                          const char *sni, tg_commit_fn commit);
+/* Bytes that went out (dir = TG_DIR_REQUEST) or came in. */
+void tg_h1_transport_feed(struct tg_h1_transport *t, enum tg_dir dir, const char *buf, size_t len);
+/* The peer closed the connection: a body read until close ends here. */
+void tg_h1_transport_eof(struct tg_h1_transport *t);
+/* The connection is gone: exchanges still open are recorded as cut off. */
+void tg_h1_transport_close(struct tg_h1_transport *t);
+
+#endif

@@ -1,0 +1,420 @@
+/* usage.c - token usage, model and response id from one response body.
+ * See usage.h for the counting rules. */
+#include "usage.h"
+
+#include <string.h>
+
+enum { R_MODEL = TG_U_SLOTS, R_ID };
+
+enum { Q_XAI = 1u << 0 };
+
+/* Where each wire format keeps what we read.  One table per wire covers
+ * its plain bodies and the documents of its streams, whose paths differ
+ * (message.usage in Anthropic's message_start, response.usage in the
+ * Responses API's events, a leading [] in Gemini's JSON array stream). */
+struct rule {
+	const char *path;
+	int slot;
+};
+
+static const struct rule openai_rules[] = {
+	{ "usage.prompt_tokens", TG_U_INPUT },
+	{ "usage.completion_tokens", TG_U_OUTPUT },
+	{ "usage.prompt_tokens_details.cached_tokens", TG_U_CACHE_READ },
+	{ "usage.completion_tokens_details.reasoning_tokens", TG_U_REASONING },
+	{ "usage.prompt_cache_hit_tokens", TG_U_CACHE_HIT },
+	{ "usage.input_tokens", TG_U_INPUT },
+	{ "usage.output_tokens", TG_U_OUTPUT },
+	{ "usage.input_tokens_details.cached_tokens", TG_U_CACHE_READ },
+	{ "usage.output_tokens_details.reasoning_tokens", TG_U_REASONING },
+	{ "response.usage.input_tokens", TG_U_INPUT },
+	{ "response.usage.output_tokens", TG_U_OUTPUT },
+	{ "response.usage.input_tokens_details.cached_tokens", TG_U_CACHE_READ },
+	{ "response.usage.output_tokens_details.reasoning_tokens", TG_U_REASONING },
+	{ "x_groq.usage.prompt_tokens", TG_U_INPUT },
+	{ "x_groq.usage.completion_tokens", TG_U_OUTPUT },
+	{ "model", R_MODEL },
+	{ "id", R_ID },
+	{ "response.model", R_MODEL },
+	{ "response.id", R_ID },
+	{ NULL, 0 },
+};
+
+static const struct rule anthropic_rules[] = {
+	{ "usage.input_tokens", TG_U_INPUT },
+	{ "usage.output_tokens", TG_U_OUTPUT },
+	{ "usage.cache_creation_input_tokens", TG_U_CACHE_WRITE },
+	{ "usage.cache_read_input_tokens", TG_U_CACHE_READ },
+	{ "usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
+	{ "usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	{ "message.usage.input_tokens", TG_U_INPUT },
+	{ "message.usage.output_tokens", TG_U_OUTPUT },
+	{ "message.usage.cache_creation_input_tokens", TG_U_CACHE_WRITE },
+	{ "message.usage.cache_read_input_tokens", TG_U_CACHE_READ },
+	{ "message.usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
+	{ "message.usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	{ "model", R_MODEL },
+	{ "id", R_ID },
+	{ "message.model", R_MODEL },
+	{ "message.id", R_ID },
+	{ NULL, 0 },
+};
+
+static const struct rule gemini_rules[] = {
+	{ "usageMetadata.promptTokenCount", TG_U_INPUT },
+	{ "usageMetadata.candidatesTokenCount", TG_U_OUTPUT },
+	{ "usageMetadata.thoughtsTokenCount", TG_U_REASONING },
+	{ "usageMetadata.cachedContentTokenCount", TG_U_CACHE_READ },
+	{ "usageMetadata.toolUsePromptTokenCount", TG_U_TOOL_PROMPT },
+	{ "modelVersion", R_MODEL },
+	{ "responseId", R_ID },
+	{ "[].usageMetadata.promptTokenCount", TG_U_INPUT },
+	{ "[].usageMetadata.candidatesTokenCount", TG_U_OUTPUT },
+	{ "[].usageMetadata.thoughtsTokenCount", TG_U_REASONING },
+	{ "[].usageMetadata.cachedContentTokenCount", TG_U_CACHE_READ },
+	{ "[].usageMetadata.toolUsePromptTokenCount", TG_U_TOOL_PROMPT },
+	{ "[].modelVersion", R_MODEL },
+	{ "[].responseId", R_ID },
+	{ NULL, 0 },
+};
+
+static const struct rule cohere_rules[] = {
+	{ "usage.tokens.input_tokens", TG_U_INPUT },
+	{ "usage.tokens.output_tokens", TG_U_OUTPUT },
+	{ "usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
+	{ "usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "delta.usage.tokens.input_tokens", TG_U_INPUT },
+	{ "delta.usage.tokens.output_tokens", TG_U_OUTPUT },
+	{ "delta.usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
+	{ "delta.usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "meta.tokens.input_tokens", TG_U_INPUT },
+	{ "meta.tokens.output_tokens", TG_U_OUTPUT },
+	{ "meta.billed_units.input_tokens", TG_U_BILLED_INPUT },
+	{ "meta.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "model", R_MODEL },
+	{ "id", R_ID },
+	{ NULL, 0 },
+};
+
+static const struct rule bedrock_rules[] = {
+	{ "usage.inputTokens", TG_U_INPUT },
+	{ "usage.outputTokens", TG_U_OUTPUT },
+	{ "usage.cacheReadInputTokens", TG_U_CACHE_READ },
+	{ "usage.cacheWriteInputTokens", TG_U_CACHE_WRITE },
+	{ NULL, 0 },
+};
+
+/* No rule path is deeper than this many containers. */
+#define RULE_DEPTH 4
+
+static const struct rule *rules_for(enum tg_wire wire)
+{
+	switch (wire) {
+	case TG_WIRE_ANTHROPIC: return anthropic_rules;
+	case TG_WIRE_GEMINI:    return gemini_rules;
+	case TG_WIRE_COHERE:    return cohere_rules;
+	case TG_WIRE_BEDROCK:   return bedrock_rules;
+	default:                return openai_rules;
+	}
+}
+
+/* Token counts are non-negative integers; anything else is ignored. */
+static int parse_count(const char *t, size_t len, int64_t *out)
+{
+	int64_t v = 0;
+	size_t i;
+
+	if (len == 0 || len > 18)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (t[i] < '0' || t[i] > '9')
+			return -1;
+		v = v * 10 + (t[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Copies at most n - 1 bytes, never ending inside a UTF-8 character. */
+static void copy_text(char *dst, size_t n, const char *src, size_t len)
+{
+	if (len > n - 1) {
+		len = n - 1;
+		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+static void reset_gemini_counts(struct tg_usage_parser *p)
+{
+	int i;
+
+	for (i = 0; i < TG_U_SLOTS; i++)
+		p->raw[i] = TG_COUNT_UNKNOWN;
+}
+
+static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct tg_usage_parser *p = ctx;
+	const struct rule *r;
+	int64_t v;
+
+	if (tg_json_depth(s) > RULE_DEPTH)
+		return;
+	if (ev->type == TG_JSON_OBJECT_BEGIN) {
+		if (tg_json_path_is(s, "error"))
+			p->error_seen = 1;
+		else if (p->wire == TG_WIRE_GEMINI &&
+		         (tg_json_path_is(s, "usageMetadata") || tg_json_path_is(s, "[].usageMetadata")))
+			reset_gemini_counts(p);
+		return;
+	}
+	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
+		return;
+	for (r = rules_for(p->wire); r->path; r++)
+		if (tg_json_path_is(s, r->path))
+			break;
+	if (!r->path)
+		return;
+	if (r->slot == R_MODEL || r->slot == R_ID) {
+		/* Azure's first chunk names an empty model and id. */
+		if (ev->type != TG_JSON_STRING || ev->truncated || ev->len == 0)
+			return;
+		if (r->slot == R_MODEL)
+			copy_text(p->model, sizeof p->model, ev->text, ev->len);
+		else
+			copy_text(p->response_id, sizeof p->response_id, ev->text, ev->len);
+		return;
+	}
+	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
+		return;
+	p->raw[r->slot] = v;
+	p->usage_seen = 1;
+}
+
+/* Each SSE event and each event stream message holds one JSON document. */
+static void doc_begin(struct tg_usage_parser *p)
+{
+	tg_json_reset(&p->json, on_json, p);
+	p->event_len = 0;
+	p->done_match = 0;
+}
+
+static void doc_data(struct tg_usage_parser *p, const char *buf, size_t len)
+{
+	static const char done[] = "[DONE]";
+	size_t i;
+
+	for (i = 0; i < len && p->done_match == p->event_len + i && p->done_match < 6; i++)
+		if (buf[i] == done[p->done_match])
+			p->done_match++;
+	p->event_len += len;
+	tg_json_feed(&p->json, buf, len);
+}
+
+static void doc_end(struct tg_usage_parser *p)
+{
+	/* OpenAI's end sentinel is not JSON; an empty event carries nothing. */
+	if (p->event_len == 0 || (p->event_len == 6 && p->done_match == 6))
+		return;
+	if (tg_json_finish(&p->json) != 1)
+		p->malformed = 1;
+}
+
+static void sse_begin(void *ctx)
+{
+	doc_begin(ctx);
+}
+
+static void sse_data(void *ctx, const char *buf, size_t len)
+{
+	doc_data(ctx, buf, len);
+}
+
+static void sse_end(void *ctx, const char *name, int truncated)
+{
+	struct tg_usage_parser *p = ctx;
+
+	if (strcmp(name, "error") == 0)
+		p->error_seen = 1;
+	doc_end(p);
+}
+
+static const struct tg_sse_callbacks sse_cbs = { sse_begin, sse_data, sse_end };
+
+static void es_begin(void *ctx, const char *type, const char *kind)
+{
+	struct tg_usage_parser *p = ctx;
+
+	if (strcmp(kind, "exception") == 0 || strcmp(kind, "error") == 0)
+		p->error_seen = 1;
+	doc_begin(p);
+}
+
+static void es_payload(void *ctx, const char *buf, size_t len)
+{
+	doc_data(ctx, buf, len);
+}
+
+static void es_end(void *ctx)
+{
+	doc_end(ctx);
+}
+
+static const struct tg_es_callbacks es_cbs = { es_begin, es_payload, es_end };
+
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
+                    enum tg_body_kind kind, const char *endpoint)
+{
+	int i;
+
+	p->wire = wire;
+	p->kind = kind;
+	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
+	p->embeddings = endpoint && (ends_with(endpoint, "/embeddings") || ends_with(endpoint, "/embed"));
+	p->failed = 0;
+	p->malformed = 0;
+	p->error_seen = 0;
+	p->usage_seen = 0;
+	p->event_len = 0;
+	p->done_match = 0;
+	for (i = 0; i < TG_U_SLOTS; i++)
+		p->raw[i] = TG_COUNT_UNKNOWN;
+	p->model[0] = '\0';
+	p->response_id[0] = '\0';
+	tg_json_reset(&p->json, on_json, p);
+	tg_sse_init(&p->sse, &sse_cbs, p);
+	tg_es_init(&p->es, &es_cbs, p);
+}
+
+int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
+{
+	int r = 0;
+
+	if (p->failed)
+		return -1;
+	switch (p->kind) {
+	case TG_BODY_SSE:
+		r = tg_sse_feed(&p->sse, buf, len);
+		break;
+	case TG_BODY_EVENTSTREAM:
+		r = tg_es_feed(&p->es, buf, len);
+		break;
+	default:
+		r = tg_json_feed(&p->json, buf, len);
+		break;
+	}
+	if (r < 0) {
+		p->failed = 1;
+		p->malformed = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static int known(int64_t v)
+{
+	return v != TG_COUNT_UNKNOWN;
+}
+
+static int64_t or_zero(int64_t v)
+{
+	return known(v) ? v : 0;
+}
+
+static int64_t plus(int64_t a, int64_t b)
+{
+	return known(a) ? a + or_zero(b) : TG_COUNT_UNKNOWN;
+}
+
+static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
+{
+	const int64_t *raw = p->raw;
+
+	switch (p->wire) {
+	case TG_WIRE_ANTHROPIC:
+		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
+		c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
+		c->output = raw[TG_U_OUTPUT];
+		/* Without the split, a write of 0 is 0 of each; a non-zero
+		 * one cannot be divided. */
+		if (known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H]) ||
+		    c->cache_creation == 0) {
+			c->cache_creation_5m = or_zero(raw[TG_U_CACHE_WRITE_5M]);
+			c->cache_creation_1h = or_zero(raw[TG_U_CACHE_WRITE_1H]);
+		}
+		break;
+	case TG_WIRE_GEMINI:
+		/* proto3 JSON leaves out every zero count */
+		c->input = or_zero(raw[TG_U_INPUT]) + or_zero(raw[TG_U_TOOL_PROMPT]);
+		c->reasoning = or_zero(raw[TG_U_REASONING]);
+		c->output = or_zero(raw[TG_U_OUTPUT]) + c->reasoning;
+		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+		break;
+	case TG_WIRE_COHERE:
+		c->input = known(raw[TG_U_INPUT]) ? raw[TG_U_INPUT] : raw[TG_U_BILLED_INPUT];
+		c->output = known(raw[TG_U_OUTPUT]) ? raw[TG_U_OUTPUT] : raw[TG_U_BILLED_OUTPUT];
+		break;
+	case TG_WIRE_BEDROCK:
+		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
+		c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
+		c->output = raw[TG_U_OUTPUT];
+		break;
+	default:
+		c->input = raw[TG_U_INPUT];
+		c->output = raw[TG_U_OUTPUT];
+		c->cached_input = known(raw[TG_U_CACHE_HIT]) ? raw[TG_U_CACHE_HIT] :
+		                  or_zero(raw[TG_U_CACHE_READ]);
+		c->reasoning = or_zero(raw[TG_U_REASONING]);
+		if (p->quirks & Q_XAI)
+			c->output = plus(c->output, c->reasoning);
+		break;
+	}
+	if (p->embeddings) {
+		if (!known(c->output))
+			c->output = 0;
+		c->reasoning = 0;
+	}
+}
+
+void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
+{
+	struct tg_counts *c = &out->counts;
+
+	if (!p->failed) {
+		switch (p->kind) {
+		case TG_BODY_SSE:
+			if (tg_sse_finish(&p->sse) != 0)
+				p->malformed = 1;
+			break;
+		case TG_BODY_EVENTSTREAM:
+			if (tg_es_finish(&p->es) != 0)
+				p->malformed = 1;
+			break;
+		default:
+			if (tg_json_finish(&p->json) != 1)
+				p->malformed = 1;
+			break;
+		}
+	}
+	c->input = c->output = c->cached_input = c->cache_creation = TG_COUNT_UNKNOWN;
+	c->cache_creation_5m = c->cache_creation_1h = c->reasoning = TG_COUNT_UNKNOWN;
+	if (p->usage_seen)
+		normalise(p, c);
+	memcpy(out->model, p->model, sizeof out->model);
+	memcpy(out->response_id, p->response_id, sizeof out->response_id);
+	out->usage_seen = p->usage_seen;
+	out->malformed = p->malformed;
+	out->error_seen = p->error_seen;
+}

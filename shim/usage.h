@@ -1,0 +1,106 @@
+/* usage.h - token usage, model and response id from one response body.
+ *
+ * Owns: struct tg_usage_parser, which reads a decoded response body of any
+ * supported provider (plain JSON, a JSON array stream, SSE or an AWS event
+ * stream) fed in arbitrary slices, and struct tg_usage, what it found,
+ * normalised to ledger/record.h.  Fixed size, no allocation; usable after
+ * memset 0 + tg_usage_begin.
+ *
+ * Provider counts are read where each API puts them and always replace
+ * what was read before: streamed counts are cumulative (Anthropic
+ * message_delta, Gemini chunks), so the last one seen wins; Gemini counts
+ * restart with every usageMetadata object.
+ *
+ * Unknown versus zero, once a usage object was seen:
+ *  - input and output are what the provider said (embeddings: output 0);
+ *  - a part count (cached input, cache creation, its 5m/1h split,
+ *    reasoning) is 0 when the provider's format has a field for it and the
+ *    body leaves it out, and TG_COUNT_UNKNOWN when the format has no such
+ *    field at all:
+ *      OpenAI and compatibles  cached, reasoning; no cache creation
+ *      Anthropic               cached, cache creation (+5m/1h); no reasoning
+ *                              (thinking is inside output_tokens)
+ *      Gemini                  cached, reasoning; no cache creation
+ *      Cohere                  none of them
+ *      Bedrock                 cached, cache creation; no reasoning
+ *    Embeddings have no output, so their reasoning is 0.
+ * No usage object at all: every count is TG_COUNT_UNKNOWN.
+ *
+ * Provider quirks handled: xAI leaves reasoning out of completion_tokens
+ * (added to output); DeepSeek's prompt_cache_hit_tokens is the cached
+ * count; Groq's x_groq.usage; Cohere's usage.tokens is preferred over
+ * usage.billed_units because the record counts what the model processed
+ * (as every other provider reports it), while billed_units leaves out the
+ * tokens Cohere adds itself; billed_units is used only when tokens is
+ * absent (embed reports only meta.billed_units).
+ */
+#ifndef TG_USAGE_H
+#define TG_USAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "eventstream.h"
+#include "json_scan.h"
+#include "record.h"
+#include "sse.h"
+#include "wire.h"
+
+struct tg_usage {                 /* result of one response */
+	struct tg_counts counts;      /* normalised; TG_COUNT_UNKNOWN where not seen */
+	char model[TG_MODEL_MAX];     /* model named in the response body, "" if none */
+	char response_id[TG_ID_MAX];  /* chatcmpl-..., msg_..., resp_..., "" if none */
+	int usage_seen;               /* 1 if any usage object was read */
+	int malformed;                /* 1 if the body could not be parsed to its end */
+	int error_seen;               /* 1 if the body was or carried an error
+	                               * (top-level "error" object, SSE "error"
+	                               * event, event stream exception) */
+};
+
+/* raw counts as the provider wrote them, before normalisation */
+enum tg_usage_slot {
+	TG_U_INPUT,
+	TG_U_OUTPUT,
+	TG_U_CACHE_READ,
+	TG_U_CACHE_WRITE,
+	TG_U_CACHE_WRITE_5M,
+	TG_U_CACHE_WRITE_1H,
+	TG_U_REASONING,
+	TG_U_TOOL_PROMPT,     /* Gemini toolUsePromptTokenCount */
+	TG_U_CACHE_HIT,       /* DeepSeek prompt_cache_hit_tokens */
+	TG_U_BILLED_INPUT,    /* Cohere billed_units */
+	TG_U_BILLED_OUTPUT,
+	TG_U_SLOTS
+};
+
+struct tg_usage_parser {
+	enum tg_wire wire;
+	enum tg_body_kind kind;
+	unsigned quirks;
+	int embeddings;
+	int failed;            /* framing broken: feeding stops */
+	int malformed;
+	int error_seen;
+	int usage_seen;
+	int event_is_json;     /* current SSE event / event stream message */
+	size_t event_len;      /* data bytes of the current SSE event */
+	unsigned done_match;   /* bytes of "[DONE]" matched */
+	int64_t raw[TG_U_SLOTS];
+	char model[TG_MODEL_MAX];
+	char response_id[TG_ID_MAX];
+	struct tg_json_scanner json;
+	struct tg_sse sse;
+	struct tg_es es;
+};
+
+void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
+                    enum tg_body_kind kind, const char *endpoint);
+
+/* Decoded body bytes, any slicing; -1 once the body is unparseable (the
+ * caller then stops feeding), else 0. */
+int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len);
+
+/* Normalises and reports what was seen; the body is taken to end here. */
+void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out);
+
+#endif

@@ -1,0 +1,68 @@
+/* TOKENGUARD_TAGS validation and process naming. */
+#include <criterion/criterion.h>
+
+#include "config.h"
+
+Test(config, tags_keep_valid_pairs_in_order)
+{
+	char out[TG_TAGS_MAX];
+	cr_assert_eq(tg_config_parse_tags("team=search,feature=auto-complete,user=u.42", out, sizeof out), 0);
+	cr_assert_str_eq(out, "team=search,feature=auto-complete,user=u.42");
+}
+
+Test(config, tags_drop_malformed_pairs_and_count_them)
+{
+	char out[TG_TAGS_MAX];
+	cr_assert_eq(tg_config_parse_tags("team=search,novalue,=x,bad key=1,a=b=c,,ok=1", out, sizeof out), 4);
+	cr_assert_str_eq(out, "team=search,ok=1");
+}
+
+Test(config, tags_absent_give_empty_string)
+{
+	char out[TG_TAGS_MAX] = "junk";
+	cr_assert_eq(tg_config_parse_tags(NULL, out, sizeof out), 0);
+	cr_assert_str_eq(out, "");
+}
+
+Test(config, empty_tag_value_is_allowed)
+{
+	char out[TG_TAGS_MAX];
+	cr_assert_eq(tg_config_parse_tags("team=", out, sizeof out), 0);
+	cr_assert_str_eq(out, "team=");
+}
+
+static void name_of(const char *const *argv, int argc, const char *want)
+{
+	char out[TG_PROCESS_MAX];
+	tg_config_process_name(argv, argc, out, sizeof out);
+	cr_assert_str_eq(out, want);
+}
+
+Test(config, process_is_the_program_name)
+{
+	const char *argv[] = { "/usr/bin/curl", "-s", "https://api.openai.com/" };
+	name_of(argv, 3, "curl");
+}
+
+Test(config, interpreters_are_named_after_their_script)
+{
+	const char *py[] = { "/usr/bin/python3.11", "-u", "/srv/app/summarise.py", "--fast" };
+	name_of(py, 4, "summarise.py");
+	const char *mod[] = { "python3", "-m", "myapp.worker" };
+	name_of(mod, 3, "myapp.worker");
+	const char *cmd[] = { "python3", "-c", "print(1)" };
+	name_of(cmd, 3, "python3");
+	const char *sh[] = { "bash", "./run-evals.sh" };
+	name_of(sh, 2, "run-evals.sh");
+}
+
+Test(config, long_names_are_cut_to_the_field)
+{
+	char longname[200];
+	memset(longname, 'a', sizeof longname - 1);
+	longname[sizeof longname - 1] = '\0';
+	const char *argv[] = { longname };
+	char out[TG_PROCESS_MAX];
+	tg_config_process_name(argv, 1, out, sizeof out);
+	cr_assert_eq(strlen(out), TG_PROCESS_MAX - 1);
+}

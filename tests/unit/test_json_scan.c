@@ -1,0 +1,354 @@
+/* test_json_scan.c - the streaming JSON scanner: reported values, paths,
+ * bounds and strictness, for documents fed whole, split in two at every
+ * position and byte by byte. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "json_scan.h"
+
+struct log {
+	char buf[16384];
+	size_t len;
+};
+
+static void logf_(struct log *l, const char *fmt, const char *a, const char *b)
+{
+	int n = snprintf(l->buf + l->len, sizeof l->buf - l->len, fmt, a, b);
+
+	cr_assert(n >= 0 && (size_t)n < sizeof l->buf - l->len, "log overflow");
+	l->len += (size_t)n;
+}
+
+static const char *type_name(enum tg_json_type t)
+{
+	static const char *const names[] = { "str", "num", "true", "false", "null",
+	                                     "{", "}", "[", "]" };
+	return names[t];
+}
+
+/* Logs "type path=text" per event; the path is rebuilt from the scanner's
+ * levels so the test checks the levels, not just tg_json_path_is. */
+static void record(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct log *l = ctx;
+	char path[512] = "";
+	size_t pl = 0;
+	unsigned d;
+
+	for (d = 0; d < tg_json_depth(s); d++) {
+		const struct tg_json_level *lv = &s->levels[d];
+
+		if (lv->is_array)
+			pl += (size_t)snprintf(path + pl, sizeof path - pl, "[%u]", lv->index);
+		else
+			pl += (size_t)snprintf(path + pl, sizeof path - pl, "%s%.*s%s",
+			                       d ? "." : "", (int)lv->key_len, lv->key,
+			                       lv->key_truncated ? "~" : "");
+	}
+	logf_(l, "%s %s", type_name(ev->type), path);
+	if (ev->type <= TG_JSON_NULL)
+		logf_(l, "=%s%s", ev->text, ev->truncated ? "~" : "");
+	logf_(l, "%s%s", "\n", "");
+}
+
+/* Scans doc in the given pieces; returns the finish result, or -1. */
+static int scan_pieces(const char *doc, size_t len, const size_t *cuts, size_t ncuts,
+                       struct log *l)
+{
+	struct tg_json_scanner s;
+	size_t at = 0, i;
+
+	memset(l, 0, sizeof *l);
+	tg_json_reset(&s, record, l);
+	for (i = 0; i <= ncuts; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+
+		if (tg_json_feed(&s, doc + at, end - at) < 0)
+			return -1;
+		at = end;
+	}
+	return tg_json_finish(&s);
+}
+
+/* Whole, every two-piece split and byte by byte must all give want. */
+static void check_doc(const char *doc, int want_finish, const char *want_log)
+{
+	size_t len = strlen(doc), cut, i;
+	static struct log l;
+	static size_t cuts[8192];
+	int r;
+
+	r = scan_pieces(doc, len, NULL, 0, &l);
+	cr_assert_eq(r, want_finish, "whole: finish %d, want %d", r, want_finish);
+	if (want_log)
+		cr_assert_str_eq(l.buf, want_log);
+	for (cut = 0; cut <= len; cut++) {
+		r = scan_pieces(doc, len, &cut, 1, &l);
+		cr_assert_eq(r, want_finish, "split at %zu: finish %d", cut, r);
+		if (want_log)
+			cr_assert_str_eq(l.buf, want_log, "split at %zu", cut);
+	}
+	cr_assert(len < sizeof cuts / sizeof cuts[0]);
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	r = scan_pieces(doc, len, cuts, len, &l);
+	cr_assert_eq(r, want_finish, "byte by byte: finish %d", r);
+	if (want_log)
+		cr_assert_str_eq(l.buf, want_log, "byte by byte");
+}
+
+Test(json_scan, reports_every_scalar_with_its_path_and_container_bounds)
+{
+	check_doc("{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{}}],"
+	          "\"usage\":{\"prompt_tokens\":17,\"ok\":true,\"no\":false,\"x\":null,"
+	          "\"f\":-1.5e+3}}\n",
+	          1,
+	          "{ \n"
+	          "str id=chatcmpl-1\n"
+	          "[ choices\n"
+	          "{ choices[0]\n"
+	          "num choices[0].index=0\n"
+	          "{ choices[0].delta\n"
+	          "} choices[0].delta\n"
+	          "} choices[0]\n"
+	          "] choices\n"
+	          "{ usage\n"
+	          "num usage.prompt_tokens=17\n"
+	          "true usage.ok=true\n"
+	          "false usage.no=false\n"
+	          "null usage.x=null\n"
+	          "num usage.f=-1.5e+3\n"
+	          "} usage\n"
+	          "} \n");
+}
+
+Test(json_scan, counts_array_elements_and_accepts_whitespace_everywhere)
+{
+	check_doc(" [ 1 , [ ] , { } , \"a\" ,\r\n\t0.25 ] \r\n", 1,
+	          "[ \n"
+	          "num [0]=1\n"
+	          "[ [1]\n"
+	          "] [1]\n"
+	          "{ [2]\n"
+	          "} [2]\n"
+	          "str [3]=a\n"
+	          "num [4]=0.25\n"
+	          "] \n");
+}
+
+Test(json_scan, decodes_escapes_including_surrogate_pairs)
+{
+	check_doc("{\"k\\u0041\\n\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\te\\u00e9\\u20ac\\ud83d\\ude00\"}", 1,
+	          "{ \n"
+	          "str kA\n=a\"b\\c/d\b\f\n\r\te\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\n"
+	          "} \n");
+}
+
+Test(json_scan, cuts_long_strings_at_the_bound_and_flags_them)
+{
+	static char doc[4096];
+	static char want[1024];
+	char val[TG_JSON_TEXT_MAX];
+
+	memset(val, 'x', sizeof val - 1);
+	val[sizeof val - 1] = '\0';
+	snprintf(doc, sizeof doc, "{\"big\":\"%s%s\",\"n\":1}", val, "yyyyyyyyyyyyyyyyyyyyyyyyyyyy\\u00e9zz");
+	snprintf(want, sizeof want, "{ \nstr big=%s~\nnum n=1\n} \n", val);
+	check_doc(doc, 1, want);
+}
+
+Test(json_scan, never_splits_a_utf8_character_when_cutting)
+{
+	static char doc[1024];
+	struct log l;
+	char *p;
+	size_t i;
+
+	p = doc + sprintf(doc, "\"");
+	for (i = 0; i < 200; i++)
+		p += sprintf(p, "\xc3\xa9");
+	sprintf(p, "\"");
+	cr_assert_eq(scan_pieces(doc, strlen(doc), NULL, 0, &l), 1);
+	/* 127 two-byte characters fit in 255 bytes; the 128th would not. */
+	cr_assert_eq(strlen(l.buf), strlen("str =~\n") + 254);
+}
+
+Test(json_scan, never_matches_a_key_that_was_cut)
+{
+	struct tg_json_scanner s;
+	static char doc[512];
+	char key[TG_JSON_KEY_MAX + 8];
+	struct log l;
+
+	memset(key, 'k', sizeof key - 1);
+	key[sizeof key - 1] = '\0';
+	snprintf(doc, sizeof doc, "{\"%s\":1}", key);
+	memset(&l, 0, sizeof l);
+	tg_json_reset(&s, record, &l);
+	cr_assert_eq(tg_json_feed(&s, doc, strlen(doc)), 0);
+	cr_assert_eq(tg_json_finish(&s), 1);
+	cr_assert(strstr(l.buf, "~=1") != NULL, "%s", l.buf);
+}
+
+static int matched;
+
+static void match_usage(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	const char *pattern = ctx;
+
+	if (ev->type == TG_JSON_NUMBER && tg_json_path_is(s, pattern))
+		matched++;
+}
+
+static int count_matches(const char *doc, const char *pattern)
+{
+	struct tg_json_scanner s;
+
+	matched = 0;
+	tg_json_reset(&s, match_usage, (void *)pattern);
+	cr_assert_eq(tg_json_feed(&s, doc, strlen(doc)), 0);
+	cr_assert_eq(tg_json_finish(&s), 1);
+	return matched;
+}
+
+Test(json_scan, matches_paths_with_any_array_element)
+{
+	const char *doc = "[{\"usageMetadata\":{\"promptTokenCount\":3,"
+	                  "\"promptTokensDetails\":[{\"tokenCount\":3}]}},"
+	                  "{\"usageMetadata\":{\"promptTokenCount\":4}}]";
+
+	cr_assert_eq(count_matches(doc, "[].usageMetadata.promptTokenCount"), 2);
+	cr_assert_eq(count_matches(doc, "[].usageMetadata.promptTokensDetails[].tokenCount"), 1);
+	cr_assert_eq(count_matches(doc, "usageMetadata.promptTokenCount"), 0);
+	cr_assert_eq(count_matches(doc, "[].usageMetadata"), 0);
+	cr_assert_eq(count_matches(doc, "[].usageMetadata.promptTokenCountX"), 0);
+	cr_assert_eq(count_matches(doc, "[].usageMetadata.promptToken"), 0);
+	cr_assert_eq(count_matches("{\"a\":{\"b\":[[1,2]]}}", "a.b[][]"), 2);
+	cr_assert_eq(count_matches("7", ""), 1);
+}
+
+struct offsets {
+	uint64_t off[8], span[8];
+	int n;
+};
+
+static void record_offsets(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct offsets *o = ctx;
+
+	if (ev->type > TG_JSON_NULL)
+		return;
+	o->off[o->n] = ev->offset;
+	o->span[o->n] = ev->span;
+	o->n++;
+}
+
+Test(json_scan, gives_the_offset_and_span_of_scalar_tokens)
+{
+	const char *doc = "{\"model\": \"gpt-4o\", \"max_tokens\" :  512 , \"t\":true}";
+	struct tg_json_scanner s;
+	struct offsets o;
+	size_t i;
+
+	for (i = 0; i <= strlen(doc); i++) {
+		memset(&o, 0, sizeof o);
+		tg_json_reset(&s, record_offsets, &o);
+		cr_assert_eq(tg_json_feed(&s, doc, i), 0);
+		cr_assert_eq(tg_json_feed(&s, doc + i, strlen(doc) - i), 0);
+		cr_assert_eq(tg_json_finish(&s), 1);
+		cr_assert_eq(o.n, 3);
+		cr_assert_eq(o.off[0], 10);
+		cr_assert_eq(o.span[0], 8);
+		cr_assert_eq(o.off[1], 36);
+		cr_assert_eq(o.span[1], 3);
+		cr_assert_eq(o.off[2], 46);
+		cr_assert_eq(o.span[2], 4);
+	}
+}
+
+Test(json_scan, scans_nesting_deeper_than_its_stack_without_reporting_it)
+{
+	static char doc[256];
+	struct log l;
+	char *p = doc;
+	int i;
+
+	p += sprintf(p, "{\"a\":");
+	for (i = 0; i < 20; i++)
+		p += sprintf(p, "[");
+	p += sprintf(p, "1");
+	for (i = 0; i < 20; i++)
+		p += sprintf(p, "]");
+	sprintf(p, ",\"b\":2}");
+	cr_assert_eq(scan_pieces(doc, strlen(doc), NULL, 0, &l), 1);
+	cr_assert(strstr(l.buf, "num b=2\n") != NULL, "%s", l.buf);
+	cr_assert(strstr(l.buf, "num a") == NULL, "%s", l.buf);
+}
+
+Test(json_scan, rejects_nesting_beyond_the_hard_limit)
+{
+	static char doc[TG_JSON_NEST_MAX + 2];
+	struct tg_json_scanner s;
+
+	memset(doc, '[', sizeof doc - 1);
+	tg_json_reset(&s, NULL, NULL);
+	cr_assert_eq(tg_json_feed(&s, doc, TG_JSON_NEST_MAX), 0);
+	cr_assert_eq(tg_json_feed(&s, "[", 1), -1);
+}
+
+Test(json_scan, reports_a_top_level_number_at_finish)
+{
+	check_doc("42", 1, "num =42\n");
+	check_doc("-0.5E-2 ", 1, "num =-0.5E-2\n");
+	check_doc("\"s\"", 1, "str =s\n");
+	check_doc("null", 1, "null =null\n");
+}
+
+Test(json_scan, says_when_input_ends_inside_the_document)
+{
+	check_doc("{\"a\":[1,2", 0, NULL);
+	check_doc("{\"a\":\"unterminated", 0, NULL);
+	check_doc("", 0, NULL);
+	check_doc("-", 0, NULL);
+	check_doc("1.", 0, NULL);
+	check_doc("[1e", 0, NULL);
+	check_doc("nul", 0, NULL);
+}
+
+Test(json_scan, rejects_malformed_documents_and_stays_in_error)
+{
+	static const char *const bad[] = {
+		"{\"a\":1,}", "[1,]", "[,1]", "{a:1}", "{\"a\" 1}", "01", "1.x", "1ex", "-x",
+		".5", "+1", "tru ", "nul]", "[1 2]", "{\"a\":1]", "[1}", "]", "\"a\x01\"",
+		"\"\\x\"", "\"\\ud800\"", "\"\\ude00\"", "\"\\ud800\\u0041\"", "\"\\u12G4\"",
+		"{} {}", "1 2", "'a'", "[1]x", "{\"a\"::1}", "{,}", "NaN", "[-]",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct tg_json_scanner s;
+		size_t len = strlen(bad[i]), k;
+		int r = 0;
+
+		tg_json_reset(&s, NULL, NULL);
+		for (k = 0; k < len && r == 0; k++)
+			r = tg_json_feed(&s, bad[i] + k, 1);
+		if (r == 0)
+			r = tg_json_finish(&s) < 0 ? -1 : 0;
+		cr_assert_eq(r, -1, "accepted %s", bad[i]);
+		cr_assert_eq(tg_json_feed(&s, "", 0), -1);
+		cr_assert_eq(tg_json_finish(&s), -1);
+	}
+}
+
+Test(json_scan, starts_afresh_after_reset)
+{
+	struct tg_json_scanner s;
+
+	tg_json_reset(&s, NULL, NULL);
+	cr_assert_eq(tg_json_feed(&s, "[}", 2), -1);
+	tg_json_reset(&s, NULL, NULL);
+	cr_assert_eq(tg_json_feed(&s, "[]", 2), 0);
+	cr_assert(tg_json_done(&s));
+}

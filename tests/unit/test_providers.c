@@ -1,0 +1,73 @@
+/* Provider recognition by host name and TOKENGUARD_HOSTS. */
+#include <criterion/criterion.h>
+
+#include "log.h"
+#include "providers.h"
+
+static const char *name_of(const char *host, int port)
+{
+	const struct tg_provider *p = tg_provider_for_host(host, port);
+	return p ? p->name : "(none)";
+}
+
+Test(providers, builtin_hosts_map_to_their_record_names)
+{
+	tg_providers_configure(NULL);
+	cr_assert_str_eq(name_of("api.openai.com", 443), "openai");
+	cr_assert_str_eq(name_of("API.OpenAI.com", 443), "openai");
+	cr_assert_str_eq(name_of("api.anthropic.com", 0), "anthropic");
+	cr_assert_str_eq(name_of("generativelanguage.googleapis.com", 443), "gemini");
+	cr_assert_str_eq(name_of("myres.openai.azure.com", 443), "azure-openai");
+	cr_assert_str_eq(name_of("bedrock-runtime.us-east-1.amazonaws.com", 443), "bedrock");
+	cr_assert_str_eq(name_of("api.cohere.com", 443), "cohere");
+	cr_assert_str_eq(name_of("api.mistral.ai", 443), "mistral");
+	cr_assert_str_eq(name_of("api.groq.com", 443), "groq");
+	cr_assert_str_eq(name_of("api.x.ai", 443), "xai");
+	cr_assert_str_eq(name_of("api.together.xyz", 443), "together");
+	cr_assert_str_eq(name_of("api.fireworks.ai", 443), "fireworks");
+	cr_assert_str_eq(name_of("api.perplexity.ai", 443), "perplexity");
+	cr_assert_str_eq(name_of("api.deepseek.com", 443), "deepseek");
+	cr_assert_str_eq(name_of("openrouter.ai", 443), "openrouter");
+}
+
+Test(providers, trailing_dot_and_port_suffix_are_ignored)
+{
+	tg_providers_configure(NULL);
+	cr_assert_str_eq(name_of("api.openai.com.", 443), "openai");
+	cr_assert_str_eq(name_of("api.openai.com:443", 443), "openai");
+}
+
+Test(providers, lookalike_hosts_are_not_providers)
+{
+	tg_providers_configure(NULL);
+	cr_assert_str_eq(name_of("api.openai.com.evil.example", 443), "(none)");
+	cr_assert_str_eq(name_of("xapi.openai.com", 443), "(none)");
+	cr_assert_str_eq(name_of("openai.azure.com", 443), "(none)");
+	cr_assert_str_eq(name_of("bedrock-runtime.amazonaws.com", 443), "(none)");
+	cr_assert_str_eq(name_of("bedrock-runtime.a.b.amazonaws.com", 443), "(none)");
+	cr_assert_str_eq(name_of("example.com", 443), "(none)");
+	cr_assert_str_eq(name_of("", 443), "(none)");
+	cr_assert_null(tg_provider_for_host(NULL, 443));
+}
+
+Test(providers, extra_hosts_add_providers_with_optional_port)
+{
+	cr_assert_eq(tg_providers_configure("llm.internal:8443=vllm/openai,gw.example=groq"), 2);
+	const struct tg_provider *p = tg_provider_for_host("llm.internal", 8443);
+	cr_assert_not_null(p);
+	cr_assert_str_eq(p->name, "vllm");
+	cr_assert_eq(p->wire, TG_WIRE_OPENAI);
+	cr_assert_str_eq(name_of("llm.internal", 9000), "(none)");
+	/* Memory-BIO connections have no known port: the host decides. */
+	cr_assert_str_eq(name_of("llm.internal", 0), "vllm");
+	cr_assert_str_eq(name_of("gw.example", 443), "groq");
+	tg_providers_configure(NULL);
+}
+
+Test(providers, unreadable_extra_entries_are_skipped)
+{
+	tg_log_init(0, 1);
+	cr_assert_eq(tg_providers_configure("nohost,=openai,h=unknownprov,h:99999=openai,h=x/nosuchformat,ok.example=anthropic"), 1);
+	cr_assert_str_eq(name_of("ok.example", 443), "anthropic");
+	tg_providers_configure(NULL);
+}

@@ -1,0 +1,543 @@
+/* test_usage.c - usage extraction from the recorded provider bodies in
+ * tests/fixtures (fed whole, split in two at every position and byte by
+ * byte), the stream traps around them, and the AWS event stream framer.
+ * Fixture files are read relative to the repository root, where the unit
+ * tests run. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "eventstream.h"
+#include "usage.h"
+
+#define U TG_COUNT_UNKNOWN
+
+struct want {
+	int64_t input, output, cached, creation, creation_5m, creation_1h, reasoning;
+	const char *model;
+	const char *id;
+	int usage_seen, malformed, error_seen;
+};
+
+struct body {
+	char *buf;
+	size_t len;
+};
+
+static struct body load(const char *name)
+{
+	char path[256];
+	struct body b;
+	FILE *f;
+	long n;
+
+	snprintf(path, sizeof path, "tests/fixtures/%s", name);
+	f = fopen(path, "rb");
+	cr_assert(f != NULL, "cannot open %s (run from the repository root)", path);
+	cr_assert_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	cr_assert(n >= 0);
+	rewind(f);
+	b.buf = malloc((size_t)n + 1);
+	cr_assert(b.buf != NULL);
+	b.len = fread(b.buf, 1, (size_t)n, f);
+	cr_assert_eq(b.len, (size_t)n);
+	fclose(f);
+	return b;
+}
+
+struct setup {
+	enum tg_wire wire;
+	const char *provider;
+	enum tg_body_kind kind;
+	const char *endpoint;
+};
+
+static struct tg_usage_parser parser;
+
+/* Feeds body cut at the given offsets; returns what the parser reports. */
+static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
+                           const size_t *cuts, size_t ncuts)
+{
+	struct tg_usage u;
+	size_t at = 0, i;
+	int failed = 0;
+
+	memset(&parser, 0, sizeof parser);
+	memset(&u, 0x5a, sizeof u);
+	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	for (i = 0; i <= ncuts && !failed; i++) {
+		size_t end = i < ncuts ? cuts[i] : len;
+
+		failed = tg_usage_feed(&parser, buf + at, end - at) < 0;
+		at = end;
+	}
+	tg_usage_end(&parser, &u);
+	return u;
+}
+
+static void expect(const struct tg_usage *u, const struct want *w, const char *how)
+{
+	cr_assert_eq(u->counts.input, w->input, "%s: input %ld", how, (long)u->counts.input);
+	cr_assert_eq(u->counts.output, w->output, "%s: output %ld", how, (long)u->counts.output);
+	cr_assert_eq(u->counts.cached_input, w->cached, "%s: cached %ld", how, (long)u->counts.cached_input);
+	cr_assert_eq(u->counts.cache_creation, w->creation, "%s: creation %ld", how, (long)u->counts.cache_creation);
+	cr_assert_eq(u->counts.cache_creation_5m, w->creation_5m, "%s: 5m", how);
+	cr_assert_eq(u->counts.cache_creation_1h, w->creation_1h, "%s: 1h", how);
+	cr_assert_eq(u->counts.reasoning, w->reasoning, "%s: reasoning %ld", how, (long)u->counts.reasoning);
+	cr_assert_str_eq(u->model, w->model, "%s: model", how);
+	cr_assert_str_eq(u->response_id, w->id, "%s: id", how);
+	cr_assert_eq(u->usage_seen, w->usage_seen, "%s: usage_seen", how);
+	cr_assert_eq(u->malformed, w->malformed, "%s: malformed", how);
+	cr_assert_eq(u->error_seen, w->error_seen, "%s: error_seen", how);
+}
+
+/* Whole, every two-piece split (every stride-th one for large bodies, to
+ * keep the sanitised run short) and byte by byte. */
+static void check_bytes(const struct setup *st, const char *buf, size_t len, const struct want *w)
+{
+	size_t stride = len > 8192 ? 61 : 1, cut, i;
+	struct tg_usage u;
+	size_t *cuts;
+	char how[64];
+
+	u = run(st, buf, len, NULL, 0);
+	expect(&u, w, "whole");
+	for (cut = 0; cut <= len; cut += stride) {
+		snprintf(how, sizeof how, "split at %zu", cut);
+		u = run(st, buf, len, &cut, 1);
+		expect(&u, w, how);
+	}
+	cuts = malloc((len + 1) * sizeof *cuts);
+	cr_assert(cuts != NULL);
+	for (i = 0; i < len; i++)
+		cuts[i] = i;
+	u = run(st, buf, len, cuts, len);
+	expect(&u, w, "byte by byte");
+	free(cuts);
+}
+
+static void check_fixture(const char *name, const struct setup *st, const struct want *w)
+{
+	struct body b = load(name);
+
+	check_bytes(st, b.buf, b.len, w);
+	free(b.buf);
+}
+
+static const struct setup openai_json = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/chat/completions" };
+static const struct setup openai_sse = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/chat/completions" };
+static const struct setup anthropic_json = { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages" };
+static const struct setup anthropic_sse = { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_SSE, "/v1/messages" };
+
+Test(usage, reads_openai_chat_completions)
+{
+	struct want w = { 27, 23, 0, U, U, U, 0, "gpt-4.1-2025-04-14",
+	                  "chatcmpl-BZ3lU1vDRpHs0fLLzcA3mbKEMWtUq", 1, 0, 0 };
+	check_fixture("openai-chat.resp", &openai_json, &w);
+}
+
+Test(usage, reads_the_final_usage_chunk_of_an_openai_stream)
+{
+	struct want w = { 17, 9, 0, U, U, U, 0, "gpt-4o-mini-2024-07-18",
+	                  "chatcmpl-BZ3nq7cT0Y8hWkQ2rP9xVb4LmN6sJ", 1, 0, 0 };
+	check_fixture("openai-chat-stream.resp", &openai_sse, &w);
+}
+
+Test(usage, reads_cached_and_reasoning_tokens_of_an_openai_stream)
+{
+	struct want w = { 1450, 342, 1280, U, U, U, 320, "o4-mini-2025-04-16",
+	                  "chatcmpl-BZ3pK2mV8dQe1rT5uY7iO9pA3sD4f", 1, 0, 0 };
+	check_fixture("openai-chat-stream-reasoning.resp", &openai_sse, &w);
+}
+
+Test(usage, leaves_counts_unknown_for_a_stream_without_usage)
+{
+	struct want w = { U, U, U, U, U, U, U, "gpt-4o-mini-2024-07-18",
+	                  "chatcmpl-BZ3qX9fG2hJ4kL6zX8cV0bN1mQ3wE", 0, 0, 0 };
+	check_fixture("openai-chat-stream-no-usage.resp", &openai_sse, &w);
+}
+
+Test(usage, reads_the_openai_responses_api)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/responses" };
+	struct want w = { 36, 18, 0, U, U, U, 0, "gpt-4.1-2025-04-14",
+	                  "resp_6830a1f2c3d48190b7e5a2c4d6f8e0a10b2c4d6e8f0a1b3c", 1, 0, 0 };
+	check_fixture("openai-responses.resp", &st, &w);
+}
+
+Test(usage, reads_response_completed_of_a_responses_api_stream)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
+	struct want w = { 24, 203, 0, U, U, U, 192, "o4-mini-2025-04-16",
+	                  "resp_6830a2b7d1e08191a3c5e7f9b1d3f5a70c2e4a6c8e0b2d4f", 1, 0, 0 };
+	check_fixture("openai-responses-stream.resp", &st, &w);
+}
+
+Test(usage, reads_legacy_completions)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/completions" };
+	struct want w = { 14, 17, 0, U, U, U, 0, "gpt-3.5-turbo-instruct:20230824-v2",
+	                  "cmpl-BZ3sA4dF6gH8jK0lZ2xC4vB6nM8qW", 1, 0, 0 };
+	check_fixture("openai-completions.resp", &st, &w);
+}
+
+Test(usage, counts_no_output_for_embeddings)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/embeddings" };
+	struct want w = { 11, 0, 0, U, U, U, 0, "text-embedding-3-small", "", 1, 0, 0 };
+	check_fixture("openai-embeddings.resp", &st, &w);
+}
+
+Test(usage, finds_no_usage_in_an_error_body)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 1 };
+	check_fixture("openai-error-429.resp", &openai_json, &w);
+}
+
+Test(usage, skips_azure_prompt_filter_chunks)
+{
+	struct setup st = { TG_WIRE_OPENAI, "azure-openai", TG_BODY_SSE,
+	                    "/openai/deployments/gpt-4o-prod/chat/completions" };
+	struct want w = { 21, 8, 0, U, U, U, 0, "gpt-4o-2024-11-20",
+	                  "chatcmpl-BZ3uR5tY7uI9oP1aS3dF5gH7jK9lZ", 1, 0, 0 };
+	check_fixture("azure-chat-stream.resp", &st, &w);
+}
+
+Test(usage, reads_groq_x_groq_usage)
+{
+	struct setup st = { TG_WIRE_OPENAI, "groq", TG_BODY_SSE, "/openai/v1/chat/completions" };
+	struct want w = { 48, 10, 0, U, U, U, 0, "llama-3.3-70b-versatile",
+	                  "chatcmpl-5b1d9e2a-7c4f-4a8b-9e3d-2f6a8c0b1d4e", 1, 0, 0 };
+	check_fixture("groq-chat-stream.resp", &st, &w);
+}
+
+Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
+{
+	struct setup st = { TG_WIRE_OPENAI, "mistral", TG_BODY_SSE, "/v1/chat/completions" };
+	struct want w = { 15, 10, 0, U, U, U, 0, "mistral-small-latest",
+	                  "3f7e9c1a5b2d4e6f8a0c2e4b6d8f0a1c", 1, 0, 0 };
+	check_fixture("mistral-chat-stream.resp", &st, &w);
+}
+
+Test(usage, adds_xai_reasoning_to_output)
+{
+	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/chat/completions" };
+	struct want w = { 22, 257, 6, U, U, U, 236, "grok-3-mini",
+	                  "0d8b4f6e-2a1c-4e3b-9d7f-5c8a0b2e4f61", 1, 0, 0 };
+	check_fixture("xai-chat.resp", &st, &w);
+}
+
+Test(usage, takes_deepseek_cache_hits_as_cached_input)
+{
+	struct setup st = { TG_WIRE_OPENAI, "deepseek", TG_BODY_JSON, "/chat/completions" };
+	struct want w = { 221, 22, 192, U, U, U, 0, "deepseek-chat",
+	                  "930c60df-bf64-41c9-a88e-3ec75f81e00e", 1, 0, 0 };
+	check_fixture("deepseek-chat.resp", &st, &w);
+}
+
+Test(usage, reads_anthropic_messages)
+{
+	struct want w = { 21, 31, 0, 0, 0, 0, U, "claude-sonnet-4-5-20250929",
+	                  "msg_01XFDUDYJgAACzvnptvVoYEL", 1, 0, 0 };
+	check_fixture("anthropic-messages.resp", &anthropic_json, &w);
+}
+
+Test(usage, adds_anthropic_cache_tokens_to_input_and_keeps_the_last_cumulative_count)
+{
+	struct want w = { 12 + 1850 + 4096, 27, 4096, 1850, 1850, 0, U, "claude-sonnet-4-5-20250929",
+	                  "msg_01Hq7b5nE3rT9wK2mZ4xV6cY", 1, 0, 0 };
+	check_fixture("anthropic-messages-stream.resp", &anthropic_sse, &w);
+}
+
+Test(usage, reports_what_a_cut_anthropic_stream_showed)
+{
+	struct want w = { 19, 1, 0, 0, 0, 0, U, "claude-haiku-4-5-20251001",
+	                  "msg_01Tz3mQ8vB6nX1cL5kJ7hG9f", 1, 1, 0 };
+	check_fixture("anthropic-messages-stream-cut.resp", &anthropic_sse, &w);
+}
+
+Test(usage, reads_gemini_generate_content_with_thoughts)
+{
+	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON,
+	                    "/v1beta/models/gemini-2.5-flash:generateContent" };
+	struct want w = { 14, 503, 0, U, U, U, 479, "gemini-2.5-flash", "8Xo2aN6vJ4uPz7IPr5TtyQw", 1, 0, 0 };
+	check_fixture("gemini-generate.resp", &st, &w);
+}
+
+Test(usage, keeps_the_last_gemini_chunk_of_an_sse_stream)
+{
+	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_SSE,
+	                    "/v1beta/models/gemini-2.5-flash:streamGenerateContent" };
+	struct want w = { 1033, 630, 1024, U, U, U, 612, "gemini-2.5-flash", "kXo2aO7wK5vQa8JQs6UuzRx", 1, 0, 0 };
+	check_fixture("gemini-stream-sse.resp", &st, &w);
+}
+
+Test(usage, reads_the_gemini_json_array_stream)
+{
+	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON,
+	                    "/v1beta/models/gemini-2.0-flash:streamGenerateContent" };
+	struct want w = { 9, 11, 0, U, U, U, 0, "gemini-2.0-flash", "mYp3bP8xL6wRb9KRt7VvASy", 1, 0, 0 };
+	check_fixture("gemini-stream-json.resp", &st, &w);
+}
+
+Test(usage, prefers_cohere_tokens_over_billed_units)
+{
+	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
+	struct want w = { 509, 20, U, U, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
+	check_fixture("cohere-chat.resp", &st, &w);
+}
+
+Test(usage, reads_the_cohere_message_end_event)
+{
+	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_SSE, "/v2/chat" };
+	struct want w = { 509, 9, U, U, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
+	check_fixture("cohere-chat-stream.resp", &st, &w);
+}
+
+Test(usage, falls_back_to_billed_units_for_cohere_embed)
+{
+	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/embed" };
+	struct want w = { 17, 0, U, U, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
+	check_fixture("cohere-embed.resp", &st, &w);
+}
+
+Test(usage, reads_bedrock_converse)
+{
+	struct setup st = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_JSON,
+	                    "/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse" };
+	struct want w = { 19, 21, 0, 0, U, U, U, "", "", 1, 0, 0 };
+	check_fixture("bedrock-converse.resp", &st, &w);
+}
+
+Test(usage, reads_the_metadata_event_of_a_bedrock_event_stream)
+{
+	struct setup st = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM,
+	                    "/model/us.anthropic.claude-sonnet-4-20250514-v1%3A0/converse-stream" };
+	struct want w = { 1235, 17, 1210, 0, U, U, U, "", "", 1, 0, 0 };
+	check_fixture("bedrock-converse-stream.resp", &st, &w);
+}
+
+static void check_text(const struct setup *st, const char *text, const struct want *w)
+{
+	check_bytes(st, text, strlen(text), w);
+}
+
+Test(usage, ignores_keep_alive_comments_between_events)
+{
+	struct want w = { 5, 2, 0, U, U, U, 0, "gpt-4o-mini", "c1", 1, 0, 0 };
+	check_text(&openai_sse,
+	           ": keep-alive\n\n"
+	           "data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":null}\n\n"
+	           ": OPENROUTER PROCESSING\n\n"
+	           "data: {\"id\":\"c1\",\"choices\":[],\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n"
+	           ": keep-alive\n\ndata: [DONE]\n\n",
+	           &w);
+}
+
+Test(usage, replaces_anthropic_counts_with_later_cumulative_ones)
+{
+	struct want w = { 100 + 7 + 3, 40, 3, 7, U, U, U, "claude-opus-4-1-20250805", "msg_1", 1, 0, 0 };
+	check_text(&anthropic_sse,
+	           "event: message_start\r\n"
+	           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-opus-4-1-20250805\","
+	           "\"usage\":{\"input_tokens\":90,\"output_tokens\":1}}}\r\n\r\n"
+	           "event: message_delta\r\n"
+	           "data: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":30}}\r\n\r\n"
+	           "event: message_delta\r\n"
+	           "data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":100,\"cache_creation_input_tokens\":7,"
+	           "\"cache_read_input_tokens\":3,\"output_tokens\":40}}\r\n\r\n"
+	           "event: message_stop\r\ndata: {\"type\":\"message_stop\"}\r\n\r\n",
+	           &w);
+}
+
+Test(usage, notices_an_error_event_in_a_stream)
+{
+	struct want w = { 10, 1, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
+	check_text(&anthropic_sse,
+	           "event: message_start\n"
+	           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-sonnet-4-5\","
+	           "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+	           "event: error\n"
+	           "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
+	           &w);
+}
+
+Test(usage, ignores_usage_objects_nested_deeper_than_the_documented_place)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 0 };
+	check_text(&openai_json,
+	           "{\"choices\":[{\"message\":{\"usage\":{\"prompt_tokens\":5}}}],"
+	           "\"meta\":{\"usage\":{\"prompt_tokens\":6}},\"usage\":{\"prompt_tokens\":\"7\"}}",
+	           &w);
+}
+
+Test(usage, marks_a_body_that_is_not_json_as_malformed)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 1, 0 };
+	check_text(&openai_json, "<html><body>502 Bad Gateway</body></html>", &w);
+	/* the cut "12" may be the start of a longer number: not taken */
+	check_text(&openai_json, "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":12", &(struct want){
+	           5, U, 0, U, U, U, 0, "", "", 1, 1, 0 });
+}
+
+Test(usage, marks_a_non_json_event_as_malformed_but_keeps_reading)
+{
+	struct want w = { 5, 2, 0, U, U, U, 0, "", "", 1, 1, 0 };
+	check_text(&openai_sse,
+	           "data: hello\n\n"
+	           "data: {\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n"
+	           "data: [DONE]\n\n",
+	           &w);
+}
+
+/* ---- AWS event stream framer ---- */
+
+struct es_log {
+	char text[8192];
+	size_t len;
+	int ends;
+};
+
+static void es_begin_cb(void *ctx, const char *type, const char *kind)
+{
+	struct es_log *l = ctx;
+
+	l->len += (size_t)snprintf(l->text + l->len, sizeof l->text - l->len, "[%s/%s]", kind, type);
+}
+
+static void es_payload_cb(void *ctx, const char *buf, size_t len)
+{
+	struct es_log *l = ctx;
+
+	cr_assert(l->len + len < sizeof l->text);
+	memcpy(l->text + l->len, buf, len);
+	l->len += len;
+	l->text[l->len] = '\0';
+}
+
+static void es_end_cb(void *ctx)
+{
+	((struct es_log *)ctx)->ends++;
+}
+
+static const struct tg_es_callbacks es_log_cbs = { es_begin_cb, es_payload_cb, es_end_cb };
+
+Test(eventstream, frames_every_message_of_the_fixture_at_any_split)
+{
+	struct body b = load("bedrock-converse-stream.resp");
+	static struct es_log whole, l;
+	struct tg_es e;
+	size_t cut, i;
+
+	memset(&whole, 0, sizeof whole);
+	tg_es_init(&e, &es_log_cbs, &whole);
+	cr_assert_eq(tg_es_feed(&e, b.buf, b.len), 0);
+	cr_assert_eq(tg_es_finish(&e), 0);
+	cr_assert_eq(whole.ends, 10);
+	cr_assert(strncmp(whole.text, "[event/messageStart]{\"p\":", 25) == 0, "%s", whole.text);
+	cr_assert(strstr(whole.text, "[event/metadata]{\"metrics\"") != NULL);
+	for (cut = 0; cut <= b.len; cut++) {
+		memset(&l, 0, sizeof l);
+		tg_es_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_es_feed(&e, b.buf, cut), 0);
+		cr_assert_eq(tg_es_feed(&e, b.buf + cut, b.len - cut), 0);
+		cr_assert_str_eq(l.text, whole.text, "split at %zu", cut);
+		cr_assert_eq(l.ends, 10);
+	}
+	memset(&l, 0, sizeof l);
+	tg_es_init(&e, &es_log_cbs, &l);
+	for (i = 0; i < b.len; i++)
+		cr_assert_eq(tg_es_feed(&e, b.buf + i, 1), 0);
+	cr_assert_str_eq(l.text, whole.text);
+	cr_assert_eq(tg_es_feed(&e, b.buf, 5), 0);
+	cr_assert_eq(tg_es_finish(&e), 1, "ended inside a message");
+	free(b.buf);
+}
+
+Test(eventstream, rejects_a_corrupted_message)
+{
+	struct body b = load("bedrock-converse-stream.resp");
+	struct es_log l;
+	struct tg_es e;
+	size_t at;
+
+	/* payload byte: caught by the message CRC; prelude byte: by the
+	 * prelude CRC, before the length is used */
+	static const size_t where[] = { 100, 2, 9 };
+	for (at = 0; at < sizeof where / sizeof where[0]; at++) {
+		memset(&l, 0, sizeof l);
+		b.buf[where[at]] ^= 0x20;
+		tg_es_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_es_feed(&e, b.buf, b.len), -1, "flip at %zu", where[at]);
+		cr_assert_eq(l.ends, 0);
+		cr_assert_eq(tg_es_feed(&e, b.buf, 1), -1);
+		cr_assert_eq(tg_es_finish(&e), -1);
+		b.buf[where[at]] ^= 0x20;
+	}
+	free(b.buf);
+}
+
+/* Builds one message the way the fixture script does. */
+static size_t es_message(unsigned char *out, const char *kind, const char *type_header,
+                         const char *type, const char *payload)
+{
+	unsigned char *p = out + 12;
+	const char *names[2] = { ":message-type", type_header };
+	const char *values[2] = { kind, type };
+	size_t plen = strlen(payload), total, i;
+	unsigned long crc;
+
+	for (i = 0; i < 2; i++) {
+		size_t nl = strlen(names[i]), vl = strlen(values[i]);
+
+		*p++ = (unsigned char)nl;
+		memcpy(p, names[i], nl);
+		p += nl;
+		*p++ = 7;
+		*p++ = (unsigned char)(vl >> 8);
+		*p++ = (unsigned char)vl;
+		memcpy(p, values[i], vl);
+		p += vl;
+	}
+	memcpy(p, payload, plen);
+	p += plen;
+	total = (size_t)(p - out) + 4;
+	out[0] = 0; out[1] = 0; out[2] = (unsigned char)(total >> 8); out[3] = (unsigned char)total;
+	out[4] = 0; out[5] = 0; out[6] = 0; out[7] = (unsigned char)(total - 16 - plen);
+	crc = crc32(0, out, 8);
+	for (i = 0; i < 4; i++)
+		out[8 + i] = (unsigned char)(crc >> (24 - 8 * i));
+	crc = crc32(0, out, (uInt)(total - 4));
+	for (i = 0; i < 4; i++)
+		p[i] = (unsigned char)(crc >> (24 - 8 * i));
+	return total;
+}
+
+Test(eventstream, names_exceptions_by_their_exception_type)
+{
+	unsigned char msg[512];
+	struct es_log l;
+	struct tg_es e;
+	size_t n = es_message(msg, "exception", ":exception-type", "throttlingException",
+	                      "{\"message\":\"Too many requests\"}");
+
+	memset(&l, 0, sizeof l);
+	tg_es_init(&e, &es_log_cbs, &l);
+	cr_assert_eq(tg_es_feed(&e, (const char *)msg, n), 0);
+	cr_assert_str_eq(l.text, "[exception/throttlingException]{\"message\":\"Too many requests\"}");
+	cr_assert_eq(l.ends, 1);
+}
+
+Test(usage, notices_a_bedrock_exception)
+{
+	struct setup st = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM, "/model/x/converse-stream" };
+	unsigned char msg[512];
+	size_t n = es_message(msg, "exception", ":exception-type", "modelStreamErrorException",
+	                      "{\"message\":\"boom\"}");
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 1 };
+
+	check_bytes(&st, (const char *)msg, n, &w);
+}
