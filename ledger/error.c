@@ -1,0 +1,41 @@
+/* error.c - messages for the TG_E* codes (see error.h).
+ *
+ * Each message names the problem and the remedy, because the report prints
+ * it as is and the person reading it has no other context. */
+#include "error.h"
+
+const char *tg_strerror(int rc)
+{
+	switch (rc) {
+	case 0:
+		return "success";
+	case TG_EINVAL:
+		return "invalid argument; this is a bug in the caller, please report it";
+	case TG_ENOENT:
+		return "no ledger found; run a program under libtokenguard.so first, "
+		       "or point --ledger / TOKENGUARD_LEDGER at an existing ledger directory";
+	case TG_EACCES:
+		return "permission denied on the ledger directory or its files; "
+		       "fix the ownership/permissions (directory 0700, files 0600) or choose another directory";
+	case TG_ECORRUPT:
+		return "the ledger is damaged or is not a tokenguard ledger; "
+		       "move the directory aside (keep it for inspection) and let tokenguard create a new one";
+	case TG_ESCHEMA:
+		return "ledger written by a newer tokenguard; "
+		       "upgrade tokenguard, or use a separate ledger directory for this version";
+	case TG_EFULL:
+		return "the ledger cannot grow (disk full, quota, or size cap reached); "
+		       "free disk space or move old ledgers elsewhere";
+	case TG_EIO:
+		return "I/O error on the ledger; check the disk and the system log, then retry";
+	case TG_ENOMEM:
+		return "out of memory; retry with more memory available";
+	case TG_EBUSY:
+		return "every ledger reader slot is taken; "
+		       "retry when fewer programs are reading the ledger";
+	case TG_EFORKED:
+		return "ledger handle used in a forked child; "
+		       "abandon it with tg_ledger_abandon() and open a new one in the child";
+	}
+	return "unknown ledger error; this is a bug, please report it";
+}

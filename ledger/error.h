@@ -1,0 +1,27 @@
+/* error.h - the ledger's error codes.
+ *
+ * Owns: the negative TG_E* codes returned by the ledger and the record
+ * decoder, and tg_strerror().  Kept apart from ledger.h so the record
+ * encoding and the report can name the codes without pulling in LMDB.
+ */
+#ifndef TG_ERROR_H
+#define TG_ERROR_H
+
+enum tg_err {
+	TG_EINVAL   = -1,  /* bad argument (a caller bug) */
+	TG_ENOENT   = -2,  /* no ledger at that place */
+	TG_EACCES   = -3,  /* permission denied, or a read-only file system */
+	TG_ECORRUPT = -4,  /* not a tokenguard ledger, or damaged data */
+	TG_ESCHEMA  = -5,  /* written by a newer tokenguard */
+	TG_EFULL    = -6,  /* disk full, quota, or the map size cap reached */
+	TG_EIO      = -7,  /* any other I/O or LMDB failure */
+	TG_ENOMEM   = -8,  /* out of memory */
+	TG_EBUSY    = -9,  /* every reader slot stayed taken */
+	TG_EFORKED  = -10, /* handle inherited across fork() */
+};
+
+/* A static, one-line description of rc: what is wrong, then what to do,
+ * separated by "; ".  Never NULL; unknown codes get a generic text. */
+const char *tg_strerror(int rc);
+
+#endif

@@ -1,0 +1,117 @@
+/* ledger.h - the tokenguard ledger: an LMDB environment holding one record
+ * per LLM exchange, shared by every process that runs under the shim and
+ * read back by tokenguard-report.
+ *
+ * Owns: the environment directory and its layout.  Named databases:
+ *   meta     "schema" -> u32 big-endian layout version (TG_LEDGER_SCHEMA)
+ *   records  key:   ts_us u64 BE | pid u32 BE | per-handle sequence u32 BE
+ *            value: struct tg_record as encoded by record_codec.h
+ * Keys sort by time and stay unique across processes without coordination.
+ * Room is left (maxdbs) for the totals, policies and alerts databases that
+ * budgets will add.
+ *
+ * Return convention: 0 on success, a negative TG_E* code (error.h) on
+ * failure; tg_strerror() turns a code into a message for people.
+ *
+ * Threads: one handle may be used from any number of threads (the
+ * environment is opened MDB_NOTLS, and a lock in the handle serialises
+ * writers and map resizes).
+ *
+ * fork(): an LMDB environment must not be used in a child after fork().  A
+ * process that forks and keeps recording (the shim's sink) must notice the
+ * pid change, tg_ledger_abandon() the inherited handle (which leaks the
+ * parent's mapping on purpose: closing it would release the parent's
+ * locks) and tg_ledger_open() a new one.  Every call on an inherited
+ * handle other than tg_ledger_abandon() returns TG_EFORKED.
+ */
+#ifndef TG_LEDGER_H
+#define TG_LEDGER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "record.h"
+
+#define TG_LEDGER_SCHEMA 1
+
+/* tg_ledger_open() flags. */
+#define TG_LEDGER_RDONLY 0x1u  /* never write, never create anything */
+#define TG_LEDGER_CREATE 0x2u  /* create the directory (0700) and files (0600) if missing */
+
+struct tg_ledger;
+
+struct tg_ledger_opts {
+	size_t map_initial;  /* first map size in bytes; 0 means 64 MiB */
+	size_t map_max;      /* the map never grows past this; 0 means 16 GiB */
+};
+
+/* Opens the ledger in directory dir.
+ *
+ * Without TG_LEDGER_CREATE a missing directory or data file is TG_ENOENT;
+ * with it, missing directories are made (mkdir -p, mode 0700) and a new
+ * ledger is initialised.  TG_LEDGER_RDONLY and TG_LEDGER_CREATE together
+ * are TG_EINVAL.
+ *
+ * Returns 0 and sets *out, or: TG_ENOENT, TG_EACCES, TG_ECORRUPT (not an
+ * LMDB file, or an LMDB environment that is not a tokenguard ledger),
+ * TG_ESCHEMA (written by a newer tokenguard), TG_EFULL, TG_ENOMEM, TG_EIO.
+ * An older schema is migrated in place unless the open is read-only. */
+int tg_ledger_open(struct tg_ledger **out, const char *dir, unsigned flags);
+
+/* tg_ledger_open() with explicit map sizes (opts may be NULL). */
+int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
+                      const struct tg_ledger_opts *opts);
+
+/* Appends r in its own committed write transaction (durable once this
+ * returns 0, up to the MDB_NOMETASYNC window: a system crash may lose the
+ * last transactions but never corrupts the ledger).  Grows the map by
+ * doubling when it is full, up to map_max.
+ *
+ * Returns 0, or TG_EINVAL (r->ts_us < 0, or a read-only handle), TG_EFULL
+ * (disk full or map_max reached), TG_EFORKED, TG_EACCES, TG_EIO. */
+int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r);
+
+/* Calls fn for each record with since_us <= ts_us < until_us, in time
+ * order, inside one read transaction (a consistent snapshot).  fn must not
+ * call tg_ledger_append() on the same handle.  The record passed to fn is
+ * valid only during the call.
+ *
+ * Returns 0 after the last record; fn's value when fn returns non-zero
+ * (which stops the scan; use positive values to tell them from the codes
+ * below); TG_ECORRUPT when a key or value cannot be decoded (records
+ * before it were delivered); TG_ESCHEMA for a record written in a newer
+ * incompatible encoding; TG_EBUSY when no reader slot became free;
+ * TG_EFORKED; TG_EIO. */
+int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
+                   int (*fn)(void *ctx, const struct tg_record *r), void *ctx);
+
+/* Frees reader slots left by processes that died while reading (a read
+ * transaction pins old pages and would keep the file growing).  Sets *dead
+ * to the number of slots cleared when dead is not NULL.  Returns 0 or
+ * TG_EIO. */
+int tg_ledger_reader_check(struct tg_ledger *l, int *dead);
+
+/* Closes the environment and frees l (NULL is allowed).  No other thread
+ * may be using l. */
+void tg_ledger_close(struct tg_ledger *l);
+
+/* Frees l without touching the environment: for a handle inherited across
+ * fork() (see above).  The parent's mapping and descriptors stay open in
+ * the child. */
+void tg_ledger_abandon(struct tg_ledger *l);
+
+/* Writes the ledger directory into buf: $TOKENGUARD_LEDGER, else
+ * $XDG_DATA_HOME/tokenguard (if absolute), else
+ * $HOME/.local/share/tokenguard.  In setuid and setgid programs the
+ * environment is not trusted (secure_getenv), so this returns TG_ENOENT
+ * there rather than let a caller steer a privileged process's writes.
+ * Returns 0, TG_ENOENT (nothing to go by) or TG_EINVAL (buf too small). */
+int tg_ledger_default_dir(char *buf, size_t n);
+
+/* mkdir -p with mode 0700 for every directory it creates.  Returns 0,
+ * TG_EACCES, TG_ENOENT (a component is not a directory), TG_EFULL,
+ * TG_EINVAL (path too long) or TG_EIO. */
+int tg_ledger_mkdirs(const char *dir);
+
+#endif

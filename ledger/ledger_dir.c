@@ -1,0 +1,73 @@
+/* ledger_dir.c - where the ledger lives: the default directory and its
+ * creation.  See ledger.h. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ledger.h"
+
+int tg_ledger_default_dir(char *buf, size_t n)
+{
+	const char *v;
+	int len;
+
+	if ((v = secure_getenv("TOKENGUARD_LEDGER")) && *v)
+		len = snprintf(buf, n, "%s", v);
+	else if ((v = secure_getenv("XDG_DATA_HOME")) && *v == '/')
+		len = snprintf(buf, n, "%s/tokenguard", v);  /* relative XDG paths are invalid: ignored */
+	else if ((v = secure_getenv("HOME")) && *v)
+		len = snprintf(buf, n, "%s/.local/share/tokenguard", v);
+	else
+		return TG_ENOENT;
+	return len < 0 || (size_t)len >= n ? TG_EINVAL : 0;
+}
+
+static int from_errno(int e)
+{
+	switch (e) {
+	case EACCES: case EPERM: case EROFS: return TG_EACCES;
+	case ENOENT: case ENOTDIR: return TG_ENOENT;
+	case ENOSPC: case EDQUOT: return TG_EFULL;
+	case ENAMETOOLONG: return TG_EINVAL;
+	}
+	return TG_EIO;
+}
+
+static int mkdir_one(const char *path)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return from_errno(errno);
+	if (stat(path, &st) != 0)
+		return from_errno(errno);
+	return S_ISDIR(st.st_mode) ? 0 : TG_ENOENT;
+}
+
+int tg_ledger_mkdirs(const char *dir)
+{
+	char path[PATH_MAX];
+	size_t len = strlen(dir);
+	int rc;
+
+	if (len == 0 || len >= sizeof path)
+		return TG_EINVAL;
+	memcpy(path, dir, len + 1);
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/' || p[-1] == '/')
+			continue;
+		*p = '\0';
+		rc = mkdir_one(path);
+		*p = '/';
+		if (rc)
+			return rc;
+	}
+	return mkdir_one(path);
+}

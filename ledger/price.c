@@ -1,0 +1,381 @@
+/* price.c - loading the price table and costing counts (see price.h).
+ * Model id matching lives in price_match.c. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "price.h"
+
+#define NCOLS 16
+#define LINE_MAX_LEN 1024
+
+extern const char tg_prices_builtin[];
+
+struct tg_prices {
+	char version[32];
+	size_t n, cap;
+	struct tg_price row[];
+};
+
+struct source {
+	const char *name;  /* for messages */
+	int line;
+	char *err;
+	size_t errlen;
+};
+
+static int fail(struct source *s, const char *fmt, ...)
+{
+	va_list ap;
+	int k;
+
+	if (!s->errlen)
+		return -1;
+	k = snprintf(s->err, s->errlen, "%s:%d: ", s->name, s->line);
+	if (k >= 0 && (size_t)k < s->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(s->err + k, s->errlen - (size_t)k, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* "-" and "" are unset (NAN) so defaults can be told from explicit zeros. */
+static int parse_rate(const char *s, double *out)
+{
+	char *end;
+
+	if (!*s || !strcmp(s, "-")) {
+		*out = NAN;
+		return 0;
+	}
+	errno = 0;
+	*out = strtod(s, &end);
+	return *end || errno || !isfinite(*out) || *out < 0 ? -1 : 0;
+}
+
+static int parse_threshold(const char *s, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (!*s || !strcmp(s, "-")) {
+		*out = 0;
+		return 0;
+	}
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (*end || errno || v <= 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static double or(double v, double fallback)
+{
+	return isnan(v) ? fallback : v;
+}
+
+static void fill_defaults(struct tg_rates *r, const struct tg_rates *base)
+{
+	if (base) {
+		r->input = or(r->input, base->input);
+		r->output = or(r->output, base->output);
+		r->cached_input = or(r->cached_input, base->cached_input);
+		r->cache_write_5m = or(r->cache_write_5m, base->cache_write_5m);
+		r->cache_write_1h = or(r->cache_write_1h, base->cache_write_1h);
+		r->reasoning = or(r->reasoning, base->reasoning);
+		return;
+	}
+	r->output = or(r->output, 0);
+	r->cached_input = or(r->cached_input, r->input);
+	r->cache_write_5m = or(r->cache_write_5m, r->input);
+	r->cache_write_1h = or(r->cache_write_1h, r->cache_write_5m);
+	r->reasoning = or(r->reasoning, r->output);
+}
+
+static int copy_lower(char *dst, size_t size, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i]; i++) {
+		if (i + 1 >= size)
+			return -1;
+		dst[i] = (char)tolower((unsigned char)src[i]);
+	}
+	dst[i] = '\0';
+	return 0;
+}
+
+static int is_date(const char *s)
+{
+	static const char shape[] = "dddd-dd-dd";
+
+	if (strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? !isdigit((unsigned char)s[i]) : s[i] != '-')
+			return 0;
+	return 1;
+}
+
+static int parse_row(struct source *s, char *line, struct tg_price *p)
+{
+	static const char *names[] = {
+		"input", "output", "cached_input", "cache_write_5m", "cache_write_1h",
+		"reasoning", "long_threshold", "long_input", "long_output",
+		"long_cached_input", "long_cache_write_5m", "long_cache_write_1h",
+	};
+	char *col[NCOLS];
+	double *base[] = { &p->base.input, &p->base.output, &p->base.cached_input,
+	                   &p->base.cache_write_5m, &p->base.cache_write_1h,
+	                   &p->base.reasoning };
+	double *above[] = { &p->above.input, &p->above.output, &p->above.cached_input,
+	                    &p->above.cache_write_5m, &p->above.cache_write_1h };
+	int n = 0;
+
+	for (char *c = line;; c++) {
+		if (n == NCOLS)
+			return fail(s, "more than %d tab-separated columns", NCOLS);
+		col[n++] = c;
+		if (!(c = strchr(c, '\t')))
+			break;
+		*c = '\0';
+	}
+	if (n != NCOLS)
+		return fail(s, "%d columns, expected %d (tab-separated)", n, NCOLS);
+
+	memset(p, 0, sizeof *p);
+	if (!*col[0] || copy_lower(p->provider, sizeof p->provider, col[0]))
+		return fail(s, "provider missing or longer than %d bytes", TG_PROVIDER_MAX - 1);
+	if (!*col[1] || copy_lower(p->family, sizeof p->family, col[1]))
+		return fail(s, "model family missing or longer than %d bytes", TG_MODEL_MAX - 1);
+	for (int i = 0; i < 6; i++)
+		if (parse_rate(col[2 + i], base[i]))
+			return fail(s, "%s: \"%s\" is not a price", names[i], col[2 + i]);
+	if (isnan(p->base.input))
+		return fail(s, "input price missing");
+	p->above.reasoning = NAN;
+	if (parse_threshold(col[8], &p->long_threshold))
+		return fail(s, "long_threshold: \"%s\" is not a token count", col[8]);
+	for (int i = 0; i < 5; i++)
+		if (parse_rate(col[9 + i], above[i]))
+			return fail(s, "%s: \"%s\" is not a price", names[7 + i], col[9 + i]);
+	if (!is_date(col[14]))
+		return fail(s, "date: \"%s\" is not YYYY-MM-DD", col[14]);
+	memcpy(p->date, col[14], sizeof p->date);
+	if (strncmp(col[15], "https://", 8) && strncmp(col[15], "http://", 7))
+		return fail(s, "source: \"%s\" is not a URL", col[15]);
+
+	fill_defaults(&p->base, NULL);
+	fill_defaults(&p->above, &p->base);
+	return 0;
+}
+
+static void add_row(struct tg_prices *t, const struct tg_price *p)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		if (!strcmp(t->row[i].provider, p->provider) && !strcmp(t->row[i].family, p->family)) {
+			t->row[i] = *p;
+			return;
+		}
+	}
+	t->row[t->n++] = *p;
+}
+
+/* One line without its end of line; comments give the version. */
+static int take_line(struct tg_prices *t, struct source *s, char *line, int want_version)
+{
+	struct tg_price p;
+	size_t len = strlen(line);
+
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		line[--len] = '\0';
+	if (!len)
+		return 0;
+	if (line[0] == '#') {
+		const char *v = line + 1;
+
+		while (*v == ' ')
+			v++;
+		if (want_version && !strncmp(v, "version:", 8)) {
+			for (v += 8; *v == ' '; v++)
+				;
+			snprintf(t->version, sizeof t->version, "%s", v);
+		}
+		return 0;
+	}
+	if (t->n == t->cap)
+		return fail(s, "more lines than counted");  /* the file changed under us */
+	if (parse_row(s, line, &p))
+		return -1;
+	add_row(t, &p);
+	return 0;
+}
+
+static int load_builtin(struct tg_prices *t, struct source *s)
+{
+	char line[LINE_MAX_LEN];
+
+	for (const char *p = tg_prices_builtin; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+
+		s->line++;
+		if (len >= sizeof line)
+			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 1);
+		memcpy(line, p, len);
+		line[len] = '\0';
+		if (take_line(t, s, line, 1))
+			return -1;
+		p += len + (nl != NULL);
+	}
+	return 0;
+}
+
+static int load_file(struct tg_prices *t, struct source *s, FILE *f)
+{
+	char line[LINE_MAX_LEN];
+
+	while (fgets(line, sizeof line, f)) {
+		s->line++;
+		if (!strchr(line, '\n') && !feof(f))
+			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 2);
+		if (take_line(t, s, line, 0))
+			return -1;
+	}
+	if (ferror(f))
+		return fail(s, "read error: %s", strerror(errno));
+	return 0;
+}
+
+static size_t count_lines(const char *p)
+{
+	size_t n = 1;
+
+	for (; *p; p++)
+		n += *p == '\n';
+	return n;
+}
+
+/* Counts lines so the table is one allocation, then rewinds. */
+static size_t count_file_lines(FILE *f)
+{
+	size_t n = 1;
+	int c;
+
+	while ((c = getc(f)) != EOF)
+		n += c == '\n';
+	rewind(f);
+	return n;
+}
+
+int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
+{
+	struct source s = { "prices.tsv (built in)", 0, err, errlen };
+	struct tg_prices *t;
+	size_t cap = count_lines(tg_prices_builtin);
+	FILE *f = NULL;
+	int rc;
+
+	*out = NULL;
+	if (errlen)
+		err[0] = '\0';
+	if (override_file && *override_file) {
+		if (!(f = fopen(override_file, "r"))) {
+			if (errlen)
+				snprintf(err, errlen, "%s: %s", override_file, strerror(errno));
+			return -1;
+		}
+		cap += count_file_lines(f);
+	}
+	if (!(t = calloc(1, sizeof *t + cap * sizeof t->row[0]))) {
+		if (f)
+			fclose(f);
+		if (errlen)
+			snprintf(err, errlen, "out of memory loading prices");
+		return -1;
+	}
+	t->cap = cap;
+	rc = load_builtin(t, &s);
+	if (!rc && f) {
+		s.name = override_file;
+		s.line = 0;
+		rc = load_file(t, &s, f);
+	}
+	if (f)
+		fclose(f);
+	if (rc) {
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+const char *tg_prices_version(const struct tg_prices *t)
+{
+	return t->version;
+}
+
+size_t tg_prices_count(const struct tg_prices *t)
+{
+	return t->n;
+}
+
+const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
+                                       const char *family)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (!strcmp(t->row[i].family, family) && !strcmp(t->row[i].provider, provider))
+			return &t->row[i];
+	return NULL;
+}
+
+void tg_prices_free(struct tg_prices *t)
+{
+	free(t);
+}
+
+static double known(int64_t v)
+{
+	return v > 0 ? (double)v : 0;
+}
+
+double tg_price_cost(const struct tg_price *p, const struct tg_counts *c)
+{
+	const struct tg_rates *r;
+	double plain, cached, writes, w5, w1, out, reasoning;
+
+	if (!p)
+		return 0;
+	r = p->long_threshold && c->input > p->long_threshold ? &p->above : &p->base;
+
+	cached = known(c->cached_input);
+	writes = known(c->cache_creation);
+	plain = known(c->input) - cached - writes;
+	if (plain < 0)
+		plain = 0;
+
+	w5 = writes;
+	w1 = 0;
+	if (c->cache_creation_5m >= 0 && c->cache_creation_1h >= 0) {
+		w1 = known(c->cache_creation_1h);
+		w5 = writes - w1;  /* anything not split is charged at the 5m rate */
+		if (w5 < 0)
+			w5 = 0;
+	}
+
+	reasoning = r->reasoning != r->output ? known(c->reasoning) : 0;
+	out = known(c->output) - reasoning;
+	if (out < 0)
+		out = 0;
+
+	return (plain * r->input + cached * r->cached_input + w5 * r->cache_write_5m +
+	        w1 * r->cache_write_1h + out * r->output + reasoning * r->reasoning) / 1e6;
+}

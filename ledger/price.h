@@ -1,0 +1,81 @@
+/* price.h - what an exchange costs.
+ *
+ * Owns: the price table (the bundled prices.tsv, optionally overridden and
+ * extended by a file in the same format), the lookup from a provider's
+ * model id to a price line, and the cost of a struct tg_counts.
+ *
+ * Rates are USD per million tokens.  The table is parsed once per process
+ * into one allocation; lookups and costs never allocate.
+ */
+#ifndef TG_PRICE_H
+#define TG_PRICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "record.h"
+
+struct tg_rates {
+	double input;           /* input not read from or written to a cache */
+	double output;          /* output not counted as reasoning */
+	double cached_input;    /* cache reads */
+	double cache_write_5m;  /* cache writes (5-minute, or the only kind) */
+	double cache_write_1h;  /* Anthropic 1-hour cache writes */
+	double reasoning;       /* reasoning part of output */
+};
+
+struct tg_price {
+	char provider[TG_PROVIDER_MAX];  /* lowercase */
+	char family[TG_MODEL_MAX];       /* lowercase */
+	struct tg_rates base;
+	int64_t long_threshold;  /* input tokens above which `above` applies; 0: no tier */
+	struct tg_rates above;
+	char date[11];           /* YYYY-MM-DD the price took effect */
+};
+
+struct tg_prices;
+
+/* Loads the bundled table, then override_file when it is neither NULL nor
+ * "" (the caller passes $TOKENGUARD_PRICES: reading the environment is the
+ * configuration's job, not the table's).  Override lines replace bundled
+ * lines of the same provider and family and add the others.
+ *
+ * Returns 0 and sets *out, or -1 with a message in err ("FILE:LINE: what is
+ * wrong", or why the file could not be read); *out is then NULL. */
+int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen);
+
+/* The "# version:" of the bundled table ("" when it has none). */
+const char *tg_prices_version(const struct tg_prices *t);
+
+/* Number of price lines after overrides. */
+size_t tg_prices_count(const struct tg_prices *t);
+
+/* The price line for a model, or NULL when none is known.  provider is the
+ * shim's provider name (openai, azure, anthropic, gemini, bedrock, cohere,
+ * mistral, groq, xai, together, fireworks, perplexity, deepseek,
+ * openrouter; a few aliases are accepted).  model is the id as sent or
+ * returned by the API: known prefixes (models/, region and vendor parts of
+ * Bedrock ids, accounts/.../models/, vendor/ of OpenRouter) and dated or
+ * version suffixes are stripped, then the result must equal a family
+ * exactly, so gpt-4o never gets gpt-4o-mini's price and an unknown model
+ * gets none rather than a neighbour's. */
+const struct tg_price *tg_price_find(const struct tg_prices *t, const char *provider,
+                                     const char *model);
+
+/* The cost in USD of counts c at price p (0 when p is NULL).  Following
+ * record.h, input includes cache reads and writes and output includes
+ * reasoning; each part is priced at its own rate.  Cache writes are split
+ * 5m/1h when those counts are known, else all priced at the 5m rate.  The
+ * long-context tier is chosen when input exceeds p->long_threshold.  An
+ * unknown count contributes 0: callers that need to know must check
+ * TG_REC_USAGE_UNKNOWN or the counts themselves. */
+double tg_price_cost(const struct tg_price *p, const struct tg_counts *c);
+
+/* Frees t (NULL is allowed). */
+void tg_prices_free(struct tg_prices *t);
+
+/* Used by price_match.c: the exact (provider, family) line, or NULL. */
+const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
+                                       const char *family);
+
+#endif

@@ -1,0 +1,287 @@
+/* record.c - struct tg_counts helpers and the record encoding described in
+ * record_codec.h.  Never allocates. */
+#include <stdint.h>
+#include <string.h>
+
+#include "error.h"
+#include "record.h"
+#include "record_codec.h"
+
+enum tag {
+	T_TS_US = 1,
+	T_LATENCY_MS = 2,
+	T_TTFT_MS = 3,
+	T_INPUT = 4,
+	T_OUTPUT = 5,
+	T_CACHED_INPUT = 6,
+	T_CACHE_CREATION = 7,
+	T_CACHE_CREATION_5M = 8,
+	T_CACHE_CREATION_1H = 9,
+	T_REASONING = 10,
+	T_COST_USD = 11,
+	T_PID = 12,
+	T_STATUS = 13,
+	T_FLAGS = 14,
+	T_PROVIDER = 20,
+	T_HOST = 21,
+	T_ENDPOINT = 22,
+	T_MODEL = 23,
+	T_PROCESS = 24,
+	T_TAGS = 25,
+	T_REQUEST_ID = 26,
+	T_RESPONSE_ID = 27,
+};
+
+void tg_counts_unknown(struct tg_counts *c)
+{
+	c->input = TG_COUNT_UNKNOWN;
+	c->output = TG_COUNT_UNKNOWN;
+	c->cached_input = TG_COUNT_UNKNOWN;
+	c->cache_creation = TG_COUNT_UNKNOWN;
+	c->cache_creation_5m = TG_COUNT_UNKNOWN;
+	c->cache_creation_1h = TG_COUNT_UNKNOWN;
+	c->reasoning = TG_COUNT_UNKNOWN;
+}
+
+struct wbuf {
+	unsigned char *p;
+	size_t n, len;
+	int overflow;
+};
+
+static void put_bytes(struct wbuf *w, const void *src, size_t len)
+{
+	if (w->overflow || len > w->n - w->len) {
+		w->overflow = 1;
+		return;
+	}
+	memcpy(w->p + w->len, src, len);
+	w->len += len;
+}
+
+static size_t varint(unsigned char out[10], uint64_t v)
+{
+	size_t i = 0;
+
+	while (v >= 0x80) {
+		out[i++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	out[i++] = (unsigned char)v;
+	return i;
+}
+
+static void put_field(struct wbuf *w, unsigned tag, const void *val, size_t len)
+{
+	unsigned char hdr[20];
+	size_t h = varint(hdr, tag);
+
+	h += varint(hdr + h, len);
+	put_bytes(w, hdr, h);
+	put_bytes(w, val, len);
+}
+
+static void put_uint(struct wbuf *w, unsigned tag, uint64_t v)
+{
+	unsigned char b[10];
+
+	put_field(w, tag, b, varint(b, v));
+}
+
+/* Zigzag keeps -1 (unknown) one byte long instead of ten. */
+static void put_int(struct wbuf *w, unsigned tag, int64_t v)
+{
+	put_uint(w, tag, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_double(struct wbuf *w, unsigned tag, double d)
+{
+	unsigned char b[8];
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof u);
+	for (int i = 7; i >= 0; i--, u >>= 8)
+		b[i] = (unsigned char)u;
+	put_field(w, tag, b, 8);
+}
+
+static void put_text(struct wbuf *w, unsigned tag, const char *s, size_t size)
+{
+	size_t len = strnlen(s, size - 1);
+
+	if (len)
+		put_field(w, tag, s, len);
+}
+
+int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
+{
+	struct wbuf w = { buf, n, 0, 0 };
+	unsigned char version = TG_RECORD_ENC_VERSION;
+
+	put_bytes(&w, &version, 1);
+	put_int(&w, T_TS_US, r->ts_us);
+	put_int(&w, T_LATENCY_MS, r->latency_ms);
+	put_int(&w, T_TTFT_MS, r->ttft_ms);
+	put_int(&w, T_INPUT, r->counts.input);
+	put_int(&w, T_OUTPUT, r->counts.output);
+	put_int(&w, T_CACHED_INPUT, r->counts.cached_input);
+	put_int(&w, T_CACHE_CREATION, r->counts.cache_creation);
+	put_int(&w, T_CACHE_CREATION_5M, r->counts.cache_creation_5m);
+	put_int(&w, T_CACHE_CREATION_1H, r->counts.cache_creation_1h);
+	put_int(&w, T_REASONING, r->counts.reasoning);
+	put_double(&w, T_COST_USD, r->cost_usd);
+	put_int(&w, T_PID, r->pid);
+	put_int(&w, T_STATUS, r->status);
+	put_uint(&w, T_FLAGS, r->flags);
+	put_text(&w, T_PROVIDER, r->provider, sizeof r->provider);
+	put_text(&w, T_HOST, r->host, sizeof r->host);
+	put_text(&w, T_ENDPOINT, r->endpoint, sizeof r->endpoint);
+	put_text(&w, T_MODEL, r->model, sizeof r->model);
+	put_text(&w, T_PROCESS, r->process, sizeof r->process);
+	put_text(&w, T_TAGS, r->tags, sizeof r->tags);
+	put_text(&w, T_REQUEST_ID, r->request_id, sizeof r->request_id);
+	put_text(&w, T_RESPONSE_ID, r->response_id, sizeof r->response_id);
+	if (w.overflow)
+		return TG_EINVAL;
+	return (int)w.len;
+}
+
+/* Reads one varint; returns its length, or 0 when truncated or longer than
+ * 64 bits. */
+static size_t get_varint(const unsigned char *p, size_t n, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n && i < 10; i++) {
+		if (i == 9 && p[i] > 1)
+			return 0;
+		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*out = v;
+			return i + 1;
+		}
+	}
+	return 0;
+}
+
+/* An integer field must be exactly one varint filling its length. */
+static int get_uint(const unsigned char *p, size_t len, uint64_t *out)
+{
+	return len && get_varint(p, len, out) == len ? 0 : TG_ECORRUPT;
+}
+
+static int get_int(const unsigned char *p, size_t len, int64_t *out)
+{
+	uint64_t u;
+
+	if (get_uint(p, len, &u))
+		return TG_ECORRUPT;
+	*out = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+	return 0;
+}
+
+static int get_int32(const unsigned char *p, size_t len, int32_t *out)
+{
+	int64_t v;
+
+	if (get_int(p, len, &v) || v < INT32_MIN || v > INT32_MAX)
+		return TG_ECORRUPT;
+	*out = (int32_t)v;
+	return 0;
+}
+
+static int get_double(const unsigned char *p, size_t len, double *out)
+{
+	uint64_t u = 0;
+
+	if (len != 8)
+		return TG_ECORRUPT;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | p[i];
+	memcpy(out, &u, sizeof *out);
+	return 0;
+}
+
+static int get_text(const unsigned char *p, size_t len, char *dst, size_t size)
+{
+	if (memchr(p, 0, len))
+		return TG_ECORRUPT;
+	if (len > size - 1) {
+		len = size - 1;
+		/* Do not leave half a UTF-8 sequence at the end. */
+		while (len > 0 && (p[len] & 0xc0) == 0x80)
+			len--;
+	}
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, size_t len)
+{
+	struct tg_counts *c = &r->counts;
+	uint64_t u;
+
+	switch (tag) {
+	case T_TS_US: return get_int(p, len, &r->ts_us);
+	case T_LATENCY_MS: return get_int(p, len, &r->latency_ms);
+	case T_TTFT_MS: return get_int(p, len, &r->ttft_ms);
+	case T_INPUT: return get_int(p, len, &c->input);
+	case T_OUTPUT: return get_int(p, len, &c->output);
+	case T_CACHED_INPUT: return get_int(p, len, &c->cached_input);
+	case T_CACHE_CREATION: return get_int(p, len, &c->cache_creation);
+	case T_CACHE_CREATION_5M: return get_int(p, len, &c->cache_creation_5m);
+	case T_CACHE_CREATION_1H: return get_int(p, len, &c->cache_creation_1h);
+	case T_REASONING: return get_int(p, len, &c->reasoning);
+	case T_COST_USD: return get_double(p, len, &r->cost_usd);
+	case T_PID: return get_int32(p, len, &r->pid);
+	case T_STATUS: return get_int32(p, len, &r->status);
+	case T_FLAGS:
+		if (get_uint(p, len, &u) || u > UINT32_MAX)
+			return TG_ECORRUPT;
+		r->flags = (uint32_t)u;
+		return 0;
+	case T_PROVIDER: return get_text(p, len, r->provider, sizeof r->provider);
+	case T_HOST: return get_text(p, len, r->host, sizeof r->host);
+	case T_ENDPOINT: return get_text(p, len, r->endpoint, sizeof r->endpoint);
+	case T_MODEL: return get_text(p, len, r->model, sizeof r->model);
+	case T_PROCESS: return get_text(p, len, r->process, sizeof r->process);
+	case T_TAGS: return get_text(p, len, r->tags, sizeof r->tags);
+	case T_REQUEST_ID: return get_text(p, len, r->request_id, sizeof r->request_id);
+	case T_RESPONSE_ID: return get_text(p, len, r->response_id, sizeof r->response_id);
+	}
+	return 0; /* a field from a later version: skipped */
+}
+
+int tg_record_decode(struct tg_record *r, const void *buf, size_t n)
+{
+	const unsigned char *p = buf;
+	size_t off = 1;
+
+	memset(r, 0, sizeof *r);
+	tg_counts_unknown(&r->counts);
+	r->latency_ms = -1;
+	r->ttft_ms = -1;
+
+	if (n < 1 || p[0] == 0)
+		return TG_ECORRUPT;
+	if (p[0] > TG_RECORD_ENC_VERSION)
+		return TG_ESCHEMA;
+
+	while (off < n) {
+		uint64_t tag, len;
+		size_t k;
+		int rc;
+
+		if (!(k = get_varint(p + off, n - off, &tag)) || tag == 0)
+			return TG_ECORRUPT;
+		off += k;
+		if (!(k = get_varint(p + off, n - off, &len)) || len > n - off - k)
+			return TG_ECORRUPT;
+		off += k;
+		if ((rc = get_field(r, tag, p + off, (size_t)len)) != 0)
+			return rc;
+		off += (size_t)len;
+	}
+	return 0;
+}

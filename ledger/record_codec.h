@@ -1,0 +1,45 @@
+/* record_codec.h - the on-disk encoding of struct tg_record.
+ *
+ * Owns: the byte layout of a ledger value.  A value is one version byte
+ * followed by fields, each a tag, a length and that many bytes, all three
+ * self-describing, so a later tokenguard can add fields without migrating
+ * old ledgers and an older one skips the tags it does not know:
+ *
+ *   value  = version:u8 field*
+ *   field  = tag:varint length:varint bytes[length]
+ *   varint = unsigned LEB128, at most 10 bytes
+ *   ints   = zigzag varint (counts use -1 for unknown, so signed)
+ *   flags  = plain varint
+ *   cost   = 8 bytes, IEEE 754 binary64, big-endian
+ *   text   = raw bytes, no NUL; empty text is omitted
+ *
+ * Tag numbers are part of the format: never reuse or renumber one.  The
+ * version byte changes only for a change old readers must refuse.
+ */
+#ifndef TG_RECORD_CODEC_H
+#define TG_RECORD_CODEC_H
+
+#include <stddef.h>
+#include "record.h"
+
+#define TG_RECORD_ENC_VERSION 1
+
+/* Upper bound of an encoded record: every field present at full length. */
+#define TG_RECORD_ENC_MAX                                                   \
+	(1 + 16 * (2 + 10) + (2 + 8) +                                      \
+	 8 * (1 + 2) + TG_PROVIDER_MAX + TG_HOST_MAX + TG_ENDPOINT_MAX +     \
+	 TG_MODEL_MAX + TG_PROCESS_MAX + TG_TAGS_MAX + 2 * TG_ID_MAX)
+
+/* Encodes r into buf.  Returns the number of bytes written (at most
+ * TG_RECORD_ENC_MAX), or TG_EINVAL when n is too small.  Text fields are
+ * read up to their NUL or their size minus one, whichever comes first. */
+int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n);
+
+/* Decodes n bytes into r, which is fully overwritten (absent fields get
+ * their defaults: counts unknown, latency and ttft -1, text "").  Returns 0,
+ * TG_ECORRUPT when the bytes are not a well-formed record, or TG_ESCHEMA
+ * when the version byte is newer than TG_RECORD_ENC_VERSION.  Text longer
+ * than our field (from a later version) is cut at a UTF-8 boundary. */
+int tg_record_decode(struct tg_record *r, const void *buf, size_t n);
+
+#endif

@@ -1,0 +1,340 @@
+/* test_price.c - the bundled price table, model id matching, costing and
+ * override files. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "price.h"
+
+static struct tg_prices *load(void)
+{
+	struct tg_prices *t;
+	char err[256];
+
+	cr_assert_eq(tg_prices_load(&t, "", err, sizeof err), 0, "%s", err);
+	return t;
+}
+
+static void expect(const struct tg_prices *t, const char *provider, const char *model,
+                   const char *want_provider, const char *want_family)
+{
+	const struct tg_price *p = tg_price_find(t, provider, model);
+
+	if (!want_family) {
+		cr_expect_null(p, "%s %s matched %s", provider, model, p ? p->family : "");
+		return;
+	}
+	cr_expect_not_null(p, "%s %s: no price", provider, model);
+	if (!p)
+		return;
+	cr_expect_str_eq(p->family, want_family, "%s %s", provider, model);
+	cr_expect_str_eq(p->provider, want_provider, "%s %s", provider, model);
+}
+
+static int close_to(double a, double b)
+{
+	return fabs(a - b) < 1e-12 + 1e-9 * fabs(b);
+}
+
+static struct tg_counts counts(int64_t in, int64_t out)
+{
+	struct tg_counts c;
+
+	tg_counts_unknown(&c);
+	c.input = in;
+	c.output = out;
+	return c;
+}
+
+Test(price, bundled_table_loads_with_a_version)
+{
+	struct tg_prices *t = load();
+
+	cr_assert_neq(tg_prices_version(t)[0], '\0');
+	cr_assert_gt(tg_prices_count(t), 100);
+	tg_prices_free(t);
+}
+
+Test(price, bundled_table_covers_every_provider)
+{
+	static const char *want[][2] = {
+		{ "openai", "gpt-5" }, { "openai", "gpt-5-mini" }, { "openai", "gpt-5-nano" },
+		{ "openai", "gpt-4.1" }, { "openai", "gpt-4.1-mini" }, { "openai", "gpt-4.1-nano" },
+		{ "openai", "gpt-4o" }, { "openai", "gpt-4o-mini" }, { "openai", "o1" },
+		{ "openai", "o3" }, { "openai", "o3-mini" }, { "openai", "o4-mini" },
+		{ "openai", "text-embedding-3-small" }, { "openai", "text-embedding-3-large" },
+		{ "openai", "gpt-3.5-turbo-instruct" },
+		{ "anthropic", "claude-opus-4-1" }, { "anthropic", "claude-opus-4" },
+		{ "anthropic", "claude-sonnet-4-5" }, { "anthropic", "claude-sonnet-4" },
+		{ "anthropic", "claude-3-7-sonnet" }, { "anthropic", "claude-haiku-4-5" },
+		{ "anthropic", "claude-3-5-haiku" }, { "anthropic", "claude-3-haiku" },
+		{ "gemini", "gemini-2.5-pro" }, { "gemini", "gemini-2.5-flash" },
+		{ "gemini", "gemini-2.5-flash-lite" }, { "gemini", "gemini-2.0-flash" },
+		{ "gemini", "text-embedding-004" },
+		{ "mistral", "mistral-large" }, { "mistral", "mistral-small" },
+		{ "cohere", "command-a" }, { "cohere", "command-r" }, { "cohere", "command-r-plus" },
+		{ "cohere", "embed-v4.0" },
+		{ "groq", "llama-3.3-70b-versatile" }, { "groq", "llama-3.1-8b-instant" },
+		{ "xai", "grok-4" }, { "xai", "grok-3" }, { "xai", "grok-3-mini" },
+		{ "deepseek", "deepseek-chat" }, { "deepseek", "deepseek-reasoner" },
+		{ "together", "meta-llama/llama-3.3-70b-instruct-turbo" },
+		{ "fireworks", "llama-v3p1-70b-instruct" },
+		{ "perplexity", "sonar" }, { "perplexity", "sonar-pro" },
+	};
+	struct tg_prices *t = load();
+
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+		cr_expect_not_null(tg_prices_exact(t, want[i][0], want[i][1]), "%s %s",
+		                   want[i][0], want[i][1]);
+	tg_prices_free(t);
+}
+
+Test(price, strips_dates_and_channels_to_find_the_family)
+{
+	struct tg_prices *t = load();
+
+	expect(t, "openai", "gpt-4o-2024-08-06", "openai", "gpt-4o");
+	expect(t, "openai", "gpt-4o-mini-2024-07-18", "openai", "gpt-4o-mini");
+	expect(t, "openai", "gpt-4o-2024-05-13", "openai", "gpt-4o-2024-05-13");
+	expect(t, "openai", "gpt-3.5-turbo-0125", "openai", "gpt-3.5-turbo");
+	expect(t, "openai", "gpt-4-1106-preview", "openai", "gpt-4-1106-preview");
+	expect(t, "openai", "o3-mini-2025-01-31", "openai", "o3-mini");
+	expect(t, "openai", "GPT-5-Mini", "openai", "gpt-5-mini");
+	expect(t, "azure", "gpt-4o-2024-11-20", "openai", "gpt-4o");
+	expect(t, "anthropic", "claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5");
+	expect(t, "anthropic", "claude-3-5-haiku-latest", "anthropic", "claude-3-5-haiku");
+	expect(t, "anthropic", "claude-opus-4-1-20250805", "anthropic", "claude-opus-4-1");
+	expect(t, "vertex", "gemini-2.5-flash-preview-05-20", "gemini", "gemini-2.5-flash");
+	expect(t, "gemini", "gemini-2.5-flash-preview-05-20", "gemini", "gemini-2.5-flash");
+	expect(t, "gemini", "models/gemini-2.5-pro", "gemini", "gemini-2.5-pro");
+	expect(t, "gemini", "gemini-1.5-pro-002", "gemini", "gemini-1.5-pro");
+	expect(t, "gemini", "gemini-2.0-flash-001", "gemini", "gemini-2.0-flash");
+	expect(t, "mistral", "mistral-large-2411", "mistral", "mistral-large");
+	expect(t, "mistral", "mistral-large-latest", "mistral", "mistral-large");
+	expect(t, "cohere", "command-r-plus-08-2024", "cohere", "command-r-plus");
+	expect(t, "cohere", "command-a-03-2025", "cohere", "command-a");
+	expect(t, "xai", "grok-4-0709", "xai", "grok-4");
+	expect(t, "xai", "grok-3-mini-latest", "xai", "grok-3-mini");
+	tg_prices_free(t);
+}
+
+Test(price, resolves_prefixed_ids_of_hosting_providers)
+{
+	struct tg_prices *t = load();
+
+	expect(t, "bedrock", "anthropic.claude-3-5-sonnet-20240620-v1:0", "anthropic",
+	       "claude-3-5-sonnet");
+	expect(t, "bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic",
+	       "claude-sonnet-4-5");
+	expect(t, "bedrock", "eu.anthropic.claude-3-7-sonnet-20250219-v1%3A0", "anthropic",
+	       "claude-3-7-sonnet");
+	expect(t, "bedrock", "meta.llama3-3-70b-instruct-v1:0", "bedrock",
+	       "meta.llama3-3-70b-instruct");
+	expect(t, "bedrock", "amazon.nova-pro-v1:0", "bedrock", "amazon.nova-pro");
+	expect(t, "fireworks", "accounts/fireworks/models/llama-v3p1-70b-instruct", "fireworks",
+	       "llama-v3p1-70b-instruct");
+	expect(t, "openrouter", "openai/gpt-4o", "openai", "gpt-4o");
+	expect(t, "openrouter", "anthropic/claude-3.5-sonnet", "anthropic", "claude-3-5-sonnet");
+	expect(t, "openrouter", "anthropic/claude-sonnet-4.5:beta", "anthropic", "claude-sonnet-4-5");
+	expect(t, "openrouter", "google/gemini-2.5-pro", "gemini", "gemini-2.5-pro");
+	expect(t, "openrouter", "x-ai/grok-4", "xai", "grok-4");
+	expect(t, "openrouter", "mistralai/mistral-large-2411", "mistral", "mistral-large");
+	expect(t, "together", "meta-llama/Llama-3.3-70B-Instruct-Turbo", "together",
+	       "meta-llama/llama-3.3-70b-instruct-turbo");
+	expect(t, "groq", "openai/gpt-oss-120b", "groq", "openai/gpt-oss-120b");
+	expect(t, "anthropic", "claude-3-5-sonnet@20240620", "anthropic", "claude-3-5-sonnet");
+	tg_prices_free(t);
+}
+
+Test(price, never_matches_a_neighbouring_family)
+{
+	struct tg_prices *t = load();
+
+	expect(t, "openai", "gpt-4.5-x", NULL, NULL);
+	expect(t, "openai", "gpt-4o-mini-x", NULL, NULL);
+	expect(t, "openai", "gpt-4o-", NULL, NULL);
+	expect(t, "openai", "gpt-5-turbo", NULL, NULL);
+	expect(t, "anthropic", "claude-opus-4-7", NULL, NULL);
+	expect(t, "anthropic", "claude-sonnet-4-5-mini", NULL, NULL);
+	expect(t, "openai", "claude-sonnet-4-5", NULL, NULL);
+	expect(t, "openai", "", NULL, NULL);
+	expect(t, "openrouter", "openai/gpt-4o:free", NULL, NULL);
+	expect(t, "nobody", "gpt-4o", NULL, NULL);
+	cr_expect_str_eq(tg_price_find(t, "openai", "gpt-4o")->family, "gpt-4o");
+	cr_expect_str_eq(tg_price_find(t, "openai", "gpt-4o-mini")->family, "gpt-4o-mini");
+	tg_prices_free(t);
+}
+
+Test(price, costs_plain_input_and_output)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *p = tg_price_find(t, "openai", "gpt-4o");
+	struct tg_counts c = counts(1000000, 100000);
+
+	/* 1M in at 2.50 + 100k out at 10 */
+	cr_assert(close_to(tg_price_cost(p, &c), 3.5));
+	cr_assert_eq(tg_price_cost(NULL, &c), 0);
+	tg_prices_free(t);
+}
+
+Test(price, costs_cache_reads_at_their_own_rate)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *p = tg_price_find(t, "openai", "gpt-4o");
+	struct tg_counts c = counts(1000000, 0);
+
+	c.cached_input = 400000;
+	/* 600k at 2.50 + 400k at 1.25 */
+	cr_assert(close_to(tg_price_cost(p, &c), 1.5 + 0.5));
+	tg_prices_free(t);
+}
+
+Test(price, splits_anthropic_cache_writes_by_lifetime)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *p = tg_price_find(t, "anthropic", "claude-sonnet-4-5");
+	struct tg_counts c = counts(100000, 1000);
+	double expect_cost;
+
+	c.cached_input = 20000;
+	c.cache_creation = 30000;
+	c.cache_creation_5m = 10000;
+	c.cache_creation_1h = 20000;
+	/* 50k plain at 3, 20k reads at 0.30, 10k at 3.75, 20k at 6, 1k out at 15 */
+	expect_cost = (50000 * 3 + 20000 * 0.30 + 10000 * 3.75 + 20000 * 6.0 + 1000 * 15) / 1e6;
+	cr_assert(close_to(tg_price_cost(p, &c), expect_cost), "%f", tg_price_cost(p, &c));
+
+	c.cache_creation_5m = TG_COUNT_UNKNOWN;
+	c.cache_creation_1h = TG_COUNT_UNKNOWN;
+	expect_cost = (50000 * 3 + 20000 * 0.30 + 30000 * 3.75 + 1000 * 15) / 1e6;
+	cr_assert(close_to(tg_price_cost(p, &c), expect_cost), "unsplit writes at the 5m rate");
+	tg_prices_free(t);
+}
+
+Test(price, picks_the_long_context_tier_by_input_tokens)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *p = tg_price_find(t, "anthropic", "claude-sonnet-4-5");
+	const struct tg_price *g = tg_price_find(t, "gemini", "gemini-2.5-pro");
+	struct tg_counts at = counts(200000, 1000), above = counts(200001, 1000);
+
+	cr_assert(close_to(tg_price_cost(p, &at), (200000 * 3 + 1000 * 15) / 1e6));
+	cr_assert(close_to(tg_price_cost(p, &above), (200001 * 6 + 1000 * 22.5) / 1e6));
+	above.cached_input = 100000;
+	cr_assert(close_to(tg_price_cost(p, &above), (100001 * 6 + 100000 * 0.60 + 1000 * 22.5) / 1e6));
+	cr_assert(close_to(tg_price_cost(g, &above), (100001 * 2.5 + 100000 * 0.25 + 1000 * 15) / 1e6));
+	tg_prices_free(t);
+}
+
+Test(price, prices_reasoning_apart_only_when_the_table_does)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *dr = tg_price_find(t, "perplexity", "sonar-deep-research");
+	const struct tg_price *o3 = tg_price_find(t, "openai", "o3");
+	struct tg_counts c = counts(1000, 5000);
+
+	c.reasoning = 4000;
+	cr_assert(close_to(tg_price_cost(dr, &c), (1000 * 2 + 1000 * 8 + 4000 * 3.0) / 1e6));
+	cr_assert(close_to(tg_price_cost(o3, &c), (1000 * 2 + 5000 * 8) / 1e6));
+	tg_prices_free(t);
+}
+
+Test(price, lets_unknown_counts_contribute_nothing)
+{
+	struct tg_prices *t = load();
+	const struct tg_price *p = tg_price_find(t, "openai", "gpt-4o");
+	struct tg_counts c;
+
+	tg_counts_unknown(&c);
+	cr_assert_eq(tg_price_cost(p, &c), 0);
+	c.output = 1000;
+	cr_assert(close_to(tg_price_cost(p, &c), 0.01));
+	tg_prices_free(t);
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+Test(price, override_file_replaces_and_extends_the_table)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	const struct tg_price *p;
+	size_t before;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path,
+	           "# local contract prices\n"
+	           "openai\tgpt-4o\t1\t4\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://example.com/contract\n"
+	           "\n"
+	           "acme\tacme-1\t0.5\t1.5\t0.1\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://example.com/acme\r\n");
+	t = load();
+	before = tg_prices_count(t);
+	tg_prices_free(t);
+
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(tg_prices_count(t), before + 1);
+	p = tg_price_find(t, "openai", "gpt-4o-2024-08-06");
+	cr_assert(close_to(p->base.input, 1));
+	cr_assert(close_to(p->base.cached_input, 1), "unset cached price falls back to input");
+	p = tg_price_find(t, "acme", "ACME-1-latest");
+	cr_assert_not_null(p);
+	cr_assert(close_to(p->base.reasoning, 1.5));
+	tg_prices_free(t);
+
+	setenv("TOKENGUARD_PRICES", path, 1);
+	cr_assert_eq(tg_prices_load(&t, NULL, err, sizeof err), 0, "%s", err);
+	cr_assert_null(tg_price_find(t, "acme", "acme-1"), "NULL means the bundled table only");
+	tg_prices_free(t);
+	cr_assert_eq(tg_prices_load(&t, "", err, sizeof err), 0, "%s", err);
+	cr_assert_null(tg_price_find(t, "acme", "acme-1"), "\"\" means the bundled table only");
+	tg_prices_free(t);
+	unlink(path);
+}
+
+Test(price, names_file_and_line_of_a_parse_error)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[512], want[600];
+	struct tg_prices *t = (struct tg_prices *)1;
+	int fd = mkstemp(path);
+	static const struct { const char *line, *msg; } bad[] = {
+		{ "openai\tgpt-x\t1\t2\n", "4 columns, expected 16 (tab-separated)" },
+		{ "openai\tgpt-x\tcheap\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n",
+		  "input: \"cheap\" is not a price" },
+		{ "openai\tgpt-x\t-\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n",
+		  "input price missing" },
+		{ "openai\tgpt-x\t1\t2\t-\t-\t-\t-\t-1\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n",
+		  "long_threshold: \"-1\" is not a token count" },
+		{ "openai\tgpt-x\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-1-1\thttps://x\n",
+		  "date: \"2026-1-1\" is not YYYY-MM-DD" },
+		{ "openai\tgpt-x\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\tsomewhere\n",
+		  "source: \"somewhere\" is not a URL" },
+	};
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char text[512];
+
+		snprintf(text, sizeof text, "# ok\n\n%s", bad[i].line);
+		write_file(path, text);
+		cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), -1);
+		cr_assert_null(t);
+		snprintf(want, sizeof want, "%s:3: %s", path, bad[i].msg);
+		cr_expect_str_eq(err, want);
+	}
+	unlink(path);
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), -1);
+	cr_assert_not_null(strstr(err, "No such file"));
+}

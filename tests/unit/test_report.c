@@ -1,0 +1,306 @@
+/* test_report.c - the report's pure parts: time parsing and formatting,
+ * output escaping, aggregation.  The unit binary links only shim/ and
+ * ledger/, so the three tools/ modules are compiled in here, once. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../tools/when.c"
+#include "../../tools/emit.c"
+#include "../../tools/agg.c"
+
+#define US 1000000LL
+#define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */
+
+static int64_t parse(const char *s, int end)
+{
+	int64_t out = -42;
+
+	cr_assert_eq(tg_when_parse(s, NOV22 * US + 12 * 3600 * US, end, &out), 0, "%s", s);
+	return out;
+}
+
+Test(when, parses_dates_as_utc_midnight)
+{
+	cr_assert_eq(parse("2026-11-22", 0), NOV22 * US);
+	cr_assert_eq(parse("2026-11-22", 1), (NOV22 + 86400) * US, "--until includes the day");
+	cr_assert_eq(parse("1970-01-01", 0), 0);
+	cr_assert_eq(parse("2024-02-29", 0), INT64_C(1709164800) * US);
+}
+
+Test(when, parses_iso_timestamps_with_zones_and_fractions)
+{
+	cr_assert_eq(parse("2026-11-22T08:33:11Z", 0), (NOV22 + 8 * 3600 + 33 * 60 + 11) * US);
+	cr_assert_eq(parse("2026-11-22T08:33:11.123Z", 0),
+	             (NOV22 + 8 * 3600 + 33 * 60 + 11) * US + 123000);
+	cr_assert_eq(parse("2026-11-22 08:33", 0), (NOV22 + 8 * 3600 + 33 * 60) * US);
+	cr_assert_eq(parse("2026-11-22T10:33:11+02:00", 1), (NOV22 + 8 * 3600 + 33 * 60 + 11) * US);
+	cr_assert_eq(parse("2026-11-22T03:33:11-0530", 0), (NOV22 + 9 * 3600 + 3 * 60 + 11) * US);
+	cr_assert_eq(parse("2026-11-22T00:00:00.0000019Z", 0), NOV22 * US + 1);
+}
+
+Test(when, parses_durations_back_from_now)
+{
+	int64_t now = NOV22 * US + 12 * 3600 * US;
+
+	cr_assert_eq(parse("7d", 0), now - 7 * 86400 * US);
+	cr_assert_eq(parse("12h", 0), now - 12 * 3600 * US);
+	cr_assert_eq(parse("30m", 0), now - 30 * 60 * US);
+	cr_assert_eq(parse("45s", 0), now - 45 * US);
+	cr_assert_eq(parse("2w", 0), now - 14 * 86400 * US);
+}
+
+Test(when, rejects_what_is_not_a_time)
+{
+	static const char *bad[] = {
+		"", "7", "7x", "d", "7d3", "-7d", "2026-13-01", "2026-02-30", "2025-02-29",
+		"2026-11-22T24:00", "2026-11-22T08", "2026-11-22T08:60", "2026-11-22T08:00:00+25:00",
+		"2026-11-22T08:00:00.Z", "2026-11-22X", "26-11-22", "2026-1-22", "99999999999999999999d",
+		"2026-11-22T08:00:00Zjunk",
+	};
+	int64_t out;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(tg_when_parse(bad[i], 0, 0, &out), -1, "\"%s\"", bad[i]);
+}
+
+Test(when, formats_iso_with_milliseconds)
+{
+	char buf[TG_WHEN_ISO_MAX], day[11], month[8];
+
+	tg_when_iso((NOV22 + 8 * 3600 + 33 * 60 + 11) * US + 123456, buf);
+	cr_assert_str_eq(buf, "2026-11-22T08:33:11.123Z");
+	tg_when_iso(0, buf);
+	cr_assert_str_eq(buf, "1970-01-01T00:00:00.000Z");
+	tg_when_iso(INT64_C(951782400) * US - 1, buf);  /* leap day boundary */
+	cr_assert_str_eq(buf, "2000-02-28T23:59:59.999Z");
+	tg_when_day(NOV22 * US - 1, day);
+	cr_assert_str_eq(day, "2026-11-21");
+	tg_when_month(NOV22 * US, month);
+	cr_assert_str_eq(month, "2026-11");
+	cr_assert_eq(tg_when_day_start(NOV22 * US + 5), NOV22 * US);
+}
+
+Test(when, round_trips_every_day_of_four_centuries)
+{
+	char buf[TG_WHEN_ISO_MAX];
+
+	for (int64_t d = -1000; d < 146097; d += 7) {
+		int64_t us = d * 86400 * US + 3723 * US + 4000, back;
+
+		tg_when_iso(us, buf);
+		cr_assert_eq(tg_when_parse(buf, 0, 0, &back), 0, "%s", buf);
+		cr_assert_eq(back, us, "%s", buf);
+	}
+}
+
+static char *capture(void (*fn)(FILE *, const char *), const char *s)
+{
+	static char out[1024];
+	FILE *f;
+
+	memset(out, 0, sizeof out);
+	f = fmemopen(out, sizeof out, "w");
+
+	fn(f, s);
+	fclose(f);
+	return out;
+}
+
+Test(emit, escapes_json_strings)
+{
+	cr_assert_str_eq(capture(tg_emit_json_str, "a\"b\\c"), "\"a\\\"b\\\\c\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "\n\r\t\x01\x1f\x7f"),
+	                 "\"\\n\\r\\t\\u0001\\u001f\\u007f\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"),
+	                 "\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, ""), "\"\"");
+}
+
+Test(emit, replaces_invalid_utf8_in_json)
+{
+	/* lone continuation, overlong '/', surrogate, past U+10FFFF, truncated */
+	cr_assert_str_eq(capture(tg_emit_json_str, "a\x80z"), "\"a\xef\xbf\xbdz\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "\xc0\xaf"), "\"\xef\xbf\xbd\xef\xbf\xbd\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "\xed\xa0\x80"),
+	                 "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "\xf4\x90\x80\x80"),
+	                 "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");
+	cr_assert_str_eq(capture(tg_emit_json_str, "x\xe2\x82"), "\"x\xef\xbf\xbd\xef\xbf\xbd\"");
+}
+
+Test(emit, quotes_csv_fields_per_rfc4180)
+{
+	cr_assert_str_eq(capture(tg_emit_csv_field, "plain"), "plain");
+	cr_assert_str_eq(capture(tg_emit_csv_field, ""), "");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "a,b"), "\"a,b\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "say \"hi\""), "\"say \"\"hi\"\"\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "two\r\nlines"), "\"two\r\nlines\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, " padded"), "\" padded\"");
+}
+
+static void cost_str(FILE *f, const char *s)
+{
+	tg_emit_cost(f, strtod(s, NULL));
+}
+
+Test(emit, writes_costs_without_exponents_or_trailing_zeros)
+{
+	cr_assert_str_eq(capture(cost_str, "0.00123"), "0.00123");
+	cr_assert_str_eq(capture(cost_str, "1e-7"), "0.0000001");
+	cr_assert_str_eq(capture(cost_str, "12"), "12");
+	cr_assert_str_eq(capture(cost_str, "0"), "0");
+	cr_assert_str_eq(capture(cost_str, "1e-12"), "0");
+}
+
+Test(emit, knows_the_format_names)
+{
+	cr_assert_eq(tg_emit_format("table"), TG_FMT_TABLE);
+	cr_assert_eq(tg_emit_format("jsonl"), TG_FMT_JSONL);
+	cr_assert_eq(tg_emit_format("csv"), TG_FMT_CSV);
+	cr_assert_eq(tg_emit_format("xml"), -1);
+}
+
+static struct tg_record rec(const char *provider, const char *model, int64_t ts, int64_t in,
+                            int64_t out, double cost, uint32_t flags, const char *tags)
+{
+	struct tg_record r;
+
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = ts;
+	r.counts.input = in;
+	r.counts.output = out;
+	r.counts.cached_input = in > 0 ? in / 10 : TG_COUNT_UNKNOWN;
+	r.cost_usd = cost;
+	r.flags = flags;
+	snprintf(r.provider, sizeof r.provider, "%s", provider);
+	snprintf(r.model, sizeof r.model, "%s", model);
+	snprintf(r.tags, sizeof r.tags, "%s", tags);
+	return r;
+}
+
+static struct tg_agg_group *group(struct tg_agg *a, const char *v0)
+{
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (!strcmp(a->group[i].value[0], v0))
+			return &a->group[i];
+	return NULL;
+}
+
+Test(agg, parses_group_keys)
+{
+	struct tg_agg a;
+	char err[256], name[80];
+
+	cr_assert_eq(tg_agg_init(&a, "provider,day,tag:team", err, sizeof err), 0, "%s", err);
+	cr_assert_eq(a.nkeys, 3);
+	cr_assert_eq(a.key[1].by, TG_BY_DAY);
+	tg_agg_key_name(&a, 2, name, sizeof name);
+	cr_assert_str_eq(name, "tag:team");
+	tg_agg_free(&a);
+	cr_assert_eq(tg_agg_init(&a, "provider,colour", err, sizeof err), -1);
+	cr_assert_not_null(strstr(err, "\"colour\""));
+	cr_assert_eq(tg_agg_init(&a, "model,", err, sizeof err), -1);
+	cr_assert_eq(tg_agg_init(&a, "tag:", err, sizeof err), -1);
+	cr_assert_eq(tg_agg_init(&a, "", err, sizeof err), 0);
+	tg_agg_free(&a);
+}
+
+Test(agg, sums_known_counts_and_counts_unknown_ones_apart)
+{
+	struct tg_agg a;
+	char err[128];
+	struct tg_record r;
+	struct tg_agg_group *g;
+
+	cr_assert_eq(tg_agg_init(&a, "model", err, sizeof err), 0);
+	r = rec("openai", "gpt-4o", 1, 1000, 100, 0.5, 0, "");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "gpt-4o", 2, 3000, 300, 1.5, 0, "");
+	r.counts.reasoning = 50;
+	tg_agg_add(&a, &r);
+	r = rec("openai", "gpt-4o", 3, -1, -1, 0, TG_REC_USAGE_UNKNOWN, "");
+	tg_agg_add(&a, &r);
+	r = rec("acme", "mystery-1", 4, 10, 1, 0, TG_REC_UNPRICED, "");
+	tg_agg_add(&a, &r);
+	tg_agg_add(&a, &r);
+	tg_agg_sort(&a);
+
+	cr_assert_eq(a.ngroups, 2);
+	cr_assert_str_eq(a.group[0].value[0], "gpt-4o", "groups are sorted");
+	g = group(&a, "gpt-4o");
+	cr_assert_eq(g->sums.calls, 3);
+	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 4000);
+	cr_assert_eq(g->sums.tokens[TG_TOK_CACHED], 400);
+	cr_assert_eq(g->sums.unknown[TG_TOK_INPUT], 1);
+	cr_assert_eq(g->sums.tokens[TG_TOK_REASONING], 50);
+	cr_assert_eq(g->sums.unknown[TG_TOK_REASONING], 2);
+	cr_assert_float_eq(g->sums.cost_usd, 2.0, 1e-12);
+	cr_assert_eq(g->sums.usage_unknown, 1);
+	cr_assert_eq(a.total.calls, 5);
+	cr_assert_eq(a.total.unpriced, 2);
+	cr_assert_eq(a.nunpriced, 1);
+	cr_assert_str_eq(a.unpriced[0].model, "mystery-1");
+	cr_assert_eq(a.unpriced[0].calls, 2);
+	tg_agg_free(&a);
+}
+
+Test(agg, groups_by_day_month_and_tag)
+{
+	struct tg_agg a;
+	char err[128];
+	struct tg_record r;
+
+	cr_assert_eq(tg_agg_init(&a, "day,tag:team", err, sizeof err), 0);
+	r = rec("openai", "m", NOV22 * US - 1, 1, 1, 0, 0, "team=search,env=prod");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "m", NOV22 * US, 1, 1, 0, 0, "env=prod,team=search");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "m", NOV22 * US + 5, 1, 1, 0, 0, "env=prod");
+	tg_agg_add(&a, &r);
+	tg_agg_sort(&a);
+	cr_assert_eq(a.ngroups, 3);
+	cr_assert_str_eq(a.group[0].value[0], "2026-11-21");
+	cr_assert_str_eq(a.group[0].value[1], "search");
+	cr_assert_str_eq(a.group[1].value[0], "2026-11-22");
+	cr_assert_str_eq(a.group[1].value[1], "");
+	cr_assert_str_eq(a.group[2].value[1], "search");
+	tg_agg_free(&a);
+}
+
+Test(agg, keeps_many_groups_apart)
+{
+	struct tg_agg a;
+	char err[128], model[32];
+	struct tg_record r;
+
+	cr_assert_eq(tg_agg_init(&a, "model", err, sizeof err), 0);
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < 1000; i++) {
+			snprintf(model, sizeof model, "m-%d", i);
+			r = rec("p", model, i, i, 1, 0.001, 0, "");
+			cr_assert_eq(tg_agg_add(&a, &r), 0);
+		}
+		if (round == 1)
+			tg_agg_sort(&a);  /* adding after a sort must still work */
+	}
+	cr_assert_eq(a.ngroups, 1000);
+	cr_assert_eq(a.total.calls, 3000);
+	for (size_t i = 0; i < a.ngroups; i++)
+		cr_assert_eq(a.group[i].sums.calls, 3);
+	tg_agg_free(&a);
+}
+
+Test(agg, reads_tag_values)
+{
+	char v[32];
+
+	cr_assert_eq(tg_tags_get("a=1,team=x y,b", "team", v, sizeof v), 1);
+	cr_assert_str_eq(v, "x y");
+	cr_assert_eq(tg_tags_get("a=1,b", "b", v, sizeof v), 1);
+	cr_assert_str_eq(v, "");
+	cr_assert_eq(tg_tags_get("ab=1", "a", v, sizeof v), 0);
+	cr_assert_eq(tg_tags_get("", "a", v, sizeof v), 0);
+}

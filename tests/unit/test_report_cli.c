@@ -1,0 +1,194 @@
+/* test_report_cli.c - tokenguard-report end to end: records written with
+ * the ledger API, then read back by the built binary (build/tokenguard-report,
+ * or $TG_REPORT_BIN).  Skipped when the binary has not been built. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ledger.h"
+
+static char dir[64];
+static const char *bin;
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)type; (void)ftw;
+	return remove(path);
+}
+
+static void put(struct tg_ledger *l, int64_t ts, const char *provider, const char *model,
+                int64_t in, int64_t out, double cost, uint32_t flags, const char *tags)
+{
+	struct tg_record r;
+
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = ts;
+	r.counts.input = in;
+	r.counts.output = out;
+	if (in >= 0) {
+		r.counts.cached_input = 0;
+		r.counts.cache_creation = 0;
+	}
+	r.cost_usd = cost;
+	r.flags = flags;
+	r.latency_ms = 250;
+	r.ttft_ms = -1;
+	r.pid = 77;
+	r.status = 200;
+	snprintf(r.provider, sizeof r.provider, "%s", provider);
+	snprintf(r.host, sizeof r.host, "api.example.com");
+	snprintf(r.endpoint, sizeof r.endpoint, "/v1/chat/completions");
+	snprintf(r.model, sizeof r.model, "%s", model);
+	snprintf(r.process, sizeof r.process, "py\"thon");
+	snprintf(r.tags, sizeof r.tags, "%s", tags);
+	snprintf(r.request_id, sizeof r.request_id, "req-1");
+	cr_assert_eq(tg_ledger_append(l, &r), 0);
+}
+
+static void setup(void)
+{
+	struct tg_ledger *l;
+
+	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
+	if (access(bin, X_OK) != 0)
+		cr_skip_test("%s not built", bin);
+	snprintf(dir, sizeof dir, "/tmp/tg-report-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
+	/* 2026-11-22T08:33:11.123456Z and a day earlier */
+	put(l, INT64_C(1795336391123456), "openai", "gpt-4o", 1000, 100, 0.0035, TG_REC_STREAM,
+	    "team=search,env=prod");
+	put(l, INT64_C(1795249991000000), "anthropic", "claude-sonnet-4-5", 2000, 200, 0.009, 0, "");
+	put(l, INT64_C(1795336392000000), "acme", "mystery-1", 10, 5, 0, TG_REC_UNPRICED, "");
+	put(l, INT64_C(1795336393000000), "openai", "gpt-4o", -1, -1, 0, TG_REC_USAGE_UNKNOWN, "");
+	tg_ledger_close(l);
+}
+
+static void teardown(void)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs the report with args; returns its exit status, output in out. */
+static int run(const char *args, char *out, size_t n)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t len;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	len = fread(out, 1, n - 1, p);
+	out[len] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TestSuite(report_cli, .init = setup, .fini = teardown);
+
+Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
+{
+	char out[8192], args[256];
+
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-22 --until 2026-11-22T08:33:12Z", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"{\"ts\":\"2026-11-22T08:33:11.123Z\",\"provider\":\"openai\",\"host\":\"api.example.com\","
+		"\"endpoint\":\"/v1/chat/completions\",\"model\":\"gpt-4o\",\"status\":200,\"stream\":true,"
+		"\"input_tokens\":1000,\"output_tokens\":100,\"cached_input_tokens\":0,"
+		"\"cache_creation_input_tokens\":0,\"reasoning_tokens\":null,\"cost_usd\":0.0035,"
+		"\"unpriced\":false,\"latency_ms\":250,\"ttft_ms\":null,\"pid\":77,\"process\":\"py\\\"thon\","
+		"\"tags\":{\"team\":\"search\",\"env\":\"prod\"},\"request_id\":\"req-1\",\"response_id\":null,"
+		"\"incomplete\":false,\"usage_unknown\":false}\n");
+}
+
+Test(report_cli, lists_records_as_csv_with_a_header)
+{
+	char out[8192], args[256];
+
+	snprintf(args, sizeof args, "records --ledger %s --format csv --until 2026-11-22T00:00:00Z", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"ts,provider,host,endpoint,model,status,stream,input_tokens,output_tokens,"
+		"cached_input_tokens,cache_creation_input_tokens,reasoning_tokens,cost_usd,unpriced,"
+		"latency_ms,ttft_ms,pid,process,tags,request_id,response_id,incomplete,usage_unknown\r\n"
+		"2026-11-21T08:33:11.000Z,anthropic,api.example.com,/v1/chat/completions,"
+		"claude-sonnet-4-5,200,false,2000,200,0,0,,0.009,false,250,,77,\"py\"\"thon\",,req-1,,"
+		"false,false\r\n");
+}
+
+Test(report_cli, summarises_with_totals_and_says_what_is_left_out)
+{
+	char out[8192], args[256];
+
+	snprintf(args, sizeof args, "--ledger %s --by provider", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "TOTAL"), "%s", out);
+	cr_assert_not_null(strstr(out, "note: 1 call unpriced: cost unknown for model mystery-1"), "%s", out);
+	cr_assert_not_null(strstr(out, "1 call without usage"), "%s", out);
+	cr_assert_not_null(strstr(out, "0.012500*"), "%s", out);
+}
+
+Test(report_cli, summarises_as_json)
+{
+	char out[8192], args[256];
+
+	snprintf(args, sizeof args, "--ledger %s --by day,tag:team --format json", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"group_by\":[\"day\",\"tag:team\"]"), "%s", out);
+	cr_assert_not_null(strstr(out, "{\"day\":\"2026-11-22\",\"tag:team\":\"search\",\"calls\":1,"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"total\":{\"calls\":4,"), "%s", out);
+}
+
+Test(report_cli, fails_clearly_on_a_missing_ledger)
+{
+	char out[4096];
+	static const char want[] = "tokenguard-report: /nonexistent/tokenguard: no ledger found; ";
+
+	cr_assert_eq(run("--ledger /nonexistent/tokenguard", out, sizeof out), 2);
+	cr_assert_eq(strncmp(out, want, sizeof want - 1), 0, "%s", out);
+}
+
+Test(report_cli, fails_clearly_on_bad_flags)
+{
+	char out[4096], args[256];
+
+	cr_assert_eq(run("--frobnicate", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: unknown option --frobnicate; see --help\n");
+	snprintf(args, sizeof args, "--ledger %s --since yesterday", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "--since \"yesterday\" is not a date"));
+	snprintf(args, sizeof args, "--ledger %s --format jsonl", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2);
+	cr_assert_eq(run("bogus", out, sizeof out), 2);
+}
+
+Test(report_cli, fails_clearly_on_a_corrupt_ledger)
+{
+	char out[4096], args[256], path[128];
+	FILE *f;
+
+	snprintf(path, sizeof path, "%s/data.mdb", dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	for (int i = 0; i < 4096; i++)
+		putc(i * 7, f);
+	fclose(f);
+	snprintf(args, sizeof args, "--ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "damaged or is not a tokenguard ledger; "), "%s", out);
+}
+
+Test(report_cli, prints_its_version)
+{
+	char out[256];
+
+	cr_assert_eq(run("--version", out, sizeof out), 0);
+	cr_assert_eq(strncmp(out, "tokenguard-report ", 18), 0);
+}

@@ -1,0 +1,289 @@
+/* agg.c - grouping and summing records (see agg.h). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agg.h"
+#include "when.h"
+
+const char *const tg_tok_name[TG_TOK_KINDS] = {
+	"input_tokens", "cached_input_tokens", "cache_creation_input_tokens",
+	"output_tokens", "reasoning_tokens",
+};
+
+static const char *const by_name[] = {
+	"provider", "model", "host", "endpoint", "day", "month", "process",
+};
+
+int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
+{
+	const char *p = by;
+
+	memset(a, 0, sizeof *a);
+	while (*p) {
+		size_t n = strcspn(p, ",");
+		struct tg_agg_key *k;
+		int found = 0;
+
+		if (a->nkeys == TG_AGG_MAX_KEYS) {
+			snprintf(err, errlen, "--by: at most %d keys", TG_AGG_MAX_KEYS);
+			return -1;
+		}
+		k = &a->key[a->nkeys];
+		if (n > 4 && !strncmp(p, "tag:", 4) && n - 4 < sizeof k->tag) {
+			k->by = TG_BY_TAG;
+			memcpy(k->tag, p + 4, n - 4);
+			k->tag[n - 4] = '\0';
+			found = 1;
+		}
+		for (int i = 0; !found && i < (int)(sizeof by_name / sizeof by_name[0]); i++) {
+			if (strlen(by_name[i]) == n && !strncmp(p, by_name[i], n)) {
+				k->by = (enum tg_agg_by)i;
+				found = 1;
+			}
+		}
+		if (!found) {
+			snprintf(err, errlen,
+			         "--by: unknown key \"%.*s\" (use provider, model, host, endpoint, "
+			         "day, month, process or tag:NAME)", (int)n, p);
+			return -1;
+		}
+		a->nkeys++;
+		p += n;
+		if (*p == ',' && *++p == '\0') {
+			snprintf(err, errlen, "--by: empty key after ','");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void tg_agg_key_name(const struct tg_agg *a, int i, char *buf, size_t n)
+{
+	if (a->key[i].by == TG_BY_TAG)
+		snprintf(buf, n, "tag:%s", a->key[i].tag);
+	else
+		snprintf(buf, n, "%s", by_name[a->key[i].by]);
+}
+
+int tg_tags_get(const char *tags, const char *name, char *buf, size_t n)
+{
+	size_t nl = strlen(name);
+
+	buf[0] = '\0';
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+		size_t kl = eq ? (size_t)(eq - p) : len;
+
+		if (kl == nl && !strncmp(p, name, nl)) {
+			const char *v = eq ? eq + 1 : p + len;
+			size_t vl = (size_t)(p + len - v);
+
+			snprintf(buf, n, "%.*s", (int)vl, v);
+			return 1;
+		}
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+static void key_value(const struct tg_agg_key *k, const struct tg_record *r, char *buf, size_t n)
+{
+	switch (k->by) {
+	case TG_BY_PROVIDER: snprintf(buf, n, "%s", r->provider); break;
+	case TG_BY_MODEL: snprintf(buf, n, "%s", r->model); break;
+	case TG_BY_HOST: snprintf(buf, n, "%s", r->host); break;
+	case TG_BY_ENDPOINT: snprintf(buf, n, "%s", r->endpoint); break;
+	case TG_BY_PROCESS: snprintf(buf, n, "%s", r->process); break;
+	case TG_BY_DAY: tg_when_day(r->ts_us, buf); break;
+	case TG_BY_MONTH: tg_when_month(r->ts_us, buf); break;
+	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
+	}
+}
+
+static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
+	return h;
+}
+
+static int rehash(struct tg_agg *a)
+{
+	size_t n = 64, *slot;
+
+	while (n < (a->ngroups + 1) * 4)
+		n *= 2;
+	slot = calloc(n, sizeof *slot);
+
+	if (!slot)
+		return -1;
+	for (size_t g = 0; g < a->ngroups; g++) {
+		size_t i = a->group[g].hash & (n - 1);
+
+		while (slot[i])
+			i = (i + 1) & (n - 1);
+		slot[i] = g + 1;
+	}
+	free(a->slot);
+	a->slot = slot;
+	a->nslots = n;
+	return 0;
+}
+
+static int same_key(const struct tg_agg *a, const struct tg_agg_group *g,
+                    char vals[][TG_TAGS_MAX])
+{
+	for (int k = 0; k < a->nkeys; k++)
+		if (strcmp(g->value[k], vals[k]))
+			return 0;
+	return 1;
+}
+
+static struct tg_agg_group *new_group(struct tg_agg *a, char vals[][TG_TAGS_MAX], uint64_t h)
+{
+	struct tg_agg_group *g;
+	size_t total = 1;
+	char *mem;
+
+	if (a->ngroups == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		struct tg_agg_group *ng = realloc(a->group, cap * sizeof *ng);
+
+		if (!ng)
+			return NULL;
+		a->group = ng;
+		a->cap = cap;
+	}
+	for (int k = 0; k < a->nkeys; k++)
+		total += strlen(vals[k]) + 1;
+	if (!(mem = malloc(total)))
+		return NULL;
+	g = &a->group[a->ngroups++];
+	memset(g, 0, sizeof *g);
+	g->hash = h;
+	g->value[0] = mem;  /* for a key-less aggregation, an empty block */
+	*mem = '\0';
+	for (int k = 0; k < a->nkeys; k++) {
+		size_t n = strlen(vals[k]) + 1;
+
+		g->value[k] = memcpy(mem, vals[k], n);
+		mem += n;
+	}
+	return g;
+}
+
+static struct tg_agg_group *find_group(struct tg_agg *a, const struct tg_record *r)
+{
+	char vals[TG_AGG_MAX_KEYS][TG_TAGS_MAX];
+	uint64_t h = UINT64_C(14695981039346656037);
+	struct tg_agg_group *g;
+	size_t i;
+
+	for (int k = 0; k < a->nkeys; k++) {
+		key_value(&a->key[k], r, vals[k], sizeof vals[k]);
+		h = fnv1a(h, vals[k], strlen(vals[k]) + 1);
+	}
+	if ((a->ngroups + 1) * 2 > a->nslots && rehash(a))
+		return NULL;
+	for (i = h & (a->nslots - 1); a->slot[i]; i = (i + 1) & (a->nslots - 1)) {
+		g = &a->group[a->slot[i] - 1];
+		if (g->hash == h && same_key(a, g, vals))
+			return g;
+	}
+	if (!(g = new_group(a, vals, h)))
+		return NULL;
+	a->slot[i] = a->ngroups;
+	return g;
+}
+
+static void add_sums(struct tg_agg_sums *s, const struct tg_record *r)
+{
+	const int64_t v[TG_TOK_KINDS] = {
+		r->counts.input, r->counts.cached_input, r->counts.cache_creation,
+		r->counts.output, r->counts.reasoning,
+	};
+
+	s->calls++;
+	for (int k = 0; k < TG_TOK_KINDS; k++) {
+		if (v[k] < 0)
+			s->unknown[k]++;
+		else
+			s->tokens[k] += v[k];
+	}
+	if (r->flags & TG_REC_USAGE_UNKNOWN)
+		s->usage_unknown++;
+	else if (r->flags & TG_REC_UNPRICED)
+		s->unpriced++;
+	else
+		s->cost_usd += r->cost_usd;
+}
+
+static int note_unpriced(struct tg_agg *a, const char *model)
+{
+	for (size_t i = 0; i < a->nunpriced; i++) {
+		if (!strcmp(a->unpriced[i].model, model)) {
+			a->unpriced[i].calls++;
+			return 0;
+		}
+	}
+	if (a->nunpriced == a->unpriced_cap) {
+		size_t cap = a->unpriced_cap ? a->unpriced_cap * 2 : 8;
+		struct tg_agg_unpriced *u = realloc(a->unpriced, cap * sizeof *u);
+
+		if (!u)
+			return -1;
+		a->unpriced = u;
+		a->unpriced_cap = cap;
+	}
+	snprintf(a->unpriced[a->nunpriced].model, TG_MODEL_MAX, "%s", model);
+	a->unpriced[a->nunpriced++].calls = 1;
+	return 0;
+}
+
+int tg_agg_add(struct tg_agg *a, const struct tg_record *r)
+{
+	struct tg_agg_group *g = find_group(a, r);
+
+	if (!g)
+		return -1;
+	add_sums(&g->sums, r);
+	add_sums(&a->total, r);
+	if ((r->flags & TG_REC_UNPRICED) && !(r->flags & TG_REC_USAGE_UNKNOWN))
+		return note_unpriced(a, r->model[0] ? r->model : "(none)");
+	return 0;
+}
+
+static int cmp_group(const void *x, const void *y, void *nkeys)
+{
+	const struct tg_agg_group *a = x, *b = y;
+
+	for (int k = 0; k < *(const int *)nkeys; k++) {
+		int c = strcmp(a->value[k], b->value[k]);
+
+		if (c)
+			return c;
+	}
+	return 0;
+}
+
+void tg_agg_sort(struct tg_agg *a)
+{
+	/* The hash index refers to positions: sorting invalidates it (a later
+	 * tg_agg_add() rebuilds it). */
+	free(a->slot);
+	a->slot = NULL;
+	a->nslots = 0;
+	qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_group, &a->nkeys);
+}
+
+void tg_agg_free(struct tg_agg *a)
+{
+	for (size_t i = 0; i < a->ngroups; i++)
+		free(a->group[i].value[0]);
+	free(a->group);
+	free(a->slot);
+	free(a->unpriced);
+	memset(a, 0, sizeof *a);
+}

@@ -1,0 +1,216 @@
+/* when.c - UTC date arithmetic for the report (see when.h).  The civil
+ * calendar conversions are the usual era-based ones (proleptic Gregorian),
+ * done by hand so TZ and the C library's timegm() play no part. */
+#include <ctype.h>
+#include <string.h>
+
+#include "when.h"
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY (86400 * US_PER_SEC)
+
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+static int days_in_month(int64_t y, int m)
+{
+	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+
+	return m == 2 && leap ? 29 : dim[m - 1];
+}
+
+/* Reads exactly n digits. */
+static int digits(const char **s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)(*s)[i]))
+			return -1;
+		v = v * 10 + ((*s)[i] - '0');
+	}
+	*s += n;
+	*out = v;
+	return 0;
+}
+
+static int parse_duration(const char *s, int64_t now_us, int64_t *out)
+{
+	int64_t n = 0, unit;
+	const char *p = s;
+
+	if (!isdigit((unsigned char)*p))
+		return -1;
+	for (; isdigit((unsigned char)*p); p++) {
+		if (n > INT64_C(1) << 40)
+			return -1;
+		n = n * 10 + (*p - '0');
+	}
+	switch (*p) {
+	case 's': unit = 1; break;
+	case 'm': unit = 60; break;
+	case 'h': unit = 3600; break;
+	case 'd': unit = 86400; break;
+	case 'w': unit = 7 * 86400; break;
+	default: return -1;
+	}
+	if (p[1] || n > INT64_MAX / US_PER_SEC / unit)
+		return -1;
+	*out = now_us - n * unit * US_PER_SEC;
+	return 0;
+}
+
+static int parse_zone(const char *p, int64_t *offset_s)
+{
+	int sign, hh, mm = 0;
+
+	*offset_s = 0;
+	if (!*p)
+		return 0;
+	if ((*p == 'Z' || *p == 'z') && !p[1])
+		return 0;
+	if (*p != '+' && *p != '-')
+		return -1;
+	sign = *p++ == '-' ? -1 : 1;
+	if (digits(&p, 2, &hh) || hh > 23)
+		return -1;
+	if (*p == ':')
+		p++;
+	if (*p && (digits(&p, 2, &mm) || mm > 59))
+		return -1;
+	if (*p)
+		return -1;
+	*offset_s = sign * (hh * 3600 + mm * 60);
+	return 0;
+}
+
+int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us)
+{
+	const char *p = s;
+	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int64_t frac_us = 0, offset_s, t;
+
+	if (!s || !*s)
+		return -1;
+	if (parse_duration(s, now_us, out_us) == 0)
+		return 0;
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
+	    digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+		return -1;
+	t = days_from_civil(y, mo, d) * 86400;
+	if (!*p) {
+		*out_us = (t + (end_of_day ? 86400 : 0)) * US_PER_SEC;
+		return 0;
+	}
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) || h > 23 || mi > 59)
+		return -1;
+	if (*p == ':') {
+		p++;
+		if (digits(&p, 2, &sec) || sec > 60)
+			return -1;
+		if (*p == '.' || *p == ',') {
+			int64_t scale = 100000;
+
+			if (!isdigit((unsigned char)*++p))
+				return -1;
+			for (; isdigit((unsigned char)*p); p++, scale /= 10)
+				frac_us += (*p - '0') * scale;
+		}
+	}
+	if (parse_zone(p, &offset_s))
+		return -1;
+	*out_us = (t + h * 3600 + mi * 60 + sec - offset_s) * US_PER_SEC + frac_us;
+	return 0;
+}
+
+/* Floor division, so times before 1970 still land on the right day. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+int64_t tg_when_day_start(int64_t us)
+{
+	return floor_div(us, US_PER_DAY) * US_PER_DAY;
+}
+
+/* Writes v as exactly width digits (timestamps are years 0000-9999). */
+static char *put_digits(char *p, int64_t v, int width)
+{
+	for (int i = width - 1; i >= 0; i--, v /= 10)
+		p[i] = (char)('0' + (v < 0 ? -v : v) % 10);
+	return p + width;
+}
+
+static char *put_date(char *p, int64_t days)
+{
+	int64_t y;
+	int m, d;
+
+	civil_from_days(days, &y, &m, &d);
+	p = put_digits(p, y, 4);
+	*p++ = '-';
+	p = put_digits(p, m, 2);
+	*p++ = '-';
+	return put_digits(p, d, 2);
+}
+
+void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
+{
+	int64_t days = floor_div(us, US_PER_DAY), rem = us - days * US_PER_DAY;
+	int64_t secs = rem / US_PER_SEC;
+	char *p = put_date(buf, days);
+
+	*p++ = 'T';
+	p = put_digits(p, secs / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, secs / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, secs % 60, 2);
+	*p++ = '.';
+	p = put_digits(p, rem % US_PER_SEC / 1000, 3);
+	*p++ = 'Z';
+	*p = '\0';
+}
+
+void tg_when_day(int64_t us, char buf[11])
+{
+	*put_date(buf, floor_div(us, US_PER_DAY)) = '\0';
+}
+
+void tg_when_month(int64_t us, char buf[8])
+{
+	char day[11];
+
+	tg_when_day(us, day);
+	memcpy(buf, day, 7);
+	buf[7] = '\0';
+}

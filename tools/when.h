@@ -1,0 +1,32 @@
+/* when.h - the report's notion of time: parsing --since/--until values and
+ * formatting ledger timestamps.  Everything is UTC; a ledger timestamp is
+ * microseconds since the epoch.  No time zone database is consulted, so
+ * results do not depend on TZ. */
+#ifndef TG_WHEN_H
+#define TG_WHEN_H
+
+#include <stdint.h>
+
+#define TG_WHEN_ISO_MAX 32  /* "2026-11-22T08:33:11.123Z" and NUL, with room */
+
+/* Parses s into *out_us.  Accepted:
+ *   YYYY-MM-DD                          midnight UTC of that day, or of the
+ *                                       next day when end_of_day is set (so
+ *                                       --until 2026-11-30 includes the 30th)
+ *   YYYY-MM-DD[T ]HH:MM[:SS[.frac]][Z|+HH:MM|-HH:MM|+HHMM]
+ *                                       no zone means UTC
+ *   N{s,m,h,d,w}                        N units before now_us (7d, 12h, 30m)
+ * Returns 0, or -1 when s is none of these or names an impossible date. */
+int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us);
+
+/* ISO 8601 UTC with milliseconds: 2026-11-22T08:33:11.123Z */
+void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX]);
+
+/* YYYY-MM-DD and YYYY-MM of us (UTC). */
+void tg_when_day(int64_t us, char buf[11]);
+void tg_when_month(int64_t us, char buf[8]);
+
+/* Midnight UTC at or before us. */
+int64_t tg_when_day_start(int64_t us);
+
+#endif
