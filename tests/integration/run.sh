@@ -1,0 +1,41 @@
+#!/bin/sh
+# run.sh - the integration tests: real clients (curl, Python urllib,
+# requests, aiohttp, httpx) under libtokenguard.so against a local fake
+# provider that answers for every provider hostname.
+#
+# Owns: the run's life: a private network+mount namespace (netns.sh) so no
+# request can leave the machine, a throwaway CA, the fake provider on :443,
+# the test driver (run_tests.py), and the teardown.  Needs root, or
+# unprivileged user namespaces.  `make integration` runs it after `make`.
+#
+# Environment: see run_tests.py (TG_IT_CLIENTS, TG_IT_CASES, TG_IT_MODES,
+# TG_IT_TESTS, TG_IT_FULL, TG_IT_JOBS, TG_IT_H2, TG_IT_NO_SHIM);
+# TG_IT_KEEP=1 keeps the work directory for inspection.
+set -eu
+
+TG_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TG_TOP/tests/integration/netns.sh"
+tg_netns_enter "$0" "$@"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/tokenguard-it.XXXXXX")
+cleanup() {
+	tg_fake_stop
+	if [ "${TG_IT_KEEP:-0}" = 1 ]; then
+		echo "# work directory kept: $work"
+	else
+		rm -rf "$work"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cases=$TG_TOP/tests/fixtures/cases.json
+[ -f "$cases" ] || { echo "run.sh: $cases is missing" >&2; exit 2; }
+"$TG_PY" "$TG_IT/run_tests.py" --write-extra-cases "$work/extra"
+set -- "$cases" "$work/extra/extra_cases.json"
+
+tg_netns_setup "$work" "$@"
+tg_fake_start "$work" "$@"
+status=0
+"$TG_PY" "$TG_IT/run_tests.py" --work "$work" --cases "$1" --cases "$2" || status=$?
+exit $status
