@@ -19,6 +19,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->start_mono_us = tg_mono_us();
 	x->kind = TG_BODY_JSON;
 	x->encoding = TG_ENC_IDENTITY;
+	x->content_length = -1;
 	tg_reqscan_begin(&x->req);
 }
 
@@ -97,6 +98,12 @@ void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t
 			x->kind = TG_BODY_EVENTSTREAM;
 	} else if (tg_name_is(name, nlen, "content-encoding")) {
 		x->encoding = tg_encoding_parse(value, vlen);
+	} else if (tg_name_is(name, nlen, "content-length")) {
+		int64_t n = 0;
+		size_t i = 0;
+		for (; i < vlen && value[i] >= '0' && value[i] <= '9' && n < INT64_MAX / 10; i++)
+			n = n * 10 + (value[i] - '0');
+		x->content_length = i > 0 && i == vlen ? n : -1;
 	} else if (tg_name_is(name, nlen, "x-request-id") ||
 	           tg_name_is(name, nlen, "request-id") ||
 	           tg_name_is(name, nlen, "apim-request-id") ||
@@ -135,6 +142,7 @@ void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t le
 	if (x->first_body_mono_us == 0 && len > 0)
 		x->first_body_mono_us = now;
 	x->last_mono_us = now;
+	x->body_bytes += (int64_t)len;
 	if (x->inspect_off)
 		return;
 	if (x->decoder_live) {
@@ -143,6 +151,11 @@ void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t le
 	} else {
 		feed_usage(x, buf, len);
 	}
+}
+
+int tg_exchange_body_complete(const struct tg_exchange *x)
+{
+	return x->response_started && x->content_length >= 0 && x->body_bytes >= x->content_length;
 }
 
 static void release(struct tg_exchange *x)

@@ -41,6 +41,8 @@ struct tg_exchange {
 	int req_body_opaque;       /* compressed request body: not scanned */
 
 	int status;                /* final (non-1xx) status, 0 before it */
+	int64_t content_length;    /* response Content-Length, -1 if none */
+	int64_t body_bytes;        /* response body bytes seen (before decoding) */
 	int response_started;
 	enum tg_body_kind kind;
 	enum tg_encoding encoding;
@@ -68,6 +70,11 @@ void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t
                                  const char *value, size_t vlen);
 void tg_exchange_response_headers_done(struct tg_exchange *x);
 void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len);
+
+/* 1 when the response announced its length and all of it has been seen:
+ * a transport that loses the end-of-stream marker (a client that closes as
+ * soon as it has Content-Length bytes) may still call the exchange complete. */
+int tg_exchange_body_complete(const struct tg_exchange *x);
 
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
  * stream reset).  Fills *out and releases the decoder; the caller commits the
