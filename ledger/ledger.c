@@ -11,29 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ledger.h"
+#include "ledger_impl.h"
 #include "record_codec.h"
 
 #define MAP_INITIAL_DEFAULT ((size_t)64 << 20)
 #define MAP_MAX_DEFAULT ((size_t)16 << 30)
-#define MAX_DBS 8           /* meta, records; totals, policies, alerts to come */
+#define MAX_DBS 12          /* 7 used: room for later databases without a reopen */
 #define READERS_FULL_TRIES 50
 #define READERS_FULL_SLEEP_NS (10 * 1000 * 1000)
 #define APPEND_TRIES 64     /* map doublings, resizes by others, key clashes */
-
-struct tg_ledger {
-	MDB_env *env;
-	MDB_dbi meta;
-	MDB_dbi records;
-	/* Readers hold it shared, writers exclusive: mdb_env_set_mapsize()
-	 * needs every transaction of this process to be finished. */
-	pthread_rwlock_t lock;
-	pid_t pid;
-	uint32_t seq;
-	unsigned flags;
-	size_t map_size;
-	size_t map_max;
-};
 
 static int from_errno(int e)
 {
@@ -60,6 +46,11 @@ static int from_mdb(int rc)
 	return rc > 0 ? from_errno(rc) : TG_EIO;
 }
 
+int tg_ledger_err(int rc)
+{
+	return rc <= 0 && rc >= TG_EFORKED ? rc : from_mdb(rc);
+}
+
 static void sleep_briefly(void)
 {
 	struct timespec ts = { 0, READERS_FULL_SLEEP_NS };
@@ -73,6 +64,12 @@ static void put_be32(unsigned char *p, uint32_t v)
 		p[i] = (unsigned char)v;
 }
 
+void tg_put_be64(unsigned char *p, uint64_t v)
+{
+	put_be32(p, (uint32_t)(v >> 32));
+	put_be32(p + 4, (uint32_t)v);
+}
+
 static uint64_t get_be(const unsigned char *p, int n)
 {
 	uint64_t v = 0;
@@ -80,6 +77,11 @@ static uint64_t get_be(const unsigned char *p, int n)
 	for (int i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+uint64_t tg_get_be64(const unsigned char *p)
+{
+	return get_be(p, 8);
 }
 
 static void make_key(unsigned char key[16], int64_t ts_us, uint32_t pid, uint32_t seq)
@@ -107,13 +109,33 @@ static int begin_read(struct tg_ledger *l, MDB_txn **txn)
 	return rc;
 }
 
-/* Layout changes go here, one step per schema version.  There are none yet:
- * version 1 is the first. */
+/* The budget databases.  Creating them is also the whole migration from
+ * schema 1, whose ledgers hold only meta and records. */
+static int open_budget_dbs(struct tg_ledger *l, MDB_txn *txn, unsigned flags)
+{
+	const struct { const char *name; MDB_dbi *dbi; } dbs[] = {
+		{ "policies", &l->policies }, { "totals", &l->totals }, { "resets", &l->resets },
+		{ "alerts", &l->alerts }, { "alert_once", &l->alert_once },
+	};
+	int rc;
+
+	for (size_t i = 0; i < sizeof dbs / sizeof dbs[0]; i++) {
+		rc = mdb_dbi_open(txn, dbs[i].name, flags, dbs[i].dbi);
+		if (rc)
+			return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE ? TG_ECORRUPT : from_mdb(rc);
+	}
+	l->has_budget_dbs = 1;
+	return 0;
+}
+
+/* Layout changes go here, one step per schema version.  Schema 2 added the
+ * budget databases; totals start at zero for what schema 1 recorded, as
+ * records kept before budgets existed belong to no budget. */
 static int migrate(struct tg_ledger *l, MDB_txn *txn, uint32_t from)
 {
-	(void)l;
-	(void)txn;
-	return from == 0 ? TG_ECORRUPT : 0;
+	if (from == 0)
+		return TG_ECORRUPT;
+	return from < 2 ? open_budget_dbs(l, txn, MDB_CREATE) : 0;
 }
 
 static int write_schema(MDB_txn *txn, MDB_dbi meta)
@@ -152,6 +174,8 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn)
 		if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &l->meta)) != 0 ||
 		    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &l->records)) != 0)
 			return from_mdb(rc);
+		if ((rc = open_budget_dbs(l, txn, MDB_CREATE)) != 0)
+			return rc;
 		return write_schema(txn, l->meta);
 	}
 	if (rc)
@@ -173,6 +197,10 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn)
 	rc = mdb_dbi_open(txn, "records", 0, &l->records);
 	if (rc)
 		return rc == MDB_NOTFOUND || rc == MDB_INCOMPATIBLE ? TG_ECORRUPT : from_mdb(rc);
+	/* A read-only open of a schema 1 ledger cannot create them: it reads
+	 * as having no policies, totals or alerts. */
+	if (version >= 2 && !l->has_budget_dbs)
+		return open_budget_dbs(l, txn, 0);
 	return 0;
 }
 
@@ -301,13 +329,22 @@ static void adopt_map_size(struct tg_ledger *l)
 		l->map_size = info.me_mapsize;
 }
 
-static int append_locked(struct tg_ledger *l, const void *val, size_t len, int64_t ts_us)
+void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us)
 {
-	unsigned char key[16];
-	MDB_val k = { sizeof key, key }, d = { len, (void *)val };
+	make_key(key, ts_us, (uint32_t)l->pid, l->seq++);
+}
+
+int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
 	MDB_txn *txn;
 	int rc = MDB_MAP_FULL;
 
+	if (!l || (l->flags & TG_LEDGER_RDONLY))
+		return TG_EINVAL;
+	if (getpid() != l->pid)
+		return TG_EFORKED;
+	if (pthread_rwlock_wrlock(&l->lock) != 0)
+		return TG_EIO;
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED) {
@@ -315,42 +352,68 @@ static int append_locked(struct tg_ledger *l, const void *val, size_t len, int64
 			continue;
 		}
 		if (rc)
-			return from_mdb(rc);
-		make_key(key, ts_us, (uint32_t)l->pid, l->seq++);
-		rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE);
+			break;
+		rc = fn(l, txn, ctx);
 		if (rc == 0) {
 			rc = mdb_txn_commit(txn);
 		} else {
 			mdb_txn_abort(txn);
 			/* The same pid and microsecond from a handle opened
-			 * earlier in this process: take the next sequence. */
+			 * earlier in this process: the next run takes the next
+			 * sequence. */
 			if (rc == MDB_KEYEXIST)
 				continue;
 		}
 		if (rc != MDB_MAP_FULL)
-			return from_mdb(rc);
+			break;
 		if ((rc = grow_map(l)) != 0)
-			return rc;
+			break;
+		rc = MDB_MAP_FULL;
 	}
-	return from_mdb(rc);
+	pthread_rwlock_unlock(&l->lock);
+	return tg_ledger_err(rc);
+}
+
+struct append {
+	const struct tg_record *r;
+	const char *model_family;
+	const unsigned char *val;
+	size_t len;
+};
+
+static int append_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct append *a = ctx;
+	unsigned char key[16];
+	MDB_val k = { sizeof key, key }, d = { a->len, (void *)a->val };
+	int rc;
+
+	tg_ledger_next_key(l, key, a->r->ts_us);
+	if ((rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	return tg_totals_add(l, txn, a->r, a->model_family);
+}
+
+int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
+                            const char *model_family)
+{
+	unsigned char val[TG_RECORD_ENC_MAX];
+	struct append a = { r, model_family, val, 0 };
+	int len;
+
+	if (!l || !r || r->ts_us < 0)
+		return TG_EINVAL;
+	if (!model_family || !*model_family)
+		a.model_family = r->model;
+	if ((len = tg_record_encode(r, val, sizeof val)) < 0)
+		return TG_EINVAL;
+	a.len = (size_t)len;
+	return tg_ledger_write(l, append_txn, &a);
 }
 
 int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r)
 {
-	unsigned char val[TG_RECORD_ENC_MAX];
-	int len, rc;
-
-	if (!l || !r || r->ts_us < 0 || (l->flags & TG_LEDGER_RDONLY))
-		return TG_EINVAL;
-	if (getpid() != l->pid)
-		return TG_EFORKED;
-	if ((len = tg_record_encode(r, val, sizeof val)) < 0)
-		return TG_EINVAL;
-	if (pthread_rwlock_wrlock(&l->lock) != 0)
-		return TG_EIO;
-	rc = append_locked(l, val, (size_t)len, r->ts_us);
-	pthread_rwlock_unlock(&l->lock);
-	return rc;
+	return tg_ledger_append_scoped(l, r, r ? r->model : NULL);
 }
 
 /* Takes the lock shared and opens a read transaction; when the map was
@@ -430,6 +493,23 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&l->lock);
 	return rc;
+}
+
+int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
+	MDB_txn *txn;
+	int rc;
+
+	if (!l)
+		return TG_EINVAL;
+	if (getpid() != l->pid)
+		return TG_EFORKED;
+	if ((rc = scan_begin(l, &txn)) != 0)
+		return rc;
+	rc = fn(l, txn, ctx);
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&l->lock);
+	return tg_ledger_err(rc);
 }
 
 int tg_ledger_reader_check(struct tg_ledger *l, int *dead)

@@ -7,8 +7,9 @@
  *   records  key:   ts_us u64 BE | pid u32 BE | per-handle sequence u32 BE
  *            value: struct tg_record as encoded by record_codec.h
  * Keys sort by time and stay unique across processes without coordination.
- * Room is left (maxdbs) for the totals, policies and alerts databases that
- * budgets will add.
+ * Schema 2 adds the budget databases (policies, totals, resets, alerts,
+ * alert_once), described in ledger_budget.h; opening a schema 1 ledger for
+ * writing creates them.
  *
  * Return convention: 0 on success, a negative TG_E* code (error.h) on
  * failure; tg_strerror() turns a code into a message for people.
@@ -33,7 +34,7 @@
 #include "error.h"
 #include "record.h"
 
-#define TG_LEDGER_SCHEMA 1
+#define TG_LEDGER_SCHEMA 2
 
 /* tg_ledger_open() flags. */
 #define TG_LEDGER_RDONLY 0x1u  /* never write, never create anything */
@@ -71,6 +72,14 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
  * Returns 0, or TG_EINVAL (r->ts_us < 0, or a read-only handle), TG_EFULL
  * (disk full or map_max reached), TG_EFORKED, TG_EACCES, TG_EIO. */
 int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r);
+
+/* tg_ledger_append() that also adds the record's spend to the budget
+ * totals of every scope it belongs to, in the same transaction (see
+ * ledger_budget.h).  model_family is the price family of r->model (from
+ * tg_price_find()), or NULL / "" to use r->model; tg_ledger_append(l, r)
+ * is tg_ledger_append_scoped(l, r, r->model). */
+int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
+                            const char *model_family);
 
 /* Calls fn for each record with since_us <= ts_us < until_us, in time
  * order, inside one read transaction (a consistent snapshot).  fn must not

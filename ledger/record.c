@@ -30,6 +30,8 @@ enum tag {
 	T_TAGS = 25,
 	T_REQUEST_ID = 26,
 	T_RESPONSE_ID = 27,
+	T_REQUESTED_MODEL = 28,
+	T_POLICY = 29,
 };
 
 void tg_counts_unknown(struct tg_counts *c)
@@ -141,6 +143,8 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	put_text(&w, T_TAGS, r->tags, sizeof r->tags);
 	put_text(&w, T_REQUEST_ID, r->request_id, sizeof r->request_id);
 	put_text(&w, T_RESPONSE_ID, r->response_id, sizeof r->response_id);
+	put_text(&w, T_REQUESTED_MODEL, r->requested_model, sizeof r->requested_model);
+	put_text(&w, T_POLICY, r->policy, sizeof r->policy);
 	if (w.overflow)
 		return TG_EINVAL;
 	return (int)w.len;
@@ -249,6 +253,9 @@ static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, 
 	case T_TAGS: return get_text(p, len, r->tags, sizeof r->tags);
 	case T_REQUEST_ID: return get_text(p, len, r->request_id, sizeof r->request_id);
 	case T_RESPONSE_ID: return get_text(p, len, r->response_id, sizeof r->response_id);
+	case T_REQUESTED_MODEL:
+		return get_text(p, len, r->requested_model, sizeof r->requested_model);
+	case T_POLICY: return get_text(p, len, r->policy, sizeof r->policy);
 	}
 	return 0; /* a field from a later version: skipped */
 }

@@ -40,6 +40,9 @@ enum tg_record_flag {
 	TG_REC_UNPRICED      = 1u << 1, /* no price known for the model: cost_usd is 0 */
 	TG_REC_INCOMPLETE    = 1u << 2, /* exchange cut off before its end */
 	TG_REC_USAGE_UNKNOWN = 1u << 3, /* the response carried no usage: counts unknown */
+	TG_REC_BLOCKED       = 1u << 4, /* refused by a budget policy: never sent */
+	TG_REC_DOWNGRADED    = 1u << 5, /* model rewritten by a budget policy */
+	TG_REC_CLAMPED       = 1u << 6, /* max output tokens rewritten by a budget policy */
 };
 
 /* Sizes of the text fields, terminating NUL included.  Longer values are
@@ -51,6 +54,7 @@ enum tg_record_flag {
 #define TG_PROCESS_MAX    64
 #define TG_TAGS_MAX       512
 #define TG_ID_MAX         128
+#define TG_POLICY_NAME_MAX 64
 
 struct tg_record {
 	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
@@ -69,6 +73,10 @@ struct tg_record {
 	char tags[TG_TAGS_MAX];          /* "key=value,key=value" from TOKENGUARD_TAGS */
 	char request_id[TG_ID_MAX];      /* provider's request-id header; "" = null */
 	char response_id[TG_ID_MAX];     /* id in the response body; "" = null */
+	char requested_model[TG_MODEL_MAX]; /* model the program asked for, when a policy
+	                                       changed it (downgrade); "" otherwise */
+	char policy[TG_POLICY_NAME_MAX];    /* budget policy that blocked, downgraded or
+	                                       clamped the call; "" = none */
 };
 
 #endif

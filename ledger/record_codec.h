@@ -27,8 +27,9 @@
 /* Upper bound of an encoded record: every field present at full length. */
 #define TG_RECORD_ENC_MAX                                                   \
 	(1 + 16 * (2 + 10) + (2 + 8) +                                      \
-	 8 * (1 + 2) + TG_PROVIDER_MAX + TG_HOST_MAX + TG_ENDPOINT_MAX +     \
-	 TG_MODEL_MAX + TG_PROCESS_MAX + TG_TAGS_MAX + 2 * TG_ID_MAX)
+	 10 * (1 + 2) + TG_PROVIDER_MAX + TG_HOST_MAX + TG_ENDPOINT_MAX +    \
+	 2 * TG_MODEL_MAX + TG_PROCESS_MAX + TG_TAGS_MAX + 2 * TG_ID_MAX +   \
+	 TG_POLICY_NAME_MAX)
 
 /* Encodes r into buf.  Returns the number of bytes written (at most
  * TG_RECORD_ENC_MAX), or TG_EINVAL when n is too small.  Text fields are

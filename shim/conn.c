@@ -33,6 +33,12 @@ struct tg_conn {
 		struct tg_h1_transport h1;
 		struct tg_h2_transport h2;
 	} u;
+
+	size_t prefed;             /* head of the program's next write already observed */
+	char *replace;             /* a rewritten write not yet accepted: resent on retry */
+	size_t replace_len;
+	size_t replace_for_len;    /* length of the program's write it stands for */
+	struct tg_inject inject;   /* synthesized bytes for the program to read */
 };
 
 /* The table: open addressing on the SSL* value, linear probing, bounded.
@@ -147,6 +153,8 @@ static void conn_free(struct tg_conn *c)
 		tg_h1_transport_close(&c->u.h1);
 	else if (c->transport == TRANSPORT_H2)
 		tg_h2_transport_close(&c->u.h2);
+	free(c->replace);
+	tg_inject_free(&c->inject);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -179,17 +187,12 @@ static uintptr_t classify(void *ssl, enum tg_dir dir, const char *buf, size_t le
 /* ALPN says which protocol was agreed; the client's first bytes confirm it
  * (a connection preface means HTTP/2 whatever ALPN said, e.g. prior
  * knowledge).  Until the client has written, nothing can be decided. */
-static void choose_transport(struct tg_conn *c, enum tg_dir dir, const char *buf, size_t len)
+static void choose_transport(struct tg_conn *c, const char *buf, size_t len)
 {
-	if (dir != TG_DIR_REQUEST) {
-		tg_debug("%s: response bytes before any request; not observed", c->sni);
-		c->transport = TRANSPORT_OFF;
-		return;
-	}
 	int preface = tg_h2_is_preface(buf, len);
 	if (preface != 0) {
 		c->transport = TRANSPORT_H2;
-		if (tg_h2_transport_init(&c->u.h2, c->provider, c->sni, commit_record) != 0)
+		if (tg_h2_transport_init(&c->u.h2, c->provider, c->sni, commit_record, &c->inject) != 0)
 			c->transport = TRANSPORT_OFF;
 		return;
 	}
@@ -199,7 +202,7 @@ static void choose_transport(struct tg_conn *c, enum tg_dir dir, const char *buf
 		return;
 	}
 	c->transport = TRANSPORT_H1;
-	tg_h1_transport_init(&c->u.h1, c->provider, c->sni, commit_record);
+	tg_h1_transport_init(&c->u.h1, c->provider, c->sni, commit_record, &c->inject);
 }
 
 static struct tg_conn *owned(uintptr_t val)
@@ -211,51 +214,146 @@ static struct tg_conn *owned(uintptr_t val)
 	return c->owner == getpid() ? c : NULL;
 }
 
-void tg_conn_bytes(void *ssl, enum tg_dir dir, const char *buf, size_t len)
+/* The connection state of ssl, classifying it at first sight.  NULL for
+ * connections not observed.  This is the one lookup every SSL call pays. */
+static struct tg_conn *conn_of(void *ssl, enum tg_dir dir, const char *buf, size_t len)
 {
 	uintptr_t key = (uintptr_t)ssl;
 	struct slot *s = table_find(key);
 	uintptr_t val;
 
-	if (s) {
-		val = atomic_load_explicit(&s->val, memory_order_acquire);
-	} else {
-		val = classify(ssl, dir, buf, len);
-		s = table_claim(key);
-		if (!s) {
-			/* Table full: not observed, and not remembered either. */
-			if (val != VAL_IGNORED)
-				conn_free((struct tg_conn *)val);
-			return;
-		}
-		atomic_store_explicit(&s->val, val, memory_order_release);
+	if (s)
+		return owned(atomic_load_explicit(&s->val, memory_order_acquire));
+	val = classify(ssl, dir, buf, len);
+	s = table_claim(key);
+	if (!s) {
+		/* Table full: not observed, and not remembered either. */
+		if (val != VAL_IGNORED)
+			conn_free((struct tg_conn *)val);
+		return NULL;
 	}
-	struct tg_conn *c = owned(val);
+	atomic_store_explicit(&s->val, val, memory_order_release);
+	return owned(val);
+}
+
+void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan)
+{
+	struct tg_conn *c = conn_of(ssl, TG_DIR_REQUEST, buf, len);
+	plan->conn = c;
+	plan->buf = buf;
+	plan->len = len;
+	plan->swallow = 0;
 	if (!c)
 		return;
 
 	pthread_mutex_lock(&c->lock);
+	if (c->replace && c->replace_for_len == len && c->prefed >= len) {
+		/* A retried write carries the same bytes (possibly moved, with
+		 * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER): send the same rewrite. */
+		plan->buf = c->replace;
+		plan->len = c->replace_len;
+		goto unlock;
+	}
+	free(c->replace);
+	c->replace = NULL;
+
 	if (c->transport == TRANSPORT_UNDECIDED)
-		choose_transport(c, dir, buf, len);
+		choose_transport(c, buf, len);
+	size_t skip = c->prefed < len ? c->prefed : len;
+	struct tg_write_ctl w = {
+		.buf = buf + skip,
+		.len = len - skip,
+		.whole = skip == 0,
+		.may_replace = !ssl_ops->partial_writes(ssl),
+	};
 	if (c->transport == TRANSPORT_H1)
-		tg_h1_transport_feed(&c->u.h1, dir, buf, len);
-	else if (c->transport == TRANSPORT_H2)
-		tg_h2_transport_feed(&c->u.h2, dir, buf, len);
+		tg_h1_transport_write(&c->u.h1, &w);
+	else if (c->transport == TRANSPORT_H2 && w.len > 0)
+		tg_h2_transport_write(&c->u.h2, &w);
+	c->prefed = len;
+
+	if (w.swallow) {
+		plan->swallow = 1;
+	} else if (w.replace) {
+		c->replace = w.replace;
+		c->replace_len = w.replace_len;
+		c->replace_for_len = len;
+		plan->buf = w.replace;
+		plan->len = w.replace_len;
+	}
+unlock:
 	pthread_mutex_unlock(&c->lock);
 }
 
-void tg_conn_eof(void *ssl)
+void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed)
 {
-	struct slot *s = table_find((uintptr_t)ssl);
-	struct tg_conn *c = s ? owned(atomic_load(&s->val)) : NULL;
+	struct tg_conn *c = plan->conn;
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->lock);
-	if (c->transport == TRANSPORT_H1)
-		tg_h1_transport_eof(&c->u.h1);
-	else if (c->transport == TRANSPORT_H2)
-		tg_h2_transport_close(&c->u.h2);
+	c->prefed = c->prefed > consumed ? c->prefed - consumed : 0;
+	if (consumed > 0 && c->replace) {
+		free(c->replace);
+		c->replace = NULL;
+	}
 	pthread_mutex_unlock(&c->lock);
+}
+
+void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *plan)
+{
+	struct tg_conn *c = conn_of(ssl, TG_DIR_RESPONSE, NULL, 0);
+	memset(plan, 0, sizeof *plan);
+	plan->conn = c;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (tg_inject_pending(&c->inject) > 0) {
+		/* On HTTP/2 the synthesized frames go in between the server's. */
+		size_t cap = c->transport == TRANSPORT_H2 ? tg_h2_transport_read_cap(&c->u.h2) : 0;
+		if (cap == 0)
+			plan->served = tg_inject_take(&c->inject, buf, num);
+		else
+			plan->cap = cap;
+	} else if (c->inject.eof_after) {
+		plan->eof = 1;
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+void tg_conn_read_end(const struct tg_read_plan *plan, const char *buf, size_t got, int ended)
+{
+	struct tg_conn *c = plan->conn;
+	if (!c || (got == 0 && !ended))
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->transport == TRANSPORT_UNDECIDED && got > 0) {
+		tg_debug("%s: response bytes before any request; not observed", c->sni);
+		c->transport = TRANSPORT_OFF;
+	}
+	if (c->transport == TRANSPORT_H1) {
+		if (got > 0)
+			tg_h1_transport_feed(&c->u.h1, TG_DIR_RESPONSE, buf, got);
+		if (ended)
+			tg_h1_transport_eof(&c->u.h1);
+	} else if (c->transport == TRANSPORT_H2) {
+		if (got > 0)
+			tg_h2_transport_feed(&c->u.h2, TG_DIR_RESPONSE, buf, got);
+		if (ended)
+			tg_h2_transport_close(&c->u.h2);
+	}
+	pthread_mutex_unlock(&c->lock);
+}
+
+size_t tg_conn_pending(const void *ssl)
+{
+	struct slot *s = table_find((uintptr_t)ssl);
+	struct tg_conn *c = s ? owned(atomic_load_explicit(&s->val, memory_order_acquire)) : NULL;
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	size_t n = tg_inject_pending(&c->inject);
+	pthread_mutex_unlock(&c->lock);
+	return n;
 }
 
 void tg_conn_forget(void *ssl)

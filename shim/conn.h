@@ -27,16 +27,42 @@ struct tg_ssl_ops {
 	int (*peer_port)(void *ssl);           /* TCP port of the peer, 0 if unknown */
 	int (*alpn_is_h2)(void *ssl);          /* 1 if ALPN selected "h2" */
 	int (*is_server)(void *ssl);           /* 1 for the server end of a connection */
+	int (*partial_writes)(void *ssl);      /* 1 if SSL_MODE_ENABLE_PARTIAL_WRITE is set */
 };
 
 /* Installs the ops; must be called before the first tg_conn_* call. */
 void tg_conn_set_ops(const struct tg_ssl_ops *ops);
 
-/* `len` bytes of plaintext went out (TG_DIR_REQUEST) or came in. */
-void tg_conn_bytes(void *ssl, enum tg_dir dir, const char *buf, size_t len);
+struct tg_conn;
 
-/* The peer closed the connection (SSL_read returned 0). */
-void tg_conn_eof(void *ssl);
+/* What to do with one SSL_write.  Requests are observed before they are
+ * sent, so that a budget can stop or rewrite them; a counter of bytes
+ * already observed keeps a retried or partial write from being counted
+ * twice. */
+struct tg_write_plan {
+	struct tg_conn *conn;   /* NULL: not a provider connection, nothing to do after */
+	const char *buf;        /* what the real SSL_write gets: the program's bytes or a rewrite */
+	size_t len;
+	int swallow;            /* call nothing: report the program's write as done */
+};
+void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan);
+/* After the real write (or the swallow): `consumed` is how many bytes of
+ * the program's buffer are now reported written (0 on failure). */
+void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed);
+
+/* What to do with one SSL_read. */
+struct tg_read_plan {
+	struct tg_conn *conn;   /* NULL: nothing to do after */
+	size_t served;          /* bytes already placed in the program's buffer: return them */
+	int eof;                /* report end of stream (a refused HTTP/1.1 exchange is over) */
+	size_t cap;             /* read at most this many bytes from the server (0: no cap) */
+};
+void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *plan);
+/* After the real read: `got` bytes came in; `ended` when the peer closed. */
+void tg_conn_read_end(const struct tg_read_plan *plan, const char *buf, size_t got, int ended);
+
+/* Synthesized bytes waiting for the program (for SSL_pending). */
+size_t tg_conn_pending(const void *ssl);
 
 /* The SSL object is about to be freed: open exchanges are recorded as cut
  * off and the state is released. */

@@ -126,7 +126,8 @@ void tg_exchange_response_headers_done(struct tg_exchange *x)
 		else
 			x->inspect_off = 1;
 	}
-	tg_usage_begin(&x->usage, x->provider->wire, x->provider->name, x->kind, x->endpoint);
+	tg_usage_begin(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
+	               x->provider->name, x->kind, x->endpoint);
 }
 
 static void feed_usage(void *ctx, const char *buf, size_t len)
@@ -165,6 +166,22 @@ static void release(struct tg_exchange *x)
 		x->decoder_live = 0;
 	}
 	x->finished = 1;
+}
+
+void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n)
+{
+	if (x->req.info.model[0])
+		snprintf(out, n, "%s", x->req.info.model);
+	else if (tg_model_from_path(x->endpoint, out, n) != 0)
+		out[0] = '\0';
+}
+
+void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
+{
+	x->policy_flags |= TG_REC_BLOCKED;
+	snprintf(x->policy, sizeof x->policy, "%s", policy);
+	x->status = 429;
+	x->response_started = 0;
 }
 
 void tg_exchange_discard(struct tg_exchange *x)
@@ -223,6 +240,10 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		memcpy(r->model, req.model, sizeof r->model);
 	else
 		tg_model_from_path(x->endpoint, r->model, sizeof r->model);
+
+	r->flags |= x->policy_flags;
+	memcpy(r->policy, x->policy, sizeof r->policy);
+	memcpy(r->requested_model, x->requested_model, sizeof r->requested_model);
 
 	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
 	if (stream)

@@ -52,6 +52,14 @@ struct tg_exchange {
 	struct tg_usage_parser usage;
 
 	int finished;
+
+	/* Budget outcome (budget_gate.h), recorded with the exchange. */
+	int gated;                 /* the gate has decided for this request */
+	int req_headers;           /* the request's header block has been seen */
+	int req_done;              /* the whole request has been seen */
+	uint32_t policy_flags;     /* TG_REC_BLOCKED / DOWNGRADED / CLAMPED */
+	char policy[TG_POLICY_NAME_MAX];
+	char requested_model[TG_MODEL_MAX];
 };
 
 /* Starts an exchange on a connection to `provider`; `host` is the TLS server
@@ -81,6 +89,13 @@ int tg_exchange_body_complete(const struct tg_exchange *x);
  * record (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen
  * (no request target): such an exchange makes no record. */
 int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out);
+
+/* The model the request asks for so far: the body's, else the path's. */
+void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);
+
+/* Marks the exchange refused by `policy`: it ends now, as a 429 that never
+ * left the machine. */
+void tg_exchange_refuse(struct tg_exchange *x, const char *policy);
 
 /* Releases what the exchange holds without making a record. */
 void tg_exchange_discard(struct tg_exchange *x);

@@ -81,6 +81,34 @@ int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb,
 	return 0;
 }
 
+void tg_h2_cursor_of(const struct tg_h2_observer *o, enum tg_dir dir, struct tg_h2_cursor *c)
+{
+	const struct tg_h2_dir *d = &o->dir[dir];
+
+	memset(c, 0, sizeof *c);
+	switch (d->phase) {
+	case TG_H2_PH_PREFACE:
+		c->in_preface = 1;
+		c->left = (uint32_t)(TG_H2_PREFACE_LEN - d->have);
+		return;
+	case TG_H2_PH_HEAD:
+		c->header_have = d->have;
+		memcpy(c->head, d->head, d->have);
+		return;
+	case TG_H2_PH_PREFIX:
+		c->left = d->len - (uint32_t)d->have;
+		break;
+	case TG_H2_PH_BODY:
+		c->left = d->body_left + d->pad_left;
+		break;
+	case TG_H2_PH_PAD:
+		c->left = d->pad_left;
+		break;
+	}
+	c->type = d->type;
+	c->stream_id = d->stream_id;
+}
+
 void tg_h2_free(struct tg_h2_observer *o)
 {
 	int i;

@@ -115,6 +115,21 @@ int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb,
 int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf,
     size_t len);
 
+/* Where one direction's byte stream stands, for a caller that must cut or
+ * splice whole frames (budget refusals): before the next byte fed, is it
+ * at a frame boundary, inside a frame header (header_have bytes of it
+ * seen, copied in head), or inside the preface or a frame's payload (left
+ * bytes to go, of a frame of `type` on `stream_id`)? */
+struct tg_h2_cursor {
+	int in_preface;
+	size_t header_have;
+	unsigned char head[TG_H2_FRAME_HDLEN];
+	uint32_t left;
+	uint8_t type;
+	uint32_t stream_id;
+};
+void tg_h2_cursor_of(const struct tg_h2_observer *o, enum tg_dir dir, struct tg_h2_cursor *c);
+
 /* Releases the inflaters; safe to call twice. */
 void tg_h2_free(struct tg_h2_observer *o);
 

@@ -14,10 +14,14 @@
  * are never counted twice: SSL_peek is not hooked at all).
  */
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 
+#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
 #include "resolve.h"
@@ -31,6 +35,8 @@
 #define TG_SSL_ERROR_SSL          1
 #define TG_SSL_ERROR_SYSCALL      5
 #define TG_SSL_ERROR_ZERO_RETURN  6
+#define TG_SSL_CTRL_MODE          33
+#define TG_SSL_MODE_ENABLE_PARTIAL_WRITE 0x1L
 
 /* Set while this thread runs shim code, so a hooked call made from inside
  * (none today; a future dependency might) is passed straight through.
@@ -73,114 +79,228 @@ static int ops_is_server(void *ssl)
 	return tg_real.SSL_is_server(ssl) == 1;
 }
 
+static int ops_partial_writes(void *ssl)
+{
+	/* SSL_get_mode() is SSL_ctrl(ssl, SSL_CTRL_MODE, 0, NULL). */
+	return (tg_real.SSL_ctrl(ssl, TG_SSL_CTRL_MODE, 0, NULL) & TG_SSL_MODE_ENABLE_PARTIAL_WRITE) != 0;
+}
+
 static const struct tg_ssl_ops ssl_ops = {
 	.servername = ops_servername,
 	.peer_port = ops_peer_port,
 	.alpn_is_h2 = ops_alpn_is_h2,
 	.is_server = ops_is_server,
+	.partial_writes = ops_partial_writes,
 };
 
 static void init(void)
 {
+	const struct tg_config *cfg;
 	tg_config_load();
+	cfg = tg_config_get();
+	tg_gate_configure(getenv("TOKENGUARD_BUDGETS"), getenv("TOKENGUARD_FAIL"));
 	tg_conn_set_ops(&ssl_ops);
 	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, tg_sink_atfork_child);
-	observing = !tg_config_get()->disabled;
+	observing = !cfg->disabled;
 }
 
-/* Runs our side of a hook; `what` is 0 for bytes, 1 for a close, 2 for free. */
-static void observe(SSL *ssl, enum tg_dir dir, const void *buf, size_t len, int what)
+/* Enters shim code: 0 when this call must pass straight through. */
+static int enter(int *saved_errno)
 {
 	if (in_shim)
-		return;
-	int saved_errno = errno;
+		return 0;
+	*saved_errno = errno;
 	in_shim = 1;
 	pthread_once(&init_once, init);
-	if (observing && tg_resolve_helpers()) {
-		if (what == 0)
-			tg_conn_bytes(ssl, dir, buf, len);
-		else if (what == 1)
-			tg_conn_eof(ssl);
-		else
-			tg_conn_forget(ssl);
-	}
+	if (observing && tg_resolve_helpers())
+		return 1;
+	in_shim = 0;
+	errno = *saved_errno;
+	return 0;
+}
+
+static void leave(int saved_errno)
+{
 	in_shim = 0;
 	errno = saved_errno;
 }
 
+static void write_begin(SSL *ssl, const void *buf, size_t num, struct tg_write_plan *plan)
+{
+	int e;
+	plan->conn = NULL;
+	plan->buf = buf;
+	plan->len = num;
+	plan->swallow = 0;
+	if (num == 0 || !enter(&e))
+		return;
+	tg_conn_write_begin(ssl, buf, num, plan);
+	leave(e);
+}
+
+static void write_end(const struct tg_write_plan *plan, size_t consumed)
+{
+	int e;
+	if (!plan->conn || !enter(&e))
+		return;
+	tg_conn_write_end(plan, consumed);
+	leave(e);
+}
+
+static void read_begin(SSL *ssl, void *buf, size_t num, struct tg_read_plan *plan)
+{
+	int e;
+	memset(plan, 0, sizeof *plan);
+	if (num == 0 || !enter(&e))
+		return;
+	tg_conn_read_begin(ssl, buf, num, plan);
+	leave(e);
+}
+
 static int read_ended(SSL *ssl, int ret)
 {
-	if (!tg_resolve_helpers())
-		return 0;
-	int saved_errno = errno;
 	int err = tg_real.SSL_get_error(ssl, ret);
-	errno = saved_errno;
 	return err == TG_SSL_ERROR_ZERO_RETURN || err == TG_SSL_ERROR_SYSCALL || err == TG_SSL_ERROR_SSL;
+}
+
+static void read_end(SSL *ssl, const struct tg_read_plan *plan, const void *buf, size_t got, int ret)
+{
+	int e;
+	if (!plan->conn || !enter(&e))
+		return;
+	tg_conn_read_end(plan, buf, got, got == 0 && read_ended(ssl, ret));
+	leave(e);
 }
 
 #define REAL(name) ((__typeof__(tg_real.name))tg_resolve((void **)&tg_real.name, #name, (void *)name))
 
+/* A rewritten write is reported done only when all of it went out: with
+ * partial writes enabled the shim never rewrites (conn.c), so anything
+ * else is a failure the program retries with the same bytes. */
 TG_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 {
 	__typeof__(tg_real.SSL_write) real = REAL(SSL_write);
+	struct tg_write_plan plan;
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
 	}
-	int ret = real(ssl, buf, num);
-	if (ret > 0)
-		observe(ssl, TG_DIR_REQUEST, buf, (size_t)ret, 0);
+	write_begin(ssl, buf, num > 0 ? (size_t)num : 0, &plan);
+	if (plan.swallow) {
+		write_end(&plan, (size_t)num);
+		return num;
+	}
+	int ret = real(ssl, plan.buf, (int)plan.len);
+	if (plan.buf != buf && ret > 0 && (size_t)ret == plan.len)
+		ret = num;
+	write_end(&plan, ret > 0 ? (size_t)ret : 0);
 	return ret;
 }
 
 TG_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *written)
 {
 	__typeof__(tg_real.SSL_write_ex) real = REAL(SSL_write_ex);
+	struct tg_write_plan plan;
+	size_t done = 0;
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
 	}
-	int ret = real(ssl, buf, num, written);
-	if (ret == 1 && written && *written > 0)
-		observe(ssl, TG_DIR_REQUEST, buf, *written, 0);
+	write_begin(ssl, buf, num, &plan);
+	if (plan.swallow) {
+		write_end(&plan, num);
+		if (written)
+			*written = num;
+		return 1;
+	}
+	int ret = real(ssl, plan.buf, plan.len, &done);
+	if (ret == 1 && plan.buf != buf && done == plan.len)
+		done = num;
+	if (written)
+		*written = done;
+	write_end(&plan, ret == 1 ? done : 0);
 	return ret;
 }
 
 TG_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
 {
 	__typeof__(tg_real.SSL_read) real = REAL(SSL_read);
+	struct tg_read_plan plan;
 	if (!real) {
 		errno = ENOSYS;
 		return -1;
 	}
+	read_begin(ssl, buf, num > 0 ? (size_t)num : 0, &plan);
+	if (plan.served)
+		return (int)plan.served;
+	if (plan.eof)
+		return 0;
+	if (plan.cap && plan.cap < (size_t)num)
+		num = (int)plan.cap;
 	int ret = real(ssl, buf, num);
-	if (ret > 0)
-		observe(ssl, TG_DIR_RESPONSE, buf, (size_t)ret, 0);
-	else if (!in_shim && read_ended(ssl, ret))
-		observe(ssl, TG_DIR_RESPONSE, NULL, 0, 1);
+	read_end(ssl, &plan, buf, ret > 0 ? (size_t)ret : 0, ret);
 	return ret;
 }
 
 TG_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
 	__typeof__(tg_real.SSL_read_ex) real = REAL(SSL_read_ex);
+	struct tg_read_plan plan;
+	size_t got = 0;
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
 	}
-	int ret = real(ssl, buf, num, readbytes);
-	if (ret == 1 && readbytes && *readbytes > 0)
-		observe(ssl, TG_DIR_RESPONSE, buf, *readbytes, 0);
-	else if (ret != 1 && !in_shim && read_ended(ssl, ret))
-		observe(ssl, TG_DIR_RESPONSE, NULL, 0, 1);
+	read_begin(ssl, buf, num, &plan);
+	if (plan.served || plan.eof) {
+		if (readbytes)
+			*readbytes = plan.served;
+		return plan.served ? 1 : 0;
+	}
+	if (plan.cap && plan.cap < num)
+		num = plan.cap;
+	int ret = real(ssl, buf, num, &got);
+	if (readbytes)
+		*readbytes = got;
+	read_end(ssl, &plan, buf, ret == 1 ? got : 0, ret);
 	return ret;
+}
+
+/* Synthesized bytes count as pending: programs such as curl read without
+ * waiting on the socket only when the TLS layer says data is buffered. */
+TG_EXPORT int SSL_pending(const SSL *ssl)
+{
+	__typeof__(tg_real.SSL_pending) real = REAL(SSL_pending);
+	int n = real ? real(ssl) : 0;
+	int e;
+	if (enter(&e)) {
+		size_t extra = tg_conn_pending(ssl);
+		n += extra > (size_t)INT_MAX - (size_t)n ? INT_MAX - n : (int)extra;
+		leave(e);
+	}
+	return n;
+}
+
+TG_EXPORT int SSL_has_pending(const SSL *ssl)
+{
+	__typeof__(tg_real.SSL_has_pending) real = REAL(SSL_has_pending);
+	int has = real ? real(ssl) : 0;
+	int e;
+	if (!has && enter(&e)) {
+		has = tg_conn_pending(ssl) > 0;
+		leave(e);
+	}
+	return has;
 }
 
 TG_EXPORT void SSL_free(SSL *ssl)
 {
 	__typeof__(tg_real.SSL_free) real = REAL(SSL_free);
-	if (ssl)
-		observe(ssl, TG_DIR_REQUEST, NULL, 0, 2);
+	int e;
+	if (ssl && enter(&e)) {
+		tg_conn_forget(ssl);
+		leave(e);
+	}
 	if (real)
 		real(ssl);
 }

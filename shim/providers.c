@@ -89,6 +89,29 @@ static int wire_by_name(const char *name, enum tg_wire *out)
 	return -1;
 }
 
+static int ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback)
+{
+	if (ends_with(endpoint, "/chat/completions") || ends_with(endpoint, "/completions") ||
+	    ends_with(endpoint, "/embeddings") || ends_with(endpoint, "/responses"))
+		return TG_WIRE_OPENAI;
+	if (ends_with(endpoint, "/v1/messages"))
+		return TG_WIRE_ANTHROPIC;
+	if (strstr(endpoint, ":generateContent") || strstr(endpoint, ":streamGenerateContent") ||
+	    strstr(endpoint, ":embedContent") || strstr(endpoint, ":batchEmbedContents"))
+		return TG_WIRE_GEMINI;
+	if (ends_with(endpoint, "/converse") || ends_with(endpoint, "/converse-stream"))
+		return TG_WIRE_BEDROCK;
+	if (strncmp(endpoint, "/v2/chat", 8) == 0 || strncmp(endpoint, "/v2/embed", 9) == 0)
+		return TG_WIRE_COHERE;
+	return fallback;
+}
+
 /* Compares a host against a pattern, both lower-case-insensitive. */
 static int host_matches(const char *pattern, const char *host, size_t hlen)
 {

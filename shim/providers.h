@@ -27,6 +27,12 @@ int tg_providers_configure(const char *hosts_env);
  * match that port.  Returns NULL for hosts that are not providers. */
 const struct tg_provider *tg_provider_for_host(const char *host, int port);
 
+/* The wire format an endpoint path implies, whatever the host: gateways
+ * (OpenRouter, LiteLLM, a TOKENGUARD_HOSTS entry) serve several formats on
+ * one host, and Cohere and others offer OpenAI-compatible paths.  Returns
+ * `fallback` (the host's format) for paths that say nothing. */
+enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback);
+
 /* Looks a record name up ("openai", "groq", ...); NULL if unknown. */
 const struct tg_provider *tg_provider_by_name(const char *name);
 

@@ -97,9 +97,11 @@ int tg_resolve_helpers(void)
 	tg_real.SSL_get_fd = helper(h, "SSL_get_fd");
 	tg_real.SSL_is_server = helper(h, "SSL_is_server");
 	tg_real.SSL_get_error = helper(h, "SSL_get_error");
+	tg_real.SSL_ctrl = helper(h, "SSL_ctrl");
 	/* The handle stays open on purpose: the helpers live in that object. */
 	int ok = tg_real.SSL_get_servername && tg_real.SSL_get0_alpn_selected &&
-	         tg_real.SSL_get_fd && tg_real.SSL_is_server && tg_real.SSL_get_error;
+	         tg_real.SSL_get_fd && tg_real.SSL_is_server && tg_real.SSL_get_error &&
+	         tg_real.SSL_ctrl;
 	atomic_store(&state, ok ? 1 : -1);
 	return ok;
 }

@@ -33,6 +33,9 @@ struct tg_real {
 	int  (*SSL_get_fd)(const SSL *);
 	int  (*SSL_is_server)(const SSL *);
 	int  (*SSL_get_error)(const SSL *, int);
+	long (*SSL_ctrl)(SSL *, int, long, void *);
+	int  (*SSL_pending)(const SSL *);
+	int  (*SSL_has_pending)(const SSL *);
 };
 
 extern struct tg_real tg_real;

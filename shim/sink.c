@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "budget_gate.h"
 #include "config.h"
 #include "ledger.h"
 #include "log.h"
@@ -50,16 +51,22 @@ static int already_warned(const char *provider, const char *model)
 	return 0;
 }
 
-static void price(struct tg_record *r)
+/* Sets cost_usd and TG_REC_UNPRICED; returns the price line found, whose
+ * family names the model scope of the record's spend. */
+static const struct tg_price *price(struct tg_record *r)
 {
 	const struct tg_price *p = NULL;
 	if (!sink.prices_loaded)
 		load_prices();
 	if (sink.prices && r->model[0])
 		p = tg_price_find(sink.prices, r->provider, r->model);
+	if (r->flags & TG_REC_BLOCKED) {
+		r->cost_usd = 0;   /* never sent: nothing to pay, priced or not */
+		return p;
+	}
 	if (p) {
 		r->cost_usd = tg_price_cost(p, &r->counts);
-		return;
+		return p;
 	}
 	r->cost_usd = 0;
 	r->flags |= TG_REC_UNPRICED;
@@ -67,6 +74,7 @@ static void price(struct tg_record *r)
 		tg_warn("no price for %s model \"%s\": its calls are recorded with cost 0 and marked "
 		        "unpriced; add it with TOKENGUARD_PRICES", r->provider,
 		        r->model[0] ? r->model : "(unknown)");
+	return NULL;
 }
 
 static void warn_ledger(int rc, const char *what)
@@ -112,10 +120,12 @@ static struct tg_ledger *ledger(void)
 void tg_sink_commit(struct tg_record *r)
 {
 	pthread_mutex_lock(&sink.lock);
-	price(r);
+	const struct tg_price *p = price(r);
+	const char *family = p ? p->family : r->model;
+	tg_gate_account(r, family);
 	struct tg_ledger *l = ledger();
 	if (l) {
-		int rc = tg_ledger_append(l, r);
+		int rc = tg_ledger_append_scoped(l, r, family);
 		if (rc != 0)
 			warn_ledger(rc, "cannot write to");
 		else
@@ -123,6 +133,16 @@ void tg_sink_commit(struct tg_record *r)
 	}
 	pthread_mutex_unlock(&sink.lock);
 	tg_debug("recorded %s %s %s status %d", r->provider, r->endpoint, r->model, r->status);
+}
+
+void tg_sink_locked(void (*fn)(struct tg_ledger *l, const struct tg_prices *prices, void *ctx),
+                    void *ctx)
+{
+	pthread_mutex_lock(&sink.lock);
+	if (!sink.prices_loaded)
+		load_prices();
+	fn(ledger(), sink.prices, ctx);
+	pthread_mutex_unlock(&sink.lock);
 }
 
 void tg_sink_atfork_prepare(void)

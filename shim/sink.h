@@ -17,8 +17,18 @@
 
 #define TG_SINK_RETRY_S 30
 
-/* Prices r (cost_usd, TG_REC_UNPRICED) and appends it to the ledger. */
+struct tg_ledger;
+struct tg_prices;
+
+/* Prices r (cost_usd, TG_REC_UNPRICED) and appends it to the ledger, with
+ * the spend totals of every scope it belongs to. */
 void tg_sink_commit(struct tg_record *r);
+
+/* Runs fn under the sink's lock with the process's ledger (NULL when it
+ * cannot be opened) and price table (NULL if none could be loaded): the
+ * budget gate reads spend and policies this way. */
+void tg_sink_locked(void (*fn)(struct tg_ledger *l, const struct tg_prices *prices, void *ctx),
+                    void *ctx);
 
 /* pthread_atfork handlers, registered once by the hook layer. */
 void tg_sink_atfork_prepare(void);

@@ -1,10 +1,14 @@
 /* transport_h1.c - see transport_h1.h. */
 #include "transport_h1.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget_gate.h"
 #include "log.h"
+#include "refusal.h"
+#include "rewrite.h"
 
 static struct tg_exchange *oldest(struct tg_h1_transport *t)
 {
@@ -64,6 +68,9 @@ static void on_request_header(void *ctx, const char *name, size_t nlen, const ch
 
 static int on_request_headers_done(void *ctx)
 {
+	struct tg_h1_transport *t = ctx;
+	if (newest(t))
+		newest(t)->req_headers = 1;
 	return 0;
 }
 
@@ -76,6 +83,9 @@ static void on_request_body(void *ctx, const char *buf, size_t len)
 
 static void on_request_done(void *ctx)
 {
+	struct tg_h1_transport *t = ctx;
+	if (newest(t))
+		newest(t)->req_done = 1;
 }
 
 /* Response direction: answers the oldest request in flight. */
@@ -149,12 +159,13 @@ static const struct tg_h1_callbacks response_callbacks = {
 };
 
 void tg_h1_transport_init(struct tg_h1_transport *t, const struct tg_provider *p,
-                          const char *sni, tg_commit_fn commit)
+                          const char *sni, tg_commit_fn commit, struct tg_inject *inject)
 {
 	memset(t, 0, sizeof *t);
 	t->provider = p;
 	t->sni = sni;
 	t->commit = commit;
+	t->inject = inject;
 	tg_h1_init(&t->request, TG_DIR_REQUEST, &request_callbacks, t);
 	tg_h1_init(&t->response, TG_DIR_RESPONSE, &response_callbacks, t);
 }
@@ -166,6 +177,97 @@ void tg_h1_transport_feed(struct tg_h1_transport *t, enum tg_dir dir, const char
 	struct tg_h1_parser *p = dir == TG_DIR_REQUEST ? &t->request : &t->response;
 	if (tg_h1_feed(p, buf, len) < 0)
 		stop_observing(t, dir == TG_DIR_REQUEST ? "request is not HTTP/1.1" : "response is not HTTP/1.1");
+}
+
+static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
+                   const struct tg_gate_result *g)
+{
+	char resp[TG_REFUSAL_MAX + 512];
+	int n = tg_refusal_h1(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
+	                      g->message, resp, sizeof resp);
+	if (n < 0 || tg_inject_append(t->inject, resp, (size_t)n) != 0) {
+		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
+		        "the call goes through", g->policy, t->sni);
+		return;
+	}
+	t->inject->eof_after = 1;
+	w->swallow = 1;
+	t->refused = 1;
+	tg_exchange_refuse(x, g->policy);
+	finish_oldest(t, 1);
+	t->off = 1;
+}
+
+static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
+                    const struct tg_gate_result *g, const char *asked)
+{
+	const struct tg_request_info *info = &x->req.info;
+	struct tg_rewrite rw = {
+		.model = g->new_model[0] ? g->new_model : NULL,
+		.model_offset = info->model_offset,
+		.model_len = info->model_len,
+		.max_tokens = g->new_max_tokens,
+		.max_tokens_offset = info->max_tokens_offset,
+		.max_tokens_len = info->max_tokens_len,
+		/* Inserted only when the body has none: the key each API reads. */
+		.max_tokens_key = strstr(x->endpoint, "/responses") ? "max_output_tokens" : "max_tokens",
+	};
+	size_t len;
+	char *out = tg_rewrite_h1(w->buf, w->len, &rw, &len);
+	if (!out) {
+		tg_warn("budget '%s': the request to %s%s could not be rewritten; it goes through unchanged",
+		        g->policy, t->sni, x->endpoint);
+		return;
+	}
+	w->replace = out;
+	w->replace_len = len;
+	snprintf(x->policy, sizeof x->policy, "%s", g->policy);
+	if (rw.model) {
+		x->policy_flags |= TG_REC_DOWNGRADED;
+		snprintf(x->requested_model, sizeof x->requested_model, "%s", asked);
+	}
+	if (rw.max_tokens >= 0)
+		x->policy_flags |= TG_REC_CLAMPED;
+}
+
+void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
+{
+	if (t->refused) {
+		w->swallow = 1;
+		return;
+	}
+	if (t->off)
+		return;
+	int starts_here = tg_h1_idle(&t->request) && w->whole;
+	tg_h1_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
+	struct tg_exchange *x = newest(t);
+	if (t->off || !x || x->gated || !x->req_headers)
+		return;
+
+	/* Decided once, at the end of the write that completed the headers:
+	 * what went out before cannot be called back. */
+	x->gated = 1;
+	char asked[TG_MODEL_MAX];
+	tg_exchange_requested_model(x, asked, sizeof asked);
+	struct tg_gate_call call = {
+		.provider = t->provider,
+		.model = asked,
+		.max_tokens = x->req.info.max_tokens,
+		.can_rewrite = starts_here && w->may_replace && t->count == 1 && x->req_done &&
+		               !x->req_body_opaque &&
+		               tg_rewrite_h1_possible(w->buf, w->len),
+	};
+	struct tg_gate_result g;
+	tg_gate_check(&call, &g);
+	if (g.verdict == TG_VERDICT_BLOCK) {
+		if (starts_here && t->count == 1)
+			refuse(t, x, w, &g);
+		else
+			tg_warn("budget '%s' refuses a call to %s%s, but part of it was already sent; "
+			        "it goes through", g.policy, t->sni, x->endpoint);
+	} else if (g.verdict == TG_VERDICT_REWRITE) {
+		rewrite(t, x, w, &g, asked);
+	}
 }
 
 void tg_h1_transport_eof(struct tg_h1_transport *t)

@@ -11,6 +11,7 @@
 
 #include "exchange.h"
 #include "h1.h"
+#include "inject.h"
 
 #define TG_H1_INFLIGHT_MAX 8
 
@@ -23,13 +24,20 @@ struct tg_h1_transport {
 	int head, count;
 	int informational;         /* reading a 1xx response: not the exchange's own */
 	int off;                   /* stream stopped looking like HTTP/1.1: observe no more */
+	int refused;               /* a budget refused the request: the connection carries no more */
+	struct tg_inject *inject;  /* the connection's queue of synthesized reads */
 	const struct tg_provider *provider;
 	const char *sni;           /* owned by the connection */
 	tg_commit_fn commit;
 };
 
 void tg_h1_transport_init(struct tg_h1_transport *t, const struct tg_provider *p,
-                          const char *sni, tg_commit_fn commit);
+                          const char *sni, tg_commit_fn commit, struct tg_inject *inject);
+/* The program is about to write w->buf: observe it, and when a request's
+ * headers are complete, ask the budget gate (with the body if it is in the
+ * same write).  A refusal swallows the write and queues a 429 for the
+ * program to read; a downgrade or clamp sets w->replace. */
+void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w);
 /* Bytes that went out (dir = TG_DIR_REQUEST) or came in. */
 void tg_h1_transport_feed(struct tg_h1_transport *t, enum tg_dir dir, const char *buf, size_t len);
 /* The peer closed the connection: a body read until close ends here. */

@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "budget_gate.h"
 #include "log.h"
+#include "refusal.h"
 #include "text.h"
 
 static struct tg_h2_stream *stream_find(struct tg_h2_transport *t, uint32_t id)
@@ -52,6 +54,14 @@ static void stream_end(struct tg_h2_transport *t, struct tg_h2_stream *s, int co
 		t->nstreams--;
 }
 
+static struct refused_stream *refused_find(struct tg_h2_transport *t, uint32_t id)
+{
+	for (int i = 0; i < t->nrefused; i++)
+		if (t->refused[i].id == id)
+			return &t->refused[i];
+	return NULL;
+}
+
 static void on_header(void *ctx, uint32_t id, enum tg_dir dir,
                       const char *name, size_t nlen, const char *value, size_t vlen)
 {
@@ -88,6 +98,11 @@ static void on_headers_done(void *ctx, uint32_t id, enum tg_dir dir, int end_str
 {
 	struct tg_h2_transport *t = ctx;
 	struct tg_h2_stream *s = stream_find(t, id);
+	if (s && dir == TG_DIR_REQUEST) {
+		s->x->req_headers = 1;
+		if (end_stream)
+			s->x->req_done = 1;
+	}
 	if (!s || dir != TG_DIR_RESPONSE)
 		return;
 	if (s->informational) {
@@ -114,7 +129,15 @@ static void on_end_stream(void *ctx, uint32_t id, enum tg_dir dir)
 {
 	struct tg_h2_transport *t = ctx;
 	struct tg_h2_stream *s = stream_find(t, id);
-	if (s && dir == TG_DIR_RESPONSE)
+	if (dir == TG_DIR_REQUEST) {
+		struct refused_stream *r = refused_find(t, id);
+		if (r)
+			r->request_ended = 1;
+		if (s)
+			s->x->req_done = 1;
+		return;
+	}
+	if (s)
 		stream_end(t, s, 1, 1);
 }
 
@@ -147,12 +170,13 @@ static const struct tg_h2_callbacks callbacks = {
 };
 
 int tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p,
-                         const char *sni, tg_commit_fn commit)
+                         const char *sni, tg_commit_fn commit, struct tg_inject *inject)
 {
 	memset(t, 0, sizeof *t);
 	t->provider = p;
 	t->sni = sni;
 	t->commit = commit;
+	t->inject = inject;
 	if (tg_h2_init(&t->observer, &callbacks, t) != 0) {
 		t->off = 1;
 		return -1;
@@ -190,4 +214,183 @@ void tg_h2_transport_close(struct tg_h2_transport *t)
 		tg_h2_free(&t->observer);
 		t->live = 0;
 	}
+}
+
+/* Refuses stream s: its exchange is recorded as blocked and its refusal
+ * queued for the program; its remaining frames are cut from the writes. */
+static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const struct tg_gate_result *g)
+{
+	char frames[TG_REFUSAL_MAX + 512];
+	struct tg_exchange *x = s->x;
+	if (t->nrefused == TG_H2_REFUSED_MAX) {
+		tg_warn("budget '%s' would refuse a call to %s but too many refusals are pending on "
+		        "this connection; the call goes through", g->policy, t->sni);
+		return;
+	}
+	int n = tg_refusal_h2(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
+	                      g->message, s->id, 0, frames, sizeof frames);
+	if (n < 0 || tg_inject_append(t->inject, frames, (size_t)n) != 0) {
+		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
+		        "the call goes through", g->policy, t->sni);
+		return;
+	}
+	struct refused_stream *r = &t->refused[t->nrefused++];
+	r->id = s->id;
+	r->request_ended = x->req_done;
+	r->reset_sent = 0;
+	tg_exchange_refuse(x, g->policy);
+	stream_end(t, s, 1, 1);
+}
+
+static void gate_streams(struct tg_h2_transport *t)
+{
+	for (int i = 0; i < t->nstreams; i++) {
+		struct tg_h2_stream *s = &t->streams[i];
+		if (!s->id || !s->x || s->x->gated || !s->x->req_headers)
+			continue;
+		/* The model is in the body: wait for it, unless the request ended. */
+		if (!s->x->req_done && !s->x->req.info.model[0])
+			continue;
+		s->x->gated = 1;
+		char asked[TG_MODEL_MAX];
+		tg_exchange_requested_model(s->x, asked, sizeof asked);
+		struct tg_gate_call call = {
+			.provider = t->provider,
+			.model = asked,
+			.max_tokens = s->x->req.info.max_tokens,
+			/* HTTP/2 requests carry content-length, and DATA frames are
+			 * flow-controlled: the body is never rewritten. */
+			.can_rewrite = 0,
+		};
+		struct tg_gate_result g;
+		tg_gate_check(&call, &g);
+		if (g.verdict == TG_VERDICT_BLOCK)
+			refuse(t, s, &g);
+	}
+}
+
+static void put_window_update(struct tg_h2_transport *t, uint32_t credit)
+{
+	unsigned char f[13] = { 0, 0, 4, 0x8, 0, 0, 0, 0, 0 };
+	f[9] = (unsigned char)((credit >> 24) & 0x7f);
+	f[10] = (unsigned char)(credit >> 16);
+	f[11] = (unsigned char)(credit >> 8);
+	f[12] = (unsigned char)credit;
+	if (tg_inject_append(t->inject, (const char *)f, sizeof f) != 0)
+		tg_debug("%s: could not queue a flow-control credit", t->sni);
+}
+
+/* Copies the write from cursor c on, cutting the DATA frames of refused
+ * streams, and appends the resets owed when it ends at a frame boundary.
+ * Returns the length of out. */
+static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const char *buf, size_t len,
+                     char *out, uint32_t *credit)
+{
+	size_t i = 0, o = 0;
+	int cut = c->header_have == 0 && c->left > 0 && !c->in_preface && c->type == 0x0 &&
+	          refused_find(t, c->stream_id) != NULL;
+	while (i < len) {
+		if (c->in_preface || c->left > 0) {
+			size_t n = len - i < c->left ? len - i : c->left;
+			if (cut) {
+				*credit += (uint32_t)n;
+			} else {
+				memcpy(out + o, buf + i, n);
+				o += n;
+			}
+			c->left -= (uint32_t)n;
+			i += n;
+			if (c->left == 0)
+				c->in_preface = 0;
+			continue;
+		}
+		/* A frame header.  One begun in an earlier write already went out
+		 * whole or in part: pass it on as it is. */
+		int begun_before = c->header_have > 0 && i == 0;
+		size_t need = TG_H2_FRAME_HDLEN - c->header_have;
+		size_t n = len - i < need ? len - i : need;
+		memcpy(c->head + c->header_have, buf + i, n);
+		if (begun_before) {
+			memcpy(out + o, buf + i, n);
+			o += n;
+		}
+		c->header_have += n;
+		i += n;
+		if (c->header_have < TG_H2_FRAME_HDLEN)
+			break;   /* split header: decided with the next write */
+		c->header_have = 0;
+		c->left = (uint32_t)c->head[0] << 16 | (uint32_t)c->head[1] << 8 | c->head[2];
+		c->type = c->head[3];
+		c->stream_id = ((uint32_t)c->head[5] << 24 | (uint32_t)c->head[6] << 16 |
+		                (uint32_t)c->head[7] << 8 | c->head[8]) & 0x7fffffffu;
+		cut = !begun_before && c->type == 0x0 && refused_find(t, c->stream_id) != NULL;
+		if (!cut && !begun_before) {
+			memcpy(out + o, c->head, TG_H2_FRAME_HDLEN);
+			o += TG_H2_FRAME_HDLEN;
+		}
+	}
+	if (c->header_have == 0 && c->left == 0 && !c->in_preface) {
+		for (int k = 0; k < t->nrefused; k++) {
+			if (t->refused[k].reset_sent)
+				continue;
+			tg_refusal_h2_server(t->refused[k].id, out + o);
+			o += TG_REFUSAL_H2_SERVER_LEN;
+			t->refused[k].reset_sent = 1;
+		}
+	}
+	return o;
+}
+
+void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
+{
+	struct tg_h2_cursor c;
+	if (t->off)
+		return;
+	tg_h2_cursor_of(&t->observer, TG_DIR_REQUEST, &c);
+	tg_h2_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
+	if (t->off)
+		return;
+	gate_streams(t);
+	if (t->nrefused == 0)
+		return;
+	if (!w->whole || !w->may_replace) {
+		tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
+		         "frames of refused streams go out", t->sni);
+		return;
+	}
+
+	char *out = malloc(w->len + (size_t)t->nrefused * TG_REFUSAL_H2_SERVER_LEN);
+	if (!out)
+		return;
+	uint32_t credit = 0;
+	size_t olen = filter(t, &c, w->buf, w->len, out, &credit);
+	if (credit)
+		put_window_update(t, credit);
+	/* Forget refused streams that can send nothing more. */
+	int k = 0;
+	for (int i = 0; i < t->nrefused; i++)
+		if (!(t->refused[i].request_ended && t->refused[i].reset_sent))
+			t->refused[k++] = t->refused[i];
+	t->nrefused = k;
+
+	if (olen == 0) {
+		free(out);
+		w->swallow = 1;
+	} else if (olen == w->len && memcmp(out, w->buf, olen) == 0) {
+		free(out);
+	} else {
+		w->replace = out;
+		w->replace_len = olen;
+	}
+}
+
+size_t tg_h2_transport_read_cap(const struct tg_h2_transport *t)
+{
+	struct tg_h2_cursor c;
+	if (!t->live || t->off)
+		return 0;
+	tg_h2_cursor_of(&t->observer, TG_DIR_RESPONSE, &c);
+	if (c.header_have > 0)
+		return TG_H2_FRAME_HDLEN - c.header_have;
+	return c.left;
 }

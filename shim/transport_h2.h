@@ -17,10 +17,13 @@
 
 #include "exchange.h"
 #include "h2.h"
+#include "inject.h"
 #include "transport_h1.h"
 
 /* Streams in flight at once; beyond it new streams are not observed. */
 #define TG_H2_STREAMS_MAX 256
+/* Refused streams whose request DATA may still come, and resets owed. */
+#define TG_H2_REFUSED_MAX 32
 
 struct tg_h2_stream {
 	uint32_t id;               /* 0: free slot */
@@ -37,11 +40,30 @@ struct tg_h2_transport {
 	const struct tg_provider *provider;
 	const char *sni;           /* owned by the connection */
 	tg_commit_fn commit;
+
+	/* Budget refusals: the program's frames of a refused stream are cut
+	 * from what the server gets (the HEADERS stay: the server's HPACK
+	 * decoder must see every block), a RST_STREAM + PING is sent in their
+	 * place, and the refusal is queued for the program to read. */
+	struct tg_inject *inject;
+	struct refused_stream {
+		uint32_t id;
+		int request_ended;     /* the program sent END_STREAM: no more DATA to cut */
+		int reset_sent;
+	} refused[TG_H2_REFUSED_MAX];
+	int nrefused;
 };
 
 /* Returns 0, or -1 when the HPACK inflaters cannot be allocated. */
 int  tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p,
-                          const char *sni, tg_commit_fn commit);
+                          const char *sni, tg_commit_fn commit, struct tg_inject *inject);
+/* The program is about to write w->buf: observe it, ask the budget gate for
+ * each request whose model is known or whose request ended, and cut
+ * refused streams' frames (w->swallow / w->replace). */
+void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w);
+/* Bytes the program may read before the injected ones can be spliced in
+ * at a frame boundary: 0 when at a boundary. */
+size_t tg_h2_transport_read_cap(const struct tg_h2_transport *t);
 void tg_h2_transport_feed(struct tg_h2_transport *t, enum tg_dir dir, const char *buf, size_t len);
 /* The connection ended (peer closed, or SSL_free): open streams are cut off. */
 void tg_h2_transport_close(struct tg_h2_transport *t);

@@ -12,7 +12,8 @@ static const char *const fields[] = {
 	"input_tokens", "output_tokens", "cached_input_tokens",
 	"cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
 	"latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
-	"response_id", "incomplete", "usage_unknown",
+	"response_id", "incomplete", "usage_unknown", "blocked", "downgraded", "clamped",
+	"requested_model", "policy",
 };
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
@@ -98,8 +99,14 @@ static void emit_json(FILE *f, const struct tg_record *r)
 	json_id(f, r->request_id);
 	fputs(",\"response_id\":", f);
 	json_id(f, r->response_id);
-	fprintf(f, ",\"incomplete\":%s,\"usage_unknown\":%s}", yes(r, TG_REC_INCOMPLETE),
-	        yes(r, TG_REC_USAGE_UNKNOWN));
+	fprintf(f, ",\"incomplete\":%s,\"usage_unknown\":%s,\"blocked\":%s,\"downgraded\":%s,"
+	        "\"clamped\":%s,\"requested_model\":", yes(r, TG_REC_INCOMPLETE),
+	        yes(r, TG_REC_USAGE_UNKNOWN), yes(r, TG_REC_BLOCKED), yes(r, TG_REC_DOWNGRADED),
+	        yes(r, TG_REC_CLAMPED));
+	json_id(f, r->requested_model);
+	fputs(",\"policy\":", f);
+	json_id(f, r->policy);
+	putc('}', f);
 }
 
 static void emit_csv(FILE *f, const struct tg_record *r)
@@ -144,7 +151,12 @@ static void emit_csv(FILE *f, const struct tg_record *r)
 	tg_emit_csv_field(f, r->request_id);
 	putc(',', f);
 	tg_emit_csv_field(f, r->response_id);
-	fprintf(f, ",%s,%s\r\n", yes(r, TG_REC_INCOMPLETE), yes(r, TG_REC_USAGE_UNKNOWN));
+	fprintf(f, ",%s,%s,%s,%s,%s,", yes(r, TG_REC_INCOMPLETE), yes(r, TG_REC_USAGE_UNKNOWN),
+	        yes(r, TG_REC_BLOCKED), yes(r, TG_REC_DOWNGRADED), yes(r, TG_REC_CLAMPED));
+	tg_emit_csv_field(f, r->requested_model);
+	putc(',', f);
+	tg_emit_csv_field(f, r->policy);
+	fputs("\r\n", f);
 }
 
 /* The table shows the columns people scan for; the other formats carry
@@ -176,7 +188,9 @@ static void emit_table(FILE *f, const struct tg_record *r)
 	table_count(f, c->cache_creation);
 	table_count(f, c->output);
 	table_count(f, c->reasoning);
-	if (r->flags & (TG_REC_UNPRICED | TG_REC_USAGE_UNKNOWN))
+	if (r->flags & TG_REC_BLOCKED)
+		fprintf(f, "  %12s", "blocked");
+	else if (r->flags & (TG_REC_UNPRICED | TG_REC_USAGE_UNKNOWN))
 		fprintf(f, "  %12s", "unpriced");
 	else
 		fprintf(f, "  %12.6f", r->cost_usd);
@@ -189,6 +203,8 @@ static int each(void *p, const struct tg_record *r)
 	struct ctx *c = p;
 	FILE *f = c->rep->out;
 
+	if (!tg_filter_match(&c->rep->filter, r))
+		return 0;
 	switch (c->rep->format) {
 	case TG_FMT_JSONL:
 		emit_json(f, r);

@@ -259,9 +259,18 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 		fprintf(rep->err, "tokenguard-report: note: %s\n", ns->text[i]);
 }
 
-static int add(void *a, const struct tg_record *r)
+struct add_ctx {
+	struct tg_agg *a;
+	const struct tg_filter *filter;
+};
+
+static int add(void *p, const struct tg_record *r)
 {
-	return tg_agg_add(a, r) ? 1 : 0;
+	struct add_ctx *c = p;
+
+	if (!tg_filter_match(c->filter, r))
+		return 0;
+	return tg_agg_add(c->a, r) ? 1 : 0;
 }
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
@@ -273,7 +282,8 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 
 	if (tg_agg_init(&a, rep->by ? rep->by : DEFAULT_BY, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
-	rc = tg_ledger_scan(l, rep->since_us, rep->until_us, add, &a);
+	rc = tg_ledger_scan(l, rep->since_us, rep->until_us, add,
+	                    &(struct add_ctx){ &a, &rep->filter });
 	if (rc) {
 		tg_agg_free(&a);
 		if (rc == 1)

@@ -1,7 +1,6 @@
 /* main.c - tokenguard-report: command line, the command table, opening
  * the ledger and turning failures into one clear line and exit status 2.
- * A new command (budget, check) is one more row in `commands` and one
- * cmd_*.c file. */
+ * A new command is one more row in `commands` and one cmd_*.c file. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -10,7 +9,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "budget.h"
 #include "emit.h"
+#include "price.h"
 #include "report.h"
 #include "when.h"
 
@@ -18,10 +19,16 @@
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE, 1, tg_cmd_summary },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE,
+	  TG_TAKES_BY | TG_TAKES_FILTER, tg_cmd_summary },
 	{ "records", "one line per exchange, every field",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL, 0,
-	  tg_cmd_records },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
+	  TG_TAKES_FILTER, tg_cmd_records },
+	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
+	{ "budget", "budget policies: set, list, rm, reset, status",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
+	  tg_cmd_budget },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -58,12 +65,28 @@ static void usage(FILE *f)
 	      "  --by KEY[,KEY...]  summary grouping: provider, model, host, endpoint, day,\n"
 	      "                     month, process, tag:NAME (default: provider,model)\n"
 	      "  --format FMT       summary: table, json, csv; records: jsonl (default),\n"
-	      "                     json, csv, table\n"
+	      "                     json, csv, table; budget list/status: table, json\n"
+	      "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
+	      "  --provider P, --model M, --process P\n"
+	      "                     only calls of that provider, model (or model family),\n"
+	      "                     process; for summary, records and check\n"
+	      "  --max-usd X, --max-tokens N\n"
+	      "                     check: the limits (tokens = input + output)\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      print the version\n\n"
 	      "WHEN is YYYY-MM-DD, an ISO 8601 time (2026-11-22T08:30:00Z, no zone = UTC),\n"
 	      "or a duration back from now: 30m, 12h, 7d, 2w.  Days and months are UTC.\n\n"
-	      "Exit status: 0 on success, 2 on any error.\n", f);
+	      "Budgets:\n"
+	      "  budget set NAME SPEC        add or replace a policy, SPEC being\n"
+	      "                              SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F]\n"
+	      "  budget set NAME --scope S --window W [--usd X] [--tokens N] --action A\n"
+	      "             [--alert P] [--fallback block|warn]\n"
+	      "  budget list | rm NAME | reset NAME | status\n"
+	      "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
+	      "WINDOW: day, month, 24h (rolling, by the hour), session; LIMIT: usd=NUMBER,\n"
+	      "tokens=INTEGER (k, M allowed); ACTION: block, warn, downgrade:MODEL, clamp.\n"
+	      "TOKENGUARD_BUDGETS adds policies for one environment, ';'-separated.\n\n"
+	      "Exit status: 0 on success, 2 on any error; check: 1 when over budget.\n", f);
 }
 
 static int64_t now_us(void)
@@ -82,12 +105,27 @@ static const struct tg_cmd *find_command(const char *name)
 	return NULL;
 }
 
-enum { OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT };
+enum {
+	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
+	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
+	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK,
+};
 
 struct args {
-	const char *ledger, *since, *until, *format, *by;
+	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	int today;
+	unsigned used;  /* TG_TAKES_* implied by the options given */
+	const char *first_option[5];  /* per TG_TAKES_* bit: an option that needs it */
 };
+
+static void need(struct args *a, unsigned what, const char *opt)
+{
+	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 : 3;
+
+	if (!a->first_option[bit])
+		a->first_option[bit] = opt;
+	a->used |= what;
+}
 
 /* Returns -1 after --help/--version, 0 to go on, else an exit status. */
 static int parse_args(struct tg_report *rep, struct args *a, int argc, char **argv)
@@ -99,6 +137,19 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "today", no_argument, NULL, OPT_TODAY },
 		{ "by", required_argument, NULL, OPT_BY },
 		{ "format", required_argument, NULL, OPT_FORMAT },
+		{ "tag", required_argument, NULL, OPT_TAG },
+		{ "provider", required_argument, NULL, OPT_PROVIDER },
+		{ "model", required_argument, NULL, OPT_MODEL },
+		{ "process", required_argument, NULL, OPT_PROCESS },
+		{ "max-usd", required_argument, NULL, OPT_MAX_USD },
+		{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
+		{ "scope", required_argument, NULL, OPT_SCOPE },
+		{ "window", required_argument, NULL, OPT_WINDOW },
+		{ "usd", required_argument, NULL, OPT_USD },
+		{ "tokens", required_argument, NULL, OPT_TOKENS },
+		{ "action", required_argument, NULL, OPT_ACTION },
+		{ "alert", required_argument, NULL, OPT_ALERT },
+		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -113,8 +164,30 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_SINCE: a->since = optarg; break;
 		case OPT_UNTIL: a->until = optarg; break;
 		case OPT_TODAY: a->today = 1; break;
-		case OPT_BY: a->by = optarg; break;
+		case OPT_BY: a->by = optarg; need(a, TG_TAKES_BY, "--by"); break;
 		case OPT_FORMAT: a->format = optarg; break;
+		case OPT_TAG:
+			if (rep->filter.ntags == TG_FILTER_TAGS_MAX)
+				return tg_report_fail(rep, "more than %d --tag options; use fewer",
+				                      TG_FILTER_TAGS_MAX);
+			if (!strchr(optarg, '=') || *optarg == '=' || strchr(optarg, ','))
+				return tg_report_fail(rep, "--tag \"%s\" is not KEY=VALUE; "
+				                      "use e.g. --tag team=search", optarg);
+			rep->filter.tag[rep->filter.ntags++] = optarg;
+			need(a, TG_TAKES_FILTER, "--tag");
+			break;
+		case OPT_PROVIDER: rep->filter.provider = optarg; need(a, TG_TAKES_FILTER, "--provider"); break;
+		case OPT_MODEL: rep->filter.model = optarg; need(a, TG_TAKES_FILTER, "--model"); break;
+		case OPT_PROCESS: rep->filter.process = optarg; need(a, TG_TAKES_FILTER, "--process"); break;
+		case OPT_MAX_USD: a->max_usd = optarg; need(a, TG_TAKES_MAX, "--max-usd"); break;
+		case OPT_MAX_TOKENS: a->max_tokens = optarg; need(a, TG_TAKES_MAX, "--max-tokens"); break;
+		case OPT_SCOPE: rep->budget.scope = optarg; need(a, TG_TAKES_BUDGET, "--scope"); break;
+		case OPT_WINDOW: rep->budget.window = optarg; need(a, TG_TAKES_BUDGET, "--window"); break;
+		case OPT_USD: rep->budget.usd = optarg; need(a, TG_TAKES_BUDGET, "--usd"); break;
+		case OPT_TOKENS: rep->budget.tokens = optarg; need(a, TG_TAKES_BUDGET, "--tokens"); break;
+		case OPT_ACTION: rep->budget.action = optarg; need(a, TG_TAKES_BUDGET, "--action"); break;
+		case OPT_ALERT: rep->budget.alert = optarg; need(a, TG_TAKES_BUDGET, "--alert"); break;
+		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -127,17 +200,55 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			return tg_report_fail(rep, "unknown option %s; see --help", argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		return tg_report_fail(rep, "unexpected argument \"%s\"; see --help", argv[optind]);
+	rep->args = argv + optind;
+	rep->nargs = argc - optind;
+	return 0;
+}
+
+/* A number for --max-usd / --max-tokens: the budget syntax's, so the two
+ * agree on what is accepted. */
+static int parse_max(struct tg_report *rep, const struct args *a)
+{
+	struct tg_policy p;
+	char spec[128], err[256];
+
+	rep->max_usd = -1;
+	rep->max_tokens = -1;
+	if (a->max_usd) {
+		snprintf(spec, sizeof spec, "global,day,usd=%.64s,block", a->max_usd);
+		if (tg_policy_parse(spec, &p, err, sizeof err))
+			return tg_report_fail(rep, "--max-usd \"%s\" is not a non-negative number "
+			                      "of dollars; use e.g. --max-usd 0.05", a->max_usd);
+		rep->max_usd = p.limit_usd;
+	}
+	if (a->max_tokens) {
+		snprintf(spec, sizeof spec, "global,day,tokens=%.64s,block", a->max_tokens);
+		if (tg_policy_parse(spec, &p, err, sizeof err))
+			return tg_report_fail(rep, "--max-tokens \"%s\" is not a non-negative whole "
+			                      "number; use e.g. --max-tokens 50000 or 2M", a->max_tokens);
+		rep->max_tokens = p.limit_tokens;
+	}
+	if (!a->max_usd && !a->max_tokens)
+		return tg_report_fail(rep, "check needs a limit; add --max-usd X and/or --max-tokens N");
 	return 0;
 }
 
 static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
 {
 	int64_t now = now_us();
+	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET };
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
+	rep->now_us = now;
+	for (int i = 0; i < 4; i++)
+		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
+			return tg_report_fail(rep, "%s does not apply to %s; drop it",
+			                      a->first_option[i], cmd->name);
+	if (rep->nargs && !(cmd->takes & TG_TAKES_BUDGET))
+		return tg_report_fail(rep, "unexpected argument \"%s\"; see --help", rep->args[0]);
+	if ((cmd->takes & TG_TAKES_MAX) && parse_max(rep, a))
+		return TG_EXIT_FAIL;
 	if (a->today && a->since)
 		return tg_report_fail(rep, "--today and --since both set the start; use one");
 	if (a->today)
@@ -149,15 +260,29 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 		return tg_report_fail(rep, "--until \"%s\" is not a date, time or duration; "
 		                      "use e.g. 2026-11-30, 2026-11-30T18:00:00Z or 1d", a->until);
 	rep->format = cmd->default_format;
+	rep->format_given = a->format != NULL;
 	if (a->format) {
 		rep->format = tg_emit_format(a->format);
 		if (rep->format < 0 || !(cmd->formats & F(rep->format)))
 			return tg_report_fail(rep, "%s cannot be written as \"%s\"; see --help for its formats",
 			                      cmd->name, a->format);
 	}
-	if (a->by && !cmd->takes_by)
-		return tg_report_fail(rep, "--by applies to the summary, not to %s; drop it", cmd->name);
 	rep->by = a->by;
+	return 0;
+}
+
+/* --model matches price families too: the table is loaded only then. */
+static int load_prices(struct tg_report *rep, struct tg_prices **prices)
+{
+	char err[512];
+
+	*prices = NULL;
+	if (!rep->filter.model)
+		return 0;
+	if (tg_prices_load(prices, getenv("TOKENGUARD_PRICES"), err, sizeof err))
+		return tg_report_fail(rep, "cannot load prices for --model: %s; "
+		                      "fix or unset TOKENGUARD_PRICES", err);
+	rep->filter.prices = *prices;
 	return 0;
 }
 
@@ -165,8 +290,9 @@ int main(int argc, char **argv)
 {
 	struct tg_report rep = { .out = stdout, .err = stderr };
 	const struct tg_cmd *cmd = &commands[0];
+	struct tg_prices *prices;
 	struct args a = { 0 };
-	struct tg_ledger *l;
+	struct tg_ledger *l = NULL;
 	char dir[PATH_MAX];
 	int rc;
 
@@ -188,13 +314,21 @@ int main(int argc, char **argv)
 		return tg_report_fail(&rep, "cannot tell where the ledger is (HOME is not set); "
 		                      "pass --ledger DIR or set TOKENGUARD_LEDGER");
 	}
-	if ((rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY)) != 0)
-		return tg_report_fail(&rep, "%s: %s", dir, tg_strerror(rc));
-	tg_ledger_reader_check(l, NULL);
+	rep.dir = dir;
+	if (load_prices(&rep, &prices))
+		return TG_EXIT_FAIL;
+	if (!(cmd->takes & TG_OPENS_LEDGER)) {
+		if ((rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY)) != 0) {
+			tg_prices_free(prices);
+			return tg_report_fail(&rep, "%s: %s", dir, tg_strerror(rc));
+		}
+		tg_ledger_reader_check(l, NULL);
+	}
 
 	rc = cmd->run(&rep, l);
 	tg_ledger_close(l);
-	if (rc == 0 && (fflush(stdout) || ferror(stdout)))
+	tg_prices_free(prices);
+	if (rc != TG_EXIT_FAIL && (fflush(stdout) || ferror(stdout)))
 		return tg_report_fail(&rep, "cannot write the report; check the output destination");
 	return rc;
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "filter.h"
 #include "ledger.h"
 
 #ifndef TG_VERSION
@@ -15,21 +16,42 @@
 
 #define TG_EXIT_FAIL 2
 
+/* The budget set flags (--scope ... --fallback), NULL when not given. */
+struct tg_budget_flags {
+	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback;
+};
+
 struct tg_report {
 	int64_t since_us;   /* inclusive; 0 when not given */
 	int64_t until_us;   /* exclusive; INT64_MAX when not given */
+	int64_t now_us;
 	int format;         /* enum tg_format */
+	int format_given;
 	const char *by;     /* --by list, or NULL */
+	const char *dir;    /* the ledger directory */
+	struct tg_filter filter;
+	double max_usd;     /* check: < 0 when not given */
+	int64_t max_tokens; /* check: < 0 when not given */
+	struct tg_budget_flags budget;
+	char **args;        /* positional arguments after the command */
+	int nargs;
 	FILE *out;
 	FILE *err;
 };
+
+/* What a command accepts besides --ledger, --format and the period. */
+#define TG_TAKES_BY      0x1u  /* --by */
+#define TG_TAKES_FILTER  0x2u  /* --tag, --provider, --model, --process */
+#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens */
+#define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
+#define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
 
 struct tg_cmd {
 	const char *name;
 	const char *usage;     /* one line for --help */
 	unsigned formats;      /* 1u << enum tg_format accepted */
 	int default_format;
-	int takes_by;
+	unsigned takes;        /* TG_TAKES_*, TG_OPENS_LEDGER */
 	int (*run)(const struct tg_report *rep, struct tg_ledger *l);  /* exit status */
 };
 
@@ -42,5 +64,7 @@ int tg_report_ledger_fail(const struct tg_report *rep, int rc);
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *l);
 
 #endif

@@ -22,6 +22,9 @@ Delivery is chosen by the request, so one server serves a whole test matrix:
                         after its whole body, which then never ends (no last
                         chunk; a content-length twice the body).
   x-fake-delay-ms: N    wait before the response head
+  x-fake-stall-ms: N    wait after the first body piece (the coalesced one, or
+                        the first split piece): a stream that stops mid-way,
+                        long enough for a client to give up or be killed
 
 Encodings are deterministic (gzip mtime 0, fixed levels) so a client that
 does not decode still prints the same bytes on every run; the test driver
@@ -137,6 +140,7 @@ class Options:
         self.split = int(get("x-fake-split", "0"))
         self.cut = int(get("x-fake-cut", "-1"))
         self.delay_ms = int(get("x-fake-delay-ms", "0"))
+        self.stall_ms = int(get("x-fake-stall-ms", "0"))
         self.coalesce = get("x-fake-coalesce", "0") not in ("", "0")
         if self.transfer not in TRANSFERS or self.encoding not in ENCODINGS:
             raise ValueError("bad x-fake-transfer or x-fake-encoding")
@@ -300,7 +304,7 @@ class Server:
         return keep
 
     async def write_pieces(self, writer, head, wire, opts, is_sse):
-        if not opts.split and not opts.coalesce:
+        if not opts.split and not opts.coalesce and not opts.stall_ms:
             writer.write(head + wire)
             await writer.drain()
             return
@@ -313,6 +317,10 @@ class Server:
         else:
             writer.write(head)
         await writer.drain()
+        stall = opts.stall_ms
+        if first and stall:
+            await asyncio.sleep(stall / 1000)
+            stall = 0
         sleeps = 0
         for i in range(first, len(wire), step):
             if sleeps < MAX_SLEEPS:
@@ -320,6 +328,9 @@ class Server:
                 sleeps += 1
             writer.write(wire[i:i + step])
             await writer.drain()
+            if stall:
+                await asyncio.sleep(stall / 1000)
+                stall = 0
 
 
 async def drop(writer):
@@ -436,10 +447,12 @@ class H2Conn:
             # handler returns after its last flush sends it.
             whole = not opts.split and not cut
             pos = 0
-            if opts.coalesce and sent:
-                first = event_end(sent) if is_sse else -1
+            if (opts.coalesce or opts.stall_ms) and sent:
+                first = event_end(sent) if is_sse and opts.coalesce else -1
                 first = first if first > 0 else min(step, len(sent))
                 pos = await self.send_data(sid, sent, 0, first, whole)
+                if opts.stall_ms:
+                    await asyncio.sleep(opts.stall_ms / 1000)
             if not opts.split and not opts.coalesce:
                 await self.flush()
             sleeps = 0

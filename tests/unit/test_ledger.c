@@ -58,6 +58,8 @@ static void sample(struct tg_record *r, int64_t ts, int i)
 	snprintf(r->process, sizeof r->process, "python3");
 	snprintf(r->tags, sizeof r->tags, "team=search,env=prod");
 	snprintf(r->request_id, sizeof r->request_id, "req_%d", i);
+	snprintf(r->requested_model, sizeof r->requested_model, "gpt-4o");
+	snprintf(r->policy, sizeof r->policy, "team-daily");
 }
 
 static int encode(const struct tg_record *r, unsigned char *buf)
@@ -102,6 +104,8 @@ Test(record, round_trips_text_fields_at_full_length)
 	memset(in.process, 'c', sizeof in.process - 1);
 	memset(in.request_id, 'q', sizeof in.request_id - 1);
 	memset(in.response_id, 'r', sizeof in.response_id - 1);
+	memset(in.requested_model, 'M', sizeof in.requested_model - 1);
+	memset(in.policy, 'P', sizeof in.policy - 1);
 	cr_assert_eq(tg_record_decode(&out, buf, (size_t)encode(&in, buf)), 0);
 	cr_assert_eq(memcmp(&in, &out, sizeof in), 0);
 }
@@ -136,6 +140,16 @@ Test(record, skips_tags_it_does_not_know)
 
 	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
 	cr_assert_eq(r.status, 200);
+}
+
+Test(record, reads_requested_model_and_policy_from_tags_28_and_29)
+{
+	unsigned char v[] = { 1, 28, 6, 'g', 'p', 't', '-', '4', 'o', 29, 5, 'd', 'a', 'i', 'l', 'y' };
+	struct tg_record r;
+
+	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
+	cr_assert_str_eq(r.requested_model, "gpt-4o");
+	cr_assert_str_eq(r.policy, "daily");
 }
 
 Test(record, reports_every_truncation_as_corrupt_or_a_clean_prefix)

@@ -71,3 +71,15 @@ Test(providers, unreadable_extra_entries_are_skipped)
 	cr_assert_str_eq(name_of("ok.example", 443), "anthropic");
 	tg_providers_configure(NULL);
 }
+
+Test(providers, endpoints_name_their_wire_format_whatever_the_host)
+{
+	cr_assert_eq(tg_wire_for_endpoint("/v1/chat/completions", TG_WIRE_ANTHROPIC), TG_WIRE_OPENAI);
+	cr_assert_eq(tg_wire_for_endpoint("/openai/deployments/gpt4o/chat/completions", TG_WIRE_OPENAI), TG_WIRE_OPENAI);
+	cr_assert_eq(tg_wire_for_endpoint("/compatibility/v1/chat/completions", TG_WIRE_COHERE), TG_WIRE_OPENAI);
+	cr_assert_eq(tg_wire_for_endpoint("/v1/messages", TG_WIRE_OPENAI), TG_WIRE_ANTHROPIC);
+	cr_assert_eq(tg_wire_for_endpoint("/v1beta/models/gemini-2.5-flash:streamGenerateContent", TG_WIRE_OPENAI), TG_WIRE_GEMINI);
+	cr_assert_eq(tg_wire_for_endpoint("/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream", TG_WIRE_OPENAI), TG_WIRE_BEDROCK);
+	cr_assert_eq(tg_wire_for_endpoint("/v2/chat", TG_WIRE_OPENAI), TG_WIRE_COHERE);
+	cr_assert_eq(tg_wire_for_endpoint("/v1/models", TG_WIRE_GEMINI), TG_WIRE_GEMINI);
+}

@@ -1,0 +1,579 @@
+/* budget.c - policy syntax, windows and scope matching (see budget.h).
+ *
+ * The parser works on (pointer, length) slices of the caller's string, so
+ * it never copies a field it has not yet recognised and never allocates. */
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "budget.h"
+
+#define US_PER_HOUR (INT64_C(3600) * 1000000)
+#define US_PER_DAY (24 * US_PER_HOUR)
+#define SHOWN_MAX 60  /* characters of a bad field quoted back in a message */
+
+static const char *const window_names[] = { "day", "month", "24h", "session" };
+static const char *const scope_names[] = { "global", "tag", "model", "provider", "process" };
+static const char *const action_names[] = { "block", "warn", "downgrade", "clamp" };
+
+const char *tg_window_name(enum tg_window w)
+{
+	return (unsigned)w < 4 ? window_names[w] : "?";
+}
+
+const char *tg_scope_name(enum tg_scope s)
+{
+	return (unsigned)s < 5 ? scope_names[s] : "?";
+}
+
+const char *tg_action_name(enum tg_action a)
+{
+	return (unsigned)a < 4 ? action_names[a] : "?";
+}
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A slice of the spec: one field, or part of one. */
+struct slice {
+	const char *p;
+	size_t n;
+};
+
+static int shown(struct slice s)
+{
+	return s.n > SHOWN_MAX ? SHOWN_MAX : (int)s.n;
+}
+
+static int is(struct slice s, const char *word)
+{
+	return strlen(word) == s.n && !memcmp(s.p, word, s.n);
+}
+
+/* When s starts with prefix, sets *rest to what follows and returns 1. */
+static int prefixed(struct slice s, const char *prefix, struct slice *rest)
+{
+	size_t k = strlen(prefix);
+
+	if (s.n < k || memcmp(s.p, prefix, k))
+		return 0;
+	rest->p = s.p + k;
+	rest->n = s.n - k;
+	return 1;
+}
+
+static struct slice trim(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t'))
+		p++, n--;
+	while (n && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+		n--;
+	return (struct slice){ p, n };
+}
+
+static int copy(char *dst, size_t size, struct slice s)
+{
+	if (s.n >= size)
+		return -1;
+	memcpy(dst, s.p, s.n);
+	dst[s.n] = '\0';
+	return 0;
+}
+
+int tg_policy_name_check(const char *name, char *err, size_t errlen)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return fail(err, errlen, "name is empty; use 1 to %d characters of A-Z a-z 0-9 _ . : -",
+		            TG_POLICY_NAME_MAX - 1);
+	if (n >= TG_POLICY_NAME_MAX)
+		return fail(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
+		            20, name, TG_POLICY_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (!isalnum(c) && c != '_' && c != '.' && c != ':' && c != '-')
+			return fail(err, errlen, "name \"%s\" has a character other than "
+			            "A-Z a-z 0-9 _ . : -", name);
+	}
+	return 0;
+}
+
+static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t errlen)
+{
+	static const struct { const char *prefix; enum tg_scope scope; size_t max; } named[] = {
+		{ "model:", TG_SCOPE_MODEL, TG_MODEL_MAX },
+		{ "provider:", TG_SCOPE_PROVIDER, TG_PROVIDER_MAX },
+		{ "process:", TG_SCOPE_PROCESS, TG_PROCESS_MAX },
+	};
+	struct slice v;
+
+	if (is(s, "global")) {
+		p->scope = TG_SCOPE_GLOBAL;
+		return 0;
+	}
+	if (prefixed(s, "tag:", &v)) {
+		const char *eq = memchr(v.p, '=', v.n);
+
+		if (!eq || eq == v.p || eq == v.p + v.n - 1)
+			return fail(err, errlen, "scope \"%.*s\": expected tag:KEY=VALUE with a "
+			            "non-empty key and value", shown(s), s.p);
+		if (copy(p->scope_value, sizeof p->scope_value, v))
+			return fail(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
+			            TG_TAGS_MAX - 1);
+		p->scope = TG_SCOPE_TAG;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+		if (!prefixed(s, named[i].prefix, &v))
+			continue;
+		if (v.n == 0)
+			return fail(err, errlen, "scope %s needs a name, e.g. %sNAME",
+			            named[i].prefix, named[i].prefix);
+		if (v.n >= named[i].max)
+			return fail(err, errlen, "scope %s name is longer than %zu characters",
+			            named[i].prefix, named[i].max - 1);
+		copy(p->scope_value, sizeof p->scope_value, v);
+		p->scope = named[i].scope;
+		return 0;
+	}
+	return fail(err, errlen, "scope \"%.*s\": expected global, tag:KEY=VALUE, model:NAME, "
+	            "provider:NAME or process:NAME", shown(s), s.p);
+}
+
+static int parse_usd(struct slice v, double *out, char *err, size_t errlen)
+{
+	char buf[64], *end;
+	double d;
+
+	if (v.n && v.p[0] == '-')
+		return fail(err, errlen, "usd=%.*s: a limit cannot be negative", shown(v), v.p);
+	if (v.n == 0 || v.n >= sizeof buf || (!isdigit((unsigned char)v.p[0]) && v.p[0] != '.') ||
+	    strspn(v.p, "0123456789.eE+-") < v.n)
+		goto bad;
+	copy(buf, sizeof buf, v);
+	d = strtod(buf, &end);
+	if (end != buf + v.n || !isfinite(d) || d < 0)
+		goto bad;
+	*out = d;
+	return 0;
+bad:
+	return fail(err, errlen, "usd=%.*s: expected a non-negative number of dollars, "
+	            "e.g. usd=5 or usd=0.25", shown(v), v.p);
+}
+
+/* digits[.digits][k|K|M], exact: 1.5k is 1500, 1.2345k is refused. */
+static int parse_tokens(struct slice v, int64_t *out, char *err, size_t errlen)
+{
+	int64_t whole = 0, frac = 0, scale = 1, mult = 1;
+	size_t i = 0, nd = 0;
+
+	for (; i < v.n && isdigit((unsigned char)v.p[i]); i++, nd++) {
+		if (whole > (INT64_MAX - (v.p[i] - '0')) / 10)
+			goto big;
+		whole = whole * 10 + (v.p[i] - '0');
+	}
+	if (i < v.n && v.p[i] == '.') {
+		for (i++; i < v.n && isdigit((unsigned char)v.p[i]); i++, nd++) {
+			if (scale == 1000000000)
+				goto bad;  /* keeps frac * mult far from overflow */
+			frac = frac * 10 + (v.p[i] - '0');
+			scale *= 10;
+		}
+	}
+	if (i < v.n && (v.p[i] == 'k' || v.p[i] == 'K'))
+		mult = 1000, i++;
+	else if (i < v.n && v.p[i] == 'M')
+		mult = 1000000, i++;
+	if (nd == 0 || i != v.n)
+		goto bad;
+	if (whole > INT64_MAX / mult)
+		goto big;
+	if (frac * mult % scale)
+		return fail(err, errlen, "tokens=%.*s: not a whole number of tokens", shown(v), v.p);
+	*out = whole * mult + frac * mult / scale;
+	return 0;
+big:
+	return fail(err, errlen, "tokens=%.*s: too large", shown(v), v.p);
+bad:
+	if (v.n && v.p[0] == '-')
+		return fail(err, errlen, "tokens=%.*s: a limit cannot be negative", shown(v), v.p);
+	return fail(err, errlen, "tokens=%.*s: expected a non-negative whole number, "
+	            "k and M suffixes allowed, e.g. tokens=50000 or tokens=2M", shown(v), v.p);
+}
+
+static int parse_alert(struct slice v, int *out, char *err, size_t errlen)
+{
+	int pct = 0;
+	size_t i = 0;
+
+	for (; i < v.n && i < 4 && isdigit((unsigned char)v.p[i]); i++)
+		pct = pct * 10 + (v.p[i] - '0');
+	if (i < v.n && v.p[i] == '%')
+		i++;
+	if (i == 0 || i != v.n || v.p[0] == '%' || pct < 1 || pct > 100)
+		return fail(err, errlen, "alert=%.*s: expected a percentage from 1 to 100, "
+		            "e.g. alert=80 or alert=80%%", shown(v), v.p);
+	*out = pct;
+	return 0;
+}
+
+static int parse_action(struct slice f, struct tg_policy *p, char *err, size_t errlen)
+{
+	struct slice m;
+
+	if (is(f, "block")) {
+		p->action = TG_ACT_BLOCK;
+	} else if (is(f, "warn")) {
+		p->action = TG_ACT_WARN;
+	} else if (is(f, "clamp")) {
+		p->action = TG_ACT_CLAMP;
+	} else if (is(f, "downgrade")) {
+		return fail(err, errlen, "action downgrade needs a model, e.g. downgrade:gpt-4o-mini");
+	} else if (prefixed(f, "downgrade:", &m)) {
+		m = trim(m.p, m.n);
+		if (m.n == 0)
+			return fail(err, errlen, "action downgrade: needs a model after ':', "
+			            "e.g. downgrade:gpt-4o-mini");
+		if (copy(p->downgrade_model, sizeof p->downgrade_model, m))
+			return fail(err, errlen, "downgrade model is longer than %d characters",
+			            TG_MODEL_MAX - 1);
+		p->action = TG_ACT_DOWNGRADE;
+	} else {
+		return 1;  /* not an action */
+	}
+	return 0;
+}
+
+enum { SEEN_WINDOW, SEEN_USD, SEEN_TOKENS, SEEN_ACTION, SEEN_ALERT, SEEN_FALLBACK, SEEN_NAME };
+
+static const char *const seen_name[] = {
+	"window", "usd=", "tokens=", "action", "alert=", "fallback=", "name=",
+};
+
+static int once(unsigned *seen, int what, char *err, size_t errlen)
+{
+	if (*seen & (1u << what))
+		return fail(err, errlen, "%s given twice; give each field once", seen_name[what]);
+	*seen |= 1u << what;
+	return 0;
+}
+
+static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char *err, size_t errlen)
+{
+	struct slice v;
+	int rc;
+
+	for (int w = 0; w < 4; w++) {
+		if (is(f, window_names[w])) {
+			p->window = (enum tg_window)w;
+			return once(seen, SEEN_WINDOW, err, errlen);
+		}
+	}
+	if (prefixed(f, "usd=", &v))
+		return once(seen, SEEN_USD, err, errlen) ? -1 : parse_usd(v, &p->limit_usd, err, errlen);
+	if (prefixed(f, "tokens=", &v))
+		return once(seen, SEEN_TOKENS, err, errlen) ? -1 :
+		       parse_tokens(v, &p->limit_tokens, err, errlen);
+	if (prefixed(f, "alert=", &v))
+		return once(seen, SEEN_ALERT, err, errlen) ? -1 : parse_alert(v, &p->alert_pct, err, errlen);
+	if (prefixed(f, "fallback=", &v)) {
+		if (once(seen, SEEN_FALLBACK, err, errlen))
+			return -1;
+		if (is(v, "block") || is(v, "warn")) {
+			p->fallback = is(v, "warn") ? TG_ACT_WARN : TG_ACT_BLOCK;
+			return 0;
+		}
+		return fail(err, errlen, "fallback=%.*s: expected fallback=block or fallback=warn",
+		            shown(v), v.p);
+	}
+	if (prefixed(f, "name=", &v)) {
+		if (once(seen, SEEN_NAME, err, errlen))
+			return -1;
+		if (v.n >= TG_POLICY_NAME_MAX)
+			return fail(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
+			            20, v.p, TG_POLICY_NAME_MAX - 1);
+		copy(p->name, sizeof p->name, v);
+		return tg_policy_name_check(p->name, err, errlen);
+	}
+	if ((rc = parse_action(f, p, err, errlen)) <= 0)
+		return rc ? rc : once(seen, SEEN_ACTION, err, errlen);
+	return fail(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, 24h, "
+	            "session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
+	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn or name=NAME",
+	            shown(f), f.p);
+}
+
+int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t errlen)
+{
+	const char *p = spec, *end = spec + strlen(spec);
+	unsigned seen = 0;
+	int first = 1;
+
+	memset(out, 0, sizeof *out);
+	out->limit_usd = -1;
+	out->limit_tokens = -1;
+	out->fallback = TG_ACT_BLOCK;
+	out->alert_pct = TG_ALERT_PCT_DEFAULT;
+	if (trim(spec, strlen(spec)).n == 0)
+		return fail(err, errlen, "empty policy; expected SCOPE,WINDOW,LIMIT,ACTION, "
+		            "e.g. global,day,usd=5,block");
+	for (;;) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		struct slice f = trim(p, (size_t)((comma ? comma : end) - p));
+
+		if (f.n == 0)
+			return fail(err, errlen, "empty field%s; remove the extra ','",
+			            first ? " where the scope should be" : "");
+		if (first ? parse_scope(f, out, err, errlen) : parse_field(f, out, &seen, err, errlen))
+			return -1;
+		first = 0;
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (!(seen & (1u << SEEN_WINDOW)))
+		return fail(err, errlen, "no window; add day, month, 24h or session");
+	if (!(seen & (1u << SEEN_USD | 1u << SEEN_TOKENS)))
+		return fail(err, errlen, "no limit; add usd=NUMBER and/or tokens=INTEGER");
+	if (!(seen & (1u << SEEN_ACTION)))
+		return fail(err, errlen, "no action; add block, warn, downgrade:MODEL or clamp");
+	if ((seen & (1u << SEEN_FALLBACK)) && out->action != TG_ACT_DOWNGRADE &&
+	    out->action != TG_ACT_CLAMP)
+		return fail(err, errlen, "fallback= applies to downgrade and clamp only; "
+		            "drop it for %s", tg_action_name(out->action));
+	return 0;
+}
+
+int tg_policies_parse_env(const char *env, struct tg_policy *out, int max, int *n,
+                          char *err, size_t errlen)
+{
+	const char *p = env;
+	int pos = 0;
+	char msg[256];
+
+	*n = 0;
+	while (p && *p) {
+		size_t len = strcspn(p, ";");
+		struct slice s = trim(p, len);
+		char spec[TG_POLICY_LINE_MAX];
+
+		p += len + (p[len] == ';');
+		if (s.n == 0)
+			continue;
+		pos++;
+		if (*n == max)
+			goto too_many;
+		if (copy(spec, sizeof spec, s)) {
+			snprintf(msg, sizeof msg, "longer than %d characters", TG_POLICY_LINE_MAX - 1);
+			goto bad;
+		}
+		if (tg_policy_parse(spec, &out[*n], msg, sizeof msg))
+			goto bad;
+		if (!out[*n].name[0])
+			snprintf(out[*n].name, sizeof out[*n].name, "env%d", pos);
+		out[*n].from_env = 1;
+		for (int i = 0; i < *n; i++) {
+			if (!strcmp(out[i].name, out[*n].name)) {
+				snprintf(msg, sizeof msg, "name %s is used twice; give each policy "
+				         "its own name", out[i].name);
+				goto bad;
+			}
+		}
+		(*n)++;
+	}
+	return 0;
+too_many:
+	*n = 0;
+	return fail(err, errlen, "policy %d: more than %d policies; merge some", pos, max);
+bad:
+	*n = 0;
+	return fail(err, errlen, "policy %d: %s", pos, msg);
+}
+
+/* The shortest decimal that reads back as exactly d, in plain notation
+ * (300, not 3e+02) unless the value is too large or small for it. */
+static void shortest(double d, char *buf, size_t n)
+{
+	if (d == 0 || (d >= 1e-9 && d < 1e15)) {
+		for (int dec = 0; dec <= 24; dec++) {
+			snprintf(buf, n, "%.*f", dec, d);
+			if (strtod(buf, NULL) == d)
+				return;
+		}
+	}
+	for (int prec = 1; prec <= 17; prec++) {
+		snprintf(buf, n, "%.*g", prec, d);
+		if (strtod(buf, NULL) == d)
+			return;
+	}
+}
+
+int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
+{
+	size_t len = 0;
+	int k;
+
+#define PUT(...)                                                             \
+	do {                                                                 \
+		k = snprintf(buf + len, n - len, __VA_ARGS__);               \
+		if (k < 0 || (size_t)k >= n - len)                           \
+			return -1;                                           \
+		len += (size_t)k;                                            \
+	} while (0)
+
+	if (!n)
+		return -1;
+	if (p->scope == TG_SCOPE_GLOBAL)
+		PUT("global");
+	else
+		PUT("%s:%s", tg_scope_name(p->scope), p->scope_value);
+	PUT(",%s", tg_window_name(p->window));
+	if (p->limit_usd >= 0) {
+		char num[40];
+
+		shortest(p->limit_usd, num, sizeof num);
+		PUT(",usd=%s", num);
+	}
+	if (p->limit_tokens >= 0)
+		PUT(",tokens=%lld", (long long)p->limit_tokens);
+	if (p->action == TG_ACT_DOWNGRADE)
+		PUT(",downgrade:%s", p->downgrade_model);
+	else
+		PUT(",%s", tg_action_name(p->action));
+	if ((p->action == TG_ACT_DOWNGRADE || p->action == TG_ACT_CLAMP) && p->fallback == TG_ACT_WARN)
+		PUT(",fallback=warn");
+	if (p->alert_pct != TG_ALERT_PCT_DEFAULT)
+		PUT(",alert=%d", p->alert_pct);
+	if (p->name[0])
+		PUT(",name=%s", p->name);
+#undef PUT
+	return (int)len;
+}
+
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic, so
+ * it holds for every year without tables or the C library's TZ). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static void year_month(int64_t days, int64_t *y, int *m)
+{
+	int64_t z = days + 719468, era, doe, yoe, doy, mp;
+
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_t *reset_us)
+{
+	int64_t day = floor_div(now_us, US_PER_DAY), hour = floor_div(now_us, US_PER_HOUR), y;
+	int m;
+
+	switch (w) {
+	case TG_WIN_DAY:
+		*start_us = day * US_PER_DAY;
+		*reset_us = *start_us + US_PER_DAY;
+		return 0;
+	case TG_WIN_MONTH:
+		year_month(day, &y, &m);
+		*start_us = days_from_civil(y, m, 1) * US_PER_DAY;
+		*reset_us = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) *
+		            US_PER_DAY;
+		return 0;
+	case TG_WIN_24H:
+		*start_us = (hour - 24) * US_PER_HOUR;
+		*reset_us = (hour + 1) * US_PER_HOUR;
+		return 0;
+	case TG_WIN_SESSION:
+		break;
+	}
+	return TG_EINVAL;
+}
+
+static int has_tag(const char *tags, const char *kv)
+{
+	size_t kl = strlen(kv);
+
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == kl && !memcmp(p, kv, kl))
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+static int same_ci(const char *a, const char *b)
+{
+	return a && b && !strcasecmp(a, b);
+}
+
+int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c)
+{
+	switch (p->scope) {
+	case TG_SCOPE_GLOBAL:
+		return 1;
+	case TG_SCOPE_TAG:
+		return c->tags && has_tag(c->tags, p->scope_value);
+	case TG_SCOPE_MODEL:
+		return same_ci(c->model, p->scope_value) || same_ci(c->model_family, p->scope_value);
+	case TG_SCOPE_PROVIDER:
+		return same_ci(c->provider, p->scope_value);
+	case TG_SCOPE_PROCESS:
+		return c->process && !strcmp(c->process, p->scope_value);
+	}
+	return 0;
+}
+
+int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n)
+{
+	int k;
+
+	if (p->scope == TG_SCOPE_GLOBAL)
+		k = snprintf(buf, n, "global");
+	else
+		k = snprintf(buf, n, "%s:%s", tg_scope_name(p->scope), p->scope_value);
+	if (k < 0 || (size_t)k >= n)
+		return -1;
+	if (p->scope == TG_SCOPE_MODEL || p->scope == TG_SCOPE_PROVIDER)
+		for (char *s = buf; *s; s++)
+			*s = (char)tolower((unsigned char)*s);
+	return k;
+}

@@ -1,0 +1,129 @@
+/* budget.h - budget policies: what a limit is, its one-line syntax, the
+ * calendar windows it counts over, and which calls it governs.
+ *
+ * Owns: struct tg_policy, its parser and formatter, window arithmetic and
+ * the scope match.  Pure functions: no I/O, no allocation, no globals, so
+ * the shim (on every provider request) and the report share one meaning.
+ *
+ * One-line syntax
+ * ---------------
+ *   SCOPE,FIELD[,FIELD...]
+ *
+ * SCOPE comes first; the fields follow in any order, each at most once:
+ *
+ *   SCOPE    global | tag:KEY=VALUE | model:NAME | provider:NAME | process:NAME
+ *   WINDOW   day | month | 24h | session                        (required)
+ *   LIMIT    usd=NUMBER | tokens=INTEGER                 (one or both required)
+ *   ACTION   block | warn | downgrade:MODEL | clamp                (required)
+ *   alert=N  percent of a limit at which to alert once per window,
+ *            1..100, "%" allowed (alert=80%); default 80
+ *   fallback=block|warn
+ *            what downgrade and clamp do when the request body cannot be
+ *            rewritten; default block
+ *   name=NAME
+ *            1..63 characters of [A-Za-z0-9_.:-]
+ *
+ * NUMBER is a non-negative decimal (0.5, 25, 1e-3); INTEGER is a
+ * non-negative integer with an optional k (x1000) or M (x1000000) suffix,
+ * fractions allowed with a suffix (tokens=2M, tokens=1.5k).  Tokens count
+ * input plus output.  Spaces around fields are ignored.  Examples:
+ *
+ *   global,month,usd=200,block
+ *   tag:team=search,day,usd=5,tokens=2M,warn,alert=50%
+ *   model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn
+ *
+ * Windows are UTC.  day is [00:00, next 00:00); month is [the 1st 00:00,
+ * the next 1st); 24h is rolling and hour-granular: the current clock hour
+ * and the 24 before it, so it resets when the oldest hour drops out (at the
+ * next full hour); session is the life of one process and is counted by
+ * that process, never in the ledger.
+ *
+ * TOKENGUARD_BUDGETS holds several policies separated by ';'; those
+ * without name= are called env1, env2, ... by position.
+ */
+#ifndef TG_BUDGET_H
+#define TG_BUDGET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "record.h"
+
+enum tg_window { TG_WIN_DAY, TG_WIN_MONTH, TG_WIN_24H, TG_WIN_SESSION };
+enum tg_scope { TG_SCOPE_GLOBAL, TG_SCOPE_TAG, TG_SCOPE_MODEL, TG_SCOPE_PROVIDER, TG_SCOPE_PROCESS };
+enum tg_action { TG_ACT_BLOCK, TG_ACT_WARN, TG_ACT_DOWNGRADE, TG_ACT_CLAMP };
+
+#define TG_ALERT_PCT_DEFAULT 80
+
+/* Longest policy line tg_policy_format() writes, NUL included. */
+#define TG_POLICY_LINE_MAX (TG_TAGS_MAX + TG_MODEL_MAX + TG_POLICY_NAME_MAX + 160)
+
+/* Longest scope string tg_policy_scope_key() writes, NUL included. */
+#define TG_SCOPE_KEY_MAX (TG_TAGS_MAX + 16)
+
+struct tg_policy {
+	char name[TG_POLICY_NAME_MAX];
+	enum tg_scope scope;
+	char scope_value[TG_TAGS_MAX];  /* "team=search" for tag, model/provider/process name; "" for global */
+	enum tg_window window;
+	double limit_usd;               /* < 0: no USD limit */
+	int64_t limit_tokens;           /* < 0: no token limit (tokens = input + output) */
+	enum tg_action action;
+	char downgrade_model[TG_MODEL_MAX];
+	enum tg_action fallback;        /* for downgrade/clamp when the body cannot be rewritten:
+	                                   TG_ACT_BLOCK (default) or TG_ACT_WARN */
+	int alert_pct;                  /* 1..100, default 80 */
+	int from_env;                   /* defined by TOKENGUARD_BUDGETS, not stored */
+};
+
+/* A call as the shim sees it before sending it. */
+struct tg_call {
+	const char *provider, *model, *model_family, *process, *tags; /* tags "k=v,k=v" */
+};
+
+/* Parses one policy line into *out (fully overwritten; name is "" unless
+ * name= is given).  Returns 0, or -1 with a message in err naming the
+ * field and what was expected. */
+int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t errlen);
+
+/* Parses TOKENGUARD_BUDGETS: up to max policies separated by ';' (empty
+ * pieces skipped), each with from_env set and a default name envN (N its
+ * position among the pieces, from 1).  Sets *n.  Returns 0, or -1 with a
+ * message in err starting with "policy N: "; *n is then 0. */
+int tg_policies_parse_env(const char *env, struct tg_policy *out, int max, int *n,
+                          char *err, size_t errlen);
+
+/* Writes p in the one-line syntax (name= last, when p has a name), such
+ * that tg_policy_parse() gives p back.  Returns the length, or -1 when n is
+ * too small (TG_POLICY_LINE_MAX always suffices). */
+int tg_policy_format(const struct tg_policy *p, char *buf, size_t n);
+
+/* Returns 0 when name is a valid policy name, else -1 with a message. */
+int tg_policy_name_check(const char *name, char *err, size_t errlen);
+
+/* The window of w containing now_us (UTC): *start_us inclusive, *reset_us
+ * when the window (or for 24h its oldest hour) ends.  Returns 0, or
+ * TG_EINVAL for TG_WIN_SESSION (not a time window) or an unknown w. */
+int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_t *reset_us);
+
+/* 1 when p governs c, else 0.  Model scope: NAME equals the model or its
+ * price family (the caller passes model_family from tg_price_find()->family,
+ * or the model itself when unpriced), ignoring case like provider scope;
+ * tag scope: exact key and value among the call's tags; process scope:
+ * exact name.  NULL members of c match nothing. */
+int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c);
+
+/* The scope string under which the ledger keeps the spend of p's scope:
+ * "global", "tag:k=v", "model:name", "provider:name", "process:name", with
+ * model and provider names in lowercase.  Returns the length, or -1 when n
+ * is too small (TG_SCOPE_KEY_MAX always suffices). */
+int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n);
+
+/* Names for the enums as the syntax spells them ("day", "tag", "block",
+ * "downgrade"). */
+const char *tg_window_name(enum tg_window w);
+const char *tg_scope_name(enum tg_scope s);
+const char *tg_action_name(enum tg_action a);
+
+#endif

@@ -1,0 +1,235 @@
+/* ledger_alert.c - budget alerts: recording them, once per policy, level
+ * and window across every process, and reading them back (layout in
+ * ledger_budget.h).
+ *
+ * An alert value is: version u8 (1) | ts_us i64 | level u8 | spend_usd f64
+ * | spend_tokens i64 | limit_usd f64 | limit_tokens i64 | window_start i64
+ * | pid i32, all big-endian, then policy, process, model and detail, each
+ * a u16 BE length and that many bytes.  Bytes after those are from a later
+ * version and ignored. */
+#include <string.h>
+
+#include "ledger_budget.h"
+#include "ledger_impl.h"
+
+#define ALERT_VERSION 1
+#define FIXED_LEN (1 + 8 + 1 + 8 * 5 + 4)
+#define ALERT_MAX (FIXED_LEN + 4 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
+                   TG_ALERT_DETAIL_MAX)
+#define ONCE_KEY_MAX (TG_POLICY_NAME_MAX + 1 + 1 + 8)
+
+const char *tg_alert_level_name(int level)
+{
+	switch (level) {
+	case TG_ALERT_THRESHOLD: return "threshold";
+	case TG_ALERT_LIMIT: return "limit";
+	case TG_ALERT_BLOCKED: return "blocked";
+	case TG_ALERT_FALLBACK: return "fallback";
+	}
+	return "?";
+}
+
+static unsigned char *put_u64(unsigned char *p, uint64_t v)
+{
+	tg_put_be64(p, v);
+	return p + 8;
+}
+
+static unsigned char *put_f64(unsigned char *p, double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof u);
+	return put_u64(p, u);
+}
+
+static unsigned char *put_str(unsigned char *p, const char *s, size_t size)
+{
+	size_t n = strnlen(s, size - 1);
+
+	p[0] = (unsigned char)(n >> 8);
+	p[1] = (unsigned char)n;
+	memcpy(p + 2, s, n);
+	return p + 2 + n;
+}
+
+static size_t encode(const struct tg_alert *a, unsigned char *buf)
+{
+	unsigned char *p = buf;
+	uint32_t pid = (uint32_t)a->pid;
+
+	*p++ = ALERT_VERSION;
+	p = put_u64(p, (uint64_t)a->ts_us);
+	*p++ = (unsigned char)a->level;
+	p = put_f64(p, a->spend_usd);
+	p = put_u64(p, (uint64_t)a->spend_tokens);
+	p = put_f64(p, a->limit_usd);
+	p = put_u64(p, (uint64_t)a->limit_tokens);
+	p = put_u64(p, (uint64_t)a->window_start_us);
+	for (int i = 3; i >= 0; i--, pid >>= 8)
+		p[i] = (unsigned char)pid;
+	p += 4;
+	p = put_str(p, a->policy, sizeof a->policy);
+	p = put_str(p, a->process, sizeof a->process);
+	p = put_str(p, a->model, sizeof a->model);
+	p = put_str(p, a->detail, sizeof a->detail);
+	return (size_t)(p - buf);
+}
+
+static double get_f64(const unsigned char *p)
+{
+	uint64_t u = tg_get_be64(p);
+	double d;
+
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+/* Reads a length-prefixed string into dst, cut to its size (the cut may
+ * split a UTF-8 sequence: these fields are ASCII in practice). */
+static int get_str(const unsigned char **p, const unsigned char *end, char *dst, size_t size)
+{
+	size_t n;
+
+	if (end - *p < 2)
+		return TG_ECORRUPT;
+	n = (size_t)(*p)[0] << 8 | (*p)[1];
+	if ((size_t)(end - *p - 2) < n || memchr(*p + 2, 0, n))
+		return TG_ECORRUPT;
+	memcpy(dst, *p + 2, n < size ? n : size - 1);
+	dst[n < size ? n : size - 1] = '\0';
+	*p += 2 + n;
+	return 0;
+}
+
+static int decode(const MDB_val *d, struct tg_alert *a)
+{
+	const unsigned char *p = d->mv_data, *end = p + d->mv_size;
+
+	memset(a, 0, sizeof *a);
+	if (d->mv_size < FIXED_LEN || p[0] == 0)
+		return TG_ECORRUPT;
+	if (p[0] > ALERT_VERSION)
+		return TG_ESCHEMA;
+	a->ts_us = (int64_t)tg_get_be64(p + 1);
+	a->level = p[9];
+	a->spend_usd = get_f64(p + 10);
+	a->spend_tokens = (int64_t)tg_get_be64(p + 18);
+	a->limit_usd = get_f64(p + 26);
+	a->limit_tokens = (int64_t)tg_get_be64(p + 34);
+	a->window_start_us = (int64_t)tg_get_be64(p + 42);
+	a->pid = (int32_t)((uint32_t)p[50] << 24 | (uint32_t)p[51] << 16 | (uint32_t)p[52] << 8 | p[53]);
+	p += FIXED_LEN;
+	if (get_str(&p, end, a->policy, sizeof a->policy) ||
+	    get_str(&p, end, a->process, sizeof a->process) ||
+	    get_str(&p, end, a->model, sizeof a->model) ||
+	    get_str(&p, end, a->detail, sizeof a->detail))
+		return TG_ECORRUPT;
+	return 0;
+}
+
+struct add_req {
+	const struct tg_alert *a;
+	int once;
+	int recorded;
+};
+
+static int add_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct add_req *q = ctx;
+	unsigned char key[16], val[ALERT_MAX], okey[ONCE_KEY_MAX];
+	MDB_val k = { sizeof key, key }, d = { encode(q->a, val), val };
+	size_t n = strnlen(q->a->policy, sizeof q->a->policy - 1);
+	int rc;
+
+	q->recorded = 0;
+	if (q->once) {
+		MDB_val ok = { n + 10, okey }, od = { 0, "" }, found;
+
+		/* Write transactions are serialised across processes, so this
+		 * lookup and the put below cannot interleave with another's. */
+		memcpy(okey, q->a->policy, n);
+		okey[n] = '\0';
+		okey[n + 1] = (unsigned char)q->a->level;
+		tg_put_be64(okey + n + 2, (uint64_t)q->a->window_start_us);
+		rc = mdb_get(txn, l->alert_once, &ok, &found);
+		if (rc == 0)
+			return 0;
+		if (rc != MDB_NOTFOUND || (rc = mdb_put(txn, l->alert_once, &ok, &od, 0)) != 0)
+			return rc;
+	}
+	tg_ledger_next_key(l, key, q->a->ts_us);
+	if ((rc = mdb_put(txn, l->alerts, &k, &d, MDB_NOOVERWRITE)) != 0)
+		return rc;
+	q->recorded = 1;
+	return 0;
+}
+
+static int add(struct tg_ledger *l, const struct tg_alert *a, int once)
+{
+	struct add_req q = { a, once, 0 };
+	int rc;
+
+	if (!a || a->ts_us < 0 || !a->policy[0])
+		return TG_EINVAL;
+	if ((rc = tg_ledger_write(l, add_txn, &q)) != 0)
+		return rc;
+	return q.recorded;
+}
+
+int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a)
+{
+	return add(l, a, 1);
+}
+
+int tg_ledger_alert_add(struct tg_ledger *l, const struct tg_alert *a)
+{
+	int rc = add(l, a, 0);
+
+	return rc < 0 ? rc : 0;
+}
+
+struct scan_req {
+	int64_t since_us;
+	int (*fn)(void *ctx, const struct tg_alert *a);
+	void *ctx;
+	int stopped;
+};
+
+static int scan_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct scan_req *q = ctx;
+	unsigned char start[8];
+	MDB_val k = { sizeof start, start }, d;
+	MDB_cursor *cur;
+	struct tg_alert a;
+	int rc;
+
+	q->stopped = 0;
+	if (!l->has_budget_dbs)
+		return 0;
+	tg_put_be64(start, (uint64_t)q->since_us);
+	if ((rc = mdb_cursor_open(txn, l->alerts, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if ((rc = decode(&d, &a)) != 0)
+			break;
+		if ((q->stopped = q->fn(q->ctx, &a)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int tg_ledger_alerts(struct tg_ledger *l, int64_t since_us,
+                     int (*fn)(void *ctx, const struct tg_alert *a), void *ctx)
+{
+	struct scan_req q = { since_us < 0 ? 0 : since_us, fn, ctx, 0 };
+	int rc;
+
+	if (!fn)
+		return TG_EINVAL;
+	rc = tg_ledger_read(l, scan_txn, &q);
+	return rc ? rc : q.stopped;
+}

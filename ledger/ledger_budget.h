@@ -1,0 +1,132 @@
+/* ledger_budget.h - budgets in the ledger: stored policies, spend totals
+ * per scope, reset baselines and alerts, shared by every process that
+ * uses the ledger.
+ *
+ * Owns these named databases (schema 2):
+ *   policies    name -> the policy in the one-line syntax of budget.h
+ *               (name= included); meta "policy_version" (u64 BE) is bumped
+ *               by every change, so a process can cache the list and
+ *               reread it only when the version moves.
+ *   totals      key:   scope string | NUL | bucket kind u8 (0 hour, 1 UTC
+ *                      day, 2 UTC month) | bucket start u64 BE (us)
+ *               value: usd f64 BE | tokens i64 BE | calls i64 BE |
+ *                      blocked i64 BE
+ *               Every record adds to the hour, day and month buckets of
+ *               each scope it belongs to, in the transaction that appends
+ *               it, so a spend is a few reads whatever the ledger's size.
+ *               Scope strings are those of tg_policy_scope_key(); one
+ *               longer than 400 bytes is replaced by "#" and its 64-bit
+ *               FNV-1a hash in hex, to stay within LMDB's key size.
+ *   resets      name -> baseline: the spend of the policy's window (for
+ *               24h: of the current hour) when it was reset.
+ *   alerts      ts_us u64 BE | pid u32 BE | sequence u32 BE -> one alert
+ *   alert_once  policy | NUL | level u8 | window start u64 BE -> ""
+ *
+ * A record's scopes are: global; provider:<provider>; model:<model family>
+ * and, when it differs, model:<model>; process:<process>; tag:<k>=<v> for
+ * each tag.  Its tokens are input + output, an unknown count taken as 0.
+ * A record flagged TG_REC_BLOCKED cost nothing: it adds only to blocked.
+ *
+ * Return convention as in ledger.h: 0 or a negative TG_E* code.  A handle
+ * opened read-only on a schema 1 ledger sees no policies, totals or alerts.
+ */
+#ifndef TG_LEDGER_BUDGET_H
+#define TG_LEDGER_BUDGET_H
+
+#include <stdint.h>
+
+#include "budget.h"
+#include "ledger.h"
+
+struct tg_spend {
+	double usd;
+	int64_t tokens;             /* input + output */
+	int64_t calls;
+	int64_t window_start_us;    /* -1 for session windows */
+	int64_t reset_us;           /* -1 for session windows */
+};
+
+enum tg_alert_level {
+	TG_ALERT_THRESHOLD = 1,  /* alert_pct of a limit reached */
+	TG_ALERT_LIMIT,          /* a limit reached */
+	TG_ALERT_BLOCKED,        /* a call refused */
+	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied */
+};
+
+#define TG_ALERT_DETAIL_MAX 128
+
+struct tg_alert {
+	int64_t ts_us;
+	char policy[TG_POLICY_NAME_MAX];
+	int level;                  /* enum tg_alert_level */
+	double spend_usd;
+	int64_t spend_tokens;
+	double limit_usd;           /* < 0: none */
+	int64_t limit_tokens;       /* < 0: none */
+	int64_t window_start_us;
+	int32_t pid;
+	char process[TG_PROCESS_MAX];
+	char model[TG_MODEL_MAX];
+	char detail[TG_ALERT_DETAIL_MAX];
+};
+
+/* "threshold", "limit", "blocked", "fallback"; "?" for anything else. */
+const char *tg_alert_level_name(int level);
+
+/* The spend of p's scope in p's current window at now_us, less the
+ * baseline of a reset made in that same window.  Day and month read one
+ * bucket; 24h sums the hour buckets from the window start (see budget.h:
+ * hour-granular, no prorating of the oldest hour).  Returns 0, TG_EINVAL
+ * for a session window, or a ledger error. */
+int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
+                    struct tg_spend *out);
+
+/* tg_ledger_spend() for n policies in one read transaction: the shim's
+ * per-request check.  Session policies get zeros with window_start_us and
+ * reset_us -1 (their process counts them).  Returns 0 or a ledger error. */
+int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
+                         struct tg_spend *out);
+
+/* The stored policies, in name order.  *n is set to how many are stored;
+ * when that is more than max, only the first max are written to out.
+ * *version (may be NULL) is the policy version of the same snapshot.
+ * Returns 0, TG_ECORRUPT when a stored policy does not parse, or a ledger
+ * error. */
+int tg_ledger_policies(struct tg_ledger *l, struct tg_policy *out, int max, int *n,
+                       uint64_t *version);
+
+/* The policy version alone (one read): 0 until a policy is first set. */
+int tg_ledger_policy_version(struct tg_ledger *l, uint64_t *version);
+
+/* Adds p, or replaces the policy of the same name.  p->from_env is not
+ * stored.  A reset baseline survives a change of limits or action, not of
+ * scope or window.  Returns 0, TG_EINVAL (bad name, or a policy that would
+ * not read back), or a ledger error. */
+int tg_ledger_policy_put(struct tg_ledger *l, const struct tg_policy *p);
+
+/* Removes the policy name and its baseline.  Returns 0, TG_ENOENT when no
+ * such policy is stored, or a ledger error. */
+int tg_ledger_policy_rm(struct tg_ledger *l, const char *name);
+
+/* Makes the stored policy name read a spend of 0 from now_us on, for the
+ * rest of its current window; the next window starts from its real spend.
+ * Returns 0, TG_ENOENT (no such policy), TG_EINVAL (session window: only
+ * its process knows that spend), or a ledger error. */
+int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us);
+
+/* Records a unless an alert of the same policy, level and window_start_us
+ * is already recorded, atomically across processes.  Returns 1 when a was
+ * recorded now (the caller then tells the user), 0 when it already was, or
+ * a ledger error. */
+int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a);
+
+/* Records a unconditionally (blocked calls: each one is kept). */
+int tg_ledger_alert_add(struct tg_ledger *l, const struct tg_alert *a);
+
+/* Calls fn for each alert with ts_us >= since_us, in time order, in one
+ * read transaction.  fn's nonzero value stops the scan and is returned.
+ * Returns 0, TG_ECORRUPT for an undecodable alert, or a ledger error. */
+int tg_ledger_alerts(struct tg_ledger *l, int64_t since_us,
+                     int (*fn)(void *ctx, const struct tg_alert *a), void *ctx);
+
+#endif

@@ -1,0 +1,422 @@
+/* ledger_totals.c - spend totals per scope and bucket, reset baselines and
+ * the spend of a policy's window (layouts in ledger_budget.h). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "ledger_budget.h"
+#include "ledger_impl.h"
+
+#define US_PER_HOUR (INT64_C(3600) * 1000000)
+#define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
+#define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
+#define TVAL_LEN 32
+
+enum bucket { B_HOUR, B_DAY, B_MONTH };
+
+struct amounts {
+	double usd;
+	int64_t tokens, calls, blocked;
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = UINT64_C(14695981039346656037);
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
+	return h;
+}
+
+static size_t total_key(unsigned char *key, const char *scope, enum bucket b, int64_t start_us)
+{
+	size_t n = strlen(scope);
+
+	if (n > SCOPE_INLINE_MAX) {
+		n = (size_t)snprintf((char *)key, SCOPE_INLINE_MAX, "#%016llx",
+		                     (unsigned long long)fnv1a(scope));
+	} else {
+		memcpy(key, scope, n);
+	}
+	key[n++] = '\0';
+	key[n++] = (unsigned char)b;
+	tg_put_be64(key + n, (uint64_t)start_us);
+	return n + 8;
+}
+
+static void put_double(unsigned char *p, double d)
+{
+	uint64_t u;
+
+	memcpy(&u, &d, sizeof u);
+	tg_put_be64(p, u);
+}
+
+static double get_double(const unsigned char *p)
+{
+	uint64_t u = tg_get_be64(p);
+	double d;
+
+	memcpy(&d, &u, sizeof d);
+	return d;
+}
+
+static void encode_amounts(unsigned char v[TVAL_LEN], const struct amounts *a)
+{
+	put_double(v, a->usd);
+	tg_put_be64(v + 8, (uint64_t)a->tokens);
+	tg_put_be64(v + 16, (uint64_t)a->calls);
+	tg_put_be64(v + 24, (uint64_t)a->blocked);
+}
+
+/* Longer values are from a later version that appended fields. */
+static int decode_amounts(const MDB_val *d, struct amounts *a)
+{
+	const unsigned char *p = d->mv_data;
+
+	if (d->mv_size < TVAL_LEN)
+		return TG_ECORRUPT;
+	a->usd = get_double(p);
+	a->tokens = (int64_t)tg_get_be64(p + 8);
+	a->calls = (int64_t)tg_get_be64(p + 16);
+	a->blocked = (int64_t)tg_get_be64(p + 24);
+	return 0;
+}
+
+/* Reads one bucket; an absent bucket is zero. */
+static int get_bucket(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
+                      int64_t start_us, struct amounts *a)
+{
+	unsigned char key[TKEY_MAX];
+	MDB_val k = { total_key(key, scope, b, start_us), key }, d;
+	int rc;
+
+	memset(a, 0, sizeof *a);
+	rc = mdb_get(txn, l->totals, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc ? rc : decode_amounts(&d, a);
+}
+
+static int64_t bucket_start(enum bucket b, int64_t ts_us)
+{
+	int64_t start, reset;
+
+	if (b == B_HOUR)
+		return ts_us / US_PER_HOUR * US_PER_HOUR;  /* ts_us >= 0 */
+	tg_window_bounds(b == B_DAY ? TG_WIN_DAY : TG_WIN_MONTH, ts_us, &start, &reset);
+	return start;
+}
+
+static int add_scope(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64_t ts_us,
+                     const struct amounts *delta)
+{
+	for (int b = B_HOUR; b <= B_MONTH; b++) {
+		unsigned char key[TKEY_MAX], val[TVAL_LEN];
+		int64_t start = bucket_start((enum bucket)b, ts_us);
+		MDB_val k = { total_key(key, scope, (enum bucket)b, start), key };
+		MDB_val d = { sizeof val, val };
+		struct amounts a;
+		int rc;
+
+		if ((rc = get_bucket(l, txn, scope, (enum bucket)b, start, &a)) != 0)
+			return rc;
+		a.usd += delta->usd;
+		a.tokens += delta->tokens;
+		a.calls += delta->calls;
+		a.blocked += delta->blocked;
+		encode_amounts(val, &a);
+		if ((rc = mdb_put(txn, l->totals, &k, &d, 0)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* The scope strings come from tg_policy_scope_key() so that what is
+ * written here is exactly what a policy reads back. */
+static int scope_of(enum tg_scope s, const char *value, size_t len, char *buf)
+{
+	struct tg_policy p;
+
+	if (len == 0 || len >= sizeof p.scope_value)
+		return -1;
+	p.scope = s;
+	memcpy(p.scope_value, value, len);
+	p.scope_value[len] = '\0';
+	return tg_policy_scope_key(&p, buf, TG_SCOPE_KEY_MAX) < 0 ? -1 : 0;
+}
+
+static int add_value(struct tg_ledger *l, MDB_txn *txn, enum tg_scope s, const char *value,
+                     size_t len, const struct tg_record *r, const struct amounts *delta)
+{
+	char scope[TG_SCOPE_KEY_MAX];
+
+	if (scope_of(s, value, len, scope) != 0)
+		return 0;  /* empty or overlong: the record is in no such scope */
+	return add_scope(l, txn, scope, r->ts_us, delta);
+}
+
+/* 1 when the tag item at item (len bytes) also appears before it: a
+ * record tagged twice alike must count once. */
+static int tag_repeated(const char *tags, const char *item, size_t len)
+{
+	for (const char *p = tags; p < item;) {
+		size_t n = strcspn(p, ",");
+
+		if (n == len && !memcmp(p, item, len))
+			return 1;
+		p += n + (p[n] == ',');
+	}
+	return 0;
+}
+
+int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
+                  const char *model_family)
+{
+	struct amounts delta = { 0, 0, 0, 0 };
+	int rc;
+
+	if (!l->has_budget_dbs)
+		return 0;
+	if (r->flags & TG_REC_BLOCKED) {
+		delta.blocked = 1;
+	} else {
+		delta.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
+		delta.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
+		               (r->counts.output > 0 ? r->counts.output : 0);
+		delta.calls = 1;
+	}
+	if ((rc = add_scope(l, txn, "global", r->ts_us, &delta)) != 0 ||
+	    (rc = add_value(l, txn, TG_SCOPE_PROVIDER, r->provider,
+	                    strnlen(r->provider, sizeof r->provider), r, &delta)) != 0 ||
+	    (rc = add_value(l, txn, TG_SCOPE_MODEL, model_family, strlen(model_family), r, &delta)) != 0 ||
+	    (rc = add_value(l, txn, TG_SCOPE_PROCESS, r->process,
+	                    strnlen(r->process, sizeof r->process), r, &delta)) != 0)
+		return rc;
+	if (strcasecmp(r->model, model_family) &&
+	    (rc = add_value(l, txn, TG_SCOPE_MODEL, r->model, strnlen(r->model, sizeof r->model),
+	                    r, &delta)) != 0)
+		return rc;
+	for (const char *p = r->tags; *p;) {
+		size_t len = strcspn(p, ",");
+		const char *eq = memchr(p, '=', len);
+
+		/* Only well-formed k=v items can be named by a tag policy. */
+		if (eq && eq > p && !tag_repeated(r->tags, p, len) &&
+		    (rc = add_value(l, txn, TG_SCOPE_TAG, p, len, r, &delta)) != 0)
+			return rc;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
+/* ---- baselines ---- */
+
+#define BASE_FIXED (1 + 8 + TVAL_LEN)
+
+struct baseline {
+	enum tg_window window;
+	int64_t bucket_us;   /* day/month: window start; 24h: the hour of the reset */
+	struct amounts a;
+	char scope[TG_SCOPE_KEY_MAX];
+};
+
+static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, struct baseline *b)
+{
+	MDB_val k = { strlen(name), (void *)name }, d;
+	const unsigned char *p;
+	int rc;
+
+	if (!*name)
+		return MDB_NOTFOUND;
+	if ((rc = mdb_get(txn, l->resets, &k, &d)) != 0)
+		return rc;
+	p = d.mv_data;
+	if (d.mv_size < BASE_FIXED || d.mv_size - BASE_FIXED >= sizeof b->scope || p[0] > TG_WIN_SESSION)
+		return TG_ECORRUPT;
+	b->window = (enum tg_window)p[0];
+	b->bucket_us = (int64_t)tg_get_be64(p + 1);
+	d.mv_data = (void *)(p + 9);
+	decode_amounts(&d, &b->a);
+	memcpy(b->scope, p + BASE_FIXED, d.mv_size - BASE_FIXED);
+	b->scope[d.mv_size - BASE_FIXED] = '\0';
+	return 0;
+}
+
+static void subtract(struct tg_spend *s, const struct amounts *a)
+{
+	s->usd = s->usd > a->usd ? s->usd - a->usd : 0;
+	s->tokens = s->tokens > a->tokens ? s->tokens - a->tokens : 0;
+	s->calls = s->calls > a->calls ? s->calls - a->calls : 0;
+}
+
+/* Sums the hour buckets of scope from from_us to the hour of now_us. */
+static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64_t from_us,
+                     int64_t now_us, struct tg_spend *s)
+{
+	unsigned char key[TKEY_MAX];
+	size_t plen = total_key(key, scope, B_HOUR, from_us) - 8;
+	MDB_val k = { plen + 8, key }, d;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, l->totals, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct amounts a;
+
+		if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) ||
+		    (int64_t)tg_get_be64((unsigned char *)k.mv_data + plen) > now_us)
+			break;
+		if ((rc = decode_amounts(&d, &a)) != 0)
+			break;
+		s->usd += a.usd;
+		s->tokens += a.tokens;
+		s->calls += a.calls;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
+}
+
+static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                     int64_t now_us, struct tg_spend *s)
+{
+	char scope[TG_SCOPE_KEY_MAX];
+	struct baseline b;
+	struct amounts a;
+	int rc, based;
+
+	memset(s, 0, sizeof *s);
+	if (tg_window_bounds(p->window, now_us, &s->window_start_us, &s->reset_us) != 0) {
+		s->window_start_us = s->reset_us = -1;
+		return TG_EINVAL;
+	}
+	if (!l->has_budget_dbs)
+		return 0;
+	if (tg_policy_scope_key(p, scope, sizeof scope) < 0)
+		return TG_EINVAL;
+	rc = get_baseline(l, txn, p->name, &b);
+	if (rc && rc != MDB_NOTFOUND)
+		return rc;
+	based = rc == 0 && b.window == p->window && !strcmp(b.scope, scope);
+
+	if (p->window == TG_WIN_24H) {
+		based = based && b.bucket_us >= s->window_start_us;
+		rc = sum_hours(l, txn, scope, based ? b.bucket_us : s->window_start_us, now_us, s);
+	} else {
+		based = based && b.bucket_us == s->window_start_us;
+		rc = get_bucket(l, txn, scope, p->window == TG_WIN_DAY ? B_DAY : B_MONTH,
+		                s->window_start_us, &a);
+		if (rc == 0) {
+			s->usd = a.usd;
+			s->tokens = a.tokens;
+			s->calls = a.calls;
+		}
+	}
+	if (rc == 0 && based)
+		subtract(s, &b.a);
+	return rc;
+}
+
+struct spend_req {
+	const struct tg_policy *p;
+	int n;
+	int64_t now_us;
+	struct tg_spend *out;
+	int session_is_error;
+};
+
+static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct spend_req *q = ctx;
+
+	for (int i = 0; i < q->n; i++) {
+		int rc = spend_one(l, txn, &q->p[i], q->now_us, &q->out[i]);
+
+		if (rc == TG_EINVAL && q->p[i].window == TG_WIN_SESSION && !q->session_is_error)
+			continue;
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
+                    struct tg_spend *out)
+{
+	struct spend_req q = { p, 1, now_us, out, 1 };
+
+	if (!p || !out)
+		return TG_EINVAL;
+	if (p->window == TG_WIN_SESSION) {
+		memset(out, 0, sizeof *out);
+		out->window_start_us = out->reset_us = -1;
+		return TG_EINVAL;
+	}
+	return tg_ledger_read(l, spend_txn, &q);
+}
+
+int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
+                         struct tg_spend *out)
+{
+	struct spend_req q = { p, n, now_us, out, 0 };
+
+	if (n < 0 || (n && (!p || !out)))
+		return TG_EINVAL;
+	if (n == 0)
+		return 0;
+	return tg_ledger_read(l, spend_txn, &q);
+}
+
+/* ---- reset ---- */
+
+struct reset_req {
+	const char *name;
+	int64_t now_us;
+};
+
+static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct reset_req *q = ctx;
+	unsigned char val[BASE_FIXED + TG_SCOPE_KEY_MAX];
+	char scope[TG_SCOPE_KEY_MAX];
+	struct tg_policy p;
+	struct amounts a;
+	int64_t start, reset, bucket;
+	MDB_val k = { strlen(q->name), (void *)q->name }, d;
+	size_t slen;
+	int rc;
+
+	if ((rc = tg_policy_get_txn(l, txn, q->name, &p)) != 0)
+		return rc;
+	if (tg_window_bounds(p.window, q->now_us, &start, &reset) != 0)
+		return TG_EINVAL;
+	bucket = p.window == TG_WIN_24H ? bucket_start(B_HOUR, q->now_us) : start;
+	if (tg_policy_scope_key(&p, scope, sizeof scope) < 0)
+		return TG_EINVAL;
+	rc = get_bucket(l, txn, scope, p.window == TG_WIN_24H ? B_HOUR :
+	                p.window == TG_WIN_DAY ? B_DAY : B_MONTH, bucket, &a);
+	if (rc)
+		return rc;
+	slen = strlen(scope);
+	val[0] = (unsigned char)p.window;
+	tg_put_be64(val + 1, (uint64_t)bucket);
+	encode_amounts(val + 9, &a);
+	memcpy(val + BASE_FIXED, scope, slen);
+	d.mv_size = BASE_FIXED + slen;
+	d.mv_data = val;
+	if ((rc = mdb_put(txn, l->resets, &k, &d, 0)) != 0)
+		return rc;
+	return tg_policy_version_bump(l, txn);
+}
+
+int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us)
+{
+	struct reset_req q = { name, now_us };
+
+	if (!name || !*name || now_us < 0)
+		return TG_EINVAL;
+	return tg_ledger_write(l, reset_txn, &q);
+}

@@ -1,0 +1,59 @@
+/* budget_gate.h - the budget check made before a provider call is sent.
+ *
+ * Owns: the process's view of the budget policies (those stored in the
+ * ledger, re-read only when the ledger's policy version changes, plus those
+ * of TOKENGUARD_BUDGETS), the spend of session windows (the life of this
+ * process, kept in memory), the fail mode (TOKENGUARD_FAIL) and the
+ * decision for one call: allow, block, or rewrite (downgrade the model,
+ * clamp the max output tokens), with the alerts and stderr lines that go
+ * with it.
+ *
+ * The check reads committed spend in one LMDB read transaction; calls of
+ * other processes still in flight are not in it, so racing processes can
+ * overshoot a limit by at most the calls in flight when it was crossed.
+ * All functions run under the sink's lock (tg_sink_with_ledger).
+ */
+#ifndef TG_BUDGET_GATE_H
+#define TG_BUDGET_GATE_H
+
+#include <stdint.h>
+
+#include "providers.h"
+#include "record.h"
+
+struct tg_gate_call {
+	const struct tg_provider *provider;
+	const char *model;        /* as asked; "" if unknown */
+	int64_t max_tokens;       /* max output tokens asked; -1 if none */
+	int can_rewrite;          /* the transport can rewrite this request's body */
+};
+
+enum tg_verdict {
+	TG_VERDICT_ALLOW,
+	TG_VERDICT_BLOCK,
+	TG_VERDICT_REWRITE,       /* new_model and/or new_max_tokens set */
+};
+
+struct tg_gate_result {
+	enum tg_verdict verdict;
+	char policy[TG_POLICY_NAME_MAX];   /* the policy that decided; "" for allow */
+	char new_model[TG_MODEL_MAX];      /* downgrade target; "" to keep */
+	int64_t new_max_tokens;            /* clamp; -1 to keep */
+	char message[320];                 /* for the refusal the program reads */
+};
+
+/* Decides for one call.  Never fails: problems reading the ledger apply
+ * the fail mode (TOKENGUARD_FAIL=open lets the call through with one
+ * warning; closed blocks it). */
+void tg_gate_check(const struct tg_gate_call *call, struct tg_gate_result *out);
+
+/* Adds a committed record to the session windows it counts toward.
+ * Called by the sink, under its lock. */
+void tg_gate_account(const struct tg_record *r, const char *model_family);
+
+/* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL; invalid policies are
+ * reported on stderr by name and field, and not applied.  Called once at
+ * initialisation. */
+void tg_gate_configure(const char *budgets_env, const char *fail_env);
+
+#endif

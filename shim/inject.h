@@ -1,0 +1,65 @@
+/* inject.h - bytes the shim hands the program in place of the server's.
+ *
+ * Owns: one connection's queue of synthesized bytes (a budget refusal, a
+ * flow-control credit) that the program reads before anything more from
+ * the server, and whether the stream ends after them (a refused HTTP/1.1
+ * connection).  Header-only and tiny: it is consulted on every read of a
+ * provider connection.
+ */
+#ifndef TG_INJECT_H
+#define TG_INJECT_H
+
+#include <stdlib.h>
+#include <string.h>
+
+struct tg_inject {
+	char *buf;
+	size_t len, off;
+	int eof_after;   /* after the queue drains, reads report end of stream */
+};
+
+static inline size_t tg_inject_pending(const struct tg_inject *q)
+{
+	return q->len - q->off;
+}
+
+static inline int tg_inject_append(struct tg_inject *q, const char *b, size_t n)
+{
+	if (q->off == q->len)
+		q->off = q->len = 0;
+	char *nb = realloc(q->buf, q->len + n);
+	if (!nb)
+		return -1;
+	memcpy(nb + q->len, b, n);
+	q->buf = nb;
+	q->len += n;
+	return 0;
+}
+
+static inline size_t tg_inject_take(struct tg_inject *q, char *out, size_t n)
+{
+	size_t k = q->len - q->off < n ? q->len - q->off : n;
+	memcpy(out, q->buf + q->off, k);
+	q->off += k;
+	return k;
+}
+
+static inline void tg_inject_free(struct tg_inject *q)
+{
+	free(q->buf);
+	q->buf = NULL;
+	q->len = q->off = 0;
+}
+
+/* What a transport decides about the program's current write. */
+struct tg_write_ctl {
+	const char *buf;      /* bytes of this write not observed before */
+	size_t len;
+	int whole;            /* buf is the program's whole write: nothing of it went out yet */
+	int may_replace;      /* a replacement would be written whole (no partial writes) */
+	int swallow;          /* out: send nothing, report the write done */
+	char *replace;        /* out: send this instead (malloc), report the write done */
+	size_t replace_len;
+};
+
+#endif

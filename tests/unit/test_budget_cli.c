@@ -1,0 +1,237 @@
+/* test_budget_cli.c - `tokenguard-report budget` end to end through the
+ * built binary (build/tokenguard-report, or $TG_REPORT_BIN): set in both
+ * forms, list, status with spend from records and the last blocked call,
+ * reset, rm, env policies and the errors.  Skipped when the binary has not
+ * been built. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ledger_budget.h"
+
+static char dir[64];
+static const char *bin;
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)type; (void)ftw;
+	return remove(path);
+}
+
+static void setup(void)
+{
+	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
+	if (access(bin, X_OK) != 0)
+		cr_skip_test("%s not built", bin);
+	snprintf(dir, sizeof dir, "/tmp/tg-budget-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+}
+
+static void teardown(void)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Runs the report with args and env (a prefix such as "X=y", or ""). */
+static int run_env(const char *env, const char *args, char *out, size_t n)
+{
+	char cmd[2048];
+	FILE *p;
+	size_t len;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "env -u TOKENGUARD_BUDGETS %s %s %s --ledger %s/l 2>&1", env, bin,
+	         args, dir);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	len = fread(out, 1, n - 1, p);
+	out[len] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static int run(const char *args, char *out, size_t n)
+{
+	return run_env("", args, out, n);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void spend(double usd, int64_t tokens, const char *tags)
+{
+	struct tg_ledger *l;
+	struct tg_record r;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/l", dir);
+	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_CREATE), 0);
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = now_us();
+	r.counts.input = tokens;
+	r.counts.output = 0;
+	r.cost_usd = usd;
+	snprintf(r.provider, sizeof r.provider, "openai");
+	snprintf(r.model, sizeof r.model, "gpt-4o");
+	snprintf(r.process, sizeof r.process, "python3");
+	snprintf(r.tags, sizeof r.tags, "%s", tags);
+	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tg_ledger_close(l);
+}
+
+static void blocked_alert(const char *policy)
+{
+	struct tg_ledger *l;
+	struct tg_alert a;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/l", dir);
+	cr_assert_eq(tg_ledger_open(&l, path, 0), 0);
+	memset(&a, 0, sizeof a);
+	a.ts_us = INT64_C(1795336391000000);  /* 2026-11-22T08:33:11Z */
+	a.level = TG_ALERT_BLOCKED;
+	snprintf(a.policy, sizeof a.policy, "%s", policy);
+	snprintf(a.process, sizeof a.process, "python3");
+	snprintf(a.model, sizeof a.model, "gpt-4o");
+	cr_assert_eq(tg_ledger_alert_add(l, &a), 0);
+	tg_ledger_close(l);
+}
+
+TestSuite(budget_cli, .init = setup, .fini = teardown);
+
+Test(budget_cli, read_commands_refuse_a_missing_ledger_and_set_creates_it)
+{
+	char out[4096];
+
+	cr_assert_eq(run("budget list", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "tokenguard-report: "), "%s", out);
+	cr_assert_not_null(strstr(out, "/l: no ledger found; set a policy with "
+	                          "`tokenguard-report budget set`"), "%s", out);
+	cr_assert_eq(run("budget status", out, sizeof out), 2);
+	cr_assert_eq(run("budget rm x", out, sizeof out), 2);
+	cr_assert_eq(run("budget set daily global,day,usd=5,block", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "set daily: global,day,usd=5,block\n");
+	cr_assert_eq(run("budget list", out, sizeof out), 0, "%s", out);
+}
+
+Test(budget_cli, sets_in_both_forms_and_lists_as_table_and_json)
+{
+	char out[8192];
+
+	cr_assert_eq(run("budget set search --scope tag:team=search --window 24h --usd 0.5 "
+	                 "--tokens 2M --action downgrade:gpt-4o-mini --alert 50% --fallback warn",
+	                 out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "set search: tag:team=search,24h,usd=0.5,tokens=2000000,"
+	                 "downgrade:gpt-4o-mini,fallback=warn,alert=50\n");
+	cr_assert_eq(run("budget set all global,month,usd=200,block", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget set all global,month,usd=300,warn", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget list", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"NAME                      SOURCE  POLICY\n"
+		"all                       ledger  global,month,usd=300,warn\n"
+		"search                    ledger  tag:team=search,24h,usd=0.5,tokens=2000000,"
+		"downgrade:gpt-4o-mini,fallback=warn,alert=50\n");
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='provider:openai,session,usd=1,block'",
+	                     "budget list --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"[\n{\"name\":\"all\",\"source\":\"ledger\",\"policy\":\"global,month,usd=300,warn\"},\n"
+		"{\"name\":\"search\",\"source\":\"ledger\",\"policy\":\"tag:team=search,24h,usd=0.5,"
+		"tokens=2000000,downgrade:gpt-4o-mini,fallback=warn,alert=50\"},\n"
+		"{\"name\":\"env1\",\"source\":\"env\",\"policy\":\"provider:openai,session,usd=1,block\"}\n]\n");
+}
+
+Test(budget_cli, rejects_bad_policies_with_the_parser_message)
+{
+	char out[4096];
+
+	cr_assert_eq(run("budget set bad global,day,usd=-1,block", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: budget set bad: usd=-1: a limit cannot be negative\n");
+	cr_assert_eq(run("budget set bad tag:team,day,usd=1,block", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "expected tag:KEY=VALUE"), "%s", out);
+	cr_assert_eq(run("budget set 'a b' global,day,usd=1,block", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "has a character other than"), "%s", out);
+	cr_assert_eq(run("budget set x global,day,usd=1,block,name=y", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "drop name= from SPEC"), "%s", out);
+	cr_assert_eq(run("budget set x --scope global --usd 1", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "needs --scope, --window and --action"), "%s", out);
+	cr_assert_eq(run("budget set x global,day,usd=1,block --window day", out, sizeof out), 2);
+	cr_assert_eq(run("budget list --usd 1", out, sizeof out), 2);
+	cr_assert_eq(run("budget frob", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: unknown budget subcommand \"frob\"; use set, list, "
+	                 "rm, reset or status\n");
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,week,usd=1,block'", "budget set ok "
+	                     "global,day,usd=1,block", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,week,usd=1,block'", "budget status", out,
+	                     sizeof out), 2);
+	cr_assert_not_null(strstr(out, "TOKENGUARD_BUDGETS policy 1: unknown field \"week\""), "%s", out);
+}
+
+Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
+{
+	char out[8192];
+
+	cr_assert_eq(run("budget set search tag:team=search,day,usd=1,block", out, sizeof out), 0);
+	cr_assert_eq(run("budget set tok global,month,tokens=1000,warn,alert=50", out, sizeof out), 0);
+	cr_assert_eq(run("budget set small global,day,usd=0.1,warn", out, sizeof out), 0);
+	spend(0.25, 300, "team=search");
+	spend(0.5, 400, "team=ads");
+	blocked_alert("search");
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,session,usd=1,block'", "budget status",
+	                     out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "search                ledger  tag:team=search           day"
+	                          "      $0.2500 + 300 tok         $1                        25.0%  "), "%s", out);
+	cr_assert_not_null(strstr(out, "ok     2026-11-22T08:33:11.000Z python3 gpt-4o\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "$0.7500 + 700 tok         1000 tok                  70.0%"), "%s", out);
+	cr_assert_not_null(strstr(out, "alert  -\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "750.0%"), "%s", out);
+	cr_assert_not_null(strstr(out, "over   -\n"), "%s", out);
+	cr_assert_not_null(strstr(out, "env1                  env     global                    session"
+	                          "  per process"), "%s", out);
+	cr_assert_not_null(strstr(out, "note: session windows are counted inside each process"), "%s", out);
+
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "{\"name\":\"search\",\"source\":\"ledger\",\"policy\":"
+	                          "\"tag:team=search,day,usd=1,block\",\"scope\":\"tag:team=search\","
+	                          "\"window\":\"day\",\"action\":\"block\",\"limit_usd\":1,"
+	                          "\"limit_tokens\":null,\"spend_usd\":0.25,\"spend_tokens\":300,"
+	                          "\"calls\":1,\"percent_used\":25.0,\"window_start\":\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
+	                          "\"pid\":0,\"process\":\"python3\",\"model\":\"gpt-4o\"}}"), "%s", out);
+
+	cr_assert_eq(run("budget reset small", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(strncmp(out, "reset small: its day spend counts from 0 until ", 47), 0, "%s", out);
+	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "small                 ledger  global                    day"
+	                          "      $0.0000 + 0 tok"), "%s", out);
+}
+
+Test(budget_cli, removes_a_policy_once_and_explains_env_ones)
+{
+	char out[4096];
+
+	cr_assert_eq(run("budget set gone global,day,usd=1,block", out, sizeof out), 0);
+	cr_assert_eq(run("budget rm gone", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "removed gone\n");
+	cr_assert_eq(run("budget rm gone", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: no stored policy named gone; see "
+	                 "`tokenguard-report budget list`\n");
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,day,usd=1,block'", "budget reset env1",
+	                     out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "env1 is defined by TOKENGUARD_BUDGETS, not stored"), "%s", out);
+	cr_assert_eq(run("budget set s global,session,usd=1,block", out, sizeof out), 0);
+	cr_assert_eq(run("budget reset s", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "s has a session window"), "%s", out);
+	cr_assert_eq(run("budget list", out, sizeof out), 0);
+	cr_assert_null(strstr(out, "gone"), "%s", out);
+}

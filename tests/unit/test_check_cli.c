@@ -1,0 +1,160 @@
+/* test_check_cli.c - `tokenguard-report check` and the --tag, --provider,
+ * --model and --process filters of summary and records, end to end through
+ * the built binary (build/tokenguard-report, or $TG_REPORT_BIN).  Skipped
+ * when the binary has not been built. */
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ledger.h"
+
+#define NOV22 INT64_C(1795305600000000)  /* 2026-11-22T00:00:00Z */
+#define HOUR INT64_C(3600000000)
+
+static char dir[64];
+static const char *bin;
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)type; (void)ftw;
+	return remove(path);
+}
+
+static void put(struct tg_ledger *l, int64_t ts, const char *provider, const char *model,
+                const char *process, const char *tags, int64_t in, int64_t out, double cost,
+                uint32_t flags)
+{
+	struct tg_record r;
+
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = ts;
+	r.counts.input = in;
+	r.counts.output = out;
+	r.cost_usd = cost;
+	r.flags = flags;
+	r.pid = 7;
+	snprintf(r.provider, sizeof r.provider, "%s", provider);
+	snprintf(r.model, sizeof r.model, "%s", model);
+	snprintf(r.process, sizeof r.process, "%s", process);
+	snprintf(r.tags, sizeof r.tags, "%s", tags);
+	cr_assert_eq(tg_ledger_append(l, &r), 0);
+}
+
+static void setup(void)
+{
+	struct tg_ledger *l;
+
+	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
+	if (access(bin, X_OK) != 0)
+		cr_skip_test("%s not built", bin);
+	snprintf(dir, sizeof dir, "/tmp/tg-check-cli-XXXXXX");
+	cr_assert_not_null(mkdtemp(dir));
+	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
+	put(l, NOV22 + HOUR, "openai", "gpt-4o-2024-08-06", "python3", "team=search,env=prod",
+	    1000, 100, 0.0123, 0);
+	put(l, NOV22 + 2 * HOUR, "anthropic", "claude-sonnet-4-5", "curl", "team=ads", 2000, 200, 0.03, 0);
+	put(l, NOV22 + 3 * HOUR, "acme", "mystery-1", "curl", "team=ads", 10, 5, 0, TG_REC_UNPRICED);
+	put(l, NOV22 + 4 * HOUR, "openai", "gpt-4o", "python3", "team=search", 0, 0, 0, TG_REC_BLOCKED);
+	put(l, NOV22 - 24 * HOUR, "openai", "gpt-4o", "python3", "team=search", 1, 1, 1.0, 0);
+	tg_ledger_close(l);
+}
+
+static void teardown(void)
+{
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int run(const char *args, char *out, size_t n)
+{
+	char cmd[1024];
+	FILE *p;
+	size_t len;
+	int st;
+
+	snprintf(cmd, sizeof cmd, "%s %s --ledger %s 2>&1", bin, args, dir);
+	cr_assert_not_null(p = popen(cmd, "r"));
+	len = fread(out, 1, n - 1, p);
+	out[len] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TestSuite(check_cli, .init = setup, .fini = teardown);
+
+Test(check_cli, exits_0_under_the_limit_with_one_line)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check --max-usd 0.05 --since 2026-11-22 --tag team=search", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: ok: $0.0123 of $0.05 (24.6%) over 1 call since "
+	                 "2026-11-22T00:00:00.000Z\n"
+	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
+}
+
+Test(check_cli, exits_1_over_the_limit_with_the_reason)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check --max-usd 0.04 --since 2026-11-22 --until 2026-11-22", out, sizeof out), 1, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: over budget: $0.0423 > $0.04 over 3 calls from "
+	                 "2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z\n"
+	                 "tokenguard: note: cost unknown for 1 call (1 unpriced, 0 without usage): "
+	                 "not in the USD sum\n"
+	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
+}
+
+Test(check_cli, checks_tokens_and_the_whole_ledger)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check --max-tokens 3k --provider anthropic", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: ok: 2200 of 3000 tokens (73.3%) over 1 call in the whole ledger\n");
+	cr_assert_eq(run("check --max-tokens 2000 --max-usd 5 --process curl", out, sizeof out), 1, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: over budget: 2215 tokens > 2000 over 2 calls in the whole ledger\n"
+	                 "tokenguard: note: cost unknown for 1 call (1 unpriced, 0 without usage): "
+	                 "not in the USD sum\n");
+	cr_assert_eq(run("check --max-usd 0.5 --model gpt-4o", out, sizeof out), 1, "%s", out);
+	cr_assert_not_null(strstr(out, "over budget: $1.0123 > $0.5 over 2 calls"), "%s", out);
+}
+
+Test(check_cli, exits_2_on_bad_flags_and_a_missing_ledger)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: check needs a limit; add --max-usd X and/or "
+	                 "--max-tokens N\n");
+	cr_assert_eq(run("check --max-usd abc", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "--max-usd \"abc\" is not a non-negative number"), "%s", out);
+	cr_assert_eq(run("check --max-usd 1 --tag team", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "--tag \"team\" is not KEY=VALUE"), "%s", out);
+	cr_assert_eq(run("check --max-usd 1 --by model", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: --by does not apply to check; drop it\n");
+	cr_assert_eq(run("check --max-usd 1 extra", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: unexpected argument \"extra\"; see --help\n");
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cr_assert_eq(run("check --max-usd 1", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "no ledger found"), "%s", out);
+}
+
+Test(check_cli, filters_records_and_summary)
+{
+	char out[8192];
+
+	cr_assert_eq(run("records --format csv --tag team=ads --process curl", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(strncmp(strchr(out, '\n') + 1, "2026-11-22T02:00:00.000Z,anthropic,", 35), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\n2026-11-22T03:00:00.000Z,acme,"), "%s", out);
+	cr_assert_null(strstr(out, "openai"), "%s", out);
+	cr_assert_eq(run("--by provider --format csv --model GPT-4o --tag env=prod", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\r\nopenai,1,1000,"), "%s", out);
+	cr_assert_null(strstr(out, "anthropic"), "%s", out);
+	cr_assert_eq(run("records --model gpt-4o --format jsonl", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"blocked\":true,\"downgraded\":false,\"clamped\":false,"
+	                          "\"requested_model\":null,\"policy\":null}"), "%s", out);
+}

@@ -1,0 +1,210 @@
+/* The connection layer end to end without OpenSSL: fake SSL objects and
+ * ops, real transports, parsers, gate, sink and ledger. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "budget_gate.h"
+#include "config.h"
+#include "conn.h"
+#include "ledger.h"
+#include "log.h"
+
+static char ledger_dir[256];
+
+static const char *fake_sni(void *ssl) { return (const char *)ssl; }
+static int fake_port(void *ssl) { return 443; }
+static int fake_h2(void *ssl) { return 0; }
+static int fake_server(void *ssl) { return 0; }
+static int fake_partial(void *ssl) { return 0; }
+
+static const struct tg_ssl_ops fake_ops = {
+	.servername = fake_sni, .peer_port = fake_port, .alpn_is_h2 = fake_h2,
+	.is_server = fake_server, .partial_writes = fake_partial,
+};
+
+static void setup_with(const char *budgets)
+{
+	snprintf(ledger_dir, sizeof ledger_dir, "/tmp/tg-conn-test.%d", (int)getpid());
+	setenv("TOKENGUARD_LEDGER", ledger_dir, 1);
+	setenv("TOKENGUARD_TAGS", "team=search", 1);
+	setenv("TOKENGUARD_QUIET", "1", 1);
+	tg_config_load();
+	tg_gate_configure(budgets, NULL);
+	tg_conn_set_ops(&fake_ops);
+}
+
+static void setup(void) { setup_with(NULL); }
+
+static void teardown(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", ledger_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+struct seen { int n; struct tg_record r[8]; };
+
+static int collect(void *ctx, const struct tg_record *r)
+{
+	struct seen *s = ctx;
+	if (s->n < 8)
+		s->r[s->n] = *r;
+	s->n++;
+	return 0;
+}
+
+static struct seen records(void)
+{
+	struct seen s = { 0 };
+	struct tg_ledger *l;
+	cr_assert_eq(tg_ledger_open(&l, ledger_dir, TG_LEDGER_RDONLY), 0);
+	cr_assert_eq(tg_ledger_scan(l, 0, INT64_MAX, collect, &s), 0);
+	tg_ledger_close(l);
+	return s;
+}
+
+static const char request[] =
+	"POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	"Authorization: Bearer sk-test-SECRET\r\nContent-Type: application/json\r\n"
+	"Content-Length: 60\r\n\r\n"
+	"{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"\"}]}";
+
+static const char response[] =
+	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nx-request-id: req_1\r\n"
+	"Content-Length: 129\r\n\r\n"
+	"{\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o-2024-08-06\",\"choices\":[],"
+	"\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,\"total_tokens\":18}}";
+
+static void write_all(void *ssl, const char *buf, size_t len, size_t piece)
+{
+	for (size_t off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece;
+		struct tg_write_plan p;
+		tg_conn_write_begin(ssl, buf + off, n, &p);
+		cr_assert_eq(p.swallow, 0);
+		tg_conn_write_end(&p, n);
+	}
+}
+
+static void read_all(void *ssl, const char *buf, size_t len, size_t piece)
+{
+	char tmp[4096];
+	for (size_t off = 0; off < len; off += piece) {
+		size_t n = len - off < piece ? len - off : piece;
+		struct tg_read_plan p;
+		tg_conn_read_begin(ssl, tmp, sizeof tmp, &p);
+		cr_assert_eq(p.served, 0);
+		tg_conn_read_end(&p, buf + off, n, 0);
+	}
+}
+
+Test(conn, an_exchange_in_odd_pieces_makes_one_record, .init = setup, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	write_all(ssl, request, sizeof request - 1, 7);
+	read_all(ssl, response, sizeof response - 1, 13);
+	tg_conn_forget(ssl);
+	struct seen s = records();
+	cr_assert_eq(s.n, 1);
+	cr_assert_str_eq(s.r[0].model, "gpt-4o-2024-08-06");
+	cr_assert_eq(s.r[0].counts.input, 11);
+	cr_assert_eq(s.r[0].counts.output, 7);
+	cr_assert_str_eq(s.r[0].request_id, "req_1");
+	cr_assert_str_eq(s.r[0].tags, "team=search");
+	cr_assert_gt(s.r[0].cost_usd, 0);
+}
+
+Test(conn, retried_and_partial_writes_are_observed_once, .init = setup, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	size_t len = sizeof request - 1;
+	struct tg_write_plan p;
+	/* WANT_WRITE: nothing went out, the program retries the same bytes. */
+	tg_conn_write_begin(ssl, request, len, &p);
+	tg_conn_write_end(&p, 0);
+	tg_conn_write_begin(ssl, request, len, &p);
+	tg_conn_write_end(&p, 40);        /* partial */
+	tg_conn_write_begin(ssl, request + 40, len - 40, &p);
+	tg_conn_write_end(&p, len - 40);
+	/* A second request on the same connection after the first response. */
+	read_all(ssl, response, sizeof response - 1, 64);
+	write_all(ssl, request, len, len);
+	read_all(ssl, response, sizeof response - 1, sizeof response - 1);
+	tg_conn_forget(ssl);
+	struct seen s = records();
+	cr_assert_eq(s.n, 2, "records: %d", s.n);
+	cr_assert_eq(s.r[1].counts.input, 11);
+}
+
+Test(conn, connections_to_other_hosts_are_not_observed, .init = setup, .fini = teardown)
+{
+	char ssl[] = "example.com";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, request, sizeof request - 1, &p);
+	cr_assert_null(p.conn);
+	cr_assert_eq(p.buf, request);
+	struct tg_read_plan rp;
+	char tmp[16];
+	tg_conn_read_begin(ssl, tmp, sizeof tmp, &rp);
+	cr_assert_null(rp.conn);
+	tg_conn_forget(ssl);
+}
+
+static void setup_blocking(void) { setup_with("global,day,usd=0,block,name=zero"); }
+
+Test(conn, a_refused_call_is_swallowed_and_answered_with_a_429, .init = setup_blocking, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, request, sizeof request - 1, &p);
+	cr_assert_eq(p.swallow, 1, "the request must not be sent");
+	tg_conn_write_end(&p, sizeof request - 1);
+	cr_assert_gt(tg_conn_pending(ssl), 0);
+
+	char got[4096];
+	size_t total = 0;
+	for (;;) {
+		struct tg_read_plan rp;
+		tg_conn_read_begin(ssl, got + total, 10, &rp);
+		if (rp.eof)
+			break;
+		cr_assert_gt(rp.served, 0, "no real read may be needed");
+		total += rp.served;
+	}
+	got[total] = '\0';
+	cr_assert(strncmp(got, "HTTP/1.1 429 ", 13) == 0, "%s", got);
+	cr_assert_not_null(strstr(got, "budget 'zero'"));
+	tg_conn_forget(ssl);
+
+	struct seen s = records();
+	cr_assert_eq(s.n, 1);
+	cr_assert_eq(s.r[0].status, 429);
+	cr_assert(s.r[0].flags & TG_REC_BLOCKED);
+	cr_assert_str_eq(s.r[0].policy, "zero");
+	cr_assert_eq(s.r[0].counts.input, 0);
+	cr_assert_eq(s.r[0].cost_usd, 0);
+}
+
+static void setup_downgrade(void) { setup_with("global,day,usd=0,downgrade:gpt-4o-mini,name=cheap"); }
+
+Test(conn, a_downgrade_sends_the_cheaper_model_and_records_both, .init = setup_downgrade, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, request, sizeof request - 1, &p);
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_neq(p.buf, request);
+	cr_assert_not_null(memmem(p.buf, p.len, "\"model\":\"gpt-4o-mini\"", 21));
+	cr_assert_not_null(memmem(p.buf, p.len, "Content-Length: 65\r\n", 20));
+	tg_conn_write_end(&p, sizeof request - 1);
+	read_all(ssl, response, sizeof response - 1, 50);
+	tg_conn_forget(ssl);
+	struct seen s = records();
+	cr_assert_eq(s.n, 1);
+	cr_assert(s.r[0].flags & TG_REC_DOWNGRADED);
+	cr_assert_str_eq(s.r[0].requested_model, "gpt-4o");
+	cr_assert_str_eq(s.r[0].policy, "cheap");
+}

@@ -1,0 +1,99 @@
+/* Budget rewrites of HTTP/1.1 requests (downgrade, clamp). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rewrite.h"
+
+static char *request(const char *body)
+{
+	static char buf[2048];
+	snprintf(buf, sizeof buf, "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	         "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+	return buf;
+}
+
+static void expect(const char *got, size_t len, const char *body)
+{
+	char want[2048];
+	int n = snprintf(want, sizeof want, "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	                 "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+	cr_assert_eq(len, (size_t)n, "length %zu, want %d:\n%.*s", len, n, (int)len, got);
+	cr_assert(memcmp(got, want, len) == 0, "got:\n%.*s", (int)len, got);
+}
+
+Test(rewrite, downgrade_replaces_the_model_and_fixes_content_length)
+{
+	const char *body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
+	char *req = request(body);
+	struct tg_rewrite rw = { .model = "gpt-4o-mini", .model_offset = 9, .model_len = 8, .max_tokens = -1 };
+	size_t len;
+	char *out = tg_rewrite_h1(req, strlen(req), &rw, &len);
+	cr_assert_not_null(out);
+	expect(out, len, "{\"model\":\"gpt-4o-mini\",\"messages\":[]}");
+	free(out);
+}
+
+Test(rewrite, clamp_replaces_an_existing_max_tokens)
+{
+	const char *body = "{\"model\":\"gpt-4o\",\"max_tokens\":4096}";
+	char *req = request(body);
+	struct tg_rewrite rw = { .max_tokens = 12, .max_tokens_offset = 31, .max_tokens_len = 4 };
+	size_t len;
+	char *out = tg_rewrite_h1(req, strlen(req), &rw, &len);
+	cr_assert_not_null(out);
+	expect(out, len, "{\"model\":\"gpt-4o\",\"max_tokens\":12}");
+	free(out);
+}
+
+Test(rewrite, clamp_inserts_the_key_when_absent_and_both_edits_apply)
+{
+	const char *body = " {\"model\":\"claude-opus-4-1\",\"messages\":[]}";
+	char *req = request(body);
+	struct tg_rewrite rw = {
+		.model = "claude-haiku-4-5", .model_offset = 10, .model_len = 17,
+		.max_tokens = 300, .max_tokens_offset = -1, .max_tokens_key = "max_tokens",
+	};
+	size_t len;
+	char *out = tg_rewrite_h1(req, strlen(req), &rw, &len);
+	cr_assert_not_null(out);
+	expect(out, len, " {\"max_tokens\":300,\"model\":\"claude-haiku-4-5\",\"messages\":[]}");
+	free(out);
+}
+
+Test(rewrite, bytes_after_the_request_are_kept)
+{
+	char buf[4096];
+	const char *body = "{\"model\":\"gpt-4o\"}";
+	snprintf(buf, sizeof buf, "%sGET /v1/models HTTP/1.1\r\n\r\n", request(body));
+	struct tg_rewrite rw = { .model = "gpt-4o-mini", .model_offset = 9, .model_len = 8, .max_tokens = -1 };
+	size_t len;
+	char *out = tg_rewrite_h1(buf, strlen(buf), &rw, &len);
+	cr_assert_not_null(out);
+	cr_assert(len > 27 && memcmp(out + len - 27, "GET /v1/models HTTP/1.1\r\n\r\n", 27) == 0);
+	free(out);
+}
+
+Test(rewrite, refuses_what_it_cannot_rewrite_safely)
+{
+	size_t len;
+	struct tg_rewrite rw = { .model = "gpt-4o-mini", .model_offset = 9, .model_len = 8, .max_tokens = -1 };
+	const char *chunked = "POST /v1/chat/completions HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+	                      "12\r\n{\"model\":\"gpt-4o\"}\r\n0\r\n\r\n";
+	cr_assert_null(tg_rewrite_h1(chunked, strlen(chunked), &rw, &len));
+	cr_assert_eq(tg_rewrite_h1_possible(chunked, strlen(chunked)), 0);
+
+	const char *gz = "POST /v1/chat/completions HTTP/1.1\r\nContent-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabc";
+	cr_assert_null(tg_rewrite_h1(gz, strlen(gz), &rw, &len));
+
+	char *req = request("{\"model\":\"gpt-4o\"}");
+	cr_assert_eq(tg_rewrite_h1_possible(req, strlen(req) - 3), 0, "body not all in this write");
+	cr_assert_null(tg_rewrite_h1(req, strlen(req) - 3, &rw, &len));
+
+	struct tg_rewrite bad_offset = { .model = "x", .model_offset = 3, .model_len = 8, .max_tokens = -1 };
+	cr_assert_null(tg_rewrite_h1(req, strlen(req), &bad_offset, &len));
+
+	struct tg_rewrite needs_escape = { .model = "a\"b", .model_offset = 9, .model_len = 8, .max_tokens = -1 };
+	cr_assert_null(tg_rewrite_h1(req, strlen(req), &needs_escape, &len));
+}

@@ -1,0 +1,488 @@
+/* cmd_budget.c - `tokenguard-report budget`: set, list, rm, reset and
+ * status of budget policies.  Stored policies govern every process that
+ * uses the ledger; TOKENGUARD_BUDGETS policies of the current environment
+ * are shown beside them, marked env.  set creates the ledger when it is
+ * missing (it is a write); the other subcommands need an existing one. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emit.h"
+#include "ledger_budget.h"
+#include "report.h"
+#include "when.h"
+
+#define ENV_MAX 32
+#define SPEC_MAX 1024
+
+struct policies {
+	struct tg_policy *p;  /* stored ones first, then env ones */
+	int n, nstored;
+};
+
+static int open_ledger(const struct tg_report *rep, unsigned flags, struct tg_ledger **l)
+{
+	int rc = tg_ledger_open(l, rep->dir, flags);
+
+	if (rc == TG_ENOENT)
+		return tg_report_fail(rep, "%s: no ledger found; set a policy with "
+		                      "`tokenguard-report budget set`, or point --ledger / "
+		                      "TOKENGUARD_LEDGER at an existing ledger", rep->dir);
+	if (rc)
+		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+	return 0;
+}
+
+static int env_policies(const struct tg_report *rep, struct tg_policy *out, int *n)
+{
+	char err[512];
+
+	if (tg_policies_parse_env(getenv("TOKENGUARD_BUDGETS"), out, ENV_MAX, n, err, sizeof err))
+		return tg_report_fail(rep, "TOKENGUARD_BUDGETS %s; fix or unset it", err);
+	return 0;
+}
+
+/* Stored and env policies in one array, freed by the caller. */
+static int load(const struct tg_report *rep, struct tg_ledger *l, struct policies *ps)
+{
+	int n = 0, nenv = 0, rc;
+
+	memset(ps, 0, sizeof *ps);
+	if ((rc = tg_ledger_policies(l, NULL, 0, &n, NULL)) != 0)
+		return tg_report_ledger_fail(rep, rc);
+	if (!(ps->p = calloc((size_t)n + ENV_MAX, sizeof *ps->p)))
+		return tg_report_fail(rep, "out of memory; retry with more memory available");
+	/* A policy set between the two reads is simply not shown. */
+	if ((rc = tg_ledger_policies(l, ps->p, n, &ps->nstored, NULL)) != 0) {
+		free(ps->p);
+		return tg_report_ledger_fail(rep, rc);
+	}
+	if (ps->nstored > n)
+		ps->nstored = n;
+	if (env_policies(rep, ps->p + ps->nstored, &nenv)) {
+		free(ps->p);
+		return TG_EXIT_FAIL;
+	}
+	ps->n = ps->nstored + nenv;
+	return 0;
+}
+
+/* The policy line without its name, for display. */
+static void line_of(const struct tg_policy *p, char *buf, size_t n)
+{
+	struct tg_policy q = *p;
+
+	q.name[0] = '\0';
+	if (tg_policy_format(&q, buf, n) < 0)
+		snprintf(buf, n, "?");
+}
+
+static const char *source(const struct tg_policy *p)
+{
+	return p->from_env ? "env" : "ledger";
+}
+
+/* ---- set ---- */
+
+static int flag_spec(const struct tg_report *rep, char *spec, size_t n)
+{
+	const struct tg_budget_flags *b = &rep->budget;
+	size_t len;
+
+	if (!b->scope || !b->window || !b->action)
+		return tg_report_fail(rep, "budget set: the flag form needs --scope, --window and "
+		                      "--action (and --usd and/or --tokens); see --help");
+	len = (size_t)snprintf(spec, n, "%s,%s", b->scope, b->window);
+	if (b->usd && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",usd=%s", b->usd);
+	if (b->tokens && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",tokens=%s", b->tokens);
+	if (len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",%s", b->action);
+	if (b->alert && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",alert=%s", b->alert);
+	if (b->fallback && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",fallback=%s", b->fallback);
+	if (len >= n)
+		return tg_report_fail(rep, "budget set: the policy is too long; shorten its values");
+	return 0;
+}
+
+static int has_flags(const struct tg_budget_flags *b)
+{
+	return b->scope || b->window || b->usd || b->tokens || b->action || b->alert || b->fallback;
+}
+
+static int cmd_set(const struct tg_report *rep)
+{
+	const char *name = rep->nargs > 1 ? rep->args[1] : NULL;
+	char spec[SPEC_MAX], err[512], line[TG_POLICY_LINE_MAX];
+	struct tg_ledger *l;
+	struct tg_policy p;
+	int rc;
+
+	if (!name || rep->nargs > 3)
+		return tg_report_fail(rep, "budget set takes NAME and SPEC, or NAME and --scope ... "
+		                      "flags; see --help");
+	if (tg_policy_name_check(name, err, sizeof err))
+		return tg_report_fail(rep, "budget set: %s", err);
+	if (rep->nargs == 3 && has_flags(&rep->budget))
+		return tg_report_fail(rep, "budget set: give either SPEC or the --scope ... flags, "
+		                      "not both");
+	if (rep->nargs == 3)
+		snprintf(spec, sizeof spec, "%s", rep->args[2]);
+	else if (flag_spec(rep, spec, sizeof spec))
+		return TG_EXIT_FAIL;
+	if (tg_policy_parse(spec, &p, err, sizeof err))
+		return tg_report_fail(rep, "budget set %s: %s", name, err);
+	if (p.name[0])
+		return tg_report_fail(rep, "budget set: the name is NAME (%s); drop name= from SPEC",
+		                      name);
+	snprintf(p.name, sizeof p.name, "%s", name);
+	if (open_ledger(rep, TG_LEDGER_CREATE, &l))
+		return TG_EXIT_FAIL;
+	rc = tg_ledger_policy_put(l, &p);
+	tg_ledger_close(l);
+	if (rc)
+		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+	line_of(&p, line, sizeof line);
+	fprintf(rep->out, "set %s: %s\n", name, line);
+	return 0;
+}
+
+/* ---- rm, reset ---- */
+
+static int not_stored(const struct tg_report *rep, const char *name)
+{
+	struct tg_policy env[ENV_MAX];
+	int n = 0;
+
+	if (tg_policies_parse_env(getenv("TOKENGUARD_BUDGETS"), env, ENV_MAX, &n, NULL, 0) == 0)
+		for (int i = 0; i < n; i++)
+			if (!strcmp(env[i].name, name))
+				return tg_report_fail(rep, "%s is defined by TOKENGUARD_BUDGETS, not stored "
+				                      "in the ledger; change that variable instead", name);
+	return tg_report_fail(rep, "no stored policy named %s; see `tokenguard-report budget list`",
+	                      name);
+}
+
+/* The stored policy name into *p; p->window is TG_WIN_SESSION when it
+ * cannot be read. */
+static void find_stored(struct tg_ledger *l, const char *name, struct tg_policy *p)
+{
+	struct tg_policy *all;
+	int n = 0;
+
+	p->window = TG_WIN_SESSION;
+	if (tg_ledger_policies(l, NULL, 0, &n, NULL) || !(all = calloc((size_t)n + 1, sizeof *all)))
+		return;
+	if (tg_ledger_policies(l, all, n, &n, NULL) == 0)
+		for (int i = 0; i < n; i++)
+			if (!strcmp(all[i].name, name))
+				*p = all[i];
+	free(all);
+}
+
+static int cmd_rm_reset(const struct tg_report *rep, int reset)
+{
+	const char *what = reset ? "reset" : "rm", *name = rep->args[1];
+	struct tg_ledger *l;
+	struct tg_policy p;
+	int64_t start, end;
+	int rc;
+
+	if (rep->nargs != 2)
+		return tg_report_fail(rep, "budget %s takes one NAME; see --help", what);
+	if (open_ledger(rep, 0, &l))
+		return TG_EXIT_FAIL;
+	if (!reset) {
+		rc = tg_ledger_policy_rm(l, name);
+	} else {
+		rc = tg_ledger_budget_reset(l, name, rep->now_us);
+		if (rc == 0)
+			find_stored(l, name, &p);  /* to say until when */
+	}
+	tg_ledger_close(l);
+	if (rc == TG_ENOENT)
+		return not_stored(rep, name);
+	if (rc == TG_EINVAL && reset)
+		return tg_report_fail(rep, "%s has a session window: its spend lives in each "
+		                      "process, not in the ledger; nothing to reset", name);
+	if (rc)
+		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+	if (reset && tg_window_bounds(p.window, rep->now_us, &start, &end) == 0) {
+		char iso[TG_WHEN_ISO_MAX];
+
+		tg_when_iso(end, iso);
+		fprintf(rep->out, "reset %s: its %s spend counts from 0 until %s\n", name,
+		        tg_window_name(p.window), iso);
+	} else {
+		fprintf(rep->out, "%s %s\n", reset ? "reset" : "removed", name);
+	}
+	return 0;
+}
+
+/* ---- list ---- */
+
+static int cmd_list(const struct tg_report *rep)
+{
+	char line[TG_POLICY_LINE_MAX];
+	struct tg_ledger *l;
+	struct policies ps;
+	FILE *f = rep->out;
+	int rc;
+
+	if (rep->nargs != 1)
+		return tg_report_fail(rep, "budget list takes no argument; see --help");
+	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
+		return TG_EXIT_FAIL;
+	rc = load(rep, l, &ps);
+	tg_ledger_close(l);
+	if (rc)
+		return rc;
+	if (rep->format == TG_FMT_JSON)
+		putc('[', f);
+	else
+		fprintf(f, "%-24s  %-6s  %s\n", "NAME", "SOURCE", "POLICY");
+	for (int i = 0; i < ps.n; i++) {
+		line_of(&ps.p[i], line, sizeof line);
+		if (rep->format == TG_FMT_JSON) {
+			fputs(i ? ",\n{\"name\":" : "\n{\"name\":", f);
+			tg_emit_json_str(f, ps.p[i].name);
+			fprintf(f, ",\"source\":\"%s\",\"policy\":", source(&ps.p[i]));
+			tg_emit_json_str(f, line);
+			putc('}', f);
+		} else {
+			fprintf(f, "%-24s  %-6s  %s\n", ps.p[i].name, source(&ps.p[i]), line);
+		}
+	}
+	if (rep->format == TG_FMT_JSON)
+		fputs(ps.n ? "\n]\n" : "]\n", f);
+	else if (!ps.n)
+		fputs("(no policies; add one with `tokenguard-report budget set NAME SPEC`)\n", f);
+	free(ps.p);
+	return 0;
+}
+
+/* ---- status ---- */
+
+struct last_blocked {
+	const struct policies *ps;
+	struct tg_alert *last;  /* one per policy; ts_us 0 = none */
+};
+
+static int note_blocked(void *ctx, const struct tg_alert *a)
+{
+	struct last_blocked *lb = ctx;
+
+	if (a->level != TG_ALERT_BLOCKED)
+		return 0;
+	for (int i = 0; i < lb->ps->n; i++)
+		if (!strcmp(lb->ps->p[i].name, a->policy) && a->ts_us >= lb->last[i].ts_us)
+			lb->last[i] = *a;
+	return 0;
+}
+
+/* The larger share of the limits used, in percent; a zero limit is
+ * reached at once. */
+static double used_pct(const struct tg_policy *p, const struct tg_spend *s)
+{
+	double pct = 0;
+
+	if (p->limit_usd >= 0)
+		pct = p->limit_usd > 0 ? 100 * s->usd / p->limit_usd : 100;
+	if (p->limit_tokens >= 0)
+		pct = fmax(pct, p->limit_tokens > 0 ?
+		           100.0 * (double)s->tokens / (double)p->limit_tokens : 100);
+	return pct;
+}
+
+static const char *state(const struct tg_policy *p, double pct)
+{
+	return pct >= 100 ? "over" : pct >= p->alert_pct ? "alert" : "ok";
+}
+
+static void scope_text(const struct tg_policy *p, char *buf, size_t n)
+{
+	if (p->scope == TG_SCOPE_GLOBAL)
+		snprintf(buf, n, "global");
+	else
+		snprintf(buf, n, "%s:%s", tg_scope_name(p->scope), p->scope_value);
+}
+
+static void limit_cell(const struct tg_policy *p, char *buf, size_t n)
+{
+	int k = 0;
+
+	buf[0] = '\0';
+	if (p->limit_usd >= 0)
+		k = snprintf(buf, n, "$%g", p->limit_usd);
+	if (p->limit_tokens >= 0 && k >= 0 && (size_t)k < n)
+		snprintf(buf + k, n - (size_t)k, "%s%lld tok", k ? " + " : "", (long long)p->limit_tokens);
+}
+
+static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
+                        const struct tg_alert *last, int first)
+{
+	char buf[TG_POLICY_LINE_MAX], iso[TG_WHEN_ISO_MAX];
+	int session = p->window == TG_WIN_SESSION;
+	double pct = used_pct(p, s);
+
+	fputs(first ? "\n{\"name\":" : ",\n{\"name\":", f);
+	tg_emit_json_str(f, p->name);
+	fprintf(f, ",\"source\":\"%s\",\"policy\":", source(p));
+	line_of(p, buf, sizeof buf);
+	tg_emit_json_str(f, buf);
+	fputs(",\"scope\":", f);
+	scope_text(p, buf, sizeof buf);
+	tg_emit_json_str(f, buf);
+	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"limit_usd\":", tg_window_name(p->window),
+	        tg_action_name(p->action));
+	if (p->limit_usd >= 0)
+		tg_emit_cost(f, p->limit_usd);
+	else
+		fputs("null", f);
+	fputs(",\"limit_tokens\":", f);
+	tg_emit_count(f, p->limit_tokens, "null");
+	if (session) {
+		fputs(",\"spend_usd\":null,\"spend_tokens\":null,\"calls\":null,\"percent_used\":null,"
+		      "\"window_start\":null,\"resets\":null,\"state\":null,"
+		      "\"note\":\"session window: spend is known only inside each process\"", f);
+	} else {
+		fputs(",\"spend_usd\":", f);
+		tg_emit_cost(f, s->usd);
+		fprintf(f, ",\"spend_tokens\":%lld,\"calls\":%lld,\"percent_used\":%.1f",
+		        (long long)s->tokens, (long long)s->calls, pct);
+		tg_when_iso(s->window_start_us, iso);
+		fprintf(f, ",\"window_start\":\"%s\"", iso);
+		tg_when_iso(s->reset_us, iso);
+		fprintf(f, ",\"resets\":\"%s\",\"state\":\"%s\"", iso, state(p, pct));
+	}
+	fputs(",\"last_blocked\":", f);
+	if (last->ts_us) {
+		tg_when_iso(last->ts_us, iso);
+		fprintf(f, "{\"ts\":\"%s\",\"pid\":%d,\"process\":", iso, last->pid);
+		tg_emit_json_str(f, last->process);
+		fputs(",\"model\":", f);
+		tg_emit_json_str(f, last->model);
+		putc('}', f);
+	} else {
+		fputs("null", f);
+	}
+	putc('}', f);
+}
+
+static void status_row(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
+                       const struct tg_alert *last)
+{
+	char scope[TG_SCOPE_KEY_MAX], lim[96], spend[96], used[16], reset[TG_WHEN_ISO_MAX];
+	char blocked[TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + 4] = "-";
+	double pct = used_pct(p, s);
+	const char *st;
+
+	scope_text(p, scope, sizeof scope);
+	limit_cell(p, lim, sizeof lim);
+	if (p->window == TG_WIN_SESSION) {
+		snprintf(spend, sizeof spend, "per process");
+		snprintf(used, sizeof used, "-");
+		snprintf(reset, sizeof reset, "at exit");
+		st = "-";
+	} else {
+		snprintf(spend, sizeof spend, "$%.4f + %lld tok", s->usd, (long long)s->tokens);
+		snprintf(used, sizeof used, "%.1f%%", pct);
+		tg_when_iso(s->reset_us, reset);
+		st = state(p, pct);
+	}
+	if (last->ts_us) {
+		char iso[TG_WHEN_ISO_MAX];
+
+		tg_when_iso(last->ts_us, iso);
+		snprintf(blocked, sizeof blocked, "%s %s %s", iso, last->process, last->model);
+	}
+	fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n", p->name,
+	        source(p), scope, tg_window_name(p->window), spend, lim, used, reset, st, blocked);
+}
+
+static int cmd_status(const struct tg_report *rep)
+{
+	struct tg_ledger *l;
+	struct policies ps;
+	struct tg_spend *spend = NULL;
+	struct last_blocked lb = { &ps, NULL };
+	FILE *f = rep->out;
+	int rc, sessions = 0;
+
+	if (rep->nargs != 1)
+		return tg_report_fail(rep, "budget status takes no argument; see --help");
+	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
+		return TG_EXIT_FAIL;
+	if ((rc = load(rep, l, &ps)) != 0) {
+		tg_ledger_close(l);
+		return rc;
+	}
+	spend = calloc((size_t)ps.n + 1, sizeof *spend);
+	lb.last = calloc((size_t)ps.n + 1, sizeof *lb.last);
+	if (!spend || !lb.last)
+		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
+	else if ((rc = tg_ledger_spend_many(l, ps.p, ps.n, rep->now_us, spend)) != 0 ||
+	         (rc = tg_ledger_alerts(l, 0, note_blocked, &lb)) != 0)
+		rc = tg_report_ledger_fail(rep, rc);
+	tg_ledger_close(l);
+
+	if (rc == 0) {
+		if (rep->format == TG_FMT_JSON)
+			putc('[', f);
+		else
+			fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n",
+			        "NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED",
+			        "RESETS", "STATE", "LAST BLOCKED");
+		for (int i = 0; i < ps.n; i++) {
+			sessions += ps.p[i].window == TG_WIN_SESSION;
+			if (rep->format == TG_FMT_JSON)
+				status_json(f, &ps.p[i], &spend[i], &lb.last[i], i == 0);
+			else
+				status_row(f, &ps.p[i], &spend[i], &lb.last[i]);
+		}
+		if (rep->format == TG_FMT_JSON) {
+			fputs(ps.n ? "\n]\n" : "]\n", f);
+		} else {
+			if (!ps.n)
+				fputs("(no policies; add one with `tokenguard-report budget set NAME SPEC`)\n", f);
+			if (sessions)
+				fputs("note: session windows are counted inside each process; "
+				      "their spend is not known outside it\n", f);
+		}
+	}
+	free(spend);
+	free(lb.last);
+	free(ps.p);
+	return rc;
+}
+
+int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
+{
+	const char *sub = rep->nargs ? rep->args[0] : "";
+
+	(void)unused;
+	if (strcmp(sub, "set") && has_flags(&rep->budget))
+		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert and "
+		                      "--fallback apply to budget set only; drop them");
+	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status"))
+		return tg_report_fail(rep, "--format applies to budget list and status only; drop it");
+	if (!strcmp(sub, "set"))
+		return cmd_set(rep);
+	if (!strcmp(sub, "list"))
+		return cmd_list(rep);
+	if (!strcmp(sub, "rm"))
+		return cmd_rm_reset(rep, 0);
+	if (!strcmp(sub, "reset"))
+		return cmd_rm_reset(rep, 1);
+	if (!strcmp(sub, "status"))
+		return cmd_status(rep);
+	if (!*sub)
+		return tg_report_fail(rep, "budget needs a subcommand: set, list, rm, reset or status; "
+		                      "see --help");
+	return tg_report_fail(rep, "unknown budget subcommand \"%s\"; use set, list, rm, reset "
+	                      "or status", sub);
+}
