@@ -3,7 +3,8 @@
 # Targets:
 #   all (default)  build/libtokenguard.so and build/tokenguard-report
 #   deps           install missing Debian packages (apt-get as root), or say what to install
-#   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real clients
+#   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
+#                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
 #   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
 #   bench          overhead of the shim against the same run without it
@@ -25,6 +26,7 @@ LIBS     := -llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread
 
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 FUZZ_SECONDS ?= 20
+TEST_FUZZ_SECONDS ?= 10
 
 -include config.mak
 
@@ -88,6 +90,7 @@ test: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
 	$(MAKE) integration
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 demo: deps
 	$(MAKE) all
@@ -98,6 +101,7 @@ fuzz:
 
 bench: all
 	sh bench/run.sh
+	sh bench/h2bench.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)

@@ -40,5 +40,11 @@ printf "%-44s %10s %10s %9s %8s %8s %8s\n" "case (median of $ROUNDS runs)" "base
 run_case "not a provider (example.com), 2 KiB bodies" example.com "$N" 2048
 run_case "provider (api.openai.com), 2 KiB bodies" api.openai.com "$N" 2048
 run_case "provider (api.openai.com), 256 KiB bodies" api.openai.com 200 262144
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	shm=$(mktemp -d /dev/shm/tokenguard-bench.XXXXXX)
+	trap 'rm -rf "$tmp" "$shm"' EXIT
+	TOKENGUARD_LEDGER="$shm/ledger" run_case "provider, 2 KiB bodies, ledger on tmpfs" api.openai.com "$N" 2048
+fi
 echo "us/x: microseconds per exchange (request + response, both ends); ns/c: nanoseconds per SSL call."
-echo "The provider cases include one committed ledger transaction per exchange."
+echo "Each provider exchange commits one ledger transaction, whose fdatasync dominates on a"
+echo "disk; the tmpfs case shows the shim's own CPU cost."

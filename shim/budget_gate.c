@@ -147,10 +147,10 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
 static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf, size_t n)
 {
 	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		snprintf(buf, n, "spent $%.4f of $%.4f and %lld of %lld tokens", s->usd, p->limit_usd,
+		snprintf(buf, n, "spent $%.6g of $%.6g and %lld of %lld tokens", s->usd, p->limit_usd,
 		         (long long)s->tokens, (long long)p->limit_tokens);
 	else if (p->limit_usd >= 0)
-		snprintf(buf, n, "spent $%.4f of $%.4f", s->usd, p->limit_usd);
+		snprintf(buf, n, "spent $%.6g of $%.6g", s->usd, p->limit_usd);
 	else
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }

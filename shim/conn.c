@@ -243,6 +243,7 @@ void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write
 	plan->buf = buf;
 	plan->len = len;
 	plan->swallow = 0;
+	plan->close_tls = 0;
 	if (!c)
 		return;
 
@@ -274,6 +275,7 @@ void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write
 
 	if (w.swallow) {
 		plan->swallow = 1;
+		plan->close_tls = w.close_tls && ssl_ops->memory_bio(ssl);
 	} else if (w.replace) {
 		c->replace = w.replace;
 		c->replace_len = w.replace_len;
@@ -314,8 +316,6 @@ void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *p
 			plan->served = tg_inject_take(&c->inject, buf, num);
 		else
 			plan->cap = cap;
-	} else if (c->inject.eof_after) {
-		plan->eof = 1;
 	}
 	pthread_mutex_unlock(&c->lock);
 }

@@ -28,6 +28,7 @@ struct tg_ssl_ops {
 	int (*alpn_is_h2)(void *ssl);          /* 1 if ALPN selected "h2" */
 	int (*is_server)(void *ssl);           /* 1 for the server end of a connection */
 	int (*partial_writes)(void *ssl);      /* 1 if SSL_MODE_ENABLE_PARTIAL_WRITE is set */
+	int (*memory_bio)(void *ssl);          /* 1 if the program moves the bytes itself (asyncio) */
 };
 
 /* Installs the ops; must be called before the first tg_conn_* call. */
@@ -44,6 +45,11 @@ struct tg_write_plan {
 	const char *buf;        /* what the real SSL_write gets: the program's bytes or a rewrite */
 	size_t len;
 	int swallow;            /* call nothing: report the program's write as done */
+	int close_tls;          /* with swallow: queue a TLS close_notify for the server, so
+	                           that it closes and a program that reads only once its
+	                           socket is readable (asyncio's memory BIO) reads the
+	                           refusal.  Only for memory BIOs: on a socket the
+	                           program's own later write could then meet a closed peer */
 };
 void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan);
 /* After the real write (or the swallow): `consumed` is how many bytes of
@@ -54,7 +60,6 @@ void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed);
 struct tg_read_plan {
 	struct tg_conn *conn;   /* NULL: nothing to do after */
 	size_t served;          /* bytes already placed in the program's buffer: return them */
-	int eof;                /* report end of stream (a refused HTTP/1.1 exchange is over) */
 	size_t cap;             /* read at most this many bytes from the server (0: no cap) */
 };
 void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *plan);

@@ -79,6 +79,11 @@ static int ops_is_server(void *ssl)
 	return tg_real.SSL_is_server(ssl) == 1;
 }
 
+static int ops_memory_bio(void *ssl)
+{
+	return tg_real.SSL_get_fd(ssl) < 0;
+}
+
 static int ops_partial_writes(void *ssl)
 {
 	/* SSL_get_mode() is SSL_ctrl(ssl, SSL_CTRL_MODE, 0, NULL). */
@@ -91,6 +96,7 @@ static const struct tg_ssl_ops ssl_ops = {
 	.alpn_is_h2 = ops_alpn_is_h2,
 	.is_server = ops_is_server,
 	.partial_writes = ops_partial_writes,
+	.memory_bio = ops_memory_bio,
 };
 
 static void init(void)
@@ -132,10 +138,28 @@ static void write_begin(SSL *ssl, const void *buf, size_t num, struct tg_write_p
 	plan->buf = buf;
 	plan->len = num;
 	plan->swallow = 0;
+	plan->close_tls = 0;
 	if (num == 0 || !enter(&e))
 		return;
 	tg_conn_write_begin(ssl, buf, num, plan);
 	leave(e);
+}
+
+/* Queues a close_notify after a refused HTTP/1.1 call on a memory BIO: the
+ * server then closes without having seen a request, and the program's
+ * socket becomes readable, so it reads the refusal.  The shutdown state is
+ * put back to what the program set (none), so that the server's answering
+ * close_notify reads as a clean end of stream; whatever SSL_shutdown pushes
+ * on the error queue is popped again, and errno restored. */
+static void close_refused(SSL *ssl)
+{
+	int e = errno;
+	int state = tg_real.SSL_get_shutdown(ssl);
+	tg_real.ERR_set_mark();
+	tg_real.SSL_shutdown(ssl);
+	tg_real.ERR_pop_to_mark();
+	tg_real.SSL_set_shutdown(ssl, state);
+	errno = e;
 }
 
 static void write_end(const struct tg_write_plan *plan, size_t consumed)
@@ -187,6 +211,8 @@ TG_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 	}
 	write_begin(ssl, buf, num > 0 ? (size_t)num : 0, &plan);
 	if (plan.swallow) {
+		if (plan.close_tls)
+			close_refused(ssl);
 		write_end(&plan, (size_t)num);
 		return num;
 	}
@@ -208,6 +234,8 @@ TG_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
 	}
 	write_begin(ssl, buf, num, &plan);
 	if (plan.swallow) {
+		if (plan.close_tls)
+			close_refused(ssl);
 		write_end(&plan, num);
 		if (written)
 			*written = num;
@@ -233,8 +261,6 @@ TG_EXPORT int SSL_read(SSL *ssl, void *buf, int num)
 	read_begin(ssl, buf, num > 0 ? (size_t)num : 0, &plan);
 	if (plan.served)
 		return (int)plan.served;
-	if (plan.eof)
-		return 0;
 	if (plan.cap && plan.cap < (size_t)num)
 		num = (int)plan.cap;
 	int ret = real(ssl, buf, num);
@@ -252,10 +278,10 @@ TG_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 		return 0;
 	}
 	read_begin(ssl, buf, num, &plan);
-	if (plan.served || plan.eof) {
+	if (plan.served) {
 		if (readbytes)
 			*readbytes = plan.served;
-		return plan.served ? 1 : 0;
+		return 1;
 	}
 	if (plan.cap && plan.cap < num)
 		num = plan.cap;

@@ -2,8 +2,9 @@
  *
  * Owns: one connection's queue of synthesized bytes (a budget refusal, a
  * flow-control credit) that the program reads before anything more from
- * the server, and whether the stream ends after them (a refused HTTP/1.1
- * connection).  Header-only and tiny: it is consulted on every read of a
+ * the server.  Once it drains, reads go to the server again: after a
+ * refused HTTP/1.1 call that is the server's answer to our close_notify,
+ * so the program sees a clean end of stream.  Header-only and tiny: it is consulted on every read of a
  * provider connection.
  */
 #ifndef TG_INJECT_H
@@ -15,7 +16,6 @@
 struct tg_inject {
 	char *buf;
 	size_t len, off;
-	int eof_after;   /* after the queue drains, reads report end of stream */
 };
 
 static inline size_t tg_inject_pending(const struct tg_inject *q)
@@ -58,6 +58,7 @@ struct tg_write_ctl {
 	int whole;            /* buf is the program's whole write: nothing of it went out yet */
 	int may_replace;      /* a replacement would be written whole (no partial writes) */
 	int swallow;          /* out: send nothing, report the write done */
+	int close_tls;        /* out: and end the TLS session (a refused HTTP/1.1 call) */
 	char *replace;        /* out: send this instead (malloc), report the write done */
 	size_t replace_len;
 };

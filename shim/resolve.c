@@ -98,10 +98,17 @@ int tg_resolve_helpers(void)
 	tg_real.SSL_is_server = helper(h, "SSL_is_server");
 	tg_real.SSL_get_error = helper(h, "SSL_get_error");
 	tg_real.SSL_ctrl = helper(h, "SSL_ctrl");
+	tg_real.SSL_shutdown = helper(h, "SSL_shutdown");
+	tg_real.SSL_get_shutdown = helper(h, "SSL_get_shutdown");
+	tg_real.SSL_set_shutdown = helper(h, "SSL_set_shutdown");
+	tg_real.ERR_set_mark = helper(h, "ERR_set_mark");
+	tg_real.ERR_pop_to_mark = helper(h, "ERR_pop_to_mark");
 	/* The handle stays open on purpose: the helpers live in that object. */
 	int ok = tg_real.SSL_get_servername && tg_real.SSL_get0_alpn_selected &&
 	         tg_real.SSL_get_fd && tg_real.SSL_is_server && tg_real.SSL_get_error &&
-	         tg_real.SSL_ctrl;
+	         tg_real.SSL_ctrl && tg_real.SSL_shutdown && tg_real.SSL_get_shutdown &&
+	         tg_real.SSL_set_shutdown && tg_real.ERR_set_mark &&
+	         tg_real.ERR_pop_to_mark;
 	atomic_store(&state, ok ? 1 : -1);
 	return ok;
 }

