@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "budget.h"
+#include "civil.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define US_PER_DAY (24 * US_PER_HOUR)
@@ -473,37 +474,10 @@ static int64_t floor_div(int64_t a, int64_t b)
 	return a / b - (a % b < 0);
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (era arithmetic, so
- * it holds for every year without tables or the C library's TZ). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void year_month(int64_t days, int64_t *y, int *m)
-{
-	int64_t z = days + 719468, era, doe, yoe, doy, mp;
-
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_t *reset_us)
 {
 	int64_t day = floor_div(now_us, US_PER_DAY), hour = floor_div(now_us, US_PER_HOUR), y;
-	int m;
+	int m, dom;
 
 	switch (w) {
 	case TG_WIN_DAY:
@@ -511,9 +485,9 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 		*reset_us = *start_us + US_PER_DAY;
 		return 0;
 	case TG_WIN_MONTH:
-		year_month(day, &y, &m);
-		*start_us = days_from_civil(y, m, 1) * US_PER_DAY;
-		*reset_us = (m == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, m + 1, 1)) *
+		tg_civil_from_days(day, &y, &m, &dom);
+		*start_us = tg_days_from_civil(y, m, 1) * US_PER_DAY;
+		*reset_us = (m == 12 ? tg_days_from_civil(y + 1, 1, 1) : tg_days_from_civil(y, m + 1, 1)) *
 		            US_PER_DAY;
 		return 0;
 	case TG_WIN_24H:
@@ -524,20 +498,6 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 		break;
 	}
 	return TG_EINVAL;
-}
-
-static int has_tag(const char *tags, const char *kv)
-{
-	size_t kl = strlen(kv);
-
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len == kl && !memcmp(p, kv, kl))
-			return 1;
-		p += len + (p[len] == ',');
-	}
-	return 0;
 }
 
 static int same_ci(const char *a, const char *b)
@@ -551,7 +511,7 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c)
 	case TG_SCOPE_GLOBAL:
 		return 1;
 	case TG_SCOPE_TAG:
-		return c->tags && has_tag(c->tags, p->scope_value);
+		return c->tags && tg_tags_contain(c->tags, p->scope_value);
 	case TG_SCOPE_MODEL:
 		return same_ci(c->model, p->scope_value) || same_ci(c->model_family, p->scope_value);
 	case TG_SCOPE_PROVIDER:

@@ -45,6 +45,20 @@ void tg_counts_unknown(struct tg_counts *c)
 	c->reasoning = TG_COUNT_UNKNOWN;
 }
 
+int tg_tags_contain(const char *tags, const char *kv)
+{
+	size_t kl = strlen(kv);
+
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len == kl && !memcmp(p, kv, kl))
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
 struct wbuf {
 	unsigned char *p;
 	size_t n, len;

@@ -35,6 +35,9 @@ struct tg_counts {
 /* Sets every count to TG_COUNT_UNKNOWN. */
 void tg_counts_unknown(struct tg_counts *c);
 
+/* 1 when the record tags "k=v,k=v" include the pair kv ("team=search"). */
+int tg_tags_contain(const char *tags, const char *kv);
+
 enum tg_record_flag {
 	TG_REC_STREAM        = 1u << 0, /* response was a stream (SSE / event stream) */
 	TG_REC_UNPRICED      = 1u << 1, /* no price known for the model: cost_usd is 0 */

@@ -7,6 +7,8 @@
  */
 #include "decode.h"
 
+#include "text.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -21,23 +23,6 @@ enum {
 
 /* zlib counts in uInt; larger inputs are fed in slices of this size. */
 #define ZLIB_SLICE (1u << 30)
-
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int token_is(const char *s, size_t n, const char *lit)
-{
-	size_t i;
-
-	if (strlen(lit) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != lit[i])
-			return 0;
-	return 1;
-}
 
 enum tg_encoding tg_encoding_parse(const char *value, size_t len)
 {
@@ -68,15 +53,15 @@ enum tg_encoding tg_encoding_parse(const char *value, size_t len)
 		return TG_ENC_IDENTITY;
 	if (count > 1)
 		return TG_ENC_UNSUPPORTED;
-	if (token_is(tok, toklen, "identity"))
+	if (tg_name_is(tok, toklen, "identity"))
 		return TG_ENC_IDENTITY;
-	if (token_is(tok, toklen, "gzip") || token_is(tok, toklen, "x-gzip"))
+	if (tg_name_is(tok, toklen, "gzip") || tg_name_is(tok, toklen, "x-gzip"))
 		return TG_ENC_GZIP;
-	if (token_is(tok, toklen, "deflate"))
+	if (tg_name_is(tok, toklen, "deflate"))
 		return TG_ENC_DEFLATE;
-	if (token_is(tok, toklen, "br"))
+	if (tg_name_is(tok, toklen, "br"))
 		return TG_ENC_BR;
-	if (token_is(tok, toklen, "zstd"))
+	if (tg_name_is(tok, toklen, "zstd"))
 		return TG_ENC_ZSTD;
 	return TG_ENC_UNSUPPORTED;
 }

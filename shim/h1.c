@@ -7,6 +7,8 @@
  */
 #include "h1.h"
 
+#include "text.h"
+
 #include <string.h>
 
 enum {
@@ -68,18 +70,6 @@ static int is_ows(char c)
 static int lower(int c)
 {
 	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
-static int name_is(const char *s, size_t n, const char *lit)
-{
-	size_t i;
-
-	if (strlen(lit) != n)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (lower((unsigned char)s[i]) != lit[i])
-			return 0;
-	return 1;
 }
 
 /* Rejects non-HTTP input at its first bytes rather than after a whole
@@ -260,7 +250,7 @@ static int last_coding_is_chunked(const char *s, size_t n)
 		stop = i;
 		while (i < n && s[i] != ',')
 			i++;
-		chunked = name_is(s + start, stop - start, "chunked");
+		chunked = tg_name_is(s + start, stop - start, "chunked");
 	}
 	return chunked;
 }
@@ -289,7 +279,7 @@ static int parse_header_line(struct tg_h1_parser *p)
 	while (vlen > 0 && is_ows(v[vlen - 1]))
 		vlen--;
 
-	if (name_is(l, nlen, "content-length")) {
+	if (tg_name_is(l, nlen, "content-length")) {
 		uint64_t cl;
 
 		if ((p->flags & F_TRUNC) || parse_content_length(v, vlen, &cl) < 0)
@@ -298,7 +288,7 @@ static int parse_header_line(struct tg_h1_parser *p)
 			return -1;
 		p->flags |= F_HAS_CL;
 		p->content_length = cl;
-	} else if (name_is(l, nlen, "transfer-encoding")) {
+	} else if (tg_name_is(l, nlen, "transfer-encoding")) {
 		if (p->flags & F_TRUNC)
 			return -1;
 		p->flags |= F_TE;

@@ -4,20 +4,6 @@
 
 #include "filter.h"
 
-static int has_tag(const char *tags, const char *kv)
-{
-	size_t kl = strlen(kv);
-
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len == kl && !memcmp(p, kv, kl))
-			return 1;
-		p += len + (p[len] == ',');
-	}
-	return 0;
-}
-
 static int model_matches(const struct tg_filter *f, const struct tg_record *r)
 {
 	const struct tg_price *p;
@@ -39,7 +25,7 @@ int tg_filter_match(const struct tg_filter *f, const struct tg_record *r)
 	if (f->model && !model_matches(f, r))
 		return 0;
 	for (int i = 0; i < f->ntags; i++)
-		if (!has_tag(r->tags, f->tag[i]))
+		if (!tg_tags_contain(r->tags, f->tag[i]))
 			return 0;
 	return 1;
 }

@@ -4,37 +4,11 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "civil.h"
 #include "when.h"
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (86400 * US_PER_SEC)
-
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	int64_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-	int64_t era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
 
 static int days_in_month(int64_t y, int m)
 {
@@ -122,7 +96,7 @@ int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
 	    digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
 		return -1;
-	t = days_from_civil(y, mo, d) * 86400;
+	t = tg_days_from_civil(y, mo, d) * 86400;
 	if (!*p) {
 		*out_us = (t + (end_of_day ? 86400 : 0)) * US_PER_SEC;
 		return 0;
@@ -175,7 +149,7 @@ static char *put_date(char *p, int64_t days)
 	int64_t y;
 	int m, d;
 
-	civil_from_days(days, &y, &m, &d);
+	tg_civil_from_days(days, &y, &m, &d);
 	p = put_digits(p, y, 4);
 	*p++ = '-';
 	p = put_digits(p, m, 2);

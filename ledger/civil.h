@@ -1,0 +1,40 @@
+/* civil.h - UTC calendar arithmetic shared by the budget windows and the
+ * report's dates.
+ *
+ * Owns: the conversion between days since 1970-01-01 and proleptic
+ * Gregorian dates (Howard Hinnant's era arithmetic: exact for every year,
+ * no tables, no TZ, no C library time functions).  Header-only.
+ */
+#ifndef TG_CIVIL_H
+#define TG_CIVIL_H
+
+#include <stdint.h>
+
+static inline int64_t tg_days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+static inline void tg_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+	int64_t era, doe, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (int)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (int)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+#endif
