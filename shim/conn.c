@@ -311,8 +311,8 @@ void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *p
 	pthread_mutex_lock(&c->lock);
 	if (tg_inject_pending(&c->inject) > 0) {
 		/* On HTTP/2 the synthesized frames go in between the server's. */
-		size_t cap = c->transport == TRANSPORT_H2 ? tg_h2_transport_read_cap(&c->u.h2) : 0;
-		if (cap == 0)
+		size_t cap = 0;
+		if (c->transport != TRANSPORT_H2 || tg_h2_transport_can_inject(&c->u.h2, &cap))
 			plan->served = tg_inject_take(&c->inject, buf, num);
 		else
 			plan->cap = cap;
@@ -350,8 +350,12 @@ size_t tg_conn_pending(const void *ssl)
 	struct tg_conn *c = s ? owned(atomic_load_explicit(&s->val, memory_order_acquire)) : NULL;
 	if (!c)
 		return 0;
+	size_t cap, n;
 	pthread_mutex_lock(&c->lock);
-	size_t n = tg_inject_pending(&c->inject);
+	n = tg_inject_pending(&c->inject);
+	/* Not readable yet if it must wait for the server's first frame. */
+	if (n && c->transport == TRANSPORT_H2 && !tg_h2_transport_can_inject(&c->u.h2, &cap))
+		n = 0;
 	pthread_mutex_unlock(&c->lock);
 	return n;
 }

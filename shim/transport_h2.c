@@ -197,6 +197,8 @@ void tg_h2_transport_feed(struct tg_h2_transport *t, enum tg_dir dir, const char
 {
 	if (t->off)
 		return;
+	if (dir == TG_DIR_RESPONSE)
+		t->response_bytes += len;
 	if (tg_h2_feed(&t->observer, dir, buf, len) < 0) {
 		tg_warn("%s: HTTP/2 %s stream could not be followed (framing or HPACK error); "
 		        "this connection is no longer observed and its open calls are recorded as cut off",
@@ -384,13 +386,16 @@ void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
 	}
 }
 
-size_t tg_h2_transport_read_cap(const struct tg_h2_transport *t)
+int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap)
 {
 	struct tg_h2_cursor c;
+	*cap = 0;
 	if (!t->live || t->off)
-		return 0;
+		return 1;   /* no longer followed: nothing to splice into */
 	tg_h2_cursor_of(&t->observer, TG_DIR_RESPONSE, &c);
 	if (c.header_have > 0)
-		return TG_H2_FRAME_HDLEN - c.header_have;
-	return c.left;
+		*cap = TG_H2_FRAME_HDLEN - c.header_have;
+	else
+		*cap = c.left;
+	return *cap == 0 && t->response_bytes > 0;
 }

@@ -52,6 +52,7 @@ struct tg_h2_transport {
 		int reset_sent;
 	} refused[TG_H2_REFUSED_MAX];
 	int nrefused;
+	uint64_t response_bytes;   /* server bytes passed to the program so far */
 };
 
 /* Returns 0, or -1 when the HPACK inflaters cannot be allocated. */
@@ -61,9 +62,12 @@ int  tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p
  * each request whose model is known or whose request ended, and cut
  * refused streams' frames (w->swallow / w->replace). */
 void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w);
-/* Bytes the program may read before the injected ones can be spliced in
- * at a frame boundary: 0 when at a boundary. */
-size_t tg_h2_transport_read_cap(const struct tg_h2_transport *t);
+/* Whether injected frames can be handed to the program now: only at a
+ * frame boundary of the server's stream, and only after the server's
+ * first frame (its SETTINGS: a client drops a connection whose first frame
+ * is anything else).  Returns 1 if so; else 0 with *cap the most the next
+ * real read may return to stop at the boundary (0: read freely). */
+int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap);
 void tg_h2_transport_feed(struct tg_h2_transport *t, enum tg_dir dir, const char *buf, size_t len);
 /* The connection ended (peer closed, or SSL_free): open streams are cut off. */
 void tg_h2_transport_close(struct tg_h2_transport *t);

@@ -1,0 +1,917 @@
+"""budgets.py - the budget-* integration tests: policies enforced by the
+shim before a call leaves the machine.
+
+Owns: blocking at a limit (HTTP/1.1 and HTTP/2, one process per call and
+many calls per connection), tag scope, downgrade and clamp rewrites, warn
+alerts, spend shared between processes, the fail mode, what requests and
+httpx make of a refusal, TOKENGUARD_BUDGETS, `tokenguard-report check`, and
+the overshoot of processes racing against one limit.
+
+Every assertion is about something outside the shim: what the program
+read (status, headers, body), what the fake provider logged as received,
+the records of `tokenguard-report records --format jsonl` and the policies'
+state in `tokenguard-report budget status --format json`.  Expected stop
+points and clamps are computed from the cost_usd the ledger recorded and
+from ledger/prices.tsv, not from constants.
+
+run_tests.py collects the tests with tests(harness, cases), harness being
+the run_tests module itself (its Env, Exchange, Mode, Failure and record
+readers).  Python programs are helpers/budget_client.py; curl is driven by
+a config file, one option group per transfer, each with its own body and
+header dump.
+"""
+
+import json
+import math
+import os
+import re
+import subprocess
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BUDGET_CLIENT = os.path.join(HERE, "helpers", "budget_client.py")
+PRICES = os.path.join(TOP, "ledger", "prices.tsv")
+SYS_PY = "/usr/bin/python3"
+TIMEOUT = 60
+OPENAI = "openai-chat"            # gpt-4.1, non-streaming, max_tokens in its body
+ANTHROPIC = "anthropic-messages"  # claude-sonnet-4-5
+DOWNGRADE_TO = "gpt-4o-mini"
+RACERS = 8
+
+
+class Named:
+    """The client column of a test line, and the program the ledger names."""
+
+    def __init__(self, name, process):
+        self.name, self.process = name, process
+
+
+class BudgetTest:
+    def __init__(self, h, cases, name, process, label, body):
+        self.h, self.cases = h, cases
+        self.client = Named(name, process)
+        self.label, self.body = label, body
+
+    def run(self, env):
+        tdir = env.new_dir(self.client.name + "-" + self.label)
+        return self.body(self, env, tdir) or ""
+
+    def ex(self, name, request=None):
+        """An exchange of case name, with another request body if given."""
+        case = self.cases[name]
+        if request is not None:
+            case = dict(case, request_path=request)
+        return self.h.Exchange(case, self.h.Mode("length", "identity"))
+
+    def check(self, cond, msg):
+        self.h.check(cond, msg)
+
+
+# ---------------------------------------------------------------- tokenguard-report
+
+def report(t, env, args, rc=0, extra_env=None):
+    e = dict(os.environ)
+    e.pop("TOKENGUARD_BUDGETS", None)
+    e.update(extra_env or {})
+    p = subprocess.run([env.report] + args, capture_output=True, timeout=TIMEOUT, env=e)
+    if rc is not None:
+        t.check(p.returncode == rc, "tokenguard-report %s: exit %d, expected %d: %s%s"
+                % (" ".join(args), p.returncode, rc, p.stdout.decode(errors="replace")[:200],
+                   p.stderr.decode(errors="replace")[:200]))
+    return p
+
+
+def budget_set(t, env, ledger, name, spec):
+    report(t, env, ["budget", "set", name, spec, "--ledger", ledger])
+
+
+def budget_status(t, env, ledger):
+    p = report(t, env, ["budget", "status", "--format", "json", "--ledger", ledger])
+    try:
+        rows = json.loads(p.stdout)
+    except ValueError:
+        raise t.h.Failure("budget status printed no JSON: %r" % p.stdout[:200])
+    return {r["name"]: r for r in rows}
+
+
+def records(t, env, ledger):
+    recs = t.h.read_records(env, ledger)
+    t.h.check_no_secrets(ledger)
+    return recs
+
+
+def allowed_and_blocked(recs):
+    return [r for r in recs if not r.get("blocked")], [r for r in recs if r.get("blocked")]
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def output_price(provider, model):
+    """USD per output token of a model family, from the bundled price table."""
+    with open(PRICES) as f:
+        for line in f:
+            cols = line.rstrip("\n").split("\t")
+            if not line.startswith("#") and len(cols) > 3 and cols[0] == provider \
+                    and cols[1] == model:
+                return float(cols[3]) / 1e6
+    raise KeyError("%s/%s is not in %s" % (provider, model, PRICES))
+
+
+# ---------------------------------------------------------------- curl
+
+class Transfer:
+    def __init__(self, code, version, headers, body):
+        self.code, self.version = code, version
+        self.headers, self.body = headers, body
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+def parse_header_dump(data):
+    """The last header block of a dump (after any 100 Continue)."""
+    blocks = [b for b in data.decode("latin-1").replace("\r\n", "\n").split("\n\n") if b.strip()]
+    if not blocks:
+        return {}
+    out = {}
+    for line in blocks[-1].split("\n")[1:]:
+        if ":" in line:
+            k, v = line.split(":", 1)
+            out[k.strip().lower()] = v.strip()
+    return out
+
+
+class Curl:
+    """One curl process making exchanges in order from a config file, one
+    option group per transfer (--next): HTTP/1.1 keeps the connection alive
+    between them, HTTP/2 multiplexes them on one connection.  Started by the
+    constructor, so several can run at once; wait() collects what each
+    transfer read."""
+
+    def __init__(self, t, env, tdir, label, exchanges, ledger, http="1.1", extra_env=None,
+                 tag=None):
+        self.t, self.label, self.exchanges = t, label, exchanges
+        self.tag = tag or "%s/%s" % (os.path.basename(tdir), label)
+        self.dir = os.path.join(tdir, label)
+        os.makedirs(self.dir)
+        lines = ["silent", "show-error", "no-progress-meter"]
+        for i, ex in enumerate(exchanges):
+            argv = ex.argv(self.tag)
+            if i:
+                lines.append("next")
+            lines += ['cacert = "%s"' % env.ca, 'request = "%s"' % argv[0],
+                      'url = "%s"' % argv[1], 'output = "%s/%d.body"' % (self.dir, i),
+                      'dump-header = "%s/%d.head"' % (self.dir, i),
+                      'write-out = "%d %%{http_code} %%{http_version}\\n"' % i]
+            if http == "1.1":
+                lines.append("http1.1")
+            if argv[2] != "-":
+                lines.append('data-binary = "@%s"' % argv[2])
+            lines += ['header = "%s"' % hd for hd in argv[3:]]
+        cfg = os.path.join(self.dir, "curlrc")
+        with open(cfg, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        cenv = env.child_env(ledger, True)
+        for k, v in (extra_env or {}).items():
+            if v is None:
+                cenv.pop(k, None)
+            else:
+                cenv[k] = v
+        self.out, self.err = os.path.join(self.dir, "out"), os.path.join(self.dir, "err")
+        with open(self.out, "wb") as o, open(self.err, "wb") as e:
+            self.proc = subprocess.Popen(["curl", "-K", cfg], stdin=subprocess.DEVNULL,
+                                         stdout=o, stderr=e, env=cenv)
+        self.pid = self.proc.pid
+
+    def wait(self, timeout=TIMEOUT):
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise self.t.h.Failure("%s: curl did not finish in %ds (a refusal it cannot read?)"
+                                   % (self.label, timeout))
+        self.rc = self.proc.returncode
+        with open(self.err, "rb") as f:
+            self.stderr = f.read().decode(errors="replace")
+        seen = {}
+        with open(self.out) as f:
+            for line in f:
+                i, code, ver = line.split()
+                seen[int(i)] = (code, ver)
+        self.transfers = []
+        for i in range(len(self.exchanges)):
+            code, ver = seen.get(i, ("none", "none"))
+            body = head = b""
+            if os.path.exists("%s/%d.body" % (self.dir, i)):
+                with open("%s/%d.body" % (self.dir, i), "rb") as f:
+                    body = f.read()
+            if os.path.exists("%s/%d.head" % (self.dir, i)):
+                with open("%s/%d.head" % (self.dir, i), "rb") as f:
+                    head = f.read()
+            self.transfers.append(Transfer(code, ver, parse_header_dump(head), body))
+        return self
+
+    def codes(self):
+        return [tr.code for tr in self.transfers]
+
+    def tg_lines(self):
+        return [l for l in self.stderr.splitlines() if l.startswith("tokenguard: ")]
+
+
+def tail(text, n=160):
+    """The end of a program's stderr, on one line for a test line."""
+    return " | ".join(l for l in text.strip().splitlines() if l)[-n:]
+
+
+def curl(t, env, tdir, label, exchanges, ledger, **kw):
+    return Curl(t, env, tdir, label, exchanges, ledger, **kw).wait()
+
+
+def received(t, env, tag):
+    """What the fake provider received (complete requests) under a run tag."""
+    return t.h.provider_requests(env, tag)
+
+
+# ---------------------------------------------------------------- Python programs
+
+class PyClient:
+    """helpers/budget_client.py LIB with a plan; with step=True it makes
+    one exchange per step() and the test acts in between."""
+
+    def __init__(self, t, env, tdir, label, lib, exchanges, ledger, step=False, extra_env=None):
+        self.t, self.label = t, label
+        self.tag = "%s/%s" % (os.path.basename(tdir), label)
+        plan = os.path.join(tdir, label + ".plan.json")
+        with open(plan, "w") as f:
+            json.dump([ex.argv(self.tag) for ex in exchanges], f)
+        self.out = os.path.join(tdir, label + ".out")
+        self.err = os.path.join(tdir, label + ".err")
+        cenv = env.child_env(ledger, True)
+        cenv.update(extra_env or {})
+        argv = [SYS_PY, BUDGET_CLIENT, lib, plan, self.out] + (["--step"] if step else [])
+        with open(self.err, "wb") as e:
+            self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE if step else subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE if step else e, stderr=e, env=cenv)
+        self.pid = self.proc.pid
+
+    def step(self):
+        """Makes the next exchange and returns its result."""
+        self.proc.stdin.write(b"go\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        self.t.check(line.startswith(b"done "), "%s: the client said %r: %s"
+                     % (self.label, line, self.stderr()[-300:]))
+        return self.results()[-1]
+
+    def finish(self, timeout=TIMEOUT):
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise self.t.h.Failure("%s: budget_client.py did not finish in %ds"
+                                   % (self.label, timeout))
+        finally:
+            if self.proc.stdout:
+                self.proc.stdout.close()
+        return self.results()
+
+    def stderr(self):
+        with open(self.err, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def results(self):
+        if not os.path.exists(self.out):
+            return []
+        with open(self.out) as f:
+            return [json.loads(l) for l in f if l.strip()]
+
+
+# ---------------------------------------------------------------- shared checks
+
+def check_openai_refusal(t, status, headers, doc, policy, what):
+    t.check(status in ("429", 429), "%s: status %s, expected 429" % (what, status))
+    t.check(headers.get("x-should-retry") == "false", "%s: x-should-retry %r, expected false"
+            % (what, headers.get("x-should-retry")))
+    t.check(headers.get("x-tokenguard-policy") == policy, "%s: x-tokenguard-policy %r, expected %r"
+            % (what, headers.get("x-tokenguard-policy"), policy))
+    err = (doc or {}).get("error")
+    t.check(isinstance(err, dict) and isinstance(err.get("message"), str)
+            and isinstance(err.get("type"), str),
+            "%s: not an OpenAI error body: %r" % (what, doc))
+    return err["message"]
+
+
+def check_anthropic_refusal(t, status, headers, doc, policy, what):
+    t.check(status in ("429", 429), "%s: status %s, expected 429" % (what, status))
+    t.check(headers.get("x-should-retry") == "false", "%s: x-should-retry %r, expected false"
+            % (what, headers.get("x-should-retry")))
+    t.check(headers.get("x-tokenguard-policy") == policy, "%s: x-tokenguard-policy %r, expected %r"
+            % (what, headers.get("x-tokenguard-policy"), policy))
+    err = (doc or {}).get("error")
+    t.check(isinstance(doc, dict) and doc.get("type") == "error" and isinstance(err, dict)
+            and err.get("type") == "rate_limit_error" and isinstance(err.get("message"), str),
+            "%s: not an Anthropic error body: %r" % (what, doc))
+    return err["message"]
+
+
+def check_message(t, message, policy, spend, limit, what):
+    """The refusal names the policy, the spend and the limit (as dollar
+    amounts, to the precision the message chose)."""
+    t.check("'%s'" % policy in message, "%s: message %r does not name the policy" % (what, message))
+    amounts = [float(m.group(1)) for m in re.finditer(r"\$([0-9]+(?:\.[0-9]+)?)", message)]
+
+    def named(v):
+        # Four decimals is the coarsest rounding taken as naming the amount.
+        return any(abs(a - v) <= 0.00005 + 1e-12 for a in amounts)
+
+    t.check(named(spend) and named(limit), "%s: message %r does not name the spend $%.6f and the "
+            "limit $%.6f" % (what, message, spend, limit))
+
+
+def check_blocked_records(t, recs, policy, model, n, what):
+    t.check(len(recs) == n, "%s: %d blocked records, expected %d" % (what, len(recs), n))
+    for r in recs:
+        want = {"status": 429, "blocked": True, "policy": policy, "model": model,
+                "input_tokens": 0, "output_tokens": 0, "cost_usd": 0, "downgraded": False}
+        bad = ["%s=%s" % (k, json.dumps(r.get(k))) for k, v in want.items() if r.get(k) != v]
+        t.check(not bad, "%s: blocked record: %s (expected %s)" % (what, ", ".join(bad), want))
+
+
+def check_allowed_records(t, recs, exchanges, what):
+    """Records of calls that went through are the normal records of their case."""
+    client = Named("curl", "curl")
+    t.check(len(recs) == len(exchanges), "%s: %d records of calls sent, expected %d"
+            % (what, len(recs), len(exchanges)))
+    for r, ex in zip(recs, exchanges):
+        probs = [p for p in t.h.record_problems(r, ex, client)
+                 if not p.startswith(("process=", "tags="))]
+        t.check(not probs, "%s: record: %s" % (what, "; ".join(probs)))
+
+
+def stop_index(costs, limit):
+    """How many calls one process at a time gets: each is checked against
+    the spend committed before it, so the one that crosses the limit is
+    still sent."""
+    spent = 0.0
+    for i, c in enumerate(costs):
+        if spent >= limit:
+            return i
+        spent += c
+    return len(costs)
+
+
+def sent_until_refused(t, env, tdir, prefix, ex, ledger, http, most):
+    """One curl process per call until one is refused, then three more."""
+    runs, refused = [], 0
+    while refused < 4:
+        t.check(len(runs) < most, "%s: no refusal after %d calls" % (prefix, most))
+        c = curl(t, env, tdir, "%s%02d" % (prefix, len(runs)), [ex], ledger, http=http,
+                 tag="%s/%s" % (os.path.basename(tdir), prefix))
+        runs.append(c)
+        refused += c.transfers[0].code != "200"
+    return runs
+
+
+# ---------------------------------------------------------------- the tests
+
+def global_daily_block_openai_h1(t, env, tdir):
+    limit, policy = 0.01, "daily"
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, policy, "global,day,usd=%g,block" % limit)
+    runs = sent_until_refused(t, env, tdir, "proc", ex, ledger, "1.1", 80)
+    recs = records(t, env, ledger)
+    ok, blocked = allowed_and_blocked(recs)
+    k = stop_index([r["cost_usd"] for r in ok], limit)
+    codes = [c.transfers[0].code for c in runs]
+    t.check(codes == ["200"] * k + ["429"] * 4, "one process per call: statuses %s, expected %d x "
+            "200 then 4 x 429 (from recorded costs)" % (" ".join(codes), k))
+    t.check(k == len(ok), "%d calls went through, the recorded costs stop at %d" % (len(ok), k))
+    spend = sum(r["cost_usd"] for r in ok)
+    for c in runs[k:]:
+        tr = c.transfers[0]
+        t.check(c.rc == 0, "%s: curl exit %d: %s" % (c.label, c.rc, tail(c.stderr)))
+        t.check(tr.version == "1.1" and tr.headers.get("connection", "").lower() == "close",
+                "%s: HTTP/%s, Connection %r; expected HTTP/1.1 and close"
+                % (c.label, tr.version, tr.headers.get("connection")))
+        msg = check_openai_refusal(t, tr.code, tr.headers, tr.json(), policy, c.label)
+        check_message(t, msg, policy, spend, limit, c.label)
+    got = received(t, env, runs[0].tag)
+    t.check(len(got) == k, "the fake provider received %d requests, expected %d (none after the "
+            "limit)" % (len(got), k))
+    check_allowed_records(t, ok, [ex] * k, "one process per call")
+    check_blocked_records(t, blocked, policy, "gpt-4.1", 4, "one process per call")
+
+    # The same in one curl: after each refusal (Connection: close) curl
+    # opens a new connection for the next URL, which is refused again.
+    ledger2 = os.path.join(tdir, "ledger-one-curl")
+    budget_set(t, env, ledger2, policy, "global,day,usd=%g,block" % limit)
+    c = curl(t, env, tdir, "one-curl", [ex] * (k + 5), ledger2)
+    t.check(c.rc == 0, "one curl: exit %d: %s" % (c.rc, tail(c.stderr)))
+    t.check(c.codes() == ["200"] * k + ["429"] * 5, "one curl, %d URLs: statuses %s, expected "
+            "%d x 200 then 5 x 429" % (k + 5, " ".join(c.codes()), k))
+    for i, tr in enumerate(c.transfers[k:]):
+        check_openai_refusal(t, tr.code, tr.headers, tr.json(), policy, "one curl, URL %d" % (k + i))
+    t.check(len(received(t, env, c.tag)) == k, "one curl: the fake provider received %d requests, "
+            "expected %d" % (len(received(t, env, c.tag)), k))
+    ok2, blocked2 = allowed_and_blocked(records(t, env, ledger2))
+    check_allowed_records(t, ok2, [ex] * k, "one curl")
+    check_blocked_records(t, blocked2, policy, "gpt-4.1", 5, "one curl")
+    st = budget_status(t, env, ledger2)[policy]
+    t.check(st["state"] == "over" and st["calls"] == k and st["last_blocked"] is not None,
+            "budget status: %s" % json.dumps(st))
+    return "# %d calls of $%.6f, then refused" % (k, ok[0]["cost_usd"])
+
+
+def global_daily_block_anthropic_h2(t, env, tdir):
+    limit, policy = 0.01, "daily"
+    ex = t.ex(ANTHROPIC)
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, policy, "global,day,usd=%g,block" % limit)
+    runs = sent_until_refused(t, env, tdir, "proc", ex, ledger, "2", 60)
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    k = stop_index([r["cost_usd"] for r in ok], limit)
+    spend = sum(r["cost_usd"] for r in ok)
+    t.check(len(ok) == k and [c.transfers[0].code for c in runs[:k]] == ["200"] * k,
+            "%d calls went through (statuses %s), the recorded costs stop at %d"
+            % (len(ok), [c.transfers[0].code for c in runs], k))
+    t.check(len(received(t, env, runs[0].tag)) == k, "the fake provider logged %d completed "
+            "requests, expected %d" % (len(received(t, env, runs[0].tag)), k))
+    check_blocked_records(t, blocked, policy, "claude-sonnet-4-5", 4, "one process per call")
+    # Several refused streams on one new connection: curl must read each 429.
+    many = curl(t, env, tdir, "one-curl", [ex] * 3, ledger, http="2")
+    t.check(received(t, env, many.tag) == [], "one curl: the fake provider logged a refused stream")
+    # What each program read; every problem is reported, not just the first.
+    bad = []
+    for c, what in [(c, "%s (own process)" % c.label) for c in runs[k:]] + \
+            [(many, "one curl, 3 URLs")]:
+        if c.rc != 0 or c.codes() != ["429"] * len(c.transfers):
+            bad.append("%s: curl exit %d, statuses %s, expected exit 0 and 429s: %s"
+                       % (what, c.rc, " ".join(c.codes()), tail(c.stderr, 80)))
+            continue
+        for i, tr in enumerate(c.transfers):
+            msg = check_anthropic_refusal(t, tr.code, tr.headers, tr.json(), policy,
+                                          "%s stream %d" % (what, i))
+            check_message(t, msg, policy, spend, limit, what)
+            t.check(tr.version == "2", "%s: HTTP/%s" % (what, tr.version))
+    t.check(not bad, "refused streams opening a connection: " + "; ".join(bad))
+    return "# %d calls of $%.6f, then refused" % (k, ok[0]["cost_usd"])
+
+
+def h2_refusals_one_connection(t, env, tdir):
+    """Several refused streams on one HTTP/2 connection: curl reads each 429
+    and the connection stays usable after a reset."""
+    policy = "daily"
+    ex = t.ex(ANTHROPIC)
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, policy, "global,day,usd=0.0001,block")
+    c = curl(t, env, tdir, "curl", [ex] * 4, ledger, http="2")
+    t.check(c.rc == 0 and c.codes() == ["200", "429", "429", "429"],
+            "one curl, 4 streams: exit %d, statuses %s, expected 0 and 200 429 429 429: %s"
+            % (c.rc, " ".join(c.codes()), tail(c.stderr)))
+    for i, tr in enumerate(c.transfers[1:], 1):
+        check_anthropic_refusal(t, tr.code, tr.headers, tr.json(), policy, "stream %d" % i)
+    got = received(t, env, c.tag)
+    t.check(len(got) == 1 and got[0]["proto"] == "h2", "the fake provider logged %d completed "
+            "requests, expected the first stream's only" % len(got))
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    cost = ok[0]["cost_usd"]
+    check_blocked_records(t, blocked, policy, "claude-sonnet-4-5", 3, "one curl")
+
+    # httpx: allowed, refused, refused, then a reset and one more, all on
+    # one connection.
+    p = PyClient(t, env, tdir, "httpx", "httpx-h2", [ex] * 4, ledger, step=True)
+    try:
+        res = [p.step() for _ in range(3)]
+        report(t, env, ["budget", "reset", policy, "--ledger", ledger])
+        res.append(p.step())
+    finally:
+        p.finish()
+    statuses = [r["status"] for r in res]
+    errors = [r["error"] for r in res if r["error"]]
+    t.check(statuses == [429, 429, 429, 200] and not errors,
+            "httpx: statuses %s, expected 429 429 429 (over from the start) then 200 after the "
+            "reset; errors %s" % (statuses, errors))
+    got = received(t, env, p.tag)
+    # Stream 7 of a connection: the three refused streams (1, 3, 5) were on it.
+    t.check(len(got) == 1 and got[0]["proto"] == "h2" and got[0]["h2_stream"] == 7,
+            "httpx: the fake provider logged %s, expected one request on stream 7"
+            % [(e["conn"], e.get("h2_stream")) for e in got])
+    return "# 3 refused streams then 1 sent; one call costs $%.6f" % cost
+
+
+def tag_scope(t, env, tdir):
+    policy = "search"
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    search = {"TOKENGUARD_TAGS": "team=search"}
+    ads = {"TOKENGUARD_TAGS": "team=ads"}
+    first = curl(t, env, tdir, "search-0", [ex], ledger, extra_env=search)
+    t.check(first.codes() == ["200"], "first search call: %s" % first.codes())
+    cost = records(t, env, ledger)[0]["cost_usd"]
+    budget_set(t, env, ledger, policy, "tag:team=search,day,usd=%g,block" % (cost / 2))
+    s = curl(t, env, tdir, "search-1", [ex], ledger, extra_env=search)
+    a = curl(t, env, tdir, "ads", [ex, ex], ledger, extra_env=ads)
+    tr = s.transfers[0]
+    check_openai_refusal(t, tr.code, tr.headers, tr.json(), policy, "team=search")
+    t.check(a.codes() == ["200", "200"], "team=ads: statuses %s, expected 200 200" % a.codes())
+    t.check(len(received(t, env, s.tag)) == 0, "the fake provider received the refused call")
+    t.check(len(received(t, env, a.tag)) == 2, "the fake provider did not receive both ads calls")
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    check_blocked_records(t, blocked, policy, "gpt-4.1", 1, "team=search")
+    t.check(blocked[0]["tags"] == {"team": "search"}, "blocked record tags %s" % blocked[0]["tags"])
+    t.check(sorted(r["tags"]["team"] for r in ok) == ["ads", "ads", "search"],
+            "records of calls sent: tags %s" % [r["tags"] for r in ok])
+    st = budget_status(t, env, ledger)[policy]
+    t.check(st["state"] == "over" and st["calls"] == 1 and abs(st["spend_usd"] - cost) < 1e-9,
+            "budget status counts the ads calls into team=search: %s" % json.dumps(st))
+    return ""
+
+
+def downgrade(t, env, tdir):
+    policy = "cheaper"
+    ex = t.ex(OPENAI)
+    asked = load_json(ex.case["request_path"])["model"]
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, policy, "global,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
+    c = curl(t, env, tdir, "h1", [ex, ex], ledger)
+    t.check(c.rc == 0 and c.codes() == ["200", "200"], "HTTP/1.1: exit %d, statuses %s"
+            % (c.rc, c.codes()))
+    for tr in c.transfers:
+        t.check(tr.body == ex.case["response_bytes"], "the program did not read the server's "
+                "answer unchanged (%d bytes)" % len(tr.body))
+    got = received(t, env, c.tag)
+    orig = os.path.getsize(ex.case["request_path"])
+    want_len = orig - len(asked) + len(DOWNGRADE_TO)
+    t.check([e["model"] for e in got] == [DOWNGRADE_TO] * 2, "the server received models %s, "
+            "expected %s" % ([e["model"] for e in got], DOWNGRADE_TO))
+    t.check([e["body_len"] for e in got] == [want_len] * 2 and
+            all(e["max_tokens"] == 200 for e in got),
+            "the server received bodies of %s bytes (max_tokens %s), expected %d (Content-Length "
+            "fixed, the rest unchanged)" % ([e["body_len"] for e in got],
+                                            [e["max_tokens"] for e in got], want_len))
+    recs = records(t, env, ledger)
+    want = {"downgraded": True, "requested_model": asked, "policy": policy,
+            "model": ex.case["expect"]["model"], "blocked": False, "status": 200}
+    for r in recs:
+        bad = ["%s=%s" % (k, json.dumps(r.get(k))) for k, v in want.items() if r.get(k) != v]
+        t.check(not bad, "downgraded record: %s (expected %s)" % (", ".join(bad), want))
+    t.check(len(recs) == 2, "%d records, expected 2" % len(recs))
+
+    # HTTP/2 bodies are not rewritten: the fallback (block) applies, said
+    # once.  A call the policy does not govern opens the connection first.
+    ledger2 = os.path.join(tdir, "ledger-h2")
+    budget_set(t, env, ledger2, policy, "model:%s,day,usd=0,downgrade:%s" % (asked, DOWNGRADE_TO))
+    other = t.ex("openai-chat-stream")
+    c2 = curl(t, env, tdir, "h2", [other, ex, ex], ledger2, http="2")
+    t.check(c2.codes() == ["200", "429", "429"], "HTTP/2: statuses %s, expected 200 then the "
+            "fallback's 429 twice: %s" % (c2.codes(), tail(c2.stderr)))
+    said = [l for l in c2.tg_lines() if "cannot rewrite" in l]
+    t.check(len(said) == 1 and policy in said[0], "HTTP/2 fallback said %d times: %s"
+            % (len(said), c2.tg_lines()))
+    t.check(len(received(t, env, c2.tag)) == 1, "HTTP/2: the server received a refused stream")
+    _ok, blocked = allowed_and_blocked(records(t, env, ledger2))
+    check_blocked_records(t, blocked, policy, asked, 2, "HTTP/2 fallback")
+    return ""
+
+
+def clamp(t, env, tdir):
+    """The server receives the max output tokens the rest of the budget
+    pays for at the model's output price, under the key the request used."""
+    policy = "tight"
+    base = load_json(t.cases[OPENAI]["request_path"])
+    per_token = output_price("openai", base["model"])
+    completion = {k: v for k, v in base.items() if k != "max_tokens"}
+    completion["max_completion_tokens"] = base["max_tokens"]
+    variants = [("max_tokens", base), ("max_completion_tokens", completion),
+                ("absent", {k: v for k, v in base.items() if k != "max_tokens"})]
+    notes = []
+    for name, body in variants:
+        path = os.path.join(tdir, "req-%s.json" % name)
+        with open(path, "w") as f:
+            json.dump(body, f)
+        ex = t.ex(OPENAI, path)
+        ledger = os.path.join(tdir, "ledger-" + name)
+        seed = curl(t, env, tdir, "seed-" + name, [t.ex(OPENAI)], ledger)
+        t.check(seed.codes() == ["200"], "seed call: %s" % seed.codes())
+        spent = records(t, env, ledger)[0]["cost_usd"]
+        # A little left: what pays for 7.75 output tokens.
+        limit = round(spent + 7.75 * per_token, 9)
+        budget_set(t, env, ledger, policy, "global,day,usd=%r,clamp" % limit)
+        st = budget_status(t, env, ledger)[policy]
+        want = math.floor((limit - st["spend_usd"]) / per_token)
+        c = curl(t, env, tdir, "clamp-" + name, [ex, ex], ledger)
+        got = received(t, env, c.tag)
+        t.check(c.codes()[0] == "200" and len(got) >= 1, "%s: statuses %s" % (name, c.codes()))
+        key = "max_tokens" if name == "absent" else name
+        other = "max_completion_tokens" if key == "max_tokens" else "max_tokens"
+        t.check(got[0][key] == want and got[0][other] is None,
+                "%s: the server received %s=%s, %s=%s; expected %s=%d (($%r - $%r) / $%g per "
+                "token)" % (name, key, got[0][key], other, got[0][other], key, want, limit,
+                            st["spend_usd"], per_token))
+        t.check(got[0]["model"] == base["model"], "%s: model changed to %s" % (name, got[0]["model"]))
+        recs = records(t, env, ledger)
+        clamped = [r for r in recs if r.get("clamped")]
+        t.check(len(clamped) == 1 and clamped[0]["policy"] == policy and
+                clamped[0]["downgraded"] is False and clamped[0]["status"] == 200,
+                "%s: clamped records %s" % (name, json.dumps(clamped)[:300]))
+        # Now over the limit: nothing is affordable, so the fallback blocks.
+        t.check(c.codes()[1] == "429" and len(got) == 1, "%s: the call after the clamped one: %s, "
+                "server received %d; expected 429 and 1" % (name, c.codes()[1], len(got)))
+        notes.append("%s=%d" % (key, want))
+
+    # A request already asking for fewer tokens than affordable is left alone.
+    few = dict(base, max_tokens=3)
+    path = os.path.join(tdir, "req-few.json")
+    with open(path, "w") as f:
+        json.dump(few, f)
+    ledger = os.path.join(tdir, "ledger-few")
+    budget_set(t, env, ledger, policy, "global,day,usd=%r,clamp" % (7.75 * per_token))
+    c = curl(t, env, tdir, "few", [t.ex(OPENAI, path)], ledger)
+    got = received(t, env, c.tag)
+    t.check(c.codes() == ["200"] and got[0]["max_tokens"] == 3 and
+            got[0]["body_len"] == os.path.getsize(path),
+            "max_tokens=3 under a clamp of 7: the server received %s" % got)
+    t.check(not any(r.get("clamped") for r in records(t, env, ledger)), "a record says clamped")
+    return "# " + ", ".join(notes)
+
+
+def warn(t, env, tdir):
+    policy = "heads-up"
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    limit, alert = 0.001, 50
+    budget_set(t, env, ledger, policy, "global,day,usd=%g,warn,alert=%d" % (limit, alert))
+    lines, states, before = [], [], []
+    for i in range(8):
+        ok = [r for r in records(t, env, ledger) if not r["blocked"]]
+        before.append(sum(r["cost_usd"] for r in ok))
+        c = curl(t, env, tdir, "call%d" % i, [ex], ledger)
+        t.check(c.codes() == ["200"], "call %d: status %s: a warn policy refused" % (i, c.codes()))
+        lines.append([l for l in c.tg_lines() if l.startswith("tokenguard: budget '%s'" % policy)])
+        states.append(budget_status(t, env, ledger)[policy])
+    # Expected: the threshold line on the first call whose committed spend
+    # reached 50%, the limit line on the first at 100%; nothing else.
+    thr = next(i for i, s in enumerate(before) if s >= limit * alert / 100 and s < limit)
+    lim = next(i for i, s in enumerate(before) if s >= limit)
+    for i, got in enumerate(lines):
+        want = (["alert threshold reached"] if i == thr else []) + \
+               (["limit reached"] if i == lim else [])
+        t.check(len(got) == len(want) and all(w in g for w, g in zip(want, got)),
+                "call %d (spend $%.6f before it): stderr budget lines %s, expected %s"
+                % (i, before[i], got, want))
+    for i, st in enumerate(states[:-1]):
+        spend = before[i + 1]
+        want = "over" if spend >= limit else "alert" if spend >= limit * alert / 100 else "ok"
+        t.check(st["state"] == want and st["action"] == "warn",
+                "status after call %d: state %s, expected %s: %s" % (i, st["state"], want,
+                                                                     json.dumps(st)))
+    final = states[-1]
+    t.check(final["state"] == "over" and final["percent_used"] >= 100 and
+            final["last_blocked"] is None and final["calls"] == 8,
+            "final status: %s" % json.dumps(final))
+    sent = sum(len(received(t, env, "%s/call%d" % (os.path.basename(tdir), i))) for i in range(8))
+    t.check(sent == 8, "the fake provider received %d of the 8 calls" % sent)
+    return "# threshold said on call %d, limit on call %d, of 8" % (thr + 1, lim + 1)
+
+
+def two_processes_share(t, env, tdir):
+    """A and B stay alive on their own connections; neither alone spends the
+    limit, together they do, and B's next call is refused."""
+    policy = "shared"
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    seed = curl(t, env, tdir, "seed", [ex], os.path.join(tdir, "ledger-price"))
+    cost = records(t, env, os.path.join(tdir, "ledger-price"))[0]["cost_usd"]
+    limit = round(2.5 * cost, 9)
+    t.check(seed.codes() == ["200"], "seed call: %s" % seed.codes())
+    budget_set(t, env, ledger, policy, "global,day,usd=%r,block" % limit)
+    a = PyClient(t, env, tdir, "A", "requests", [ex] * 3, ledger, step=True)
+    b = PyClient(t, env, tdir, "B", "requests", [ex] * 3, ledger, step=True)
+    try:
+        seq = [("A", a.step()), ("B", b.step()), ("A", a.step()), ("B", b.step()),
+               ("A", a.step())]
+    finally:
+        a.finish()
+        b.finish()
+    got = [(who, r["status"]) for who, r in seq]
+    want = [("A", 200), ("B", 200), ("A", 200), ("B", 429), ("A", 429)]
+    t.check(got == want, "calls %s, expected %s (limit %.1f calls)" % (got, want, limit / cost))
+    t.check(all(r["error"] is None for _w, r in seq), "errors: %s" % [r["error"] for _w, r in seq])
+    recs = records(t, env, ledger)
+    ok, blocked = allowed_and_blocked(recs)
+    per_pid = {}
+    for r in ok:
+        per_pid[r["pid"]] = per_pid.get(r["pid"], 0) + 1
+    t.check(per_pid == {a.pid: 2, b.pid: 1}, "calls sent per pid %s, expected A (%d) 2, B (%d) 1"
+            % (per_pid, a.pid, b.pid))
+    t.check(sorted(r["pid"] for r in blocked) == sorted([a.pid, b.pid]),
+            "blocked records name pids %s" % [r["pid"] for r in blocked])
+    t.check(len(received(t, env, a.tag)) == 2 and len(received(t, env, b.tag)) == 1,
+            "the fake provider received %d from A and %d from B, expected 2 and 1"
+            % (len(received(t, env, a.tag)), len(received(t, env, b.tag))))
+    return "# limit $%r = 2.5 calls; B refused at a combined $%.6f" % (limit, 3 * cost)
+
+
+def fail_closed(t, env, tdir):
+    ex = t.ex(OPENAI)
+    blocker = os.path.join(tdir, "not-a-directory")
+    open(blocker, "w").close()
+    ledger = os.path.join(blocker, "ledger")
+    closed = curl(t, env, tdir, "closed", [ex, ex], ledger, extra_env={"TOKENGUARD_FAIL": "closed"})
+    t.check(closed.rc == 0 and closed.codes() == ["429", "429"], "TOKENGUARD_FAIL=closed: exit %d, "
+            "statuses %s, expected 429 429" % (closed.rc, closed.codes()))
+    for tr in closed.transfers:
+        msg = check_openai_refusal(t, tr.code, tr.headers, tr.json(), "fail-closed", "closed")
+        t.check("TOKENGUARD_FAIL=closed" in msg, "closed: message %r" % msg)
+    t.check(received(t, env, closed.tag) == [], "TOKENGUARD_FAIL=closed: the server received %d "
+            "requests" % len(received(t, env, closed.tag)))
+    h2 = curl(t, env, tdir, "closed-h2", [ex], ledger, http="2",
+              extra_env={"TOKENGUARD_FAIL": "closed"})
+    t.check(received(t, env, h2.tag) == [], "TOKENGUARD_FAIL=closed over HTTP/2: the server "
+            "received the request")
+    for mode, extra in (("open", {"TOKENGUARD_FAIL": "open"}), ("default", {})):
+        c = curl(t, env, tdir, mode, [ex, ex], ledger, extra_env=extra)
+        t.check(c.rc == 0 and c.codes() == ["200", "200"], "TOKENGUARD_FAIL %s: statuses %s"
+                % (mode, c.codes()))
+        t.check(len(received(t, env, c.tag)) == 2, "TOKENGUARD_FAIL %s: the server received %d"
+                % (mode, len(received(t, env, c.tag))))
+    t.check(h2.codes() == ["429"] and h2.rc == 0, "TOKENGUARD_FAIL=closed over HTTP/2 (first stream "
+            "of the connection): curl exit %d, status %s, expected 429: %s"
+            % (h2.rc, h2.codes(), tail(h2.stderr)))
+    return ""
+
+
+def requests_httpx(t, env, tdir):
+    policy = "zero"
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, policy, "global,day,usd=0,block")
+    bad = []
+    for lib in ("requests", "httpx-h1", "httpx-h2"):
+        p = PyClient(t, env, tdir, lib, lib, [ex, ex], ledger)
+        res = p.finish()
+        t.check(len(res) == 2, "%s: %d results: %s" % (lib, len(res), p.stderr()[-300:]))
+        for r in res:
+            what = "%s call %d" % (lib, r["index"])
+            try:
+                t.check(r["error"] is None, "%s raised %s" % (what, r["error"]))
+                t.check(r["seconds"] < 10, "%s took %.1f s" % (what, r["seconds"]))
+                try:
+                    doc = json.loads(r["body"])
+                except ValueError:
+                    doc = None
+                check_openai_refusal(t, r["status"], r["headers"], doc, policy, what)
+            except t.h.Failure as e:
+                bad.append(str(e))
+        t.check(received(t, env, p.tag) == [], "%s: the server received a refused call" % lib)
+    t.check(not bad, "; ".join(bad))
+    return ""
+
+
+def env_policy(t, env, tdir):
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    session = {"TOKENGUARD_BUDGETS": "global,session,usd=0.0001,block"}
+    first = curl(t, env, tdir, "first", [ex, ex, ex], ledger, extra_env=session)
+    t.check(first.codes() == ["200", "429", "429"], "first process: statuses %s, expected 200 429 429"
+            % first.codes())
+    for tr in first.transfers[1:]:
+        check_openai_refusal(t, tr.code, tr.headers, tr.json(), "env1", "session policy")
+    second = curl(t, env, tdir, "second", [ex, ex], ledger, extra_env=session)
+    t.check(second.codes() == ["200", "429"], "second process: statuses %s, expected 200 429 (its "
+            "own session)" % second.codes())
+    plain = curl(t, env, tdir, "plain", [ex], ledger)
+    t.check(plain.codes() == ["200"], "a process without TOKENGUARD_BUDGETS: %s" % plain.codes())
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    t.check(len(ok) == 3, "%d records of calls sent, expected 3" % len(ok))
+    check_blocked_records(t, blocked, "env1", "gpt-4.1", 3, "session policy")
+    t.check(len(received(t, env, first.tag)) == 1,
+            "first process: the server received %d" % len(received(t, env, first.tag)))
+
+    invalid = [("global,fortnight,usd=1,block", "fortnight"),
+               ("global,day,usd=abc,block", "usd"),
+               ("global,day,usd=1,block;tag:team,day,usd=1,block", "policy 2")]
+    for i, (spec, named) in enumerate(invalid):
+        c = curl(t, env, tdir, "invalid%d" % i, [ex], ledger, extra_env={"TOKENGUARD_BUDGETS": spec})
+        said = [l for l in c.tg_lines() if "TOKENGUARD_BUDGETS" in l]
+        t.check(c.codes() == ["200"], "invalid TOKENGUARD_BUDGETS %r: status %s" % (spec, c.codes()))
+        t.check(len(said) == 1 and named in said[0], "invalid TOKENGUARD_BUDGETS %r: expected one "
+                "warning naming %r, got %s" % (spec, named, c.tg_lines()))
+    return "# e.g. " + said[0][:110]
+
+
+def check_cli(t, env, tdir):
+    ex = t.ex(OPENAI)
+    ledger = os.path.join(tdir, "ledger")
+    for i, team in enumerate(("search", "search", "ads")):
+        c = curl(t, env, tdir, "call%d" % i, [ex], ledger, extra_env={"TOKENGUARD_TAGS": "team=" + team})
+        t.check(c.codes() == ["200"], "call %d: %s" % (i, c.codes()))
+    # A refused call costs nothing and must not count.
+    budget_set(t, env, ledger, "no-ads", "tag:team=ads,day,usd=0,block")
+    c = curl(t, env, tdir, "refused", [ex], ledger, extra_env={"TOKENGUARD_TAGS": "team=ads"})
+    t.check(c.codes() == ["429"], "refused ads call: %s" % c.codes())
+    ok, _blocked = allowed_and_blocked(records(t, env, ledger))
+    cost = {team: sum(r["cost_usd"] for r in ok if r["tags"].get("team") == team)
+            for team in ("search", "ads")}
+    total = cost["search"] + cost["ads"]
+    tokens = sum(r["input_tokens"] + r["output_tokens"] for r in ok)
+    cases = [
+        ([], total * 0.9, 1), ([], total * 1.1, 0),
+        (["--tag", "team=search"], cost["search"] * 0.9, 1),
+        (["--tag", "team=search"], cost["search"] * 1.1, 0),
+        (["--tag", "team=ads"], cost["ads"] * 1.1, 0),
+        (["--tag", "team=ads"], cost["ads"] * 0.9, 1),
+    ]
+    for flt, limit, rc in cases:
+        args = ["check", "--ledger", ledger, "--max-usd", "%.7f" % limit] + flt
+        p = report(t, env, args, rc=rc)
+        line = p.stdout.decode().splitlines()[0] if p.stdout else ""
+        want = "tokenguard: over budget" if rc else "tokenguard: ok"
+        t.check(line.startswith(want), "%s: printed %r" % (" ".join(args), line))
+    report(t, env, ["check", "--ledger", ledger, "--max-tokens", str(tokens)], rc=0)
+    report(t, env, ["check", "--ledger", ledger, "--max-tokens", str(tokens - 1)], rc=1)
+    return "# 3 calls ($%.6f), 1 refused; 8 limits checked" % total
+
+
+def overshoot_racing(t, env, tdir):
+    ex = t.ex(OPENAI)
+    runs, notes, worst = 3, [], None
+    per_proc = 25
+    for run in range(runs):
+        ledger = os.path.join(tdir, "ledger%d" % run)
+        # The price of one call, from a call recorded in this very ledger.
+        seed = curl(t, env, tdir, "seed%d" % run, [ex], ledger)
+        t.check(seed.codes() == ["200"], "seed call: %s" % seed.codes())
+        cost = records(t, env, ledger)[0]["cost_usd"]
+        limit = round(cost * 20.5, 9)
+        budget_set(t, env, ledger, "race", "global,day,usd=%r,block" % limit)
+        tag = "%s/race%d" % (os.path.basename(tdir), run)
+        racers = [Curl(t, env, tdir, "r%d-p%d" % (run, k), [ex] * per_proc, ledger, tag=tag)
+                  for k in range(RACERS)]
+        for c in racers:
+            c.wait(90)
+        for c in racers:
+            t.check(c.rc == 0 and set(c.codes()) <= {"200", "429"}, "%s: exit %d, statuses %s"
+                    % (c.label, c.rc, c.codes()))
+            codes = c.codes()
+            # A refusal never lets a later call of the same process through.
+            t.check("429" not in codes or "200" not in codes[codes.index("429"):],
+                    "%s: a call went through after one was refused: %s" % (c.label, codes))
+        ok, blocked = allowed_and_blocked(records(t, env, ledger))
+        spend = sum(r["cost_usd"] for r in ok)
+        sent = len(received(t, env, tag))
+        t.check(sent == len(ok) - 1, "race %d: the server received %d, the ledger holds %d calls "
+                "sent" % (run, sent, len(ok) - 1))
+        t.check(len(ok) - 1 + len(blocked) == RACERS * per_proc, "race %d: %d + %d records for %d "
+                "calls" % (run, len(ok) - 1, len(blocked), RACERS * per_proc))
+        # One process alone stops at the first call made at or over the limit.
+        alone = stop_index([cost] * (RACERS * per_proc + 1), limit)
+        over_calls = len(ok) - alone
+        over_usd = spend - limit
+        bound = RACERS * cost
+        t.check(over_usd <= bound + 1e-12, "race %d: spend $%.6f is $%.6f over the limit $%.6f, "
+                "more than %d calls in flight can explain ($%.6f)"
+                % (run, spend, over_usd, limit, RACERS, bound))
+        notes.append("+%d calls/$%.6f" % (over_calls, over_usd))
+        if worst is None or over_usd > worst[1]:
+            worst = (over_calls, over_usd)
+    return ("# overshoot past one-process stop, %d racers x %d calls, limit %.1f calls: %s; "
+            "max +%d calls ($%.6f over the limit; bound %d calls = $%.6f)"
+            % (RACERS, per_proc, 20.5, ", ".join(notes), worst[0], worst[1], RACERS,
+               RACERS * cost))
+
+
+def tests(harness, cases):
+    """The budget-* tests over the loaded cases (run_tests.load_cases)."""
+    by_name = {c["name"]: c for c in cases}
+    if not {OPENAI, ANTHROPIC, "openai-chat-stream"} <= set(by_name):
+        return []
+    spec = [
+        ("curl-h1", "curl", "budget-global-daily-block-openai-h1", global_daily_block_openai_h1),
+        ("curl-h2", "curl", "budget-global-daily-block-anthropic-h2",
+         global_daily_block_anthropic_h2),
+        ("curl-h2+httpx", "curl", "budget-h2-refusals-one-connection", h2_refusals_one_connection),
+        ("curl-h1", "curl", "budget-tag-scope", tag_scope),
+        ("curl", "curl", "budget-downgrade", downgrade),
+        ("curl-h1", "curl", "budget-clamp", clamp),
+        ("curl-h1", "curl", "budget-warn", warn),
+        ("requests", "budget_client.py", "budget-two-processes-share", two_processes_share),
+        ("curl", "curl", "budget-fail-closed", fail_closed),
+        ("requests+httpx", "budget_client.py", "budget-requests-httpx", requests_httpx),
+        ("curl-h1", "curl", "budget-env-policy", env_policy),
+        ("curl-h1", "curl", "budget-check-cli", check_cli),
+        ("curl-h1", "curl", "budget-overshoot-8-racing", overshoot_racing),
+    ]
+    return [BudgetTest(harness, by_name, name, process, label, body)
+            for name, process, label, body in spec]
