@@ -360,10 +360,12 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->reasoning = or_zero(raw[TG_U_REASONING]);
 		c->output = or_zero(raw[TG_U_OUTPUT]) + c->reasoning;
 		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+		c->cache_creation = 0;   /* generateContent never writes a cache */
 		break;
 	case TG_WIRE_COHERE:
 		c->input = known(raw[TG_U_INPUT]) ? raw[TG_U_INPUT] : raw[TG_U_BILLED_INPUT];
 		c->output = known(raw[TG_U_OUTPUT]) ? raw[TG_U_OUTPUT] : raw[TG_U_BILLED_OUTPUT];
+		c->cached_input = c->cache_creation = 0;   /* Cohere has no prompt cache */
 		break;
 	case TG_WIRE_BEDROCK:
 		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
@@ -377,6 +379,9 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->cached_input = known(raw[TG_U_CACHE_HIT]) ? raw[TG_U_CACHE_HIT] :
 		                  or_zero(raw[TG_U_CACHE_READ]);
 		c->reasoning = or_zero(raw[TG_U_REASONING]);
+		/* Prompt caching is automatic and cache writes are billed as
+		 * plain input: there are none to count apart. */
+		c->cache_creation = 0;
 		if (p->quirks & Q_XAI)
 			c->output = plus(c->output, c->reasoning);
 		break;

@@ -15,14 +15,16 @@
  *  - input and output are what the provider said (embeddings: output 0);
  *  - a part count (cached input, cache creation, its 5m/1h split,
  *    reasoning) is 0 when the provider's format has a field for it and the
- *    body leaves it out, and TG_COUNT_UNKNOWN when the format has no such
- *    field at all:
- *      OpenAI and compatibles  cached, reasoning; no cache creation
- *      Anthropic               cached, cache creation (+5m/1h); no reasoning
- *                              (thinking is inside output_tokens)
- *      Gemini                  cached, reasoning; no cache creation
- *      Cohere                  none of them
- *      Bedrock                 cached, cache creation; no reasoning
+ *    body leaves it out, or when the provider bills no such thing; it is
+ *    TG_COUNT_UNKNOWN when such tokens may exist but are not reported:
+ *      OpenAI and compatibles  cached, reasoning; cache creation 0 (writes
+ *                              are billed as plain input)
+ *      Anthropic               cached, cache creation (+5m/1h); reasoning
+ *                              unknown (thinking is inside output_tokens)
+ *      Gemini                  cached, reasoning; cache creation 0
+ *      Cohere                  cached and cache creation 0 (no prompt
+ *                              cache); reasoning unknown
+ *      Bedrock                 cached, cache creation; reasoning unknown
  *    Embeddings have no output, so their reasoning is 0.
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
  *

@@ -134,21 +134,21 @@ static const struct setup anthropic_sse = { TG_WIRE_ANTHROPIC, "anthropic", TG_B
 
 Test(usage, reads_openai_chat_completions)
 {
-	struct want w = { 27, 23, 0, U, U, U, 0, "gpt-4.1-2025-04-14",
+	struct want w = { 27, 23, 0, 0, U, U, 0, "gpt-4.1-2025-04-14",
 	                  "chatcmpl-BZ3lU1vDRpHs0fLLzcA3mbKEMWtUq", 1, 0, 0 };
 	check_fixture("openai-chat.resp", &openai_json, &w);
 }
 
 Test(usage, reads_the_final_usage_chunk_of_an_openai_stream)
 {
-	struct want w = { 17, 9, 0, U, U, U, 0, "gpt-4o-mini-2024-07-18",
+	struct want w = { 17, 9, 0, 0, U, U, 0, "gpt-4o-mini-2024-07-18",
 	                  "chatcmpl-BZ3nq7cT0Y8hWkQ2rP9xVb4LmN6sJ", 1, 0, 0 };
 	check_fixture("openai-chat-stream.resp", &openai_sse, &w);
 }
 
 Test(usage, reads_cached_and_reasoning_tokens_of_an_openai_stream)
 {
-	struct want w = { 1450, 342, 1280, U, U, U, 320, "o4-mini-2025-04-16",
+	struct want w = { 1450, 342, 1280, 0, U, U, 320, "o4-mini-2025-04-16",
 	                  "chatcmpl-BZ3pK2mV8dQe1rT5uY7iO9pA3sD4f", 1, 0, 0 };
 	check_fixture("openai-chat-stream-reasoning.resp", &openai_sse, &w);
 }
@@ -163,7 +163,7 @@ Test(usage, leaves_counts_unknown_for_a_stream_without_usage)
 Test(usage, reads_the_openai_responses_api)
 {
 	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/responses" };
-	struct want w = { 36, 18, 0, U, U, U, 0, "gpt-4.1-2025-04-14",
+	struct want w = { 36, 18, 0, 0, U, U, 0, "gpt-4.1-2025-04-14",
 	                  "resp_6830a1f2c3d48190b7e5a2c4d6f8e0a10b2c4d6e8f0a1b3c", 1, 0, 0 };
 	check_fixture("openai-responses.resp", &st, &w);
 }
@@ -171,7 +171,7 @@ Test(usage, reads_the_openai_responses_api)
 Test(usage, reads_response_completed_of_a_responses_api_stream)
 {
 	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
-	struct want w = { 24, 203, 0, U, U, U, 192, "o4-mini-2025-04-16",
+	struct want w = { 24, 203, 0, 0, U, U, 192, "o4-mini-2025-04-16",
 	                  "resp_6830a2b7d1e08191a3c5e7f9b1d3f5a70c2e4a6c8e0b2d4f", 1, 0, 0 };
 	check_fixture("openai-responses-stream.resp", &st, &w);
 }
@@ -179,7 +179,7 @@ Test(usage, reads_response_completed_of_a_responses_api_stream)
 Test(usage, reads_legacy_completions)
 {
 	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/completions" };
-	struct want w = { 14, 17, 0, U, U, U, 0, "gpt-3.5-turbo-instruct:20230824-v2",
+	struct want w = { 14, 17, 0, 0, U, U, 0, "gpt-3.5-turbo-instruct:20230824-v2",
 	                  "cmpl-BZ3sA4dF6gH8jK0lZ2xC4vB6nM8qW", 1, 0, 0 };
 	check_fixture("openai-completions.resp", &st, &w);
 }
@@ -187,7 +187,7 @@ Test(usage, reads_legacy_completions)
 Test(usage, counts_no_output_for_embeddings)
 {
 	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/embeddings" };
-	struct want w = { 11, 0, 0, U, U, U, 0, "text-embedding-3-small", "", 1, 0, 0 };
+	struct want w = { 11, 0, 0, 0, U, U, 0, "text-embedding-3-small", "", 1, 0, 0 };
 	check_fixture("openai-embeddings.resp", &st, &w);
 }
 
@@ -201,7 +201,7 @@ Test(usage, skips_azure_prompt_filter_chunks)
 {
 	struct setup st = { TG_WIRE_OPENAI, "azure-openai", TG_BODY_SSE,
 	                    "/openai/deployments/gpt-4o-prod/chat/completions" };
-	struct want w = { 21, 8, 0, U, U, U, 0, "gpt-4o-2024-11-20",
+	struct want w = { 21, 8, 0, 0, U, U, 0, "gpt-4o-2024-11-20",
 	                  "chatcmpl-BZ3uR5tY7uI9oP1aS3dF5gH7jK9lZ", 1, 0, 0 };
 	check_fixture("azure-chat-stream.resp", &st, &w);
 }
@@ -209,7 +209,7 @@ Test(usage, skips_azure_prompt_filter_chunks)
 Test(usage, reads_groq_x_groq_usage)
 {
 	struct setup st = { TG_WIRE_OPENAI, "groq", TG_BODY_SSE, "/openai/v1/chat/completions" };
-	struct want w = { 48, 10, 0, U, U, U, 0, "llama-3.3-70b-versatile",
+	struct want w = { 48, 10, 0, 0, U, U, 0, "llama-3.3-70b-versatile",
 	                  "chatcmpl-5b1d9e2a-7c4f-4a8b-9e3d-2f6a8c0b1d4e", 1, 0, 0 };
 	check_fixture("groq-chat-stream.resp", &st, &w);
 }
@@ -217,7 +217,7 @@ Test(usage, reads_groq_x_groq_usage)
 Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
 {
 	struct setup st = { TG_WIRE_OPENAI, "mistral", TG_BODY_SSE, "/v1/chat/completions" };
-	struct want w = { 15, 10, 0, U, U, U, 0, "mistral-small-latest",
+	struct want w = { 15, 10, 0, 0, U, U, 0, "mistral-small-latest",
 	                  "3f7e9c1a5b2d4e6f8a0c2e4b6d8f0a1c", 1, 0, 0 };
 	check_fixture("mistral-chat-stream.resp", &st, &w);
 }
@@ -225,7 +225,7 @@ Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
 Test(usage, adds_xai_reasoning_to_output)
 {
 	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/chat/completions" };
-	struct want w = { 22, 257, 6, U, U, U, 236, "grok-3-mini",
+	struct want w = { 22, 257, 6, 0, U, U, 236, "grok-3-mini",
 	                  "0d8b4f6e-2a1c-4e3b-9d7f-5c8a0b2e4f61", 1, 0, 0 };
 	check_fixture("xai-chat.resp", &st, &w);
 }
@@ -233,7 +233,7 @@ Test(usage, adds_xai_reasoning_to_output)
 Test(usage, takes_deepseek_cache_hits_as_cached_input)
 {
 	struct setup st = { TG_WIRE_OPENAI, "deepseek", TG_BODY_JSON, "/chat/completions" };
-	struct want w = { 221, 22, 192, U, U, U, 0, "deepseek-chat",
+	struct want w = { 221, 22, 192, 0, U, U, 0, "deepseek-chat",
 	                  "930c60df-bf64-41c9-a88e-3ec75f81e00e", 1, 0, 0 };
 	check_fixture("deepseek-chat.resp", &st, &w);
 }
@@ -263,7 +263,7 @@ Test(usage, reads_gemini_generate_content_with_thoughts)
 {
 	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON,
 	                    "/v1beta/models/gemini-2.5-flash:generateContent" };
-	struct want w = { 14, 503, 0, U, U, U, 479, "gemini-2.5-flash", "8Xo2aN6vJ4uPz7IPr5TtyQw", 1, 0, 0 };
+	struct want w = { 14, 503, 0, 0, U, U, 479, "gemini-2.5-flash", "8Xo2aN6vJ4uPz7IPr5TtyQw", 1, 0, 0 };
 	check_fixture("gemini-generate.resp", &st, &w);
 }
 
@@ -271,7 +271,7 @@ Test(usage, keeps_the_last_gemini_chunk_of_an_sse_stream)
 {
 	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_SSE,
 	                    "/v1beta/models/gemini-2.5-flash:streamGenerateContent" };
-	struct want w = { 1033, 630, 1024, U, U, U, 612, "gemini-2.5-flash", "kXo2aO7wK5vQa8JQs6UuzRx", 1, 0, 0 };
+	struct want w = { 1033, 630, 1024, 0, U, U, 612, "gemini-2.5-flash", "kXo2aO7wK5vQa8JQs6UuzRx", 1, 0, 0 };
 	check_fixture("gemini-stream-sse.resp", &st, &w);
 }
 
@@ -279,28 +279,28 @@ Test(usage, reads_the_gemini_json_array_stream)
 {
 	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON,
 	                    "/v1beta/models/gemini-2.0-flash:streamGenerateContent" };
-	struct want w = { 9, 11, 0, U, U, U, 0, "gemini-2.0-flash", "mYp3bP8xL6wRb9KRt7VvASy", 1, 0, 0 };
+	struct want w = { 9, 11, 0, 0, U, U, 0, "gemini-2.0-flash", "mYp3bP8xL6wRb9KRt7VvASy", 1, 0, 0 };
 	check_fixture("gemini-stream-json.resp", &st, &w);
 }
 
 Test(usage, prefers_cohere_tokens_over_billed_units)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
-	struct want w = { 509, 20, U, U, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
+	struct want w = { 509, 20, 0, 0, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
 	check_fixture("cohere-chat.resp", &st, &w);
 }
 
 Test(usage, reads_the_cohere_message_end_event)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_SSE, "/v2/chat" };
-	struct want w = { 509, 9, U, U, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
+	struct want w = { 509, 9, 0, 0, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
 	check_fixture("cohere-chat-stream.resp", &st, &w);
 }
 
 Test(usage, falls_back_to_billed_units_for_cohere_embed)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/embed" };
-	struct want w = { 17, 0, U, U, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
+	struct want w = { 17, 0, 0, 0, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
 	check_fixture("cohere-embed.resp", &st, &w);
 }
 
@@ -327,7 +327,7 @@ static void check_text(const struct setup *st, const char *text, const struct wa
 
 Test(usage, ignores_keep_alive_comments_between_events)
 {
-	struct want w = { 5, 2, 0, U, U, U, 0, "gpt-4o-mini", "c1", 1, 0, 0 };
+	struct want w = { 5, 2, 0, 0, U, U, 0, "gpt-4o-mini", "c1", 1, 0, 0 };
 	check_text(&openai_sse,
 	           ": keep-alive\n\n"
 	           "data: {\"id\":\"c1\",\"model\":\"gpt-4o-mini\",\"choices\":[],\"usage\":null}\n\n"
@@ -380,12 +380,12 @@ Test(usage, marks_a_body_that_is_not_json_as_malformed)
 	check_text(&openai_json, "<html><body>502 Bad Gateway</body></html>", &w);
 	/* the cut "12" may be the start of a longer number: not taken */
 	check_text(&openai_json, "{\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":12", &(struct want){
-	           5, U, 0, U, U, U, 0, "", "", 1, 1, 0 });
+	           5, U, 0, 0, U, U, 0, "", "", 1, 1, 0 });
 }
 
 Test(usage, marks_a_non_json_event_as_malformed_but_keeps_reading)
 {
-	struct want w = { 5, 2, 0, U, U, U, 0, "", "", 1, 1, 0 };
+	struct want w = { 5, 2, 0, 0, U, U, 0, "", "", 1, 1, 0 };
 	check_text(&openai_sse,
 	           "data: hello\n\n"
 	           "data: {\"usage\":{\"prompt_tokens\":5,\"completion_tokens\":2}}\n\n"
