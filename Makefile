@@ -15,6 +15,7 @@
 PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 BINDIR   ?= $(PREFIX)/bin
+MANDIR   ?= $(PREFIX)/share/man
 DESTDIR  ?=
 
 CC       ?= cc
@@ -104,9 +105,10 @@ bench: all
 	sh bench/h2bench.sh
 
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libtokenguard.so
 	install -m 0755 $(REPORT) $(DESTDIR)$(BINDIR)/tokenguard-report
+	install -m 0644 tools/tokenguard-report.1 $(DESTDIR)$(MANDIR)/man1/tokenguard-report.1
 
 clean:
 	rm -rf $(B)
