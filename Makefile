@@ -5,6 +5,8 @@
 #   deps           install missing Debian packages (apt-get as root), or say what to install
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
 #                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)
+#   contract       the shim's promises to the host program (errno, error queue, return
+#                  values, one record per exchange), each scenario run with and without it
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
 #   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
 #   bench          overhead of the shim against the same run without it
@@ -52,6 +54,7 @@ PRICE_SAN_OBJ := $(B)/san/ledger/prices_blob.o
 SHIM     := $(B)/libtokenguard.so
 REPORT   := $(B)/tokenguard-report
 UNIT_BIN := $(B)/unit-tests
+CONTRACT := $(B)/ssl-contract
 
 all: $(SHIM) $(REPORT)
 
@@ -87,9 +90,19 @@ unit: $(UNIT_BIN)
 integration: all
 	sh tests/integration/run.sh
 
+# The shim's promises to the program it is loaded into (errno, error queue,
+# return values, no double counting), checked with and without it.
+$(CONTRACT): tests/contract/ssl_contract.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+
+contract: all $(CONTRACT)
+	sh tests/contract/run.sh
+
 test: deps
 	$(MAKE) all $(UNIT_BIN)
 	$(MAKE) unit
+	$(MAKE) contract
 	$(MAKE) integration
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
@@ -113,6 +126,6 @@ install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit integration test demo fuzz bench install clean
+.PHONY: all deps unit contract integration test demo fuzz bench install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -149,6 +149,7 @@ static struct tg_conn *conn_new(const struct tg_provider *p, const char *host, i
 
 static void conn_free(struct tg_conn *c)
 {
+	/* TRANSPORT_OFF after an abort: its transport state is already released. */
 	if (c->transport == TRANSPORT_H1)
 		tg_h1_transport_close(&c->u.h1);
 	else if (c->transport == TRANSPORT_H2)
@@ -287,12 +288,19 @@ unlock:
 	pthread_mutex_unlock(&c->lock);
 }
 
-void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed)
+void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed, int dead)
 {
 	struct tg_conn *c = plan->conn;
 	if (!c)
 		return;
 	pthread_mutex_lock(&c->lock);
+	if (dead) {
+		if (c->transport == TRANSPORT_H1)
+			tg_h1_transport_abort(&c->u.h1);
+		else if (c->transport == TRANSPORT_H2)
+			tg_h2_transport_abort(&c->u.h2);
+		c->transport = TRANSPORT_OFF;
+	}
 	c->prefed = c->prefed > consumed ? c->prefed - consumed : 0;
 	if (consumed > 0 && c->replace) {
 		free(c->replace);

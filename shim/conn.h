@@ -53,8 +53,11 @@ struct tg_write_plan {
 };
 void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan);
 /* After the real write (or the swallow): `consumed` is how many bytes of
- * the program's buffer are now reported written (0 on failure). */
-void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed);
+ * the program's buffer are now reported written (0 on failure); `dead`
+ * when the write failed for good (not WANT_READ/WANT_WRITE): the bytes
+ * observed ahead of it never left, so requests not yet answered are
+ * dropped rather than recorded, and the connection is no longer observed. */
+void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed, int dead);
 
 /* What to do with one SSL_read. */
 struct tg_read_plan {

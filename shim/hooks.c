@@ -162,12 +162,19 @@ static void close_refused(SSL *ssl)
 	errno = e;
 }
 
-static void write_end(const struct tg_write_plan *plan, size_t consumed)
+/* ret is the real call's result: a failure other than WANT_READ or
+ * WANT_WRITE means the connection is dead and the program will not retry. */
+static void write_end(SSL *ssl, const struct tg_write_plan *plan, size_t consumed, int failed, int ret)
 {
 	int e;
 	if (!plan->conn || !enter(&e))
 		return;
-	tg_conn_write_end(plan, consumed);
+	int dead = 0;
+	if (failed) {
+		int err = tg_real.SSL_get_error(ssl, ret);
+		dead = err == TG_SSL_ERROR_SSL || err == TG_SSL_ERROR_SYSCALL || err == TG_SSL_ERROR_ZERO_RETURN;
+	}
+	tg_conn_write_end(plan, consumed, dead);
 	leave(e);
 }
 
@@ -213,13 +220,20 @@ TG_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 	if (plan.swallow) {
 		if (plan.close_tls)
 			close_refused(ssl);
-		write_end(&plan, (size_t)num);
+		write_end(ssl, &plan, (size_t)num, 0, num);
 		return num;
 	}
+	if (plan.buf == buf) {
+		/* The program's own arguments, whatever they are (num may be
+		 * invalid: OpenSSL answers that, not us). */
+		int ret = real(ssl, buf, num);
+		write_end(ssl, &plan, ret > 0 ? (size_t)ret : 0, ret <= 0, ret);
+		return ret;
+	}
 	int ret = real(ssl, plan.buf, (int)plan.len);
-	if (plan.buf != buf && ret > 0 && (size_t)ret == plan.len)
+	if (ret > 0 && (size_t)ret == plan.len)
 		ret = num;
-	write_end(&plan, ret > 0 ? (size_t)ret : 0);
+	write_end(ssl, &plan, ret > 0 ? (size_t)ret : 0, ret <= 0, ret);
 	return ret;
 }
 
@@ -236,17 +250,21 @@ TG_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
 	if (plan.swallow) {
 		if (plan.close_tls)
 			close_refused(ssl);
-		write_end(&plan, num);
+		write_end(ssl, &plan, num, 0, 1);
 		if (written)
 			*written = num;
 		return 1;
 	}
+	if (plan.buf == buf) {
+		int ret = real(ssl, buf, num, written);
+		write_end(ssl, &plan, ret == 1 && written ? *written : 0, ret != 1, ret);
+		return ret;
+	}
 	int ret = real(ssl, plan.buf, plan.len, &done);
-	if (ret == 1 && plan.buf != buf && done == plan.len)
-		done = num;
-	if (written)
-		*written = done;
-	write_end(&plan, ret == 1 ? done : 0);
+	/* The program's count is set only on success, as OpenSSL does. */
+	if (ret == 1 && written)
+		*written = done == plan.len ? num : done;
+	write_end(ssl, &plan, ret == 1 ? (done == plan.len ? num : done) : 0, ret != 1, ret);
 	return ret;
 }
 
@@ -272,7 +290,6 @@ TG_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 {
 	__typeof__(tg_real.SSL_read_ex) real = REAL(SSL_read_ex);
 	struct tg_read_plan plan;
-	size_t got = 0;
 	if (!real) {
 		errno = ENOSYS;
 		return 0;
@@ -285,10 +302,8 @@ TG_EXPORT int SSL_read_ex(SSL *ssl, void *buf, size_t num, size_t *readbytes)
 	}
 	if (plan.cap && plan.cap < num)
 		num = plan.cap;
-	int ret = real(ssl, buf, num, &got);
-	if (readbytes)
-		*readbytes = got;
-	read_end(ssl, &plan, buf, ret == 1 ? got : 0, ret);
+	int ret = real(ssl, buf, num, readbytes);
+	read_end(ssl, &plan, buf, ret == 1 && readbytes ? *readbytes : 0, ret);
 	return ret;
 }
 

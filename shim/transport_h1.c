@@ -286,3 +286,19 @@ void tg_h1_transport_close(struct tg_h1_transport *t)
 	tg_h1_transport_eof(t);
 	t->off = 1;
 }
+
+void tg_h1_transport_abort(struct tg_h1_transport *t)
+{
+	while (t->count) {
+		struct tg_exchange *x = oldest(t);
+		if (x->response_started) {
+			finish_oldest(t, 0);
+			continue;
+		}
+		tg_exchange_discard(x);
+		free(x);
+		t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
+		t->count--;
+	}
+	t->off = 1;
+}

@@ -44,5 +44,8 @@ void tg_h1_transport_feed(struct tg_h1_transport *t, enum tg_dir dir, const char
 void tg_h1_transport_eof(struct tg_h1_transport *t);
 /* The connection is gone: exchanges still open are recorded as cut off. */
 void tg_h1_transport_close(struct tg_h1_transport *t);
+/* A write failed for good: requests not answered at all are dropped (they
+ * may never have left), answers under way are recorded as cut off. */
+void tg_h1_transport_abort(struct tg_h1_transport *t);
 
 #endif

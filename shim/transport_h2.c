@@ -399,3 +399,11 @@ int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap)
 		*cap = c.left;
 	return *cap == 0 && t->response_bytes > 0;
 }
+
+void tg_h2_transport_abort(struct tg_h2_transport *t)
+{
+	for (int i = 0; i < t->nstreams; i++)
+		if (t->streams[i].id && !t->streams[i].x->response_started)
+			stream_end(t, &t->streams[i], 0, 0);
+	tg_h2_transport_close(t);
+}

@@ -71,5 +71,8 @@ int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap);
 void tg_h2_transport_feed(struct tg_h2_transport *t, enum tg_dir dir, const char *buf, size_t len);
 /* The connection ended (peer closed, or SSL_free): open streams are cut off. */
 void tg_h2_transport_close(struct tg_h2_transport *t);
+/* A write failed for good: streams without any answer are dropped, the
+ * others recorded as cut off, and the observer released. */
+void tg_h2_transport_abort(struct tg_h2_transport *t);
 
 #endif

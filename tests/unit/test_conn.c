@@ -86,7 +86,7 @@ static void write_all(void *ssl, const char *buf, size_t len, size_t piece)
 		struct tg_write_plan p;
 		tg_conn_write_begin(ssl, buf + off, n, &p);
 		cr_assert_eq(p.swallow, 0);
-		tg_conn_write_end(&p, n);
+		tg_conn_write_end(&p, n, 0);
 	}
 }
 
@@ -125,11 +125,11 @@ Test(conn, retried_and_partial_writes_are_observed_once, .init = setup, .fini = 
 	struct tg_write_plan p;
 	/* WANT_WRITE: nothing went out, the program retries the same bytes. */
 	tg_conn_write_begin(ssl, request, len, &p);
-	tg_conn_write_end(&p, 0);
+	tg_conn_write_end(&p, 0, 0);
 	tg_conn_write_begin(ssl, request, len, &p);
-	tg_conn_write_end(&p, 40);        /* partial */
+	tg_conn_write_end(&p, 40, 0);        /* partial */
 	tg_conn_write_begin(ssl, request + 40, len - 40, &p);
-	tg_conn_write_end(&p, len - 40);
+	tg_conn_write_end(&p, len - 40, 0);
 	/* A second request on the same connection after the first response. */
 	read_all(ssl, response, sizeof response - 1, 64);
 	write_all(ssl, request, len, len);
@@ -162,7 +162,7 @@ Test(conn, a_refused_call_is_swallowed_and_answered_with_a_429, .init = setup_bl
 	struct tg_write_plan p;
 	tg_conn_write_begin(ssl, request, sizeof request - 1, &p);
 	cr_assert_eq(p.swallow, 1, "the request must not be sent");
-	tg_conn_write_end(&p, sizeof request - 1);
+	tg_conn_write_end(&p, sizeof request - 1, 0);
 	cr_assert_gt(tg_conn_pending(ssl), 0);
 
 	char got[4096];
@@ -199,7 +199,7 @@ Test(conn, a_downgrade_sends_the_cheaper_model_and_records_both, .init = setup_d
 	cr_assert_neq(p.buf, request);
 	cr_assert_not_null(memmem(p.buf, p.len, "\"model\":\"gpt-4o-mini\"", 21));
 	cr_assert_not_null(memmem(p.buf, p.len, "Content-Length: 65\r\n", 20));
-	tg_conn_write_end(&p, sizeof request - 1);
+	tg_conn_write_end(&p, sizeof request - 1, 0);
 	read_all(ssl, response, sizeof response - 1, 50);
 	tg_conn_forget(ssl);
 	struct seen s = records();
