@@ -86,6 +86,7 @@ void tg_h2_cursor_of(const struct tg_h2_observer *o, enum tg_dir dir, struct tg_
 	const struct tg_h2_dir *d = &o->dir[dir];
 
 	memset(c, 0, sizeof *c);
+	c->in_block = d->in_block;
 	switch (d->phase) {
 	case TG_H2_PH_PREFACE:
 		c->in_preface = 1;

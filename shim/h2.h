@@ -127,6 +127,7 @@ struct tg_h2_cursor {
 	uint32_t left;
 	uint8_t type;
 	uint32_t stream_id;
+	int in_block;   /* between a HEADERS and its last CONTINUATION: nothing may come in between */
 };
 void tg_h2_cursor_of(const struct tg_h2_observer *o, enum tg_dir dir, struct tg_h2_cursor *c);
 

@@ -110,7 +110,7 @@ static int hpack_literal(unsigned char *out, size_t n, const char *name, const c
 }
 
 int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, uint32_t stream_id,
-                  uint32_t window_credit, char *buf, size_t n)
+                  char *buf, size_t n)
 {
 	char body[TG_REFUSAL_MAX], clen[16];
 	unsigned char block[512];
@@ -136,24 +136,26 @@ int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, ui
 		bl += (size_t)w;
 	}
 
-	size_t need = (window_credit ? 13 : 0) + 9 + bl + 9 + (size_t)blen;
+	size_t need = 9 + bl + 9 + (size_t)blen;
 	if (need > n)
 		return -1;
 	unsigned char *p = (unsigned char *)buf;
-	if (window_credit) {
-		put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, 0);
-		p[9] = (unsigned char)((window_credit >> 24) & 0x7f);
-		p[10] = (unsigned char)(window_credit >> 16);
-		p[11] = (unsigned char)(window_credit >> 8);
-		p[12] = (unsigned char)window_credit;
-		p += 13;
-	}
 	put_frame_header(p, (uint32_t)bl, 0x1 /* HEADERS */, 0x4 /* END_HEADERS */, stream_id);
 	memcpy(p + 9, block, bl);
 	p += 9 + bl;
 	put_frame_header(p, (uint32_t)blen, 0x0 /* DATA */, 0x1 /* END_STREAM */, stream_id);
 	memcpy(p + 9, body, (size_t)blen);
 	return (int)need;
+}
+
+void tg_refusal_h2_window_update(uint32_t credit, char *buf)
+{
+	unsigned char *p = (unsigned char *)buf;
+	put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, 0);
+	p[9] = (unsigned char)((credit >> 24) & 0x7f);
+	p[10] = (unsigned char)(credit >> 16);
+	p[11] = (unsigned char)(credit >> 8);
+	p[12] = (unsigned char)credit;
 }
 
 void tg_refusal_h2_server(uint32_t stream_id, char *buf)

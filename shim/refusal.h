@@ -25,13 +25,16 @@ int tg_refusal_body(enum tg_wire wire, const char *message, char *buf, size_t n)
 /* A complete HTTP/1.1 response.  Returns its length, or -1. */
 int tg_refusal_h1(enum tg_wire wire, const char *policy, const char *message, char *buf, size_t n);
 
-/* HEADERS + DATA(END_STREAM) frames for stream_id, preceded by a
- * connection WINDOW_UPDATE of window_credit bytes when non-zero (DATA the
- * program sent on the refused stream that never reached the server, and
- * that the server will therefore never credit back).  Returns the length,
+/* HEADERS + DATA(END_STREAM) frames for stream_id.  Returns the length,
  * or -1. */
 int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, uint32_t stream_id,
-                  uint32_t window_credit, char *buf, size_t n);
+                  char *buf, size_t n);
+
+/* A connection WINDOW_UPDATE of `credit` bytes for the program: DATA it
+ * sent on a refused stream never reached the server, which will therefore
+ * never credit it back.  Writes TG_REFUSAL_WINDOW_UPDATE_LEN bytes. */
+#define TG_REFUSAL_WINDOW_UPDATE_LEN 13
+void tg_refusal_h2_window_update(uint32_t credit, char *buf);
 
 /* RST_STREAM(CANCEL) for stream_id followed by a PING, sent to the server
  * in place of the refused stream's remaining frames: the reset closes the

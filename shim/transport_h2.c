@@ -230,7 +230,7 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 		return;
 	}
 	int n = tg_refusal_h2(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
-	                      g->message, s->id, 0, frames, sizeof frames);
+	                      g->message, s->id, frames, sizeof frames);
 	if (n < 0 || tg_inject_append(t->inject, frames, (size_t)n) != 0) {
 		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
 		        "the call goes through", g->policy, t->sni);
@@ -244,7 +244,10 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 	stream_end(t, s, 1, 1);
 }
 
-static void gate_streams(struct tg_h2_transport *t)
+/* can_cut: this write can still be cut (nothing of it went out, and it
+ * will be written whole); a stream refused otherwise would have its
+ * request reach the server after all. */
+static void gate_streams(struct tg_h2_transport *t, int can_cut)
 {
 	for (int i = 0; i < t->nstreams; i++) {
 		struct tg_h2_stream *s = &t->streams[i];
@@ -266,31 +269,35 @@ static void gate_streams(struct tg_h2_transport *t)
 		};
 		struct tg_gate_result g;
 		tg_gate_check(&call, &g);
-		if (g.verdict == TG_VERDICT_BLOCK)
+		if (g.verdict != TG_VERDICT_BLOCK)
+			continue;
+		if (can_cut)
 			refuse(t, s, &g);
+		else
+			tg_warn("budget '%s' refuses a call to %s%s, but this write cannot be cut "
+			        "(partial writes enabled, or part of it already sent); it goes through",
+			        g.policy, t->sni, s->x->endpoint);
 	}
 }
 
 static void put_window_update(struct tg_h2_transport *t, uint32_t credit)
 {
-	unsigned char f[13] = { 0, 0, 4, 0x8, 0, 0, 0, 0, 0 };
-	f[9] = (unsigned char)((credit >> 24) & 0x7f);
-	f[10] = (unsigned char)(credit >> 16);
-	f[11] = (unsigned char)(credit >> 8);
-	f[12] = (unsigned char)credit;
-	if (tg_inject_append(t->inject, (const char *)f, sizeof f) != 0)
+	char f[TG_REFUSAL_WINDOW_UPDATE_LEN];
+	tg_refusal_h2_window_update(credit, f);
+	if (tg_inject_append(t->inject, f, sizeof f) != 0)
 		tg_debug("%s: could not queue a flow-control credit", t->sni);
 }
 
 /* Copies the write from cursor c on, cutting the DATA frames of refused
  * streams, and appends the resets owed when it ends at a frame boundary.
- * Returns the length of out. */
+ * A frame is cut whole or not at all: t->cut_left carries a frame being
+ * cut into the next write, and a frame whose header went out before its
+ * stream was refused is passed whole.  Returns the length of out. */
 static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const char *buf, size_t len,
                      char *out, uint32_t *credit)
 {
 	size_t i = 0, o = 0;
-	int cut = c->header_have == 0 && c->left > 0 && !c->in_preface && c->type == 0x0 &&
-	          refused_find(t, c->stream_id) != NULL;
+	int cut = t->cut_left > 0;
 	while (i < len) {
 		if (c->in_preface || c->left > 0) {
 			size_t n = len - i < c->left ? len - i : c->left;
@@ -306,8 +313,8 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 				c->in_preface = 0;
 			continue;
 		}
-		/* A frame header.  One begun in an earlier write already went out
-		 * whole or in part: pass it on as it is. */
+		/* A frame header.  One begun in an earlier write went out in
+		 * part: its frame is passed on whole. */
 		int begun_before = c->header_have > 0 && i == 0;
 		size_t need = TG_H2_FRAME_HDLEN - c->header_have;
 		size_t n = len - i < need ? len - i : need;
@@ -318,8 +325,14 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 		}
 		c->header_have += n;
 		i += n;
-		if (c->header_have < TG_H2_FRAME_HDLEN)
-			break;   /* split header: decided with the next write */
+		if (c->header_have < TG_H2_FRAME_HDLEN) {
+			/* Split header: it goes out as it is; so will its frame. */
+			if (!begun_before) {
+				memcpy(out + o, c->head, c->header_have);
+				o += c->header_have;
+			}
+			break;
+		}
 		c->header_have = 0;
 		c->left = (uint32_t)c->head[0] << 16 | (uint32_t)c->head[1] << 8 | c->head[2];
 		c->type = c->head[3];
@@ -331,6 +344,7 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 			o += TG_H2_FRAME_HDLEN;
 		}
 	}
+	t->cut_left = cut ? c->left : 0;
 	if (c->header_have == 0 && c->left == 0 && !c->in_preface) {
 		for (int k = 0; k < t->nrefused; k++) {
 			if (t->refused[k].reset_sent)
@@ -352,10 +366,11 @@ void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
 	tg_h2_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
 	if (t->off)
 		return;
-	gate_streams(t);
-	if (t->nrefused == 0)
+	int can_cut = w->whole && w->may_replace;
+	gate_streams(t, can_cut);
+	if (t->nrefused == 0 && t->cut_left == 0)
 		return;
-	if (!w->whole || !w->may_replace) {
+	if (!can_cut) {
 		tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
 		         "frames of refused streams go out", t->sni);
 		return;
@@ -397,7 +412,9 @@ int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap)
 		*cap = TG_H2_FRAME_HDLEN - c.header_have;
 	else
 		*cap = c.left;
-	return *cap == 0 && t->response_bytes > 0;
+	/* A frame boundary inside the server's header block is no place for
+	 * ours: nothing may come between HEADERS and its CONTINUATIONs. */
+	return *cap == 0 && t->response_bytes > 0 && !c.in_block;
 }
 
 void tg_h2_transport_abort(struct tg_h2_transport *t)

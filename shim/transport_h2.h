@@ -52,6 +52,7 @@ struct tg_h2_transport {
 		int reset_sent;
 	} refused[TG_H2_REFUSED_MAX];
 	int nrefused;
+	uint32_t cut_left;         /* bytes left of a DATA frame being cut, carried to the next write */
 	uint64_t response_bytes;   /* server bytes passed to the program so far */
 };
 

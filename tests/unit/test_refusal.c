@@ -38,13 +38,9 @@ Test(refusal, http1_response_is_complete_and_closes)
 Test(refusal, http2_frames_decode_without_the_dynamic_table)
 {
 	char f[4096];
-	int n = tg_refusal_h2(TG_WIRE_ANTHROPIC, "team", "msg", 5, 1234, f, sizeof f);
-	cr_assert_gt(n, 13 + 9 + 9);
+	int n = tg_refusal_h2(TG_WIRE_ANTHROPIC, "team", "msg", 5, f, sizeof f);
+	cr_assert_gt(n, 9 + 9);
 	const unsigned char *p = (const unsigned char *)f;
-	/* WINDOW_UPDATE on stream 0 */
-	cr_assert_eq(p[3], 0x8);
-	cr_assert_eq((p[9] << 24 | p[10] << 16 | p[11] << 8 | p[12]), 1234);
-	p += 13;
 	size_t hlen = (size_t)(p[0] << 16 | p[1] << 8 | p[2]);
 	cr_assert_eq(p[3], 0x1);
 	cr_assert_eq(p[4], 0x4, "END_HEADERS only");
@@ -79,6 +75,16 @@ Test(refusal, http2_frames_decode_without_the_dynamic_table)
 	p += 9 + hlen;
 	cr_assert_eq(p[3], 0x0);
 	cr_assert_eq(p[4], 0x1, "END_STREAM");
+}
+
+Test(refusal, a_window_update_credits_the_connection)
+{
+	unsigned char f[TG_REFUSAL_WINDOW_UPDATE_LEN];
+	tg_refusal_h2_window_update(1234, (char *)f);
+	cr_assert_eq(f[2], 4);
+	cr_assert_eq(f[3], 0x8);
+	cr_assert_eq(f[8], 0, "stream 0: the connection");
+	cr_assert_eq((f[9] << 24 | f[10] << 16 | f[11] << 8 | f[12]), 1234);
 }
 
 Test(refusal, server_side_frames_reset_the_stream_and_ping)

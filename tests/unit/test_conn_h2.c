@@ -1,0 +1,166 @@
+/* HTTP/2 refusals through the connection layer, without OpenSSL: what the
+ * server gets in place of a refused stream's frames, and what the program
+ * reads back. */
+#include <criterion/criterion.h>
+#include <nghttp2/nghttp2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "budget_gate.h"
+#include "config.h"
+#include "conn.h"
+
+static char ledger_dir[256];
+
+static const char *fake_sni(void *ssl) { return "api.openai.com"; }
+static int fake_port(void *ssl) { return 443; }
+static int fake_h2(void *ssl) { return 1; }
+static int fake_no(void *ssl) { return 0; }
+
+static const struct tg_ssl_ops fake_ops = {
+	.servername = fake_sni, .peer_port = fake_port, .alpn_is_h2 = fake_h2,
+	.is_server = fake_no, .partial_writes = fake_no, .memory_bio = fake_no,
+};
+
+static void setup(void)
+{
+	snprintf(ledger_dir, sizeof ledger_dir, "/tmp/tg-conn-h2-test.%d", (int)getpid());
+	setenv("TOKENGUARD_LEDGER", ledger_dir, 1);
+	setenv("TOKENGUARD_QUIET", "1", 1);
+	tg_config_load();
+	tg_gate_configure("global,day,usd=0,block,name=zero", NULL);
+	tg_conn_set_ops(&fake_ops);
+}
+
+static void teardown(void)
+{
+	char cmd[300];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", ledger_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+static size_t frame(unsigned char *out, uint8_t type, uint8_t flags, uint32_t stream,
+                    const void *payload, size_t len)
+{
+	out[0] = (unsigned char)(len >> 16);
+	out[1] = (unsigned char)(len >> 8);
+	out[2] = (unsigned char)len;
+	out[3] = type;
+	out[4] = flags;
+	out[5] = (unsigned char)(stream >> 24);
+	out[6] = (unsigned char)(stream >> 16);
+	out[7] = (unsigned char)(stream >> 8);
+	out[8] = (unsigned char)stream;
+	memcpy(out + 9, payload, len);
+	return 9 + len;
+}
+
+static size_t headers_block(unsigned char *out, size_t n)
+{
+	nghttp2_hd_deflater *d;
+	nghttp2_nv nv[] = {
+#define NV(a, b) { (uint8_t *)a, (uint8_t *)b, sizeof a - 1, sizeof b - 1, NGHTTP2_NV_FLAG_NONE }
+		NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "api.openai.com"),
+		NV(":path", "/v1/chat/completions"), NV("content-type", "application/json"),
+#undef NV
+	};
+	cr_assert_eq(nghttp2_hd_deflate_new(&d, 4096), 0);
+	ssize_t r = nghttp2_hd_deflate_hd(d, out, n, nv, sizeof nv / sizeof nv[0]);
+	cr_assert_gt(r, 0);
+	nghttp2_hd_deflate_del(d);
+	return (size_t)r;
+}
+
+/* The DATA frame's header goes out in the first write, the model only in
+ * the second: the refusal comes when the frame is half sent, so the frame
+ * must still reach the server whole, followed by the reset. */
+Test(conn_h2, a_refusal_never_cuts_a_frame_already_begun, .init = setup, .fini = teardown)
+{
+	static const char body[] = "{\"messages\":[{\"role\":\"user\",\"content\":\"PROMPT-SECRET-1\"}],"
+	                           "\"model\":\"gpt-4o\"}";
+	unsigned char block[256], w1[1024], all[2048];
+	size_t blen = headers_block(block, sizeof block);
+	size_t n = 0;
+	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	n = 24;
+	n += frame(all + n, 0x4, 0, 0, "", 0);                       /* SETTINGS */
+	n += frame(all + n, 0x1, 0x4, 1, block, blen);               /* HEADERS, END_HEADERS */
+	size_t data_at = n;
+	n += frame(all + n, 0x0, 0x1, 1, body, sizeof body - 1);     /* DATA, END_STREAM */
+	size_t first = data_at + 9 + 20;                             /* header + 20 payload bytes */
+
+	char ssl[] = "h2";
+	struct tg_write_plan p;
+	memcpy(w1, all, first);
+	tg_conn_write_begin(ssl, (const char *)w1, first, &p);
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_eq(p.buf, (const char *)w1, "nothing to decide yet: the model is not known");
+	tg_conn_write_end(&p, first, 0);
+
+	tg_conn_write_begin(ssl, (const char *)all + first, n - first, &p);
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_neq(p.buf, (const char *)all + first, "the write carries the reset");
+	cr_assert_eq(p.len, (n - first) + 13 + 17, "rest of the frame, RST_STREAM, PING");
+	cr_assert(memcmp(p.buf, all + first, n - first) == 0, "the begun frame goes out whole");
+	const unsigned char *rst = (const unsigned char *)p.buf + (n - first);
+	cr_assert_eq(rst[3], 0x3);
+	cr_assert_eq(rst[8], 1);
+	cr_assert_eq(rst[13 + 3], 0x6);
+	tg_conn_write_end(&p, n - first, 0);
+
+	/* Nothing for the program before the server's SETTINGS. */
+	cr_assert_eq(tg_conn_pending(ssl), 0);
+	unsigned char settings[9];
+	frame(settings, 0x4, 0, 0, "", 0);
+	char got[4096];
+	struct tg_read_plan rp;
+	tg_conn_read_begin(ssl, got, sizeof got, &rp);
+	cr_assert_eq(rp.served, 0);
+	tg_conn_read_end(&rp, (const char *)settings, sizeof settings, 0);
+
+	cr_assert_gt(tg_conn_pending(ssl), 0);
+	tg_conn_read_begin(ssl, got, sizeof got, &rp);
+	cr_assert_gt(rp.served, 9);
+	const unsigned char *h = (const unsigned char *)got;
+	cr_assert_eq(h[3], 0x1, "HEADERS first");
+	cr_assert_eq(h[8], 1, "on the refused stream");
+	tg_conn_forget(ssl);
+}
+
+/* A refused stream whose DATA starts in a later write: the whole frame is
+ * cut, even when it straddles writes, and its bytes come back to the
+ * program as connection window. */
+Test(conn_h2, a_refused_streams_later_data_is_cut_across_writes, .init = setup, .fini = teardown)
+{
+	static const char body1[] = "{\"model\":\"gpt-4o\",\"messages\":[";
+	static const char body2[] = "{\"role\":\"user\",\"content\":\"PROMPT-SECRET-2\"}]}";
+	unsigned char block[256], all[2048];
+	size_t blen = headers_block(block, sizeof block);
+	size_t n = 24;
+	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	n += frame(all + n, 0x4, 0, 0, "", 0);
+	n += frame(all + n, 0x1, 0x4, 1, block, blen);
+	size_t first_end = n + 9 + sizeof body1 - 1;
+	n += frame(all + n, 0x0, 0, 1, body1, sizeof body1 - 1);     /* model known here */
+	size_t second_at = n;
+	n += frame(all + n, 0x0, 0x1, 1, body2, sizeof body2 - 1);   /* END_STREAM */
+
+	char ssl[] = "h2b";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, (const char *)all, first_end, &p);
+	/* Refused in this write: its own DATA frame is cut, a reset follows. */
+	cr_assert_eq(p.len, first_end - (9 + sizeof body1 - 1) + 13 + 17);
+	tg_conn_write_end(&p, first_end, 0);
+
+	/* The second DATA frame arrives in two writes, cut in its payload. */
+	size_t mid = second_at + 9 + 10;
+	tg_conn_write_begin(ssl, (const char *)all + second_at, mid - second_at, &p);
+	cr_assert_eq(p.swallow, 1, "all of it belongs to the refused stream");
+	tg_conn_write_end(&p, mid - second_at, 0);
+	tg_conn_write_begin(ssl, (const char *)all + mid, n - mid, &p);
+	cr_assert_eq(p.swallow, 1);
+	tg_conn_write_end(&p, n - mid, 0);
+	tg_conn_forget(ssl);
+}
