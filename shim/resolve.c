@@ -3,112 +3,184 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 
-struct tg_real tg_real;
-
-struct phdr_search {
-	const char *name;
-	void *self;
-	const char *own_path;
-	void *found;
+static const char *const hooked_names[TG_HOOK_COUNT] = {
+	"SSL_write", "SSL_write_ex", "SSL_read", "SSL_read_ex", "SSL_free", "SSL_pending",
+	"SSL_has_pending",
 };
 
-static int search_object(struct dl_phdr_info *info, size_t size, void *arg)
+/* Distinct libraries, filled under `lock` and never freed or moved, so a
+ * pointer to one stays valid for the life of the process. */
+#define LIBS_MAX 8
+static struct tg_ssl_lib libs[LIBS_MAX];
+static void *lib_keys[LIBS_MAX];       /* the real SSL_write of each: identifies it */
+static int nlibs;
+static struct tg_ssl_lib no_lib;       /* all NULL: nothing to forward to */
+
+/* Call sites: return address -> library.  Open addressing, lock-free
+ * reads; written under `lock`.  A full cache only costs a re-resolution. */
+#define SITES 1024
+static struct {
+	_Atomic uintptr_t ra;
+	const struct tg_ssl_lib *_Atomic lib;
+} sites[SITES];
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+
+static size_t site_slot(uintptr_t ra)
+{
+	uint64_t h = (uint64_t)ra * 0x9E3779B97F4A7C15ull;
+	return (size_t)(h >> 54) & (SITES - 1);
+}
+
+static void *sym_in(void *handle, const char *name, void *self)
+{
+	void *p = handle ? dlsym(handle, name) : NULL;
+	return p == self ? NULL : p;
+}
+
+struct phdr_search {
+	const char *own_path;
+	char paths[32][256];
+	int n;
+};
+
+/* Only collects paths: calling dlopen from inside dl_iterate_phdr would
+ * take the loader's locks in the opposite order of a concurrent dlopen. */
+static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
 {
 	struct phdr_search *s = arg;
 	const char *path = info->dlpi_name;
-	if (!path || !*path || (s->own_path && strcmp(path, s->own_path) == 0))
-		return 0;   /* the program itself, or this library */
-	void *h = dlopen(path, RTLD_NOLOAD | RTLD_LAZY);
-	if (!h)
+	if (!path || !*path || (s->own_path && strcmp(path, s->own_path) == 0) || s->n == 32)
 		return 0;
-	void *p = dlsym(h, s->name);
-	dlclose(h);
-	if (p && p != s->self) {
-		s->found = p;
-		return 1;
+	size_t len = strlen(path);
+	if (len < sizeof s->paths[0]) {
+		memcpy(s->paths[s->n], path, len + 1);
+		s->n++;
 	}
 	return 0;
 }
 
-static void *find_symbol(const char *name, void *self)
+/* The real SSL_write (or `name`) when the caller's own scope gives none. */
+static void *find_anywhere(const char *name, void *self)
 {
 	static const char *const sonames[] = { "libssl.so.3", "libssl.so.1.1" };
 	void *p = dlsym(RTLD_NEXT, name);
 	if (p && p != self)
 		return p;
-
 	for (size_t i = 0; i < sizeof sonames / sizeof sonames[0]; i++) {
 		void *h = dlopen(sonames[i], RTLD_NOLOAD | RTLD_LAZY);
-		if (!h)
-			continue;
-		p = dlsym(h, name);
-		dlclose(h);
-		if (p && p != self)
+		p = sym_in(h, name, self);
+		if (h)
+			dlclose(h);
+		if (p)
 			return p;
 	}
-
 	Dl_info own;
-	struct phdr_search s = { .name = name, .self = self };
-	if (dladdr((void *)find_symbol, &own))
+	struct phdr_search s = { 0 };
+	if (dladdr((void *)find_anywhere, &own))
 		s.own_path = own.dli_fname;
-	dl_iterate_phdr(search_object, &s);
-	return s.found;
+	dl_iterate_phdr(collect_object, &s);
+	for (int i = 0; i < s.n; i++) {
+		void *h = dlopen(s.paths[i], RTLD_NOLOAD | RTLD_LAZY);
+		p = sym_in(h, name, self);
+		if (h)
+			dlclose(h);
+		if (p)
+			return p;
+	}
+	return NULL;
 }
 
-void *tg_resolve(void **slot, const char *name, void *self)
+/* Fills lib from the object that defines `anchor` (a real function). */
+static void fill_lib(struct tg_ssl_lib *lib, void *anchor)
 {
-	void *p = atomic_load_explicit((_Atomic(void *) *)slot, memory_order_acquire);
-	if (p)
-		return p;
-	p = find_symbol(name, self);
-	if (p)
-		atomic_store_explicit((_Atomic(void *) *)slot, p, memory_order_release);
-	return p;
-}
-
-static void *helper(void *handle, const char *name)
-{
-	return handle ? dlsym(handle, name) : NULL;
-}
-
-int tg_resolve_helpers(void)
-{
-	static _Atomic int state;  /* 0 not tried, 1 ready, -1 unavailable */
-	int st = atomic_load(&state);
-	if (st)
-		return st > 0;
-
-	void *anchor = tg_real.SSL_write ? (void *)tg_real.SSL_write : (void *)tg_real.SSL_read;
-	if (!anchor)
-		anchor = tg_real.SSL_write_ex ? (void *)tg_real.SSL_write_ex : (void *)tg_real.SSL_read_ex;
 	Dl_info info;
 	void *h = NULL;
-	if (anchor && dladdr(anchor, &info) && info.dli_fname)
+	if (dladdr(anchor, &info) && info.dli_fname)
 		h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
-	if (!h)
-		return 0;   /* try again at the next call */
+	/* The handle stays open on purpose: the functions live in that object.
+	 * dlsym on it also searches its dependencies (libcrypto). */
+#define SYM(field) (lib->field = (__typeof__(lib->field))(h ? dlsym(h, #field) : NULL))
+	SYM(SSL_write);
+	SYM(SSL_write_ex);
+	SYM(SSL_read);
+	SYM(SSL_read_ex);
+	SYM(SSL_free);
+	SYM(SSL_pending);
+	SYM(SSL_has_pending);
+	lib->helpers = SYM(SSL_get_servername) && SYM(SSL_get0_alpn_selected) && SYM(SSL_get_fd) &&
+	               SYM(SSL_is_server) && SYM(SSL_get_error) && SYM(SSL_ctrl) && SYM(SSL_shutdown) &&
+	               SYM(SSL_get_shutdown) && SYM(SSL_set_shutdown) && SYM(ERR_set_mark) &&
+	               SYM(ERR_pop_to_mark);
+#undef SYM
+}
 
-	/* dlsym on a handle also searches its dependencies (libcrypto). */
-	tg_real.SSL_get_servername = helper(h, "SSL_get_servername");
-	tg_real.SSL_get0_alpn_selected = helper(h, "SSL_get0_alpn_selected");
-	tg_real.SSL_get_fd = helper(h, "SSL_get_fd");
-	tg_real.SSL_is_server = helper(h, "SSL_is_server");
-	tg_real.SSL_get_error = helper(h, "SSL_get_error");
-	tg_real.SSL_ctrl = helper(h, "SSL_ctrl");
-	tg_real.SSL_shutdown = helper(h, "SSL_shutdown");
-	tg_real.SSL_get_shutdown = helper(h, "SSL_get_shutdown");
-	tg_real.SSL_set_shutdown = helper(h, "SSL_set_shutdown");
-	tg_real.ERR_set_mark = helper(h, "ERR_set_mark");
-	tg_real.ERR_pop_to_mark = helper(h, "ERR_pop_to_mark");
-	/* The handle stays open on purpose: the helpers live in that object. */
-	int ok = tg_real.SSL_get_servername && tg_real.SSL_get0_alpn_selected &&
-	         tg_real.SSL_get_fd && tg_real.SSL_is_server && tg_real.SSL_get_error &&
-	         tg_real.SSL_ctrl && tg_real.SSL_shutdown && tg_real.SSL_get_shutdown &&
-	         tg_real.SSL_set_shutdown && tg_real.ERR_set_mark &&
-	         tg_real.ERR_pop_to_mark;
-	atomic_store(&state, ok ? 1 : -1);
-	return ok;
+static const struct tg_ssl_lib *resolve(void *caller, enum tg_hooked which, void *self)
+{
+	const char *name = hooked_names[which];
+	void *real = NULL;
+	Dl_info info;
+
+	if (dladdr(caller, &info) && info.dli_fname && *info.dli_fname) {
+		void *h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+		real = sym_in(h, name, self);
+		if (h)
+			dlclose(h);
+	}
+	if (!real)
+		real = find_anywhere(name, self);
+	if (!real)
+		return &no_lib;
+
+	/* One entry per library, keyed by its SSL_write (any hooked function
+	 * of a library leads to the same object). */
+	void *key = real;
+	Dl_info li;
+	if (dladdr(real, &li) && li.dli_fbase)
+		key = li.dli_fbase;
+	for (int i = 0; i < nlibs; i++)
+		if (lib_keys[i] == key)
+			return &libs[i];
+	if (nlibs == LIBS_MAX)
+		return &no_lib;
+	fill_lib(&libs[nlibs], real);
+	lib_keys[nlibs] = key;
+	return &libs[nlibs++];
+}
+
+const struct tg_ssl_lib *tg_ssl_lib_for(void *caller, enum tg_hooked which, void *self)
+{
+	uintptr_t ra = (uintptr_t)caller;
+	size_t i = site_slot(ra);
+	for (int n = 0; n < 8; n++, i = (i + 1) & (SITES - 1)) {
+		uintptr_t k = atomic_load_explicit(&sites[i].ra, memory_order_acquire);
+		if (k == ra) {
+			const struct tg_ssl_lib *lib = atomic_load_explicit(&sites[i].lib, memory_order_acquire);
+			if (lib)
+				return lib;
+			break;
+		}
+		if (k == 0)
+			break;
+	}
+
+	pthread_mutex_lock(&lock);
+	const struct tg_ssl_lib *lib = resolve(caller, which, self);
+	if (lib != &no_lib) {
+		i = site_slot(ra);
+		for (int n = 0; n < 8; n++, i = (i + 1) & (SITES - 1)) {
+			uintptr_t k = atomic_load_explicit(&sites[i].ra, memory_order_relaxed);
+			if (k == 0 || k == ra) {
+				atomic_store_explicit(&sites[i].lib, lib, memory_order_release);
+				atomic_store_explicit(&sites[i].ra, ra, memory_order_release);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&lock);
+	return lib;
 }
