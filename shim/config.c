@@ -99,24 +99,60 @@ static int is_interpreter(const char *name)
 	return 0;
 }
 
+static int one_of(const char *arg, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(arg, *list) == 0)
+			return 1;
+	return 0;
+}
+
+/* Options after which the program is inline code, not a file: the code
+ * may hold anything (a key pasted into `node -e`), so it never names the
+ * process. */
+static const char *const inline_code[] = {
+	"-c", "-e", "-E", "-p", "--eval", "--print", "--command", NULL,
+};
+
+/* Options that take the next argument as their value. */
+static const char *const takes_value[] = {
+	"-W", "-X", "-Q", "-I", "-C", "--require", "--import", "--loader", "--env-file",
+	"--with", "--python", "--project", "--directory", NULL,
+};
+
+/* A name worth recording: a file or module name, not text. */
+static int plausible_name(const char *s)
+{
+	return *s && strcspn(s, " \t\"'`;=$(){}<>|&") == strlen(s);
+}
+
 void tg_config_process_name(const char *const *argv, int argc, char *out, size_t outlen)
 {
 	const char *name = argc > 0 ? base_name(argv[0]) : "";
-	if (argc > 0 && is_interpreter(name)) {
+	const char *program = name;
+	if (argc > 0 && is_interpreter(program)) {
+		int php = strncmp(program, "php", 3) == 0;
 		for (int i = 1; i < argc; i++) {
 			const char *a = argv[i];
-			/* "python3 -m module": the module names the program. */
-			if (strcmp(a, "-m") == 0 && i + 1 < argc) {
-				name = argv[i + 1];
+			if (one_of(a, inline_code) || (php && strcmp(a, "-r") == 0))
+				break;   /* keep the interpreter's name */
+			if (strcmp(a, "-m") == 0) {
+				if (i + 1 < argc && plausible_name(argv[i + 1]))
+					name = argv[i + 1];
 				break;
 			}
-			if (strcmp(a, "-c") == 0) {
-				break;
+			if (one_of(a, takes_value) || (!php && strcmp(a, "-r") == 0)) {
+				i++;
+				continue;
 			}
-			if (a[0] != '-') {
+			if (a[0] == '-')
+				continue;
+			/* uv run app.py, deno run app.ts, bun run app.ts */
+			if (strcmp(a, "run") == 0 && i == 1 && strcmp(program, "python") != 0)
+				continue;
+			if (plausible_name(a))
 				name = base_name(a);
-				break;
-			}
+			break;
 		}
 	}
 	size_t n = strlen(name);

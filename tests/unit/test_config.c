@@ -66,3 +66,31 @@ Test(config, long_names_are_cut_to_the_field)
 	tg_config_process_name(argv, 1, out, sizeof out);
 	cr_assert_eq(strlen(out), TG_PROCESS_MAX - 1);
 }
+
+Test(config, inline_code_never_names_the_process)
+{
+	const char *node[] = { "node", "-e", "const key='sk-proj-SECRET'; fetch('x')" };
+	name_of(node, 3, "node");
+	const char *perl[] = { "/usr/bin/perl", "-E", "say 1" };
+	name_of(perl, 3, "perl");
+	const char *php[] = { "php", "-r", "echo 1;" };
+	name_of(php, 3, "php");
+	const char *ruby[] = { "ruby", "-e", "puts 1" };
+	name_of(ruby, 3, "ruby");
+}
+
+Test(config, option_values_are_not_taken_for_the_script)
+{
+	const char *py[] = { "python3", "-W", "ignore", "-X", "dev", "app.py" };
+	name_of(py, 6, "app.py");
+	const char *node[] = { "node", "-r", "dotenv/config", "server.js" };
+	name_of(node, 4, "server.js");
+	const char *uv[] = { "uv", "run", "--with", "httpx", "agent.py" };
+	name_of(uv, 5, "agent.py");
+}
+
+Test(config, text_that_is_not_a_name_is_not_recorded)
+{
+	const char *sh[] = { "bash", "echo $OPENAI_API_KEY; curl x" };
+	name_of(sh, 2, "bash");
+}
