@@ -41,7 +41,41 @@ static struct {
 		unsigned alerted;   /* bit per alert level already printed */
 	} session[MATCH_MAX];
 	int nsession;
+
+	/* Alerts this process knows are recorded (by it or another process):
+	 * asking the ledger again would cost a write transaction per call. */
+	struct known_alert {
+		char policy[TG_POLICY_NAME_MAX];
+		int level;
+		int64_t window_start_us;
+	} known[32];
+	int nknown, next_known;
 } gate;
+
+void tg_gate_atfork_child(void)
+{
+	gate.nsession = 0;
+}
+
+static int alert_known(const char *policy, int level, int64_t window_start_us)
+{
+	for (int i = 0; i < gate.nknown; i++)
+		if (gate.known[i].level == level && gate.known[i].window_start_us == window_start_us &&
+		    strcmp(gate.known[i].policy, policy) == 0)
+			return 1;
+	return 0;
+}
+
+static void alert_remember(const char *policy, int level, int64_t window_start_us)
+{
+	struct known_alert *k = &gate.known[gate.next_known];
+	gate.next_known = (gate.next_known + 1) % 32;
+	if (gate.nknown < 32)
+		gate.nknown++;
+	snprintf(k->policy, sizeof k->policy, "%s", policy);
+	k->level = level;
+	k->window_start_us = window_start_us;
+}
 
 void tg_gate_configure(const char *budgets_env, const char *fail_env)
 {
@@ -190,8 +224,14 @@ static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const str
 		if (!slot || (slot->alerted & (1u << level)))
 			return;
 		slot->alerted |= 1u << level;
-	} else if (!l || tg_ledger_alert_once(l, &a) != 1) {
-		return;
+	} else {
+		if (!l || alert_known(p->name, level, s->window_start_us))
+			return;
+		int rc = tg_ledger_alert_once(l, &a);
+		if (rc >= 0)
+			alert_remember(p->name, level, s->window_start_us);
+		if (rc != 1)
+			return;
 	}
 	tg_warn("budget '%s' (%s): %s: %s", p->name, scope, what, spent);
 }

@@ -51,6 +51,9 @@ void tg_gate_check(const struct tg_gate_call *call, struct tg_gate_result *out);
  * Called by the sink, under its lock. */
 void tg_gate_account(const struct tg_record *r, const char *model_family);
 
+/* pthread_atfork child handler: a child's session starts with no spend. */
+void tg_gate_atfork_child(void);
+
 /* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL; invalid policies are
  * reported on stderr by name and field, and not applied.  Called once at
  * initialisation. */

@@ -24,7 +24,7 @@ enum transport {
 
 struct tg_conn {
 	pthread_mutex_t lock;      /* one SSL is used by one thread at a time, but not always the same one */
-	pid_t owner;
+	unsigned generation;       /* fork_generation when it was made */
 	const struct tg_provider *provider;
 	char sni[TG_HOST_MAX];
 	int alpn_h2;
@@ -59,6 +59,16 @@ struct slot {
 
 static struct slot table[TABLE_SLOTS];
 static const struct tg_ssl_ops *ssl_ops;   /* set once by the hook layer */
+
+/* Bumped in every forked child: state made before the fork belongs to the
+ * parent.  Cheaper than asking getpid() on every call (a system call in
+ * current glibc). */
+static _Atomic unsigned fork_generation;
+
+void tg_conn_atfork_child(void)
+{
+	atomic_fetch_add(&fork_generation, 1);
+}
 
 void tg_conn_set_ops(const struct tg_ssl_ops *ops)
 {
@@ -128,18 +138,13 @@ static int host_from_request(const char *buf, size_t len, char *out, size_t outl
 	return 0;
 }
 
-static void commit_record(struct tg_record *r)
-{
-	tg_sink_commit(r);
-}
-
 static struct tg_conn *conn_new(const struct tg_provider *p, const char *host, int alpn_h2)
 {
 	struct tg_conn *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
 	pthread_mutex_init(&c->lock, NULL);
-	c->owner = getpid();
+	c->generation = atomic_load_explicit(&fork_generation, memory_order_relaxed);
 	c->provider = p;
 	c->alpn_h2 = alpn_h2;
 	tg_copy_text(c->sni, sizeof c->sni, host, strlen(host));
@@ -169,7 +174,8 @@ static uintptr_t classify(void *ssl, enum tg_dir dir, const char *buf, size_t le
 	if (ssl_ops->is_server(ssl))
 		return VAL_IGNORED;
 	const char *sni = ssl_ops->servername(ssl);
-	int port = ssl_ops->peer_port(ssl);
+	/* A system call: only when some TOKENGUARD_HOSTS entry names a port. */
+	int port = tg_providers_port_matters() ? ssl_ops->peer_port(ssl) : 0;
 	if (sni && *sni) {
 		p = tg_provider_for_host(sni, port);
 		tg_copy_text(host, sizeof host, sni, strlen(sni));
@@ -193,7 +199,7 @@ static void choose_transport(struct tg_conn *c, const char *buf, size_t len)
 	int preface = tg_h2_is_preface(buf, len);
 	if (preface != 0) {
 		c->transport = TRANSPORT_H2;
-		if (tg_h2_transport_init(&c->u.h2, c->provider, c->sni, commit_record, &c->inject) != 0)
+		if (tg_h2_transport_init(&c->u.h2, c->provider, c->sni, tg_sink_commit, &c->inject) != 0)
 			c->transport = TRANSPORT_OFF;
 		return;
 	}
@@ -203,7 +209,7 @@ static void choose_transport(struct tg_conn *c, const char *buf, size_t len)
 		return;
 	}
 	c->transport = TRANSPORT_H1;
-	tg_h1_transport_init(&c->u.h1, c->provider, c->sni, commit_record, &c->inject);
+	tg_h1_transport_init(&c->u.h1, c->provider, c->sni, tg_sink_commit, &c->inject);
 }
 
 static struct tg_conn *owned(uintptr_t val)
@@ -212,7 +218,7 @@ static struct tg_conn *owned(uintptr_t val)
 		return NULL;
 	struct tg_conn *c = (struct tg_conn *)val;
 	/* Inherited across fork(): the parent records it. */
-	return c->owner == getpid() ? c : NULL;
+	return c->generation == atomic_load_explicit(&fork_generation, memory_order_relaxed) ? c : NULL;
 }
 
 /* The connection state of ssl, classifying it at first sight.  NULL for

@@ -76,6 +76,10 @@ size_t tg_conn_pending(const void *ssl);
  * off and the state is released. */
 void tg_conn_forget(void *ssl);
 
+/* pthread_atfork child handler: connections made before the fork are the
+ * parent's from now on. */
+void tg_conn_atfork_child(void);
+
 /* Number of table slots in use (for tests and debug output). */
 int tg_conn_count(void);
 

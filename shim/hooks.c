@@ -108,6 +108,13 @@ static const struct tg_ssl_ops ssl_ops = {
 	.memory_bio = ops_memory_bio,
 };
 
+static void atfork_child(void)
+{
+	tg_sink_atfork_child();
+	tg_conn_atfork_child();
+	tg_gate_atfork_child();
+}
+
 static void init(void)
 {
 	const struct tg_config *cfg;
@@ -115,7 +122,7 @@ static void init(void)
 	cfg = tg_config_get();
 	tg_gate_configure(getenv("TOKENGUARD_BUDGETS"), getenv("TOKENGUARD_FAIL"));
 	tg_conn_set_ops(&ssl_ops);
-	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, tg_sink_atfork_child);
+	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, atfork_child);
 	observing = !cfg->disabled;
 }
 

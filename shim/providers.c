@@ -205,6 +205,14 @@ static int parse_extra(const char *entry, size_t len)
 	return 0;
 }
 
+int tg_providers_port_matters(void)
+{
+	for (int i = 0; i < extra_count; i++)
+		if (extra[i].port)
+			return 1;
+	return 0;
+}
+
 int tg_providers_configure(const char *hosts_env)
 {
 	extra_count = 0;

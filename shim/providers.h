@@ -33,6 +33,10 @@ const struct tg_provider *tg_provider_for_host(const char *host, int port);
  * `fallback` (the host's format) for paths that say nothing. */
 enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback);
 
+/* 1 when some TOKENGUARD_HOSTS entry is limited to a port: only then is
+ * the peer's port worth a system call. */
+int tg_providers_port_matters(void);
+
 /* Looks a record name up ("openai", "groq", ...); NULL if unknown. */
 const struct tg_provider *tg_provider_by_name(const char *name);
 
