@@ -20,6 +20,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->kind = TG_BODY_JSON;
 	x->encoding = TG_ENC_IDENTITY;
 	x->content_length = -1;
+	x->header_input = x->header_output = -1;
 	tg_reqscan_begin(&x->req);
 }
 
@@ -88,6 +89,16 @@ static int value_starts_with(const char *value, size_t vlen, const char *lit)
 	return vlen >= l && tg_name_is(value, l, lit);
 }
 
+/* A non-negative decimal header value, or -1. */
+static int64_t header_count(const char *value, size_t vlen)
+{
+	int64_t n = 0;
+	size_t i = 0;
+	for (; i < vlen && value[i] >= '0' && value[i] <= '9' && n < INT64_MAX / 10; i++)
+		n = n * 10 + (value[i] - '0');
+	return i > 0 && i == vlen ? n : -1;
+}
+
 void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,
                                  const char *value, size_t vlen)
 {
@@ -99,11 +110,11 @@ void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t
 	} else if (tg_name_is(name, nlen, "content-encoding")) {
 		x->encoding = tg_encoding_parse(value, vlen);
 	} else if (tg_name_is(name, nlen, "content-length")) {
-		int64_t n = 0;
-		size_t i = 0;
-		for (; i < vlen && value[i] >= '0' && value[i] <= '9' && n < INT64_MAX / 10; i++)
-			n = n * 10 + (value[i] - '0');
-		x->content_length = i > 0 && i == vlen ? n : -1;
+		x->content_length = header_count(value, vlen);
+	} else if (tg_name_is(name, nlen, "x-amzn-bedrock-input-token-count")) {
+		x->header_input = header_count(value, vlen);
+	} else if (tg_name_is(name, nlen, "x-amzn-bedrock-output-token-count")) {
+		x->header_output = header_count(value, vlen);
 	} else if (tg_name_is(name, nlen, "x-request-id") ||
 	           tg_name_is(name, nlen, "request-id") ||
 	           tg_name_is(name, nlen, "apim-request-id") ||
@@ -256,6 +267,12 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 
 	if (usage.usage_seen) {
 		r->counts = usage.counts;
+	} else if (x->header_input >= 0 && x->header_output >= 0) {
+		/* Bedrock InvokeModel reports its counts in headers, whatever the
+		 * model's body format; cache and reasoning parts are not given. */
+		tg_counts_unknown(&r->counts);
+		r->counts.input = x->header_input;
+		r->counts.output = x->header_output;
 	} else if (x->status >= 400 ||
 	           (x->status && strcmp(x->method, "GET") == 0) ||
 	           strcmp(x->method, "DELETE") == 0) {

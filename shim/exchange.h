@@ -42,6 +42,8 @@ struct tg_exchange {
 
 	int status;                /* final (non-1xx) status, 0 before it */
 	int64_t content_length;    /* response Content-Length, -1 if none */
+	int64_t header_input;      /* Bedrock InvokeModel's x-amzn-bedrock-input-token-count, -1 if none */
+	int64_t header_output;     /* ... and -output-token-count */
 	int64_t body_bytes;        /* response body bytes seen (before decoding) */
 	int response_started;
 	enum tg_body_kind kind;

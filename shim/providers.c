@@ -107,6 +107,10 @@ enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback)
 		return TG_WIRE_GEMINI;
 	if (ends_with(endpoint, "/converse") || ends_with(endpoint, "/converse-stream"))
 		return TG_WIRE_BEDROCK;
+	/* Bedrock InvokeModel answers in the model vendor's own format. */
+	if (strncmp(endpoint, "/model/", 7) == 0 && ends_with(endpoint, "/invoke") &&
+	    strstr(endpoint, "anthropic."))
+		return TG_WIRE_ANTHROPIC;
 	if (strncmp(endpoint, "/v2/chat", 8) == 0 || strncmp(endpoint, "/v2/embed", 9) == 0)
 		return TG_WIRE_COHERE;
 	return fallback;
