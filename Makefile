@@ -98,6 +98,7 @@ $(CONTRACT): tests/contract/ssl_contract.c
 
 contract: all $(CONTRACT)
 	sh tests/contract/run.sh
+	sh tests/contract/two_libssl.sh
 
 test: deps
 	$(MAKE) all $(UNIT_BIN)

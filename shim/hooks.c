@@ -227,7 +227,10 @@ static void read_end(const struct tg_ssl_lib *lib, SSL *ssl, const struct tg_rea
 }
 
 /* The library serving this call: the caller's own libssl. */
-#define LIB(name) tg_ssl_lib_for(__builtin_return_address(0), TG_HOOK_##name, (void *)name)
+/* Initialisation comes first, so that a first resolution can be reported
+ * (TOKENGUARD_DEBUG); after it, pthread_once is one atomic load. */
+#define LIB(name) (pthread_once(&init_once, init), \
+                   tg_ssl_lib_for(__builtin_return_address(0), TG_HOOK_##name, (void *)name))
 
 /* A rewritten write is reported done only when all of it went out: with
  * partial writes enabled the shim never rewrites (conn.c), so anything

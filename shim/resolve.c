@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "log.h"
+
 static const char *const hooked_names[TG_HOOK_COUNT] = {
 	"SSL_write", "SSL_write_ex", "SSL_read", "SSL_read_ex", "SSL_free", "SSL_pending",
 	"SSL_has_pending",
@@ -123,7 +125,7 @@ static const struct tg_ssl_lib *resolve(void *caller, enum tg_hooked which, void
 {
 	const char *name = hooked_names[which];
 	void *real = NULL;
-	Dl_info info;
+	Dl_info info = { 0 }, li = { 0 };
 
 	if (dladdr(caller, &info) && info.dli_fname && *info.dli_fname) {
 		void *h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
@@ -139,7 +141,6 @@ static const struct tg_ssl_lib *resolve(void *caller, enum tg_hooked which, void
 	/* One entry per library, keyed by its SSL_write (any hooked function
 	 * of a library leads to the same object). */
 	void *key = real;
-	Dl_info li;
 	if (dladdr(real, &li) && li.dli_fbase)
 		key = li.dli_fbase;
 	for (int i = 0; i < nlibs; i++)
@@ -149,6 +150,8 @@ static const struct tg_ssl_lib *resolve(void *caller, enum tg_hooked which, void
 		return &no_lib;
 	fill_lib(&libs[nlibs], real);
 	lib_keys[nlibs] = key;
+	tg_debug("calls from %s go to %s", info.dli_fname ? info.dli_fname : "the program",
+	         li.dli_fname ? li.dli_fname : "?");
 	return &libs[nlibs++];
 }
 
