@@ -1,5 +1,6 @@
 /* eventstream.c - framer for AWS event streams.  See eventstream.h. */
 #include "eventstream.h"
+#include "text.h"
 
 #include <string.h>
 #include <zlib.h>
@@ -18,11 +19,6 @@ void tg_es_init(struct tg_es *e, const struct tg_es_callbacks *cb, void *ctx)
 	e->cb = cb;
 	e->ctx = ctx;
 	e->state = ES_PRELUDE;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
@@ -91,10 +87,10 @@ static int parse_headers(struct tg_es *e)
 
 static int prelude_done(struct tg_es *e)
 {
-	if (crc_update(0, e->prelude, 8) != be32(e->prelude + 8))
+	if (crc_update(0, e->prelude, 8) != tg_be32(e->prelude + 8))
 		return -1;
-	e->total = be32(e->prelude);
-	e->hlen = be32(e->prelude + 4);
+	e->total = tg_be32(e->prelude);
+	e->hlen = tg_be32(e->prelude + 4);
 	if (e->total < 16 || e->total > TG_ES_MESSAGE_MAX ||
 	    e->hlen > e->total - 16 || e->hlen > TG_ES_HEADERS_MAX)
 		return -1;
@@ -117,7 +113,7 @@ static int headers_done(struct tg_es *e)
 
 static int trailer_done(struct tg_es *e)
 {
-	if (e->crc != be32(e->trailer))
+	if (e->crc != tg_be32(e->trailer))
 		return -1;
 	if (e->cb->end)
 		e->cb->end(e->ctx);

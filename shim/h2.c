@@ -11,6 +11,7 @@
  * change the dynamic table the next one refers to.
  */
 #include "h2.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -41,12 +42,6 @@ enum {
 #define SETTINGS_ENTRY_LEN 6
 #define HPACK_DEFAULT_TABLE 4096u
 #define STREAM_ID_MASK 0x7fffffffu
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
 
 int tg_h2_is_preface(const char *buf, size_t len)
 {
@@ -224,7 +219,7 @@ static int frame_begin(struct tg_h2_dir *d)
 	d->len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
 	d->type = h[3];
 	d->flags = h[4];
-	d->stream_id = be32(h + 5) & STREAM_ID_MASK;
+	d->stream_id = tg_be32(h + 5) & STREAM_ID_MASK;
 	d->prefix_len = 0;
 	d->pad_left = 0;
 
@@ -318,13 +313,13 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	case FT_RST_STREAM:
 		if (cb->on_reset != NULL)
 			cb->on_reset(o->ctx, d->stream_id, dir,
-			    be32(d->scratch));
+			    tg_be32(d->scratch));
 		break;
 	case FT_GOAWAY:
 		if (cb->on_goaway != NULL)
 			cb->on_goaway(o->ctx, dir,
-			    be32(d->scratch) & STREAM_ID_MASK,
-			    be32(d->scratch + 4));
+			    tg_be32(d->scratch) & STREAM_ID_MASK,
+			    tg_be32(d->scratch + 4));
 		break;
 	default:
 		break;
@@ -360,7 +355,7 @@ static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir,
 	struct tg_h2_dir *peer = &o->dir[dir == TG_DIR_REQUEST ?
 	    TG_DIR_RESPONSE : TG_DIR_REQUEST];
 	unsigned id = (unsigned)e[0] << 8 | e[1];
-	uint32_t value = be32(e + 2);
+	uint32_t value = tg_be32(e + 2);
 
 	if (id == SETTINGS_HEADER_TABLE_SIZE && value > peer->hd_limit_next)
 		peer->hd_limit_next = value;

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "log.h"
+#include "text.h"
 
 static const struct tg_provider known[] = {
 	{ "openai",       TG_WIRE_OPENAI },
@@ -89,26 +90,20 @@ static int wire_by_name(const char *name, enum tg_wire *out)
 	return -1;
 }
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-	return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
 enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback)
 {
-	if (ends_with(endpoint, "/chat/completions") || ends_with(endpoint, "/completions") ||
-	    ends_with(endpoint, "/embeddings") || ends_with(endpoint, "/responses"))
+	if (tg_ends_with(endpoint, "/chat/completions") || tg_ends_with(endpoint, "/completions") ||
+	    tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/responses"))
 		return TG_WIRE_OPENAI;
-	if (ends_with(endpoint, "/v1/messages"))
+	if (tg_ends_with(endpoint, "/v1/messages"))
 		return TG_WIRE_ANTHROPIC;
 	if (strstr(endpoint, ":generateContent") || strstr(endpoint, ":streamGenerateContent") ||
 	    strstr(endpoint, ":embedContent") || strstr(endpoint, ":batchEmbedContents"))
 		return TG_WIRE_GEMINI;
-	if (ends_with(endpoint, "/converse") || ends_with(endpoint, "/converse-stream"))
+	if (tg_ends_with(endpoint, "/converse") || tg_ends_with(endpoint, "/converse-stream"))
 		return TG_WIRE_BEDROCK;
 	/* Bedrock InvokeModel answers in the model vendor's own format. */
-	if (strncmp(endpoint, "/model/", 7) == 0 && ends_with(endpoint, "/invoke") &&
+	if (strncmp(endpoint, "/model/", 7) == 0 && tg_ends_with(endpoint, "/invoke") &&
 	    strstr(endpoint, "anthropic."))
 		return TG_WIRE_ANTHROPIC;
 	if (strncmp(endpoint, "/v2/chat", 8) == 0 || strncmp(endpoint, "/v2/embed", 9) == 0)

@@ -1,8 +1,10 @@
-/* text.h - bounded copies of the few strings a record keeps, and clocks.
+/* text.h - small text and byte helpers of the shim, and its clocks.
  *
  * Owns: tg_copy_text (truncating copy that never splits a UTF-8 sequence and
- * drops control bytes, so a record field is always printable text) and the
- * two clocks the shim reads.  Header-only: these run on the hot path.
+ * drops control bytes, so a record field is always printable text),
+ * tg_name_is (ASCII case-insensitive compare of a header or token name),
+ * tg_ends_with, tg_be32 (a big-endian wire integer) and the two clocks the
+ * shim reads.  Header-only: these run on the hot path.
  */
 #ifndef TG_TEXT_H
 #define TG_TEXT_H
@@ -47,6 +49,17 @@ static inline int tg_name_is(const char *name, size_t nlen, const char *lit)
 			return 0;
 	}
 	return 1;
+}
+
+static inline int tg_ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && memcmp(s + n - m, suffix, m) == 0;
+}
+
+static inline uint32_t tg_be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 static inline int64_t tg_clock_us(clockid_t id)

@@ -1,6 +1,7 @@
 /* usage.c - token usage, model and response id from one response body.
  * See usage.h for the counting rules. */
 #include "usage.h"
+#include "text.h"
 
 #include <string.h>
 
@@ -136,17 +137,6 @@ static int parse_count(const char *t, size_t len, int64_t *out)
 }
 
 /* Copies at most n - 1 bytes, never ending inside a UTF-8 character. */
-static void copy_text(char *dst, size_t n, const char *src, size_t len)
-{
-	if (len > n - 1) {
-		len = n - 1;
-		while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
-			len--;
-	}
-	memcpy(dst, src, len);
-	dst[len] = '\0';
-}
-
 static void reset_gemini_counts(struct tg_usage_parser *p)
 {
 	int i;
@@ -183,9 +173,9 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 		if (ev->type != TG_JSON_STRING || ev->truncated || ev->len == 0)
 			return;
 		if (r->slot == R_MODEL)
-			copy_text(p->model, sizeof p->model, ev->text, ev->len);
+			tg_copy_text(p->model, sizeof p->model, ev->text, ev->len);
 		else
-			copy_text(p->response_id, sizeof p->response_id, ev->text, ev->len);
+			tg_copy_text(p->response_id, sizeof p->response_id, ev->text, ev->len);
 		return;
 	}
 	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
@@ -265,13 +255,6 @@ static void es_end(void *ctx)
 
 static const struct tg_es_callbacks es_cbs = { es_begin, es_payload, es_end };
 
-static int ends_with(const char *s, const char *suffix)
-{
-	size_t n = strlen(s), m = strlen(suffix);
-
-	return n >= m && memcmp(s + n - m, suffix, m) == 0;
-}
-
 void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
                     enum tg_body_kind kind, const char *endpoint)
 {
@@ -280,7 +263,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->wire = wire;
 	p->kind = kind;
 	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
-	p->embeddings = endpoint && (ends_with(endpoint, "/embeddings") || ends_with(endpoint, "/embed"));
+	p->embeddings = endpoint && (tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/embed"));
 	p->failed = 0;
 	p->malformed = 0;
 	p->error_seen = 0;
