@@ -3,15 +3,14 @@
  * The parser works on (pointer, length) slices of the caller's string, so
  * it never copies a field it has not yet recognised and never allocates. */
 #include <ctype.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "budget.h"
 #include "civil.h"
+#include "decimal.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define US_PER_DAY (24 * US_PER_HOUR)
@@ -161,20 +160,23 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 
 static int parse_usd(struct slice v, double *out, char *err, size_t errlen)
 {
-	char buf[64], *end;
+	char buf[64];
 	double d;
 
 	if (v.n && v.p[0] == '-')
 		return fail(err, errlen, "usd=%.*s: a limit cannot be negative", shown(v), v.p);
-	if (v.n == 0 || v.n >= sizeof buf || (!isdigit((unsigned char)v.p[0]) && v.p[0] != '.') ||
-	    strspn(v.p, "0123456789.eE+-") < v.n)
+	if (v.n == 0 || v.n >= sizeof buf || v.p[0] == '+')
 		goto bad;
 	copy(buf, sizeof buf, v);
-	d = strtod(buf, &end);
-	if (end != buf + v.n || !isfinite(d) || d < 0)
+	if (tg_decimal_parse(buf, &d) != 0)
 		goto bad;
+	if (!(d <= TG_POLICY_USD_MAX))
+		goto range;  /* an infinity included: 1e999 reads as one */
 	*out = d;
 	return 0;
+range:
+	return fail(err, errlen, "usd=%.*s: out of range; use 0 to %lld dollars", shown(v), v.p,
+	            (long long)TG_POLICY_USD_MAX);
 bad:
 	return fail(err, errlen, "usd=%.*s: expected a non-negative number of dollars, "
 	            "e.g. usd=5 or usd=0.25", shown(v), v.p);
@@ -205,14 +207,17 @@ static int parse_tokens(struct slice v, int64_t *out, char *err, size_t errlen)
 		mult = 1000000, i++;
 	if (nd == 0 || i != v.n)
 		goto bad;
-	if (whole > INT64_MAX / mult)
+	if (whole > TG_POLICY_TOKENS_MAX / mult)
 		goto big;
 	if (frac * mult % scale)
 		return fail(err, errlen, "tokens=%.*s: not a whole number of tokens", shown(v), v.p);
 	*out = whole * mult + frac * mult / scale;
+	if (*out > TG_POLICY_TOKENS_MAX)
+		goto big;
 	return 0;
 big:
-	return fail(err, errlen, "tokens=%.*s: too large", shown(v), v.p);
+	return fail(err, errlen, "tokens=%.*s: out of range; use 0 to %lld tokens", shown(v), v.p,
+	            (long long)TG_POLICY_TOKENS_MAX);
 bad:
 	if (v.n && v.p[0] == '-')
 		return fail(err, errlen, "tokens=%.*s: a limit cannot be negative", shown(v), v.p);
@@ -409,24 +414,6 @@ bad:
 	return fail(err, errlen, "policy %d: %s", pos, msg);
 }
 
-/* The shortest decimal that reads back as exactly d, in plain notation
- * (300, not 3e+02) unless the value is too large or small for it. */
-static void shortest(double d, char *buf, size_t n)
-{
-	if (d == 0 || (d >= 1e-9 && d < 1e15)) {
-		for (int dec = 0; dec <= 24; dec++) {
-			snprintf(buf, n, "%.*f", dec, d);
-			if (strtod(buf, NULL) == d)
-				return;
-		}
-	}
-	for (int prec = 1; prec <= 17; prec++) {
-		snprintf(buf, n, "%.*g", prec, d);
-		if (strtod(buf, NULL) == d)
-			return;
-	}
-}
-
 int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 {
 	size_t len = 0;
@@ -448,9 +435,10 @@ int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 		PUT("%s:%s", tg_scope_name(p->scope), p->scope_value);
 	PUT(",%s", tg_window_name(p->window));
 	if (p->limit_usd >= 0) {
-		char num[40];
+		char num[48];
 
-		shortest(p->limit_usd, num, sizeof num);
+		if (tg_decimal_shortest(p->limit_usd, num, sizeof num) < 0)
+			return -1;
 		PUT(",usd=%s", num);
 	}
 	if (p->limit_tokens >= 0)

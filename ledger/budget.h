@@ -23,10 +23,12 @@
  *   name=NAME
  *            1..63 characters of [A-Za-z0-9_.:-]
  *
- * NUMBER is a non-negative decimal (0.5, 25, 1e-3); INTEGER is a
- * non-negative integer with an optional k (x1000) or M (x1000000) suffix,
- * fractions allowed with a suffix (tokens=2M, tokens=1.5k).  Tokens count
- * input plus output.  Spaces around fields are ignored.  Examples:
+ * NUMBER is a non-negative decimal (0.5, 25, 1e-3) of at most 1e9, with
+ * '.' as the decimal point whatever the locale; INTEGER is a non-negative
+ * integer of at most 1e15 with an optional k (x1000) or M (x1000000)
+ * suffix, fractions allowed with a suffix (tokens=2M, tokens=1.5k).  The
+ * caps keep every limit printable and far from overflow in the sums; no
+ * real budget comes near them.  Tokens count input plus output.  Spaces around fields are ignored.  Examples:
  *
  *   global,month,usd=200,block
  *   tag:team=search,day,usd=5,tokens=2M,warn,alert=50%
@@ -55,6 +57,10 @@ enum tg_scope { TG_SCOPE_GLOBAL, TG_SCOPE_TAG, TG_SCOPE_MODEL, TG_SCOPE_PROVIDER
 enum tg_action { TG_ACT_BLOCK, TG_ACT_WARN, TG_ACT_DOWNGRADE, TG_ACT_CLAMP };
 
 #define TG_ALERT_PCT_DEFAULT 80
+
+/* The largest limits tg_policy_parse() accepts (see NUMBER above). */
+#define TG_POLICY_USD_MAX 1e9
+#define TG_POLICY_TOKENS_MAX INT64_C(1000000000000000)
 
 /* Longest policy line tg_policy_format() writes, NUL included. */
 #define TG_POLICY_LINE_MAX (TG_TAGS_MAX + TG_MODEL_MAX + TG_POLICY_NAME_MAX + 160)

@@ -1,8 +1,24 @@
-/* error.c - messages for the TG_E* codes (see error.h).
+/* error.c - the TG_E* codes' messages and the errno mapping (see error.h).
  *
  * Each message names the problem and the remedy, because the report prints
  * it as is and the person reading it has no other context. */
+#include <errno.h>
+
 #include "error.h"
+
+int tg_error_from_errno(int e)
+{
+	switch (e) {
+	case 0: return 0;
+	case ENOENT: case ENOTDIR: return TG_ENOENT;
+	case EACCES: case EPERM: case EROFS: return TG_EACCES;
+	case ENOSPC: case EDQUOT: case EFBIG: return TG_EFULL;
+	case ENOMEM: return TG_ENOMEM;
+	/* A path the caller built too long for the system is the caller's. */
+	case ENAMETOOLONG: return TG_EINVAL;
+	}
+	return TG_EIO;
+}
 
 const char *tg_strerror(int rc)
 {
@@ -10,7 +26,8 @@ const char *tg_strerror(int rc)
 	case 0:
 		return "success";
 	case TG_EINVAL:
-		return "invalid argument; this is a bug in the caller, please report it";
+		return "invalid argument; shorten the ledger path if it is very long, or else this is a "
+		       "bug in tokenguard: please report it";
 	case TG_ENOENT:
 		return "no ledger found; run a program under libtokenguard.so first, "
 		       "or point --ledger / TOKENGUARD_LEDGER at an existing ledger directory";

@@ -1,8 +1,9 @@
 /* error.h - the ledger's error codes.
  *
  * Owns: the negative TG_E* codes returned by the ledger and the record
- * decoder, and tg_strerror().  Kept apart from ledger.h so the record
- * encoding and the report can name the codes without pulling in LMDB.
+ * decoder, tg_strerror() and the errno to TG_E* mapping.  Kept apart from
+ * ledger.h so the record encoding and the report can name the codes
+ * without pulling in LMDB.
  */
 #ifndef TG_ERROR_H
 #define TG_ERROR_H
@@ -19,6 +20,10 @@ enum tg_err {
 	TG_EBUSY    = -9,  /* every reader slot stayed taken */
 	TG_EFORKED  = -10, /* handle inherited across fork() */
 };
+
+/* An errno value as a TG_E* code (0 stays 0), one table for every file
+ * of the ledger that makes system calls. */
+int tg_error_from_errno(int e);
 
 /* A static, one-line description of rc: what is wrong, then what to do,
  * separated by "; ".  Never NULL; unknown codes get a generic text. */

@@ -21,18 +21,6 @@
 #define READERS_FULL_SLEEP_NS (10 * 1000 * 1000)
 #define APPEND_TRIES 64     /* map doublings, resizes by others, key clashes */
 
-static int from_errno(int e)
-{
-	switch (e) {
-	case 0: return 0;
-	case ENOENT: case ENOTDIR: return TG_ENOENT;
-	case EACCES: case EPERM: case EROFS: return TG_EACCES;
-	case ENOSPC: case EDQUOT: case EFBIG: return TG_EFULL;
-	case ENOMEM: return TG_ENOMEM;
-	}
-	return TG_EIO;
-}
-
 static int from_mdb(int rc)
 {
 	switch (rc) {
@@ -43,7 +31,7 @@ static int from_mdb(int rc)
 	case MDB_VERSION_MISMATCH: case MDB_INCOMPATIBLE: case MDB_BAD_VALSIZE:
 		return TG_ECORRUPT;
 	}
-	return rc > 0 ? from_errno(rc) : TG_EIO;
+	return rc > 0 ? tg_error_from_errno(rc) : TG_EIO;
 }
 
 int tg_ledger_err(int rc)
@@ -212,7 +200,7 @@ static int exists(const char *dir, const char *name)
 	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
 		return TG_EINVAL;
 	if (stat(path, &st) != 0)
-		return from_errno(errno);
+		return tg_error_from_errno(errno);
 	return 0;
 }
 

@@ -25,17 +25,6 @@ int tg_ledger_default_dir(char *buf, size_t n)
 	return len < 0 || (size_t)len >= n ? TG_EINVAL : 0;
 }
 
-static int from_errno(int e)
-{
-	switch (e) {
-	case EACCES: case EPERM: case EROFS: return TG_EACCES;
-	case ENOENT: case ENOTDIR: return TG_ENOENT;
-	case ENOSPC: case EDQUOT: return TG_EFULL;
-	case ENAMETOOLONG: return TG_EINVAL;
-	}
-	return TG_EIO;
-}
-
 static int mkdir_one(const char *path)
 {
 	struct stat st;
@@ -43,9 +32,9 @@ static int mkdir_one(const char *path)
 	if (mkdir(path, 0700) == 0)
 		return 0;
 	if (errno != EEXIST)
-		return from_errno(errno);
+		return tg_error_from_errno(errno);
 	if (stat(path, &st) != 0)
-		return from_errno(errno);
+		return tg_error_from_errno(errno);
 	return S_ISDIR(st.st_mode) ? 0 : TG_ENOENT;
 }
 

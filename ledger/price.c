@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "decimal.h"
 #include "price.h"
 
 #define NCOLS 16
@@ -45,18 +46,16 @@ static int fail(struct source *s, const char *fmt, ...)
 	return -1;
 }
 
-/* "-" and "" are unset (NAN) so defaults can be told from explicit zeros. */
+/* "-" and "" are unset (NAN) so defaults can be told from explicit zeros.
+ * Read with '.' as the decimal point: TOKENGUARD_PRICES is read inside
+ * host programs, whatever LC_NUMERIC they chose. */
 static int parse_rate(const char *s, double *out)
 {
-	char *end;
-
 	if (!*s || !strcmp(s, "-")) {
 		*out = NAN;
 		return 0;
 	}
-	errno = 0;
-	*out = strtod(s, &end);
-	return *end || errno || !isfinite(*out) || *out < 0 ? -1 : 0;
+	return tg_decimal_parse(s, out) || !isfinite(*out) || *out < 0 ? -1 : 0;
 }
 
 static int parse_threshold(const char *s, int64_t *out)

@@ -7,6 +7,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
 #include "price.h"
@@ -178,13 +179,15 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
 	         p->scope_value, tg_window_name(p->window));
 }
 
+/* In the C locale whatever the host program set: the text ends up in a
+ * JSON error body and on stderr, where a decimal comma would mislead. */
 static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf, size_t n)
 {
 	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		snprintf(buf, n, "spent $%.6g of $%.6g and %lld of %lld tokens", s->usd, p->limit_usd,
+		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g and %lld of %lld tokens", s->usd, p->limit_usd,
 		         (long long)s->tokens, (long long)p->limit_tokens);
 	else if (p->limit_usd >= 0)
-		snprintf(buf, n, "spent $%.6g of $%.6g", s->usd, p->limit_usd);
+		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g", s->usd, p->limit_usd);
 	else
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }

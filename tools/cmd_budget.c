@@ -1,13 +1,16 @@
 /* cmd_budget.c - `tokenguard-report budget`: set, list, rm, reset and
- * status of budget policies.  Stored policies govern every process that
- * uses the ledger; TOKENGUARD_BUDGETS policies of the current environment
- * are shown beside them, marked env.  set creates the ledger when it is
- * missing (it is a write); the other subcommands need an existing one. */
+ * status of budget policies, and the alerts they raised.  Stored policies
+ * govern every process that uses the ledger; TOKENGUARD_BUDGETS policies
+ * of the current environment are shown beside them, marked env.  set
+ * creates the ledger when it is missing (it is a write); the other
+ * subcommands need an existing one.  Every argument is checked before the
+ * ledger is opened, so a typo is reported as such even without one. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "emit.h"
 #include "ledger_budget.h"
 #include "report.h"
@@ -15,6 +18,7 @@
 
 #define ENV_MAX 32
 #define SPEC_MAX 1024
+#define RECENT_ALERTS 5  /* threshold, limit and fallback alerts shown per policy */
 
 struct policies {
 	struct tg_policy *p;  /* stored ones first, then env ones */
@@ -188,7 +192,7 @@ static int cmd_rm_reset(const struct tg_report *rep, int reset)
 {
 	const char *what = reset ? "reset" : "rm", *name = rep->args[1];
 	struct tg_ledger *l;
-	struct tg_policy p;
+	struct tg_policy p = { .window = TG_WIN_SESSION };
 	int64_t start, end;
 	int rc;
 
@@ -267,20 +271,35 @@ static int cmd_list(const struct tg_report *rep)
 
 /* ---- status ---- */
 
-struct last_blocked {
-	const struct policies *ps;
-	struct tg_alert *last;  /* one per policy; ts_us 0 = none */
+/* What status shows of a policy's alerts: its last blocked call and its
+ * RECENT_ALERTS latest other alerts (a ring, oldest overwritten). */
+struct policy_alerts {
+	struct tg_alert last_blocked;  /* ts_us 0 = none */
+	struct tg_alert recent[RECENT_ALERTS];
+	int nrecent;                   /* alerts seen; the ring holds the last ones */
 };
 
-static int note_blocked(void *ctx, const struct tg_alert *a)
-{
-	struct last_blocked *lb = ctx;
+struct alert_notes {
+	const struct policies *ps;
+	struct policy_alerts *per;     /* one per policy */
+};
 
-	if (a->level != TG_ALERT_BLOCKED)
-		return 0;
-	for (int i = 0; i < lb->ps->n; i++)
-		if (!strcmp(lb->ps->p[i].name, a->policy) && a->ts_us >= lb->last[i].ts_us)
-			lb->last[i] = *a;
+static int note_alert(void *ctx, const struct tg_alert *a)
+{
+	struct alert_notes *an = ctx;
+
+	for (int i = 0; i < an->ps->n; i++) {
+		struct policy_alerts *pa = &an->per[i];
+
+		if (strcmp(an->ps->p[i].name, a->policy))
+			continue;
+		if (a->level == TG_ALERT_BLOCKED) {
+			if (a->ts_us >= pa->last_blocked.ts_us)
+				pa->last_blocked = *a;
+		} else {
+			pa->recent[pa->nrecent++ % RECENT_ALERTS] = *a;
+		}
+	}
 	return 0;
 }
 
@@ -311,21 +330,62 @@ static void scope_text(const struct tg_policy *p, char *buf, size_t n)
 		snprintf(buf, n, "%s:%s", tg_scope_name(p->scope), p->scope_value);
 }
 
-static void limit_cell(const struct tg_policy *p, char *buf, size_t n)
+/* "$5 + 2000000 tok", "$5", "2000000 tok"; "-" for neither. */
+static void limit_text(double usd, int64_t tokens, char *buf, size_t n)
 {
+	char num[64];
 	int k = 0;
 
 	buf[0] = '\0';
-	if (p->limit_usd >= 0)
-		k = snprintf(buf, n, "$%g", p->limit_usd);
-	if (p->limit_tokens >= 0 && k >= 0 && (size_t)k < n)
-		snprintf(buf + k, n - (size_t)k, "%s%lld tok", k ? " + " : "", (long long)p->limit_tokens);
+	if (usd >= 0 && tg_decimal_shortest(usd, num, sizeof num) >= 0)
+		k = snprintf(buf, n, "$%s", num);
+	if (tokens >= 0 && k >= 0 && (size_t)k < n)
+		snprintf(buf + k, n - (size_t)k, "%s%lld tok", k ? " + " : "", (long long)tokens);
+	if (!buf[0])
+		snprintf(buf, n, "-");
+}
+
+static void json_limit(FILE *f, double usd)
+{
+	if (usd >= 0)
+		tg_emit_exact(f, usd);
+	else
+		fputs("null", f);
+}
+
+static void json_text_or_null(FILE *f, const char *s)
+{
+	if (*s)
+		tg_emit_json_str(f, s);
+	else
+		fputs("null", f);
+}
+
+static void json_recent(FILE *f, const struct policy_alerts *pa)
+{
+	int n = pa->nrecent < RECENT_ALERTS ? pa->nrecent : RECENT_ALERTS;
+	char iso[TG_WHEN_ISO_MAX];
+
+	fputs(",\"alerts\":[", f);
+	for (int i = 0; i < n; i++) {
+		const struct tg_alert *a = &pa->recent[(pa->nrecent - n + i) % RECENT_ALERTS];
+
+		tg_when_iso(a->ts_us, iso);
+		fprintf(f, "%s{\"ts\":\"%s\",\"level\":\"%s\",\"spend_usd\":", i ? "," : "", iso,
+		        tg_alert_level_name(a->level));
+		tg_emit_cost(f, a->spend_usd);
+		fprintf(f, ",\"spend_tokens\":%lld,\"detail\":", (long long)a->spend_tokens);
+		json_text_or_null(f, a->detail);
+		putc('}', f);
+	}
+	putc(']', f);
 }
 
 static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                        const struct tg_alert *last, int first)
+                        const struct policy_alerts *pa, int first)
 {
 	char buf[TG_POLICY_LINE_MAX], iso[TG_WHEN_ISO_MAX];
+	const struct tg_alert *last = &pa->last_blocked;
 	int session = p->window == TG_WIN_SESSION;
 	double pct = used_pct(p, s);
 
@@ -339,10 +399,7 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	tg_emit_json_str(f, buf);
 	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"limit_usd\":", tg_window_name(p->window),
 	        tg_action_name(p->action));
-	if (p->limit_usd >= 0)
-		tg_emit_cost(f, p->limit_usd);
-	else
-		fputs("null", f);
+	json_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
 	if (session) {
@@ -352,13 +409,14 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	} else {
 		fputs(",\"spend_usd\":", f);
 		tg_emit_cost(f, s->usd);
-		fprintf(f, ",\"spend_tokens\":%lld,\"calls\":%lld,\"percent_used\":%.1f",
-		        (long long)s->tokens, (long long)s->calls, pct);
+		tg_decimal_fprintf(f, ",\"spend_tokens\":%lld,\"calls\":%lld,\"percent_used\":%.1f",
+		                   (long long)s->tokens, (long long)s->calls, pct);
 		tg_when_iso(s->window_start_us, iso);
 		fprintf(f, ",\"window_start\":\"%s\"", iso);
 		tg_when_iso(s->reset_us, iso);
 		fprintf(f, ",\"resets\":\"%s\",\"state\":\"%s\"", iso, state(p, pct));
 	}
+	json_recent(f, pa);
 	fputs(",\"last_blocked\":", f);
 	if (last->ts_us) {
 		tg_when_iso(last->ts_us, iso);
@@ -374,23 +432,27 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 }
 
 static void status_row(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                       const struct tg_alert *last)
+                       const struct policy_alerts *pa)
 {
 	char scope[TG_SCOPE_KEY_MAX], lim[96], spend[96], used[16], reset[TG_WHEN_ISO_MAX];
 	char blocked[TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + 4] = "-";
+	const struct tg_alert *last = &pa->last_blocked;
 	double pct = used_pct(p, s);
 	const char *st;
 
 	scope_text(p, scope, sizeof scope);
-	limit_cell(p, lim, sizeof lim);
+	limit_text(p->limit_usd, p->limit_tokens, lim, sizeof lim);
 	if (p->window == TG_WIN_SESSION) {
 		snprintf(spend, sizeof spend, "per process");
 		snprintf(used, sizeof used, "-");
 		snprintf(reset, sizeof reset, "at exit");
 		st = "-";
 	} else {
-		snprintf(spend, sizeof spend, "$%.4f + %lld tok", s->usd, (long long)s->tokens);
-		snprintf(used, sizeof used, "%.1f%%", pct);
+		tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", s->usd, (long long)s->tokens);
+		/* A tiny limit makes a percentage too long for the column:
+		 * the exponent form then, rather than a cut number. */
+		if (tg_decimal_snprintf(used, sizeof used, "%.1f%%", pct) >= (int)sizeof used)
+			tg_decimal_snprintf(used, sizeof used, "%.3g%%", pct);
 		tg_when_iso(s->reset_us, reset);
 		st = state(p, pct);
 	}
@@ -409,7 +471,7 @@ static int cmd_status(const struct tg_report *rep)
 	struct tg_ledger *l;
 	struct policies ps;
 	struct tg_spend *spend = NULL;
-	struct last_blocked lb = { &ps, NULL };
+	struct alert_notes an = { &ps, NULL };
 	FILE *f = rep->out;
 	int rc, sessions = 0;
 
@@ -422,11 +484,11 @@ static int cmd_status(const struct tg_report *rep)
 		return rc;
 	}
 	spend = calloc((size_t)ps.n + 1, sizeof *spend);
-	lb.last = calloc((size_t)ps.n + 1, sizeof *lb.last);
-	if (!spend || !lb.last)
+	an.per = calloc((size_t)ps.n + 1, sizeof *an.per);
+	if (!spend || !an.per)
 		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
 	else if ((rc = tg_ledger_spend_many(l, ps.p, ps.n, rep->now_us, spend)) != 0 ||
-	         (rc = tg_ledger_alerts(l, 0, note_blocked, &lb)) != 0)
+	         (rc = tg_ledger_alerts(l, 0, note_alert, &an)) != 0)
 		rc = tg_report_ledger_fail(rep, rc);
 	tg_ledger_close(l);
 
@@ -440,9 +502,9 @@ static int cmd_status(const struct tg_report *rep)
 		for (int i = 0; i < ps.n; i++) {
 			sessions += ps.p[i].window == TG_WIN_SESSION;
 			if (rep->format == TG_FMT_JSON)
-				status_json(f, &ps.p[i], &spend[i], &lb.last[i], i == 0);
+				status_json(f, &ps.p[i], &spend[i], &an.per[i], i == 0);
 			else
-				status_row(f, &ps.p[i], &spend[i], &lb.last[i]);
+				status_row(f, &ps.p[i], &spend[i], &an.per[i]);
 		}
 		if (rep->format == TG_FMT_JSON) {
 			fputs(ps.n ? "\n]\n" : "]\n", f);
@@ -455,21 +517,132 @@ static int cmd_status(const struct tg_report *rep)
 		}
 	}
 	free(spend);
-	free(lb.last);
+	free(an.per);
 	free(ps.p);
 	return rc;
+}
+
+/* ---- alerts ---- */
+
+struct alert_list {
+	const struct tg_report *rep;
+	long n;
+};
+
+static const char *or_dash(const char *s)
+{
+	return *s ? s : "-";
+}
+
+static void alert_json(FILE *f, const struct tg_alert *a, int first)
+{
+	char iso[TG_WHEN_ISO_MAX];
+
+	tg_when_iso(a->ts_us, iso);
+	fprintf(f, "%s{\"ts\":\"%s\",\"policy\":", first ? "\n" : ",\n", iso);
+	tg_emit_json_str(f, a->policy);
+	fprintf(f, ",\"level\":\"%s\",\"spend_usd\":", tg_alert_level_name(a->level));
+	tg_emit_cost(f, a->spend_usd);
+	fprintf(f, ",\"spend_tokens\":%lld,\"limit_usd\":", (long long)a->spend_tokens);
+	json_limit(f, a->limit_usd);
+	fputs(",\"limit_tokens\":", f);
+	tg_emit_count(f, a->limit_tokens, "null");
+	fputs(",\"window_start\":", f);
+	if (a->window_start_us >= 0) {
+		tg_when_iso(a->window_start_us, iso);
+		fprintf(f, "\"%s\"", iso);
+	} else {
+		fputs("null", f);
+	}
+	fprintf(f, ",\"pid\":%d,\"process\":", a->pid);
+	json_text_or_null(f, a->process);
+	fputs(",\"model\":", f);
+	json_text_or_null(f, a->model);
+	fputs(",\"detail\":", f);
+	json_text_or_null(f, a->detail);
+	putc('}', f);
+}
+
+#define ALERT_ROW "%-24s  %-20s  %-9s  %-24s  %-22s  %7s  %-16s  %-24s  %s\n"
+
+static void alert_row(FILE *f, const struct tg_alert *a)
+{
+	char iso[TG_WHEN_ISO_MAX], spend[96], lim[96], pid[16];
+
+	tg_when_iso(a->ts_us, iso);
+	tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", a->spend_usd,
+	                    (long long)a->spend_tokens);
+	limit_text(a->limit_usd, a->limit_tokens, lim, sizeof lim);
+	snprintf(pid, sizeof pid, "%d", a->pid);
+	fprintf(f, ALERT_ROW, iso, a->policy, tg_alert_level_name(a->level), spend, lim, pid,
+	        or_dash(a->process), or_dash(a->model), or_dash(a->detail));
+}
+
+static int each_alert(void *ctx, const struct tg_alert *a)
+{
+	struct alert_list *al = ctx;
+
+	if (a->ts_us >= al->rep->until_us)
+		return 1;  /* in time order: nothing later can be in the period */
+	if (al->rep->format == TG_FMT_JSON)
+		alert_json(al->rep->out, a, al->n == 0);
+	else
+		alert_row(al->rep->out, a);
+	al->n++;
+	return 0;
+}
+
+static int cmd_alerts(const struct tg_report *rep)
+{
+	struct alert_list al = { rep, 0 };
+	struct tg_ledger *l;
+	FILE *f = rep->out;
+	int rc;
+
+	if (rep->nargs != 1)
+		return tg_report_fail(rep, "budget alerts takes no argument; see --help");
+	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
+		return TG_EXIT_FAIL;
+	if (rep->format == TG_FMT_JSON)
+		putc('[', f);
+	else
+		fprintf(f, ALERT_ROW, "TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS",
+		        "MODEL", "DETAIL");
+	rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al);
+	tg_ledger_close(l);
+	if (rc < 0)
+		return tg_report_ledger_fail(rep, rc);
+	if (rep->format == TG_FMT_JSON)
+		fputs(al.n ? "\n]\n" : "]\n", f);
+	else if (!al.n)
+		fputs("(no alerts in this period)\n", f);
+	return 0;
 }
 
 int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
 {
 	const char *sub = rep->nargs ? rep->args[0] : "";
+	static const char *const subs[] = { "set", "list", "rm", "reset", "status", "alerts" };
+	int known = 0;
 
 	(void)unused;
+	for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
+		known |= !strcmp(sub, subs[i]);
+	if (!*sub)
+		return tg_report_fail(rep, "budget needs a subcommand: set, list, rm, reset, status "
+		                      "or alerts; see --help");
+	if (!known)
+		return tg_report_fail(rep, "unknown budget subcommand \"%s\"; use set, list, rm, "
+		                      "reset, status or alerts", sub);
 	if (strcmp(sub, "set") && has_flags(&rep->budget))
 		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert and "
 		                      "--fallback apply to budget set only; drop them");
-	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status"))
-		return tg_report_fail(rep, "--format applies to budget list and status only; drop it");
+	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status") && strcmp(sub, "alerts"))
+		return tg_report_fail(rep, "--format applies to budget list, status and alerts only; "
+		                      "drop it");
+	if (rep->period_given && strcmp(sub, "alerts"))
+		return tg_report_fail(rep, "--since, --until and --today apply to budget alerts only; "
+		                      "drop them");
 	if (!strcmp(sub, "set"))
 		return cmd_set(rep);
 	if (!strcmp(sub, "list"))
@@ -480,9 +653,5 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
 		return cmd_rm_reset(rep, 1);
 	if (!strcmp(sub, "status"))
 		return cmd_status(rep);
-	if (!*sub)
-		return tg_report_fail(rep, "budget needs a subcommand: set, list, rm, reset or status; "
-		                      "see --help");
-	return tg_report_fail(rep, "unknown budget subcommand \"%s\"; use set, list, rm, reset "
-	                      "or status", sub);
+	return cmd_alerts(rep);
 }

@@ -3,6 +3,7 @@
  * both). */
 #include <string.h>
 
+#include "decimal.h"
 #include "emit.h"
 #include "report.h"
 #include "when.h"
@@ -193,7 +194,7 @@ static void emit_table(FILE *f, const struct tg_record *r)
 	else if (r->flags & (TG_REC_UNPRICED | TG_REC_USAGE_UNKNOWN))
 		fprintf(f, "  %12s", "unpriced");
 	else
-		fprintf(f, "  %12.6f", r->cost_usd);
+		tg_decimal_fprintf(f, "  %12.6f", r->cost_usd);
 	table_count(f, r->latency_ms);
 	fprintf(f, "  %s\n", r->process);
 }

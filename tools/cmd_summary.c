@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "decimal.h"
 #include "emit.h"
 #include "report.h"
 
@@ -96,7 +97,7 @@ static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 	if (col == COL_CALLS)
 		snprintf(buf, CELL_MAX, "%lld", (long long)s->calls);
 	else if (col == COL_COST)
-		snprintf(buf, CELL_MAX, "%.6f%s", s->cost_usd,
+		tg_decimal_snprintf(buf, CELL_MAX, "%.6f%s", s->cost_usd,
 		         s->unpriced || s->usage_unknown ? "*" : "");
 	else
 		snprintf(buf, CELL_MAX, "%lld%s", (long long)s->tokens[col - COL_TOK],

@@ -1,6 +1,7 @@
 /* emit.c - escaping and number formatting for the report (see emit.h). */
 #include <string.h>
 
+#include "decimal.h"
 #include "emit.h"
 
 int tg_emit_format(const char *name)
@@ -77,15 +78,25 @@ void tg_emit_json_str(FILE *f, const char *str)
 	putc('"', f);
 }
 
+/* Spreadsheets run a cell that starts with one of these as a formula
+ * (tab and CR too, as they may precede one). */
+static int formula_lead(char c)
+{
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
 void tg_emit_csv_field(FILE *f, const char *s)
 {
 	size_t len = strlen(s);
+	const char *lead = formula_lead(s[0]) ? "'" : "";
 
 	if (!strpbrk(s, ",\"\r\n") && (!len || (s[0] != ' ' && s[len - 1] != ' '))) {
+		fputs(lead, f);
 		fputs(s, f);
 		return;
 	}
 	putc('"', f);
+	fputs(lead, f);
 	for (; *s; s++) {
 		if (*s == '"')
 			putc('"', f);
@@ -97,19 +108,21 @@ void tg_emit_csv_field(FILE *f, const char *s)
 void tg_emit_cost(FILE *f, double usd)
 {
 	char buf[64];
-	int n = snprintf(buf, sizeof buf, "%.9f", usd);
 
-	if (n <= 0 || n >= (int)sizeof buf) {
-		fputs("0", f);
-		return;
-	}
-	while (n > 1 && buf[n - 1] == '0')
-		buf[--n] = '\0';
-	if (buf[n - 1] == '.')
-		buf[--n] = '\0';
-	if (!strcmp(buf, "-0"))
-		strcpy(buf, "0");
-	fputs(buf, f);
+	if (tg_decimal_plain(usd, 9, buf, sizeof buf) < 0)
+		fputs("null", f);
+	else
+		fputs(buf, f);
+}
+
+void tg_emit_exact(FILE *f, double v)
+{
+	char buf[48];
+
+	if (tg_decimal_shortest(v, buf, sizeof buf) < 0)
+		fputs("null", f);
+	else
+		fputs(buf, f);
 }
 
 void tg_emit_count(FILE *f, int64_t v, const char *null_text)

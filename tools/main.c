@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "agg.h"
 #include "budget.h"
 #include "emit.h"
 #include "price.h"
@@ -26,7 +27,7 @@ static const struct tg_cmd commands[] = {
 	  TG_TAKES_FILTER, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
-	{ "budget", "budget policies: set, list, rm, reset, status",
+	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
 	  tg_cmd_budget },
 };
@@ -65,13 +66,17 @@ static void usage(FILE *f)
 	      "  --by KEY[,KEY...]  summary grouping: provider, model, host, endpoint, day,\n"
 	      "                     month, process, tag:NAME (default: provider,model)\n"
 	      "  --format FMT       summary: table, json, csv; records: jsonl (default),\n"
-	      "                     json, csv, table; budget list/status: table, json\n"
+	      "                     json, csv, table; budget list/status/alerts: table, json.\n"
+	      "                     CSV text starting with = + - @ gets a leading '\n"
+	      "                     so spreadsheets do not run it as a formula\n"
 	      "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
 	      "  --provider P, --model M, --process P\n"
 	      "                     only calls of that provider, model (or model family),\n"
 	      "                     process; for summary, records and check\n"
 	      "  --max-usd X, --max-tokens N\n"
 	      "                     check: the limits (tokens = input + output)\n"
+	      "  --strict           check: exit 1 also when a selected call's cost or token\n"
+	      "                     count is unknown (unpriced model, no usage in the response)\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      print the version\n\n"
 	      "WHEN is YYYY-MM-DD, an ISO 8601 time (2026-11-22T08:30:00Z, no zone = UTC),\n"
@@ -81,12 +86,20 @@ static void usage(FILE *f)
 	      "                              SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F]\n"
 	      "  budget set NAME --scope S --window W [--usd X] [--tokens N] --action A\n"
 	      "             [--alert P] [--fallback block|warn]\n"
-	      "  budget list | rm NAME | reset NAME | status\n"
+	      "  budget list | rm NAME | reset NAME\n"
+	      "  budget status               spend, limit and state of each policy, its last\n"
+	      "                              blocked call and (json) its recent alerts\n"
+	      "  budget alerts [--since WHEN] [--until WHEN]\n"
+	      "                              the alerts recorded: time, policy, level (threshold,\n"
+	      "                              limit, blocked, fallback), spend, limit, pid,\n"
+	      "                              process, model, detail\n"
 	      "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
-	      "WINDOW: day, month, 24h (rolling, by the hour), session; LIMIT: usd=NUMBER,\n"
-	      "tokens=INTEGER (k, M allowed); ACTION: block, warn, downgrade:MODEL, clamp.\n"
+	      "WINDOW: day, month, 24h (rolling, by the hour), session; LIMIT: usd=NUMBER\n"
+	      "(0 to 1e9), tokens=INTEGER (0 to 1e15; k, M allowed); ACTION: block, warn,\n"
+	      "downgrade:MODEL, clamp.  Numbers use '.' as the decimal point in every locale.\n"
 	      "TOKENGUARD_BUDGETS adds policies for one environment, ';'-separated.\n\n"
-	      "Exit status: 0 on success, 2 on any error; check: 1 when over budget.\n", f);
+	      "Exit status: 0 on success, 2 on any error; check: 1 when over budget\n"
+	      "(or, with --strict, when a cost or token count is unknown).\n", f);
 }
 
 static int64_t now_us(void)
@@ -109,11 +122,12 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK,
+	OPT_STRICT,
 };
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
-	int today;
+	int today, strict;
 	unsigned used;  /* TG_TAKES_* implied by the options given */
 	const char *first_option[5];  /* per TG_TAKES_* bit: an option that needs it */
 };
@@ -143,6 +157,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "process", required_argument, NULL, OPT_PROCESS },
 		{ "max-usd", required_argument, NULL, OPT_MAX_USD },
 		{ "max-tokens", required_argument, NULL, OPT_MAX_TOKENS },
+		{ "strict", no_argument, NULL, OPT_STRICT },
 		{ "scope", required_argument, NULL, OPT_SCOPE },
 		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "usd", required_argument, NULL, OPT_USD },
@@ -181,6 +196,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_PROCESS: rep->filter.process = optarg; need(a, TG_TAKES_FILTER, "--process"); break;
 		case OPT_MAX_USD: a->max_usd = optarg; need(a, TG_TAKES_MAX, "--max-usd"); break;
 		case OPT_MAX_TOKENS: a->max_tokens = optarg; need(a, TG_TAKES_MAX, "--max-tokens"); break;
+		case OPT_STRICT: a->strict = 1; need(a, TG_TAKES_MAX, "--strict"); break;
 		case OPT_SCOPE: rep->budget.scope = optarg; need(a, TG_TAKES_BUDGET, "--scope"); break;
 		case OPT_WINDOW: rep->budget.window = optarg; need(a, TG_TAKES_BUDGET, "--window"); break;
 		case OPT_USD: rep->budget.usd = optarg; need(a, TG_TAKES_BUDGET, "--usd"); break;
@@ -218,18 +234,62 @@ static int parse_max(struct tg_report *rep, const struct args *a)
 		snprintf(spec, sizeof spec, "global,day,usd=%.64s,block", a->max_usd);
 		if (tg_policy_parse(spec, &p, err, sizeof err))
 			return tg_report_fail(rep, "--max-usd \"%s\" is not a non-negative number "
-			                      "of dollars; use e.g. --max-usd 0.05", a->max_usd);
+			                      "of dollars up to %lld; use e.g. --max-usd 0.05", a->max_usd,
+			                      (long long)TG_POLICY_USD_MAX);
 		rep->max_usd = p.limit_usd;
 	}
 	if (a->max_tokens) {
 		snprintf(spec, sizeof spec, "global,day,tokens=%.64s,block", a->max_tokens);
 		if (tg_policy_parse(spec, &p, err, sizeof err))
 			return tg_report_fail(rep, "--max-tokens \"%s\" is not a non-negative whole "
-			                      "number; use e.g. --max-tokens 50000 or 2M", a->max_tokens);
+			                      "number up to %lld; use e.g. --max-tokens 50000 or 2M",
+			                      a->max_tokens, (long long)TG_POLICY_TOKENS_MAX);
 		rep->max_tokens = p.limit_tokens;
 	}
 	if (!a->max_usd && !a->max_tokens)
 		return tg_report_fail(rep, "check needs a limit; add --max-usd X and/or --max-tokens N");
+	rep->strict = a->strict;
+	return 0;
+}
+
+/* Checked here, not by summary, so a bad key is reported before the
+ * ledger is looked for. */
+static int check_by(const struct tg_report *rep, const char *by)
+{
+	struct tg_agg probe;
+	char err[256];
+
+	if (by && tg_agg_init(&probe, by, err, sizeof err))
+		return tg_report_fail(rep, "%s; see --help", err);
+	return 0;
+}
+
+static int parse_period(struct tg_report *rep, const struct args *a)
+{
+	char since[TG_WHEN_ISO_MAX], until[TG_WHEN_ISO_MAX];
+
+	if (a->today && a->since)
+		return tg_report_fail(rep, "--today and --since both set the start; use one");
+	if (a->today)
+		rep->since_us = tg_when_day_start(rep->now_us);
+	if (a->since && tg_when_parse(a->since, rep->now_us, 0, &rep->since_us))
+		return tg_report_fail(rep, "--since \"%s\" is not a date, time or duration; "
+		                      "use e.g. 2026-11-01, 2026-11-01T09:00:00Z or 7d", a->since);
+	if (a->until && tg_when_parse(a->until, rep->now_us, 1, &rep->until_us))
+		return tg_report_fail(rep, "--until \"%s\" is not a date, time or duration; "
+		                      "use e.g. 2026-11-30, 2026-11-30T18:00:00Z or 1d", a->until);
+	/* An empty period is a mistake (swapped values, a typo in a date),
+	 * not a question whose answer is zero calls. */
+	if (rep->since_us >= rep->until_us) {
+		tg_when_iso(rep->since_us, since);
+		tg_when_iso(rep->until_us, until);
+		return tg_report_fail(rep, "the period is empty: %s%s%s (%s) is not before --until "
+		                      "\"%s\" (%s); swap them or widen the period",
+		                      a->since ? "--since \"" : a->today ? "--today" : "the start",
+		                      a->since ? a->since : "", a->since ? "\"" : "", since,
+		                      a->until ? a->until : "", until);
+	}
+	rep->period_given = a->since || a->until || a->today;
 	return 0;
 }
 
@@ -249,16 +309,8 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 		return tg_report_fail(rep, "unexpected argument \"%s\"; see --help", rep->args[0]);
 	if ((cmd->takes & TG_TAKES_MAX) && parse_max(rep, a))
 		return TG_EXIT_FAIL;
-	if (a->today && a->since)
-		return tg_report_fail(rep, "--today and --since both set the start; use one");
-	if (a->today)
-		rep->since_us = tg_when_day_start(now);
-	if (a->since && tg_when_parse(a->since, now, 0, &rep->since_us))
-		return tg_report_fail(rep, "--since \"%s\" is not a date, time or duration; "
-		                      "use e.g. 2026-11-01, 2026-11-01T09:00:00Z or 7d", a->since);
-	if (a->until && tg_when_parse(a->until, now, 1, &rep->until_us))
-		return tg_report_fail(rep, "--until \"%s\" is not a date, time or duration; "
-		                      "use e.g. 2026-11-30, 2026-11-30T18:00:00Z or 1d", a->until);
+	if (check_by(rep, a->by) || parse_period(rep, a))
+		return TG_EXIT_FAIL;
 	rep->format = cmd->default_format;
 	rep->format_given = a->format != NULL;
 	if (a->format) {

@@ -25,6 +25,7 @@ struct tg_report {
 	int64_t since_us;   /* inclusive; 0 when not given */
 	int64_t until_us;   /* exclusive; INT64_MAX when not given */
 	int64_t now_us;
+	int period_given;   /* --since, --until or --today was given */
 	int format;         /* enum tg_format */
 	int format_given;
 	const char *by;     /* --by list, or NULL */
@@ -32,6 +33,7 @@ struct tg_report {
 	struct tg_filter filter;
 	double max_usd;     /* check: < 0 when not given */
 	int64_t max_tokens; /* check: < 0 when not given */
+	int strict;         /* check: unknown costs and counts fail too */
 	struct tg_budget_flags budget;
 	char **args;        /* positional arguments after the command */
 	int nargs;
@@ -42,7 +44,7 @@ struct tg_report {
 /* What a command accepts besides --ledger, --format and the period. */
 #define TG_TAKES_BY      0x1u  /* --by */
 #define TG_TAKES_FILTER  0x2u  /* --tag, --provider, --model, --process */
-#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens */
+#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict */
 #define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
 #define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
 

@@ -1,11 +1,15 @@
 /* test_budget.c - the policy model: one-line syntax (every field, every
  * rejection and its message), formatting back, TOKENGUARD_BUDGETS, UTC
- * window arithmetic and which calls a policy governs. */
+ * window arithmetic and which calls a policy governs; and the decimal
+ * numbers it is written with, in any locale. */
 #include <criterion/criterion.h>
+#include <locale.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "budget.h"
+#include "decimal.h"
 
 #define US INT64_C(1000000)
 #define HOUR (3600 * US)
@@ -122,12 +126,20 @@ Test(policy, rejects_bad_specs_with_a_precise_message)
 	parse_fails("global,day,usd=inf,block", "usd=inf: expected");
 	parse_fails("global,day,usd=nan,block", "usd=nan: expected");
 	parse_fails("global,day,usd=0x10,block", "usd=0x10: expected");
-	parse_fails("global,day,usd=1e999,block", "usd=1e999: expected");
+	parse_fails("global,day,usd=+1,block", "usd=+1: expected");
+	parse_fails("global,day,usd= 1e3,block", "usd= 1e3: expected");
+	parse_fails("global,day,usd=1e999,block", "usd=1e999: out of range; use 0 to 1000000000 dollars");
+	parse_fails("global,day,usd=1e308,block", "usd=1e308: out of range; use 0 to 1000000000 dollars");
+	parse_fails("global,day,usd=1000000000.01,block", "out of range; use 0 to 1000000000 dollars");
 	parse_fails("global,day,tokens=abc,block", "tokens=abc: expected a non-negative whole number");
 	parse_fails("global,day,tokens=-5,block", "tokens=-5: a limit cannot be negative");
 	parse_fails("global,day,tokens=1.2345k,block", "tokens=1.2345k: not a whole number");
 	parse_fails("global,day,tokens=1.5,block", "not a whole number");
-	parse_fails("global,day,tokens=99999999999999999999,block", "too large");
+	parse_fails("global,day,tokens=99999999999999999999,block", "out of range");
+	parse_fails("global,day,tokens=1000000000000001,block",
+	            "tokens=1000000000000001: out of range; use 0 to 1000000000000000 tokens");
+	parse_fails("global,day,tokens=1000000001M,block", "out of range");
+	parse_fails("global,day,tokens=1000000000.5M,block", "out of range");
 	parse_fails("global,day,tokens=2G,block", "tokens=2G: expected");
 	parse_fails("global,day,block", "no limit; add usd=NUMBER and/or tokens=INTEGER");
 	parse_fails("global,usd=1,block", "no window; add day, month, 24h or session");
@@ -187,10 +199,12 @@ Test(policy, formats_back_to_a_line_that_parses_to_the_same_policy)
 	round_trip("global,month,usd=200,block");
 	round_trip("model:gpt-4o,24h,usd=0.1,downgrade:gpt-4o-mini,fallback=warn");
 	round_trip("provider:openai,session,usd=0.3333333333333333,clamp");
-	round_trip("process:py,day,usd=123456789.123456789,tokens=9223372036854775807,clamp,"
+	round_trip("process:py,day,usd=123456789.123456789,tokens=1000000000000000,clamp,"
 	           "fallback=block,alert=99,name=n.1:x-y_z");
 	round_trip("global,day,usd=1e-9,block");
-	round_trip("global,day,usd=1e300,block");
+	round_trip("global,day,usd=1e9,block");
+	round_trip("global,day,usd=999999999.99999988,block");
+	round_trip("global,day,usd=1e-300,block");
 	round_trip("global,day,usd=0,tokens=0,warn");
 }
 
@@ -356,4 +370,126 @@ Test(match, names_the_scope_the_ledger_keeps_totals_under)
 	tg_policy_scope_key(&(struct tg_policy){ .scope = TG_SCOPE_TAG, .scope_value = "Team=X" }, buf, sizeof buf);
 	cr_assert_str_eq(buf, "tag:Team=X");
 	cr_assert_eq(tg_policy_scope_key(&(struct tg_policy){ .scope = TG_SCOPE_PROCESS, .scope_value = "py" }, buf, 5), -1);
+}
+
+/* ---- decimals, whatever the locale ---- */
+
+static double parsed(const char *s)
+{
+	double d = -42;
+
+	cr_assert_eq(tg_decimal_parse(s, &d), 0, "%s", s);
+	return d;
+}
+
+Test(decimal, parses_plain_and_exponent_forms)
+{
+	cr_assert_eq(parsed("0.25"), 0.25);
+	cr_assert_eq(parsed("25"), 25);
+	cr_assert_eq(parsed(".5"), 0.5);
+	cr_assert_eq(parsed("5."), 5);
+	cr_assert_eq(parsed("1e-3"), 0.001);
+	cr_assert_eq(parsed("1E+3"), 1000);
+	cr_assert_eq(parsed("-2.5"), -2.5);
+	cr_assert_eq(parsed("+2.5"), 2.5);
+	cr_assert_eq(parsed("0.1"), 0.1, "correctly rounded, as strtod");
+	cr_assert(isinf(parsed("1e999")), "overflow reads as an infinity: the caller checks range");
+}
+
+Test(decimal, rejects_what_is_not_a_plain_decimal)
+{
+	static const char *const bad[] = {
+		"", ".", "-", "e5", "1e", "1e+", " 1", "1 ", "1,5", "0x10", "inf", "nan", "1..2",
+		"1.2.3", "--1", "1e5.5", "1k",
+	};
+	double d;
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(tg_decimal_parse(bad[i], &d), -1, "\"%s\" was accepted", bad[i]);
+}
+
+Test(decimal, writes_plain_text_and_never_cuts_a_value)
+{
+	char buf[64], small[8];
+
+	cr_assert_eq(tg_decimal_plain(0.05, 9, buf, sizeof buf), 4);
+	cr_assert_str_eq(buf, "0.05");
+	tg_decimal_plain(300, 9, buf, sizeof buf);
+	cr_assert_str_eq(buf, "300");
+	tg_decimal_plain(-0.0, 9, buf, sizeof buf);
+	cr_assert_str_eq(buf, "0");
+	tg_decimal_plain(1e308, 9, buf, sizeof buf);
+	cr_assert_str_eq(buf, "1e+308");
+	cr_assert_eq(tg_decimal_plain(1e20, 9, small, sizeof small), 5);
+	cr_assert_str_eq(small, "1e+20");
+	cr_assert_eq(tg_decimal_plain(12345678.5, 9, small, sizeof small), -1,
+	             "no room for a form that reads back: refused, not cut");
+	cr_assert_eq(tg_decimal_plain(0.1, 9, small, 2), -1);
+	cr_assert_eq(tg_decimal_plain(NAN, 9, buf, sizeof buf), -1);
+}
+
+Test(decimal, writes_the_shortest_text_that_reads_back)
+{
+	char buf[48];
+	double back;
+	static const double v[] = { 0, 0.1, 1.0 / 3, 123456789.123456789, 1e9, 1e-9, 1e-10, 1e15,
+	                            5e-324, 1.7976931348623157e308 };
+
+	tg_decimal_shortest(300, buf, sizeof buf);
+	cr_assert_str_eq(buf, "300");
+	tg_decimal_shortest(0.25, buf, sizeof buf);
+	cr_assert_str_eq(buf, "0.25");
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		cr_assert_gt(tg_decimal_shortest(v[i], buf, sizeof buf), 0);
+		cr_assert_eq(tg_decimal_parse(buf, &back), 0, "%s", buf);
+		cr_assert_eq(back, v[i], "%s", buf);
+	}
+}
+
+/* A locale with a decimal comma, or NULL when none is installed. */
+static const char *comma_locale(void)
+{
+	static const char *const names[] = {
+		"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "nl_NL.UTF-8", "de_DE",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (setlocale(LC_NUMERIC, names[i]) && !strcmp(localeconv()->decimal_point, ","))
+			return names[i];
+	return NULL;
+}
+
+Test(decimal, reads_and_writes_a_point_in_a_decimal_comma_locale)
+{
+	struct tg_policy p;
+	char buf[TG_POLICY_LINE_MAX], err[256];
+
+	if (!comma_locale())
+		cr_skip_test("no locale with a decimal comma is installed");
+	snprintf(buf, sizeof buf, "%.2f", 0.5);
+	cr_assert_str_eq(buf, "0,50", "the locale is in effect");
+	cr_assert_eq(parsed("0.25"), 0.25);
+	cr_assert_eq(tg_decimal_parse("0,25", &p.limit_usd), -1);
+	tg_decimal_plain(0.125, 9, buf, sizeof buf);
+	cr_assert_str_eq(buf, "0.125");
+	tg_decimal_snprintf(buf, sizeof buf, "%.1f%%", 12.5);
+	cr_assert_str_eq(buf, "12.5%");
+	cr_assert_eq(tg_policy_parse("global,day,usd=0.25,block", &p, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(p.limit_usd, 0.25);
+	p.limit_usd = 1.0 / 3;
+	cr_assert_gt(tg_policy_format(&p, buf, sizeof buf), 0);
+	cr_assert_str_eq(buf, "global,day,usd=0.3333333333333333,block");
+	snprintf(buf, sizeof buf, "%.2f", 0.5);
+	cr_assert_str_eq(buf, "0,50", "the caller's locale is left as it was");
+}
+
+Test(decimal, caps_limits_at_what_can_be_printed_and_summed)
+{
+	struct tg_policy p;
+	char err[256];
+
+	cr_assert_eq(tg_policy_parse("global,day,usd=1e9,tokens=1000000000M,block", &p, err,
+	                             sizeof err), 0, "%s", err);
+	cr_assert_eq(p.limit_usd, TG_POLICY_USD_MAX);
+	cr_assert_eq(p.limit_tokens, TG_POLICY_TOKENS_MAX);
 }

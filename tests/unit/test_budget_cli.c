@@ -169,7 +169,7 @@ Test(budget_cli, rejects_bad_policies_with_the_parser_message)
 	cr_assert_eq(run("budget list --usd 1", out, sizeof out), 2);
 	cr_assert_eq(run("budget frob", out, sizeof out), 2);
 	cr_assert_str_eq(out, "tokenguard-report: unknown budget subcommand \"frob\"; use set, list, "
-	                 "rm, reset or status\n");
+	                 "rm, reset, status or alerts\n");
 	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,week,usd=1,block'", "budget set ok "
 	                     "global,day,usd=1,block", out, sizeof out), 0, "%s", out);
 	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,week,usd=1,block'", "budget status", out,
@@ -206,7 +206,7 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	                          "\"window\":\"day\",\"action\":\"block\",\"limit_usd\":1,"
 	                          "\"limit_tokens\":null,\"spend_usd\":0.25,\"spend_tokens\":300,"
 	                          "\"calls\":1,\"percent_used\":25.0,\"window_start\":\""), "%s", out);
-	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
+	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
 	                          "\"pid\":0,\"process\":\"python3\",\"model\":\"gpt-4o\"}}"), "%s", out);
 
 	cr_assert_eq(run("budget reset small", out, sizeof out), 0, "%s", out);
@@ -234,4 +234,141 @@ Test(budget_cli, removes_a_policy_once_and_explains_env_ones)
 	cr_assert_not_null(strstr(out, "s has a session window"), "%s", out);
 	cr_assert_eq(run("budget list", out, sizeof out), 0);
 	cr_assert_null(strstr(out, "gone"), "%s", out);
+}
+
+Test(budget_cli, refuses_absurd_limits_and_prints_the_largest_in_full)
+{
+	char out[8192];
+
+	cr_assert_eq(run("budget set x global,day,usd=1e308,block", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: budget set x: usd=1e308: out of range; use 0 to "
+	                 "1000000000 dollars\n");
+	cr_assert_eq(run("budget set x --scope global --window day --tokens 2000000000M --action warn",
+	                 out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: budget set x: tokens=2000000000M: out of range; "
+	                 "use 0 to 1000000000000000 tokens\n");
+	cr_assert_eq(run("budget set max global,day,usd=1e9,tokens=1000000000M,block", out, sizeof out),
+	             0, "%s", out);
+	cr_assert_str_eq(out, "set max: global,day,usd=1000000000,tokens=1000000000000000,block\n");
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"limit_usd\":1000000000,\"limit_tokens\":1000000000000000,"),
+	                   "%s", out);
+	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "$1000000000 + 1000000000000000 tok"), "%s", out);
+
+	cr_assert_eq(run("budget set tiny global,day,usd=1e-12,block", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"limit_usd\":1e-12,"), "not rounded to 0: %s", out);
+	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "  $1e-12  "), "%s", out);
+}
+
+static void add_alert(const char *policy, int level, int64_t ts, double usd, int64_t tokens,
+                      const char *detail)
+{
+	struct tg_ledger *l;
+	struct tg_alert a;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/l", dir);
+	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_CREATE), 0);
+	memset(&a, 0, sizeof a);
+	a.ts_us = ts;
+	a.level = level;
+	a.spend_usd = usd;
+	a.spend_tokens = tokens;
+	a.limit_usd = 1;
+	a.limit_tokens = -1;
+	a.window_start_us = ts - ts % (INT64_C(86400) * 1000000);
+	a.pid = 4242;
+	snprintf(a.policy, sizeof a.policy, "%s", policy);
+	snprintf(a.process, sizeof a.process, "python3");
+	snprintf(a.model, sizeof a.model, "gpt-4o");
+	snprintf(a.detail, sizeof a.detail, "%s", detail);
+	cr_assert_eq(tg_ledger_alert_add(l, &a), 0);
+	tg_ledger_close(l);
+}
+
+#define NOV22_8H INT64_C(1795334400000000)  /* 2026-11-22T08:00:00Z */
+#define MINUTE INT64_C(60000000)
+
+Test(budget_cli, lists_the_alerts_of_the_ledger_as_table_and_json)
+{
+	char out[8192];
+
+	cr_assert_eq(run("budget alerts", out, sizeof out), 2);
+	cr_assert_not_null(strstr(out, "/l: no ledger found"), "%s", out);
+	add_alert("daily", TG_ALERT_THRESHOLD, NOV22_8H, 0.8, 800, "80% of the limit reached");
+	add_alert("daily", TG_ALERT_LIMIT, NOV22_8H + MINUTE, 1.0, 1000, "");
+	blocked_alert("daily");  /* 08:33:11 */
+	add_alert("other", TG_ALERT_FALLBACK, NOV22_8H + 60 * MINUTE, 0.25, 10, "body not rewritable");
+
+	cr_assert_eq(run("budget alerts", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"TIME                      POLICY                LEVEL      SPEND                     "
+		"LIMIT                       PID  PROCESS           MODEL                     DETAIL\n"
+		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.8000 + 800 tok         "
+		"$1                         4242  python3           gpt-4o                    "
+		"80% of the limit reached\n"
+		"2026-11-22T08:01:00.000Z  daily                 limit      $1.0000 + 1000 tok        "
+		"$1                         4242  python3           gpt-4o                    -\n"
+		"2026-11-22T08:33:11.000Z  daily                 blocked    $0.0000 + 0 tok           "
+		"$0 + 0 tok                    0  python3           gpt-4o                    -\n"
+		"2026-11-22T09:00:00.000Z  other                 fallback   $0.2500 + 10 tok          "
+		"$1                         4242  python3           gpt-4o                    "
+		"body not rewritable\n");
+
+	cr_assert_eq(run("budget alerts --format json --since 2026-11-22T08:01:00Z "
+	                 "--until 2026-11-22T09:00:00Z", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out,
+		"[\n{\"ts\":\"2026-11-22T08:01:00.000Z\",\"policy\":\"daily\",\"level\":\"limit\","
+		"\"spend_usd\":1,\"spend_tokens\":1000,\"limit_usd\":1,\"limit_tokens\":null,"
+		"\"window_start\":\"2026-11-22T00:00:00.000Z\",\"pid\":4242,\"process\":\"python3\","
+		"\"model\":\"gpt-4o\",\"detail\":null},\n"
+		"{\"ts\":\"2026-11-22T08:33:11.000Z\",\"policy\":\"daily\",\"level\":\"blocked\","
+		"\"spend_usd\":0,\"spend_tokens\":0,\"limit_usd\":0,\"limit_tokens\":0,"
+		"\"window_start\":\"1970-01-01T00:00:00.000Z\",\"pid\":0,\"process\":\"python3\","
+		"\"model\":\"gpt-4o\",\"detail\":null}\n]\n");
+
+	cr_assert_eq(run("budget alerts --since 2026-11-23", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\n(no alerts in this period)\n"), "%s", out);
+	cr_assert_eq(run("budget alerts --format json --since 2026-11-23", out, sizeof out), 0);
+	cr_assert_str_eq(out, "[]\n");
+	cr_assert_eq(run("budget alerts extra", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: budget alerts takes no argument; see --help\n");
+	cr_assert_eq(run("budget alerts --format csv", out, sizeof out), 2);
+	cr_assert_eq(run("budget list --since 1d", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: --since, --until and --today apply to budget "
+	                 "alerts only; drop them\n");
+}
+
+Test(budget_cli, status_lists_the_recent_alerts_of_each_policy)
+{
+	char out[16384];
+
+	cr_assert_eq(run("budget set daily global,day,usd=1,block", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget set quiet global,month,usd=5,warn", out, sizeof out), 0, "%s", out);
+	add_alert("daily", TG_ALERT_THRESHOLD, NOV22_8H, 0.8, 800, "");
+	add_alert("daily", TG_ALERT_LIMIT, NOV22_8H + MINUTE, 1.0, 1000, "");
+	blocked_alert("daily");
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, ",\"alerts\":[{\"ts\":\"2026-11-22T08:00:00.000Z\","
+	                          "\"level\":\"threshold\",\"spend_usd\":0.8,\"spend_tokens\":800,"
+	                          "\"detail\":null},{\"ts\":\"2026-11-22T08:01:00.000Z\","
+	                          "\"level\":\"limit\",\"spend_usd\":1,\"spend_tokens\":1000,"
+	                          "\"detail\":null}],\"last_blocked\":{\"ts\":"
+	                          "\"2026-11-22T08:33:11.000Z\","), "%s", out);
+	cr_assert_not_null(strstr(out, "\"alerts\":[],\"last_blocked\":null}"), "%s", out);
+
+	/* only the latest five, oldest first */
+	for (int i = 0; i < 7; i++)
+		add_alert("quiet", TG_ALERT_FALLBACK, NOV22_8H + (10 + i) * MINUTE, 0.01 * i, i, "fb");
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"alerts\":[{\"ts\":\"2026-11-22T08:12:00.000Z\",\"level\":"
+	                          "\"fallback\",\"spend_usd\":0.02,\"spend_tokens\":2,\"detail\":\"fb\"}"),
+	                   "%s", out);
+	cr_assert_not_null(strstr(out, "{\"ts\":\"2026-11-22T08:16:00.000Z\",\"level\":\"fallback\","
+	                          "\"spend_usd\":0.06,\"spend_tokens\":6,\"detail\":\"fb\"}],"
+	                          "\"last_blocked\":null}"), "%s", out);
+	cr_assert_null(strstr(out, "08:11:00"), "%s", out);
 }

@@ -61,6 +61,11 @@ static void setup(void)
 	put(l, NOV22 + 3 * HOUR, "acme", "mystery-1", "curl", "team=ads", 10, 5, 0, TG_REC_UNPRICED);
 	put(l, NOV22 + 4 * HOUR, "openai", "gpt-4o", "python3", "team=search", 0, 0, 0, TG_REC_BLOCKED);
 	put(l, NOV22 - 24 * HOUR, "openai", "gpt-4o", "python3", "team=search", 1, 1, 1.0, 0);
+	/* two days later, apart from the filters above: no usage, then a
+	 * priced call whose output count is unknown */
+	put(l, NOV22 + 48 * HOUR, "mistral", "mistral-large", "node", "team=ml", -1, -1, 0,
+	    TG_REC_USAGE_UNKNOWN);
+	put(l, NOV22 + 49 * HOUR, "mistral", "mistral-large", "node", "team=ml", 40, -1, 0.001, 0);
 	tg_ledger_close(l);
 }
 
@@ -157,4 +162,52 @@ Test(check_cli, filters_records_and_summary)
 	cr_assert_eq(run("records --model gpt-4o --format jsonl", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "\"blocked\":true,\"downgraded\":false,\"clamped\":false,"
 	                          "\"requested_model\":null,\"policy\":null}"), "%s", out);
+}
+
+Test(check_cli, strict_exits_1_when_a_cost_is_unknown_with_the_reason_in_the_line)
+{
+	static const char over[] = "tokenguard: over budget: $0.0423 > $0.04 over 3 calls from "
+	                           "2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z; cost "
+	                           "unknown for 1 call (1 unpriced, 0 without usage)\n";
+	char out[4096];
+
+	cr_assert_eq(run("check --max-usd 0.05 --since 2026-11-22 --until 2026-11-22 --strict", out,
+	                 sizeof out), 1, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): $0.0423 of $0.05 (84.6%) over "
+	                 "3 calls from 2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z; "
+	                 "cost unknown for 1 call (1 unpriced, 0 without usage)\n"
+	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
+	cr_assert_eq(run("check --max-usd 0.04 --since 2026-11-22 --until 2026-11-22 --strict", out,
+	                 sizeof out), 1, "%s", out);
+	cr_assert_eq(strncmp(out, over, sizeof over - 1), 0, "%s", out);
+}
+
+Test(check_cli, strict_exits_1_when_a_token_count_is_unknown)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check --max-tokens 100 --provider mistral --strict", out, sizeof out), 1,
+	             "%s", out);
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): 40 of 100 tokens (40.0%) over "
+	                 "2 calls in the whole ledger; cost unknown for 1 call (0 unpriced, 1 without "
+	                 "usage); token count unknown for 2 calls\n");
+	cr_assert_eq(run("check --max-tokens 100 --provider mistral --since 2026-11-24T01:00:00Z "
+	                 "--strict", out, sizeof out), 1, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): 40 of 100 tokens (40.0%) over "
+	                 "1 call since 2026-11-24T01:00:00.000Z; token count unknown for 1 call\n");
+	cr_assert_eq(run("check --max-tokens 100 --provider mistral", out, sizeof out), 0,
+	             "without --strict the unknowns are a note: %s", out);
+}
+
+Test(check_cli, strict_passes_when_every_cost_and_count_is_known)
+{
+	char out[4096];
+
+	cr_assert_eq(run("check --max-usd 0.05 --since 2026-11-22 --tag team=search --strict", out,
+	                 sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "tokenguard: ok: $0.0123 of $0.05 (24.6%) over 1 call since "
+	                 "2026-11-22T00:00:00.000Z\n"
+	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
+	cr_assert_eq(run("records --strict", out, sizeof out), 2);
+	cr_assert_str_eq(out, "tokenguard-report: --strict does not apply to records; drop it\n");
 }

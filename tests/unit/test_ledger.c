@@ -684,6 +684,28 @@ Test(ledger, names_the_problem_and_the_remedy_for_every_code)
 		cr_assert_not_null(strstr(tg_strerror(rc), "; "), "code %d", rc);
 }
 
+Test(ledger, maps_errno_to_the_same_code_wherever_it_comes_from)
+{
+	static const struct { int e, rc; } map[] = {
+		{ 0, 0 }, { ENOENT, TG_ENOENT }, { ENOTDIR, TG_ENOENT }, { EACCES, TG_EACCES },
+		{ EPERM, TG_EACCES }, { EROFS, TG_EACCES }, { ENOSPC, TG_EFULL }, { EDQUOT, TG_EFULL },
+		{ EFBIG, TG_EFULL }, { ENOMEM, TG_ENOMEM }, { ENAMETOOLONG, TG_EINVAL }, { EIO, TG_EIO },
+		{ EEXIST, TG_EIO },
+	};
+	struct tg_ledger *l;
+	char dir[64], path[512];
+
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		cr_assert_eq(tg_error_from_errno(map[i].e), map[i].rc, "errno %d", map[i].e);
+	/* A name longer than any file system allows, met first by mkdir()
+	 * (ledger_dir.c) and then by stat() (ledger.c). */
+	make_tmpdir(dir, sizeof dir);
+	snprintf(path, sizeof path, "%s/%0300d", dir, 0);
+	cr_assert_eq(tg_ledger_mkdirs(path), TG_EINVAL);
+	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_RDONLY), TG_EINVAL);
+	rm_rf(dir);
+}
+
 /* ---- default directory ---- */
 
 Test(ledger_dir, prefers_tokenguard_ledger_then_xdg_then_home)

@@ -1,6 +1,7 @@
 /* test_price.c - the bundled price table, model id matching, costing and
  * override files. */
 #include <criterion/criterion.h>
+#include <locale.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -337,4 +338,43 @@ Test(price, names_file_and_line_of_a_parse_error)
 	unlink(path);
 	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), -1);
 	cr_assert_not_null(strstr(err, "No such file"));
+}
+
+/* A locale with a decimal comma, or NULL when none is installed. */
+static const char *comma_locale(void)
+{
+	static const char *const names[] = {
+		"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "nl_NL.UTF-8", "de_DE",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (setlocale(LC_NUMERIC, names[i]) && !strcmp(localeconv()->decimal_point, ","))
+			return names[i];
+	return NULL;
+}
+
+Test(price, reads_decimal_points_inside_a_host_with_a_decimal_comma_locale)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	const struct tg_price *p;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path, "acme\tacme-1\t0.25\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n");
+	if (!comma_locale()) {
+		unlink(path);
+		cr_skip_test("no locale with a decimal comma is installed");
+	}
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(p = tg_price_find(t, "acme", "acme-1"));
+	cr_assert(close_to(p->base.input, 0.25), "%g", p->base.input);
+	cr_assert(close_to(p->base.output, 1.5), "%g", p->base.output);
+	tg_prices_free(t);
+	cr_assert_eq(tg_prices_load(&t, "", err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(p = tg_price_find(t, "openai", "gpt-5-mini"));
+	cr_assert(close_to(p->base.input, 0.25), "the bundled table too: %g", p->base.input);
+	tg_prices_free(t);
+	unlink(path);
 }

@@ -2,6 +2,7 @@
  * output escaping, aggregation.  The unit binary links only shim/ and
  * ledger/, so the three tools/ modules are compiled in here, once. */
 #include <criterion/criterion.h>
+#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,9 +141,41 @@ Test(emit, quotes_csv_fields_per_rfc4180)
 	cr_assert_str_eq(capture(tg_emit_csv_field, " padded"), "\" padded\"");
 }
 
+Test(emit, defuses_csv_text_that_a_spreadsheet_would_run_as_a_formula)
+{
+	cr_assert_str_eq(capture(tg_emit_csv_field, "=HYPERLINK(\"http://x\")"),
+	                 "\"'=HYPERLINK(\"\"http://x\"\")\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "=1+2"), "'=1+2");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "+1"), "'+1");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "-2"), "'-2");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "@SUM(A1)"), "'@SUM(A1)");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "\t=1"), "'\t=1");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "\r=1"), "\"'\r=1\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "=a,b"), "\"'=a,b\"");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "a=b-c+d@e"), "a=b-c+d@e");
+	cr_assert_str_eq(capture(tg_emit_csv_field, "gpt-4o"), "gpt-4o");
+}
+
+static void json_str_only(FILE *f, const char *s)
+{
+	tg_emit_json_str(f, s);
+}
+
+Test(emit, leaves_formula_text_alone_in_json)
+{
+	cr_assert_str_eq(capture(json_str_only, "=1+2"), "\"=1+2\"");
+	cr_assert_str_eq(capture(json_str_only, "@x"), "\"@x\"");
+}
+
+/* Read without the locale, which some tests set to a decimal comma; inf
+ * and nan are no decimals and read the same everywhere. */
 static void cost_str(FILE *f, const char *s)
 {
-	tg_emit_cost(f, strtod(s, NULL));
+	double d;
+
+	if (tg_decimal_parse(s, &d))
+		d = strtod(s, NULL);
+	tg_emit_cost(f, d);
 }
 
 Test(emit, writes_costs_without_exponents_or_trailing_zeros)
@@ -152,6 +185,62 @@ Test(emit, writes_costs_without_exponents_or_trailing_zeros)
 	cr_assert_str_eq(capture(cost_str, "12"), "12");
 	cr_assert_str_eq(capture(cost_str, "0"), "0");
 	cr_assert_str_eq(capture(cost_str, "1e-12"), "0");
+	cr_assert_str_eq(capture(cost_str, "-1e-12"), "0");
+	cr_assert_str_eq(capture(cost_str, "1000000000"), "1000000000");
+}
+
+Test(emit, writes_a_cost_too_large_for_plain_notation_in_full_not_as_0)
+{
+	cr_assert_str_eq(capture(cost_str, "1e308"), "1e+308");
+	cr_assert_str_eq(capture(cost_str, "1.7976931348623157e308"), "1.7976931348623157e+308");
+	cr_assert_str_eq(capture(cost_str, "123456789012345678901234567890123456789012345678901234567890"),
+	                 "1.2345678901234567e+59");
+	cr_assert_str_eq(capture(cost_str, "inf"), "null");
+	cr_assert_str_eq(capture(cost_str, "nan"), "null");
+}
+
+static void exact_str(FILE *f, const char *s)
+{
+	double d;
+
+	if (tg_decimal_parse(s, &d))
+		d = strtod(s, NULL);
+	tg_emit_exact(f, d);
+}
+
+Test(emit, writes_limits_exactly_even_below_nine_decimals)
+{
+	cr_assert_str_eq(capture(exact_str, "0.25"), "0.25");
+	cr_assert_str_eq(capture(exact_str, "0.1"), "0.1");
+	cr_assert_str_eq(capture(exact_str, "1e9"), "1000000000");
+	cr_assert_str_eq(capture(exact_str, "1e-12"), "1e-12");
+	cr_assert_str_eq(capture(exact_str, "0.000000000123"), "1.23e-10");
+	cr_assert_str_eq(capture(exact_str, "nan"), "null");
+}
+
+/* A locale with a decimal comma, or NULL when none is installed. */
+static const char *comma_locale(void)
+{
+	static const char *const names[] = {
+		"de_DE.UTF-8", "de_DE.utf8", "fr_FR.UTF-8", "fr_FR.utf8", "nl_NL.UTF-8", "de_DE",
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (setlocale(LC_NUMERIC, names[i]) && !strcmp(localeconv()->decimal_point, ","))
+			return names[i];
+	return NULL;
+}
+
+Test(emit, writes_a_decimal_point_in_a_decimal_comma_locale)
+{
+	char buf[32];
+
+	if (!comma_locale())
+		cr_skip_test("no locale with a decimal comma is installed");
+	snprintf(buf, sizeof buf, "%.2f", 0.5);
+	cr_assert_str_eq(buf, "0,50", "the locale is in effect");
+	cr_assert_str_eq(capture(cost_str, "0.00123"), "0.00123");
+	cr_assert_str_eq(capture(cost_str, "1e308"), "1e+308");
 }
 
 Test(emit, knows_the_format_names)

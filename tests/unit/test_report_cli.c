@@ -194,3 +194,79 @@ Test(report_cli, prints_its_version)
 	cr_assert_eq(run("--version", out, sizeof out), 0);
 	cr_assert_eq(strncmp(out, "tokenguard-report ", 18), 0);
 }
+
+/* Runs the report on a ledger that does not exist: every message must be
+ * about the flag, not about the missing ledger. */
+static void flag_fails(const char *args, const char *want)
+{
+	char out[4096], cmd[512];
+
+	snprintf(cmd, sizeof cmd, "%s --ledger /nonexistent/tokenguard", args);
+	cr_assert_eq(run(cmd, out, sizeof out), 2, "%s: %s", args, out);
+	cr_assert_not_null(strstr(out, want), "%s: got %s", args, out);
+	cr_assert_null(strstr(out, "no ledger"), "%s: %s", args, out);
+}
+
+Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
+{
+	flag_fails("--by foo", "tokenguard-report: --by: unknown key \"foo\" (use provider, model, "
+	           "host, endpoint, day, month, process or tag:NAME); see --help\n");
+	flag_fails("summary --by model,", "--by: empty key after ','");
+	flag_fails("records --format xml", "records cannot be written as \"xml\"");
+	flag_fails("summary --format jsonl", "summary cannot be written as \"jsonl\"");
+	flag_fails("--since yesterday", "--since \"yesterday\" is not a date");
+	flag_fails("records --until 2026-13-01", "--until \"2026-13-01\" is not a date");
+	flag_fails("records --since 2026-11-23 --until 2026-11-22",
+	           "tokenguard-report: the period is empty: --since \"2026-11-23\" "
+	           "(2026-11-23T00:00:00.000Z) is not before --until \"2026-11-22\" "
+	           "(2026-11-23T00:00:00.000Z); swap them or widen the period\n");
+	flag_fails("--today --until 2000-01-01", "the period is empty: --today (");
+	flag_fails("check --max-usd 1 --since 1h --until 2h", "the period is empty");
+	flag_fails("check --max-usd 1e308", "--max-usd \"1e308\" is not a non-negative number of "
+	           "dollars up to 1000000000");
+	flag_fails("check --max-tokens 2000000000M", "up to 1000000000000000");
+	flag_fails("--strict", "--strict does not apply to summary; drop it");
+	flag_fails("budget status --format csv", "budget cannot be written as \"csv\"");
+	flag_fails("budget alerts --since nope", "--since \"nope\" is not a date");
+	flag_fails("budget status --since 1d", "--since, --until and --today apply to budget alerts "
+	           "only; drop them");
+	flag_fails("budget set x global,day,usd=1e308,block", "usd=1e308: out of range");
+}
+
+Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
+{
+	struct tg_ledger *l;
+	struct tg_record r;
+	char out[8192], args[256];
+
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = INT64_C(1795392000000000);  /* 2026-11-23T00:00:00Z */
+	r.counts.input = 7;
+	r.counts.output = 3;
+	r.cost_usd = 0.5;
+	snprintf(r.provider, sizeof r.provider, "openai");
+	snprintf(r.model, sizeof r.model, "=1+2");
+	snprintf(r.process, sizeof r.process, "@evil");
+	snprintf(r.tags, sizeof r.tags, "-k=+v");
+	snprintf(r.request_id, sizeof r.request_id, "-cmd");
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tg_ledger_close(l);
+
+	snprintf(args, sizeof args, "records --ledger %s --format csv --since 2026-11-23", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\r\n2026-11-23T00:00:00.000Z,openai,,,'=1+2,0,false,7,3,"),
+	                   "%s", out);
+	cr_assert_not_null(strstr(out, ",0.5,false,0,0,0,'@evil,'-k=+v,'-cmd,,false,"), "%s", out);
+	snprintf(args, sizeof args, "--ledger %s --format csv --by model,process,tag:-k "
+	         "--since 2026-11-23", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "model,process,tag:-k,calls,"), "%s", out);
+	cr_assert_not_null(strstr(out, "\r\n'=1+2,'@evil,'+v,1,7,"), "%s", out);
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"model\":\"=1+2\""), "%s", out);
+	cr_assert_not_null(strstr(out, "\"process\":\"@evil\",\"tags\":{\"-k\":\"+v\"},"
+	                          "\"request_id\":\"-cmd\""), "%s", out);
+}
