@@ -46,6 +46,18 @@ static int tag_value_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* 1 when tags ("k=v,k=v") already has key k: a record's tags are a map. */
+static int has_key(const char *tags, const char *key, size_t klen)
+{
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len > klen && p[klen] == '=' && memcmp(p, key, klen) == 0)
+			return 1;
+		p += len + (p[len] == ',');
+	}
+	return 0;
+}
+
 int tg_config_parse_tags(const char *env, char *out, size_t outlen)
 {
 	int bad = 0;
@@ -60,7 +72,7 @@ int tg_config_parse_tags(const char *env, char *out, size_t outlen)
 			size_t klen = eq ? (size_t)(eq - p) : 0;
 			size_t vlen = eq ? len - klen - 1 : 0;
 			if (!eq || !tag_key_ok(p, klen) || !tag_value_ok(eq + 1, vlen) ||
-			    used + len + 2 > outlen) {
+			    has_key(out, p, klen) || used + len + 2 > outlen) {
 				bad++;
 			} else {
 				if (used)
@@ -203,7 +215,8 @@ void tg_config_load(void)
 	int bad = tg_config_parse_tags(getenv("TOKENGUARD_TAGS"), config.tags, sizeof config.tags);
 	if (bad)
 		tg_warn("TOKENGUARD_TAGS: %d entr%s dropped: expected key=value[,key=value...] "
-		        "with keys of letters, digits, '_', '.', '-'", bad, bad == 1 ? "y" : "ies");
+		        "with keys of letters, digits, '_', '.', '-', each key once", bad,
+		        bad == 1 ? "y" : "ies");
 
 	tg_providers_configure(getenv("TOKENGUARD_HOSTS"));
 	load_process_name();

@@ -28,7 +28,8 @@ const struct tg_config *tg_config_get(void);
 
 /* Validates a TOKENGUARD_TAGS value into out ("k=v,k=v"): keys are
  * [A-Za-z0-9_.-]+, values are any bytes but ',', '=' and control
- * characters.  Returns the number of bad entries dropped.  (Exposed for tests.) */
+ * characters; a key given twice keeps its first value.  Returns the number
+ * of entries dropped.  (Exposed for tests.) */
 int tg_config_parse_tags(const char *env, char *out, size_t outlen);
 
 /* Derives the process name from argv: the program's basename, or for an

@@ -46,8 +46,10 @@ static int already_warned(const char *provider, const char *model)
 	for (int i = 0; i < sink.nwarned; i++)
 		if (strcmp(sink.warned[i], key) == 0)
 			return 1;
-	if (sink.nwarned < WARNED_MODELS_MAX)
-		strcpy(sink.warned[sink.nwarned++], key);
+	if (sink.nwarned == WARNED_MODELS_MAX) {
+		return 1;   /* enough said: the reports count unpriced calls anyway */
+	}
+	strcpy(sink.warned[sink.nwarned++], key);
 	return 0;
 }
 

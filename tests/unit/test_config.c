@@ -17,6 +17,13 @@ Test(config, tags_drop_malformed_pairs_and_count_them)
 	cr_assert_str_eq(out, "team=search,ok=1");
 }
 
+Test(config, a_repeated_tag_key_keeps_its_first_value)
+{
+	char out[TG_TAGS_MAX];
+	cr_assert_eq(tg_config_parse_tags("team=a,user=u,team=b", out, sizeof out), 1);
+	cr_assert_str_eq(out, "team=a,user=u");
+}
+
 Test(config, tags_absent_give_empty_string)
 {
 	char out[TG_TAGS_MAX] = "junk";
