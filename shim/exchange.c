@@ -170,6 +170,12 @@ int tg_exchange_body_complete(const struct tg_exchange *x)
 	return x->response_started && x->content_length >= 0 && x->body_bytes >= x->content_length;
 }
 
+int tg_exchange_response_whole(const struct tg_exchange *x)
+{
+	return tg_exchange_body_complete(x) ||
+	       (x->response_started && !x->inspect_off && x->usage.terminal_seen);
+}
+
 static void release(struct tg_exchange *x)
 {
 	if (x->decoder_live) {

@@ -86,6 +86,12 @@ void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t le
  * soon as it has Content-Length bytes) may still call the exchange complete. */
 int tg_exchange_body_complete(const struct tg_exchange *x);
 
+/* 1 when the response is known to be whole although its transport end was
+ * not seen: all of its Content-Length arrived, or the stream sent its own
+ * end marker ([DONE], message_stop, ...).  Clients often close right after
+ * that without reading the empty last chunk or END_STREAM frame. */
+int tg_exchange_response_whole(const struct tg_exchange *x);
+
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
  * stream reset).  Fills *out and releases the decoder; the caller commits the
  * record (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen

@@ -275,7 +275,7 @@ void tg_h1_transport_eof(struct tg_h1_transport *t)
 	if (t->off)
 		return;
 	if (tg_h1_finish(&t->response) == 1)
-		finish_oldest(t, 0);
+		finish_oldest(t, oldest(t) && tg_exchange_response_whole(oldest(t)));
 	/* Requests never answered before the close. */
 	while (t->count)
 		finish_oldest(t, 0);

@@ -189,7 +189,7 @@ static void close_streams(struct tg_h2_transport *t)
 {
 	for (int i = 0; i < t->nstreams; i++)
 		if (t->streams[i].id)
-			stream_end(t, &t->streams[i], tg_exchange_body_complete(t->streams[i].x), 1);
+			stream_end(t, &t->streams[i], tg_exchange_response_whole(t->streams[i].x), 1);
 	t->nstreams = 0;
 }
 

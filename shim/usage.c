@@ -207,6 +207,8 @@ static void doc_data(struct tg_usage_parser *p, const char *buf, size_t len)
 static void doc_end(struct tg_usage_parser *p)
 {
 	/* OpenAI's end sentinel is not JSON; an empty event carries nothing. */
+	if (p->event_len == 6 && p->done_match == 6)
+		p->terminal_seen = 1;
 	if (p->event_len == 0 || (p->event_len == 6 && p->done_match == 6))
 		return;
 	if (tg_json_finish(&p->json) != 1)
@@ -229,6 +231,10 @@ static void sse_end(void *ctx, const char *name, int truncated)
 
 	if (strcmp(name, "error") == 0)
 		p->error_seen = 1;
+	/* The last event of an Anthropic, OpenAI Responses or Cohere stream. */
+	if (strcmp(name, "message_stop") == 0 || strcmp(name, "response.completed") == 0 ||
+	    strcmp(name, "message-end") == 0)
+		p->terminal_seen = 1;
 	doc_end(p);
 }
 
@@ -240,6 +246,9 @@ static void es_begin(void *ctx, const char *type, const char *kind)
 
 	if (strcmp(kind, "exception") == 0 || strcmp(kind, "error") == 0)
 		p->error_seen = 1;
+	/* Bedrock ConverseStream's last message carries the usage. */
+	if (strcmp(type, "metadata") == 0)
+		p->terminal_seen = 1;
 	doc_begin(p);
 }
 
@@ -268,6 +277,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->malformed = 0;
 	p->error_seen = 0;
 	p->usage_seen = 0;
+	p->terminal_seen = 0;
 	p->event_len = 0;
 	p->done_match = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)

@@ -84,6 +84,7 @@ struct tg_usage_parser {
 	int malformed;
 	int error_seen;
 	int usage_seen;
+	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
 	int event_is_json;     /* current SSE event / event stream message */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */

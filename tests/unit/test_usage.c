@@ -541,3 +541,33 @@ Test(usage, notices_a_bedrock_exception)
 
 	check_bytes(&st, (const char *)msg, n, &w);
 }
+
+/* Whether each stream's own end marker was seen, whole and at every cut. */
+static void check_terminal(const char *name, const struct setup *st, int want)
+{
+	struct body b = load(name);
+	for (size_t cut = 0; cut <= b.len; cut++) {
+		memset(&parser, 0, sizeof parser);
+		tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+		tg_usage_feed(&parser, b.buf, cut);
+		tg_usage_feed(&parser, b.buf + cut, b.len - cut);
+		cr_assert_eq(parser.terminal_seen, want, "%s split at %zu", name, cut);
+	}
+	/* Cut before its last event, no stream has ended. */
+	memset(&parser, 0, sizeof parser);
+	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	tg_usage_feed(&parser, b.buf, b.len / 2);
+	cr_assert_eq(parser.terminal_seen, 0, "%s cut in half", name);
+	free(b.buf);
+}
+
+Test(usage, knows_when_a_stream_sent_its_own_end_marker)
+{
+	static const struct setup responses_sse = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
+	static const struct setup cohere_sse = { TG_WIRE_COHERE, "cohere", TG_BODY_SSE, "/v2/chat" };
+	check_terminal("openai-chat-stream.resp", &openai_sse, 1);
+	check_terminal("anthropic-messages-stream.resp", &anthropic_sse, 1);
+	check_terminal("openai-responses-stream.resp", &responses_sse, 1);
+	check_terminal("cohere-chat-stream.resp", &cohere_sse, 1);
+	check_terminal("anthropic-messages-stream-cut.resp", &anthropic_sse, 0);
+}
