@@ -165,30 +165,21 @@ static void conn_free(struct tg_conn *c)
 	free(c);
 }
 
-/* First sight of an SSL object: decide once whether it is worth observing. */
-static uintptr_t classify(void *ssl, enum tg_dir dir, const char *buf, size_t len)
+/* First sight of an SSL object: which provider it talks to, if any.
+ * Allocates nothing; host receives the name to record. */
+static const struct tg_provider *classify(void *ssl, enum tg_dir dir, const char *buf, size_t len,
+                                          char *host, size_t hostlen)
 {
-	char host[TG_HOST_MAX];
-	const struct tg_provider *p;
-
-	if (ssl_ops->is_server(ssl))
-		return VAL_IGNORED;
 	const char *sni = ssl_ops->servername(ssl);
 	/* A system call: only when some TOKENGUARD_HOSTS entry names a port. */
 	int port = tg_providers_port_matters() ? ssl_ops->peer_port(ssl) : 0;
 	if (sni && *sni) {
-		p = tg_provider_for_host(sni, port);
-		tg_copy_text(host, sizeof host, sni, strlen(sni));
-	} else if (dir == TG_DIR_REQUEST && host_from_request(buf, len, host, sizeof host)) {
-		p = tg_provider_for_host(host, port);
-	} else {
-		return VAL_IGNORED;
+		tg_copy_text(host, hostlen, sni, strlen(sni));
+		return tg_provider_for_host(sni, port);
 	}
-	if (!p)
-		return VAL_IGNORED;
-	struct tg_conn *c = conn_new(p, host, ssl_ops->alpn_is_h2(ssl));
-	tg_debug("observing %s (%s)", host, p->name);
-	return c ? (uintptr_t)c : VAL_IGNORED;
+	if (dir == TG_DIR_REQUEST && host_from_request(buf, len, host, hostlen))
+		return tg_provider_for_host(host, port);
+	return NULL;
 }
 
 /* ALPN says which protocol was agreed; the client's first bytes confirm it
@@ -227,20 +218,23 @@ static struct tg_conn *conn_of(void *ssl, enum tg_dir dir, const char *buf, size
 {
 	uintptr_t key = (uintptr_t)ssl;
 	struct slot *s = table_find(key);
-	uintptr_t val;
+	char host[TG_HOST_MAX];
 
 	if (s)
 		return owned(atomic_load_explicit(&s->val, memory_order_acquire));
-	val = classify(ssl, dir, buf, len);
-	s = table_claim(key);
-	if (!s) {
-		/* Table full: not observed, and not remembered either. */
-		if (val != VAL_IGNORED)
-			conn_free((struct tg_conn *)val);
+	/* The server end of a connection is never observed, and asking is
+	 * cheap: it takes no slot, so a busy server cannot fill the table. */
+	if (ssl_ops->is_server(ssl))
 		return NULL;
-	}
-	atomic_store_explicit(&s->val, val, memory_order_release);
-	return owned(val);
+	const struct tg_provider *p = classify(ssl, dir, buf, len, host, sizeof host);
+	s = table_claim(key);
+	if (!s)
+		return NULL;   /* table full: not observed, nothing allocated */
+	struct tg_conn *c = p ? conn_new(p, host, ssl_ops->alpn_is_h2(ssl)) : NULL;
+	if (c)
+		tg_debug("observing %s (%s)", host, p->name);
+	atomic_store_explicit(&s->val, c ? (uintptr_t)c : VAL_IGNORED, memory_order_release);
+	return c;
 }
 
 void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan)
