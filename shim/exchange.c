@@ -63,6 +63,8 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 	} else if (tg_name_is(name, nlen, "content-encoding")) {
 		if (tg_encoding_parse(value, vlen) != TG_ENC_IDENTITY)
 			x->req_body_opaque = 1;
+	} else if (tg_name_is(name, nlen, "expect")) {
+		x->expect_continue = 1;
 	}
 }
 

@@ -198,8 +198,9 @@ static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_w
 	t->off = 1;
 }
 
+/* Sets w->replace to buf[0..len) rewritten as the gate asked. */
 static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
-                    const struct tg_gate_result *g, const char *asked)
+                    const char *buf, size_t len, const struct tg_gate_result *g, const char *asked)
 {
 	const struct tg_request_info *info = &x->req.info;
 	struct tg_rewrite rw = {
@@ -212,15 +213,15 @@ static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_
 		/* Inserted only when the body has none: the key each API reads. */
 		.max_tokens_key = strstr(x->endpoint, "/responses") ? "max_output_tokens" : "max_tokens",
 	};
-	size_t len;
-	char *out = tg_rewrite_h1(w->buf, w->len, &rw, &len);
+	size_t outlen;
+	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
 	if (!out) {
 		tg_warn("budget '%s': the request to %s%s could not be rewritten; it goes through unchanged",
 		        g->policy, t->sni, x->endpoint);
 		return;
 	}
 	w->replace = out;
-	w->replace_len = len;
+	w->replace_len = outlen;
 	snprintf(x->policy, sizeof x->policy, "%s", g->policy);
 	if (rw.model) {
 		x->policy_flags |= TG_REC_DOWNGRADED;
@@ -228,6 +229,63 @@ static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_
 	}
 	if (rw.max_tokens >= 0)
 		x->policy_flags |= TG_REC_CLAMPED;
+}
+
+/* Asks the gate about x, whose bytes so far are buf[0..len); whole: they
+ * are the request from its first byte and nothing of it went out yet. */
+static void gate(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
+                 const char *buf, size_t len, int whole)
+{
+	char asked[TG_MODEL_MAX];
+	x->gated = 1;
+	tg_exchange_requested_model(x, asked, sizeof asked);
+	struct tg_gate_call call = {
+		.provider = t->provider,
+		.model = asked,
+		.max_tokens = x->req.info.max_tokens,
+		.can_rewrite = whole && w->may_replace && t->count == 1 && x->req_done &&
+		               !x->req_body_opaque && tg_rewrite_h1_possible(buf, len),
+	};
+	struct tg_gate_result g;
+	tg_gate_check(&call, &g);
+	if (g.verdict == TG_VERDICT_BLOCK) {
+		if (whole && t->count == 1)
+			refuse(t, x, w, &g);
+		else
+			tg_warn("budget '%s' refuses a call to %s%s, but part of it was already sent; "
+			        "it goes through", g.policy, t->sni, x->endpoint);
+	} else if (g.verdict == TG_VERDICT_REWRITE) {
+		rewrite(t, x, w, buf, len, &g, asked);
+	}
+}
+
+/* Ends a hold: the held request goes out now, as one write (rewritten if
+ * the gate said so), or not at all if it was refused. */
+static void release_held(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w)
+{
+	char *held = t->held;
+	size_t len = t->held_len;
+	t->held = NULL;
+	t->held_len = 0;
+	if (x && !x->gated)
+		gate(t, x, w, held, len, 1);
+	if (w->swallow || w->replace) {
+		free(held);
+		return;
+	}
+	w->replace = held;
+	w->replace_len = len;
+}
+
+static int hold_append(struct tg_h1_transport *t, const char *buf, size_t len)
+{
+	char *n = realloc(t->held, t->held_len + len);
+	if (!n)
+		return -1;
+	memcpy(n + t->held_len, buf, len);
+	t->held = n;
+	t->held_len += len;
+	return 0;
 }
 
 void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
@@ -241,33 +299,46 @@ void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
 	int starts_here = tg_h1_idle(&t->request) && w->whole;
 	tg_h1_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
 	struct tg_exchange *x = newest(t);
-	if (t->off || !x || x->gated || !x->req_headers)
+
+	if (t->held) {
+		/* Holding a request until its body is whole. */
+		int ok = hold_append(t, w->buf, w->len) == 0;
+		if (ok && !t->off && x && !x->req_done && t->held_len <= TG_H1_HOLD_MAX) {
+			w->swallow = 1;
+			return;
+		}
+		if (!ok) {
+			/* Out of memory: what is held must still go out, with this write. */
+			char *all = malloc(t->held_len + w->len);
+			if (all) {
+				memcpy(all, t->held, t->held_len);
+				memcpy(all + t->held_len, w->buf, w->len);
+				free(t->held);
+				t->held = all;
+				t->held_len += w->len;
+			}
+		}
+		release_held(t, t->off ? NULL : x, w);
+		return;
+	}
+	if (t->off || !x || x->gated)
 		return;
 
+	/* A request whose body is still to come (httpx, and so the official
+	 * Python SDKs, write headers and body apart) is held back whole, so
+	 * that its model is known and its body can be rewritten before any of
+	 * it leaves.  Not with Expect: 100-continue, where the program waits
+	 * for the server before sending the body. */
+	if (starts_here && !x->req_done && !x->expect_continue && w->may_replace && t->count == 1 &&
+	    w->len <= TG_H1_HOLD_MAX && hold_append(t, w->buf, w->len) == 0) {
+		w->swallow = 1;
+		return;
+	}
+	if (!x->req_headers)
+		return;
 	/* Decided once, at the end of the write that completed the headers:
 	 * what went out before cannot be called back. */
-	x->gated = 1;
-	char asked[TG_MODEL_MAX];
-	tg_exchange_requested_model(x, asked, sizeof asked);
-	struct tg_gate_call call = {
-		.provider = t->provider,
-		.model = asked,
-		.max_tokens = x->req.info.max_tokens,
-		.can_rewrite = starts_here && w->may_replace && t->count == 1 && x->req_done &&
-		               !x->req_body_opaque &&
-		               tg_rewrite_h1_possible(w->buf, w->len),
-	};
-	struct tg_gate_result g;
-	tg_gate_check(&call, &g);
-	if (g.verdict == TG_VERDICT_BLOCK) {
-		if (starts_here && t->count == 1)
-			refuse(t, x, w, &g);
-		else
-			tg_warn("budget '%s' refuses a call to %s%s, but part of it was already sent; "
-			        "it goes through", g.policy, t->sni, x->endpoint);
-	} else if (g.verdict == TG_VERDICT_REWRITE) {
-		rewrite(t, x, w, &g, asked);
-	}
+	gate(t, x, w, w->buf, w->len, starts_here);
 }
 
 void tg_h1_transport_eof(struct tg_h1_transport *t)
@@ -284,6 +355,8 @@ void tg_h1_transport_eof(struct tg_h1_transport *t)
 void tg_h1_transport_close(struct tg_h1_transport *t)
 {
 	tg_h1_transport_eof(t);
+	free(t->held);
+	t->held = NULL;
 	t->off = 1;
 }
 
@@ -300,5 +373,7 @@ void tg_h1_transport_abort(struct tg_h1_transport *t)
 		t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
 		t->count--;
 	}
+	free(t->held);
+	t->held = NULL;
 	t->off = 1;
 }

@@ -14,6 +14,9 @@
 #include "inject.h"
 
 #define TG_H1_INFLIGHT_MAX 8
+/* A request written in pieces is held back until its body is whole, up to
+ * this size; a larger one is sent as it comes and decided on what was seen. */
+#define TG_H1_HOLD_MAX (1024 * 1024)
 
 typedef void (*tg_commit_fn)(struct tg_record *r);
 
@@ -25,6 +28,8 @@ struct tg_h1_transport {
 	int informational;         /* reading a 1xx response: not the exchange's own */
 	int off;                   /* stream stopped looking like HTTP/1.1: observe no more */
 	int refused;               /* a budget refused the request: the connection carries no more */
+	char *held;                /* request bytes held back until its body is whole (malloc) */
+	size_t held_len;
 	struct tg_inject *inject;  /* the connection's queue of synthesized reads */
 	const struct tg_provider *provider;
 	const char *sni;           /* owned by the connection */

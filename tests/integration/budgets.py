@@ -568,6 +568,23 @@ def downgrade(t, env, tdir):
         t.check(not bad, "downgraded record: %s (expected %s)" % (", ".join(bad), want))
     t.check(len(recs) == 2, "%d records, expected 2" % len(recs))
 
+    # httpx (the official Python SDKs' transport) writes headers and body
+    # apart: a model-scoped policy needs the body, which the shim waits for
+    # before anything of the request leaves.
+    ledger_hx = os.path.join(tdir, "ledger-httpx")
+    budget_set(t, env, ledger_hx, policy, "model:%s,day,usd=0,downgrade:%s" % (asked, DOWNGRADE_TO))
+    hx = PyClient(t, env, tdir, "httpx-h1", "httpx-h1", [ex], ledger_hx)
+    res = hx.finish()
+    t.check(len(res) == 1 and res[0].get("status") == 200, "httpx: %s %s"
+            % (res, hx.stderr()[-300:]))
+    got = received(t, env, hx.tag)
+    t.check([e["model"] for e in got] == [DOWNGRADE_TO], "httpx: the server received models %s, "
+            "expected %s" % ([e["model"] for e in got], DOWNGRADE_TO))
+    recs = records(t, env, ledger_hx)
+    t.check(len(recs) == 1 and recs[0].get("downgraded") is True and
+            recs[0].get("requested_model") == asked,
+            "httpx: downgraded record expected, got %s" % recs)
+
     # HTTP/2 bodies are not rewritten: the fallback (block) applies, said
     # once.  A call the policy does not govern opens the connection first.
     ledger2 = os.path.join(tdir, "ledger-h2")

@@ -208,3 +208,45 @@ Test(conn, a_downgrade_sends_the_cheaper_model_and_records_both, .init = setup_d
 	cr_assert_str_eq(s.r[0].requested_model, "gpt-4o");
 	cr_assert_str_eq(s.r[0].policy, "cheap");
 }
+
+/* httpx (and so the official Python SDKs) writes headers and body apart:
+ * the headers are held back until the body is whole, then both go out in
+ * one write, rewritten when a budget says so. */
+Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_downgrade, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	const char *body = strstr(request, "\r\n\r\n") + 4;
+	size_t hlen = (size_t)(body - request), blen = strlen(body);
+	struct tg_write_plan p;
+
+	tg_conn_write_begin(ssl, request, hlen, &p);
+	cr_assert_eq(p.swallow, 1, "the headers wait for the body");
+	tg_conn_write_end(&p, hlen, 0);
+
+	tg_conn_write_begin(ssl, body, blen, &p);
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_neq(p.buf, body, "headers and body go out together");
+	cr_assert_not_null(memmem(p.buf, p.len, "POST /v1/chat/completions HTTP/1.1\r\n", 36));
+	cr_assert_not_null(memmem(p.buf, p.len, "\"model\":\"gpt-4o-mini\"", 21), "and rewritten");
+	tg_conn_write_end(&p, blen, 0);
+	read_all(ssl, response, sizeof response - 1, 50);
+	tg_conn_forget(ssl);
+
+	struct seen s = records();
+	cr_assert_eq(s.n, 1);
+	cr_assert(s.r[0].flags & TG_REC_DOWNGRADED);
+	cr_assert_str_eq(s.r[0].requested_model, "gpt-4o");
+}
+
+Test(conn, a_request_waiting_for_100_continue_is_not_held, .init = setup, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	static const char head[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	                           "Expect: 100-continue\r\nContent-Length: 60\r\n\r\n";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, head, sizeof head - 1, &p);
+	cr_assert_eq(p.swallow, 0, "the program waits for the server before the body");
+	cr_assert_eq(p.buf, head);
+	tg_conn_write_end(&p, sizeof head - 1, 0);
+	tg_conn_forget(ssl);
+}
