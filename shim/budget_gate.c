@@ -192,6 +192,18 @@ static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }
 
+/* The window an alert is said once for.  A rolling 24h window starts anew
+ * every hour: keyed by its start, an alert would be repeated hourly while
+ * the spend stays high, so it is keyed by the UTC day instead. */
+static int64_t alert_window(const struct tg_policy *p, const struct tg_spend *s)
+{
+	const int64_t day_us = INT64_C(86400000000);
+	if (p->window != TG_WIN_24H)
+		return s->window_start_us;
+	int64_t now = tg_wall_us();
+	return now - (now % day_us + day_us) % day_us;
+}
+
 static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const struct tg_spend *s,
                        int level, const char *model, const char *detail)
 {
@@ -203,7 +215,7 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->spend_tokens = s->tokens;
 	a->limit_usd = p->limit_usd;
 	a->limit_tokens = p->limit_tokens;
-	a->window_start_us = s->window_start_us;
+	a->window_start_us = alert_window(p, s);
 	a->pid = (int32_t)getpid();
 	snprintf(a->process, sizeof a->process, "%s", tg_config_get()->process);
 	snprintf(a->model, sizeof a->model, "%s", model);
@@ -228,11 +240,11 @@ static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const str
 			return;
 		slot->alerted |= 1u << level;
 	} else {
-		if (!l || alert_known(p->name, level, s->window_start_us))
+		if (!l || alert_known(p->name, level, a.window_start_us))
 			return;
 		int rc = tg_ledger_alert_once(l, &a);
 		if (rc >= 0)
-			alert_remember(p->name, level, s->window_start_us);
+			alert_remember(p->name, level, a.window_start_us);
 		if (rc != 1)
 			return;
 	}
