@@ -27,6 +27,9 @@ import os
 import re
 import subprocess
 
+import itlib
+from itlib import Named, records
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 BUDGET_CLIENT = os.path.join(HERE, "helpers", "budget_client.py")
@@ -39,32 +42,13 @@ DOWNGRADE_TO = "gpt-4o-mini"
 RACERS = 8
 
 
-class Named:
-    """The client column of a test line, and the program the ledger names."""
-
-    def __init__(self, name, process):
-        self.name, self.process = name, process
-
-
-class BudgetTest:
-    def __init__(self, h, cases, name, process, label, body):
-        self.h, self.cases = h, cases
-        self.client = Named(name, process)
-        self.label, self.body = label, body
-
-    def run(self, env):
-        tdir = env.new_dir(self.client.name + "-" + self.label)
-        return self.body(self, env, tdir) or ""
-
+class BudgetTest(itlib.SuiteTest):
     def ex(self, name, request=None):
         """An exchange of case name, with another request body if given."""
         case = self.cases[name]
         if request is not None:
             case = dict(case, request_path=request)
         return self.h.Exchange(case, self.h.Mode("length", "identity"))
-
-    def check(self, cond, msg):
-        self.h.check(cond, msg)
 
 
 # ---------------------------------------------------------------- tokenguard-report
@@ -92,12 +76,6 @@ def budget_status(t, env, ledger):
     except ValueError:
         raise t.h.Failure("budget status printed no JSON: %r" % p.stdout[:200])
     return {r["name"]: r for r in rows}
-
-
-def records(t, env, ledger):
-    recs = t.h.read_records(env, ledger)
-    t.h.check_no_secrets(ledger)
-    return recs
 
 
 def allowed_and_blocked(recs):
@@ -160,23 +138,10 @@ class Curl:
         self.tag = tag or "%s/%s" % (os.path.basename(tdir), label)
         self.dir = os.path.join(tdir, label)
         os.makedirs(self.dir)
-        lines = ["silent", "show-error", "no-progress-meter"]
-        for i, ex in enumerate(exchanges):
-            argv = ex.argv(self.tag)
-            if i:
-                lines.append("next")
-            lines += ['cacert = "%s"' % env.ca, 'request = "%s"' % argv[0],
-                      'url = "%s"' % argv[1], 'output = "%s/%d.body"' % (self.dir, i),
-                      'dump-header = "%s/%d.head"' % (self.dir, i),
-                      'write-out = "%d %%{http_code} %%{http_version}\\n"' % i]
-            if http == "1.1":
-                lines.append("http1.1")
-            if argv[2] != "-":
-                lines.append('data-binary = "@%s"' % argv[2])
-            lines += ['header = "%s"' % hd for hd in argv[3:]]
         cfg = os.path.join(self.dir, "curlrc")
-        with open(cfg, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        itlib.write_curl_config(cfg, env, self.tag, exchanges, http,
+                                lambda i: ['output = "%s/%d.body"' % (self.dir, i),
+                                           'dump-header = "%s/%d.head"' % (self.dir, i)])
         cenv = env.child_env(ledger, True)
         for k, v in (extra_env or {}).items():
             if v is None:
@@ -190,16 +155,11 @@ class Curl:
         self.pid = self.proc.pid
 
     def wait(self, timeout=TIMEOUT):
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise self.t.h.Failure("%s: curl did not finish in %ds (a refusal it cannot read?)"
-                                   % (self.label, timeout))
+        itlib.wait_or_kill(self.t, self.proc, timeout,
+                           "%s: curl did not finish in %ds (a refusal it cannot read?)"
+                           % (self.label, timeout))
         self.rc = self.proc.returncode
-        with open(self.err, "rb") as f:
-            self.stderr = f.read().decode(errors="replace")
+        self.stderr = itlib.read_text(self.err)
         seen = {}
         with open(self.out) as f:
             for line in f:
@@ -274,26 +234,20 @@ class PyClient:
         if self.proc.stdin:
             self.proc.stdin.close()
         try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise self.t.h.Failure("%s: budget_client.py did not finish in %ds"
-                                   % (self.label, timeout))
+            itlib.wait_or_kill(self.t, self.proc, timeout, "%s: budget_client.py did not finish "
+                               "in %ds" % (self.label, timeout))
         finally:
             if self.proc.stdout:
                 self.proc.stdout.close()
         return self.results()
 
     def stderr(self):
-        with open(self.err, "rb") as f:
-            return f.read().decode(errors="replace")
+        return itlib.read_text(self.err)
 
     def results(self):
         if not os.path.exists(self.out):
             return []
-        with open(self.out) as f:
-            return [json.loads(l) for l in f if l.strip()]
+        return itlib.read_json_lines(self.out)
 
 
 # ---------------------------------------------------------------- shared checks

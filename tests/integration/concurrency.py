@@ -24,6 +24,9 @@ import signal
 import subprocess
 import time
 
+import itlib
+from itlib import records
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONC_CLIENT = os.path.join(HERE, "helpers", "conc_client.py")
 SYS_PY = "/usr/bin/python3"
@@ -45,28 +48,9 @@ EVERY_FORMAT = ["openai-chat", "anthropic-messages", "gemini-generate", "cohere-
 RUN_SPECIFIC = ("ts", "latency_ms", "ttft_ms", "pid")
 
 
-class Named:
-    """The client column of a test line, and the program the ledger names."""
-
-    def __init__(self, name, process):
-        self.name, self.process = name, process
-
-
-class ConcTest:
-    def __init__(self, h, cases, name, process, label, body):
-        self.h, self.cases = h, cases
-        self.client = Named(name, process)
-        self.label, self.body = label, body
-
-    def run(self, env):
-        tdir = env.new_dir(self.client.name + "-" + self.label)
-        return self.body(self, env, tdir) or ""
-
+class ConcTest(itlib.SuiteTest):
     def ex(self, name, mode=None, cut=None):
         return self.h.Exchange(self.cases[name], mode or self.h.Mode("length", "identity"), cut)
-
-    def check(self, cond, msg):
-        self.h.check(cond, msg)
 
 
 def stalled(mode, ms):
@@ -129,12 +113,6 @@ def match_records(t, recs, exchanges, what=""):
             raise h.Failure(what + str(e))
 
 
-def records(t, env, ledger):
-    recs = t.h.read_records(env, ledger)
-    t.h.check_no_secrets(ledger)
-    return recs
-
-
 def by_pid(recs):
     out = collections.defaultdict(list)
     for r in recs:
@@ -181,25 +159,11 @@ class Curl:
         self.tag = "%s/%s" % (os.path.basename(tdir), label)
         self.bodies = os.path.join(tdir, label + ".bodies")
         os.makedirs(self.bodies)
-        lines = ["silent", "show-error", "no-progress-meter"]
-        if parallel:
-            lines += ["parallel", "parallel-max = %d" % parallel]
-        for i, ex in enumerate(exchanges):
-            argv = ex.argv(self.tag)
-            if i:
-                lines.append("next")
-            lines += ['cacert = "%s"' % env.ca, 'request = "%s"' % argv[0],
-                      'url = "%s"' % argv[1], 'output = "%s/%d"' % (self.bodies, i),
-                      'write-out = "%d %%{http_code} %%{http_version}\\n"' % i]
-            if http == "1.1":
-                lines.append("http1.1")
-            lines += list(extra)
-            if argv[2] != "-":
-                lines.append('data-binary = "@%s"' % argv[2])
-            lines += ['header = "%s"' % hd for hd in argv[3:]]
         cfg = os.path.join(tdir, label + ".curlrc")
-        with open(cfg, "w") as f:
-            f.write("\n".join(lines) + "\n")
+        run_options = ["parallel", "parallel-max = %d" % parallel] if parallel else []
+        itlib.write_curl_config(cfg, env, self.tag, exchanges, http,
+                                lambda i: ['output = "%s/%d"' % (self.bodies, i)],
+                                options=run_options, extra=extra)
         self.out = os.path.join(tdir, label + ".out")
         self.err = os.path.join(tdir, label + ".err")
         with open(self.out, "wb") as o, open(self.err, "wb") as e:
@@ -208,19 +172,14 @@ class Curl:
         self.pid = self.proc.pid
 
     def wait(self, deadline):
-        try:
-            self.proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise self.t.h.Failure("%s: curl did not finish in time" % self.label)
+        itlib.wait_or_kill(self.t, self.proc, max(0.1, deadline - time.monotonic()),
+                           "%s: curl did not finish in time" % self.label)
         return self
 
     def check_output(self, rc=0):
         """Every transfer answered with the case's status and bytes."""
         t = self.t
-        with open(self.err, "rb") as f:
-            err = f.read().decode(errors="replace").strip()
+        err = itlib.read_text(self.err).strip()
         if rc is not None:
             t.check(self.proc.returncode == rc, "%s: curl exit %d, expected %d: %s"
                     % (self.label, self.proc.returncode, rc, err[:200]))
@@ -275,18 +234,12 @@ class Helper:
         self.pid = self.proc.pid
 
     def wait(self, timeout=TIMEOUT):
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise self.t.h.Failure("conc_client.py %s did not finish in %ds (deadlock?)"
-                                   % (self.mode, timeout))
+        itlib.wait_or_kill(self.t, self.proc, timeout, "conc_client.py %s did not finish in %ds "
+                           "(deadlock?)" % (self.mode, timeout))
         return self
 
     def stderr(self):
-        with open(self.err, "rb") as f:
-            return f.read().decode(errors="replace").strip()
+        return itlib.read_text(self.err).strip()
 
     def results(self, rc=0):
         t = self.t
@@ -294,8 +247,7 @@ class Helper:
             t.check(self.proc.returncode == rc, "conc_client.py %s exit %d: %s"
                     % (self.mode, self.proc.returncode, self.stderr()[-300:]))
         t.check(os.path.exists(self.out), "conc_client.py %s wrote no results" % self.mode)
-        with open(self.out) as f:
-            return [json.loads(line) for line in f if line.strip()]
+        return itlib.read_json_lines(self.out)
 
 
 def check_results(t, results, planned):

@@ -4,55 +4,33 @@
  * reset, rm, env policies and the errors.  Skipped when the binary has not
  * been built. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
+#include "fixture.h"
 #include "ledger_budget.h"
 
 static char dir[64];
-static const char *bin;
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)type; (void)ftw;
-	return remove(path);
-}
 
 static void setup(void)
 {
-	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
-	if (access(bin, X_OK) != 0)
-		cr_skip_test("%s not built", bin);
-	snprintf(dir, sizeof dir, "/tmp/tg-budget-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tgt_report_bin();  /* skips the test before any work when it is not built */
+	tgt_tmpdir(dir, sizeof dir, "tg-budget-cli");
 }
 
 static void teardown(void)
 {
-	if (dir[0])
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tgt_rmtree(dir);
 }
 
 /* Runs the report with args and env (a prefix such as "X=y", or ""). */
 static int run_env(const char *env, const char *args, char *out, size_t n)
 {
-	char cmd[2048];
-	FILE *p;
-	size_t len;
-	int st;
+	char prefix[512];
 
-	snprintf(cmd, sizeof cmd, "env -u TOKENGUARD_BUDGETS %s %s %s --ledger %s/l 2>&1", env, bin,
-	         args, dir);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	len = fread(out, 1, n - 1, p);
-	out[len] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	snprintf(prefix, sizeof prefix, "env -u TOKENGUARD_BUDGETS %s", env);
+	return tgt_run_report(prefix, out, n, "%s --ledger %s/l", args, dir);
 }
 
 static int run(const char *args, char *out, size_t n)
@@ -71,22 +49,13 @@ static int64_t now_us(void)
 static void spend(double usd, int64_t tokens, const char *tags)
 {
 	struct tg_ledger *l;
-	struct tg_record r;
+	struct tg_record r = tgt_record(now_us(), "openai", "gpt-4o", "python3", tags, tokens, 0,
+	                                usd, 0);
 	char path[128];
 
 	snprintf(path, sizeof path, "%s/l", dir);
 	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_CREATE), 0);
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = now_us();
-	r.counts.input = tokens;
-	r.counts.output = 0;
-	r.cost_usd = usd;
-	snprintf(r.provider, sizeof r.provider, "openai");
-	snprintf(r.model, sizeof r.model, "gpt-4o");
-	snprintf(r.process, sizeof r.process, "python3");
-	snprintf(r.tags, sizeof r.tags, "%s", tags);
-	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tgt_put_record(l, &r);
 	tg_ledger_close(l);
 }
 

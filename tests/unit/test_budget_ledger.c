@@ -2,7 +2,6 @@
  * record, spend per window, reset baselines, stored policies, alerts once
  * across processes, and the upgrade of a schema 1 ledger. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "ledger_budget.h"
 
 #define US INT64_C(1000000)
@@ -19,21 +19,14 @@
 
 static char dir[64];
 
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)type; (void)ftw;
-	return remove(path);
-}
-
 static void setup(void)
 {
-	snprintf(dir, sizeof dir, "/tmp/tg-budget-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tgt_tmpdir(dir, sizeof dir, "tg-budget-test");
 }
 
 static void teardown(void)
 {
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tgt_rmtree(dir);
 }
 
 TestSuite(budget_ledger, .init = setup, .fini = teardown);
@@ -50,20 +43,9 @@ static void put(struct tg_ledger *l, int64_t ts, const char *provider, const cha
                 const char *family, const char *process, const char *tags,
                 int64_t in, int64_t out, double cost, uint32_t flags)
 {
-	struct tg_record r;
+	struct tg_record r = tgt_record(ts, provider, model, process, tags, in, out, cost, flags);
 
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = ts;
-	r.counts.input = in;
-	r.counts.output = out;
-	r.cost_usd = cost;
-	r.flags = flags;
 	r.pid = 1;
-	snprintf(r.provider, sizeof r.provider, "%s", provider);
-	snprintf(r.model, sizeof r.model, "%s", model);
-	snprintf(r.process, sizeof r.process, "%s", process);
-	snprintf(r.tags, sizeof r.tags, "%s", tags);
 	cr_assert_eq(tg_ledger_append_scoped(l, &r, family), 0);
 }
 

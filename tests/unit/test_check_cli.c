@@ -3,57 +3,31 @@
  * the built binary (build/tokenguard-report, or $TG_REPORT_BIN).  Skipped
  * when the binary has not been built. */
 #include <criterion/criterion.h>
-#include <ftw.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "ledger.h"
+#include "fixture.h"
 
 #define NOV22 INT64_C(1795305600000000)  /* 2026-11-22T00:00:00Z */
 #define HOUR INT64_C(3600000000)
 
 static char dir[64];
-static const char *bin;
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)type; (void)ftw;
-	return remove(path);
-}
 
 static void put(struct tg_ledger *l, int64_t ts, const char *provider, const char *model,
                 const char *process, const char *tags, int64_t in, int64_t out, double cost,
                 uint32_t flags)
 {
-	struct tg_record r;
+	struct tg_record r = tgt_record(ts, provider, model, process, tags, in, out, cost, flags);
 
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = ts;
-	r.counts.input = in;
-	r.counts.output = out;
-	r.cost_usd = cost;
-	r.flags = flags;
 	r.pid = 7;
-	snprintf(r.provider, sizeof r.provider, "%s", provider);
-	snprintf(r.model, sizeof r.model, "%s", model);
-	snprintf(r.process, sizeof r.process, "%s", process);
-	snprintf(r.tags, sizeof r.tags, "%s", tags);
-	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tgt_put_record(l, &r);
 }
 
 static void setup(void)
 {
 	struct tg_ledger *l;
 
-	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
-	if (access(bin, X_OK) != 0)
-		cr_skip_test("%s not built", bin);
-	snprintf(dir, sizeof dir, "/tmp/tg-check-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tgt_report_bin();  /* skips the test before any work when it is not built */
+	tgt_tmpdir(dir, sizeof dir, "tg-check-cli");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	put(l, NOV22 + HOUR, "openai", "gpt-4o-2024-08-06", "python3", "team=search,env=prod",
 	    1000, 100, 0.0123, 0);
@@ -71,23 +45,12 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (dir[0])
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tgt_rmtree(dir);
 }
 
 static int run(const char *args, char *out, size_t n)
 {
-	char cmd[1024];
-	FILE *p;
-	size_t len;
-	int st;
-
-	snprintf(cmd, sizeof cmd, "%s %s --ledger %s 2>&1", bin, args, dir);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	len = fread(out, 1, n - 1, p);
-	out[len] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tgt_run_report(NULL, out, n, "%s --ledger %s", args, dir);
 }
 
 TestSuite(check_cli, .init = setup, .fini = teardown);
@@ -143,7 +106,7 @@ Test(check_cli, exits_2_on_bad_flags_and_a_missing_ledger)
 	cr_assert_str_eq(out, "tokenguard-report: --by does not apply to check; drop it\n");
 	cr_assert_eq(run("check --max-usd 1 extra", out, sizeof out), 2);
 	cr_assert_str_eq(out, "tokenguard-report: unexpected argument \"extra\"; see --help\n");
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tgt_rmtree(dir);
 	cr_assert_eq(run("check --max-usd 1", out, sizeof out), 2);
 	cr_assert_not_null(strstr(out, "no ledger found"), "%s", out);
 }

@@ -3,7 +3,6 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -13,26 +12,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixture.h"
 #include "ledger.h"
 #include "record_codec.h"
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)type; (void)ftw;
-	return remove(path);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *make_tmpdir(char *buf, size_t n)
-{
-	snprintf(buf, n, "/tmp/tg-ledger-test-XXXXXX");
-	cr_assert_not_null(mkdtemp(buf));
-	return buf;
-}
 
 static void sample(struct tg_record *r, int64_t ts, int i)
 {
@@ -287,7 +269,7 @@ Test(ledger, appends_and_scans_in_time_order)
 	struct collect *c = calloc(1, sizeof *c);
 	int64_t ts[] = { 3000, 1000, 2000, 1000, 5000 };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	for (int i = 0; i < 5; i++) {
 		sample(&r, ts[i], i);
@@ -312,7 +294,7 @@ Test(ledger, appends_and_scans_in_time_order)
 
 	tg_ledger_close(l);
 	free(c);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, creates_private_directory_and_files)
@@ -321,7 +303,7 @@ Test(ledger, creates_private_directory_and_files)
 	struct tg_ledger *l;
 	struct stat st;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(sub, sizeof sub, "%s/a/b/tokenguard", dir);
 	cr_assert_eq(tg_ledger_open(&l, sub, TG_LEDGER_CREATE), 0);
 	tg_ledger_close(l);
@@ -330,7 +312,7 @@ Test(ledger, creates_private_directory_and_files)
 	snprintf(path, sizeof path, "%s/data.mdb", sub);
 	cr_assert_eq(stat(path, &st), 0);
 	cr_assert_eq(st.st_mode & 0077, 0);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, read_only_open_creates_nothing)
@@ -339,7 +321,7 @@ Test(ledger, read_only_open_creates_nothing)
 	struct tg_ledger *l;
 	struct stat st;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(sub, sizeof sub, "%s/nope", dir);
 	cr_assert_eq(tg_ledger_open(&l, sub, TG_LEDGER_RDONLY), TG_ENOENT);
 	cr_assert_null(l);
@@ -355,14 +337,14 @@ Test(ledger, read_only_handle_refuses_to_append)
 	struct tg_ledger *l;
 	struct tg_record r;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	tg_ledger_close(l);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_RDONLY), 0);
 	sample(&r, 1, 0);
 	cr_assert_eq(tg_ledger_append(l, &r), TG_EINVAL);
 	tg_ledger_close(l);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, rejects_conflicting_flags_and_negative_times)
@@ -371,13 +353,13 @@ Test(ledger, rejects_conflicting_flags_and_negative_times)
 	struct tg_ledger *l;
 	struct tg_record r;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_RDONLY | TG_LEDGER_CREATE), TG_EINVAL);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	sample(&r, -5, 0);
 	cr_assert_eq(tg_ledger_append(l, &r), TG_EINVAL);
 	tg_ledger_close(l);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, reports_permission_denied_on_a_read_only_directory)
@@ -387,12 +369,12 @@ Test(ledger, reports_permission_denied_on_a_read_only_directory)
 
 	if (geteuid() == 0)
 		cr_skip_test("root ignores directory permissions");
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(chmod(dir, 0500), 0);
 	snprintf(sub, sizeof sub, "%s/tokenguard", dir);
 	cr_assert_eq(tg_ledger_open(&l, sub, TG_LEDGER_CREATE), TG_EACCES);
 	chmod(dir, 0700);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, reports_a_garbage_data_file_as_corrupt)
@@ -405,7 +387,7 @@ Test(ledger, reports_a_garbage_data_file_as_corrupt)
 
 	for (size_t i = 0; i < sizeof junk; i++)
 		junk[i] = (unsigned char)rand_r(&seed);
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(path, sizeof path, "%s/data.mdb", dir);
 	cr_assert_not_null(f = fopen(path, "wb"));
 	fwrite(junk, 1, sizeof junk, f);
@@ -413,7 +395,7 @@ Test(ledger, reports_a_garbage_data_file_as_corrupt)
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_RDONLY), TG_ECORRUPT);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), TG_ECORRUPT);
 	cr_assert_eq(tg_ledger_open(&l, dir, 0), TG_ECORRUPT);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 /* Writes straight through LMDB, as another program (or damage) would. */
@@ -440,11 +422,11 @@ Test(ledger, refuses_an_lmdb_environment_that_is_not_a_ledger)
 	char dir[64];
 	struct tg_ledger *l;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	raw_put(dir, NULL, "k", 1, "v", 1);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), TG_ECORRUPT);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_RDONLY), TG_ECORRUPT);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, refuses_a_ledger_from_a_newer_version)
@@ -453,7 +435,7 @@ Test(ledger, refuses_a_ledger_from_a_newer_version)
 	struct tg_ledger *l;
 	unsigned char v99[4] = { 0, 0, 0, 99 };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	tg_ledger_close(l);
 	raw_put(dir, "meta", "schema", 6, v99, 4);
@@ -462,7 +444,7 @@ Test(ledger, refuses_a_ledger_from_a_newer_version)
 	cr_assert_str_eq(tg_strerror(TG_ESCHEMA),
 	                 "ledger written by a newer tokenguard; "
 	                 "upgrade tokenguard, or use a separate ledger directory for this version");
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, surfaces_a_corrupt_value_as_an_error)
@@ -474,7 +456,7 @@ Test(ledger, surfaces_a_corrupt_value_as_an_error)
 	unsigned char key[16] = { 0, 0, 0, 0, 0, 0, 0x27, 0x10 };  /* ts 10000 */
 	unsigned char junk[] = { 1, 23, 200, 'x' };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	sample(&r, 5000, 0);
 	cr_assert_eq(tg_ledger_append(l, &r), 0);
@@ -486,7 +468,7 @@ Test(ledger, surfaces_a_corrupt_value_as_an_error)
 	cr_assert_eq(c->n, 1, "records before the damage are delivered");
 	tg_ledger_close(l);
 	free(c);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, surfaces_a_malformed_key_as_an_error)
@@ -496,7 +478,7 @@ Test(ledger, surfaces_a_malformed_key_as_an_error)
 	struct collect *c = calloc(1, sizeof *c);
 	unsigned char v[] = { 1 };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	tg_ledger_close(l);
 	raw_put(dir, "records", "short", 5, v, 1);
@@ -504,7 +486,7 @@ Test(ledger, surfaces_a_malformed_key_as_an_error)
 	cr_assert_eq(tg_ledger_scan(l, 0, INT64_MAX, collect, c), TG_ECORRUPT);
 	tg_ledger_close(l);
 	free(c);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, grows_the_map_from_a_tiny_start)
@@ -514,7 +496,7 @@ Test(ledger, grows_the_map_from_a_tiny_start)
 	struct tg_record r;
 	struct tg_ledger_opts o = { .map_initial = 128 << 10, .map_max = 64 << 20 };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open_ex(&l, dir, TG_LEDGER_CREATE, &o), 0);
 	for (int i = 0; i < 3000; i++) {
 		sample(&r, 1000 + i, i);
@@ -523,7 +505,7 @@ Test(ledger, grows_the_map_from_a_tiny_start)
 	}
 	tg_ledger_close(l);
 	cr_assert_eq(count_records(dir), 3000);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, reports_full_when_the_map_cap_is_reached)
@@ -534,7 +516,7 @@ Test(ledger, reports_full_when_the_map_cap_is_reached)
 	struct tg_ledger_opts o = { .map_initial = 128 << 10, .map_max = 256 << 10 };
 	int rc = 0, i;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open_ex(&l, dir, TG_LEDGER_CREATE, &o), 0);
 	for (i = 0; i < 10000 && rc == 0; i++) {
 		sample(&r, 1000 + i, i);
@@ -545,7 +527,7 @@ Test(ledger, reports_full_when_the_map_cap_is_reached)
 	cr_assert_gt(i, 100);
 	tg_ledger_close(l);
 	cr_assert_eq(count_records(dir), i - 1, "every acknowledged append is kept");
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 static const char *proc_dir;
@@ -574,7 +556,7 @@ Test(ledger, keeps_every_record_from_eight_concurrent_processes)
 	pid_t kids[8];
 	int status;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	proc_dir = dir;
 	for (int i = 0; i < 8; i++) {
 		kids[i] = fork();
@@ -588,7 +570,7 @@ Test(ledger, keeps_every_record_from_eight_concurrent_processes)
 		          "child %d status %d", i, status);
 	}
 	cr_assert_eq(count_records(dir), 1600);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 struct thread_arg {
@@ -618,7 +600,7 @@ Test(ledger, keeps_every_record_from_concurrent_threads)
 	struct thread_arg a[4];
 	struct tg_ledger_opts o = { .map_initial = 128 << 10 };
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open_ex(&l, dir, TG_LEDGER_CREATE, &o), 0);
 	for (int i = 0; i < 4; i++) {
 		a[i] = (struct thread_arg){ l, i, 0 };
@@ -630,7 +612,7 @@ Test(ledger, keeps_every_record_from_concurrent_threads)
 	}
 	tg_ledger_close(l);
 	cr_assert_eq(count_records(dir), 400);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, refuses_a_handle_inherited_across_fork)
@@ -641,11 +623,11 @@ Test(ledger, refuses_a_handle_inherited_across_fork)
 	pid_t pid;
 	int status;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	pid = fork();
 	if (pid == 0) {
-		struct tg_ledger *mine;
+		struct tg_ledger *mine = NULL;
 		int ok;
 
 		sample(&r, 1, 0);
@@ -661,7 +643,7 @@ Test(ledger, refuses_a_handle_inherited_across_fork)
 	cr_assert_eq(tg_ledger_append(l, &r), 0, "the parent's handle still works");
 	tg_ledger_close(l);
 	cr_assert_eq(count_records(dir), 2);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, clears_no_readers_when_none_died)
@@ -670,12 +652,12 @@ Test(ledger, clears_no_readers_when_none_died)
 	struct tg_ledger *l;
 	int dead = -1;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	cr_assert_eq(tg_ledger_reader_check(l, &dead), 0);
 	cr_assert_eq(dead, 0);
 	tg_ledger_close(l);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 Test(ledger, names_the_problem_and_the_remedy_for_every_code)
@@ -699,11 +681,11 @@ Test(ledger, maps_errno_to_the_same_code_wherever_it_comes_from)
 		cr_assert_eq(tg_error_from_errno(map[i].e), map[i].rc, "errno %d", map[i].e);
 	/* A name longer than any file system allows, met first by mkdir()
 	 * (ledger_dir.c) and then by stat() (ledger.c). */
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(path, sizeof path, "%s/%0300d", dir, 0);
 	cr_assert_eq(tg_ledger_mkdirs(path), TG_EINVAL);
 	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_RDONLY), TG_EINVAL);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }
 
 /* ---- default directory ---- */
@@ -734,7 +716,7 @@ Test(ledger_dir, mkdirs_refuses_a_path_through_a_file)
 	char dir[64], path[128];
 	FILE *f;
 
-	make_tmpdir(dir, sizeof dir);
+	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(path, sizeof path, "%s/file", dir);
 	cr_assert_not_null(f = fopen(path, "w"));
 	fclose(f);
@@ -742,5 +724,5 @@ Test(ledger_dir, mkdirs_refuses_a_path_through_a_file)
 	cr_assert_eq(tg_ledger_mkdirs(path), TG_ENOENT);
 	snprintf(path, sizeof path, "%s//x///y/", dir);
 	cr_assert_eq(tg_ledger_mkdirs(path), 0);
-	rm_rf(dir);
+	tgt_rmtree(dir);
 }

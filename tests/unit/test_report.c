@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixture.h"
+
 #include "../../tools/when.c"
 #include "../../tools/emit.c"
 #include "../../tools/agg.c"
@@ -254,19 +256,9 @@ Test(emit, knows_the_format_names)
 static struct tg_record rec(const char *provider, const char *model, int64_t ts, int64_t in,
                             int64_t out, double cost, uint32_t flags, const char *tags)
 {
-	struct tg_record r;
+	struct tg_record r = tgt_record(ts, provider, model, "", tags, in, out, cost, flags);
 
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = ts;
-	r.counts.input = in;
-	r.counts.output = out;
 	r.counts.cached_input = in > 0 ? in / 10 : TG_COUNT_UNKNOWN;
-	r.cost_usd = cost;
-	r.flags = flags;
-	snprintf(r.provider, sizeof r.provider, "%s", provider);
-	snprintf(r.model, sizeof r.model, "%s", model);
-	snprintf(r.tags, sizeof r.tags, "%s", tags);
 	return r;
 }
 

@@ -2,63 +2,38 @@
  * the ledger API, then read back by the built binary (build/tokenguard-report,
  * or $TG_REPORT_BIN).  Skipped when the binary has not been built. */
 #include <criterion/criterion.h>
-#include <ftw.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include "ledger.h"
+#include "fixture.h"
 
 static char dir[64];
-static const char *bin;
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)st; (void)type; (void)ftw;
-	return remove(path);
-}
 
 static void put(struct tg_ledger *l, int64_t ts, const char *provider, const char *model,
                 int64_t in, int64_t out, double cost, uint32_t flags, const char *tags)
 {
-	struct tg_record r;
+	struct tg_record r = tgt_record(ts, provider, model, "py\"thon", tags, in, out, cost, flags);
 
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = ts;
-	r.counts.input = in;
-	r.counts.output = out;
 	if (in >= 0) {
 		r.counts.cached_input = 0;
 		r.counts.cache_creation = 0;
 	}
-	r.cost_usd = cost;
-	r.flags = flags;
 	r.latency_ms = 250;
 	r.ttft_ms = -1;
 	r.pid = 77;
 	r.status = 200;
-	snprintf(r.provider, sizeof r.provider, "%s", provider);
 	snprintf(r.host, sizeof r.host, "api.example.com");
 	snprintf(r.endpoint, sizeof r.endpoint, "/v1/chat/completions");
-	snprintf(r.model, sizeof r.model, "%s", model);
-	snprintf(r.process, sizeof r.process, "py\"thon");
-	snprintf(r.tags, sizeof r.tags, "%s", tags);
 	snprintf(r.request_id, sizeof r.request_id, "req-1");
-	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tgt_put_record(l, &r);
 }
 
 static void setup(void)
 {
 	struct tg_ledger *l;
 
-	bin = getenv("TG_REPORT_BIN") ? getenv("TG_REPORT_BIN") : "build/tokenguard-report";
-	if (access(bin, X_OK) != 0)
-		cr_skip_test("%s not built", bin);
-	snprintf(dir, sizeof dir, "/tmp/tg-report-cli-XXXXXX");
-	cr_assert_not_null(mkdtemp(dir));
+	tgt_report_bin();  /* skips the test before any work when it is not built */
+	tgt_tmpdir(dir, sizeof dir, "tg-report-cli");
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	/* 2026-11-22T08:33:11.123456Z and a day earlier */
 	put(l, INT64_C(1795336391123456), "openai", "gpt-4o", 1000, 100, 0.0035, TG_REC_STREAM,
@@ -71,24 +46,13 @@ static void setup(void)
 
 static void teardown(void)
 {
-	if (dir[0])
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	tgt_rmtree(dir);
 }
 
 /* Runs the report with args; returns its exit status, output in out. */
 static int run(const char *args, char *out, size_t n)
 {
-	char cmd[1024];
-	FILE *p;
-	size_t len;
-	int st;
-
-	snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin, args);
-	cr_assert_not_null(p = popen(cmd, "r"));
-	len = fread(out, 1, n - 1, p);
-	out[len] = '\0';
-	st = pclose(p);
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return tgt_run_report(NULL, out, n, "%s", args);
 }
 
 TestSuite(report_cli, .init = setup, .fini = teardown);
@@ -236,22 +200,14 @@ Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
 Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
 {
 	struct tg_ledger *l;
-	struct tg_record r;
+	/* 2026-11-23T00:00:00Z */
+	struct tg_record r = tgt_record(INT64_C(1795392000000000), "openai", "=1+2", "@evil",
+	                                "-k=+v", 7, 3, 0.5, 0);
 	char out[8192], args[256];
 
-	memset(&r, 0, sizeof r);
-	tg_counts_unknown(&r.counts);
-	r.ts_us = INT64_C(1795392000000000);  /* 2026-11-23T00:00:00Z */
-	r.counts.input = 7;
-	r.counts.output = 3;
-	r.cost_usd = 0.5;
-	snprintf(r.provider, sizeof r.provider, "openai");
-	snprintf(r.model, sizeof r.model, "=1+2");
-	snprintf(r.process, sizeof r.process, "@evil");
-	snprintf(r.tags, sizeof r.tags, "-k=+v");
 	snprintf(r.request_id, sizeof r.request_id, "-cmd");
 	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
-	cr_assert_eq(tg_ledger_append(l, &r), 0);
+	tgt_put_record(l, &r);
 	tg_ledger_close(l);
 
 	snprintf(args, sizeof args, "records --ledger %s --format csv --since 2026-11-23", dir);

@@ -29,20 +29,14 @@ import sys
 import time
 
 sys.dont_write_bytecode = True
+import clientlib  # noqa: E402  (after the line above: no bytecode left in the tree)
+
 TIMEOUT = 20
 
 
 def parse(ex):
-    method, url, body_file = ex[0], ex[1], ex[2]
-    body = None
-    if body_file != "-":
-        with open(body_file, "rb") as f:
-            body = f.read()
-    headers = {}
-    for h in ex[3:]:
-        k, v = h.split(":", 1)
-        headers[k.strip()] = v.strip()
-    return method, url, body, headers
+    method, url, body, headers = clientlib.read_exchange(ex)
+    return method, url, body, dict(headers)
 
 
 class RequestsLib:

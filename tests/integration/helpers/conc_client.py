@@ -44,19 +44,13 @@ import threading
 import urllib.parse
 
 sys.dont_write_bytecode = True
+import clientlib  # noqa: E402  (after the line above: no bytecode left in the tree)
+
 TIMEOUT = 60
 
 
 def parse(ex):
-    method, url, body_file = ex[0], ex[1], ex[2]
-    body = None
-    if body_file != "-":
-        with open(body_file, "rb") as f:
-            body = f.read()
-    headers = []
-    for h in ex[3:]:
-        k, v = h.split(":", 1)
-        headers.append((k.strip(), v.strip()))
+    method, url, body, headers = clientlib.read_exchange(ex)
     return method, urllib.parse.urlsplit(url), body, headers
 
 

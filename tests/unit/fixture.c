@@ -1,0 +1,95 @@
+/* fixture.c - scratch directories, test records and report runs shared by
+ * the unit tests (see fixture.h).  No Test() lives here: the unit binary
+ * links every C file of tests/unit, and this one only serves the others. */
+#include "fixture.h"
+
+#include <criterion/criterion.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+char *tgt_tmpdir(char *buf, size_t n, const char *prefix)
+{
+	int len = snprintf(buf, n, "/tmp/%s-XXXXXX", prefix);
+
+	cr_assert(len > 0 && (size_t)len < n, "no room for a directory named after %s", prefix);
+	cr_assert_not_null(mkdtemp(buf), "mkdtemp %s", buf);
+	return buf;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st; (void)type; (void)ftw;
+	return remove(path);
+}
+
+void tgt_rmtree(const char *dir)
+{
+	/* 16 open directories: far deeper than any test's tree */
+	if (dir[0])
+		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+struct tg_record tgt_record(int64_t ts_us, const char *provider, const char *model,
+                            const char *process, const char *tags, int64_t input,
+                            int64_t output, double cost_usd, uint32_t flags)
+{
+	struct tg_record r;
+
+	memset(&r, 0, sizeof r);
+	tg_counts_unknown(&r.counts);
+	r.ts_us = ts_us;
+	r.counts.input = input;
+	r.counts.output = output;
+	r.cost_usd = cost_usd;
+	r.flags = flags;
+	snprintf(r.provider, sizeof r.provider, "%s", provider);
+	snprintf(r.model, sizeof r.model, "%s", model);
+	snprintf(r.process, sizeof r.process, "%s", process);
+	snprintf(r.tags, sizeof r.tags, "%s", tags);
+	return r;
+}
+
+void tgt_put_record(struct tg_ledger *l, const struct tg_record *r)
+{
+	cr_assert_eq(tg_ledger_append(l, r), 0);
+}
+
+const char *tgt_report_bin(void)
+{
+	const char *bin = getenv("TG_REPORT_BIN");
+
+	if (!bin)
+		bin = "build/tokenguard-report";
+	if (access(bin, X_OK) != 0)
+		cr_skip_test("%s not built", bin);
+	return bin;
+}
+
+int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)
+{
+	char args[3072], cmd[4096];
+	const char *bin = tgt_report_bin();
+	va_list ap;
+	size_t len;
+	FILE *p;
+	int k, st;
+
+	va_start(ap, fmt);
+	k = vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	cr_assert(k >= 0 && (size_t)k < sizeof args, "report arguments too long: %s", fmt);
+	if (!prefix)
+		prefix = "";
+	k = snprintf(cmd, sizeof cmd, "%s%s%s %s 2>&1", prefix, prefix[0] ? " " : "", bin, args);
+	cr_assert(k >= 0 && (size_t)k < sizeof cmd, "report command too long: %s", args);
+	cr_assert_not_null(p = popen(cmd, "r"), "popen %s", cmd);
+	len = fread(out, 1, n - 1, p);
+	out[len] = '\0';
+	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}

@@ -1,0 +1,46 @@
+/* fixture.h - what the unit tests that touch the disk have in common.
+ *
+ * Owns: the scratch directory of a test and its removal, records filled
+ * and appended for a test's ledger, and runs of the built tokenguard-report
+ * with its output captured.  Nothing here keeps state between calls; every
+ * buffer is the caller's.  A step that goes wrong fails the calling test
+ * (criterion) instead of returning an error, so a test reads as its steps.
+ */
+#ifndef TGT_FIXTURE_H
+#define TGT_FIXTURE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger.h"
+
+/* Creates a fresh directory /tmp/PREFIX-XXXXXX, its path in buf (n bytes);
+ * returns buf. */
+char *tgt_tmpdir(char *buf, size_t n, const char *prefix);
+
+/* Removes dir and everything below it without following links.  "" is a
+ * directory never made (its setup skipped the test): nothing to remove. */
+void tgt_rmtree(const char *dir);
+
+/* A record with these fields and token counts, every other count unknown
+ * and every other field zero or empty, for the caller to amend. */
+struct tg_record tgt_record(int64_t ts_us, const char *provider, const char *model,
+                            const char *process, const char *tags, int64_t input,
+                            int64_t output, double cost_usd, uint32_t flags);
+
+/* Appends r to l; the test fails if the ledger refuses it. */
+void tgt_put_record(struct tg_ledger *l, const struct tg_record *r);
+
+/* The report binary under test: $TG_REPORT_BIN, else build/tokenguard-report.
+ * Skips the test when that is not an executable, since it is built apart
+ * from the unit tests. */
+const char *tgt_report_bin(void);
+
+/* Runs "PREFIX REPORT ARGS 2>&1" through the shell, ARGS formatted from fmt
+ * and PREFIX (NULL or "" for none) for env(1) and the like.  out (n bytes)
+ * gets as much of the output as fits, NUL-terminated.  Returns the exit
+ * status, or -1 when the report did not exit normally. */
+int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+#endif
