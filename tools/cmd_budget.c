@@ -353,14 +353,6 @@ static void json_limit(FILE *f, double usd)
 		fputs("null", f);
 }
 
-static void json_text_or_null(FILE *f, const char *s)
-{
-	if (*s)
-		tg_emit_json_str(f, s);
-	else
-		fputs("null", f);
-}
-
 static void json_recent(FILE *f, const struct policy_alerts *pa)
 {
 	int n = pa->nrecent < RECENT_ALERTS ? pa->nrecent : RECENT_ALERTS;
@@ -375,7 +367,7 @@ static void json_recent(FILE *f, const struct policy_alerts *pa)
 		        tg_alert_level_name(a->level));
 		tg_emit_cost(f, a->spend_usd);
 		fprintf(f, ",\"spend_tokens\":%lld,\"detail\":", (long long)a->spend_tokens);
-		json_text_or_null(f, a->detail);
+		tg_emit_json_str_or_null(f, a->detail);
 		putc('}', f);
 	}
 	putc(']', f);
@@ -555,11 +547,11 @@ static void alert_json(FILE *f, const struct tg_alert *a, int first)
 		fputs("null", f);
 	}
 	fprintf(f, ",\"pid\":%d,\"process\":", a->pid);
-	json_text_or_null(f, a->process);
+	tg_emit_json_str_or_null(f, a->process);
 	fputs(",\"model\":", f);
-	json_text_or_null(f, a->model);
+	tg_emit_json_str_or_null(f, a->model);
 	fputs(",\"detail\":", f);
-	json_text_or_null(f, a->detail);
+	tg_emit_json_str_or_null(f, a->detail);
 	putc('}', f);
 }
 

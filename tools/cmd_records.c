@@ -1,6 +1,8 @@
 /* cmd_records.c - `tokenguard-report records`: one line or object per
  * record, with a fixed list of fields in a fixed order (scripts rely on
  * both). */
+#include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "decimal.h"
@@ -8,14 +10,59 @@
 #include "report.h"
 #include "when.h"
 
-static const char *const fields[] = {
-	"ts", "provider", "host", "endpoint", "model", "status", "stream",
-	"input_tokens", "output_tokens", "cached_input_tokens",
-	"cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
-	"latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
-	"response_id", "incomplete", "usage_unknown", "blocked", "downgraded", "clamped",
-	"requested_model", "policy",
+/* The fields of `records`, in their fixed order (scripts rely on both the
+ * names and the order): one table that the JSON and CSV writers walk, so a
+ * field cannot be added to one format and not the other. */
+enum field_kind {
+	F_TS,       /* ISO 8601 time */
+	F_TEXT,     /* string */
+	F_ID,       /* string, null when empty */
+	F_TAGS,     /* "k=v,k=v": an object in JSON, "k=v;k=v" in CSV */
+	F_INT,      /* int32 */
+	F_COUNT,    /* int64, unknown (< 0) as null / empty */
+	F_COST,     /* double */
+	F_FLAG,     /* a bit of flags, as true / false */
 };
+
+struct field {
+	const char *name;
+	enum field_kind kind;
+	size_t off;        /* offsetof the member in struct tg_record */
+	uint32_t flag;     /* F_FLAG only */
+};
+
+#define AT(m) offsetof(struct tg_record, m)
+static const struct field fields[] = {
+	{ "ts",                          F_TS,    AT(ts_us), 0 },
+	{ "provider",                    F_TEXT,  AT(provider), 0 },
+	{ "host",                        F_TEXT,  AT(host), 0 },
+	{ "endpoint",                    F_TEXT,  AT(endpoint), 0 },
+	{ "model",                       F_TEXT,  AT(model), 0 },
+	{ "status",                      F_INT,   AT(status), 0 },
+	{ "stream",                      F_FLAG,  0, TG_REC_STREAM },
+	{ "input_tokens",                F_COUNT, AT(counts.input), 0 },
+	{ "output_tokens",               F_COUNT, AT(counts.output), 0 },
+	{ "cached_input_tokens",         F_COUNT, AT(counts.cached_input), 0 },
+	{ "cache_creation_input_tokens", F_COUNT, AT(counts.cache_creation), 0 },
+	{ "reasoning_tokens",            F_COUNT, AT(counts.reasoning), 0 },
+	{ "cost_usd",                    F_COST,  AT(cost_usd), 0 },
+	{ "unpriced",                    F_FLAG,  0, TG_REC_UNPRICED },
+	{ "latency_ms",                  F_COUNT, AT(latency_ms), 0 },
+	{ "ttft_ms",                     F_COUNT, AT(ttft_ms), 0 },
+	{ "pid",                         F_INT,   AT(pid), 0 },
+	{ "process",                     F_TEXT,  AT(process), 0 },
+	{ "tags",                        F_TAGS,  AT(tags), 0 },
+	{ "request_id",                  F_ID,    AT(request_id), 0 },
+	{ "response_id",                 F_ID,    AT(response_id), 0 },
+	{ "incomplete",                  F_FLAG,  0, TG_REC_INCOMPLETE },
+	{ "usage_unknown",               F_FLAG,  0, TG_REC_USAGE_UNKNOWN },
+	{ "blocked",                     F_FLAG,  0, TG_REC_BLOCKED },
+	{ "downgraded",                  F_FLAG,  0, TG_REC_DOWNGRADED },
+	{ "clamped",                     F_FLAG,  0, TG_REC_CLAMPED },
+	{ "requested_model",             F_ID,    AT(requested_model), 0 },
+	{ "policy",                      F_ID,    AT(policy), 0 },
+};
+#undef AT
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 struct ctx {
@@ -23,9 +70,9 @@ struct ctx {
 	long n;
 };
 
-static const char *yes(const struct tg_record *r, uint32_t flag)
+static const void *member(const struct tg_record *r, const struct field *fd)
 {
-	return r->flags & flag ? "true" : "false";
+	return (const char *)r + fd->off;
 }
 
 static void json_tags(FILE *f, const char *tags)
@@ -54,109 +101,68 @@ static void json_tags(FILE *f, const char *tags)
 	putc('}', f);
 }
 
-static void json_id(FILE *f, const char *id)
+/* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v). */
+static void emit_value(FILE *f, const struct tg_record *r, const struct field *fd, int csv)
 {
-	if (*id)
-		tg_emit_json_str(f, id);
-	else
-		fputs("null", f);
+	const void *m = member(r, fd);
+	char buf[TG_TAGS_MAX];
+
+	switch (fd->kind) {
+	case F_TS:
+		tg_when_iso(*(const int64_t *)m, buf);
+		fprintf(f, csv ? "%s" : "\"%s\"", buf);
+		break;
+	case F_TEXT:
+	case F_ID:
+		if (csv)
+			tg_emit_csv_field(f, m);
+		else if (fd->kind == F_ID)
+			tg_emit_json_str_or_null(f, m);
+		else
+			tg_emit_json_str(f, m);
+		break;
+	case F_TAGS:
+		if (!csv) {
+			json_tags(f, m);
+			break;
+		}
+		/* CSV lists tags as k=v;k=v so the field needs no quoting. */
+		snprintf(buf, sizeof buf, "%s", (const char *)m);
+		for (char *p = buf; (p = strchr(p, ',')); )
+			*p = ';';
+		tg_emit_csv_field(f, buf);
+		break;
+	case F_INT:
+		fprintf(f, "%d", *(const int32_t *)m);
+		break;
+	case F_COUNT:
+		tg_emit_count(f, *(const int64_t *)m, csv ? "" : "null");
+		break;
+	case F_COST:
+		tg_emit_cost(f, *(const double *)m);
+		break;
+	case F_FLAG:
+		fputs(r->flags & fd->flag ? "true" : "false", f);
+		break;
+	}
 }
 
 static void emit_json(FILE *f, const struct tg_record *r)
 {
-	char ts[TG_WHEN_ISO_MAX];
-	const struct tg_counts *c = &r->counts;
-
-	tg_when_iso(r->ts_us, ts);
-	fprintf(f, "{\"ts\":\"%s\",\"provider\":", ts);
-	tg_emit_json_str(f, r->provider);
-	fputs(",\"host\":", f);
-	tg_emit_json_str(f, r->host);
-	fputs(",\"endpoint\":", f);
-	tg_emit_json_str(f, r->endpoint);
-	fputs(",\"model\":", f);
-	tg_emit_json_str(f, r->model);
-	fprintf(f, ",\"status\":%d,\"stream\":%s,\"input_tokens\":", r->status, yes(r, TG_REC_STREAM));
-	tg_emit_count(f, c->input, "null");
-	fputs(",\"output_tokens\":", f);
-	tg_emit_count(f, c->output, "null");
-	fputs(",\"cached_input_tokens\":", f);
-	tg_emit_count(f, c->cached_input, "null");
-	fputs(",\"cache_creation_input_tokens\":", f);
-	tg_emit_count(f, c->cache_creation, "null");
-	fputs(",\"reasoning_tokens\":", f);
-	tg_emit_count(f, c->reasoning, "null");
-	fputs(",\"cost_usd\":", f);
-	tg_emit_cost(f, r->cost_usd);
-	fprintf(f, ",\"unpriced\":%s,\"latency_ms\":", yes(r, TG_REC_UNPRICED));
-	tg_emit_count(f, r->latency_ms, "null");
-	fputs(",\"ttft_ms\":", f);
-	tg_emit_count(f, r->ttft_ms, "null");
-	fprintf(f, ",\"pid\":%d,\"process\":", r->pid);
-	tg_emit_json_str(f, r->process);
-	fputs(",\"tags\":", f);
-	json_tags(f, r->tags);
-	fputs(",\"request_id\":", f);
-	json_id(f, r->request_id);
-	fputs(",\"response_id\":", f);
-	json_id(f, r->response_id);
-	fprintf(f, ",\"incomplete\":%s,\"usage_unknown\":%s,\"blocked\":%s,\"downgraded\":%s,"
-	        "\"clamped\":%s,\"requested_model\":", yes(r, TG_REC_INCOMPLETE),
-	        yes(r, TG_REC_USAGE_UNKNOWN), yes(r, TG_REC_BLOCKED), yes(r, TG_REC_DOWNGRADED),
-	        yes(r, TG_REC_CLAMPED));
-	json_id(f, r->requested_model);
-	fputs(",\"policy\":", f);
-	json_id(f, r->policy);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		fprintf(f, "%s\"%s\":", i ? "," : "{", fields[i].name);
+		emit_value(f, r, &fields[i], 0);
+	}
 	putc('}', f);
 }
 
 static void emit_csv(FILE *f, const struct tg_record *r)
 {
-	char ts[TG_WHEN_ISO_MAX], tags[TG_TAGS_MAX];
-	const struct tg_counts *c = &r->counts;
-
-	tg_when_iso(r->ts_us, ts);
-	/* CSV lists tags as k=v;k=v so the field needs no quoting. */
-	snprintf(tags, sizeof tags, "%s", r->tags);
-	for (char *p = tags; (p = strchr(p, ',')); )
-		*p = ';';
-	fprintf(f, "%s,", ts);
-	tg_emit_csv_field(f, r->provider);
-	putc(',', f);
-	tg_emit_csv_field(f, r->host);
-	putc(',', f);
-	tg_emit_csv_field(f, r->endpoint);
-	putc(',', f);
-	tg_emit_csv_field(f, r->model);
-	fprintf(f, ",%d,%s,", r->status, yes(r, TG_REC_STREAM));
-	tg_emit_count(f, c->input, "");
-	putc(',', f);
-	tg_emit_count(f, c->output, "");
-	putc(',', f);
-	tg_emit_count(f, c->cached_input, "");
-	putc(',', f);
-	tg_emit_count(f, c->cache_creation, "");
-	putc(',', f);
-	tg_emit_count(f, c->reasoning, "");
-	putc(',', f);
-	tg_emit_cost(f, r->cost_usd);
-	fprintf(f, ",%s,", yes(r, TG_REC_UNPRICED));
-	tg_emit_count(f, r->latency_ms, "");
-	putc(',', f);
-	tg_emit_count(f, r->ttft_ms, "");
-	fprintf(f, ",%d,", r->pid);
-	tg_emit_csv_field(f, r->process);
-	putc(',', f);
-	tg_emit_csv_field(f, tags);
-	putc(',', f);
-	tg_emit_csv_field(f, r->request_id);
-	putc(',', f);
-	tg_emit_csv_field(f, r->response_id);
-	fprintf(f, ",%s,%s,%s,%s,%s,", yes(r, TG_REC_INCOMPLETE), yes(r, TG_REC_USAGE_UNKNOWN),
-	        yes(r, TG_REC_BLOCKED), yes(r, TG_REC_DOWNGRADED), yes(r, TG_REC_CLAMPED));
-	tg_emit_csv_field(f, r->requested_model);
-	putc(',', f);
-	tg_emit_csv_field(f, r->policy);
+	for (size_t i = 0; i < NFIELDS; i++) {
+		if (i)
+			putc(',', f);
+		emit_value(f, r, &fields[i], 1);
+	}
 	fputs("\r\n", f);
 }
 
@@ -234,7 +240,7 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 		putc('[', rep->out);
 	if (rep->format == TG_FMT_CSV) {
 		for (size_t i = 0; i < NFIELDS; i++)
-			fprintf(rep->out, "%s%s", i ? "," : "", fields[i]);
+			fprintf(rep->out, "%s%s", i ? "," : "", fields[i].name);
 		fputs("\r\n", rep->out);
 	}
 	if (rep->format == TG_FMT_TABLE)

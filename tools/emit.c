@@ -85,6 +85,14 @@ static int formula_lead(char c)
 	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
 
+void tg_emit_json_str_or_null(FILE *f, const char *s)
+{
+	if (*s)
+		tg_emit_json_str(f, s);
+	else
+		fputs("null", f);
+}
+
 void tg_emit_csv_field(FILE *f, const char *s)
 {
 	size_t len = strlen(s);

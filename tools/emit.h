@@ -18,6 +18,9 @@ int tg_emit_format(const char *name);
  * UTF-8 JSON. */
 void tg_emit_json_str(FILE *f, const char *s);
 
+/* tg_emit_json_str, or null for an empty string (ids, optional text). */
+void tg_emit_json_str_or_null(FILE *f, const char *s);
+
 /* A CSV text field per RFC 4180: quoted, with quotes doubled, when it
  * holds a comma, quote, CR or LF (or starts or ends with a space).  Text
  * starting with =, +, -, @, tab or CR gets a ' in front, so a spreadsheet
