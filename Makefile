@@ -92,7 +92,7 @@ integration: all
 
 # The shim's promises to the program it is loaded into (errno, error queue,
 # return values, no double counting), checked with and without it.
-$(CONTRACT): tests/contract/ssl_contract.c
+$(CONTRACT): tests/contract/ssl_contract.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 

@@ -21,35 +21,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "../tests/tls_selfsigned.h"
+
 static void die(const char *what)
 {
 	fprintf(stderr, "sslbench: %s failed\n", what);
 	ERR_print_errors_fp(stderr);
 	exit(2);
-}
-
-static SSL_CTX *server_ctx(void)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *cert = X509_new();
-	if (!key || !cert)
-		die("key generation");
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-	                           (const unsigned char *)"bench", -1, -1, 0);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	if (!X509_sign(cert, key, EVP_sha256()))
-		die("certificate signing");
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx || !SSL_CTX_use_certificate(ctx, cert) || !SSL_CTX_use_PrivateKey(ctx, key))
-		die("server context");
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	return ctx;
 }
 
 /* Moves bytes between the two ends until neither wants to; returns the
@@ -90,7 +68,9 @@ int main(int argc, char **argv)
 	long exchanges = atol(argv[2]);
 	size_t body_bytes = (size_t)atol(argv[3]);
 
-	SSL_CTX *sctx = server_ctx();
+	SSL_CTX *sctx = tg_selfsigned_server_ctx("bench");
+	if (!sctx)
+		die("server context");
 	SSL_CTX *cctx = SSL_CTX_new(TLS_client_method());
 	SSL *server = SSL_new(sctx), *client = SSL_new(cctx);
 	BIO *cb, *sb;

@@ -33,6 +33,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../tls_selfsigned.h"
+
 #define SENTINEL     4242          /* no errno value: any change shows */
 #define RX_CAP       (64 * 1024)   /* bytes one end can hold of one message */
 #define SCRATCH_CAP  16384         /* peek buffer */
@@ -779,34 +781,6 @@ static const struct scenario {
 	{ "threads", scenario_threads },
 };
 
-static SSL_CTX *server_ctx(void)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *cert = X509_new();
-	SSL_CTX *ctx = NULL;
-	if (!key || !cert)
-		goto out;
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(cert), "CN", MBSTRING_ASC,
-	                           (const unsigned char *)"contract", -1, -1, 0);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	if (!X509_sign(cert, key, EVP_sha256()))
-		goto out;
-	ctx = SSL_CTX_new(TLS_server_method());
-	if (ctx && (!SSL_CTX_use_certificate(ctx, cert) || !SSL_CTX_use_PrivateKey(ctx, key))) {
-		SSL_CTX_free(ctx);
-		ctx = NULL;
-	}
-out:
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	return ctx;
-}
-
 /* Kept out of the transcript, which must not differ between runs. */
 static int write_pidfile(const char *path)
 {
@@ -841,7 +815,7 @@ int main(int argc, char **argv)
 	}
 
 	struct transcript t = { .out = stdout, .digest = FNV_OFFSET };
-	struct world w = { .cctx = SSL_CTX_new(TLS_client_method()), .sctx = server_ctx(), .t = &t };
+	struct world w = { .cctx = SSL_CTX_new(TLS_client_method()), .sctx = tg_selfsigned_server_ctx("contract"), .t = &t };
 	if (!w.cctx || !w.sctx) {
 		fprintf(stderr, "ssl-contract: cannot create the TLS contexts\n");
 		ERR_print_errors_fp(stderr);

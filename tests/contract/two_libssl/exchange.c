@@ -2,36 +2,15 @@
  * built into two plugins, each linked against a different copy of libssl
  * (see two_libssl.sh).  Everything but the entry point is static, so each
  * plugin's code uses only its own library. */
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
-#include <openssl/x509.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "../../tls_selfsigned.h"
 
 #ifndef ENTRY
 #error "define ENTRY, the plugin's entry point"
 #endif
-
-static SSL_CTX *server_ctx(void)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *cert = X509_new();
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!key || !cert || !ctx)
-		return NULL;
-	X509_set_version(cert, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-	X509_gmtime_adj(X509_getm_notBefore(cert), 0);
-	X509_gmtime_adj(X509_getm_notAfter(cert), 3600);
-	X509_set_pubkey(cert, key);
-	X509_set_issuer_name(cert, X509_get_subject_name(cert));
-	if (!X509_sign(cert, key, EVP_sha256()) || !SSL_CTX_use_certificate(ctx, cert) ||
-	    !SSL_CTX_use_PrivateKey(ctx, key))
-		return NULL;
-	X509_free(cert);
-	EVP_PKEY_free(key);
-	return ctx;
-}
 
 static int pump(SSL *from, SSL *to, const char *msg, size_t len)
 {
@@ -50,7 +29,7 @@ static int pump(SSL *from, SSL *to, const char *msg, size_t len)
 
 __attribute__((visibility("default"))) int ENTRY(const char *sni, int input_tokens)
 {
-	SSL_CTX *sctx = server_ctx(), *cctx = SSL_CTX_new(TLS_client_method());
+	SSL_CTX *sctx = tg_selfsigned_server_ctx("plugin"), *cctx = SSL_CTX_new(TLS_client_method());
 	if (!sctx || !cctx)
 		return -1;
 	SSL *server = SSL_new(sctx), *client = SSL_new(cctx);
