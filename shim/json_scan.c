@@ -28,6 +28,8 @@ enum {
 	ST_DONE,
 };
 
+/* Field by field rather than memset: this runs once per SSE event, and the
+ * key stack is only read below the current depth, so it need not be cleared. */
 void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx)
 {
 	s->cb = cb;
