@@ -14,8 +14,7 @@ int tg_error_from_errno(int e)
 	case EACCES: case EPERM: case EROFS: return TG_EACCES;
 	case ENOSPC: case EDQUOT: case EFBIG: return TG_EFULL;
 	case ENOMEM: return TG_ENOMEM;
-	/* A path the caller built too long for the system is the caller's. */
-	case ENAMETOOLONG: return TG_EINVAL;
+	case ENAMETOOLONG: return TG_ETOOLONG;
 	}
 	return TG_EIO;
 }
@@ -26,8 +25,9 @@ const char *tg_strerror(int rc)
 	case 0:
 		return "success";
 	case TG_EINVAL:
-		return "invalid argument; shorten the ledger path if it is very long, or else this is a "
-		       "bug in tokenguard: please report it";
+		return "invalid argument; this is a bug in tokenguard: please report it";
+	case TG_ETOOLONG:
+		return "path too long; choose a shorter ledger directory";
 	case TG_ENOENT:
 		return "no ledger found; run a program under libtokenguard.so first, "
 		       "or point --ledger / TOKENGUARD_LEDGER at an existing ledger directory";
@@ -36,7 +36,7 @@ const char *tg_strerror(int rc)
 		       "fix the ownership/permissions (directory 0700, files 0600) or choose another directory";
 	case TG_ECORRUPT:
 		return "the ledger is damaged or is not a tokenguard ledger; "
-		       "move the directory aside (keep it for inspection) and let tokenguard create a new one";
+		       "run 'tokenguard-report repair' to rebuild it from what can still be read";
 	case TG_ESCHEMA:
 		return "ledger written by a newer tokenguard; "
 		       "upgrade tokenguard, or use a separate ledger directory for this version";
@@ -50,6 +50,13 @@ const char *tg_strerror(int rc)
 	case TG_EBUSY:
 		return "every ledger reader slot is taken; "
 		       "retry when fewer programs are reading the ledger";
+	case TG_ELOCKED:
+		return "another process holds the ledger's writer lock; "
+		       "retry when it has finished, or stop it if it is stuck";
+	case TG_EUNSAFE:
+		return "the ledger directory or a file in it is not your own, is writable by group or "
+		       "others, or is a symlink; chmod 700 the directory (files 600) and remove what "
+		       "you did not put there, or choose another directory";
 	case TG_EFORKED:
 		return "ledger handle used in a forked child; "
 		       "abandon it with tg_ledger_abandon() and open a new one in the child";

@@ -19,7 +19,13 @@ enum tg_err {
 	TG_ENOMEM   = -8,  /* out of memory */
 	TG_EBUSY    = -9,  /* every reader slot stayed taken */
 	TG_EFORKED  = -10, /* handle inherited across fork() */
+	TG_ELOCKED  = -11, /* another process holds the writer lock */
+	TG_EUNSAFE  = -12, /* a ledger directory or file not the user's own, open to
+	                      others' writes, or a symlink */
+	TG_ETOOLONG = -13, /* a path longer than the system allows */
 };
+
+#define TG_ELAST TG_ETOOLONG   /* the lowest code: codes are TG_ELAST..-1 */
 
 /* An errno value as a TG_E* code (0 stays 0), one table for every file
  * of the ledger that makes system calls. */

@@ -1,6 +1,7 @@
 /* ledger.c - the LMDB side of the ledger: opening, appending, scanning and
  * mapping LMDB's errors to TG_E* codes.  Layout and rules are in ledger.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
@@ -11,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
 
@@ -19,7 +21,21 @@
 #define MAX_DBS 12          /* 7 used: room for later databases without a reopen */
 #define READERS_FULL_TRIES 50
 #define READERS_FULL_SLEEP_NS (10 * 1000 * 1000)
-#define APPEND_TRIES 64     /* map doublings, resizes by others, key clashes */
+#define APPEND_TRIES 64     /* map doublings, resizes by others */
+#define CLI_LOCK_WAIT_MS 3000
+/* A spooling handle waits for the lock while other writers keep
+ * committing (up to SPOOL_LOCK_WAIT_US), so that processes racing for it
+ * see each other's spend in their budget checks as they did when they
+ * queued on LMDB's mutex; it stops waiting and spools once no commit was
+ * seen for SPOOL_LOCK_IDLE_US: the holder is stuck, not busy.  After such
+ * a wait it spools at once, with a single try for the lock per write,
+ * for SPOOL_STUCK_US. */
+#define SPOOL_LOCK_IDLE_US 5000
+#define SPOOL_LOCK_WAIT_US 50000
+#define SPOOL_STUCK_US 1000000
+
+/* The process's key sequence, shared by its handles (ledger_impl.h). */
+static uint32_t key_seq;
 
 static int from_mdb(int rc)
 {
@@ -36,7 +52,15 @@ static int from_mdb(int rc)
 
 int tg_ledger_err(int rc)
 {
-	return rc <= 0 && rc >= TG_EFORKED ? rc : from_mdb(rc);
+	return rc <= 0 && rc >= TG_ELAST ? rc : from_mdb(rc);
+}
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void sleep_briefly(void)
@@ -46,7 +70,7 @@ static void sleep_briefly(void)
 	nanosleep(&ts, NULL);
 }
 
-static void put_be32(unsigned char *p, uint32_t v)
+void tg_put_be32(unsigned char *p, uint32_t v)
 {
 	for (int i = 3; i >= 0; i--, v >>= 8)
 		p[i] = (unsigned char)v;
@@ -54,8 +78,8 @@ static void put_be32(unsigned char *p, uint32_t v)
 
 void tg_put_be64(unsigned char *p, uint64_t v)
 {
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
+	tg_put_be32(p, (uint32_t)(v >> 32));
+	tg_put_be32(p + 4, (uint32_t)v);
 }
 
 static uint64_t get_be(const unsigned char *p, int n)
@@ -72,12 +96,17 @@ uint64_t tg_get_be64(const unsigned char *p)
 	return get_be(p, 8);
 }
 
+uint32_t tg_get_be32(const unsigned char *p)
+{
+	return (uint32_t)get_be(p, 4);
+}
+
 static void make_key(unsigned char key[16], int64_t ts_us, uint32_t pid, uint32_t seq)
 {
-	put_be32(key, (uint32_t)((uint64_t)ts_us >> 32));
-	put_be32(key + 4, (uint32_t)ts_us);
-	put_be32(key + 8, pid);
-	put_be32(key + 12, seq);
+	tg_put_be32(key, (uint32_t)((uint64_t)ts_us >> 32));
+	tg_put_be32(key + 4, (uint32_t)ts_us);
+	tg_put_be32(key + 8, pid);
+	tg_put_be32(key + 12, seq);
 }
 
 /* Read-only begins wait out a full reader table: short-lived reports and
@@ -131,7 +160,7 @@ static int write_schema(MDB_txn *txn, MDB_dbi meta)
 	unsigned char v[4];
 	MDB_val k = { 6, "schema" }, d = { sizeof v, v };
 
-	put_be32(v, TG_LEDGER_SCHEMA);
+	tg_put_be32(v, TG_LEDGER_SCHEMA);
 	return from_mdb(mdb_put(txn, meta, &k, &d, 0));
 }
 
@@ -146,19 +175,25 @@ static int env_is_empty(MDB_txn *txn)
 	       mdb_stat(txn, main, &st) == 0 && st.ms_entries == 0;
 }
 
-static int open_dbs(struct tg_ledger *l, MDB_txn *txn)
+/* Opens the databases in txn.  Returns 0 when they are all there and
+ * current; 1 when creating or migrating them needs a write transaction
+ * and write is 0 (txn is then read-only); or a TG_E* / LMDB code. */
+static int open_dbs(struct tg_ledger *l, MDB_txn *txn, int write)
 {
 	int writable = !(l->flags & TG_LEDGER_RDONLY);
 	MDB_val k = { 6, "schema" }, d;
 	uint32_t version;
 	int rc;
 
+	l->has_budget_dbs = 0;
 	rc = mdb_dbi_open(txn, "meta", 0, &l->meta);
 	if (rc == MDB_NOTFOUND) {
 		if (!env_is_empty(txn))
 			return TG_ECORRUPT;
 		if (!writable)
 			return TG_ENOENT;  /* created, never initialised */
+		if (!write)
+			return 1;
 		if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &l->meta)) != 0 ||
 		    (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &l->records)) != 0)
 			return from_mdb(rc);
@@ -178,6 +213,8 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn)
 	if (version > TG_LEDGER_SCHEMA)
 		return TG_ESCHEMA;
 	if (version < TG_LEDGER_SCHEMA && writable) {
+		if (!write)
+			return 1;
 		if ((rc = migrate(l, txn, version)) != 0 || (rc = write_schema(txn, l->meta)) != 0)
 			return rc;
 	}
@@ -192,46 +229,52 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn)
 	return 0;
 }
 
-static int exists(const char *dir, const char *name)
+/* Opens data.mdb and lock.mdb as files we own and have checked, then the
+ * LMDB environment over them.  The environment is given the directory as
+ * /proc/self/fd/<dirfd>, so LMDB's own opens land in the directory that
+ * was checked even if its path is changed meanwhile. */
+static int open_files_and_env(struct tg_ledger *l)
 {
-	char path[PATH_MAX];
-	struct stat st;
-
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
-		return TG_EINVAL;
-	if (stat(path, &st) != 0)
-		return tg_error_from_errno(errno);
-	return 0;
-}
-
-static int open_env(struct tg_ledger *l, const char *dir)
-{
+	int writable = !(l->flags & TG_LEDGER_RDONLY);
 	unsigned env_flags = MDB_NOTLS | MDB_NOMETASYNC;
 	MDB_envinfo info;
-	MDB_txn *txn;
-	int rc;
+	int fd, rc;
 
-	if (l->flags & TG_LEDGER_CREATE) {
-		if ((rc = tg_ledger_mkdirs(dir)) != 0)
-			return rc;
-	} else if ((rc = exists(dir, "data.mdb")) != 0) {
+	fd = tg_file_open(l->dirfd, "data.mdb",
+	                  !writable ? O_RDONLY : (l->flags & TG_LEDGER_CREATE) ? O_RDWR | O_CREAT : O_RDWR);
+	if (fd < 0)
+		return fd;
+	l->datafd = fd;
+	rc = tg_data_check(fd, NULL);
+	if (rc == TG_ENOENT && writable)
+		rc = 0;   /* new: LMDB writes its meta pages when it opens it */
+	if (rc)
 		return rc;
-	}
-	if (l->flags & TG_LEDGER_RDONLY) {
-		env_flags |= MDB_RDONLY;
+
+	fd = tg_file_open(l->dirfd, "lock.mdb", writable ? O_RDWR | O_CREAT : O_RDWR);
+	if (fd == TG_ENOENT && !writable) {
 		/* LMDB would create a missing lock file; a read-only open
 		 * must not create anything, and no writer can be running
 		 * without one. */
-		if (exists(dir, "lock.mdb") == TG_ENOENT)
-			env_flags |= MDB_NOLOCK;
+		env_flags |= MDB_NOLOCK;
+	} else if (fd == TG_EACCES && !writable) {
+		env_flags |= MDB_NOLOCK;   /* a read-only file system: nobody writes there */
+	} else if (fd < 0) {
+		return fd;
+	} else {
+		l->lockfd = fd;
+		if ((rc = tg_lock_file_reserve(fd)) != 0)
+			return rc;
 	}
+	if (!writable)
+		env_flags |= MDB_RDONLY;
 
 	if ((rc = mdb_env_create(&l->env)) != 0)
 		return from_mdb(rc);
 	if ((rc = mdb_env_set_maxdbs(l->env, MAX_DBS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(l->env, l->map_size)) != 0)
 		return from_mdb(rc);
-	rc = mdb_env_open(l->env, dir, env_flags, 0600);
+	rc = mdb_env_open(l->env, l->env_path, env_flags, 0600);
 	if (rc == EINVAL)
 		return TG_ECORRUPT;  /* what LMDB says of a data file with a bad header */
 	if (rc)
@@ -239,19 +282,81 @@ static int open_env(struct tg_ledger *l, const char *dir)
 	/* An existing ledger may already be larger than our first size. */
 	if (mdb_env_info(l->env, &info) == 0 && info.me_mapsize > l->map_size)
 		l->map_size = info.me_mapsize;
+	return 0;
+}
 
-	if (l->flags & TG_LEDGER_RDONLY)
-		rc = begin_read(l, &txn);
-	else
-		rc = mdb_txn_begin(l->env, NULL, 0, &txn);
+static void close_files_and_env(struct tg_ledger *l)
+{
+	/* The environment first: our descriptor of lock.mdb must not be the
+	 * last one closed while LMDB's fcntl locks on it still matter. */
+	if (l->env)
+		mdb_env_close(l->env);
+	l->env = NULL;
+	if (l->lockfd >= 0)
+		close(l->lockfd);
+	if (l->datafd >= 0)
+		close(l->datafd);
+	l->lockfd = l->datafd = -1;
+	l->ready = 0;
+}
+
+/* Opens the databases without writing, as every open of a current ledger
+ * does: a write would wait for the writer lock.  Returns 0 (ready), 1
+ * (needs a first write), or a TG_E* code. */
+static int init_read(struct tg_ledger *l)
+{
+	MDB_txn *txn;
+	int rc = begin_read(l, &txn);
+
 	if (rc)
 		return from_mdb(rc);
-	if ((rc = open_dbs(l, txn)) != 0) {
+	rc = open_dbs(l, txn, 0);
+	if (rc != 0) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
 	/* Committing, even read-only, keeps the database handles open. */
-	return from_mdb(mdb_txn_commit(txn));
+	if ((rc = mdb_txn_commit(txn)) != 0)
+		return from_mdb(rc);
+	l->ready = 1;
+	return 0;
+}
+
+/* 1 when data.mdb or lock.mdb is no longer the file we opened: deleted,
+ * or replaced by another (a new ledger, a repair, a lock file recreated
+ * by a process that found none).  Writers on two lock files would commit
+ * over each other, readers in a table no writer sees would read reused
+ * pages: the environment must be reopened on the files now in place. */
+static int files_replaced(struct tg_ledger *l)
+{
+	return (l->lockfd >= 0 && tg_file_replaced(l->dirfd, "lock.mdb", l->lockfd)) ||
+	       tg_file_replaced(l->dirfd, "data.mdb", l->datafd);
+}
+
+/* With the handle's lock held exclusively: reopens the environment when
+ * it is gone or its files were replaced, opens the databases when they
+ * are not open yet.  Returns 0, 1 (needs a first write) or a TG_E* code. */
+static int refresh(struct tg_ledger *l)
+{
+	int rc;
+
+	if (!l->env || files_replaced(l)) {
+		close_files_and_env(l);
+		if ((rc = open_files_and_env(l)) != 0) {
+			close_files_and_env(l);
+			return rc;
+		}
+	}
+	return l->ready ? 0 : init_read(l);
+}
+
+/* Before a transaction maps a page: is data.mdb still as long as its
+ * header says?  A short file would raise SIGBUS in the program. */
+static int data_whole(struct tg_ledger *l)
+{
+	int rc = tg_data_check(l->datafd, NULL);
+
+	return rc == TG_ENOENT ? TG_ECORRUPT : rc;
 }
 
 int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
@@ -261,28 +366,60 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 	int rc;
 
 	*out = NULL;
-	if (!dir || !*dir || (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE)) ||
-	    ((flags & TG_LEDGER_RDONLY) && (flags & TG_LEDGER_CREATE)))
+	if (!dir || !*dir ||
+	    (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE | TG_LEDGER_SPOOL)) ||
+	    ((flags & TG_LEDGER_RDONLY) && (flags & (TG_LEDGER_CREATE | TG_LEDGER_SPOOL))))
 		return TG_EINVAL;
+	if (strlen(dir) >= PATH_MAX)
+		return TG_ETOOLONG;
 	if (!(l = calloc(1, sizeof *l)))
 		return TG_ENOMEM;
 	if (pthread_rwlock_init(&l->lock, NULL) != 0) {
 		free(l);
 		return TG_ENOMEM;
 	}
+	l->dirfd = l->lockfd = l->datafd = -1;
+	l->spool = (struct tg_spool)TG_SPOOL_INIT;
 	l->pid = getpid();
 	l->flags = flags;
+	l->lock_wait_us = (flags & TG_LEDGER_SPOOL) ? SPOOL_LOCK_WAIT_US : CLI_LOCK_WAIT_MS * 1000;
+	if (opts && opts->lock_wait_ms > 0)
+		l->lock_wait_us = opts->lock_wait_ms * 1000;
+	l->lock_idle_us = (flags & TG_LEDGER_SPOOL) ? SPOOL_LOCK_IDLE_US : l->lock_wait_us;
 	l->map_size = opts && opts->map_initial ? opts->map_initial : MAP_INITIAL_DEFAULT;
 	l->map_max = opts && opts->map_max ? opts->map_max : MAP_MAX_DEFAULT;
 	if (l->map_max < l->map_size)
 		l->map_max = l->map_size;
 
-	if ((rc = open_env(l, dir)) != 0) {
-		tg_ledger_close(l);
-		return rc;
+	if ((flags & TG_LEDGER_CREATE) && (rc = tg_ledger_mkdirs(dir)) != 0)
+		goto fail;
+	if ((l->dirfd = tg_dir_open(dir)) < 0) {
+		rc = l->dirfd;
+		l->dirfd = -1;
+		goto fail;
 	}
+	if (access("/proc/self/fd", X_OK) == 0)
+		snprintf(l->env_path, sizeof l->env_path, "/proc/self/fd/%d", l->dirfd);
+	else
+		snprintf(l->env_path, sizeof l->env_path, "%s", dir);
+	if ((rc = open_files_and_env(l)) != 0)
+		goto fail;
+	rc = init_read(l);
+	if (rc == 1) {
+		/* A new ledger, or one of an older schema: made or migrated by
+		 * the first write, now if the writer lock is free.  A spooling
+		 * handle goes on without: its writes spool until then. */
+		rc = tg_ledger_write(l, NULL, NULL);
+		if (rc == TG_ELOCKED && (flags & TG_LEDGER_SPOOL))
+			rc = 0;
+	}
+	if (rc)
+		goto fail;
 	*out = l;
 	return 0;
+fail:
+	tg_ledger_close(l);
+	return rc;
 }
 
 int tg_ledger_open(struct tg_ledger **out, const char *dir, unsigned flags)
@@ -319,20 +456,25 @@ static void adopt_map_size(struct tg_ledger *l)
 
 void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us)
 {
-	make_key(key, ts_us, (uint32_t)l->pid, l->seq++);
+	make_key(key, ts_us, (uint32_t)l->pid, __atomic_fetch_add(&key_seq, 1, __ATOMIC_RELAXED));
 }
 
-int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+/* One write transaction with the writer lock held: the spools are folded
+ * in first, so whichever writer gets the lock commits what others could
+ * not, then fn's change (fn may be NULL: a fold alone). */
+static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 {
+	struct tg_fold fold;
 	MDB_txn *txn;
-	int rc = MDB_MAP_FULL;
+	int rc, committed = 0;
 
-	if (!l || (l->flags & TG_LEDGER_RDONLY))
-		return TG_EINVAL;
-	if (getpid() != l->pid)
-		return TG_EFORKED;
-	if (pthread_rwlock_wrlock(&l->lock) != 0)
-		return TG_EIO;
+	memset(&fold, 0, sizeof fold);
+	rc = refresh(l);
+	if (rc == 1)
+		rc = 0;
+	if (rc || (rc = data_whole(l)) != 0)
+		return rc;
+	rc = MDB_MAP_FULL;
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		rc = mdb_txn_begin(l->env, NULL, 0, &txn);
 		if (rc == MDB_MAP_RESIZED) {
@@ -341,16 +483,16 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		}
 		if (rc)
 			break;
-		rc = fn(l, txn, ctx);
+		rc = l->ready ? 0 : open_dbs(l, txn, 1);
+		if (rc == 0)
+			rc = tg_fold_txn(l, txn, &fold);
+		if (rc == 0 && fn)
+			rc = fn(l, txn, ctx);
 		if (rc == 0) {
-			rc = mdb_txn_commit(txn);
+			if ((rc = mdb_txn_commit(txn)) == 0)
+				committed = l->ready = 1;
 		} else {
 			mdb_txn_abort(txn);
-			/* The same pid and microsecond from a handle opened
-			 * earlier in this process: the next run takes the next
-			 * sequence. */
-			if (rc == MDB_KEYEXIST)
-				continue;
 		}
 		if (rc != MDB_MAP_FULL)
 			break;
@@ -358,11 +500,48 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 			break;
 		rc = MDB_MAP_FULL;
 	}
+	tg_fold_finish(l, &fold, committed);
+	l->last_fold_applied = committed ? fold.applied : 0;
+	l->last_fold_stats = fold.st;
+	return rc;
+}
+
+int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
+	int rc, wait;
+
+	if (!l || (l->flags & TG_LEDGER_RDONLY))
+		return TG_EINVAL;
+	if (getpid() != l->pid)
+		return TG_EFORKED;
+	if (pthread_rwlock_wrlock(&l->lock) != 0)
+		return TG_EIO;
+	wait = (l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us ? 0 : 1;
+	rc = wait ? tg_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tg_writer_lock(l, 0, 0);
+	if (rc == 0) {
+		l->lock_stuck_until_us = 0;
+		rc = write_locked(l, fn, ctx);
+		tg_writer_unlock(l);
+	} else if (rc == TG_ELOCKED && wait) {
+		l->lock_stuck_until_us = now_us() + SPOOL_STUCK_US;
+	}
 	pthread_rwlock_unlock(&l->lock);
 	return tg_ledger_err(rc);
 }
 
+int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len)
+{
+	if (rc != TG_ELOCKED || !(l->flags & TG_LEDGER_SPOOL))
+		return rc;
+	if (pthread_rwlock_wrlock(&l->lock) != 0)
+		return TG_EIO;
+	rc = tg_spool_append(&l->spool, l->dirfd, type, payload, len);
+	pthread_rwlock_unlock(&l->lock);
+	return rc ? rc : TG_LEDGER_SPOOLED;
+}
+
 struct append {
+	const unsigned char *key;
 	const struct tg_record *r;
 	const char *model_family;
 	const unsigned char *val;
@@ -372,11 +551,9 @@ struct append {
 static int append_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct append *a = ctx;
-	unsigned char key[16];
-	MDB_val k = { sizeof key, key }, d = { a->len, (void *)a->val };
+	MDB_val k = { 16, (void *)a->key }, d = { a->len, (void *)a->val };
 	int rc;
 
-	tg_ledger_next_key(l, key, a->r->ts_us);
 	if ((rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE)) != 0)
 		return rc;
 	return tg_totals_add(l, txn, a->r, a->model_family);
@@ -385,18 +562,28 @@ static int append_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
                             const char *model_family)
 {
-	unsigned char val[TG_RECORD_ENC_MAX];
-	struct append a = { r, model_family, val, 0 };
-	int len;
+	/* The spool entry's payload, built first: key | family | record. */
+	unsigned char payload[16 + 1 + TG_MODEL_MAX + TG_RECORD_ENC_MAX];
+	struct append a = { payload, r, model_family, NULL, 0 };
+	size_t flen;
+	int len, rc;
 
 	if (!l || !r || r->ts_us < 0)
 		return TG_EINVAL;
 	if (!model_family || !*model_family)
 		a.model_family = r->model;
-	if ((len = tg_record_encode(r, val, sizeof val)) < 0)
+	flen = strnlen(a.model_family, TG_MODEL_MAX - 1);
+	tg_ledger_next_key(l, payload, r->ts_us);
+	payload[16] = (unsigned char)flen;
+	memcpy(payload + 17, a.model_family, flen);
+	a.val = payload + 17 + flen;
+	if ((len = tg_record_encode(r, (unsigned char *)a.val, TG_RECORD_ENC_MAX)) < 0)
 		return TG_EINVAL;
 	a.len = (size_t)len;
-	return tg_ledger_write(l, append_txn, &a);
+	rc = tg_ledger_write(l, append_txn, &a);
+	if (rc == 0)
+		return 0;
+	return tg_ledger_spool(l, rc, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
 }
 
 int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r)
@@ -404,9 +591,25 @@ int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r)
 	return tg_ledger_append_scoped(l, r, r ? r->model : NULL);
 }
 
-/* Takes the lock shared and opens a read transaction; when the map was
- * grown by another process, retakes the lock exclusively to adopt the new
- * size first. */
+int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats *st)
+{
+	int rc = tg_ledger_write(l, NULL, NULL);
+
+	if (applied)
+		*applied = rc == 0 ? l->last_fold_applied : 0;
+	if (st)
+		*st = l->last_fold_stats;
+	return rc;
+}
+
+void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n)
+{
+	tg_writer_holder(l, buf, n);
+}
+
+/* Takes the lock shared and opens a read transaction on a whole data
+ * file.  What needs the lock exclusively (reopening replaced files,
+ * adopting a map another process grew) is done in between. */
 static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 {
 	int rc;
@@ -414,17 +617,26 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		if (pthread_rwlock_rdlock(&l->lock) != 0)
 			return TG_EIO;
-		rc = begin_read(l, txn);
-		if (rc != MDB_MAP_RESIZED) {
-			if (rc)
-				pthread_rwlock_unlock(&l->lock);
-			return from_mdb(rc);
+		rc = !l->env || !l->ready || files_replaced(l) ? 1 : data_whole(l);
+		if (rc == 0) {
+			rc = begin_read(l, txn);
+			if (rc == 0)
+				return 0;   /* the caller unlocks */
 		}
 		pthread_rwlock_unlock(&l->lock);
+		if (rc != 1 && rc != MDB_MAP_RESIZED)
+			return tg_ledger_err(rc);
 		if (pthread_rwlock_wrlock(&l->lock) != 0)
 			return TG_EIO;
-		adopt_map_size(l);
+		if (rc == MDB_MAP_RESIZED)
+			adopt_map_size(l);
+		else
+			rc = refresh(l);
 		pthread_rwlock_unlock(&l->lock);
+		if (rc == 1)
+			return TG_ENOENT;   /* a first write has not made it yet */
+		if (rc < 0)
+			return rc;
 	}
 	return TG_EIO;
 }
@@ -455,6 +667,21 @@ static int scan_cursor(MDB_cursor *cur, int64_t since_us, int64_t until_us,
 	return rc == MDB_NOTFOUND ? 0 : from_mdb(rc);
 }
 
+struct scan_spooled {
+	int64_t since_us, until_us;
+	int (*fn)(void *ctx, const struct tg_record *r);
+	void *ctx;
+};
+
+static int scan_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct scan_spooled *s = ctx;
+
+	if (r->ts_us < s->since_us || r->ts_us >= s->until_us)
+		return 0;
+	return s->fn(s->ctx, r);
+}
+
 int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
                    int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
 {
@@ -477,6 +704,11 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 		mdb_cursor_close(cur);
 	} else {
 		rc = from_mdb(rc);
+	}
+	if (rc == 0) {
+		struct scan_spooled s = { since_us, until_us, fn, ctx };
+
+		rc = tg_spooled_each(l, txn, scan_spooled, &s);
 	}
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&l->lock);
@@ -508,7 +740,7 @@ int tg_ledger_reader_check(struct tg_ledger *l, int *dead)
 		return TG_EINVAL;
 	if (getpid() != l->pid)
 		return TG_EFORKED;
-	if (mdb_reader_check(l->env, &n) != 0)
+	if (!l->env || mdb_reader_check(l->env, &n) != 0)
 		return TG_EIO;
 	if (dead)
 		*dead = n;
@@ -519,15 +751,29 @@ void tg_ledger_close(struct tg_ledger *l)
 {
 	if (!l)
 		return;
-	if (l->env)
-		mdb_env_close(l->env);
+	if (l->dirfd >= 0)
+		tg_spool_close(&l->spool, l->dirfd);
+	close_files_and_env(l);
+	if (l->dirfd >= 0)
+		close(l->dirfd);
 	pthread_rwlock_destroy(&l->lock);
 	free(l);
 }
 
 void tg_ledger_abandon(struct tg_ledger *l)
 {
-	/* The lock may have been held by a thread that does not exist in
-	 * the child: destroying it would be undefined, so it is left too. */
+	/* The parent's environment stays mapped in the child: closing it
+	 * would drop the parent's locks.  Our own descriptors can go (the
+	 * child holds no fcntl lock yet, and the parent keeps its flocks:
+	 * they belong to descriptions it still has open).  The rwlock may
+	 * have been held by a thread that does not exist in the child:
+	 * destroying it would be undefined, so it is left too. */
+	tg_spool_abandon(&l->spool);
+	if (l->lockfd >= 0)
+		close(l->lockfd);
+	if (l->datafd >= 0)
+		close(l->datafd);
+	if (l->dirfd >= 0)
+		close(l->dirfd);
 	free(l);
 }

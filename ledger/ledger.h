@@ -7,6 +7,22 @@
  *   records  key:   ts_us u64 BE | pid u32 BE | per-handle sequence u32 BE
  *            value: struct tg_record as encoded by record_codec.h
  * Keys sort by time and stay unique across processes without coordination.
+ *   spool/   records and alerts of writers that could not have the writer
+ *            lock at once (spool.h), folded in by the next writer that can.
+ *
+ * Writers never wait on each other for long: every write first takes the
+ * ledger's writer lock without blocking (ledger_lock.c).  A handle opened
+ * TG_LEDGER_SPOOL (the shim's) waits at most 5 ms, then spools what it
+ * cannot write and goes on; any other waits up to lock_wait_ms (3 s by
+ * default) and then returns
+ * TG_ELOCKED, for tg_ledger_holder() to name the process that holds it.
+ * Opening a current ledger takes no write transaction.
+ *
+ * Nothing is mapped before it is checked (files.h): the directory and its
+ * files must be the effective user's own and closed to others' writes,
+ * data.mdb as long as its header says, lock.mdb backed by real blocks.
+ * Before each transaction data.mdb is checked again, and a data.mdb or
+ * lock.mdb replaced under the handle makes it reopen the environment.
  * Schema 2 adds the budget databases (policies, totals, resets, alerts,
  * alert_once), described in ledger_budget.h; opening a schema 1 ledger for
  * writing creates them.
@@ -39,12 +55,21 @@
 /* tg_ledger_open() flags. */
 #define TG_LEDGER_RDONLY 0x1u  /* never write, never create anything */
 #define TG_LEDGER_CREATE 0x2u  /* create the directory (0700) and files (0600) if missing */
+#define TG_LEDGER_SPOOL  0x4u  /* never wait for the writer lock: spool records and
+                                  alerts instead (the shim's handles) */
+
+/* What an append returns when its record went to the spool (TG_LEDGER_SPOOL
+ * handles): it reaches the ledger with the next fold. */
+#define TG_LEDGER_SPOOLED 1
 
 struct tg_ledger;
 
 struct tg_ledger_opts {
 	size_t map_initial;  /* first map size in bytes; 0 means 64 MiB */
 	size_t map_max;      /* the map never grows past this; 0 means 16 GiB */
+	int lock_wait_ms;    /* longest wait for the writer lock; 0 means 3000, or
+	                        5 ms for TG_LEDGER_SPOOL handles (none at all for
+	                        a second after a wait ran out) */
 };
 
 /* Opens the ledger in directory dir.
@@ -54,10 +79,15 @@ struct tg_ledger_opts {
  * ledger is initialised.  TG_LEDGER_RDONLY and TG_LEDGER_CREATE together
  * are TG_EINVAL.
  *
- * Returns 0 and sets *out, or: TG_ENOENT, TG_EACCES, TG_ECORRUPT (not an
- * LMDB file, or an LMDB environment that is not a tokenguard ledger),
- * TG_ESCHEMA (written by a newer tokenguard), TG_EFULL, TG_ENOMEM, TG_EIO.
- * An older schema is migrated in place unless the open is read-only. */
+ * Returns 0 and sets *out, or: TG_ENOENT, TG_EACCES, TG_EUNSAFE (not the
+ * user's own, open to others' writes, a symlink), TG_ECORRUPT (not an
+ * LMDB file, a data file shorter than its header says, or an LMDB
+ * environment that is not a tokenguard ledger), TG_ESCHEMA (written by a
+ * newer tokenguard), TG_ETOOLONG, TG_ELOCKED (a new or older ledger needs
+ * a first write and the lock stayed taken; never for TG_LEDGER_SPOOL
+ * handles, which open anyway and spool until it is free), TG_EFULL,
+ * TG_ENOMEM, TG_EIO.  An older schema is migrated in place unless the
+ * open is read-only. */
 int tg_ledger_open(struct tg_ledger **out, const char *dir, unsigned flags);
 
 /* tg_ledger_open() with explicit map sizes (opts may be NULL). */
@@ -69,8 +99,12 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
  * last transactions but never corrupts the ledger).  Grows the map by
  * doubling when it is full, up to map_max.
  *
- * Returns 0, or TG_EINVAL (r->ts_us < 0, or a read-only handle), TG_EFULL
- * (disk full or map_max reached), TG_EFORKED, TG_EACCES, TG_EIO. */
+ * Returns 0, TG_LEDGER_SPOOLED (TG_LEDGER_SPOOL handles, lock taken: the
+ * record is in this handle's spool, safe from a crash of this process but
+ * not yet from one of the system), or TG_EINVAL (r->ts_us < 0, or a
+ * read-only handle), TG_ELOCKED, TG_ECORRUPT (the data file was damaged
+ * under the handle), TG_EFULL (disk full or map_max reached), TG_EFORKED,
+ * TG_EACCES, TG_EIO. */
 int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r);
 
 /* tg_ledger_append() that also adds the record's spend to the budget
@@ -81,8 +115,21 @@ int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r);
 int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
                             const char *model_family);
 
+/* Folds every spool into the ledger now (a write with nothing of its
+ * own).  *applied (may be NULL) is set to the entries that were not in
+ * the ledger yet, *st (may be NULL) to what the spools held.  Returns 0 or
+ * what a write returns. */
+struct tg_spool_stats;
+int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats *st);
+
+/* Names the process that holds the writer lock, for a TG_ELOCKED message:
+ * "process 1234 (curl)", or "another process". */
+void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n);
+
 /* Calls fn for each record with since_us <= ts_us < until_us, in time
- * order, inside one read transaction (a consistent snapshot).  fn must not
+ * order, inside one read transaction (a consistent snapshot), then for
+ * each record still in a spool (not yet folded; see spool.h) in that
+ * period, in spool order.  fn must not
  * call tg_ledger_append() on the same handle.  The record passed to fn is
  * valid only during the call.
  *

@@ -53,7 +53,7 @@ static unsigned char *put_str(unsigned char *p, const char *s, size_t size)
 	return p + 2 + n;
 }
 
-static size_t encode(const struct tg_alert *a, unsigned char *buf)
+size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf)
 {
 	unsigned char *p = buf;
 	uint32_t pid = (uint32_t)a->pid;
@@ -102,12 +102,12 @@ static int get_str(const unsigned char **p, const unsigned char *end, char *dst,
 	return 0;
 }
 
-static int decode(const MDB_val *d, struct tg_alert *a)
+int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 {
-	const unsigned char *p = d->mv_data, *end = p + d->mv_size;
+	const unsigned char *p = buf, *end = p + n;
 
 	memset(a, 0, sizeof *a);
-	if (d->mv_size < FIXED_LEN || p[0] == 0)
+	if (n < FIXED_LEN || p[0] == 0)
 		return TG_ECORRUPT;
 	if (p[0] > ALERT_VERSION)
 		return TG_ESCHEMA;
@@ -128,8 +128,42 @@ static int decode(const MDB_val *d, struct tg_alert *a)
 	return 0;
 }
 
+int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                     const struct tg_alert *a, int once, int *recorded)
+{
+	unsigned char val[ALERT_MAX], okey[ONCE_KEY_MAX];
+	MDB_val k = { 16, (void *)key }, d = { tg_alert_encode(a, val), val };
+	size_t n = strnlen(a->policy, sizeof a->policy - 1);
+	int rc;
+
+	if (recorded)
+		*recorded = 0;
+	if (once) {
+		MDB_val ok = { n + 10, okey }, od = { 0, "" }, found;
+
+		/* Write transactions are serialised across processes, so this
+		 * lookup and the put below cannot interleave with another's. */
+		memcpy(okey, a->policy, n);
+		okey[n] = '\0';
+		okey[n + 1] = (unsigned char)a->level;
+		tg_put_be64(okey + n + 2, (uint64_t)a->window_start_us);
+		rc = mdb_get(txn, l->alert_once, &ok, &found);
+		if (rc == 0)
+			return 0;
+		if (rc != MDB_NOTFOUND || (rc = mdb_put(txn, l->alert_once, &ok, &od, 0)) != 0)
+			return rc;
+	}
+	rc = mdb_put(txn, l->alerts, &k, &d, MDB_NOOVERWRITE);
+	if (rc == MDB_KEYEXIST)
+		return 0;   /* folded from a spool before: already there */
+	if (rc == 0 && recorded)
+		*recorded = 1;
+	return rc;
+}
+
 struct add_req {
 	const struct tg_alert *a;
+	const unsigned char *key;
 	int once;
 	int recorded;
 };
@@ -137,44 +171,29 @@ struct add_req {
 static int add_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct add_req *q = ctx;
-	unsigned char key[16], val[ALERT_MAX], okey[ONCE_KEY_MAX];
-	MDB_val k = { sizeof key, key }, d = { encode(q->a, val), val };
-	size_t n = strnlen(q->a->policy, sizeof q->a->policy - 1);
-	int rc;
 
-	q->recorded = 0;
-	if (q->once) {
-		MDB_val ok = { n + 10, okey }, od = { 0, "" }, found;
-
-		/* Write transactions are serialised across processes, so this
-		 * lookup and the put below cannot interleave with another's. */
-		memcpy(okey, q->a->policy, n);
-		okey[n] = '\0';
-		okey[n + 1] = (unsigned char)q->a->level;
-		tg_put_be64(okey + n + 2, (uint64_t)q->a->window_start_us);
-		rc = mdb_get(txn, l->alert_once, &ok, &found);
-		if (rc == 0)
-			return 0;
-		if (rc != MDB_NOTFOUND || (rc = mdb_put(txn, l->alert_once, &ok, &od, 0)) != 0)
-			return rc;
-	}
-	tg_ledger_next_key(l, key, q->a->ts_us);
-	if ((rc = mdb_put(txn, l->alerts, &k, &d, MDB_NOOVERWRITE)) != 0)
-		return rc;
-	q->recorded = 1;
-	return 0;
+	return tg_alert_put_txn(l, txn, q->key, q->a, q->once, &q->recorded);
 }
 
+/* Returns 1 when a was recorded now (or spooled, to be recorded by the
+ * next fold: the process that spooled it is the one that says it), 0 when
+ * it already was, or a TG_E* code. */
 static int add(struct tg_ledger *l, const struct tg_alert *a, int once)
 {
-	struct add_req q = { a, once, 0 };
+	unsigned char key[16], payload[16 + ALERT_MAX];
+	struct add_req q = { a, key, once, 0 };
 	int rc;
 
-	if (!a || a->ts_us < 0 || !a->policy[0])
+	if (!l || !a || a->ts_us < 0 || !a->policy[0])
 		return TG_EINVAL;
-	if ((rc = tg_ledger_write(l, add_txn, &q)) != 0)
-		return rc;
-	return q.recorded;
+	tg_ledger_next_key(l, key, a->ts_us);
+	rc = tg_ledger_write(l, add_txn, &q);
+	if (rc == 0)
+		return q.recorded;
+	memcpy(payload, key, 16);
+	rc = tg_ledger_spool(l, rc, once ? TG_SPOOL_ALERT_ONCE : TG_SPOOL_ALERT, payload,
+	                     16 + tg_alert_encode(a, payload + 16));
+	return rc < 0 ? rc : 1;
 }
 
 int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a)
@@ -213,7 +232,7 @@ static int scan_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if ((rc = decode(&d, &a)) != 0)
+		if ((rc = tg_alert_decode(d.mv_data, d.mv_size, &a)) != 0)
 			break;
 		if ((q->stopped = q->fn(q->ctx, &a)) != 0)
 			break;

@@ -74,7 +74,8 @@ struct tg_alert {
 const char *tg_alert_level_name(int level);
 
 /* The spend of p's scope in p's current window at now_us, less the
- * baseline of a reset made in that same window.  Day and month read one
+ * baseline of a reset made in that same window, plus the records of that
+ * scope and window still in spools (ledger.h).  Day and month read one
  * bucket; 24h sums the hour buckets from the window start (see budget.h:
  * hour-granular, no prorating of the oldest hour).  Returns 0, TG_EINVAL
  * for a session window, or a ledger error. */

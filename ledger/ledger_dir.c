@@ -22,7 +22,7 @@ int tg_ledger_default_dir(char *buf, size_t n)
 		len = snprintf(buf, n, "%s/.local/share/tokenguard", v);
 	else
 		return TG_ENOENT;
-	return len < 0 || (size_t)len >= n ? TG_EINVAL : 0;
+	return len < 0 || (size_t)len >= n ? TG_ETOOLONG : 0;
 }
 
 static int mkdir_one(const char *path)
@@ -44,8 +44,10 @@ int tg_ledger_mkdirs(const char *dir)
 	size_t len = strlen(dir);
 	int rc;
 
-	if (len == 0 || len >= sizeof path)
+	if (len == 0)
 		return TG_EINVAL;
+	if (len >= sizeof path)
+		return TG_ETOOLONG;
 	memcpy(path, dir, len + 1);
 	while (len > 1 && path[len - 1] == '/')
 		path[--len] = '\0';

@@ -6,15 +6,29 @@
 #ifndef TG_LEDGER_IMPL_H
 #define TG_LEDGER_IMPL_H
 
+#include <limits.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "ledger.h"
+#include "spool.h"
 
 struct tg_ledger {
 	MDB_env *env;
+	int dirfd;           /* the ledger directory, checked once (files.h) */
+	int lockfd;          /* lock.mdb as checked and reserved; -1 with MDB_NOLOCK */
+	int datafd;          /* data.mdb as checked, for the checks before each transaction */
+	char env_path[PATH_MAX];  /* what LMDB was given: /proc/self/fd/<dirfd> */
+	int ready;           /* databases open; 0 while a first write (create or
+	                        migrate) waits for the writer lock */
+	int lock_idle_us;    /* a write gives up the wait for the writer lock when
+	                        no commit was seen for this long... */
+	int lock_wait_us;    /* ...or after this long in all */
+	int64_t lock_stuck_until_us;  /* spooling handles: the last wait ran out,
+	                                 so until then writes do not wait at all */
+	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
 	MDB_dbi meta;
 	MDB_dbi records;
 	MDB_dbi policies;    /* name -> policy line (budget.h syntax) */
@@ -27,10 +41,11 @@ struct tg_ledger {
 	 * needs every transaction of this process to be finished. */
 	pthread_rwlock_t lock;
 	pid_t pid;
-	uint32_t seq;
 	unsigned flags;
 	size_t map_size;
 	size_t map_max;
+	int64_t last_fold_applied;            /* what the last write folded in */
+	struct tg_spool_stats last_fold_stats;
 };
 
 /* An LMDB or errno code as a TG_E* code; TG_E* codes pass through. */
@@ -50,11 +65,62 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
 /* Runs fn in one read transaction (a consistent snapshot). */
 int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
 
-/* The next key of this handle: ts_us u64 BE | pid u32 BE | sequence u32 BE. */
+/* A new key: ts_us u64 BE | pid u32 BE | sequence u32 BE.  The sequence
+ * is the process's, shared by every handle, so a key is never made twice
+ * and a key found in the ledger means that entry is already there. */
 void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us);
 
+void tg_put_be32(unsigned char *p, uint32_t v);
+uint32_t tg_get_be32(const unsigned char *p);
 void tg_put_be64(unsigned char *p, uint64_t v);
 uint64_t tg_get_be64(const unsigned char *p);
+
+/* The writer lock (ledger_lock.c): flock on the ledger directory, which
+ * every tokenguard writer takes before LMDB's own writer mutex, then a
+ * look at LMDB's mutex for writers that are not tokenguard's.  The wait
+ * ends when no other writer committed for idle_us, or after max_us.
+ * Returns 0 (held), TG_ELOCKED or TG_EIO. */
+int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us);
+void tg_writer_unlock(struct tg_ledger *l);
+
+/* Says who holds the writer lock ("process 1234 (curl)"), or "another
+ * process" when that cannot be told. */
+void tg_writer_holder(struct tg_ledger *l, char *buf, size_t n);
+
+/* When rc is TG_ELOCKED and l spools (TG_LEDGER_SPOOL), appends payload
+ * to l's spool and returns TG_LEDGER_SPOOLED; otherwise returns rc, or
+ * the spool's error when it failed. */
+int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len);
+
+/* Folds every spool into txn (ledger_fold.c); what it must do once txn is
+ * committed, or given up, is kept in f. */
+struct tg_fold {
+	struct tg_spool_done done[TG_SPOOL_DONE_MAX];
+	int ndone;
+	int own_clean;          /* this handle's spool was applied to its end */
+	struct tg_spool_stats st;
+	int64_t applied;        /* entries that were not in the ledger yet */
+};
+int tg_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tg_fold *f);
+void tg_fold_finish(struct tg_ledger *l, struct tg_fold *f, int committed);
+
+/* Calls fn for each record still in a spool (its writer could not have the
+ * lock, and no fold has run since) that txn does not hold, with its model
+ * family: reports and budget checks count them like the ledger's own.  A
+ * nonzero return of fn stops and is returned (ledger_fold.c). */
+int tg_spooled_each(struct tg_ledger *l, MDB_txn *txn,
+                    int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
+                    void *ctx);
+
+/* An alert under key, inside txn: once != 0 stores it only if none of the
+ * same policy, level and window is stored.  Sets *recorded (may be NULL).
+ * Returns 0 or an LMDB/TG_E* code (ledger_alert.c). */
+struct tg_alert;
+int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                     const struct tg_alert *a, int once, int *recorded);
+size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf);
+int tg_alert_decode(const void *p, size_t n, struct tg_alert *a);
+#define TG_ALERT_ENC_MAX 512
 
 /* Adds r's spend to every scope it belongs to, inside txn (ledger_totals.c). */
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,

@@ -171,22 +171,30 @@ static int tag_repeated(const char *tags, const char *item, size_t len)
 	return 0;
 }
 
+/* What one record adds to every scope it belongs to. */
+static struct amounts record_amounts(const struct tg_record *r)
+{
+	struct amounts a = { 0, 0, 0, 0 };
+
+	if (r->flags & TG_REC_BLOCKED) {
+		a.blocked = 1;
+	} else {
+		a.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
+		a.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
+		           (r->counts.output > 0 ? r->counts.output : 0);
+		a.calls = 1;
+	}
+	return a;
+}
+
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
                   const char *model_family)
 {
-	struct amounts delta = { 0, 0, 0, 0 };
+	struct amounts delta = record_amounts(r);
 	int rc;
 
 	if (!l->has_budget_dbs)
 		return 0;
-	if (r->flags & TG_REC_BLOCKED) {
-		delta.blocked = 1;
-	} else {
-		delta.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
-		delta.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
-		               (r->counts.output > 0 ? r->counts.output : 0);
-		delta.calls = 1;
-	}
 	if ((rc = add_scope(l, txn, "global", r->ts_us, &delta)) != 0 ||
 	    (rc = add_value(l, txn, TG_SCOPE_PROVIDER, r->provider,
 	                    strnlen(r->provider, sizeof r->provider), r, &delta)) != 0 ||
@@ -328,6 +336,27 @@ struct spend_req {
 	int session_is_error;
 };
 
+/* A spooled record (not in the totals yet) counts in every window it
+ * falls in, as it will once folded: a stuck writer hides nobody's spend. */
+static int add_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct spend_req *q = ctx;
+	struct amounts a = record_amounts(r);
+	struct tg_call c = { r->provider, r->model, model_family, r->process, r->tags };
+
+	for (int i = 0; i < q->n; i++) {
+		struct tg_spend *s = &q->out[i];
+
+		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
+		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &c))
+			continue;
+		s->usd += a.usd;
+		s->tokens += a.tokens;
+		s->calls += a.calls;
+	}
+	return 0;
+}
+
 static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct spend_req *q = ctx;
@@ -340,7 +369,7 @@ static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		if (rc)
 			return rc;
 	}
-	return 0;
+	return l->has_budget_dbs ? tg_spooled_each(l, txn, add_spooled, q) : 0;
 }
 
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,

@@ -108,7 +108,9 @@ static struct tg_ledger *ledger(void)
 		sink.retry_after_us = INT64_MAX;
 		return NULL;
 	}
-	int rc = tg_ledger_open(&sink.ledger, cfg->ledger_dir, TG_LEDGER_CREATE);
+	/* A spooling handle: no call of the program ever waits for another
+	 * process's commit (ledger.h). */
+	int rc = tg_ledger_open(&sink.ledger, cfg->ledger_dir, TG_LEDGER_CREATE | TG_LEDGER_SPOOL);
 	if (rc != 0) {
 		sink.ledger = NULL;
 		sink.retry_after_us = tg_wall_us() + (int64_t)TG_SINK_RETRY_S * 1000000;
@@ -128,7 +130,9 @@ void tg_sink_commit(struct tg_record *r)
 	struct tg_ledger *l = ledger();
 	if (l) {
 		int rc = tg_ledger_append_scoped(l, r, family);
-		if (rc != 0)
+		if (rc == TG_LEDGER_SPOOLED)
+			tg_debug("the ledger is locked by another process: record spooled");
+		else if (rc != 0)
 			warn_ledger(rc, "cannot write to");
 		else
 			sink.last_error = 0;

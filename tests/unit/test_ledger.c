@@ -671,7 +671,7 @@ Test(ledger, maps_errno_to_the_same_code_wherever_it_comes_from)
 	static const struct { int e, rc; } map[] = {
 		{ 0, 0 }, { ENOENT, TG_ENOENT }, { ENOTDIR, TG_ENOENT }, { EACCES, TG_EACCES },
 		{ EPERM, TG_EACCES }, { EROFS, TG_EACCES }, { ENOSPC, TG_EFULL }, { EDQUOT, TG_EFULL },
-		{ EFBIG, TG_EFULL }, { ENOMEM, TG_ENOMEM }, { ENAMETOOLONG, TG_EINVAL }, { EIO, TG_EIO },
+		{ EFBIG, TG_EFULL }, { ENOMEM, TG_ENOMEM }, { ENAMETOOLONG, TG_ETOOLONG }, { EIO, TG_EIO },
 		{ EEXIST, TG_EIO },
 	};
 	struct tg_ledger *l;
@@ -683,8 +683,8 @@ Test(ledger, maps_errno_to_the_same_code_wherever_it_comes_from)
 	 * (ledger_dir.c) and then by stat() (ledger.c). */
 	tgt_tmpdir(dir, sizeof dir, "tg-ledger-test");
 	snprintf(path, sizeof path, "%s/%0300d", dir, 0);
-	cr_assert_eq(tg_ledger_mkdirs(path), TG_EINVAL);
-	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_RDONLY), TG_EINVAL);
+	cr_assert_eq(tg_ledger_mkdirs(path), TG_ETOOLONG);
+	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_RDONLY), TG_ETOOLONG);
 	tgt_rmtree(dir);
 }
 
@@ -705,7 +705,7 @@ Test(ledger_dir, prefers_tokenguard_ledger_then_xdg_then_home)
 	setenv("XDG_DATA_HOME", "relative/ignored", 1);
 	cr_assert_eq(tg_ledger_default_dir(buf, sizeof buf), 0);
 	cr_assert_str_eq(buf, "/home/u/.local/share/tokenguard");
-	cr_assert_eq(tg_ledger_default_dir(buf, 8), TG_EINVAL);
+	cr_assert_eq(tg_ledger_default_dir(buf, 8), TG_ETOOLONG);
 	unsetenv("XDG_DATA_HOME");
 	unsetenv("HOME");
 	cr_assert_eq(tg_ledger_default_dir(buf, sizeof buf), TG_ENOENT);

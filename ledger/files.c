@@ -1,0 +1,186 @@
+/* files.c - see files.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "files.h"
+
+/* LMDB 0.9's data file: two meta pages, each a 16-byte page header then
+ * struct MDB_meta (lmdb's mdb.c): magic u32, version u32, address, map
+ * size, two MDB_db of 48 bytes (the first one's leading u32 is the page
+ * size), last page, transaction id.  Offsets are for 64-bit builds, the
+ * only ones whose files this reads (a 32-bit LMDB writes a different,
+ * incompatible layout, refused here as LMDB refuses it). */
+#define META_MAGIC      0xBEEFC0DEu
+#define META_VERSION    1u
+#define OFF_MAGIC       16
+#define OFF_VERSION     20
+#define OFF_MAPSIZE     32
+#define OFF_PAGESIZE    40
+#define OFF_LAST_PAGE   136
+#define OFF_TXNID       144
+#define META_BYTES      152
+#define PAGE_MIN        512
+#define PAGE_MAX        65536
+
+static uint32_t le32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof v);   /* LMDB writes host order; Linux x86-64 and arm64 are little-endian */
+	return v;
+}
+
+static uint64_t le64(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+int tg_dir_check(const struct stat *st)
+{
+	if (!S_ISDIR(st->st_mode))
+		return TG_ENOENT;
+	if (st->st_uid != geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH)))
+		return TG_EUNSAFE;
+	return 0;
+}
+
+static int check_fd_dir(int fd)
+{
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) != 0)
+		rc = tg_error_from_errno(errno);
+	else
+		rc = tg_dir_check(&st);
+	if (rc) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int tg_dir_open(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return tg_error_from_errno(errno);
+	return check_fd_dir(fd);
+}
+
+int tg_subdir_open(int dirfd, const char *name)
+{
+	int fd;
+
+	if (mkdirat(dirfd, name, 0700) != 0 && errno != EEXIST)
+		return tg_error_from_errno(errno);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
+	return check_fd_dir(fd);
+}
+
+int tg_file_open(int dirfd, const char *name, int flags)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
+	if (fstat(fd, &st) != 0) {
+		int rc = tg_error_from_errno(errno);
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return TG_EUNSAFE;
+	}
+	return fd;
+}
+
+static int read_meta(int fd, off_t at, struct tg_data_meta *m)
+{
+	unsigned char b[META_BYTES];
+
+	if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b)
+		return TG_ECORRUPT;
+	if (le32(b + OFF_MAGIC) != META_MAGIC || le32(b + OFF_VERSION) != META_VERSION)
+		return TG_ECORRUPT;
+	m->page_size = le32(b + OFF_PAGESIZE);
+	m->map_size = le64(b + OFF_MAPSIZE);
+	m->last_page = le64(b + OFF_LAST_PAGE);
+	m->txnid = le64(b + OFF_TXNID);
+	if (m->page_size < PAGE_MIN || m->page_size > PAGE_MAX || (m->page_size & (m->page_size - 1)))
+		return TG_ECORRUPT;
+	return 0;
+}
+
+int tg_data_check(int fd, struct tg_data_meta *out)
+{
+	struct tg_data_meta m0, m1, *m;
+	struct stat st;
+	int rc;
+
+	if (fstat(fd, &st) != 0)
+		return tg_error_from_errno(errno);
+	if (st.st_size == 0)
+		return TG_ENOENT;
+	if ((rc = read_meta(fd, 0, &m0)) != 0)
+		return rc;
+	if ((uint64_t)st.st_size < 2 * (uint64_t)m0.page_size)
+		return TG_ECORRUPT;
+	if ((rc = read_meta(fd, m0.page_size, &m1)) != 0 || m1.page_size != m0.page_size)
+		return TG_ECORRUPT;
+	/* LMDB reads the newer meta; every page up to its last one must be in
+	 * the file, or reading it through the map raises SIGBUS. */
+	m = m1.txnid > m0.txnid ? &m1 : &m0;
+	if (m->last_page >= UINT64_MAX / m->page_size ||
+	    (uint64_t)st.st_size < (m->last_page + 1) * m->page_size)
+		return TG_ECORRUPT;
+	if (out)
+		*out = *m;
+	return 0;
+}
+
+int tg_lock_file_reserve(int fd)
+{
+	int rc = posix_fallocate(fd, 0, TG_LOCK_FILE_BYTES);
+
+	/* A file system without fallocate (some FUSE ones) gets the blocks
+	 * the plain way: writing zeros where the file has none. */
+	if (rc == EOPNOTSUPP || rc == EINVAL) {
+		struct stat st;
+		static const unsigned char zero[TG_LOCK_FILE_BYTES];
+
+		if (fstat(fd, &st) != 0)
+			return tg_error_from_errno(errno);
+		if (st.st_size >= TG_LOCK_FILE_BYTES && st.st_blocks * 512 >= TG_LOCK_FILE_BYTES)
+			return 0;
+		if (st.st_size > 0)
+			return 0;   /* in use by others: never overwrite their slots */
+		rc = pwrite(fd, zero, sizeof zero, 0) == (ssize_t)sizeof zero ? 0 : errno;
+		if (rc == 0)
+			rc = fdatasync(fd) == 0 ? 0 : errno;
+	}
+	return rc ? tg_error_from_errno(rc) : 0;
+}
+
+int tg_file_replaced(int dirfd, const char *name, int fd)
+{
+	struct stat now, mine;
+
+	if (fstat(fd, &mine) != 0)
+		return 1;
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
+		return 1;
+	return now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
+}

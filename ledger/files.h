@@ -1,0 +1,71 @@
+/* files.h - the ledger's trust in its own files.
+ *
+ * Owns: the rules every file and directory of a ledger must meet before
+ * tokenguard reads, writes or maps it, and the checks of LMDB's files that
+ * keep a damaged or replaced file from faulting the program that maps it:
+ *
+ *  - a directory (the ledger's, its spool directory) belongs to the
+ *    effective user and is closed to writes by group and others;
+ *  - a file is opened O_NOFOLLOW | O_CLOEXEC and must be a regular file
+ *    owned by the effective user, closed to writes by group and others;
+ *  - data.mdb is as long as its newer meta page says (read with pread,
+ *    never through the map), so a short file is refused before any page
+ *    of it is touched;
+ *  - lock.mdb has real blocks behind the part LMDB maps (posix_fallocate),
+ *    so a full file system is an error code, never SIGBUS.
+ *
+ * Return convention as in ledger.h: 0 or a negative TG_E* code.
+ */
+#ifndef TG_FILES_H
+#define TG_FILES_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* The part of lock.mdb LMDB maps with its default 126 reader slots:
+ * (126 - 1) slots of 64 bytes after a 192-byte header. */
+#define TG_LOCK_FILE_BYTES 8192
+
+/* 0 when st is a directory of the effective user that group and others
+ * cannot write; TG_EUNSAFE otherwise (TG_ENOENT if not a directory). */
+int tg_dir_check(const struct stat *st);
+
+/* Opens dir (following symlinks in the path, as a user's home may) as a
+ * directory file descriptor and checks it with tg_dir_check().  Returns
+ * the descriptor, or a TG_E* code. */
+int tg_dir_open(const char *dir);
+
+/* Makes name in dirfd (mode 0700) unless it exists, then opens and checks
+ * it like tg_dir_open().  Returns the descriptor or a TG_E* code. */
+int tg_subdir_open(int dirfd, const char *name);
+
+/* openat(dirfd, name, flags | O_NOFOLLOW | O_CLOEXEC, 0600), then checks
+ * that what was opened is a regular file of the effective user that group
+ * and others cannot write.  A symlink is TG_EUNSAFE.  Returns the
+ * descriptor or a TG_E* code. */
+int tg_file_open(int dirfd, const char *name, int flags);
+
+/* What data.mdb's header says, from the newer of its two meta pages. */
+struct tg_data_meta {
+	uint32_t page_size;
+	uint64_t last_page;
+	uint64_t txnid;
+	uint64_t map_size;
+};
+
+/* Checks data.mdb on fd against its meta pages.  Returns 0 and fills m
+ * (may be NULL), TG_ENOENT for an empty file (created, never
+ * initialised), TG_ECORRUPT for a file that is not an LMDB data file or
+ * is shorter than its last page. */
+int tg_data_check(int fd, struct tg_data_meta *m);
+
+/* Gives lock.mdb (open read-write on fd) real blocks for the part LMDB
+ * maps.  Returns 0, TG_EFULL or TG_EIO. */
+int tg_lock_file_reserve(int fd);
+
+/* 1 when name in dirfd is no longer the file open on fd (deleted, or
+ * replaced by another file), 0 when it still is. */
+int tg_file_replaced(int dirfd, const char *name, int fd);
+
+#endif
