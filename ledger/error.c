@@ -29,8 +29,9 @@ const char *tg_strerror(int rc)
 	case TG_ETOOLONG:
 		return "path too long; choose a shorter ledger directory";
 	case TG_ENOENT:
-		return "no ledger found; run a program under libtokenguard.so first, "
-		       "or point --ledger / TOKENGUARD_LEDGER at an existing ledger directory";
+		/* The shim reads these texts too: no remedy names a CLI flag. */
+		return "no ledger found; check the ledger path (no part of it may be a file), "
+		       "or run a program under libtokenguard.so to create the ledger";
 	case TG_EACCES:
 		return "permission denied on the ledger directory or its files; "
 		       "fix the ownership/permissions (directory 0700, files 0600) or choose another directory";

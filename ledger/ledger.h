@@ -159,11 +159,16 @@ void tg_ledger_abandon(struct tg_ledger *l);
 
 /* Writes the ledger directory into buf: $TOKENGUARD_LEDGER, else
  * $XDG_DATA_HOME/tokenguard (if absolute), else
- * $HOME/.local/share/tokenguard.  In setuid and setgid programs the
- * environment is not trusted (secure_getenv), so this returns TG_ENOENT
- * there rather than let a caller steer a privileged process's writes.
- * Returns 0, TG_ENOENT (nothing to go by) or TG_EINVAL (buf too small). */
+ * $HOME/.local/share/tokenguard.  In a secure-execution process (setuid,
+ * setgid, file capabilities: see env.h) the environment is not trusted,
+ * so this returns TG_ENOENT there rather than let a caller steer a
+ * privileged process's writes.  Returns 0, TG_ENOENT (nothing to go by)
+ * or TG_EINVAL (buf too small). */
 int tg_ledger_default_dir(char *buf, size_t n);
+
+/* What tg_ledger_default_dir's error rc means, in words naming the real
+ * cause, without a remedy that belongs to one program (--ledger). */
+const char *tg_ledger_dir_problem(int rc);
 
 /* mkdir -p with mode 0700 for every directory it creates.  Returns 0,
  * TG_EACCES, TG_ENOENT (a component is not a directory), TG_EFULL,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "env.h"
 #include "ledger.h"
 
 int tg_ledger_default_dir(char *buf, size_t n)
@@ -14,15 +15,27 @@ int tg_ledger_default_dir(char *buf, size_t n)
 	const char *v;
 	int len;
 
-	if ((v = secure_getenv("TOKENGUARD_LEDGER")) && *v)
+	if ((v = tg_env_get("TOKENGUARD_LEDGER")) && *v)
 		len = snprintf(buf, n, "%s", v);
-	else if ((v = secure_getenv("XDG_DATA_HOME")) && *v == '/')
+	else if ((v = tg_env_get("XDG_DATA_HOME")) && *v == '/')
 		len = snprintf(buf, n, "%s/tokenguard", v);  /* relative XDG paths are invalid: ignored */
-	else if ((v = secure_getenv("HOME")) && *v)
+	else if ((v = tg_env_get("HOME")) && *v)
 		len = snprintf(buf, n, "%s/.local/share/tokenguard", v);
 	else
 		return TG_ENOENT;
 	return len < 0 || (size_t)len >= n ? TG_ETOOLONG : 0;
+}
+
+const char *tg_ledger_dir_problem(int rc)
+{
+	if (rc == TG_EINVAL)
+		return "the ledger path is too long (TOKENGUARD_LEDGER, or XDG_DATA_HOME or HOME "
+		       "below it)";
+	if (tg_secure_execution())
+		return "a setuid, setgid or file-capability program trusts no TOKENGUARD_LEDGER, "
+		       "XDG_DATA_HOME or HOME";
+	return "cannot tell where the ledger is: none of TOKENGUARD_LEDGER, XDG_DATA_HOME "
+	       "and HOME is set";
 }
 
 static int mkdir_one(const char *path)

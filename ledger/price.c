@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "decimal.h"
+#include "file_read.h"
 #include "price.h"
 
 #define NCOLS 16
@@ -187,8 +188,25 @@ static void add_row(struct tg_prices *t, const struct tg_price *p)
 	t->row[t->n++] = *p;
 }
 
+/* Room for one more row: the table is one allocation, grown by doubling
+ * as rows parse, so what a file costs follows what it validly holds, not
+ * its line count. */
+static int make_room(struct tg_prices **tp, struct source *s)
+{
+	struct tg_prices *t = *tp;
+	size_t cap = t->cap * 2;
+
+	if (t->n < t->cap)
+		return 0;
+	if (!(t = realloc(t, sizeof *t + cap * sizeof t->row[0])))
+		return fail(s, "out of memory");
+	t->cap = cap;
+	*tp = t;
+	return 0;
+}
+
 /* One line without its end of line; comments give the version. */
-static int take_line(struct tg_prices *t, struct source *s, char *line, int want_version)
+static int take_line(struct tg_prices **tp, struct source *s, char *line, int want_version)
 {
 	struct tg_price p;
 	size_t len = strlen(line);
@@ -205,110 +223,72 @@ static int take_line(struct tg_prices *t, struct source *s, char *line, int want
 		if (want_version && !strncmp(v, "version:", 8)) {
 			for (v += 8; *v == ' '; v++)
 				;
-			snprintf(t->version, sizeof t->version, "%s", v);
+			snprintf((*tp)->version, sizeof (*tp)->version, "%s", v);
 		}
 		return 0;
 	}
-	if (t->n == t->cap)
-		return fail(s, "more lines than counted");  /* the file changed under us */
-	if (parse_row(s, line, &p))
+	if (parse_row(s, line, &p) || make_room(tp, s))
 		return -1;
-	add_row(t, &p);
+	add_row(*tp, &p);
 	return 0;
 }
 
-static int load_builtin(struct tg_prices *t, struct source *s)
+/* Every line of text (n bytes, the built-in table or a file's contents). */
+static int load_text(struct tg_prices **tp, struct source *s, const char *text, size_t n,
+                     int want_version)
 {
 	char line[LINE_MAX_LEN];
+	const char *end = text + n;
 
-	for (const char *p = tg_prices_builtin; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+	for (const char *p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
 
 		s->line++;
 		if (len >= sizeof line)
 			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 1);
+		if (memchr(p, '\0', len))
+			return fail(s, "a NUL byte: not a text file");
 		memcpy(line, p, len);
 		line[len] = '\0';
-		if (take_line(t, s, line, 1))
+		if (take_line(tp, s, line, want_version))
 			return -1;
 		p += len + (nl != NULL);
 	}
 	return 0;
 }
 
-static int load_file(struct tg_prices *t, struct source *s, FILE *f)
-{
-	char line[LINE_MAX_LEN];
-
-	while (fgets(line, sizeof line, f)) {
-		s->line++;
-		if (!strchr(line, '\n') && !feof(f))
-			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 2);
-		if (take_line(t, s, line, 0))
-			return -1;
-	}
-	if (ferror(f))
-		return fail(s, "read error: %s", strerror(errno));
-	return 0;
-}
-
-static size_t count_lines(const char *p)
-{
-	size_t n = 1;
-
-	for (; *p; p++)
-		n += *p == '\n';
-	return n;
-}
-
-/* Counts lines so the table is one allocation, then rewinds. */
-static size_t count_file_lines(FILE *f)
-{
-	size_t n = 1;
-	int c;
-
-	while ((c = getc(f)) != EOF)
-		n += c == '\n';
-	rewind(f);
-	return n;
-}
-
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
 {
 	struct source s = { "prices.tsv (built in)", 0, err, errlen };
 	struct tg_prices *t;
-	size_t cap = count_lines(tg_prices_builtin);
-	FILE *f = NULL;
+	size_t cap = 256;
+	char *text = NULL;
+	size_t len = 0;
 	int rc;
 
 	*out = NULL;
 	if (errlen)
 		err[0] = '\0';
-	if (override_file && *override_file) {
-		if (!(f = fopen(override_file, "r"))) {
-			if (errlen)
-				snprintf(err, errlen, "%s: %s", override_file, strerror(errno));
-			return -1;
-		}
-		cap += count_file_lines(f);
-	}
+	/* Bounded: a FIFO, a device, a directory or a huge file is refused
+	 * before a byte of it is parsed. */
+	if (override_file && *override_file &&
+	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX, 0, &text, &len, err, errlen))
+		return -1;
 	if (!(t = calloc(1, sizeof *t + cap * sizeof t->row[0]))) {
-		if (f)
-			fclose(f);
+		free(text);
 		if (errlen)
 			snprintf(err, errlen, "out of memory loading prices");
 		return -1;
 	}
 	t->cap = cap;
-	rc = load_builtin(t, &s);
-	if (!rc && f) {
+	rc = load_text(&t, &s, tg_prices_builtin, strlen(tg_prices_builtin), 1);
+	if (!rc && text) {
 		s.name = override_file;
 		s.line = 0;
-		rc = load_file(t, &s, f);
+		rc = load_text(&t, &s, text, len, 0);
 	}
-	if (f)
-		fclose(f);
+	free(text);
 	if (rc) {
 		free(t);
 		return -1;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "env.h"
 #include "ledger.h"
 #include "log.h"
 #include "providers.h"
@@ -19,10 +20,15 @@ const struct tg_config *tg_config_get(void)
 	return &config;
 }
 
-static int env_flag(const char *name)
+/* Sets *dst from a boolean variable (unset or empty: 0).  Returns the value
+ * when it is not a boolean, for a warning once the log is set up. */
+static const char *env_flag(const char *name, int *dst)
 {
-	const char *v = getenv(name);
-	return v && *v && strcmp(v, "0") != 0;
+	const char *v = tg_env_get(name);
+	*dst = 0;
+	if (!v || !*v || tg_parse_bool(v, dst) == 0)
+		return NULL;
+	return v;
 }
 
 static int tag_key_ok(const char *s, size_t n)
@@ -201,23 +207,48 @@ static void load_process_name(void)
 
 void tg_config_load(void)
 {
-	config.disabled = env_flag("TOKENGUARD_DISABLE");
-	config.debug = env_flag("TOKENGUARD_DEBUG");
-	config.quiet = env_flag("TOKENGUARD_QUIET");
+	static const char *const flag_names[] = {
+		"TOKENGUARD_DISABLE", "TOKENGUARD_DEBUG", "TOKENGUARD_QUIET",
+	};
+	int *flags[] = { &config.disabled, &config.debug, &config.quiet };
+	const char *bad[3];
+
+	memset(&config, 0, sizeof config);
+	if (tg_secure_execution()) {
+		/* The caller wrote this environment, not the program's owner:
+		 * nothing of it is read, nothing is recorded, nothing said. */
+		config.secure = 1;
+		config.disabled = 1;
+		config.ledger_problem = tg_ledger_dir_problem(TG_ENOENT);
+		tg_log_init(0, 1);
+		tg_providers_configure(NULL);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		bad[i] = env_flag(flag_names[i], flags[i]);
 	tg_log_init(config.debug, config.quiet);
+	for (int i = 0; i < 3; i++)
+		if (bad[i])
+			tg_warn("%s=%.40s: expected 1/0, true/false, yes/no or on/off; using 0",
+			        flag_names[i], bad[i]);
 
-	const char *prices = getenv("TOKENGUARD_PRICES");
+	const char *prices = tg_env_get("TOKENGUARD_PRICES");
 	config.prices_file = prices && *prices ? prices : NULL;
+	config.budgets = tg_env_get("TOKENGUARD_BUDGETS");
+	config.fail = tg_env_get("TOKENGUARD_FAIL");
 
-	if (tg_ledger_default_dir(config.ledger_dir, sizeof config.ledger_dir) != 0)
+	int rc = tg_ledger_default_dir(config.ledger_dir, sizeof config.ledger_dir);
+	if (rc != 0) {
 		config.ledger_dir[0] = '\0';
+		config.ledger_problem = tg_ledger_dir_problem(rc);
+	}
 
-	int bad = tg_config_parse_tags(getenv("TOKENGUARD_TAGS"), config.tags, sizeof config.tags);
-	if (bad)
+	int ntags = tg_config_parse_tags(tg_env_get("TOKENGUARD_TAGS"), config.tags, sizeof config.tags);
+	if (ntags)
 		tg_warn("TOKENGUARD_TAGS: %d entr%s dropped: expected key=value[,key=value...] "
-		        "with keys of letters, digits, '_', '.', '-', each key once", bad,
-		        bad == 1 ? "y" : "ies");
+		        "with keys of letters, digits, '_', '.', '-', each key once", ntags,
+		        ntags == 1 ? "y" : "ies");
 
-	tg_providers_configure(getenv("TOKENGUARD_HOSTS"));
+	tg_providers_configure(tg_env_get("TOKENGUARD_HOSTS"));
 	load_process_name();
 }

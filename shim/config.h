@@ -2,8 +2,14 @@
  *
  * Owns: the single struct tg_config (tg_config_get), filled by
  * tg_config_load() at the first hook call and read-only afterwards, and the
- * process name recorded with every exchange.  Every variable is documented
- * in tokenguard.env.example.
+ * process name recorded with every exchange.  Every variable the shim reads
+ * is read here (through tg_env_get, env.h) and nowhere else; each is
+ * documented in tokenguard.env.example.
+ *
+ * In a secure-execution process (setuid, setgid, file capabilities) no
+ * variable is read at all: the shim is disabled, says nothing and reads no
+ * file, because no ledger, price file or budget named by the caller can be
+ * trusted there.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
@@ -11,17 +17,23 @@
 #include "record.h"
 
 struct tg_config {
-	int disabled;                 /* TOKENGUARD_DISABLE=1: observe nothing */
+	int secure;                   /* secure-execution process: everything below is off */
+	int disabled;                 /* TOKENGUARD_DISABLE=1 (or secure): observe nothing */
 	int debug;                    /* TOKENGUARD_DEBUG=1 */
 	int quiet;                    /* TOKENGUARD_QUIET=1 */
 	char ledger_dir[4096];        /* TOKENGUARD_LEDGER, else the XDG default; "" if none can be found */
+	const char *ledger_problem;   /* why ledger_dir is "", in words; else NULL */
 	const char *prices_file;      /* TOKENGUARD_PRICES, or NULL */
+	const char *budgets;          /* TOKENGUARD_BUDGETS, or NULL (parsed by the budget gate) */
+	const char *fail;             /* TOKENGUARD_FAIL, or NULL (read by the budget gate) */
 	char tags[TG_TAGS_MAX];       /* TOKENGUARD_TAGS, validated: "k=v,k=v" */
 	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
 };
 
 /* Reads the environment.  Invalid entries are reported once on stderr and
- * dropped.  Also configures the provider table (TOKENGUARD_HOSTS). */
+ * dropped; a boolean that is none of 1/0/true/false/yes/no/on/off gets one
+ * warning and its default (0).  Also sets up the log and configures the
+ * provider table (TOKENGUARD_HOSTS). */
 void tg_config_load(void);
 
 const struct tg_config *tg_config_get(void);

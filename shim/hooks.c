@@ -29,6 +29,7 @@
 #include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
+#include "log.h"
 #include "resolve.h"
 #include "sink.h"
 
@@ -110,6 +111,7 @@ static const struct tg_ssl_ops ssl_ops = {
 
 static void atfork_child(void)
 {
+	tg_log_atfork_child();
 	tg_sink_atfork_child();
 	tg_conn_atfork_child();
 	tg_gate_atfork_child();
@@ -120,7 +122,7 @@ static void init(void)
 	const struct tg_config *cfg;
 	tg_config_load();
 	cfg = tg_config_get();
-	tg_gate_configure(getenv("TOKENGUARD_BUDGETS"), getenv("TOKENGUARD_FAIL"));
+	tg_gate_configure(cfg->budgets, cfg->fail);
 	tg_conn_set_ops(&ssl_ops);
 	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, atfork_child);
 	observing = !cfg->disabled;

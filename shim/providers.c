@@ -214,23 +214,36 @@ int tg_providers_port_matters(void)
 
 int tg_providers_configure(const char *hosts_env)
 {
+	const char *first_bad = NULL;
+	size_t first_len = 0;
+	int bad = 0, over = 0;
+
 	extra_count = 0;
 	if (!hosts_env)
 		return 0;
-	const char *p = hosts_env;
-	while (*p) {
+	/* One pass, one summary: however many entries are wrong, the program's
+	 * stderr gets one line (how many, and the first). */
+	for (const char *p = hosts_env; *p;) {
 		size_t len = strcspn(p, ",");
 		if (len > 0) {
-			if (extra_count == EXTRA_MAX)
-				tg_warn("TOKENGUARD_HOSTS: more than %d entries; the rest are ignored", EXTRA_MAX);
-			else if (parse_extra(p, len) != 0)
-				tg_warn("TOKENGUARD_HOSTS: cannot read \"%.*s\": expected host[:port]=provider "
-				        "or host[:port]=name/format (format: openai, anthropic, gemini, cohere, bedrock)",
-				        (int)len, p);
+			if (extra_count == EXTRA_MAX) {
+				over++;
+			} else if (parse_extra(p, len) != 0) {
+				if (!bad++) {
+					first_bad = p;
+					first_len = len;
+				}
+			}
 		}
 		p += len;
 		if (*p == ',')
 			p++;
 	}
+	if (bad)
+		tg_warn("TOKENGUARD_HOSTS: %d entr%s ignored, the first \"%.*s\": expected host[:port]=provider "
+		        "or host[:port]=name/format (format: openai, anthropic, gemini, cohere, bedrock)",
+		        bad, bad == 1 ? "y" : "ies", (int)(first_len > 80 ? 80 : first_len), first_bad);
+	if (over)
+		tg_warn("TOKENGUARD_HOSTS: more than %d entries; the other %d are ignored", EXTRA_MAX, over);
 	return extra_count;
 }

@@ -104,7 +104,8 @@ static struct tg_ledger *ledger(void)
 	if (tg_wall_us() < sink.retry_after_us)
 		return NULL;
 	if (cfg->ledger_dir[0] == '\0') {
-		warn_ledger(TG_ENOENT, "cannot locate");
+		tg_warn("%s; the program runs on, but its LLM calls are not recorded",
+		        cfg->ledger_problem);
 		sink.retry_after_us = INT64_MAX;
 		return NULL;
 	}

@@ -12,6 +12,7 @@
 
 #include "decimal.h"
 #include "emit.h"
+#include "env.h"
 #include "ledger_budget.h"
 #include "report.h"
 #include "when.h"
@@ -42,7 +43,7 @@ static int env_policies(const struct tg_report *rep, struct tg_policy *out, int 
 {
 	char err[512];
 
-	if (tg_policies_parse_env(getenv("TOKENGUARD_BUDGETS"), out, ENV_MAX, n, err, sizeof err))
+	if (tg_policies_parse_env(tg_env_get("TOKENGUARD_BUDGETS"), out, ENV_MAX, n, err, sizeof err))
 		return tg_report_fail(rep, "TOKENGUARD_BUDGETS %s; fix or unset it", err);
 	return 0;
 }
@@ -162,7 +163,7 @@ static int not_stored(const struct tg_report *rep, const char *name)
 	struct tg_policy env[ENV_MAX];
 	int n = 0;
 
-	if (tg_policies_parse_env(getenv("TOKENGUARD_BUDGETS"), env, ENV_MAX, &n, NULL, 0) == 0)
+	if (tg_policies_parse_env(tg_env_get("TOKENGUARD_BUDGETS"), env, ENV_MAX, &n, NULL, 0) == 0)
 		for (int i = 0; i < n; i++)
 			if (!strcmp(env[i].name, name))
 				return tg_report_fail(rep, "%s is defined by TOKENGUARD_BUDGETS, not stored "

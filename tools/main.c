@@ -12,6 +12,7 @@
 #include "agg.h"
 #include "budget.h"
 #include "emit.h"
+#include "env.h"
 #include "price.h"
 #include "report.h"
 #include "when.h"
@@ -331,7 +332,7 @@ static int load_prices(struct tg_report *rep, struct tg_prices **prices)
 	*prices = NULL;
 	if (!rep->filter.model)
 		return 0;
-	if (tg_prices_load(prices, getenv("TOKENGUARD_PRICES"), err, sizeof err))
+	if (tg_prices_load(prices, tg_env_get("TOKENGUARD_PRICES"), err, sizeof err))
 		return tg_report_fail(rep, "cannot load prices for --model: %s; "
 		                      "fix or unset TOKENGUARD_PRICES", err);
 	rep->filter.prices = *prices;
@@ -363,8 +364,7 @@ int main(int argc, char **argv)
 		if (snprintf(dir, sizeof dir, "%s", a.ledger) >= (int)sizeof dir)
 			return tg_report_fail(&rep, "--ledger path too long; use a shorter path");
 	} else if ((rc = tg_ledger_default_dir(dir, sizeof dir)) != 0) {
-		return tg_report_fail(&rep, "cannot tell where the ledger is (HOME is not set); "
-		                      "pass --ledger DIR or set TOKENGUARD_LEDGER");
+		return tg_report_fail(&rep, "%s; pass --ledger DIR", tg_ledger_dir_problem(rc));
 	}
 	rep.dir = dir;
 	if (load_prices(&rep, &prices))
@@ -372,7 +372,8 @@ int main(int argc, char **argv)
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
 		if ((rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY)) != 0) {
 			tg_prices_free(prices);
-			return tg_report_fail(&rep, "%s: %s", dir, tg_strerror(rc));
+			return tg_report_fail(&rep, "%s: %s%s", dir, tg_strerror(rc),
+			                      rc == TG_ENOENT && !a.ledger ? ", or pass --ledger DIR" : "");
 		}
 		tg_ledger_reader_check(l, NULL);
 	}

@@ -22,7 +22,7 @@ TG_IT_MODES select the matrix (the special tests then run only if neither
 TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
-budget-*).
+budget-*, trust-*).
 TG_IT_FULL=1 runs the full cross product instead of the covering matrix.
 TG_IT_JOBS (default 2) tests run at once.  TG_IT_H2=0 skips the record
 checks of HTTP/2 exchanges (only the programs' outputs are then compared).
@@ -52,10 +52,11 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 import fake_provider  # noqa: E402  (encode, for what undecoded bodies look like)
 import budgets  # noqa: E402
 import concurrency  # noqa: E402
+import trust  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets)
+SUITES = (concurrency, budgets, trust)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -317,9 +318,9 @@ class Env:
 
 
 class Run:
-    def __init__(self, out, rc, stderr, rss_kb, requests):
+    def __init__(self, out, rc, stderr, rss_kb, requests, seconds):
         self.out, self.rc, self.stderr = out, rc, stderr
-        self.rss_kb, self.requests = rss_kb, requests
+        self.rss_kb, self.requests, self.seconds = rss_kb, requests, seconds
 
 
 # Linux carries a process's peak RSS across exec, so a child forked from this
@@ -336,7 +337,10 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_client(env, client, exchanges, tdir, label, ledger, preload, flags=(), measure=False):
+def run_client(env, client, exchanges, tdir, label, ledger, preload, flags=(), measure=False,
+               extra_env=None):
+    """Runs client over exchanges; extra_env adds variables (TOKENGUARD_*)
+    to the ones every run gets.  Run.seconds is its wall time."""
     tag = "%s/%s" % (os.path.basename(tdir), label)
     outfile = os.path.join(tdir, label + ".out")
     rssfile = os.path.join(tdir, label + ".rss")
@@ -346,9 +350,12 @@ def run_client(env, client, exchanges, tdir, label, ledger, preload, flags=(), m
         if i:
             argv.append("--next")
         argv += ex.argv(tag)
+    child_env = env.child_env(ledger, preload)
+    child_env.update(extra_env or {})
+    started = time.monotonic()
     with open(os.path.join(tdir, label + ".err"), "wb") as err:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                env=env.child_env(ledger, preload))
+                                env=child_env)
         deadline = time.monotonic() + CLIENT_TIMEOUT
         while True:
             pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
@@ -359,6 +366,7 @@ def run_client(env, client, exchanges, tdir, label, ledger, preload, flags=(), m
                 os.wait4(proc.pid, 0)
                 raise Failure("%s run timed out after %ds" % (label, CLIENT_TIMEOUT))
             time.sleep(0.01)
+        seconds = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
     with open(os.path.join(tdir, label + ".err"), "rb") as f:
         stderr = f.read()
@@ -370,7 +378,7 @@ def run_client(env, client, exchanges, tdir, label, ledger, preload, flags=(), m
     if measure:
         with open(rssfile) as f:
             rss = int(f.read())
-    return Run(out, proc.returncode, stderr, rss, provider_requests(env, tag))
+    return Run(out, proc.returncode, stderr, rss, provider_requests(env, tag), seconds)
 
 
 def provider_requests(env, tag):

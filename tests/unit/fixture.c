@@ -4,7 +4,10 @@
 #include "fixture.h"
 
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <sanitizer/common_interface_defs.h>
+#include <stdint.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,4 +95,76 @@ int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...
 	out[len] = '\0';
 	st = pclose(p);
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tgt_stderr_begin(void)
+{
+	char path[] = "/tmp/tg-stderr-XXXXXX";
+	int saved = dup(STDERR_FILENO);
+	int fd = mkstemp(path);
+
+	cr_assert(saved >= 0 && fd >= 0, "cannot redirect stderr");
+	unlink(path);
+	dup2(fd, STDERR_FILENO);
+	close(fd);
+	return saved;
+}
+
+/* Everything readable from fd into out (n bytes, NUL-terminated); returns
+ * the total, what did not fit included. */
+static size_t drain(int fd, char *out, size_t n)
+{
+	size_t total = 0;
+	char chunk[4096];
+	ssize_t got;
+
+	while ((got = read(fd, chunk, sizeof chunk)) > 0) {
+		if (total < n - 1) {
+			size_t k = (size_t)got < n - 1 - total ? (size_t)got : n - 1 - total;
+			memcpy(out + total, chunk, k);
+		}
+		total += (size_t)got;
+	}
+	out[total < n - 1 ? total : n - 1] = '\0';
+	return total;
+}
+
+size_t tgt_stderr_end(int token, char *out, size_t n)
+{
+	size_t total;
+
+	lseek(STDERR_FILENO, 0, SEEK_SET);
+	total = drain(STDERR_FILENO, out, n);
+	dup2(token, STDERR_FILENO);
+	close(token);
+	return total;
+}
+
+size_t tgt_child_stderr(void (*fn)(void *ctx), void *ctx, char *out, size_t n)
+{
+	int p[2], status;
+	size_t total;
+	pid_t pid;
+
+	cr_assert_eq(pipe(p), 0);
+	pid = fork();
+	cr_assert(pid >= 0, "fork");
+	if (pid == 0) {
+		/* The sanitizers' words stay out of what the child is judged by:
+		 * LeakSanitizer remarks at exit on the threads of the criterion
+		 * worker that a fork leaves behind.  A real sanitizer error still
+		 * fails the test through the exit status. */
+		__sanitizer_set_report_fd((void *)(intptr_t)open("/dev/null", O_WRONLY | O_CLOEXEC));
+		close(p[0]);
+		dup2(p[1], STDERR_FILENO);
+		close(p[1]);
+		fn(ctx);
+		exit(0);
+	}
+	close(p[1]);
+	total = drain(p[0], out, n);
+	close(p[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child did not exit 0 (%#x)", status);
+	return total;
 }

@@ -1,8 +1,8 @@
 /* fixture.h - what the unit tests that touch the disk have in common.
  *
  * Owns: the scratch directory of a test and its removal, records filled
- * and appended for a test's ledger, and runs of the built tokenguard-report
- * with its output captured.  Nothing here keeps state between calls; every
+ * and appended for a test's ledger, runs of the built tokenguard-report
+ * with its output captured, and what the code under test writes to fd 2.  Nothing here keeps state between calls; every
  * buffer is the caller's.  A step that goes wrong fails the calling test
  * (criterion) instead of returning an error, so a test reads as its steps.
  */
@@ -42,5 +42,20 @@ const char *tgt_report_bin(void);
  * status, or -1 when the report did not exit normally. */
 int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+
+/* Sends fd 2 to a fresh temporary file until tgt_stderr_end; returns the
+ * token tgt_stderr_end needs (the saved descriptor). */
+int tgt_stderr_begin(void);
+
+/* Puts fd 2 back; out (n bytes) gets what was written meanwhile, as much
+ * as fits, NUL-terminated.  Returns the number of bytes written in all. */
+size_t tgt_stderr_end(int token, char *out, size_t n);
+
+/* Runs fn(ctx) in a forked child whose fd 2 is a pipe and which then ends
+ * with exit(0), so destructors run as in a real program's exit.  out (n
+ * bytes) gets what the child wrote to fd 2, NUL-terminated; returns the
+ * number of bytes it wrote in all.  The test fails if the child does not
+ * exit 0. */
+size_t tgt_child_stderr(void (*fn)(void *ctx), void *ctx, char *out, size_t n);
 
 #endif

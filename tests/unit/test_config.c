@@ -1,7 +1,13 @@
-/* TOKENGUARD_TAGS validation and process naming. */
+/* TOKENGUARD_TAGS validation, process naming, and what the loader makes
+ * of the environment: booleans, the ledger path, secure execution. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "env.h"
+#include "fixture.h"
+#include "providers.h"
 
 Test(config, tags_keep_valid_pairs_in_order)
 {
@@ -100,4 +106,91 @@ Test(config, text_that_is_not_a_name_is_not_recorded)
 {
 	const char *sh[] = { "bash", "echo $OPENAI_API_KEY; curl x" };
 	name_of(sh, 2, "bash");
+}
+
+/* ---- what the loader makes of the environment (each test is a process of
+ * its own, so setenv does not leak) */
+
+static const struct tg_config *load_capturing(char *err, size_t n)
+{
+	int token = tgt_stderr_begin();
+	tg_config_load();
+	tgt_stderr_end(token, err, n);
+	return tg_config_get();
+}
+
+Test(config, booleans_take_their_spellings)
+{
+	char err[4096];
+	setenv("TOKENGUARD_DISABLE", "Yes", 1);
+	setenv("TOKENGUARD_QUIET", "off", 1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_eq(c->disabled, 1);
+	cr_assert_eq(c->quiet, 0);
+	cr_assert_str_eq(err, "");
+}
+
+Test(config, a_garbage_boolean_warns_once_and_keeps_the_default)
+{
+	char err[4096];
+	setenv("TOKENGUARD_DISABLE", "garbage", 1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_eq(c->disabled, 0, "garbage must not turn recording off");
+	cr_assert_str_eq(err, "tokenguard: TOKENGUARD_DISABLE=garbage: expected 1/0, true/false, "
+	                 "yes/no or on/off; using 0\n");
+}
+
+Test(config, budgets_and_fail_mode_are_read_here)
+{
+	char err[4096];
+	setenv("TOKENGUARD_BUDGETS", "global,day,usd=1,block", 1);
+	setenv("TOKENGUARD_FAIL", "closed", 1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->budgets, "global,day,usd=1,block");
+	cr_assert_str_eq(c->fail, "closed");
+}
+
+Test(config, a_ledger_path_too_long_says_so)
+{
+	char err[4096], *path = malloc(5006);
+	memset(path, 'd', 5005);
+	path[0] = '/';
+	path[5005] = '\0';
+	setenv("TOKENGUARD_LEDGER", path, 1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->ledger_dir, "");
+	cr_assert_not_null(strstr(c->ledger_problem, "path is too long"), "%s", c->ledger_problem);
+	cr_assert_null(strstr(c->ledger_problem, "--ledger"), "%s", c->ledger_problem);
+	free(path);
+}
+
+Test(config, a_secure_execution_process_reads_nothing_and_says_nothing)
+{
+	char err[4096], prices[] = "/tmp/tg-secret-prices-XXXXXX";
+	int fd = mkstemp(prices);
+	cr_assert(fd >= 0);
+	cr_assert_eq(write(fd, "SECRET-LINE\n", 12), 12);
+	close(fd);
+	setenv("TOKENGUARD_PRICES", prices, 1);
+	setenv("TOKENGUARD_LEDGER", "/tmp/tg-planted-ledger", 1);
+	setenv("TOKENGUARD_TAGS", "team=x", 1);
+	setenv("TOKENGUARD_HOSTS", "evil.example=openai,bad entry", 1);
+	setenv("TOKENGUARD_BUDGETS", "global,day,usd=0,block", 1);
+	setenv("TOKENGUARD_DISABLE", "0", 1);
+	setenv("TOKENGUARD_DEBUG", "1", 1);
+	setenv("TOKENGUARD_QUIET", "garbage", 1);
+	tg_env_force_secure(1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	tg_env_force_secure(-1);
+	unlink(prices);
+	cr_assert_eq(c->secure, 1);
+	cr_assert_eq(c->disabled, 1, "a secure-execution process must not be observed");
+	cr_assert_eq(c->debug, 0);
+	cr_assert_null(c->prices_file);
+	cr_assert_null(c->budgets);
+	cr_assert_null(c->fail);
+	cr_assert_str_eq(c->ledger_dir, "");
+	cr_assert_str_eq(c->tags, "");
+	cr_assert_null(tg_provider_for_host("evil.example", 443));
+	cr_assert_str_eq(err, "", "a secure-execution process printed: %s", err);
 }

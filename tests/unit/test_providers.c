@@ -1,8 +1,12 @@
 /* Provider recognition by host name and TOKENGUARD_HOSTS. */
 #include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "fixture.h"
 #include "log.h"
 #include "providers.h"
+#include "text.h"
 
 static const char *name_of(const char *host, int port)
 {
@@ -82,4 +86,36 @@ Test(providers, endpoints_name_their_wire_format_whatever_the_host)
 	cr_assert_eq(tg_wire_for_endpoint("/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream", TG_WIRE_OPENAI), TG_WIRE_BEDROCK);
 	cr_assert_eq(tg_wire_for_endpoint("/v2/chat", TG_WIRE_OPENAI), TG_WIRE_COHERE);
 	cr_assert_eq(tg_wire_for_endpoint("/v1/models", TG_WIRE_GEMINI), TG_WIRE_GEMINI);
+}
+
+Test(providers, ten_thousand_bad_hosts_give_one_warning_fast)
+{
+	size_t n = 10000, len = 0;
+	char *env = malloc(n * 16), err[8192];
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(env + len, "%sbad%zu", i ? "," : "", i);
+	tg_log_init(0, 0);
+	int64_t t0 = tg_mono_us();
+	int token = tgt_stderr_begin();
+	int ok = tg_providers_configure(env);
+	size_t total = tgt_stderr_end(token, err, sizeof err);
+	int64_t took = tg_mono_us() - t0;
+	free(env);
+	cr_assert_eq(ok, 0);
+	cr_assert_eq(strchr(err, '\n'), err + total - 1, "more than one line: %s", err);
+	cr_assert_not_null(strstr(err, "TOKENGUARD_HOSTS: 10000 entries ignored, the first \"bad0\""), "%s", err);
+	cr_assert_lt(took, 500000, "parsing 10,000 entries took %lld us", (long long)took);
+}
+
+Test(providers, good_entries_past_the_table_give_one_warning)
+{
+	char env[4096], err[4096];
+	size_t len = 0;
+	for (int i = 0; i < 40; i++)
+		len += (size_t)sprintf(env + len, "%sh%d.example=openai", i ? "," : "", i);
+	tg_log_init(0, 0);
+	int token = tgt_stderr_begin();
+	cr_assert_eq(tg_providers_configure(env), 32);
+	tgt_stderr_end(token, err, sizeof err);
+	cr_assert_str_eq(err, "tokenguard: TOKENGUARD_HOSTS: more than 32 entries; the other 8 are ignored\n");
 }

@@ -1,0 +1,29 @@
+/* env.h - the one door through which tokenguard reads its environment.
+ *
+ * Owns: the secure-execution rule (a setuid, setgid or file-capability
+ * process, getauxval(AT_SECURE) != 0, trusts no variable: its environment
+ * was written by a less privileged caller), tg_env_get, the reader every
+ * TOKENGUARD_*, XDG_DATA_HOME and HOME lookup of the shim and the CLI goes
+ * through, and the one spelling of a boolean value.  Lives in ledger/
+ * because both the shim and tokenguard-report link it.
+ */
+#ifndef TG_ENV_H
+#define TG_ENV_H
+
+/* 1 in a secure-execution process (see above), else 0. */
+int tg_secure_execution(void);
+
+/* getenv(name), or NULL in a secure-execution process. */
+const char *tg_env_get(const char *name);
+
+/* Parses a boolean variable's value: 1/true/yes/on and 0/false/no/off,
+ * ASCII case-insensitive.  Returns 0 with *out set, or -1 (*out untouched)
+ * for anything else, empty included. */
+int tg_parse_bool(const char *v, int *out);
+
+/* Tests only: makes tg_secure_execution() answer on (1 or 0) instead of
+ * the kernel, or the kernel again (-1), so the secure path can be tested
+ * without a setuid binary. */
+void tg_env_force_secure(int on);
+
+#endif

@@ -1,0 +1,50 @@
+/* The environment's one door (tg_env_get) and the boolean spelling. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+#include "env.h"
+#include "ledger.h"
+
+Test(env, booleans_take_every_common_spelling_in_any_case)
+{
+	static const char *const on[] = { "1", "true", "TRUE", "yes", "Yes", "on", "ON" };
+	static const char *const off[] = { "0", "false", "False", "no", "NO", "off", "Off" };
+	int v;
+
+	for (size_t i = 0; i < sizeof on / sizeof on[0]; i++) {
+		v = -1;
+		cr_assert_eq(tg_parse_bool(on[i], &v), 0, "%s", on[i]);
+		cr_assert_eq(v, 1, "%s", on[i]);
+	}
+	for (size_t i = 0; i < sizeof off / sizeof off[0]; i++) {
+		v = -1;
+		cr_assert_eq(tg_parse_bool(off[i], &v), 0, "%s", off[i]);
+		cr_assert_eq(v, 0, "%s", off[i]);
+	}
+}
+
+Test(env, anything_else_is_not_a_boolean)
+{
+	static const char *const bad[] = { "", "2", "-1", "tru", "yess", "o", " 1", "1 ", "enable", "0x1" };
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int v = 7;
+		cr_assert_eq(tg_parse_bool(bad[i], &v), -1, "\"%s\" was taken for a boolean", bad[i]);
+		cr_assert_eq(v, 7, "\"%s\" changed the value", bad[i]);
+	}
+	cr_assert_eq(tg_parse_bool(NULL, &(int){ 0 }), -1);
+}
+
+Test(env, a_secure_execution_process_reads_no_variable)
+{
+	setenv("TOKENGUARD_LEDGER", "/tmp/attacker", 1);
+	setenv("HOME", "/tmp/attacker-home", 1);
+	cr_assert_str_eq(tg_env_get("TOKENGUARD_LEDGER"), "/tmp/attacker");
+	tg_env_force_secure(1);
+	cr_assert_null(tg_env_get("TOKENGUARD_LEDGER"));
+	cr_assert_null(tg_env_get("HOME"));
+	/* The ledger path follows: no variable steers a privileged process. */
+	char dir[256];
+	cr_assert_eq(tg_ledger_default_dir(dir, sizeof dir), TG_ENOENT);
+	tg_env_force_secure(-1);
+	cr_assert_eq(tg_secure_execution(), 0, "the unit tests do not run setuid");
+}
