@@ -163,7 +163,7 @@ void tg_ledger_abandon(struct tg_ledger *l);
  * setgid, file capabilities: see env.h) the environment is not trusted,
  * so this returns TG_ENOENT there rather than let a caller steer a
  * privileged process's writes.  Returns 0, TG_ENOENT (nothing to go by)
- * or TG_EINVAL (buf too small). */
+ * or TG_ETOOLONG (buf too small). */
 int tg_ledger_default_dir(char *buf, size_t n);
 
 /* What tg_ledger_default_dir's error rc means, in words naming the real
@@ -172,7 +172,7 @@ const char *tg_ledger_dir_problem(int rc);
 
 /* mkdir -p with mode 0700 for every directory it creates.  Returns 0,
  * TG_EACCES, TG_ENOENT (a component is not a directory), TG_EFULL,
- * TG_EINVAL (path too long) or TG_EIO. */
+ * TG_ETOOLONG (path too long) or TG_EIO. */
 int tg_ledger_mkdirs(const char *dir);
 
 #endif

@@ -28,7 +28,7 @@ int tg_ledger_default_dir(char *buf, size_t n)
 
 const char *tg_ledger_dir_problem(int rc)
 {
-	if (rc == TG_EINVAL)
+	if (rc == TG_ETOOLONG)
 		return "the ledger path is too long (TOKENGUARD_LEDGER, or XDG_DATA_HOME or HOME "
 		       "below it)";
 	if (tg_secure_execution())
