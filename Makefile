@@ -87,7 +87,13 @@ unit: $(UNIT_BIN)
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 		$(UNIT_BIN) --jobs 2
 
-integration: all
+# A process that holds the ledger's writer lock, for the tests of a stuck
+# writer (tests/integration/ledger_faults.py).
+HOLDER := $(B)/ledger-holder
+$(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+
+integration: all $(HOLDER)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,
