@@ -120,9 +120,10 @@ demo: deps
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: all
+bench: all $(HOLDER)
 	sh bench/run.sh
 	sh bench/h2bench.sh
+	sh bench/faults.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

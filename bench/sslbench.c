@@ -113,17 +113,24 @@ int main(int argc, char **argv)
 	size_t rlen = (size_t)hl + blen;
 
 	long calls = 0, server_calls = 0;
-	struct timespec t0, t1;
+	double worst = 0;
+	struct timespec t0, t1, e0, e1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (long i = 0; i < exchanges; i++) {
+		clock_gettime(CLOCK_MONOTONIC, &e0);
 		write_all(client, request, (size_t)reqlen, &calls);
 		read_all(server, buf, (size_t)reqlen, &server_calls);
 		write_all(server, response, rlen, &server_calls);
 		read_all(client, buf, rlen, &calls);
+		clock_gettime(CLOCK_MONOTONIC, &e1);
+		double one = (double)(e1.tv_sec - e0.tv_sec) * 1e9 + (double)(e1.tv_nsec - e0.tv_nsec);
+		if (one > worst)
+			worst = one;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	double ns = (double)(t1.tv_sec - t0.tv_sec) * 1e9 + (double)(t1.tv_nsec - t0.tv_nsec);
-	printf("%.0f %.0f\n", ns / (double)exchanges, ns / (double)(calls + server_calls));
+	/* ns per exchange, ns per SSL call, ns of the slowest exchange */
+	printf("%.0f %.0f %.0f\n", ns / (double)exchanges, ns / (double)(calls + server_calls), worst);
 
 	SSL_free(client);
 	SSL_free(server);

@@ -33,6 +33,14 @@
 #define SPOOL_LOCK_IDLE_US 5000
 #define SPOOL_LOCK_WAIT_US 50000
 #define SPOOL_STUCK_US 1000000
+/* The durable commit (one fdatasync) runs inside the program's SSL call.
+ * A disk that makes it take longer than SLOW_COMMIT_US (a healthy one
+ * takes well under 10 ms) would make every call pay that: a spooling
+ * handle that sees such a commit spools everything for SLOW_DISK_US
+ * instead, and commits (folding its spool) again only after that.  A
+ * stalled disk so costs a program one slow commit per SLOW_DISK_US. */
+#define SLOW_COMMIT_US 50000
+#define SLOW_DISK_US 30000000
 
 /* The process's key sequence, shared by its handles (ledger_impl.h). */
 static uint32_t key_seq;
@@ -516,12 +524,20 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		return TG_EFORKED;
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
+	if ((l->flags & TG_LEDGER_SPOOL) && now_us() < l->slow_disk_until_us) {
+		pthread_rwlock_unlock(&l->lock);
+		return TG_ELOCKED;   /* spooled: see SLOW_COMMIT_US */
+	}
 	wait = (l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us ? 0 : 1;
 	rc = wait ? tg_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tg_writer_lock(l, 0, 0);
 	if (rc == 0) {
+		int64_t started = now_us();
+
 		l->lock_stuck_until_us = 0;
 		rc = write_locked(l, fn, ctx);
 		tg_writer_unlock(l);
+		if ((l->flags & TG_LEDGER_SPOOL) && now_us() - started > SLOW_COMMIT_US)
+			l->slow_disk_until_us = now_us() + SLOW_DISK_US;
 	} else if (rc == TG_ELOCKED && wait) {
 		l->lock_stuck_until_us = now_us() + SPOOL_STUCK_US;
 	}

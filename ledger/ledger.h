@@ -12,8 +12,9 @@
  *
  * Writers never wait on each other for long: every write first takes the
  * ledger's writer lock without blocking (ledger_lock.c).  A handle opened
- * TG_LEDGER_SPOOL (the shim's) waits at most 5 ms, then spools what it
- * cannot write and goes on; any other waits up to lock_wait_ms (3 s by
+ * TG_LEDGER_SPOOL (the shim's) waits at most 5 ms without seeing another
+ * writer commit, then spools what it cannot write and goes on (it also
+ * spools for 30 s after a commit of its own took over 50 ms: a slow disk); any other waits up to lock_wait_ms (3 s by
  * default) and then returns
  * TG_ELOCKED, for tg_ledger_holder() to name the process that holds it.
  * Opening a current ledger takes no write transaction.

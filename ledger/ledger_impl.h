@@ -28,6 +28,8 @@ struct tg_ledger {
 	int lock_wait_us;    /* ...or after this long in all */
 	int64_t lock_stuck_until_us;  /* spooling handles: the last wait ran out,
 	                                 so until then writes do not wait at all */
+	int64_t slow_disk_until_us;   /* spooling handles: a commit was slow, so
+	                                 until then writes spool (ledger.c) */
 	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
 	MDB_dbi meta;
 	MDB_dbi records;
