@@ -156,11 +156,38 @@ static int open_budget_dbs(struct tg_ledger *l, MDB_txn *txn, unsigned flags)
 /* Layout changes go here, one step per schema version.  Schema 2 added the
  * budget databases; totals start at zero for what schema 1 recorded, as
  * records kept before budgets existed belong to no budget. */
+/* Says where the totals start: after the last record a schema 1 ledger
+ * holds, so that a check of the totals (ledger_verify.c) and a rebuild
+ * (ledger_repair.c) leave the older records out, as the totals do. */
+static int mark_totals_from(struct tg_ledger *l, MDB_txn *txn)
+{
+	MDB_val k = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM }, key, d;
+	MDB_cursor *cur;
+	MDB_dbi records;
+	int rc;
+
+	if ((rc = mdb_dbi_open(txn, "records", 0, &records)) != 0 ||
+	    (rc = mdb_cursor_open(txn, records, &cur)) != 0)
+		return rc == MDB_NOTFOUND ? TG_ECORRUPT : from_mdb(rc);
+	rc = mdb_cursor_get(cur, &key, &d, MDB_LAST);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return 0;   /* no record yet: every one will be in the totals */
+	if (rc)
+		return from_mdb(rc);
+	return from_mdb(mdb_put(txn, l->meta, &k, &key, 0));
+}
+
 static int migrate(struct tg_ledger *l, MDB_txn *txn, uint32_t from)
 {
+	int rc;
+
 	if (from == 0)
 		return TG_ECORRUPT;
-	return from < 2 ? open_budget_dbs(l, txn, MDB_CREATE) : 0;
+	if (from >= 2)
+		return 0;
+	rc = mark_totals_from(l, txn);
+	return rc ? rc : open_budget_dbs(l, txn, MDB_CREATE);
 }
 
 static int write_schema(MDB_txn *txn, MDB_dbi meta)
@@ -567,12 +594,10 @@ struct append {
 static int append_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct append *a = ctx;
-	MDB_val k = { 16, (void *)a->key }, d = { a->len, (void *)a->val };
-	int rc;
+	MDB_val d = { a->len, (void *)a->val };
+	int rc = tg_record_put_txn(l, txn, a->key, &d, a->r, a->model_family, 1);
 
-	if ((rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE)) != 0)
-		return rc;
-	return tg_totals_add(l, txn, a->r, a->model_family);
+	return rc == 1 ? MDB_KEYEXIST : rc;
 }
 
 int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,

@@ -127,6 +127,10 @@ int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats 
  * "process 1234 (curl)", or "another process". */
 void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n);
 
+/* tg_ledger_holder() for the ledger in dir, without a handle: for a
+ * TG_ELOCKED from tg_ledger_open() (a first write that could not run). */
+void tg_ledger_dir_holder(const char *dir, char *buf, size_t n);
+
 /* Calls fn for each record with since_us <= ts_us < until_us, in time
  * order, inside one read transaction (a consistent snapshot), then for
  * each record still in a spool (not yet folded; see spool.h) in that

@@ -14,6 +14,9 @@
  *               Every record adds to the hour, day and month buckets of
  *               each scope it belongs to, in the transaction that appends
  *               it, so a spend is a few reads whatever the ledger's size.
+ *               A ledger migrated from schema 1 has meta "totals_from",
+ *               the key of its last record then: records up to it predate
+ *               budgets and are in no total.
  *               Scope strings are those of tg_policy_scope_key(); one
  *               longer than 400 bytes is replaced by "#" and its 64-bit
  *               FNV-1a hash in hex, to stay within LMDB's key size.

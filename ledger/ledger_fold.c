@@ -18,10 +18,8 @@ struct fold_ctx {
 	struct tg_fold *f;
 };
 
-/* A spooled record's payload: key[16] | family length u8 | family |
- * encoded record.  Returns 0 and fills r and family, or -1. */
-static int parse_record(const unsigned char *p, size_t n, struct tg_record *r,
-                        char family[TG_MODEL_MAX], MDB_val *value)
+int tg_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r,
+                          char family[TG_MODEL_MAX], MDB_val *value)
 {
 	size_t flen;
 
@@ -36,24 +34,33 @@ static int parse_record(const unsigned char *p, size_t n, struct tg_record *r,
 	return 0;
 }
 
+int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                      const MDB_val *value, const struct tg_record *r, const char *family,
+                      int cover)
+{
+	MDB_val k = { 16, (void *)key }, d = *value;
+	int rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE);
+
+	if (rc == MDB_KEYEXIST)
+		return 1;
+	if (rc)
+		return rc;
+	return cover ? tg_totals_add(l, txn, r, family && family[0] ? family : r->model) : 0;
+}
+
 static int fold_record(struct fold_ctx *c, const unsigned char *p, size_t n)
 {
-	MDB_val k = { 16, (void *)p }, d, found;
+	MDB_val d;
 	struct tg_record r;
 	char family[TG_MODEL_MAX];
 	int rc;
 
-	if (parse_record(p, n, &r, family, &d) != 0)
+	if (tg_spool_parse_record(p, n, &r, family, &d) != 0)
 		return 0;   /* cannot be ours: verify reports such entries */
-	rc = mdb_get(c->txn, c->l->records, &k, &found);
+	rc = tg_record_put_txn(c->l, c->txn, p, &d, &r, family, 1);
 	if (rc == 0)
-		return 0;
-	if (rc != MDB_NOTFOUND)
-		return rc;
-	if ((rc = mdb_put(c->txn, c->l->records, &k, &d, MDB_NOOVERWRITE)) != 0)
-		return rc;
-	c->f->applied++;
-	return tg_totals_add(c->l, c->txn, &r, family[0] ? family : r.model);
+		c->f->applied++;
+	return rc == 1 ? 0 : rc;   /* 1: applied by an earlier fold */
 }
 
 static int fold_alert(struct fold_ctx *c, const unsigned char *p, size_t n, int once)
@@ -96,7 +103,7 @@ static int spooled_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	struct tg_record r;
 	char family[TG_MODEL_MAX];
 
-	if (type != TG_SPOOL_RECORD || parse_record(p, n, &r, family, &d) != 0)
+	if (type != TG_SPOOL_RECORD || tg_spool_parse_record(p, n, &r, family, &d) != 0)
 		return 0;
 	if (mdb_get(c->txn, c->l->records, &k, &found) == 0)
 		return 0;   /* folded since */

@@ -85,6 +85,12 @@ uint64_t tg_get_be64(const unsigned char *p);
 int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us);
 void tg_writer_unlock(struct tg_ledger *l);
 
+/* tg_writer_lock() and tg_writer_holder() on bare descriptors: the
+ * ledger directory and lock.mdb (-1 when there is none), for a caller
+ * that cannot open the ledger (repair of a damaged one). */
+int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us);
+void tg_writer_holder_fds(int dirfd, int lockfd, char *buf, size_t n);
+
 /* Says who holds the writer lock ("process 1234 (curl)"), or "another
  * process" when that cannot be told. */
 void tg_writer_holder(struct tg_ledger *l, char *buf, size_t n);
@@ -127,6 +133,57 @@ int tg_alert_decode(const void *p, size_t n, struct tg_alert *a);
 /* Adds r's spend to every scope it belongs to, inside txn (ledger_totals.c). */
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
                   const char *model_family);
+
+/* One totals value (layout in ledger_budget.h). */
+struct tg_total {
+	double usd;
+	int64_t tokens, calls, blocked;
+};
+
+/* The rule tg_totals_add() applies, without a transaction: calls fn with
+ * the totals key of every bucket r adds to and what it adds there, so a
+ * check can recompute the totals exactly as they were written.  fn's
+ * nonzero value stops and is returned. */
+typedef int (*tg_total_fn)(void *ctx, const unsigned char *key, size_t klen,
+                           const struct tg_total *delta);
+int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
+                   void *ctx);
+
+/* Decodes a stored totals value: 0 or TG_ECORRUPT. */
+int tg_total_decode(const MDB_val *d, struct tg_total *a);
+
+/* A totals key for people: "global day 2026-11-22T00:00:00Z". */
+void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n);
+
+/* meta "totals_from": the key of the last record a schema 1 ledger held
+ * when it was migrated.  Records up to it were written before budgets
+ * existed and are in no total (see migrate() in ledger.c).  Sets *has to
+ * 0 when the ledger never was of schema 1. */
+#define TG_META_TOTALS_FROM "totals_from"
+int tg_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has);
+
+/* 1 when the record under key belongs in the totals (it is newer than
+ * totals_from). */
+int tg_totals_cover(const unsigned char key[16], const unsigned char from[16], int has_from);
+
+/* A record's model family for its totals: the price family of its model
+ * in prices (NULL allowed), else its model, as the shim's sink chose it. */
+struct tg_prices;
+const char *tg_record_family(const struct tg_prices *prices, const struct tg_record *r);
+
+/* A spooled record's payload: key[16] | family length u8 | family |
+ * encoded record.  Returns 0 and fills r, family and value (the encoded
+ * record inside p), or -1 when p is not one (ledger_fold.c). */
+int tg_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r,
+                          char family[TG_MODEL_MAX], MDB_val *value);
+
+/* Puts the encoded record value (r decoded) under key, and adds it to the
+ * totals unless cover is 0, inside txn.  Returns 0, 1 when key is already
+ * there (nothing done: an entry is applied once), or an LMDB/TG_E* code
+ * (ledger_fold.c). */
+int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                      const MDB_val *value, const struct tg_record *r, const char *family,
+                      int cover);
 
 /* The stored policy name, inside txn: 0, TG_ENOENT, TG_ECORRUPT or an
  * LMDB code

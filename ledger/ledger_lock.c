@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "ledger_impl.h"
 
 #define LOCK_MAGIC        0xBEEFC0DEu
@@ -54,13 +55,13 @@ static uint32_t word(const unsigned char *p)
 }
 
 /* The thread id holding LMDB's writer mutex, 0 when nobody alive does. */
-static pid_t lmdb_writer(const struct tg_ledger *l)
+static pid_t lmdb_writer(int lockfd)
 {
 	unsigned char b[WMUTEX_KIND_OFF + 4];
 	uint32_t owner;
 	char proc[32];
 
-	if (l->lockfd < 0 || pread(l->lockfd, b, sizeof b, 0) != (ssize_t)sizeof b)
+	if (lockfd < 0 || pread(lockfd, b, sizeof b, 0) != (ssize_t)sizeof b)
 		return 0;
 	if (word(b) != LOCK_MAGIC || !(word(b + WMUTEX_KIND_OFF) & MUTEX_ROBUST_BIT))
 		return 0;
@@ -83,11 +84,11 @@ static int64_t mono_us(void)
 
 /* The id of the last transaction committed: it moves while writers take
  * turns, and stands still while one is stuck. */
-static uint64_t last_commit(const struct tg_ledger *l)
+static uint64_t last_commit(int lockfd)
 {
 	uint64_t id = 0;
 
-	if (l->lockfd < 0 || pread(l->lockfd, &id, sizeof id, TXNID_OFFSET) != (ssize_t)sizeof id)
+	if (lockfd < 0 || pread(lockfd, &id, sizeof id, TXNID_OFFSET) != (ssize_t)sizeof id)
 		return 0;
 	return id;
 }
@@ -95,24 +96,24 @@ static uint64_t last_commit(const struct tg_ledger *l)
 /* flock() has no timed form: the wait polls, from 50 us (a commit takes
  * a few hundred) doubling up to 1 ms.  It ends when no commit was seen
  * for idle_us (the holder is stuck, not busy), or after max_us in all. */
-int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us)
+int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
 {
 	int64_t start = mono_us(), progress = start;
-	uint64_t seen = last_commit(l);
+	uint64_t seen = last_commit(lockfd);
 
 	for (int64_t step = STEP_FIRST_US;; step = step * 2 > STEP_MAX_US ? STEP_MAX_US : step * 2) {
 		int64_t now, left;
 		uint64_t id;
 
-		if (flock(l->dirfd, LOCK_EX | LOCK_NB) == 0) {
-			if (lmdb_writer(l) == 0)
+		if (flock(dirfd, LOCK_EX | LOCK_NB) == 0) {
+			if (lmdb_writer(lockfd) == 0)
 				return 0;
-			flock(l->dirfd, LOCK_UN);
+			flock(dirfd, LOCK_UN);
 		} else if (errno != EWOULDBLOCK && errno != EINTR) {
 			return TG_EIO;
 		}
 		now = mono_us();
-		if ((id = last_commit(l)) != seen) {
+		if ((id = last_commit(lockfd)) != seen) {
 			seen = id;
 			progress = now;
 		}
@@ -125,6 +126,11 @@ int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us)
 			step = left;
 		nanosleep(&(struct timespec){ 0, (long)step * 1000 }, NULL);
 	}
+}
+
+int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us)
+{
+	return tg_writer_lock_fds(l->dirfd, l->lockfd, idle_us, max_us);
 }
 
 void tg_writer_unlock(struct tg_ledger *l)
@@ -155,14 +161,14 @@ static int describe_thread(pid_t tid, char *buf, size_t n)
 
 /* The holder of the flock on the ledger directory, from /proc/locks:
  * "N: FLOCK ADVISORY WRITE PID MAJ:MIN:INODE 0 EOF". */
-static pid_t flock_holder(const struct tg_ledger *l)
+static pid_t flock_holder(int dirfd)
 {
 	struct stat st;
 	char line[256];
 	pid_t found = 0;
 	FILE *f;
 
-	if (fstat(l->dirfd, &st) != 0 || !(f = fopen("/proc/locks", "re")))
+	if (fstat(dirfd, &st) != 0 || !(f = fopen("/proc/locks", "re")))
 		return 0;
 	while (!found && fgets(line, sizeof line, f)) {
 		unsigned maj, min;
@@ -180,12 +186,32 @@ static pid_t flock_holder(const struct tg_ledger *l)
 	return found;
 }
 
-void tg_writer_holder(struct tg_ledger *l, char *buf, size_t n)
+void tg_writer_holder_fds(int dirfd, int lockfd, char *buf, size_t n)
 {
-	pid_t who = flock_holder(l);
+	pid_t who = flock_holder(dirfd);
 
 	if (!who)
-		who = lmdb_writer(l);
+		who = lmdb_writer(lockfd);
 	if (!who || !describe_thread(who, buf, n))
 		snprintf(buf, n, "another process");
+}
+
+void tg_writer_holder(struct tg_ledger *l, char *buf, size_t n)
+{
+	tg_writer_holder_fds(l->dirfd, l->lockfd, buf, n);
+}
+
+void tg_ledger_dir_holder(const char *dir, char *buf, size_t n)
+{
+	int dirfd = tg_dir_open(dir), lockfd;
+
+	if (dirfd < 0) {
+		snprintf(buf, n, "another process");
+		return;
+	}
+	lockfd = tg_file_open(dirfd, "lock.mdb", O_RDONLY);
+	tg_writer_holder_fds(dirfd, lockfd < 0 ? -1 : lockfd, buf, n);
+	if (lockfd >= 0)
+		close(lockfd);
+	close(dirfd);
 }

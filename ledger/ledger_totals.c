@@ -5,8 +5,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "civil.h"
 #include "ledger_budget.h"
 #include "ledger_impl.h"
+#include "price.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
@@ -14,11 +16,6 @@
 #define TVAL_LEN 32
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
-
-struct amounts {
-	double usd;
-	int64_t tokens, calls, blocked;
-};
 
 static uint64_t fnv1a(const char *s)
 {
@@ -62,7 +59,7 @@ static double get_double(const unsigned char *p)
 	return d;
 }
 
-static void encode_amounts(unsigned char v[TVAL_LEN], const struct amounts *a)
+static void encode_amounts(unsigned char v[TVAL_LEN], const struct tg_total *a)
 {
 	put_double(v, a->usd);
 	tg_put_be64(v + 8, (uint64_t)a->tokens);
@@ -71,7 +68,7 @@ static void encode_amounts(unsigned char v[TVAL_LEN], const struct amounts *a)
 }
 
 /* Longer values are from a later version that appended fields. */
-static int decode_amounts(const MDB_val *d, struct amounts *a)
+int tg_total_decode(const MDB_val *d, struct tg_total *a)
 {
 	const unsigned char *p = d->mv_data;
 
@@ -86,7 +83,7 @@ static int decode_amounts(const MDB_val *d, struct amounts *a)
 
 /* Reads one bucket; an absent bucket is zero. */
 static int get_bucket(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
-                      int64_t start_us, struct amounts *a)
+                      int64_t start_us, struct tg_total *a)
 {
 	unsigned char key[TKEY_MAX];
 	MDB_val k = { total_key(key, scope, b, start_us), key }, d;
@@ -96,7 +93,7 @@ static int get_bucket(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum
 	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	return rc ? rc : decode_amounts(&d, a);
+	return rc ? rc : tg_total_decode(&d, a);
 }
 
 static int64_t bucket_start(enum bucket b, int64_t ts_us)
@@ -109,25 +106,16 @@ static int64_t bucket_start(enum bucket b, int64_t ts_us)
 	return start;
 }
 
-static int add_scope(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64_t ts_us,
-                     const struct amounts *delta)
+/* Calls fn with the key of each bucket of scope that ts_us falls in. */
+static int each_bucket(const char *scope, int64_t ts_us, const struct tg_total *delta,
+                       tg_total_fn fn, void *ctx)
 {
 	for (int b = B_HOUR; b <= B_MONTH; b++) {
-		unsigned char key[TKEY_MAX], val[TVAL_LEN];
-		int64_t start = bucket_start((enum bucket)b, ts_us);
-		MDB_val k = { total_key(key, scope, (enum bucket)b, start), key };
-		MDB_val d = { sizeof val, val };
-		struct amounts a;
-		int rc;
+		unsigned char key[TKEY_MAX];
+		size_t n = total_key(key, scope, (enum bucket)b, bucket_start((enum bucket)b, ts_us));
+		int rc = fn(ctx, key, n, delta);
 
-		if ((rc = get_bucket(l, txn, scope, (enum bucket)b, start, &a)) != 0)
-			return rc;
-		a.usd += delta->usd;
-		a.tokens += delta->tokens;
-		a.calls += delta->calls;
-		a.blocked += delta->blocked;
-		encode_amounts(val, &a);
-		if ((rc = mdb_put(txn, l->totals, &k, &d, 0)) != 0)
+		if (rc)
 			return rc;
 	}
 	return 0;
@@ -147,14 +135,14 @@ static int scope_of(enum tg_scope s, const char *value, size_t len, char *buf)
 	return tg_policy_scope_key(&p, buf, TG_SCOPE_KEY_MAX) < 0 ? -1 : 0;
 }
 
-static int add_value(struct tg_ledger *l, MDB_txn *txn, enum tg_scope s, const char *value,
-                     size_t len, const struct tg_record *r, const struct amounts *delta)
+static int each_value(enum tg_scope s, const char *value, size_t len, const struct tg_record *r,
+                      const struct tg_total *delta, tg_total_fn fn, void *ctx)
 {
 	char scope[TG_SCOPE_KEY_MAX];
 
 	if (scope_of(s, value, len, scope) != 0)
 		return 0;  /* empty or overlong: the record is in no such scope */
-	return add_scope(l, txn, scope, r->ts_us, delta);
+	return each_bucket(scope, r->ts_us, delta, fn, ctx);
 }
 
 /* 1 when the tag item at item (len bytes) also appears before it: a
@@ -172,9 +160,9 @@ static int tag_repeated(const char *tags, const char *item, size_t len)
 }
 
 /* What one record adds to every scope it belongs to. */
-static struct amounts record_amounts(const struct tg_record *r)
+static struct tg_total record_amounts(const struct tg_record *r)
 {
-	struct amounts a = { 0, 0, 0, 0 };
+	struct tg_total a = { 0, 0, 0, 0 };
 
 	if (r->flags & TG_REC_BLOCKED) {
 		a.blocked = 1;
@@ -187,24 +175,23 @@ static struct amounts record_amounts(const struct tg_record *r)
 	return a;
 }
 
-int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
-                  const char *model_family)
+int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
+                   void *ctx)
 {
-	struct amounts delta = record_amounts(r);
+	struct tg_total delta = record_amounts(r);
 	int rc;
 
-	if (!l->has_budget_dbs)
-		return 0;
-	if ((rc = add_scope(l, txn, "global", r->ts_us, &delta)) != 0 ||
-	    (rc = add_value(l, txn, TG_SCOPE_PROVIDER, r->provider,
-	                    strnlen(r->provider, sizeof r->provider), r, &delta)) != 0 ||
-	    (rc = add_value(l, txn, TG_SCOPE_MODEL, model_family, strlen(model_family), r, &delta)) != 0 ||
-	    (rc = add_value(l, txn, TG_SCOPE_PROCESS, r->process,
-	                    strnlen(r->process, sizeof r->process), r, &delta)) != 0)
+	if ((rc = each_bucket("global", r->ts_us, &delta, fn, ctx)) != 0 ||
+	    (rc = each_value(TG_SCOPE_PROVIDER, r->provider,
+	                     strnlen(r->provider, sizeof r->provider), r, &delta, fn, ctx)) != 0 ||
+	    (rc = each_value(TG_SCOPE_MODEL, model_family, strlen(model_family), r, &delta,
+	                     fn, ctx)) != 0 ||
+	    (rc = each_value(TG_SCOPE_PROCESS, r->process,
+	                     strnlen(r->process, sizeof r->process), r, &delta, fn, ctx)) != 0)
 		return rc;
 	if (strcasecmp(r->model, model_family) &&
-	    (rc = add_value(l, txn, TG_SCOPE_MODEL, r->model, strnlen(r->model, sizeof r->model),
-	                    r, &delta)) != 0)
+	    (rc = each_value(TG_SCOPE_MODEL, r->model, strnlen(r->model, sizeof r->model),
+	                     r, &delta, fn, ctx)) != 0)
 		return rc;
 	for (const char *p = r->tags; *p;) {
 		size_t len = strcspn(p, ",");
@@ -212,11 +199,100 @@ int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
 
 		/* Only well-formed k=v items can be named by a tag policy. */
 		if (eq && eq > p && !tag_repeated(r->tags, p, len) &&
-		    (rc = add_value(l, txn, TG_SCOPE_TAG, p, len, r, &delta)) != 0)
+		    (rc = each_value(TG_SCOPE_TAG, p, len, r, &delta, fn, ctx)) != 0)
 			return rc;
 		p += len + (p[len] == ',');
 	}
 	return 0;
+}
+
+struct add_ctx {
+	struct tg_ledger *l;
+	MDB_txn *txn;
+};
+
+/* Adds delta to the stored bucket under key. */
+static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
+{
+	struct add_ctx *c = ctx;
+	unsigned char val[TVAL_LEN];
+	MDB_val k = { klen, (void *)key }, d;
+	struct tg_total a = { 0, 0, 0, 0 };
+	int rc;
+
+	rc = mdb_get(c->txn, c->l->totals, &k, &d);
+	if (rc == 0)
+		rc = tg_total_decode(&d, &a);
+	else if (rc == MDB_NOTFOUND)
+		rc = 0;
+	if (rc)
+		return rc;
+	a.usd += delta->usd;
+	a.tokens += delta->tokens;
+	a.calls += delta->calls;
+	a.blocked += delta->blocked;
+	encode_amounts(val, &a);
+	d.mv_size = sizeof val;
+	d.mv_data = val;
+	return mdb_put(c->txn, c->l->totals, &k, &d, 0);
+}
+
+int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
+                  const char *model_family)
+{
+	struct add_ctx c = { l, txn };
+
+	if (!l->has_budget_dbs)
+		return 0;
+	return tg_totals_each(r, model_family, add_bucket, &c);
+}
+
+void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n)
+{
+	static const char *const kinds[] = { "hour", "day", "month" };
+	const unsigned char *nul = memchr(key, '\0', klen);
+	int64_t start, y;
+	int m, d;
+
+	if (!nul || klen != (size_t)(nul - key) + 10 || nul[1] > B_MONTH) {
+		snprintf(buf, n, "a totals key of %zu bytes that is not ours", klen);
+		return;
+	}
+	start = (int64_t)tg_get_be64(nul + 2);
+	tg_civil_from_days(start / 1000000 / 86400, &y, &m, &d);
+	snprintf(buf, n, "%.*s %s %04lld-%02d-%02dT%02lld:00Z", (int)(nul - key), (const char *)key,
+	         kinds[nul[1]], (long long)y, m, d, (long long)(start / US_PER_HOUR % 24));
+}
+
+int tg_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has)
+{
+	MDB_val k = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM }, d;
+	int rc = mdb_get(txn, l->meta, &k, &d);
+
+	*has = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (d.mv_size != 16)
+		return TG_ECORRUPT;
+	memcpy(key, d.mv_data, 16);
+	*has = 1;
+	return 0;
+}
+
+int tg_totals_cover(const unsigned char key[16], const unsigned char from[16], int has_from)
+{
+	return !has_from || memcmp(key, from, 16) > 0;
+}
+
+const char *tg_record_family(const struct tg_prices *prices, const struct tg_record *r)
+{
+	const struct tg_price *p = NULL;
+
+	if (prices && r->model[0])
+		p = tg_price_find(prices, r->provider, r->model);
+	return tg_price_family(p, r->model);
 }
 
 /* ---- baselines ---- */
@@ -226,7 +302,7 @@ int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
 struct baseline {
 	enum tg_window window;
 	int64_t bucket_us;   /* day/month: window start; 24h: the hour of the reset */
-	struct amounts a;
+	struct tg_total a;
 	char scope[TG_SCOPE_KEY_MAX];
 };
 
@@ -246,13 +322,13 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 	b->window = (enum tg_window)p[0];
 	b->bucket_us = (int64_t)tg_get_be64(p + 1);
 	d.mv_data = (void *)(p + 9);
-	decode_amounts(&d, &b->a);
+	tg_total_decode(&d, &b->a);
 	memcpy(b->scope, p + BASE_FIXED, d.mv_size - BASE_FIXED);
 	b->scope[d.mv_size - BASE_FIXED] = '\0';
 	return 0;
 }
 
-static void subtract(struct tg_spend *s, const struct amounts *a)
+static void subtract(struct tg_spend *s, const struct tg_total *a)
 {
 	s->usd = s->usd > a->usd ? s->usd - a->usd : 0;
 	s->tokens = s->tokens > a->tokens ? s->tokens - a->tokens : 0;
@@ -273,12 +349,12 @@ static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		struct amounts a;
+		struct tg_total a;
 
 		if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) ||
 		    (int64_t)tg_get_be64((unsigned char *)k.mv_data + plen) > now_us)
 			break;
-		if ((rc = decode_amounts(&d, &a)) != 0)
+		if ((rc = tg_total_decode(&d, &a)) != 0)
 			break;
 		s->usd += a.usd;
 		s->tokens += a.tokens;
@@ -293,7 +369,7 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 {
 	char scope[TG_SCOPE_KEY_MAX];
 	struct baseline b;
-	struct amounts a;
+	struct tg_total a;
 	int rc, based;
 
 	memset(s, 0, sizeof *s);
@@ -341,7 +417,7 @@ struct spend_req {
 static int add_spooled(void *ctx, const struct tg_record *r, const char *model_family)
 {
 	struct spend_req *q = ctx;
-	struct amounts a = record_amounts(r);
+	struct tg_total a = record_amounts(r);
 	struct tg_call c = { r->provider, r->model, model_family, r->process, r->tags };
 
 	for (int i = 0; i < q->n; i++) {
@@ -412,7 +488,7 @@ static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	unsigned char val[BASE_FIXED + TG_SCOPE_KEY_MAX];
 	char scope[TG_SCOPE_KEY_MAX];
 	struct tg_policy p;
-	struct amounts a;
+	struct tg_total a;
 	int64_t start, reset, bucket;
 	MDB_val k = { strlen(q->name), (void *)q->name }, d;
 	size_t slen;

@@ -358,3 +358,8 @@ double tg_price_cost(const struct tg_price *p, const struct tg_counts *c)
 	return (plain * r->input + cached * r->cached_input + w5 * r->cache_write_5m +
 	        w1 * r->cache_write_1h + out * r->output + reasoning * r->reasoning) / 1e6;
 }
+
+const char *tg_price_family(const struct tg_price *p, const char *model)
+{
+	return p ? p->family : model;
+}

@@ -62,6 +62,11 @@ size_t tg_prices_count(const struct tg_prices *t);
 const struct tg_price *tg_price_find(const struct tg_prices *t, const char *provider,
                                      const char *model);
 
+/* The model family a record's spend counts under: p's family, or model
+ * itself when it has no price (p NULL).  The shim's sink and the ledger's
+ * check of its totals both go by this. */
+const char *tg_price_family(const struct tg_price *p, const char *model);
+
 /* The cost in USD of counts c at price p (0 when p is NULL).  Following
  * record.h, input includes cache reads and writes and output includes
  * reasoning; each part is priced at its own rate.  Cache writes are split

@@ -126,7 +126,7 @@ void tg_sink_commit(struct tg_record *r)
 {
 	pthread_mutex_lock(&sink.lock);
 	const struct tg_price *p = price(r);
-	const char *family = p ? p->family : r->model;
+	const char *family = tg_price_family(p, r->model);
 	tg_gate_account(r, family);
 	struct tg_ledger *l = ledger();
 	if (l) {

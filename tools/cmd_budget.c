@@ -35,7 +35,7 @@ static int open_ledger(const struct tg_report *rep, unsigned flags, struct tg_le
 		                      "`tokenguard-report budget set`, or point --ledger / "
 		                      "TOKENGUARD_LEDGER at an existing ledger", rep->dir);
 	if (rc)
-		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+		return tg_report_dir_fail(rep, rc);
 	return 0;
 }
 
@@ -150,7 +150,7 @@ static int cmd_set(const struct tg_report *rep)
 	rc = tg_ledger_policy_put(l, &p);
 	tg_ledger_close(l);
 	if (rc)
-		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+		return tg_report_dir_fail(rep, rc);
 	line_of(&p, line, sizeof line);
 	fprintf(rep->out, "set %s: %s\n", name, line);
 	return 0;
@@ -215,7 +215,7 @@ static int cmd_rm_reset(const struct tg_report *rep, int reset)
 		return tg_report_fail(rep, "%s has a session window: its spend lives in each "
 		                      "process, not in the ledger; nothing to reset", name);
 	if (rc)
-		return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
+		return tg_report_dir_fail(rep, rc);
 	if (reset && tg_window_bounds(p.window, rep->now_us, &start, &end) == 0) {
 		char iso[TG_WHEN_ISO_MAX];
 

@@ -31,6 +31,10 @@ static const struct tg_cmd commands[] = {
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
 	  tg_cmd_budget },
+	{ "verify", "check that every record decodes and every total is the sum of its records",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, 0, tg_cmd_verify },
+	{ "repair", "move a damaged ledger aside and rebuild it from what can still be read",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FORCE | TG_OPENS_LEDGER, tg_cmd_repair },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -46,9 +50,29 @@ int tg_report_fail(const struct tg_report *rep, const char *fmt, ...)
 	return TG_EXIT_FAIL;
 }
 
+/* Another process has the writer lock: name it and say what to do. */
+static int locked_fail(const struct tg_report *rep)
+{
+	char who[160];
+
+	tg_ledger_dir_holder(rep->dir, who, sizeof who);
+	return tg_report_fail(rep, "%s: %s holds the ledger's writer lock; retry when it has "
+	                      "finished, or end it if it is stuck (a stopped process: kill -CONT)",
+	                      rep->dir, who);
+}
+
 int tg_report_ledger_fail(const struct tg_report *rep, int rc)
 {
+	if (rc == TG_ELOCKED)
+		return locked_fail(rep);
 	return tg_report_fail(rep, "%s", tg_strerror(rc));
+}
+
+int tg_report_dir_fail(const struct tg_report *rep, int rc)
+{
+	if (rc == TG_ELOCKED)
+		return locked_fail(rep);
+	return tg_report_fail(rep, "%s: %s", rep->dir, tg_strerror(rc));
 }
 
 static void usage(FILE *f)
@@ -78,6 +102,7 @@ static void usage(FILE *f)
 	      "                     check: the limits (tokens = input + output)\n"
 	      "  --strict           check: exit 1 also when a selected call's cost or token\n"
 	      "                     count is unknown (unpriced model, no usage in the response)\n"
+	      "  --force            repair: rebuild even a ledger that verifies clean\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      print the version\n\n"
 	      "WHEN is YYYY-MM-DD, an ISO 8601 time (2026-11-22T08:30:00Z, no zone = UTC),\n"
@@ -99,8 +124,18 @@ static void usage(FILE *f)
 	      "(0 to 1e9), tokens=INTEGER (0 to 1e15; k, M allowed); ACTION: block, warn,\n"
 	      "downgrade:MODEL, clamp.  Numbers use '.' as the decimal point in every locale.\n"
 	      "TOKENGUARD_BUDGETS adds policies for one environment, ';'-separated.\n\n"
-	      "Exit status: 0 on success, 2 on any error; check: 1 when over budget\n"
-	      "(or, with --strict, when a cost or token count is unknown).\n", f);
+	      "Checks and repair:\n"
+	      "  verify                      every record decodes, every total is the sum of its\n"
+	      "                              records, every policy, alert and spool is whole;\n"
+	      "                              writes nothing; --format table or json\n"
+	      "  repair [--force]            moves data.mdb and lock.mdb of a damaged ledger into\n"
+	      "                              DIR/damaged-TIME/ and rebuilds the ledger from every\n"
+	      "                              record, policy and alert still readable, then folds\n"
+	      "                              the spools in; a ledger that verifies clean is left\n"
+	      "                              alone unless --force\n\n"
+	      "Exit status: 0 on success, 2 on any error (a damaged or locked ledger\n"
+	      "included); check: 1 when over budget (or, with --strict, when a cost or\n"
+	      "token count is unknown); verify: 1 when the ledger is inconsistent.\n", f);
 }
 
 static int64_t now_us(void)
@@ -123,7 +158,7 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK,
-	OPT_STRICT,
+	OPT_STRICT, OPT_FORCE,
 };
 
 struct args {
@@ -135,7 +170,8 @@ struct args {
 
 static void need(struct args *a, unsigned what, const char *opt)
 {
-	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 : 3;
+	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 :
+	          what == TG_TAKES_BUDGET ? 3 : 4;
 
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
@@ -166,6 +202,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "action", required_argument, NULL, OPT_ACTION },
 		{ "alert", required_argument, NULL, OPT_ALERT },
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
+		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -205,6 +242,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_ACTION: rep->budget.action = optarg; need(a, TG_TAKES_BUDGET, "--action"); break;
 		case OPT_ALERT: rep->budget.alert = optarg; need(a, TG_TAKES_BUDGET, "--alert"); break;
 		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
+		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -297,12 +335,13 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
 {
 	int64_t now = now_us();
-	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET };
+	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET,
+	                                 TG_TAKES_FORCE };
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 5; i++)
 		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);
@@ -324,17 +363,25 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	return 0;
 }
 
-/* --model matches price families too: the table is loaded only then. */
-static int load_prices(struct tg_report *rep, struct tg_prices **prices)
+int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices,
+                          const char *what)
 {
 	char err[512];
 
+	if (tg_prices_load(prices, tg_env_get("TOKENGUARD_PRICES"), err, sizeof err))
+		return tg_report_fail(rep, "cannot load prices for %s: %s; "
+		                      "fix or unset TOKENGUARD_PRICES", what, err);
+	return 0;
+}
+
+/* --model matches price families too: the table is loaded only then. */
+static int load_prices(struct tg_report *rep, struct tg_prices **prices)
+{
 	*prices = NULL;
 	if (!rep->filter.model)
 		return 0;
-	if (tg_prices_load(prices, tg_env_get("TOKENGUARD_PRICES"), err, sizeof err))
-		return tg_report_fail(rep, "cannot load prices for --model: %s; "
-		                      "fix or unset TOKENGUARD_PRICES", err);
+	if (tg_report_load_prices(rep, prices, "--model"))
+		return TG_EXIT_FAIL;
 	rep->filter.prices = *prices;
 	return 0;
 }
@@ -372,8 +419,10 @@ int main(int argc, char **argv)
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
 		if ((rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY)) != 0) {
 			tg_prices_free(prices);
+			if (rc != TG_ENOENT)
+				return tg_report_dir_fail(&rep, rc);
 			return tg_report_fail(&rep, "%s: %s%s", dir, tg_strerror(rc),
-			                      rc == TG_ENOENT && !a.ledger ? ", or pass --ledger DIR" : "");
+			                      !a.ledger ? ", or pass --ledger DIR" : "");
 		}
 		tg_ledger_reader_check(l, NULL);
 	}

@@ -34,6 +34,7 @@ struct tg_report {
 	double max_usd;     /* check: < 0 when not given */
 	int64_t max_tokens; /* check: < 0 when not given */
 	int strict;         /* check: unknown costs and counts fail too */
+	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
 	char **args;        /* positional arguments after the command */
 	int nargs;
@@ -47,6 +48,7 @@ struct tg_report {
 #define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict */
 #define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
 #define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
+#define TG_TAKES_FORCE   0x20u /* --force */
 
 struct tg_cmd {
 	const char *name;
@@ -61,12 +63,26 @@ struct tg_cmd {
 int tg_report_fail(const struct tg_report *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Reports a ledger error from a scan; returns TG_EXIT_FAIL. */
+/* Reports a ledger error from a scan; returns TG_EXIT_FAIL.  TG_ELOCKED
+ * names the process holding the writer lock and what to do. */
 int tg_report_ledger_fail(const struct tg_report *rep, int rc);
+
+/* The same for an error of the ledger as a whole (open, a write):
+ * "DIR: what is wrong; what to do". */
+int tg_report_dir_fail(const struct tg_report *rep, int rc);
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
+
+/* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
+ * for what (named in the message when it cannot be loaded).  Returns 0 or
+ * TG_EXIT_FAIL after saying why. */
+struct tg_prices;
+int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices,
+                          const char *what);
 
 #endif

@@ -1,0 +1,380 @@
+/* ledger_repair.c - `tokenguard-report repair`: a new ledger built from
+ * what the old one still holds, put in its place while the writer lock
+ * keeps every tokenguard writer out (what is kept and how: ledger_verify.h).
+ *
+ * Why a new file and a rename, not a fix in place: the old data.mdb stays
+ * whole for later inspection, and no write ever touches a damaged B-tree.
+ * Why the directory stays: the spools live in it, and running programs
+ * hold the directory open and check data.mdb's and lock.mdb's inodes
+ * before each transaction (ledger.c), so a new data.mdb under the same
+ * name is what they reopen.  lock.mdb goes too: its reader table and last
+ * transaction id describe the old file; the next program to open the
+ * ledger makes a fresh one.  A program that reopens between the two
+ * renames below (microseconds) may make a lock file for the old data.mdb;
+ * it is removed after the swap, so it reopens again on the new one.
+ *
+ * Not done: reading records page by page from a data.mdb LMDB cannot open
+ * (bad meta pages, a truncated file).  Such a file is kept aside and its
+ * records are reported unreadable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "files.h"
+#include "ledger_budget.h"
+#include "ledger_impl.h"
+#include "ledger_verify.h"
+#include "record_codec.h"
+
+#define BATCH 2000   /* records per write transaction of the new ledger */
+
+struct copy {
+	struct tg_ledger *old;
+	MDB_txn *rtxn;             /* the old ledger's read transaction */
+	const struct tg_prices *prices;
+	struct tg_repair *out;
+	unsigned char from[16];    /* old totals_from */
+	int has_from;
+	unsigned char next[16];    /* where the next batch starts */
+	int started;
+	int64_t kept, lost;        /* of the batch being written */
+	int stopped, more;
+};
+
+/* What a cursor of the old ledger returns on a damaged page.  Such a
+ * read error ends the copy of that database, not the repair. */
+static int unreadable(int rc)
+{
+	return rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_BAD_TXN;
+}
+
+/* One batch of records into the new ledger.  Runs again from c->next
+ * after MAP_FULL, so its counts are the batch's own. */
+static int put_batch(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
+{
+	struct copy *c = ctx;
+	MDB_val k = { 16, c->next }, d;
+	MDB_cursor *cur;
+	struct tg_record r;
+	int rc, n = 0;
+
+	c->kept = c->lost = 0;
+	c->stopped = c->more = 0;
+	if ((rc = mdb_cursor_open(c->rtxn, c->old->records, &cur)) != 0)
+		return rc;
+	rc = mdb_cursor_get(cur, &k, &d, c->started ? MDB_SET_RANGE : MDB_FIRST);
+	while (rc == 0) {
+		if (n == BATCH && k.mv_size == 16) {
+			memcpy(c->next, k.mv_data, 16);   /* the first of the next batch */
+			c->more = 1;
+			break;
+		}
+		n++;
+		if (k.mv_size != 16 || tg_record_decode(&r, d.mv_data, d.mv_size) != 0) {
+			c->lost++;
+		} else {
+			rc = tg_record_put_txn(nw, txn, k.mv_data, &d, &r,
+			                       tg_record_family(c->prices, &r),
+			                       c->old->has_budget_dbs &&
+			                       tg_totals_cover(k.mv_data, c->from, c->has_from));
+			if (rc != 0 && rc != 1)
+				break;
+			c->kept += rc == 0;
+		}
+		rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
+	}
+	mdb_cursor_close(cur);
+	if (c->more)
+		return 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (!unreadable(rc))
+		return rc;   /* the new ledger's error: MAP_FULL grows the map and runs again */
+	c->stopped = 1;  /* what came before the damaged page is kept */
+	return 0;
+}
+
+/* Copies every entry of db in the old ledger to the same db of the new
+ * one; ok (may be NULL) says which values read back. */
+static int copy_db(MDB_txn *rtxn, MDB_dbi from, MDB_txn *wtxn, MDB_dbi to,
+                   int (*ok)(struct copy *c, const MDB_val *k, const MDB_val *d),
+                   struct copy *c, int64_t *kept, int64_t *lost)
+{
+	MDB_val k, d;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((rc = mdb_cursor_open(rtxn, from, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (ok && !ok(c, &k, &d)) {
+			if (lost)
+				(*lost)++;
+			continue;
+		}
+		if ((rc = mdb_put(wtxn, to, &k, &d, 0)) != 0)
+			break;
+		if (kept)
+			(*kept)++;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || unreadable(rc) ? 0 : rc;
+}
+
+static int policy_ok(struct copy *c, const MDB_val *k, const MDB_val *d)
+{
+	char name[TG_POLICY_NAME_MAX];
+	struct tg_policy p;
+
+	if (k->mv_size >= sizeof name)
+		return 0;
+	memcpy(name, k->mv_data, k->mv_size);
+	name[k->mv_size] = '\0';
+	return tg_policy_get_txn(c->old, c->rtxn, name, &p) == 0;
+}
+
+static int alert_ok(struct copy *c, const MDB_val *k, const MDB_val *d)
+{
+	struct tg_alert a;
+
+	return k->mv_size == 16 && tg_alert_decode(d->mv_data, d->mv_size, &a) == 0;
+}
+
+/* Policies, baselines, alerts and where the totals start.  The policy
+ * version moves on, so that every program rereads the policies. */
+static int put_budgets(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
+{
+	struct copy *c = ctx;
+	struct tg_repair *o = c->out;
+	MDB_val k = { sizeof "policy_version" - 1, "policy_version" }, d;
+	int rc;
+
+	o->policies_kept = o->policies_lost = o->resets_kept = o->alerts_kept = o->alerts_lost = 0;
+	if (c->has_from) {
+		MDB_val fk = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM };
+		MDB_val fd = { 16, c->from };
+
+		if ((rc = mdb_put(txn, nw->meta, &fk, &fd, 0)) != 0)
+			return rc;
+	}
+	if (!c->old->has_budget_dbs)
+		return 0;
+	if (mdb_get(c->rtxn, c->old->meta, &k, &d) == 0 && (rc = mdb_put(txn, nw->meta, &k, &d, 0)) != 0)
+		return rc;
+	if ((rc = copy_db(c->rtxn, c->old->policies, txn, nw->policies, policy_ok, c,
+	                  &o->policies_kept, &o->policies_lost)) != 0 ||
+	    (rc = copy_db(c->rtxn, c->old->resets, txn, nw->resets, NULL, c, &o->resets_kept,
+	                  NULL)) != 0 ||
+	    (rc = copy_db(c->rtxn, c->old->alerts, txn, nw->alerts, alert_ok, c, &o->alerts_kept,
+	                  &o->alerts_lost)) != 0 ||
+	    (rc = copy_db(c->rtxn, c->old->alert_once, txn, nw->alert_once, NULL, c, NULL,
+	                  NULL)) != 0)
+		return rc;
+	return tg_policy_version_bump(nw, txn);
+}
+
+struct copy_req {
+	struct tg_ledger *nw;
+	struct copy *c;
+};
+
+static int copy_txn(struct tg_ledger *old, MDB_txn *rtxn, void *ctx)
+{
+	struct copy_req *q = ctx;
+	struct copy *c = q->c;
+	int rc;
+
+	c->rtxn = rtxn;
+	if (old->has_budget_dbs) {
+		if ((rc = tg_totals_from_get(old, rtxn, c->from, &c->has_from)) != 0)
+			c->has_from = 0;
+	}
+	do {
+		if ((rc = tg_ledger_write(q->nw, put_batch, c)) != 0)
+			return rc;
+		c->out->records_kept += c->kept;
+		c->out->records_lost += c->lost;
+		c->out->read_stopped |= c->stopped;
+		c->started = 1;
+	} while (c->more);
+	/* A schema 1 ledger's records predate budgets: they stay out of the
+	 * totals of the new one as they were out of the old one's. */
+	if (!old->has_budget_dbs && c->out->records_kept) {
+		MDB_val k, d;
+		MDB_cursor *cur;
+
+		if (mdb_cursor_open(rtxn, old->records, &cur) == 0) {
+			if (mdb_cursor_get(cur, &k, &d, MDB_LAST) == 0 && k.mv_size == 16) {
+				memcpy(c->from, k.mv_data, 16);
+				c->has_from = 1;
+			}
+			mdb_cursor_close(cur);
+		}
+	}
+	return tg_ledger_write(q->nw, put_budgets, c);
+}
+
+/* dir/damaged-<UTC time>, made 0700; a second one in the same second
+ * gets -2, -3, ... */
+static int make_aside(int dirfd, const char *dir, char *name, size_t n, char *path,
+                      size_t pn)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char ts[32];
+
+	gmtime_r(&now, &tm);
+	strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+	for (int i = 1; i < 100; i++) {
+		if (i == 1)
+			snprintf(name, n, "damaged-%s", ts);
+		else
+			snprintf(name, n, "damaged-%s-%d", ts, i);
+		if (mkdirat(dirfd, name, 0700) == 0) {
+			snprintf(path, pn, "%s/%s", dir, name);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return tg_error_from_errno(errno);
+	}
+	return TG_EIO;
+}
+
+/* Puts the new data.mdb (in the build directory) in place of the old,
+ * the old data.mdb and lock.mdb into aside. */
+static int swap_in(int dirfd, const char *build, const char *aside)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+
+	snprintf(to, sizeof to, "%s/lock.mdb", aside);
+	if (renameat(dirfd, "lock.mdb", dirfd, to) != 0 && errno != ENOENT)
+		return tg_error_from_errno(errno);
+	snprintf(from, sizeof from, "%s/data.mdb", build);
+	snprintf(to, sizeof to, "%s/data.mdb", aside);
+	/* Exchanged in one step, so data.mdb is never missing. */
+	if (renameat2(dirfd, from, dirfd, "data.mdb", RENAME_EXCHANGE) == 0) {
+		if (renameat(dirfd, from, dirfd, to) != 0)
+			return tg_error_from_errno(errno);
+	} else if (errno == EINVAL || errno == ENOSYS) {
+		if (linkat(dirfd, "data.mdb", dirfd, to, 0) != 0 ||
+		    renameat(dirfd, from, dirfd, "data.mdb") != 0)
+			return tg_error_from_errno(errno);
+	} else {
+		return tg_error_from_errno(errno);
+	}
+	unlinkat(dirfd, "lock.mdb", 0);   /* made for the old file meanwhile */
+	snprintf(from, sizeof from, "%s/lock.mdb", build);
+	unlinkat(dirfd, from, 0);
+	unlinkat(dirfd, build, AT_REMOVEDIR);
+	return 0;
+}
+
+/* The new ledger, in dir/.repair-XXXXXX: the name of that directory
+ * relative to dir in build. */
+static int build_new(const char *dir, struct tg_ledger *old, const struct tg_prices *prices,
+                     struct tg_repair *out, char *build, size_t n)
+{
+	char path[PATH_MAX];
+	struct tg_ledger *nw;
+	struct copy c;
+	struct copy_req q = { NULL, &c };
+	int rc;
+
+	if (snprintf(path, sizeof path, "%s/.repair-XXXXXX", dir) >= (int)sizeof path)
+		return TG_ETOOLONG;
+	if (!mkdtemp(path))
+		return tg_error_from_errno(errno);
+	snprintf(build, n, "%s", strrchr(path, '/') + 1);
+	if ((rc = tg_ledger_open(&nw, path, TG_LEDGER_CREATE)) != 0)
+		goto fail;
+	memset(&c, 0, sizeof c);
+	c.old = old;
+	c.prices = prices;
+	c.out = out;
+	q.nw = nw;
+	rc = old ? tg_ledger_read(old, copy_txn, &q) : 0;
+	tg_ledger_close(nw);
+	if (rc == 0)
+		return 0;
+fail:
+	{
+		char f[PATH_MAX + 16];
+
+		snprintf(f, sizeof f, "%s/data.mdb", path);
+		unlink(f);
+		snprintf(f, sizeof f, "%s/lock.mdb", path);
+		unlink(f);
+		rmdir(path);
+	}
+	return rc;
+}
+
+/* 1 when the old ledger needs nothing: its own databases are consistent
+ * (a damaged spool is not the ledger's: a rebuild would not mend it). */
+static int clean(const struct tg_verify *v)
+{
+	return v->problems - v->spool_problems == 0;
+}
+
+int tg_ledger_repair(const char *dir, const struct tg_prices *prices, int force,
+                     int lock_wait_ms, struct tg_repair *out)
+{
+	struct tg_ledger *old = NULL, *l;
+	char build[64], aside[64];
+	int dirfd, lockfd, rc;
+
+	memset(out, 0, sizeof *out);
+	if ((dirfd = tg_dir_open(dir)) < 0)
+		return dirfd;
+	lockfd = tg_file_open(dirfd, "lock.mdb", O_RDONLY);
+	rc = tg_writer_lock_fds(dirfd, lockfd, lock_wait_ms * 1000, lock_wait_ms * 1000);
+	if (rc == TG_ELOCKED)
+		tg_writer_holder_fds(dirfd, lockfd, out->holder, sizeof out->holder);
+	if (lockfd >= 0)
+		close(lockfd);
+	if (rc)
+		goto out;
+
+	rc = tg_ledger_open(&old, dir, TG_LEDGER_RDONLY);
+	out->old_rc = rc;
+	if (rc == 0) {
+		out->old_readable = 1;
+		rc = tg_ledger_verify(old, prices, &out->before, NULL, NULL);
+		if (rc == 0 && clean(&out->before) && !force) {
+			out->healthy = 1;
+			goto unlock;
+		}
+	} else if (rc == TG_ECORRUPT || rc == TG_EIO) {
+		rc = 0;   /* nothing readable: a new, empty ledger */
+	}
+	if (rc)
+		goto unlock;
+	if ((rc = build_new(dir, old, prices, out, build, sizeof build)) != 0)
+		goto unlock;
+	tg_ledger_close(old);
+	old = NULL;
+	if ((rc = make_aside(dirfd, dir, aside, sizeof aside, out->kept_in,
+	                     sizeof out->kept_in)) == 0)
+		rc = swap_in(dirfd, build, aside);
+unlock:
+	tg_ledger_close(old);
+	flock(dirfd, LOCK_UN);
+	if (rc == 0 && !out->healthy) {
+		/* The lock is ours no more: the fold takes it like any writer. */
+		out->fold_rc = tg_ledger_open(&l, dir, 0);
+		if (out->fold_rc == 0) {
+			out->fold_rc = tg_ledger_fold(l, &out->spool_folded, NULL);
+			tg_ledger_close(l);
+		}
+	}
+out:
+	close(dirfd);
+	return rc;
+}
