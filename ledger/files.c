@@ -107,12 +107,8 @@ int tg_file_open(int dirfd, const char *name, int flags)
 	return fd;
 }
 
-static int read_meta(int fd, off_t at, struct tg_data_meta *m)
+static int parse_meta(const unsigned char *b, struct tg_data_meta *m)
 {
-	unsigned char b[META_BYTES];
-
-	if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b)
-		return TG_ECORRUPT;
 	if (le32(b + OFF_MAGIC) != META_MAGIC || le32(b + OFF_VERSION) != META_VERSION)
 		return TG_ECORRUPT;
 	m->page_size = le32(b + OFF_PAGESIZE);
@@ -124,31 +120,50 @@ static int read_meta(int fd, off_t at, struct tg_data_meta *m)
 	return 0;
 }
 
+/* Both meta pages sound, and every page up to the newer one's last page
+ * in the file: LMDB reads the newer meta, and a page past the end of the
+ * file raises SIGBUS when it is read through the map. */
+static int check_metas(const struct tg_data_meta *m0, const struct tg_data_meta *m1,
+                       uint64_t size, struct tg_data_meta *out)
+{
+	const struct tg_data_meta *m = m1->txnid > m0->txnid ? m1 : m0;
+
+	if (m1->page_size != m0->page_size || m->last_page >= UINT64_MAX / m->page_size ||
+	    size < (m->last_page + 1) * m->page_size)
+		return TG_ECORRUPT;
+	if (out)
+		*out = *m;
+	return 0;
+}
+
 int tg_data_check(int fd, struct tg_data_meta *out)
 {
-	struct tg_data_meta m0, m1, *m;
+	unsigned char b[META_BYTES];
+	struct tg_data_meta m0, m1;
 	struct stat st;
-	int rc;
 
 	if (fstat(fd, &st) != 0)
 		return tg_error_from_errno(errno);
 	if (st.st_size == 0)
 		return TG_ENOENT;
-	if ((rc = read_meta(fd, 0, &m0)) != 0)
-		return rc;
-	if ((uint64_t)st.st_size < 2 * (uint64_t)m0.page_size)
+	if (pread(fd, b, sizeof b, 0) != (ssize_t)sizeof b || parse_meta(b, &m0) != 0 ||
+	    (uint64_t)st.st_size < 2 * (uint64_t)m0.page_size ||
+	    pread(fd, b, sizeof b, m0.page_size) != (ssize_t)sizeof b || parse_meta(b, &m1) != 0)
 		return TG_ECORRUPT;
-	if ((rc = read_meta(fd, m0.page_size, &m1)) != 0 || m1.page_size != m0.page_size)
+	return check_metas(&m0, &m1, (uint64_t)st.st_size, out);
+}
+
+int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *out)
+{
+	const unsigned char *p = map;
+	struct tg_data_meta m0, m1;
+
+	/* Page 0 is readable once the file has a byte; page 1 once the file
+	 * holds two pages of the size page 0 gives. */
+	if (size < META_BYTES || parse_meta(p, &m0) != 0 || size < 2 * (uint64_t)m0.page_size ||
+	    parse_meta(p + m0.page_size, &m1) != 0)
 		return TG_ECORRUPT;
-	/* LMDB reads the newer meta; every page up to its last one must be in
-	 * the file, or reading it through the map raises SIGBUS. */
-	m = m1.txnid > m0.txnid ? &m1 : &m0;
-	if (m->last_page >= UINT64_MAX / m->page_size ||
-	    (uint64_t)st.st_size < (m->last_page + 1) * m->page_size)
-		return TG_ECORRUPT;
-	if (out)
-		*out = *m;
-	return 0;
+	return check_metas(&m0, &m1, size, out);
 }
 
 int tg_lock_file_reserve(int fd)
@@ -172,15 +187,4 @@ int tg_lock_file_reserve(int fd)
 			rc = fdatasync(fd) == 0 ? 0 : errno;
 	}
 	return rc ? tg_error_from_errno(rc) : 0;
-}
-
-int tg_file_replaced(int dirfd, const char *name, int fd)
-{
-	struct stat now, mine;
-
-	if (fstat(fd, &mine) != 0)
-		return 1;
-	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) != 0)
-		return 1;
-	return now.st_ino != mine.st_ino || now.st_dev != mine.st_dev;
 }

@@ -60,12 +60,13 @@ struct tg_data_meta {
  * is shorter than its last page. */
 int tg_data_check(int fd, struct tg_data_meta *m);
 
+/* tg_data_check() on data.mdb as mapped at map, size bytes long now:
+ * no system call, for the check before every transaction.  The meta
+ * pages are read only once size says they are in the file. */
+int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *m);
+
 /* Gives lock.mdb (open read-write on fd) real blocks for the part LMDB
  * maps.  Returns 0, TG_EFULL or TG_EIO. */
 int tg_lock_file_reserve(int fd);
-
-/* 1 when name in dirfd is no longer the file open on fd (deleted, or
- * replaced by another file), 0 when it still is. */
-int tg_file_replaced(int dirfd, const char *name, int fd);
 
 #endif

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -264,6 +265,19 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn, int write)
 	return 0;
 }
 
+static int remember_file(int fd, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) != 0)
+		return tg_error_from_errno(errno);
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return 0;
+}
+
 /* Opens data.mdb and lock.mdb as files we own and have checked, then the
  * LMDB environment over them.  The environment is given the directory as
  * /proc/self/fd/<dirfd>, so LMDB's own opens land in the directory that
@@ -301,6 +315,17 @@ static int open_files_and_env(struct tg_ledger *l)
 		if ((rc = tg_lock_file_reserve(fd)) != 0)
 			return rc;
 	}
+	if ((rc = remember_file(l->lockfd, &l->lock_dev, &l->lock_ino)) != 0 ||
+	    (rc = remember_file(l->datafd, &l->data_dev, &l->data_ino)) != 0)
+		return rc;
+	/* Our own view of the meta pages, for the check before each
+	 * transaction (LMDB does not say where its map is).  Only the bytes
+	 * the file's size vouches for are ever read. */
+	l->meta_map = mmap(NULL, TG_META_MAP_BYTES, PROT_READ, MAP_SHARED, l->datafd, 0);
+	if (l->meta_map == MAP_FAILED) {
+		l->meta_map = NULL;
+		return tg_error_from_errno(errno);
+	}
 	if (!writable)
 		env_flags |= MDB_RDONLY;
 
@@ -327,6 +352,9 @@ static void close_files_and_env(struct tg_ledger *l)
 	if (l->env)
 		mdb_env_close(l->env);
 	l->env = NULL;
+	if (l->meta_map)
+		munmap((void *)l->meta_map, TG_META_MAP_BYTES);
+	l->meta_map = NULL;
 	if (l->lockfd >= 0)
 		close(l->lockfd);
 	if (l->datafd >= 0)
@@ -357,41 +385,53 @@ static int init_read(struct tg_ledger *l)
 	return 0;
 }
 
-/* 1 when data.mdb or lock.mdb is no longer the file we opened: deleted,
- * or replaced by another (a new ledger, a repair, a lock file recreated
- * by a process that found none).  Writers on two lock files would commit
- * over each other, readers in a table no writer sees would read reused
- * pages: the environment must be reopened on the files now in place. */
-static int files_replaced(struct tg_ledger *l)
+/* 1 when name is no longer the file we opened as dev/ino: deleted, or
+ * replaced by another (a new ledger, a repair, a lock file recreated by a
+ * process that found none).  Writers on two lock files would commit over
+ * each other, readers in a table no writer sees would read reused pages:
+ * the environment must be reopened on the files now in place.  *st gets
+ * what is there now. */
+static int replaced(struct tg_ledger *l, const char *name, dev_t dev, ino_t ino, struct stat *st)
 {
-	return (l->lockfd >= 0 && tg_file_replaced(l->dirfd, "lock.mdb", l->lockfd)) ||
-	       tg_file_replaced(l->dirfd, "data.mdb", l->datafd);
+	return fstatat(l->dirfd, name, st, AT_SYMLINK_NOFOLLOW) != 0 || st->st_ino != ino ||
+	       st->st_dev != dev;
 }
 
-/* With the handle's lock held exclusively: reopens the environment when
- * it is gone or its files were replaced, opens the databases when they
- * are not open yet.  Returns 0, 1 (needs a first write) or a TG_E* code. */
+/* Before a transaction maps a page: are data.mdb and lock.mdb still the
+ * files we opened, and is data.mdb as long as its header says (a short
+ * file would raise SIGBUS in the program)?  Two fstatat() calls; the meta
+ * pages are read in the map once the size says they are there.  Returns
+ * 0, 1 (replaced: reopen) or TG_ECORRUPT. */
+static int files_check(struct tg_ledger *l)
+{
+	struct stat st;
+
+	if (l->lockfd >= 0 && replaced(l, "lock.mdb", l->lock_dev, l->lock_ino, &st))
+		return 1;
+	if (replaced(l, "data.mdb", l->data_dev, l->data_ino, &st))
+		return 1;
+	return tg_data_check_mapped(l->meta_map, (uint64_t)st.st_size, NULL);
+}
+
+/* With the handle's lock held exclusively: checks the files (files_check),
+ * reopens the environment when it is gone or its files were replaced,
+ * opens the databases when they are not open yet.  Returns 0, 1 (needs a
+ * first write) or a TG_E* code. */
 static int refresh(struct tg_ledger *l)
 {
-	int rc;
+	int rc = l->env ? files_check(l) : 1;
 
-	if (!l->env || files_replaced(l)) {
+	if (rc == 1) {
+		/* The open checks data.mdb as it finds it (tg_data_check). */
 		close_files_and_env(l);
 		if ((rc = open_files_and_env(l)) != 0) {
 			close_files_and_env(l);
 			return rc;
 		}
 	}
+	if (rc)
+		return rc;
 	return l->ready ? 0 : init_read(l);
-}
-
-/* Before a transaction maps a page: is data.mdb still as long as its
- * header says?  A short file would raise SIGBUS in the program. */
-static int data_whole(struct tg_ledger *l)
-{
-	int rc = tg_data_check(l->datafd, NULL);
-
-	return rc == TG_ENOENT ? TG_ECORRUPT : rc;
 }
 
 int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
@@ -506,8 +546,8 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	memset(&fold, 0, sizeof fold);
 	rc = refresh(l);
 	if (rc == 1)
-		rc = 0;
-	if (rc || (rc = data_whole(l)) != 0)
+		rc = 0;   /* a first write: open_dbs() below makes the databases */
+	if (rc)
 		return rc;
 	rc = MDB_MAP_FULL;
 	for (int i = 0; i < APPEND_TRIES; i++) {
@@ -658,7 +698,7 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		if (pthread_rwlock_rdlock(&l->lock) != 0)
 			return TG_EIO;
-		rc = !l->env || !l->ready || files_replaced(l) ? 1 : data_whole(l);
+		rc = !l->env || !l->ready ? 1 : files_check(l);
 		if (rc == 0) {
 			rc = begin_read(l, txn);
 			if (rc == 0)

@@ -15,11 +15,17 @@
 #include "ledger.h"
 #include "spool.h"
 
+/* Two meta pages of the largest page size LMDB writes. */
+#define TG_META_MAP_BYTES (2 * 65536)
+
 struct tg_ledger {
 	MDB_env *env;
 	int dirfd;           /* the ledger directory, checked once (files.h) */
 	int lockfd;          /* lock.mdb as checked and reserved; -1 with MDB_NOLOCK */
-	int datafd;          /* data.mdb as checked, for the checks before each transaction */
+	int datafd;          /* data.mdb as checked */
+	const void *meta_map;       /* data.mdb's first TG_META_MAP_BYTES, read-only */
+	dev_t lock_dev, data_dev;   /* which files lockfd and datafd are, to */
+	ino_t lock_ino, data_ino;   /* notice them replaced under the handle */
 	char env_path[PATH_MAX];  /* what LMDB was given: /proc/self/fd/<dirfd> */
 	int ready;           /* databases open; 0 while a first write (create or
 	                        migrate) waits for the writer lock */
