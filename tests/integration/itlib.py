@@ -37,6 +37,19 @@ class SuiteTest:
         self.h.check(cond, msg)
 
 
+def client(t, name):
+    """The client called name, for a test that runs it by hand."""
+    for c in t.h.all_clients():
+        if c.name == name:
+            return c
+    raise t.h.Failure("no client %s" % name)
+
+
+def tg_lines(stderr):
+    """The lines the shim wrote to a program's stderr (bytes)."""
+    return [l.decode(errors="replace") for l in stderr.splitlines() if l.startswith(b"tokenguard: ")]
+
+
 def records(t, env, ledger):
     """The ledger's records, after checking it holds no secret."""
     recs = t.h.read_records(env, ledger)

@@ -42,17 +42,6 @@ class FaultTest(itlib.SuiteTest):
                                                                 delay_ms=delay_ms))
 
 
-def client(t, name):
-    for c in t.h.all_clients():
-        if c.name == name:
-            return c
-    raise t.h.Failure("no client %s" % name)
-
-
-def tg_lines(stderr):
-    return [l.decode(errors="replace") for l in stderr.splitlines() if l.startswith(b"tokenguard: ")]
-
-
 def report(env, args):
     e = {k: v for k, v in os.environ.items() if not k.startswith("TOKENGUARD_")}
     return subprocess.run([env.report] + args, capture_output=True, timeout=60, env=e)
@@ -78,7 +67,7 @@ def run_pair(t, env, tdir, cl, exchanges, ledger, label="shim"):
     shim = t.h.run_client(env, cl, exchanges, tdir, label, ledger, True)
     t.check(shim.out == base.out, "%s: output differs with the shim" % label)
     t.check(shim.rc == base.rc, "%s: exit %d with the shim, %d without" % (label, shim.rc, base.rc))
-    lines = tg_lines(shim.stderr)
+    lines = itlib.tg_lines(shim.stderr)
     t.check(len(lines) <= 1, "%s: %d warning lines: %r" % (label, len(lines), lines[:4]))
     bound = base.seconds + ADDED_PER_RUN + ADDED_PER_CALL * len(exchanges)
     t.check(shim.seconds <= bound, "%s: %.3f s with the shim, %.3f s without (bound %.3f s)"
@@ -158,7 +147,7 @@ def state(pid):
 
 def stuck_writer(mode, kill=False):
     def body(t, env, tdir):
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         ledger = os.path.join(tdir, "ledger")
         seeded = seed(t, env, tdir, cl, ledger)
         exchanges = [t.ex() for _ in range(CALLS)]
@@ -204,7 +193,7 @@ def stuck_writer(mode, kill=False):
 # ---------------------------------------------------------------- full file system
 
 def full_filesystem(t, env, tdir):
-    cl = client(t, t.client.name)
+    cl = itlib.client(t, t.client.name)
     mnt = os.path.join(tdir, "small")
     os.mkdir(mnt)
     p = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", mnt],
@@ -246,7 +235,7 @@ def randomize_data(ledger):
 
 def damaged_data(kind, damage):
     def body(t, env, tdir):
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         ledger = os.path.join(tdir, "ledger")
         seed(t, env, tdir, cl, ledger)
         damage(ledger)
@@ -259,7 +248,7 @@ def damaged_data(kind, damage):
 def damaged_under_run(kind, damage):
     """The damage lands while the program is between two calls."""
     def body(t, env, tdir):
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         ledger = os.path.join(tdir, "ledger")
         seed(t, env, tdir, cl, ledger)
         exchanges = [t.ex(), t.ex(delay_ms=600), t.ex()]
@@ -292,7 +281,7 @@ def delete_lock(ledger):
 
 def lock_under_writers(kind, change):
     def body(t, env, tdir):
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         ledger = os.path.join(tdir, "ledger")
         seeded = seed(t, env, tdir, cl, ledger)
         exchanges = [t.ex(delay_ms=150) for _ in range(6)]
@@ -313,7 +302,7 @@ def lock_under_writers(kind, change):
         for label, r in sorted(results.items()):
             t.h.check_bodies(r.out, exchanges, cl)
             t.check(r.rc == 0, "%s: exit %d" % (label, r.rc))
-            t.check(len(tg_lines(r.stderr)) <= 1, "%s: %r" % (label, tg_lines(r.stderr)))
+            t.check(len(itlib.tg_lines(r.stderr)) <= 1, "%s: %r" % (label, itlib.tg_lines(r.stderr)))
         recs = records(t, env, ledger)
         t.check(len(recs) == len(seeded) + 2 * len(exchanges),
                 "%d records for %d calls" % (len(recs), len(seeded) + 2 * len(exchanges)))
@@ -328,7 +317,7 @@ def lock_under_writers(kind, change):
 # ---------------------------------------------------------------- what the user does not own
 
 def planted_symlinks(t, env, tdir):
-    cl = client(t, t.client.name)
+    cl = itlib.client(t, t.client.name)
     ledger = os.path.join(tdir, "ledger")
     os.mkdir(ledger, 0o700)
     targets = {}
@@ -348,14 +337,14 @@ def planted_symlinks(t, env, tdir):
 
 def foreign_directory(mode, owner):
     def body(t, env, tdir):
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         ledger = os.path.join(tdir, "ledger")
         os.mkdir(ledger)
         os.chmod(ledger, mode)
         os.chown(ledger, owner, owner)
         base, shim = run_pair(t, env, tdir, cl, [t.ex()], ledger)
         t.check(os.listdir(ledger) == [], "the shim wrote into the directory: %r" % os.listdir(ledger))
-        lines = tg_lines(shim.stderr)
+        lines = itlib.tg_lines(shim.stderr)
         t.check(len(lines) == 1 and "chmod 700" in lines[0],
                 "expected one warning naming the fix, got %r" % lines)
         return "# %s" % lines[0][:140] if lines else ""

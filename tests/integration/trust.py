@@ -35,17 +35,6 @@ class TrustTest(itlib.SuiteTest):
         return self.h.Exchange(self.cases[name], mode or self.h.Mode("length", "identity"))
 
 
-def client(t, name):
-    for c in t.h.all_clients():
-        if c.name == name:
-            return c
-    raise t.h.Failure("no client %s" % name)
-
-
-def tg_lines(stderr):
-    return [l.decode(errors="replace") for l in stderr.splitlines() if l.startswith(b"tokenguard: ")]
-
-
 def compare(t, env, tdir, cl, extra_env, exchanges=None):
     """Runs cl without and with the shim under extra_env; checks what the
     program did is the same and bounded.  Returns (base, shim, ledger)."""
@@ -91,9 +80,9 @@ def bad_prices(kind):
     def body(t, env, tdir):
         _label, make, said = [p for p in PRICE_FILES if p[0] == kind][0]
         path = make(tdir)
-        cl = client(t, t.client.name)
+        cl = itlib.client(t, t.client.name)
         base, shim, ledger = compare(t, env, tdir, cl, {"TOKENGUARD_PRICES": path})
-        lines = tg_lines(shim.stderr)
+        lines = itlib.tg_lines(shim.stderr)
         t.check(len(lines) == 1 and said in lines[0] and "built-in table" in lines[0],
                 "expected one warning saying %r and that the built-in table is used, got %r"
                 % (said, lines))
@@ -107,9 +96,9 @@ def bad_prices(kind):
 
 def hosts_10000_bad(t, env, tdir):
     bad = ",".join("bad%d" % i for i in range(10000))
-    cl = client(t, t.client.name)
+    cl = itlib.client(t, t.client.name)
     base, shim, ledger = compare(t, env, tdir, cl, {"TOKENGUARD_HOSTS": bad})
-    lines = tg_lines(shim.stderr)
+    lines = itlib.tg_lines(shim.stderr)
     t.check(len(lines) == 1 and "10000 entries ignored" in lines[0] and '"bad0"' in lines[0],
             "expected one summary warning, got %d lines: %r" % (len(lines), lines[:3]))
     t.h.check_records(itlib.records(t, env, ledger), [t.ex()], cl)
@@ -118,11 +107,11 @@ def hosts_10000_bad(t, env, tdir):
 
 def ledger_path_too_long(t, env, tdir):
     long_path = os.path.join(tdir, "l" * 5005)
-    cl = client(t, "curl-h1")
+    cl = itlib.client(t, "curl-h1")
     base = t.h.run_client(env, cl, [t.ex()], tdir, "base", long_path, False)
     shim = t.h.run_client(env, cl, [t.ex()], tdir, "shim", long_path, True)
     t.check(shim.out == base.out and shim.rc == base.rc, "the program's output or exit status changed")
-    lines = tg_lines(shim.stderr)
+    lines = itlib.tg_lines(shim.stderr)
     t.check(len(lines) == 1 and "too long" in lines[0] and "--ledger" not in lines[0],
             "expected one warning naming the path as too long, without CLI flags: %r" % lines)
     return "# " + lines[0][:100]
@@ -180,7 +169,7 @@ def stderr_bound(t, env, tdir):
     t.check(proc.returncode == 0 and status == b"200", "curl exited %d, status %r: %r"
             % (proc.returncode, status, err[-300:]))
     t.check(seconds < TIME_BOUND, "took %.2f s" % seconds)
-    lines = tg_lines(err)
+    lines = itlib.tg_lines(err)
     t.check(len(err) < STDERR_BOUND, "%d bytes on stderr" % len(err))
     t.check(len(lines) == 8, "expected 7 warnings and the closing line, got %d: %r" % (len(lines), lines))
     t.check("further warning" in lines[-1] and "suppressed" in lines[-1]
