@@ -153,6 +153,19 @@ int tg_data_check(int fd, struct tg_data_meta *out)
 	return check_metas(&m0, &m1, (uint64_t)st.st_size, out);
 }
 
+int tg_data_meta_read(int fd, struct tg_data_meta *out)
+{
+	unsigned char b[META_BYTES];
+	struct tg_data_meta m0, m1;
+
+	if (pread(fd, b, sizeof b, 0) != (ssize_t)sizeof b || parse_meta(b, &m0) != 0 ||
+	    pread(fd, b, sizeof b, m0.page_size) != (ssize_t)sizeof b || parse_meta(b, &m1) != 0 ||
+	    m1.page_size != m0.page_size)
+		return TG_ECORRUPT;
+	*out = m1.txnid > m0.txnid ? m1 : m0;
+	return 0;
+}
+
 int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *out)
 {
 	const unsigned char *p = map;

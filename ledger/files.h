@@ -60,6 +60,11 @@ struct tg_data_meta {
  * is shorter than its last page. */
 int tg_data_check(int fd, struct tg_data_meta *m);
 
+/* The newer of data.mdb's meta pages, whatever the file's length: for a
+ * repair that reads what a short file still holds.  Returns 0 or
+ * TG_ECORRUPT (a meta page is unreadable or not LMDB's). */
+int tg_data_meta_read(int fd, struct tg_data_meta *m);
+
 /* tg_data_check() on data.mdb as mapped at map, size bytes long now:
  * no system call, for the check before every transaction.  The meta
  * pages are read only once size says they are in the file. */

@@ -46,6 +46,19 @@
 /* The process's key sequence, shared by its handles (ledger_impl.h). */
 static uint32_t key_seq;
 
+static void (*on_damage)(void);   /* tg_ledger_on_damage() */
+
+void tg_ledger_on_damage(void (*fn)(void))
+{
+	on_damage = fn;
+}
+
+static void lmdb_assert(MDB_env *env, const char *msg)
+{
+	if (on_damage)
+		on_damage();
+}
+
 static int from_mdb(int rc)
 {
 	switch (rc) {
@@ -331,6 +344,7 @@ static int open_files_and_env(struct tg_ledger *l)
 
 	if ((rc = mdb_env_create(&l->env)) != 0)
 		return from_mdb(rc);
+	mdb_env_set_assert(l->env, lmdb_assert);
 	if ((rc = mdb_env_set_maxdbs(l->env, MAX_DBS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(l->env, l->map_size)) != 0)
 		return from_mdb(rc);

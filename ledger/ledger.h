@@ -162,6 +162,13 @@ void tg_ledger_close(struct tg_ledger *l);
  * the child. */
 void tg_ledger_abandon(struct tg_ledger *l);
 
+/* What the process does when LMDB finds a page it cannot read (an
+ * assertion inside LMDB, which has no checksums: garbage inside the
+ * B-tree past the meta pages).  fn must not return; by default (NULL)
+ * LMDB aborts the process.  The CLI exits 2 with a message; the repair
+ * reads damaged files in child processes that exit. */
+void tg_ledger_on_damage(void (*fn)(void));
+
 /* Writes the ledger directory into buf: $TOKENGUARD_LEDGER, else
  * $XDG_DATA_HOME/tokenguard (if absolute), else
  * $HOME/.local/share/tokenguard.  In a secure-execution process (setuid,

@@ -200,4 +200,13 @@ int tg_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, struc
 /* Bumps meta "policy_version" inside txn (ledger_policy.c). */
 int tg_policy_version_bump(struct tg_ledger *l, MDB_txn *txn);
 
+/* Every record in the leaf pages of a data.mdb, read page by page with
+ * pread and no LMDB (ledger_salvage.c): fn gets its key, its encoded value
+ * and the record, once per copy found (a key may come more than once).
+ * *found counts them.  Returns 0, fn's nonzero value, or TG_EINVAL. */
+typedef int (*tg_salvage_fn)(void *ctx, const unsigned char key[16], const void *val,
+                             size_t len, const struct tg_record *r);
+int tg_salvage_records(int fd, uint32_t page_size, tg_salvage_fn fn, void *ctx,
+                       int64_t *found);
+
 #endif

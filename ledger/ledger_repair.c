@@ -13,16 +13,22 @@
  * renames below (microseconds) may make a lock file for the old data.mdb;
  * it is removed after the swap, so it reopens again on the new one.
  *
- * Not done: reading records page by page from a data.mdb LMDB cannot open
- * (bad meta pages, a truncated file).  Such a file is kept aside and its
- * records are reported unreadable. */
+ * What LMDB can read of the old file is read through its trees, in child
+ * processes (build_new), so that a page LMDB cannot survive (it has no
+ * checksums) costs the records past it, not the repair.  Then every leaf
+ * page of the old file is read without LMDB (ledger_salvage.c), which
+ * finds the records no tree reaches any more: a file cut short has lost
+ * its roots, not its older leaves.  Policies, baselines and alerts come
+ * only through the trees. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +39,18 @@
 #include "record_codec.h"
 
 #define BATCH 2000   /* records per write transaction of the new ledger */
+#define ATTEMPTS 3   /* children that read the old file: see build_new() */
+
+/* What the children reading the old ledger share with the repair: every
+ * batch they commit is recorded here before the next one starts. */
+struct progress {
+	struct tg_repair out;
+	int rc;                    /* the last child's result, when it exited */
+	int batch;                 /* records per transaction for this child */
+	int resume;                /* next holds the first key not copied yet */
+	unsigned char next[16];
+	int records_done;          /* copied, or given up at a damaged page */
+};
 
 struct copy {
 	struct tg_ledger *old;
@@ -45,6 +63,7 @@ struct copy {
 	int started;
 	int64_t kept, lost;        /* of the batch being written */
 	int stopped, more;
+	struct progress *p;
 };
 
 /* What a cursor of the old ledger returns on a damaged page.  Such a
@@ -70,7 +89,7 @@ static int put_batch(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 		return rc;
 	rc = mdb_cursor_get(cur, &k, &d, c->started ? MDB_SET_RANGE : MDB_FIRST);
 	while (rc == 0) {
-		if (n == BATCH && k.mv_size == 16) {
+		if (n == c->p->batch && k.mv_size == 16) {
 			memcpy(c->next, k.mv_data, 16);   /* the first of the next batch */
 			c->more = 1;
 			break;
@@ -196,14 +215,20 @@ static int copy_txn(struct tg_ledger *old, MDB_txn *rtxn, void *ctx)
 		if ((rc = tg_totals_from_get(old, rtxn, c->from, &c->has_from)) != 0)
 			c->has_from = 0;
 	}
-	do {
+	c->started = c->p->resume;
+	memcpy(c->next, c->p->next, 16);
+	while (!c->p->records_done) {
 		if ((rc = tg_ledger_write(q->nw, put_batch, c)) != 0)
 			return rc;
 		c->out->records_kept += c->kept;
 		c->out->records_lost += c->lost;
 		c->out->read_stopped |= c->stopped;
 		c->started = 1;
-	} while (c->more);
+		/* Committed: a child that dies from here on resumes after it. */
+		memcpy(c->p->next, c->next, 16);
+		c->p->resume = c->more;
+		c->p->records_done = !c->more;
+	}
 	/* A schema 1 ledger's records predate budgets: they stay out of the
 	 * totals of the new one as they were out of the old one's. */
 	if (!old->has_budget_dbs && c->out->records_kept) {
@@ -276,43 +301,284 @@ static int swap_in(int dirfd, const char *build, const char *aside)
 	return 0;
 }
 
-/* The new ledger, in dir/.repair-XXXXXX: the name of that directory
- * relative to dir in build. */
-static int build_new(const char *dir, struct tg_ledger *old, const struct tg_prices *prices,
-                     struct tg_repair *out, char *build, size_t n)
+static void remove_build(const char *path)
 {
-	char path[PATH_MAX];
-	struct tg_ledger *nw;
+	char f[PATH_MAX + 16];
+
+	snprintf(f, sizeof f, "%s/data.mdb", path);
+	unlink(f);
+	snprintf(f, sizeof f, "%s/lock.mdb", path);
+	unlink(f);
+	rmdir(path);
+}
+
+#define DAMAGE_EXIT 99   /* a child's exit when LMDB met a page it cannot read */
+
+static void child_damaged(void)
+{
+	_exit(DAMAGE_EXIT);
+}
+
+/* Runs fn(ctx) in a child process, whose stderr goes nowhere (LMDB prints
+ * its assertions there) and which ends at the first page LMDB cannot read.
+ * Returns 0 when fn ran to its end, 1 when the child died of the old
+ * file, or a TG_E* code (fork failed). */
+static int in_child(void (*fn)(void *ctx), void *ctx)
+{
+	int status, devnull;
+	pid_t pid;
+
+	fflush(NULL);
+	if ((pid = fork()) < 0)
+		return tg_error_from_errno(errno);
+	if (pid == 0) {
+		if ((devnull = open("/dev/null", O_WRONLY)) >= 0)
+			dup2(devnull, STDERR_FILENO);
+		tg_ledger_on_damage(child_damaged);
+		fn(ctx);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+/* Copies the ledger in old_dir (NULL: none) into a new ledger at path
+ * (made here), from where p says: the child's part. */
+static int copy_into(const char *path, const char *old_dir, const struct tg_prices *prices,
+                     struct progress *p)
+{
+	struct tg_ledger *nw, *old = NULL;
 	struct copy c;
 	struct copy_req q = { NULL, &c };
 	int rc;
+
+	if (old_dir && (rc = tg_ledger_open(&old, old_dir, TG_LEDGER_RDONLY)) != 0)
+		return rc;
+	if ((rc = tg_ledger_open(&nw, path, TG_LEDGER_CREATE)) != 0) {
+		tg_ledger_close(old);
+		return rc;
+	}
+	memset(&c, 0, sizeof c);
+	c.old = old;
+	c.prices = prices;
+	c.out = &p->out;
+	c.p = p;
+	q.nw = nw;
+	rc = old ? tg_ledger_read(old, copy_txn, &q) : 0;
+	tg_ledger_close(nw);
+	tg_ledger_close(old);
+	return rc;
+}
+
+struct copy_job {
+	const char *path, *old_dir;
+	const struct tg_prices *prices;
+	struct progress *p;
+};
+
+static void copy_job_run(void *ctx)
+{
+	struct copy_job *j = ctx;
+
+	j->p->rc = copy_into(j->path, j->old_dir, j->prices, j->p);
+}
+
+/* The new ledger, in dir/.repair-XXXXXX: the name of that directory
+ * relative to dir in build.  The copy runs in a child process: LMDB has no
+ * checksums, and a damaged page can make it abort or fault, which must
+ * cost the records past that page, not the repair.  A child that dies
+ * leaves the batches it committed; the next one resumes after them one
+ * record a transaction, so that every record before the damaged page is
+ * kept; one dying there again ends the copy of the records, and a last
+ * one copies the policies and alerts. */
+static int build_new(const char *dir, const char *old_dir, const struct tg_prices *prices,
+                     struct tg_repair *out, char *build, size_t n)
+{
+	char path[PATH_MAX];
+	struct progress *p;
+	struct copy_job job;
+	int rc = 0;
 
 	if (snprintf(path, sizeof path, "%s/.repair-XXXXXX", dir) >= (int)sizeof path)
 		return TG_ETOOLONG;
 	if (!mkdtemp(path))
 		return tg_error_from_errno(errno);
 	snprintf(build, n, "%s", strrchr(path, '/') + 1);
-	if ((rc = tg_ledger_open(&nw, path, TG_LEDGER_CREATE)) != 0)
-		goto fail;
-	memset(&c, 0, sizeof c);
-	c.old = old;
-	c.prices = prices;
-	c.out = out;
-	q.nw = nw;
-	rc = old ? tg_ledger_read(old, copy_txn, &q) : 0;
-	tg_ledger_close(nw);
-	if (rc == 0)
-		return 0;
-fail:
-	{
-		char f[PATH_MAX + 16];
-
-		snprintf(f, sizeof f, "%s/data.mdb", path);
-		unlink(f);
-		snprintf(f, sizeof f, "%s/lock.mdb", path);
-		unlink(f);
-		rmdir(path);
+	p = mmap(NULL, sizeof *p, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		remove_build(path);
+		return TG_ENOMEM;
 	}
+	memset(p, 0, sizeof *p);
+	p->out = *out;
+	p->batch = BATCH;
+	job = (struct copy_job){ path, old_dir, prices, p };
+
+	for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+		if ((rc = in_child(copy_job_run, &job)) <= 0) {
+			rc = rc ? rc : p->rc;
+			break;
+		}
+		rc = 0;
+		p->out.read_stopped = p->out.lmdb_failed = 1;
+		if (p->batch > 1)
+			p->batch = 1;
+		else
+			p->records_done = 1;
+	}
+	*out = p->out;
+	munmap(p, sizeof *p);
+	if (rc)
+		remove_build(path);
+	return rc;
+}
+
+/* Records the page-by-page read of the old data.mdb found, applied in
+ * batches: those the copy of the trees already holds are skipped. */
+struct salvage {
+	struct tg_ledger *nw;
+	const struct tg_prices *prices;
+	unsigned char (*keys)[16];
+	unsigned char *vals;       /* BATCH values of up to TG_RECORD_ENC_MAX */
+	size_t lens[BATCH];
+	int n;
+	int64_t added;
+};
+
+static int put_salvaged(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
+{
+	struct salvage *sv = ctx;
+	struct tg_record r;
+	int64_t added = 0;
+	int rc;
+
+	for (int i = 0; i < sv->n; i++) {
+		MDB_val d = { sv->lens[i], sv->vals + (size_t)i * TG_RECORD_ENC_MAX };
+
+		if (tg_record_decode(&r, d.mv_data, d.mv_size) != 0)
+			continue;
+		rc = tg_record_put_txn(nw, txn, sv->keys[i], &d, &r, tg_record_family(sv->prices, &r), 1);
+		if (rc != 0 && rc != 1)
+			return rc;
+		added += rc == 0;
+	}
+	sv->added += added;   /* runs again after MAP_FULL: counted once it commits */
+	return 0;
+}
+
+static int flush_salvaged(struct salvage *sv)
+{
+	int64_t before = sv->added;
+	int rc = sv->n ? tg_ledger_write(sv->nw, put_salvaged, sv) : 0;
+
+	if (rc)
+		sv->added = before;
+	sv->n = 0;
+	return rc;
+}
+
+static int take_salvaged(void *ctx, const unsigned char key[16], const void *val, size_t len,
+                         const struct tg_record *r)
+{
+	struct salvage *sv = ctx;
+
+	if (len > TG_RECORD_ENC_MAX)
+		return 0;
+	memcpy(sv->keys[sv->n], key, 16);
+	memcpy(sv->vals + (size_t)sv->n * TG_RECORD_ENC_MAX, val, len);
+	sv->lens[sv->n++] = len;
+	return sv->n == BATCH ? flush_salvaged(sv) : 0;
+}
+
+/* Adds to the new ledger in dir/build every record the old data.mdb
+ * still holds in a leaf page (ledger_salvage.c), whether or not LMDB can
+ * reach it. */
+static int salvage_into(int dirfd, const char *dir, const char *build,
+                        const struct tg_prices *prices, struct tg_repair *out)
+{
+	char path[PATH_MAX];
+	struct tg_data_meta m;
+	struct salvage sv;
+	int64_t found;
+	int fd, rc;
+
+	memset(&sv, 0, sizeof sv);
+	sv.prices = prices;
+	sv.keys = malloc(BATCH * 16);
+	sv.vals = malloc((size_t)BATCH * TG_RECORD_ENC_MAX);
+	if (!sv.keys || !sv.vals) {
+		rc = TG_ENOMEM;
+		goto out;
+	}
+	if ((fd = tg_file_open(dirfd, "data.mdb", O_RDONLY)) < 0) {
+		rc = fd == TG_ENOENT ? 0 : fd;
+		goto out;
+	}
+	snprintf(path, sizeof path, "%s/%s", dir, build);
+	if ((rc = tg_ledger_open(&sv.nw, path, 0)) == 0) {
+		/* A header too damaged to say the page size: LMDB's default. */
+		rc = tg_salvage_records(fd, tg_data_meta_read(fd, &m) == 0 ? m.page_size : 4096,
+		                        take_salvaged, &sv, &found);
+		if (rc == 0)
+			rc = flush_salvaged(&sv);
+		tg_ledger_close(sv.nw);
+	}
+	close(fd);
+	out->records_salvaged = sv.added;
+	out->records_kept += sv.added;
+out:
+	free(sv.keys);
+	free(sv.vals);
+	return rc;
+}
+
+/* What the check of the old ledger found, from a child process. */
+static int check_old(const char *dir, const struct tg_prices *prices, struct tg_repair *out);
+
+struct check_job {
+	const char *dir;
+	const struct tg_prices *prices;
+	struct tg_repair *out;     /* in memory shared with the child */
+	int rc;
+};
+
+static void check_job_run(void *ctx)
+{
+	struct check_job *j = ctx;
+	struct tg_ledger *old;
+
+	j->out->old_rc = j->rc = tg_ledger_open(&old, j->dir, TG_LEDGER_RDONLY);
+	if (j->rc)
+		return;
+	j->out->old_readable = 1;
+	j->rc = tg_ledger_verify(old, j->prices, &j->out->before, NULL, NULL);
+	tg_ledger_close(old);
+}
+
+static int check_old(const char *dir, const struct tg_prices *prices, struct tg_repair *out)
+{
+	struct check_job *j = mmap(NULL, sizeof *j + sizeof *out, PROT_READ | PROT_WRITE,
+	                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int rc;
+
+	if (j == MAP_FAILED)
+		return TG_ENOMEM;
+	j->dir = dir;
+	j->prices = prices;
+	j->out = (struct tg_repair *)(j + 1);
+	*j->out = *out;
+	rc = in_child(check_job_run, j);
+	if (rc >= 0) {
+		*out = *j->out;
+		/* A verify that failed or died (a damaged page): rebuild.  An
+		 * open that failed other than as damage is the repair's error. */
+		out->before_failed = rc == 1 || (out->old_readable && j->rc != 0);
+		rc = out->old_readable || rc == 1 || j->rc == TG_ECORRUPT || j->rc == TG_EIO ? 0 : j->rc;
+		if (!out->old_readable && rc == 0 && j->rc == 0)
+			out->old_rc = TG_ECORRUPT;
+	}
+	munmap(j, sizeof *j + sizeof *out);
 	return rc;
 }
 
@@ -328,6 +594,7 @@ int tg_ledger_repair(const char *dir, const struct tg_prices *prices, int force,
 {
 	struct tg_ledger *old = NULL, *l;
 	char build[64], aside[64];
+	const char *old_dir = NULL;
 	int dirfd, lockfd, rc;
 
 	memset(out, 0, sizeof *out);
@@ -342,24 +609,19 @@ int tg_ledger_repair(const char *dir, const struct tg_prices *prices, int force,
 	if (rc)
 		goto out;
 
-	rc = tg_ledger_open(&old, dir, TG_LEDGER_RDONLY);
-	out->old_rc = rc;
-	if (rc == 0) {
-		out->old_readable = 1;
-		rc = tg_ledger_verify(old, prices, &out->before, NULL, NULL);
-		if (rc == 0 && clean(&out->before) && !force) {
-			out->healthy = 1;
-			goto unlock;
-		}
-	} else if (rc == TG_ECORRUPT || rc == TG_EIO) {
-		rc = 0;   /* nothing readable: a new, empty ledger */
+	/* Everything that reads the old file through LMDB runs in a child. */
+	if ((rc = check_old(dir, prices, out)) != 0)
+		goto unlock;
+	if (out->old_readable)
+		old_dir = dir;
+	if (out->old_readable && !out->before_failed && clean(&out->before) && !force) {
+		out->healthy = 1;
+		goto unlock;
 	}
-	if (rc)
+	if ((rc = build_new(dir, old_dir, prices, out, build, sizeof build)) != 0)
 		goto unlock;
-	if ((rc = build_new(dir, old, prices, out, build, sizeof build)) != 0)
+	if ((rc = salvage_into(dirfd, dir, build, prices, out)) != 0)
 		goto unlock;
-	tg_ledger_close(old);
-	old = NULL;
 	if ((rc = make_aside(dirfd, dir, aside, sizeof aside, out->kept_in,
 	                     sizeof out->kept_in)) == 0)
 		rc = swap_in(dirfd, build, aside);

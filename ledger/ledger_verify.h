@@ -58,9 +58,14 @@ struct tg_repair {
 	int old_readable;        /* the old data.mdb could be opened */
 	int old_rc;              /* why not (a TG_E* code) */
 	struct tg_verify before; /* the old ledger's check, when readable */
+	int before_failed;       /* that check could not read it all */
 	int64_t records_kept, records_lost;
 	int read_stopped;        /* a damaged page ended the read of the records:
 	                            those past it are lost too, uncounted */
+	int64_t records_salvaged; /* of records_kept: found only by reading the old
+	                            file's leaf pages without LMDB */
+	int lmdb_failed;         /* LMDB met a page of the old file it could not
+	                            read (in a child process): kept what came before */
 	int64_t policies_kept, policies_lost, resets_kept, alerts_kept, alerts_lost;
 	int64_t spool_folded;    /* spool entries applied to the new ledger */
 	int fold_rc;             /* 0, or why the fold did not run: the next

@@ -13,14 +13,21 @@
 static void print(FILE *o, const struct tg_repair *r)
 {
 	if (!r->old_readable)
-		fprintf(o, "records   the old data.mdb cannot be read (%s): its records are lost to "
-		        "this repair, the file is kept\n", r->old_rc == TG_ECORRUPT ?
-		        "shorter than its header says, or its header is damaged" :
-		        "an I/O error");
+		fprintf(o, "records   LMDB cannot open the old data.mdb (%s); %lld record(s) read "
+		        "from its pages directly, the rest are lost; the file is kept\n",
+		        r->old_rc == TG_ECORRUPT ? "shorter than its header says, or its header or "
+		        "trees are damaged" : tg_strerror(r->old_rc), (long long)r->records_salvaged);
 	else
 		fprintf(o, "records   %lld kept, %lld lost (undecodable)%s\n",
 		        (long long)r->records_kept, (long long)r->records_lost,
-		        r->read_stopped ? ", and every record past a damaged page (uncounted)" : "");
+		        r->read_stopped && !r->records_salvaged
+		        ? ", and every record past a damaged page (uncounted)" : "");
+	if (r->old_readable && r->records_salvaged)
+		fprintf(o, "          %lld of them read from pages LMDB no longer reaches\n",
+		        (long long)r->records_salvaged);
+	if (r->lmdb_failed)
+		fprintf(o, "          LMDB met a page of the old file it could not read; every leaf "
+		        "page was then read directly\n");
 	if (r->old_readable)
 		fprintf(o, "totals    rebuilt from the records kept (%lld were wrong or missing)\n"
 		        "policies  %lld kept, %lld lost; %lld reset baseline(s) kept\n"

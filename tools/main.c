@@ -4,10 +4,12 @@
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "agg.h"
 #include "budget.h"
@@ -386,6 +388,45 @@ static int load_prices(struct tg_report *rep, struct tg_prices **prices)
 	return 0;
 }
 
+/* The ledger being read, for the last words below. */
+static const char *damaged_dir = "the ledger";
+
+/* LMDB has no checksums: garbage inside a B-tree page can make it assert
+ * or fault where the checks before mapping cannot see.  The report then
+ * says what is wrong and what to run, and exits 2, instead of dying of a
+ * signal.  Only what is async-signal-safe is used. */
+static void die_of_damage(void)
+{
+	static const char what[] = ": the ledger is damaged (a page LMDB cannot read); run "
+	                           "'tokenguard-report repair' to rebuild it from what can still be "
+	                           "read\n";
+	ssize_t w;
+
+	fflush(stdout);
+	w = write(STDERR_FILENO, "tokenguard-report: ", 19);
+	w = write(STDERR_FILENO, damaged_dir, strlen(damaged_dir));
+	w = write(STDERR_FILENO, what, sizeof what - 1);
+	(void)w;
+	_exit(TG_EXIT_FAIL);
+}
+
+static void on_fault(int sig)
+{
+	die_of_damage();
+}
+
+static void guard_against_damage(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_fault;
+	sa.sa_flags = SA_RESETHAND;
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	tg_ledger_on_damage(die_of_damage);
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_report rep = { .out = stdout, .err = stderr };
@@ -414,6 +455,8 @@ int main(int argc, char **argv)
 		return tg_report_fail(&rep, "%s; pass --ledger DIR", tg_ledger_dir_problem(rc));
 	}
 	rep.dir = dir;
+	damaged_dir = dir;
+	guard_against_damage();
 	if (load_prices(&rep, &prices))
 		return TG_EXIT_FAIL;
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
