@@ -83,9 +83,18 @@ $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_SAN_OB
 deps:
 	@sh tests/deps.sh
 
+# Criterion runs each test in a process of its own and does not look at how
+# it exits after the test passed, so a leak found at its exit would only be
+# printed: the reports go to files, and any report fails the run.
+UNIT_LOGS = $(abspath $(B))/unit-sanitizer
 unit: $(UNIT_BIN)
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-		$(UNIT_BIN) --jobs 2
+	@rm -rf $(UNIT_LOGS) && mkdir -p $(UNIT_LOGS)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(UNIT_LOGS)/asan \
+		$(UNIT_BIN) --jobs 2; rc=$$?; \
+	if ls $(UNIT_LOGS)/* >/dev/null 2>&1; then \
+		cat $(UNIT_LOGS)/*; echo "unit: sanitizer reports above"; rc=1; fi; \
+	exit $$rc
 
 integration: all
 	sh tests/integration/run.sh
