@@ -12,6 +12,11 @@
 #   bench          overhead of the shim against the same run without it
 #   install        PREFIX (default /usr/local), DESTDIR honoured
 #
+# SAN=address,undefined (or any of the two) builds the shim and the CLI with
+# those sanitizers into build/san-address-undefined/; `make test SAN=...`
+# then runs the unit, contract and integration tests with the sanitizer
+# runtime preloaded before the shim into every program (tests/san.sh).
+#
 # Use config.mak to override variables; do not change them here.
 
 PREFIX   ?= /usr/local
@@ -27,13 +32,39 @@ CPPFLAGS += -D_GNU_SOURCE -Ishim -Iledger
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC -pthread
 LIBS     := -llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread
 
-SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+UNIT_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN      ?=
 FUZZ_SECONDS ?= 20
 TEST_FUZZ_SECONDS ?= 10
 
 -include config.mak
 
 B := build
+comma := ,
+ifneq ($(strip $(SAN)),)
+B        := build/san-$(subst $(comma),-,$(SAN))
+SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+san_list := $(subst $(comma), ,$(SAN))
+ifneq ($(filter-out address undefined,$(san_list)),)
+$(error SAN=$(SAN): only address and undefined are supported)
+endif
+# The runtimes a program must load before the shim, libasan first, then
+# tests/san_early.c (why: there).
+san_rt = $(realpath $(shell $(CC) -print-file-name=$(1)))
+SAN_RT := $(strip $(if $(filter address,$(san_list)),$(call san_rt,libasan.so)) \
+	$(if $(filter undefined,$(san_list)),$(call san_rt,libubsan.so)))
+ifneq ($(words $(SAN_RT)),$(words $(san_list)))
+$(error SAN=$(SAN): $(CC) -print-file-name finds no libasan.so/libubsan.so (gcc needed))
+endif
+SAN_EARLY   := $(B)/san-early.so
+SAN_PRELOAD := $(SAN_RT) $(abspath $(SAN_EARLY))
+# Where the test scripts find what they run (tests/san.sh).
+empty :=
+export TG_BUILD       = $(abspath $(B))
+export TG_REPORT_BIN  = $(abspath $(REPORT))
+export TG_SAN         = $(SAN)
+export TG_SAN_PRELOAD = $(subst $(empty) $(empty),:,$(SAN_PRELOAD))
+endif
 
 # The hook layer is kept apart so the parsers, exchange model and ledger can
 # be linked into test binaries without interposing anything.
@@ -60,40 +91,52 @@ all: $(SHIM) $(REPORT)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
 
 $(B)/obj/ledger/prices_blob.o $(B)/san/ledger/prices_blob.o: ledger/prices_blob.S ledger/prices.tsv
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ -DPRICES_FILE='"ledger/prices.tsv"' ledger/prices_blob.S
 
 $(SHIM): $(call obj,$(HOOK_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ) shim/exports.map
-	$(CC) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
+	$(CC) $(SANFLAGS) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
 		-Wl,-z,defs -o $@ $(filter %.o,$^) $(LIBS)
 
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(CC) -o $@ $^ $(LIBS)
+	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+
+$(SAN_EARLY): tests/san_early.c
+	$(CC) -shared -fPIC -nostdlib -o $@ $<
 
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_SAN_OBJ)
-	$(CC) $(SAN) -o $@ $^ -lcriterion $(LIBS)
+	$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
 
 deps:
 	@sh tests/deps.sh
 
+# Criterion runs each test in a process of its own and does not look at how
+# it exits after the test passed, so a leak found at its exit would only be
+# printed: the reports go to files, and any report fails the run.
+UNIT_LOGS = $(abspath $(B))/unit-sanitizer
 unit: $(UNIT_BIN)
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-		$(UNIT_BIN) --jobs 2
+	@rm -rf $(UNIT_LOGS) && mkdir -p $(UNIT_LOGS)
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
+	ASAN_OPTIONS=detect_leaks=1:log_path=$(UNIT_LOGS)/asan \
+		$(UNIT_BIN) --jobs 2; rc=$$?; \
+	if ls $(UNIT_LOGS)/* >/dev/null 2>&1; then \
+		cat $(UNIT_LOGS)/*; echo "unit: sanitizer reports above"; rc=1; fi; \
+	exit $$rc
 
 # A process that holds the ledger's writer lock, for the tests of a stuck
 # writer (tests/integration/ledger_faults.py).
 HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
-integration: all $(HOLDER)
+integration: all $(HOLDER) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,
@@ -102,7 +145,7 @@ $(CONTRACT): tests/contract/ssl_contract.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-contract: all $(CONTRACT)
+contract: all $(CONTRACT) $(SAN_EARLY)
 	sh tests/contract/run.sh
 	sh tests/contract/two_libssl.sh
 
@@ -111,7 +154,11 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) contract
 	$(MAKE) integration
+ifeq ($(strip $(SAN)),)
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+else
+	@echo "# fuzz: not run again with SAN=$(SAN): its targets have ASan and UBSan in every run"
+endif
 
 demo: deps
 	$(MAKE) all

@@ -368,6 +368,28 @@ size_t tg_conn_pending(const void *ssl)
 	return n;
 }
 
+static void commit_nothing(struct tg_record *r)
+{
+	(void)r;
+}
+
+/* A forked child frees an SSL object it inherited: its exchanges are the
+ * parent's to record, but the memory is the child's own copy, so it is
+ * released, recording nothing.  Unless a thread of the parent held the
+ * connection's lock when the process forked: that state may be half
+ * updated (and its lock is held for good), so it is left alone. */
+static void inherited_free(struct tg_conn *c)
+{
+	if (pthread_mutex_trylock(&c->lock) != 0)
+		return;
+	pthread_mutex_unlock(&c->lock);
+	if (c->transport == TRANSPORT_H1)
+		c->u.h1.commit = commit_nothing;
+	else if (c->transport == TRANSPORT_H2)
+		c->u.h2.commit = commit_nothing;
+	conn_free(c);
+}
+
 void tg_conn_forget(void *ssl)
 {
 	struct slot *s = table_find((uintptr_t)ssl);
@@ -376,8 +398,11 @@ void tg_conn_forget(void *ssl)
 	uintptr_t val = atomic_exchange(&s->val, VAL_PENDING);
 	atomic_store_explicit(&s->key, KEY_TOMB, memory_order_release);
 	struct tg_conn *c = owned(val);
-	if (!c)
+	if (!c) {
+		if (val != VAL_PENDING && val != VAL_IGNORED)
+			inherited_free((struct tg_conn *)val);
 		return;
+	}
 	pthread_mutex_lock(&c->lock);
 	pthread_mutex_unlock(&c->lock);
 	conn_free(c);

@@ -73,7 +73,8 @@ void tg_conn_read_end(const struct tg_read_plan *plan, const char *buf, size_t g
 size_t tg_conn_pending(const void *ssl);
 
 /* The SSL object is about to be freed: open exchanges are recorded as cut
- * off and the state is released. */
+ * off and the state is released (in a forked child, state inherited from
+ * the parent is released without recording anything). */
 void tg_conn_forget(void *ssl);
 
 /* pthread_atfork child handler: connections made before the fork are the

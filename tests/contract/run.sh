@@ -9,13 +9,15 @@
 # after `make all`.
 #
 # Environment: TG_CONTRACT_SCENARIOS (default: all), TG_CONTRACT_KEEP=1
-# keeps the work directory for inspection.
+# keeps the work directory for inspection; under `make test SAN=...` the
+# variables of tests/san.sh.
 set -u
 
-top=$(cd "$(dirname "$0")/../.." && pwd)
-bin=$top/build/ssl-contract
-shim=$top/build/libtokenguard.so
-report=$top/build/tokenguard-report
+TG_TOP=$(cd "$(dirname "$0")/../.." && pwd)
+. "$TG_TOP/tests/san.sh"
+bin=$TG_BUILD/ssl-contract
+shim=$TG_BUILD/libtokenguard.so
+report=$TG_BUILD/tokenguard-report
 scenarios=${TG_CONTRACT_SCENARIOS:-peek want-write partial-write errno server-side fork not-provider threads}
 
 for f in "$bin" "$shim" "$report"; do
@@ -36,6 +38,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+# ssl-contract frees what it allocates: a leak under the shim is the shim's.
+tg_san_setup "$work/sanitizer" 1
 
 # One line per record, the fields a scenario decides, in a fixed order.
 normalise() {
@@ -63,14 +67,14 @@ show() {
 # otherwise the reason on the first line, details after it.
 run_scenario() {
 	s=$1 d=$2
-	"$bin" "$s" >"$d/base.out" 2>"$d/base.err"
+	LD_PRELOAD=$(tg_preload) "$bin" "$s" >"$d/base.out" 2>"$d/base.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		echo "fails without the shim (status $rc)"
 		show "$d/base.err"
 		return 1
 	fi
-	TOKENGUARD_LEDGER=$d/ledger LD_PRELOAD=$shim "$bin" "$s" "$d/pid" >"$d/shim.out" 2>"$d/shim.err"
+	TOKENGUARD_LEDGER=$d/ledger LD_PRELOAD=$(tg_preload "$shim") "$bin" "$s" "$d/pid" >"$d/shim.out" 2>"$d/shim.err"
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		if [ $rc -gt 128 ]; then
@@ -133,5 +137,10 @@ for s in $scenarios; do
 		failed=$((failed + 1))
 	fi
 done
+if ! tg_san_reports "$work"/*/shim.err >"$work/san-reports"; then
+	echo "not ok - contract: a sanitizer report"
+	cat "$work/san-reports"
+	failed=$((failed + 1))
+fi
 echo "contract: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

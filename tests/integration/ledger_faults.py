@@ -33,7 +33,8 @@ ADDED_PER_RUN = 0.25         # and a run as a whole (start-up, first open)
 CLI_LOCK_BOUND = 5.0         # seconds a CLI write may take on a held lock
 NOBODY = 65534
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HOLDER = os.environ.get("TG_IT_HOLDER", os.path.join(TOP, "build", "ledger-holder"))
+HOLDER = os.environ.get("TG_IT_HOLDER", os.path.join(os.environ.get("TG_BUILD") or
+                                                    os.path.join(TOP, "build"), "ledger-holder"))
 
 
 class FaultTest(itlib.SuiteTest):

@@ -10,11 +10,13 @@
 #
 # Environment: see run_tests.py (TG_IT_CLIENTS, TG_IT_CASES, TG_IT_MODES,
 # TG_IT_TESTS, TG_IT_FULL, TG_IT_JOBS, TG_IT_H2, TG_IT_NO_SHIM);
-# TG_IT_KEEP=1 keeps the work directory for inspection.
+# TG_IT_KEEP=1 keeps the work directory for inspection; under
+# `make test SAN=...` the variables of tests/san.sh.
 set -eu
 
 TG_TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TG_TOP/tests/integration/netns.sh"
+. "$TG_TOP/tests/san.sh"
 tg_netns_enter "$0" "$@"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tokenguard-it.XXXXXX")
@@ -35,6 +37,11 @@ cases=$TG_TOP/tests/fixtures/cases.json
 set -- "$cases" "$work/extra/extra_cases.json"
 
 tg_netns_setup "$work" "$@"
+# Leaks are checked in the instrumented CLI; run_tests.py turns them off
+# for the host programs it preloads the shim into.
+tg_san_setup "$work/sanitizer" 1
+export TG_IT_SHIM="${TG_IT_SHIM:-$TG_BUILD/libtokenguard.so}"
+export TG_IT_REPORT="${TG_IT_REPORT:-$TG_BUILD/tokenguard-report}"
 tg_fake_start "$work" "$@"
 status=0
 "$TG_PY" "$TG_IT/run_tests.py" --work "$work" --cases "$1" --cases "$2" || status=$?

@@ -28,6 +28,12 @@ TG_IT_JOBS (default 2) tests run at once.  TG_IT_H2=0 skips the record
 checks of HTTP/2 exchanges (only the programs' outputs are then compared).
 TG_IT_NO_SHIM=1 checks only the fake provider and the
 clients, for when the shim is not built.
+Under `make test SAN=...` (tests/san.sh): TG_SAN names the sanitizers the
+shim and the CLI are built with, TG_SAN_PRELOAD the runtimes every client
+loads first (in the runs without the shim too, so that the two runs differ
+by the shim only), and TG_SAN_LOGS the directory their reports go to: a
+test whose programs wrote one fails with it, and so does the run if any
+report is there at the end.
 
 Prints one line per test, `ok - CLIENT CASE MODE` or `not ok - ... reason`,
 then `integration: N passed, N failed`; exits 1 on any failure.
@@ -295,8 +301,12 @@ class Env:
         self.report = os.environ.get("TG_IT_REPORT", os.path.join(TOP, "build", "tokenguard-report"))
         self.no_shim = os.environ.get("TG_IT_NO_SHIM") == "1"
         self.check_h2 = os.environ.get("TG_IT_H2", "1") == "1"
+        self.san = os.environ.get("TG_SAN", "")
+        self.san_preload = os.environ.get("TG_SAN_PRELOAD", "") if self.san else ""
+        self.san_logs = os.environ.get("TG_SAN_LOGS", "") if self.san else ""
         self.seq = 0
         self.lock = threading.Lock()
+        self.local = threading.local()  # dirs: the directories of the test this thread runs
 
     def new_dir(self, label):
         with self.lock:
@@ -304,7 +314,26 @@ class Env:
             n = self.seq
         d = os.path.join(self.work, "t%04d-%s" % (n, label.replace(" ", "_").replace("/", "_")))
         os.makedirs(d)
+        self.local.dirs = getattr(self.local, "dirs", []) + [os.path.basename(d)]
         return d
+
+    def san_reports(self, dirs=None):
+        """The sanitizer reports of the tests whose directories are dirs, or
+        of all: ASan's report files, and the programs' stderr files (names
+        ending in "err") holding a report, since gcc's UBSan runtime writes
+        to stderr when libasan is loaded too."""
+        if not self.san:
+            return []
+        found = []
+        if os.path.isdir(self.san_logs):
+            found += [os.path.join(self.san_logs, f) for f in os.listdir(self.san_logs)
+                      if dirs is None or f.rsplit(".", 2)[0] in dirs]
+        for d in (dirs if dirs is not None else os.listdir(self.work)):
+            for root, _dirs, files in os.walk(os.path.join(self.work, d)):
+                for name in files:
+                    if name.endswith("err") and san_report_line(os.path.join(root, name)):
+                        found.append(os.path.join(root, name))
+        return sorted(found)
 
     def child_env(self, ledger, preload):
         env = {k: v for k, v in os.environ.items()
@@ -313,8 +342,17 @@ class Env:
         env.update(TOKENGUARD_LEDGER=ledger, TOKENGUARD_TAGS=TAGS_ENV,
                    SSL_CERT_FILE=self.ca, REQUESTS_CA_BUNDLE=self.ca,
                    PYTHONDONTWRITEBYTECODE="1", LC_ALL="C")
-        if preload:
-            env["LD_PRELOAD"] = self.shim
+        preloads = [p for p in (self.san_preload, self.shim if preload else "") if p]
+        if preloads:
+            env["LD_PRELOAD"] = ":".join(preloads)
+        if self.san:
+            # Host programs leak at exit by design; each test's reports go
+            # to files named after its directory.
+            rel = os.path.relpath(ledger, self.work).split(os.sep)[0]
+            name = rel if not rel.startswith("..") else "other"
+            for var, what in (("ASAN_OPTIONS", "asan"), ("UBSAN_OPTIONS", "ubsan")):
+                env[var] = "%s:detect_leaks=0:log_path=%s" % (
+                    env.get(var, ""), os.path.join(self.san_logs, "%s.%s" % (name, what)))
         return env
 
 
@@ -757,6 +795,29 @@ def special_tests(cases, clients):
 
 # ---------------------------------------------------------------- main
 
+SAN_MARKS = ("runtime error: ", "ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+             "SUMMARY: AddressSanitizer", "SUMMARY: UndefinedBehaviorSanitizer")
+
+
+def san_report_line(path):
+    """The first line of a sanitizer report in the file at path, or None."""
+    with open(path, "rb") as f:
+        for line in f:
+            text = line.decode(errors="replace")
+            if any(m in text for m in SAN_MARKS):
+                return text.strip()[:200]
+    return None
+
+
+def san_summary(paths):
+    """What went wrong, from the first report among paths."""
+    for path in paths:
+        line = san_report_line(path)
+        if line:
+            return "%s (%s)" % (line, path)
+    return ", ".join(paths)
+
+
 def in_private_netns():
     import socket
     return [name for _i, name in socket.if_nameindex()] == ["lo"]
@@ -810,13 +871,19 @@ def main():
     def one(t):
         nonlocal passed, failed
         name = "%s %s" % (t.client.name, t.label)
+        env.local.dirs = []
+        note = why = None
         try:
             note = t.run(env)
-            line, ok = "ok - " + name + (" " + note if note else ""), True
         except Failure as e:
-            line, ok = "not ok - %s: %s" % (name, e), False
+            why = str(e)
         except Exception as e:  # a driver bug must still count as a failure
-            line, ok = "not ok - %s: %s: %s" % (name, type(e).__name__, e), False
+            why = "%s: %s" % (type(e).__name__, e)
+        reports = env.san_reports(env.local.dirs)
+        if reports:
+            why = "sanitizer report: %s%s" % (san_summary(reports), "; " + why if why else "")
+        ok = why is None
+        line = "ok - " + name + (" " + note if note else "") if ok else "not ok - %s: %s" % (name, why)
         with lock:
             passed += ok
             failed += not ok
@@ -826,6 +893,18 @@ def main():
     jobs = max(1, int(os.environ.get("TG_IT_JOBS", "2")))
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         list(pool.map(one, tests))
+    reports = env.san_reports()
+    if reports:
+        for path in reports:
+            print("# sanitizer report %s:" % path)
+            with open(path, errors="replace") as f:
+                lines = f.readlines()
+            start = next((i for i, l in enumerate(lines) if any(m in l for m in SAN_MARKS)), 0)
+            print("".join("# " + l for l in lines[start:start + 80]), end="")
+        print("not ok - sanitizers: %d report(s) above" % len(reports))
+        failed += 1
+    elif env.san:
+        print("ok - sanitizers (%s): no report from any program" % env.san)
     print("integration: %d passed, %d failed" % (passed, failed))
     return 1 if failed or not tests else 0
 

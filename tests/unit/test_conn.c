@@ -1,6 +1,7 @@
 /* The connection layer end to end without OpenSSL: fake SSL objects and
  * ops, real transports, parsers, gate, sink and ledger. */
 #include <criterion/criterion.h>
+#include <sanitizer/lsan_interface.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -249,4 +250,20 @@ Test(conn, a_request_waiting_for_100_continue_is_not_held, .init = setup, .fini 
 	cr_assert_eq(p.buf, head);
 	tg_conn_write_end(&p, sizeof head - 1, 0);
 	tg_conn_forget(ssl);
+}
+
+/* A forked child that frees an SSL object it inherited: the parent records
+ * the exchange, the child frees its copy of the state and records nothing. */
+Test(conn, a_child_frees_inherited_state_without_recording, .init = setup, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	write_all(ssl, request, sizeof request - 1, sizeof request - 1);
+	read_all(ssl, response, 40, 40);   /* the response is under way */
+	cr_assert_eq(tg_conn_count(), 1);
+	tg_conn_atfork_child();
+	tg_conn_forget(ssl);
+	cr_assert_eq(tg_conn_count(), 0);
+	cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "the child's copy of the state leaked");
+	cr_assert_eq(access(ledger_dir, F_OK) == 0 ? records().n : 0, 0,
+	             "the child recorded the parent's exchange");
 }
