@@ -41,8 +41,9 @@ static void sink(void *ctx, const char *buf, size_t len)
 		abort();
 	/* Both ends read where the sanitizers see it, the rest by zlib's fast
 	 * crc32: bombs hand out 64 MiB per run. */
-	if (buf[0] == 1 && buf[len - 1] == 2)
-		r->h++;
+	volatile char ends = (char)(buf[0] ^ buf[len - 1]);
+
+	(void)ends;
 	r->h = crc32((uLong)r->h, (const Bytef *)buf, (uInt)len);
 	if (r->out < KEEP)
 		memcpy(r->kept + r->out, buf, len < KEEP - r->out ? len : KEEP - r->out);
