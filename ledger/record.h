@@ -46,6 +46,8 @@ enum tg_record_flag {
 	TG_REC_BLOCKED       = 1u << 4, /* refused by a budget policy: never sent */
 	TG_REC_DOWNGRADED    = 1u << 5, /* model rewritten by a budget policy */
 	TG_REC_CLAMPED       = 1u << 6, /* max output tokens rewritten by a budget policy */
+	TG_REC_TOO_LARGE     = 1u << 7, /* the body decoded past the inspection limit (decode.h):
+	                                   not read further, usage unknown */
 };
 
 /* Sizes of the text fields, terminating NUL included.  Longer values are

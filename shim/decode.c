@@ -19,6 +19,7 @@ enum {
 	D_RUN,
 	D_ENDED,    /* a stream that cannot be continued has ended */
 	D_FAILED,
+	D_TOO_LARGE, /* the output limit was passed: no further work */
 };
 
 /* zlib counts in uInt; larger inputs are fed in slices of this size. */
@@ -125,10 +126,15 @@ void tg_decoder_free(struct tg_decoder *d)
 	d->state = D_FAILED;
 }
 
-static void emit(struct tg_decoder *d, size_t n, tg_sink_fn sink, void *ctx)
+/* Hands n decoded bytes on; returns 1 once the output is past the limit
+ * (decode.h), which every decode loop obeys at once: the point is to stop
+ * the library working, not just to stop reading what it makes. */
+static int emit(struct tg_decoder *d, size_t n, tg_sink_fn sink, void *ctx)
 {
 	if (n > 0 && sink)
 		sink(ctx, d->out, n);
+	d->out_total += n;
+	return d->out_total > TG_DECODE_OUT_FLOOR && d->out_total / TG_DECODE_MAX_RATIO > d->in_total;
 }
 
 static int inflate_some(struct tg_decoder *d, const unsigned char *in, size_t len, tg_sink_fn sink, void *ctx)
@@ -143,12 +149,15 @@ static int inflate_some(struct tg_decoder *d, const unsigned char *in, size_t le
 		z->next_in = (Bytef *)(uintptr_t)in;
 		z->avail_in = slice;
 		do {
+			uInt before = z->avail_in;
 			int r;
 
 			z->next_out = (Bytef *)d->out;
 			z->avail_out = sizeof d->out;
 			r = inflate(z, Z_NO_FLUSH);
-			emit(d, sizeof d->out - z->avail_out, sink, ctx);
+			d->in_total += before - z->avail_in;
+			if (emit(d, sizeof d->out - z->avail_out, sink, ctx))
+				return TG_DECODE_TOO_LARGE;
 			if (r == Z_STREAM_END) {
 				/* gzip members may follow one another; a deflate stream is alone. */
 				if (d->enc == TG_ENC_DEFLATE) {
@@ -193,8 +202,10 @@ static int deflate_feed(struct tg_decoder *d, const unsigned char *in, size_t le
 		if (inflateInit2(&d->u.z, looks_zlib_wrapped(d->head) ? 15 : -15) != Z_OK)
 			return -1;
 		d->live = 1;
-		if (inflate_some(d, d->head, sizeof d->head, sink, ctx) < 0)
-			return -1;
+		int r = inflate_some(d, d->head, sizeof d->head, sink, ctx);
+
+		if (r != 0)
+			return r;
 	}
 	return inflate_some(d, in, len, sink, ctx);
 }
@@ -206,10 +217,13 @@ static int brotli_feed(struct tg_decoder *d, const unsigned char *in, size_t len
 	for (;;) {
 		uint8_t *next_out = (uint8_t *)d->out;
 		size_t avail_out = sizeof d->out;
+		size_t before = len;
 		BrotliDecoderResult r;
 
 		r = BrotliDecoderDecompressStream(d->u.br, &len, &in, &avail_out, &next_out, NULL);
-		emit(d, sizeof d->out - avail_out, sink, ctx);
+		d->in_total += before - len;
+		if (emit(d, sizeof d->out - avail_out, sink, ctx))
+			return TG_DECODE_TOO_LARGE;
 		switch (r) {
 		case BROTLI_DECODER_RESULT_SUCCESS:
 			d->state = D_ENDED;
@@ -231,6 +245,7 @@ static int zstd_feed(struct tg_decoder *d, const unsigned char *in, size_t len, 
 
 	/* After a frame ends the stream starts the next one by itself. */
 	do {
+		size_t before = ib.pos;
 		size_t r;
 
 		ob.dst = d->out;
@@ -239,7 +254,9 @@ static int zstd_feed(struct tg_decoder *d, const unsigned char *in, size_t len, 
 		r = ZSTD_decompressStream(d->u.zstd, &ob, &ib);
 		if (ZSTD_isError(r))
 			return -1;
-		emit(d, ob.pos, sink, ctx);
+		d->in_total += ib.pos - before;
+		if (emit(d, ob.pos, sink, ctx))
+			return TG_DECODE_TOO_LARGE;
 	} while (ib.pos < ib.size || ob.pos == ob.size);
 	return 0;
 }
@@ -251,6 +268,8 @@ int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn
 
 	if (d->state == D_FAILED)
 		return -1;
+	if (d->state == D_TOO_LARGE)
+		return TG_DECODE_TOO_LARGE;
 	switch (d->enc) {
 	case TG_ENC_IDENTITY:
 		/* In place, but cut like decoded output so sinks see one bound. */
@@ -280,5 +299,7 @@ int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn
 	}
 	if (r < 0)
 		d->state = D_FAILED;
+	else if (r == TG_DECODE_TOO_LARGE)
+		d->state = D_TOO_LARGE;
 	return r;
 }

@@ -22,6 +22,17 @@
  *    8.5 MiB at most;
  *  - identity: nothing.
  *
+ * Work is bounded as well: a decoder stops for good (tg_decoder_feed()
+ * returns TG_DECODE_TOO_LARGE) once its output passes both
+ * TG_DECODE_OUT_FLOOR (64 MiB) and TG_DECODE_MAX_RATIO (32) times the
+ * compressed bytes it has consumed, so a decompression bomb costs at most
+ * max(64 MiB, 32 x its compressed size) of decoding, plus one chunk.  Why
+ * those figures: the largest real responses are embeddings (OpenAI's 2048
+ * inputs at 3072 dimensions: 25 MB of base64, about 190 MB of pretty-printed
+ * float JSON), whose text gzip compresses 1.3:1 (base64) to 3.1:1 (floats), while
+ * deflate bombs run at 1000:1 and brotli or zstd ones far beyond.  Every
+ * body that decodes to 64 MiB or less is read whole, whatever its ratio.
+ *
  * Multiple gzip members and multiple zstd frames in one body are decoded
  * one after another.  "deflate" is zlib-wrapped per RFC 9110, but some
  * servers send raw deflate: the first two bytes tell them apart.  After the
@@ -31,11 +42,17 @@
 #define TG_DECODE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <zlib.h>
 
 #define TG_DECODE_CHUNK (16 * 1024)
 #define TG_DECODE_ZSTD_WINDOW_LOG 23
+#define TG_DECODE_OUT_FLOOR ((uint64_t)64 << 20)
+#define TG_DECODE_MAX_RATIO 32
+
+/* What tg_decoder_feed() returns once the output limit above is passed. */
+#define TG_DECODE_TOO_LARGE 1
 
 enum tg_encoding { TG_ENC_IDENTITY, TG_ENC_GZIP, TG_ENC_DEFLATE, TG_ENC_BR, TG_ENC_ZSTD, TG_ENC_UNSUPPORTED };
 
@@ -53,6 +70,8 @@ struct tg_decoder {
 	int live;                /* the library's decoder exists */
 	unsigned char head[2];   /* deflate: the first bytes, until the kind is known */
 	size_t nhead;
+	uint64_t in_total;       /* compressed bytes consumed */
+	uint64_t out_total;      /* decoded bytes handed out */
 	union {
 		z_stream z;
 		void *br;        /* BrotliDecoderState */
@@ -68,7 +87,9 @@ int tg_decoder_init(struct tg_decoder *d, enum tg_encoding enc);
 
 /* Decodes the next len bytes of the body, which may end anywhere, and hands
  * everything that can be decoded so far to sink (NULL: decode and drop).
- * Returns 0, or -1 once the input is not valid in its encoding (sticky).
+ * Returns 0, or -1 once the input is not valid in its encoding, or
+ * TG_DECODE_TOO_LARGE once the output limit is passed (both sticky: the
+ * decoder does no further work).
  * A truncated body is simply never finished; no call is needed at its
  * end. */
 int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn sink, void *ctx);

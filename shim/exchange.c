@@ -160,7 +160,14 @@ void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t le
 	if (x->inspect_off)
 		return;
 	if (x->decoder_live) {
-		if (tg_decoder_feed(&x->decoder, buf, len, feed_usage, x) != 0)
+		int r = tg_decoder_feed(&x->decoder, buf, len, feed_usage, x);
+
+		if (r == TG_DECODE_TOO_LARGE) {
+			tg_debug("response from %s%s decodes past the inspection limit: usage not read",
+			         x->host, x->endpoint);
+			x->too_large = 1;
+		}
+		if (r != 0)
 			x->inspect_off = 1;
 	} else {
 		feed_usage(x, buf, len);
@@ -273,7 +280,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;
 	r->ttft_ms = stream && x->first_body_mono_us ? ms_between(x->start_mono_us, x->first_body_mono_us) : -1;
 
-	if (usage.usage_seen) {
+	if (usage.usage_seen && !x->too_large) {
 		r->counts = usage.counts;
 	} else if (x->header_input >= 0 && x->header_output >= 0) {
 		/* Bedrock InvokeModel reports its counts in headers, whatever the
@@ -281,6 +288,10 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		tg_counts_unknown(&r->counts);
 		r->counts.input = x->header_input;
 		r->counts.output = x->header_output;
+	} else if (x->too_large) {
+		/* Counts seen before the limit may be partial: none is kept. */
+		tg_counts_unknown(&r->counts);
+		r->flags |= TG_REC_USAGE_UNKNOWN | TG_REC_TOO_LARGE;
 	} else if (x->status >= 400 ||
 	           (x->status && strcmp(x->method, "GET") == 0) ||
 	           strcmp(x->method, "DELETE") == 0) {

@@ -51,6 +51,7 @@ struct tg_exchange {
 	struct tg_decoder decoder;
 	int decoder_live;
 	int inspect_off;           /* decoder or usage parser gave up: body no longer scanned */
+	int too_large;             /* ... because the decoder passed its output limit */
 	struct tg_usage_parser usage;
 
 	int finished;

@@ -123,8 +123,14 @@ static void append(struct tg_json_scanner *s, const char *b, size_t n)
 	s->text_len += n;
 }
 
+static int utf8_continuation(char c)
+{
+	return ((unsigned char)c & 0xC0) == 0x80;
+}
+
 /* Plain string bytes: a run cut by the bound ends before the UTF-8
- * character it would split. */
+ * character it would split, also when that character began in an earlier
+ * read, so that the text does not depend on how the input was cut. */
 static void append_run(struct tg_json_scanner *s, const char *b, size_t n)
 {
 	size_t room;
@@ -141,8 +147,15 @@ static void append_run(struct tg_json_scanner *s, const char *b, size_t n)
 	room = TG_JSON_TEXT_MAX - 1 - s->text_len;
 	if (n > room) {
 		n = room;
-		while (n > 0 && ((unsigned char)b[n] & 0xC0) == 0x80)
+		while (n > 0 && utf8_continuation(b[n]))
 			n--;
+		if (n == 0 && utf8_continuation(b[0])) {
+			/* The cut falls in a character begun in an earlier run. */
+			while (s->text_len > 0 && utf8_continuation(s->text[s->text_len - 1]))
+				s->text_len--;
+			if (s->text_len > 0)
+				s->text_len--;
+		}
 		s->text_truncated = 1;
 	}
 	memcpy(s->text + s->text_len, b, n);

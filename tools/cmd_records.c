@@ -61,6 +61,8 @@ static const struct field fields[] = {
 	{ "clamped",                     F_FLAG,  0, TG_REC_CLAMPED },
 	{ "requested_model",             F_ID,    AT(requested_model), 0 },
 	{ "policy",                      F_ID,    AT(policy), 0 },
+	/* Later fields go last, so that CSV columns keep their places. */
+	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
 };
 #undef AT
 #define NFIELDS (sizeof fields / sizeof fields[0])

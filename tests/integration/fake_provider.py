@@ -12,7 +12,8 @@ first successful uncut case whose stream flag matches the request's.
 Delivery is chosen by the request, so one server serves a whole test matrix:
   x-fake-transfer: length | chunked | close   (HTTP/1.1 framing; on HTTP/2
                    length sends content-length, the others leave it out)
-  x-fake-encoding: identity | gzip | deflate | br | zstd  (always obeyed)
+  x-fake-encoding: identity | gzip | deflate | br | zstd  (obeyed unless the
+                   case's file is already encoded: "encoded": "gzip")
   x-fake-split: N       body leaves in N-byte writes, each its own TLS record
   x-fake-coalesce: 1    headers and the first body piece (the first SSE event
                         when the body is an identity event stream) in ONE write
@@ -200,14 +201,17 @@ class Server:
         if case is None:
             body = b'{"error":{"message":"fake provider: no case for this request"}}'
             return 404, [("content-type", "application/json")], body, False
-        body = encode(case["response_bytes"], opts.encoding)
+        # A case whose file is already encoded (a decompression bomb, too
+        # big to hold decoded) is sent as it is, under its own coding.
+        encoding = case.get("encoded") or opts.encoding
+        body = case["response_bytes"] if case.get("encoded") else encode(case["response_bytes"], encoding)
         hdrs = [("content-type", case["content_type"])]
         for k, v in case.get("headers", {}).items():
             hdrs.append((k.lower(), str(v)))
-        if opts.encoding != "identity":
-            hdrs.append(("content-encoding", opts.encoding))
+        if encoding != "identity":
+            hdrs.append(("content-encoding", encoding))
         is_sse = (case["content_type"].startswith("text/event-stream")
-                  and opts.encoding == "identity")
+                  and encoding == "identity")
         return int(case["status"]), hdrs, body, is_sse
 
     async def handle(self, reader, writer):

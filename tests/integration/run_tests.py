@@ -22,7 +22,7 @@ TG_IT_MODES select the matrix (the special tests then run only if neither
 TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
-budget-*, trust-*, ledger-*).
+budget-*, trust-*, ledger-*, bomb-*).
 TG_IT_FULL=1 runs the full cross product instead of the covering matrix.
 TG_IT_JOBS (default 2) tests run at once.  TG_IT_H2=0 skips the record
 checks of HTTP/2 exchanges (only the programs' outputs are then compared).
@@ -56,6 +56,7 @@ TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 sys.dont_write_bytecode = True  # keep the source tree clean
 import fake_provider  # noqa: E402  (encode, for what undecoded bodies look like)
+import bombs  # noqa: E402
 import budgets  # noqa: E402
 import concurrency  # noqa: E402
 import trust  # noqa: E402
@@ -63,7 +64,7 @@ import ledger_faults  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, trust, ledger_faults)
+SUITES = (concurrency, budgets, trust, ledger_faults, bombs)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -239,6 +240,7 @@ def write_extra_cases(outdir, fixtures_dir):
     chat = os.path.join(fixtures_dir, "cases.json")
     with open(chat) as f:
         base = [c for c in json.load(f) if c["name"] == "openai-chat"]
+    cases += bombs.extra_cases(outdir)
     if base:
         big = dict(base[0])
         big.update(name="big-request", request="big-request.req.json",
@@ -783,6 +785,7 @@ def special_tests(cases, clients):
         [ex("big-embeddings", Mode("chunked", "gzip"))], extra=memory_check)
     add("big-response", "requests", [ex("big-embeddings", Mode("chunked", "br"))])
     add("big-response", "curl-h2", [ex("big-embeddings", Mode("length", "zstd"))])
+    add("big-response-gzip", "requests", [ex("big-embeddings", Mode("length", "gzip"))])
     stream = by_case.get("openai-chat-stream")
     if stream:
         half = len(stream["response_bytes"]) // 2

@@ -124,7 +124,7 @@ Test(check_cli, filters_records_and_summary)
 	cr_assert_null(strstr(out, "anthropic"), "%s", out);
 	cr_assert_eq(run("records --model gpt-4o --format jsonl", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "\"blocked\":true,\"downgraded\":false,\"clamped\":false,"
-	                          "\"requested_model\":null,\"policy\":null}"), "%s", out);
+	                          "\"requested_model\":null,\"policy\":null,\"too_large\":false}"), "%s", out);
 }
 
 Test(check_cli, strict_exits_1_when_a_cost_is_unknown_with_the_reason_in_the_line)

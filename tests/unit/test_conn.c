@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
@@ -266,4 +268,77 @@ Test(conn, a_child_frees_inherited_state_without_recording, .init = setup, .fini
 	cr_assert_eq(__lsan_do_recoverable_leak_check(), 0, "the child's copy of the state leaked");
 	cr_assert_eq(access(ledger_dir, F_OK) == 0 ? records().n : 0, 0,
 	             "the child recorded the parent's exchange");
+}
+
+/* gzip of: a response that states its usage, then `pad` spaces, then its
+ * end.  Streamed, so the plain body is never held. */
+static unsigned char *gzip_padded(size_t pad, size_t *n)
+{
+	static const char head[] = "{\"id\":\"chatcmpl-1\",\"model\":\"gpt-4o\",\"choices\":[],"
+	                           "\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7},\"pad\":\"";
+	static char spaces[1 << 20];
+	size_t cap = pad / 500 + 4096;
+	unsigned char *c = malloc(cap);
+	z_stream z = { 0 };
+
+	cr_assert(c);
+	memset(spaces, ' ', sizeof spaces);
+	cr_assert_eq(deflateInit2(&z, 9, Z_DEFLATED, 31, 9, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_out = c;
+	z.avail_out = (uInt)cap;
+	z.next_in = (Bytef *)head;
+	z.avail_in = sizeof head - 1;
+	cr_assert_eq(deflate(&z, Z_NO_FLUSH), Z_OK);
+	for (size_t left = pad; left > 0;) {
+		size_t take = left < sizeof spaces ? left : sizeof spaces;
+		z.next_in = (Bytef *)spaces;
+		z.avail_in = (uInt)take;
+		cr_assert_eq(deflate(&z, Z_NO_FLUSH), Z_OK);
+		left -= take;
+	}
+	z.next_in = (Bytef *)"\"}";
+	z.avail_in = 2;
+	cr_assert_eq(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*n = z.total_out;
+	deflateEnd(&z);
+	return c;
+}
+
+static struct tg_record read_gzip_response(size_t pad)
+{
+	char ssl[] = "api.openai.com";
+	char head[256];
+	size_t n;
+	unsigned char *body = gzip_padded(pad, &n);
+	int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+	                  "Content-Encoding: gzip\r\nContent-Length: %zu\r\n\r\n", n);
+
+	write_all(ssl, request, sizeof request - 1, sizeof request - 1);
+	read_all(ssl, head, (size_t)hl, (size_t)hl);
+	read_all(ssl, (const char *)body, n, 16384);
+	free(body);
+	tg_conn_forget(ssl);
+	struct seen s = records();
+	cr_assert_eq(s.n, 1);
+	return s.r[0];
+}
+
+Test(conn, a_decompression_bomb_is_recorded_uninspected_with_its_reason, .init = setup, .fini = teardown)
+{
+	struct tg_record r = read_gzip_response((size_t)256 << 20);
+
+	cr_assert_eq(r.status, 200);
+	cr_assert_eq(r.flags & (TG_REC_TOO_LARGE | TG_REC_USAGE_UNKNOWN | TG_REC_INCOMPLETE),
+	             TG_REC_TOO_LARGE | TG_REC_USAGE_UNKNOWN, "flags %#x", r.flags);
+	cr_assert_eq(r.counts.input, TG_COUNT_UNKNOWN, "the usage read before the limit is not kept");
+	cr_assert_eq(r.counts.output, TG_COUNT_UNKNOWN);
+}
+
+Test(conn, a_compressed_response_under_the_limit_is_counted, .init = setup, .fini = teardown)
+{
+	struct tg_record r = read_gzip_response((size_t)16 << 20);
+
+	cr_assert_eq(r.flags & (TG_REC_TOO_LARGE | TG_REC_USAGE_UNKNOWN), 0, "flags %#x", r.flags);
+	cr_assert_eq(r.counts.input, 11);
+	cr_assert_eq(r.counts.output, 7);
 }

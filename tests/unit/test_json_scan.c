@@ -174,6 +174,20 @@ Test(json_scan, never_splits_a_utf8_character_when_cutting)
 	cr_assert_eq(strlen(l.buf), strlen("str =~\n") + 254);
 }
 
+/* A character that begins in one read and would end past the bound is
+ * dropped whole, as when it arrives in one read. */
+Test(json_scan, never_splits_a_utf8_character_cut_across_reads_at_the_bound)
+{
+	static char doc[512], want[512];
+	char val[TG_JSON_TEXT_MAX - 1];
+
+	memset(val, 'a', sizeof val - 1);
+	val[sizeof val - 1] = '\0';
+	snprintf(doc, sizeof doc, "\"%s\xc3\xa9\"", val);
+	snprintf(want, sizeof want, "str =%s~\n", val);
+	check_doc(doc, 1, want);
+}
+
 Test(json_scan, never_matches_a_key_that_was_cut)
 {
 	struct tg_json_scanner s;
