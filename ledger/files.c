@@ -1,6 +1,7 @@
 /* files.c - see files.h. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -20,6 +21,11 @@
 #define OFF_VERSION     20
 #define OFF_MAPSIZE     32
 #define OFF_PAGESIZE    40
+#define OFF_FREE_FLAGS  44       /* mm_dbs[0].md_flags: MDB_INTEGERKEY */
+#define OFF_FREE_ROOT   80       /* mm_dbs[0].md_root */
+#define OFF_MAIN_FLAGS  92       /* mm_dbs[1].md_flags: none */
+#define OFF_MAIN_ROOT   128      /* mm_dbs[1].md_root */
+#define FREE_DB_FLAGS   0x08
 #define OFF_LAST_PAGE   136
 #define OFF_TXNID       144
 #define META_BYTES      152
@@ -115,6 +121,14 @@ static int parse_meta(const unsigned char *b, struct tg_data_meta *m)
 	m->map_size = le64(b + OFF_MAPSIZE);
 	m->last_page = le64(b + OFF_LAST_PAGE);
 	m->txnid = le64(b + OFF_TXNID);
+	m->free_root = le64(b + OFF_FREE_ROOT);
+	m->main_root = le64(b + OFF_MAIN_ROOT);
+	/* LMDB takes a database's flags (sorted duplicates, integer keys)
+	 * from the file: other flags than ours would make it read our pages
+	 * as another layout. */
+	if ((b[OFF_FREE_FLAGS] | b[OFF_FREE_FLAGS + 1] << 8) != FREE_DB_FLAGS ||
+	    (b[OFF_MAIN_FLAGS] | b[OFF_MAIN_FLAGS + 1] << 8) != 0)
+		return TG_ECORRUPT;
 	if (m->page_size < PAGE_MIN || m->page_size > PAGE_MAX || (m->page_size & (m->page_size - 1)))
 		return TG_ECORRUPT;
 	return 0;
@@ -127,9 +141,12 @@ static int check_metas(const struct tg_data_meta *m0, const struct tg_data_meta 
                        uint64_t size, struct tg_data_meta *out)
 {
 	const struct tg_data_meta *m = m1->txnid > m0->txnid ? m1 : m0;
+	uint64_t last = m0->last_page > m1->last_page ? m0->last_page : m1->last_page;
 
-	if (m1->page_size != m0->page_size || m->last_page >= UINT64_MAX / m->page_size ||
-	    size < (m->last_page + 1) * m->page_size)
+	/* Writers read the newer meta, readers the one the lock file's last
+	 * transaction id points to: both must fit. */
+	if (m1->page_size != m0->page_size || last >= UINT64_MAX / m->page_size ||
+	    size < (last + 1) * m->page_size)
 		return TG_ECORRUPT;
 	if (out)
 		*out = *m;
@@ -177,6 +194,158 @@ int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *ou
 	    parse_meta(p + m0.page_size, &m1) != 0)
 		return TG_ECORRUPT;
 	return check_metas(&m0, &m1, size, out);
+}
+
+/* LMDB 0.9's pages (mdb.c): header pgno u64, pad u16, flags u16, lower
+ * u16, upper u16, then lower-16 bytes of u16 node offsets; a node is
+ * lo u16, hi u16, flags u16, key size u16, key, data.  In a branch node,
+ * lo | hi << 16 | flags << 32 is the child's page number; in a leaf node,
+ * lo | hi << 16 is the data's size, and flag 1 (big data) makes the data a
+ * page number of overflow pages, flag 2 (sub-database) a 48-byte MDB_db
+ * whose root is at offset 40. */
+#define P_BRANCH     0x01
+#define P_LEAF       0x02
+#define P_INVALID    UINT64_MAX
+#define F_BIGDATA    0x01
+#define F_SUBDATA    0x02
+#define PAGE_HDR     16
+#define NODE_HDR     8
+#define DB_FLAGS_OFF 4
+#define DB_ROOT_OFF  40
+#define DB_SIZE      48
+
+static uint16_t le16(const unsigned char *p)
+{
+	return (uint16_t)(p[0] | p[1] << 8);
+}
+
+struct walk {
+	const struct tg_data_meta *m;
+	uint64_t queue[TG_TREE_CHECK_PAGES];
+	unsigned char free_tree[TG_TREE_CHECK_PAGES];
+	int head, tail;
+	int in_free;           /* the page being read is of the free-page tree */
+};
+
+static int push(struct walk *w, uint64_t pgno)
+{
+	if (pgno == P_INVALID)
+		return 0;
+	if (pgno < 2 || pgno > w->m->last_page)
+		return TG_ECORRUPT;
+	/* In a tree every page has one parent: a page met again is a cycle,
+	 * down which LMDB's cursor stack would overflow. */
+	for (int i = 0; i < w->tail; i++)
+		if (w->queue[i] == pgno)
+			return TG_ECORRUPT;
+	if (w->tail < TG_TREE_CHECK_PAGES) {
+		w->free_tree[w->tail] = (unsigned char)w->in_free;
+		w->queue[w->tail++] = pgno;
+	}
+	return 0;
+}
+
+static int check_node(struct walk *w, const unsigned char *pg, unsigned off, int branch)
+{
+	uint32_t psize = w->m->page_size;
+	const unsigned char *node = pg + off;
+	unsigned ksize = le16(node + 6), flags = le16(node + 4);
+	uint64_t size = (uint64_t)le16(node) | (uint64_t)le16(node + 2) << 16;
+	const unsigned char *data = node + NODE_HDR + ksize;
+
+	if (off + NODE_HDR + (uint64_t)ksize > psize)
+		return TG_ECORRUPT;
+	if (branch)
+		return push(w, size | (uint64_t)flags << 32);
+	/* Big data or a sub-database, never both, nor sorted duplicates: no
+	 * database of ours has them. */
+	if (flags != 0 && flags != F_BIGDATA && flags != F_SUBDATA)
+		return TG_ECORRUPT;
+	if (flags & F_BIGDATA) {
+		uint64_t first, pages;
+
+		if (data + 8 > pg + psize)
+			return TG_ECORRUPT;
+		first = le64(data);
+		pages = (size + PAGE_HDR + psize - 1) / psize;
+		return first >= 2 && first <= w->m->last_page &&
+		       pages <= w->m->last_page + 1 - first ? 0 : TG_ECORRUPT;
+	}
+	if (data + size > pg + psize)
+		return TG_ECORRUPT;
+	if (flags & F_SUBDATA)   /* every database of ours is opened without flags */
+		return size == DB_SIZE && le16(data + DB_FLAGS_OFF) == 0
+		       ? push(w, le64(data + DB_ROOT_OFF)) : TG_ECORRUPT;
+	return 0;
+}
+
+static int check_tree(int fd, const struct tg_data_meta *m)
+{
+	uint32_t psize = m->page_size;
+	unsigned char *pg = malloc(psize);
+	struct walk *w = calloc(1, sizeof *w);
+	int rc = 0;
+
+	if (!pg || !w) {
+		rc = TG_ENOMEM;
+		goto out;
+	}
+	w->m = m;
+	if ((rc = push(w, m->main_root)) != 0)
+		goto out;
+	w->in_free = 1;
+	if ((rc = push(w, m->free_root)) != 0)
+		goto out;
+	while (rc == 0 && w->head < w->tail) {
+		uint64_t pgno = w->queue[w->head];
+		unsigned flags, lower, upper;
+
+		w->in_free = w->free_tree[w->head++];
+		if (pread(fd, pg, psize, (off_t)(pgno * psize)) != (ssize_t)psize) {
+			rc = TG_ECORRUPT;
+			break;
+		}
+		flags = le16(pg + 10);
+		lower = le16(pg + 12);
+		upper = le16(pg + 14);
+		if (le64(pg) != pgno || !(flags & (P_BRANCH | P_LEAF)) ||
+		    (flags & (P_BRANCH | P_LEAF)) == (P_BRANCH | P_LEAF) || lower < PAGE_HDR ||
+		    (lower & 1) || lower > upper || upper > psize ||
+		    /* a branch has two children at least, but in the free-page tree */
+		    ((flags & P_BRANCH) && lower < PAGE_HDR + (w->in_free ? 2 : 4))) {
+			rc = TG_ECORRUPT;
+			break;
+		}
+		for (unsigned i = 0; rc == 0 && i < (lower - PAGE_HDR) / 2; i++) {
+			unsigned off = le16(pg + PAGE_HDR + 2 * i);
+
+			rc = off < upper || off > psize - NODE_HDR ? TG_ECORRUPT
+			                                           : check_node(w, pg, off, flags & P_BRANCH);
+		}
+	}
+out:
+	free(pg);
+	free(w);
+	return rc;
+}
+
+int tg_data_check_trees(int fd)
+{
+	unsigned char b[META_BYTES];
+	struct tg_data_meta m[2];
+	int rc;
+
+	for (int i = 0; i < 2; i++) {
+		off_t at = i ? m[0].page_size : 0;
+
+		if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b || parse_meta(b, &m[i]) != 0)
+			return TG_ECORRUPT;
+	}
+	/* LMDB may read through either meta page (see check_metas). */
+	if ((rc = check_tree(fd, &m[0])) != 0)
+		return rc;
+	return m[1].main_root == m[0].main_root && m[1].free_root == m[0].free_root
+	       ? 0 : check_tree(fd, &m[1]);
 }
 
 int tg_lock_file_reserve(int fd)

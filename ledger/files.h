@@ -52,6 +52,8 @@ struct tg_data_meta {
 	uint64_t last_page;
 	uint64_t txnid;
 	uint64_t map_size;
+	uint64_t main_root;     /* root page of the main database, ~0 when empty */
+	uint64_t free_root;     /* root page of the free-page database */
 };
 
 /* Checks data.mdb on fd against its meta pages.  Returns 0 and fills m
@@ -69,6 +71,20 @@ int tg_data_meta_read(int fd, struct tg_data_meta *m);
  * no system call, for the check before every transaction.  The meta
  * pages are read only once size says they are in the file. */
 int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *m);
+
+/* How many pages tg_data_check_trees() reads at most. */
+#define TG_TREE_CHECK_PAGES 64
+
+/* Reads, with pread, the first TG_TREE_CHECK_PAGES pages of data.mdb's
+ * trees breadth first from the roots each meta page names (the main
+ * database, the databases it holds, the free pages) and checks what LMDB trusts on them
+ * without checking: each page's own number, its kind, its node offsets
+ * and sizes within the page, child and overflow page numbers within the
+ * file.  LMDB keeps no checksums, and a damaged page there makes it read
+ * outside the page; this catches that in the top of every tree (all of a
+ * small ledger) before LMDB reads it.  Returns 0, TG_ECORRUPT or
+ * TG_ENOMEM. */
+int tg_data_check_trees(int fd);
 
 /* Gives lock.mdb (open read-write on fd) real blocks for the part LMDB
  * maps.  Returns 0, TG_EFULL or TG_EIO. */

@@ -308,7 +308,9 @@ static int open_files_and_env(struct tg_ledger *l)
 		return fd;
 	l->datafd = fd;
 	rc = tg_data_check(fd, NULL);
-	if (rc == TG_ENOENT && writable)
+	if (rc == 0)
+		rc = tg_data_check_trees(fd);
+	else if (rc == TG_ENOENT && writable)
 		rc = 0;   /* new: LMDB writes its meta pages when it opens it */
 	if (rc)
 		return rc;
