@@ -10,10 +10,6 @@
 # and without one gets shim/*.c minus the hooks, plus ledger/ and the
 # built-in price table.  Each source is compiled once per run (in
 # build/fuzz/obj/) and shared by the targets that list it.
-# A target may name, in a comment line " * known-finding: TEXT", a finding
-# that is not its own to fix yet: a finding whose first stack frame lies in
-# a library whose name contains TEXT is reported and does not fail the run
-# (any other finding does).
 # Inputs found are kept in build/fuzz/corpus/NAME.  It is seeded from the
 # target's comment lines " * seed: BYTES" (BYTES in printf %b notation) and
 # from tests/fuzz/corpus/NAME if present.  Crashing inputs land in
@@ -84,14 +80,9 @@ for src in tests/fuzz/fuzz_*.c; do
 		echo "fuzz: $name: ${runs:-? executions}, no finding"
 	else
 		runs=$(grep -o '^#[0-9]*' "$log" | tail -n 1 | tr -d '#')
-		known=$(sed -n 's|^ \* known-finding: ||p' "$src")
-		if [ -n "$known" ] && grep -m 1 '^ *#0 ' "$log" | grep -q -F "$known"; then
-			echo "fuzz: $name: known finding in $known after about ${runs:-?} executions (log: $log)"
-		else
-			tail -n 40 "$log" >&2
-			echo "fuzz: $name: FINDING after about ${runs:-?} executions (log: $log)" >&2
-			failed="$failed $name"
-		fi
+		tail -n 40 "$log" >&2
+		echo "fuzz: $name: FINDING after about ${runs:-?} executions (log: $log)" >&2
+		failed="$failed $name"
 	fi
 done
 
