@@ -99,7 +99,7 @@ static uint64_t last_commit(int lockfd)
 int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
 {
 	int64_t start = mono_us(), progress = start;
-	uint64_t seen = last_commit(lockfd);
+	uint64_t seen = 0;   /* read at the first wait only: a free lock costs nothing more */
 
 	for (int64_t step = STEP_FIRST_US;; step = step * 2 > STEP_MAX_US ? STEP_MAX_US : step * 2) {
 		int64_t now, left;
@@ -114,8 +114,9 @@ int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
 		}
 		now = mono_us();
 		if ((id = last_commit(lockfd)) != seen) {
+			if (seen)
+				progress = now;   /* another writer committed meanwhile */
 			seen = id;
-			progress = now;
 		}
 		left = progress + idle_us - now;
 		if (start + max_us - now < left)
