@@ -136,9 +136,9 @@ void tg_fold_finish(struct tg_ledger *l, struct tg_fold *f, int committed)
 {
 	tg_spool_done_finish(l->dirfd, f->done, f->ndone, committed);
 	f->ndone = 0;
-	/* Our own file can be emptied: the lock keeps every fold out, and
-	 * the caller's lock keeps our own appends out. */
+	/* Our own file can go: the writer lock keeps every fold out, and the
+	 * handle's lock our own appends. */
 	if (committed && f->own_clean)
-		tg_spool_truncate(&l->spool);
+		tg_spool_remove(&l->spool, l->dirfd);
 	f->own_clean = 0;
 }

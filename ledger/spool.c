@@ -107,12 +107,23 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 	return rc;
 }
 
-void tg_spool_truncate(struct tg_spool *s)
+static void unlink_in_spool_dir(int ledger_dirfd, const char *name)
 {
-	if (s && s->fd >= 0 && ftruncate(s->fd, 0) != 0) {
-		/* Harmless: every entry is already in the ledger, and a fold
-		 * skips what is there. */
+	int spooldir = openat(ledger_dirfd, TG_SPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+	if (spooldir >= 0) {
+		unlinkat(spooldir, name, 0);
+		close(spooldir);
 	}
+}
+
+void tg_spool_remove(struct tg_spool *s, int ledger_dirfd)
+{
+	if (!s || s->fd < 0)
+		return;
+	unlink_in_spool_dir(ledger_dirfd, s->name);
+	close(s->fd);
+	s->fd = -1;
 }
 
 void tg_spool_close(struct tg_spool *s, int ledger_dirfd)
@@ -121,15 +132,8 @@ void tg_spool_close(struct tg_spool *s, int ledger_dirfd)
 
 	if (!s || s->fd < 0)
 		return;
-	if (fstat(s->fd, &st) == 0 && st.st_size == 0) {
-		int spooldir = openat(ledger_dirfd, TG_SPOOL_DIR,
-		                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-
-		if (spooldir >= 0) {
-			unlinkat(spooldir, s->name, 0);
-			close(spooldir);
-		}
-	}
+	if (fstat(s->fd, &st) == 0 && st.st_size == 0)
+		unlink_in_spool_dir(ledger_dirfd, s->name);
 	close(s->fd);
 	s->fd = -1;
 }

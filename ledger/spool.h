@@ -19,7 +19,8 @@
  * entries and at most one partial one at the end of a live writer's file
  * (it is read again next time).  A file's owner holds flock(LOCK_EX) on it
  * for as long as it lives: a file nobody holds belongs to a process that
- * is gone, and a fold that has applied all of it deletes it.  A new file
+ * is gone, and a fold that has applied all of it deletes it; a writer
+ * removes its own once a fold has applied it.  A new file
  * is made under a dot-name, locked, then renamed into place, so no fold
  * ever sees an unlocked live file.
  *
@@ -64,9 +65,12 @@ struct tg_spool {
 int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
                     const void *payload, size_t len);
 
-/* Empties s's own file after a fold applied all of it.  Only the owner
- * may do this, and only while no append of its own can run. */
-void tg_spool_truncate(struct tg_spool *s);
+/* Removes s's own file after a fold applied all of it (the next append
+ * makes a new one): every fold opens every file there is, so an empty one
+ * kept by a live process would cost each of them.  Only the owner may do
+ * this, with the writer lock held (no fold reads it) and while no append
+ * of its own can run. */
+void tg_spool_remove(struct tg_spool *s, int ledger_dirfd);
 
 /* Closes s; an empty file is removed, one with entries stays for the next
  * fold. */
