@@ -25,7 +25,6 @@ static struct {
 	struct tg_policy env_policies[ENV_POLICIES_MAX];
 	int nenv;
 	int fail_closed;
-	int warned_open;
 
 	struct tg_policy stored[STORED_POLICIES_MAX];
 	int nstored;
@@ -310,10 +309,11 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	int nm = 0;
 	int64_t now = tg_wall_us();
 
-	/* An unreadable ledger was already reported by the sink (once); the
-	 * fail mode decides what happens to the call. */
-	int readable = l && load_stored(l) == 0;
-	if (!readable) {
+	/* An unreadable ledger is said once, with the sink's ledger warnings
+	 * (one line per cause); the fail mode decides what happens to the
+	 * call. */
+	int rc = l ? load_stored(l) : TG_ENOENT;
+	if (rc != 0) {
 		if (gate.fail_closed) {
 			out->verdict = TG_VERDICT_BLOCK;
 			snprintf(out->policy, sizeof out->policy, "fail-closed");
@@ -322,11 +322,9 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			         "the call was not sent", cfg->ledger_dir);
 			return;
 		}
-		if (l && !gate.warned_open) {
-			gate.warned_open = 1;
-			tg_warn("the budget policies in the ledger cannot be read; calls go through "
-			        "(TOKENGUARD_FAIL=open)");
-		}
+		if (l)
+			tg_sink_ledger_problem(rc, "cannot read the budget policies in",
+			                       "budgets are not checked (TOKENGUARD_FAIL=open) and calls may not be recorded");
 		return;
 	}
 	if (gate.nenv == 0 && gate.nstored == 0)

@@ -79,13 +79,18 @@ static const struct tg_price *price(struct tg_record *r)
 	return NULL;
 }
 
-static void warn_ledger(int rc, const char *what)
+void tg_sink_ledger_problem(int rc, const char *what, const char *consequence)
 {
 	if (rc == sink.last_error)
 		return;
 	sink.last_error = rc;
-	tg_warn("%s the ledger at %s: %s; the program runs on, but its LLM calls are not recorded",
-	        what, tg_config_get()->ledger_dir, tg_strerror(rc));
+	tg_warn("%s the ledger at %s: %s; the program runs on, but %s", what,
+	        tg_config_get()->ledger_dir, tg_strerror(rc), consequence);
+}
+
+static void warn_ledger(int rc, const char *what)
+{
+	tg_sink_ledger_problem(rc, what, "its LLM calls are not recorded");
 }
 
 static struct tg_ledger *ledger(void)

@@ -30,6 +30,12 @@ void tg_sink_commit(struct tg_record *r);
 void tg_sink_locked(void (*fn)(struct tg_ledger *l, const struct tg_prices *prices, void *ctx),
                     void *ctx);
 
+/* Says once, on stderr, that the ledger could not be used (rc a TG_E*
+ * code; what: "cannot write to"; consequence: what the program loses):
+ * the same cause, met by the sink or the budget gate, is said once.  Call
+ * with the sink's lock held (inside tg_sink_locked). */
+void tg_sink_ledger_problem(int rc, const char *what, const char *consequence);
+
 /* pthread_atfork handlers, registered once by the hook layer. */
 void tg_sink_atfork_prepare(void);
 void tg_sink_atfork_parent(void);
