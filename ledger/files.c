@@ -203,6 +203,7 @@ int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *ou
  * lo | hi << 16 is the data's size, and flag 1 (big data) makes the data a
  * page number of overflow pages, flag 2 (sub-database) a 48-byte MDB_db
  * whose root is at offset 40. */
+#define TREE_CHECK_TRIES 8
 #define P_BRANCH     0x01
 #define P_LEAF       0x02
 #define P_INVALID    UINT64_MAX
@@ -329,11 +330,9 @@ out:
 	return rc;
 }
 
-int tg_data_check_trees(int fd)
+static int read_metas(int fd, struct tg_data_meta m[2])
 {
 	unsigned char b[META_BYTES];
-	struct tg_data_meta m[2];
-	int rc;
 
 	for (int i = 0; i < 2; i++) {
 		off_t at = i ? m[0].page_size : 0;
@@ -341,11 +340,33 @@ int tg_data_check_trees(int fd)
 		if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b || parse_meta(b, &m[i]) != 0)
 			return TG_ECORRUPT;
 	}
-	/* LMDB may read through either meta page (see check_metas). */
-	if ((rc = check_tree(fd, &m[0])) != 0)
-		return rc;
-	return m[1].main_root == m[0].main_root && m[1].free_root == m[0].free_root
-	       ? 0 : check_tree(fd, &m[1]);
+	return 0;
+}
+
+int tg_data_check_trees(int fd)
+{
+	struct tg_data_meta m[2], again[2];
+	int rc = TG_ECORRUPT;
+
+	/* These reads are no LMDB reader: a writer committing meanwhile may
+	 * reuse pages of the trees being read.  A check that fails while the
+	 * meta pages moved is tried again; one that fails on the same meta
+	 * pages twice is damage. */
+	for (int tries = 0; tries < TREE_CHECK_TRIES; tries++) {
+		if (read_metas(fd, m) != 0)
+			return TG_ECORRUPT;
+		/* LMDB may read through either meta page (see check_metas). */
+		rc = check_tree(fd, &m[0]);
+		if (rc == 0 && (m[1].main_root != m[0].main_root || m[1].free_root != m[0].free_root))
+			rc = check_tree(fd, &m[1]);
+		if (rc != TG_ECORRUPT)
+			return rc;
+		if (read_metas(fd, again) != 0)
+			return TG_ECORRUPT;
+		if (again[0].txnid == m[0].txnid && again[1].txnid == m[1].txnid)
+			return rc;
+	}
+	return rc;
 }
 
 int tg_lock_file_reserve(int fd)

@@ -307,13 +307,6 @@ static int open_files_and_env(struct tg_ledger *l)
 	if (fd < 0)
 		return fd;
 	l->datafd = fd;
-	rc = tg_data_check(fd, NULL);
-	if (rc == 0)
-		rc = tg_data_check_trees(fd);
-	else if (rc == TG_ENOENT && writable)
-		rc = 0;   /* new: LMDB writes its meta pages when it opens it */
-	if (rc)
-		return rc;
 
 	fd = tg_file_open(l->dirfd, "lock.mdb", writable ? O_RDWR | O_CREAT : O_RDWR);
 	if (fd == TG_ENOENT && !writable) {
@@ -350,11 +343,21 @@ static int open_files_and_env(struct tg_ledger *l)
 	if ((rc = mdb_env_set_maxdbs(l->env, MAX_DBS)) != 0 ||
 	    (rc = mdb_env_set_mapsize(l->env, l->map_size)) != 0)
 		return from_mdb(rc);
+	/* LMDB's open reads the header with pread and maps the file without
+	 * touching it; a process that makes a new ledger writes its meta
+	 * pages under LMDB's open-time lock, which this open waits out.  So
+	 * what is checked next is whole, before any page is read through the
+	 * map. */
 	rc = mdb_env_open(l->env, l->env_path, env_flags, 0600);
 	if (rc == EINVAL)
 		return TG_ECORRUPT;  /* what LMDB says of a data file with a bad header */
 	if (rc)
 		return from_mdb(rc);
+	rc = tg_data_check(l->datafd, NULL);
+	if (rc == 0)
+		rc = tg_data_check_trees(l->datafd);
+	if (rc)
+		return rc == TG_ENOENT ? TG_ECORRUPT : rc;
 	/* An existing ledger may already be larger than our first size. */
 	if (mdb_env_info(l->env, &info) == 0 && info.me_mapsize > l->map_size)
 		l->map_size = info.me_mapsize;
