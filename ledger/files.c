@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -30,6 +31,7 @@
 #define OFF_TXNID       144
 #define META_BYTES      152
 #define PAGE_MIN        512
+#define PRECHECK_TRIES  3
 #define PAGE_MAX        65536
 
 static uint32_t le32(const unsigned char *p)
@@ -181,6 +183,38 @@ int tg_data_meta_read(int fd, struct tg_data_meta *out)
 		return TG_ECORRUPT;
 	*out = m1.txnid > m0.txnid ? m1 : m0;
 	return 0;
+}
+
+/* A meta page LMDB would take (its magic and version) must have a page
+ * size LMDB can divide by and map with. */
+static int meta_takeable(const unsigned char *b)
+{
+	struct tg_data_meta m;
+
+	if (le32(b + OFF_MAGIC) != META_MAGIC || le32(b + OFF_VERSION) != META_VERSION)
+		return 1;   /* LMDB refuses it itself */
+	return parse_meta(b, &m) == 0;
+}
+
+int tg_data_precheck(int fd)
+{
+	unsigned char b[META_BYTES];
+
+	for (int tries = 0; tries < PRECHECK_TRIES; tries++) {
+		ssize_t n = pread(fd, b, sizeof b, 0);
+		uint32_t psize = n == (ssize_t)sizeof b ? le32(b + OFF_PAGESIZE) : 0;
+
+		if (n < (ssize_t)sizeof b)
+			return 0;   /* new or short: LMDB's open says which */
+		if (meta_takeable(b) && (le32(b + OFF_MAGIC) != META_MAGIC ||
+		    pread(fd, b, sizeof b, psize) != (ssize_t)sizeof b || meta_takeable(b)))
+			return 0;
+		/* A meta page being written by the process that makes the
+		 * ledger can be read half done: look again before calling it
+		 * damage. */
+		nanosleep(&(struct timespec){ 0, 1000000 }, NULL);
+	}
+	return TG_ECORRUPT;
 }
 
 int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *out)

@@ -62,6 +62,12 @@ struct tg_data_meta {
  * is shorter than its last page. */
 int tg_data_check(int fd, struct tg_data_meta *m);
 
+/* What LMDB's own open trusts in data.mdb before any lock of its is
+ * held: the page size of each meta page it would take (a zero one makes
+ * it divide by zero).  Returns 0 or TG_ECORRUPT; the length and the trees
+ * are checked after LMDB's open (tg_data_check, tg_data_check_trees). */
+int tg_data_precheck(int fd);
+
 /* The newer of data.mdb's meta pages, whatever the file's length: for a
  * repair that reads what a short file still holds.  Returns 0 or
  * TG_ECORRUPT (a meta page is unreadable or not LMDB's). */

@@ -307,6 +307,8 @@ static int open_files_and_env(struct tg_ledger *l)
 	if (fd < 0)
 		return fd;
 	l->datafd = fd;
+	if ((rc = tg_data_precheck(fd)) != 0)
+		return rc;
 
 	fd = tg_file_open(l->dirfd, "lock.mdb", writable ? O_RDWR | O_CREAT : O_RDWR);
 	if (fd == TG_ENOENT && !writable) {
