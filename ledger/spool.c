@@ -29,8 +29,8 @@ static uint32_t entry_crc(const unsigned char *hdr, const void *payload, size_t 
 	return (uint32_t)crc32(crc, payload, (uInt)len);
 }
 
-void tg_spool_entry_header(unsigned char hdr[TG_SPOOL_ENTRY_HDR], int type,
-                           const void *payload, size_t len)
+static void entry_header(unsigned char hdr[TG_SPOOL_ENTRY_HDR], int type,
+                         const void *payload, size_t len)
 {
 	tg_put_be32(hdr, ENTRY_MAGIC);
 	hdr[4] = (unsigned char)type;
@@ -93,7 +93,7 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 		return tg_error_from_errno(errno);
 	if (st.st_size + TG_SPOOL_ENTRY_HDR + (off_t)len > TG_SPOOL_FILE_MAX)
 		return TG_EFULL;
-	tg_spool_entry_header(hdr, type, payload, len);
+	entry_header(hdr, type, payload, len);
 	iov[0] = (struct iovec){ hdr, sizeof hdr };
 	iov[1] = (struct iovec){ (void *)payload, len };
 	w = writev(s->fd, iov, 2);

@@ -118,8 +118,4 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
  * handed over. */
 void tg_spool_done_finish(int ledger_dirfd, struct tg_spool_done *done, int ndone, int unlink);
 
-/* Encodes one entry header for payload into hdr (TG_SPOOL_ENTRY_HDR bytes). */
-void tg_spool_entry_header(unsigned char hdr[TG_SPOOL_ENTRY_HDR], int type,
-                           const void *payload, size_t len);
-
 #endif
