@@ -463,8 +463,9 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 
 	*out = NULL;
 	if (!dir || !*dir ||
-	    (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE | TG_LEDGER_SPOOL)) ||
-	    ((flags & TG_LEDGER_RDONLY) && (flags & (TG_LEDGER_CREATE | TG_LEDGER_SPOOL))))
+	    (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE | TG_LEDGER_SPOOL | TG_LEDGER_HANDOFF)) ||
+	    ((flags & TG_LEDGER_RDONLY) && (flags & (TG_LEDGER_CREATE | TG_LEDGER_SPOOL))) ||
+	    ((flags & TG_LEDGER_HANDOFF) && !(flags & TG_LEDGER_SPOOL)))
 		return TG_EINVAL;
 	if (strlen(dir) >= PATH_MAX)
 		return TG_ETOOLONG;
@@ -498,6 +499,12 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 		snprintf(l->env_path, sizeof l->env_path, "/proc/self/fd/%d", l->dirfd);
 	else
 		snprintf(l->env_path, sizeof l->env_path, "%s", dir);
+	if (flags & TG_LEDGER_HANDOFF) {
+		/* Appends need only the directory: LMDB waits for the first
+		 * read or fold (refresh() opens it). */
+		*out = l;
+		return 0;
+	}
 	if ((rc = open_files_and_env(l)) != 0)
 		goto fail;
 	rc = init_read(l);
@@ -602,7 +609,9 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	return rc;
 }
 
-int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+/* tg_ledger_write(), waiting for the lock as the handle's kind does
+ * (may_wait), or not at all. */
+static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may_wait)
 {
 	int rc, wait;
 
@@ -616,7 +625,7 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		pthread_rwlock_unlock(&l->lock);
 		return TG_ELOCKED;   /* spooled: see SLOW_COMMIT_US */
 	}
-	wait = (l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us ? 0 : 1;
+	wait = !may_wait || ((l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us) ? 0 : 1;
 	rc = wait ? tg_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tg_writer_lock(l, 0, 0);
 	if (rc == 0) {
 		int64_t started = now_us();
@@ -633,6 +642,39 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	return tg_ledger_err(rc);
 }
 
+int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
+	return write_as(l, fn, ctx, 1);
+}
+
+int tg_ledger_try_fold(struct tg_ledger *l)
+{
+	return write_as(l, NULL, NULL, 0);
+}
+
+int tg_ledger_fold_due(struct tg_ledger *l)
+{
+	int due;
+
+	if (!l || pthread_rwlock_rdlock(&l->lock) != 0)
+		return 0;
+	due = l->pending >= TG_FOLD_RECORDS ||
+	      (l->pending > 0 && now_us() - l->pending_since_us >= (int64_t)TG_FOLD_AGE_MS * 1000);
+	pthread_rwlock_unlock(&l->lock);
+	return due;
+}
+
+int64_t tg_ledger_pending(struct tg_ledger *l)
+{
+	int64_t n;
+
+	if (!l || pthread_rwlock_rdlock(&l->lock) != 0)
+		return 0;
+	n = l->pending;
+	pthread_rwlock_unlock(&l->lock);
+	return n;
+}
+
 int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len)
 {
 	if (rc != TG_ELOCKED || !(l->flags & TG_LEDGER_SPOOL))
@@ -640,6 +682,8 @@ int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, 
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
 	rc = tg_spool_append(&l->spool, l->dirfd, type, payload, len);
+	if (rc == 0 && l->pending++ == 0)
+		l->pending_since_us = now_us();
 	pthread_rwlock_unlock(&l->lock);
 	return rc ? rc : TG_LEDGER_SPOOLED;
 }
@@ -682,6 +726,8 @@ int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
 	if ((len = tg_record_encode(r, (unsigned char *)a.val, TG_RECORD_ENC_MAX)) < 0)
 		return TG_EINVAL;
 	a.len = (size_t)len;
+	if (l->flags & TG_LEDGER_HANDOFF)
+		return tg_ledger_spool(l, TG_ELOCKED, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
 	rc = tg_ledger_write(l, append_txn, &a);
 	if (rc == 0)
 		return 0;
@@ -714,7 +760,7 @@ void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n)
  * adopting a map another process grew) is done in between. */
 static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 {
-	int rc;
+	int rc, made = 0;
 
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		if (pthread_rwlock_rdlock(&l->lock) != 0)
@@ -735,7 +781,14 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 		else
 			rc = refresh(l);
 		pthread_rwlock_unlock(&l->lock);
-		if (rc == 1)
+		if (rc == 1 && (l->flags & TG_LEDGER_HANDOFF) && !made) {
+			/* Nothing was opened before this read: a new ledger is
+			 * made now, as tg_ledger_open() makes it for others. */
+			made = 1;
+			if ((rc = tg_ledger_write(l, NULL, NULL)) == 0)
+				continue;
+		}
+		if (rc == 1 || rc == TG_ELOCKED)
 			return TG_ENOENT;   /* a first write has not made it yet */
 		if (rc < 0)
 			return rc;

@@ -37,6 +37,8 @@ struct tg_ledger {
 	int64_t slow_disk_until_us;   /* spooling handles: a commit was slow, so
 	                                 until then writes spool (ledger.c) */
 	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
+	int64_t pending;         /* records in it that no fold of ours applied yet */
+	int64_t pending_since_us;   /* monotonic time of the first of them */
 	MDB_dbi meta;
 	MDB_dbi records;
 	MDB_dbi policies;    /* name -> policy line (budget.h syntax) */
@@ -154,6 +156,15 @@ typedef int (*tg_total_fn)(void *ctx, const unsigned char *key, size_t klen,
                            const struct tg_total *delta);
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx);
+
+/* Adds delta to the totals value under key, inside txn: what
+ * tg_totals_add() does for each bucket, for a caller that has summed the
+ * deltas of many records first (a fold).  Returns 0 or an LMDB code. */
+int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
+                   const struct tg_total *delta);
+
+/* a += delta, field by field: the one place that knows the fields. */
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
 
 /* Decodes a stored totals value: 0 or TG_ECORRUPT. */
 int tg_total_decode(const MDB_val *d, struct tg_total *a);

@@ -211,30 +211,41 @@ struct add_ctx {
 	MDB_txn *txn;
 };
 
-/* Adds delta to the stored bucket under key. */
-static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
+int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
+                   const struct tg_total *delta)
 {
-	struct add_ctx *c = ctx;
 	unsigned char val[TVAL_LEN];
 	MDB_val k = { klen, (void *)key }, d;
 	struct tg_total a = { 0, 0, 0, 0 };
 	int rc;
 
-	rc = mdb_get(c->txn, c->l->totals, &k, &d);
+	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == 0)
 		rc = tg_total_decode(&d, &a);
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (rc)
 		return rc;
-	a.usd += delta->usd;
-	a.tokens += delta->tokens;
-	a.calls += delta->calls;
-	a.blocked += delta->blocked;
+	tg_total_sum(&a, delta);
 	encode_amounts(val, &a);
 	d.mv_size = sizeof val;
 	d.mv_data = val;
-	return mdb_put(c->txn, c->l->totals, &k, &d, 0);
+	return mdb_put(txn, l->totals, &k, &d, 0);
+}
+
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
+{
+	a->usd += delta->usd;
+	a->tokens += delta->tokens;
+	a->calls += delta->calls;
+	a->blocked += delta->blocked;
+}
+
+static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
+{
+	struct add_ctx *c = ctx;
+
+	return tg_total_merge(c->l, c->txn, key, klen, delta);
 }
 
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
