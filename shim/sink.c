@@ -143,8 +143,8 @@ void tg_sink_commit(struct tg_record *r)
 			tg_debug("the ledger is locked by another process: record spooled");
 		else if (rc < 0)
 			warn_ledger(rc, "cannot write to");
-		else
-			sink.last_error = 0;
+		else if (rc == 0)
+			sink.last_error = 0;   /* a commit: the ledger is well again */
 		if (rc == TG_LEDGER_SPOOLED && tg_ledger_fold_due(l))
 			__atomic_store_n(&sink.fold_wanted, 1, __ATOMIC_RELAXED);
 	}
