@@ -499,9 +499,11 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 		snprintf(l->env_path, sizeof l->env_path, "/proc/self/fd/%d", l->dirfd);
 	else
 		snprintf(l->env_path, sizeof l->env_path, "%s", dir);
-	if (flags & TG_LEDGER_HANDOFF) {
+	if ((flags & TG_LEDGER_HANDOFF) && faccessat(l->dirfd, "data.mdb", F_OK,
+	                                              AT_SYMLINK_NOFOLLOW) == 0) {
 		/* Appends need only the directory: LMDB waits for the first
-		 * read or fold (refresh() opens it). */
+		 * read or fold (refresh() opens it).  A new ledger is made now
+		 * all the same, so that readers find one. */
 		*out = l;
 		return 0;
 	}
@@ -586,17 +588,23 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		}
 		if (rc)
 			break;
+		l->stamp_due = 0;
 		rc = l->ready ? 0 : open_dbs(l, txn, 1);
 		if (rc == 0)
 			rc = tg_fold_txn(l, txn, &fold);
 		if (rc == 0 && fn)
 			rc = fn(l, txn, ctx);
+		if (rc == 0)
+			rc = tg_policy_stamp_txn(l, txn);
 		if (rc == 0) {
 			if ((rc = mdb_txn_commit(txn)) == 0)
 				committed = l->ready = 1;
 		} else {
 			mdb_txn_abort(txn);
 		}
+		if (committed)
+			tg_policy_stamp_write(l);
+		l->stamp_due = 0;
 		if (rc != MDB_MAP_FULL)
 			break;
 		if ((rc = grow_map(l)) != 0)

@@ -37,6 +37,9 @@ struct tg_ledger {
 	int64_t slow_disk_until_us;   /* spooling handles: a commit was slow, so
 	                                 until then writes spool (ledger.c) */
 	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
+	int stamp_due;           /* this write changed the policies, or found no stamp */
+	int stamp_kept;          /* the stamp is known to exist */
+	uint64_t stamp_version;  /* the policy version the stamp is to say */
 	int64_t pending;         /* records in it that no fold of ours applied yet */
 	int64_t pending_since_us;   /* monotonic time of the first of them */
 	MDB_dbi meta;
@@ -207,6 +210,13 @@ int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key
  * (ledger_policy.c). */
 struct tg_policy;
 int tg_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, struct tg_policy *p);
+
+/* The policy stamp (ledger_budget.h), kept by writers: inside a write
+ * transaction, notes that the stamp must be made when there is none;
+ * after the commit, writes it when the transaction bumped the policy
+ * version or found none (ledger_policy.c). */
+int tg_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn);
+void tg_policy_stamp_write(struct tg_ledger *l);
 
 /* Bumps meta "policy_version" inside txn (ledger_policy.c). */
 int tg_policy_version_bump(struct tg_ledger *l, MDB_txn *txn);

@@ -65,6 +65,7 @@ static int spool_create(struct tg_spool *s, int spooldir)
 		return rc;
 	}
 	s->fd = fd;
+	s->size = 0;
 	return 0;
 }
 
@@ -73,7 +74,6 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 {
 	unsigned char hdr[TG_SPOOL_ENTRY_HDR];
 	struct iovec iov[2];
-	struct stat st;
 	ssize_t w;
 	int rc;
 
@@ -89,20 +89,20 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 		if (rc)
 			return rc;
 	}
-	if (fstat(s->fd, &st) != 0)
-		return tg_error_from_errno(errno);
-	if (st.st_size + TG_SPOOL_ENTRY_HDR + (off_t)len > TG_SPOOL_FILE_MAX)
+	if (s->size + TG_SPOOL_ENTRY_HDR + (int64_t)len > TG_SPOOL_FILE_MAX)
 		return TG_EFULL;
 	entry_header(hdr, type, payload, len);
 	iov[0] = (struct iovec){ hdr, sizeof hdr };
 	iov[1] = (struct iovec){ (void *)payload, len };
 	w = writev(s->fd, iov, 2);
-	if (w == (ssize_t)(sizeof hdr + len))
+	if (w == (ssize_t)(sizeof hdr + len)) {
+		s->size += w;
 		return 0;
+	}
 	rc = w < 0 ? tg_error_from_errno(errno) : TG_EFULL;
 	/* Leave no partial entry behind: the next one would follow it and a
 	 * reader would stop at the partial one. */
-	if (ftruncate(s->fd, st.st_size) != 0)
+	if (ftruncate(s->fd, (off_t)s->size) != 0)
 		rc = TG_EIO;
 	return rc;
 }

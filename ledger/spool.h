@@ -53,9 +53,10 @@ enum tg_spool_type {
 struct tg_spool {
 	int fd;              /* -1 until the first append */
 	char name[64];       /* file name inside the spool directory */
+	int64_t size;        /* bytes appended: only its owner writes the file */
 };
 
-#define TG_SPOOL_INIT { -1, "" }
+#define TG_SPOOL_INIT { -1, "", 0 }
 
 /* Appends one entry to s, creating the spool directory and s's file on
  * first use (ledger_dirfd is the ledger directory, opened by the caller).

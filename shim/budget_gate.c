@@ -29,6 +29,7 @@ static struct {
 	struct tg_policy stored[STORED_POLICIES_MAX];
 	int nstored;
 	uint64_t stored_version;
+	struct tg_policy_stamp stamp;   /* as seen when the list was read */
 	int stored_loaded;
 	pid_t stored_pid;
 
@@ -144,14 +145,34 @@ void tg_gate_account(const struct tg_record *r, const char *model_family)
 		account_list(gate.stored, gate.nstored, r, &c);
 }
 
-/* Re-reads the stored policies when another process changed them. */
+/* Re-reads the stored policies when another process changed them: the
+ * policy stamp (ledger_budget.h) says so with one fstatat, so a request
+ * that meets no change reads nothing of LMDB. */
 static int load_stored(struct tg_ledger *l)
 {
+	struct tg_policy_stamp stamp;
 	uint64_t v;
-	int rc = tg_ledger_policy_version(l, &v);
+	int current = gate.stored_loaded && gate.stored_pid == getpid();
+	int rc = tg_ledger_policy_stamp(l, &stamp);
 	if (rc != 0)
 		return rc;
-	if (gate.stored_loaded && gate.stored_pid == getpid() && v == gate.stored_version)
+	if (current && tg_policy_stamp_same(&stamp, &gate.stamp))
+		return 0;
+	if (stamp.state == TG_STAMP_EMPTY_LEDGER) {
+		gate.nstored = 0;   /* nothing stored yet: nothing to read */
+		gate.stored_version = 0;
+		gate.stored_loaded = 1;
+		gate.stored_pid = getpid();
+		gate.stamp = stamp;
+		return 0;
+	}
+	/* The stamp seen before the read: a change made during it is seen
+	 * at the next request. */
+	gate.stamp = stamp;
+	rc = tg_ledger_policy_version(l, &v);
+	if (rc != 0)
+		return rc;
+	if (current && v == gate.stored_version)
 		return 0;
 	int n = 0;
 	gate.nstored = 0;
