@@ -16,6 +16,7 @@
 #include "files.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
+#include "self_pid.h"
 
 #define MAP_INITIAL_DEFAULT ((size_t)64 << 20)
 #define MAP_MAX_DEFAULT ((size_t)16 << 30)
@@ -477,7 +478,7 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 	}
 	l->dirfd = l->lockfd = l->datafd = -1;
 	l->spool = (struct tg_spool)TG_SPOOL_INIT;
-	l->pid = getpid();
+	l->pid = tg_self_pid();
 	l->flags = flags;
 	l->lock_wait_us = (flags & TG_LEDGER_SPOOL) ? SPOOL_LOCK_WAIT_US : CLI_LOCK_WAIT_MS * 1000;
 	if (opts && opts->lock_wait_ms > 0)
@@ -625,7 +626,7 @@ static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may
 
 	if (!l || (l->flags & TG_LEDGER_RDONLY))
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
@@ -854,7 +855,7 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 
 	if (!l || !fn)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (since_us < 0)
 		since_us = 0;
@@ -885,7 +886,7 @@ int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 
 	if (!l)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if ((rc = scan_begin(l, &txn)) != 0)
 		return rc;
@@ -901,7 +902,7 @@ int tg_ledger_reader_check(struct tg_ledger *l, int *dead)
 
 	if (!l)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (!l->env || mdb_reader_check(l->env, &n) != 0)
 		return TG_EIO;

@@ -12,6 +12,7 @@
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
+#include "total_groups.h"
 #include "total_map.h"
 
 /* A fold applies many records in one transaction (one fdatasync for all:
@@ -32,7 +33,7 @@ struct fold_ctx {
 	struct tg_ledger *l;
 	MDB_txn *txn;
 	struct tg_fold *f;
-	struct tg_total_map totals;     /* of the records applied so far */
+	struct tg_total_groups groups;  /* the records applied so far, for their totals */
 	struct fold_rec *batch;         /* records not put yet */
 	int nbatch;
 	unsigned char last[16];         /* the greatest key in the ledger */
@@ -131,8 +132,7 @@ static int fold_record(struct fold_ctx *c, const unsigned char *p, size_t n)
 	b->len = d.mv_size;
 	c->nbatch++;
 	if (c->l->has_budget_dbs &&
-	    (rc = tg_totals_each(&r, family[0] ? family : r.model, tg_total_map_add,
-	                         &c->totals)) != 0)
+	    (rc = tg_total_groups_add(&c->groups, &r, family[0] ? family : r.model)) != 0)
 		return rc;
 	c->f->applied++;
 	return 0;
@@ -215,14 +215,17 @@ static int last_key(struct fold_ctx *c)
 /* The summed totals, one read and one write per bucket. */
 static int merge_totals(struct fold_ctx *c)
 {
-	for (size_t i = 0; i < c->totals.cap; i++) {
-		struct tg_total_entry *e = &c->totals.slot[i];
-		int rc;
+	struct tg_total_map buckets = { NULL, 0, 0 };
+	int rc = tg_total_groups_each(&c->groups, tg_total_map_add, &buckets);
 
-		if (e->key && (rc = tg_total_merge(c->l, c->txn, e->key, e->klen, &e->sum)) != 0)
-			return rc;
+	for (size_t i = 0; rc == 0 && i < buckets.cap; i++) {
+		struct tg_total_entry *e = &buckets.slot[i];
+
+		if (e->key)
+			rc = tg_total_merge(c->l, c->txn, e->key, e->klen, &e->sum);
 	}
-	return 0;
+	tg_total_map_free(&buckets);
+	return rc;
 }
 
 int tg_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tg_fold *f)
@@ -247,7 +250,7 @@ int tg_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tg_fold *f)
 	free(c.batch);
 	if (rc == 0)
 		rc = merge_totals(&c);
-	tg_total_map_free(&c.totals);
+	tg_total_groups_free(&c.groups);
 	return rc;
 }
 

@@ -160,6 +160,15 @@ typedef int (*tg_total_fn)(void *ctx, const unsigned char *key, size_t klen,
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx);
 
+/* tg_totals_each() adding amounts instead of r's own: the buckets are
+ * those of r's scopes and of the hour, day and month of r->ts_us; a fold
+ * sums the records that share them first (total_groups.h). */
+int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
+                         const struct tg_total *amounts, tg_total_fn fn, void *ctx);
+
+/* What r adds to each total it belongs to. */
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
+
 /* Adds delta to the totals value under key, inside txn: what
  * tg_totals_add() does for each bucket, for a caller that has summed the
  * deltas of many records first (a fold).  Returns 0 or an LMDB code. */

@@ -175,10 +175,23 @@ static struct tg_total record_amounts(const struct tg_record *r)
 	return a;
 }
 
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
+{
+	*a = record_amounts(r);
+}
+
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx)
 {
 	struct tg_total delta = record_amounts(r);
+
+	return tg_totals_each_delta(r, model_family, &delta, fn, ctx);
+}
+
+int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
+                         const struct tg_total *amounts, tg_total_fn fn, void *ctx)
+{
+	struct tg_total delta = *amounts;
 	int rc;
 
 	if ((rc = each_bucket("global", r->ts_us, &delta, fn, ctx)) != 0 ||
