@@ -17,6 +17,7 @@
 #include "ledger_impl.h"
 #include "record_codec.h"
 #include "self_pid.h"
+#include "spool_cache.h"
 
 #define MAP_INITIAL_DEFAULT ((size_t)64 << 20)
 #define MAP_MAX_DEFAULT ((size_t)16 << 30)
@@ -917,6 +918,7 @@ void tg_ledger_close(struct tg_ledger *l)
 		return;
 	if (l->dirfd >= 0)
 		tg_spool_close(&l->spool, l->dirfd);
+	tg_spool_cache_free(l->spool_cache);
 	close_files_and_env(l);
 	if (l->dirfd >= 0)
 		close(l->dirfd);
@@ -933,6 +935,7 @@ void tg_ledger_abandon(struct tg_ledger *l)
 	 * have been held by a thread that does not exist in the child:
 	 * destroying it would be undefined, so it is left too. */
 	tg_spool_abandon(&l->spool);
+	tg_spool_cache_abandon(l->spool_cache);
 	if (l->lockfd >= 0)
 		close(l->lockfd);
 	if (l->datafd >= 0)

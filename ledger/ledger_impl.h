@@ -37,6 +37,7 @@ struct tg_ledger {
 	int64_t slow_disk_until_us;   /* spooling handles: a commit was slow, so
 	                                 until then writes spool (ledger.c) */
 	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
+	struct tg_spool_cache *spool_cache;   /* what spools add to spend (spool_cache.h) */
 	int stamp_due;           /* this write changed the policies, or found no stamp */
 	int stamp_kept;          /* the stamp is known to exist */
 	uint64_t stamp_version;  /* the policy version the stamp is to say */

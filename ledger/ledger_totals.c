@@ -9,6 +9,7 @@
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "price.h"
+#include "spool_cache.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
@@ -438,21 +439,19 @@ struct spend_req {
 
 /* A spooled record (not in the totals yet) counts in every window it
  * falls in, as it will once folded: a stuck writer hides nobody's spend. */
-static int add_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int add_spooled(void *ctx, const struct tg_spooled_spend *r)
 {
 	struct spend_req *q = ctx;
-	struct tg_total a = record_amounts(r);
-	struct tg_call c = { r->provider, r->model, model_family, r->process, r->tags };
 
 	for (int i = 0; i < q->n; i++) {
 		struct tg_spend *s = &q->out[i];
 
 		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
-		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &c))
+		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &r->call))
 			continue;
-		s->usd += a.usd;
-		s->tokens += a.tokens;
-		s->calls += a.calls;
+		s->usd += r->amounts.usd;
+		s->tokens += r->amounts.tokens;
+		s->calls += r->amounts.calls;
 	}
 	return 0;
 }
@@ -469,7 +468,7 @@ static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		if (rc)
 			return rc;
 	}
-	return l->has_budget_dbs ? tg_spooled_each(l, txn, add_spooled, q) : 0;
+	return l->has_budget_dbs ? tg_spool_cache_each(l, txn, add_spooled, q) : 0;
 }
 
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
