@@ -16,6 +16,8 @@
 #include "files.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
+#include "self_pid.h"
+#include "spool_cache.h"
 
 #define MAP_INITIAL_DEFAULT ((size_t)64 << 20)
 #define MAP_MAX_DEFAULT ((size_t)16 << 30)
@@ -463,8 +465,9 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 
 	*out = NULL;
 	if (!dir || !*dir ||
-	    (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE | TG_LEDGER_SPOOL)) ||
-	    ((flags & TG_LEDGER_RDONLY) && (flags & (TG_LEDGER_CREATE | TG_LEDGER_SPOOL))))
+	    (flags & ~(TG_LEDGER_RDONLY | TG_LEDGER_CREATE | TG_LEDGER_SPOOL | TG_LEDGER_HANDOFF)) ||
+	    ((flags & TG_LEDGER_RDONLY) && (flags & (TG_LEDGER_CREATE | TG_LEDGER_SPOOL))) ||
+	    ((flags & TG_LEDGER_HANDOFF) && !(flags & TG_LEDGER_SPOOL)))
 		return TG_EINVAL;
 	if (strlen(dir) >= PATH_MAX)
 		return TG_ETOOLONG;
@@ -476,7 +479,7 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 	}
 	l->dirfd = l->lockfd = l->datafd = -1;
 	l->spool = (struct tg_spool)TG_SPOOL_INIT;
-	l->pid = getpid();
+	l->pid = tg_self_pid();
 	l->flags = flags;
 	l->lock_wait_us = (flags & TG_LEDGER_SPOOL) ? SPOOL_LOCK_WAIT_US : CLI_LOCK_WAIT_MS * 1000;
 	if (opts && opts->lock_wait_ms > 0)
@@ -498,6 +501,14 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 		snprintf(l->env_path, sizeof l->env_path, "/proc/self/fd/%d", l->dirfd);
 	else
 		snprintf(l->env_path, sizeof l->env_path, "%s", dir);
+	if ((flags & TG_LEDGER_HANDOFF) && faccessat(l->dirfd, "data.mdb", F_OK,
+	                                              AT_SYMLINK_NOFOLLOW) == 0) {
+		/* Appends need only the directory: LMDB waits for the first
+		 * read or fold (refresh() opens it).  A new ledger is made now
+		 * all the same, so that readers find one. */
+		*out = l;
+		return 0;
+	}
 	if ((rc = open_files_and_env(l)) != 0)
 		goto fail;
 	rc = init_read(l);
@@ -579,17 +590,23 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		}
 		if (rc)
 			break;
+		l->stamp_due = 0;
 		rc = l->ready ? 0 : open_dbs(l, txn, 1);
 		if (rc == 0)
 			rc = tg_fold_txn(l, txn, &fold);
 		if (rc == 0 && fn)
 			rc = fn(l, txn, ctx);
+		if (rc == 0)
+			rc = tg_policy_stamp_txn(l, txn);
 		if (rc == 0) {
 			if ((rc = mdb_txn_commit(txn)) == 0)
 				committed = l->ready = 1;
 		} else {
 			mdb_txn_abort(txn);
 		}
+		if (committed)
+			tg_policy_stamp_write(l);
+		l->stamp_due = 0;
 		if (rc != MDB_MAP_FULL)
 			break;
 		if ((rc = grow_map(l)) != 0)
@@ -602,13 +619,15 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	return rc;
 }
 
-int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+/* tg_ledger_write(), waiting for the lock as the handle's kind does
+ * (may_wait), or not at all. */
+static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may_wait)
 {
 	int rc, wait;
 
 	if (!l || (l->flags & TG_LEDGER_RDONLY))
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
@@ -616,7 +635,7 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		pthread_rwlock_unlock(&l->lock);
 		return TG_ELOCKED;   /* spooled: see SLOW_COMMIT_US */
 	}
-	wait = (l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us ? 0 : 1;
+	wait = !may_wait || ((l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us) ? 0 : 1;
 	rc = wait ? tg_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tg_writer_lock(l, 0, 0);
 	if (rc == 0) {
 		int64_t started = now_us();
@@ -633,6 +652,39 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	return tg_ledger_err(rc);
 }
 
+int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
+	return write_as(l, fn, ctx, 1);
+}
+
+int tg_ledger_try_fold(struct tg_ledger *l)
+{
+	return write_as(l, NULL, NULL, 0);
+}
+
+int tg_ledger_fold_due(struct tg_ledger *l)
+{
+	int due;
+
+	if (!l || pthread_rwlock_rdlock(&l->lock) != 0)
+		return 0;
+	due = l->pending >= TG_FOLD_RECORDS ||
+	      (l->pending > 0 && now_us() - l->pending_since_us >= (int64_t)TG_FOLD_AGE_MS * 1000);
+	pthread_rwlock_unlock(&l->lock);
+	return due;
+}
+
+int64_t tg_ledger_pending(struct tg_ledger *l)
+{
+	int64_t n;
+
+	if (!l || pthread_rwlock_rdlock(&l->lock) != 0)
+		return 0;
+	n = l->pending;
+	pthread_rwlock_unlock(&l->lock);
+	return n;
+}
+
 int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len)
 {
 	if (rc != TG_ELOCKED || !(l->flags & TG_LEDGER_SPOOL))
@@ -640,6 +692,8 @@ int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, 
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
 	rc = tg_spool_append(&l->spool, l->dirfd, type, payload, len);
+	if (rc == 0 && l->pending++ == 0)
+		l->pending_since_us = now_us();
 	pthread_rwlock_unlock(&l->lock);
 	return rc ? rc : TG_LEDGER_SPOOLED;
 }
@@ -682,6 +736,8 @@ int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
 	if ((len = tg_record_encode(r, (unsigned char *)a.val, TG_RECORD_ENC_MAX)) < 0)
 		return TG_EINVAL;
 	a.len = (size_t)len;
+	if (l->flags & TG_LEDGER_HANDOFF)
+		return tg_ledger_spool(l, TG_ELOCKED, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
 	rc = tg_ledger_write(l, append_txn, &a);
 	if (rc == 0)
 		return 0;
@@ -714,7 +770,7 @@ void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n)
  * adopting a map another process grew) is done in between. */
 static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 {
-	int rc;
+	int rc, made = 0;
 
 	for (int i = 0; i < APPEND_TRIES; i++) {
 		if (pthread_rwlock_rdlock(&l->lock) != 0)
@@ -735,7 +791,14 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 		else
 			rc = refresh(l);
 		pthread_rwlock_unlock(&l->lock);
-		if (rc == 1)
+		if (rc == 1 && (l->flags & TG_LEDGER_HANDOFF) && !made) {
+			/* Nothing was opened before this read: a new ledger is
+			 * made now, as tg_ledger_open() makes it for others. */
+			made = 1;
+			if ((rc = tg_ledger_write(l, NULL, NULL)) == 0)
+				continue;
+		}
+		if (rc == 1 || rc == TG_ELOCKED)
 			return TG_ENOENT;   /* a first write has not made it yet */
 		if (rc < 0)
 			return rc;
@@ -793,7 +856,7 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 
 	if (!l || !fn)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (since_us < 0)
 		since_us = 0;
@@ -824,7 +887,7 @@ int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 
 	if (!l)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if ((rc = scan_begin(l, &txn)) != 0)
 		return rc;
@@ -840,7 +903,7 @@ int tg_ledger_reader_check(struct tg_ledger *l, int *dead)
 
 	if (!l)
 		return TG_EINVAL;
-	if (getpid() != l->pid)
+	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
 	if (!l->env || mdb_reader_check(l->env, &n) != 0)
 		return TG_EIO;
@@ -855,6 +918,7 @@ void tg_ledger_close(struct tg_ledger *l)
 		return;
 	if (l->dirfd >= 0)
 		tg_spool_close(&l->spool, l->dirfd);
+	tg_spool_cache_free(l->spool_cache);
 	close_files_and_env(l);
 	if (l->dirfd >= 0)
 		close(l->dirfd);
@@ -871,6 +935,7 @@ void tg_ledger_abandon(struct tg_ledger *l)
 	 * have been held by a thread that does not exist in the child:
 	 * destroying it would be undefined, so it is left too. */
 	tg_spool_abandon(&l->spool);
+	tg_spool_cache_abandon(l->spool_cache);
 	if (l->lockfd >= 0)
 		close(l->lockfd);
 	if (l->datafd >= 0)

@@ -58,6 +58,10 @@
 #define TG_LEDGER_CREATE 0x2u  /* create the directory (0700) and files (0600) if missing */
 #define TG_LEDGER_SPOOL  0x4u  /* never wait for the writer lock: spool records and
                                   alerts instead (the shim's handles) */
+#define TG_LEDGER_HANDOFF 0x8u /* with TG_LEDGER_SPOOL: every record goes to the
+                                  handle's spool, and reaches LMDB with a fold
+                                  (tg_ledger_fold_due(), tg_ledger_try_fold());
+                                  LMDB is opened at the first read or write */
 
 /* What an append returns when its record went to the spool (TG_LEDGER_SPOOL
  * handles): it reaches the ledger with the next fold. */
@@ -122,6 +126,22 @@ int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
  * what a write returns. */
 struct tg_spool_stats;
 int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats *st);
+
+/* Group commit (TG_LEDGER_HANDOFF handles).  An append only hands its
+ * record off: one write(2) to the handle's spool, safe from a crash of
+ * the process, not yet from one of the system.  A fold then applies many
+ * records in one transaction and one fdatasync.  tg_ledger_fold_due() is
+ * 1 when the handle's spool holds TG_FOLD_RECORDS records no fold has
+ * applied, or one that is TG_FOLD_AGE_MS old; tg_ledger_try_fold() folds
+ * every spool if the writer lock is free at once, and never waits:
+ * it returns 0, TG_ELOCKED (someone else writes; their write folds our
+ * spool too) or a write's error. */
+#define TG_FOLD_RECORDS 256
+#define TG_FOLD_AGE_MS 1000
+int tg_ledger_fold_due(struct tg_ledger *l);
+/* Records in the handle's spool that no fold of its own has applied. */
+int64_t tg_ledger_pending(struct tg_ledger *l);
+int tg_ledger_try_fold(struct tg_ledger *l);
 
 /* Names the process that holds the writer lock, for a TG_ELOCKED message:
  * "process 1234 (curl)", or "another process". */

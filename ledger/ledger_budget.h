@@ -99,6 +99,29 @@ int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, 
 int tg_ledger_policies(struct tg_ledger *l, struct tg_policy *out, int max, int *n,
                        uint64_t *version);
 
+/* The policy stamp: <ledger>/policy-stamp, a small file every writer of
+ * this version keeps, replaced (a new inode) after each commit that
+ * changes the stored policies, so that a process can tell with one
+ * fstatat() that its cached list is still current instead of a read
+ * transaction per request.  Its text (the policy version) is for people:
+ * only its identity is compared. */
+enum tg_stamp_state {
+	TG_STAMP_UNKNOWN,       /* no stamp, but a data file: a ledger from before
+	                           stamps, which may hold policies: read them */
+	TG_STAMP_EMPTY_LEDGER,  /* no stamp and no data file: no policies */
+	TG_STAMP_PRESENT,
+};
+struct tg_policy_stamp {
+	int state;              /* enum tg_stamp_state */
+	uint64_t dev, ino;
+	int64_t size, mtime_ns;
+};
+/* Looks at the stamp.  Returns 0 (s filled) or a TG_E* code. */
+int tg_ledger_policy_stamp(struct tg_ledger *l, struct tg_policy_stamp *s);
+/* 1 when a and b are the same present stamp: the policies read when a was
+ * seen are still the stored ones. */
+int tg_policy_stamp_same(const struct tg_policy_stamp *a, const struct tg_policy_stamp *b);
+
 /* The policy version alone (one read): 0 until a policy is first set. */
 int tg_ledger_policy_version(struct tg_ledger *l, uint64_t *version);
 

@@ -37,6 +37,12 @@ struct tg_ledger {
 	int64_t slow_disk_until_us;   /* spooling handles: a commit was slow, so
 	                                 until then writes spool (ledger.c) */
 	struct tg_spool spool;   /* this handle's own spool (TG_LEDGER_SPOOL) */
+	struct tg_spool_cache *spool_cache;   /* what spools add to spend (spool_cache.h) */
+	int stamp_due;           /* this write changed the policies, or found no stamp */
+	int stamp_kept;          /* the stamp is known to exist */
+	uint64_t stamp_version;  /* the policy version the stamp is to say */
+	int64_t pending;         /* records in it that no fold of ours applied yet */
+	int64_t pending_since_us;   /* monotonic time of the first of them */
 	MDB_dbi meta;
 	MDB_dbi records;
 	MDB_dbi policies;    /* name -> policy line (budget.h syntax) */
@@ -155,6 +161,24 @@ typedef int (*tg_total_fn)(void *ctx, const unsigned char *key, size_t klen,
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx);
 
+/* tg_totals_each() adding amounts instead of r's own: the buckets are
+ * those of r's scopes and of the hour, day and month of r->ts_us; a fold
+ * sums the records that share them first (total_groups.h). */
+int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
+                         const struct tg_total *amounts, tg_total_fn fn, void *ctx);
+
+/* What r adds to each total it belongs to. */
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
+
+/* Adds delta to the totals value under key, inside txn: what
+ * tg_totals_add() does for each bucket, for a caller that has summed the
+ * deltas of many records first (a fold).  Returns 0 or an LMDB code. */
+int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
+                   const struct tg_total *delta);
+
+/* a += delta, field by field: the one place that knows the fields. */
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
+
 /* Decodes a stored totals value: 0 or TG_ECORRUPT. */
 int tg_total_decode(const MDB_val *d, struct tg_total *a);
 
@@ -196,6 +220,13 @@ int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key
  * (ledger_policy.c). */
 struct tg_policy;
 int tg_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, struct tg_policy *p);
+
+/* The policy stamp (ledger_budget.h), kept by writers: inside a write
+ * transaction, notes that the stamp must be made when there is none;
+ * after the commit, writes it when the transaction bumped the policy
+ * version or found none (ledger_policy.c). */
+int tg_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn);
+void tg_policy_stamp_write(struct tg_ledger *l);
 
 /* Bumps meta "policy_version" inside txn (ledger_policy.c). */
 int tg_policy_version_bump(struct tg_ledger *l, MDB_txn *txn);

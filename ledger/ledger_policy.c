@@ -2,12 +2,19 @@
  * (layout in ledger_budget.h).  A policy is stored as its one-line text:
  * readable with mdb_dump, and its parser already rejects anything a
  * damaged or foreign value could hold. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "files.h"
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 
 #define VERSION_KEY "policy_version"
+#define STAMP_NAME "policy-stamp"
 
 static int decode(const MDB_val *d, struct tg_policy *p)
 {
@@ -61,7 +68,12 @@ int tg_policy_version_bump(struct tg_ledger *l, MDB_txn *txn)
 	if ((rc = get_version(l, txn, &v)) != 0)
 		return rc;
 	tg_put_be64(buf, v + 1);
-	return mdb_put(txn, l->meta, &k, &d, 0);
+	if ((rc = mdb_put(txn, l->meta, &k, &d, 0)) != 0)
+		return rc;
+	/* Readers learn of the change from the stamp, once this commits. */
+	l->stamp_due = 1;
+	l->stamp_version = v + 1;
+	return 0;
 }
 
 struct list_req {
@@ -114,6 +126,79 @@ int tg_ledger_policies(struct tg_ledger *l, struct tg_policy *out, int max, int 
 	if (version)
 		*version = q.version;
 	return 0;
+}
+
+/* ---- the stamp: a look at the policies that costs one fstatat ---- */
+
+int tg_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn)
+{
+	struct stat st;
+	uint64_t v;
+	int rc;
+
+	if (l->stamp_due || l->stamp_kept)
+		return 0;
+	if (fstatat(l->dirfd, STAMP_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		l->stamp_kept = 1;
+		return 0;
+	}
+	if (!l->has_budget_dbs || (rc = get_version(l, txn, &v)) != 0)
+		return 0;   /* the stamp waits for a write that can read the version */
+	l->stamp_due = 1;
+	l->stamp_version = v;
+	return 0;
+}
+
+void tg_policy_stamp_write(struct tg_ledger *l)
+{
+	char tmp[32], text[32];
+	int fd, n;
+
+	if (!l->stamp_due)
+		return;
+	l->stamp_due = 0;
+	/* A new file renamed over the old one: a new inode, so a reader's
+	 * fstatat sees the change even within the file system's clock tick. */
+	snprintf(tmp, sizeof tmp, ".%s.%d", STAMP_NAME, (int)getpid());
+	n = snprintf(text, sizeof text, "%llu\n", (unsigned long long)l->stamp_version);
+	fd = tg_file_open(l->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC);
+	if (fd < 0)
+		return;
+	if (write(fd, text, (size_t)n) == n && renameat(l->dirfd, tmp, l->dirfd, STAMP_NAME) == 0)
+		l->stamp_kept = 1;
+	else
+		unlinkat(l->dirfd, tmp, 0);
+	close(fd);
+}
+
+int tg_ledger_policy_stamp(struct tg_ledger *l, struct tg_policy_stamp *s)
+{
+	struct stat st;
+
+	memset(s, 0, sizeof *s);
+	if (!l)
+		return TG_EINVAL;
+	if (fstatat(l->dirfd, STAMP_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT)
+			return tg_error_from_errno(errno);
+		/* No stamp: a ledger no writer of ours touched since stamps
+		 * exist, which may hold policies, or one without data yet. */
+		s->state = fstatat(l->dirfd, "data.mdb", &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+		           TG_STAMP_UNKNOWN : TG_STAMP_EMPTY_LEDGER;
+		return 0;
+	}
+	s->state = TG_STAMP_PRESENT;
+	s->dev = (uint64_t)st.st_dev;
+	s->ino = (uint64_t)st.st_ino;
+	s->size = (int64_t)st.st_size;
+	s->mtime_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+int tg_policy_stamp_same(const struct tg_policy_stamp *a, const struct tg_policy_stamp *b)
+{
+	return a->state == TG_STAMP_PRESENT && b->state == TG_STAMP_PRESENT && a->dev == b->dev &&
+	       a->ino == b->ino && a->size == b->size && a->mtime_ns == b->mtime_ns;
 }
 
 static int version_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)

@@ -9,6 +9,7 @@
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "price.h"
+#include "spool_cache.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
@@ -175,10 +176,23 @@ static struct tg_total record_amounts(const struct tg_record *r)
 	return a;
 }
 
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
+{
+	*a = record_amounts(r);
+}
+
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx)
 {
 	struct tg_total delta = record_amounts(r);
+
+	return tg_totals_each_delta(r, model_family, &delta, fn, ctx);
+}
+
+int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
+                         const struct tg_total *amounts, tg_total_fn fn, void *ctx)
+{
+	struct tg_total delta = *amounts;
 	int rc;
 
 	if ((rc = each_bucket("global", r->ts_us, &delta, fn, ctx)) != 0 ||
@@ -211,30 +225,41 @@ struct add_ctx {
 	MDB_txn *txn;
 };
 
-/* Adds delta to the stored bucket under key. */
-static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
+int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
+                   const struct tg_total *delta)
 {
-	struct add_ctx *c = ctx;
 	unsigned char val[TVAL_LEN];
 	MDB_val k = { klen, (void *)key }, d;
 	struct tg_total a = { 0, 0, 0, 0 };
 	int rc;
 
-	rc = mdb_get(c->txn, c->l->totals, &k, &d);
+	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == 0)
 		rc = tg_total_decode(&d, &a);
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (rc)
 		return rc;
-	a.usd += delta->usd;
-	a.tokens += delta->tokens;
-	a.calls += delta->calls;
-	a.blocked += delta->blocked;
+	tg_total_sum(&a, delta);
 	encode_amounts(val, &a);
 	d.mv_size = sizeof val;
 	d.mv_data = val;
-	return mdb_put(c->txn, c->l->totals, &k, &d, 0);
+	return mdb_put(txn, l->totals, &k, &d, 0);
+}
+
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
+{
+	a->usd += delta->usd;
+	a->tokens += delta->tokens;
+	a->calls += delta->calls;
+	a->blocked += delta->blocked;
+}
+
+static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
+{
+	struct add_ctx *c = ctx;
+
+	return tg_total_merge(c->l, c->txn, key, klen, delta);
 }
 
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
@@ -414,21 +439,19 @@ struct spend_req {
 
 /* A spooled record (not in the totals yet) counts in every window it
  * falls in, as it will once folded: a stuck writer hides nobody's spend. */
-static int add_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int add_spooled(void *ctx, const struct tg_spooled_spend *r)
 {
 	struct spend_req *q = ctx;
-	struct tg_total a = record_amounts(r);
-	struct tg_call c = { r->provider, r->model, model_family, r->process, r->tags };
 
 	for (int i = 0; i < q->n; i++) {
 		struct tg_spend *s = &q->out[i];
 
 		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
-		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &c))
+		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &r->call))
 			continue;
-		s->usd += a.usd;
-		s->tokens += a.tokens;
-		s->calls += a.calls;
+		s->usd += r->amounts.usd;
+		s->tokens += r->amounts.tokens;
+		s->calls += r->amounts.calls;
 	}
 	return 0;
 }
@@ -445,7 +468,7 @@ static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		if (rc)
 			return rc;
 	}
-	return l->has_budget_dbs ? tg_spooled_each(l, txn, add_spooled, q) : 0;
+	return l->has_budget_dbs ? tg_spool_cache_each(l, txn, add_spooled, q) : 0;
 }
 
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,

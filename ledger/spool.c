@@ -19,7 +19,10 @@
 #include "spool.h"
 
 #define ENTRY_MAGIC 0x54475331u   /* "TGS1" */
-#define READ_CHUNK (256 * 1024)
+/* Room for the largest entry and then some; below malloc's mmap threshold, so
+ * that the budget check of every request, which reads the spools, does not
+ * map and unmap it each time. */
+#define READ_CHUNK (96 * 1024)
 
 static uint32_t entry_crc(const unsigned char *hdr, const void *payload, size_t len)
 {
@@ -65,6 +68,7 @@ static int spool_create(struct tg_spool *s, int spooldir)
 		return rc;
 	}
 	s->fd = fd;
+	s->size = 0;
 	return 0;
 }
 
@@ -73,7 +77,6 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 {
 	unsigned char hdr[TG_SPOOL_ENTRY_HDR];
 	struct iovec iov[2];
-	struct stat st;
 	ssize_t w;
 	int rc;
 
@@ -89,20 +92,20 @@ int tg_spool_append(struct tg_spool *s, int ledger_dirfd, int type,
 		if (rc)
 			return rc;
 	}
-	if (fstat(s->fd, &st) != 0)
-		return tg_error_from_errno(errno);
-	if (st.st_size + TG_SPOOL_ENTRY_HDR + (off_t)len > TG_SPOOL_FILE_MAX)
+	if (s->size + TG_SPOOL_ENTRY_HDR + (int64_t)len > TG_SPOOL_FILE_MAX)
 		return TG_EFULL;
 	entry_header(hdr, type, payload, len);
 	iov[0] = (struct iovec){ hdr, sizeof hdr };
 	iov[1] = (struct iovec){ (void *)payload, len };
 	w = writev(s->fd, iov, 2);
-	if (w == (ssize_t)(sizeof hdr + len))
+	if (w == (ssize_t)(sizeof hdr + len)) {
+		s->size += w;
 		return 0;
+	}
 	rc = w < 0 ? tg_error_from_errno(errno) : TG_EFULL;
 	/* Leave no partial entry behind: the next one would follow it and a
 	 * reader would stop at the partial one. */
-	if (ftruncate(s->fd, st.st_size) != 0)
+	if (ftruncate(s->fd, (off_t)s->size) != 0)
 		rc = TG_EIO;
 	return rc;
 }
@@ -146,8 +149,7 @@ void tg_spool_abandon(struct tg_spool *s)
 	s->fd = -1;
 }
 
-/* Is name one of ours: <pid>-<16 hex>? */
-static int spool_name(const char *name)
+int tg_spool_name_valid(const char *name)
 {
 	const char *dash = strchr(name, '-');
 	size_t n = strlen(name);
@@ -163,19 +165,16 @@ static int spool_name(const char *name)
 	return 1;
 }
 
-/* Delivers the well-formed entries of fd from its start.  Sets *clean to
- * 1 when the file ended on an entry boundary, 0 when it ended inside one
- * (a live writer's append under way, or a dead writer's torn one), -1 when
- * an entry is damaged (bad magic or checksum): nothing past it is read. */
-static int read_file(int fd, tg_spool_entry_fn fn, void *ctx, struct tg_spool_stats *st,
-                     int *clean)
+int tg_spool_read_from(int fd, int64_t start, tg_spool_entry_fn fn, void *ctx,
+                       struct tg_spool_stats *st, int64_t *end, int *clean)
 {
 	unsigned char *buf = malloc(READ_CHUNK);
 	size_t have = 0, off;
-	off_t pos = 0;
+	off_t pos = (off_t)start;
 	int rc = 0;
 
 	*clean = 1;
+	*end = start;
 	if (!buf)
 		return TG_ENOMEM;
 	for (;;) {
@@ -204,9 +203,12 @@ static int read_file(int fd, tg_spool_entry_fn fn, void *ctx, struct tg_spool_st
 			}
 			if ((rc = fn(ctx, h[4], h + TG_SPOOL_ENTRY_HDR, len)) != 0)
 				goto out;
-			st->entries++;
-			st->bytes += TG_SPOOL_ENTRY_HDR + len;
+			if (st) {
+				st->entries++;
+				st->bytes += TG_SPOOL_ENTRY_HDR + len;
+			}
 			off += TG_SPOOL_ENTRY_HDR + len;
+			*end += TG_SPOOL_ENTRY_HDR + len;
 		}
 		memmove(buf, buf + off, have - off);
 		have -= off;
@@ -250,11 +252,12 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 		return TG_ENOMEM;
 	}
 	while (rc == 0 && (e = readdir(d)) != NULL) {
+		int64_t end;
 		int fd, clean, mine;
 
 		if (e->d_name[0] == '.')
 			continue;   /* ".", "..", and files still being made */
-		if (!spool_name(e->d_name)) {
+		if (!tg_spool_name_valid(e->d_name)) {
 			st->skipped++;
 			continue;
 		}
@@ -266,7 +269,7 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 		}
 		mine = own && own->fd >= 0 && strcmp(own->name, e->d_name) == 0;
 		st->files++;
-		rc = read_file(fd, fn, ctx, st, &clean);
+		rc = tg_spool_read_from(fd, 0, fn, ctx, st, &end, &clean);
 		if (clean < 0)
 			st->damaged++;
 		/* Nobody holds the lock of a file whose writer is gone. */
@@ -275,7 +278,7 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 				st->torn++;
 			if (done && *ndone < TG_SPOOL_DONE_MAX) {
 				done[*ndone].fd = fd;
-				snprintf(done[*ndone].name, sizeof done[*ndone].name, "%s", e->d_name);
+				snprintf(done[*ndone].name, sizeof done[*ndone].name, "%.63s", e->d_name);
 				(*ndone)++;
 				continue;
 			}

@@ -53,9 +53,10 @@ enum tg_spool_type {
 struct tg_spool {
 	int fd;              /* -1 until the first append */
 	char name[64];       /* file name inside the spool directory */
+	int64_t size;        /* bytes appended: only its owner writes the file */
 };
 
-#define TG_SPOOL_INIT { -1, "" }
+#define TG_SPOOL_INIT { -1, "", 0 }
 
 /* Appends one entry to s, creating the spool directory and s's file on
  * first use (ledger_dirfd is the ledger directory, opened by the caller).
@@ -113,6 +114,19 @@ struct tg_spool_done {
 int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_entry_fn fn,
                       void *ctx, struct tg_spool_stats *st, struct tg_spool_done *done,
                       int *ndone);
+
+/* Delivers the well-formed entries of one spool file from offset start
+ * (an entry boundary).  *end is set past the last entry delivered; *clean
+ * to 1 when the file ended on an entry boundary, 0 when it ended inside
+ * one (a live writer's append under way, or a dead writer's torn one),
+ * -1 when an entry is damaged (bad magic or checksum): nothing past it is
+ * read.  st (may be NULL) counts what was delivered.  Returns 0, fn's
+ * value, or a TG_E* code. */
+int tg_spool_read_from(int fd, int64_t start, tg_spool_entry_fn fn, void *ctx,
+                       struct tg_spool_stats *st, int64_t *end, int *clean);
+
+/* 1 when name is a spool file's: <pid>-<16 hex digits>. */
+int tg_spool_name_valid(const char *name);
 
 /* Deletes (unlink != 0) or just releases the files tg_spool_read_all()
  * handed over. */

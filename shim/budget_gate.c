@@ -13,6 +13,7 @@
 #include "price.h"
 #include "sink.h"
 #include "text.h"
+#include "self_pid.h"
 
 #define ENV_POLICIES_MAX    16
 #define STORED_POLICIES_MAX 64
@@ -29,6 +30,7 @@ static struct {
 	struct tg_policy stored[STORED_POLICIES_MAX];
 	int nstored;
 	uint64_t stored_version;
+	struct tg_policy_stamp stamp;   /* as seen when the list was read */
 	int stored_loaded;
 	pid_t stored_pid;
 
@@ -140,18 +142,38 @@ void tg_gate_account(const struct tg_record *r, const char *model_family)
 		return;
 	call_of_record(r, model_family, &c);
 	account_list(gate.env_policies, gate.nenv, r, &c);
-	if (gate.stored_loaded && gate.stored_pid == getpid())
+	if (gate.stored_loaded && gate.stored_pid == tg_self_pid())
 		account_list(gate.stored, gate.nstored, r, &c);
 }
 
-/* Re-reads the stored policies when another process changed them. */
+/* Re-reads the stored policies when another process changed them: the
+ * policy stamp (ledger_budget.h) says so with one fstatat, so a request
+ * that meets no change reads nothing of LMDB. */
 static int load_stored(struct tg_ledger *l)
 {
+	struct tg_policy_stamp stamp;
 	uint64_t v;
-	int rc = tg_ledger_policy_version(l, &v);
+	int current = gate.stored_loaded && gate.stored_pid == tg_self_pid();
+	int rc = tg_ledger_policy_stamp(l, &stamp);
 	if (rc != 0)
 		return rc;
-	if (gate.stored_loaded && gate.stored_pid == getpid() && v == gate.stored_version)
+	if (current && tg_policy_stamp_same(&stamp, &gate.stamp))
+		return 0;
+	if (stamp.state == TG_STAMP_EMPTY_LEDGER) {
+		gate.nstored = 0;   /* nothing stored yet: nothing to read */
+		gate.stored_version = 0;
+		gate.stored_loaded = 1;
+		gate.stored_pid = tg_self_pid();
+		gate.stamp = stamp;
+		return 0;
+	}
+	/* The stamp seen before the read: a change made during it is seen
+	 * at the next request. */
+	gate.stamp = stamp;
+	rc = tg_ledger_policy_version(l, &v);
+	if (rc != 0)
+		return rc;
+	if (current && v == gate.stored_version)
 		return 0;
 	int n = 0;
 	gate.nstored = 0;
@@ -168,7 +190,7 @@ static int load_stored(struct tg_ledger *l)
 	gate.nstored = n;
 	gate.stored_version = v;
 	gate.stored_loaded = 1;
-	gate.stored_pid = getpid();
+	gate.stored_pid = tg_self_pid();
 	return 0;
 }
 
@@ -215,7 +237,7 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->limit_usd = p->limit_usd;
 	a->limit_tokens = p->limit_tokens;
 	a->window_start_us = alert_window(p, s);
-	a->pid = (int32_t)getpid();
+	a->pid = (int32_t)tg_self_pid();
 	snprintf(a->process, sizeof a->process, "%s", tg_config_get()->process);
 	snprintf(a->model, sizeof a->model, "%s", model);
 	snprintf(a->detail, sizeof a->detail, "%s", detail);

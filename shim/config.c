@@ -237,6 +237,14 @@ void tg_config_load(void)
 	config.budgets = tg_env_get("TOKENGUARD_BUDGETS");
 	config.fail = tg_env_get("TOKENGUARD_FAIL");
 
+	const char *sync = tg_env_get("TOKENGUARD_SYNC");
+	if (sync && *sync && strcmp(sync, "batch") != 0) {
+		if (strcmp(sync, "commit") == 0)
+			config.sync_commit = 1;
+		else
+			tg_warn("TOKENGUARD_SYNC=%.40s: expected batch or commit; using batch", sync);
+	}
+
 	int rc = tg_ledger_default_dir(config.ledger_dir, sizeof config.ledger_dir);
 	if (rc != 0) {
 		config.ledger_dir[0] = '\0';

@@ -26,6 +26,9 @@ struct tg_config {
 	const char *prices_file;      /* TOKENGUARD_PRICES, or NULL */
 	const char *budgets;          /* TOKENGUARD_BUDGETS, or NULL (parsed by the budget gate) */
 	const char *fail;             /* TOKENGUARD_FAIL, or NULL (read by the budget gate) */
+	int sync_commit;              /* TOKENGUARD_SYNC=commit: each record committed in the
+	                                 call that ends its exchange; default (batch): handed
+	                                 off to the spool, folded in groups (sink.h) */
 	char tags[TG_TAGS_MAX];       /* TOKENGUARD_TAGS, validated: "k=v,k=v" */
 	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
 };

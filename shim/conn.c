@@ -307,6 +307,10 @@ void tg_conn_write_end(const struct tg_write_plan *plan, size_t consumed, int de
 		c->replace = NULL;
 	}
 	pthread_mutex_unlock(&c->lock);
+	/* Bytes just went to a provider: the program now waits for its
+	 * answer, the time to commit what earlier exchanges handed off. */
+	if (consumed > 0 && !dead)
+		tg_sink_idle();
 }
 
 void tg_conn_read_begin(void *ssl, char *buf, size_t num, struct tg_read_plan *plan)

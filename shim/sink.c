@@ -12,6 +12,7 @@
 #include "log.h"
 #include "price.h"
 #include "text.h"
+#include "self_pid.h"
 
 #define WARNED_MODELS_MAX 64
 
@@ -25,6 +26,7 @@ static struct {
 	int prices_loaded;
 	char warned[WARNED_MODELS_MAX][TG_PROVIDER_MAX + TG_MODEL_MAX];
 	int nwarned;
+	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 static void load_prices(void)
@@ -96,7 +98,7 @@ static void warn_ledger(int rc, const char *what)
 static struct tg_ledger *ledger(void)
 {
 	const struct tg_config *cfg = tg_config_get();
-	pid_t pid = getpid();
+	pid_t pid = tg_self_pid();
 
 	if (sink.ledger && sink.pid != pid) {
 		/* An MDB_env must not be used or closed in a forked child: closing
@@ -115,8 +117,10 @@ static struct tg_ledger *ledger(void)
 		return NULL;
 	}
 	/* A spooling handle: no call of the program ever waits for another
-	 * process's commit (ledger.h). */
-	int rc = tg_ledger_open(&sink.ledger, cfg->ledger_dir, TG_LEDGER_CREATE | TG_LEDGER_SPOOL);
+	 * process's commit (ledger.h); by default a handing-off one, whose
+	 * appends are a write(2) each and whose commits come in groups. */
+	unsigned flags = TG_LEDGER_CREATE | TG_LEDGER_SPOOL | (cfg->sync_commit ? 0 : TG_LEDGER_HANDOFF);
+	int rc = tg_ledger_open(&sink.ledger, cfg->ledger_dir, flags);
 	if (rc != 0) {
 		sink.ledger = NULL;
 		sink.retry_after_us = tg_wall_us() + (int64_t)TG_SINK_RETRY_S * 1000000;
@@ -136,15 +140,63 @@ void tg_sink_commit(struct tg_record *r)
 	struct tg_ledger *l = ledger();
 	if (l) {
 		int rc = tg_ledger_append_scoped(l, r, family);
-		if (rc == TG_LEDGER_SPOOLED)
+		if (rc == TG_LEDGER_SPOOLED && tg_config_get()->sync_commit)
 			tg_debug("the ledger is locked by another process: record spooled");
-		else if (rc != 0)
+		else if (rc < 0)
 			warn_ledger(rc, "cannot write to");
-		else
-			sink.last_error = 0;
+		else if (rc == 0)
+			sink.last_error = 0;   /* a commit: the ledger is well again */
+		if (rc == TG_LEDGER_SPOOLED && tg_ledger_fold_due(l))
+			__atomic_store_n(&sink.fold_wanted, 1, __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&sink.lock);
 	tg_debug("recorded %s %s %s status %d", r->provider, r->endpoint, r->model, r->status);
+}
+
+/* Folds the spools now if the writer lock is free at once.  Called with
+ * the sink's lock held. */
+static void fold_now(void)
+{
+	struct tg_ledger *l = ledger();
+	int rc = l ? tg_ledger_try_fold(l) : 0;
+
+	if (rc == 0 || rc == TG_ELOCKED) {
+		/* Locked: the holder's write folds every spool, ours too. */
+		__atomic_store_n(&sink.fold_wanted, rc == TG_ELOCKED, __ATOMIC_RELAXED);
+		if (rc == 0)
+			sink.last_error = 0;
+		return;
+	}
+	/* The records stay in the spool, safe, for a later fold; asking
+	 * again at every request would only repeat the failure. */
+	__atomic_store_n(&sink.fold_wanted, 0, __ATOMIC_RELAXED);
+	tg_sink_ledger_problem(rc, "cannot commit to",
+	                       "its LLM calls are kept in the ledger's spool until it can be written");
+}
+
+void tg_sink_idle(void)
+{
+	if (!__atomic_load_n(&sink.fold_wanted, __ATOMIC_RELAXED))
+		return;
+	/* Another thread of the program is recording or folding: it will do. */
+	if (pthread_mutex_trylock(&sink.lock) != 0)
+		return;
+	if (sink.ledger && sink.pid == tg_self_pid())
+		fold_now();
+	pthread_mutex_unlock(&sink.lock);
+}
+
+/* At exit the program waits for nothing of ours but this: what the
+ * process handed off is committed now, unless another writer holds the
+ * lock (its write folds every spool) or a thread of the program is inside
+ * the sink (then the next writer of any process folds it). */
+__attribute__((destructor)) static void sink_exit(void)
+{
+	if (pthread_mutex_trylock(&sink.lock) != 0)
+		return;
+	if (sink.ledger && sink.pid == tg_self_pid() && tg_ledger_pending(sink.ledger) > 0)
+		fold_now();
+	pthread_mutex_unlock(&sink.lock);
 }
 
 void tg_sink_locked(void (*fn)(struct tg_ledger *l, const struct tg_prices *prices, void *ctx),

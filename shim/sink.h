@@ -6,6 +6,12 @@
  * guards all of it; it is held only while a record is priced and committed,
  * never on the path of a connection that is not to a provider.
  *
+ * Records are handed off (TOKENGUARD_SYNC=batch, the default): each goes
+ * to the process's spool with one write(2), and the spools are folded
+ * into LMDB in groups, at tg_sink_idle() when due and at exit.  With
+ * TOKENGUARD_SYNC=commit each is committed in the call that ends its
+ * exchange.
+ *
  * Nothing here can fail the host program: a ledger that cannot be opened or
  * written costs the record and one warning on stderr, and is tried again
  * at most every TG_SINK_RETRY_S seconds.
@@ -23,6 +29,13 @@ struct tg_prices;
 /* Prices r (cost_usd, TG_REC_UNPRICED) and appends it to the ledger, with
  * the spend totals of every scope it belongs to. */
 void tg_sink_commit(struct tg_record *r);
+
+/* A moment the program is not in a hurry: it has just sent a request to
+ * a provider and waits for the answer.  When the process's spool is due a
+ * fold (ledger.h, TG_LEDGER_HANDOFF) and the writer lock is free at once,
+ * the spools are folded now; otherwise this is one load.  The fold never
+ * waits for another process, nor for another thread of this one. */
+void tg_sink_idle(void);
 
 /* Runs fn under the sink's lock with the process's ledger (NULL when it
  * cannot be opened) and price table (NULL if none could be loaded): the

@@ -46,6 +46,8 @@ EVERY_FORMAT = ["openai-chat", "anthropic-messages", "gemini-generate", "cohere-
                 "azure-chat-stream", "bedrock-converse-stream"]
 # The fields two runs of the same exchanges legitimately differ in.
 RUN_SPECIFIC = ("ts", "latency_ms", "ttft_ms", "pid")
+# A process's spool is due a fold at this many records (ledger.h).
+FOLD_RECORDS = 256
 
 
 class ConcTest(itlib.SuiteTest):
@@ -153,7 +155,7 @@ class Curl:
     group per transfer (--next), HTTP/2 unless http is "1.1"."""
 
     def __init__(self, t, env, tdir, label, exchanges, ledger, http="2", parallel=0,
-                 extra=(), preload=True):
+                 extra=(), preload=True, env_extra=None):
         self.t, self.env, self.label = t, env, label
         self.exchanges, self.http = exchanges, http
         self.tag = "%s/%s" % (os.path.basename(tdir), label)
@@ -166,9 +168,11 @@ class Curl:
                                 options=run_options, extra=extra)
         self.out = os.path.join(tdir, label + ".out")
         self.err = os.path.join(tdir, label + ".err")
+        child_env = env.child_env(ledger, preload)
+        child_env.update(env_extra or {})
         with open(self.out, "wb") as o, open(self.err, "wb") as e:
             self.proc = subprocess.Popen(["curl", "-K", cfg], stdin=subprocess.DEVNULL,
-                                         stdout=o, stderr=e, env=env.child_env(ledger, preload))
+                                         stdout=o, stderr=e, env=child_env)
         self.pid = self.proc.pid
 
     def wait(self, deadline):
@@ -423,13 +427,28 @@ def read_line(t, proc, timeout):
     return buf
 
 
+def verify(t, env, ledger):
+    """tokenguard-report verify --format json: a clean ledger, and what its
+    spools still hold."""
+    p = subprocess.run([env.report, "verify", "--format", "json", "--ledger", ledger],
+                       capture_output=True, timeout=TIMEOUT)
+    t.check(p.returncode == 0, "verify: exit %d: %s%s" % (p.returncode, p.stdout[-300:],
+                                                          p.stderr[-300:]))
+    return json.loads(p.stdout)
+
+
 def append_after(t, env, tdir, ledger, before):
-    """A new process records into the ledger a killed one left."""
+    """A new process records into the ledger a killed one left, and its
+    exit folds the dead one's spool with its own."""
     ex = t.ex("openai-chat")
     c = run_curls([Curl(t, env, tdir, "after", [ex], ledger)])[0].check_output()
     recs = records(t, env, ledger)
     t.check(len(recs) == before + 1, "%d records after one more exchange, expected %d"
             % (len(recs), before + 1))
+    v = verify(t, env, ledger)
+    t.check(v["spool_files"] == 0 and v["spool_pending"] == 0,
+            "after the next process: %d spool file(s) with %d record(s) left"
+            % (v["spool_files"], v["spool_pending"]))
     curl = ConcTest(t.h, t.cases, "curl", "curl", "", None)
     match_records(curl, [r for r in recs if r["pid"] == c.pid], [ex], "after the kill: ")
     return recs
@@ -471,18 +490,23 @@ def sigkill_burst(t, env, tdir):
     whatever was committed stays readable and correct."""
     ledger = os.path.join(tdir, "ledger")
     cases = ["openai-chat", "openai-chat-stream"]
-    exs = [t.ex(cases[i % 2]) for i in range(400)]
+    exs = [t.ex(cases[i % 2]) for i in range(1000)]
     c = Curl(t, env, tdir, "burst", exs, ledger, http="1.1")
     deadline = time.monotonic() + TIMEOUT
     # The provider logs each request as it arrives; poll its log for the
-    # 100th so the kill lands mid-burst however fast the machine is.
-    while len(t.h.provider_requests(env, c.tag)) < 100:
+    # 600th so the kill lands mid-burst however fast the machine is.
+    while len(t.h.provider_requests(env, c.tag)) < FOLD_RECORDS * 2 + 88:
         t.check(c.proc.poll() is None, "curl ended before the kill (exit %s)" % c.proc.returncode)
-        t.check(time.monotonic() < deadline, "curl made fewer than 100 requests in %ds" % TIMEOUT)
+        t.check(time.monotonic() < deadline, "curl made fewer than 600 requests in %ds" % TIMEOUT)
         time.sleep(0.005)
     os.kill(c.pid, signal.SIGKILL)
     c.proc.wait()
     sent = len(t.h.provider_requests(env, c.tag))
+    # Handed-off records were folded while the program ran (a spool never
+    # holds more than a fold's worth), and the rest wait in its spool.
+    v = verify(t, env, ledger)
+    t.check(v["spool_pending"] <= FOLD_RECORDS, "%d records still in spools after %d requests: "
+            "no fold while curl ran" % (v["spool_pending"], sent))
     recs = records(t, env, ledger)
     # Each exchange is recorded once its response ends, before the next
     # request leaves: at most one exchange (the one in flight) is missing.
@@ -490,6 +514,23 @@ def sigkill_burst(t, env, tdir):
     match_records(t, recs, exs[:len(recs)], "after SIGKILL mid-burst: ")
     append_after(t, env, tdir, ledger, len(recs))
     return "# killed after %d requests, %d records kept" % (sent, len(recs))
+
+
+def sync_modes(t, env, tdir):
+    """TOKENGUARD_SYNC=batch (the default) and commit: the same records,
+    and nothing left in a spool once the program has exited."""
+    ledger = os.path.join(tdir, "ledger")
+    exs = [t.ex("openai-chat") for _ in range(30)]
+    for mode in ("batch", "commit"):
+        c = run_curls([Curl(t, env, tdir, mode, exs, ledger, http="1.1",
+                            env_extra={"TOKENGUARD_SYNC": mode})])[0].check_output()
+        recs = [r for r in records(t, env, ledger) if r["pid"] == c.pid]
+        match_records(t, recs, exs, "TOKENGUARD_SYNC=%s: " % mode)
+        v = verify(t, env, ledger)
+        t.check(v["spool_files"] == 0 and v["spool_pending"] == 0,
+                "TOKENGUARD_SYNC=%s: %d spool file(s) with %d record(s) left after exit"
+                % (mode, v["spool_files"], v["spool_pending"]))
+    return "# 30 exchanges in each mode, committed by exit"
 
 
 def cut_expectation(t):
@@ -614,6 +655,7 @@ def tests(harness, cases):
         ("httpx-h2", "conc_client.py", "conc-h2-reset", h2_reset_abandon),
         ("curl-h2", "curl", "conc-h2-reset", h2_reset_curl),
         ("curl", "curl", "conc-curl-default-equals-h1", default_equals_h1),
+        ("curl-h1", "curl", "conc-sync-modes", sync_modes),
     ]
     return [ConcTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]
