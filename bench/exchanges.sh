@@ -20,8 +20,8 @@
 # renders them); with --lines, `name value unit [op target]` lines, value
 # `-` where the figure could not be measured (no nginx).
 #
-# Environment (defaults in brackets): ROUNDS [9] rounds of the latency
-# cases, EXCHANGES [1000] exchanges per HTTP/1.1 run, H2_EXCHANGES [500] per
+# Environment (defaults in brackets): ROUNDS [11] rounds of the latency
+# cases, EXCHANGES [1000] exchanges per HTTP/1.1 run, H2_EXCHANGES [1000] per
 # HTTP/2 (curl) run, COMMIT_ROUNDS [3], COMMIT_EXCHANGES [500] exchanges per
 # process, MEM_CONNS [100], MEM_ROUNDS [3], BIG_ROUNDS [5], BIG_MB [50];
 # TG_BENCH_SHIM, TG_BENCH_REPORT; TG_BENCH_DISK (where on-disk ledgers go;
@@ -80,9 +80,9 @@ fi
 command -v nginx >/dev/null || { echo "exchanges.sh: nginx is not installed: not measured" >&2; not_measured; }
 tg_netns_enter "$0" "$@"
 
-ROUNDS=${ROUNDS:-9}
+ROUNDS=${ROUNDS:-11}
 N=${EXCHANGES:-1000}
-N2=${H2_EXCHANGES:-500}
+N2=${H2_EXCHANGES:-1000}
 COMMIT_ROUNDS=${COMMIT_ROUNDS:-3}
 COMMIT_N=${COMMIT_EXCHANGES:-500}
 MEM_CONNS=${MEM_CONNS:-100}
