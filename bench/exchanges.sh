@@ -59,6 +59,7 @@ emit_names() { # prints "name unit target" for every line
 line() { # name value
 	t=$(emit_names | awk -v n="$1" '$1 == n { print $2, $3 }')
 	[ -n "$t" ] || { echo "exchanges.sh: no line named $1" >&2; exit 2; }
+	# shellcheck disable=SC2086 # "unit target": two words
 	set -- "$1" "$2" $t
 	if [ "$4" = - ]; then
 		echo "$1 $2 $3"
@@ -68,7 +69,7 @@ line() { # name value
 }
 
 not_measured() {
-	emit_names | while read -r n u t; do line "$n" -; done
+	emit_names | while read -r n _; do line "$n" -; done
 	exit 0
 }
 
@@ -166,10 +167,15 @@ h2_config() {
 		done
 	} >"$1"
 }
+request_of() { # json|sse: the request body file
+	case $1 in
+	json) echo "$json_req" ;;
+	sse) echo "$sse_req" ;;
+	esac
+}
 for r in json sse; do
 	for port in 443 8443; do
-		eval "req=\$${r}_req"
-		h2_config "$work/h2_${r}_$port.curlrc" $port $r "$req"
+		h2_config "$work/h2_${r}_$port.curlrc" $port $r "$(request_of $r)"
 	done
 done
 
@@ -181,7 +187,8 @@ under() {
 	case $v in
 	base | hop) env -u LD_PRELOAD "$@" ;;
 	disk | shm)
-		eval "ledger=\$$v/ledger"
+		ledger=$disk/ledger
+		[ "$v" = shm ] && ledger=$shm/ledger
 		rm -rf "$ledger"
 		env TOKENGUARD_LEDGER="$ledger" TOKENGUARD_QUIET=1 LD_PRELOAD="$SHIM" "$@"
 		;;
@@ -205,7 +212,7 @@ latency_run() {
 	port=443
 	[ "$v" = hop ] && port=8443
 	r=${c#*_}
-	eval "req=\$${r}_req"
+	req=$(request_of "$r")
 	case $c in
 	h1_*) under "$v" "$CLIENT" seq $port $host "$path?r=$r" "$req" "$N" >"$out" ;;
 	h2_*)
@@ -227,6 +234,7 @@ round=0
 while [ $round -lt "$ROUNDS" ]; do
 	for c in $CASES; do
 		# Rotate the order of the variants every round.
+		# shellcheck disable=SC2086 # a list of words
 		set -- $VARIANTS
 		k=0
 		while [ $k -lt $((round % 4)) ]; do
@@ -239,6 +247,7 @@ while [ $round -lt "$ROUNDS" ]; do
 	done
 	round=$((round + 1))
 done
+# shellcheck disable=SC2086 # a list of words
 /usr/bin/python3 "$TG_TOP/bench/stats.py" latency "$work/raw" $CASES | while read -r n val; do line "$n" "$val"; done
 
 # Records/s reaching the ledger: P processes at once, each COMMIT_N

@@ -17,17 +17,25 @@ becomes an entry whose name is the note and whose other fields are null.
   table.py --markdown FILE                 results.json as a Markdown table
 """
 import json
+import math
 import operator
 import sys
 
 OPS = {"<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt, "==": operator.eq}
 
 
-def number(text):
+def number(text, where):
     try:
         return int(text)
     except ValueError:
-        return float(text)
+        pass
+    try:
+        x = float(text)
+    except ValueError:
+        x = float("nan")
+    if not math.isfinite(x):
+        sys.exit("table.py: %s: %r is not a number" % (where, text))
+    return x
 
 
 def parse(line, where):
@@ -37,11 +45,11 @@ def parse(line, where):
     f = line.split()
     if len(f) not in (3, 5) or (len(f) == 5 and f[3] not in OPS):
         sys.exit("table.py: %s: not `name value unit [op target]`: %r" % (where, line))
-    value = None if f[1] == "-" else number(f[1])
+    value = None if f[1] == "-" else number(f[1], where)
     target = "%s %s" % (f[3], f[4]) if len(f) == 5 else None
     met = None
     if target is not None and value is not None:
-        met = OPS[f[3]](value, number(f[4]))
+        met = OPS[f[3]](value, number(f[4], where))
     return {"name": f[0], "value": value, "unit": f[2], "target": target, "met": met}
 
 
