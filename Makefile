@@ -167,13 +167,14 @@ demo: deps
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-# bench/tlsclient.c times each exchange of bench/exchanges.sh.
-BENCH_CLIENT := $(B)/tlsclient
-$(BENCH_CLIENT): bench/tlsclient.c
+# bench/tlsclient.c times each exchange of bench/exchanges.sh;
+# bench/sslbench.c is the in-memory TLS load of bench/commits.sh.
+BENCH_PROGS := $(B)/tlsclient $(B)/sslbench
+$(BENCH_PROGS): $(B)/%: bench/%.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(CC) -O2 $(WARN) -o $@ $< -lssl -lcrypto
 
-bench: all $(HOLDER) $(BENCH_CLIENT)
+bench: all $(HOLDER) $(BENCH_PROGS)
 	sh bench/bench.sh
 
 install: all

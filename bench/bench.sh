@@ -13,7 +13,8 @@
 # Environment: BENCH_PIECES (default: all, in the order below) to run some
 # only; BENCH_JSON (default bench/results.json); each piece's own
 # repetition counts (see bench/README.md).  Needs `make` to have built
-# build/libtokenguard.so, build/tokenguard-report and build/tlsclient
+# build/libtokenguard.so, build/tokenguard-report, build/tlsclient and
+# build/sslbench
 # (`make bench` does).  nginx comes from Debian: missing, it is installed
 # when run as root (like tests/deps.sh); otherwise its lines say
 # "not measured".
@@ -21,7 +22,7 @@ set -eu
 
 TG_TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TG_TOP"
-PIECES=${BENCH_PIECES:-"bench/exchanges.sh bench/faults.sh bench/instr.sh bench/startup.sh bench/bulk.sh bench/mkledger.sh"}
+PIECES=${BENCH_PIECES:-"bench/exchanges.sh bench/commits.sh bench/faults.sh bench/instr.sh bench/startup.sh bench/bulk.sh bench/mkledger.sh"}
 JSON=${BENCH_JSON:-bench/results.json}
 TABLE="/usr/bin/python3 bench/table.py"
 

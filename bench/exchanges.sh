@@ -5,8 +5,7 @@
 #
 # Owns: the benchmark's network figures: per-exchange added latency (JSON
 # and SSE, HTTP/1.1 and HTTP/2, ledger on disk and on tmpfs, the nginx hop),
-# records/s reaching the ledger from 1, 2, 4 and 8 processes, memory per
-# open provider connection, and a 50 MB SSE stream's added time and memory.
+# memory per open provider connection, and a 50 MB SSE stream's added time and memory.
 #
 # Runs inside the integration tests' private network namespace
 # (tests/integration/netns.sh: only lo, every provider hostname is
@@ -22,8 +21,7 @@
 #
 # Environment (defaults in brackets): ROUNDS [11] rounds of the latency
 # cases, EXCHANGES [1000] exchanges per HTTP/1.1 run, H2_EXCHANGES [1000] per
-# HTTP/2 (curl) run, COMMIT_ROUNDS [3], COMMIT_EXCHANGES [500] exchanges per
-# process, MEM_CONNS [100], MEM_ROUNDS [3], BIG_ROUNDS [5], BIG_MB [50];
+# HTTP/2 (curl) run, MEM_CONNS [100], MEM_ROUNDS [3], BIG_ROUNDS [5], BIG_MB [50];
 # TG_BENCH_SHIM, TG_BENCH_REPORT; TG_BENCH_DISK (where on-disk ledgers go;
 # default build/bench-ledgers, which must not be tmpfs).
 set -eu
@@ -45,10 +43,6 @@ emit_names() { # prints "name unit target" for every line
 		echo "${c}_hop_added_p99 us -"
 		echo "${c}_disk_vs_hop x <=0.5"
 		echo "${c}_records_per_exchange x ==1"
-	done
-	for p in 1 2 4 8; do
-		echo "commits_per_s_${p}proc records/s $([ $p = 8 ] && echo '>=20000' || echo -)"
-		echo "base_exchanges_per_s_${p}proc exchanges/s -"
 	done
 	echo "mem_per_conn_added KiB -"
 	echo "sse_50mb_added_ms ms <=60"
@@ -84,8 +78,6 @@ tg_netns_enter "$0" "$@"
 ROUNDS=${ROUNDS:-11}
 N=${EXCHANGES:-1000}
 N2=${H2_EXCHANGES:-1000}
-COMMIT_ROUNDS=${COMMIT_ROUNDS:-3}
-COMMIT_N=${COMMIT_EXCHANGES:-500}
 MEM_CONNS=${MEM_CONNS:-100}
 MEM_ROUNDS=${MEM_ROUNDS:-3}
 BIG_ROUNDS=${BIG_ROUNDS:-5}
@@ -249,35 +241,6 @@ while [ $round -lt "$ROUNDS" ]; do
 done
 # shellcheck disable=SC2086 # a list of words
 /usr/bin/python3 "$TG_TOP/bench/stats.py" latency "$work/raw" $CASES | while read -r n val; do line "$n" "$val"; done
-
-# Records/s reaching the ledger: P processes at once, each COMMIT_N
-# exchanges on its own connection, the ledger counted once all exited.
-now_ns() { date +%s%N; }
-concurrent() { # variant P: wall ns of P clients at once
-	v=$1 p=$2
-	t0=$(now_ns)
-	k=0
-	while [ $k -lt "$p" ]; do
-		under "$v" "$CLIENT" seq 443 $host "$path?r=json" "$json_req" "$COMMIT_N" >/dev/null &
-		k=$((k + 1))
-	done
-	wait
-	echo $(($(now_ns) - t0))
-}
-for p in 1 2 4 8; do
-	: >"$work/commits"
-	: >"$work/bases"
-	k=0
-	while [ $k -lt "$COMMIT_ROUNDS" ]; do
-		rm -rf "$disk/ledger"
-		ns=$(concurrent disk $p)
-		echo "$(records "$disk/ledger") $ns" >>"$work/commits"
-		echo "$((p * COMMIT_N)) $(concurrent base $p)" >>"$work/bases"
-		k=$((k + 1))
-	done
-	line "commits_per_s_${p}proc" "$(/usr/bin/python3 "$TG_TOP/bench/stats.py" rate "$work/commits")"
-	line "base_exchanges_per_s_${p}proc" "$(/usr/bin/python3 "$TG_TOP/bench/stats.py" rate "$work/bases")"
-done
 
 # Memory per open provider connection: MEM_CONNS connections kept open,
 # one exchange on each; the resident set's growth per connection with the
