@@ -5,7 +5,8 @@
 #
 # Owns: the benchmark's network figures: per-exchange added latency (JSON
 # and SSE, HTTP/1.1 and HTTP/2, ledger on disk and on tmpfs, the nginx hop),
-# memory per open provider connection, and a 50 MB SSE stream's added time and memory.
+# memory per open provider connection, and a 50 MB SSE stream's added time
+# and memory.
 #
 # Runs inside the integration tests' private network namespace
 # (tests/integration/netns.sh: only lo, every provider hostname is
@@ -15,9 +16,9 @@
 # /dev/shm and the hop back to back, in an order that rotates every round,
 # so a machine busy with something else slows all of them alike.
 #
-# Output: without --lines, the lines of the table only (bench/table.py
-# renders them); with --lines, `name value unit [op target]` lines, value
-# `-` where the figure could not be measured (no nginx).
+# Output: without --lines, a table of its own figures (bench/table.py);
+# with --lines, `name value unit [op target]` lines, value `-` where the
+# figure could not be measured (no nginx).
 #
 # Environment (defaults in brackets): ROUNDS [11] rounds of the latency
 # cases, EXCHANGES [1000] exchanges per HTTP/1.1 run, H2_EXCHANGES [1000] per
