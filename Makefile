@@ -9,7 +9,7 @@
 #                  values, one record per exchange), each scenario run with and without it
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
 #   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
-#   bench          overhead of the shim against the same run without it
+#   bench          bench/bench.sh: one table of every figure and target, bench/results.json
 #   install        PREFIX (default /usr/local), DESTDIR honoured
 #
 # SAN=address,undefined (or any of the two) builds the shim and the CLI with
@@ -167,10 +167,15 @@ demo: deps
 fuzz:
 	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
-bench: all $(HOLDER)
-	sh bench/run.sh
-	sh bench/h2bench.sh
-	sh bench/faults.sh
+# bench/tlsclient.c times each exchange of bench/exchanges.sh;
+# bench/sslbench.c is the in-memory TLS load of bench/commits.sh.
+BENCH_PROGS := $(B)/tlsclient $(B)/sslbench
+$(BENCH_PROGS): $(B)/%: bench/%.c tests/tls_selfsigned.h
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(WARN) -o $@ $< -lssl -lcrypto
+
+bench: all $(HOLDER) $(BENCH_PROGS)
+	sh bench/bench.sh
 
 install: all
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
