@@ -191,6 +191,46 @@ Test(emit, writes_costs_without_exponents_or_trailing_zeros)
 	cr_assert_str_eq(capture(cost_str, "1000000000"), "1000000000");
 }
 
+/* The cost writer's own rounding (cost_fast) must give what printf's
+ * %.9f gives through tg_decimal_plain, digit for digit: amounts near a
+ * half of the ninth decimal, exact decimals, random amounts and bits. */
+static void cost_agrees(double d)
+{
+	char want[64], got[64];
+	FILE *f;
+
+	if (tg_decimal_plain(d, 9, want, sizeof want) < 0)
+		snprintf(want, sizeof want, "null");
+	memset(got, 0, sizeof got);
+	f = fmemopen(got, sizeof got - 1, "w");
+	tg_emit_cost(f, d);
+	fclose(f);
+	cr_assert_str_eq(got, want, "%.17g", d);
+}
+
+Test(emit, writes_costs_as_printf_rounds_them)
+{
+	static const double fixed[] = { 0, -0.0, 1e-12, 4e-10, 5e-10, 6e-10, 1.5e-9, 2.5e-9,
+	                                0.1, 0.125, 0.3, 1.0000000005, 0.0000000015, 999999.9999999995,
+	                                999999.999999999, 123456.123456789, 1e6, 2e15, -0.5, 0.00123 };
+	uint64_t x = 0x9e3779b97f4a7c15u;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		cost_agrees(fixed[i]);
+	for (int i = 0; i < 200000; i++) {
+		double d;
+
+		x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+		switch (i % 4) {
+		case 0: d = (double)(x % 100000000000u) / 1e9; break;         /* n nanodollars */
+		case 1: d = ((double)(x % 2000000000u) + 0.5) / 1e9; break;   /* halves */
+		case 2: d = (double)(x >> 11) / 9007199254740992.0 * 1000; break;
+		default: memcpy(&d, &x, sizeof d); break;                     /* any bits */
+		}
+		cost_agrees(d);
+	}
+}
+
 Test(emit, writes_a_cost_too_large_for_plain_notation_in_full_not_as_0)
 {
 	cr_assert_str_eq(capture(cost_str, "1e308"), "1e+308");
