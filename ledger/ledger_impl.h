@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "ledger.h"
+#include "ledger_budget.h"
 #include "spool.h"
 
 /* Two meta pages of the largest page size LMDB writes. */
@@ -140,11 +141,7 @@ int tg_alert_decode(const void *p, size_t n, struct tg_alert *a);
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
                   const char *model_family);
 
-/* One totals value (layout in ledger_budget.h). */
-struct tg_total {
-	double usd;
-	int64_t tokens, calls, blocked;
-};
+/* struct tg_total and tg_total_sum(): ledger_budget.h. */
 
 /* The rule tg_totals_add() applies, without a transaction: calls fn with
  * the totals key of every bucket r adds to and what it adds there, so a

@@ -55,10 +55,7 @@ int tg_total_map_add(void *map, const unsigned char *key, size_t klen,
 		e->klen = klen;
 		m->n++;
 	}
-	e->sum.usd += delta->usd;
-	e->sum.tokens += delta->tokens;
-	e->sum.calls += delta->calls;
-	e->sum.blocked += delta->blocked;
+	tg_total_sum(&e->sum, delta);
 	return 0;
 }
 
