@@ -128,6 +128,9 @@ struct tg_sum_how {
  * budgets' rule) over the records with since_us <= ts_us < until_us that
  * match(ctx, r) accepts, spooled records included.
  *
+ * match reads only the text fields in text (TG_TEXT_* of record_codec.h:
+ * the others are "" in the records it gets).
+ *
  * With scope (a policy whose scope and scope_value are set; NULL for
  * none), match must accept exactly the records tg_policy_matches() puts
  * in that scope, and every whole hour of the period is read from its
@@ -141,8 +144,16 @@ struct tg_sum_how {
  * other value to stop.  Returns 0, that value, or a ledger error (as
  * tg_ledger_scan).  how may be NULL. */
 int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t since_us,
-                  int64_t until_us, int (*match)(void *ctx, const struct tg_record *r),
-                  void *ctx, struct tg_total *out, struct tg_sum_how *how);
+                  int64_t until_us, unsigned text,
+                  int (*match)(void *ctx, const struct tg_record *r), void *ctx,
+                  struct tg_total *out, struct tg_sum_how *how);
+
+/* tg_ledger_scan() for reports that read a few fields of every record:
+ * the records fn gets hold only the text fields in text (TG_TEXT_* of
+ * record_codec.h; spooled records have them all), which saves most of
+ * the decoding of a long scan.  Returns as tg_ledger_scan(). */
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx);
 
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.

@@ -577,10 +577,12 @@ int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us
 struct sum_req {
 	const struct tg_policy *scope;
 	int64_t since_us, until_us;
+	unsigned text;    /* the text fields match reads (TG_TEXT_*) */
 	int (*match)(void *ctx, const struct tg_record *r);
 	void *ctx;
 	struct tg_total *out;
 	struct tg_sum_how how;
+	int stop;
 };
 
 static int sum_record(struct sum_req *q, const struct tg_record *r)
@@ -590,17 +592,20 @@ static int sum_record(struct sum_req *q, const struct tg_record *r)
 
 	if (rc == 0)
 		return 0;
-	if (rc != 1)
-		return rc;   /* match's own stop */
+	if (rc != 1) {
+		q->stop = rc;   /* match's own stop, kept apart from the ledger's codes */
+		return TG_EINVAL;
+	}
 	a = record_amounts(r);
 	tg_total_sum(q->out, &a);
 	return 0;
 }
 
-/* Adds the matching records of [since_us, until_us) as the ledger holds
- * them (spools apart). */
-static int sum_records(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q, int64_t since_us,
-                       int64_t until_us)
+/* Calls fn for each record of [since_us, until_us) as the ledger holds
+ * them (spools apart), decoded with the text fields in text only. */
+static int each_record(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_t until_us,
+                       unsigned text, int (*fn)(void *ctx, const struct tg_record *r),
+                       void *ctx)
 {
 	unsigned char start[16] = { 0 };
 	MDB_val k = { sizeof start, start }, d;
@@ -624,13 +629,28 @@ static int sum_records(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q, int
 		ts = tg_get_be64(k.mv_data);
 		if (ts > INT64_MAX || (int64_t)ts >= until_us)
 			break;
-		if ((rc = tg_record_decode(&r, d.mv_data, d.mv_size)) != 0 ||
-		    (rc = sum_record(q, &r)) != 0)
+		if ((rc = tg_record_decode_some(&r, d.mv_data, d.mv_size, text)) != 0 ||
+		    (rc = fn(ctx, &r)) != 0)
 			break;
-		q->how.scanned++;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int sum_scanned(void *ctx, const struct tg_record *r)
+{
+	struct sum_req *q = ctx;
+
+	q->how.scanned++;
+	return sum_record(q, r);
+}
+
+/* Adds the matching records of [since_us, until_us) as the ledger holds
+ * them (spools apart). */
+static int sum_records(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q, int64_t since_us,
+                       int64_t until_us)
+{
+	return each_record(l, txn, since_us, until_us, q->text, sum_scanned, q);
 }
 
 static int sum_spooled(void *ctx, const struct tg_record *r, const char *model_family)
@@ -693,6 +713,7 @@ static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 	memset(q->out, 0, sizeof *q->out);
 	memset(&q->how, 0, sizeof q->how);
+	q->stop = 0;
 	if (q->scope && l->has_budget_dbs && q->since_us <= INT64_MAX - US_PER_HOUR) {
 		unsigned char from[16];
 		int has_from;
@@ -723,11 +744,12 @@ static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 }
 
 int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t since_us,
-                  int64_t until_us, int (*match)(void *ctx, const struct tg_record *r),
-                  void *ctx, struct tg_total *out, struct tg_sum_how *how)
+                  int64_t until_us, unsigned text,
+                  int (*match)(void *ctx, const struct tg_record *r), void *ctx,
+                  struct tg_total *out, struct tg_sum_how *how)
 {
-	struct sum_req q = { scope, since_us < 0 ? 0 : since_us, until_us, match, ctx, out,
-	                     { 0, 0, 0 } };
+	struct sum_req q = { scope, since_us < 0 ? 0 : since_us, until_us, text, match, ctx, out,
+	                     { 0, 0, 0 }, 0 };
 	int rc;
 
 	if (!l || !out || (scope && scope->scope != TG_SCOPE_GLOBAL && !scope->scope_value[0]))
@@ -739,5 +761,53 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 		rc = tg_ledger_read(l, sum_txn, &q);
 	if (how)
 		*how = q.how;
-	return rc;
+	return q.stop ? q.stop : rc;
+}
+
+/* ---- scans for reports ---- */
+
+struct scan_some {
+	int64_t since_us, until_us;
+	unsigned text;
+	int (*fn)(void *ctx, const struct tg_record *r);
+	void *ctx;
+	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
+};
+
+static int scan_some_one(void *ctx, const struct tg_record *r)
+{
+	struct scan_some *q = ctx;
+
+	return (q->stop = q->fn(q->ctx, r)) != 0 ? TG_EINVAL : 0;
+}
+
+static int scan_some_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct scan_some *q = ctx;
+
+	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
+		return 0;
+	return scan_some_one(q, r);
+}
+
+static int scan_some_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct scan_some *q = ctx;
+	int rc = each_record(l, txn, q->since_us, q->until_us, q->text, scan_some_one, q);
+
+	return rc ? rc : tg_spooled_each(l, txn, scan_some_spooled, q);
+}
+
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
+{
+	struct scan_some q = { since_us < 0 ? 0 : since_us, until_us, text, fn, ctx, 0 };
+	int rc;
+
+	if (!l || !fn)
+		return TG_EINVAL;
+	if (q.until_us <= q.since_us)
+		return 0;
+	rc = tg_ledger_read(l, scan_some_txn, &q);
+	return q.stop ? q.stop : rc;
 }

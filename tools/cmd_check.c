@@ -70,7 +70,8 @@ static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
 	struct tg_policy scope;
 	struct tg_total t;
 	int rc = tg_ledger_sum(l, filter_scope(&rep->filter, &scope) ? &scope : NULL,
-	                       rep->since_us, rep->until_us, match, (void *)&rep->filter, &t, NULL);
+	                       rep->since_us, rep->until_us, tg_filter_text(&rep->filter), match,
+	                       (void *)&rep->filter, &t, NULL);
 
 	s->usd = t.usd_known;
 	s->tokens = t.tokens;
