@@ -8,6 +8,8 @@
 
 #include "decimal.h"
 #include "emit.h"
+#include "ledger_budget.h"
+#include "record_codec.h"
 #include "report.h"
 #include "when.h"
 
@@ -294,7 +296,9 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 	}
 	if (rep->format == TG_FMT_TABLE)
 		emit_table_head(rep->out);
-	rc = tg_ledger_scan(l, rep->since_us, rep->until_us, each, &c);
+	/* Every field is written: TG_TEXT_ALL, through the scan that does not
+	 * clear each record first (the writers stop at each text's end). */
+	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);
 	tg_obuf_flush(&c.o);
 	if (rc)
 		return tg_report_ledger_fail(rep, rc);
