@@ -119,8 +119,11 @@ static int json_plain(unsigned char c)
 	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
 }
 
-/* One pass: runs of plain bytes are copied as they are, the rest escaped
- * or checked as UTF-8 one sequence at a time. */
+/* The longest text one byte or UTF-8 sequence of the input becomes. */
+#define JSON_SEQ_MAX 6
+
+/* One pass, written straight into the buffer: a byte or sequence at a
+ * time while JSON_SEQ_MAX bytes are left, then a flush. */
 void tg_obuf_json_str(struct tg_obuf *o, const char *str)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -128,38 +131,49 @@ void tg_obuf_json_str(struct tg_obuf *o, const char *str)
 
 	tg_obuf_char(o, '"');
 	while (*s) {
-		const unsigned char *run = s;
-		int n;
+		char *q, *end;
 
-		while (json_plain(*s))
-			s++;
-		if (s > run)
-			tg_obuf_put(o, (const char *)run, (size_t)(s - run));
-		if (!*s)
-			break;
-		if (*s >= 0x80) {
-			if ((n = utf8_len(s)) == 0) {
-				tg_obuf_put(o, "\xef\xbf\xbd", 3);
+		if (o->cap - o->n < 8 * JSON_SEQ_MAX)
+			tg_obuf_flush(o);
+		q = o->b + o->n;
+		end = o->b + o->cap - JSON_SEQ_MAX;
+		while (*s && q <= end) {
+			unsigned char c = *s;
+			int n;
+
+			if (json_plain(c)) {
+				*q++ = (char)c;
 				s++;
-			} else {
-				tg_obuf_put(o, (const char *)s, (size_t)n);
-				s += n;
+				continue;
 			}
-			continue;
+			if (c >= 0x80) {
+				if ((n = utf8_len(s)) == 0) {
+					memcpy(q, "\xef\xbf\xbd", 3);
+					q += 3;
+					s++;
+				} else {
+					memcpy(q, s, (size_t)n);
+					q += n;
+					s += n;
+				}
+				continue;
+			}
+			*q++ = '\\';
+			switch (c) {
+			case '"': *q++ = '"'; break;
+			case '\\': *q++ = '\\'; break;
+			case '\n': *q++ = 'n'; break;
+			case '\r': *q++ = 'r'; break;
+			case '\t': *q++ = 't'; break;
+			default:
+				memcpy(q, "u00", 3);
+				q[3] = hex[c >> 4];
+				q[4] = hex[c & 15];
+				q += 5;
+			}
+			s++;
 		}
-		switch (*s) {
-		case '"': tg_obuf_put(o, "\\\"", 2); break;
-		case '\\': tg_obuf_put(o, "\\\\", 2); break;
-		case '\n': tg_obuf_put(o, "\\n", 2); break;
-		case '\r': tg_obuf_put(o, "\\r", 2); break;
-		case '\t': tg_obuf_put(o, "\\t", 2); break;
-		default: {
-			char u[6] = { '\\', 'u', '0', '0', hex[*s >> 4], hex[*s & 15] };
-
-			tg_obuf_put(o, u, sizeof u);
-		}
-		}
-		s++;
+		o->n = (size_t)(q - o->b);
 	}
 	tg_obuf_char(o, '"');
 }

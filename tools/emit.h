@@ -15,8 +15,9 @@
 
 enum tg_format { TG_FMT_TABLE, TG_FMT_JSON, TG_FMT_JSONL, TG_FMT_CSV };
 
-/* Output gathered in b (cap bytes) and written to f with one fwrite()
- * whenever it fills, and by tg_obuf_flush(). */
+/* Output gathered in b (cap bytes, at least TG_OBUF_MIN) and written to f
+ * with one fwrite() whenever it fills, and by tg_obuf_flush(). */
+#define TG_OBUF_MIN 64
 struct tg_obuf {
 	FILE *f;
 	char *b;

@@ -231,6 +231,46 @@ Test(emit, writes_costs_as_printf_rounds_them)
 	}
 }
 
+/* Text escaped through a buffer that fills many times over comes out as
+ * it does through one that never fills. */
+static size_t obuf_json(char *out, size_t n, size_t cap, const char *s)
+{
+	static char b[1 << 16];
+	FILE *f = fmemopen(out, n, "w");
+	struct tg_obuf o = { f, b, 0, cap };
+
+	cr_assert_not_null(f);
+	tg_obuf_json_str(&o, s);
+	tg_obuf_flush(&o);
+	fclose(f);
+	return strlen(out);
+}
+
+Test(emit, escapes_json_the_same_whatever_the_buffer_size)
+{
+	static const char *const bits[] = { "plain text ", "\"q\"", "\\", "\n\r\t", "\x01\x1f\x7f",
+	                                    "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff",
+	                                    "\xc3", "\xed\xa0\x80" };
+	static char in[4000], small[30000], large[30000];
+	size_t len = 0;
+
+	for (int i = 0; len + 8 < sizeof in; i = (i * 7 + 3) % 11) {
+		size_t k = strlen(bits[i]);
+
+		memcpy(in + len, bits[i], k);
+		len += k;
+	}
+	in[len] = '\0';
+	for (size_t cap = TG_OBUF_MIN; cap <= 200; cap += 13) {
+		memset(small, 0, sizeof small);
+		memset(large, 0, sizeof large);
+		obuf_json(small, sizeof small - 1, cap, in);
+		obuf_json(large, sizeof large - 1, 1 << 16, in);
+		cr_assert_gt(strlen(large), len);
+		cr_assert_str_eq(small, large, "buffer of %zu bytes", cap);
+	}
+}
+
 Test(emit, writes_a_cost_too_large_for_plain_notation_in_full_not_as_0)
 {
 	cr_assert_str_eq(capture(cost_str, "1e308"), "1e+308");
