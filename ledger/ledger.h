@@ -120,6 +120,17 @@ int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r);
 int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
                             const char *model_family);
 
+/* tg_ledger_append_scoped() for n records at once, all of them and their
+ * totals in ONE write transaction (one commit): bulk writers.  families[i]
+ * is record i's model family as for tg_ledger_append_scoped(); families
+ * may be NULL, and so may any families[i] (r[i].model is used).  Either
+ * every record is appended or none is; a TG_LEDGER_SPOOL handle that
+ * cannot take the lock spools each record and returns TG_LEDGER_SPOOLED.
+ * Returns what tg_ledger_append_scoped() returns, and TG_EINVAL when
+ * n < 0 or any r[i].ts_us < 0 (nothing is written), TG_ENOMEM. */
+int tg_ledger_append_many(struct tg_ledger *l, const struct tg_record *r,
+                          const char *const *families, int n);
+
 /* Folds every spool into the ledger now (a write with nothing of its
  * own).  *applied (may be NULL) is set to the entries that were not in
  * the ledger yet, *st (may be NULL) to what the spools held.  Returns 0 or

@@ -10,7 +10,15 @@
  *   totals      key:   scope string | NUL | bucket kind u8 (0 hour, 1 UTC
  *                      day, 2 UTC month) | bucket start u64 BE (us)
  *               value: usd f64 BE | tokens i64 BE | calls i64 BE |
- *                      blocked i64 BE
+ *                      blocked i64 BE (32 bytes, the first layout), then
+ *                      usd_known f64 BE | unpriced i64 BE |
+ *                      usage_unknown i64 BE | tokens_unknown i64 BE
+ *                      (64 bytes): what check sums, so that it reads
+ *                      buckets instead of records.  A bucket keeps the
+ *                      layout of its first write: one begun by a version
+ *                      that wrote 32 bytes stays so (its later fields
+ *                      would miss its first records), and reports count
+ *                      its records themselves.
  *               Every record adds to the hour, day and month buckets of
  *               each scope it belongs to, in the transaction that appends
  *               it, so a spend is a few reads whatever the ledger's size.
@@ -90,6 +98,62 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
  * reset_us -1 (their process counts them).  Returns 0 or a ledger error. */
 int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
                          struct tg_spend *out);
+
+/* One totals value (the layout above). */
+struct tg_total {
+	double usd;
+	int64_t tokens, calls, blocked;
+	/* The fields reports sum, appended by the second layout.  partial is
+	 * set for a value of the first layout, which does not hold them: a
+	 * report must count that bucket's records itself. */
+	double usd_known;           /* cost of the calls priced with known usage */
+	int64_t unpriced;           /* calls with usage but no price */
+	int64_t usage_unknown;      /* calls whose response carried no usage */
+	int64_t tokens_unknown;     /* calls with input or output unknown */
+	int partial;
+};
+
+/* Adds delta to a, field by field: the one place where totals are summed
+ * (a bucket's records, buckets into a period, a batch before its write). */
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
+
+/* How tg_ledger_sum() found its answer: hour buckets read, records of the
+ * ledger decoded (the hours no bucket answers for), spooled records. */
+struct tg_sum_how {
+	int64_t buckets, scanned, spooled;
+};
+
+/* The sums of `check` (struct tg_total above: calls, tokens,
+ * usd_known, blocked, unpriced, usage_unknown, tokens_unknown; usd is the
+ * budgets' rule) over the records with since_us <= ts_us < until_us that
+ * match(ctx, r) accepts, spooled records included.
+ *
+ * match reads only the text fields in text (TG_TEXT_* of record_codec.h:
+ * the others are "" in the records it gets).
+ *
+ * With scope (a policy whose scope and scope_value are set; NULL for
+ * none), match must accept exactly the records tg_policy_matches() puts
+ * in that scope, and every whole hour of the period is read from its
+ * hour bucket; the records are read only for the partial hours at the
+ * ends, the hours before meta "totals_from", and buckets of the first
+ * layout, which lack the report fields.  Without scope every record of
+ * the period is read.  Both ways give the same counts; the USD sums are
+ * added in another order, so they may differ in their last bits.
+ *
+ * match returns 1 for a record that counts, 0 for one that does not, any
+ * other value to stop.  Returns 0, that value, or a ledger error (as
+ * tg_ledger_scan).  how may be NULL. */
+int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t since_us,
+                  int64_t until_us, unsigned text,
+                  int (*match)(void *ctx, const struct tg_record *r), void *ctx,
+                  struct tg_total *out, struct tg_sum_how *how);
+
+/* tg_ledger_scan() for reports that read a few fields of every record:
+ * the records fn gets hold only the text fields in text (TG_TEXT_* of
+ * record_codec.h; spooled records have them all), which saves most of
+ * the decoding of a long scan.  Returns as tg_ledger_scan(). */
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx);
 
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.

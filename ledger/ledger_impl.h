@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "ledger.h"
+#include "ledger_budget.h"
 #include "spool.h"
 
 /* Two meta pages of the largest page size LMDB writes. */
@@ -146,11 +147,7 @@ int tg_alert_decode(const void *p, size_t n, struct tg_alert *a);
 int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
                   const char *model_family);
 
-/* One totals value (layout in ledger_budget.h). */
-struct tg_total {
-	double usd;
-	int64_t tokens, calls, blocked;
-};
+/* struct tg_total and tg_total_sum(): ledger_budget.h. */
 
 /* The rule tg_totals_add() applies, without a transaction: calls fn with
  * the totals key of every bucket r adds to and what it adds there, so a
@@ -175,9 +172,6 @@ void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
  * deltas of many records first (a fold).  Returns 0 or an LMDB code. */
 int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
                    const struct tg_total *delta);
-
-/* a += delta, field by field: the one place that knows the fields. */
-void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
 
 /* Decodes a stored totals value: 0 or TG_ECORRUPT. */
 int tg_total_decode(const MDB_val *d, struct tg_total *a);

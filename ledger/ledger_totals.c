@@ -9,12 +9,14 @@
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "price.h"
+#include "record_codec.h"
 #include "spool_cache.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
 #define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
-#define TVAL_LEN 32
+#define TVAL_LEN 32        /* the first layout (ledger_budget.h) */
+#define TVAL_LEN_2 64      /* the second, with the fields reports sum */
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
 
@@ -68,6 +70,19 @@ static void encode_amounts(unsigned char v[TVAL_LEN], const struct tg_total *a)
 	tg_put_be64(v + 24, (uint64_t)a->blocked);
 }
 
+/* A stored value: the second layout unless a is partial. */
+static size_t encode_total(unsigned char v[TVAL_LEN_2], const struct tg_total *a)
+{
+	encode_amounts(v, a);
+	if (a->partial)
+		return TVAL_LEN;
+	put_double(v + 32, a->usd_known);
+	tg_put_be64(v + 40, (uint64_t)a->unpriced);
+	tg_put_be64(v + 48, (uint64_t)a->usage_unknown);
+	tg_put_be64(v + 56, (uint64_t)a->tokens_unknown);
+	return TVAL_LEN_2;
+}
+
 /* Longer values are from a later version that appended fields. */
 int tg_total_decode(const MDB_val *d, struct tg_total *a)
 {
@@ -75,11 +90,33 @@ int tg_total_decode(const MDB_val *d, struct tg_total *a)
 
 	if (d->mv_size < TVAL_LEN)
 		return TG_ECORRUPT;
+	memset(a, 0, sizeof *a);
 	a->usd = get_double(p);
 	a->tokens = (int64_t)tg_get_be64(p + 8);
 	a->calls = (int64_t)tg_get_be64(p + 16);
 	a->blocked = (int64_t)tg_get_be64(p + 24);
+	if (d->mv_size < TVAL_LEN_2) {
+		a->partial = 1;
+		return 0;
+	}
+	a->usd_known = get_double(p + 32);
+	a->unpriced = (int64_t)tg_get_be64(p + 40);
+	a->usage_unknown = (int64_t)tg_get_be64(p + 48);
+	a->tokens_unknown = (int64_t)tg_get_be64(p + 56);
 	return 0;
+}
+
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
+{
+	a->usd += delta->usd;
+	a->tokens += delta->tokens;
+	a->calls += delta->calls;
+	a->blocked += delta->blocked;
+	a->usd_known += delta->usd_known;
+	a->unpriced += delta->unpriced;
+	a->usage_unknown += delta->usage_unknown;
+	a->tokens_unknown += delta->tokens_unknown;
+	a->partial |= delta->partial;
 }
 
 /* Reads one bucket; an absent bucket is zero. */
@@ -160,19 +197,29 @@ static int tag_repeated(const char *tags, const char *item, size_t len)
 	return 0;
 }
 
-/* What one record adds to every scope it belongs to. */
+/* What one record adds to every scope it belongs to.  A blocked call cost
+ * nothing and is no call (budget.h); the report fields follow the rules
+ * of `check`: a cost is summed only for a call priced with known usage. */
 static struct tg_total record_amounts(const struct tg_record *r)
 {
-	struct tg_total a = { 0, 0, 0, 0 };
+	struct tg_total a;
 
+	memset(&a, 0, sizeof a);
 	if (r->flags & TG_REC_BLOCKED) {
 		a.blocked = 1;
-	} else {
-		a.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
-		a.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
-		           (r->counts.output > 0 ? r->counts.output : 0);
-		a.calls = 1;
+		return a;
 	}
+	a.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
+	a.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
+	           (r->counts.output > 0 ? r->counts.output : 0);
+	a.calls = 1;
+	a.tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
+	if (r->flags & TG_REC_USAGE_UNKNOWN)
+		a.usage_unknown = 1;
+	else if (r->flags & TG_REC_UNPRICED)
+		a.unpriced = 1;
+	else
+		a.usd_known = r->cost_usd;
 	return a;
 }
 
@@ -225,14 +272,17 @@ struct add_ctx {
 	MDB_txn *txn;
 };
 
+/* Adds delta to the stored bucket under key; a bucket of the first
+ * layout stays in it (tg_total_sum keeps it partial). */
 int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
                    const struct tg_total *delta)
 {
-	unsigned char val[TVAL_LEN];
+	unsigned char val[TVAL_LEN_2];
 	MDB_val k = { klen, (void *)key }, d;
-	struct tg_total a = { 0, 0, 0, 0 };
+	struct tg_total a;
 	int rc;
 
+	memset(&a, 0, sizeof a);
 	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == 0)
 		rc = tg_total_decode(&d, &a);
@@ -241,18 +291,9 @@ int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, 
 	if (rc)
 		return rc;
 	tg_total_sum(&a, delta);
-	encode_amounts(val, &a);
-	d.mv_size = sizeof val;
+	d.mv_size = encode_total(val, &a);
 	d.mv_data = val;
 	return mdb_put(txn, l->totals, &k, &d, 0);
-}
-
-void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
-{
-	a->usd += delta->usd;
-	a->tokens += delta->tokens;
-	a->calls += delta->calls;
-	a->blocked += delta->blocked;
 }
 
 static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const struct tg_total *delta)
@@ -333,7 +374,7 @@ struct baseline {
 
 static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, struct baseline *b)
 {
-	MDB_val k = { strlen(name), (void *)name }, d;
+	MDB_val k = { strlen(name), (void *)name }, d, amounts;
 	const unsigned char *p;
 	int rc;
 
@@ -346,8 +387,9 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 		return TG_ECORRUPT;
 	b->window = (enum tg_window)p[0];
 	b->bucket_us = (int64_t)tg_get_be64(p + 1);
-	d.mv_data = (void *)(p + 9);
-	tg_total_decode(&d, &b->a);
+	amounts.mv_data = (void *)(p + 9);
+	amounts.mv_size = TVAL_LEN;   /* a baseline's amounts keep the first layout */
+	tg_total_decode(&amounts, &b->a);
 	memcpy(b->scope, p + BASE_FIXED, d.mv_size - BASE_FIXED);
 	b->scope[d.mv_size - BASE_FIXED] = '\0';
 	return 0;
@@ -547,4 +589,244 @@ int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us
 	if (!name || !*name || now_us < 0)
 		return TG_EINVAL;
 	return tg_ledger_write(l, reset_txn, &q);
+}
+
+/* ---- sums for reports ---- */
+
+struct sum_req {
+	const struct tg_policy *scope;
+	int64_t since_us, until_us;
+	unsigned text;    /* the text fields match reads (TG_TEXT_*) */
+	int (*match)(void *ctx, const struct tg_record *r);
+	void *ctx;
+	struct tg_total *out;
+	struct tg_sum_how how;
+	int stop;
+};
+
+static int sum_record(struct sum_req *q, const struct tg_record *r)
+{
+	struct tg_total a;
+	int rc = q->match ? q->match(q->ctx, r) : 1;
+
+	if (rc == 0)
+		return 0;
+	if (rc != 1) {
+		q->stop = rc;   /* match's own stop, kept apart from the ledger's codes */
+		return TG_EINVAL;
+	}
+	a = record_amounts(r);
+	tg_total_sum(q->out, &a);
+	return 0;
+}
+
+/* Calls fn for each record of [since_us, until_us) as the ledger holds
+ * them (spools apart), decoded with the text fields in text only. */
+static int each_record(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_t until_us,
+                       unsigned text, int (*fn)(void *ctx, const struct tg_record *r),
+                       void *ctx)
+{
+	unsigned char start[16] = { 0 };
+	MDB_val k = { sizeof start, start }, d;
+	MDB_cursor *cur;
+	struct tg_record r;
+	int rc;
+
+	if (since_us >= until_us)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, l->records, &cur)) != 0)
+		return rc;
+	tg_put_be64(start, (uint64_t)since_us);
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		uint64_t ts;
+
+		if (k.mv_size != 16) {
+			rc = TG_ECORRUPT;
+			break;
+		}
+		ts = tg_get_be64(k.mv_data);
+		if (ts > INT64_MAX || (int64_t)ts >= until_us)
+			break;
+		if ((rc = tg_record_decode_some(&r, d.mv_data, d.mv_size, text)) != 0 ||
+		    (rc = fn(ctx, &r)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int sum_scanned(void *ctx, const struct tg_record *r)
+{
+	struct sum_req *q = ctx;
+
+	q->how.scanned++;
+	return sum_record(q, r);
+}
+
+/* Adds the matching records of [since_us, until_us) as the ledger holds
+ * them (spools apart). */
+static int sum_records(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q, int64_t since_us,
+                       int64_t until_us)
+{
+	return each_record(l, txn, since_us, until_us, q->text, sum_scanned, q);
+}
+
+static int sum_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct sum_req *q = ctx;
+
+	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
+		return 0;
+	q->how.spooled++;
+	return sum_record(q, r);
+}
+
+/* The whole hours [from_us, to_us) of q's scope, from their buckets; an
+ * hour whose bucket lacks the report fields is read from its records. */
+static int sum_hours_detailed(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
+                              int64_t from_us, int64_t to_us)
+{
+	char scope[TG_SCOPE_KEY_MAX];
+	unsigned char key[TKEY_MAX];
+	size_t plen;
+	MDB_val k, d;
+	MDB_cursor *cur;
+	int rc;
+
+	if (tg_policy_scope_key(q->scope, scope, sizeof scope) < 0)
+		return TG_EINVAL;
+	plen = total_key(key, scope, B_HOUR, from_us) - 8;
+	k.mv_size = plen + 8;
+	k.mv_data = key;
+	if ((rc = mdb_cursor_open(txn, l->totals, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		struct tg_total a;
+		int64_t start;
+
+		if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen))
+			break;
+		start = (int64_t)tg_get_be64((unsigned char *)k.mv_data + plen);
+		if (start >= to_us)
+			break;
+		if ((rc = tg_total_decode(&d, &a)) != 0)
+			break;
+		if (a.partial)
+			rc = sum_records(l, txn, q, start, start + US_PER_HOUR);
+		else
+			tg_total_sum(q->out, &a), q->how.buckets++;
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct sum_req *q = ctx;
+	int64_t hours_from = -1, hours_to = -1;
+	int rc;
+
+	memset(q->out, 0, sizeof *q->out);
+	memset(&q->how, 0, sizeof q->how);
+	q->stop = 0;
+	if (q->scope && l->has_budget_dbs && q->since_us <= INT64_MAX - US_PER_HOUR) {
+		unsigned char from[16];
+		int has_from;
+
+		if ((rc = tg_totals_from_get(l, txn, from, &has_from)) != 0)
+			return rc;
+		hours_from = (q->since_us + US_PER_HOUR - 1) / US_PER_HOUR * US_PER_HOUR;
+		if (has_from) {
+			/* That record's hour mixes records in no total with others. */
+			uint64_t last = tg_get_be64(from);
+			int64_t after = last >= (uint64_t)(INT64_MAX - US_PER_HOUR) ? INT64_MAX :
+			                ((int64_t)last / US_PER_HOUR + 1) * US_PER_HOUR;
+
+			if (after > hours_from)
+				hours_from = after;
+		}
+		hours_to = q->until_us / US_PER_HOUR * US_PER_HOUR;
+	}
+	if (hours_from < hours_to) {
+		if ((rc = sum_records(l, txn, q, q->since_us, hours_from)) != 0 ||
+		    (rc = sum_hours_detailed(l, txn, q, hours_from, hours_to)) != 0 ||
+		    (rc = sum_records(l, txn, q, hours_to, q->until_us)) != 0)
+			return rc;
+	} else if ((rc = sum_records(l, txn, q, q->since_us, q->until_us)) != 0) {
+		return rc;
+	}
+	return tg_spooled_each(l, txn, sum_spooled, q);
+}
+
+int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t since_us,
+                  int64_t until_us, unsigned text,
+                  int (*match)(void *ctx, const struct tg_record *r), void *ctx,
+                  struct tg_total *out, struct tg_sum_how *how)
+{
+	struct sum_req q = { scope, since_us < 0 ? 0 : since_us, until_us, text, match, ctx, out,
+	                     { 0, 0, 0 }, 0 };
+	int rc;
+
+	if (!l || !out || (scope && scope->scope != TG_SCOPE_GLOBAL && !scope->scope_value[0]))
+		return TG_EINVAL;
+	memset(out, 0, sizeof *out);
+	if (q.until_us <= q.since_us)
+		rc = 0;
+	else
+		rc = tg_ledger_read(l, sum_txn, &q);
+	if (how)
+		*how = q.how;
+	return q.stop ? q.stop : rc;
+}
+
+/* ---- scans for reports ---- */
+
+struct scan_some {
+	int64_t since_us, until_us;
+	unsigned text;
+	int (*fn)(void *ctx, const struct tg_record *r);
+	void *ctx;
+	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
+};
+
+static int scan_some_one(void *ctx, const struct tg_record *r)
+{
+	struct scan_some *q = ctx;
+
+	return (q->stop = q->fn(q->ctx, r)) != 0 ? TG_EINVAL : 0;
+}
+
+static int scan_some_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct scan_some *q = ctx;
+
+	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
+		return 0;
+	return scan_some_one(q, r);
+}
+
+static int scan_some_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct scan_some *q = ctx;
+	int rc = each_record(l, txn, q->since_us, q->until_us, q->text, scan_some_one, q);
+
+	return rc ? rc : tg_spooled_each(l, txn, scan_some_spooled, q);
+}
+
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
+{
+	struct scan_some q = { since_us < 0 ? 0 : since_us, until_us, text, fn, ctx, 0 };
+	int rc;
+
+	if (!l || !fn)
+		return TG_EINVAL;
+	if (q.until_us <= q.since_us)
+		return 0;
+	rc = tg_ledger_read(l, scan_some_txn, &q);
+	return q.stop ? q.stop : rc;
 }

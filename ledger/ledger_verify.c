@@ -119,10 +119,15 @@ static int usd_equal(double a, double b)
 	return diff <= USD_ABS_TOLERANCE || diff <= USD_REL_TOLERANCE * fmax(fabs(a), fabs(b));
 }
 
+/* A value of the first layout (partial) has only the first four fields
+ * to compare. */
 static int total_equal(const struct tg_total *a, const struct tg_total *b)
 {
 	return usd_equal(a->usd, b->usd) && a->tokens == b->tokens && a->calls == b->calls &&
-	       a->blocked == b->blocked;
+	       a->blocked == b->blocked &&
+	       (a->partial || b->partial ||
+	        (usd_equal(a->usd_known, b->usd_known) && a->unpriced == b->unpriced &&
+	         a->usage_unknown == b->usage_unknown && a->tokens_unknown == b->tokens_unknown));
 }
 
 static void total_problem(struct check *c, const unsigned char *key, size_t klen,
@@ -133,11 +138,24 @@ static void total_problem(struct check *c, const unsigned char *key, size_t klen
 
 	c->v->totals_bad++;
 	tg_total_key_describe(key, klen, name, sizeof name);
-	problem(c, "total %s %s: stored usd=%.9g tokens=%lld calls=%lld blocked=%lld, "
-	        "records sum to usd=%.9g tokens=%lld calls=%lld blocked=%lld", name, what,
-	        stored->usd, (long long)stored->tokens, (long long)stored->calls,
-	        (long long)stored->blocked, sum->usd, (long long)sum->tokens,
-	        (long long)sum->calls, (long long)sum->blocked);
+	if (stored->partial || sum->partial)
+		problem(c, "total %s %s: stored usd=%.9g tokens=%lld calls=%lld blocked=%lld, "
+		        "records sum to usd=%.9g tokens=%lld calls=%lld blocked=%lld", name, what,
+		        stored->usd, (long long)stored->tokens, (long long)stored->calls,
+		        (long long)stored->blocked, sum->usd, (long long)sum->tokens,
+		        (long long)sum->calls, (long long)sum->blocked);
+	else
+		problem(c, "total %s %s: stored usd=%.9g tokens=%lld calls=%lld blocked=%lld "
+		        "usd_known=%.9g unpriced=%lld usage_unknown=%lld tokens_unknown=%lld, "
+		        "records sum to usd=%.9g tokens=%lld calls=%lld blocked=%lld "
+		        "usd_known=%.9g unpriced=%lld usage_unknown=%lld tokens_unknown=%lld",
+		        name, what, stored->usd, (long long)stored->tokens,
+		        (long long)stored->calls, (long long)stored->blocked, stored->usd_known,
+		        (long long)stored->unpriced, (long long)stored->usage_unknown,
+		        (long long)stored->tokens_unknown, sum->usd, (long long)sum->tokens,
+		        (long long)sum->calls, (long long)sum->blocked, sum->usd_known,
+		        (long long)sum->unpriced, (long long)sum->usage_unknown,
+		        (long long)sum->tokens_unknown);
 }
 
 static int check_totals(struct check *c)

@@ -170,6 +170,10 @@ static size_t get_varint(const unsigned char *p, size_t n, uint64_t *out)
 {
 	uint64_t v = 0;
 
+	if (n && p[0] < 0x80) {   /* tags, lengths and most counts: one byte */
+		*out = p[0];
+		return 1;
+	}
 	for (size_t i = 0; i < n && i < 10; i++) {
 		if (i == 9 && p[i] > 1)
 			return 0;
@@ -235,7 +239,16 @@ static int get_text(const unsigned char *p, size_t len, char *dst, size_t size)
 	return 0;
 }
 
-static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, size_t len)
+/* A text field asked for is decoded; one not asked for is left "" and
+ * not examined. */
+static int get_text_if(unsigned text, unsigned bit, const unsigned char *p, size_t len,
+                       char *dst, size_t size)
+{
+	return text & bit ? get_text(p, len, dst, size) : 0;
+}
+
+static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, size_t len,
+                     unsigned text)
 {
 	struct tg_counts *c = &r->counts;
 	uint64_t u;
@@ -259,31 +272,52 @@ static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, 
 			return TG_ECORRUPT;
 		r->flags = (uint32_t)u;
 		return 0;
-	case T_PROVIDER: return get_text(p, len, r->provider, sizeof r->provider);
-	case T_HOST: return get_text(p, len, r->host, sizeof r->host);
-	case T_ENDPOINT: return get_text(p, len, r->endpoint, sizeof r->endpoint);
-	case T_MODEL: return get_text(p, len, r->model, sizeof r->model);
-	case T_PROCESS: return get_text(p, len, r->process, sizeof r->process);
-	case T_TAGS: return get_text(p, len, r->tags, sizeof r->tags);
-	case T_REQUEST_ID: return get_text(p, len, r->request_id, sizeof r->request_id);
-	case T_RESPONSE_ID: return get_text(p, len, r->response_id, sizeof r->response_id);
+	case T_PROVIDER:
+		return get_text_if(text, TG_TEXT_PROVIDER, p, len, r->provider, sizeof r->provider);
+	case T_HOST: return get_text_if(text, TG_TEXT_HOST, p, len, r->host, sizeof r->host);
+	case T_ENDPOINT:
+		return get_text_if(text, TG_TEXT_ENDPOINT, p, len, r->endpoint, sizeof r->endpoint);
+	case T_MODEL: return get_text_if(text, TG_TEXT_MODEL, p, len, r->model, sizeof r->model);
+	case T_PROCESS:
+		return get_text_if(text, TG_TEXT_PROCESS, p, len, r->process, sizeof r->process);
+	case T_TAGS: return get_text_if(text, TG_TEXT_TAGS, p, len, r->tags, sizeof r->tags);
+	case T_REQUEST_ID:
+		return get_text_if(text, TG_TEXT_REQUEST_ID, p, len, r->request_id,
+		                   sizeof r->request_id);
+	case T_RESPONSE_ID:
+		return get_text_if(text, TG_TEXT_RESPONSE_ID, p, len, r->response_id,
+		                   sizeof r->response_id);
 	case T_REQUESTED_MODEL:
-		return get_text(p, len, r->requested_model, sizeof r->requested_model);
-	case T_POLICY: return get_text(p, len, r->policy, sizeof r->policy);
+		return get_text_if(text, TG_TEXT_REQUESTED_MODEL, p, len, r->requested_model,
+		                   sizeof r->requested_model);
+	case T_POLICY:
+		return get_text_if(text, TG_TEXT_POLICY, p, len, r->policy, sizeof r->policy);
 	}
 	return 0; /* a field from a later version: skipped */
 }
 
-int tg_record_decode(struct tg_record *r, const void *buf, size_t n)
+/* Every field's default, the text fields "" (their first byte only). */
+static void defaults(struct tg_record *r)
+{
+	r->ts_us = 0;
+	r->latency_ms = -1;
+	r->ttft_ms = -1;
+	tg_counts_unknown(&r->counts);
+	r->cost_usd = 0;
+	r->pid = 0;
+	r->status = 0;
+	r->flags = 0;
+	r->provider[0] = r->host[0] = r->endpoint[0] = r->model[0] = r->process[0] = '\0';
+	r->tags[0] = r->request_id[0] = r->response_id[0] = '\0';
+	r->requested_model[0] = r->policy[0] = '\0';
+}
+
+int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsigned text)
 {
 	const unsigned char *p = buf;
 	size_t off = 1;
 
-	memset(r, 0, sizeof *r);
-	tg_counts_unknown(&r->counts);
-	r->latency_ms = -1;
-	r->ttft_ms = -1;
-
+	defaults(r);
 	if (n < 1 || p[0] == 0)
 		return TG_ECORRUPT;
 	if (p[0] > TG_RECORD_ENC_VERSION)
@@ -300,9 +334,15 @@ int tg_record_decode(struct tg_record *r, const void *buf, size_t n)
 		if (!(k = get_varint(p + off, n - off, &len)) || len > n - off - k)
 			return TG_ECORRUPT;
 		off += k;
-		if ((rc = get_field(r, tag, p + off, (size_t)len)) != 0)
+		if ((rc = get_field(r, tag, p + off, (size_t)len, text)) != 0)
 			return rc;
 		off += (size_t)len;
 	}
 	return 0;
+}
+
+int tg_record_decode(struct tg_record *r, const void *buf, size_t n)
+{
+	memset(r, 0, sizeof *r);
+	return tg_record_decode_some(r, buf, n, TG_TEXT_ALL);
 }

@@ -43,4 +43,20 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n);
  * than our field (from a later version) is cut at a UTF-8 boundary. */
 int tg_record_decode(struct tg_record *r, const void *buf, size_t n);
 
+/* The text fields, for tg_record_decode_some(). */
+enum tg_record_text {
+	TG_TEXT_PROVIDER = 1u << 0, TG_TEXT_HOST = 1u << 1, TG_TEXT_ENDPOINT = 1u << 2,
+	TG_TEXT_MODEL = 1u << 3, TG_TEXT_PROCESS = 1u << 4, TG_TEXT_TAGS = 1u << 5,
+	TG_TEXT_REQUEST_ID = 1u << 6, TG_TEXT_RESPONSE_ID = 1u << 7,
+	TG_TEXT_REQUESTED_MODEL = 1u << 8, TG_TEXT_POLICY = 1u << 9,
+	TG_TEXT_ALL = (1u << 10) - 1,
+};
+
+/* tg_record_decode() for scans that read a few fields of many records:
+ * every number is decoded, and of the text fields only those in text
+ * (TG_TEXT_* bits); the others are "" and not examined, so a value
+ * damaged only there decodes (verify examines every field).  r is not
+ * cleared first: bytes past a text field's end keep what they held. */
+int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsigned text);
+
 #endif

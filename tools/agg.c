@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "record_codec.h"
 #include "when.h"
 
 const char *const tg_tok_name[TG_TOK_KINDS] = {
@@ -88,18 +89,43 @@ int tg_tags_get(const char *tags, const char *name, char *buf, size_t n)
 	return 0;
 }
 
+/* s into buf (n bytes), cut to fit: snprintf's "%s" without its cost
+ * for every key of every record. */
+static void copy_text(char *buf, size_t n, const char *s)
+{
+	size_t len = strnlen(s, n - 1);
+
+	memcpy(buf, s, len);
+	buf[len] = '\0';
+}
+
 static void key_value(const struct tg_agg_key *k, const struct tg_record *r, char *buf, size_t n)
 {
 	switch (k->by) {
-	case TG_BY_PROVIDER: snprintf(buf, n, "%s", r->provider); break;
-	case TG_BY_MODEL: snprintf(buf, n, "%s", r->model); break;
-	case TG_BY_HOST: snprintf(buf, n, "%s", r->host); break;
-	case TG_BY_ENDPOINT: snprintf(buf, n, "%s", r->endpoint); break;
-	case TG_BY_PROCESS: snprintf(buf, n, "%s", r->process); break;
+	case TG_BY_PROVIDER: copy_text(buf, n, r->provider); break;
+	case TG_BY_MODEL: copy_text(buf, n, r->model); break;
+	case TG_BY_HOST: copy_text(buf, n, r->host); break;
+	case TG_BY_ENDPOINT: copy_text(buf, n, r->endpoint); break;
+	case TG_BY_PROCESS: copy_text(buf, n, r->process); break;
 	case TG_BY_DAY: tg_when_day(r->ts_us, buf); break;
 	case TG_BY_MONTH: tg_when_month(r->ts_us, buf); break;
 	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
 	}
+}
+
+unsigned tg_agg_text(const struct tg_agg *a)
+{
+	static const unsigned by_text[] = {
+		[TG_BY_PROVIDER] = TG_TEXT_PROVIDER, [TG_BY_MODEL] = TG_TEXT_MODEL,
+		[TG_BY_HOST] = TG_TEXT_HOST, [TG_BY_ENDPOINT] = TG_TEXT_ENDPOINT,
+		[TG_BY_DAY] = 0, [TG_BY_MONTH] = 0,
+		[TG_BY_PROCESS] = TG_TEXT_PROCESS, [TG_BY_TAG] = TG_TEXT_TAGS,
+	};
+	unsigned text = TG_TEXT_MODEL;
+
+	for (int k = 0; k < a->nkeys; k++)
+		text |= by_text[a->key[k].by];
+	return text;
 }
 
 static uint64_t fnv1a(uint64_t h, const char *s, size_t n)

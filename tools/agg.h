@@ -72,6 +72,10 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen);
 /* The name of key i as given ("model", "tag:team"). */
 void tg_agg_key_name(const struct tg_agg *a, int i, char *buf, size_t n);
 
+/* The text fields of a record tg_agg_add() reads (TG_TEXT_* of
+ * record_codec.h): the keys' and the model, named when unpriced. */
+unsigned tg_agg_text(const struct tg_agg *a);
+
 /* Adds one record.  Returns 0, or -1 when out of memory. */
 int tg_agg_add(struct tg_agg *a, const struct tg_record *r);
 

@@ -1,5 +1,6 @@
 /* cmd_check.c - `tokenguard-report check`: a gate for scripts and CI.
- * Sums the spend of the matching records in the period and exits 0 when it
+ * Sums the spend of the matching records in the period (from the budget
+ * totals where they answer: ledger_budget.h) and exits 0 when it
  * is within --max-usd / --max-tokens, 1 when it is over, with one line
  * saying which; errors exit 2 like every command.  Calls whose cost or
  * token count is not known are named in a note, since the sums cannot
@@ -9,39 +10,77 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "ledger_budget.h"
 #include "report.h"
 #include "when.h"
 
 #define CHECK_OVER 1
 
 struct sums {
-	const struct tg_filter *filter;
 	double usd;
 	int64_t tokens, calls, blocked, unpriced, usage_unknown, tokens_unknown;
 };
 
-static int add(void *p, const struct tg_record *r)
+static int match(void *filter, const struct tg_record *r)
 {
-	struct sums *s = p;
+	return tg_filter_match(filter, r);
+}
 
-	if (!tg_filter_match(s->filter, r))
+/* The budget scope that holds exactly the records f accepts, when there
+ * is one: no condition (global), or a single provider, process or tag
+ * condition.  A model condition takes the price family the report sees,
+ * which need not be the one the record's writer saw: it is not one. */
+static int filter_scope(const struct tg_filter *f, struct tg_policy *p)
+{
+	const char *value = NULL;
+	int conditions = (f->provider != NULL) + (f->process != NULL) + f->ntags;
+
+	memset(p, 0, sizeof *p);
+	if (f->model || conditions > 1)
 		return 0;
-	if (r->flags & TG_REC_BLOCKED) {
-		s->blocked++;
-		return 0;
+	if (f->provider) {
+		p->scope = TG_SCOPE_PROVIDER;
+		value = f->provider;
+	} else if (f->process) {
+		p->scope = TG_SCOPE_PROCESS;
+		value = f->process;
+	} else if (f->ntags) {
+		const char *eq = strchr(f->tag[0], '=');
+
+		/* Only a well-formed k=v item is a tag scope (ledger_budget.h). */
+		if (!eq || eq == f->tag[0] || strchr(f->tag[0], ','))
+			return 0;
+		p->scope = TG_SCOPE_TAG;
+		value = f->tag[0];
+	} else {
+		p->scope = TG_SCOPE_GLOBAL;
+		return 1;
 	}
-	s->calls++;
-	s->tokens += (r->counts.input > 0 ? r->counts.input : 0) +
-	             (r->counts.output > 0 ? r->counts.output : 0);
-	if (r->counts.input < 0 || r->counts.output < 0)
-		s->tokens_unknown++;
-	if (r->flags & TG_REC_USAGE_UNKNOWN)
-		s->usage_unknown++;
-	else if (r->flags & TG_REC_UNPRICED)
-		s->unpriced++;
-	else
-		s->usd += r->cost_usd;
-	return 0;
+	if (!*value || strlen(value) >= sizeof p->scope_value)
+		return 0;
+	memcpy(p->scope_value, value, strlen(value) + 1);
+	return 1;
+}
+
+/* The spend of the matching records of the period: from the budget
+ * totals when they hold the answer (ledger_budget.h), else record by
+ * record. */
+static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
+{
+	struct tg_policy scope;
+	struct tg_total t;
+	int rc = tg_ledger_sum(l, filter_scope(&rep->filter, &scope) ? &scope : NULL,
+	                       rep->since_us, rep->until_us, tg_filter_text(&rep->filter), match,
+	                       (void *)&rep->filter, &t, NULL);
+
+	s->usd = t.usd_known;
+	s->tokens = t.tokens;
+	s->calls = t.calls;
+	s->blocked = t.blocked;
+	s->unpriced = t.unpriced;
+	s->usage_unknown = t.usage_unknown;
+	s->tokens_unknown = t.tokens_unknown;
+	return rc;
 }
 
 static void period(const struct tg_report *rep, char *buf, size_t n)
@@ -117,12 +156,12 @@ static void spend_line(const struct tg_report *rep, const struct sums *s, int ov
 
 int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 {
-	struct sums s = { .filter = &rep->filter };
+	struct sums s;
 	int over_usd, over_tok, unknown, rc;
 	char when[2 * TG_WHEN_ISO_MAX + 16], reason[256];
 	FILE *f = rep->out;
 
-	if ((rc = tg_ledger_scan(l, rep->since_us, rep->until_us, add, &s)) != 0)
+	if ((rc = sum(rep, l, &s)) != 0)
 		return tg_report_ledger_fail(rep, rc);
 	over_usd = rep->max_usd >= 0 && s.usd > rep->max_usd;
 	over_tok = rep->max_tokens >= 0 && s.tokens > rep->max_tokens;

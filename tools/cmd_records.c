@@ -3,10 +3,13 @@
  * both). */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
 #include "emit.h"
+#include "ledger_budget.h"
+#include "record_codec.h"
 #include "report.h"
 #include "when.h"
 
@@ -67,8 +70,12 @@ static const struct field fields[] = {
 #undef AT
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
+/* Output goes through one large buffer (emit.h). */
+#define OUT_BUF (1 << 17)
+
 struct ctx {
 	const struct tg_report *rep;
+	struct tg_obuf o;
 	long n;
 };
 
@@ -77,11 +84,11 @@ static const void *member(const struct tg_record *r, const struct field *fd)
 	return (const char *)r + fd->off;
 }
 
-static void json_tags(FILE *f, const char *tags)
+static void json_tags(struct tg_obuf *o, const char *tags)
 {
 	int first = 1;
 
-	putc('{', f);
+	tg_obuf_char(o, '{');
 	for (const char *p = tags; *p;) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);
@@ -89,22 +96,27 @@ static void json_tags(FILE *f, const char *tags)
 		char key[TG_TAGS_MAX], val[TG_TAGS_MAX];
 
 		if (len) {
+			size_t vl = eq ? len - kl - 1 : 0;
+
 			memcpy(key, p, kl);
 			key[kl] = '\0';
-			snprintf(val, sizeof val, "%.*s", eq ? (int)(len - kl - 1) : 0, eq ? eq + 1 : "");
-			fputs(first ? "" : ",", f);
-			tg_emit_json_str(f, key);
-			putc(':', f);
-			tg_emit_json_str(f, val);
+			memcpy(val, eq ? eq + 1 : "", vl);
+			val[vl] = '\0';
+			if (!first)
+				tg_obuf_char(o, ',');
+			tg_obuf_json_str(o, key);
+			tg_obuf_char(o, ':');
+			tg_obuf_json_str(o, val);
 			first = 0;
 		}
 		p += len + (p[len] == ',');
 	}
-	putc('}', f);
+	tg_obuf_char(o, '}');
 }
 
 /* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v). */
-static void emit_value(FILE *f, const struct tg_record *r, const struct field *fd, int csv)
+static void emit_value(struct tg_obuf *o, const struct tg_record *r, const struct field *fd,
+                       int csv)
 {
 	const void *m = member(r, fd);
 	char buf[TG_TAGS_MAX];
@@ -112,60 +124,78 @@ static void emit_value(FILE *f, const struct tg_record *r, const struct field *f
 	switch (fd->kind) {
 	case F_TS:
 		tg_when_iso(*(const int64_t *)m, buf);
-		fprintf(f, csv ? "%s" : "\"%s\"", buf);
+		if (!csv)
+			tg_obuf_char(o, '"');
+		tg_obuf_str(o, buf);
+		if (!csv)
+			tg_obuf_char(o, '"');
 		break;
 	case F_TEXT:
 	case F_ID:
 		if (csv)
-			tg_emit_csv_field(f, m);
+			tg_obuf_csv_field(o, m);
 		else if (fd->kind == F_ID)
-			tg_emit_json_str_or_null(f, m);
+			tg_obuf_json_str_or_null(o, m);
 		else
-			tg_emit_json_str(f, m);
+			tg_obuf_json_str(o, m);
 		break;
 	case F_TAGS:
 		if (!csv) {
-			json_tags(f, m);
+			json_tags(o, m);
 			break;
 		}
 		/* CSV lists tags as k=v;k=v so the field needs no quoting. */
 		snprintf(buf, sizeof buf, "%s", (const char *)m);
 		for (char *p = buf; (p = strchr(p, ',')); )
 			*p = ';';
-		tg_emit_csv_field(f, buf);
+		tg_obuf_csv_field(o, buf);
 		break;
 	case F_INT:
-		fprintf(f, "%d", *(const int32_t *)m);
+		tg_obuf_int(o, *(const int32_t *)m);
 		break;
 	case F_COUNT:
-		tg_emit_count(f, *(const int64_t *)m, csv ? "" : "null");
+		tg_obuf_count(o, *(const int64_t *)m, csv ? "" : "null");
 		break;
 	case F_COST:
-		tg_emit_cost(f, *(const double *)m);
+		tg_obuf_cost(o, *(const double *)m);
 		break;
 	case F_FLAG:
-		fputs(r->flags & fd->flag ? "true" : "false", f);
+		if (r->flags & fd->flag)
+			tg_obuf_put(o, "true", 4);
+		else
+			tg_obuf_put(o, "false", 5);
 		break;
 	}
 }
 
-static void emit_json(FILE *f, const struct tg_record *r)
+/* The field names as JSON keys, made once: {"ts": ,"provider": ... */
+static char json_keys[NFIELDS][48];
+static size_t json_key_len[NFIELDS];
+
+static void json_keys_make(void)
 {
-	for (size_t i = 0; i < NFIELDS; i++) {
-		fprintf(f, "%s\"%s\":", i ? "," : "{", fields[i].name);
-		emit_value(f, r, &fields[i], 0);
-	}
-	putc('}', f);
+	for (size_t i = 0; i < NFIELDS; i++)
+		json_key_len[i] = (size_t)snprintf(json_keys[i], sizeof json_keys[i], "%s\"%s\":",
+		                                   i ? "," : "{", fields[i].name);
 }
 
-static void emit_csv(FILE *f, const struct tg_record *r)
+static void emit_json(struct tg_obuf *o, const struct tg_record *r)
+{
+	for (size_t i = 0; i < NFIELDS; i++) {
+		tg_obuf_put(o, json_keys[i], json_key_len[i]);
+		emit_value(o, r, &fields[i], 0);
+	}
+	tg_obuf_char(o, '}');
+}
+
+static void emit_csv(struct tg_obuf *o, const struct tg_record *r)
 {
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (i)
-			putc(',', f);
-		emit_value(f, r, &fields[i], 1);
+			tg_obuf_char(o, ',');
+		emit_value(o, r, &fields[i], 1);
 	}
-	fputs("\r\n", f);
+	tg_obuf_put(o, "\r\n", 2);
 }
 
 /* The table shows the columns people scan for; the other formats carry
@@ -177,57 +207,74 @@ static void emit_table_head(FILE *f)
 	        "REASONING", "COST (USD)", "LAT(ms)", "PROCESS");
 }
 
-static void table_count(FILE *f, int64_t v)
+/* "  %9lld", or "  %9s" of "?" for an unknown count. */
+static void table_count(struct tg_obuf *o, int64_t v)
 {
-	if (v < 0)
-		fprintf(f, "  %9s", "?");
-	else
-		fprintf(f, "  %9lld", (long long)v);
+	char num[24];
+
+	if (v < 0) {
+		num[0] = '?';
+		num[1] = '\0';
+	} else {
+		snprintf(num, sizeof num, "%lld", (long long)v);
+	}
+	tg_obuf_put(o, "  ", 2);
+	tg_obuf_pad(o, num, 9, 1);
 }
 
-static void emit_table(FILE *f, const struct tg_record *r)
+static void emit_table(struct tg_obuf *o, const struct tg_record *r)
 {
-	char ts[TG_WHEN_ISO_MAX];
+	char ts[TG_WHEN_ISO_MAX], num[64];
 	const struct tg_counts *c = &r->counts;
 
 	tg_when_iso(r->ts_us, ts);
-	fprintf(f, "%-24s  %-10s  %-32s  %6d", ts, r->provider, r->model, r->status);
-	table_count(f, c->input);
-	table_count(f, c->cached_input);
-	table_count(f, c->cache_creation);
-	table_count(f, c->output);
-	table_count(f, c->reasoning);
+	tg_obuf_pad(o, ts, 24, 0);
+	tg_obuf_put(o, "  ", 2);
+	tg_obuf_pad(o, r->provider, 10, 0);
+	tg_obuf_put(o, "  ", 2);
+	tg_obuf_pad(o, r->model, 32, 0);
+	snprintf(num, sizeof num, "%d", r->status);
+	tg_obuf_put(o, "  ", 2);
+	tg_obuf_pad(o, num, 6, 1);
+	table_count(o, c->input);
+	table_count(o, c->cached_input);
+	table_count(o, c->cache_creation);
+	table_count(o, c->output);
+	table_count(o, c->reasoning);
+	tg_obuf_put(o, "  ", 2);
 	if (r->flags & TG_REC_BLOCKED)
-		fprintf(f, "  %12s", "blocked");
+		tg_obuf_pad(o, "blocked", 12, 1);
 	else if (r->flags & (TG_REC_UNPRICED | TG_REC_USAGE_UNKNOWN))
-		fprintf(f, "  %12s", "unpriced");
-	else
-		tg_decimal_fprintf(f, "  %12.6f", r->cost_usd);
-	table_count(f, r->latency_ms);
-	fprintf(f, "  %s\n", r->process);
+		tg_obuf_pad(o, "unpriced", 12, 1);
+	else if (tg_decimal_snprintf(num, sizeof num, "%.6f", r->cost_usd) >= 0)
+		tg_obuf_pad(o, num, 12, 1);
+	table_count(o, r->latency_ms);
+	tg_obuf_put(o, "  ", 2);
+	tg_obuf_str(o, r->process);
+	tg_obuf_char(o, '\n');
 }
 
 static int each(void *p, const struct tg_record *r)
 {
 	struct ctx *c = p;
-	FILE *f = c->rep->out;
+	struct tg_obuf *o = &c->o;
 
 	if (!tg_filter_match(&c->rep->filter, r))
 		return 0;
 	switch (c->rep->format) {
 	case TG_FMT_JSONL:
-		emit_json(f, r);
-		putc('\n', f);
+		emit_json(o, r);
+		tg_obuf_char(o, '\n');
 		break;
 	case TG_FMT_JSON:
-		fputs(c->n ? ",\n" : "\n", f);
-		emit_json(f, r);
+		tg_obuf_str(o, c->n ? ",\n" : "\n");
+		emit_json(o, r);
 		break;
 	case TG_FMT_CSV:
-		emit_csv(f, r);
+		emit_csv(o, r);
 		break;
 	default:
-		emit_table(f, r);
+		emit_table(o, r);
 	}
 	c->n++;
 	return 0;
@@ -235,9 +282,11 @@ static int each(void *p, const struct tg_record *r)
 
 int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 {
-	struct ctx c = { rep, 0 };
+	static char buf[OUT_BUF];
+	struct ctx c = { rep, { rep->out, buf, 0, sizeof buf }, 0 };
 	int rc;
 
+	json_keys_make();
 	if (rep->format == TG_FMT_JSON)
 		putc('[', rep->out);
 	if (rep->format == TG_FMT_CSV) {
@@ -247,7 +296,10 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 	}
 	if (rep->format == TG_FMT_TABLE)
 		emit_table_head(rep->out);
-	rc = tg_ledger_scan(l, rep->since_us, rep->until_us, each, &c);
+	/* Every field is written: TG_TEXT_ALL, through the scan that does not
+	 * clear each record first (the writers stop at each text's end). */
+	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);
+	tg_obuf_flush(&c.o);
 	if (rc)
 		return tg_report_ledger_fail(rep, rc);
 	if (rep->format == TG_FMT_JSON)

@@ -9,6 +9,7 @@
 #include "agg.h"
 #include "decimal.h"
 #include "emit.h"
+#include "ledger_budget.h"
 #include "report.h"
 
 #define DEFAULT_BY "provider,model"
@@ -283,8 +284,9 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 
 	if (tg_agg_init(&a, rep->by ? rep->by : DEFAULT_BY, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
-	rc = tg_ledger_scan(l, rep->since_us, rep->until_us, add,
-	                    &(struct add_ctx){ &a, &rep->filter });
+	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us,
+	                         tg_agg_text(&a) | tg_filter_text(&rep->filter), add,
+	                         &(struct add_ctx){ &a, &rep->filter });
 	if (rc) {
 		tg_agg_free(&a);
 		if (rc == 1)

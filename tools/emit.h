@@ -1,13 +1,73 @@
 /* emit.h - the report's output primitives: JSON strings, CSV fields and
- * numbers, written to a FILE.  Every machine-readable format goes through
- * these, so escaping is decided in one place. */
+ * numbers, written to a FILE or into an output buffer (struct tg_obuf).
+ * Every machine-readable format goes through these, so escaping is decided
+ * in one place: the FILE functions are the buffer ones on a small buffer.
+ *
+ * A report of a million records goes through a tg_obuf: text is formatted
+ * into it and handed to the FILE in large blocks, rather than a stdio call
+ * per field or per character. */
 #ifndef TG_EMIT_H
 #define TG_EMIT_H
 
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 enum tg_format { TG_FMT_TABLE, TG_FMT_JSON, TG_FMT_JSONL, TG_FMT_CSV };
+
+/* Output gathered in b (cap bytes, at least TG_OBUF_MIN) and written to f
+ * with one fwrite() whenever it fills, and by tg_obuf_flush(). */
+#define TG_OBUF_MIN 64
+struct tg_obuf {
+	FILE *f;
+	char *b;
+	size_t n, cap;
+};
+
+/* Writes out what b holds. */
+void tg_obuf_flush(struct tg_obuf *o);
+
+/* Makes room for k more bytes (k <= cap) and returns where they go; the
+ * caller then adds what it wrote to o->n. */
+static inline char *tg_obuf_room(struct tg_obuf *o, size_t k)
+{
+	if (o->cap - o->n < k)
+		tg_obuf_flush(o);
+	return o->b + o->n;
+}
+
+/* Adds n bytes: a copy while they fit, the rest of the time a flush. */
+void tg_obuf_put_slow(struct tg_obuf *o, const char *s, size_t n);
+static inline void tg_obuf_put(struct tg_obuf *o, const char *s, size_t n)
+{
+	if (o->cap - o->n < n) {
+		tg_obuf_put_slow(o, s, n);
+		return;
+	}
+	memcpy(o->b + o->n, s, n);
+	o->n += n;
+}
+
+void tg_obuf_str(struct tg_obuf *o, const char *s);
+static inline void tg_obuf_char(struct tg_obuf *o, char c)
+{
+	*tg_obuf_room(o, 1) = c;
+	o->n++;
+}
+
+/* v in decimal, with a '-' when negative. */
+void tg_obuf_int(struct tg_obuf *o, int64_t v);
+
+/* s left-aligned (right when right is set) in a field of width bytes,
+ * never cut: the table's %-Ns and %Ns. */
+void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right);
+
+/* The buffer forms of the functions below. */
+void tg_obuf_json_str(struct tg_obuf *o, const char *s);
+void tg_obuf_json_str_or_null(struct tg_obuf *o, const char *s);
+void tg_obuf_csv_field(struct tg_obuf *o, const char *s);
+void tg_obuf_cost(struct tg_obuf *o, double usd);
+void tg_obuf_count(struct tg_obuf *o, int64_t v, const char *null_text);
 
 /* "table", "json", "jsonl", "csv" -> enum; -1 for anything else. */
 int tg_emit_format(const char *name);

@@ -29,3 +29,20 @@ int tg_filter_match(const struct tg_filter *f, const struct tg_record *r)
 			return 0;
 	return 1;
 }
+
+unsigned tg_filter_text(const struct tg_filter *f)
+{
+	unsigned text = 0;
+
+	if (!f)
+		return 0;
+	if (f->provider)
+		text |= TG_TEXT_PROVIDER;
+	if (f->process)
+		text |= TG_TEXT_PROCESS;
+	if (f->model)
+		text |= TG_TEXT_MODEL | TG_TEXT_PROVIDER;   /* the price family: both */
+	if (f->ntags)
+		text |= TG_TEXT_TAGS;
+	return text;
+}

@@ -10,6 +10,7 @@
 
 #include "price.h"
 #include "record.h"
+#include "record_codec.h"
 
 #define TG_FILTER_TAGS_MAX 16
 
@@ -19,6 +20,10 @@ struct tg_filter {
 	const char *provider, *model, *process;  /* NULL: any */
 	const struct tg_prices *prices;          /* for model families; may be NULL */
 };
+
+/* The text fields tg_filter_match(f, r) reads (TG_TEXT_* of
+ * record_codec.h), for scans that decode only what they use. */
+unsigned tg_filter_text(const struct tg_filter *f);
 
 /* 1 when r passes every condition of f (f may be NULL: no conditions). */
 int tg_filter_match(const struct tg_filter *f, const struct tg_record *r);

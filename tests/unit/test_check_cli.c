@@ -3,9 +3,11 @@
  * the built binary (build/tokenguard-report, or $TG_REPORT_BIN).  Skipped
  * when the binary has not been built. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fixture.h"
+#include "ledger_impl.h"
 
 #define NOV22 INT64_C(1795305600000000)  /* 2026-11-22T00:00:00Z */
 #define HOUR INT64_C(3600000000)
@@ -173,4 +175,50 @@ Test(check_cli, strict_passes_when_every_cost_and_count_is_known)
 	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
 	cr_assert_eq(run("records --strict", out, sizeof out), 2);
 	cr_assert_str_eq(out, "tokenguard-report: --strict does not apply to records; drop it\n");
+}
+
+/* One --tag is read from the hour totals of its scope; the same tag given
+ * twice is two conditions, which only the records answer: both ways must
+ * print the same, for whole and partial hours, before and after the
+ * records, with spooled records in the sums. */
+Test(check_cli, prints_the_same_from_totals_as_from_the_records)
+{
+	static const char *const periods[] = {
+		"", "--since 2026-11-22T01:30 --until 2026-11-24T01:00:00.5",
+		"--since 2026-11-22T02:00 --until 2026-11-22T05:00", "--until 2026-11-22T03:00:00.001",
+		"--since 2026-11-24T00:59 --until 2026-11-24T01:01", "--since 2026-12-01",
+	};
+	static const char *const tags[] = { "team=search", "team=ads", "team=ml", "env=prod" };
+	struct tg_ledger *l, *holder, *spooler;
+	char a[4096], b[4096], args[512];
+
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	for (int i = 0; i < 60; i++)
+		put(l, NOV22 + i * (HOUR / 3) + i, i % 2 ? "openai" : "acme", "gpt-4o", "python3",
+		    tags[i % 4], 10 * i, i % 5 ? i : -1, (double)i / 1000,
+		    i % 7 ? 0 : TG_REC_UNPRICED);
+	tg_ledger_close(l);
+	cr_assert_eq(tg_ledger_open(&holder, dir, 0), 0);
+	cr_assert_eq(tg_ledger_open(&spooler, dir, TG_LEDGER_SPOOL), 0);
+	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	for (int i = 0; i < 4; i++) {
+		struct tg_record r = tgt_record(NOV22 + 5 * HOUR + i, "openai", "gpt-4o", "node",
+		                                tags[i], 5, 5, 0.5, 0);
+
+		cr_assert_eq(tg_ledger_append(spooler, &r), TG_LEDGER_SPOOLED);
+	}
+	for (size_t p = 0; p < sizeof periods / sizeof periods[0]; p++) {
+		for (size_t t = 0; t < sizeof tags / sizeof tags[0]; t++) {
+			snprintf(args, sizeof args, "check --max-usd 0.3 --max-tokens 500 %s --tag %s",
+			         periods[p], tags[t]);
+			cr_assert_leq(run(args, a, sizeof a), 1);
+			snprintf(args, sizeof args, "check --max-usd 0.3 --max-tokens 500 %s --tag %s --tag %s",
+			         periods[p], tags[t], tags[t]);
+			cr_assert_leq(run(args, b, sizeof b), 1);
+			cr_assert_str_eq(a, b, "%s", args);
+		}
+	}
+	tg_writer_unlock(holder);
+	tg_ledger_close(spooler);
+	tg_ledger_close(holder);
 }

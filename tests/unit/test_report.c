@@ -191,6 +191,86 @@ Test(emit, writes_costs_without_exponents_or_trailing_zeros)
 	cr_assert_str_eq(capture(cost_str, "1000000000"), "1000000000");
 }
 
+/* The cost writer's own rounding (cost_fast) must give what printf's
+ * %.9f gives through tg_decimal_plain, digit for digit: amounts near a
+ * half of the ninth decimal, exact decimals, random amounts and bits. */
+static void cost_agrees(double d)
+{
+	char want[64], got[64];
+	FILE *f;
+
+	if (tg_decimal_plain(d, 9, want, sizeof want) < 0)
+		snprintf(want, sizeof want, "null");
+	memset(got, 0, sizeof got);
+	f = fmemopen(got, sizeof got - 1, "w");
+	tg_emit_cost(f, d);
+	fclose(f);
+	cr_assert_str_eq(got, want, "%.17g", d);
+}
+
+Test(emit, writes_costs_as_printf_rounds_them)
+{
+	static const double fixed[] = { 0, -0.0, 1e-12, 4e-10, 5e-10, 6e-10, 1.5e-9, 2.5e-9,
+	                                0.1, 0.125, 0.3, 1.0000000005, 0.0000000015, 999999.9999999995,
+	                                999999.999999999, 123456.123456789, 1e6, 2e15, -0.5, 0.00123 };
+	uint64_t x = 0x9e3779b97f4a7c15u;
+
+	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++)
+		cost_agrees(fixed[i]);
+	for (int i = 0; i < 200000; i++) {
+		double d;
+
+		x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+		switch (i % 4) {
+		case 0: d = (double)(x % 100000000000u) / 1e9; break;         /* n nanodollars */
+		case 1: d = ((double)(x % 2000000000u) + 0.5) / 1e9; break;   /* halves */
+		case 2: d = (double)(x >> 11) / 9007199254740992.0 * 1000; break;
+		default: memcpy(&d, &x, sizeof d); break;                     /* any bits */
+		}
+		cost_agrees(d);
+	}
+}
+
+/* Text escaped through a buffer that fills many times over comes out as
+ * it does through one that never fills. */
+static size_t obuf_json(char *out, size_t n, size_t cap, const char *s)
+{
+	static char b[1 << 16];
+	FILE *f = fmemopen(out, n, "w");
+	struct tg_obuf o = { f, b, 0, cap };
+
+	cr_assert_not_null(f);
+	tg_obuf_json_str(&o, s);
+	tg_obuf_flush(&o);
+	fclose(f);
+	return strlen(out);
+}
+
+Test(emit, escapes_json_the_same_whatever_the_buffer_size)
+{
+	static const char *const bits[] = { "plain text ", "\"q\"", "\\", "\n\r\t", "\x01\x1f\x7f",
+	                                    "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\xff",
+	                                    "\xc3", "\xed\xa0\x80" };
+	static char in[4000], small[30000], large[30000];
+	size_t len = 0;
+
+	for (int i = 0; len + 8 < sizeof in; i = (i * 7 + 3) % 11) {
+		size_t k = strlen(bits[i]);
+
+		memcpy(in + len, bits[i], k);
+		len += k;
+	}
+	in[len] = '\0';
+	for (size_t cap = TG_OBUF_MIN; cap <= 200; cap += 13) {
+		memset(small, 0, sizeof small);
+		memset(large, 0, sizeof large);
+		obuf_json(small, sizeof small - 1, cap, in);
+		obuf_json(large, sizeof large - 1, 1 << 16, in);
+		cr_assert_gt(strlen(large), len);
+		cr_assert_str_eq(small, large, "buffer of %zu bytes", cap);
+	}
+}
+
 Test(emit, writes_a_cost_too_large_for_plain_notation_in_full_not_as_0)
 {
 	cr_assert_str_eq(capture(cost_str, "1e308"), "1e+308");
