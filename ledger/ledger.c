@@ -836,6 +836,7 @@ struct scan_spooled {
 	int64_t since_us, until_us;
 	int (*fn)(void *ctx, const struct tg_record *r);
 	void *ctx;
+	int stop;            /* fn's nonzero value, returned as it is */
 };
 
 static int scan_spooled(void *ctx, const struct tg_record *r, const char *model_family)
@@ -847,37 +848,39 @@ static int scan_spooled(void *ctx, const struct tg_record *r, const char *model_
 	return s->fn(s->ctx, r);
 }
 
+static int scan_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct scan_spooled *s = ctx;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, l->records, &cur)) != 0)
+		return from_mdb(rc);
+	rc = scan_cursor(cur, s->since_us, s->until_us, s->fn, s->ctx);
+	mdb_cursor_close(cur);
+	if (rc == 0)
+		rc = tg_spooled_each(l, txn, scan_spooled, s);
+	if (rc > 0) {
+		s->stop = rc;   /* not an error: the caller's own value */
+		return 0;
+	}
+	return rc;
+}
+
 int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
                    int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
 {
-	MDB_txn *txn;
-	MDB_cursor *cur;
+	struct scan_spooled s = { since_us < 0 ? 0 : since_us, until_us, fn, ctx, 0 };
 	int rc;
 
 	if (!l || !fn)
 		return TG_EINVAL;
 	if (tg_self_pid() != l->pid)
 		return TG_EFORKED;
-	if (since_us < 0)
-		since_us = 0;
-	if (until_us <= since_us)
+	if (until_us <= s.since_us)
 		return 0;
-	if ((rc = scan_begin(l, &txn)) != 0)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, l->records, &cur)) == 0) {
-		rc = scan_cursor(cur, since_us, until_us, fn, ctx);
-		mdb_cursor_close(cur);
-	} else {
-		rc = from_mdb(rc);
-	}
-	if (rc == 0) {
-		struct scan_spooled s = { since_us, until_us, fn, ctx };
-
-		rc = tg_spooled_each(l, txn, scan_spooled, &s);
-	}
-	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&l->lock);
-	return rc;
+	rc = tg_ledger_read_spooled(l, scan_txn, &s);
+	return rc ? rc : s.stop;
 }
 
 int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)

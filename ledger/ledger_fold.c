@@ -164,6 +164,13 @@ static int fold_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	return 0;   /* a type from a later version: left for it */
 }
 
+/* The spool files a read opened before its snapshot began
+ * (tg_ledger_read_spooled), for tg_spooled_each() inside it.  Per thread:
+ * each thread's read has its own.  initial-exec: the shim is loaded at
+ * start-up, and a first touch must not allocate. */
+static __thread const struct tg_spool_set *spools_of_this_read
+	__attribute__((tls_model("initial-exec")));
+
 struct spooled_ctx {
 	struct tg_ledger *l;
 	MDB_txn *txn;
@@ -191,7 +198,26 @@ int tg_spooled_each(struct tg_ledger *l, MDB_txn *txn,
 {
 	struct spooled_ctx c = { l, txn, fn, ctx };
 
+	if (spools_of_this_read)
+		return tg_spool_set_read(spools_of_this_read, spooled_entry, &c);
+	/* A write transaction: no fold can run meanwhile. */
 	return tg_spool_read_all(l->dirfd, &l->spool, spooled_entry, &c, NULL, NULL, NULL);
+}
+
+int tg_ledger_read_spooled(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+{
+	struct tg_spool_set set = TG_SPOOL_SET_INIT;
+	int rc;
+
+	if (!l)
+		return TG_EINVAL;
+	if ((rc = tg_spool_set_open(l->dirfd, &set)) != 0)
+		return rc;
+	spools_of_this_read = &set;
+	rc = tg_ledger_read(l, fn, ctx);
+	spools_of_this_read = NULL;
+	tg_spool_set_close(&set);
+	return rc;
 }
 
 /* The greatest key in the ledger, for put_batch(). */

@@ -80,6 +80,12 @@ int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
 /* Runs fn in one read transaction (a consistent snapshot). */
 int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
 
+/* tg_ledger_read() for a body that calls tg_spooled_each(): the spool
+ * files are opened before the snapshot begins (spool.h, struct
+ * tg_spool_set), so that a fold committed meanwhile cannot hide records
+ * from both (ledger_fold.c). */
+int tg_ledger_read_spooled(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
+
 /* A new key: ts_us u64 BE | pid u32 BE | sequence u32 BE.  The sequence
  * is the process's, shared by every handle, so a key is never made twice
  * and a key found in the ledger means that entry is already there. */

@@ -477,6 +477,7 @@ struct spend_req {
 	int64_t now_us;
 	struct tg_spend *out;
 	int session_is_error;
+	struct tg_spool_cache *spooled;   /* held across the transaction */
 };
 
 /* A spooled record (not in the totals yet) counts in every window it
@@ -510,13 +511,27 @@ static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		if (rc)
 			return rc;
 	}
-	return l->has_budget_dbs ? tg_spool_cache_each(l, txn, add_spooled, q) : 0;
+	return l->has_budget_dbs ? tg_spool_cache_each(q->spooled, l, txn, add_spooled, q) : 0;
+}
+
+/* The spools are taken in before the snapshot begins (spool_cache.h). */
+static int spend_read(struct tg_ledger *l, struct spend_req *q)
+{
+	int rc;
+
+	if (!l)
+		return TG_EINVAL;
+	if ((rc = tg_spool_cache_hold(l, &q->spooled)) != 0)
+		return rc;
+	rc = tg_ledger_read(l, spend_txn, q);
+	tg_spool_cache_release(q->spooled);
+	return rc;
 }
 
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
                     struct tg_spend *out)
 {
-	struct spend_req q = { p, 1, now_us, out, 1 };
+	struct spend_req q = { p, 1, now_us, out, 1, NULL };
 
 	if (!p || !out)
 		return TG_EINVAL;
@@ -525,19 +540,19 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
 		out->window_start_us = out->reset_us = -1;
 		return TG_EINVAL;
 	}
-	return tg_ledger_read(l, spend_txn, &q);
+	return spend_read(l, &q);
 }
 
 int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
                          struct tg_spend *out)
 {
-	struct spend_req q = { p, n, now_us, out, 0 };
+	struct spend_req q = { p, n, now_us, out, 0, NULL };
 
 	if (n < 0 || (n && (!p || !out)))
 		return TG_EINVAL;
 	if (n == 0)
 		return 0;
-	return tg_ledger_read(l, spend_txn, &q);
+	return spend_read(l, &q);
 }
 
 /* ---- reset ---- */
@@ -777,7 +792,7 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 	if (q.until_us <= q.since_us)
 		rc = 0;
 	else
-		rc = tg_ledger_read(l, sum_txn, &q);
+		rc = tg_ledger_read_spooled(l, sum_txn, &q);
 	if (how)
 		*how = q.how;
 	return q.stop ? q.stop : rc;
@@ -827,6 +842,6 @@ int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 		return TG_EINVAL;
 	if (q.until_us <= q.since_us)
 		return 0;
-	rc = tg_ledger_read(l, scan_some_txn, &q);
+	rc = tg_ledger_read_spooled(l, scan_some_txn, &q);
 	return q.stop ? q.stop : rc;
 }

@@ -289,6 +289,71 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 	return rc;
 }
 
+int tg_spool_set_open(int ledger_dirfd, struct tg_spool_set *s)
+{
+	int spooldir = openat(ledger_dirfd, TG_SPOOL_DIR,
+	                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *e;
+	struct stat sst;
+	DIR *d;
+	int rc = 0;
+
+	s->n = 0;
+	if (spooldir < 0)
+		return errno == ENOENT ? 0 : errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
+	if (fstat(spooldir, &sst) != 0 || (rc = tg_dir_check(&sst)) != 0 ||
+	    !(d = fdopendir(spooldir))) {
+		close(spooldir);
+		return rc ? rc : TG_EIO;
+	}
+	while ((e = readdir(d)) != NULL) {
+		int fd;
+
+		if (e->d_name[0] == '.' || !tg_spool_name_valid(e->d_name))
+			continue;
+		if ((fd = tg_file_open(dirfd(d), e->d_name, O_RDONLY | O_NONBLOCK)) < 0)
+			continue;   /* removed meanwhile, or not the user's own */
+		if (s->n == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 16;
+			int *fds = realloc(s->fd, cap * sizeof *fds);
+
+			if (!fds) {
+				close(fd);
+				rc = TG_ENOMEM;
+				break;
+			}
+			s->fd = fds;
+			s->cap = cap;
+		}
+		s->fd[s->n++] = fd;
+	}
+	closedir(d);
+	if (rc)
+		tg_spool_set_close(s);
+	return rc;
+}
+
+int tg_spool_set_read(const struct tg_spool_set *s, tg_spool_entry_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		int64_t end;
+		int clean, rc = tg_spool_read_from(s->fd[i], 0, fn, ctx, NULL, &end, &clean);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void tg_spool_set_close(struct tg_spool_set *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		close(s->fd[i]);
+	free(s->fd);
+	s->fd = NULL;
+	s->n = s->cap = 0;
+}
+
 void tg_spool_done_finish(int ledger_dirfd, struct tg_spool_done *done, int ndone, int unlink)
 {
 	int spooldir = -1;

@@ -125,6 +125,27 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 int tg_spool_read_from(int fd, int64_t start, tg_spool_entry_fn fn, void *ctx,
                        struct tg_spool_stats *st, int64_t *end, int *clean);
 
+/* The spool files of a ledger, opened at one moment.  A reader opens them
+ * before it begins its LMDB snapshot: a fold that commits afterwards and
+ * then deletes a file cannot take that file's records from both the
+ * snapshot and the reader (an open file stays readable), and a record
+ * folded before the snapshot is found in it and skipped by key. */
+struct tg_spool_set {
+	int *fd;
+	size_t n, cap;
+};
+
+#define TG_SPOOL_SET_INIT { NULL, 0, 0 }
+
+/* Opens every spool file now in the directory (none: an empty set).
+ * Returns 0 or a TG_E* code (the set is then empty). */
+int tg_spool_set_open(int ledger_dirfd, struct tg_spool_set *s);
+
+/* tg_spool_read_from() of every file of the set from its start. */
+int tg_spool_set_read(const struct tg_spool_set *s, tg_spool_entry_fn fn, void *ctx);
+
+void tg_spool_set_close(struct tg_spool_set *s);
+
 /* 1 when name is a spool file's: <pid>-<16 hex digits>. */
 int tg_spool_name_valid(const char *name);
 

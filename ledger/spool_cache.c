@@ -220,8 +220,7 @@ static int refresh(struct tg_spool_cache *c, int ledger_dirfd)
 	return rc;
 }
 
-int tg_spool_cache_each(struct tg_ledger *l, MDB_txn *txn,
-                        int (*fn)(void *ctx, const struct tg_spooled_spend *s), void *ctx)
+int tg_spool_cache_hold(struct tg_ledger *l, struct tg_spool_cache **out)
 {
 	struct tg_spool_cache *c;
 	int rc;
@@ -239,7 +238,24 @@ int tg_spool_cache_each(struct tg_ledger *l, MDB_txn *txn,
 		c = l->spool_cache;
 	}
 	pthread_mutex_lock(&c->lock);
-	rc = refresh(c, l->dirfd);
+	if ((rc = refresh(c, l->dirfd)) != 0) {
+		pthread_mutex_unlock(&c->lock);
+		return rc;
+	}
+	*out = c;
+	return 0;
+}
+
+void tg_spool_cache_release(struct tg_spool_cache *c)
+{
+	pthread_mutex_unlock(&c->lock);
+}
+
+int tg_spool_cache_each(struct tg_spool_cache *c, struct tg_ledger *l, MDB_txn *txn,
+                        int (*fn)(void *ctx, const struct tg_spooled_spend *s), void *ctx)
+{
+	int rc = 0;
+
 	for (size_t i = 0; rc == 0 && i < c->n; i++) {
 		struct cached_file *f = &c->files[i];
 
@@ -258,6 +274,5 @@ int tg_spool_cache_each(struct tg_ledger *l, MDB_txn *txn,
 			rc = fn(ctx, &s);
 		}
 	}
-	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

@@ -27,9 +27,18 @@ struct tg_spooled_spend {
 
 struct tg_spool_cache;
 
-/* Calls fn for each record in l's ledger's spools that txn does not hold
+/* Takes l's cache (made at first use) and brings it up to the spool
+ * directory as it is now.  Call it before the read transaction begins and
+ * release it after: a fold that commits after the snapshot began and then
+ * deletes a spool cannot hide that spool's records from both, since the
+ * cache keeps them until its next refresh.  Returns 0 (held) or a TG_E*
+ * code (not held). */
+int tg_spool_cache_hold(struct tg_ledger *l, struct tg_spool_cache **out);
+void tg_spool_cache_release(struct tg_spool_cache *c);
+
+/* Calls fn for each record of the held cache c that txn does not hold
  * (not folded yet).  A nonzero value of fn stops and is returned. */
-int tg_spool_cache_each(struct tg_ledger *l, MDB_txn *txn,
+int tg_spool_cache_each(struct tg_spool_cache *c, struct tg_ledger *l, MDB_txn *txn,
                         int (*fn)(void *ctx, const struct tg_spooled_spend *s), void *ctx);
 
 /* Frees the cache and closes its files (tg_ledger_close). */

@@ -153,12 +153,15 @@ void tg_sink_commit(struct tg_record *r)
 	tg_debug("recorded %s %s %s status %d", r->provider, r->endpoint, r->model, r->status);
 }
 
-/* Folds the spools now if the writer lock is free at once.  Called with
- * the sink's lock held. */
-static void fold_now(void)
+/* Folds the spools now.  In the program's calls (tg_sink_idle) only if
+ * the writer lock is free at once; at exit, after the short wait every
+ * spooling write makes (ledger.h: while other writers keep committing,
+ * 50 ms at most), so that processes ending together do not leave each
+ * other's last records behind.  Called with the sink's lock held. */
+static void fold_now(int at_exit)
 {
 	struct tg_ledger *l = ledger();
-	int rc = l ? tg_ledger_try_fold(l) : 0;
+	int rc = !l ? 0 : at_exit ? tg_ledger_fold(l, NULL, NULL) : tg_ledger_try_fold(l);
 
 	if (rc == 0 || rc == TG_ELOCKED) {
 		/* Locked: the holder's write folds every spool, ours too. */
@@ -182,20 +185,20 @@ void tg_sink_idle(void)
 	if (pthread_mutex_trylock(&sink.lock) != 0)
 		return;
 	if (sink.ledger && sink.pid == tg_self_pid())
-		fold_now();
+		fold_now(0);
 	pthread_mutex_unlock(&sink.lock);
 }
 
 /* At exit the program waits for nothing of ours but this: what the
- * process handed off is committed now, unless another writer holds the
- * lock (its write folds every spool) or a thread of the program is inside
- * the sink (then the next writer of any process folds it). */
+ * process handed off is committed now, unless the writer lock stays
+ * taken (a stuck writer: the next writer folds it) or a thread of the
+ * program is inside the sink. */
 __attribute__((destructor)) static void sink_exit(void)
 {
 	if (pthread_mutex_trylock(&sink.lock) != 0)
 		return;
 	if (sink.ledger && sink.pid == tg_self_pid() && tg_ledger_pending(sink.ledger) > 0)
-		fold_now();
+		fold_now(1);
 	pthread_mutex_unlock(&sink.lock);
 }
 
