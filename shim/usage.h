@@ -85,7 +85,6 @@ struct tg_usage_parser {
 	int error_seen;
 	int usage_seen;
 	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
-	int event_is_json;     /* current SSE event / event stream message */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
 	int64_t raw[TG_U_SLOTS];
