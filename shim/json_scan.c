@@ -89,31 +89,45 @@ static int node_id(const struct tg_json_scanner *s)
 	return s->node >= 0 ? s->paths->node[s->node].id : -1;
 }
 
-static void emit(struct tg_json_scanner *s, enum tg_json_type type,
-                 const char *text, size_t len, uint64_t span)
+/* Whether an event of this type is reported for the current value: with
+ * compiled paths most are not, and this test is all they cost. */
+static inline int reported(const struct tg_json_scanner *s, enum tg_json_type type)
+{
+	if (!s->cb || !tracked(s))
+		return 0;
+	if (!s->paths)
+		return 1;
+	return type != TG_JSON_OBJECT_END && type != TG_JSON_ARRAY_END && node_id(s) >= 0;
+}
+
+static void report(struct tg_json_scanner *s, enum tg_json_type type,
+                   const char *text, size_t len, uint64_t span)
 {
 	struct tg_json_event ev;
 
-	if (!s->cb || !tracked(s))
-		return;
-	ev.match = -1;
-	if (s->paths) {
-		if (type == TG_JSON_OBJECT_END || type == TG_JSON_ARRAY_END || (ev.match = node_id(s)) < 0)
-			return;
-	}
 	ev.type = type;
 	ev.text = text;
 	ev.len = len;
 	ev.truncated = (type == TG_JSON_STRING || type == TG_JSON_NUMBER) && s->text_truncated;
 	ev.offset = s->tok_start;
 	ev.span = span;
+	ev.match = s->paths ? node_id(s) : -1;
 	s->cb(s->ctx, s, &ev);
 }
 
-static void emit_text(struct tg_json_scanner *s, enum tg_json_type type, uint64_t end)
+static inline void emit(struct tg_json_scanner *s, enum tg_json_type type,
+                        const char *text, size_t len, uint64_t span)
 {
-	s->text[s->text_len] = '\0';
-	emit(s, type, s->text, s->text_len, end - s->tok_start);
+	if (reported(s, type))
+		report(s, type, text, len, span);
+}
+
+static inline void emit_text(struct tg_json_scanner *s, enum tg_json_type type, uint64_t end)
+{
+	if (reported(s, type)) {
+		s->text[s->text_len] = '\0';
+		report(s, type, s->text, s->text_len, end - s->tok_start);
+	}
 }
 
 static void value_done(struct tg_json_scanner *s)
@@ -486,12 +500,13 @@ static void key_resolve(struct tg_json_scanner *s)
 		return;
 	l = &s->levels[s->depth - 1];
 	l->node = -1;
-	if (!s->keep || l->key_truncated)
+	if (!s->keep || l->key_truncated || !(s->paths->node[l->parent].key_lens >> l->key_len & 1))
 		return;
 	for (c = s->paths->node[l->parent].first_child; c >= 0; c = s->paths->node[c].next_sibling) {
 		const struct tg_json_path_node *n = &s->paths->node[c];
 
-		if (n->key_len == l->key_len && memcmp(n->key, l->key, l->key_len) == 0) {
+		if (n->key_len == l->key_len && n->key[0] == l->key[0] &&
+		    memcmp(n->key, l->key, l->key_len) == 0) {
 			l->node = c;
 			return;
 		}
@@ -639,6 +654,32 @@ int tg_json_feed(struct tg_json_scanner *s, const char *buf, size_t len)
 				append_run(s, buf + i, j - i);
 				s->pos += j - i;
 				i = j;
+			}
+			/* The closing quote, and a key's colon, without going
+			 * round the loop for each. */
+			if (i < len && buf[i] == '"') {
+				string_done(s);
+				s->pos++;
+				i++;
+				if (s->state == ST_COLON && i < len && buf[i] == ':') {
+					s->state = ST_VALUE;
+					s->pos++;
+					i++;
+				}
+				continue;
+			}
+			if (i == len)
+				break;
+		} else if (s->state == ST_LITERAL) {
+			/* The rest of a literal in one compare when it is all here. */
+			size_t want = (s->lit[0] == 'f' ? 5 : 4) - s->lit_pos;
+
+			if (len - i >= want && memcmp(buf + i, s->lit + s->lit_pos, want) == 0) {
+				s->lit_pos = (unsigned char)(s->lit_pos + want);
+				s->pos += want - 1;   /* at the literal's last byte */
+				literal_done(s);
+				s->pos++;
+				i += want;
 				continue;
 			}
 		} else if (s->state == ST_NUM_INT || s->state == ST_NUM_FRAC || s->state == ST_NUM_EXP) {
@@ -753,12 +794,14 @@ static short path_child(struct tg_json_paths *t, short parent, const char *key, 
 	n->key = key;
 	n->key_len = (unsigned char)key_len;
 	n->first_child = n->next_sibling = n->array_child = -1;
+	n->key_lens = 0;
 	n->id = -1;
 	if (!key) {
 		p->array_child = c;
 	} else {
 		n->next_sibling = p->first_child;
 		p->first_child = c;
+		p->key_lens |= UINT64_C(1) << key_len;
 	}
 	return c;
 }
@@ -770,6 +813,7 @@ int tg_json_paths_compile(struct tg_json_paths *t, const char *const *patterns,
 	t->node[0].key = NULL;
 	t->node[0].key_len = 0;
 	t->node[0].first_child = t->node[0].next_sibling = t->node[0].array_child = -1;
+	t->node[0].key_lens = 0;
 	t->node[0].id = -1;
 	for (size_t i = 0; i < n; i++) {
 		const char *p = patterns[i];

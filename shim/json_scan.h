@@ -81,6 +81,7 @@ struct tg_json_path_node {
 	short first_child;         /* -1: none */
 	short next_sibling;        /* -1: none */
 	short array_child;         /* the "[]" child, -1 if none */
+	uint64_t key_lens;         /* bit n set: some key child is n bytes long */
 	int id;                    /* pattern ending here, -1 if none */
 };
 
