@@ -1,7 +1,15 @@
 /* price.c - loading the price table and costing counts (see price.h).
- * Model id matching lives in price_match.c. */
+ * Model id matching lives in price_match.c.
+ *
+ * Loading is on the path of a process's first provider exchange, so the
+ * table is read in one pass that does no more than the format needs: rows
+ * land in a hash index on (provider, family) as they parse (a later line
+ * replaces an earlier one in O(1), and lookups are one probe instead of a
+ * scan), nothing is cleared that is about to be written, and prices that
+ * are plain decimals are read exactly without strtod (parse_rate). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,6 +29,8 @@ extern const char tg_prices_builtin[];
 struct tg_prices {
 	char version[32];
 	size_t n, cap;
+	uint32_t *index;      /* open addressing on (provider, family): row + 1, 0 = empty */
+	size_t index_mask;    /* slots - 1; slots = 2 * cap, a power of two */
 	struct tg_price row[];
 };
 
@@ -47,15 +57,45 @@ static int fail(struct source *s, const char *fmt, ...)
 	return -1;
 }
 
+/* A plain decimal of at most 15 significant digits ("2.50", "0.075") is
+ * its digits over a power of ten: both are exact doubles and the division
+ * is correctly rounded, so this is the value strtod would give, at a
+ * fraction of its cost.  Returns -1 for anything else. */
+static int parse_plain_decimal(const char *s, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+	                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	int digits = 0, frac = -1;
+
+	for (; *s; s++) {
+		if (*s == '.' && frac < 0 && digits > 0) {
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || ++digits > 15)
+			return -1;
+		m = m * 10 + (uint64_t)(*s - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (digits == 0 || frac == 0)
+		return -1;
+	*out = (double)m / pow10[frac < 0 ? 0 : frac];
+	return 0;
+}
+
 /* "-" and "" are unset (NAN) so defaults can be told from explicit zeros.
  * Read with '.' as the decimal point: TOKENGUARD_PRICES is read inside
  * host programs, whatever LC_NUMERIC they chose. */
 static int parse_rate(const char *s, double *out)
 {
-	if (!*s || !strcmp(s, "-")) {
+	if (!*s || (s[0] == '-' && !s[1])) {
 		*out = NAN;
 		return 0;
 	}
+	if (parse_plain_decimal(s, out) == 0)
+		return 0;
 	return tg_decimal_parse(s, out) || !isfinite(*out) || *out < 0 ? -1 : 0;
 }
 
@@ -64,7 +104,7 @@ static int parse_threshold(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!*s || !strcmp(s, "-")) {
+	if (!*s || (s[0] == '-' && !s[1])) {
 		*out = 0;
 		return 0;
 	}
@@ -99,14 +139,17 @@ static void fill_defaults(struct tg_rates *r, const struct tg_rates *base)
 	r->reasoning = or(r->reasoning, r->output);
 }
 
+/* ASCII only, whatever the host's locale: names are compared bytewise. */
 static int copy_lower(char *dst, size_t size, const char *src)
 {
 	size_t i;
 
 	for (i = 0; src[i]; i++) {
+		char c = src[i];
+
 		if (i + 1 >= size)
 			return -1;
-		dst[i] = (char)tolower((unsigned char)src[i]);
+		dst[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
 	dst[i] = '\0';
 	return 0;
@@ -150,7 +193,6 @@ static int parse_row(struct source *s, char *line, struct tg_price *p)
 	if (n != NCOLS)
 		return fail(s, "%d columns, expected %d (tab-separated)", n, NCOLS);
 
-	memset(p, 0, sizeof *p);
 	if (!*col[0] || copy_lower(p->provider, sizeof p->provider, col[0]))
 		return fail(s, "provider missing or longer than %d bytes", TG_PROVIDER_MAX - 1);
 	if (!*col[1] || copy_lower(p->family, sizeof p->family, col[1]))
@@ -177,15 +219,56 @@ static int parse_row(struct source *s, char *line, struct tg_price *p)
 	return 0;
 }
 
+/* FNV-1a over provider, a NUL, and family. */
+static size_t key_hash(const char *provider, const char *family)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (const char *c = provider; *c; c++)
+		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+	h *= UINT64_C(0x100000001b3);
+	for (const char *c = family; *c; c++)
+		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+	return (size_t)(h ^ h >> 32);
+}
+
+/* The index slot holding (provider, family), or the empty slot where it
+ * would go.  The index is never more than half full. */
+static uint32_t *slot_of(const struct tg_prices *t, const char *provider, const char *family)
+{
+	for (size_t i = key_hash(provider, family);; i++) {
+		uint32_t *slot = &t->index[i & t->index_mask];
+
+		if (*slot == 0 || (!strcmp(t->row[*slot - 1].family, family) &&
+		                   !strcmp(t->row[*slot - 1].provider, provider)))
+			return slot;
+	}
+}
+
 static void add_row(struct tg_prices *t, const struct tg_price *p)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (!strcmp(t->row[i].provider, p->provider) && !strcmp(t->row[i].family, p->family)) {
-			t->row[i] = *p;
-			return;
-		}
+	uint32_t *slot = slot_of(t, p->provider, p->family);
+
+	if (*slot) {
+		t->row[*slot - 1] = *p;
+		return;
 	}
-	t->row[t->n++] = *p;
+	t->row[t->n] = *p;
+	*slot = (uint32_t)++t->n;
+}
+
+/* An index of 2 * cap slots over the rows there are. */
+static int build_index(struct tg_prices *t)
+{
+	size_t slots = 2 * t->cap;
+
+	free(t->index);
+	if (!(t->index = calloc(slots, sizeof *t->index)))
+		return -1;
+	t->index_mask = slots - 1;
+	for (size_t i = 0; i < t->n; i++)
+		*slot_of(t, t->row[i].provider, t->row[i].family) = (uint32_t)(i + 1);
+	return 0;
 }
 
 /* Room for one more row: the table is one allocation, grown by doubling
@@ -198,10 +281,12 @@ static int make_room(struct tg_prices **tp, struct source *s)
 
 	if (t->n < t->cap)
 		return 0;
-	if (!(t = realloc(t, sizeof *t + cap * sizeof t->row[0])))
+	if (cap > UINT32_MAX / 2 || !(t = realloc(t, sizeof *t + cap * sizeof t->row[0])))
 		return fail(s, "out of memory");
 	t->cap = cap;
 	*tp = t;
+	if (build_index(t))
+		return fail(s, "out of memory");
 	return 0;
 }
 
@@ -275,13 +360,22 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 	if (override_file && *override_file &&
 	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX, 0, &text, &len, err, errlen))
 		return -1;
-	if (!(t = calloc(1, sizeof *t + cap * sizeof t->row[0]))) {
+	/* Rows are written whole as they parse: only the header is cleared. */
+	if (!(t = malloc(sizeof *t + cap * sizeof t->row[0]))) {
 		free(text);
 		if (errlen)
 			snprintf(err, errlen, "out of memory loading prices");
 		return -1;
 	}
+	memset(t, 0, sizeof *t);
 	t->cap = cap;
+	if (build_index(t)) {
+		free(t);
+		free(text);
+		if (errlen)
+			snprintf(err, errlen, "out of memory loading prices");
+		return -1;
+	}
 	rc = load_text(&t, &s, tg_prices_builtin, strlen(tg_prices_builtin), 1);
 	if (!rc && text) {
 		s.name = override_file;
@@ -290,7 +384,7 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 	}
 	free(text);
 	if (rc) {
-		free(t);
+		tg_prices_free(t);
 		return -1;
 	}
 	*out = t;
@@ -310,14 +404,15 @@ size_t tg_prices_count(const struct tg_prices *t)
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
                                        const char *family)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->row[i].family, family) && !strcmp(t->row[i].provider, provider))
-			return &t->row[i];
-	return NULL;
+	uint32_t slot = *slot_of(t, provider, family);
+
+	return slot ? &t->row[slot - 1] : NULL;
 }
 
 void tg_prices_free(struct tg_prices *t)
 {
+	if (t)
+		free(t->index);
 	free(t);
 }
 
