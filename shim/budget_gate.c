@@ -3,13 +3,13 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "budget.h"
 #include "config.h"
 #include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
+#include "pid.h"
 #include "price.h"
 #include "sink.h"
 #include "text.h"
@@ -140,7 +140,7 @@ void tg_gate_account(const struct tg_record *r, const char *model_family)
 		return;
 	call_of_record(r, model_family, &c);
 	account_list(gate.env_policies, gate.nenv, r, &c);
-	if (gate.stored_loaded && gate.stored_pid == getpid())
+	if (gate.stored_loaded && gate.stored_pid == tg_getpid())
 		account_list(gate.stored, gate.nstored, r, &c);
 }
 
@@ -151,7 +151,7 @@ static int load_stored(struct tg_ledger *l)
 	int rc = tg_ledger_policy_version(l, &v);
 	if (rc != 0)
 		return rc;
-	if (gate.stored_loaded && gate.stored_pid == getpid() && v == gate.stored_version)
+	if (gate.stored_loaded && gate.stored_pid == tg_getpid() && v == gate.stored_version)
 		return 0;
 	int n = 0;
 	gate.nstored = 0;
@@ -168,7 +168,7 @@ static int load_stored(struct tg_ledger *l)
 	gate.nstored = n;
 	gate.stored_version = v;
 	gate.stored_loaded = 1;
-	gate.stored_pid = getpid();
+	gate.stored_pid = tg_getpid();
 	return 0;
 }
 
@@ -215,7 +215,7 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->limit_usd = p->limit_usd;
 	a->limit_tokens = p->limit_tokens;
 	a->window_start_us = alert_window(p, s);
-	a->pid = (int32_t)getpid();
+	a->pid = (int32_t)tg_getpid();
 	snprintf(a->process, sizeof a->process, "%s", tg_config_get()->process);
 	snprintf(a->model, sizeof a->model, "%s", model);
 	snprintf(a->detail, sizeof a->detail, "%s", detail);

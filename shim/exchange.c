@@ -3,10 +3,10 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "pid.h"
 #include "text.h"
 
 void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
@@ -275,7 +275,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 
 	memset(r, 0, sizeof *r);
 	r->ts_us = x->start_wall_us;
-	r->pid = (int32_t)getpid();
+	r->pid = (int32_t)tg_getpid();
 	r->status = x->status;
 	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
 	copy_str(r->host, x->host);
