@@ -125,30 +125,49 @@ static const struct tg_usage_rule *const rule_tables[] = {
 };
 #define TABLES (sizeof rule_tables / sizeof rule_tables[0])
 
+/* Each wire's trie is compiled the first time a body of that wire is read:
+ * most processes only ever speak one.  pthread_once, unlike a lock, is
+ * safe across fork(); it takes a function without arguments, one per wire. */
 static struct tg_json_paths compiled[TABLES];
-static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
-static int compile_failed;
+static int compile_failed[TABLES];
+static pthread_once_t compiled_once[TABLES] = {
+	PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
+};
 
-static void compile_tables(void)
+static void compile_table(size_t t)
 {
-	for (size_t t = 0; t < TABLES; t++) {
-		const char *patterns[RULES_MAX];
-		int ids[RULES_MAX];
-		size_t n = 0;
+	const char *patterns[RULES_MAX];
+	int ids[RULES_MAX];
+	size_t n = 0;
 
-		for (; rule_tables[t][n].path; n++) {
-			patterns[n] = rule_tables[t][n].path;
-			ids[n] = (int)n;
-		}
-		if (tg_json_paths_compile(&compiled[t], patterns, ids, n) != 0)
-			compile_failed = 1;
+	for (; rule_tables[t][n].path && n < RULES_MAX; n++) {
+		patterns[n] = rule_tables[t][n].path;
+		ids[n] = (int)n;
 	}
+	compile_failed[t] = rule_tables[t][n].path || tg_json_paths_compile(&compiled[t], patterns, ids, n) != 0;
+}
+
+static void compile_0(void) { compile_table(0); }
+static void compile_1(void) { compile_table(1); }
+static void compile_2(void) { compile_table(2); }
+static void compile_3(void) { compile_table(3); }
+static void compile_4(void) { compile_table(4); }
+static void (*const compilers[])(void) = { compile_0, compile_1, compile_2, compile_3, compile_4 };
+_Static_assert(sizeof compilers / sizeof compilers[0] == TABLES, "one compiler per rule table");
+
+/* The compiled trie of table t, or NULL if it did not compile. */
+static const struct tg_json_paths *paths_of(size_t t)
+{
+	pthread_once(&compiled_once[t], compilers[t]);
+	return compile_failed[t] ? NULL : &compiled[t];
 }
 
 int tg_usage_rules_check(void)
 {
-	pthread_once(&compiled_once, compile_tables);
-	return compile_failed ? -1 : 0;
+	for (size_t t = 0; t < TABLES; t++)
+		if (!paths_of(t))
+			return -1;
+	return 0;
 }
 
 static size_t table_of(enum tg_wire wire)
@@ -316,12 +335,11 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	int i;
 	size_t t = table_of(wire);
 
-	pthread_once(&compiled_once, compile_tables);
 	p->wire = wire;
 	p->rules = rule_tables[t];
-	/* Only if a table were wrong (the unit tests compile each): then the
-	 * scanner checks the body and reports nothing. */
-	p->paths = compile_failed ? NULL : &compiled[t];
+	/* NULL only if a table were wrong (the unit tests compile each): the
+	 * scanner then checks the body and reports nothing. */
+	p->paths = paths_of(t);
 	p->kind = kind;
 	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
 	p->embeddings = endpoint && (tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/embed"));
