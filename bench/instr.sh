@@ -17,6 +17,12 @@
 #                   events, one read per event), minus one JSON exchange,
 #                   per byte of event stream
 #
+# Then the real build/libtokenguard.so, preloaded into bench/sslbench.c
+# (in-memory TLS, 1 KB JSON responses, ledger committed) against the same
+# program without it: per exchange from runs of 1 and 1 + EXCHANGES
+# exchanges, and the whole added cost of a run of one exchange (loading
+# the shim and its libraries, configuration, the first exchange).
+#
 # usage: sh bench/instr.sh [--machine]
 #   --machine (or TG_INSTR_MACHINE=1) adds lines "name value unit" for the
 #   bench table.
@@ -92,6 +98,32 @@ report() { # label driver
 	}'
 }
 
+# Total instructions of one sslbench run: preload sni exchanges
+ssl_count() {
+	out="$tmp/ssl-$1-$3"
+	mkdir -p "$out"
+	if [ "$1" = shim ]; then pre="$PWD/$B/libtokenguard.so"; else pre=; fi
+	TOKENGUARD_LEDGER="${shm:-$tmp}/ledger-ssl-$1-$3" TOKENGUARD_QUIET=1 LD_PRELOAD=$pre \
+		valgrind --tool=callgrind --callgrind-out-file="$out/cg" \
+		"$tmp/sslbench" "$2" "$3" 1024 >"$out/stdout" 2>"$out/stderr" ||
+		{ cat "$out/stderr" >&2; exit 1; }
+	sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out/cg"
+}
+
 echo "instructions added by the shim (callgrind; shim minus the driver's own loop)"
 report core core
 report "with ledger commit" full
+
+cc -O2 -o "$tmp/sslbench" bench/sslbench.c -lssl -lcrypto
+big=$((N + 1))
+b1=$(ssl_count base api.openai.com 1); s1=$(ssl_count shim api.openai.com 1)
+bn=$(ssl_count base api.openai.com $big); sn=$(ssl_count shim api.openai.com $big)
+awk -v n="$N" -v b1="$b1" -v s1="$s1" -v bn="$bn" -v sn="$sn" -v machine="$MACHINE" 'BEGIN {
+	per = ((sn - bn) - (s1 - b1)) / n
+	printf "%-44s %12.0f\n", "libtokenguard.so: process with one exchange", s1 - b1
+	printf "%-44s %12.0f\n", "libtokenguard.so: per 1 KB JSON exchange", per
+	if (machine) {
+		printf "instr_process_one_exchange_so %.0f instructions\n", s1 - b1
+		printf "instr_json_exchange_so %.0f instructions\n", per
+	}
+}'
