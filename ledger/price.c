@@ -402,8 +402,13 @@ static int is_indexed(const struct tg_prices *t, const char *provider, size_t le
 static void index_builtin(struct tg_prices *t, const char *provider)
 {
 	const char *text = tg_prices_builtin, *end = text + t->builtin_len;
-	size_t want = provider ? strlen(provider) : 0;
+	size_t want;
 
+	/* Past PROVIDERS_MAX names (ids from the network can name vendors),
+	 * the rest of the table is indexed at once. */
+	if (provider && t->nindexed == PROVIDERS_MAX)
+		provider = NULL;
+	want = provider ? strlen(provider) : 0;
 	if (t->all_indexed || (provider && is_indexed(t, provider, want)))
 		return;
 	for (const char *p = text; p < end;) {
@@ -438,7 +443,7 @@ static void index_builtin(struct tg_prices *t, const char *provider)
 		t->src[t->n].from_file = 0;
 		*slot = (uint32_t)++t->n;
 	}
-	if (!provider || t->nindexed == PROVIDERS_MAX)
+	if (!provider)
 		t->all_indexed = 1;
 	else
 		snprintf(t->indexed[t->nindexed++], sizeof t->indexed[0], "%s", provider);

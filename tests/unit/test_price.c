@@ -513,3 +513,19 @@ Test(price, threads_may_share_a_table_read_lazily)
 	tg_prices_free(t);
 	tg_prices_free(ref);
 }
+
+Test(price, finds_bundled_lines_after_many_unknown_providers)
+{
+	struct tg_prices *t = load(), *ref = load();
+	char name[16];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "vendor%d", i);
+		cr_assert_null(tg_price_find(t, name, "model-1"));
+	}
+	expect(t, "anthropic", "claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5");
+	expect(t, "openai", "gpt-4o-mini", "openai", "gpt-4o-mini");
+	cr_expect_eq(tg_prices_count(t), tg_prices_count(ref));
+	tg_prices_free(t);
+	tg_prices_free(ref);
+}
