@@ -71,9 +71,9 @@ count() { # driver mode
 		valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$out/cg.%p" \
 		"$tmp/driver-$1" "$2" "$N" "$SSE_BYTES" >"$out/stdout" 2>"$out/stderr" ||
 		{ cat "$out/stderr" >&2; exit 1; }
-	# One dump per region, in the order the driver makes them.
-	for f in $(ls "$out"/cg.*.* | sort -t. -k3 -n); do
-		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$f"
+	# One dump per region (cg.PID.1 to .3), in the order the driver makes them.
+	for part in 1 2 3; do
+		sed -n 's/^totals: *\([0-9]*\).*/\1/p' "$out"/cg.*."$part"
 	done | tr '\n' ' '
 	echo
 }

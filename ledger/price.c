@@ -491,6 +491,14 @@ static size_t scan_builtin(struct tg_prices *t)
 	return lines;
 }
 
+/* Frees a table that did not finish loading (its lock is not made yet). */
+static void discard(struct tg_prices *t)
+{
+	free(t->index);
+	free(t->src);
+	free(t);
+}
+
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
 {
 	struct source s = { "prices.tsv (built in)", 0, err, errlen };
@@ -516,10 +524,9 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 		return -1;
 	}
 	memset(t, 0, sizeof *t);
-	pthread_mutex_init(&t->lock, NULL);
 	t->cap = cap;
 	if (!(t->src = malloc(cap * sizeof *t->src)) || build_index(t)) {
-		tg_prices_free(t);
+		discard(t);
 		free(text);
 		if (errlen)
 			snprintf(err, errlen, "out of memory loading prices");
@@ -536,9 +543,11 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 		rc = reserve(&t, &s, t->n + lines);
 	free(text);
 	if (rc) {
-		tg_prices_free(t);
+		discard(t);
 		return -1;
 	}
+	/* Only now: a mutex must not be moved, and the table can no longer. */
+	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
 	return 0;
 }
@@ -589,9 +598,7 @@ void tg_prices_free(struct tg_prices *t)
 	if (!t)
 		return;
 	pthread_mutex_destroy(&t->lock);
-	free(t->index);
-	free(t->src);
-	free(t);
+	discard(t);
 }
 
 static double known(int64_t v)
