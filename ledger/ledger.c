@@ -16,7 +16,7 @@
 #include "files.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
-#include "self_pid.h"
+#include "pid.h"
 #include "spool_cache.h"
 
 #define MAP_INITIAL_DEFAULT ((size_t)64 << 20)
@@ -479,7 +479,7 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 	}
 	l->dirfd = l->lockfd = l->datafd = -1;
 	l->spool = (struct tg_spool)TG_SPOOL_INIT;
-	l->pid = tg_self_pid();
+	l->pid = tg_getpid();
 	l->flags = flags;
 	l->lock_wait_us = (flags & TG_LEDGER_SPOOL) ? SPOOL_LOCK_WAIT_US : CLI_LOCK_WAIT_MS * 1000;
 	if (opts && opts->lock_wait_ms > 0)
@@ -627,7 +627,7 @@ static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may
 
 	if (!l || (l->flags & TG_LEDGER_RDONLY))
 		return TG_EINVAL;
-	if (tg_self_pid() != l->pid)
+	if (tg_getpid() != l->pid)
 		return TG_EFORKED;
 	if (pthread_rwlock_wrlock(&l->lock) != 0)
 		return TG_EIO;
@@ -875,7 +875,7 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 
 	if (!l || !fn)
 		return TG_EINVAL;
-	if (tg_self_pid() != l->pid)
+	if (tg_getpid() != l->pid)
 		return TG_EFORKED;
 	if (until_us <= s.since_us)
 		return 0;
@@ -890,7 +890,7 @@ int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 
 	if (!l)
 		return TG_EINVAL;
-	if (tg_self_pid() != l->pid)
+	if (tg_getpid() != l->pid)
 		return TG_EFORKED;
 	if ((rc = scan_begin(l, &txn)) != 0)
 		return rc;
@@ -906,7 +906,7 @@ int tg_ledger_reader_check(struct tg_ledger *l, int *dead)
 
 	if (!l)
 		return TG_EINVAL;
-	if (tg_self_pid() != l->pid)
+	if (tg_getpid() != l->pid)
 		return TG_EFORKED;
 	if (!l->env || mdb_reader_check(l->env, &n) != 0)
 		return TG_EIO;

@@ -1,8 +1,25 @@
 /* price.c - loading the price table and costing counts (see price.h).
- * Model id matching lives in price_match.c. */
+ * Model id matching lives in price_match.c.
+ *
+ * Loading is on the path of a process's first provider exchange, which
+ * prices one model of the ~140 lines, so the bundled table is read
+ * lazily: the first lookup for a provider indexes that provider's lines by
+ * (provider, family) in a hash table, and a line's prices are parsed the
+ * first time a lookup lands on it.  The bundled table is part of the
+ * build and checked whole by the unit tests; an override file is the
+ * user's, so it is parsed whole at load and its errors reported then (its
+ * lines win over bundled ones of the same provider and family).  A later
+ * line replaces an earlier one through the index in O(1), and a lookup is
+ * one probe instead of a scan.  Rows never move once loaded (room for
+ * every bundled line is made at load), so the pointers lookups return
+ * stay valid; the lazy part runs under a mutex, so a table can be shared
+ * by threads like an immutable one.  Prices that are plain decimals are
+ * read exactly without strtod (parse_rate). */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +35,30 @@
 
 extern const char tg_prices_builtin[];
 
+/* Whether a row's prices have been read, and where it comes from. */
+enum { ROW_READY, ROW_PENDING, ROW_BAD };
+
+struct row_source {
+	uint32_t off, len;              /* bundled rows: the line in the bundled text */
+	unsigned char state;
+	unsigned char from_file;        /* an override line: bundled ones do not replace it */
+};
+
+#define PROVIDERS_MAX 32
+
 struct tg_prices {
 	char version[32];
 	size_t n, cap;
+	uint32_t *index;      /* open addressing on (provider, family): row + 1, 0 = empty */
+	size_t index_mask;    /* slots - 1; slots = 2 * cap, a power of two */
+	struct row_source *src;         /* per row */
+	pthread_mutex_t lock;           /* lookups: the lazy indexing and parsing */
+	/* Providers whose bundled lines are indexed; all of them once the
+	 * list is full or every row was asked for. */
+	char indexed[PROVIDERS_MAX][TG_PROVIDER_MAX];
+	int nindexed;
+	int all_indexed;
+	size_t builtin_len;
 	struct tg_price row[];
 };
 
@@ -47,15 +85,45 @@ static int fail(struct source *s, const char *fmt, ...)
 	return -1;
 }
 
+/* A plain decimal of at most 15 significant digits ("2.50", "0.075") is
+ * its digits over a power of ten: both are exact doubles and the division
+ * is correctly rounded, so this is the value strtod would give, at a
+ * fraction of its cost.  Returns -1 for anything else. */
+static int parse_plain_decimal(const char *s, double *out)
+{
+	static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8,
+	                                1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15 };
+	uint64_t m = 0;
+	int digits = 0, frac = -1;
+
+	for (; *s; s++) {
+		if (*s == '.' && frac < 0 && digits > 0) {
+			frac = 0;
+			continue;
+		}
+		if (*s < '0' || *s > '9' || ++digits > 15)
+			return -1;
+		m = m * 10 + (uint64_t)(*s - '0');
+		if (frac >= 0)
+			frac++;
+	}
+	if (digits == 0 || frac == 0)
+		return -1;
+	*out = (double)m / pow10[frac < 0 ? 0 : frac];
+	return 0;
+}
+
 /* "-" and "" are unset (NAN) so defaults can be told from explicit zeros.
  * Read with '.' as the decimal point: TOKENGUARD_PRICES is read inside
  * host programs, whatever LC_NUMERIC they chose. */
 static int parse_rate(const char *s, double *out)
 {
-	if (!*s || !strcmp(s, "-")) {
+	if (!*s || (s[0] == '-' && !s[1])) {
 		*out = NAN;
 		return 0;
 	}
+	if (parse_plain_decimal(s, out) == 0)
+		return 0;
 	return tg_decimal_parse(s, out) || !isfinite(*out) || *out < 0 ? -1 : 0;
 }
 
@@ -64,7 +132,7 @@ static int parse_threshold(const char *s, int64_t *out)
 	char *end;
 	long long v;
 
-	if (!*s || !strcmp(s, "-")) {
+	if (!*s || (s[0] == '-' && !s[1])) {
 		*out = 0;
 		return 0;
 	}
@@ -99,14 +167,17 @@ static void fill_defaults(struct tg_rates *r, const struct tg_rates *base)
 	r->reasoning = or(r->reasoning, r->output);
 }
 
+/* ASCII only, whatever the host's locale: names are compared bytewise. */
 static int copy_lower(char *dst, size_t size, const char *src)
 {
 	size_t i;
 
 	for (i = 0; src[i]; i++) {
+		char c = src[i];
+
 		if (i + 1 >= size)
 			return -1;
-		dst[i] = (char)tolower((unsigned char)src[i]);
+		dst[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
 	}
 	dst[i] = '\0';
 	return 0;
@@ -150,7 +221,6 @@ static int parse_row(struct source *s, char *line, struct tg_price *p)
 	if (n != NCOLS)
 		return fail(s, "%d columns, expected %d (tab-separated)", n, NCOLS);
 
-	memset(p, 0, sizeof *p);
 	if (!*col[0] || copy_lower(p->provider, sizeof p->provider, col[0]))
 		return fail(s, "provider missing or longer than %d bytes", TG_PROVIDER_MAX - 1);
 	if (!*col[1] || copy_lower(p->family, sizeof p->family, col[1]))
@@ -177,65 +247,104 @@ static int parse_row(struct source *s, char *line, struct tg_price *p)
 	return 0;
 }
 
-static void add_row(struct tg_prices *t, const struct tg_price *p)
+/* FNV-1a over provider, a NUL, and family. */
+static size_t key_hash(const char *provider, const char *family)
 {
-	for (size_t i = 0; i < t->n; i++) {
-		if (!strcmp(t->row[i].provider, p->provider) && !strcmp(t->row[i].family, p->family)) {
-			t->row[i] = *p;
-			return;
-		}
-	}
-	t->row[t->n++] = *p;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+	for (const char *c = provider; *c; c++)
+		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+	h *= UINT64_C(0x100000001b3);
+	for (const char *c = family; *c; c++)
+		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+	return (size_t)(h ^ h >> 32);
 }
 
-/* Room for one more row: the table is one allocation, grown by doubling
- * as rows parse, so what a file costs follows what it validly holds, not
- * its line count. */
-static int make_room(struct tg_prices **tp, struct source *s)
+/* The index slot holding (provider, family), or the empty slot where it
+ * would go.  The index is never more than half full. */
+static uint32_t *slot_of(const struct tg_prices *t, const char *provider, const char *family)
+{
+	for (size_t i = key_hash(provider, family);; i++) {
+		uint32_t *slot = &t->index[i & t->index_mask];
+
+		if (*slot == 0 || (!strcmp(t->row[*slot - 1].family, family) &&
+		                   !strcmp(t->row[*slot - 1].provider, provider)))
+			return slot;
+	}
+}
+
+/* Adds row t->n (filled in by the caller, its source set), replacing the
+ * row of the same provider and family if there is one. */
+static void add_row(struct tg_prices *t)
+{
+	const struct tg_price *p = &t->row[t->n];
+
+	*slot_of(t, p->provider, p->family) = (uint32_t)++t->n;
+}
+
+/* An index of 2 * cap slots over the rows there are. */
+static int build_index(struct tg_prices *t)
+{
+	size_t slots = 2 * t->cap;
+
+	free(t->index);
+	if (!(t->index = calloc(slots, sizeof *t->index)))
+		return -1;
+	t->index_mask = slots - 1;
+	for (size_t i = 0; i < t->n; i++)
+		*slot_of(t, t->row[i].provider, t->row[i].family) = (uint32_t)(i + 1);
+	return 0;
+}
+
+/* Room for `want` rows: the table is one allocation, grown by doubling, so
+ * what a file costs follows what it validly holds, not its line count. */
+static int reserve(struct tg_prices **tp, struct source *s, size_t want)
 {
 	struct tg_prices *t = *tp;
-	size_t cap = t->cap * 2;
+	struct row_source *src;
+	size_t cap = t->cap;
 
-	if (t->n < t->cap)
+	if (want <= cap)
 		return 0;
+	while (cap < want)
+		cap *= 2;
+	if (cap > UINT32_MAX / 2 || !(src = realloc(t->src, cap * sizeof *src)))
+		return fail(s, "out of memory");
+	t->src = src;
 	if (!(t = realloc(t, sizeof *t + cap * sizeof t->row[0])))
 		return fail(s, "out of memory");
 	t->cap = cap;
 	*tp = t;
+	if (build_index(t))
+		return fail(s, "out of memory");
 	return 0;
 }
 
-/* One line without its end of line; comments give the version. */
-static int take_line(struct tg_prices **tp, struct source *s, char *line, int want_version)
+/* Length of a line without its end of line. */
+static size_t trim_eol(const char *line, size_t len)
 {
-	struct tg_price p;
-	size_t len = strlen(line);
-
 	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-		line[--len] = '\0';
-	if (!len)
-		return 0;
-	if (line[0] == '#') {
-		const char *v = line + 1;
-
-		while (*v == ' ')
-			v++;
-		if (want_version && !strncmp(v, "version:", 8)) {
-			for (v += 8; *v == ' '; v++)
-				;
-			snprintf((*tp)->version, sizeof (*tp)->version, "%s", v);
-		}
-		return 0;
-	}
-	if (parse_row(s, line, &p) || make_room(tp, s))
-		return -1;
-	add_row(*tp, &p);
-	return 0;
+		len--;
+	return len;
 }
 
-/* Every line of text (n bytes, the built-in table or a file's contents). */
-static int load_text(struct tg_prices **tp, struct source *s, const char *text, size_t n,
-                     int want_version)
+/* The version a "# version: X" comment gives, if that is what line is. */
+static void take_version(struct tg_prices *t, const char *line, size_t len)
+{
+	const char *v = line + 1, *end = line + len;
+
+	while (v < end && *v == ' ')
+		v++;
+	if ((size_t)(end - v) >= 8 && !strncmp(v, "version:", 8)) {
+		for (v += 8; v < end && *v == ' '; v++)
+			;
+		snprintf(t->version, sizeof t->version, "%.*s", (int)(end - v), v);
+	}
+}
+
+/* Every line of an override file, parsed now: its errors are the user's
+ * to hear about at load. */
+static int load_file(struct tg_prices **tp, struct source *s, const char *text, size_t n)
 {
 	char line[LINE_MAX_LEN];
 	const char *end = text + n;
@@ -249,20 +358,152 @@ static int load_text(struct tg_prices **tp, struct source *s, const char *text, 
 			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 1);
 		if (memchr(p, '\0', len))
 			return fail(s, "a NUL byte: not a text file");
-		memcpy(line, p, len);
-		line[len] = '\0';
-		if (take_line(tp, s, line, want_version))
-			return -1;
 		p += len + (nl != NULL);
+		memcpy(line, p - len - (nl != NULL), len);
+		len = trim_eol(line, len);
+		line[len] = '\0';
+		if (!len || line[0] == '#')
+			continue;
+		if (reserve(tp, s, (*tp)->n + 1) || parse_row(s, line, &(*tp)->row[(*tp)->n]))
+			return -1;
+		(*tp)->src[(*tp)->n].state = ROW_READY;
+		(*tp)->src[(*tp)->n].from_file = 1;
+		add_row(*tp);
 	}
 	return 0;
+}
+
+/* The provider and family columns of a bundled line, or -1. */
+static int line_names(const char *line, size_t len, const char **prov, size_t *plen,
+                      const char **fam, size_t *flen)
+{
+	const char *tab1 = memchr(line, '\t', len), *tab2;
+
+	if (!tab1 || !(tab2 = memchr(tab1 + 1, '\t', len - (size_t)(tab1 + 1 - line))))
+		return -1;
+	*prov = line;
+	*plen = (size_t)(tab1 - line);
+	*fam = tab1 + 1;
+	*flen = (size_t)(tab2 - tab1 - 1);
+	return 0;
+}
+
+static int is_indexed(const struct tg_prices *t, const char *provider, size_t len)
+{
+	for (int i = 0; i < t->nindexed; i++)
+		if (strlen(t->indexed[i]) == len && !strncasecmp(t->indexed[i], provider, len))
+			return 1;
+	return 0;
+}
+
+/* Indexes the bundled lines of `provider` (NULL: of every provider not
+ * indexed yet).  Their prices are read by ensure_parsed.  Called with the
+ * lock held; the room was made at load. */
+static void index_builtin(struct tg_prices *t, const char *provider)
+{
+	const char *text = tg_prices_builtin, *end = text + t->builtin_len;
+	size_t want;
+
+	/* Past PROVIDERS_MAX names (ids from the network can name vendors),
+	 * the rest of the table is indexed at once. */
+	if (provider && t->nindexed == PROVIDERS_MAX)
+		provider = NULL;
+	want = provider ? strlen(provider) : 0;
+	if (t->all_indexed || (provider && is_indexed(t, provider, want)))
+		return;
+	for (const char *p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = trim_eol(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
+		const char *line = p, *prov, *fam;
+		size_t plen, flen;
+		struct tg_price *r = &t->row[t->n];
+		char name[TG_MODEL_MAX];
+		uint32_t *slot;
+
+		p = nl ? nl + 1 : end;
+		/* A line whose names cannot be read is left out, like one
+		 * whose prices cannot (the unit tests read every line). */
+		if (!len || line[0] == '#' || line_names(line, len, &prov, &plen, &fam, &flen) ||
+		    plen >= sizeof r->provider || flen >= sizeof r->family)
+			continue;
+		if (provider ? plen != want || strncasecmp(prov, provider, want) : is_indexed(t, prov, plen))
+			continue;
+		memcpy(name, prov, plen);
+		name[plen] = '\0';
+		copy_lower(r->provider, sizeof r->provider, name);
+		memcpy(name, fam, flen);
+		name[flen] = '\0';
+		copy_lower(r->family, sizeof r->family, name);
+		slot = slot_of(t, r->provider, r->family);
+		if (*slot && t->src[*slot - 1].from_file)
+			continue;
+		t->src[t->n].off = (uint32_t)(line - text);
+		t->src[t->n].len = (uint32_t)len;
+		t->src[t->n].state = ROW_PENDING;
+		t->src[t->n].from_file = 0;
+		*slot = (uint32_t)++t->n;
+	}
+	if (!provider)
+		t->all_indexed = 1;
+	else
+		snprintf(t->indexed[t->nindexed++], sizeof t->indexed[0], "%s", provider);
+}
+
+/* Reads the prices of a bundled line the first time it is looked up.
+ * Called with the lock held. */
+static const struct tg_price *ensure_parsed(struct tg_prices *t, size_t i)
+{
+	struct row_source *src = &t->src[i];
+
+	if (src->state == ROW_PENDING) {
+		struct source quiet = { "prices.tsv (built in)", 0, NULL, 0 };
+		char line[LINE_MAX_LEN];
+
+		src->state = ROW_BAD;
+		if (src->len < sizeof line) {
+			memcpy(line, tg_prices_builtin + src->off, src->len);
+			line[src->len] = '\0';
+			if (parse_row(&quiet, line, &t->row[i]) == 0)
+				src->state = ROW_READY;
+		}
+	}
+	return src->state == ROW_READY ? &t->row[i] : NULL;
+}
+
+/* The version line of the bundled table, and how many lines it has (the
+ * most rows it can add). */
+static size_t scan_builtin(struct tg_prices *t)
+{
+	const char *text = tg_prices_builtin, *end = text + strlen(text);
+
+	t->builtin_len = strlen(text);
+	size_t lines = 0;
+
+	for (const char *p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t len = trim_eol(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
+
+		if (len && p[0] == '#')
+			take_version(t, p, len);
+		lines++;
+		p = nl ? nl + 1 : end;
+	}
+	return lines;
+}
+
+/* Frees a table that did not finish loading (its lock is not made yet). */
+static void discard(struct tg_prices *t)
+{
+	free(t->index);
+	free(t->src);
+	free(t);
 }
 
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
 {
 	struct source s = { "prices.tsv (built in)", 0, err, errlen };
 	struct tg_prices *t;
-	size_t cap = 256;
+	size_t cap = 256, lines;
 	char *text = NULL;
 	size_t len = 0;
 	int rc;
@@ -275,24 +516,38 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 	if (override_file && *override_file &&
 	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX, 0, &text, &len, err, errlen))
 		return -1;
-	if (!(t = calloc(1, sizeof *t + cap * sizeof t->row[0]))) {
+	/* Rows are written whole as they parse: only the header is cleared. */
+	if (!(t = malloc(sizeof *t + cap * sizeof t->row[0]))) {
 		free(text);
 		if (errlen)
 			snprintf(err, errlen, "out of memory loading prices");
 		return -1;
 	}
+	memset(t, 0, sizeof *t);
 	t->cap = cap;
-	rc = load_text(&t, &s, tg_prices_builtin, strlen(tg_prices_builtin), 1);
-	if (!rc && text) {
-		s.name = override_file;
-		s.line = 0;
-		rc = load_text(&t, &s, text, len, 0);
-	}
-	free(text);
-	if (rc) {
-		free(t);
+	if (!(t->src = malloc(cap * sizeof *t->src)) || build_index(t)) {
+		discard(t);
+		free(text);
+		if (errlen)
+			snprintf(err, errlen, "out of memory loading prices");
 		return -1;
 	}
+	lines = scan_builtin(t);
+	rc = 0;
+	if (text) {
+		s.name = override_file;
+		rc = load_file(&t, &s, text, len);
+	}
+	/* Room for every bundled line now: rows must not move later. */
+	if (!rc)
+		rc = reserve(&t, &s, t->n + lines);
+	free(text);
+	if (rc) {
+		discard(t);
+		return -1;
+	}
+	/* Only now: a mutex must not be moved, and the table can no longer. */
+	pthread_mutex_init(&t->lock, NULL);
 	*out = t;
 	return 0;
 }
@@ -302,23 +557,48 @@ const char *tg_prices_version(const struct tg_prices *t)
 	return t->version;
 }
 
+/* The table is const to its users: loaded once, then only read.  What a
+ * lookup writes is the lazy part of that load, under the lock. */
+static struct tg_prices *locked(const struct tg_prices *t)
+{
+	struct tg_prices *w = (struct tg_prices *)t;
+
+	pthread_mutex_lock(&w->lock);
+	return w;
+}
+
 size_t tg_prices_count(const struct tg_prices *t)
 {
-	return t->n;
+	struct tg_prices *w = locked(t);
+	size_t n = 0;
+
+	index_builtin(w, NULL);
+	for (size_t i = 0; i <= w->index_mask; i++)
+		n += w->index[i] && ensure_parsed(w, w->index[i] - 1);
+	pthread_mutex_unlock(&w->lock);
+	return n;
 }
 
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
                                        const char *family)
 {
-	for (size_t i = 0; i < t->n; i++)
-		if (!strcmp(t->row[i].family, family) && !strcmp(t->row[i].provider, provider))
-			return &t->row[i];
-	return NULL;
+	struct tg_prices *w = locked(t);
+	const struct tg_price *p = NULL;
+	uint32_t slot;
+
+	index_builtin(w, provider);
+	if ((slot = *slot_of(w, provider, family)))
+		p = ensure_parsed(w, slot - 1);
+	pthread_mutex_unlock(&w->lock);
+	return p;
 }
 
 void tg_prices_free(struct tg_prices *t)
 {
-	free(t);
+	if (!t)
+		return;
+	pthread_mutex_destroy(&t->lock);
+	discard(t);
 }
 
 static double known(int64_t v)

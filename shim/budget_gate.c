@@ -3,17 +3,16 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "budget.h"
 #include "config.h"
 #include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
+#include "pid.h"
 #include "price.h"
 #include "sink.h"
 #include "text.h"
-#include "self_pid.h"
 
 #define ENV_POLICIES_MAX    16
 #define STORED_POLICIES_MAX 64
@@ -142,7 +141,7 @@ void tg_gate_account(const struct tg_record *r, const char *model_family)
 		return;
 	call_of_record(r, model_family, &c);
 	account_list(gate.env_policies, gate.nenv, r, &c);
-	if (gate.stored_loaded && gate.stored_pid == tg_self_pid())
+	if (gate.stored_loaded && gate.stored_pid == tg_getpid())
 		account_list(gate.stored, gate.nstored, r, &c);
 }
 
@@ -153,7 +152,7 @@ static int load_stored(struct tg_ledger *l)
 {
 	struct tg_policy_stamp stamp;
 	uint64_t v;
-	int current = gate.stored_loaded && gate.stored_pid == tg_self_pid();
+	int current = gate.stored_loaded && gate.stored_pid == tg_getpid();
 	int rc = tg_ledger_policy_stamp(l, &stamp);
 	if (rc != 0)
 		return rc;
@@ -163,7 +162,7 @@ static int load_stored(struct tg_ledger *l)
 		gate.nstored = 0;   /* nothing stored yet: nothing to read */
 		gate.stored_version = 0;
 		gate.stored_loaded = 1;
-		gate.stored_pid = tg_self_pid();
+		gate.stored_pid = tg_getpid();
 		gate.stamp = stamp;
 		return 0;
 	}
@@ -190,7 +189,7 @@ static int load_stored(struct tg_ledger *l)
 	gate.nstored = n;
 	gate.stored_version = v;
 	gate.stored_loaded = 1;
-	gate.stored_pid = tg_self_pid();
+	gate.stored_pid = tg_getpid();
 	return 0;
 }
 
@@ -237,7 +236,7 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->limit_usd = p->limit_usd;
 	a->limit_tokens = p->limit_tokens;
 	a->window_start_us = alert_window(p, s);
-	a->pid = (int32_t)tg_self_pid();
+	a->pid = (int32_t)tg_getpid();
 	snprintf(a->process, sizeof a->process, "%s", tg_config_get()->process);
 	snprintf(a->model, sizeof a->model, "%s", model);
 	snprintf(a->detail, sizeof a->detail, "%s", detail);

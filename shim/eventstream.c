@@ -13,12 +13,17 @@ enum {
 	HV_BYTES, HV_STRING, HV_TIMESTAMP, HV_UUID,
 };
 
+/* Field by field: every response body begins one (usage.c), and the
+ * header buffer is only read up to what was collected into it. */
 void tg_es_init(struct tg_es *e, const struct tg_es_callbacks *cb, void *ctx)
 {
-	memset(e, 0, sizeof *e);
 	e->cb = cb;
 	e->ctx = ctx;
 	e->state = ES_PRELUDE;
+	e->error = 0;
+	e->total = e->hlen = e->got = e->left = e->crc = 0;
+	e->type[0] = '\0';
+	e->kind[0] = '\0';
 }
 
 static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)

@@ -3,25 +3,46 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
+#include "pid.h"
 #include "text.h"
 
 void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
 {
-	memset(x, 0, sizeof *x);
 	x->provider = provider;
+	x->host[0] = '\0';
 	if (host)
 		tg_copy_text(x->host, sizeof x->host, host, strlen(host));
+	x->method[0] = '\0';
+	x->endpoint[0] = '\0';
+	x->request_id[0] = '\0';
 	x->start_wall_us = tg_wall_us();
 	x->start_mono_us = tg_mono_us();
-	x->kind = TG_BODY_JSON;
-	x->encoding = TG_ENC_IDENTITY;
+	x->first_body_mono_us = 0;
+	x->last_mono_us = 0;
+	tg_reqscan_begin(&x->req);
+	x->req_body_opaque = 0;
+	x->status = 0;
 	x->content_length = -1;
 	x->header_input = x->header_output = -1;
-	tg_reqscan_begin(&x->req);
+	x->body_bytes = 0;
+	x->response_started = 0;
+	x->kind = TG_BODY_JSON;
+	x->encoding = TG_ENC_IDENTITY;
+	x->decoder_live = 0;
+	x->inspect_off = 0;
+	x->too_large = 0;
+	x->usage_live = 0;
+	x->finished = 0;
+	x->gated = 0;
+	x->req_headers = 0;
+	x->expect_continue = 0;
+	x->req_done = 0;
+	x->policy_flags = 0;
+	x->policy[0] = '\0';
+	x->requested_model[0] = '\0';
 }
 
 void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_t mlen,
@@ -141,12 +162,13 @@ void tg_exchange_response_headers_done(struct tg_exchange *x)
 	}
 	tg_usage_begin(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
 	               x->provider->name, x->kind, x->endpoint);
+	x->usage_live = 1;
 }
 
 static void feed_usage(void *ctx, const char *buf, size_t len)
 {
 	struct tg_exchange *x = ctx;
-	if (!x->inspect_off && tg_usage_feed(&x->usage, buf, len) < 0)
+	if (!x->inspect_off && x->usage_live && tg_usage_feed(&x->usage, buf, len) < 0)
 		x->inspect_off = 1;
 }
 
@@ -182,7 +204,7 @@ int tg_exchange_body_complete(const struct tg_exchange *x)
 int tg_exchange_response_whole(const struct tg_exchange *x)
 {
 	return tg_exchange_body_complete(x) ||
-	       (x->response_started && !x->inspect_off && x->usage.terminal_seen);
+	       (x->response_started && !x->inspect_off && x->usage_live && x->usage.terminal_seen);
 }
 
 static void release(struct tg_exchange *x)
@@ -224,6 +246,9 @@ static int endpoint_streams(const char *endpoint)
 	       strstr(endpoint, "/invoke-with-response-stream") != NULL;
 }
 
+/* Copies a NUL-terminated field into a record field of the same size. */
+#define copy_str(dst, src) memcpy((dst), (src), strnlen((src), sizeof (dst) - 1) + 1)
+
 static int64_t ms_between(int64_t from_us, int64_t to_us)
 {
 	return to_us >= from_us ? (to_us - from_us) / 1000 : 0;
@@ -242,7 +267,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		return -1;
 	}
 	tg_reqscan_end(&x->req, &req);
-	if (x->response_started)
+	if (x->response_started && x->usage_live)
 		tg_usage_end(&x->usage, &usage);
 	else
 		memset(&usage, 0, sizeof usage);
@@ -250,12 +275,12 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 
 	memset(r, 0, sizeof *r);
 	r->ts_us = x->start_wall_us;
-	r->pid = (int32_t)getpid();
+	r->pid = (int32_t)tg_getpid();
 	r->status = x->status;
 	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
-	memcpy(r->host, x->host, sizeof r->host);
-	memcpy(r->endpoint, x->endpoint, sizeof r->endpoint);
-	memcpy(r->request_id, x->request_id, sizeof r->request_id);
+	copy_str(r->host, x->host);
+	copy_str(r->endpoint, x->endpoint);
+	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage.response_id, sizeof r->response_id);
 	memcpy(r->process, cfg->process, sizeof r->process);
 	memcpy(r->tags, cfg->tags, sizeof r->tags);
@@ -268,8 +293,8 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		tg_model_from_path(x->endpoint, r->model, sizeof r->model);
 
 	r->flags |= x->policy_flags;
-	memcpy(r->policy, x->policy, sizeof r->policy);
-	memcpy(r->requested_model, x->requested_model, sizeof r->requested_model);
+	copy_str(r->policy, x->policy);
+	copy_str(r->requested_model, x->requested_model);
 
 	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
 	if (stream)

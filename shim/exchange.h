@@ -12,6 +12,11 @@
  * never stored otherwise; bodies are scanned as they pass and never kept.
  * Allocation: none; the transport allocates the struct (one per exchange on
  * provider connections only).  Not thread-safe: the connection's lock covers it.
+ *
+ * Starting an exchange sets its fields one by one rather than clearing the
+ * struct: most of its ~20 KiB are the decoder's and the parsers' buffers,
+ * which are set up when the response headers say which are needed, and
+ * text fields get their terminating NUL; the rest is never read.
  */
 #ifndef TG_EXCHANGE_H
 #define TG_EXCHANGE_H
@@ -52,7 +57,8 @@ struct tg_exchange {
 	int decoder_live;
 	int inspect_off;           /* decoder or usage parser gave up: body no longer scanned */
 	int too_large;             /* ... because the decoder passed its output limit */
-	struct tg_usage_parser usage;
+	int usage_live;            /* usage has been begun (response headers seen) */
+	struct tg_usage_parser usage;   /* not initialised before usage_live */
 
 	int finished;
 

@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include "byte_scan.h"
+
 enum {
 	ST_VALUE,         /* a value must follow */
 	ST_VALUE_OR_END,  /* just after '[' */
@@ -32,8 +34,17 @@ enum {
  * key stack is only read below the current depth, so it need not be cleared. */
 void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx)
 {
+	tg_json_reset_paths(s, NULL, cb, ctx);
+}
+
+void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
+                         tg_json_cb cb, void *ctx)
+{
 	s->cb = cb;
 	s->ctx = ctx;
+	s->paths = paths;
+	s->node = 0;
+	s->keep = 1;
 	s->state = ST_VALUE;
 	s->error = 0;
 	s->depth = 0;
@@ -62,26 +73,61 @@ static int top_is_array(const struct tg_json_scanner *s)
 	return (s->kinds[d / 8] >> (d % 8)) & 1;
 }
 
-static void emit(struct tg_json_scanner *s, enum tg_json_type type,
-                 const char *text, size_t len, uint64_t span)
+/* The trie node of a value starting now at the current depth. */
+static short value_node(const struct tg_json_scanner *s)
+{
+	if (s->depth == 0)
+		return 0;
+	if (!tracked(s))
+		return -1;
+	return s->levels[s->depth - 1].node;
+}
+
+/* With compiled paths, the id of the pattern the current value matches. */
+static int node_id(const struct tg_json_scanner *s)
+{
+	return s->node >= 0 ? s->paths->node[s->node].id : -1;
+}
+
+/* Whether an event of this type is reported for the current value: with
+ * compiled paths most are not, and this test is all they cost. */
+static inline int reported(const struct tg_json_scanner *s, enum tg_json_type type)
+{
+	if (!s->cb || !tracked(s))
+		return 0;
+	if (!s->paths)
+		return 1;
+	return type != TG_JSON_OBJECT_END && type != TG_JSON_ARRAY_END && node_id(s) >= 0;
+}
+
+static void report(struct tg_json_scanner *s, enum tg_json_type type,
+                   const char *text, size_t len, uint64_t span)
 {
 	struct tg_json_event ev;
 
-	if (!s->cb || !tracked(s))
-		return;
 	ev.type = type;
 	ev.text = text;
 	ev.len = len;
 	ev.truncated = (type == TG_JSON_STRING || type == TG_JSON_NUMBER) && s->text_truncated;
 	ev.offset = s->tok_start;
 	ev.span = span;
+	ev.match = s->paths ? node_id(s) : -1;
 	s->cb(s->ctx, s, &ev);
 }
 
-static void emit_text(struct tg_json_scanner *s, enum tg_json_type type, uint64_t end)
+static inline void emit(struct tg_json_scanner *s, enum tg_json_type type,
+                        const char *text, size_t len, uint64_t span)
 {
-	s->text[s->text_len] = '\0';
-	emit(s, type, s->text, s->text_len, end - s->tok_start);
+	if (reported(s, type))
+		report(s, type, text, len, span);
+}
+
+static inline void emit_text(struct tg_json_scanner *s, enum tg_json_type type, uint64_t end)
+{
+	if (reported(s, type)) {
+		s->text[s->text_len] = '\0';
+		report(s, type, s->text, s->text_len, end - s->tok_start);
+	}
 }
 
 static void value_done(struct tg_json_scanner *s)
@@ -89,11 +135,17 @@ static void value_done(struct tg_json_scanner *s)
 	s->state = s->depth == 0 ? ST_DONE : ST_AFTER;
 }
 
+/* A scalar starts: its text is collected only when it can be reported. */
 static void text_start(struct tg_json_scanner *s)
 {
 	s->tok_start = s->pos;
 	s->text_len = 0;
 	s->text_truncated = 0;
+	s->keep = 1;
+	if (s->paths) {
+		s->node = value_node(s);
+		s->keep = node_id(s) >= 0;
+	}
 }
 
 /* Appends n bytes that belong together (one character) to the key or the
@@ -101,6 +153,8 @@ static void text_start(struct tg_json_scanner *s)
  * never split. */
 static void append(struct tg_json_scanner *s, const char *b, size_t n)
 {
+	if (!s->keep)
+		return;
 	if (s->in_key) {
 		struct tg_json_level *l;
 
@@ -135,11 +189,18 @@ static void append_run(struct tg_json_scanner *s, const char *b, size_t n)
 {
 	size_t room;
 
+	if (!s->keep)
+		return;
 	if (s->in_key) {
-		size_t k;
+		/* A key cut by the bound never matches: its bytes do not matter. */
+		struct tg_json_level *l = &s->levels[s->depth - 1];
 
-		for (k = 0; k < n; k++)
-			append(s, b + k, 1);
+		if (l->key_truncated || l->key_len + n > TG_JSON_KEY_MAX - 1) {
+			l->key_truncated = 1;
+			return;
+		}
+		memcpy(l->key + l->key_len, b, n);
+		l->key_len += (unsigned char)n;
 		return;
 	}
 	if (s->text_truncated)
@@ -195,6 +256,8 @@ static int push(struct tg_json_scanner *s, int is_array)
 
 	if (d >= TG_JSON_NEST_MAX)
 		return -1;
+	if (s->paths)
+		s->node = value_node(s);
 	emit(s, is_array ? TG_JSON_ARRAY_BEGIN : TG_JSON_OBJECT_BEGIN, "", 0, 0);
 	if (is_array)
 		s->kinds[d / 8] |= (uint8_t)(1u << (d % 8));
@@ -208,6 +271,10 @@ static int push(struct tg_json_scanner *s, int is_array)
 		l->is_array = (unsigned char)is_array;
 		l->key_len = 0;
 		l->key_truncated = 0;
+		l->parent = s->paths ? s->node : -1;
+		l->node = -1;
+		if (is_array && l->parent >= 0)
+			l->node = s->paths->node[l->parent].array_child;
 	}
 	s->state = is_array ? ST_VALUE_OR_END : ST_KEY_OR_END;
 	return 0;
@@ -256,12 +323,18 @@ static int start_value(struct tg_json_scanner *s, char c)
 		return 0;
 	case 't':
 		s->lit = "true";
+		if (s->paths)
+			s->node = value_node(s);
 		break;
 	case 'f':
 		s->lit = "false";
+		if (s->paths)
+			s->node = value_node(s);
 		break;
 	case 'n':
 		s->lit = "null";
+		if (s->paths)
+			s->node = value_node(s);
 		break;
 	case '-':
 		text_start(s);
@@ -417,9 +490,34 @@ static int hex_step(struct tg_json_scanner *s, char c)
 	return 0;
 }
 
+/* With compiled paths, the trie node the key just read leads to. */
+static void key_resolve(struct tg_json_scanner *s)
+{
+	struct tg_json_level *l;
+	short c;
+
+	if (!tracked(s))
+		return;
+	l = &s->levels[s->depth - 1];
+	l->node = -1;
+	if (!s->keep || l->key_truncated || !(s->paths->node[l->parent].key_lens >> l->key_len & 1))
+		return;
+	for (c = s->paths->node[l->parent].first_child; c >= 0; c = s->paths->node[c].next_sibling) {
+		const struct tg_json_path_node *n = &s->paths->node[c];
+
+		if (n->key_len == l->key_len && n->key[0] == l->key[0] &&
+		    memcmp(n->key, l->key, l->key_len) == 0) {
+			l->node = c;
+			return;
+		}
+	}
+}
+
 static void string_done(struct tg_json_scanner *s)
 {
 	if (s->in_key) {
+		if (s->paths)
+			key_resolve(s);
 		s->in_key = 0;
 		s->state = ST_COLON;
 		return;
@@ -430,9 +528,15 @@ static void string_done(struct tg_json_scanner *s)
 
 static int key_start(struct tg_json_scanner *s)
 {
-	if (tracked(s)) {
-		s->levels[s->depth - 1].key_len = 0;
-		s->levels[s->depth - 1].key_truncated = 0;
+	s->keep = tracked(s);
+	if (s->keep) {
+		struct tg_json_level *l = &s->levels[s->depth - 1];
+
+		l->key_len = 0;
+		l->key_truncated = 0;
+		/* Under a container no pattern reaches, keys are not collected. */
+		if (s->paths && (l->parent < 0 || s->paths->node[l->parent].first_child < 0))
+			s->keep = 0;
 	}
 	s->in_key = 1;
 	s->state = ST_STRING;
@@ -544,10 +648,45 @@ int tg_json_feed(struct tg_json_scanner *s, const char *buf, size_t len)
 		/* Long string bodies are the bulk of most documents: copy or
 		 * skip the plain run in one go instead of byte by byte. */
 		if (s->state == ST_STRING) {
+			size_t j = tg_scan_json_string(buf, i, len);
+
+			if (j > i) {
+				append_run(s, buf + i, j - i);
+				s->pos += j - i;
+				i = j;
+			}
+			/* The closing quote, and a key's colon, without going
+			 * round the loop for each. */
+			if (i < len && buf[i] == '"') {
+				string_done(s);
+				s->pos++;
+				i++;
+				if (s->state == ST_COLON && i < len && buf[i] == ':') {
+					s->state = ST_VALUE;
+					s->pos++;
+					i++;
+				}
+				continue;
+			}
+			if (i == len)
+				break;
+		} else if (s->state == ST_LITERAL) {
+			/* The rest of a literal in one compare when it is all here. */
+			size_t want = (s->lit[0] == 'f' ? 5 : 4) - s->lit_pos;
+
+			if (len - i >= want && memcmp(buf + i, s->lit + s->lit_pos, want) == 0) {
+				s->lit_pos = (unsigned char)(s->lit_pos + want);
+				s->pos += want - 1;   /* at the literal's last byte */
+				literal_done(s);
+				s->pos++;
+				i += want;
+				continue;
+			}
+		} else if (s->state == ST_NUM_INT || s->state == ST_NUM_FRAC || s->state == ST_NUM_EXP) {
+			/* Likewise the digits of a number. */
 			size_t j = i;
 
-			while (j < len && buf[j] != '"' && buf[j] != '\\' &&
-			       (unsigned char)buf[j] >= 0x20)
+			while (j < len && (unsigned char)(buf[j] - '0') < 10)
 				j++;
 			if (j > i) {
 				append_run(s, buf + i, j - i);
@@ -631,4 +770,85 @@ long tg_json_index(const struct tg_json_scanner *s, unsigned level)
 	if (level >= s->depth || level >= TG_JSON_DEPTH || !s->levels[level].is_array)
 		return -1;
 	return (long)s->levels[level].index;
+}
+
+/* Compiled paths. */
+
+static short path_child(struct tg_json_paths *t, short parent, const char *key, size_t key_len)
+{
+	struct tg_json_path_node *p = &t->node[parent], *n;
+	short c;
+
+	if (!key) {
+		if (p->array_child >= 0)
+			return p->array_child;
+	} else {
+		for (c = p->first_child; c >= 0; c = t->node[c].next_sibling)
+			if (t->node[c].key_len == key_len && memcmp(t->node[c].key, key, key_len) == 0)
+				return c;
+	}
+	if (t->count == TG_JSON_PATH_NODES)
+		return -1;
+	c = (short)t->count++;
+	n = &t->node[c];
+	n->key = key;
+	n->key_len = (unsigned char)key_len;
+	n->first_child = n->next_sibling = n->array_child = -1;
+	n->key_lens = 0;
+	n->id = -1;
+	if (!key) {
+		p->array_child = c;
+	} else {
+		n->next_sibling = p->first_child;
+		p->first_child = c;
+		p->key_lens |= UINT64_C(1) << key_len;
+	}
+	return c;
+}
+
+int tg_json_paths_compile(struct tg_json_paths *t, const char *const *patterns,
+                          const int *ids, size_t n)
+{
+	t->count = 1;
+	t->node[0].key = NULL;
+	t->node[0].key_len = 0;
+	t->node[0].first_child = t->node[0].next_sibling = t->node[0].array_child = -1;
+	t->node[0].key_lens = 0;
+	t->node[0].id = -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *p = patterns[i];
+		short node = 0;
+		unsigned depth = 0;
+
+		if (ids[i] < 0 || *p == '\0')
+			return -1;
+		while (*p) {
+			const char *key = NULL;
+			size_t len = 0;
+
+			if (p[0] == '[') {
+				if (p[1] != ']')
+					return -1;
+				p += 2;
+			} else {
+				key = p;
+				len = strcspn(p, ".[");
+				if (len == 0 || len > TG_JSON_KEY_MAX - 1 || memchr(key, '*', len))
+					return -1;
+				p += len;
+			}
+			if (*p == '.') {
+				if (*++p == '\0' || *p == '[')
+					return -1;
+			} else if (*p != '\0' && *p != '[') {
+				return -1;
+			}
+			if (++depth > TG_JSON_DEPTH || (node = path_child(t, node, key, len)) < 0)
+				return -1;
+		}
+		if (t->node[node].id >= 0)
+			return -1;
+		t->node[node].id = ids[i];
+	}
+	return 0;
 }

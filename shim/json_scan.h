@@ -24,6 +24,15 @@
  * ("[]" stands for any element of an array).  Keys longer than
  * TG_JSON_KEY_MAX - 1 bytes never match.
  *
+ * Compiled paths (tg_json_paths_compile, tg_json_reset_paths): a caller
+ * that wants a few known paths gives them once, compiled into a small trie
+ * of keys and "[]".  The scanner then follows the trie as containers open
+ * and keys end, so each value's pattern is known as it starts: only
+ * values and container starts whose path is one of the patterns are
+ * reported (ev->match says which), no end events are reported, and under
+ * a container no pattern reaches (message text, content deltas, embedding
+ * arrays) neither keys nor values are copied: the bytes are only checked.
+ *
  * Strictness: RFC 8259 grammar (no comments, no trailing commas, no
  * leading zeros, no control bytes in strings, paired surrogates), one
  * document per reset, whitespace after it allowed.  Bytes >= 0x80 inside
@@ -59,7 +68,35 @@ struct tg_json_event {
 	int truncated;      /* text was longer than TG_JSON_TEXT_MAX - 1 */
 	uint64_t offset;    /* first byte of the token in the document (a string's opening quote) */
 	uint64_t span;      /* scalars: token length in bytes, quotes included; containers: 0 */
+	int match;          /* compiled paths: id of the pattern matched; else -1 */
 };
+
+#define TG_JSON_PATH_NODES 96   /* trie nodes of one compiled set of patterns */
+
+/* A trie of path patterns; node 0 is the top-level value.  A node is an
+ * object key (key != NULL) or any element of an array (key == NULL). */
+struct tg_json_path_node {
+	const char *key;           /* points into the pattern: patterns must outlive the trie */
+	unsigned char key_len;
+	short first_child;         /* -1: none */
+	short next_sibling;        /* -1: none */
+	short array_child;         /* the "[]" child, -1 if none */
+	uint64_t key_lens;         /* bit n set: some key child is n bytes long */
+	int id;                    /* pattern ending here, -1 if none */
+};
+
+struct tg_json_paths {
+	unsigned count;
+	struct tg_json_path_node node[TG_JSON_PATH_NODES];
+};
+
+/* Compiles n patterns (the syntax of tg_json_path_is, without "*") with
+ * their ids (>= 0).  Returns 0, or -1 when a pattern is malformed, a key
+ * is longer than TG_JSON_KEY_MAX - 1 bytes or deeper than TG_JSON_DEPTH,
+ * two patterns are equal, or the trie would need more than
+ * TG_JSON_PATH_NODES nodes. */
+int tg_json_paths_compile(struct tg_json_paths *t, const char *const *patterns,
+                          const int *ids, size_t n);
 
 struct tg_json_scanner;
 
@@ -70,6 +107,8 @@ typedef void (*tg_json_cb)(void *ctx, const struct tg_json_scanner *s,
 
 struct tg_json_level {
 	uint32_t index;                 /* arrays: element number */
+	short node;                     /* compiled paths: trie node of this level's values, -1: none */
+	short parent;                   /* compiled paths: trie node of the container itself */
 	unsigned char is_array;
 	unsigned char key_len;
 	unsigned char key_truncated;
@@ -79,6 +118,9 @@ struct tg_json_level {
 struct tg_json_scanner {
 	tg_json_cb cb;
 	void *ctx;
+	const struct tg_json_paths *paths;  /* NULL: every value is reported */
+	short node;                     /* compiled paths: trie node of the value being scanned */
+	unsigned char keep;             /* the text or key being scanned is collected */
 	int state;
 	int error;
 	unsigned depth;                 /* containers open, may exceed TG_JSON_DEPTH */
@@ -101,6 +143,11 @@ struct tg_json_scanner {
 
 /* Prepares s for a new document; cb may be NULL (validation only). */
 void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx);
+
+/* The same, reporting only the values matched by paths (which must outlive
+ * the scan). */
+void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
+                         tg_json_cb cb, void *ctx);
 
 /* Scans len more bytes.  0 = ok so far; -1 = not JSON, and every later
  * call returns -1 until tg_json_reset(). */

@@ -1,15 +1,40 @@
 /* reqscan.c - what a request body says about the exchange.  See reqscan.h. */
 #include "reqscan.h"
 
+#include <pthread.h>
 #include <string.h>
+
+/* What a request body is read for, compiled once into a path trie
+ * (json_scan.h): messages, tools and the rest are only checked. */
+enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS };
+
+static const char *const patterns[] = {
+	"model", "stream", "stream_options.include_usage",
+	"max_tokens", "max_completion_tokens", "max_output_tokens",
+	"generationConfig.maxOutputTokens", "inferenceConfig.maxTokens",
+};
+static const int pattern_ids[] = {
+	P_MODEL, P_STREAM, P_INCLUDE_USAGE,
+	P_MAX_TOKENS, P_MAX_TOKENS, P_MAX_TOKENS,
+	P_MAX_TOKENS, P_MAX_TOKENS,
+};
+
+static struct tg_json_paths paths;
+static pthread_once_t paths_once = PTHREAD_ONCE_INIT;
+static int paths_failed;
+
+static void compile_paths(void)
+{
+	paths_failed = tg_json_paths_compile(&paths, patterns, pattern_ids,
+	                                     sizeof patterns / sizeof patterns[0]) != 0;
+}
 
 static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
 {
 	struct tg_request_info *in = ctx;
 
-	if (tg_json_depth(s) == 0 || tg_json_depth(s) > 2)
-		return;
-	if (ev->type == TG_JSON_STRING && tg_json_path_is(s, "model")) {
+	(void)s;
+	if (ev->type == TG_JSON_STRING && ev->match == P_MODEL) {
 		size_t len = ev->len;
 
 		if (len > TG_MODEL_MAX - 1) {
@@ -24,16 +49,11 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	} else if (ev->type == TG_JSON_TRUE || ev->type == TG_JSON_FALSE) {
 		int v = ev->type == TG_JSON_TRUE;
 
-		if (tg_json_path_is(s, "stream"))
+		if (ev->match == P_STREAM)
 			in->stream = v;
-		else if (tg_json_path_is(s, "stream_options.include_usage"))
+		else if (ev->match == P_INCLUDE_USAGE)
 			in->include_usage = v;
-	} else if (ev->type == TG_JSON_NUMBER && in->max_tokens_offset < 0 &&
-	           (tg_json_path_is(s, "max_tokens") ||
-	            tg_json_path_is(s, "max_completion_tokens") ||
-	            tg_json_path_is(s, "max_output_tokens") ||
-	            tg_json_path_is(s, "generationConfig.maxOutputTokens") ||
-	            tg_json_path_is(s, "inferenceConfig.maxTokens"))) {
+	} else if (ev->type == TG_JSON_NUMBER && in->max_tokens_offset < 0 && ev->match == P_MAX_TOKENS) {
 		int64_t v = 0;
 		size_t i;
 
@@ -60,7 +80,10 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	in->model_offset = in->model_len = -1;
 	in->max_tokens = in->max_tokens_offset = in->max_tokens_len = -1;
 	in->malformed = 0;
-	tg_json_reset(&r->json, on_json, in);
+	pthread_once(&paths_once, compile_paths);
+	/* Only if the patterns were wrong (the unit tests check): the body is
+	 * then checked and nothing read from it. */
+	tg_json_reset_paths(&r->json, paths_failed ? NULL : &paths, paths_failed ? NULL : on_json, in);
 }
 
 int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)

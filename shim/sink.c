@@ -12,7 +12,7 @@
 #include "log.h"
 #include "price.h"
 #include "text.h"
-#include "self_pid.h"
+#include "pid.h"
 
 #define WARNED_MODELS_MAX 64
 
@@ -98,7 +98,7 @@ static void warn_ledger(int rc, const char *what)
 static struct tg_ledger *ledger(void)
 {
 	const struct tg_config *cfg = tg_config_get();
-	pid_t pid = tg_self_pid();
+	pid_t pid = tg_getpid();
 
 	if (sink.ledger && sink.pid != pid) {
 		/* An MDB_env must not be used or closed in a forked child: closing
@@ -184,7 +184,7 @@ void tg_sink_idle(void)
 	/* Another thread of the program is recording or folding: it will do. */
 	if (pthread_mutex_trylock(&sink.lock) != 0)
 		return;
-	if (sink.ledger && sink.pid == tg_self_pid())
+	if (sink.ledger && sink.pid == tg_getpid())
 		fold_now(0);
 	pthread_mutex_unlock(&sink.lock);
 }
@@ -197,7 +197,7 @@ __attribute__((destructor)) static void sink_exit(void)
 {
 	if (pthread_mutex_trylock(&sink.lock) != 0)
 		return;
-	if (sink.ledger && sink.pid == tg_self_pid() && tg_ledger_pending(sink.ledger) > 0)
+	if (sink.ledger && sink.pid == tg_getpid() && tg_ledger_pending(sink.ledger) > 0)
 		fold_now(1);
 	pthread_mutex_unlock(&sink.lock);
 }

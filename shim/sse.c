@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "byte_scan.h"
+
 enum { L_START, L_FIELD, L_VALUE_START, L_VALUE, L_IGNORE };
 enum { F_OTHER, F_DATA, F_EVENT };
 
@@ -127,10 +129,8 @@ int tg_sse_feed(struct tg_sse *s, const char *buf, size_t len)
 				break;
 			/* fall through */
 		case L_VALUE: {
-			size_t j = i;
+			size_t j = tg_scan_line(buf, i, len);
 
-			while (j < len && buf[j] != '\r' && buf[j] != '\n')
-				j++;
 			if (s->field == F_DATA && s->cb->data)
 				s->cb->data(s->ctx, buf + i, j - i);
 			else if (s->field == F_EVENT)
@@ -139,9 +139,8 @@ int tg_sse_feed(struct tg_sse *s, const char *buf, size_t len)
 			continue;
 		}
 		default: /* L_IGNORE */
-			while (i + 1 < len && buf[i + 1] != '\r' && buf[i + 1] != '\n')
-				i++;
-			break;
+			i = tg_scan_line(buf, i, len);
+			continue;
 		}
 		i++;
 	}

@@ -3,22 +3,28 @@
 #include "usage.h"
 #include "text.h"
 
+#include <pthread.h>
 #include <string.h>
 
-enum { R_MODEL = TG_U_SLOTS, R_ID };
+/* What a rule reads besides counts: the model, the response id, an error
+ * object, and the start of a Gemini usage object (its counts restart). */
+enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART };
 
 enum { Q_XAI = 1u << 0 };
 
 /* Where each wire format keeps what we read.  One table per wire covers
  * its plain bodies and the documents of its streams, whose paths differ
  * (message.usage in Anthropic's message_start, response.usage in the
- * Responses API's events, a leading [] in Gemini's JSON array stream). */
-struct rule {
+ * Responses API's events, a leading [] in Gemini's JSON array stream).
+ * Each table is compiled once into a trie (json_scan.h) that the scanner
+ * follows as it reads, so a value is matched as it starts, and whatever
+ * no rule reaches (message text, deltas, embeddings) is only checked. */
+struct tg_usage_rule {
 	const char *path;
 	int slot;
 };
 
-static const struct rule openai_rules[] = {
+static const struct tg_usage_rule openai_rules[] = {
 	{ "usage.prompt_tokens", TG_U_INPUT },
 	{ "usage.completion_tokens", TG_U_OUTPUT },
 	{ "usage.prompt_tokens_details.cached_tokens", TG_U_CACHE_READ },
@@ -38,10 +44,11 @@ static const struct rule openai_rules[] = {
 	{ "id", R_ID },
 	{ "response.model", R_MODEL },
 	{ "response.id", R_ID },
+	{ "error", R_ERROR },
 	{ NULL, 0 },
 };
 
-static const struct rule anthropic_rules[] = {
+static const struct tg_usage_rule anthropic_rules[] = {
 	{ "usage.input_tokens", TG_U_INPUT },
 	{ "usage.output_tokens", TG_U_OUTPUT },
 	{ "usage.cache_creation_input_tokens", TG_U_CACHE_WRITE },
@@ -58,10 +65,11 @@ static const struct rule anthropic_rules[] = {
 	{ "id", R_ID },
 	{ "message.model", R_MODEL },
 	{ "message.id", R_ID },
+	{ "error", R_ERROR },
 	{ NULL, 0 },
 };
 
-static const struct rule gemini_rules[] = {
+static const struct tg_usage_rule gemini_rules[] = {
 	{ "usageMetadata.promptTokenCount", TG_U_INPUT },
 	{ "usageMetadata.candidatesTokenCount", TG_U_OUTPUT },
 	{ "usageMetadata.thoughtsTokenCount", TG_U_REASONING },
@@ -76,10 +84,13 @@ static const struct rule gemini_rules[] = {
 	{ "[].usageMetadata.toolUsePromptTokenCount", TG_U_TOOL_PROMPT },
 	{ "[].modelVersion", R_MODEL },
 	{ "[].responseId", R_ID },
+	{ "usageMetadata", R_USAGE_RESTART },
+	{ "[].usageMetadata", R_USAGE_RESTART },
+	{ "error", R_ERROR },
 	{ NULL, 0 },
 };
 
-static const struct rule cohere_rules[] = {
+static const struct tg_usage_rule cohere_rules[] = {
 	{ "usage.tokens.input_tokens", TG_U_INPUT },
 	{ "usage.tokens.output_tokens", TG_U_OUTPUT },
 	{ "usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
@@ -94,28 +105,79 @@ static const struct rule cohere_rules[] = {
 	{ "meta.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
 	{ "model", R_MODEL },
 	{ "id", R_ID },
+	{ "error", R_ERROR },
 	{ NULL, 0 },
 };
 
-static const struct rule bedrock_rules[] = {
+static const struct tg_usage_rule bedrock_rules[] = {
 	{ "usage.inputTokens", TG_U_INPUT },
 	{ "usage.outputTokens", TG_U_OUTPUT },
 	{ "usage.cacheReadInputTokens", TG_U_CACHE_READ },
 	{ "usage.cacheWriteInputTokens", TG_U_CACHE_WRITE },
+	{ "error", R_ERROR },
 	{ NULL, 0 },
 };
 
-/* No rule path is deeper than this many containers. */
-#define RULE_DEPTH 4
+#define RULES_MAX 32
 
-static const struct rule *rules_for(enum tg_wire wire)
+static const struct tg_usage_rule *const rule_tables[] = {
+	openai_rules, anthropic_rules, gemini_rules, cohere_rules, bedrock_rules,
+};
+#define TABLES (sizeof rule_tables / sizeof rule_tables[0])
+
+/* Each wire's trie is compiled the first time a body of that wire is read:
+ * most processes only ever speak one.  pthread_once, unlike a lock, is
+ * safe across fork(); it takes a function without arguments, one per wire. */
+static struct tg_json_paths compiled[TABLES];
+static int compile_failed[TABLES];
+static pthread_once_t compiled_once[TABLES] = {
+	PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
+};
+
+static void compile_table(size_t t)
+{
+	const char *patterns[RULES_MAX];
+	int ids[RULES_MAX];
+	size_t n = 0;
+
+	for (; rule_tables[t][n].path && n < RULES_MAX; n++) {
+		patterns[n] = rule_tables[t][n].path;
+		ids[n] = (int)n;
+	}
+	compile_failed[t] = rule_tables[t][n].path || tg_json_paths_compile(&compiled[t], patterns, ids, n) != 0;
+}
+
+static void compile_0(void) { compile_table(0); }
+static void compile_1(void) { compile_table(1); }
+static void compile_2(void) { compile_table(2); }
+static void compile_3(void) { compile_table(3); }
+static void compile_4(void) { compile_table(4); }
+static void (*const compilers[])(void) = { compile_0, compile_1, compile_2, compile_3, compile_4 };
+_Static_assert(sizeof compilers / sizeof compilers[0] == TABLES, "one compiler per rule table");
+
+/* The compiled trie of table t, or NULL if it did not compile. */
+static const struct tg_json_paths *paths_of(size_t t)
+{
+	pthread_once(&compiled_once[t], compilers[t]);
+	return compile_failed[t] ? NULL : &compiled[t];
+}
+
+int tg_usage_rules_check(void)
+{
+	for (size_t t = 0; t < TABLES; t++)
+		if (!paths_of(t))
+			return -1;
+	return 0;
+}
+
+static size_t table_of(enum tg_wire wire)
 {
 	switch (wire) {
-	case TG_WIRE_ANTHROPIC: return anthropic_rules;
-	case TG_WIRE_GEMINI:    return gemini_rules;
-	case TG_WIRE_COHERE:    return cohere_rules;
-	case TG_WIRE_BEDROCK:   return bedrock_rules;
-	default:                return openai_rules;
+	case TG_WIRE_ANTHROPIC: return 1;
+	case TG_WIRE_GEMINI:    return 2;
+	case TG_WIRE_COHERE:    return 3;
+	case TG_WIRE_BEDROCK:   return 4;
+	default:                return 0;
 	}
 }
 
@@ -136,7 +198,6 @@ static int parse_count(const char *t, size_t len, int64_t *out)
 	return 0;
 }
 
-/* Copies at most n - 1 bytes, never ending inside a UTF-8 character. */
 static void reset_gemini_counts(struct tg_usage_parser *p)
 {
 	int i;
@@ -145,37 +206,41 @@ static void reset_gemini_counts(struct tg_usage_parser *p)
 		p->raw[i] = TG_COUNT_UNKNOWN;
 }
 
+/* Streams repeat the model and id in every event: copy them only when
+ * they change. */
+static void keep_text(char *dst, size_t cap, const char *text, size_t len)
+{
+	if (len < cap && dst[len] == '\0' && memcmp(dst, text, len) == 0)
+		return;
+	tg_copy_text(dst, cap, text, len);
+}
+
 static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
 {
 	struct tg_usage_parser *p = ctx;
-	const struct rule *r;
+	const struct tg_usage_rule *r = &p->rules[ev->match];
 	int64_t v;
 
-	if (tg_json_depth(s) > RULE_DEPTH)
-		return;
+	(void)s;
 	if (ev->type == TG_JSON_OBJECT_BEGIN) {
-		if (tg_json_path_is(s, "error"))
+		if (r->slot == R_ERROR)
 			p->error_seen = 1;
-		else if (p->wire == TG_WIRE_GEMINI &&
-		         (tg_json_path_is(s, "usageMetadata") || tg_json_path_is(s, "[].usageMetadata")))
+		else if (r->slot == R_USAGE_RESTART)
 			reset_gemini_counts(p);
 		return;
 	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
-	for (r = rules_for(p->wire); r->path; r++)
-		if (tg_json_path_is(s, r->path))
-			break;
-	if (!r->path)
+	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART)
 		return;
 	if (r->slot == R_MODEL || r->slot == R_ID) {
 		/* Azure's first chunk names an empty model and id. */
 		if (ev->type != TG_JSON_STRING || ev->truncated || ev->len == 0)
 			return;
 		if (r->slot == R_MODEL)
-			tg_copy_text(p->model, sizeof p->model, ev->text, ev->len);
+			keep_text(p->model, sizeof p->model, ev->text, ev->len);
 		else
-			tg_copy_text(p->response_id, sizeof p->response_id, ev->text, ev->len);
+			keep_text(p->response_id, sizeof p->response_id, ev->text, ev->len);
 		return;
 	}
 	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
@@ -187,7 +252,7 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 /* Each SSE event and each event stream message holds one JSON document. */
 static void doc_begin(struct tg_usage_parser *p)
 {
-	tg_json_reset(&p->json, on_json, p);
+	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	p->event_len = 0;
 	p->done_match = 0;
 }
@@ -268,8 +333,13 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
                     enum tg_body_kind kind, const char *endpoint)
 {
 	int i;
+	size_t t = table_of(wire);
 
 	p->wire = wire;
+	p->rules = rule_tables[t];
+	/* NULL only if a table were wrong (the unit tests compile each): the
+	 * scanner then checks the body and reports nothing. */
+	p->paths = paths_of(t);
 	p->kind = kind;
 	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
 	p->embeddings = endpoint && (tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/embed"));
@@ -284,7 +354,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 		p->raw[i] = TG_COUNT_UNKNOWN;
 	p->model[0] = '\0';
 	p->response_id[0] = '\0';
-	tg_json_reset(&p->json, on_json, p);
+	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	tg_sse_init(&p->sse, &sse_cbs, p);
 	tg_es_init(&p->es, &es_cbs, p);
 }

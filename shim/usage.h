@@ -75,8 +75,12 @@ enum tg_usage_slot {
 	TG_U_SLOTS
 };
 
+struct tg_usage_rule;
+
 struct tg_usage_parser {
 	enum tg_wire wire;
+	const struct tg_usage_rule *rules;            /* the wire's rule table */
+	const struct tg_json_paths *paths;   /* ... compiled */
 	enum tg_body_kind kind;
 	unsigned quirks;
 	int embeddings;
@@ -85,7 +89,6 @@ struct tg_usage_parser {
 	int error_seen;
 	int usage_seen;
 	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
-	int event_is_json;     /* current SSE event / event stream message */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
 	int64_t raw[TG_U_SLOTS];
@@ -105,5 +108,9 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len);
 
 /* Normalises and reports what was seen; the body is taken to end here. */
 void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out);
+
+/* 0 when every wire's rule table compiles into a path trie, else -1 (the
+ * parser then reads no usage at all); for the tests. */
+int tg_usage_rules_check(void);
 
 #endif

@@ -5,7 +5,9 @@
  * It is scanned whole and again in two pieces; both runs must report the
  * same events (type, text, truncation, offset, span, depth and path) and
  * the same result.  Every event must lie inside the document and scalar
- * text within its bound.
+ * text within its bound.  A third run, cut at the same place, follows a
+ * compiled set of paths: it must report exactly the events the first run
+ * saw at those paths (tg_json_path_is), with the same text and offsets.
  *
  * seed: \0000\0005{"usage":{"prompt_tokens":12,"completion_tokens":3},"model":"gpt-4o","x":[true,false,null,-1.5e3,"\\u00e9\\ud83d\\ude00"]}
  * seed: \0000\0001[[[[[[[[[[[[[[[[[[[[{"a":"b"}]]]]]]]]]]]]]]]]]]]
@@ -18,15 +20,40 @@
 
 struct run {
 	uint64_t h;
+	uint64_t m;        /* events at the compiled paths */
 	uint64_t n;        /* document length */
 };
 
-static void mix(struct run *r, const void *buf, size_t len)
+static const char *const patterns[] = {
+	"usage.prompt_tokens", "usage", "data[].embedding", "choices[].delta.content",
+	"model", "[].a", "a.b[][]", "x",
+};
+#define PATTERNS (sizeof patterns / sizeof patterns[0])
+
+static void mix(uint64_t *h, const void *buf, size_t len)
 {
 	const unsigned char *p = buf;
 
 	for (size_t i = 0; i < len; i++)
-		r->h = (r->h ^ p[i]) * UINT64_C(0x100000001b3);
+		*h = (*h ^ p[i]) * UINT64_C(0x100000001b3);
+}
+
+static void mix_match(struct run *r, int id, const struct tg_json_event *ev)
+{
+	uint64_t v[4] = { (uint64_t)id, ev->type, ev->offset, ev->span };
+
+	mix(&r->m, v, sizeof v);
+	mix(&r->m, ev->text, ev->len);
+	mix(&r->m, &ev->truncated, sizeof ev->truncated);
+}
+
+static void on_match(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct run *r = ctx;
+
+	if (ev->match < 0 || (size_t)ev->match >= PATTERNS || !tg_json_path_is(s, patterns[ev->match]))
+		abort();
+	mix_match(r, ev->match, ev);
 }
 
 static void on_event(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
@@ -38,24 +65,31 @@ static void on_event(void *ctx, const struct tg_json_scanner *s, const struct tg
 
 	if (ev->len >= TG_JSON_TEXT_MAX || ev->text[ev->len] != '\0' || ev->offset + ev->span > r->n)
 		abort();
-	mix(r, v, sizeof v);
-	mix(r, ev->text, ev->len);
-	mix(r, &ev->truncated, sizeof ev->truncated);
-	mix(r, &path, sizeof path);
+	mix(&r->h, v, sizeof v);
+	mix(&r->h, ev->text, ev->len);
+	mix(&r->h, &ev->truncated, sizeof ev->truncated);
+	mix(&r->h, &path, sizeof path);
+	if (ev->type != TG_JSON_OBJECT_END && ev->type != TG_JSON_ARRAY_END)
+		for (size_t i = 0; i < PATTERNS; i++)
+			if (tg_json_path_is(s, patterns[i]))
+				mix_match(r, (int)i, ev);
 	for (unsigned l = 0; l < 3; l++) {
 		long idx = tg_json_index(s, l);
-		mix(r, &idx, sizeof idx);
+		mix(&r->h, &idx, sizeof idx);
 	}
 }
 
-static int scan(const char *s, size_t n, size_t cut, struct run *r)
+static int scan(const char *s, size_t n, size_t cut, const struct tg_json_paths *t, struct run *r)
 {
 	static struct tg_json_scanner js;
 	int rc;
 
 	memset(r, 0, sizeof *r);
 	r->n = n;
-	tg_json_reset(&js, on_event, r);
+	if (t)
+		tg_json_reset_paths(&js, t, on_match, r);
+	else
+		tg_json_reset(&js, on_event, r);
 	rc = tg_json_feed(&js, s, cut);
 	if (tg_json_feed(&js, s + cut, n - cut) < 0)
 		rc = -1;
@@ -64,21 +98,34 @@ static int scan(const char *s, size_t n, size_t cut, struct run *r)
 	if (rc == 0)
 		rc = tg_json_finish(&js);
 	int done = tg_json_done(&js);
-	mix(r, &rc, sizeof rc);
-	mix(r, &done, sizeof done);
+	mix(&r->h, &rc, sizeof rc);
+	mix(&r->h, &done, sizeof done);
 	return rc;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct run whole, cut;
+	static struct tg_json_paths t;
+	static int compiled;
+	struct run whole, cut, matched;
 
+	if (!compiled) {
+		int ids[PATTERNS];
+
+		for (size_t i = 0; i < PATTERNS; i++)
+			ids[i] = (int)i;
+		if (tg_json_paths_compile(&t, patterns, ids, PATTERNS) != 0)
+			abort();
+		compiled = 1;
+	}
 	if (size < 2)
 		return 0;
 	const char *s = (const char *)data + 2;
 	size_t n = size - 2, at = n ? ((size_t)data[0] << 8 | data[1]) % (n + 1) : 0;
 
-	if (scan(s, n, n, &whole) != scan(s, n, at, &cut) || whole.h != cut.h)
+	if (scan(s, n, n, NULL, &whole) != scan(s, n, at, NULL, &cut) || whole.h != cut.h)
+		abort();
+	if (scan(s, n, at, &t, &matched) != scan(s, n, n, NULL, &whole) || matched.m != whole.m)
 		abort();
 	return 0;
 }

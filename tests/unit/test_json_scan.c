@@ -366,3 +366,149 @@ Test(json_scan, starts_afresh_after_reset)
 	cr_assert_eq(tg_json_feed(&s, "[]", 2), 0);
 	cr_assert(tg_json_done(&s));
 }
+
+/* Compiled paths: the events reported are exactly those whose path one of
+ * the patterns matches in the scanner without them, with the same text,
+ * offsets and flags, however the document is cut. */
+
+struct matched {
+	char buf[16384];
+	size_t len;
+	const char *const *patterns;
+	size_t n;
+};
+
+static void log_match(struct matched *m, int id, const struct tg_json_event *ev)
+{
+	int k = snprintf(m->buf + m->len, sizeof m->buf - m->len, "%d %s %s%s @%llu+%llu\n", id,
+	                 type_name(ev->type), ev->text, ev->truncated ? "~" : "",
+	                 (unsigned long long)ev->offset, (unsigned long long)ev->span);
+
+	cr_assert(k >= 0 && (size_t)k < sizeof m->buf - m->len, "log overflow");
+	m->len += (size_t)k;
+}
+
+static void by_path_is(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct matched *m = ctx;
+
+	if (ev->type == TG_JSON_OBJECT_END || ev->type == TG_JSON_ARRAY_END)
+		return;
+	cr_assert_eq(ev->match, -1);
+	for (size_t i = 0; i < m->n; i++)
+		if (tg_json_path_is(s, m->patterns[i]))
+			log_match(m, (int)i, ev);
+}
+
+static void by_trie(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct matched *m = ctx;
+
+	cr_assert(tg_json_path_is(s, m->patterns[ev->match]), "trie said %s", m->patterns[ev->match]);
+	log_match(m, ev->match, ev);
+}
+
+static int scan_matched(const struct tg_json_paths *t, const char *doc, size_t len, size_t step,
+                        struct matched *m)
+{
+	static struct tg_json_scanner s;
+
+	m->len = 0;
+	m->buf[0] = '\0';
+	if (t)
+		tg_json_reset_paths(&s, t, by_trie, m);
+	else
+		tg_json_reset(&s, by_path_is, m);
+	for (size_t at = 0; at < len; at += step)
+		if (tg_json_feed(&s, doc + at, len - at < step ? len - at : step) < 0)
+			return -1;
+	return tg_json_finish(&s);
+}
+
+static void check_trie(const char *doc, const char *const *patterns, size_t n)
+{
+	static struct tg_json_paths t;
+	static struct matched want, got;
+	int ids[32];
+	size_t len = strlen(doc);
+
+	cr_assert(n <= 32);
+	for (size_t i = 0; i < n; i++)
+		ids[i] = (int)i;
+	cr_assert_eq(tg_json_paths_compile(&t, patterns, ids, n), 0);
+	want.patterns = got.patterns = patterns;
+	want.n = got.n = n;
+	int rw = scan_matched(NULL, doc, len, len ? len : 1, &want);
+	for (size_t step = 1; step <= len; step = step < 16 ? step + 1 : step * 2) {
+		int rg = scan_matched(&t, doc, len, step, &got);
+
+		cr_assert_eq(rg, rw, "step %zu: finish %d, want %d", step, rg, rw);
+		cr_assert_str_eq(got.buf, want.buf, "step %zu", step);
+	}
+}
+
+Test(json_scan, compiled_paths_report_what_path_is_matches)
+{
+	static const char *const usage[] = {
+		"usage.prompt_tokens", "usage.prompt_tokens_details.cached_tokens", "model", "id",
+		"error", "choices[].delta", "[].usageMetadata", "[].usageMetadata.promptTokenCount",
+		"a.b[][]", "k\\u0041",
+	};
+	static const char *const docs[] = {
+		"{\"id\":\"x\",\"model\":\"gpt-4o\",\"choices\":[{\"delta\":{\"content\":\"hi \\\"there\\\"\"}},"
+		"{\"delta\":{}}],\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":3,"
+		"\"prompt_tokens_details\":{\"cached_tokens\":0}},\"model\":\"again\"}",
+		"[{\"usageMetadata\":{\"promptTokenCount\":3,\"promptTokensDetails\":[{\"tokenCount\":3}]}},"
+		"{\"usageMetadata\":{\"promptTokenCount\":4}}]",
+		"{\"a\":{\"b\":[[1,2],[true,null,\"s\"]]},\"error\":{\"message\":\"no\"},\"kA\":1}",
+		"{\"usage\":{\"prompt_tokens\":1.5e3,\"prompt_tokens\":-0,\"x\":[1,[2,{\"prompt_tokens\":9}]]}}",
+		"{\"model\":\"" "0123456789012345678901234567890123456789012345678901234567890123"
+		"0123456789012345678901234567890123456789012345678901234567890123"
+		"0123456789012345678901234567890123456789012345678901234567890123"
+		"0123456789012345678901234567890123456789012345678901234567890123\"}",
+		"{\"usage\":{\"prompt_tokens\":1},\"usage\":[1]} x",
+		"{\"mod\\u0065l\":\"escaped key\",\"id\":\"\\ud83d\\ude00\"}",
+	};
+
+	for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++)
+		check_trie(docs[i], usage, sizeof usage / sizeof usage[0]);
+}
+
+Test(json_scan, compiled_paths_match_keys_past_the_tracked_depth_never)
+{
+	static const char *const deep[] = { "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a" };
+	static const char *const deeper[] = { "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a" };
+	static struct tg_json_paths t;
+	int id = 0;
+
+	check_trie("{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":{\"a\":"
+	           "{\"a\":{\"a\":{\"a\":{\"a\":1}}}}}}}}}}}}}}}}}", deep, 1);
+	cr_assert_eq(tg_json_paths_compile(&t, deeper, &id, 1), -1);
+}
+
+Test(json_scan, compiling_paths_refuses_what_cannot_match)
+{
+	static struct tg_json_paths t;
+	static const char *const bad[] = {
+		"", "a..b", "a.", ".a", "a.[]", "[", "[x", "[]x", "a*", "usage.*",
+		"k0123456789012345678901234567890123456789012345678901234567890123",
+	};
+	static const char *const twice[] = { "a.b", "c", "a.b" };
+	static const char *many[TG_JSON_PATH_NODES];
+	static char names[TG_JSON_PATH_NODES][8];
+	int ids[TG_JSON_PATH_NODES] = { 0 };
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_assert_eq(tg_json_paths_compile(&t, &bad[i], ids, 1), -1, "%s", bad[i]);
+	cr_assert_eq(tg_json_paths_compile(&t, twice, ids, 3), -1);
+	ids[0] = -1;
+	cr_assert_eq(tg_json_paths_compile(&t, twice, ids, 1), -1);
+	ids[0] = 0;
+	for (int i = 0; i < TG_JSON_PATH_NODES; i++) {
+		snprintf(names[i], sizeof names[i], "k%d", i);
+		many[i] = names[i];
+		ids[i] = i;
+	}
+	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES - 1), 0);
+	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES), -1);
+}

@@ -1,7 +1,9 @@
 /* test_price.c - the bundled price table, model id matching, costing and
  * override files. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <locale.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -377,4 +379,153 @@ Test(price, reads_decimal_points_inside_a_host_with_a_decimal_comma_locale)
 	cr_assert(close_to(p->base.input, 0.25), "the bundled table too: %g", p->base.input);
 	tg_prices_free(t);
 	unlink(path);
+}
+
+/* The bundled table is read lazily (price.c): every line must still read,
+ * each to exactly the prices its text says. */
+Test(price, bundled_table_reads_every_line_exactly)
+{
+	struct tg_prices *t = load();
+	FILE *f = fopen("ledger/prices.tsv", "r");
+	char line[1024];
+	size_t lines = 0;
+
+	cr_assert_not_null(f, "run from the repository root");
+	while (fgets(line, sizeof line, f)) {
+		char *prov, *fam, *input, *save = NULL;
+		const struct tg_price *p;
+
+		if (line[0] == '#' || line[0] == '\n')
+			continue;
+		lines++;
+		prov = strtok_r(line, "\t", &save);
+		fam = strtok_r(NULL, "\t", &save);
+		input = strtok_r(NULL, "\t", &save);
+		cr_assert(prov && fam && input);
+		for (char *c = prov; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		for (char *c = fam; *c; c++)
+			*c = (char)tolower((unsigned char)*c);
+		p = tg_prices_exact(t, prov, fam);
+		cr_assert_not_null(p, "%s %s", prov, fam);
+		cr_expect_eq(p->base.input, strtod(input, NULL), "%s %s: %s", prov, fam, input);
+	}
+	fclose(f);
+	cr_expect_eq(tg_prices_count(t), lines);
+	tg_prices_free(t);
+}
+
+Test(price, override_lines_win_over_bundled_lines_read_later)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	const struct tg_price *p;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path, "OpenAI\tGPT-4o\t1\t4\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://example.com/c\n");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	p = tg_price_find(t, "openai", "gpt-4o");
+	cr_assert_not_null(p);
+	cr_expect(close_to(p->base.input, 1));
+	cr_expect_not_null(tg_price_find(t, "openai", "gpt-4o-mini"), "the other lines still read");
+	p = tg_price_find(t, "openai", "gpt-4o-2024-08-06");
+	cr_expect(close_to(p->base.input, 1));
+	tg_prices_free(t);
+	unlink(path);
+}
+
+Test(price, reads_prices_as_strtod_does)
+{
+	static const char *const rates[] = {
+		"0.1", "2.675", "0.000001", "123456789012345", "1.10", "0.30000000000001",
+		"1234567890123456", "3e-1", "0.1234567890123456789", "00.5", "7.",
+	};
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256], text[4096];
+	size_t n = 0;
+	struct tg_prices *t;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		                      "acme\tm%zu\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://example.com/\n",
+		                      i, rates[i]);
+	write_file(path, text);
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	for (size_t i = 0; i < sizeof rates / sizeof rates[0]; i++) {
+		char fam[8];
+		const struct tg_price *p;
+
+		snprintf(fam, sizeof fam, "m%zu", i);
+		cr_assert_not_null(p = tg_prices_exact(t, "acme", fam));
+		cr_expect_eq(p->base.input, strtod(rates[i], NULL), "%s", rates[i]);
+	}
+	tg_prices_free(t);
+	unlink(path);
+}
+
+struct lookups {
+	const struct tg_prices *t;
+	int found;
+};
+
+static void *look_up_many(void *arg)
+{
+	static const char *const asks[][2] = {
+		{ "openai", "gpt-4o-mini-2024-07-18" }, { "anthropic", "claude-sonnet-4-5-20250929" },
+		{ "gemini", "models/gemini-2.5-pro" }, { "mistral", "mistral-large-latest" },
+		{ "bedrock", "us.anthropic.claude-3-5-sonnet-20240620-v1:0" }, { "groq", "llama-3.3-70b-versatile" },
+	};
+	struct lookups *l = arg;
+
+	for (int round = 0; round < 50; round++)
+		for (size_t i = 0; i < sizeof asks / sizeof asks[0]; i++)
+			l->found += tg_price_find(l->t, asks[i][0], asks[i][1]) != NULL;
+	return NULL;
+}
+
+Test(price, threads_may_share_a_table_read_lazily)
+{
+	struct tg_prices *t = load(), *ref = load();
+	struct lookups l[4];
+	pthread_t th[4];
+	int want = 0;
+
+	{
+		struct lookups one = { ref, 0 };
+
+		look_up_many(&one);
+		want = one.found;
+	}
+	cr_assert_gt(want, 0);
+	for (int i = 0; i < 4; i++) {
+		l[i].t = t;
+		l[i].found = 0;
+		cr_assert_eq(pthread_create(&th[i], NULL, look_up_many, &l[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		cr_expect_eq(l[i].found, want);
+	}
+	tg_prices_free(t);
+	tg_prices_free(ref);
+}
+
+Test(price, finds_bundled_lines_after_many_unknown_providers)
+{
+	struct tg_prices *t = load(), *ref = load();
+	char name[16];
+
+	for (int i = 0; i < 40; i++) {
+		snprintf(name, sizeof name, "vendor%d", i);
+		cr_assert_null(tg_price_find(t, name, "model-1"));
+	}
+	expect(t, "anthropic", "claude-sonnet-4-5-20250929", "anthropic", "claude-sonnet-4-5");
+	expect(t, "openai", "gpt-4o-mini", "openai", "gpt-4o-mini");
+	cr_expect_eq(tg_prices_count(t), tg_prices_count(ref));
+	tg_prices_free(t);
+	tg_prices_free(ref);
 }

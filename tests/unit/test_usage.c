@@ -571,3 +571,8 @@ Test(usage, knows_when_a_stream_sent_its_own_end_marker)
 	check_terminal("cohere-chat-stream.resp", &cohere_sse, 1);
 	check_terminal("anthropic-messages-stream-cut.resp", &anthropic_sse, 0);
 }
+
+Test(usage, every_wire_rule_table_compiles)
+{
+	cr_assert_eq(tg_usage_rules_check(), 0);
+}
