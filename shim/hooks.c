@@ -119,9 +119,7 @@ static void atfork_child(void)
 
 static void init(void)
 {
-	const struct tg_config *cfg;
-	tg_config_load();
-	cfg = tg_config_get();
+	const struct tg_config *cfg = tg_config_load();
 	tg_gate_configure(cfg->budgets, cfg->fail);
 	tg_conn_set_ops(&ssl_ops);
 	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, atfork_child);
