@@ -37,7 +37,10 @@
  * Threads and fork: each library is loaded under its own pthread_once, so
  * concurrent first calls load it once, and a fork() that interrupts a load
  * in another thread restarts it in the child (glibc's pthread_once knows
- * fork).  Handles are never closed: a program that dlcloses its own libssl,
+ * fork).  A child inherits what its parent loaded.  What remains is
+ * glibc's, not ours: before 2.38 a child forked while another thread of
+ * its parent was inside dlopen() may hang in its own first dlopen(), ours
+ * or the program's alike.  Handles are never closed: a program that dlcloses its own libssl,
  * libz or libnghttp2 (which may be the very objects we loaded: dlopen of a
  * loaded soname shares it) cannot unload them from under us.  They are
  * loaded RTLD_LOCAL, so their symbols never take part in the program's own
