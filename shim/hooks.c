@@ -135,7 +135,7 @@ static int enter(const struct tg_ssl_lib *lib, int *saved_errno)
 		return 0;
 	*saved_errno = errno;
 	in_shim = 1;
-	pthread_once(&init_once, init);
+	/* Every hook ran the initialisation already (LIB below). */
 	if (observing) {
 		cur_lib = lib;
 		return 1;
