@@ -31,6 +31,12 @@ WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 CPPFLAGS += -D_GNU_SOURCE -Ishim -Iledger
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC -pthread
 LIBS     := -llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread
+# The shim links none of the libraries above: it loads them on first need
+# (shim/lazylib.h), so a program that never calls a provider loads nothing
+# more than libtokenguard.so.  --as-needed and --gc-sections keep it at
+# libc alone (libm served only the CLI's verify, which the shim never runs).
+SHIM_LIBS    := -pthread
+SHIM_LDFLAGS := -Wl,--as-needed -Wl,--gc-sections
 
 UNIT_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN      ?=
@@ -67,9 +73,11 @@ export TG_SAN_PRELOAD = $(subst $(empty) $(empty),:,$(SAN_PRELOAD))
 endif
 
 # The hook layer is kept apart so the parsers, exchange model and ledger can
-# be linked into test binaries without interposing anything.
+# be linked into test binaries without interposing anything; the lazy
+# loader so that they link the libraries themselves.
 HOOK_SRCS   := shim/hooks.c shim/resolve.c
-CORE_SRCS   := $(filter-out $(HOOK_SRCS),$(sort $(wildcard shim/*.c)))
+LAZY_SRCS   := shim/lazylib.c shim/lazylib_api.c
+CORE_SRCS   := $(filter-out $(HOOK_SRCS) $(LAZY_SRCS),$(sort $(wildcard shim/*.c)))
 LEDGER_SRCS := $(sort $(wildcard ledger/*.c))
 TOOL_SRCS   := $(sort $(wildcard tools/*.c))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
@@ -91,7 +99,8 @@ all: $(SHIM) $(REPORT)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -fvisibility=hidden -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -fvisibility=hidden -ffunction-sections -fdata-sections \
+		-MMD -MP -c -o $@ $<
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -101,9 +110,9 @@ $(B)/obj/ledger/prices_blob.o $(B)/san/ledger/prices_blob.o: ledger/prices_blob.
 	@mkdir -p $(dir $@)
 	$(CC) -c -o $@ -DPRICES_FILE='"ledger/prices.tsv"' ledger/prices_blob.S
 
-$(SHIM): $(call obj,$(HOOK_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ) shim/exports.map
+$(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ) shim/exports.map
 	$(CC) $(SANFLAGS) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
-		-Wl,-z,defs -o $@ $(filter %.o,$^) $(LIBS)
+		-Wl,-z,defs $(SHIM_LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
@@ -136,7 +145,14 @@ HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
-integration: all $(HOLDER) $(SAN_EARLY)
+# A program linking libssl alone, which says what the shim loaded on first
+# need (tests/integration/lazy_libs.py).
+LAZY_PROBE := $(B)/lazy-probe
+$(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+
+integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,

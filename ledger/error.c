@@ -15,6 +15,7 @@ int tg_error_from_errno(int e)
 	case ENOSPC: case EDQUOT: case EFBIG: return TG_EFULL;
 	case ENOMEM: return TG_ENOMEM;
 	case ENAMETOOLONG: return TG_ETOOLONG;
+	case ELIBACC: return TG_ENOLIB;
 	}
 	return TG_EIO;
 }
@@ -58,6 +59,9 @@ const char *tg_strerror(int rc)
 		return "the ledger directory or a file in it is not your own, is writable by group or "
 		       "others, or is a symlink; chmod 700 the directory (files 600) and remove what "
 		       "you did not put there, or choose another directory";
+	case TG_ENOLIB:
+		return "a library the ledger needs (liblmdb.so.0, libz.so.1) cannot be loaded; "
+		       "install the liblmdb0 and zlib1g packages";
 	case TG_EFORKED:
 		return "ledger handle used in a forked child; "
 		       "abandon it with tg_ledger_abandon() and open a new one in the child";

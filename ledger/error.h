@@ -23,9 +23,10 @@ enum tg_err {
 	TG_EUNSAFE  = -12, /* a ledger directory or file not the user's own, open to
 	                      others' writes, or a symlink */
 	TG_ETOOLONG = -13, /* a path longer than the system allows */
+	TG_ENOLIB   = -14, /* liblmdb or zlib could not be loaded (shim/lazylib.h) */
 };
 
-#define TG_ELAST TG_ETOOLONG   /* the lowest code: codes are TG_ELAST..-1 */
+#define TG_ELAST TG_ENOLIB   /* the lowest code: codes are TG_ELAST..-1 */
 
 /* An errno value as a TG_E* code (0 stays 0), one table for every file
  * of the ledger that makes system calls. */

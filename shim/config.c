@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,9 +15,17 @@
 #include "text.h"
 
 static struct tg_config config;   /* written once by tg_config_load */
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
+static void load_process_name(void);
+
+/* The process name is read at its first need (a record, a budget check),
+ * not by tg_config_load: reading /proc/self/cmdline is the dearest part of
+ * the configuration, and a process that never calls a provider needs no
+ * name.  Every reader of the name comes through here. */
 const struct tg_config *tg_config_get(void)
 {
+	pthread_once(&process_once, load_process_name);
 	return &config;
 }
 
@@ -185,6 +194,8 @@ void tg_config_process_name(const char *const *argv, int argc, char *out, size_t
  * the program. */
 static void load_process_name(void)
 {
+	if (config.secure)
+		return;   /* no file is read in secure execution (config.h) */
 	char buf[2048];
 	const char *argv[16];
 	int argc = 0;
@@ -205,14 +216,18 @@ static void load_process_name(void)
 	tg_config_process_name(argv, argc, config.process, sizeof config.process);
 }
 
-void tg_config_load(void)
+const struct tg_config *tg_config_load(void)
 {
 	static const char *const flag_names[] = {
 		"TOKENGUARD_DISABLE", "TOKENGUARD_DEBUG", "TOKENGUARD_QUIET",
 	};
 	int *flags[] = { &config.disabled, &config.debug, &config.quiet };
 	const char *bad[3];
+	char process[sizeof config.process];
 
+	/* The process name, if it was already read, is the program's, not
+	 * configuration: it outlives a reload. */
+	memcpy(process, config.process, sizeof process);
 	memset(&config, 0, sizeof config);
 	if (tg_secure_execution()) {
 		/* The caller wrote this environment, not the program's owner:
@@ -222,8 +237,9 @@ void tg_config_load(void)
 		config.ledger_problem = tg_ledger_dir_problem(TG_ENOENT);
 		tg_log_init(0, 1);
 		tg_providers_configure(NULL);
-		return;
+		return &config;
 	}
+	memcpy(config.process, process, sizeof process);
 	for (int i = 0; i < 3; i++)
 		bad[i] = env_flag(flag_names[i], flags[i]);
 	tg_log_init(config.debug, config.quiet);
@@ -258,5 +274,5 @@ void tg_config_load(void)
 		        ntags == 1 ? "y" : "ies");
 
 	tg_providers_configure(tg_env_get("TOKENGUARD_HOSTS"));
-	load_process_name();
+	return &config;
 }

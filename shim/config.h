@@ -2,7 +2,8 @@
  *
  * Owns: the single struct tg_config (tg_config_get), filled by
  * tg_config_load() at the first hook call and read-only afterwards, and the
- * process name recorded with every exchange.  Every variable the shim reads
+ * process name recorded with every exchange, read by the first
+ * tg_config_get() (so only by a process that calls a provider).  Every variable the shim reads
  * is read here (through tg_env_get, env.h) and nowhere else; each is
  * documented in tokenguard.env.example.
  *
@@ -36,9 +37,12 @@ struct tg_config {
 /* Reads the environment.  Invalid entries are reported once on stderr and
  * dropped; a boolean that is none of 1/0/true/false/yes/no/on/off gets one
  * warning and its default (0).  Also sets up the log and configures the
- * provider table (TOKENGUARD_HOSTS). */
-void tg_config_load(void);
+ * provider table (TOKENGUARD_HOSTS).  Returns the configuration, its
+ * process name not read yet: for the hooks' start-up, which needs none. */
+const struct tg_config *tg_config_load(void);
 
+/* The configuration, with the process name (read from /proc/self/cmdline
+ * on the first call, never in secure execution). */
 const struct tg_config *tg_config_get(void);
 
 /* Validates a TOKENGUARD_TAGS value into out ("k=v,k=v"): keys are

@@ -119,9 +119,7 @@ static void atfork_child(void)
 
 static void init(void)
 {
-	const struct tg_config *cfg;
-	tg_config_load();
-	cfg = tg_config_get();
+	const struct tg_config *cfg = tg_config_load();
 	tg_gate_configure(cfg->budgets, cfg->fail);
 	tg_conn_set_ops(&ssl_ops);
 	pthread_atfork(tg_sink_atfork_prepare, tg_sink_atfork_parent, atfork_child);
@@ -137,7 +135,7 @@ static int enter(const struct tg_ssl_lib *lib, int *saved_errno)
 		return 0;
 	*saved_errno = errno;
 	in_shim = 1;
-	pthread_once(&init_once, init);
+	/* Every hook ran the initialisation already (LIB below). */
 	if (observing) {
 		cur_lib = lib;
 		return 1;

@@ -19,7 +19,7 @@ static const char *const hooked_names[TG_HOOK_COUNT] = {
  * pointer to one stays valid for the life of the process. */
 #define LIBS_MAX 8
 static struct tg_ssl_lib libs[LIBS_MAX];
-static void *lib_keys[LIBS_MAX];       /* the real SSL_write of each: identifies it */
+static void *lib_keys[LIBS_MAX];       /* the load address of each: identifies it */
 static int nlibs;
 static struct tg_ssl_lib no_lib;       /* all NULL: nothing to forward to */
 
@@ -97,13 +97,11 @@ static void *find_anywhere(const char *name, void *self)
 	return NULL;
 }
 
-/* Fills lib from the object that defines `anchor` (a real function). */
-static void fill_lib(struct tg_ssl_lib *lib, void *anchor)
+/* Fills lib from the object at `path` (the one defining a real function;
+ * NULL: the program). */
+static void fill_lib(struct tg_ssl_lib *lib, const char *path)
 {
-	Dl_info info;
-	void *h = NULL;
-	if (dladdr(anchor, &info) && info.dli_fname)
-		h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+	void *h = dlopen(path, RTLD_NOLOAD | RTLD_LAZY);
 	/* The handle stays open on purpose: the functions live in that object.
 	 * dlsym on it also searches its dependencies (libcrypto). */
 #define SYM(field) (lib->field = (__typeof__(lib->field))(h ? dlsym(h, #field) : NULL))
@@ -121,37 +119,77 @@ static void fill_lib(struct tg_ssl_lib *lib, void *anchor)
 #undef SYM
 }
 
+/* The loaded object whose segments hold an address: its path as the
+ * loader knows it ("" for the program) and its load address.  Cheaper than
+ * dladdr(), which also scans the object's symbol table for the nearest
+ * symbol: that scan over libssl and the caller was most of a call site's
+ * first call. */
+struct object_at {
+	uintptr_t addr;
+	int found;
+	uintptr_t base;
+	char path[256];
+};
+
+static int match_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct object_at *o = arg;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type == PT_LOAD && o->addr - (info->dlpi_addr + ph->p_vaddr) < ph->p_memsz) {
+			const char *name = info->dlpi_name ? info->dlpi_name : "";
+			size_t len = strlen(name);
+			o->found = 1;
+			o->base = info->dlpi_addr;
+			/* A path too long to copy is as good as none: the fallbacks
+			 * below still find the library. */
+			if (len < sizeof o->path)
+				memcpy(o->path, name, len + 1);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int object_at(void *addr, struct object_at *o)
+{
+	o->addr = (uintptr_t)addr;
+	o->found = 0;
+	o->path[0] = '\0';
+	dl_iterate_phdr(match_object, o);
+	return o->found;
+}
+
 static const struct tg_ssl_lib *resolve(void *caller, enum tg_hooked which, void *self)
 {
 	const char *name = hooked_names[which];
 	void *real = NULL;
-	Dl_info info = { 0 }, li = { 0 };
+	struct object_at from, to;
 
-	if (dladdr(caller, &info) && info.dli_fname && *info.dli_fname) {
-		void *h = dlopen(info.dli_fname, RTLD_NOLOAD | RTLD_LAZY);
+	if (object_at(caller, &from) && from.path[0]) {
+		void *h = dlopen(from.path, RTLD_NOLOAD | RTLD_LAZY);
 		real = sym_in(h, name, self);
 		if (h)
 			dlclose(h);
 	}
 	if (!real)
 		real = find_anywhere(name, self);
-	if (!real)
+	if (!real || !object_at(real, &to))
 		return &no_lib;
 
-	/* One entry per library, keyed by its SSL_write (any hooked function
-	 * of a library leads to the same object). */
-	void *key = real;
-	if (dladdr(real, &li) && li.dli_fbase)
-		key = li.dli_fbase;
+	/* One entry per library, keyed by its load address (any hooked
+	 * function of a library leads to the same object). */
+	void *key = (void *)to.base;
 	for (int i = 0; i < nlibs; i++)
 		if (lib_keys[i] == key)
 			return &libs[i];
 	if (nlibs == LIBS_MAX)
 		return &no_lib;
-	fill_lib(&libs[nlibs], real);
+	/* "": the program itself, whose handle is dlopen(NULL). */
+	fill_lib(&libs[nlibs], to.path[0] ? to.path : NULL);
 	lib_keys[nlibs] = key;
-	tg_debug("calls from %s go to %s", info.dli_fname ? info.dli_fname : "the program",
-	         li.dli_fname ? li.dli_fname : "?");
+	tg_debug("calls from %s go to %s", from.path[0] ? from.path : "the program",
+	         to.path[0] ? to.path : "the program");
 	return &libs[nlibs++];
 }
 

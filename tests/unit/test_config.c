@@ -194,3 +194,23 @@ Test(config, a_secure_execution_process_reads_nothing_and_says_nothing)
 	cr_assert_null(tg_provider_for_host("evil.example", 443));
 	cr_assert_str_eq(err, "", "a secure-execution process printed: %s", err);
 }
+
+/* /proc/self/cmdline is read by the first reader of the name (a record, a
+ * budget check), not at start-up: a process that never calls a provider
+ * does not pay for it. */
+Test(config, reads_the_process_name_at_its_first_need)
+{
+	char err[4096];
+	int token = tgt_stderr_begin();
+	const struct tg_config *loaded = tg_config_load();
+	tgt_stderr_end(token, err, sizeof err);
+	cr_assert_str_empty(loaded->process);
+	const struct tg_config *cfg = tg_config_get();
+	cr_assert_eq(cfg, loaded);
+	cr_assert_str_not_empty(cfg->process);
+	/* A reload keeps it: it is the program's, not configuration. */
+	token = tgt_stderr_begin();
+	tg_config_load();
+	tgt_stderr_end(token, err, sizeof err);
+	cr_assert_str_not_empty(cfg->process);
+}
