@@ -33,7 +33,13 @@ B=${TG_BUILD:-build}
 N=${EXCHANGES:-200}
 SSE_BYTES=${SSE_BYTES:-1000000}
 MACHINE=${TG_INSTR_MACHINE:-0}
-[ "${1:-}" = "--machine" ] && MACHINE=1
+# --lines (bench/bench.sh): only the machine lines on stdout, the summary on
+# stderr; --machine: both on stdout.
+exec 3>&1
+case "${1:-}" in
+--machine) MACHINE=1 ;;
+--lines) MACHINE=1; exec 1>&2 ;;
+esac
 
 command -v valgrind >/dev/null || { echo "instr.sh: valgrind is not installed" >&2; exit 2; }
 make -s -j2 all >/dev/null
@@ -91,9 +97,13 @@ report() { # label driver
 		printf "%-44s %12.1f\n", label ": per SSE byte", ssex / sse
 		if (machine) {
 			tag = label == "core" ? "" : "_with_ledger"
-			printf "instr_first_exchange%s %.0f instructions\n", tag, first
-			printf "instr_json_exchange%s %.0f instructions\n", tag, json
-			printf "instr_sse_byte%s %.1f instructions\n", tag, ssex / sse
+			# The targets are the shim's own work (issue: the record hand-off
+			# included, the ledger's commit not), so only "core" has them.
+			t1 = tag == "" ? " <= 300000" : ""; t2 = tag == "" ? " <= 60000" : ""
+			t3 = tag == "" ? " <= 30" : ""
+			printf "instr_first_exchange%s %.0f instructions%s\n", tag, first, t1 > "/dev/fd/3"
+			printf "instr_json_exchange%s %.0f instructions%s\n", tag, json, t2 > "/dev/fd/3"
+			printf "instr_sse_byte%s %.1f instructions%s\n", tag, ssex / sse, t3 > "/dev/fd/3"
 		}
 	}'
 }
@@ -123,7 +133,7 @@ awk -v n="$N" -v b1="$b1" -v s1="$s1" -v bn="$bn" -v sn="$sn" -v machine="$MACHI
 	printf "%-44s %12.0f\n", "libtokenguard.so: process with one exchange", s1 - b1
 	printf "%-44s %12.0f\n", "libtokenguard.so: per 1 KB JSON exchange", per
 	if (machine) {
-		printf "instr_process_one_exchange_so %.0f instructions\n", s1 - b1
-		printf "instr_json_exchange_so %.0f instructions\n", per
+		printf "instr_process_one_exchange_so %.0f instructions\n", s1 - b1 > "/dev/fd/3"
+		printf "instr_json_exchange_so %.0f instructions\n", per > "/dev/fd/3"
 	}
 }'

@@ -19,6 +19,10 @@ N=${N:-1000000}
 RUNS=${RUNS:-5}
 LINES=${MKLEDGER_LINES:-0}
 [ "${1:-}" = "--lines" ] && LINES=1
+# With --lines, stdout carries only the "name value unit [target]" lines
+# bench/bench.sh reads; the table goes to stderr.
+exec 3>&1
+[ "$LINES" = 1 ] && exec 1>&2
 REPORT=build/tokenguard-report
 MK=build/mkledger
 
@@ -68,7 +72,9 @@ time_report() {
 
 row() {  # name value unit target
 	printf '%-28s %10s %-4s (target %s)\n' "$1" "$2" "$3" "$4"
-	[ "$LINES" = 1 ] && echo "$1 $2 $3" >>"$LINESOUT"
+	if [ "$LINES" = 1 ]; then
+		if [ "$4" = - ]; then echo "$1 $2 $3"; else echo "$1 $2 $3 $4"; fi >>"$LINESOUT"
+	fi
 	return 0
 }
 LINESOUT=$(mktemp)
@@ -82,8 +88,5 @@ row report_by_model_day "$(time_report --by model,day)" s "<= 0.3"
 row report_budget_status "$(time_report budget status)" s "<= 0.1"
 row report_records_jsonl "$(time_report records --format jsonl)" s "<= 1"
 row report_records_csv "$(time_report records --format csv)" s "-"
-if [ "$LINES" = 1 ]; then
-	echo "# name value unit"
-	cat "$LINESOUT"
-fi
+[ "$LINES" = 1 ] && cat "$LINESOUT" >&3
 rm -f "$LINESOUT"

@@ -26,7 +26,13 @@ SHIM=${TG_BENCH_SHIM:-$PWD/$B/libtokenguard.so}
 RUNS=${RUNS:-2000}
 TLS_RUNS=${TLS_RUNS:-500}
 MACHINE=${TG_BENCH_MACHINE:-0}
-[ "${1:-}" = --machine ] && MACHINE=1
+# --lines (bench/bench.sh): only the machine lines on stdout, the summary on
+# stderr; --machine: both on stdout.
+exec 3>&1
+case "${1:-}" in
+--machine) MACHINE=1 ;;
+--lines) MACHINE=1; exec 1>&2 ;;
+esac
 [ -f "$SHIM" ] || { echo "startup.sh: $SHIM is missing: run make" >&2; exit 2; }
 
 tmp=$(mktemp -d)
@@ -55,9 +61,10 @@ report() { # label key runs program
 			printf ", by the base shim %+.1f us", d[3] / 1000
 		printf " (median of %d paired runs)\n", runs
 		if (machine) {
-			printf "%s_base %.1f us\n", key, base[1] / 1000
+			printf "%s_base %.1f us\n", key, base[1] / 1000 > "/dev/fd/3"
 			for (i = 1; i <= NR; i++)
-				printf "%s_added_%s %.1f us\n", key, name[i], d[i] / 1000
+				printf "%s_added_%s %.1f us%s\n", key, name[i], d[i] / 1000,
+				       key == "startup_true" && name[i] == "shim" ? " <= 50" : "" > "/dev/fd/3"
 		}
 	}'
 }

@@ -536,7 +536,11 @@ static void child_appends(int id)
 {
 	struct tg_ledger *l;
 	struct tg_record r;
-	struct tg_ledger_opts o = { .map_initial = 256 << 10 };
+	/* 1,600 commits in all, each with its fdatasync: on a loaded machine
+	 * under the sanitizers one child can wait its turn longer than the
+	 * CLI's 3 s (flock is not fair).  What this test is about is that no
+	 * acknowledged record is lost, so the wait is made long. */
+	struct tg_ledger_opts o = { .map_initial = 256 << 10, .lock_wait_ms = 120000 };
 
 	if (tg_ledger_open_ex(&l, proc_dir, TG_LEDGER_CREATE, &o) != 0)
 		_exit(10);
