@@ -383,9 +383,12 @@ static void texts_from_view(struct tg_record *r, const struct tg_record_view *v)
 {
 	for (int i = 0; i < TG_TI_COUNT; i++) {
 		char *dst = (char *)r + text_at[i];
+		size_t n = v->text[i].n;
 
-		memcpy(dst, v->text[i].p, v->text[i].n);
-		dst[v->text[i].n] = '\0';
+		/* Most are empty in a scan that asks for a few. */
+		if (n)
+			memcpy(dst, v->text[i].p, n);
+		dst[n] = '\0';
 	}
 }
 
