@@ -157,16 +157,24 @@ static char *put_date(char *p, int64_t days)
 	return put_digits(p, d, 2);
 }
 
+/* The date of us into m, when m does not already hold it. */
+static void memo_date(struct tg_when_memo *m, int64_t us)
+{
+	int64_t days = floor_div(us, US_PER_DAY);
+
+	if (days != m->day) {
+		put_date(m->date, days);
+		m->day = days;
+	}
+}
+
 int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MAX])
 {
 	int64_t days = floor_div(us, US_PER_DAY), rem = us - days * US_PER_DAY;
 	int64_t secs = rem / US_PER_SEC;
 	char *p = buf;
 
-	if (days != m->day) {
-		put_date(m->date, days);
-		m->day = days;
-	}
+	memo_date(m, us);
 	memcpy(p, m->date, sizeof m->date);
 	p += sizeof m->date;
 	*p++ = 'T';
@@ -189,16 +197,30 @@ void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
 	tg_when_iso_memo(&m, us, buf);
 }
 
+void tg_when_day_memo(struct tg_when_memo *m, int64_t us, char buf[11])
+{
+	memo_date(m, us);
+	memcpy(buf, m->date, 10);
+	buf[10] = '\0';
+}
+
+void tg_when_month_memo(struct tg_when_memo *m, int64_t us, char buf[8])
+{
+	memo_date(m, us);
+	memcpy(buf, m->date, 7);
+	buf[7] = '\0';
+}
+
 void tg_when_day(int64_t us, char buf[11])
 {
-	*put_date(buf, floor_div(us, US_PER_DAY)) = '\0';
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
+
+	tg_when_day_memo(&m, us, buf);
 }
 
 void tg_when_month(int64_t us, char buf[8])
 {
-	char day[11];
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
 
-	tg_when_day(us, day);
-	memcpy(buf, day, 7);
-	buf[7] = '\0';
+	tg_when_month_memo(&m, us, buf);
 }

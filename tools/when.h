@@ -33,6 +33,10 @@ struct tg_when_memo {
 #define TG_WHEN_MEMO_INIT { INT64_MIN, { 0 } }
 int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MAX]);
 
+/* tg_when_day() and tg_when_month() with the same memo. */
+void tg_when_day_memo(struct tg_when_memo *m, int64_t us, char buf[11]);
+void tg_when_month_memo(struct tg_when_memo *m, int64_t us, char buf[8]);
+
 /* YYYY-MM-DD and YYYY-MM of us (UTC). */
 void tg_when_day(int64_t us, char buf[11]);
 void tg_when_month(int64_t us, char buf[8]);

@@ -530,3 +530,27 @@ Test(emit, writes_counts_as_printf_does)
 	fclose(f);
 	cr_assert_str_eq(got, "-9223372036854775808");
 }
+
+/* The memo that keeps a scan's last date gives what the plain functions
+ * give, in time order, backwards and across days, months and years. */
+Test(when, formats_the_same_through_the_memo)
+{
+	static const int64_t steps[] = { 1, 3599 * US, 86399 * US, -86400 * US, 31 * 86400 * US,
+	                                 -1, 366 * 86400 * US, -400 * 86400 * US };
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
+	char want[TG_WHEN_ISO_MAX], got[TG_WHEN_ISO_MAX];
+	int64_t us = (NOV22 - 40 * 86400) * US;
+
+	for (int i = 0; i < 400; i++) {
+		us += steps[i % 8];
+		tg_when_iso(us, want);
+		cr_assert_eq(tg_when_iso_memo(&m, us, got), (int)strlen(want));
+		cr_assert_str_eq(got, want);
+		tg_when_day(us, want);
+		tg_when_day_memo(&m, us, got);
+		cr_assert_str_eq(got, want);
+		tg_when_month(us, want);
+		tg_when_month_memo(&m, us, got);
+		cr_assert_str_eq(got, want);
+	}
+}
