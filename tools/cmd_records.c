@@ -116,24 +116,43 @@ static void json_tags(struct tg_obuf *o, const struct tg_text *tags)
 	tg_obuf_char(o, '}');
 }
 
-/* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v). */
-static void emit_value(struct ctx *c, const struct tg_record_view *v, const struct field *fd,
+/* CSV lists tags as k=v;k=v so the field needs no quoting. */
+static void csv_tags(struct tg_obuf *o, const struct tg_text *tags)
+{
+	char buf[TG_TAGS_MAX];
+
+	memcpy(buf, tags->p, tags->n);
+	for (size_t i = 0; i < tags->n; i++)
+		if (buf[i] == ',')
+			buf[i] = ';';
+	tg_obuf_csv_fieldn(o, buf, tags->n);
+}
+
+static void emit_ts(struct ctx *c, int64_t ts_us, int csv)
+{
+	struct tg_obuf *o = &c->o;
+	char *q = tg_obuf_room(o, TG_WHEN_ISO_MAX + 2);
+
+	if (!csv)
+		*q++ = '"';
+	q += tg_when_iso_memo(&c->when, ts_us, q);
+	if (!csv)
+		*q++ = '"';
+	o->n = (size_t)(q - o->b);
+}
+
+/* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v).
+ * Small, so that it is inlined into the loops over the fields. */
+static inline void emit_value(struct ctx *c, const struct tg_record_view *v, const struct field *fd,
                        int csv)
 {
 	struct tg_obuf *o = &c->o;
 	const void *m = member(v, fd);
 	const struct tg_text *t = m;
-	char buf[TG_TAGS_MAX], *q;
 
 	switch (fd->kind) {
 	case F_TS:
-		q = tg_obuf_room(o, TG_WHEN_ISO_MAX + 2);
-		if (!csv)
-			*q++ = '"';
-		q += tg_when_iso_memo(&c->when, *(const int64_t *)m, q);
-		if (!csv)
-			*q++ = '"';
-		o->n = (size_t)(q - o->b);
+		emit_ts(c, *(const int64_t *)m, csv);
 		break;
 	case F_TEXT:
 	case F_ID:
@@ -145,16 +164,10 @@ static void emit_value(struct ctx *c, const struct tg_record_view *v, const stru
 			tg_obuf_json_strn(o, t->p, t->n);
 		break;
 	case F_TAGS:
-		if (!csv) {
+		if (csv)
+			csv_tags(o, t);
+		else
 			json_tags(o, t);
-			break;
-		}
-		/* CSV lists tags as k=v;k=v so the field needs no quoting. */
-		memcpy(buf, t->p, t->n);
-		for (size_t i = 0; i < t->n; i++)
-			if (buf[i] == ',')
-				buf[i] = ';';
-		tg_obuf_csv_fieldn(o, buf, t->n);
 		break;
 	case F_INT:
 		tg_obuf_int(o, *(const int32_t *)m);
