@@ -234,6 +234,13 @@ static inline int get_double(const unsigned char *p, size_t len, double *out)
 	return 0;
 }
 
+/* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
+ * field: get_field() maps one to the others by arithmetic. */
+_Static_assert(T_POLICY - T_PROVIDER == TG_TI_POLICY && TG_TI_COUNT == 10 &&
+               TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
+               TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
+               "text tags, indexes and bits out of step");
+
 /* The size of each text field of struct tg_record (NUL included), by
  * enum tg_record_text_index; tag T_PROVIDER + i is index i. */
 static const size_t text_size[TG_TI_COUNT] = {
