@@ -155,6 +155,14 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
                         int (*fn)(void *ctx, const struct tg_record *r), void *ctx);
 
+/* tg_ledger_scan_some() without the copy: fn gets each record as a view
+ * of its stored value (struct tg_record_view of record_codec.h), valid
+ * only during the call.  For scans that write every record out. */
+struct tg_record_view;
+int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us,
+                         unsigned text,
+                         int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx);
+
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.
  * *version (may be NULL) is the policy version of the same snapshot.

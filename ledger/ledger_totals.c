@@ -636,15 +636,15 @@ static int sum_record(struct sum_req *q, const struct tg_record *r)
 }
 
 /* Calls fn for each record of [since_us, until_us) as the ledger holds
- * them (spools apart), decoded with the text fields in text only. */
-static int each_record(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_t until_us,
-                       unsigned text, int (*fn)(void *ctx, const struct tg_record *r),
-                       void *ctx)
+ * them (spools apart), viewed in place with the text fields in text. */
+static int each_view(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_t until_us,
+                     unsigned text, int (*fn)(void *ctx, const struct tg_record_view *v),
+                     void *ctx)
 {
 	unsigned char start[16] = { 0 };
 	MDB_val k = { sizeof start, start }, d;
 	MDB_cursor *cur;
-	struct tg_record r;
+	struct tg_record_view v;
 	int rc;
 
 	if (since_us >= until_us)
@@ -663,12 +663,38 @@ static int each_record(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int6
 		ts = tg_get_be64(k.mv_data);
 		if (ts > INT64_MAX || (int64_t)ts >= until_us)
 			break;
-		if ((rc = tg_record_decode_some(&r, d.mv_data, d.mv_size, text)) != 0 ||
-		    (rc = fn(ctx, &r)) != 0)
+		if ((rc = tg_record_view_decode(&v, d.mv_data, d.mv_size, text)) != 0 ||
+		    (rc = fn(ctx, &v)) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+struct each_record_req {
+	int (*fn)(void *ctx, const struct tg_record *r);
+	void *ctx;
+	struct tg_record r;
+};
+
+static int each_record_one(void *ctx, const struct tg_record_view *v)
+{
+	struct each_record_req *q = ctx;
+
+	tg_record_from_view(&q->r, v);
+	return q->fn(q->ctx, &q->r);
+}
+
+/* each_view() for callers that read a struct tg_record. */
+static int each_record(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_t until_us,
+                       unsigned text, int (*fn)(void *ctx, const struct tg_record *r),
+                       void *ctx)
+{
+	struct each_record_req q;
+
+	q.fn = fn;
+	q.ctx = ctx;
+	return each_view(l, txn, since_us, until_us, text, each_record_one, &q);
 }
 
 static int sum_scanned(void *ctx, const struct tg_record *r)
@@ -843,5 +869,57 @@ int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 	if (q.until_us <= q.since_us)
 		return 0;
 	rc = tg_ledger_read_spooled(l, scan_some_txn, &q);
+	return q.stop ? q.stop : rc;
+}
+
+/* ---- scans that view the records in place ---- */
+
+struct scan_views {
+	int64_t since_us, until_us;
+	unsigned text;
+	int (*fn)(void *ctx, const struct tg_record_view *v);
+	void *ctx;
+	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
+};
+
+static int scan_views_one(void *ctx, const struct tg_record_view *v)
+{
+	struct scan_views *q = ctx;
+
+	return (q->stop = q->fn(q->ctx, v)) != 0 ? TG_EINVAL : 0;
+}
+
+static int scan_views_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+{
+	struct scan_views *q = ctx;
+	struct tg_record_view v;
+
+	(void)model_family;
+	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
+		return 0;
+	tg_record_view_of(&v, r);
+	return scan_views_one(q, &v);
+}
+
+static int scan_views_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct scan_views *q = ctx;
+	int rc = each_view(l, txn, q->since_us, q->until_us, q->text, scan_views_one, q);
+
+	return rc ? rc : tg_spooled_each(l, txn, scan_views_spooled, q);
+}
+
+int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us,
+                         unsigned text,
+                         int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx)
+{
+	struct scan_views q = { since_us < 0 ? 0 : since_us, until_us, text, fn, ctx, 0 };
+	int rc;
+
+	if (!l || !fn)
+		return TG_EINVAL;
+	if (q.until_us <= q.since_us)
+		return 0;
+	rc = tg_ledger_read(l, scan_views_txn, &q);
 	return q.stop ? q.stop : rc;
 }

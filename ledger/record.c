@@ -1,5 +1,6 @@
 /* record.c - struct tg_counts helpers and the record encoding described in
  * record_codec.h.  Never allocates. */
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -164,21 +165,20 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	return (int)w.len;
 }
 
-/* Reads one varint; returns its length, or 0 when truncated or longer than
- * 64 bits. */
-static size_t get_varint(const unsigned char *p, size_t n, uint64_t *out)
+/* Reads one varint of more than one byte; returns its length, or 0 when
+ * truncated or longer than 64 bits. */
+static size_t get_varint_long(const unsigned char *p, size_t n, uint64_t *out)
 {
+	size_t max = n < 10 ? n : 10;
 	uint64_t v = 0;
 
-	if (n && p[0] < 0x80) {   /* tags, lengths and most counts: one byte */
-		*out = p[0];
-		return 1;
-	}
-	for (size_t i = 0; i < n && i < 10; i++) {
-		if (i == 9 && p[i] > 1)
-			return 0;
-		v |= (uint64_t)(p[i] & 0x7f) << (7 * i);
-		if (!(p[i] & 0x80)) {
+	for (size_t i = 0; i < max; i++) {
+		uint64_t b = p[i];
+
+		v |= (b & 0x7f) << (7 * i);
+		if (b < 0x80) {
+			if (i == 9 && b > 1)
+				return 0;
 			*out = v;
 			return i + 1;
 		}
@@ -186,13 +186,23 @@ static size_t get_varint(const unsigned char *p, size_t n, uint64_t *out)
 	return 0;
 }
 
+/* Tags, lengths and most counts are one byte: that case inline. */
+static inline size_t get_varint(const unsigned char *p, size_t n, uint64_t *out)
+{
+	if (n && p[0] < 0x80) {
+		*out = p[0];
+		return 1;
+	}
+	return get_varint_long(p, n, out);
+}
+
 /* An integer field must be exactly one varint filling its length. */
-static int get_uint(const unsigned char *p, size_t len, uint64_t *out)
+static inline int get_uint(const unsigned char *p, size_t len, uint64_t *out)
 {
 	return len && get_varint(p, len, out) == len ? 0 : TG_ECORRUPT;
 }
 
-static int get_int(const unsigned char *p, size_t len, int64_t *out)
+static inline int get_int(const unsigned char *p, size_t len, int64_t *out)
 {
 	uint64_t u;
 
@@ -202,7 +212,7 @@ static int get_int(const unsigned char *p, size_t len, int64_t *out)
 	return 0;
 }
 
-static int get_int32(const unsigned char *p, size_t len, int32_t *out)
+static inline int get_int32(const unsigned char *p, size_t len, int32_t *out)
 {
 	int64_t v;
 
@@ -212,7 +222,7 @@ static int get_int32(const unsigned char *p, size_t len, int32_t *out)
 	return 0;
 }
 
-static int get_double(const unsigned char *p, size_t len, double *out)
+static inline int get_double(const unsigned char *p, size_t len, double *out)
 {
 	uint64_t u = 0;
 
@@ -224,39 +234,67 @@ static int get_double(const unsigned char *p, size_t len, double *out)
 	return 0;
 }
 
-static int get_text(const unsigned char *p, size_t len, char *dst, size_t size)
+/* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
+ * field: get_field() maps one to the others by arithmetic. */
+_Static_assert(T_POLICY - T_PROVIDER == TG_TI_POLICY && TG_TI_COUNT == 10 &&
+               TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
+               TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
+               "text tags, indexes and bits out of step");
+
+/* The size of each text field of struct tg_record (NUL included), by
+ * enum tg_record_text_index; tag T_PROVIDER + i is index i. */
+static const size_t text_size[TG_TI_COUNT] = {
+	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
+	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX,
+};
+
+/* 1 when the len bytes at p hold a NUL.  Eight bytes at a time, inline:
+ * text fields are short and a scan asks this of each one, where a call to
+ * memchr() costs more than the search. */
+static inline int has_nul(const unsigned char *p, size_t len)
 {
-	if (memchr(p, 0, len))
-		return TG_ECORRUPT;
-	if (len > size - 1) {
-		len = size - 1;
-		/* Do not leave half a UTF-8 sequence at the end. */
-		while (len > 0 && (p[len] & 0xc0) == 0x80)
-			len--;
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	size_t i = 0;
+
+	for (; i + 8 <= len; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		if ((w - ones) & ~w & highs)
+			return 1;
 	}
-	memcpy(dst, p, len);
-	dst[len] = '\0';
+	for (; i < len; i++)
+		if (!p[i])
+			return 1;
 	return 0;
 }
 
-/* A text field asked for is decoded; one not asked for is left "" and
- * not examined. */
-static int get_text_if(unsigned text, unsigned bit, const unsigned char *p, size_t len,
-                       char *dst, size_t size)
+/* A text field holds no NUL; one longer than our field (from a later
+ * version) is cut, never leaving half a UTF-8 sequence at the end. */
+static int get_text(const unsigned char *p, size_t len, size_t size, struct tg_text *out)
 {
-	return text & bit ? get_text(p, len, dst, size) : 0;
+	if (has_nul(p, len))
+		return TG_ECORRUPT;
+	if (len > size - 1) {
+		len = size - 1;
+		while (len > 0 && (p[len] & 0xc0) == 0x80)
+			len--;
+	}
+	out->p = (const char *)p;
+	out->n = len;
+	return 0;
 }
 
-static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, size_t len,
-                     unsigned text)
+static inline int get_field(struct tg_record_view *v, uint64_t tag, const unsigned char *p,
+                     size_t len, unsigned text)
 {
-	struct tg_counts *c = &r->counts;
+	struct tg_counts *c = &v->counts;
 	uint64_t u;
 
 	switch (tag) {
-	case T_TS_US: return get_int(p, len, &r->ts_us);
-	case T_LATENCY_MS: return get_int(p, len, &r->latency_ms);
-	case T_TTFT_MS: return get_int(p, len, &r->ttft_ms);
+	case T_TS_US: return get_int(p, len, &v->ts_us);
+	case T_LATENCY_MS: return get_int(p, len, &v->latency_ms);
+	case T_TTFT_MS: return get_int(p, len, &v->ttft_ms);
 	case T_INPUT: return get_int(p, len, &c->input);
 	case T_OUTPUT: return get_int(p, len, &c->output);
 	case T_CACHED_INPUT: return get_int(p, len, &c->cached_input);
@@ -264,60 +302,45 @@ static int get_field(struct tg_record *r, uint64_t tag, const unsigned char *p, 
 	case T_CACHE_CREATION_5M: return get_int(p, len, &c->cache_creation_5m);
 	case T_CACHE_CREATION_1H: return get_int(p, len, &c->cache_creation_1h);
 	case T_REASONING: return get_int(p, len, &c->reasoning);
-	case T_COST_USD: return get_double(p, len, &r->cost_usd);
-	case T_PID: return get_int32(p, len, &r->pid);
-	case T_STATUS: return get_int32(p, len, &r->status);
+	case T_COST_USD: return get_double(p, len, &v->cost_usd);
+	case T_PID: return get_int32(p, len, &v->pid);
+	case T_STATUS: return get_int32(p, len, &v->status);
 	case T_FLAGS:
 		if (get_uint(p, len, &u) || u > UINT32_MAX)
 			return TG_ECORRUPT;
-		r->flags = (uint32_t)u;
+		v->flags = (uint32_t)u;
 		return 0;
-	case T_PROVIDER:
-		return get_text_if(text, TG_TEXT_PROVIDER, p, len, r->provider, sizeof r->provider);
-	case T_HOST: return get_text_if(text, TG_TEXT_HOST, p, len, r->host, sizeof r->host);
-	case T_ENDPOINT:
-		return get_text_if(text, TG_TEXT_ENDPOINT, p, len, r->endpoint, sizeof r->endpoint);
-	case T_MODEL: return get_text_if(text, TG_TEXT_MODEL, p, len, r->model, sizeof r->model);
-	case T_PROCESS:
-		return get_text_if(text, TG_TEXT_PROCESS, p, len, r->process, sizeof r->process);
-	case T_TAGS: return get_text_if(text, TG_TEXT_TAGS, p, len, r->tags, sizeof r->tags);
-	case T_REQUEST_ID:
-		return get_text_if(text, TG_TEXT_REQUEST_ID, p, len, r->request_id,
-		                   sizeof r->request_id);
-	case T_RESPONSE_ID:
-		return get_text_if(text, TG_TEXT_RESPONSE_ID, p, len, r->response_id,
-		                   sizeof r->response_id);
-	case T_REQUESTED_MODEL:
-		return get_text_if(text, TG_TEXT_REQUESTED_MODEL, p, len, r->requested_model,
-		                   sizeof r->requested_model);
-	case T_POLICY:
-		return get_text_if(text, TG_TEXT_POLICY, p, len, r->policy, sizeof r->policy);
+	}
+	if (tag >= T_PROVIDER && tag <= T_POLICY) {
+		unsigned i = (unsigned)(tag - T_PROVIDER);
+
+		/* A text field not asked for is left empty and not examined. */
+		return text & 1u << i ? get_text(p, len, text_size[i], &v->text[i]) : 0;
 	}
 	return 0; /* a field from a later version: skipped */
 }
 
-/* Every field's default, the text fields "" (their first byte only). */
-static void defaults(struct tg_record *r)
+/* Every field's default, the text fields "". */
+static void defaults(struct tg_record_view *v)
 {
-	r->ts_us = 0;
-	r->latency_ms = -1;
-	r->ttft_ms = -1;
-	tg_counts_unknown(&r->counts);
-	r->cost_usd = 0;
-	r->pid = 0;
-	r->status = 0;
-	r->flags = 0;
-	r->provider[0] = r->host[0] = r->endpoint[0] = r->model[0] = r->process[0] = '\0';
-	r->tags[0] = r->request_id[0] = r->response_id[0] = '\0';
-	r->requested_model[0] = r->policy[0] = '\0';
+	v->ts_us = 0;
+	v->latency_ms = -1;
+	v->ttft_ms = -1;
+	tg_counts_unknown(&v->counts);
+	v->cost_usd = 0;
+	v->pid = 0;
+	v->status = 0;
+	v->flags = 0;
+	for (int i = 0; i < TG_TI_COUNT; i++)
+		v->text[i].p = "", v->text[i].n = 0;
 }
 
-int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsigned text)
+int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, unsigned text)
 {
 	const unsigned char *p = buf;
 	size_t off = 1;
 
-	defaults(r);
+	defaults(v);
 	if (n < 1 || p[0] == 0)
 		return TG_ECORRUPT;
 	if (p[0] > TG_RECORD_ENC_VERSION)
@@ -334,11 +357,81 @@ int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsign
 		if (!(k = get_varint(p + off, n - off, &len)) || len > n - off - k)
 			return TG_ECORRUPT;
 		off += k;
-		if ((rc = get_field(r, tag, p + off, (size_t)len, text)) != 0)
+		if ((rc = get_field(v, tag, p + off, (size_t)len, text)) != 0)
 			return rc;
 		off += (size_t)len;
 	}
 	return 0;
+}
+
+/* Where each text field of a struct tg_record is, by enum
+ * tg_record_text_index. */
+#define AT(m) offsetof(struct tg_record, m)
+static const size_t text_at[TG_TI_COUNT] = {
+	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
+	AT(request_id), AT(response_id), AT(requested_model), AT(policy),
+};
+#undef AT
+
+static void numbers_from_view(struct tg_record *r, const struct tg_record_view *v)
+{
+	r->ts_us = v->ts_us;
+	r->latency_ms = v->latency_ms;
+	r->ttft_ms = v->ttft_ms;
+	r->counts = v->counts;
+	r->cost_usd = v->cost_usd;
+	r->pid = v->pid;
+	r->status = v->status;
+	r->flags = v->flags;
+}
+
+/* The text fields only up to their NUL: the bytes after it are left. */
+static void texts_from_view(struct tg_record *r, const struct tg_record_view *v)
+{
+	for (int i = 0; i < TG_TI_COUNT; i++) {
+		char *dst = (char *)r + text_at[i];
+		size_t n = v->text[i].n;
+
+		/* Most are empty in a scan that asks for a few. */
+		if (n)
+			memcpy(dst, v->text[i].p, n);
+		dst[n] = '\0';
+	}
+}
+
+void tg_record_view_of(struct tg_record_view *v, const struct tg_record *r)
+{
+	v->ts_us = r->ts_us;
+	v->latency_ms = r->latency_ms;
+	v->ttft_ms = r->ttft_ms;
+	v->counts = r->counts;
+	v->cost_usd = r->cost_usd;
+	v->pid = r->pid;
+	v->status = r->status;
+	v->flags = r->flags;
+	for (int i = 0; i < TG_TI_COUNT; i++) {
+		const char *s = (const char *)r + text_at[i];
+
+		v->text[i].p = s;
+		v->text[i].n = strnlen(s, text_size[i] - 1);
+	}
+}
+
+void tg_record_from_view(struct tg_record *r, const struct tg_record_view *v)
+{
+	numbers_from_view(r, v);
+	texts_from_view(r, v);
+}
+
+int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsigned text)
+{
+	struct tg_record_view v;
+	int rc = tg_record_view_decode(&v, buf, n, text);
+
+	/* A record that fails to decode still reads as the defaults and the
+	 * fields decoded before the damage, as it always has. */
+	tg_record_from_view(r, &v);
+	return rc;
 }
 
 int tg_record_decode(struct tg_record *r, const void *buf, size_t n)

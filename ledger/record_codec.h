@@ -59,4 +59,39 @@ enum tg_record_text {
  * cleared first: bytes past a text field's end keep what they held. */
 int tg_record_decode_some(struct tg_record *r, const void *buf, size_t n, unsigned text);
 
+/* A record as it lies in its encoded value: the numbers decoded, each text
+ * field a pointer into the value and a length (no NUL), already cut to
+ * what its struct tg_record field would hold.  For scans that only read
+ * and write the text out again (`records`): nothing is copied. */
+struct tg_text {
+	const char *p;
+	size_t n;
+};
+enum tg_record_text_index {
+	TG_TI_PROVIDER, TG_TI_HOST, TG_TI_ENDPOINT, TG_TI_MODEL, TG_TI_PROCESS, TG_TI_TAGS,
+	TG_TI_REQUEST_ID, TG_TI_RESPONSE_ID, TG_TI_REQUESTED_MODEL, TG_TI_POLICY,
+	TG_TI_COUNT,
+};
+struct tg_record_view {
+	int64_t ts_us, latency_ms, ttft_ms;
+	struct tg_counts counts;
+	double cost_usd;
+	int32_t pid, status;
+	uint32_t flags;
+	struct tg_text text[TG_TI_COUNT];   /* indexed by enum tg_record_text_index;
+	                                       TG_TEXT_* bit i is index i */
+};
+
+/* tg_record_decode_some() into a view of buf, which must outlive v: the
+ * same checks, the same defaults, the same cut of long text; the text
+ * fields not in text are empty and not examined. */
+int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, unsigned text);
+
+/* The view of a decoded record (its text fields up to their NUL). */
+void tg_record_view_of(struct tg_record_view *v, const struct tg_record *r);
+
+/* The record a view holds.  As with tg_record_decode_some(), r is not
+ * cleared first: bytes past a text field's NUL keep what they held. */
+void tg_record_from_view(struct tg_record *r, const struct tg_record_view *v);
+
 #endif

@@ -21,6 +21,7 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 	const char *p = by;
 
 	memset(a, 0, sizeof *a);
+	a->when = (struct tg_when_memo)TG_WHEN_MEMO_INIT;
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		struct tg_agg_key *k;
@@ -99,7 +100,8 @@ static void copy_text(char *buf, size_t n, const char *s)
 	buf[len] = '\0';
 }
 
-static void key_value(const struct tg_agg_key *k, const struct tg_record *r, char *buf, size_t n)
+static void key_value(struct tg_agg *a, const struct tg_agg_key *k, const struct tg_record *r,
+                      char *buf, size_t n)
 {
 	switch (k->by) {
 	case TG_BY_PROVIDER: copy_text(buf, n, r->provider); break;
@@ -107,8 +109,8 @@ static void key_value(const struct tg_agg_key *k, const struct tg_record *r, cha
 	case TG_BY_HOST: copy_text(buf, n, r->host); break;
 	case TG_BY_ENDPOINT: copy_text(buf, n, r->endpoint); break;
 	case TG_BY_PROCESS: copy_text(buf, n, r->process); break;
-	case TG_BY_DAY: tg_when_day(r->ts_us, buf); break;
-	case TG_BY_MONTH: tg_when_month(r->ts_us, buf); break;
+	case TG_BY_DAY: tg_when_day_memo(&a->when, r->ts_us, buf); break;
+	case TG_BY_MONTH: tg_when_month_memo(&a->when, r->ts_us, buf); break;
 	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
 	}
 }
@@ -208,7 +210,7 @@ static struct tg_agg_group *find_group(struct tg_agg *a, const struct tg_record 
 	size_t i;
 
 	for (int k = 0; k < a->nkeys; k++) {
-		key_value(&a->key[k], r, vals[k], sizeof vals[k]);
+		key_value(a, &a->key[k], r, vals[k], sizeof vals[k]);
 		h = fnv1a(h, vals[k], strlen(vals[k]) + 1);
 	}
 	if ((a->ngroups + 1) * 2 > a->nslots && rehash(a))

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "when.h"
 
 #define TG_AGG_MAX_KEYS 8
 #define TG_AGG_TAG_MAX 64
@@ -60,6 +61,7 @@ struct tg_agg {
 	struct tg_agg_sums total;
 	struct tg_agg_unpriced *unpriced;
 	size_t nunpriced, unpriced_cap;
+	struct tg_when_memo when;       /* day and month keys of a scan in time order */
 };
 
 /* Column names of the token kinds, as used in JSON and CSV. */

@@ -30,17 +30,18 @@ enum field_kind {
 struct field {
 	const char *name;
 	enum field_kind kind;
-	size_t off;        /* offsetof the member in struct tg_record */
+	size_t off;        /* offsetof the member in struct tg_record_view */
 	uint32_t flag;     /* F_FLAG only */
 };
 
-#define AT(m) offsetof(struct tg_record, m)
+#define AT(m) offsetof(struct tg_record_view, m)
+#define TEXT(i) offsetof(struct tg_record_view, text[i])
 static const struct field fields[] = {
 	{ "ts",                          F_TS,    AT(ts_us), 0 },
-	{ "provider",                    F_TEXT,  AT(provider), 0 },
-	{ "host",                        F_TEXT,  AT(host), 0 },
-	{ "endpoint",                    F_TEXT,  AT(endpoint), 0 },
-	{ "model",                       F_TEXT,  AT(model), 0 },
+	{ "provider",                    F_TEXT,  TEXT(TG_TI_PROVIDER), 0 },
+	{ "host",                        F_TEXT,  TEXT(TG_TI_HOST), 0 },
+	{ "endpoint",                    F_TEXT,  TEXT(TG_TI_ENDPOINT), 0 },
+	{ "model",                       F_TEXT,  TEXT(TG_TI_MODEL), 0 },
 	{ "status",                      F_INT,   AT(status), 0 },
 	{ "stream",                      F_FLAG,  0, TG_REC_STREAM },
 	{ "input_tokens",                F_COUNT, AT(counts.input), 0 },
@@ -53,21 +54,22 @@ static const struct field fields[] = {
 	{ "latency_ms",                  F_COUNT, AT(latency_ms), 0 },
 	{ "ttft_ms",                     F_COUNT, AT(ttft_ms), 0 },
 	{ "pid",                         F_INT,   AT(pid), 0 },
-	{ "process",                     F_TEXT,  AT(process), 0 },
-	{ "tags",                        F_TAGS,  AT(tags), 0 },
-	{ "request_id",                  F_ID,    AT(request_id), 0 },
-	{ "response_id",                 F_ID,    AT(response_id), 0 },
+	{ "process",                     F_TEXT,  TEXT(TG_TI_PROCESS), 0 },
+	{ "tags",                        F_TAGS,  TEXT(TG_TI_TAGS), 0 },
+	{ "request_id",                  F_ID,    TEXT(TG_TI_REQUEST_ID), 0 },
+	{ "response_id",                 F_ID,    TEXT(TG_TI_RESPONSE_ID), 0 },
 	{ "incomplete",                  F_FLAG,  0, TG_REC_INCOMPLETE },
 	{ "usage_unknown",               F_FLAG,  0, TG_REC_USAGE_UNKNOWN },
 	{ "blocked",                     F_FLAG,  0, TG_REC_BLOCKED },
 	{ "downgraded",                  F_FLAG,  0, TG_REC_DOWNGRADED },
 	{ "clamped",                     F_FLAG,  0, TG_REC_CLAMPED },
-	{ "requested_model",             F_ID,    AT(requested_model), 0 },
-	{ "policy",                      F_ID,    AT(policy), 0 },
+	{ "requested_model",             F_ID,    TEXT(TG_TI_REQUESTED_MODEL), 0 },
+	{ "policy",                      F_ID,    TEXT(TG_TI_POLICY), 0 },
 	/* Later fields go last, so that CSV columns keep their places. */
 	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
 };
 #undef AT
+#undef TEXT
 #define NFIELDS (sizeof fields / sizeof fields[0])
 
 /* Output goes through one large buffer (emit.h). */
@@ -77,78 +79,95 @@ struct ctx {
 	const struct tg_report *rep;
 	struct tg_obuf o;
 	long n;
+	int filtered;       /* the filter has conditions */
+	struct tg_when_memo when;
+	struct tg_record r; /* the record, for the filter and the table */
 };
 
-static const void *member(const struct tg_record *r, const struct field *fd)
+static const void *member(const struct tg_record_view *v, const struct field *fd)
 {
-	return (const char *)r + fd->off;
+	return (const char *)v + fd->off;
 }
 
-static void json_tags(struct tg_obuf *o, const char *tags)
+/* "k=v,k=v" as {"k":"v","k":"v"}; an empty pair is skipped, a pair
+ * without '=' has the value "". */
+static void json_tags(struct tg_obuf *o, const struct tg_text *tags)
 {
+	const char *p = tags->p, *end = p + tags->n;
 	int first = 1;
 
 	tg_obuf_char(o, '{');
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
+	while (p < end) {
+		const char *comma = memchr(p, ',', (size_t)(end - p));
+		size_t len = comma ? (size_t)(comma - p) : (size_t)(end - p);
 		const char *eq = memchr(p, '=', len);
 		size_t kl = eq ? (size_t)(eq - p) : len;
-		char key[TG_TAGS_MAX], val[TG_TAGS_MAX];
 
 		if (len) {
-			size_t vl = eq ? len - kl - 1 : 0;
-
-			memcpy(key, p, kl);
-			key[kl] = '\0';
-			memcpy(val, eq ? eq + 1 : "", vl);
-			val[vl] = '\0';
 			if (!first)
 				tg_obuf_char(o, ',');
-			tg_obuf_json_str(o, key);
+			tg_obuf_json_strn(o, p, kl);
 			tg_obuf_char(o, ':');
-			tg_obuf_json_str(o, val);
+			tg_obuf_json_strn(o, eq ? eq + 1 : "", eq ? len - kl - 1 : 0);
 			first = 0;
 		}
-		p += len + (p[len] == ',');
+		p += len + (comma != NULL);
 	}
 	tg_obuf_char(o, '}');
 }
 
-/* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v). */
-static void emit_value(struct tg_obuf *o, const struct tg_record *r, const struct field *fd,
+/* CSV lists tags as k=v;k=v so the field needs no quoting. */
+static void csv_tags(struct tg_obuf *o, const struct tg_text *tags)
+{
+	char buf[TG_TAGS_MAX];
+
+	memcpy(buf, tags->p, tags->n);
+	for (size_t i = 0; i < tags->n; i++)
+		if (buf[i] == ',')
+			buf[i] = ';';
+	tg_obuf_csv_fieldn(o, buf, tags->n);
+}
+
+static void emit_ts(struct ctx *c, int64_t ts_us, int csv)
+{
+	struct tg_obuf *o = &c->o;
+	char *q = tg_obuf_room(o, TG_WHEN_ISO_MAX + 2);
+
+	if (!csv)
+		*q++ = '"';
+	q += tg_when_iso_memo(&c->when, ts_us, q);
+	if (!csv)
+		*q++ = '"';
+	o->n = (size_t)(q - o->b);
+}
+
+/* One value; csv selects the CSV spelling (empty for null, tags k=v;k=v).
+ * Small, so that it is inlined into the loops over the fields. */
+static inline void emit_value(struct ctx *c, const struct tg_record_view *v, const struct field *fd,
                        int csv)
 {
-	const void *m = member(r, fd);
-	char buf[TG_TAGS_MAX];
+	struct tg_obuf *o = &c->o;
+	const void *m = member(v, fd);
+	const struct tg_text *t = m;
 
 	switch (fd->kind) {
 	case F_TS:
-		tg_when_iso(*(const int64_t *)m, buf);
-		if (!csv)
-			tg_obuf_char(o, '"');
-		tg_obuf_str(o, buf);
-		if (!csv)
-			tg_obuf_char(o, '"');
+		emit_ts(c, *(const int64_t *)m, csv);
 		break;
 	case F_TEXT:
 	case F_ID:
 		if (csv)
-			tg_obuf_csv_field(o, m);
+			tg_obuf_csv_fieldn(o, t->p, t->n);
 		else if (fd->kind == F_ID)
-			tg_obuf_json_str_or_null(o, m);
+			tg_obuf_json_strn_or_null(o, t->p, t->n);
 		else
-			tg_obuf_json_str(o, m);
+			tg_obuf_json_strn(o, t->p, t->n);
 		break;
 	case F_TAGS:
-		if (!csv) {
-			json_tags(o, m);
-			break;
-		}
-		/* CSV lists tags as k=v;k=v so the field needs no quoting. */
-		snprintf(buf, sizeof buf, "%s", (const char *)m);
-		for (char *p = buf; (p = strchr(p, ',')); )
-			*p = ';';
-		tg_obuf_csv_field(o, buf);
+		if (csv)
+			csv_tags(o, t);
+		else
+			json_tags(o, t);
 		break;
 	case F_INT:
 		tg_obuf_int(o, *(const int32_t *)m);
@@ -160,7 +179,7 @@ static void emit_value(struct tg_obuf *o, const struct tg_record *r, const struc
 		tg_obuf_cost(o, *(const double *)m);
 		break;
 	case F_FLAG:
-		if (r->flags & fd->flag)
+		if (v->flags & fd->flag)
 			tg_obuf_put(o, "true", 4);
 		else
 			tg_obuf_put(o, "false", 5);
@@ -169,7 +188,8 @@ static void emit_value(struct tg_obuf *o, const struct tg_record *r, const struc
 }
 
 /* The field names as JSON keys, made once: {"ts": ,"provider": ... */
-static char json_keys[NFIELDS][48];
+#define JSON_KEY_MAX 48
+static char json_keys[NFIELDS][JSON_KEY_MAX];
 static size_t json_key_len[NFIELDS];
 
 static void json_keys_make(void)
@@ -179,23 +199,27 @@ static void json_keys_make(void)
 		                                   i ? "," : "{", fields[i].name);
 }
 
-static void emit_json(struct tg_obuf *o, const struct tg_record *r)
+static void emit_json(struct ctx *c, const struct tg_record_view *v)
 {
+	struct tg_obuf *o = &c->o;
+
 	for (size_t i = 0; i < NFIELDS; i++) {
-		tg_obuf_put(o, json_keys[i], json_key_len[i]);
-		emit_value(o, r, &fields[i], 0);
+		/* The whole slot, a copy of constant size, of which len counts. */
+		memcpy(tg_obuf_room(o, JSON_KEY_MAX), json_keys[i], JSON_KEY_MAX);
+		o->n += json_key_len[i];
+		emit_value(c, v, &fields[i], 0);
 	}
 	tg_obuf_char(o, '}');
 }
 
-static void emit_csv(struct tg_obuf *o, const struct tg_record *r)
+static void emit_csv(struct ctx *c, const struct tg_record_view *v)
 {
 	for (size_t i = 0; i < NFIELDS; i++) {
 		if (i)
-			tg_obuf_char(o, ',');
-		emit_value(o, r, &fields[i], 1);
+			tg_obuf_char(&c->o, ',');
+		emit_value(c, v, &fields[i], 1);
 	}
-	tg_obuf_put(o, "\r\n", 2);
+	tg_obuf_put(&c->o, "\r\n", 2);
 }
 
 /* The table shows the columns people scan for; the other formats carry
@@ -254,27 +278,32 @@ static void emit_table(struct tg_obuf *o, const struct tg_record *r)
 	tg_obuf_char(o, '\n');
 }
 
-static int each(void *p, const struct tg_record *r)
+/* JSON and CSV are written from the view; the filter and the table read
+ * a struct tg_record, made only when they are used. */
+static int each(void *p, const struct tg_record_view *v)
 {
 	struct ctx *c = p;
 	struct tg_obuf *o = &c->o;
+	int need_record = c->filtered || c->rep->format == TG_FMT_TABLE;
 
-	if (!tg_filter_match(&c->rep->filter, r))
+	if (need_record)
+		tg_record_from_view(&c->r, v);
+	if (c->filtered && !tg_filter_match(&c->rep->filter, &c->r))
 		return 0;
 	switch (c->rep->format) {
 	case TG_FMT_JSONL:
-		emit_json(o, r);
+		emit_json(c, v);
 		tg_obuf_char(o, '\n');
 		break;
 	case TG_FMT_JSON:
 		tg_obuf_str(o, c->n ? ",\n" : "\n");
-		emit_json(o, r);
+		emit_json(c, v);
 		break;
 	case TG_FMT_CSV:
-		emit_csv(o, r);
+		emit_csv(c, v);
 		break;
 	default:
-		emit_table(o, r);
+		emit_table(o, &c->r);
 	}
 	c->n++;
 	return 0;
@@ -283,7 +312,9 @@ static int each(void *p, const struct tg_record *r)
 int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 {
 	static char buf[OUT_BUF];
-	struct ctx c = { rep, { rep->out, buf, 0, sizeof buf }, 0 };
+	struct ctx c = { .rep = rep, .o = { rep->out, buf, 0, sizeof buf },
+	                 .filtered = tg_filter_text(&rep->filter) != 0,
+	                 .when = TG_WHEN_MEMO_INIT };
 	int rc;
 
 	json_keys_make();
@@ -296,9 +327,9 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 	}
 	if (rep->format == TG_FMT_TABLE)
 		emit_table_head(rep->out);
-	/* Every field is written: TG_TEXT_ALL, through the scan that does not
-	 * clear each record first (the writers stop at each text's end). */
-	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);
+	/* Every field is written: TG_TEXT_ALL, viewed where the ledger holds
+	 * it rather than copied into a record first. */
+	rc = tg_ledger_scan_views(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);
 	tg_obuf_flush(&c.o);
 	if (rc)
 		return tg_report_ledger_fail(rep, rc);

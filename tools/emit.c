@@ -45,17 +45,38 @@ void tg_obuf_str(struct tg_obuf *o, const char *s)
 	tg_obuf_put(o, s, strlen(s));
 }
 
-/* u in decimal at buf (20 bytes at most, no NUL); returns the length. */
+/* "00" to "99": two digits per division. */
+static const char digit_pairs[] =
+	"0001020304050607080910111213141516171819202122232425262728293031323334353637383940"
+	"4142434445464748495051525354555657585960616263646566676869707172737475767778798081"
+	"8283848586878889909192939495969798" "99";
+
+/* u in decimal at buf (20 bytes at most, no NUL); returns the length.
+ * The digits are counted first so that they go straight to their place. */
 static size_t put_u64(char *buf, uint64_t u)
 {
-	char tmp[20], *p = tmp + sizeof tmp;
-	size_t n;
+	size_t n = 1;
+	char *p;
 
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	n = (size_t)(tmp + sizeof tmp - p);
-	memcpy(buf, p, n);
+	for (uint64_t t = u; t >= 100; t /= 100)
+		n += 2;
+	if (u >= 10) {
+		uint64_t t = u;
+
+		while (t >= 100)
+			t /= 100;
+		n += t >= 10;
+	}
+	p = buf + n;
+	while (u >= 100) {
+		p -= 2;
+		memcpy(p, digit_pairs + 2 * (u % 100), 2);
+		u /= 100;
+	}
+	if (u >= 10)
+		memcpy(p - 2, digit_pairs + 2 * u, 2);
+	else
+		p[-1] = (char)('0' + u);
 	return n;
 }
 
@@ -83,107 +104,180 @@ void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at s, or 0 when it is not one
- * (overlong forms, surrogates and values past U+10FFFF included). */
-static int utf8_len(const unsigned char *s)
+/* Length of the valid UTF-8 sequence at s, of the n bytes left, or 0 when
+ * it is not one (cut short, overlong forms, surrogates and values past
+ * U+10FFFF included). */
+static int utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
-	int n;
+	int k;
 	unsigned min, cp;
 
 	if (c < 0x80)
 		return 1;
 	if (c >= 0xc2 && c <= 0xdf)
-		n = 2, min = 0x80, cp = c & 0x1f;
+		k = 2, min = 0x80, cp = c & 0x1f;
 	else if (c >= 0xe0 && c <= 0xef)
-		n = 3, min = 0x800, cp = c & 0x0f;
+		k = 3, min = 0x800, cp = c & 0x0f;
 	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4, min = 0x10000, cp = c & 0x07;
+		k = 4, min = 0x10000, cp = c & 0x07;
 	else
 		return 0;
-	for (int i = 1; i < n; i++) {
+	if ((size_t)k > n)
+		return 0;
+	for (int i = 1; i < k; i++) {
 		if ((s[i] & 0xc0) != 0x80)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	return n;
+	return k;
 }
 
 /* Bytes a JSON string takes as they are: printable ASCII but the quote
  * and the backslash.  DEL is legal JSON but escaped anyway: it hides in
- * terminals. */
-static int json_plain(unsigned char c)
+ * terminals.  A table, as it is asked once per byte of every string. */
+#define PLAIN16(c) PLAIN4(c), PLAIN4(c + 4), PLAIN4(c + 8), PLAIN4(c + 12)
+#define PLAIN4(c) PLAIN1(c), PLAIN1(c + 1), PLAIN1(c + 2), PLAIN1(c + 3)
+#define PLAIN1(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+static const unsigned char json_plain[256] = {
+	PLAIN16(0x00), PLAIN16(0x10), PLAIN16(0x20), PLAIN16(0x30),
+	PLAIN16(0x40), PLAIN16(0x50), PLAIN16(0x60), PLAIN16(0x70),
+};
+#undef PLAIN1
+#undef PLAIN4
+#undef PLAIN16
+
+/* 1 when the 8 bytes of w are all plain (json_plain): no byte >= 0x80, none
+ * below 0x20, no DEL, quote or backslash.  Each test is the exact "some
+ * byte is zero / below n" bit trick. */
+static inline int json_plain8(uint64_t w)
 {
-	return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+	const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\'), d = w ^ (ones * 0x7f);
+
+	return !((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) | ((b - ones) & ~b) |
+	          ((d - ones) & ~d)) & highs);
 }
 
 /* The longest text one byte or UTF-8 sequence of the input becomes. */
 #define JSON_SEQ_MAX 6
 
-/* One pass, written straight into the buffer: a byte or sequence at a
- * time while JSON_SEQ_MAX bytes are left, then a flush. */
-void tg_obuf_json_str(struct tg_obuf *o, const char *str)
+/* One byte or sequence that is not plain, written at q; returns how many
+ * input bytes it took and advances *qp. */
+static size_t json_escape_one(const unsigned char *s, size_t n, char **qp)
 {
 	static const char hex[] = "0123456789abcdef";
+	unsigned char c = *s;
+	char *q = *qp;
+	int k;
+
+	if (c >= 0x80) {
+		if ((k = utf8_len(s, n)) == 0) {
+			memcpy(q, "\xef\xbf\xbd", 3);
+			*qp = q + 3;
+			return 1;
+		}
+		memcpy(q, s, (size_t)k);
+		*qp = q + k;
+		return (size_t)k;
+	}
+	*q++ = '\\';
+	switch (c) {
+	case '"': *q++ = '"'; break;
+	case '\\': *q++ = '\\'; break;
+	case '\n': *q++ = 'n'; break;
+	case '\r': *q++ = 'r'; break;
+	case '\t': *q++ = 't'; break;
+	default:
+		memcpy(q, "u00", 3);
+		q[3] = hex[c >> 4];
+		q[4] = hex[c & 15];
+		q += 5;
+	}
+	*qp = q;
+	return 1;
+}
+
+/* One pass, written straight into the buffer.  When the buffer has room
+ * for the worst case, a byte at a time with no bound to watch (the usual
+ * case: model names, ids, hosts); otherwise a byte or sequence at a time
+ * while JSON_SEQ_MAX bytes are left, then a flush. */
+void tg_obuf_json_strn(struct tg_obuf *o, const char *str, size_t n)
+{
 	const unsigned char *s = (const unsigned char *)str;
 
+	if (n < 256 && o->cap - o->n >= JSON_SEQ_MAX * n + 2) {
+		char *q = o->b + o->n;
+
+		*q++ = '"';
+		while (n) {
+			size_t k;
+			uint64_t w;
+
+			/* Eight plain bytes at a time: 6n bytes of room hold them. */
+			if (n >= 8 && (memcpy(&w, s, 8), json_plain8(w))) {
+				memcpy(q, s, 8);
+				q += 8;
+				s += 8;
+				n -= 8;
+				continue;
+			}
+			if (json_plain[*s]) {
+				*q++ = (char)*s++;
+				n--;
+				continue;
+			}
+			k = json_escape_one(s, n, &q);
+			s += k;
+			n -= k;
+		}
+		*q++ = '"';
+		o->n = (size_t)(q - o->b);
+		return;
+	}
 	tg_obuf_char(o, '"');
-	while (*s) {
+	while (n) {
 		char *q, *end;
 
 		if (o->cap - o->n < 8 * JSON_SEQ_MAX)
 			tg_obuf_flush(o);
 		q = o->b + o->n;
 		end = o->b + o->cap - JSON_SEQ_MAX;
-		while (*s && q <= end) {
-			unsigned char c = *s;
-			int n;
+		while (n && q <= end) {
+			size_t k;
 
-			if (json_plain(c)) {
-				*q++ = (char)c;
-				s++;
+			if (json_plain[*s]) {
+				*q++ = (char)*s++;
+				n--;
 				continue;
 			}
-			if (c >= 0x80) {
-				if ((n = utf8_len(s)) == 0) {
-					memcpy(q, "\xef\xbf\xbd", 3);
-					q += 3;
-					s++;
-				} else {
-					memcpy(q, s, (size_t)n);
-					q += n;
-					s += n;
-				}
-				continue;
-			}
-			*q++ = '\\';
-			switch (c) {
-			case '"': *q++ = '"'; break;
-			case '\\': *q++ = '\\'; break;
-			case '\n': *q++ = 'n'; break;
-			case '\r': *q++ = 'r'; break;
-			case '\t': *q++ = 't'; break;
-			default:
-				memcpy(q, "u00", 3);
-				q[3] = hex[c >> 4];
-				q[4] = hex[c & 15];
-				q += 5;
-			}
-			s++;
+			k = json_escape_one(s, n, &q);
+			s += k;
+			n -= k;
 		}
 		o->n = (size_t)(q - o->b);
 	}
 	tg_obuf_char(o, '"');
 }
 
-void tg_obuf_json_str_or_null(struct tg_obuf *o, const char *s)
+void tg_obuf_json_str(struct tg_obuf *o, const char *s)
 {
-	if (*s)
-		tg_obuf_json_str(o, s);
+	tg_obuf_json_strn(o, s, strlen(s));
+}
+
+void tg_obuf_json_strn_or_null(struct tg_obuf *o, const char *s, size_t n)
+{
+	if (n)
+		tg_obuf_json_strn(o, s, n);
 	else
 		tg_obuf_put(o, "null", 4);
+}
+
+void tg_obuf_json_str_or_null(struct tg_obuf *o, const char *s)
+{
+	tg_obuf_json_strn_or_null(o, s, strlen(s));
 }
 
 /* ---- CSV ---- */
@@ -195,24 +289,44 @@ static int formula_lead(char c)
 	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
 }
 
-void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
+/* 1 when s holds a byte that makes a CSV field need quotes. */
+static int csv_needs_quotes(const char *s, size_t n)
 {
-	size_t len = strlen(s);
-	int lead = formula_lead(s[0]);
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n')
+			return 1;
+	return n && (s[0] == ' ' || s[n - 1] == ' ');
+}
 
-	if (!strpbrk(s, ",\"\r\n") && (!len || (s[0] != ' ' && s[len - 1] != ' '))) {
+void tg_obuf_csv_fieldn(struct tg_obuf *o, const char *s, size_t n)
+{
+	int lead = n && formula_lead(s[0]);
+	const char *q;
+
+	if (!csv_needs_quotes(s, n)) {
 		if (lead)
 			tg_obuf_char(o, '\'');
-		tg_obuf_put(o, s, len);
+		tg_obuf_put(o, s, n);
 		return;
 	}
 	tg_obuf_char(o, '"');
 	if (lead)
 		tg_obuf_char(o, '\'');
-	for (const char *q; (q = strchr(s, '"')) != NULL; s = q + 1)
-		tg_obuf_put(o, s, (size_t)(q - s + 1)), tg_obuf_char(o, '"');
-	tg_obuf_str(o, s);
+	while ((q = memchr(s, '"', n)) != NULL) {
+		size_t k = (size_t)(q - s + 1);
+
+		tg_obuf_put(o, s, k);
+		tg_obuf_char(o, '"');
+		s += k;
+		n -= k;
+	}
+	tg_obuf_put(o, s, n);
 	tg_obuf_char(o, '"');
+}
+
+void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
+{
+	tg_obuf_csv_fieldn(o, s, strlen(s));
 }
 
 /* ---- numbers ---- */

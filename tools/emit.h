@@ -62,10 +62,14 @@ void tg_obuf_int(struct tg_obuf *o, int64_t v);
  * never cut: the table's %-Ns and %Ns. */
 void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right);
 
-/* The buffer forms of the functions below. */
+/* The buffer forms of the functions below; the ...n forms take text of
+ * n bytes that holds no NUL (a record's text viewed in place). */
 void tg_obuf_json_str(struct tg_obuf *o, const char *s);
+void tg_obuf_json_strn(struct tg_obuf *o, const char *s, size_t n);
 void tg_obuf_json_str_or_null(struct tg_obuf *o, const char *s);
+void tg_obuf_json_strn_or_null(struct tg_obuf *o, const char *s, size_t n);
 void tg_obuf_csv_field(struct tg_obuf *o, const char *s);
+void tg_obuf_csv_fieldn(struct tg_obuf *o, const char *s, size_t n);
 void tg_obuf_cost(struct tg_obuf *o, double usd);
 void tg_obuf_count(struct tg_obuf *o, int64_t v, const char *null_text);
 

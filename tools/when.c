@@ -157,12 +157,26 @@ static char *put_date(char *p, int64_t days)
 	return put_digits(p, d, 2);
 }
 
-void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
+/* The date of us into m, when m does not already hold it. */
+static void memo_date(struct tg_when_memo *m, int64_t us)
+{
+	int64_t days = floor_div(us, US_PER_DAY);
+
+	if (days != m->day) {
+		put_date(m->date, days);
+		m->day = days;
+	}
+}
+
+int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MAX])
 {
 	int64_t days = floor_div(us, US_PER_DAY), rem = us - days * US_PER_DAY;
 	int64_t secs = rem / US_PER_SEC;
-	char *p = put_date(buf, days);
+	char *p = buf;
 
+	memo_date(m, us);
+	memcpy(p, m->date, sizeof m->date);
+	p += sizeof m->date;
 	*p++ = 'T';
 	p = put_digits(p, secs / 3600, 2);
 	*p++ = ':';
@@ -173,18 +187,40 @@ void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
 	p = put_digits(p, rem % US_PER_SEC / 1000, 3);
 	*p++ = 'Z';
 	*p = '\0';
+	return (int)(p - buf);
+}
+
+void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
+{
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
+
+	tg_when_iso_memo(&m, us, buf);
+}
+
+void tg_when_day_memo(struct tg_when_memo *m, int64_t us, char buf[11])
+{
+	memo_date(m, us);
+	memcpy(buf, m->date, 10);
+	buf[10] = '\0';
+}
+
+void tg_when_month_memo(struct tg_when_memo *m, int64_t us, char buf[8])
+{
+	memo_date(m, us);
+	memcpy(buf, m->date, 7);
+	buf[7] = '\0';
 }
 
 void tg_when_day(int64_t us, char buf[11])
 {
-	*put_date(buf, floor_div(us, US_PER_DAY)) = '\0';
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
+
+	tg_when_day_memo(&m, us, buf);
 }
 
 void tg_when_month(int64_t us, char buf[8])
 {
-	char day[11];
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
 
-	tg_when_day(us, day);
-	memcpy(buf, day, 7);
-	buf[7] = '\0';
+	tg_when_month_memo(&m, us, buf);
 }

@@ -22,6 +22,21 @@ int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us
 /* ISO 8601 UTC with milliseconds: 2026-11-22T08:33:11.123Z */
 void tg_when_iso(int64_t us, char buf[TG_WHEN_ISO_MAX]);
 
+/* tg_when_iso() for a run of timestamps, most of them on the same day as
+ * the one before (a scan in time order): the date is worked out once per
+ * day.  Start with TG_WHEN_MEMO_INIT.  Returns the length written (NUL
+ * not counted). */
+struct tg_when_memo {
+	int64_t day;      /* days since the epoch of date; INT64_MIN: none yet */
+	char date[10];    /* YYYY-MM-DD, no NUL */
+};
+#define TG_WHEN_MEMO_INIT { INT64_MIN, { 0 } }
+int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MAX]);
+
+/* tg_when_day() and tg_when_month() with the same memo. */
+void tg_when_day_memo(struct tg_when_memo *m, int64_t us, char buf[11]);
+void tg_when_month_memo(struct tg_when_memo *m, int64_t us, char buf[8]);
+
 /* YYYY-MM-DD and YYYY-MM of us (UTC). */
 void tg_when_day(int64_t us, char buf[11]);
 void tg_when_month(int64_t us, char buf[8]);

@@ -222,3 +222,40 @@ Test(check_cli, prints_the_same_from_totals_as_from_the_records)
 	tg_ledger_close(spooler);
 	tg_ledger_close(holder);
 }
+
+/* records writes the ledger's records from their stored values and the
+ * spooled ones from memory: both must come out, in the same spelling, with
+ * and without a filter. */
+Test(check_cli, lists_spooled_records_like_stored_ones)
+{
+	struct tg_ledger *holder, *spooler;
+	char all[8192], node[4096], stored[4096];
+	struct tg_record r = tgt_record(NOV22 + 5 * HOUR, "openai", "gpt-4o", "node", "team=x",
+	                                5, 6, 0.5, 0);
+
+	r.pid = 7;
+	cr_assert_eq(run("records --format csv --process python3", stored, sizeof stored), 0);
+	cr_assert_eq(tg_ledger_open(&holder, dir, 0), 0);
+	cr_assert_eq(tg_ledger_open(&spooler, dir, TG_LEDGER_SPOOL), 0);
+	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tg_ledger_append(spooler, &r), TG_LEDGER_SPOOLED);
+	cr_assert_eq(run("records --format jsonl", all, sizeof all), 0, "%s", all);
+	cr_assert_eq(run("records --format jsonl --process node --until 2026-11-23", node,
+	                 sizeof node), 0, "%s", node);
+	cr_assert_str_eq(node, "{\"ts\":\"2026-11-22T05:00:00.000Z\",\"provider\":\"openai\","
+	                 "\"host\":\"\",\"endpoint\":\"\",\"model\":\"gpt-4o\",\"status\":0,"
+	                 "\"stream\":false,\"input_tokens\":5,\"output_tokens\":6,"
+	                 "\"cached_input_tokens\":null,\"cache_creation_input_tokens\":null,"
+	                 "\"reasoning_tokens\":null,\"cost_usd\":0.5,\"unpriced\":false,"
+	                 "\"latency_ms\":0,\"ttft_ms\":0,\"pid\":7,\"process\":\"node\","
+	                 "\"tags\":{\"team\":\"x\"},\"request_id\":null,\"response_id\":null,"
+	                 "\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,"
+	                 "\"downgraded\":false,\"clamped\":false,\"requested_model\":null,"
+	                 "\"policy\":null,\"too_large\":false}\n");
+	cr_assert(strstr(all, node), "%s", all);
+	cr_assert_eq(run("records --format csv --process python3", node, sizeof node), 0);
+	cr_assert_str_eq(node, stored);
+	tg_writer_unlock(holder);
+	tg_ledger_close(spooler);
+	tg_ledger_close(holder);
+}

@@ -465,3 +465,92 @@ Test(agg, reads_tag_values)
 	cr_assert_eq(tg_tags_get("ab=1", "a", v, sizeof v), 0);
 	cr_assert_eq(tg_tags_get("", "a", v, sizeof v), 0);
 }
+
+/* The JSON writer takes eight plain bytes at a time: every byte value, at
+ * every place of a long string, must come out as it does alone. */
+Test(emit, escapes_each_byte_alike_at_every_place_of_a_long_string)
+{
+	for (int c = 1; c < 256; c++) {
+		char alone[2] = { (char)c, '\0' }, want_inner[16];
+		const char *q = capture(tg_emit_json_str, alone) + 1;
+		size_t wl = strlen(q) - 1;         /* without the closing quote */
+
+		cr_assert_lt(wl, sizeof want_inner);
+		memcpy(want_inner, q, wl);
+		want_inner[wl] = '\0';
+		for (int at = 0; at < 20; at++) {
+			char s[21], want[64];
+
+			memset(s, 'a', 20);
+			s[20] = '\0';
+			s[at] = (char)c;
+			snprintf(want, sizeof want, "\"%.*s%s%.*s\"", at, s, want_inner, 19 - at,
+			         s + at + 1);
+			cr_assert_str_eq(capture(tg_emit_json_str, s), want, "byte %#x at %d", c, at);
+		}
+	}
+}
+
+/* Counts are written without printf: every length of number, both ends. */
+static void count_agrees(int64_t v)
+{
+	char want[32], got[32];
+	FILE *f;
+
+	memset(got, 0, sizeof got);
+	f = fmemopen(got, sizeof got - 1, "w");
+	tg_emit_count(f, v, "null");
+	fclose(f);
+	snprintf(want, sizeof want, "%lld", (long long)v);
+	cr_assert_str_eq(got, v < 0 ? "null" : want);
+}
+
+Test(emit, writes_counts_as_printf_does)
+{
+	char b[TG_OBUF_MIN], got[32];
+	int64_t v = 1;
+	FILE *f;
+
+	for (int i = 0; i <= 18; i++) {
+		count_agrees(v - 1);
+		count_agrees(v);
+		count_agrees(v + 1);
+		if (i < 18)
+			v *= 10;
+	}
+	count_agrees(INT64_MAX);
+	memset(got, 0, sizeof got);
+	f = fmemopen(got, sizeof got - 1, "w");
+	{
+		struct tg_obuf o = { f, b, 0, sizeof b };
+
+		tg_obuf_int(&o, INT64_MIN);
+		tg_obuf_flush(&o);
+	}
+	fclose(f);
+	cr_assert_str_eq(got, "-9223372036854775808");
+}
+
+/* The memo that keeps a scan's last date gives what the plain functions
+ * give, in time order, backwards and across days, months and years. */
+Test(when, formats_the_same_through_the_memo)
+{
+	static const int64_t steps[] = { 1, 3599 * US, 86399 * US, -86400 * US, 31 * 86400 * US,
+	                                 -1, 366 * 86400 * US, -400 * 86400 * US };
+	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
+	char want[TG_WHEN_ISO_MAX], got[TG_WHEN_ISO_MAX];
+	int64_t us = (NOV22 - 40 * 86400) * US;
+
+	for (int i = 0; i < 400; i++) {
+		us += steps[i % 8];
+		tg_when_iso(us, want);
+		cr_assert_eq(tg_when_iso_memo(&m, us, got), (int)strlen(want));
+		cr_assert_str_eq(got, want);
+		tg_when_day(us, want);
+		tg_when_day_memo(&m, us, got);
+		cr_assert_str_eq(got, want);
+		tg_when_month(us, want);
+		tg_when_month_memo(&m, us, got);
+		cr_assert_str_eq(got, want);
+	}
+}

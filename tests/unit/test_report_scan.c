@@ -144,3 +144,121 @@ Test(report_scan, scans_like_tg_ledger_scan_with_the_text_asked_for)
 	tg_ledger_close(l);
 	tgt_rmtree(dir);
 }
+
+/* The view the `records` scan writes from: the same numbers and text as
+ * the decode into a record, read in place. */
+static void expect_view(const struct tg_record_view *v, const struct tg_record *want,
+                        unsigned text)
+{
+	struct tg_record got;
+
+	memset(&got, 0x5a, sizeof got);
+	tg_record_from_view(&got, v);
+	expect(&got, want, text);
+}
+
+Test(report_scan, views_a_record_as_the_decode_reads_it)
+{
+	static const unsigned masks[] = { 0, TG_TEXT_ALL, TG_TEXT_MODEL, TG_TEXT_POLICY | TG_TEXT_HOST };
+	struct tg_record in = full(5), all;
+	struct tg_record_view v;
+	unsigned char buf[TG_RECORD_ENC_MAX];
+	int n = tg_record_encode(&in, buf, sizeof buf);
+
+	cr_assert_gt(n, 0);
+	cr_assert_eq(tg_record_decode(&all, buf, (size_t)n), 0);
+	for (size_t i = 0; i < sizeof masks / sizeof masks[0]; i++) {
+		cr_assert_eq(tg_record_view_decode(&v, buf, (size_t)n, masks[i]), 0);
+		expect_view(&v, &all, masks[i]);
+		/* The text points into the value: nothing was copied. */
+		if (masks[i] & TG_TEXT_MODEL)
+			cr_assert(v.text[TG_TI_MODEL].p > (const char *)buf &&
+			          v.text[TG_TI_MODEL].p < (const char *)buf + n);
+	}
+	tg_record_view_of(&v, &all);
+	expect_view(&v, &all, TG_TEXT_ALL);
+}
+
+/* A value as a later version may write it: a model longer than our field,
+ * cut at a UTF-8 boundary by both ways; a NUL in a text field read is
+ * damage to both, in a field not read to neither. */
+Test(report_scan, views_long_and_damaged_text_as_the_decode_does)
+{
+	unsigned char v[1 + 3 + TG_MODEL_MAX + 8 + 2 + 4];
+	size_t n = 0, mlen = TG_MODEL_MAX + 8;
+	struct tg_record r;
+	struct tg_record_view view;
+
+	v[n++] = TG_RECORD_ENC_VERSION;
+	v[n++] = 23;                            /* T_MODEL */
+	v[n++] = (unsigned char)(0x80 | (mlen & 0x7f));
+	v[n++] = (unsigned char)(mlen >> 7);
+	memset(v + n, 'm', mlen);
+	memcpy(v + n + TG_MODEL_MAX - 3, "\xe2\x82\xac", 3);   /* a euro sign across the cut */
+	n += mlen;
+	v[n++] = 24;                            /* T_PROCESS */
+	v[n++] = 4;
+	memcpy(v + n, "py\0x", 4);
+	n += 4;
+
+	cr_assert_eq(tg_record_decode_some(&r, v, n, TG_TEXT_MODEL), 0);
+	cr_assert_eq(tg_record_view_decode(&view, v, n, TG_TEXT_MODEL), 0);
+	cr_assert_eq(strlen(r.model), TG_MODEL_MAX - 3);
+	cr_assert_eq(view.text[TG_TI_MODEL].n, strlen(r.model));
+	cr_assert(!memcmp(view.text[TG_TI_MODEL].p, r.model, strlen(r.model)));
+	cr_assert_eq(tg_record_decode_some(&r, v, n, TG_TEXT_PROCESS), TG_ECORRUPT);
+	cr_assert_eq(tg_record_view_decode(&view, v, n, TG_TEXT_PROCESS), TG_ECORRUPT);
+	/* Long text fields with a NUL past the first eight bytes too. */
+	memset(v + 4, 'm', mlen);
+	v[4 + 77] = '\0';
+	cr_assert_eq(tg_record_view_decode(&view, v, n, TG_TEXT_MODEL), TG_ECORRUPT);
+	cr_assert_eq(tg_record_decode_some(&r, v, n, TG_TEXT_MODEL), TG_ECORRUPT);
+}
+
+struct seen_views {
+	struct tg_record r[64];
+	int n;
+};
+
+static int collect_view(void *ctx, const struct tg_record_view *v)
+{
+	struct seen_views *s = ctx;
+
+	cr_assert_lt(s->n, 64);
+	memset(&s->r[s->n], 0, sizeof s->r[s->n]);
+	tg_record_from_view(&s->r[s->n++], v);
+	return 0;
+}
+
+static int stop_view_at_two(void *ctx, const struct tg_record_view *v)
+{
+	return ++*(int *)ctx == 2 ? 7 : 0;
+}
+
+Test(report_scan, scans_views_like_tg_ledger_scan)
+{
+	char dir[64];
+	struct tg_ledger *l;
+	struct seen all = { .n = 0 };
+	struct seen_views views = { .n = 0 };
+	int calls = 0;
+
+	tgt_tmpdir(dir, sizeof dir, "tg-scanv");
+	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
+	for (int i = 0; i < 20; i++) {
+		struct tg_record r = full(i);
+
+		tgt_put_record(l, &r);
+	}
+	cr_assert_eq(tg_ledger_scan(l, T0 + 3000000, T0 + 15000000, collect, &all), 0);
+	cr_assert_eq(tg_ledger_scan_views(l, T0 + 3000000, T0 + 15000000, TG_TEXT_ALL,
+	                                  collect_view, &views), 0);
+	cr_assert_eq(all.n, 12);
+	cr_assert_eq(views.n, all.n);
+	for (int i = 0; i < all.n; i++)
+		expect(&views.r[i], &all.r[i], TG_TEXT_ALL);
+	cr_assert_eq(tg_ledger_scan_views(l, 0, INT64_MAX, 0, stop_view_at_two, &calls), 7);
+	cr_assert_eq(calls, 2);
+	tg_ledger_close(l);
+	tgt_rmtree(dir);
+}
