@@ -91,15 +91,15 @@ awk -v b="$b" -v s="$s" -v r="$r" -v cpe="$cpe" -v bc="$bc" -v sc="$sc" -v ib="$
 	else
 		print "callgrind: valgrind is not installed"
 	if (machine) {
-		printf "bulk_throughput_base %.1f MiB/s\n", tb > "/dev/fd/3"
-		printf "bulk_throughput_shim %.1f MiB/s\n", ts > "/dev/fd/3"
-		printf "bulk_throughput_ratio %.2f %% >= 99\n", 100 * r > "/dev/fd/3"
-		printf "bulk_ssl_call_added %.0f ns\n", sc - bc > "/dev/fd/3"
+		printf "bulk_throughput_base %.1f MiB/s\n", tb >> "/dev/fd/3"
+		printf "bulk_throughput_shim %.1f MiB/s\n", ts >> "/dev/fd/3"
+		printf "bulk_throughput_ratio %.2f %% >= 99\n", 100 * r >> "/dev/fd/3"
+		printf "bulk_ssl_call_added %.0f ns\n", sc - bc >> "/dev/fd/3"
 		if (ib > 0) {
-			printf "bulk_callgrind_base %d instructions\n", ib > "/dev/fd/3"
-			printf "bulk_callgrind_shim %d instructions\n", is > "/dev/fd/3"
-			printf "bulk_callgrind_added %.3f %% <= 1\n", 100 * (is - ib) / ib > "/dev/fd/3"
-			printf "bulk_callgrind_per_call %.0f instructions\n", (is - ib) / calls > "/dev/fd/3"
+			printf "bulk_callgrind_base %d instructions\n", ib >> "/dev/fd/3"
+			printf "bulk_callgrind_shim %d instructions\n", is >> "/dev/fd/3"
+			printf "bulk_callgrind_added %.3f %% <= 1\n", 100 * (is - ib) / ib >> "/dev/fd/3"
+			printf "bulk_callgrind_per_call %.0f instructions\n", (is - ib) / calls >> "/dev/fd/3"
 		}
 	}
 }'

@@ -61,10 +61,10 @@ report() { # label key runs program
 			printf ", by the base shim %+.1f us", d[3] / 1000
 		printf " (median of %d paired runs)\n", runs
 		if (machine) {
-			printf "%s_base %.1f us\n", key, base[1] / 1000 > "/dev/fd/3"
+			printf "%s_base %.1f us\n", key, base[1] / 1000 >> "/dev/fd/3"
 			for (i = 1; i <= NR; i++)
 				printf "%s_added_%s %.1f us%s\n", key, name[i], d[i] / 1000,
-				       key == "startup_true" && name[i] == "shim" ? " <= 50" : "" > "/dev/fd/3"
+				       key == "startup_true" && name[i] == "shim" ? " <= 50" : "" >> "/dev/fd/3"
 		}
 	}'
 }
