@@ -7,15 +7,24 @@
  *   records  key:   ts_us u64 BE | pid u32 BE | per-handle sequence u32 BE
  *            value: struct tg_record as encoded by record_codec.h
  * Keys sort by time and stay unique across processes without coordination.
- *   spool/   records and alerts of writers that could not have the writer
- *            lock at once (spool.h), folded in by the next writer that can.
+ *   spool/   records and alerts handed off by the shim's processes, and of
+ *            writers that could not have the writer lock at once
+ *            (spool.h), folded in by the next fold or write.
+ *   policy-stamp  replaced after every change of the stored policies, so a
+ *            process learns of one with an fstatat (ledger_budget.h).
+ *
+ * Group commit: a handle opened TG_LEDGER_HANDOFF (the shim's, by default)
+ * appends every record to its spool with one write(2) and commits many at
+ * once in a fold (tg_ledger_fold_due(), tg_ledger_try_fold(); the fold
+ * itself is ledger_fold.c).  Readers add what the spools hold, so a
+ * handed-off record counts at once in reports and budgets.
  *
  * Writers never wait on each other for long: every write first takes the
  * ledger's writer lock without blocking (ledger_lock.c).  A handle opened
  * TG_LEDGER_SPOOL (the shim's) waits at most 5 ms without seeing another
  * writer commit, then spools what it cannot write and goes on (it also
- * spools for 30 s after a commit of its own took over 50 ms: a slow disk); any other waits up to lock_wait_ms (3 s by
- * default) and then returns
+ * spools for 30 s after a commit of its own took over 50 ms: a slow disk);
+ * any other waits up to lock_wait_ms (3 s by default) and then returns
  * TG_ELOCKED, for tg_ledger_holder() to name the process that holds it.
  * Opening a current ledger takes no write transaction.
  *

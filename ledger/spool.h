@@ -2,10 +2,11 @@
  * the ledger's writer lock at once.
  *
  * Owns: the files <ledger>/spool/<pid>-<random> and their byte layout.
- * A writer that finds the ledger locked (another process is committing,
- * or is stopped inside its commit) appends the entry to a spool file of
- * its own instead of waiting; whichever writer next holds the lock folds
- * every spool into LMDB (ledger_fold.c).  An entry is applied at most once
+ * The shim's processes hand every record off to a spool file of their own
+ * (group commit, ledger.h), and any writer that finds the ledger locked
+ * (another process is committing, or is stopped inside its commit)
+ * appends the entry there instead of waiting; whichever writer next holds
+ * the lock folds every spool into LMDB (ledger_fold.c).  An entry is applied at most once
  * because every payload carries the key it is stored under in LMDB, and a
  * fold skips what is already there: a spool may be read any number of
  * times, by any number of folds, with the same result.
