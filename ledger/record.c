@@ -33,6 +33,7 @@ enum tag {
 	T_RESPONSE_ID = 27,
 	T_REQUESTED_MODEL = 28,
 	T_POLICY = 29,
+	T_OPERATION = 30,
 };
 
 void tg_counts_unknown(struct tg_counts *c)
@@ -160,6 +161,7 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	put_text(&w, T_RESPONSE_ID, r->response_id, sizeof r->response_id);
 	put_text(&w, T_REQUESTED_MODEL, r->requested_model, sizeof r->requested_model);
 	put_text(&w, T_POLICY, r->policy, sizeof r->policy);
+	put_text(&w, T_OPERATION, r->operation, sizeof r->operation);
 	if (w.overflow)
 		return TG_EINVAL;
 	return (int)w.len;
@@ -236,7 +238,7 @@ static inline int get_double(const unsigned char *p, size_t len, double *out)
 
 /* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
  * field: get_field() maps one to the others by arithmetic. */
-_Static_assert(T_POLICY - T_PROVIDER == TG_TI_POLICY && TG_TI_COUNT == 10 &&
+_Static_assert(T_OPERATION - T_PROVIDER == TG_TI_OPERATION && TG_TI_COUNT == 11 &&
                TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
                TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
                "text tags, indexes and bits out of step");
@@ -245,7 +247,7 @@ _Static_assert(T_POLICY - T_PROVIDER == TG_TI_POLICY && TG_TI_COUNT == 10 &&
  * enum tg_record_text_index; tag T_PROVIDER + i is index i. */
 static const size_t text_size[TG_TI_COUNT] = {
 	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
-	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX,
+	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX, TG_OPERATION_MAX,
 };
 
 /* 1 when the len bytes at p hold a NUL.  Eight bytes at a time, inline:
@@ -311,7 +313,7 @@ static inline int get_field(struct tg_record_view *v, uint64_t tag, const unsign
 		v->flags = (uint32_t)u;
 		return 0;
 	}
-	if (tag >= T_PROVIDER && tag <= T_POLICY) {
+	if (tag >= T_PROVIDER && tag <= T_OPERATION) {
 		unsigned i = (unsigned)(tag - T_PROVIDER);
 
 		/* A text field not asked for is left empty and not examined. */
@@ -369,7 +371,7 @@ int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, u
 #define AT(m) offsetof(struct tg_record, m)
 static const size_t text_at[TG_TI_COUNT] = {
 	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
-	AT(request_id), AT(response_id), AT(requested_model), AT(policy),
+	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation),
 };
 #undef AT
 

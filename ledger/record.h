@@ -60,6 +60,7 @@ enum tg_record_flag {
 #define TG_TAGS_MAX       512
 #define TG_ID_MAX         128
 #define TG_POLICY_NAME_MAX 64
+#define TG_OPERATION_MAX  32
 
 struct tg_record {
 	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
@@ -82,6 +83,12 @@ struct tg_record {
 	                                       changed it (downgrade); "" otherwise */
 	char policy[TG_POLICY_NAME_MAX];    /* budget policy that blocked, downgraded or
 	                                       clamped the call; "" = none */
+	char operation[TG_OPERATION_MAX];   /* what was asked, by the OpenTelemetry GenAI
+	                                       gen_ai.operation.name values: "chat",
+	                                       "text_completion", "embeddings",
+	                                       "generate_content", plus "count_tokens";
+	                                       "" = not known (older records, or an
+	                                       endpoint of no known kind) */
 };
 
 #endif

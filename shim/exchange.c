@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "operation.h"
 #include "pid.h"
 #include "text.h"
 
@@ -280,6 +281,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
 	copy_str(r->host, x->host);
 	copy_str(r->endpoint, x->endpoint);
+	copy_str(r->operation, tg_operation_of(x->endpoint));
 	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage.response_id, sizeof r->response_id);
 	memcpy(r->process, cfg->process, sizeof r->process);

@@ -13,7 +13,7 @@ const char *const tg_tok_name[TG_TOK_KINDS] = {
 };
 
 static const char *const by_name[] = {
-	"provider", "model", "host", "endpoint", "day", "month", "process",
+	"provider", "model", "host", "endpoint", "day", "month", "process", "operation",
 };
 
 int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
@@ -47,7 +47,7 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 		if (!found) {
 			snprintf(err, errlen,
 			         "--by: unknown key \"%.*s\" (use provider, model, host, endpoint, "
-			         "day, month, process or tag:NAME)", (int)n, p);
+			         "day, month, process, operation or tag:NAME)", (int)n, p);
 			return -1;
 		}
 		a->nkeys++;
@@ -109,6 +109,7 @@ static void key_value(struct tg_agg *a, const struct tg_agg_key *k, const struct
 	case TG_BY_HOST: copy_text(buf, n, r->host); break;
 	case TG_BY_ENDPOINT: copy_text(buf, n, r->endpoint); break;
 	case TG_BY_PROCESS: copy_text(buf, n, r->process); break;
+	case TG_BY_OPERATION: copy_text(buf, n, r->operation); break;
 	case TG_BY_DAY: tg_when_day_memo(&a->when, r->ts_us, buf); break;
 	case TG_BY_MONTH: tg_when_month_memo(&a->when, r->ts_us, buf); break;
 	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
@@ -121,7 +122,8 @@ unsigned tg_agg_text(const struct tg_agg *a)
 		[TG_BY_PROVIDER] = TG_TEXT_PROVIDER, [TG_BY_MODEL] = TG_TEXT_MODEL,
 		[TG_BY_HOST] = TG_TEXT_HOST, [TG_BY_ENDPOINT] = TG_TEXT_ENDPOINT,
 		[TG_BY_DAY] = 0, [TG_BY_MONTH] = 0,
-		[TG_BY_PROCESS] = TG_TEXT_PROCESS, [TG_BY_TAG] = TG_TEXT_TAGS,
+		[TG_BY_PROCESS] = TG_TEXT_PROCESS, [TG_BY_OPERATION] = TG_TEXT_OPERATION,
+		[TG_BY_TAG] = TG_TEXT_TAGS,
 	};
 	unsigned text = TG_TEXT_MODEL;
 

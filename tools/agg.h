@@ -20,7 +20,7 @@
 
 enum tg_agg_by {
 	TG_BY_PROVIDER, TG_BY_MODEL, TG_BY_HOST, TG_BY_ENDPOINT,
-	TG_BY_DAY, TG_BY_MONTH, TG_BY_PROCESS, TG_BY_TAG,
+	TG_BY_DAY, TG_BY_MONTH, TG_BY_PROCESS, TG_BY_OPERATION, TG_BY_TAG,
 };
 
 /* The token kinds a report shows, in column order. */

@@ -67,6 +67,7 @@ static const struct field fields[] = {
 	{ "policy",                      F_ID,    TEXT(TG_TI_POLICY), 0 },
 	/* Later fields go last, so that CSV columns keep their places. */
 	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
+	{ "operation",                   F_ID,    TEXT(TG_TI_OPERATION), 0 },
 };
 #undef AT
 #undef TEXT

@@ -78,8 +78,25 @@ RECORD_FIELDS = (
     "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
-    "response_id", "incomplete", "usage_unknown",
+    "response_id", "incomplete", "usage_unknown", "operation",
 )
+# The OpenTelemetry gen_ai.operation.name each path of the cases is.
+OPERATIONS = (
+    ("/chat/completions", "chat"), ("/completions", "text_completion"),
+    ("/embeddings", "embeddings"), ("/responses", "chat"), ("/v1/messages", "chat"),
+    (":generateContent", "generate_content"), (":streamGenerateContent", "generate_content"),
+    ("/converse", "chat"), ("/converse-stream", "chat"), ("/v2/chat", "chat"),
+    ("/v2/embed", "embeddings"),
+)
+
+
+def expected_operation(path):
+    if path.startswith("/model/") and path.endswith("/invoke"):
+        return "chat"   # the cases invoke chat models (Anthropic, Llama)
+    for suffix, operation in OPERATIONS:
+        if path.endswith(suffix):
+            return operation
+    return None
 CLIENT_TIMEOUT = 90
 
 
@@ -543,6 +560,7 @@ def record_problems(rec, ex, client):
     eq("provider", c["provider"])
     eq("host", c["host"])
     eq("endpoint", c["path"].split("?", 1)[0])
+    eq("operation", expected_operation(c["path"].split("?", 1)[0]))
     eq("status", c["status"])
     eq("stream", expected_stream(c))
     eq("tags", TAGS)

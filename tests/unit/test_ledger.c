@@ -42,6 +42,7 @@ static void sample(struct tg_record *r, int64_t ts, int i)
 	snprintf(r->request_id, sizeof r->request_id, "req_%d", i);
 	snprintf(r->requested_model, sizeof r->requested_model, "gpt-4o");
 	snprintf(r->policy, sizeof r->policy, "team-daily");
+	snprintf(r->operation, sizeof r->operation, "chat");
 }
 
 static int encode(const struct tg_record *r, unsigned char *buf)
@@ -88,6 +89,7 @@ Test(record, round_trips_text_fields_at_full_length)
 	memset(in.response_id, 'r', sizeof in.response_id - 1);
 	memset(in.requested_model, 'M', sizeof in.requested_model - 1);
 	memset(in.policy, 'P', sizeof in.policy - 1);
+	memset(in.operation, 'o', sizeof in.operation - 1);
 	cr_assert_eq(tg_record_decode(&out, buf, (size_t)encode(&in, buf)), 0);
 	cr_assert_eq(memcmp(&in, &out, sizeof in), 0);
 }
@@ -132,6 +134,15 @@ Test(record, reads_requested_model_and_policy_from_tags_28_and_29)
 	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
 	cr_assert_str_eq(r.requested_model, "gpt-4o");
 	cr_assert_str_eq(r.policy, "daily");
+}
+
+Test(record, reads_the_operation_from_tag_30)
+{
+	unsigned char v[] = { 1, 30, 10, 'e', 'm', 'b', 'e', 'd', 'd', 'i', 'n', 'g', 's' };
+	struct tg_record r;
+
+	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
+	cr_assert_str_eq(r.operation, "embeddings");
 }
 
 Test(record, reports_every_truncation_as_corrupt_or_a_clean_prefix)
