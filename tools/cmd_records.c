@@ -269,7 +269,9 @@ static void emit_table(struct tg_obuf *o, const struct tg_record *r)
 	tg_obuf_put(o, "  ", 2);
 	if (r->flags & TG_REC_BLOCKED)
 		tg_obuf_pad(o, "blocked", 12, 1);
-	else if (r->flags & (TG_REC_UNPRICED | TG_REC_USAGE_UNKNOWN))
+	else if (r->flags & TG_REC_USAGE_UNKNOWN)
+		tg_obuf_pad(o, "no usage", 12, 1);   /* as usage_unknown in JSON */
+	else if (r->flags & TG_REC_UNPRICED)
 		tg_obuf_pad(o, "unpriced", 12, 1);
 	else if (tg_decimal_snprintf(num, sizeof num, "%.6f", r->cost_usd) >= 0)
 		tg_obuf_pad(o, num, 12, 1);

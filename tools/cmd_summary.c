@@ -93,16 +93,31 @@ static void build_notes(struct notes *ns, const struct tg_agg *a)
 
 enum { COL_CALLS, COL_TOK, COL_COST = COL_TOK + TG_TOK_KINDS, NUM_COLS };
 
+/* A sum is printed as it is when every call of the row is in it, as
+ * ">=" and the sum when some are not (a lower bound: never a guess passed
+ * off as the number), and as "?", the mark `records` uses, when none is.
+ * The notes say how many calls each leaves out. */
 static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 {
-	if (col == COL_CALLS)
+	if (col == COL_CALLS) {
 		snprintf(buf, CELL_MAX, "%lld", (long long)s->calls);
-	else if (col == COL_COST)
-		tg_decimal_snprintf(buf, CELL_MAX, "%.6f%s", s->cost_usd,
-		         s->unpriced || s->usage_unknown ? "*" : "");
-	else
-		snprintf(buf, CELL_MAX, "%lld%s", (long long)s->tokens[col - COL_TOK],
-		         s->unknown[col - COL_TOK] ? "*" : "");
+	} else if (col == COL_COST) {
+		int64_t left_out = s->unpriced + s->usage_unknown;
+
+		if (left_out > 0 && left_out >= s->calls && s->cost_usd == 0)
+			snprintf(buf, CELL_MAX, "?");
+		else
+			tg_decimal_snprintf(buf, CELL_MAX, "%s%.6f", left_out > 0 ? ">=" : "",
+			                    s->cost_usd);
+	} else {
+		int64_t unknown = s->unknown[col - COL_TOK];
+
+		if (unknown > 0 && unknown >= s->calls)
+			snprintf(buf, CELL_MAX, "?");
+		else
+			snprintf(buf, CELL_MAX, "%s%lld", unknown > 0 ? ">=" : "",
+			         (long long)s->tokens[col - COL_TOK]);
+	}
 }
 
 static const char *shown(const char *v)
@@ -132,7 +147,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		nw[c] = c == COL_CALLS ? 5 : c == COL_COST ? 10 : strlen(tok_head[c - COL_TOK]);
 		for (size_t g = 0; g <= a->ngroups; g++) {
 			num_cell(g < a->ngroups ? &a->group[g].sums : &a->total, c, cell);
-			any_star |= strchr(cell, '*') != NULL;
+			any_star |= cell[0] == '?' || cell[0] == '>';
 			if (strlen(cell) > nw[c])
 				nw[c] = strlen(cell);
 		}
@@ -162,7 +177,8 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	if (!a->nkeys && !a->ngroups)
 		fputs("(no calls in this period)\n", f);
 	if (any_star)
-		fputs("* this sum leaves out unknown counts or calls without a cost; see the notes\n", f);
+		fputs("?: not known for any call of the row; >=: at least, leaving out the unknown "
+		      "counts or the calls without a cost (see the notes)\n", f);
 	for (int i = 0; i < ns->n; i++)
 		fprintf(f, "note: %s\n", ns->text[i]);
 }
