@@ -7,8 +7,10 @@
  * (provider, family) in a hash table, and a line's prices are parsed the
  * first time a lookup lands on it.  The bundled table is part of the
  * build and checked whole by the unit tests; an override file is the
- * user's, so it is parsed whole at load and its errors reported then (its
- * lines win over bundled ones of the same provider and family).  A later
+ * user's, so it is parsed whole at load and its bad lines reported then,
+ * each skipped on its own so that one typo does not cost the user every
+ * other price (its lines win over bundled ones of the same provider and
+ * family).  A later
  * line replaces an earlier one through the index in O(1), and a lookup is
  * one probe instead of a scan.  Rows never move once loaded (room for
  * every bundled line is made at load), so the pointers lookups return
@@ -48,6 +50,8 @@ struct row_source {
 
 struct tg_prices {
 	char version[32];
+	size_t nbad;                    /* override lines skipped */
+	char bad[TG_PRICES_BAD_KEPT][TG_PRICES_BAD_LEN];  /* the first ones' messages */
 	size_t n, cap;
 	uint32_t *index;      /* open addressing on (provider, family): row + 1, 0 = empty */
 	size_t index_mask;    /* slots - 1; slots = 2 * cap, a power of two */
@@ -68,6 +72,15 @@ struct source {
 	char *err;
 	size_t errlen;
 };
+
+/* A bad override line: counted, its message kept while there is room,
+ * and the load goes on with the next line. */
+static void skip_line(struct tg_prices *t, const char *msg)
+{
+	if (t->nbad < TG_PRICES_BAD_KEPT)
+		snprintf(t->bad[t->nbad], sizeof t->bad[0], "%s", msg);
+	t->nbad++;
+}
 
 static int fail(struct source *s, const char *fmt, ...)
 {
@@ -343,29 +356,41 @@ static void take_version(struct tg_prices *t, const char *line, size_t len)
 }
 
 /* Every line of an override file, parsed now: its errors are the user's
- * to hear about at load. */
+ * to hear about at load.  A bad line is skipped and noted (skip_line); only
+ * running out of memory fails the load. */
 static int load_file(struct tg_prices **tp, struct source *s, const char *text, size_t n)
 {
-	char line[LINE_MAX_LEN];
+	char line[LINE_MAX_LEN], msg[TG_PRICES_BAD_LEN];
 	const char *end = text + n;
+	struct source line_err = *s;
 
+	line_err.err = msg;
+	line_err.errlen = sizeof msg;
 	for (const char *p = text; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *start = p;
 
-		s->line++;
-		if (len >= sizeof line)
-			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 1);
-		if (memchr(p, '\0', len))
-			return fail(s, "a NUL byte: not a text file");
+		line_err.line = ++s->line;
 		p += len + (nl != NULL);
-		memcpy(line, p - len - (nl != NULL), len);
+		if (len >= sizeof line) {
+			fail(&line_err, "line longer than %d bytes", LINE_MAX_LEN - 1);
+			skip_line(*tp, msg);
+			continue;
+		}
+		if (memchr(start, '\0', len))
+			return fail(s, "a NUL byte: not a text file");
+		memcpy(line, start, len);
 		len = trim_eol(line, len);
 		line[len] = '\0';
 		if (!len || line[0] == '#')
 			continue;
-		if (reserve(tp, s, (*tp)->n + 1) || parse_row(s, line, &(*tp)->row[(*tp)->n]))
+		if (reserve(tp, s, (*tp)->n + 1))
 			return -1;
+		if (parse_row(&line_err, line, &(*tp)->row[(*tp)->n])) {
+			skip_line(*tp, msg);
+			continue;
+		}
 		(*tp)->src[(*tp)->n].state = ROW_READY;
 		(*tp)->src[(*tp)->n].from_file = 1;
 		add_row(*tp);
@@ -555,6 +580,16 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 const char *tg_prices_version(const struct tg_prices *t)
 {
 	return t->version;
+}
+
+size_t tg_prices_skipped(const struct tg_prices *t)
+{
+	return t->nbad;
+}
+
+const char *tg_prices_skipped_line(const struct tg_prices *t, size_t i)
+{
+	return i < t->nbad && i < TG_PRICES_BAD_KEPT ? t->bad[i] : NULL;
 }
 
 /* The table is const to its users: loaded once, then only read.  What a

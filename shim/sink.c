@@ -29,6 +29,22 @@ static struct {
 	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* Bad lines of the price file: the first is named, the rest counted in
+ * one more line, so a file of typos takes two of the few lines the shim
+ * may print (log.h), not all of them. */
+static void warn_skipped_prices(const struct tg_prices *t)
+{
+	size_t n = tg_prices_skipped(t);
+
+	if (!n)
+		return;
+	tg_warn("prices: %s; line skipped, the rest of the file applies",
+	        tg_prices_skipped_line(t, 0));
+	if (n > 1)
+		tg_warn("prices: %zu more bad line%s skipped; 'tokenguard-report prices' lists them",
+		        n - 1, n == 2 ? "" : "s");
+}
+
 static void load_prices(void)
 {
 	char err[256];
@@ -38,7 +54,9 @@ static void load_prices(void)
 		tg_warn("prices: %s; using the built-in table", err);
 		if (tg_prices_load(&sink.prices, NULL, err, sizeof err) != 0)
 			sink.prices = NULL;
+		return;
 	}
+	warn_skipped_prices(sink.prices);
 }
 
 static int already_warned(const char *provider, const char *model)

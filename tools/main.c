@@ -370,9 +370,18 @@ int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices
 {
 	char err[512];
 
+	size_t skipped;
+
 	if (tg_prices_load(prices, tg_env_get("TOKENGUARD_PRICES"), err, sizeof err))
 		return tg_report_fail(rep, "cannot load prices for %s: %s; "
 		                      "fix or unset TOKENGUARD_PRICES", what, err);
+	skipped = tg_prices_skipped(*prices);
+	for (size_t i = 0; i < skipped && i < TG_PRICES_BAD_KEPT; i++)
+		fprintf(rep->err, "tokenguard-report: warning: prices: %s; line skipped\n",
+		        tg_prices_skipped_line(*prices, i));
+	if (skipped > TG_PRICES_BAD_KEPT)
+		fprintf(rep->err, "tokenguard-report: warning: prices: %zu more bad lines skipped\n",
+		        skipped - TG_PRICES_BAD_KEPT);
 	return 0;
 }
 
