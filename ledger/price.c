@@ -50,6 +50,7 @@ struct row_source {
 
 struct tg_prices {
 	char version[32];
+	char date[11];                  /* "# date:" of the bundled table, YYYY-MM-DD or "" */
 	size_t nbad;                    /* override lines skipped */
 	char bad[TG_PRICES_BAD_KEPT][TG_PRICES_BAD_LEN];  /* the first ones' messages */
 	size_t n, cap;
@@ -341,17 +342,37 @@ static size_t trim_eol(const char *line, size_t len)
 	return len;
 }
 
-/* The version a "# version: X" comment gives, if that is what line is. */
-static void take_version(struct tg_prices *t, const char *line, size_t len)
+/* The value of a "# NAME: X" comment, if that is what line is, else NULL
+ * (*vlen its length). */
+static const char *header_value(const char *line, size_t len, const char *name, size_t *vlen)
 {
 	const char *v = line + 1, *end = line + len;
+	size_t n = strlen(name);
 
 	while (v < end && *v == ' ')
 		v++;
-	if ((size_t)(end - v) >= 8 && !strncmp(v, "version:", 8)) {
-		for (v += 8; v < end && *v == ' '; v++)
-			;
-		snprintf(t->version, sizeof t->version, "%.*s", (int)(end - v), v);
+	if ((size_t)(end - v) <= n || strncmp(v, name, n) || v[n] != ':')
+		return NULL;
+	for (v += n + 1; v < end && *v == ' '; v++)
+		;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+/* The table's edition: its "# version:" and "# date:" header lines. */
+static void take_header(struct tg_prices *t, const char *line, size_t len)
+{
+	const char *v;
+	size_t n;
+	char date[sizeof t->date + 1];
+
+	if ((v = header_value(line, len, "version", &n)))
+		snprintf(t->version, sizeof t->version, "%.*s", (int)n, v);
+	if ((v = header_value(line, len, "date", &n)) && n < sizeof date) {
+		memcpy(date, v, n);
+		date[n] = '\0';
+		if (is_date(date))
+			memcpy(t->date, date, sizeof t->date);
 	}
 }
 
@@ -509,7 +530,7 @@ static size_t scan_builtin(struct tg_prices *t)
 		size_t len = trim_eol(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
 
 		if (len && p[0] == '#')
-			take_version(t, p, len);
+			take_header(t, p, len);
 		lines++;
 		p = nl ? nl + 1 : end;
 	}
@@ -582,6 +603,11 @@ const char *tg_prices_version(const struct tg_prices *t)
 	return t->version;
 }
 
+const char *tg_prices_date(const struct tg_prices *t)
+{
+	return t->date;
+}
+
 size_t tg_prices_skipped(const struct tg_prices *t)
 {
 	return t->nbad;
@@ -612,6 +638,25 @@ size_t tg_prices_count(const struct tg_prices *t)
 		n += w->index[i] && ensure_parsed(w, w->index[i] - 1);
 	pthread_mutex_unlock(&w->lock);
 	return n;
+}
+
+const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file)
+{
+	struct tg_prices *w = locked(t);
+	const struct tg_price *p = NULL;
+	size_t i;
+
+	index_builtin(w, NULL);
+	for (i = *cursor; i < w->n && !p; i++) {
+		/* A row a later line of the file replaced is not in the table. */
+		if (*slot_of(w, w->row[i].provider, w->row[i].family) != i + 1)
+			continue;
+		if ((p = ensure_parsed(w, i)) && from_file)
+			*from_file = w->src[i].from_file;
+	}
+	*cursor = i;
+	pthread_mutex_unlock(&w->lock);
+	return p;
 }
 
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,

@@ -61,6 +61,16 @@ const char *tg_prices_skipped_line(const struct tg_prices *t, size_t i);
 /* The "# version:" of the bundled table ("" when it has none). */
 const char *tg_prices_version(const struct tg_prices *t);
 
+/* The "# date:" of the bundled table, YYYY-MM-DD: when its prices were
+ * last checked ("" when it has none). */
+const char *tg_prices_date(const struct tg_prices *t);
+
+/* The table line by line: the lines of the override file in their order,
+ * then the bundled ones they do not replace, in theirs.  Start with
+ * *cursor = 0; returns the next line (from_file, when not NULL, set to 1
+ * for a line of the override file) or NULL at the end. */
+const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file);
+
 /* Number of price lines after overrides. */
 size_t tg_prices_count(const struct tg_prices *t);
 

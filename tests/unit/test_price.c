@@ -564,3 +564,46 @@ Test(price, finds_bundled_lines_after_many_unknown_providers)
 	tg_prices_free(t);
 	tg_prices_free(ref);
 }
+
+Test(price, names_the_bundled_tables_date)
+{
+	struct tg_prices *t = load();
+	const char *d = tg_prices_date(t);
+
+	cr_assert_eq(strlen(d), 10, "\"%s\"", d);
+	cr_expect(isdigit((unsigned char)d[0]) && d[4] == '-' && d[7] == '-', "\"%s\"", d);
+	tg_prices_free(t);
+}
+
+Test(price, lists_each_line_once_the_users_first_and_marked)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	const struct tg_price *p;
+	size_t cursor = 0, n = 0, users = 0, gpt4o = 0;
+	int user = -1, fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path,
+	           "openai\tgpt-4o\t1\t4\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "acme\tacme-1\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "openai\tgpt-4o\t2\t8\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-02\thttps://x\n");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	while ((p = tg_prices_next(t, &cursor, &user))) {
+		if (n < 2)
+			cr_expect_eq(user, 1, "line %zu: the file's lines come first", n);
+		users += user == 1;
+		if (!strcmp(p->provider, "openai") && !strcmp(p->family, "gpt-4o")) {
+			gpt4o++;
+			cr_expect(close_to(p->base.input, 2), "the later line of the file wins");
+		}
+		n++;
+	}
+	cr_expect_eq(n, tg_prices_count(t));
+	cr_expect_eq(users, 2);
+	cr_expect_eq(gpt4o, 1, "a replaced line is listed once");
+	cr_expect_null(tg_prices_next(t, &cursor, &user), "the end stays the end");
+	tg_prices_free(t);
+	unlink(path);
+}
