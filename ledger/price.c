@@ -547,6 +547,12 @@ static void discard(struct tg_prices *t)
 
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
 {
+	return tg_prices_load_file(out, override_file, 0, err, errlen);
+}
+
+int tg_prices_load_file(struct tg_prices **out, const char *override_file, unsigned flags,
+                        char *err, size_t errlen)
+{
 	struct source s = { "prices.tsv (built in)", 0, err, errlen };
 	struct tg_prices *t;
 	size_t cap = 256, lines;
@@ -560,7 +566,10 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 	/* Bounded: a FIFO, a device, a directory or a huge file is refused
 	 * before a byte of it is parsed. */
 	if (override_file && *override_file &&
-	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX, 0, &text, &len, err, errlen))
+	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX,
+	                       flags & TG_PRICES_FOUND_FILE ?
+	                       TG_READ_NOFOLLOW | TG_READ_OWNED | TG_READ_MISSING_OK : 0,
+	                       &text, &len, err, errlen))
 		return -1;
 	/* Rows are written whole as they parse: only the header is cleared. */
 	if (!(t = malloc(sizeof *t + cap * sizeof t->row[0]))) {

@@ -52,6 +52,16 @@ struct tg_prices;
  * then NULL. */
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen);
 
+/* Flags of tg_prices_load_file. */
+#define TG_PRICES_FOUND_FILE 1  /* override_file was found, not named (the config
+                                   directory's): it may be absent, and is read only
+                                   when it is the user's own (file_read.h,
+                                   TG_READ_OWNED) and not a symlink */
+
+/* tg_prices_load with flags. */
+int tg_prices_load_file(struct tg_prices **out, const char *override_file, unsigned flags,
+                        char *err, size_t errlen);
+
 /* How many lines of the override file were skipped as bad, and the
  * message of the i-th ("FILE:LINE: what is wrong"), kept for the first
  * TG_PRICES_BAD_KEPT of them (NULL past those). */

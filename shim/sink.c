@@ -50,7 +50,8 @@ static void load_prices(void)
 	char err[256];
 	const struct tg_config *cfg = tg_config_get();
 	sink.prices_loaded = 1;
-	if (tg_prices_load(&sink.prices, cfg->prices_file, err, sizeof err) != 0) {
+	if (tg_prices_load_file(&sink.prices, cfg->prices_file,
+	                        cfg->prices_found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err) != 0) {
 		tg_warn("prices: %s; using the built-in table", err);
 		if (tg_prices_load(&sink.prices, NULL, err, sizeof err) != 0)
 			sink.prices = NULL;
@@ -94,7 +95,7 @@ static const struct tg_price *price(struct tg_record *r)
 	r->flags |= TG_REC_UNPRICED;
 	if (!already_warned(r->provider, r->model))
 		tg_warn("no price for %s model \"%s\": its calls are recorded with cost 0 and marked "
-		        "unpriced; add it with TOKENGUARD_PRICES", r->provider,
+		        "unpriced; add it to ~/.config/tokenguard/prices.tsv or TOKENGUARD_PRICES", r->provider,
 		        r->model[0] ? r->model : "(unknown)");
 	return NULL;
 }

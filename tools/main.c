@@ -137,7 +137,9 @@ static void usage(FILE *f)
 	      "  prices MODEL [--provider P] the family MODEL (an id as sent, dated or prefixed)\n"
 	      "                              matches for each provider and its every price; exit 1\n"
 	      "                              when none prices it\n"
-	      "The user's price file is $TOKENGUARD_PRICES (see README, Prices).\n\n"
+	      "The user's price file is $TOKENGUARD_PRICES, else\n"
+	      "$XDG_CONFIG_HOME/tokenguard/prices.tsv (~/.config/tokenguard/prices.tsv)\n"
+	      "when it exists (see README, Prices).\n\n"
 	      "Checks and repair:\n"
 	      "  verify                      every record decodes, every total is the sum of its\n"
 	      "                              records, every policy, alert and spool is whole;\n"
@@ -378,23 +380,40 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	return 0;
 }
 
-const char *tg_report_prices_file(void)
+/* The user's price file: $TOKENGUARD_PRICES, else the config directory's
+ * when it exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
+static const char *prices_file(int *found)
 {
+	static char path[4096];
 	const char *v = tg_env_get("TOKENGUARD_PRICES");
 
-	return v && *v ? v : NULL;
+	*found = 0;
+	if (v && *v)
+		return v;
+	if (tg_config_file_path("prices.tsv", path, sizeof path) || access(path, F_OK))
+		return NULL;
+	*found = 1;
+	return path;
+}
+
+const char *tg_report_prices_file(void)
+{
+	int found;
+
+	return prices_file(&found);
 }
 
 int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices,
                           const char *what)
 {
 	char err[512];
-
 	size_t skipped;
+	int found;
+	const char *file = prices_file(&found);
 
-	if (tg_prices_load(prices, tg_report_prices_file(), err, sizeof err))
-		return tg_report_fail(rep, "cannot load prices for %s: %s; "
-		                      "fix or unset TOKENGUARD_PRICES", what, err);
+	if (tg_prices_load_file(prices, file, found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err))
+		return tg_report_fail(rep, "cannot load prices for %s: %s; %s", what, err,
+		                      found ? "fix or remove that file" : "fix or unset TOKENGUARD_PRICES");
 	skipped = tg_prices_skipped(*prices);
 	for (size_t i = 0; i < skipped && i < TG_PRICES_BAD_KEPT; i++)
 		fprintf(rep->err, "tokenguard-report: warning: prices: %s; line skipped\n",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,4 +140,34 @@ Test(prices_cli, shows_the_family_a_model_id_matches_and_each_price)
 	cr_expect_eq(run(NULL, "prices no-such-model-9"), 1);
 	cr_expect_eq(run(NULL, "prices a b"), 2);
 	cr_expect_eq(run(NULL, "prices --model gpt-4o"), 2);
+}
+
+Test(prices_cli, the_config_directorys_file_applies_and_the_variable_wins)
+{
+	char conf[160], path[200], env[512];
+	FILE *f;
+
+	snprintf(conf, sizeof conf, "%s/conf/tokenguard", dir);
+	snprintf(path, sizeof path, "%s/prices.tsv", conf);
+	snprintf(env, sizeof env, "mkdir -p %s", conf);
+	cr_assert_eq(system(env), 0);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs("acme\tacme-9\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-03-01\thttps://x\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(path, 0644), 0);
+
+	snprintf(env, sizeof env, "XDG_CONFIG_HOME=%s/conf", dir);
+	cr_assert_eq(run(env, "prices acme-9"), 0, "%s", err);
+	cr_expect_not_null(strstr(out, "family acme-9, user line"), "%s", out);
+	cr_expect_not_null(strstr(out, path), "names the file: %s", out);
+
+	write_prices("acme\tacme-8\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-03-01\thttps://x\n");
+	snprintf(env, sizeof env, "XDG_CONFIG_HOME=%s/conf TOKENGUARD_PRICES=%s", dir, file);
+	cr_expect_eq(run(env, "prices acme-9"), 1, "TOKENGUARD_PRICES replaces the file: %s", out);
+	cr_expect_eq(run(env, "prices acme-8"), 0, "%s", err);
+
+	cr_assert_eq(chmod(path, 0666), 0);
+	snprintf(env, sizeof env, "XDG_CONFIG_HOME=%s/conf", dir);
+	cr_expect_eq(run(env, "prices"), 2, "a file others can write is refused");
+	cr_expect_not_null(strstr(err, "written by group or others"), "%s", err);
 }
