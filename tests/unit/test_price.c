@@ -607,3 +607,37 @@ Test(price, lists_each_line_once_the_users_first_and_marked)
 	tg_prices_free(t);
 	unlink(path);
 }
+
+/* The example of README's Prices section is a price file every line of
+ * which applies: copied into a file, it loads with nothing skipped. */
+Test(price, the_readme_example_loads_whole)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", line[1024], err[256];
+	FILE *readme = fopen("README.md", "r"), *out;
+	struct tg_prices *t;
+	int fd = mkstemp(path), in_section = 0, in_block = 0, lines = 0;
+
+	cr_assert_not_null(readme, "run from the repository root");
+	cr_assert_not_null(out = fdopen(fd, "w"));
+	while (fgets(line, sizeof line, readme)) {
+		if (!strncmp(line, "#", 1) && !in_block)
+			in_section = !strcmp(line, "### Prices\n");
+		else if (in_section && !strncmp(line, "```", 3)) {
+			if (in_block)
+				break;
+			in_block = 1;
+		} else if (in_block) {
+			fputs(line, out);
+			lines += line[0] != '#';
+		}
+	}
+	fclose(readme);
+	fclose(out);
+	cr_assert_geq(lines, 2, "README's Prices section has no example");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	cr_expect_eq(tg_prices_skipped(t), 0, "%s", tg_prices_skipped_line(t, 0));
+	cr_expect_not_null(tg_price_find(t, "acme", "acme-large"));
+	cr_expect(close_to(tg_price_find(t, "openai", "gpt-4o-2024-08-06")->base.input, 2.25));
+	tg_prices_free(t);
+	unlink(path);
+}
