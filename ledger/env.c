@@ -1,6 +1,7 @@
 /* env.c - see env.h. */
 #include "env.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 #include <sys/auxv.h>
@@ -19,6 +20,22 @@ int tg_secure_execution(void)
 const char *tg_env_get(const char *name)
 {
 	return tg_secure_execution() ? NULL : getenv(name);
+}
+
+int tg_config_file_path(const char *name, char *buf, size_t n)
+{
+	const char *v;
+	int k;
+
+	/* A relative XDG_CONFIG_HOME is to be ignored (XDG Base Directory
+	 * specification): it would name a different file in each directory. */
+	if ((v = tg_env_get("XDG_CONFIG_HOME")) && *v == '/')
+		k = snprintf(buf, n, "%s/tokenguard/%s", v, name);
+	else if ((v = tg_env_get("HOME")) && *v)
+		k = snprintf(buf, n, "%s/.config/tokenguard/%s", v, name);
+	else
+		return -1;
+	return k >= 0 && (size_t)k < n ? 0 : -1;
 }
 
 int tg_parse_bool(const char *v, int *out)

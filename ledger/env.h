@@ -3,18 +3,26 @@
  * Owns: the secure-execution rule (a setuid, setgid or file-capability
  * process, getauxval(AT_SECURE) != 0, trusts no variable: its environment
  * was written by a less privileged caller), tg_env_get, the reader every
- * TOKENGUARD_*, XDG_DATA_HOME and HOME lookup of the shim and the CLI goes
+ * TOKENGUARD_*, XDG_DATA_HOME, XDG_CONFIG_HOME and HOME lookup of the shim and the CLI goes
  * through, and the one spelling of a boolean value.  Lives in ledger/
  * because both the shim and tokenguard-report link it.
  */
 #ifndef TG_ENV_H
 #define TG_ENV_H
 
+#include <stddef.h>
+
 /* 1 in a secure-execution process (see above), else 0. */
 int tg_secure_execution(void);
 
 /* getenv(name), or NULL in a secure-execution process. */
 const char *tg_env_get(const char *name);
+
+/* The path of tokenguard's configuration file name into buf (n bytes):
+ * $XDG_CONFIG_HOME/tokenguard/NAME when XDG_CONFIG_HOME is an absolute
+ * path, else $HOME/.config/tokenguard/NAME.  Returns 0, or -1 when
+ * neither is set (always in secure execution) or the path does not fit. */
+int tg_config_file_path(const char *name, char *buf, size_t n);
 
 /* Parses a boolean variable's value: 1/true/yes/on and 0/false/no/off,
  * ASCII case-insensitive.  Returns 0 with *out set, or -1 (*out untouched)

@@ -55,6 +55,8 @@ int tg_read_small_file(const char *path, size_t max, int flags, char **buf, size
 	          (flags & TG_READ_NOFOLLOW ? O_NOFOLLOW : 0));
 	if (fd < 0) {
 		e = errno;
+		if (e == ENOENT && (flags & TG_READ_MISSING_OK))
+			return 0;
 		if (e == ELOOP && (flags & TG_READ_NOFOLLOW))
 			return refuse(err, errlen, path, "is a symbolic link; refused");
 		return refuse(err, errlen, path, "%s", strerror(e));
@@ -67,6 +69,17 @@ int tg_read_small_file(const char *path, size_t max, int flags, char **buf, size
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return refuse(err, errlen, path, "is %s, expected a regular file", kind(st.st_mode));
+	}
+	/* Checked on what was opened, not on the name: nothing can be
+	 * swapped in between. */
+	if ((flags & TG_READ_OWNED) && st.st_uid != geteuid()) {
+		close(fd);
+		return refuse(err, errlen, path, "belongs to another user; refused");
+	}
+	if ((flags & TG_READ_OWNED) && (st.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		return refuse(err, errlen, path, "can be written by group or others; refused "
+		              "(chmod go-w)");
 	}
 	if ((unsigned long long)st.st_size > max) {
 		close(fd);

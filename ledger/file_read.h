@@ -17,6 +17,9 @@
 
 /* Flags of tg_read_small_file. */
 #define TG_READ_NOFOLLOW 1   /* refuse a symlink (files of the ledger directory) */
+#define TG_READ_OWNED    2   /* refuse a file of another user, or one group or others can
+                                write (a file nobody named: found in the config directory) */
+#define TG_READ_MISSING_OK 4 /* a file that does not exist is empty: 0, *buf NULL */
 
 /* Reads path whole into a malloc'ed, NUL-terminated *buf (length *len,
  * which may hold NUL bytes of its own).  Returns 0, or -1 with *buf NULL

@@ -7,8 +7,10 @@
  * (provider, family) in a hash table, and a line's prices are parsed the
  * first time a lookup lands on it.  The bundled table is part of the
  * build and checked whole by the unit tests; an override file is the
- * user's, so it is parsed whole at load and its errors reported then (its
- * lines win over bundled ones of the same provider and family).  A later
+ * user's, so it is parsed whole at load and its bad lines reported then,
+ * each skipped on its own so that one typo does not cost the user every
+ * other price (its lines win over bundled ones of the same provider and
+ * family).  A later
  * line replaces an earlier one through the index in O(1), and a lookup is
  * one probe instead of a scan.  Rows never move once loaded (room for
  * every bundled line is made at load), so the pointers lookups return
@@ -48,6 +50,9 @@ struct row_source {
 
 struct tg_prices {
 	char version[32];
+	char date[11];                  /* "# date:" of the bundled table, YYYY-MM-DD or "" */
+	size_t nbad;                    /* override lines skipped */
+	char bad[TG_PRICES_BAD_KEPT][TG_PRICES_BAD_LEN];  /* the first ones' messages */
 	size_t n, cap;
 	uint32_t *index;      /* open addressing on (provider, family): row + 1, 0 = empty */
 	size_t index_mask;    /* slots - 1; slots = 2 * cap, a power of two */
@@ -68,6 +73,15 @@ struct source {
 	char *err;
 	size_t errlen;
 };
+
+/* A bad override line: counted, its message kept while there is room,
+ * and the load goes on with the next line. */
+static void skip_line(struct tg_prices *t, const char *msg)
+{
+	if (t->nbad < TG_PRICES_BAD_KEPT)
+		snprintf(t->bad[t->nbad], sizeof t->bad[0], "%s", msg);
+	t->nbad++;
+}
 
 static int fail(struct source *s, const char *fmt, ...)
 {
@@ -328,44 +342,76 @@ static size_t trim_eol(const char *line, size_t len)
 	return len;
 }
 
-/* The version a "# version: X" comment gives, if that is what line is. */
-static void take_version(struct tg_prices *t, const char *line, size_t len)
+/* The value of a "# NAME: X" comment, if that is what line is, else NULL
+ * (*vlen its length). */
+static const char *header_value(const char *line, size_t len, const char *name, size_t *vlen)
 {
 	const char *v = line + 1, *end = line + len;
+	size_t n = strlen(name);
 
 	while (v < end && *v == ' ')
 		v++;
-	if ((size_t)(end - v) >= 8 && !strncmp(v, "version:", 8)) {
-		for (v += 8; v < end && *v == ' '; v++)
-			;
-		snprintf(t->version, sizeof t->version, "%.*s", (int)(end - v), v);
+	if ((size_t)(end - v) <= n || strncmp(v, name, n) || v[n] != ':')
+		return NULL;
+	for (v += n + 1; v < end && *v == ' '; v++)
+		;
+	*vlen = (size_t)(end - v);
+	return v;
+}
+
+/* The table's edition: its "# version:" and "# date:" header lines. */
+static void take_header(struct tg_prices *t, const char *line, size_t len)
+{
+	const char *v;
+	size_t n;
+	char date[sizeof t->date + 1];
+
+	if ((v = header_value(line, len, "version", &n)))
+		snprintf(t->version, sizeof t->version, "%.*s", (int)n, v);
+	if ((v = header_value(line, len, "date", &n)) && n < sizeof date) {
+		memcpy(date, v, n);
+		date[n] = '\0';
+		if (is_date(date))
+			memcpy(t->date, date, sizeof t->date);
 	}
 }
 
 /* Every line of an override file, parsed now: its errors are the user's
- * to hear about at load. */
+ * to hear about at load.  A bad line is skipped and noted (skip_line); only
+ * running out of memory fails the load. */
 static int load_file(struct tg_prices **tp, struct source *s, const char *text, size_t n)
 {
-	char line[LINE_MAX_LEN];
+	char line[LINE_MAX_LEN], msg[TG_PRICES_BAD_LEN];
 	const char *end = text + n;
+	struct source line_err = *s;
 
+	line_err.err = msg;
+	line_err.errlen = sizeof msg;
 	for (const char *p = text; p < end;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *start = p;
 
-		s->line++;
-		if (len >= sizeof line)
-			return fail(s, "line longer than %d bytes", LINE_MAX_LEN - 1);
-		if (memchr(p, '\0', len))
-			return fail(s, "a NUL byte: not a text file");
+		line_err.line = ++s->line;
 		p += len + (nl != NULL);
-		memcpy(line, p - len - (nl != NULL), len);
+		if (len >= sizeof line) {
+			fail(&line_err, "line longer than %d bytes", LINE_MAX_LEN - 1);
+			skip_line(*tp, msg);
+			continue;
+		}
+		if (memchr(start, '\0', len))
+			return fail(s, "a NUL byte: not a text file");
+		memcpy(line, start, len);
 		len = trim_eol(line, len);
 		line[len] = '\0';
 		if (!len || line[0] == '#')
 			continue;
-		if (reserve(tp, s, (*tp)->n + 1) || parse_row(s, line, &(*tp)->row[(*tp)->n]))
+		if (reserve(tp, s, (*tp)->n + 1))
 			return -1;
+		if (parse_row(&line_err, line, &(*tp)->row[(*tp)->n])) {
+			skip_line(*tp, msg);
+			continue;
+		}
 		(*tp)->src[(*tp)->n].state = ROW_READY;
 		(*tp)->src[(*tp)->n].from_file = 1;
 		add_row(*tp);
@@ -484,7 +530,7 @@ static size_t scan_builtin(struct tg_prices *t)
 		size_t len = trim_eol(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
 
 		if (len && p[0] == '#')
-			take_version(t, p, len);
+			take_header(t, p, len);
 		lines++;
 		p = nl ? nl + 1 : end;
 	}
@@ -501,6 +547,12 @@ static void discard(struct tg_prices *t)
 
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen)
 {
+	return tg_prices_load_file(out, override_file, 0, err, errlen);
+}
+
+int tg_prices_load_file(struct tg_prices **out, const char *override_file, unsigned flags,
+                        char *err, size_t errlen)
+{
 	struct source s = { "prices.tsv (built in)", 0, err, errlen };
 	struct tg_prices *t;
 	size_t cap = 256, lines;
@@ -514,7 +566,10 @@ int tg_prices_load(struct tg_prices **out, const char *override_file, char *err,
 	/* Bounded: a FIFO, a device, a directory or a huge file is refused
 	 * before a byte of it is parsed. */
 	if (override_file && *override_file &&
-	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX, 0, &text, &len, err, errlen))
+	    tg_read_small_file(override_file, TG_SMALL_FILE_MAX,
+	                       flags & TG_PRICES_FOUND_FILE ?
+	                       TG_READ_NOFOLLOW | TG_READ_OWNED | TG_READ_MISSING_OK : 0,
+	                       &text, &len, err, errlen))
 		return -1;
 	/* Rows are written whole as they parse: only the header is cleared. */
 	if (!(t = malloc(sizeof *t + cap * sizeof t->row[0]))) {
@@ -557,6 +612,21 @@ const char *tg_prices_version(const struct tg_prices *t)
 	return t->version;
 }
 
+const char *tg_prices_date(const struct tg_prices *t)
+{
+	return t->date;
+}
+
+size_t tg_prices_skipped(const struct tg_prices *t)
+{
+	return t->nbad;
+}
+
+const char *tg_prices_skipped_line(const struct tg_prices *t, size_t i)
+{
+	return i < t->nbad && i < TG_PRICES_BAD_KEPT ? t->bad[i] : NULL;
+}
+
 /* The table is const to its users: loaded once, then only read.  What a
  * lookup writes is the lazy part of that load, under the lock. */
 static struct tg_prices *locked(const struct tg_prices *t)
@@ -577,6 +647,25 @@ size_t tg_prices_count(const struct tg_prices *t)
 		n += w->index[i] && ensure_parsed(w, w->index[i] - 1);
 	pthread_mutex_unlock(&w->lock);
 	return n;
+}
+
+const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file)
+{
+	struct tg_prices *w = locked(t);
+	const struct tg_price *p = NULL;
+	size_t i;
+
+	index_builtin(w, NULL);
+	for (i = *cursor; i < w->n && !p; i++) {
+		/* A row a later line of the file replaced is not in the table. */
+		if (*slot_of(w, w->row[i].provider, w->row[i].family) != i + 1)
+			continue;
+		if ((p = ensure_parsed(w, i)) && from_file)
+			*from_file = w->src[i].from_file;
+	}
+	*cursor = i;
+	pthread_mutex_unlock(&w->lock);
+	return p;
 }
 
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,

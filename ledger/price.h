@@ -35,17 +35,51 @@ struct tg_price {
 
 struct tg_prices;
 
+/* Bad lines of an override file whose messages are kept, and the length
+ * of one message. */
+#define TG_PRICES_BAD_KEPT 8
+#define TG_PRICES_BAD_LEN 256
+
 /* Loads the bundled table, then override_file when it is neither NULL nor
  * "" (the caller passes $TOKENGUARD_PRICES: reading the environment is the
  * configuration's job, not the table's).  Override lines replace bundled
- * lines of the same provider and family and add the others.
+ * lines of the same provider and family and add the others.  A bad line
+ * of the override file is skipped and every other line applies: see
+ * tg_prices_skipped.
  *
- * Returns 0 and sets *out, or -1 with a message in err ("FILE:LINE: what is
- * wrong", or why the file could not be read); *out is then NULL. */
+ * Returns 0 and sets *out, or -1 with a message in err (why the file could
+ * not be read, or "FILE:LINE: ..." when it is not text at all); *out is
+ * then NULL. */
 int tg_prices_load(struct tg_prices **out, const char *override_file, char *err, size_t errlen);
+
+/* Flags of tg_prices_load_file. */
+#define TG_PRICES_FOUND_FILE 1  /* override_file was found, not named (the config
+                                   directory's): it may be absent, and is read only
+                                   when it is the user's own (file_read.h,
+                                   TG_READ_OWNED) and not a symlink */
+
+/* tg_prices_load with flags. */
+int tg_prices_load_file(struct tg_prices **out, const char *override_file, unsigned flags,
+                        char *err, size_t errlen);
+
+/* How many lines of the override file were skipped as bad, and the
+ * message of the i-th ("FILE:LINE: what is wrong"), kept for the first
+ * TG_PRICES_BAD_KEPT of them (NULL past those). */
+size_t tg_prices_skipped(const struct tg_prices *t);
+const char *tg_prices_skipped_line(const struct tg_prices *t, size_t i);
 
 /* The "# version:" of the bundled table ("" when it has none). */
 const char *tg_prices_version(const struct tg_prices *t);
+
+/* The "# date:" of the bundled table, YYYY-MM-DD: when its prices were
+ * last checked ("" when it has none). */
+const char *tg_prices_date(const struct tg_prices *t);
+
+/* The table line by line: the lines of the override file in their order,
+ * then the bundled ones they do not replace, in theirs.  Start with
+ * *cursor = 0; returns the next line (from_file, when not NULL, set to 1
+ * for a line of the override file) or NULL at the end. */
+const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file);
 
 /* Number of price lines after overrides. */
 size_t tg_prices_count(const struct tg_prices *t);

@@ -248,8 +248,15 @@ const struct tg_config *tg_config_load(void)
 			tg_warn("%s=%.40s: expected 1/0, true/false, yes/no or on/off; using 0",
 			        flag_names[i], bad[i]);
 
+	/* A price file named for this environment wins over the user's
+	 * standing one, which applies to every process without a variable. */
 	const char *prices = tg_env_get("TOKENGUARD_PRICES");
 	config.prices_file = prices && *prices ? prices : NULL;
+	if (!config.prices_file &&
+	    tg_config_file_path("prices.tsv", config.prices_path, sizeof config.prices_path) == 0) {
+		config.prices_file = config.prices_path;
+		config.prices_found = 1;
+	}
 	config.budgets = tg_env_get("TOKENGUARD_BUDGETS");
 	config.fail = tg_env_get("TOKENGUARD_FAIL");
 

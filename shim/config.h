@@ -24,7 +24,11 @@ struct tg_config {
 	int quiet;                    /* TOKENGUARD_QUIET=1 */
 	char ledger_dir[4096];        /* TOKENGUARD_LEDGER, else the XDG default; "" if none can be found */
 	const char *ledger_problem;   /* why ledger_dir is "", in words; else NULL */
-	const char *prices_file;      /* TOKENGUARD_PRICES, or NULL */
+	const char *prices_file;      /* TOKENGUARD_PRICES, else prices_path, or NULL */
+	int prices_found;             /* prices_file is prices_path: it may be absent, and is
+	                                 read only when it is the user's (TG_PRICES_FOUND_FILE) */
+	char prices_path[4096];       /* $XDG_CONFIG_HOME/tokenguard/prices.tsv, else
+	                                 ~/.config/tokenguard/prices.tsv; "" if neither is set */
 	const char *budgets;          /* TOKENGUARD_BUDGETS, or NULL (parsed by the budget gate) */
 	const char *fail;             /* TOKENGUARD_FAIL, or NULL (read by the budget gate) */
 	int sync_commit;              /* TOKENGUARD_SYNC=commit: each record committed in the

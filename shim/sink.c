@@ -29,16 +29,35 @@ static struct {
 	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+/* Bad lines of the price file: the first is named, the rest counted in
+ * one more line, so a file of typos takes two of the few lines the shim
+ * may print (log.h), not all of them. */
+static void warn_skipped_prices(const struct tg_prices *t)
+{
+	size_t n = tg_prices_skipped(t);
+
+	if (!n)
+		return;
+	tg_warn("prices: %s; line skipped, the rest of the file applies",
+	        tg_prices_skipped_line(t, 0));
+	if (n > 1)
+		tg_warn("prices: %zu more bad line%s skipped; 'tokenguard-report prices' lists them",
+		        n - 1, n == 2 ? "" : "s");
+}
+
 static void load_prices(void)
 {
 	char err[256];
 	const struct tg_config *cfg = tg_config_get();
 	sink.prices_loaded = 1;
-	if (tg_prices_load(&sink.prices, cfg->prices_file, err, sizeof err) != 0) {
+	if (tg_prices_load_file(&sink.prices, cfg->prices_file,
+	                        cfg->prices_found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err) != 0) {
 		tg_warn("prices: %s; using the built-in table", err);
 		if (tg_prices_load(&sink.prices, NULL, err, sizeof err) != 0)
 			sink.prices = NULL;
+		return;
 	}
+	warn_skipped_prices(sink.prices);
 }
 
 static int already_warned(const char *provider, const char *model)
@@ -76,7 +95,7 @@ static const struct tg_price *price(struct tg_record *r)
 	r->flags |= TG_REC_UNPRICED;
 	if (!already_warned(r->provider, r->model))
 		tg_warn("no price for %s model \"%s\": its calls are recorded with cost 0 and marked "
-		        "unpriced; add it with TOKENGUARD_PRICES", r->provider,
+		        "unpriced; add it to ~/.config/tokenguard/prices.tsv or TOKENGUARD_PRICES", r->provider,
 		        r->model[0] ? r->model : "(unknown)");
 	return NULL;
 }

@@ -37,6 +37,9 @@ static const struct tg_cmd commands[] = {
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, 0, tg_cmd_verify },
 	{ "repair", "move a damaged ledger aside and rebuild it from what can still be read",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FORCE | TG_OPENS_LEDGER, tg_cmd_repair },
+	{ "prices", "the price table, or what a model id matches; its date and age",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_ARGS | TG_NO_LEDGER,
+	  tg_cmd_prices },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -127,6 +130,17 @@ static void usage(FILE *f)
 	      "(0 to 1e9), tokens=INTEGER (0 to 1e15; k, M allowed); ACTION: block, warn,\n"
 	      "downgrade:MODEL, clamp.  Numbers use '.' as the decimal point in every locale.\n"
 	      "TOKENGUARD_BUDGETS adds policies for one environment, ';'-separated.\n\n"
+	      "Prices:\n"
+	      "  prices [--provider P]       the price table (USD per million tokens): each line,\n"
+	      "                              built-in or from the user's price file, its date and\n"
+	      "                              the table's version, date and age; a warning on\n"
+	      "                              stderr when the table is more than 90 days old\n"
+	      "  prices MODEL [--provider P] the family MODEL (an id as sent, dated or prefixed)\n"
+	      "                              matches for each provider and its every price; exit 1\n"
+	      "                              when none prices it\n"
+	      "The user's price file is $TOKENGUARD_PRICES, else\n"
+	      "$XDG_CONFIG_HOME/tokenguard/prices.tsv (~/.config/tokenguard/prices.tsv)\n"
+	      "when it exists (see README, Prices).\n\n"
 	      "Checks and repair:\n"
 	      "  verify                      every record decodes, every total is the sum of its\n"
 	      "                              records, every policy, alert and spool is whole;\n"
@@ -138,7 +152,8 @@ static void usage(FILE *f)
 	      "                              alone unless --force\n\n"
 	      "Exit status: 0 on success, 2 on any error (a damaged or locked ledger\n"
 	      "included); check: 1 when over budget (or, with --strict, when a cost or\n"
-	      "token count is unknown); verify: 1 when the ledger is inconsistent.\n", f);
+	      "token count is unknown); verify: 1 when the ledger is inconsistent; prices\n"
+	      "MODEL: 1 when no line prices MODEL.\n", f);
 }
 
 static int64_t now_us(void)
@@ -348,7 +363,7 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);
-	if (rep->nargs && !(cmd->takes & TG_TAKES_BUDGET))
+	if (rep->nargs && !(cmd->takes & (TG_TAKES_BUDGET | TG_TAKES_ARGS)))
 		return tg_report_fail(rep, "unexpected argument \"%s\"; see --help", rep->args[0]);
 	if ((cmd->takes & TG_TAKES_MAX) && parse_max(rep, a))
 		return TG_EXIT_FAIL;
@@ -366,14 +381,47 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	return 0;
 }
 
+/* The user's price file: $TOKENGUARD_PRICES, else the config directory's
+ * when it exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
+static const char *prices_file(int *found)
+{
+	static char path[4096];
+	const char *v = tg_env_get("TOKENGUARD_PRICES");
+
+	*found = 0;
+	if (v && *v)
+		return v;
+	if (tg_config_file_path("prices.tsv", path, sizeof path) || access(path, F_OK))
+		return NULL;
+	*found = 1;
+	return path;
+}
+
+const char *tg_report_prices_file(void)
+{
+	int found;
+
+	return prices_file(&found);
+}
+
 int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices,
                           const char *what)
 {
 	char err[512];
+	size_t skipped;
+	int found;
+	const char *file = prices_file(&found);
 
-	if (tg_prices_load(prices, tg_env_get("TOKENGUARD_PRICES"), err, sizeof err))
-		return tg_report_fail(rep, "cannot load prices for %s: %s; "
-		                      "fix or unset TOKENGUARD_PRICES", what, err);
+	if (tg_prices_load_file(prices, file, found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err))
+		return tg_report_fail(rep, "cannot load prices for %s: %s; %s", what, err,
+		                      found ? "fix or remove that file" : "fix or unset TOKENGUARD_PRICES");
+	skipped = tg_prices_skipped(*prices);
+	for (size_t i = 0; i < skipped && i < TG_PRICES_BAD_KEPT; i++)
+		fprintf(rep->err, "tokenguard-report: warning: prices: %s; line skipped\n",
+		        tg_prices_skipped_line(*prices, i));
+	if (skipped > TG_PRICES_BAD_KEPT)
+		fprintf(rep->err, "tokenguard-report: warning: prices: %zu more bad lines skipped\n",
+		        skipped - TG_PRICES_BAD_KEPT);
 	return 0;
 }
 
@@ -448,6 +496,12 @@ int main(int argc, char **argv)
 		return rc < 0 ? 0 : rc;
 	if ((rc = resolve(&rep, cmd, &a)) != 0)
 		return rc;
+	if (cmd->takes & TG_NO_LEDGER) {
+		rc = cmd->run(&rep, NULL);
+		if (rc != TG_EXIT_FAIL && (fflush(stdout) || ferror(stdout)))
+			return tg_report_fail(&rep, "cannot write the report; check the output destination");
+		return rc;
+	}
 
 	if (a.ledger) {
 		if (snprintf(dir, sizeof dir, "%s", a.ledger) >= (int)sizeof dir)

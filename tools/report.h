@@ -49,6 +49,8 @@ struct tg_report {
 #define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
 #define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
 #define TG_TAKES_FORCE   0x20u /* --force */
+#define TG_TAKES_ARGS    0x40u /* positional arguments */
+#define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
 
 struct tg_cmd {
 	const char *name;
@@ -77,6 +79,7 @@ int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or
@@ -84,5 +87,8 @@ int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
 struct tg_prices;
 int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices,
                           const char *what);
+
+/* The user's price file the table is loaded with, or NULL for none. */
+const char *tg_report_prices_file(void);
 
 #endif

@@ -2,7 +2,9 @@
 environment hands the shim can neither hang the program nor make it talk
 without end, and a setuid program trusts none of it.
 
-Owns: TOKENGUARD_PRICES naming /dev/zero, a FIFO or a directory; 10,000
+Owns: TOKENGUARD_PRICES naming /dev/zero, a FIFO or a directory, or a file
+of 200 bad lines around one good one; the price file of the config
+directory, and its refusal when others can write it; 10,000
 bad TOKENGUARD_HOSTS entries; a too-long TOKENGUARD_LEDGER; the bound on
 stderr (also into a 4 KiB pipe nobody reads until the program ends); and a
 setuid-root curl run by nobody with the shim preloaded the only way glibc
@@ -90,6 +92,67 @@ def bad_prices(kind):
         t.h.check_records(itlib.records(t, env, ledger), [t.ex()], cl)
         return "# " + timing(base, shim)
     return body
+
+
+BAD_PRICE_LINES = 200
+
+
+def prices_bad_lines(t, env, tdir):
+    """A file of bad lines and one good one: the good line prices the call,
+    and the bad ones cost two lines of the shim's bounded stderr."""
+    path = os.path.join(tdir, "prices.tsv")
+    good = "openai\tgpt-4.1\t1000\t1000" + "\t-" * 10 + "\t2026-01-01\thttps://example.com/x\n"
+    with open(path, "w") as f:
+        f.write("# one good line among bad ones\n")
+        for i in range(BAD_PRICE_LINES // 2):
+            f.write("openai\tbad-%d\tcheap\n" % i)
+        f.write(good)
+        for i in range(BAD_PRICE_LINES // 2):
+            f.write("not a price line %d\n" % i)
+    cl = itlib.client(t, t.client.name)
+    base, shim, ledger = compare(t, env, tdir, cl, {"TOKENGUARD_PRICES": path})
+    lines = itlib.tg_lines(shim.stderr)
+    t.check(len(lines) == 2 and ("%s:2: 3 columns" % path) in lines[0] and "skipped" in lines[0]
+            and ("%d more bad lines" % (BAD_PRICE_LINES - 1)) in lines[1],
+            "expected one warning naming line 2 and one counting the other %d, got %r"
+            % (BAD_PRICE_LINES - 1, lines))
+    recs = itlib.records(t, env, ledger)
+    t.check(len(recs) == 1, "expected one record, got %d" % len(recs))
+    r = recs[0]
+    want = (r["input_tokens"] + r["output_tokens"]) * 1000 / 1e6
+    t.check(not r.get("unpriced") and abs(r["cost_usd"] - want) < 1e-9,
+            "the good line did not price the call: cost %r, expected %r" % (r["cost_usd"], want))
+    return "# " + timing(base, shim)
+
+
+def prices_config_dir(t, env, tdir):
+    """$XDG_CONFIG_HOME/tokenguard/prices.tsv prices every process without a
+    variable, but only while it is the user's own and closed to writes."""
+    conf = os.path.join(tdir, "conf")
+    os.makedirs(os.path.join(conf, "tokenguard"))
+    path = os.path.join(conf, "tokenguard", "prices.tsv")
+    with open(path, "w") as f:
+        f.write("openai\tgpt-4.1\t1000\t1000" + "\t-" * 10 + "\t2026-01-01\thttps://example.com/x\n")
+    os.chmod(path, 0o644)
+    cl = itlib.client(t, t.client.name)
+    base, shim, ledger = compare(t, env, tdir, cl, {"XDG_CONFIG_HOME": conf})
+    t.check(itlib.tg_lines(shim.stderr) == [], "the shim said %r" % itlib.tg_lines(shim.stderr))
+    recs = itlib.records(t, env, ledger)
+    t.check(len(recs) == 1, "expected one record, got %d" % len(recs))
+    r = recs[0]
+    want = (r["input_tokens"] + r["output_tokens"]) * 1000 / 1e6
+    t.check(abs(r["cost_usd"] - want) < 1e-9,
+            "the config directory's file did not price the call: cost %r, expected %r"
+            % (r["cost_usd"], want))
+
+    os.chmod(path, 0o666)
+    shutil.rmtree(ledger)
+    base, shim, ledger = compare(t, env, tdir, cl, {"XDG_CONFIG_HOME": conf})
+    lines = itlib.tg_lines(shim.stderr)
+    t.check(len(lines) == 1 and "written by group or others" in lines[0]
+            and "built-in table" in lines[0], "expected one refusal, got %r" % lines)
+    t.h.check_records(itlib.records(t, env, ledger), [t.ex()], cl)
+    return "# " + timing(base, shim)
 
 
 # ---------------------------------------------------------------- hosts, ledger path
@@ -318,6 +381,8 @@ def tests(harness, cases):
         for cl, process in (("curl-h1", "curl"), ("urllib", "urllib_client.py")):
             spec.append((cl, process, "trust-prices-" + kind, bad_prices(kind)))
     spec += [
+        ("curl-h1", "curl", "trust-prices-bad-lines", prices_bad_lines),
+        ("curl-h1", "curl", "trust-prices-config-dir", prices_config_dir),
         ("curl-h1", "curl", "trust-hosts-10000-bad", hosts_10000_bad),
         ("urllib", "urllib_client.py", "trust-hosts-10000-bad", hosts_10000_bad),
         ("curl-h1", "curl", "trust-ledger-path-too-long", ledger_path_too_long),

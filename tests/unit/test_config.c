@@ -214,3 +214,29 @@ Test(config, reads_the_process_name_at_its_first_need)
 	tgt_stderr_end(token, err, sizeof err);
 	cr_assert_str_not_empty(cfg->process);
 }
+
+Test(config, the_users_price_file_applies_without_a_variable_and_the_variable_wins)
+{
+	char err[4096];
+	unsetenv("TOKENGUARD_PRICES");
+	setenv("XDG_CONFIG_HOME", "/tmp/tg-xdg-config", 1);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->prices_file, "/tmp/tg-xdg-config/tokenguard/prices.tsv");
+	cr_assert_eq(c->prices_found, 1, "found, not named: read on the user's terms");
+
+	setenv("TOKENGUARD_PRICES", "/tmp/tg-named-prices.tsv", 1);
+	c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->prices_file, "/tmp/tg-named-prices.tsv");
+	cr_assert_eq(c->prices_found, 0);
+
+	unsetenv("TOKENGUARD_PRICES");
+	unsetenv("XDG_CONFIG_HOME");
+	setenv("HOME", "/tmp/tg-home", 1);
+	c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->prices_file, "/tmp/tg-home/.config/tokenguard/prices.tsv");
+
+	tg_env_force_secure(1);
+	c = load_capturing(err, sizeof err);
+	tg_env_force_secure(-1);
+	cr_assert_null(c->prices_file, "no file is read in secure execution");
+}

@@ -48,3 +48,26 @@ Test(env, a_secure_execution_process_reads_no_variable)
 	tg_env_force_secure(-1);
 	cr_assert_eq(tg_secure_execution(), 0, "the unit tests do not run setuid");
 }
+
+Test(env, the_config_file_path_follows_xdg_then_home)
+{
+	char p[64];
+
+	setenv("XDG_CONFIG_HOME", "/x/conf", 1);
+	setenv("HOME", "/home/u", 1);
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), 0);
+	cr_assert_str_eq(p, "/x/conf/tokenguard/prices.tsv");
+	setenv("XDG_CONFIG_HOME", "relative/conf", 1);
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), 0);
+	cr_assert_str_eq(p, "/home/u/.config/tokenguard/prices.tsv", "a relative XDG path is ignored");
+	unsetenv("XDG_CONFIG_HOME");
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), 0);
+	cr_assert_str_eq(p, "/home/u/.config/tokenguard/prices.tsv");
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, 20), -1, "too long for the buffer");
+	unsetenv("HOME");
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), -1);
+	setenv("HOME", "/home/u", 1);
+	tg_env_force_secure(1);
+	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), -1, "none in secure execution");
+	tg_env_force_secure(-1);
+}

@@ -125,6 +125,35 @@ Test(file_read, symlinks_are_followed_to_a_regular_file_unless_refused)
 	refused(zlink, 0, "is a device");
 }
 
+Test(file_read, a_found_file_must_be_the_users_own_and_closed_to_writes)
+{
+	char p[256], err[256], *buf = (char *)1;
+	size_t len = 9;
+	int flags = TG_READ_NOFOLLOW | TG_READ_OWNED | TG_READ_MISSING_OK;
+	FILE *f = fopen(path_in(p, sizeof p, "owned"), "w");
+
+	fputs("ok\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(p, 0644), 0);
+	cr_assert_eq(tg_read_small_file(p, 64, flags, &buf, &len, err, sizeof err), 0, "%s", err);
+	cr_assert_str_eq(buf, "ok\n");
+	free(buf);
+	cr_assert_eq(chmod(p, 0664), 0);
+	refused(p, flags, "can be written by group or others");
+	cr_assert_eq(chmod(p, 0646), 0);
+	refused(p, flags, "can be written by group or others");
+	if (geteuid() == 0) {
+		cr_assert_eq(chmod(p, 0644), 0);
+		cr_assert_eq(chown(p, 65534, 65534), 0);
+		refused(p, flags, "belongs to another user");
+	}
+	cr_assert_eq(tg_read_small_file(path_in(p, sizeof p, "absent"), 64, flags, &buf, &len, err,
+	                                sizeof err), 0, "%s", err);
+	cr_assert_null(buf, "an absent file is no file");
+	cr_assert_eq(len, 0);
+	refused(p, TG_READ_OWNED, "No such file");
+}
+
 Test(file_read, a_missing_file_says_so)
 {
 	char p[256];
@@ -143,6 +172,33 @@ Test(file_read, the_price_loader_refuses_dev_zero_and_a_fifo)
 	cr_assert_eq(tg_prices_load(&t, p, err, sizeof err), -1);
 	cr_assert_not_null(strstr(err, "is a FIFO"), "%s", err);
 	cr_assert_lt(tg_mono_us() - t0, 200000);
+}
+
+Test(file_read, the_config_directorys_price_file_is_read_on_the_users_terms)
+{
+	char p[256], link[256], err[512];
+	struct tg_prices *t;
+	FILE *f = fopen(path_in(p, sizeof p, "prices.tsv"), "w");
+
+	fputs("acme\tacme-1\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n", f);
+	fclose(f);
+	cr_assert_eq(chmod(p, 0600), 0);
+	cr_assert_eq(tg_prices_load_file(&t, p, TG_PRICES_FOUND_FILE, err, sizeof err), 0, "%s", err);
+	cr_assert_not_null(tg_price_find(t, "acme", "acme-1"));
+	tg_prices_free(t);
+	cr_assert_eq(symlink(p, path_in(link, sizeof link, "link.tsv")), 0);
+	cr_assert_eq(tg_prices_load_file(&t, link, TG_PRICES_FOUND_FILE, err, sizeof err), -1);
+	cr_assert_not_null(strstr(err, "is a symbolic link"), "%s", err);
+	cr_assert_eq(tg_prices_load_file(&t, link, 0, err, sizeof err), 0, "a named file may be a link");
+	tg_prices_free(t);
+	cr_assert_eq(chmod(p, 0666), 0);
+	cr_assert_eq(tg_prices_load_file(&t, p, TG_PRICES_FOUND_FILE, err, sizeof err), -1);
+	cr_assert_not_null(strstr(err, "written by group or others"), "%s", err);
+	cr_assert_eq(tg_prices_load_file(&t, path_in(p, sizeof p, "none.tsv"), TG_PRICES_FOUND_FILE,
+	                                 err, sizeof err), 0, "absent: the built-in table");
+	cr_assert_null(tg_price_find(t, "acme", "acme-1"));
+	cr_assert_not_null(tg_price_find(t, "openai", "gpt-4o"));
+	tg_prices_free(t);
 }
 
 Test(file_read, a_price_file_of_4_MiB_of_empty_lines_is_the_builtin_table)

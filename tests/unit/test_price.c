@@ -306,10 +306,10 @@ Test(price, override_file_replaces_and_extends_the_table)
 	unlink(path);
 }
 
-Test(price, names_file_and_line_of_a_parse_error)
+Test(price, skips_a_bad_line_naming_file_and_line_and_applies_the_rest)
 {
 	char path[] = "/tmp/tg-prices-XXXXXX", err[512], want[600];
-	struct tg_prices *t = (struct tg_prices *)1;
+	struct tg_prices *t;
 	int fd = mkstemp(path);
 	static const struct { const char *line, *msg; } bad[] = {
 		{ "openai\tgpt-x\t1\t2\n", "4 columns, expected 16 (tab-separated)" },
@@ -324,22 +324,57 @@ Test(price, names_file_and_line_of_a_parse_error)
 		{ "openai\tgpt-x\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\tsomewhere\n",
 		  "source: \"somewhere\" is not a URL" },
 	};
+	static const char good_before[] =
+		"openai\tgpt-4o\t1\t4\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n";
+	static const char good_after[] =
+		"acme\tacme-1\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n";
 
 	cr_assert_geq(fd, 0);
 	close(fd);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		char text[512];
+		char text[1024];
 
-		snprintf(text, sizeof text, "# ok\n\n%s", bad[i].line);
+		snprintf(text, sizeof text, "# ok\n%s%s%s", good_before, bad[i].line, good_after);
 		write_file(path, text);
-		cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), -1);
-		cr_assert_null(t);
+		cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+		cr_expect_eq(tg_prices_skipped(t), 1);
 		snprintf(want, sizeof want, "%s:3: %s", path, bad[i].msg);
-		cr_expect_str_eq(err, want);
+		cr_expect_str_eq(tg_prices_skipped_line(t, 0), want);
+		cr_expect_null(tg_prices_skipped_line(t, 1));
+		cr_expect_null(tg_price_find(t, "openai", "gpt-x"), "the bad line applies nothing");
+		cr_expect(close_to(tg_price_find(t, "openai", "gpt-4o")->base.input, 1),
+		          "the line before the bad one applies");
+		cr_expect_not_null(tg_price_find(t, "acme", "acme-1"), "the line after it applies");
+		tg_prices_free(t);
 	}
 	unlink(path);
 	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), -1);
 	cr_assert_not_null(strstr(err, "No such file"));
+}
+
+Test(price, counts_every_bad_line_and_keeps_the_first_messages)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256], want[300];
+	struct tg_prices *t;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	cr_assert_not_null(f = fdopen(fd, "w"));
+	for (int i = 0; i < TG_PRICES_BAD_KEPT + 3; i++)
+		fprintf(f, "bad line %d\n", i);
+	fprintf(f, "%0*d\n", 2000, 0);  /* too long */
+	fputs("acme\tacme-1\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x", f);
+	fclose(f);
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	cr_expect_eq(tg_prices_skipped(t), TG_PRICES_BAD_KEPT + 4);
+	snprintf(want, sizeof want, "%s:%d: 1 columns, expected 16 (tab-separated)", path,
+	         TG_PRICES_BAD_KEPT);
+	cr_expect_str_eq(tg_prices_skipped_line(t, TG_PRICES_BAD_KEPT - 1), want);
+	cr_expect_null(tg_prices_skipped_line(t, TG_PRICES_BAD_KEPT));
+	cr_expect_not_null(tg_price_find(t, "acme", "acme-1"), "the last line applies");
+	tg_prices_free(t);
+	unlink(path);
 }
 
 /* A locale with a decimal comma, or NULL when none is installed. */
@@ -528,4 +563,81 @@ Test(price, finds_bundled_lines_after_many_unknown_providers)
 	cr_expect_eq(tg_prices_count(t), tg_prices_count(ref));
 	tg_prices_free(t);
 	tg_prices_free(ref);
+}
+
+Test(price, names_the_bundled_tables_date)
+{
+	struct tg_prices *t = load();
+	const char *d = tg_prices_date(t);
+
+	cr_assert_eq(strlen(d), 10, "\"%s\"", d);
+	cr_expect(isdigit((unsigned char)d[0]) && d[4] == '-' && d[7] == '-', "\"%s\"", d);
+	tg_prices_free(t);
+}
+
+Test(price, lists_each_line_once_the_users_first_and_marked)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	const struct tg_price *p;
+	size_t cursor = 0, n = 0, users = 0, gpt4o = 0;
+	int user = -1, fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path,
+	           "openai\tgpt-4o\t1\t4\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "acme\tacme-1\t0.5\t1.5\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "openai\tgpt-4o\t2\t8\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-02\thttps://x\n");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	while ((p = tg_prices_next(t, &cursor, &user))) {
+		if (n < 2)
+			cr_expect_eq(user, 1, "line %zu: the file's lines come first", n);
+		users += user == 1;
+		if (!strcmp(p->provider, "openai") && !strcmp(p->family, "gpt-4o")) {
+			gpt4o++;
+			cr_expect(close_to(p->base.input, 2), "the later line of the file wins");
+		}
+		n++;
+	}
+	cr_expect_eq(n, tg_prices_count(t));
+	cr_expect_eq(users, 2);
+	cr_expect_eq(gpt4o, 1, "a replaced line is listed once");
+	cr_expect_null(tg_prices_next(t, &cursor, &user), "the end stays the end");
+	tg_prices_free(t);
+	unlink(path);
+}
+
+/* The example of README's Prices section is a price file every line of
+ * which applies: copied into a file, it loads with nothing skipped. */
+Test(price, the_readme_example_loads_whole)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", line[1024], err[256];
+	FILE *readme = fopen("README.md", "r"), *out;
+	struct tg_prices *t;
+	int fd = mkstemp(path), in_section = 0, in_block = 0, lines = 0;
+
+	cr_assert_not_null(readme, "run from the repository root");
+	cr_assert_not_null(out = fdopen(fd, "w"));
+	while (fgets(line, sizeof line, readme)) {
+		if (!strncmp(line, "#", 1) && !in_block)
+			in_section = !strcmp(line, "### Prices\n");
+		else if (in_section && !strncmp(line, "```", 3)) {
+			if (in_block)
+				break;
+			in_block = 1;
+		} else if (in_block) {
+			fputs(line, out);
+			lines += line[0] != '#';
+		}
+	}
+	fclose(readme);
+	fclose(out);
+	cr_assert_geq(lines, 2, "README's Prices section has no example");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	cr_expect_eq(tg_prices_skipped(t), 0, "%s", tg_prices_skipped_line(t, 0));
+	cr_expect_not_null(tg_price_find(t, "acme", "acme-large"));
+	cr_expect(close_to(tg_price_find(t, "openai", "gpt-4o-2024-08-06")->base.input, 2.25));
+	tg_prices_free(t);
+	unlink(path);
 }

@@ -1,0 +1,184 @@
+/* cmd_prices.c - `tokenguard-report prices [MODEL]`: the price table the
+ * shim uses (bundled lines and the user's file, marked), or what one model
+ * id matches and each of its prices; both with the table's edition and
+ * age, and a warning when it is too old to trust without a look. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "price.h"
+#include "report.h"
+
+/* Days after which the bundled table is called stale. */
+#define STALE_DAYS 90
+
+/* A rate without trailing zeros: "0.075", "2.5", "10". */
+static const char *rate(double v, char *buf, size_t n)
+{
+	size_t len;
+
+	snprintf(buf, n, "%.6f", v);
+	len = strlen(buf);
+	while (len && buf[len - 1] == '0')
+		buf[--len] = '\0';
+	if (len && buf[len - 1] == '.')
+		buf[--len] = '\0';
+	return buf;
+}
+
+/* Whole days from date (YYYY-MM-DD) to now, or -1 when date is none. */
+static long age_days(const char *date, int64_t now_us)
+{
+	struct tm tm = { 0 };
+	int y, m, d;
+
+	if (sscanf(date, "%4d-%2d-%2d", &y, &m, &d) != 3)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	return (long)((now_us / 1000000 - (int64_t)timegm(&tm)) / 86400);
+}
+
+/* The table's edition on out; a warning on err when it is stale. */
+static void edition(const struct tg_report *rep, const struct tg_prices *t)
+{
+	const char *date = tg_prices_date(t), *file = tg_report_prices_file();
+	long age = age_days(date, rep->now_us);
+
+	fprintf(rep->out, "price table %s, dated %s", *tg_prices_version(t) ? tg_prices_version(t) :
+	        "(no version)", *date ? date : "(no date)");
+	if (age >= 0)
+		fprintf(rep->out, " (%ld day%s old)", age, age == 1 ? "" : "s");
+	fprintf(rep->out, "; USD per million tokens\n");
+	if (file)
+		fprintf(rep->out, "user price file: %s (lines marked user)\n", file);
+	if (age < 0)
+		fprintf(rep->err, "tokenguard-report: warning: the price table has no date: its "
+		        "prices may be out of date\n");
+	else if (age > STALE_DAYS)
+		fprintf(rep->err, "tokenguard-report: warning: the price table is %ld days old "
+		        "(more than %d): prices may have changed since %s; check the ones you use "
+		        "against their sources and put what changed in a price file (README, "
+		        "Prices)\n", age, STALE_DAYS, date);
+}
+
+static void list(const struct tg_report *rep, const struct tg_prices *t)
+{
+	const struct tg_price *p;
+	size_t cursor = 0;
+	int user;
+
+	fprintf(rep->out, "%-10s %-36s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", "PROVIDER", "FAMILY",
+	        "INPUT", "OUTPUT", "CACHED", "WRITE_5M", "WRITE_1H", "REASONING", "LONG_OVER",
+	        "DATE", "FROM");
+	while ((p = tg_prices_next(t, &cursor, &user))) {
+		char b[6][32], th[24];
+
+		if (rep->filter.provider && strcasecmp(rep->filter.provider, p->provider))
+			continue;
+		snprintf(th, sizeof th, "%lld", (long long)p->long_threshold);
+		fprintf(rep->out, "%-10s %-36s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", p->provider,
+		        p->family, rate(p->base.input, b[0], 32), rate(p->base.output, b[1], 32),
+		        rate(p->base.cached_input, b[2], 32), rate(p->base.cache_write_5m, b[3], 32),
+		        rate(p->base.cache_write_1h, b[4], 32), rate(p->base.reasoning, b[5], 32),
+		        p->long_threshold ? th : "-", p->date, user ? "user" : "built-in");
+	}
+}
+
+static void rates(FILE *f, const struct tg_rates *r, int with_reasoning)
+{
+	static const char *names[] = { "input", "output", "cached_input", "cache_write_5m",
+	                               "cache_write_1h", "reasoning" };
+	const double v[] = { r->input, r->output, r->cached_input, r->cache_write_5m,
+	                     r->cache_write_1h, r->reasoning };
+	char b[32];
+
+	for (int i = 0; i < 5 + with_reasoning; i++)
+		fprintf(f, "  %-16s %s\n", names[i], rate(v[i], b, sizeof b));
+}
+
+/* The source of p's line: whether it came from the user's file. */
+static int from_user(const struct tg_prices *t, const struct tg_price *p)
+{
+	const struct tg_price *q;
+	size_t cursor = 0;
+	int user = 0;
+
+	while ((q = tg_prices_next(t, &cursor, &user)))
+		if (q == p)
+			return user;
+	return 0;
+}
+
+static void show(const struct tg_report *rep, const struct tg_prices *t, const char *model,
+                 const struct tg_price *p)
+{
+	fprintf(rep->out, "\n%s (%s): family %s, %s line, effective %s\n", model, p->provider,
+	        p->family, from_user(t, p) ? "user" : "built-in", p->date);
+	rates(rep->out, &p->base, 1);
+	if (p->long_threshold) {
+		fprintf(rep->out, "  above %lld input tokens:\n", (long long)p->long_threshold);
+		rates(rep->out, &p->above, 0);
+	}
+}
+
+/* Every provider of the table that prices model (or only --provider's). */
+static int lookup(const struct tg_report *rep, const struct tg_prices *t, const char *model)
+{
+	const struct tg_price *p;
+	char seen[64][TG_PROVIDER_MAX];
+	size_t nseen = 0, cursor = 0;
+	int found = 0;
+
+	if (rep->filter.provider) {
+		if ((p = tg_price_find(t, rep->filter.provider, model))) {
+			show(rep, t, model, p);
+			return 0;
+		}
+	} else {
+		while ((p = tg_prices_next(t, &cursor, NULL))) {
+			const struct tg_price *q;
+			size_t i;
+
+			for (i = 0; i < nseen && strcmp(seen[i], p->provider); i++)
+				;
+			if (i < nseen || nseen == sizeof seen / sizeof seen[0])
+				continue;
+			memcpy(seen[nseen++], p->provider, TG_PROVIDER_MAX);
+			if ((q = tg_price_find(t, p->provider, model))) {
+				show(rep, t, model, q);
+				found = 1;
+			}
+		}
+		if (found)
+			return 0;
+	}
+	fprintf(rep->err, "tokenguard-report: no price for \"%s\"%s%s; its calls are recorded "
+	        "unpriced (add it to a price file, see README, Prices)\n", model,
+	        rep->filter.provider ? " of provider " : "",
+	        rep->filter.provider ? rep->filter.provider : "");
+	return 1;
+}
+
+int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l)
+{
+	struct tg_prices *t;
+	int rc = 0;
+
+	if (rep->filter.ntags || rep->filter.model || rep->filter.process)
+		return tg_report_fail(rep, "prices takes only --provider; drop the other filters");
+	if (rep->nargs > 1)
+		return tg_report_fail(rep, "prices takes one model id at most, not \"%s\"",
+		                      rep->args[1]);
+	if (tg_report_load_prices(rep, &t, "the table"))
+		return TG_EXIT_FAIL;
+	edition(rep, t);
+	if (rep->nargs)
+		rc = lookup(rep, t, rep->args[0]);
+	else
+		list(rep, t);
+	tg_prices_free(t);
+	return rc;
+}
