@@ -90,19 +90,30 @@ static const struct tg_usage_rule gemini_rules[] = {
 	{ NULL, 0 },
 };
 
+/* Cohere bills usage.billed_units, not usage.tokens (which counts the
+ * prompt template and special tokens Cohere adds itself and does not
+ * charge): https://docs.cohere.com/docs/how-does-cohere-pricing-work
+ * ("What's the Difference Between billed Tokens and Generic Tokens?").
+ * v2 chat: usage.{billed_units,tokens,cached_tokens}, streamed in the
+ * message-end event's delta.usage (https://docs.cohere.com/reference/chat,
+ * https://docs.cohere.com/reference/chat-stream); v1 chat and embed:
+ * meta.{billed_units,tokens} (cohere-python src/cohere/types/api_meta.py). */
 static const struct tg_usage_rule cohere_rules[] = {
 	{ "usage.tokens.input_tokens", TG_U_INPUT },
 	{ "usage.tokens.output_tokens", TG_U_OUTPUT },
 	{ "usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "usage.cached_tokens", TG_U_CACHE_READ },
 	{ "delta.usage.tokens.input_tokens", TG_U_INPUT },
 	{ "delta.usage.tokens.output_tokens", TG_U_OUTPUT },
 	{ "delta.usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "delta.usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "delta.usage.cached_tokens", TG_U_CACHE_READ },
 	{ "meta.tokens.input_tokens", TG_U_INPUT },
 	{ "meta.tokens.output_tokens", TG_U_OUTPUT },
 	{ "meta.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "meta.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "meta.cached_tokens", TG_U_CACHE_READ },
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "error", R_ERROR },
@@ -426,9 +437,15 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->cache_creation = 0;   /* generateContent never writes a cache */
 		break;
 	case TG_WIRE_COHERE:
-		c->input = known(raw[TG_U_INPUT]) ? raw[TG_U_INPUT] : raw[TG_U_BILLED_INPUT];
-		c->output = known(raw[TG_U_OUTPUT]) ? raw[TG_U_OUTPUT] : raw[TG_U_BILLED_OUTPUT];
-		c->cached_input = c->cache_creation = 0;   /* Cohere has no prompt cache */
+		/* What Cohere bills; the raw counts only when a body has no
+		 * billed_units (a count is better than none). */
+		c->input = known(raw[TG_U_BILLED_INPUT]) ? raw[TG_U_BILLED_INPUT] : raw[TG_U_INPUT];
+		c->output = known(raw[TG_U_BILLED_OUTPUT]) ? raw[TG_U_BILLED_OUTPUT] : raw[TG_U_OUTPUT];
+		/* cached_tokens is reported only by newer API versions: its
+		 * absence says nothing about the cache.  Cohere bills no
+		 * cache writes apart. */
+		c->cached_input = raw[TG_U_CACHE_READ];
+		c->cache_creation = 0;
 		break;
 	case TG_WIRE_BEDROCK:
 		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);

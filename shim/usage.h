@@ -22,19 +22,19 @@
  *      Anthropic               cached, cache creation (+5m/1h); reasoning
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
- *      Cohere                  cached and cache creation 0 (no prompt
- *                              cache); reasoning unknown
+ *      Cohere                  cached unknown unless usage.cached_tokens
+ *                              is there; cache creation 0 (not billed
+ *                              apart); reasoning unknown
  *      Bedrock                 cached, cache creation; reasoning unknown
  *    Embeddings have no output, so their reasoning is 0.
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
  *
  * Provider quirks handled: xAI leaves reasoning out of completion_tokens
  * (added to output); DeepSeek's prompt_cache_hit_tokens is the cached
- * count; Groq's x_groq.usage; Cohere's usage.tokens is preferred over
- * usage.billed_units because the record counts what the model processed
- * (as every other provider reports it), while billed_units leaves out the
- * tokens Cohere adds itself; billed_units is used only when tokens is
- * absent (embed reports only meta.billed_units).
+ * count; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
+ * over usage.tokens because it is what Cohere bills (tokens includes the
+ * prompt template Cohere adds and does not charge for); tokens is used
+ * only when billed_units is absent.
  */
 #ifndef TG_USAGE_H
 #define TG_USAGE_H

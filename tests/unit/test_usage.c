@@ -283,24 +283,31 @@ Test(usage, reads_the_gemini_json_array_stream)
 	check_fixture("gemini-stream-json.resp", &st, &w);
 }
 
-Test(usage, prefers_cohere_tokens_over_billed_units)
+Test(usage, counts_cohere_billed_units_not_raw_tokens)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
-	struct want w = { 509, 20, 0, 0, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
+	struct want w = { 13, 18, U, 0, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
 	check_fixture("cohere-chat.resp", &st, &w);
+}
+
+Test(usage, reads_cohere_cached_tokens_when_present)
+{
+	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
+	struct want w = { 13, 18, 8, 0, U, U, U, "", "0b6e2f7e-5d1c-4a57-9f0e-3c1e2f8a6d41", 1, 0, 0 };
+	check_fixture("cohere-chat-cached.resp", &st, &w);
 }
 
 Test(usage, reads_the_cohere_message_end_event)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_SSE, "/v2/chat" };
-	struct want w = { 509, 9, 0, 0, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
+	struct want w = { 13, 7, U, 0, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
 	check_fixture("cohere-chat-stream.resp", &st, &w);
 }
 
-Test(usage, falls_back_to_billed_units_for_cohere_embed)
+Test(usage, reads_billed_units_of_cohere_embed)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/embed" };
-	struct want w = { 17, 0, 0, 0, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
+	struct want w = { 17, 0, U, 0, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
 	check_fixture("cohere-embed.resp", &st, &w);
 }
 
