@@ -10,7 +10,20 @@
  * object, and the start of a Gemini usage object (its counts restart). */
 enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART };
 
-enum { Q_XAI = 1u << 0 };
+/* xAI's Chat Completions leave reasoning out of completion_tokens
+ * (https://docs.x.ai/docs/guides/reasoning: "reasoning_tokens" is reported
+ * apart and billed as output), while its Responses API counts it inside
+ * output_tokens like OpenAI's (https://docs.x.ai/docs/api-reference#create-new-response,
+ * usage.output_tokens_details.reasoning_tokens a part of output_tokens):
+ * the quirk is per endpoint, not per provider. */
+enum { Q_XAI_CHAT = 1u << 0 };
+
+static unsigned quirks_of(const char *provider, const char *endpoint)
+{
+	if (provider && strcmp(provider, "xai") == 0 && endpoint && tg_ends_with(endpoint, "/completions"))
+		return Q_XAI_CHAT;
+	return 0;
+}
 
 /* Where each wire format keeps what we read.  One table per wire covers
  * its plain bodies and the documents of its streams, whose paths differ
@@ -352,7 +365,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	 * scanner then checks the body and reports nothing. */
 	p->paths = paths_of(t);
 	p->kind = kind;
-	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
+	p->quirks = quirks_of(provider, endpoint);
 	p->embeddings = endpoint && (tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/embed"));
 	p->failed = 0;
 	p->malformed = 0;
@@ -462,7 +475,7 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		/* Prompt caching is automatic and cache writes are billed as
 		 * plain input: there are none to count apart. */
 		c->cache_creation = 0;
-		if (p->quirks & Q_XAI)
+		if (p->quirks & Q_XAI_CHAT)
 			c->output = plus(c->output, c->reasoning);
 		break;
 	}

@@ -29,8 +29,8 @@
  *    Embeddings have no output, so their reasoning is 0.
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
  *
- * Provider quirks handled: xAI leaves reasoning out of completion_tokens
- * (added to output); DeepSeek's prompt_cache_hit_tokens is the cached
+ * Provider quirks handled: xAI's Chat Completions leave reasoning out of
+ * completion_tokens (added to output; its Responses API does not); DeepSeek's prompt_cache_hit_tokens is the cached
  * count; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
  * over usage.tokens because it is what Cohere bills (tokens includes the
  * prompt template Cohere adds and does not charge for); tokens is used

@@ -230,6 +230,14 @@ Test(usage, adds_xai_reasoning_to_output)
 	check_fixture("xai-chat.resp", &st, &w);
 }
 
+Test(usage, leaves_xai_responses_output_as_given)
+{
+	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/responses" };
+	struct want w = { 171, 923, 150, 0, U, U, 323, "grok-4-fast-reasoning",
+	                  "3b1f6c2e-8d4a-4f07-a6e5-91c2d7b0e4a3", 1, 0, 0 };
+	check_fixture("xai-responses.resp", &st, &w);
+}
+
 Test(usage, takes_deepseek_cache_hits_as_cached_input)
 {
 	struct setup st = { TG_WIRE_OPENAI, "deepseek", TG_BODY_JSON, "/chat/completions" };
