@@ -43,6 +43,18 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "usage.prompt_tokens_details.cached_tokens", TG_U_CACHE_READ },
 	{ "usage.completion_tokens_details.reasoning_tokens", TG_U_REASONING },
 	{ "usage.prompt_cache_hit_tokens", TG_U_CACHE_HIT },
+	/* Mistral: usage.num_cached_tokens, where its own docs name
+	 * prompt_tokens_details.cached_tokens (read above); both are reads
+	 * inside prompt_tokens, billed at 10% of input
+	 * (https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching). */
+	{ "usage.num_cached_tokens", TG_U_CACHE_READ },
+	/* OpenRouter and other gateways in front of providers that bill
+	 * cache writes: prompt_tokens_details.cache_write_tokens, a part of
+	 * prompt_tokens (https://openrouter.ai/docs/use-cases/usage-accounting);
+	 * Azure's Responses API puts it in input_tokens_details. */
+	{ "usage.prompt_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
+	{ "usage.input_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
+	{ "response.usage.input_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
 	{ "usage.input_tokens", TG_U_INPUT },
 	{ "usage.output_tokens", TG_U_OUTPUT },
 	{ "usage.input_tokens_details.cached_tokens", TG_U_CACHE_READ },
@@ -472,9 +484,9 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->cached_input = known(raw[TG_U_CACHE_HIT]) ? raw[TG_U_CACHE_HIT] :
 		                  or_zero(raw[TG_U_CACHE_READ]);
 		c->reasoning = or_zero(raw[TG_U_REASONING]);
-		/* Prompt caching is automatic and cache writes are billed as
-		 * plain input: there are none to count apart. */
-		c->cache_creation = 0;
+		/* OpenAI's caching is automatic and bills writes as plain
+		 * input: none to count apart unless a gateway reports them. */
+		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
 		if (p->quirks & Q_XAI_CHAT)
 			c->output = plus(c->output, c->reasoning);
 		break;

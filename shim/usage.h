@@ -18,7 +18,8 @@
  *    body leaves it out, or when the provider bills no such thing; it is
  *    TG_COUNT_UNKNOWN when such tokens may exist but are not reported:
  *      OpenAI and compatibles  cached, reasoning; cache creation 0 (writes
- *                              are billed as plain input)
+ *                              are billed as plain input) unless a gateway
+ *                              reports cache_write_tokens
  *      Anthropic               cached, cache creation (+5m/1h); reasoning
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
@@ -31,7 +32,7 @@
  *
  * Provider quirks handled: xAI's Chat Completions leave reasoning out of
  * completion_tokens (added to output; its Responses API does not); DeepSeek's prompt_cache_hit_tokens is the cached
- * count; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
+ * count, Mistral's num_cached_tokens the cached one; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
  * over usage.tokens because it is what Cohere bills (tokens includes the
  * prompt template Cohere adds and does not charge for); tokens is used
  * only when billed_units is absent.

@@ -222,6 +222,21 @@ Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
 	check_fixture("mistral-chat-stream.resp", &st, &w);
 }
 
+Test(usage, reads_mistral_num_cached_tokens)
+{
+	struct want w = { 1236, 17, 1152, 0, U, U, 0, "mistral-medium-2508",
+	                  "9c2a41e7d0b84f3e8a6c5b1d2e3f4a5b", 1, 0, 0 };
+	check_fixture("mistral-chat-cached.resp", &openai_json, &w);
+}
+
+Test(usage, reads_gateway_cache_write_tokens)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openrouter", TG_BODY_JSON, "/api/v1/chat/completions" };
+	struct want w = { 2071, 19, 0, 2048, U, U, 0, "anthropic/claude-sonnet-4.5",
+	                  "gen-1763290200-Xk3pQ9aLm2VbN7cR4tYz", 1, 0, 0 };
+	check_fixture("openrouter-chat-cache-write.resp", &st, &w);
+}
+
 Test(usage, adds_xai_reasoning_to_output)
 {
 	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/chat/completions" };
