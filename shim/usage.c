@@ -8,7 +8,7 @@
 
 /* What a rule reads besides counts: the model, the response id, an error
  * object, and the start of a Gemini usage object (its counts restart). */
-enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART };
+enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS };
 
 /* xAI's Chat Completions leave reasoning out of completion_tokens
  * (https://docs.x.ai/docs/guides/reasoning: "reasoning_tokens" is reported
@@ -86,6 +86,28 @@ static const struct tg_usage_rule anthropic_rules[] = {
 	{ "message.usage.cache_read_input_tokens", TG_U_CACHE_READ },
 	{ "message.usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
 	{ "message.usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	/* The part of output_tokens spent thinking, when the API breaks it
+	 * out (anthropic-sdk-typescript src/resources/messages: Usage
+	 * output_tokens_details.thinking_tokens). */
+	{ "usage.output_tokens_details.thinking_tokens", TG_U_REASONING },
+	{ "message.usage.output_tokens_details.thinking_tokens", TG_U_REASONING },
+	/* Server-side compaction runs extra sampling steps whose tokens are
+	 * billed but left out of the top-level counts; the sum over
+	 * usage.iterations is what is billed
+	 * (https://platform.claude.com/docs/en/build-with-claude/compaction,
+	 * "Understanding usage"; anthropic-sdk-python
+	 * src/anthropic/types/beta/beta_compaction_iteration_usage.py).
+	 * Streams send it in message_delta's usage. */
+	{ "usage.iterations", R_ITERATIONS },
+	{ "usage.iterations[].input_tokens", TG_U_ITER_INPUT },
+	{ "usage.iterations[].output_tokens", TG_U_ITER_OUTPUT },
+	{ "usage.iterations[].cache_read_input_tokens", TG_U_ITER_CACHE_READ },
+	{ "usage.iterations[].cache_creation_input_tokens", TG_U_ITER_CACHE_WRITE },
+	{ "message.usage.iterations", R_ITERATIONS },
+	{ "message.usage.iterations[].input_tokens", TG_U_ITER_INPUT },
+	{ "message.usage.iterations[].output_tokens", TG_U_ITER_OUTPUT },
+	{ "message.usage.iterations[].cache_read_input_tokens", TG_U_ITER_CACHE_READ },
+	{ "message.usage.iterations[].cache_creation_input_tokens", TG_U_ITER_CACHE_WRITE },
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "message.model", R_MODEL },
@@ -154,7 +176,7 @@ static const struct tg_usage_rule bedrock_rules[] = {
 	{ NULL, 0 },
 };
 
-#define RULES_MAX 32
+#define RULES_MAX 48
 
 static const struct tg_usage_rule *const rule_tables[] = {
 	openai_rules, anthropic_rules, gemini_rules, cohere_rules, bedrock_rules,
@@ -265,9 +287,15 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 			reset_gemini_counts(p);
 		return;
 	}
+	if (ev->type == TG_JSON_ARRAY_BEGIN && r->slot == R_ITERATIONS) {
+		/* a later usage object repeats the whole list */
+		for (int i = TG_U_ITER_INPUT; i <= TG_U_ITER_CACHE_WRITE; i++)
+			p->raw[i] = TG_COUNT_UNKNOWN;
+		return;
+	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
-	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART)
+	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART || r->slot == R_ITERATIONS)
 		return;
 	if (r->slot == R_MODEL || r->slot == R_ID) {
 		/* Azure's first chunk names an empty model and id. */
@@ -281,6 +309,8 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	}
 	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
 		return;
+	if (r->slot >= TG_U_ITER_INPUT && r->slot <= TG_U_ITER_CACHE_WRITE && p->raw[r->slot] != TG_COUNT_UNKNOWN)
+		v += p->raw[r->slot];
 	p->raw[r->slot] = v;
 	p->usage_seen = 1;
 }
@@ -440,19 +470,32 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 	const int64_t *raw = p->raw;
 
 	switch (p->wire) {
-	case TG_WIRE_ANTHROPIC:
-		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
-		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
-		c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
-		c->output = raw[TG_U_OUTPUT];
+	case TG_WIRE_ANTHROPIC: {
+		int iterations = known(raw[TG_U_ITER_INPUT]) || known(raw[TG_U_ITER_OUTPUT]);
+		int64_t top_writes = or_zero(raw[TG_U_CACHE_WRITE]);
+
+		if (iterations) {
+			c->cached_input = or_zero(raw[TG_U_ITER_CACHE_READ]);
+			c->cache_creation = or_zero(raw[TG_U_ITER_CACHE_WRITE]);
+			c->input = plus(plus(raw[TG_U_ITER_INPUT], c->cached_input), c->cache_creation);
+			c->output = raw[TG_U_ITER_OUTPUT];
+		} else {
+			c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+			c->cache_creation = top_writes;
+			c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
+			c->output = raw[TG_U_OUTPUT];
+		}
 		/* Without the split, a write of 0 is 0 of each; a non-zero
-		 * one cannot be divided. */
-		if (known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H]) ||
-		    c->cache_creation == 0) {
+		 * one cannot be divided.  The split describes the top-level
+		 * writes only: it does not cover a compaction step's. */
+		if ((known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H]) ||
+		     c->cache_creation == 0) && c->cache_creation == top_writes) {
 			c->cache_creation_5m = or_zero(raw[TG_U_CACHE_WRITE_5M]);
 			c->cache_creation_1h = or_zero(raw[TG_U_CACHE_WRITE_1H]);
 		}
+		c->reasoning = raw[TG_U_REASONING];
 		break;
+	}
 	case TG_WIRE_GEMINI:
 		/* proto3 JSON leaves out every zero count */
 		c->input = or_zero(raw[TG_U_INPUT]) + or_zero(raw[TG_U_TOOL_PROMPT]);

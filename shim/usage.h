@@ -21,7 +21,9 @@
  *                              are billed as plain input) unless a gateway
  *                              reports cache_write_tokens
  *      Anthropic               cached, cache creation (+5m/1h); reasoning
- *                              unknown (thinking is inside output_tokens)
+ *                              from output_tokens_details.thinking_tokens,
+ *                              else unknown (thinking is inside
+ *                              output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
  *      Cohere                  cached unknown unless usage.cached_tokens
  *                              is there; cache creation 0 (not billed
@@ -35,7 +37,10 @@
  * count, Mistral's num_cached_tokens the cached one; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
  * over usage.tokens because it is what Cohere bills (tokens includes the
  * prompt template Cohere adds and does not charge for); tokens is used
- * only when billed_units is absent.
+ * only when billed_units is absent; Anthropic's usage.iterations (one
+ * entry per sampling step when the server compacts the context), whose
+ * sum is what is billed while the top-level counts leave the compaction
+ * steps out.
  */
 #ifndef TG_USAGE_H
 #define TG_USAGE_H
@@ -73,6 +78,10 @@ enum tg_usage_slot {
 	TG_U_CACHE_HIT,       /* DeepSeek prompt_cache_hit_tokens */
 	TG_U_BILLED_INPUT,    /* Cohere billed_units */
 	TG_U_BILLED_OUTPUT,
+	TG_U_ITER_INPUT,      /* Anthropic usage.iterations, summed */
+	TG_U_ITER_OUTPUT,
+	TG_U_ITER_CACHE_READ,
+	TG_U_ITER_CACHE_WRITE,
 	TG_U_SLOTS
 };
 

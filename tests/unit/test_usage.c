@@ -222,6 +222,37 @@ Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
 	check_fixture("mistral-chat-stream.resp", &st, &w);
 }
 
+Test(usage, sums_anthropic_compaction_iterations)
+{
+	struct want w = { 55377, 2416, 0, 0, 0, 0, U, "claude-opus-4-6", "msg_01Rk8vT3nQ6wJ2pL9xZ4cB7m", 1, 0, 0 };
+	check_fixture("anthropic-messages-compaction.resp", &anthropic_json, &w);
+}
+
+Test(usage, reads_anthropic_thinking_tokens)
+{
+	struct want w = { 46, 187, 0, 0, 0, 0, 164, "claude-sonnet-4-5-20250929",
+	                  "msg_01Tn5hW8sK3dF6gJ1qP2vX9b", 1, 0, 0 };
+	check_fixture("anthropic-messages-thinking.resp", &anthropic_json, &w);
+}
+
+/* A stream repeats the iterations in a later usage object: counted once. */
+Test(usage, counts_repeated_anthropic_iterations_once)
+{
+	static const char body[] =
+		"event: message_start\n"
+		"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-opus-4-6\","
+		"\"usage\":{\"input_tokens\":181,\"output_tokens\":1,\"iterations\":[{\"type\":\"compaction\","
+		"\"input_tokens\":55196,\"output_tokens\":2104}]}}}\n\n"
+		"event: message_delta\n"
+		"data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":181,\"output_tokens\":312,"
+		"\"iterations\":[{\"type\":\"compaction\",\"input_tokens\":55196,\"output_tokens\":2104},"
+		"{\"type\":\"message\",\"input_tokens\":181,\"output_tokens\":312}]}}\n\n"
+		"event: message_stop\n"
+		"data: {\"type\":\"message_stop\"}\n\n";
+	struct want w = { 55377, 2416, 0, 0, 0, 0, U, "claude-opus-4-6", "msg_1", 1, 0, 0 };
+	check_bytes(&anthropic_sse, body, sizeof body - 1, &w);
+}
+
 Test(usage, reads_mistral_num_cached_tokens)
 {
 	struct want w = { 1236, 17, 1152, 0, U, U, 0, "mistral-medium-2508",
