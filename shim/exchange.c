@@ -267,8 +267,10 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		return -1;
 	}
 	tg_reqscan_end(&x->req, &req);
-	if (x->response_started && x->usage_live)
+	if (x->response_started && x->usage_live) {
+		tg_usage_request_thinking(&x->usage, req.thinking);
 		tg_usage_end(&x->usage, &usage);
+	}
 	else
 		memset(&usage, 0, sizeof usage);
 	release(x);

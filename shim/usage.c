@@ -414,6 +414,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->error_seen = 0;
 	p->usage_seen = 0;
 	p->terminal_seen = 0;
+	p->thinking = -1;
 	p->event_len = 0;
 	p->done_match = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)
@@ -448,6 +449,11 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
 		return -1;
 	}
 	return 0;
+}
+
+void tg_usage_request_thinking(struct tg_usage_parser *p, int thinking)
+{
+	p->thinking = thinking;
 }
 
 static int known(int64_t v)
@@ -493,7 +499,9 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 			c->cache_creation_5m = or_zero(raw[TG_U_CACHE_WRITE_5M]);
 			c->cache_creation_1h = or_zero(raw[TG_U_CACHE_WRITE_1H]);
 		}
-		c->reasoning = raw[TG_U_REASONING];
+		/* Without thinking enabled there is none to break out. */
+		c->reasoning = known(raw[TG_U_REASONING]) ? raw[TG_U_REASONING] :
+		               p->thinking == 0 ? 0 : TG_COUNT_UNKNOWN;
 		break;
 	}
 	case TG_WIRE_GEMINI:

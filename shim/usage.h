@@ -22,8 +22,9 @@
  *                              reports cache_write_tokens
  *      Anthropic               cached, cache creation (+5m/1h); reasoning
  *                              from output_tokens_details.thinking_tokens,
- *                              else unknown (thinking is inside
- *                              output_tokens)
+ *                              else 0 if the request did not enable
+ *                              thinking (tg_usage_request_thinking), else
+ *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
  *      Cohere                  cached unknown unless usage.cached_tokens
  *                              is there; cache creation 0 (not billed
@@ -99,6 +100,7 @@ struct tg_usage_parser {
 	int error_seen;
 	int usage_seen;
 	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
+	int thinking;          /* the request enabled thinking: 1, 0, -1 unknown */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
 	int64_t raw[TG_U_SLOTS];
@@ -115,6 +117,12 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 /* Decoded body bytes, any slicing; -1 once the body is unparseable (the
  * caller then stops feeding), else 0. */
 int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len);
+
+/* What the request said about thinking (struct tg_request_info.thinking:
+ * 1, 0, or -1 unknown, the default): Anthropic's reasoning count is 0
+ * when the request did not enable thinking and the response gives no
+ * breakdown.  Call before tg_usage_end. */
+void tg_usage_request_thinking(struct tg_usage_parser *p, int thinking);
 
 /* Normalises and reports what was seen; the body is taken to end here. */
 void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out);

@@ -253,6 +253,35 @@ Test(usage, counts_repeated_anthropic_iterations_once)
 	check_bytes(&anthropic_sse, body, sizeof body - 1, &w);
 }
 
+/* Reasoning is 0 when the request did not enable thinking, unknown when
+ * it did (or is unknown) and the response gives no breakdown. */
+Test(usage, anthropic_reasoning_follows_the_request)
+{
+	struct body b = load("anthropic-messages.resp");
+	struct body t = load("anthropic-messages-thinking.resp");
+	const int64_t want[] = { U, 0, U };
+	struct tg_usage u;
+
+	for (int thinking = -1; thinking <= 1; thinking++) {
+		memset(&parser, 0, sizeof parser);
+		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_feed(&parser, b.buf, b.len);
+		tg_usage_request_thinking(&parser, thinking);
+		tg_usage_end(&parser, &u);
+		cr_assert_eq(u.counts.reasoning, want[thinking + 1], "thinking %d", thinking);
+		cr_assert_eq(u.counts.output, 31);
+
+		memset(&parser, 0, sizeof parser);
+		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_feed(&parser, t.buf, t.len);
+		tg_usage_request_thinking(&parser, thinking);
+		tg_usage_end(&parser, &u);
+		cr_assert_eq(u.counts.reasoning, 164, "thinking %d, breakdown given", thinking);
+	}
+	free(b.buf);
+	free(t.buf);
+}
+
 Test(usage, reads_mistral_num_cached_tokens)
 {
 	struct want w = { 1236, 17, 1152, 0, U, U, 0, "mistral-medium-2508",
