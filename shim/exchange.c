@@ -301,7 +301,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
 	if (stream)
 		r->flags |= TG_REC_STREAM;
-	if (!complete)
+	if (!complete || usage.stream_failed)
 		r->flags |= TG_REC_INCOMPLETE;
 
 	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;

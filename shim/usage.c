@@ -360,7 +360,10 @@ static void sse_end(void *ctx, const char *name, int truncated)
 {
 	struct tg_usage_parser *p = ctx;
 
-	if (strcmp(name, "error") == 0)
+	/* Anthropic's and the Responses API's error events
+	 * (https://docs.claude.com/en/docs/build-with-claude/streaming#error-events,
+	 * https://platform.openai.com/docs/api-reference/responses-streaming/response/failed) */
+	if (strcmp(name, "error") == 0 || strcmp(name, "response.failed") == 0)
 		p->error_seen = 1;
 	/* The last event of an Anthropic, OpenAI Responses or Cohere stream. */
 	if (strcmp(name, "message_stop") == 0 || strcmp(name, "response.completed") == 0 ||
@@ -573,6 +576,12 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	c->cache_creation_5m = c->cache_creation_1h = c->reasoning = TG_COUNT_UNKNOWN;
 	if (p->usage_seen)
 		normalise(p, c);
+	/* An error event or an in-stream {"error": ...} object (what
+	 * OpenAI-compatible servers send when generation fails midway) ends
+	 * a stream early: its counts so far are not the final ones. */
+	out->stream_failed = p->error_seen && (p->kind == TG_BODY_SSE || p->kind == TG_BODY_EVENTSTREAM);
+	if (out->stream_failed)
+		c->output = TG_COUNT_UNKNOWN;
 	memcpy(out->model, p->model, sizeof out->model);
 	memcpy(out->response_id, p->response_id, sizeof out->response_id);
 	out->usage_seen = p->usage_seen;

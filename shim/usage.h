@@ -63,7 +63,13 @@ struct tg_usage {                 /* result of one response */
 	int malformed;                /* 1 if the body could not be parsed to its end */
 	int error_seen;               /* 1 if the body was or carried an error
 	                               * (top-level "error" object, SSE "error"
-	                               * event, event stream exception) */
+	                               * or "response.failed" event, event
+	                               * stream exception) */
+	int stream_failed;            /* 1 if a stream carried such an error: it
+	                               * ended before its usage was final, so
+	                               * output is unknown (Anthropic's
+	                               * message_start output_tokens is a
+	                               * placeholder) */
 };
 
 /* raw counts as the provider wrote them, before normalisation */

@@ -443,16 +443,61 @@ Test(usage, replaces_anthropic_counts_with_later_cumulative_ones)
 	           &w);
 }
 
+/* Whether the body, fed whole, is a stream that failed midway. */
+static int stream_failed(const struct setup *st, const char *text)
+{
+	return run(st, text, strlen(text), NULL, 0).stream_failed;
+}
+
+/* message_start's output_tokens is a placeholder: a stream that ends in
+ * an error event never sends the real count. */
 Test(usage, notices_an_error_event_in_a_stream)
 {
-	struct want w = { 10, 1, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
-	check_text(&anthropic_sse,
-	           "event: message_start\n"
-	           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-sonnet-4-5\","
-	           "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
-	           "event: error\n"
-	           "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
-	           &w);
+	static const char body[] =
+		"event: message_start\n"
+		"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-sonnet-4-5\","
+		"\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+		"event: error\n"
+		"data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+	struct want w = { 10, U, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
+
+	check_text(&anthropic_sse, body, &w);
+	cr_assert_eq(stream_failed(&anthropic_sse, body), 1);
+}
+
+Test(usage, notices_a_failed_responses_stream)
+{
+	static const struct setup responses_sse = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
+	static const char body[] =
+		"event: response.created\n"
+		"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-4.1\","
+		"\"status\":\"in_progress\",\"error\":null,\"usage\":null}}\n\n"
+		"event: response.failed\n"
+		"data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-4.1\","
+		"\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"x\"},\"usage\":null}}\n\n";
+	struct want w = { U, U, U, U, U, U, U, "gpt-4.1", "resp_1", 0, 0, 1 };
+
+	check_text(&responses_sse, body, &w);
+	cr_assert_eq(stream_failed(&responses_sse, body), 1);
+}
+
+/* OpenAI-compatible servers (vLLM, OpenRouter, ...) send a bare error
+ * object as a data event when generation fails after the first chunk. */
+Test(usage, notices_an_error_object_in_a_chunk_stream)
+{
+	static const char body[] =
+		"data: {\"id\":\"c3\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+		"data: {\"error\":{\"message\":\"upstream failed\",\"code\":502}}\n\n";
+	struct want w = { U, U, U, U, U, U, U, "m", "c3", 0, 0, 1 };
+
+	check_text(&openai_sse, body, &w);
+	cr_assert_eq(stream_failed(&openai_sse, body), 1);
+}
+
+Test(usage, an_error_body_is_not_a_failed_stream)
+{
+	cr_assert_eq(stream_failed(&openai_json, "{\"error\":{\"message\":\"Rate limit\"}}"), 0);
+	cr_assert_eq(stream_failed(&openai_sse, "data: {\"id\":\"c\",\"choices\":[]}\n\ndata: [DONE]\n\n"), 0);
 }
 
 Test(usage, ignores_usage_objects_nested_deeper_than_the_documented_place)
