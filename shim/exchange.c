@@ -270,9 +270,9 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	if (x->response_started && x->usage_live) {
 		tg_usage_request_thinking(&x->usage, req.thinking);
 		tg_usage_end(&x->usage, &usage);
-	}
-	else
+	} else {
 		memset(&usage, 0, sizeof usage);
+	}
 	release(x);
 
 	memset(r, 0, sizeof *r);

@@ -8,9 +8,9 @@
  * Only top-level keys are read ("model", "stream", the max-token keys),
  * plus stream_options.include_usage, Anthropic's thinking.type and the
  * max-token settings nested in Gemini's generationConfig and Bedrock's
- * inferenceConfig.  The byte
- * offset and length of the model string and of the max-token number are
- * kept so that a later rewrite can splice new values in place.
+ * inferenceConfig.  The byte offset and length of the model string and of
+ * the max-token number are kept so that a later rewrite can splice new
+ * values in place.
  */
 #ifndef TG_REQSCAN_H
 #define TG_REQSCAN_H
