@@ -268,10 +268,12 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		return -1;
 	}
 	tg_reqscan_end(&x->req, &req);
-	if (x->response_started && x->usage_live)
+	if (x->response_started && x->usage_live) {
+		tg_usage_request_thinking(&x->usage, req.thinking);
 		tg_usage_end(&x->usage, &usage);
-	else
+	} else {
 		memset(&usage, 0, sizeof usage);
+	}
 	release(x);
 
 	memset(r, 0, sizeof *r);
@@ -301,7 +303,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
 	if (stream)
 		r->flags |= TG_REC_STREAM;
-	if (!complete)
+	if (!complete || usage.stream_failed)
 		r->flags |= TG_REC_INCOMPLETE;
 
 	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;

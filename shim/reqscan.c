@@ -6,17 +6,22 @@
 
 /* What a request body is read for, compiled once into a path trie
  * (json_scan.h): messages, tools and the rest are only checked. */
-enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS };
+enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING };
 
+/* thinking.type is "enabled" (budget_tokens), "adaptive" or "disabled"
+ * (https://docs.claude.com/en/api/messages, request "thinking"); any type
+ * but "disabled" may think. */
 static const char *const patterns[] = {
 	"model", "stream", "stream_options.include_usage",
 	"max_tokens", "max_completion_tokens", "max_output_tokens",
 	"generationConfig.maxOutputTokens", "inferenceConfig.maxTokens",
+	"thinking.type",
 };
 static const int pattern_ids[] = {
 	P_MODEL, P_STREAM, P_INCLUDE_USAGE,
 	P_MAX_TOKENS, P_MAX_TOKENS, P_MAX_TOKENS,
 	P_MAX_TOKENS, P_MAX_TOKENS,
+	P_THINKING,
 };
 
 static struct tg_json_paths paths;
@@ -46,6 +51,8 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 		in->model[len] = '\0';
 		in->model_offset = (int64_t)ev->offset;
 		in->model_len = (int64_t)ev->span;
+	} else if (ev->type == TG_JSON_STRING && ev->match == P_THINKING) {
+		in->thinking = !(ev->len == 8 && memcmp(ev->text, "disabled", 8) == 0);
 	} else if (ev->type == TG_JSON_TRUE || ev->type == TG_JSON_FALSE) {
 		int v = ev->type == TG_JSON_TRUE;
 
@@ -79,6 +86,7 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	in->include_usage = 0;
 	in->model_offset = in->model_len = -1;
 	in->max_tokens = in->max_tokens_offset = in->max_tokens_len = -1;
+	in->thinking = 0;
 	in->malformed = 0;
 	pthread_once(&paths_once, compile_paths);
 	/* Only if the patterns were wrong (the unit tests check): the body is
@@ -99,6 +107,9 @@ void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out)
 {
 	if (tg_json_finish(&r->json) != 1)
 		r->info.malformed = 1;
+	/* a key not seen in a body not read to its end may still be there */
+	if (r->info.malformed)
+		r->info.thinking = -1;
 	*out = r->info;
 }
 

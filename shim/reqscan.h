@@ -6,10 +6,11 @@
  * Bedrock, Azure deployments).  Fixed size, no allocation.
  *
  * Only top-level keys are read ("model", "stream", the max-token keys),
- * plus stream_options.include_usage and the max-token settings nested in
- * Gemini's generationConfig and Bedrock's inferenceConfig.  The byte
- * offset and length of the model string and of the max-token number are
- * kept so that a later rewrite can splice new values in place.
+ * plus stream_options.include_usage, Anthropic's thinking.type and the
+ * max-token settings nested in Gemini's generationConfig and Bedrock's
+ * inferenceConfig.  The byte offset and length of the model string and of
+ * the max-token number are kept so that a later rewrite can splice new
+ * values in place.
  */
 #ifndef TG_REQSCAN_H
 #define TG_REQSCAN_H
@@ -34,6 +35,9 @@ struct tg_request_info {
 	int64_t max_tokens;
 	int64_t max_tokens_offset;
 	int64_t max_tokens_len;
+	/* Anthropic "thinking": {"type": ...}: 1 unless the body leaves it
+	 * out or says "disabled" (0); -1 when the body was not read whole */
+	int thinking;
 	int malformed;              /* the body was not one complete JSON document */
 };
 

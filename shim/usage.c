@@ -8,9 +8,22 @@
 
 /* What a rule reads besides counts: the model, the response id, an error
  * object, and the start of a Gemini usage object (its counts restart). */
-enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART };
+enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS };
 
-enum { Q_XAI = 1u << 0 };
+/* xAI's Chat Completions leave reasoning out of completion_tokens
+ * (https://docs.x.ai/docs/guides/reasoning: "reasoning_tokens" is reported
+ * apart and billed as output), while its Responses API counts it inside
+ * output_tokens like OpenAI's (https://docs.x.ai/docs/api-reference#create-new-response,
+ * usage.output_tokens_details.reasoning_tokens a part of output_tokens):
+ * the quirk is per endpoint, not per provider. */
+enum { Q_XAI_CHAT = 1u << 0 };
+
+static unsigned quirks_of(const char *provider, const char *endpoint)
+{
+	if (provider && strcmp(provider, "xai") == 0 && endpoint && tg_ends_with(endpoint, "/completions"))
+		return Q_XAI_CHAT;
+	return 0;
+}
 
 /* Where each wire format keeps what we read.  One table per wire covers
  * its plain bodies and the documents of its streams, whose paths differ
@@ -30,6 +43,18 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "usage.prompt_tokens_details.cached_tokens", TG_U_CACHE_READ },
 	{ "usage.completion_tokens_details.reasoning_tokens", TG_U_REASONING },
 	{ "usage.prompt_cache_hit_tokens", TG_U_CACHE_HIT },
+	/* Mistral: usage.num_cached_tokens, where its own docs name
+	 * prompt_tokens_details.cached_tokens (read above); both are reads
+	 * inside prompt_tokens, billed at 10% of input
+	 * (https://docs.mistral.ai/studio-api/conversations/advanced/prompt-caching). */
+	{ "usage.num_cached_tokens", TG_U_CACHE_READ },
+	/* OpenRouter and other gateways in front of providers that bill
+	 * cache writes: prompt_tokens_details.cache_write_tokens, a part of
+	 * prompt_tokens (https://openrouter.ai/docs/use-cases/usage-accounting);
+	 * Azure's Responses API puts it in input_tokens_details. */
+	{ "usage.prompt_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
+	{ "usage.input_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
+	{ "response.usage.input_tokens_details.cache_write_tokens", TG_U_CACHE_WRITE },
 	{ "usage.input_tokens", TG_U_INPUT },
 	{ "usage.output_tokens", TG_U_OUTPUT },
 	{ "usage.input_tokens_details.cached_tokens", TG_U_CACHE_READ },
@@ -61,6 +86,28 @@ static const struct tg_usage_rule anthropic_rules[] = {
 	{ "message.usage.cache_read_input_tokens", TG_U_CACHE_READ },
 	{ "message.usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
 	{ "message.usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	/* The part of output_tokens spent thinking, when the API breaks it
+	 * out (anthropic-sdk-typescript src/resources/messages: Usage
+	 * output_tokens_details.thinking_tokens). */
+	{ "usage.output_tokens_details.thinking_tokens", TG_U_REASONING },
+	{ "message.usage.output_tokens_details.thinking_tokens", TG_U_REASONING },
+	/* Server-side compaction runs extra sampling steps whose tokens are
+	 * billed but left out of the top-level counts; the sum over
+	 * usage.iterations is what is billed
+	 * (https://platform.claude.com/docs/en/build-with-claude/compaction,
+	 * "Understanding usage"; anthropic-sdk-python
+	 * src/anthropic/types/beta/beta_compaction_iteration_usage.py).
+	 * Streams send it in message_delta's usage. */
+	{ "usage.iterations", R_ITERATIONS },
+	{ "usage.iterations[].input_tokens", TG_U_ITER_INPUT },
+	{ "usage.iterations[].output_tokens", TG_U_ITER_OUTPUT },
+	{ "usage.iterations[].cache_read_input_tokens", TG_U_ITER_CACHE_READ },
+	{ "usage.iterations[].cache_creation_input_tokens", TG_U_ITER_CACHE_WRITE },
+	{ "message.usage.iterations", R_ITERATIONS },
+	{ "message.usage.iterations[].input_tokens", TG_U_ITER_INPUT },
+	{ "message.usage.iterations[].output_tokens", TG_U_ITER_OUTPUT },
+	{ "message.usage.iterations[].cache_read_input_tokens", TG_U_ITER_CACHE_READ },
+	{ "message.usage.iterations[].cache_creation_input_tokens", TG_U_ITER_CACHE_WRITE },
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "message.model", R_MODEL },
@@ -90,19 +137,30 @@ static const struct tg_usage_rule gemini_rules[] = {
 	{ NULL, 0 },
 };
 
+/* Cohere bills usage.billed_units, not usage.tokens (which counts the
+ * prompt template and special tokens Cohere adds itself and does not
+ * charge): https://docs.cohere.com/docs/how-does-cohere-pricing-work
+ * ("What's the Difference Between billed Tokens and Generic Tokens?").
+ * v2 chat: usage.{billed_units,tokens,cached_tokens}, streamed in the
+ * message-end event's delta.usage (https://docs.cohere.com/reference/chat,
+ * https://docs.cohere.com/reference/chat-stream); v1 chat and embed:
+ * meta.{billed_units,tokens} (cohere-python src/cohere/types/api_meta.py). */
 static const struct tg_usage_rule cohere_rules[] = {
 	{ "usage.tokens.input_tokens", TG_U_INPUT },
 	{ "usage.tokens.output_tokens", TG_U_OUTPUT },
 	{ "usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "usage.cached_tokens", TG_U_CACHE_READ },
 	{ "delta.usage.tokens.input_tokens", TG_U_INPUT },
 	{ "delta.usage.tokens.output_tokens", TG_U_OUTPUT },
 	{ "delta.usage.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "delta.usage.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "delta.usage.cached_tokens", TG_U_CACHE_READ },
 	{ "meta.tokens.input_tokens", TG_U_INPUT },
 	{ "meta.tokens.output_tokens", TG_U_OUTPUT },
 	{ "meta.billed_units.input_tokens", TG_U_BILLED_INPUT },
 	{ "meta.billed_units.output_tokens", TG_U_BILLED_OUTPUT },
+	{ "meta.cached_tokens", TG_U_CACHE_READ },
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "error", R_ERROR },
@@ -118,7 +176,7 @@ static const struct tg_usage_rule bedrock_rules[] = {
 	{ NULL, 0 },
 };
 
-#define RULES_MAX 32
+#define RULES_MAX 48
 
 static const struct tg_usage_rule *const rule_tables[] = {
 	openai_rules, anthropic_rules, gemini_rules, cohere_rules, bedrock_rules,
@@ -229,9 +287,15 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 			reset_gemini_counts(p);
 		return;
 	}
+	if (ev->type == TG_JSON_ARRAY_BEGIN && r->slot == R_ITERATIONS) {
+		/* a later usage object repeats the whole list */
+		for (int i = TG_U_ITER_INPUT; i <= TG_U_ITER_CACHE_WRITE; i++)
+			p->raw[i] = TG_COUNT_UNKNOWN;
+		return;
+	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
-	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART)
+	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART || r->slot == R_ITERATIONS)
 		return;
 	if (r->slot == R_MODEL || r->slot == R_ID) {
 		/* Azure's first chunk names an empty model and id. */
@@ -245,6 +309,8 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	}
 	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
 		return;
+	if (r->slot >= TG_U_ITER_INPUT && r->slot <= TG_U_ITER_CACHE_WRITE && p->raw[r->slot] != TG_COUNT_UNKNOWN)
+		v += p->raw[r->slot];
 	p->raw[r->slot] = v;
 	p->usage_seen = 1;
 }
@@ -294,7 +360,10 @@ static void sse_end(void *ctx, const char *name, int truncated)
 {
 	struct tg_usage_parser *p = ctx;
 
-	if (strcmp(name, "error") == 0)
+	/* Anthropic's and the Responses API's error events
+	 * (https://docs.claude.com/en/docs/build-with-claude/streaming#error-events,
+	 * https://platform.openai.com/docs/api-reference/responses-streaming/response/failed) */
+	if (strcmp(name, "error") == 0 || strcmp(name, "response.failed") == 0)
 		p->error_seen = 1;
 	/* The last event of an Anthropic, OpenAI Responses or Cohere stream. */
 	if (strcmp(name, "message_stop") == 0 || strcmp(name, "response.completed") == 0 ||
@@ -341,13 +410,14 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	 * scanner then checks the body and reports nothing. */
 	p->paths = paths_of(t);
 	p->kind = kind;
-	p->quirks = provider && strcmp(provider, "xai") == 0 ? Q_XAI : 0;
+	p->quirks = quirks_of(provider, endpoint);
 	p->embeddings = endpoint && (tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/embed"));
 	p->failed = 0;
 	p->malformed = 0;
 	p->error_seen = 0;
 	p->usage_seen = 0;
 	p->terminal_seen = 0;
+	p->thinking = -1;
 	p->event_len = 0;
 	p->done_match = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)
@@ -384,6 +454,11 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
 	return 0;
 }
 
+void tg_usage_request_thinking(struct tg_usage_parser *p, int thinking)
+{
+	p->thinking = thinking;
+}
+
 static int known(int64_t v)
 {
 	return v != TG_COUNT_UNKNOWN;
@@ -404,19 +479,34 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 	const int64_t *raw = p->raw;
 
 	switch (p->wire) {
-	case TG_WIRE_ANTHROPIC:
-		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
-		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
-		c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
-		c->output = raw[TG_U_OUTPUT];
+	case TG_WIRE_ANTHROPIC: {
+		int iterations = known(raw[TG_U_ITER_INPUT]) || known(raw[TG_U_ITER_OUTPUT]);
+		int64_t top_writes = or_zero(raw[TG_U_CACHE_WRITE]);
+
+		if (iterations) {
+			c->cached_input = or_zero(raw[TG_U_ITER_CACHE_READ]);
+			c->cache_creation = or_zero(raw[TG_U_ITER_CACHE_WRITE]);
+			c->input = plus(plus(raw[TG_U_ITER_INPUT], c->cached_input), c->cache_creation);
+			c->output = raw[TG_U_ITER_OUTPUT];
+		} else {
+			c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
+			c->cache_creation = top_writes;
+			c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
+			c->output = raw[TG_U_OUTPUT];
+		}
 		/* Without the split, a write of 0 is 0 of each; a non-zero
-		 * one cannot be divided. */
-		if (known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H]) ||
-		    c->cache_creation == 0) {
+		 * one cannot be divided.  The split describes the top-level
+		 * writes only: it does not cover a compaction step's. */
+		if ((known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H]) ||
+		     c->cache_creation == 0) && c->cache_creation == top_writes) {
 			c->cache_creation_5m = or_zero(raw[TG_U_CACHE_WRITE_5M]);
 			c->cache_creation_1h = or_zero(raw[TG_U_CACHE_WRITE_1H]);
 		}
+		/* Without thinking enabled there is none to break out. */
+		c->reasoning = known(raw[TG_U_REASONING]) ? raw[TG_U_REASONING] :
+		               p->thinking == 0 ? 0 : TG_COUNT_UNKNOWN;
 		break;
+	}
 	case TG_WIRE_GEMINI:
 		/* proto3 JSON leaves out every zero count */
 		c->input = or_zero(raw[TG_U_INPUT]) + or_zero(raw[TG_U_TOOL_PROMPT]);
@@ -426,9 +516,15 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->cache_creation = 0;   /* generateContent never writes a cache */
 		break;
 	case TG_WIRE_COHERE:
-		c->input = known(raw[TG_U_INPUT]) ? raw[TG_U_INPUT] : raw[TG_U_BILLED_INPUT];
-		c->output = known(raw[TG_U_OUTPUT]) ? raw[TG_U_OUTPUT] : raw[TG_U_BILLED_OUTPUT];
-		c->cached_input = c->cache_creation = 0;   /* Cohere has no prompt cache */
+		/* What Cohere bills; the raw counts only when a body has no
+		 * billed_units (a count is better than none). */
+		c->input = known(raw[TG_U_BILLED_INPUT]) ? raw[TG_U_BILLED_INPUT] : raw[TG_U_INPUT];
+		c->output = known(raw[TG_U_BILLED_OUTPUT]) ? raw[TG_U_BILLED_OUTPUT] : raw[TG_U_OUTPUT];
+		/* cached_tokens is reported only by newer API versions: its
+		 * absence says nothing about the cache.  Cohere bills no
+		 * cache writes apart. */
+		c->cached_input = raw[TG_U_CACHE_READ];
+		c->cache_creation = 0;
 		break;
 	case TG_WIRE_BEDROCK:
 		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
@@ -442,10 +538,10 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->cached_input = known(raw[TG_U_CACHE_HIT]) ? raw[TG_U_CACHE_HIT] :
 		                  or_zero(raw[TG_U_CACHE_READ]);
 		c->reasoning = or_zero(raw[TG_U_REASONING]);
-		/* Prompt caching is automatic and cache writes are billed as
-		 * plain input: there are none to count apart. */
-		c->cache_creation = 0;
-		if (p->quirks & Q_XAI)
+		/* OpenAI's caching is automatic and bills writes as plain
+		 * input: none to count apart unless a gateway reports them. */
+		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
+		if (p->quirks & Q_XAI_CHAT)
 			c->output = plus(c->output, c->reasoning);
 		break;
 	}
@@ -480,6 +576,12 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	c->cache_creation_5m = c->cache_creation_1h = c->reasoning = TG_COUNT_UNKNOWN;
 	if (p->usage_seen)
 		normalise(p, c);
+	/* An error event or an in-stream {"error": ...} object (what
+	 * OpenAI-compatible servers send when generation fails midway) ends
+	 * a stream early: its counts so far are not the final ones. */
+	out->stream_failed = p->error_seen && (p->kind == TG_BODY_SSE || p->kind == TG_BODY_EVENTSTREAM);
+	if (out->stream_failed)
+		c->output = TG_COUNT_UNKNOWN;
 	memcpy(out->model, p->model, sizeof out->model);
 	memcpy(out->response_id, p->response_id, sizeof out->response_id);
 	out->usage_seen = p->usage_seen;

@@ -18,23 +18,30 @@
  *    body leaves it out, or when the provider bills no such thing; it is
  *    TG_COUNT_UNKNOWN when such tokens may exist but are not reported:
  *      OpenAI and compatibles  cached, reasoning; cache creation 0 (writes
- *                              are billed as plain input)
+ *                              are billed as plain input) unless a gateway
+ *                              reports cache_write_tokens
  *      Anthropic               cached, cache creation (+5m/1h); reasoning
+ *                              from output_tokens_details.thinking_tokens,
+ *                              else 0 if the request did not enable
+ *                              thinking (tg_usage_request_thinking), else
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
- *      Cohere                  cached and cache creation 0 (no prompt
- *                              cache); reasoning unknown
+ *      Cohere                  cached unknown unless usage.cached_tokens
+ *                              is there; cache creation 0 (not billed
+ *                              apart); reasoning unknown
  *      Bedrock                 cached, cache creation; reasoning unknown
  *    Embeddings have no output, so their reasoning is 0.
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
  *
- * Provider quirks handled: xAI leaves reasoning out of completion_tokens
- * (added to output); DeepSeek's prompt_cache_hit_tokens is the cached
- * count; Groq's x_groq.usage; Cohere's usage.tokens is preferred over
- * usage.billed_units because the record counts what the model processed
- * (as every other provider reports it), while billed_units leaves out the
- * tokens Cohere adds itself; billed_units is used only when tokens is
- * absent (embed reports only meta.billed_units).
+ * Provider quirks handled: xAI's Chat Completions leave reasoning out of
+ * completion_tokens (added to output; its Responses API does not); DeepSeek's prompt_cache_hit_tokens is the cached
+ * count, Mistral's num_cached_tokens the cached one; Groq's x_groq.usage; Cohere's usage.billed_units is preferred
+ * over usage.tokens because it is what Cohere bills (tokens includes the
+ * prompt template Cohere adds and does not charge for); tokens is used
+ * only when billed_units is absent; Anthropic's usage.iterations (one
+ * entry per sampling step when the server compacts the context), whose
+ * sum is what is billed while the top-level counts leave the compaction
+ * steps out.
  */
 #ifndef TG_USAGE_H
 #define TG_USAGE_H
@@ -56,7 +63,13 @@ struct tg_usage {                 /* result of one response */
 	int malformed;                /* 1 if the body could not be parsed to its end */
 	int error_seen;               /* 1 if the body was or carried an error
 	                               * (top-level "error" object, SSE "error"
-	                               * event, event stream exception) */
+	                               * or "response.failed" event, event
+	                               * stream exception) */
+	int stream_failed;            /* 1 if a stream carried such an error: it
+	                               * ended before its usage was final, so
+	                               * output is unknown (Anthropic's
+	                               * message_start output_tokens is a
+	                               * placeholder) */
 };
 
 /* raw counts as the provider wrote them, before normalisation */
@@ -72,6 +85,10 @@ enum tg_usage_slot {
 	TG_U_CACHE_HIT,       /* DeepSeek prompt_cache_hit_tokens */
 	TG_U_BILLED_INPUT,    /* Cohere billed_units */
 	TG_U_BILLED_OUTPUT,
+	TG_U_ITER_INPUT,      /* Anthropic usage.iterations, summed */
+	TG_U_ITER_OUTPUT,
+	TG_U_ITER_CACHE_READ,
+	TG_U_ITER_CACHE_WRITE,
 	TG_U_SLOTS
 };
 
@@ -89,6 +106,7 @@ struct tg_usage_parser {
 	int error_seen;
 	int usage_seen;
 	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
+	int thinking;          /* the request enabled thinking: 1, 0, -1 unknown */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
 	int64_t raw[TG_U_SLOTS];
@@ -105,6 +123,12 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 /* Decoded body bytes, any slicing; -1 once the body is unparseable (the
  * caller then stops feeding), else 0. */
 int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len);
+
+/* What the request said about thinking (struct tg_request_info.thinking:
+ * 1, 0, or -1 unknown, the default): Anthropic's reasoning count is 0
+ * when the request did not enable thinking and the response gives no
+ * breakdown.  Call before tg_usage_end. */
+void tg_usage_request_thinking(struct tg_usage_parser *p, int thinking);
 
 /* Normalises and reports what was seen; the body is taken to end here. */
 void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out);

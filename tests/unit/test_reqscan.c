@@ -37,6 +37,7 @@ static void same(const struct tg_request_info *a, const struct tg_request_info *
 	cr_assert_eq(a->max_tokens, b->max_tokens, "%s", how);
 	cr_assert_eq(a->max_tokens_offset, b->max_tokens_offset, "%s", how);
 	cr_assert_eq(a->max_tokens_len, b->max_tokens_len, "%s", how);
+	cr_assert_eq(a->thinking, b->thinking, "%s", how);
 	cr_assert_eq(a->malformed, b->malformed, "%s", how);
 }
 
@@ -203,4 +204,18 @@ Test(model_from_path, cuts_long_names_and_rejects_bad_escapes)
 	cr_assert_eq(tg_model_from_path("/model/a%3/converse", out, sizeof out), -1);
 	cr_assert_eq(tg_model_from_path("/model/a%zz/converse", out, sizeof out), -1);
 	cr_assert_eq(tg_model_from_path("/model/a", out, 0), -1);
+}
+
+Test(reqscan, knows_whether_thinking_was_enabled)
+{
+	static const char off[] = "{\"model\":\"claude-sonnet-4-5\",\"thinking\":{\"type\":\"disabled\"}}";
+	static const char adaptive[] = "{\"thinking\":{\"type\":\"adaptive\"},\"model\":\"claude-opus-4-6\"}";
+	static const char cut[] = "{\"model\":\"claude-sonnet-4-5\",\"messages\":[";
+
+	cr_assert_eq(check_fixture("anthropic-messages-thinking.req.json").thinking, 1);
+	cr_assert_eq(check_fixture("anthropic-messages.req.json").thinking, 0);
+	cr_assert_eq(check(off, sizeof off - 1).thinking, 0);
+	cr_assert_eq(check(adaptive, sizeof adaptive - 1).thinking, 1);
+	/* a body not read to its end may enable it further on */
+	cr_assert_eq(check(cut, sizeof cut - 1).thinking, -1);
 }

@@ -222,12 +222,95 @@ Test(usage, reads_usage_sent_with_the_finish_chunk_over_crlf)
 	check_fixture("mistral-chat-stream.resp", &st, &w);
 }
 
+Test(usage, sums_anthropic_compaction_iterations)
+{
+	struct want w = { 55377, 2416, 0, 0, 0, 0, U, "claude-opus-4-6", "msg_01Rk8vT3nQ6wJ2pL9xZ4cB7m", 1, 0, 0 };
+	check_fixture("anthropic-messages-compaction.resp", &anthropic_json, &w);
+}
+
+Test(usage, reads_anthropic_thinking_tokens)
+{
+	struct want w = { 46, 187, 0, 0, 0, 0, 164, "claude-sonnet-4-5-20250929",
+	                  "msg_01Tn5hW8sK3dF6gJ1qP2vX9b", 1, 0, 0 };
+	check_fixture("anthropic-messages-thinking.resp", &anthropic_json, &w);
+}
+
+/* A stream repeats the iterations in a later usage object: counted once. */
+Test(usage, counts_repeated_anthropic_iterations_once)
+{
+	static const char body[] =
+		"event: message_start\n"
+		"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\",\"model\":\"claude-opus-4-6\","
+		"\"usage\":{\"input_tokens\":181,\"output_tokens\":1,\"iterations\":[{\"type\":\"compaction\","
+		"\"input_tokens\":55196,\"output_tokens\":2104}]}}}\n\n"
+		"event: message_delta\n"
+		"data: {\"type\":\"message_delta\",\"usage\":{\"input_tokens\":181,\"output_tokens\":312,"
+		"\"iterations\":[{\"type\":\"compaction\",\"input_tokens\":55196,\"output_tokens\":2104},"
+		"{\"type\":\"message\",\"input_tokens\":181,\"output_tokens\":312}]}}\n\n"
+		"event: message_stop\n"
+		"data: {\"type\":\"message_stop\"}\n\n";
+	struct want w = { 55377, 2416, 0, 0, 0, 0, U, "claude-opus-4-6", "msg_1", 1, 0, 0 };
+	check_bytes(&anthropic_sse, body, sizeof body - 1, &w);
+}
+
+/* Reasoning is 0 when the request did not enable thinking, unknown when
+ * it did (or is unknown) and the response gives no breakdown. */
+Test(usage, anthropic_reasoning_follows_the_request)
+{
+	struct body b = load("anthropic-messages.resp");
+	struct body t = load("anthropic-messages-thinking.resp");
+	const int64_t want[] = { U, 0, U };
+	struct tg_usage u;
+
+	for (int thinking = -1; thinking <= 1; thinking++) {
+		memset(&parser, 0, sizeof parser);
+		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_feed(&parser, b.buf, b.len);
+		tg_usage_request_thinking(&parser, thinking);
+		tg_usage_end(&parser, &u);
+		cr_assert_eq(u.counts.reasoning, want[thinking + 1], "thinking %d", thinking);
+		cr_assert_eq(u.counts.output, 31);
+
+		memset(&parser, 0, sizeof parser);
+		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_feed(&parser, t.buf, t.len);
+		tg_usage_request_thinking(&parser, thinking);
+		tg_usage_end(&parser, &u);
+		cr_assert_eq(u.counts.reasoning, 164, "thinking %d, breakdown given", thinking);
+	}
+	free(b.buf);
+	free(t.buf);
+}
+
+Test(usage, reads_mistral_num_cached_tokens)
+{
+	struct want w = { 1236, 17, 1152, 0, U, U, 0, "mistral-medium-2508",
+	                  "9c2a41e7d0b84f3e8a6c5b1d2e3f4a5b", 1, 0, 0 };
+	check_fixture("mistral-chat-cached.resp", &openai_json, &w);
+}
+
+Test(usage, reads_gateway_cache_write_tokens)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openrouter", TG_BODY_JSON, "/api/v1/chat/completions" };
+	struct want w = { 2071, 19, 0, 2048, U, U, 0, "anthropic/claude-sonnet-4.5",
+	                  "gen-1763290200-Xk3pQ9aLm2VbN7cR4tYz", 1, 0, 0 };
+	check_fixture("openrouter-chat-cache-write.resp", &st, &w);
+}
+
 Test(usage, adds_xai_reasoning_to_output)
 {
 	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/chat/completions" };
 	struct want w = { 22, 257, 6, 0, U, U, 236, "grok-3-mini",
 	                  "0d8b4f6e-2a1c-4e3b-9d7f-5c8a0b2e4f61", 1, 0, 0 };
 	check_fixture("xai-chat.resp", &st, &w);
+}
+
+Test(usage, leaves_xai_responses_output_as_given)
+{
+	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/responses" };
+	struct want w = { 171, 923, 150, 0, U, U, 323, "grok-4-fast-reasoning",
+	                  "3b1f6c2e-8d4a-4f07-a6e5-91c2d7b0e4a3", 1, 0, 0 };
+	check_fixture("xai-responses.resp", &st, &w);
 }
 
 Test(usage, takes_deepseek_cache_hits_as_cached_input)
@@ -283,24 +366,31 @@ Test(usage, reads_the_gemini_json_array_stream)
 	check_fixture("gemini-stream-json.resp", &st, &w);
 }
 
-Test(usage, prefers_cohere_tokens_over_billed_units)
+Test(usage, counts_cohere_billed_units_not_raw_tokens)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
-	struct want w = { 509, 20, 0, 0, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
+	struct want w = { 13, 18, U, 0, U, U, U, "", "c14c80c3-18eb-4519-9460-6c92edd8cfb4", 1, 0, 0 };
 	check_fixture("cohere-chat.resp", &st, &w);
+}
+
+Test(usage, reads_cohere_cached_tokens_when_present)
+{
+	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" };
+	struct want w = { 13, 18, 8, 0, U, U, U, "", "0b6e2f7e-5d1c-4a57-9f0e-3c1e2f8a6d41", 1, 0, 0 };
+	check_fixture("cohere-chat-cached.resp", &st, &w);
 }
 
 Test(usage, reads_the_cohere_message_end_event)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_SSE, "/v2/chat" };
-	struct want w = { 509, 9, 0, 0, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
+	struct want w = { 13, 7, U, 0, U, U, U, "", "29f14a5a-11de-4cae-9800-25e4747408ea", 1, 0, 0 };
 	check_fixture("cohere-chat-stream.resp", &st, &w);
 }
 
-Test(usage, falls_back_to_billed_units_for_cohere_embed)
+Test(usage, reads_billed_units_of_cohere_embed)
 {
 	struct setup st = { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/embed" };
-	struct want w = { 17, 0, 0, 0, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
+	struct want w = { 17, 0, U, 0, U, U, 0, "", "5807ee2e-0cda-445a-9ec8-864c60a06606", 1, 0, 0 };
 	check_fixture("cohere-embed.resp", &st, &w);
 }
 
@@ -353,16 +443,61 @@ Test(usage, replaces_anthropic_counts_with_later_cumulative_ones)
 	           &w);
 }
 
+/* Whether the body, fed whole, is a stream that failed midway. */
+static int stream_failed(const struct setup *st, const char *text)
+{
+	return run(st, text, strlen(text), NULL, 0).stream_failed;
+}
+
+/* message_start's output_tokens is a placeholder: a stream that ends in
+ * an error event never sends the real count. */
 Test(usage, notices_an_error_event_in_a_stream)
 {
-	struct want w = { 10, 1, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
-	check_text(&anthropic_sse,
-	           "event: message_start\n"
-	           "data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-sonnet-4-5\","
-	           "\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
-	           "event: error\n"
-	           "data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n",
-	           &w);
+	static const char body[] =
+		"event: message_start\n"
+		"data: {\"type\":\"message_start\",\"message\":{\"id\":\"msg_2\",\"model\":\"claude-sonnet-4-5\","
+		"\"usage\":{\"input_tokens\":10,\"output_tokens\":1}}}\n\n"
+		"event: error\n"
+		"data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
+	struct want w = { 10, U, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
+
+	check_text(&anthropic_sse, body, &w);
+	cr_assert_eq(stream_failed(&anthropic_sse, body), 1);
+}
+
+Test(usage, notices_a_failed_responses_stream)
+{
+	static const struct setup responses_sse = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
+	static const char body[] =
+		"event: response.created\n"
+		"data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-4.1\","
+		"\"status\":\"in_progress\",\"error\":null,\"usage\":null}}\n\n"
+		"event: response.failed\n"
+		"data: {\"type\":\"response.failed\",\"response\":{\"id\":\"resp_1\",\"model\":\"gpt-4.1\","
+		"\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"x\"},\"usage\":null}}\n\n";
+	struct want w = { U, U, U, U, U, U, U, "gpt-4.1", "resp_1", 0, 0, 1 };
+
+	check_text(&responses_sse, body, &w);
+	cr_assert_eq(stream_failed(&responses_sse, body), 1);
+}
+
+/* OpenAI-compatible servers (vLLM, OpenRouter, ...) send a bare error
+ * object as a data event when generation fails after the first chunk. */
+Test(usage, notices_an_error_object_in_a_chunk_stream)
+{
+	static const char body[] =
+		"data: {\"id\":\"c3\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n"
+		"data: {\"error\":{\"message\":\"upstream failed\",\"code\":502}}\n\n";
+	struct want w = { U, U, U, U, U, U, U, "m", "c3", 0, 0, 1 };
+
+	check_text(&openai_sse, body, &w);
+	cr_assert_eq(stream_failed(&openai_sse, body), 1);
+}
+
+Test(usage, an_error_body_is_not_a_failed_stream)
+{
+	cr_assert_eq(stream_failed(&openai_json, "{\"error\":{\"message\":\"Rate limit\"}}"), 0);
+	cr_assert_eq(stream_failed(&openai_sse, "data: {\"id\":\"c\",\"choices\":[]}\n\ndata: [DONE]\n\n"), 0);
 }
 
 Test(usage, ignores_usage_objects_nested_deeper_than_the_documented_place)
