@@ -229,28 +229,15 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 	struct tg_spool_stats ignored;
 	struct dirent *e;
 	DIR *d;
-	int spooldir, rc = 0;
+	int rc;
 
 	if (!st)
 		st = &ignored;
 	memset(st, 0, sizeof *st);
 	if (ndone)
 		*ndone = 0;
-	spooldir = openat(ledger_dirfd, TG_SPOOL_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (spooldir < 0)
-		return errno == ENOENT ? 0 : errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
-	{
-		struct stat sst;
-
-		if (fstat(spooldir, &sst) != 0 || (rc = tg_dir_check(&sst)) != 0) {
-			close(spooldir);
-			return rc ? rc : TG_EIO;
-		}
-	}
-	if (!(d = fdopendir(spooldir))) {
-		close(spooldir);
-		return TG_ENOMEM;
-	}
+	if ((rc = tg_spool_dir_open(ledger_dirfd, &d)) != 0 || !d)
+		return rc;
 	while (rc == 0 && (e = readdir(d)) != NULL) {
 		int64_t end;
 		int fd, clean, mine;
@@ -289,23 +276,33 @@ int tg_spool_read_all(int ledger_dirfd, const struct tg_spool *own, tg_spool_ent
 	return rc;
 }
 
-int tg_spool_set_open(int ledger_dirfd, struct tg_spool_set *s)
+int tg_spool_dir_open(int ledger_dirfd, DIR **out)
 {
 	int spooldir = openat(ledger_dirfd, TG_SPOOL_DIR,
 	                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	struct dirent *e;
 	struct stat sst;
-	DIR *d;
 	int rc = 0;
 
-	s->n = 0;
+	*out = NULL;
 	if (spooldir < 0)
 		return errno == ENOENT ? 0 : errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
 	if (fstat(spooldir, &sst) != 0 || (rc = tg_dir_check(&sst)) != 0 ||
-	    !(d = fdopendir(spooldir))) {
+	    !(*out = fdopendir(spooldir))) {
 		close(spooldir);
 		return rc ? rc : TG_EIO;
 	}
+	return 0;
+}
+
+int tg_spool_set_open(int ledger_dirfd, struct tg_spool_set *s)
+{
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	s->n = 0;
+	if ((rc = tg_spool_dir_open(ledger_dirfd, &d)) != 0 || !d)
+		return rc;
 	while ((e = readdir(d)) != NULL) {
 		int fd;
 

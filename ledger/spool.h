@@ -34,6 +34,7 @@
 #ifndef TG_SPOOL_H
 #define TG_SPOOL_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -146,6 +147,11 @@ int tg_spool_set_open(int ledger_dirfd, struct tg_spool_set *s);
 int tg_spool_set_read(const struct tg_spool_set *s, tg_spool_entry_fn fn, void *ctx);
 
 void tg_spool_set_close(struct tg_spool_set *s);
+
+/* Opens the spool directory for readdir() after the same checks as the
+ * ledger's own directory (files.h).  Returns 0 with *out NULL when there is
+ * no spool directory, 0 with *out open, or a TG_E* code. */
+int tg_spool_dir_open(int ledger_dirfd, DIR **out);
 
 /* 1 when name is a spool file's: <pid>-<16 hex digits>. */
 int tg_spool_name_valid(const char *name);

@@ -173,24 +173,15 @@ static struct cached_file *add(struct tg_spool_cache *c, int dirfd, const char *
  * no longer there forgotten. */
 static int refresh(struct tg_spool_cache *c, int ledger_dirfd)
 {
-	int spooldir = openat(ledger_dirfd, TG_SPOOL_DIR,
-	                      O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	struct dirent *e;
 	DIR *d;
-	int rc = 0;
+	int rc;
 
 	for (size_t i = 0; i < c->n; i++)
 		c->files[i].seen = 0;
-	if (spooldir < 0) {
-		if (errno != ENOENT)
-			return errno == ELOOP ? TG_EUNSAFE : tg_error_from_errno(errno);
-		d = NULL;
-	} else if (fstat(spooldir, &st) != 0 || (rc = tg_dir_check(&st)) != 0 ||
-	           !(d = fdopendir(spooldir))) {
-		close(spooldir);
-		return rc ? rc : TG_EIO;
-	}
+	if ((rc = tg_spool_dir_open(ledger_dirfd, &d)) != 0)
+		return rc;
 	while (d && rc == 0 && (e = readdir(d)) != NULL) {
 		struct cached_file *f;
 		int64_t end;
