@@ -48,6 +48,8 @@ enum tg_record_flag {
 	TG_REC_CLAMPED       = 1u << 6, /* max output tokens rewritten by a budget policy */
 	TG_REC_TOO_LARGE     = 1u << 7, /* the body decoded past the inspection limit (decode.h):
 	                                   not read further, usage unknown */
+	TG_REC_STREAM_ERROR  = 1u << 8, /* the stream ended in the provider's error event
+	                                   (also INCOMPLETE, output unknown); `error` names it */
 };
 
 /* Sizes of the text fields, terminating NUL included.  Longer values are
@@ -61,6 +63,7 @@ enum tg_record_flag {
 #define TG_ID_MAX         128
 #define TG_POLICY_NAME_MAX 64
 #define TG_OPERATION_MAX  32
+#define TG_ERROR_MAX      64
 
 struct tg_record {
 	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
@@ -89,6 +92,10 @@ struct tg_record {
 	                                       "generate_content", plus "count_tokens";
 	                                       "" = not known (older records, or an
 	                                       endpoint of no known kind) */
+	char error[TG_ERROR_MAX];           /* the provider's error type or code
+	                                       ("overloaded_error", "server_error")
+	                                       when a stream ended in an error event;
+	                                       never its message; "" = none */
 };
 
 #endif

@@ -98,7 +98,8 @@ enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback)
 	if (tg_ends_with(endpoint, "/v1/messages"))
 		return TG_WIRE_ANTHROPIC;
 	if (strstr(endpoint, ":generateContent") || strstr(endpoint, ":streamGenerateContent") ||
-	    strstr(endpoint, ":embedContent") || strstr(endpoint, ":batchEmbedContents"))
+	    strstr(endpoint, ":embedContent") || strstr(endpoint, ":batchEmbedContents") ||
+	    strstr(endpoint, ":countTokens"))
 		return TG_WIRE_GEMINI;
 	if (tg_ends_with(endpoint, "/converse") || tg_ends_with(endpoint, "/converse-stream"))
 		return TG_WIRE_BEDROCK;

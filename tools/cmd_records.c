@@ -68,6 +68,7 @@ static const struct field fields[] = {
 	/* Later fields go last, so that CSV columns keep their places. */
 	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
 	{ "operation",                   F_ID,    TEXT(TG_TI_OPERATION), 0 },
+	{ "error",                       F_ID,    TEXT(TG_TI_ERROR), 0 },
 };
 #undef AT
 #undef TEXT
@@ -278,6 +279,15 @@ static void emit_table(struct tg_obuf *o, const struct tg_record *r)
 	table_count(o, r->latency_ms);
 	tg_obuf_put(o, "  ", 2);
 	tg_obuf_str(o, r->process);
+	/* Its output count is unknown (`?`): say why, by the provider's word. */
+	if (r->flags & TG_REC_STREAM_ERROR) {
+		tg_obuf_str(o, "  [stream error");
+		if (r->error[0]) {
+			tg_obuf_str(o, ": ");
+			tg_obuf_str(o, r->error);
+		}
+		tg_obuf_char(o, ']');
+	}
 	tg_obuf_char(o, '\n');
 }
 
