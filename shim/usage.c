@@ -709,8 +709,13 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	 * OpenAI-compatible servers send when generation fails midway) ends
 	 * a stream early: its counts so far are not the final ones. */
 	out->stream_failed = p->error_seen && (p->kind == TG_BODY_SSE || p->kind == TG_BODY_EVENTSTREAM);
-	if (out->stream_failed)
+	if (out->stream_failed) {
 		c->output = TG_COUNT_UNKNOWN;
+		/* a reported part of it is as little final; a 0 by rule (no
+		 * thinking requested) stands */
+		if (known(p->raw[TG_U_REASONING]))
+			c->reasoning = TG_COUNT_UNKNOWN;
+	}
 	if (out->stream_failed && p->kind != TG_BODY_JSON)
 		memcpy(out->error, p->error, sizeof out->error);
 	else
