@@ -231,3 +231,35 @@ Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
 	cr_assert_not_null(strstr(out, "\"process\":\"@evil\",\"tags\":{\"-k\":\"+v\"},"
 	                          "\"request_id\":\"-cmd\""), "%s", out);
 }
+
+/* A stream that ended in the provider's error event: the error's name in
+ * every format, and the table says why its output is `?`. */
+Test(report_cli, shows_the_error_a_stream_ended_in)
+{
+	struct tg_ledger *l;
+	/* 2026-11-23T00:00:00Z */
+	struct tg_record r = tgt_record(INT64_C(1795392000000000), "anthropic", "claude-sonnet-4-5", "agent",
+	                                "", 12, -1, 0.00004, TG_REC_STREAM | TG_REC_INCOMPLETE | TG_REC_STREAM_ERROR);
+	char out[8192], args[256];
+
+	snprintf(r.error, sizeof r.error, "overloaded_error");
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	tgt_put_record(l, &r);
+	tg_ledger_close(l);
+
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format table", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "  agent  [stream error: overloaded_error]\n"), "%s", out);
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format jsonl", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "\"output_tokens\":null,"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"incomplete\":true,"), "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\"}\n"), "%s", out);
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format csv", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, ",overloaded_error\r\n"), "%s", out);
+	/* the others' rows are not marked */
+	snprintf(args, sizeof args, "records --ledger %s --until 2026-11-22T12:00:00Z --format table", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_null(strstr(out, "[stream error"), "%s", out);
+}
