@@ -716,7 +716,7 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 		if (known(p->raw[TG_U_REASONING]))
 			c->reasoning = TG_COUNT_UNKNOWN;
 	}
-	if (out->stream_failed && p->kind != TG_BODY_JSON)
+	if (out->stream_failed)
 		memcpy(out->error, p->error, sizeof out->error);
 	else
 		out->error[0] = '\0';
