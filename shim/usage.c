@@ -176,7 +176,8 @@ static const struct tg_usage_rule gemini_rules[] = {
 	{ "error.code", R_ERROR_CODE },
 	/* models/X:countTokens: {"totalTokens":N,"cachedContentTokenCount":M,...}
 	 * (https://ai.google.dev/api/tokens#CountTokensResponse; Vertex AI's
-	 * answer has totalTokens too).  The cached part is taken as a part of
+	 * google.cloud.aiplatform.v1.CountTokensResponse has totalTokens,
+	 * totalBillableCharacters and promptTokensDetails).  The cached part is taken as a part of
 	 * the total, as promptTokenCount includes it in generateContent. */
 	{ "totalTokens", TG_U_COUNTED },
 	{ "cachedContentTokenCount", TG_U_COUNTED_CACHED },

@@ -885,6 +885,16 @@ Test(usage, reads_gemini_count_tokens_with_its_cached_part)
 	check_fixture("gemini-count-tokens.resp", &st, &w);
 }
 
+/* Vertex AI: {"totalTokens":N,"totalBillableCharacters":M,"promptTokensDetails":[...]} */
+Test(usage, reads_vertex_count_tokens_as_free_input)
+{
+	struct setup st = { TG_WIRE_GEMINI, "vertex", TG_BODY_JSON,
+	                    "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens" };
+	struct want w = { 31, 0, 0, 0, 0, 0, 0, "", "", 1, 0, 0 };
+	check_text(&st, "{\"totalTokens\":31,\"totalBillableCharacters\":96,\"promptTokensDetails\":"
+	           "[{\"modality\":\"TEXT\",\"tokenCount\":31}]}", &w);
+}
+
 Test(usage, reads_a_top_level_count_only_from_a_counting_endpoint)
 {
 	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 0 };
