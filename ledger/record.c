@@ -48,6 +48,11 @@ void tg_counts_unknown(struct tg_counts *c)
 	c->reasoning = TG_COUNT_UNKNOWN;
 }
 
+int tg_operation_counts_tokens(const char *operation)
+{
+	return strcmp(operation, "count_tokens") == 0;
+}
+
 int tg_tags_contain(const char *tags, const char *kv)
 {
 	size_t kl = strlen(kv);

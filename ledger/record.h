@@ -35,6 +35,12 @@ struct tg_counts {
 /* Sets every count to TG_COUNT_UNKNOWN. */
 void tg_counts_unknown(struct tg_counts *c);
 
+/* 1 for a record's operation "count_tokens" (shim/operation.c): the
+ * providers answer it for free, with an input count and nothing
+ * generated, so it costs 0, is never unpriced and spends no tokens of a
+ * budget. */
+int tg_operation_counts_tokens(const char *operation);
+
 /* 1 when the record tags "k=v,k=v" include the pair kv ("team=search"). */
 int tg_tags_contain(const char *tags, const char *kv);
 

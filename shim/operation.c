@@ -59,8 +59,3 @@ const char *tg_operation_of(const char *endpoint)
 		return strstr(endpoint, "embed") ? "embeddings" : "chat";
 	return "";
 }
-
-int tg_operation_counts_tokens(const char *operation)
-{
-	return strcmp(operation, "count_tokens") == 0;
-}

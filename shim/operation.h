@@ -14,8 +14,7 @@
  * without its query. */
 const char *tg_operation_of(const char *endpoint);
 
-/* 1 for "count_tokens": the providers answer it for free, with an input
- * count and nothing generated (its records cost 0 and are not unpriced). */
-int tg_operation_counts_tokens(const char *operation);
+/* tg_operation_counts_tokens(), the rule for "count_tokens" calls, is in
+ * record.h: the ledger's totals apply it too. */
 
 #endif
