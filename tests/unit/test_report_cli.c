@@ -202,18 +202,25 @@ Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
 	flag_fails("budget set x global,day,usd=1e308,block", "usd=1e308: out of range");
 }
 
-Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
+/* Adds r to the test's ledger. */
+static void append(const struct tg_record *r)
 {
 	struct tg_ledger *l;
+
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	tgt_put_record(l, r);
+	tg_ledger_close(l);
+}
+
+Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
+{
 	/* 2026-11-23T00:00:00Z */
 	struct tg_record r = tgt_record(INT64_C(1795392000000000), "openai", "=1+2", "@evil",
 	                                "-k=+v", 7, 3, 0.5, 0);
 	char out[8192], args[256];
 
 	snprintf(r.request_id, sizeof r.request_id, "-cmd");
-	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
-	tgt_put_record(l, &r);
-	tg_ledger_close(l);
+	append(&r);
 
 	snprintf(args, sizeof args, "records --ledger %s --format csv --since 2026-11-23", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
@@ -234,29 +241,32 @@ Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
 
 /* A stream that ended in the provider's error event: the error's name in
  * every format, and the table says why its output is `?`. */
+/* `records` of 2026-11-23 on, in format; its output in out. */
+static void records_of_nov23(const char *format, char *out, size_t n)
+{
+	char args[256];
+
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format %s", dir, format);
+	cr_assert_eq(run(args, out, n), 0, "%s", out);
+}
+
 Test(report_cli, shows_the_error_a_stream_ended_in)
 {
-	struct tg_ledger *l;
 	/* 2026-11-23T00:00:00Z */
 	struct tg_record r = tgt_record(INT64_C(1795392000000000), "anthropic", "claude-sonnet-4-5", "agent",
 	                                "", 12, -1, 0.00004, TG_REC_STREAM | TG_REC_INCOMPLETE | TG_REC_STREAM_ERROR);
 	char out[8192], args[256];
 
 	snprintf(r.error, sizeof r.error, "overloaded_error");
-	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
-	tgt_put_record(l, &r);
-	tg_ledger_close(l);
+	append(&r);
 
-	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format table", dir);
-	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	records_of_nov23("table", out, sizeof out);
 	cr_assert_not_null(strstr(out, "  agent  [stream error: overloaded_error]\n"), "%s", out);
-	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format jsonl", dir);
-	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	records_of_nov23("jsonl", out, sizeof out);
 	cr_assert_not_null(strstr(out, "\"output_tokens\":null,"), "%s", out);
 	cr_assert_not_null(strstr(out, "\"incomplete\":true,"), "%s", out);
 	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\"}\n"), "%s", out);
-	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format csv", dir);
-	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	records_of_nov23("csv", out, sizeof out);
 	cr_assert_not_null(strstr(out, ",overloaded_error\r\n"), "%s", out);
 	/* the others' rows are not marked */
 	snprintf(args, sizeof args, "records --ledger %s --until 2026-11-22T12:00:00Z --format table", dir);
