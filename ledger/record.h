@@ -54,8 +54,7 @@ enum tg_record_flag {
 	TG_REC_CLAMPED       = 1u << 6, /* max output tokens rewritten by a budget policy */
 	TG_REC_TOO_LARGE     = 1u << 7, /* the body decoded past the inspection limit (decode.h):
 	                                   not read further, usage unknown */
-	TG_REC_STREAM_ERROR  = 1u << 8, /* the stream ended in the provider's error event
-	                                   (also INCOMPLETE, output unknown); `error` names it */
+	TG_REC_STREAM_ERROR  = 1u << 8, /* the stream ended with an error event */
 };
 
 /* Sizes of the text fields, terminating NUL included.  Longer values are

@@ -279,15 +279,6 @@ static void emit_table(struct tg_obuf *o, const struct tg_record *r)
 	table_count(o, r->latency_ms);
 	tg_obuf_put(o, "  ", 2);
 	tg_obuf_str(o, r->process);
-	/* Its output count is unknown (`?`): say why, by the provider's word. */
-	if (r->flags & TG_REC_STREAM_ERROR) {
-		tg_obuf_str(o, "  [stream error");
-		if (r->error[0]) {
-			tg_obuf_str(o, ": ");
-			tg_obuf_str(o, r->error);
-		}
-		tg_obuf_char(o, ']');
-	}
 	tg_obuf_char(o, '\n');
 }
 
