@@ -87,3 +87,14 @@ tg_fake_stop() {
 		TG_FAKE_PID=
 	fi
 }
+
+# tg_node_mount NODE_DIR: makes the Debian nodejs that tests/deps_node.sh
+# unpacked into NODE_DIR/root runnable in this namespace: libnode reads its
+# externalized built-in modules (undici, acorn, cjs-module-lexer) from
+# /usr/share/nodejs, a path compiled in, so NODE_DIR/root/usr/share is laid
+# over /usr/share, read-only, in this mount namespace only.  Nothing when
+# the node is not there (the sdk-node-* tests then fail saying so).
+tg_node_mount() {
+	[ -d "$1/root/usr/share/nodejs" ] || return 0
+	mount -t overlay tg-node -o "ro,lowerdir=$1/root/usr/share:/usr/share" /usr/share
+}

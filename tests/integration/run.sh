@@ -37,6 +37,8 @@ cases=$TG_TOP/tests/fixtures/cases.json
 set -- "$cases" "$work/extra/extra_cases.json"
 
 tg_netns_setup "$work" "$@"
+export TG_IT_NODE_DIR="${TG_IT_NODE_DIR:-$TG_TOP/build/node}"
+tg_node_mount "$TG_IT_NODE_DIR"
 # Leaks are checked in the instrumented CLI; run_tests.py turns them off
 # for the host programs it preloads the shim into.
 tg_san_setup "$work/sanitizer" 1
