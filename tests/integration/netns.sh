@@ -4,8 +4,9 @@
 #
 # Owns: entering the namespace (tg_netns_enter), the hosts file and the
 # throwaway CA (tg_netns_setup), the fake provider's life (tg_fake_start,
-# tg_fake_stop), Debian's nodejs in it (tg_node_mount).  Inside the namespace only lo exists, so nothing a test
-# runs can reach a real provider whatever the hosts file says.
+# tg_fake_stop), Debian's nodejs in it (tg_node_mount).  Inside the
+# namespace only lo exists, so nothing a test runs can reach a real provider
+# whatever the hosts file says.
 #
 # Callers set TG_TOP (the source tree) before sourcing.  Everything defined
 # here starts with tg_ or TG_ so it cannot clobber the caller's variables.
