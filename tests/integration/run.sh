@@ -1,11 +1,12 @@
 #!/bin/sh
 # run.sh - the integration tests: real clients (curl, Python urllib,
-# requests, aiohttp, httpx) under libtokenguard.so against a local fake
-# provider that answers for every provider hostname.
+# requests, aiohttp, httpx, the Node SDKs) under libtokenguard.so against a
+# local fake provider that answers for every provider hostname.
 #
 # Owns: the run's life: a private network+mount namespace (netns.sh) so no
 # request can leave the machine, a throwaway CA, the fake provider on :443,
-# the test driver (run_tests.py), and the teardown.  Needs root, or
+# Debian's nodejs made runnable in it (netns.sh, tg_node_mount), the test
+# driver (run_tests.py), and the teardown.  Needs root, or
 # unprivileged user namespaces.  `make integration` runs it after `make`.
 #
 # Environment: see run_tests.py (TG_IT_CLIENTS, TG_IT_CASES, TG_IT_MODES,
@@ -37,6 +38,8 @@ cases=$TG_TOP/tests/fixtures/cases.json
 set -- "$cases" "$work/extra/extra_cases.json"
 
 tg_netns_setup "$work" "$@"
+export TG_IT_NODE_DIR="${TG_IT_NODE_DIR:-$TG_TOP/build/node}"
+tg_node_mount "$TG_IT_NODE_DIR"
 # Leaks are checked in the instrumented CLI; run_tests.py turns them off
 # for the host programs it preloads the shim into.
 tg_san_setup "$work/sanitizer" 1

@@ -22,7 +22,7 @@ TG_IT_MODES select the matrix (the special tests then run only if neither
 TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
-budget-*, trust-*, ledger-*, bomb-*, lazy-*).
+budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*).
 TG_IT_FULL=1 runs the full cross product instead of the covering matrix.
 TG_IT_JOBS (default 2) tests run at once.  TG_IT_H2=0 skips the record
 checks of HTTP/2 exchanges (only the programs' outputs are then compared).
@@ -62,10 +62,11 @@ import concurrency  # noqa: E402
 import trust  # noqa: E402
 import ledger_faults  # noqa: E402
 import lazy_libs  # noqa: E402
+import sdk_node  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs)
+SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
