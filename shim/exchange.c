@@ -221,7 +221,7 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 {
 	if (x->req.info.model[0])
 		snprintf(out, n, "%s", x->req.info.model);
-	else if (tg_model_from_path(x->endpoint, out, n) != 0)
+	else if (tg_model_from_path(x->endpoint, out, n) < 0)
 		out[0] = '\0';
 }
 
