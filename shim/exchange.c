@@ -233,6 +233,18 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 	x->response_started = 0;
 }
 
+void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
+                           int downgraded, int clamped)
+{
+	snprintf(x->policy, sizeof x->policy, "%s", policy);
+	if (downgraded) {
+		x->policy_flags |= TG_REC_DOWNGRADED;
+		snprintf(x->requested_model, sizeof x->requested_model, "%s", asked);
+	}
+	if (clamped)
+		x->policy_flags |= TG_REC_CLAMPED;
+}
+
 void tg_exchange_discard(struct tg_exchange *x)
 {
 	release(x);

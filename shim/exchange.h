@@ -113,6 +113,12 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
  * left the machine. */
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy);
 
+/* Marks the exchange's request rewritten by `policy` before it was sent:
+ * its model downgraded from `asked` (new_model set) and/or its max output
+ * tokens clamped (clamped). */
+void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
+                           int downgraded, int clamped);
+
 /* Releases what the exchange holds without making a record. */
 void tg_exchange_discard(struct tg_exchange *x);
 

@@ -33,6 +33,14 @@ const struct tg_provider *tg_provider_for_host(const char *host, int port);
  * `fallback` (the host's format) for paths that say nothing. */
 enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback);
 
+/* The key that caps an API's output, for a clamp to insert into a body
+ * that names none: "max_completion_tokens", "max_output_tokens",
+ * "max_tokens", or a dotted "object.key" ("generationConfig.
+ * maxOutputTokens") whose object is created when absent.  NULL for APIs
+ * with no output to cap (embeddings).  One table in providers.c classifies
+ * every API: adding one is a change to that table alone. */
+const char *tg_cap_key_for_endpoint(const struct tg_provider *p, const char *endpoint);
+
 /* 1 when some TOKENGUARD_HOSTS entry is limited to a port: only then is
  * the peer's port worth a system call. */
 int tg_providers_port_matters(void);
