@@ -302,6 +302,7 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 	r->id = s->id;
 	r->request_ended = x->req_done;
 	r->reset_sent = 0;
+	r->credit = 0;
 	tg_exchange_refuse(x, g->policy);
 	stream_end(t, s, 1, 1);
 }
@@ -342,13 +343,13 @@ static void gate_streams(struct tg_h2_transport *t, int can_cut)
 	}
 }
 
-static void put_window_update(struct tg_h2_transport *t, uint32_t credit)
+static void put_window_update(struct tg_h2_transport *t, uint32_t stream_id, uint32_t credit)
 {
 	char f[TG_REFUSAL_WINDOW_UPDATE_LEN];
-	tg_refusal_h2_window_update(credit, f);
+	tg_refusal_h2_window_update(stream_id, credit, f);
 	if (tg_inject_append(t->inject, f, sizeof f) != 0)
 		tg_debug("%s: could not queue a flow-control credit", t->sni);
-	else
+	else if (stream_id == 0)
 		t->conn_window += credit;
 }
 
@@ -366,7 +367,10 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 		if (c->in_preface || c->left > 0) {
 			size_t n = len - i < c->left ? len - i : c->left;
 			if (cut) {
+				struct refused_stream *r = refused_find(t, c->stream_id);
 				*credit += (uint32_t)n;
+				if (r)
+					r->credit += (uint32_t)n;
 			} else {
 				memcpy(out + o, buf + i, n);
 				o += n;
@@ -638,7 +642,15 @@ void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
 	size_t olen = filter(t, &c, src, srclen, out, &credit);
 	int held = buf != NULL;
 	if (credit)
-		put_window_update(t, credit);
+		put_window_update(t, 0, credit);
+	/* The stream's window too: a program still sending a refused body
+	 * (httpx reads the answer only once its body is sent) would wait
+	 * for it forever. */
+	for (int i = 0; i < t->nrefused; i++) {
+		if (t->refused[i].credit && !t->refused[i].request_ended)
+			put_window_update(t, t->refused[i].id, t->refused[i].credit);
+		t->refused[i].credit = 0;
+	}
 	/* Forget refused streams that can send nothing more. */
 	int k = 0;
 	for (int i = 0; i < t->nrefused; i++)

@@ -52,6 +52,7 @@ struct tg_h2_transport {
 		uint32_t id;
 		int request_ended;     /* the program sent END_STREAM: no more DATA to cut */
 		int reset_sent;
+		uint32_t credit;       /* its DATA bytes cut from this write, to credit back */
 	} refused[TG_H2_REFUSED_MAX];
 	int nrefused;
 	uint32_t cut_left;         /* bytes left of a DATA frame being cut, carried to the next write */

@@ -607,6 +607,48 @@ def downgrade(t, env, tdir):
     return "# curl h1, httpx h1, curl h2, httpx h2: downgraded; h2 compact body: fallback"
 
 
+def h2_big_body(t, env, tdir):
+    """A body larger than the program's HTTP/2 send window cannot be held
+    whole: the program would wait for credit that only the held bytes
+    reaching the server could bring.  The hold ends when the window runs
+    out; a call the policy governs gets the fallback (said once), one it
+    does not govern reaches the server intact; nothing waits."""
+    policy = "cheaper"
+    base = load_json(t.cases[OPENAI]["request_path"])
+    big = dict(base, model="gpt-4o")
+    big["messages"] = [dict(base["messages"][0], content="PROMPT-SECRET-big " + "x" * 300000)]
+    path = os.path.join(tdir, "big.req.json")
+    with open(path, "w") as f:
+        json.dump(big, f, indent=2)
+    other_path = os.path.join(tdir, "big-other.req.json")
+    with open(other_path, "w") as f:
+        json.dump(dict(big, model="gpt-4.1"), f, indent=2)
+    size = os.path.getsize(other_path)
+    notes = []
+    for client in ("curl-h2", "httpx-h2"):
+        ledger = os.path.join(tdir, "ledger-" + client)
+        budget_set(t, env, ledger, policy, "model:gpt-4o,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
+        exs = [t.ex(OPENAI, other_path), t.ex(OPENAI, path)]
+        if client == "curl-h2":
+            c = curl(t, env, tdir, client, exs, ledger, http="2", extra_env=None)
+            codes, tag, lines = c.codes(), c.tag, c.tg_lines()
+        else:
+            p = PyClient(t, env, tdir, client, client, exs, ledger)
+            res = p.finish()
+            codes = [str(r.get("status")) for r in res]
+            tag, lines = p.tag, [l for l in p.stderr().splitlines() if l.startswith("tokenguard: ")]
+        got = received(t, env, tag)
+        t.check(codes == ["200", "429"], "%s: statuses %s, expected 200 (not governed) then the "
+                "fallback's 429" % (client, codes))
+        t.check([(e["model"], e["body_len"]) for e in got] == [("gpt-4.1", size)],
+                "%s: the server received %s, expected the ungoverned call whole (%d bytes)"
+                % (client, [(e["model"], e["body_len"]) for e in got], size))
+        said = [l for l in lines if "cannot rewrite" in l]
+        t.check(len(said) == 1, "%s: the fallback said %d times: %s" % (client, len(said), lines))
+        notes.append("%s %d-byte bodies" % (client, size))
+    return "# " + ", ".join(notes)
+
+
 # What each API's clamp must write, and where the fake provider reports it:
 # (case, cap keys removed from the body, the key the server must get, the
 # log field it shows up in).
@@ -1027,6 +1069,7 @@ def tests(harness, cases):
         ("curl", "curl", "budget-downgrade", downgrade),
         ("curl-h1", "curl", "budget-clamp", clamp),
         ("curl+httpx", "curl", "budget-clamp-cap-keys", clamp_cap_keys),
+        ("curl-h2+httpx", "curl", "budget-h2-big-body", h2_big_body),
         ("curl-h1", "curl", "budget-warn", warn),
         ("requests", "budget_client.py", "budget-two-processes-share", two_processes_share),
         ("curl", "curl", "budget-fail-closed", fail_closed),
