@@ -11,6 +11,9 @@
  * the new request must carry a Content-Length equal to its new body, the
  * bytes after the request unchanged, and, when the old body was one whole
  * JSON document, a body that scans to the new model and the new limit.
+ * The same rewrite is asked of the body alone at its length (HTTP/2): it
+ * must keep the length and, on a whole document, scan the same way.  An
+ * odd-sized input with bit 4 set inserts the nested Gemini key.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -79,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int possible = tg_rewrite_h1_possible(buf, len);
 
 	memset(&before, 0, sizeof before);
-	before.model_offset = before.max_tokens_offset = -1;
+	before.model_offset = before.max_tokens_offset = before.cap_parent_offset = -1;
 	before.malformed = 1;
 	if (frame(buf, len, &hlen, &clen) == 0)
 		scan(buf + hlen, clen < len - hlen ? clen : len - hlen, &before);
@@ -91,8 +94,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_tokens = sel & 2 ? limits[sel >> 5] : -1,
 		.max_tokens_offset = before.max_tokens_offset,
 		.max_tokens_len = before.max_tokens_len,
-		.max_tokens_key = sel & 16 ? "max_output_tokens" : "max_tokens",
+		.max_tokens_key = !(sel & 16) ? "max_tokens" : size % 2 ? "generationConfig.maxOutputTokens"
+		                                                         : "max_output_tokens",
+		.cap_parent_offset = before.cap_parent_offset,
 	};
+	if (!before.malformed) {
+		static char same[1 << 16];
+		size_t blen = clen < len - hlen ? clen : len - hlen;
+		if (blen <= sizeof same && tg_rewrite_body_same_length(buf + hlen, blen, &rw, same) == 0) {
+			scan(same, blen, &after);
+			if (after.malformed)
+				abort();
+			if (rw.model && strcmp(after.model, rw.model) != 0)
+				abort();
+			if (rw.max_tokens >= 0 && after.max_tokens != rw.max_tokens)
+				abort();
+		}
+	}
 	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
 
 	if (!out)
