@@ -40,6 +40,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->gated = 0;
 	x->req_headers = 0;
 	x->expect_continue = 0;
+	x->req_not_json = 0;
 	x->req_done = 0;
 	x->policy_flags = 0;
 	x->policy[0] = '\0';
@@ -87,6 +88,8 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 			x->req_body_opaque = 1;
 	} else if (tg_name_is(name, nlen, "expect")) {
 		x->expect_continue = 1;
+	} else if (tg_name_is(name, nlen, "content-type")) {
+		x->req_not_json = !memmem(value, vlen, "json", 4);
 	}
 }
 

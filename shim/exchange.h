@@ -66,6 +66,7 @@ struct tg_exchange {
 	int gated;                 /* the gate has decided for this request */
 	int req_headers;           /* the request's header block has been seen */
 	int expect_continue;       /* Expect: 100-continue: the body waits for the server */
+	int req_not_json;          /* its content-type says another format (gRPC, multipart): never rewritten */
 	int req_done;              /* the whole request has been seen */
 	uint32_t policy_flags;     /* TG_REC_BLOCKED / DOWNGRADED / CLAMPED */
 	char policy[TG_POLICY_NAME_MAX];

@@ -518,12 +518,15 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 }
 
 /* A request whose HEADERS ended in the bytes being written and whose body
- * is still to come: the one a hold waits for. */
+ * is still to come: the one a hold waits for.  Not one whose body waits
+ * for the server (Expect: 100-continue; gRPC and other bidirectional
+ * streams, which are no JSON a rewrite could edit anyway). */
 static struct tg_h2_stream *request_to_hold(struct tg_h2_transport *t)
 {
 	for (int i = 0; i < t->nstreams; i++) {
 		struct tg_h2_stream *s = &t->streams[i];
-		if (s->id && s->x && s->headers_unsent && !s->x->gated && !s->x->req_done)
+		if (s->id && s->x && s->headers_unsent && !s->x->gated && !s->x->req_done &&
+		    !s->x->expect_continue && !s->x->req_not_json && !s->x->req_body_opaque)
 			return s;
 	}
 	return NULL;

@@ -57,13 +57,14 @@ static size_t frame(unsigned char *out, uint8_t type, uint8_t flags, uint32_t st
 	return 9 + len;
 }
 
-static size_t headers_block(unsigned char *out, size_t n)
+static size_t headers_block_of(unsigned char *out, size_t n, const char *content_type)
 {
 	nghttp2_hd_deflater *d;
 	nghttp2_nv nv[] = {
 #define NV(a, b) { (uint8_t *)a, (uint8_t *)b, sizeof a - 1, sizeof b - 1, NGHTTP2_NV_FLAG_NONE }
 		NV(":method", "POST"), NV(":scheme", "https"), NV(":authority", "api.openai.com"),
-		NV(":path", "/v1/chat/completions"), NV("content-type", "application/json"),
+		NV(":path", "/v1/chat/completions"),
+		{ (uint8_t *)"content-type", (uint8_t *)content_type, 12, strlen(content_type), NGHTTP2_NV_FLAG_NONE },
 #undef NV
 	};
 	cr_assert_eq(nghttp2_hd_deflate_new(&d, 4096), 0);
@@ -71,6 +72,11 @@ static size_t headers_block(unsigned char *out, size_t n)
 	cr_assert_gt(r, 0);
 	nghttp2_hd_deflate_del(d);
 	return (size_t)r;
+}
+
+static size_t headers_block(unsigned char *out, size_t n)
+{
+	return headers_block_of(out, n, "application/json");
 }
 
 /* The DATA frame's header goes out in the first write, the model only in
@@ -135,6 +141,19 @@ Test(conn_h2, a_refusal_never_cuts_a_frame_already_begun, .init = setup, .fini =
 	tg_conn_forget(ssl);
 }
 
+/* The preface, an empty SETTINGS and stream 1's HEADERS (END_HEADERS,
+ * no END_STREAM); returns their length. */
+static size_t request_start(unsigned char *all)
+{
+	unsigned char block[256];
+	size_t blen = headers_block(block, sizeof block);
+	size_t n = 24;
+	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	n += frame(all + n, 0x4, 0, 0, "", 0);
+	n += frame(all + n, 0x1, 0x4, 1, block, blen);
+	return n;
+}
+
 /* A request whose body comes over several writes is held back until
  * whole: refused then, none of its DATA reaches the server, whatever the
  * writes' cuts, and the HEADERS still do (the server's HPACK table). */
@@ -142,12 +161,8 @@ Test(conn_h2, a_held_request_refused_sends_no_data, .init = setup, .fini = teard
 {
 	static const char body1[] = "{\"model\":\"gpt-4o\",\"messages\":[";
 	static const char body2[] = "{\"role\":\"user\",\"content\":\"PROMPT-SECRET-2\"}]}";
-	unsigned char block[256], all[2048];
-	size_t blen = headers_block(block, sizeof block);
-	size_t n = 24;
-	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
-	n += frame(all + n, 0x4, 0, 0, "", 0);
-	n += frame(all + n, 0x1, 0x4, 1, block, blen);
+	unsigned char all[2048];
+	size_t n = request_start(all);
 	size_t headers_end = n;
 	size_t first_end = n + 9 + sizeof body1 - 1;
 	n += frame(all + n, 0x0, 0, 1, body1, sizeof body1 - 1);
@@ -199,12 +214,8 @@ static size_t data_frames(unsigned char *out, uint32_t stream, const char *body,
 
 static void downgrade_case(const char *body, const char *want, int padded)
 {
-	unsigned char block[256], all[2048];
-	size_t blen = headers_block(block, sizeof block);
-	size_t n = 24;
-	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
-	n += frame(all + n, 0x4, 0, 0, "", 0);
-	n += frame(all + n, 0x1, 0x4, 1, block, blen);
+	unsigned char all[2048];
+	size_t n = request_start(all);
 	size_t data_at = n;
 	size_t cut = strlen(body) / 2;
 	n += data_frames(all + n, 1, body, cut, padded);
@@ -248,4 +259,25 @@ Test(conn_h2, a_downgrade_edits_the_body_in_place_at_its_length, .init = setup_d
 	               "{\"model\":\"gpt-4o-mini\",\"messages\":[],\"n\":1,  \"x\": \"a b\"}", 1);
 	downgrade_case("{\"model\": \"gpt-4o-2024-08-06\", \"messages\": []}",
 	               "{\"model\": \"gpt-4o-mini\"      , \"messages\": []}", 0);
+}
+
+/* A body that is no JSON (gRPC streams, which may wait for the server
+ * between messages) is never held: nothing could rewrite it. */
+Test(conn_h2, a_request_that_is_not_json_is_not_held, .init = setup_downgrade, .fini = teardown)
+{
+	unsigned char block[256], all[2048];
+	size_t blen = headers_block_of(block, sizeof block, "application/grpc");
+	size_t n = 24;
+	memcpy(all, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24);
+	n += frame(all + n, 0x4, 0, 0, "", 0);
+	n += frame(all + n, 0x1, 0x4, 1, block, blen);
+	n += frame(all + n, 0x0, 0, 1, "\0\0\0\0\x05hello", 10);
+
+	char ssl[] = "grpc";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, (const char *)all, n, &p);
+	cr_assert_eq(p.swallow, 0, "held");
+	cr_assert_eq(p.buf, (const char *)all);
+	tg_conn_write_end(&p, n, 0);
+	tg_conn_forget(ssl);
 }
