@@ -7,7 +7,8 @@
  * end of a header block, DATA payload, end of stream, RST_STREAM, GOAWAY.
  *
  * It never answers, never enforces flow control or stream states: it only
- * has to stay in step with both peers.  Memory is the caller's struct plus
+ * has to stay in step with both peers (it reports the flow-control frames,
+ * for a caller that must know what a peer may still send).  Memory is the caller's struct plus
  * the two HPACK inflaters allocated by tg_h2_init(); DATA is streamed to the
  * caller as it arrives and header block fragments are decoded as they
  * arrive, so no frame is ever buffered whole.

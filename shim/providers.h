@@ -1,6 +1,8 @@
 /* providers.h - which hosts are LLM providers, and which wire format each speaks.
  *
- * Owns: the built-in host table and the extra hosts from TOKENGUARD_HOSTS.
+ * Owns: the built-in host table, the extra hosts from TOKENGUARD_HOSTS, and
+ * the API table: per endpoint path, its wire format and the key that caps
+ * its output.
  * A lookup is a short scan of a small table with no allocation and no lock:
  * it runs once per new TLS connection, provider or not.
  */

@@ -7,8 +7,12 @@
  * (recorded as cut off with the usage seen so far).  Streams the server
  * refused to process (above a GOAWAY's last stream id) make no record: they
  * cost nothing and the client retries them.
- * Allocates the observer's HPACK inflaters and one struct tg_exchange per
- * stream.
+ * Also owns the budget decisions' effect on the wire: refused streams cut,
+ * and a request held back until its body is whole so that a downgrade or
+ * clamp can edit it in place (with the program's send windows tracked to
+ * know when a hold must end).
+ * Allocates the observer's HPACK inflaters, one struct tg_exchange per
+ * stream and, during a hold, the held bytes (at most about 1 MiB).
  */
 #ifndef TG_TRANSPORT_H2_H
 #define TG_TRANSPORT_H2_H
