@@ -427,8 +427,10 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			} else {
 				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
 				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's model (HTTP/2 or a body over several writes): blocking instead"
-				           : "cannot rewrite this request's model (HTTP/2 or a body over several writes): letting it through");
+				           ? "cannot rewrite this request's model (not held whole, compressed, or no room at its "
+				           "announced length): blocking instead"
+				           : "cannot rewrite this request's model (not held whole, compressed, or no room at its "
+				           "announced length): letting it through");
 				if (p->fallback == TG_ACT_BLOCK)
 					set_block(out, p, message);
 			}
@@ -451,8 +453,10 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			} else {
 				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
 				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's max tokens (HTTP/2 or a body over several writes): blocking instead"
-				           : "cannot rewrite this request's max tokens (HTTP/2 or a body over several writes): letting it through");
+				           ? "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
+				           "announced length): blocking instead"
+				           : "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
+				           "announced length): letting it through");
 				if (p->fallback == TG_ACT_BLOCK)
 					set_block(out, p, message);
 			}
