@@ -103,7 +103,9 @@ void tg_b64json_text(struct tg_b64json *d, const char *text, size_t len)
 		size_t take = len < 124 ? len : 124;     /* 124 / 4 * 3 + 3 = 96 */
 		size_t n = tg_b64_decode(&d->b64, text, take, out);
 
-		if (d->b64.error || tg_json_feed(&d->json, (const char *)out, n) < 0)
+		/* what decoded before a bad character is fed all the same, so
+		 * that the values seen do not depend on where reads end */
+		if (tg_json_feed(&d->json, (const char *)out, n) < 0 || d->b64.error)
 			d->bad = 1;
 		text += take;
 		len -= take;

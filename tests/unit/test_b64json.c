@@ -129,3 +129,28 @@ Test(b64json, runs_each_strings_document_through_the_scanner)
 	tg_b64json_text(&d, "e30=", 4);   /* {} */
 	cr_assert_eq(tg_b64json_end(&d), 1, "a refusal does not outlive its string");
 }
+
+/* What decoded before a bad character reaches the scanner at any cut
+ * (the fuzzer found it fed only when the character came in a later read). */
+Test(b64json, values_before_a_bad_character_do_not_depend_on_the_cut)
+{
+	static const char *const patterns[] = { "a" };
+	static const int ids[] = { 0 };
+	static const char doc[] = "{\"a\":\"seen\",\"b\":\"more text to decode\"}";
+	struct tg_json_paths paths;
+	struct tg_b64json d;
+	struct seen w;
+	char text[128];
+	size_t len = encode(text, (const unsigned char *)doc, strlen(doc), 1);
+
+	text[len++] = '*';
+	cr_assert_eq(tg_json_paths_compile(&paths, patterns, ids, 1), 0);
+	for (size_t cut = 0; cut <= len; cut++) {
+		memset(&w, 0, sizeof w);
+		tg_b64json_init(&d, &paths, on_value, &w);
+		tg_b64json_text(&d, text, cut);
+		tg_b64json_text(&d, text + cut, len - cut);
+		cr_assert_eq(tg_b64json_end(&d), -1);
+		cr_assert_str_eq(w.text, "seen", "cut at %zu", cut);
+	}
+}
