@@ -14,6 +14,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -73,7 +74,7 @@ def http_request(case, body):
             ).encode() + body
 
 
-WIRES = {"openai": 0, "azure-openai": 0, "groq": 0, "mistral": 0, "xai": 0, "deepseek": 0,
+WIRES = {"openai": 0, "azure-openai": 0, "groq": 0, "mistral": 0, "xai": 0, "deepseek": 0, "openrouter": 0,
          "anthropic": 1, "gemini": 2, "cohere": 3, "bedrock": 4}
 
 
@@ -92,7 +93,8 @@ def encodings(body):
 
 def main():
     for t in ("fuzz_h1", "fuzz_h2", "fuzz_sse", "fuzz_json", "fuzz_eventstream", "fuzz_decode",
-              "fuzz_usage", "fuzz_rewrite", "fuzz_price", "fuzz_policy", "fuzz_record", "fuzz_ledger"):
+              "fuzz_usage", "fuzz_rewrite", "fuzz_price", "fuzz_policy", "fuzz_record", "fuzz_ledger",
+              "fuzz_b64json"):
         reset(t)
     for c in cases():
         name = c["name"]
@@ -109,6 +111,9 @@ def main():
         else:
             write("fuzz_eventstream", name, be16(cut)[:1] + be16(cut)[1:] + body)
             write("fuzz_eventstream", name + ".fixcrc", bytes([1, 7]) + body)
+            # Bedrock InvokeModelWithResponseStream: each chunk's base64 text
+            for i, b64 in enumerate(re.findall(rb'"bytes":"([^"]*)"', body)):
+                write("fuzz_b64json", "%s.%d" % (name, i), bytes([len(b64) // 3 & 0x7F]) + b64)
         if name in ("openai-chat", "anthropic-messages-stream", "gemini-generate"):
             for enc, data in encodings(body).items():
                 write("fuzz_h1", "%s.%s" % (name, enc), be16(len(data) // 3) + http_response(c, data, enc))
@@ -156,7 +161,7 @@ def main():
                         "-I" + os.path.join(TOP, "ledger"), "-o", exe] + srcs +
                        [os.path.join(TOP, "ledger", "prices_blob.S"),
                         '-DPRICES_FILE="%s"' % os.path.join(TOP, "ledger", "prices.tsv"),
-                        "-llmdb", "-lm", "-pthread"], check=True)
+                        "-llmdb", "-lz", "-lm", "-pthread"], check=True)
         led = os.path.join(tmp, "ledger")
         subprocess.run([exe, led], check=True)
         for p in sorted(glob.glob(os.path.join(led, "record-*"))):

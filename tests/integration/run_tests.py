@@ -92,7 +92,7 @@ OPERATIONS = (
 
 
 def expected_operation(path):
-    if path.startswith("/model/") and path.endswith("/invoke"):
+    if path.startswith("/model/") and path.endswith(("/invoke", "/invoke-with-response-stream")):
         return "chat"   # the cases invoke chat models (Anthropic, Llama)
     for suffix, operation in OPERATIONS:
         if path.endswith(suffix):

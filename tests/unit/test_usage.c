@@ -677,6 +677,152 @@ Test(usage, notices_a_bedrock_exception)
 	check_bytes(&st, (const char *)msg, n, &w);
 }
 
+/* ---- Bedrock InvokeModelWithResponseStream: the model's events in base64 chunks ---- */
+
+static const struct setup claude_invoke_stream = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM,
+	"/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream" };
+static const struct setup llama_invoke_stream = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM,
+	"/model/meta.llama3-1-70b-instruct-v1%3A0/invoke-with-response-stream" };
+
+Test(usage, reads_the_invocation_metrics_of_a_claude_invoke_stream)
+{
+	/* inputTokenCount 14 + cache reads 1536 + cache writes 210 */
+	struct want w = { 1760, 23, 1536, 210, 210, 0, U, "", "msg_bdrk_01Xq4Fz8RkT2wLmN6pVb3cYd", 1, 0, 0 };
+	check_fixture("bedrock-invoke-stream-claude.resp", &claude_invoke_stream, &w);
+}
+
+Test(usage, reads_the_invocation_metrics_of_a_llama_invoke_stream)
+{
+	struct want w = { 18, 8, 0, 0, U, U, U, "", "", 1, 0, 0 };
+	check_fixture("bedrock-invoke-stream-llama.resp", &llama_invoke_stream, &w);
+}
+
+Test(usage, an_exception_ends_an_invoke_stream_with_output_unknown)
+{
+	struct want w = { 31, U, 0, 0, U, U, U, "", "msg_bdrk_01Xq4Fz8RkT2wLmN6pVb3cYd", 1, 0, 1 };
+	struct body b = load("bedrock-invoke-stream-exception.resp");
+
+	check_bytes(&claude_invoke_stream, b.buf, b.len, &w);
+	cr_assert_eq(run(&claude_invoke_stream, b.buf, b.len, NULL, 0).stream_failed, 1);
+	free(b.buf);
+}
+
+static void b64_encode(char *out, const char *in)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8 |
+		             (unsigned char)in[i + 2];
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = abc[v >> 6 & 63];
+		*out++ = abc[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8;
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = abc[v >> 6 & 63];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* Appends a chunk event carrying `event` (raw JSON) to buf at *len;
+ * `escape` writes each '/' of the base64 as JSON's "\/". */
+static void add_chunk(unsigned char *buf, size_t *len, const char *event, int escape)
+{
+	char b64[2048], payload[4200], *q;
+	const char *c;
+
+	b64_encode(b64, event);
+	q = payload + sprintf(payload, "{\"bytes\":\"");
+	for (c = b64; *c; c++) {
+		if (escape && *c == '/')
+			*q++ = '\\';
+		*q++ = *c;
+	}
+	strcpy(q, "\",\"p\":\"abcdefgh\"}");
+	*len += es_message(buf + *len, "event", ":event-type", "chunk", payload);
+}
+
+Test(usage, prefers_bedrock_invocation_metrics_to_the_models_own_counts)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	struct want w = { 6 + 2 + 0, 10, 2, 0, U, U, U, "", "msg_bdrk_9", 1, 0, 0 };
+
+	add_chunk(buf, &n, "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_9\","
+	          "\"usage\":{\"input_tokens\":5,\"cache_read_input_tokens\":3,\"output_tokens\":1}}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":"
+	          "{\"inputTokenCount\":6,\"outputTokenCount\":10,\"invocationLatency\":900,"
+	          "\"firstByteLatency\":200,\"cacheReadInputTokenCount\":2,\"cacheWriteInputTokenCount\":0}}", 0);
+	check_bytes(&claude_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, falls_back_to_the_models_counts_without_invocation_metrics)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	/* message_start's output_tokens, replaced by message_delta's */
+	struct want w = { 5 + 3 + 4, 9, 3, 4, U, U, U, "", "msg_bdrk_8", 1, 0, 0 };
+
+	add_chunk(buf, &n, "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_8\",\"usage\":"
+	          "{\"input_tokens\":5,\"cache_read_input_tokens\":3,\"cache_creation_input_tokens\":4,"
+	          "\"output_tokens\":1}}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}", 0);
+	check_bytes(&claude_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, decodes_a_chunk_whose_base64_escapes_its_slashes)
+{
+	/* "???" encodes as "Pz8/": the text puts slashes in the base64 */
+	static const char event[] = "{\"generation\":\"???\",\"prompt_token_count\":4,"
+	                            "\"generation_token_count\":2,\"stop_reason\":\"stop\"}";
+	unsigned char buf[2048];
+	char b64[256];
+	size_t n = 0;
+	struct want w = { 4, 2, 0, 0, U, U, U, "", "", 1, 0, 0 };
+
+	b64_encode(b64, event);
+	cr_assert(strchr(b64, '/') != NULL, "%s", b64);
+	add_chunk(buf, &n, event, 1);
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, marks_a_chunk_that_is_not_base64_json_as_malformed_but_reads_the_others)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	struct want w = { 7, 3, 0, 0, U, U, U, "", "", 1, 1, 0 };
+
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"not*base64\"}");
+	add_chunk(buf, &n, "{\"generation\":\"x\",\"prompt_token_count\":7,", 0);   /* not one document */
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"eyJ0e\"}");  /* a quantum cut */
+	add_chunk(buf, &n, "{\"generation\":\"\",\"generation_token_count\":3,\"stop_reason\":\"stop\","
+	          "\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":7,\"outputTokenCount\":3}}", 0);
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, an_empty_chunk_carries_nothing)
+{
+	unsigned char buf[1024];
+	size_t n = 0;
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 0 };
+
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"\",\"p\":\"abc\"}");
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
 /* Whether each stream's own end marker was seen, whole and at every cut. */
 static void check_terminal(const char *name, const struct setup *st, int want)
 {
@@ -705,6 +851,9 @@ Test(usage, knows_when_a_stream_sent_its_own_end_marker)
 	check_terminal("openai-responses-stream.resp", &responses_sse, 1);
 	check_terminal("cohere-chat-stream.resp", &cohere_sse, 1);
 	check_terminal("anthropic-messages-stream-cut.resp", &anthropic_sse, 0);
+	check_terminal("bedrock-invoke-stream-claude.resp", &claude_invoke_stream, 1);
+	check_terminal("bedrock-invoke-stream-llama.resp", &llama_invoke_stream, 1);
+	check_terminal("bedrock-invoke-stream-exception.resp", &claude_invoke_stream, 0);
 }
 
 Test(usage, every_wire_rule_table_compiles)
