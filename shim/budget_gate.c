@@ -120,17 +120,17 @@ static void call_of_record(const struct tg_record *r, const char *family, struct
 static void account_list(const struct tg_policy *list, int n, const struct tg_record *r,
                          const struct tg_call *c)
 {
-	int64_t in = r->counts.input > 0 ? r->counts.input : 0;
-	int64_t out = r->counts.output > 0 ? r->counts.output : 0;
+	struct tg_total a;
+	tg_total_of_record(r, &a);   /* the rule of every spend total: spend_rule.h */
 	for (int i = 0; i < n; i++) {
 		if (list[i].window != TG_WIN_SESSION || !tg_policy_matches(&list[i], c))
 			continue;
 		struct session_spend *s = session_slot(list[i].name, 1);
 		if (!s)
 			continue;
-		s->usd += r->cost_usd;
-		s->tokens += in + out;
-		s->calls++;
+		s->usd += a.usd;
+		s->tokens += a.tokens;
+		s->calls += a.calls;
 	}
 }
 
