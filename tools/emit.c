@@ -5,6 +5,7 @@
 
 #include "decimal.h"
 #include "emit.h"
+#include "money.h"
 
 int tg_emit_format(const char *name)
 {
@@ -331,11 +332,12 @@ void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
 
 /* ---- numbers ---- */
 
-/* tg_decimal_plain(usd, 9) without printf for the amounts a ledger holds
- * (0 <= usd < 1e6): the exact product usd * 1e9 (its rounding error from
- * fma) rounded to an integer, unless it lies so near a half that the
- * rounding printf does could differ; then -1, and printf decides.  Both
- * agree digit for digit (test_report.c compares them). */
+/* The amounts a ledger holds (0 <= usd < 1e6) mostly have at most nine
+ * decimals: those are written without printf, from the exact product
+ * usd * 1e9 (its rounding error from fma) rounded to an integer n, and
+ * only when n / 1e9 is usd itself: both are correctly rounded quotients of
+ * the same rational, so the text reads back as exactly usd.  Anything else
+ * returns -1 and tg_money_exact() writes it in full. */
 static int cost_fast(double usd, char *buf)
 {
 	double p, e, whole, frac;
@@ -352,6 +354,8 @@ static int cost_fast(double usd, char *buf)
 	if (fabs(frac - 0.5) < 1e-6)
 		return -1;
 	n = (uint64_t)whole + (frac > 0.5);
+	if ((double)n / 1e9 != usd)
+		return -1;
 	q = buf + put_u64(buf, n / 1000000000);
 	n %= 1000000000;
 	if (n) {
@@ -372,7 +376,7 @@ void tg_obuf_cost(struct tg_obuf *o, double usd)
 	int k = cost_fast(usd, buf);
 
 	if (k < 0)
-		k = tg_decimal_plain(usd, 9, buf, sizeof buf);
+		k = tg_money_exact(usd, buf, sizeof buf);
 	if (k < 0)
 		tg_obuf_put(o, "null", 4);
 	else

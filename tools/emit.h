@@ -93,10 +93,8 @@ void tg_emit_json_str_or_null(FILE *f, const char *s);
  * not written with this. */
 void tg_emit_csv_field(FILE *f, const char *s);
 
-/* A USD amount in plain decimal notation, at most nine decimals, trailing
- * zeros dropped (0.00123), '.' as the decimal point in every locale; the
- * shortest exponent form for a value too large for that (never cut), null
- * for one that is not finite. */
+/* A USD amount for machines, in full precision: tg_money_exact() of
+ * money.h (0.00123, 2.2e-10), null for one that is not finite. */
 void tg_emit_cost(FILE *f, double usd);
 
 /* v as the shortest decimal that reads back as exactly v (0.25, 300,

@@ -180,26 +180,30 @@ static void cost_str(FILE *f, const char *s)
 	tg_emit_cost(f, d);
 }
 
-Test(emit, writes_costs_without_exponents_or_trailing_zeros)
+Test(emit, writes_costs_in_full_precision_without_trailing_zeros)
 {
 	cr_assert_str_eq(capture(cost_str, "0.00123"), "0.00123");
 	cr_assert_str_eq(capture(cost_str, "1e-7"), "0.0000001");
+	cr_assert_str_eq(capture(cost_str, "0.00000022"), "0.00000022");
 	cr_assert_str_eq(capture(cost_str, "12"), "12");
 	cr_assert_str_eq(capture(cost_str, "0"), "0");
-	cr_assert_str_eq(capture(cost_str, "1e-12"), "0");
-	cr_assert_str_eq(capture(cost_str, "-1e-12"), "0");
+	/* never rounded to 0: a sum below a nanodollar is still a sum */
+	cr_assert_str_eq(capture(cost_str, "1e-12"), "1e-12");
+	cr_assert_str_eq(capture(cost_str, "-1e-12"), "-1e-12");
+	cr_assert_str_eq(capture(cost_str, "0.1234567891"), "0.1234567891");
 	cr_assert_str_eq(capture(cost_str, "1000000000"), "1000000000");
 }
 
-/* The cost writer's own rounding (cost_fast) must give what printf's
- * %.9f gives through tg_decimal_plain, digit for digit: amounts near a
- * half of the ninth decimal, exact decimals, random amounts and bits. */
+/* The cost writer's fast path (cost_fast) and its fallback must both give
+ * the shortest text that reads back as exactly the amount
+ * (tg_money_exact), digit for digit: amounts near a half of the ninth
+ * decimal, exact decimals, random amounts and bits. */
 static void cost_agrees(double d)
 {
 	char want[64], got[64];
 	FILE *f;
 
-	if (tg_decimal_plain(d, 9, want, sizeof want) < 0)
+	if (tg_money_exact(d, want, sizeof want) < 0)
 		snprintf(want, sizeof want, "null");
 	memset(got, 0, sizeof got);
 	f = fmemopen(got, sizeof got - 1, "w");
@@ -208,7 +212,7 @@ static void cost_agrees(double d)
 	cr_assert_str_eq(got, want, "%.17g", d);
 }
 
-Test(emit, writes_costs_as_printf_rounds_them)
+Test(emit, writes_costs_that_read_back_exactly)
 {
 	static const double fixed[] = { 0, -0.0, 1e-12, 4e-10, 5e-10, 6e-10, 1.5e-9, 2.5e-9,
 	                                0.1, 0.125, 0.3, 1.0000000005, 0.0000000015, 999999.9999999995,
