@@ -55,10 +55,17 @@ int tg_money_text(double usd, char *buf, size_t n)
 		len = tg_decimal_snprintf(buf, n, "%s$%.4g", usd < 0 ? "-" : "", a);
 		return len >= 0 && (size_t)len < n ? len : -1;
 	}
-	if (a == 0 || a >= CENT)
+	if (a == 0 || a >= CENT) {
 		decimals = DECIMALS_FROM_A_CENT;
-	else
-		decimals = SUB_CENT_DIGITS - 1 - (int)floor(log10(a));
+	} else {
+		/* The zeros after the point, counted without libm (the shim links
+		 * none): an error of the last bit near a power of ten only adds a
+		 * trailing zero, which trim() drops. */
+		double x = a;
+
+		for (decimals = SUB_CENT_DIGITS - 1; x < 1; decimals++)
+			x *= 10;
+	}
 	len = tg_decimal_snprintf(digits, sizeof digits, "%.*f", decimals, a);
 	if (len < 0 || (size_t)len >= sizeof digits)
 		return -1;

@@ -9,6 +9,7 @@
 #include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
+#include "money.h"
 #include "pid.h"
 #include "price.h"
 #include "sink.h"
@@ -203,11 +204,17 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
  * JSON error body and on stderr, where a decimal comma would mislead. */
 static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf, size_t n)
 {
+	/* The spend by the one money formatter (money.h); the limit as written. */
+	char usd[TG_MONEY_MAX], lim[48];
+	if (tg_money_text(s->usd, usd, sizeof usd) < 0)
+		snprintf(usd, sizeof usd, "$?");
+	if (tg_decimal_shortest(p->limit_usd, lim, sizeof lim) < 0)
+		snprintf(lim, sizeof lim, "?");
 	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g and %lld of %lld tokens", s->usd, p->limit_usd,
+		snprintf(buf, n, "spent %s of $%s and %lld of %lld tokens", usd, lim,
 		         (long long)s->tokens, (long long)p->limit_tokens);
 	else if (p->limit_usd >= 0)
-		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g", s->usd, p->limit_usd);
+		snprintf(buf, n, "spent %s of $%s", usd, lim);
 	else
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }

@@ -14,6 +14,7 @@
 #include "emit.h"
 #include "env.h"
 #include "ledger_budget.h"
+#include "money.h"
 #include "report.h"
 #include "when.h"
 
@@ -424,39 +425,92 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	putc('}', f);
 }
 
-static void status_row(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                       const struct policy_alerts *pa)
+/* The columns of the status table; widths follow the longest cell, so
+ * long scope and model names keep the table aligned. */
+enum { ST_NAME, ST_SOURCE, ST_SCOPE, ST_WINDOW, ST_SPEND, ST_LIMIT, ST_USED, ST_RESETS,
+       ST_STATE, ST_BLOCKED, ST_COLS };
+#define ST_CELL (TG_SCOPE_KEY_MAX + TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX)
+static const char *const st_head[ST_COLS] = {
+	"NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED", "RESETS", "STATE",
+	"LAST BLOCKED",
+};
+
+/* "$0.0123 + 1234 tok": the amount by money.h. */
+static void spend_text(double usd, int64_t tokens, char *buf, size_t n)
 {
-	char scope[TG_SCOPE_KEY_MAX], lim[96], spend[96], used[16], reset[TG_WHEN_ISO_MAX];
-	char blocked[TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + 4] = "-";
+	char money[TG_MONEY_MAX];
+
+	if (tg_money_text(usd, money, sizeof money) < 0)
+		snprintf(money, sizeof money, "$?");
+	snprintf(buf, n, "%s + %lld tok", money, (long long)tokens);
+}
+
+static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
+                         const struct policy_alerts *pa, char cell[ST_COLS][ST_CELL])
+{
 	const struct tg_alert *last = &pa->last_blocked;
 	double pct = used_pct(p, s);
-	const char *st;
 
-	scope_text(p, scope, sizeof scope);
-	limit_text(p->limit_usd, p->limit_tokens, lim, sizeof lim);
+	snprintf(cell[ST_NAME], ST_CELL, "%s", p->name);
+	snprintf(cell[ST_SOURCE], ST_CELL, "%s", source(p));
+	scope_text(p, cell[ST_SCOPE], ST_CELL);
+	snprintf(cell[ST_WINDOW], ST_CELL, "%s", tg_window_name(p->window));
+	limit_text(p->limit_usd, p->limit_tokens, cell[ST_LIMIT], ST_CELL);
 	if (p->window == TG_WIN_SESSION) {
-		snprintf(spend, sizeof spend, "per process");
-		snprintf(used, sizeof used, "-");
-		snprintf(reset, sizeof reset, "at exit");
-		st = "-";
+		snprintf(cell[ST_SPEND], ST_CELL, "per process");
+		snprintf(cell[ST_USED], ST_CELL, "-");
+		snprintf(cell[ST_RESETS], ST_CELL, "at exit");
+		snprintf(cell[ST_STATE], ST_CELL, "-");
 	} else {
-		tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", s->usd, (long long)s->tokens);
-		/* A tiny limit makes a percentage too long for the column:
-		 * the exponent form then, rather than a cut number. */
-		if (tg_decimal_snprintf(used, sizeof used, "%.1f%%", pct) >= (int)sizeof used)
-			tg_decimal_snprintf(used, sizeof used, "%.3g%%", pct);
-		tg_when_iso(s->reset_us, reset);
-		st = state(p, pct);
+		spend_text(s->usd, s->tokens, cell[ST_SPEND], ST_CELL);
+		/* A tiny limit makes a percentage long: the exponent form then,
+		 * rather than a cut number. */
+		if (tg_decimal_snprintf(cell[ST_USED], 16, "%.1f%%", pct) >= 16)
+			tg_decimal_snprintf(cell[ST_USED], 16, "%.3g%%", pct);
+		tg_when_iso(s->reset_us, cell[ST_RESETS]);
+		snprintf(cell[ST_STATE], ST_CELL, "%s", state(p, pct));
 	}
+	snprintf(cell[ST_BLOCKED], ST_CELL, "-");
 	if (last->ts_us) {
 		char iso[TG_WHEN_ISO_MAX];
 
 		tg_when_iso(last->ts_us, iso);
-		snprintf(blocked, sizeof blocked, "%s %s %s", iso, last->process, last->model);
+		snprintf(cell[ST_BLOCKED], ST_CELL, "%s %s %s", iso, last->process, last->model);
 	}
-	fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n", p->name,
-	        source(p), scope, tg_window_name(p->window), spend, lim, used, reset, st, blocked);
+}
+
+static void status_line(FILE *f, char cell[ST_COLS][ST_CELL], const size_t *w)
+{
+	for (int c = 0; c < ST_COLS; c++) {
+		if (c == ST_COLS - 1)
+			fprintf(f, "%s\n", cell[c]);
+		else
+			fprintf(f, c == ST_USED ? "%*s  " : "%-*s  ", (int)w[c], cell[c]);
+	}
+}
+
+static int status_table(FILE *f, const struct policies *ps, const struct tg_spend *spend,
+                        const struct policy_alerts *per)
+{
+	char (*cell)[ST_COLS][ST_CELL] = calloc((size_t)ps->n + 1, sizeof *cell);
+	size_t w[ST_COLS];
+
+	if (!cell)
+		return -1;
+	for (int c = 0; c < ST_COLS; c++) {
+		snprintf(cell[0][c], ST_CELL, "%s", st_head[c]);
+		w[c] = strlen(st_head[c]);
+	}
+	for (int i = 0; i < ps->n; i++) {
+		status_cells(&ps->p[i], &spend[i], &per[i], cell[i + 1]);
+		for (int c = 0; c < ST_COLS; c++)
+			if (strlen(cell[i + 1][c]) > w[c])
+				w[c] = strlen(cell[i + 1][c]);
+	}
+	for (int i = 0; i <= ps->n; i++)
+		status_line(f, cell[i], w);
+	free(cell);
+	return 0;
 }
 
 static int cmd_status(const struct tg_report *rep)
@@ -488,16 +542,12 @@ static int cmd_status(const struct tg_report *rep)
 	if (rc == 0) {
 		if (rep->format == TG_FMT_JSON)
 			putc('[', f);
-		else
-			fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n",
-			        "NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED",
-			        "RESETS", "STATE", "LAST BLOCKED");
+		else if (status_table(f, &ps, spend, an.per))
+			rc = tg_report_fail(rep, "out of memory; retry with more memory available");
 		for (int i = 0; i < ps.n; i++) {
 			sessions += ps.p[i].window == TG_WIN_SESSION;
 			if (rep->format == TG_FMT_JSON)
 				status_json(f, &ps.p[i], &spend[i], &an.per[i], i == 0);
-			else
-				status_row(f, &ps.p[i], &spend[i], &an.per[i]);
 		}
 		if (rep->format == TG_FMT_JSON) {
 			fputs(ps.n ? "\n]\n" : "]\n", f);
@@ -563,8 +613,7 @@ static void alert_row(FILE *f, const struct tg_alert *a)
 	char iso[TG_WHEN_ISO_MAX], spend[96], lim[96], pid[16];
 
 	tg_when_iso(a->ts_us, iso);
-	tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", a->spend_usd,
-	                    (long long)a->spend_tokens);
+	spend_text(a->spend_usd, a->spend_tokens, spend, sizeof spend);
 	limit_text(a->limit_usd, a->limit_tokens, lim, sizeof lim);
 	snprintf(pid, sizeof pid, "%d", a->pid);
 	fprintf(f, ALERT_ROW, iso, a->policy, tg_alert_level_name(a->level), spend, lim, pid,
