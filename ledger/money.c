@@ -77,5 +77,6 @@ int tg_money_text(double usd, char *buf, size_t n)
 
 int tg_money_exact(double usd, char *buf, size_t n)
 {
-	return tg_decimal_shortest(usd, buf, n);
+	/* -0 is no amount of money: written as 0. */
+	return tg_decimal_shortest(usd == 0 ? 0 : usd, buf, n);
 }

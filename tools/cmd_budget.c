@@ -430,6 +430,8 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 enum { ST_NAME, ST_SOURCE, ST_SCOPE, ST_WINDOW, ST_SPEND, ST_LIMIT, ST_USED, ST_RESETS,
        ST_STATE, ST_BLOCKED, ST_COLS };
 #define ST_CELL (TG_SCOPE_KEY_MAX + TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX)
+/* The narrowest each column is, so that short values keep one layout. */
+static const size_t st_min[ST_COLS] = { 20, 6, 24, 7, 24, 22, 7, 24, 5, 0 };
 static const char *const st_head[ST_COLS] = {
 	"NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED", "RESETS", "STATE",
 	"LAST BLOCKED",
@@ -499,7 +501,7 @@ static int status_table(FILE *f, const struct policies *ps, const struct tg_spen
 		return -1;
 	for (int c = 0; c < ST_COLS; c++) {
 		snprintf(cell[0][c], ST_CELL, "%s", st_head[c]);
-		w[c] = strlen(st_head[c]);
+		w[c] = st_min[c];
 	}
 	for (int i = 0; i < ps->n; i++) {
 		status_cells(&ps->p[i], &spend[i], &per[i], cell[i + 1]);
@@ -567,9 +569,22 @@ static int cmd_status(const struct tg_report *rep)
 
 /* ---- alerts ---- */
 
+/* The alerts table is sized like the status table: a first read of the
+ * alerts measures the columns (so long policy and model names keep it
+ * aligned), a second writes. */
+enum { AL_TIME, AL_POLICY, AL_LEVEL, AL_SPEND, AL_LIMIT, AL_PID, AL_PROCESS, AL_MODEL,
+       AL_DETAIL, AL_COLS };
+#define AL_CELL (TG_MODEL_MAX + TG_ALERT_DETAIL_MAX)
+static const char *const al_head[AL_COLS] = {
+	"TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS", "MODEL", "DETAIL",
+};
+static const int al_min[AL_COLS] = { 24, 20, 9, 24, 22, 7, 16, 24, 0 };
+
 struct alert_list {
 	const struct tg_report *rep;
 	long n;
+	int measuring;
+	int width[AL_COLS];
 };
 
 static const char *or_dash(const char *s)
@@ -606,18 +621,41 @@ static void alert_json(FILE *f, const struct tg_alert *a, int first)
 	putc('}', f);
 }
 
-#define ALERT_ROW "%-24s  %-20s  %-9s  %-24s  %-22s  %7s  %-16s  %-24s  %s\n"
-
-static void alert_row(FILE *f, const struct tg_alert *a)
+static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 {
-	char iso[TG_WHEN_ISO_MAX], spend[96], lim[96], pid[16];
+	tg_when_iso(a->ts_us, cell[AL_TIME]);
+	snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
+	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
+	spend_text(a->spend_usd, a->spend_tokens, cell[AL_SPEND], AL_CELL);
+	limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);
+	snprintf(cell[AL_PID], AL_CELL, "%d", a->pid);
+	snprintf(cell[AL_PROCESS], AL_CELL, "%s", or_dash(a->process));
+	snprintf(cell[AL_MODEL], AL_CELL, "%s", or_dash(a->model));
+	snprintf(cell[AL_DETAIL], AL_CELL, "%s", or_dash(a->detail));
+}
 
-	tg_when_iso(a->ts_us, iso);
-	spend_text(a->spend_usd, a->spend_tokens, spend, sizeof spend);
-	limit_text(a->limit_usd, a->limit_tokens, lim, sizeof lim);
-	snprintf(pid, sizeof pid, "%d", a->pid);
-	fprintf(f, ALERT_ROW, iso, a->policy, tg_alert_level_name(a->level), spend, lim, pid,
-	        or_dash(a->process), or_dash(a->model), or_dash(a->detail));
+static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w)
+{
+	for (int c = 0; c < AL_COLS; c++) {
+		if (c == AL_COLS - 1)
+			fprintf(f, "%s\n", cell[c]);
+		else
+			fprintf(f, c == AL_PID ? "%*s  " : "%-*s  ", w[c], cell[c]);
+	}
+}
+
+static void alert_row(struct alert_list *al, const struct tg_alert *a)
+{
+	char cell[AL_COLS][AL_CELL];
+
+	alert_cells(a, cell);
+	if (!al->measuring) {
+		alert_line(al->rep->out, cell, al->width);
+		return;
+	}
+	for (int c = 0; c < AL_COLS; c++)
+		if ((int)strlen(cell[c]) > al->width[c])
+			al->width[c] = (int)strlen(cell[c]);
 }
 
 static int each_alert(void *ctx, const struct tg_alert *a)
@@ -629,14 +667,14 @@ static int each_alert(void *ctx, const struct tg_alert *a)
 	if (al->rep->format == TG_FMT_JSON)
 		alert_json(al->rep->out, a, al->n == 0);
 	else
-		alert_row(al->rep->out, a);
+		alert_row(al, a);
 	al->n++;
 	return 0;
 }
 
 static int cmd_alerts(const struct tg_report *rep)
 {
-	struct alert_list al = { rep, 0 };
+	struct alert_list al = { .rep = rep };
 	struct tg_ledger *l;
 	FILE *f = rep->out;
 	int rc;
@@ -645,11 +683,23 @@ static int cmd_alerts(const struct tg_report *rep)
 		return tg_report_fail(rep, "budget alerts takes no argument; see --help");
 	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
 		return TG_EXIT_FAIL;
-	if (rep->format == TG_FMT_JSON)
+	if (rep->format == TG_FMT_JSON) {
 		putc('[', f);
-	else
-		fprintf(f, ALERT_ROW, "TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS",
-		        "MODEL", "DETAIL");
+	} else {
+		char head[AL_COLS][AL_CELL];
+
+		memcpy(al.width, al_min, sizeof al_min);
+		al.measuring = 1;
+		if ((rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al)) < 0) {
+			tg_ledger_close(l);
+			return tg_report_ledger_fail(rep, rc);
+		}
+		al.measuring = 0;
+		al.n = 0;
+		for (int c = 0; c < AL_COLS; c++)
+			snprintf(head[c], AL_CELL, "%s", al_head[c]);
+		alert_line(f, head, al.width);
+	}
 	rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al);
 	tg_ledger_close(l);
 	if (rc < 0)

@@ -86,6 +86,15 @@ static void print_json(FILE *o, const struct tg_verify *v, const struct found *f
 	        (long long)v->alerts_bad, v->spool.files, (long long)v->spool.entries,
 	        (long long)v->spool_pending, (long long)v->spool_bad, v->spool.damaged,
 	        v->spool.torn, v->spool.skipped, (long long)v->problems);
+	fputs(",\"first_problems\":[", o);
+	for (int i = 0; i < f->n; i++) {
+		if (i)
+			putc(',', o);
+		tg_emit_json_str(o, f->text[i]);
+	}
+	putc(']', o);
+	/* What the records add up to (spend_rule.h), after the fields of the
+	 * first versions. */
 	fprintf(o, ",\"calls\":%lld,\"blocked_calls\":%lld,\"tokens\":%lld,"
 	        "\"tokens_unknown_calls\":%lld,\"cost_usd\":", (long long)v->sum.calls,
 	        (long long)v->sum.blocked, (long long)v->sum.tokens,
@@ -93,13 +102,7 @@ static void print_json(FILE *o, const struct tg_verify *v, const struct found *f
 	tg_emit_cost(o, v->sum.usd_known);
 	fprintf(o, ",\"unpriced_calls\":%lld,\"usage_unknown_calls\":%lld",
 	        (long long)v->sum.unpriced, (long long)v->sum.usage_unknown);
-	fputs(",\"first_problems\":[", o);
-	for (int i = 0; i < f->n; i++) {
-		if (i)
-			putc(',', o);
-		tg_emit_json_str(o, f->text[i]);
-	}
-	fputs("]}\n", o);
+	fputs("}\n", o);
 }
 
 int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l)

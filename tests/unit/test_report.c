@@ -396,19 +396,60 @@ Test(agg, sums_known_counts_and_counts_unknown_ones_apart)
 	cr_assert_eq(a.ngroups, 2);
 	cr_assert_str_eq(a.group[0].value[0], "gpt-4o", "groups are sorted");
 	g = group(&a, "gpt-4o");
-	cr_assert_eq(g->sums.calls, 3);
+	cr_assert_eq(g->sums.t.calls, 3);
 	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 4000);
 	cr_assert_eq(g->sums.tokens[TG_TOK_CACHED], 400);
 	cr_assert_eq(g->sums.unknown[TG_TOK_INPUT], 1);
 	cr_assert_eq(g->sums.tokens[TG_TOK_REASONING], 50);
 	cr_assert_eq(g->sums.unknown[TG_TOK_REASONING], 2);
-	cr_assert_float_eq(g->sums.cost_usd, 2.0, 1e-12);
-	cr_assert_eq(g->sums.usage_unknown, 1);
-	cr_assert_eq(a.total.calls, 5);
-	cr_assert_eq(a.total.unpriced, 2);
+	cr_assert_float_eq(g->sums.t.usd_known, 2.0, 1e-12);
+	cr_assert_eq(g->sums.t.usage_unknown, 1);
+	cr_assert_eq(a.total.t.calls, 5);
+	cr_assert_eq(a.total.t.unpriced, 2);
 	cr_assert_eq(a.nunpriced, 1);
 	cr_assert_str_eq(a.unpriced[0].model, "mystery-1");
 	cr_assert_eq(a.unpriced[0].calls, 2);
+	tg_agg_free(&a);
+}
+
+/* A blocked call is no call: only BLOCKED counts it, whatever counts it
+ * carries; it joins the row of the model served for the model it asked
+ * for, unless that model was chosen by a downgrade. */
+Test(agg, keeps_blocked_calls_apart_in_the_row_of_the_model_served)
+{
+	struct tg_agg a;
+	char err[128];
+	struct tg_record r;
+	struct tg_agg_group *g;
+
+	cr_assert_eq(tg_agg_init(&a, "model", err, sizeof err), 0);
+	r = rec("openai", "gpt-4.1", 1, 500, 0, 0, TG_REC_BLOCKED, "");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "gpt-4.1-2025-04-14", 2, 1000, 100, 0.5, TG_REC_INCOMPLETE, "");
+	snprintf(r.requested_model, sizeof r.requested_model, "gpt-4.1");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "o3", 3, 70, 0, 0, TG_REC_BLOCKED, "");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "o3-mini", 4, 10, 10, 0.1, TG_REC_DOWNGRADED, "");
+	snprintf(r.requested_model, sizeof r.requested_model, "o3");
+	tg_agg_add(&a, &r);
+	cr_assert_eq(tg_agg_finish(&a), 0);
+
+	cr_assert_eq(a.ngroups, 3, "gpt-4.1 joins its served row; o3 stays apart");
+	g = group(&a, "gpt-4.1-2025-04-14");
+	cr_assert_eq(g->sums.t.calls, 1);
+	cr_assert_eq(g->sums.t.blocked, 1);
+	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 1000, "the blocked call's 500 are no tokens");
+	cr_assert_eq(g->sums.t.tokens, 1100);
+	cr_assert_eq(g->sums.incomplete, 1);
+	g = group(&a, "o3");
+	cr_assert_eq(g->sums.t.calls, 0);
+	cr_assert_eq(g->sums.t.blocked, 1);
+	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 0);
+	cr_assert_eq(a.total.t.calls, 2);
+	cr_assert_eq(a.total.t.blocked, 2);
+	cr_assert_eq(a.total.tokens[TG_TOK_INPUT], 1010);
+	cr_assert_eq(a.served[0].blocked_moved, 1);
 	tg_agg_free(&a);
 }
 
@@ -452,9 +493,9 @@ Test(agg, keeps_many_groups_apart)
 			tg_agg_sort(&a);  /* adding after a sort must still work */
 	}
 	cr_assert_eq(a.ngroups, 1000);
-	cr_assert_eq(a.total.calls, 3000);
+	cr_assert_eq(a.total.t.calls, 3000);
 	for (size_t i = 0; i < a.ngroups; i++)
-		cr_assert_eq(a.group[i].sums.calls, 3);
+		cr_assert_eq(a.group[i].sums.t.calls, 3);
 	tg_agg_free(&a);
 }
 
