@@ -16,36 +16,46 @@ static const char *text(double usd)
 	return buf;
 }
 
+struct shown {
+	double usd;
+	const char *text;
+};
+
+static void all_shown(const struct shown *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		cr_assert_str_eq(text(s[i].usd), s[i].text, "%.17g", s[i].usd);
+}
+
 Test(money, shows_four_decimals_from_a_cent_and_at_least_two)
 {
-	cr_assert_str_eq(text(0.0123), "$0.0123");
-	cr_assert_str_eq(text(0.012345), "$0.0123");
-	cr_assert_str_eq(text(5), "$5.00");
-	cr_assert_str_eq(text(0.5), "$0.50");
-	cr_assert_str_eq(text(0.0423), "$0.0423");
-	cr_assert_str_eq(text(0), "$0.00");
+	static const struct shown s[] = {
+		{ 0.0123, "$0.0123" }, { 0.012345, "$0.0123" }, { 5, "$5.00" },
+		{ 0.5, "$0.50" }, { 0.0423, "$0.0423" }, { 0, "$0.00" },
+	};
+
+	all_shown(s, sizeof s / sizeof s[0]);
 }
 
 Test(money, never_shows_a_sub_cent_amount_as_zero)
 {
-	cr_assert_str_eq(text(0.00000022), "$0.00000022");
-	cr_assert_str_eq(text(0.005), "$0.005");
-	cr_assert_str_eq(text(0.000123456), "$0.000123");
-	cr_assert_str_eq(text(1e-12), "$0.000000000001");
-	cr_assert_str_eq(text(0.0099999), "$0.01");
-	cr_assert_str_eq(text(0.001), "$0.001");
+	static const struct shown s[] = {
+		{ 0.00000022, "$0.00000022" }, { 0.005, "$0.005" }, { 0.000123456, "$0.000123" },
+		{ 1e-12, "$0.000000000001" }, { 0.0099999, "$0.01" }, { 0.001, "$0.001" },
+	};
+
+	all_shown(s, sizeof s / sizeof s[0]);
 }
 
 Test(money, separates_thousands_and_signs_negatives)
 {
-	cr_assert_str_eq(text(1234.5678), "$1,234.5678");
-	cr_assert_str_eq(text(1234567.891), "$1,234,567.891");
-	cr_assert_str_eq(text(999.99), "$999.99");
-	cr_assert_str_eq(text(1000), "$1,000.00");
-	cr_assert_str_eq(text(-0.5), "-$0.50");
-	cr_assert_str_eq(text(-0.0), "$0.00");
-	cr_assert_str_eq(text(INFINITY), "$?");
-	cr_assert_str_eq(text(1e16), "$1e+16");
+	static const struct shown s[] = {
+		{ 1234.5678, "$1,234.5678" }, { 1234567.891, "$1,234,567.891" },
+		{ 999.99, "$999.99" }, { 1000, "$1,000.00" }, { -0.5, "-$0.50" },
+		{ -0.0, "$0.00" }, { INFINITY, "$?" }, { 1e16, "$1e+16" },
+	};
+
+	all_shown(s, sizeof s / sizeof s[0]);
 }
 
 Test(money, is_the_same_under_a_decimal_comma_locale)
