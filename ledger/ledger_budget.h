@@ -57,6 +57,12 @@ struct tg_spend {
 	int64_t calls;
 	int64_t window_start_us;    /* -1 for session windows */
 	int64_t reset_us;           /* -1 for session windows */
+	/* What usd and tokens leave out (spend_rule.h), for reports: calls
+	 * with the cost or token count unknown in the window, a reset's
+	 * baseline not subtracted (it keeps the first layout); partial when a
+	 * bucket of the first layout does not say. */
+	int64_t cost_unknown, tokens_unknown;
+	int partial;
 };
 
 enum tg_alert_level {

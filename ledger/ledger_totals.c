@@ -352,6 +352,17 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 	return 0;
 }
 
+/* Adds the amounts of a bucket or a spooled record to a spend. */
+static void spend_add(struct tg_spend *s, const struct tg_total *a)
+{
+	s->usd += a->usd;
+	s->tokens += a->tokens;
+	s->calls += a->calls;
+	s->cost_unknown += tg_total_cost_unknown(a);
+	s->tokens_unknown += a->tokens_unknown;
+	s->partial |= a->partial;
+}
+
 static void subtract(struct tg_spend *s, const struct tg_total *a)
 {
 	s->usd = s->usd > a->usd ? s->usd - a->usd : 0;
@@ -380,9 +391,7 @@ static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64
 			break;
 		if ((rc = tg_total_decode(&d, &a)) != 0)
 			break;
-		s->usd += a.usd;
-		s->tokens += a.tokens;
-		s->calls += a.calls;
+		spend_add(s, &a);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
@@ -417,11 +426,8 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 		based = based && b.bucket_us == s->window_start_us;
 		rc = get_bucket(l, txn, scope, p->window == TG_WIN_DAY ? B_DAY : B_MONTH,
 		                s->window_start_us, &a);
-		if (rc == 0) {
-			s->usd = a.usd;
-			s->tokens = a.tokens;
-			s->calls = a.calls;
-		}
+		if (rc == 0)
+			spend_add(s, &a);
 	}
 	if (rc == 0 && based)
 		subtract(s, &b.a);
@@ -449,9 +455,7 @@ static int add_spooled(void *ctx, const struct tg_spooled_spend *r)
 		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
 		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &r->call))
 			continue;
-		s->usd += r->amounts.usd;
-		s->tokens += r->amounts.tokens;
-		s->calls += r->amounts.calls;
+		spend_add(s, &r->amounts);
 	}
 	return 0;
 }

@@ -399,7 +399,8 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	if (session) {
 		fputs(",\"spend_usd\":null,\"spend_tokens\":null,\"calls\":null,\"percent_used\":null,"
 		      "\"window_start\":null,\"resets\":null,\"state\":null,"
-		      "\"note\":\"session window: spend is known only inside each process\"", f);
+		      "\"note\":\"session window: spend is known only inside each process\","
+		      "\"cost_unknown_calls\":null,\"tokens_unknown_calls\":null", f);
 	} else {
 		fputs(",\"spend_usd\":", f);
 		tg_emit_cost(f, s->usd);
@@ -409,6 +410,11 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 		fprintf(f, ",\"window_start\":\"%s\"", iso);
 		tg_when_iso(s->reset_us, iso);
 		fprintf(f, ",\"resets\":\"%s\",\"state\":\"%s\"", iso, state(p, pct));
+		/* what the sums leave out; null when the ledger does not say */
+		fputs(",\"cost_unknown_calls\":", f);
+		tg_emit_count(f, s->partial ? -1 : s->cost_unknown, "null");
+		fputs(",\"tokens_unknown_calls\":", f);
+		tg_emit_count(f, s->partial ? -1 : s->tokens_unknown, "null");
 	}
 	json_recent(f, pa);
 	fputs(",\"last_blocked\":", f);
@@ -447,6 +453,20 @@ static void spend_text(double usd, int64_t tokens, char *buf, size_t n)
 	snprintf(buf, n, "%s + %lld tok", money, (long long)tokens);
 }
 
+/* A window's spend: ">=" and how many calls it leaves out where some
+ * cost or token count is unknown, as in `summary` (emit.h). */
+static void window_spend_text(const struct tg_spend *s, char *buf, size_t n)
+{
+	char money[TG_MONEY_MAX], tok[24], usd_cell[TG_CELL_MAX], tok_cell[TG_CELL_MAX];
+
+	if (tg_money_text(s->usd, money, sizeof money) < 0)
+		snprintf(money, sizeof money, "$?");
+	snprintf(tok, sizeof tok, "%lld", (long long)s->tokens);
+	tg_sum_cell(usd_cell, sizeof usd_cell, money, s->partial ? -1 : s->cost_unknown, s->calls);
+	tg_sum_cell(tok_cell, sizeof tok_cell, tok, s->partial ? -1 : s->tokens_unknown, s->calls);
+	snprintf(buf, n, "%s + %s tok", usd_cell, tok_cell);
+}
+
 static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
                          const struct policy_alerts *pa, char cell[ST_COLS][ST_CELL])
 {
@@ -464,7 +484,7 @@ static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
 		snprintf(cell[ST_RESETS], ST_CELL, "at exit");
 		snprintf(cell[ST_STATE], ST_CELL, "-");
 	} else {
-		spend_text(s->usd, s->tokens, cell[ST_SPEND], ST_CELL);
+		window_spend_text(s, cell[ST_SPEND], ST_CELL);
 		/* A tiny limit makes a percentage long: the exponent form then,
 		 * rather than a cut number. */
 		if (tg_decimal_snprintf(cell[ST_USED], 16, "%.1f%%", pct) >= 16)
@@ -511,6 +531,12 @@ static int status_table(FILE *f, const struct policies *ps, const struct tg_spen
 	}
 	for (int i = 0; i <= ps->n; i++)
 		status_line(f, cell[i], w);
+	for (int i = 1; i <= ps->n; i++) {
+		if (strchr(cell[i][ST_SPEND], '?')) {
+			fputs(TG_UNKNOWN_LEGEND, f);
+			break;
+		}
+	}
 	free(cell);
 	return 0;
 }

@@ -19,7 +19,7 @@
 #define DEFAULT_BY "provider,model"
 #define MAX_NOTES 8
 #define NOTE_MAX 512
-#define CELL_MAX 64
+#define CELL_MAX TG_CELL_MAX
 #define UNPRICED_NAMED 5
 
 static const char *const tok_head[TG_TOK_KINDS] = {
@@ -117,20 +117,6 @@ static const char *col_head(int c)
 	}
 }
 
-/* A sum of which unknown of the row's calls leave out: as it is when
- * none does; "?" when every call does (nothing is known); ">=" and the
- * sum when some do (a lower bound: never a guess passed off as the
- * number).  Both unknown forms say how many calls: "(2?)". */
-static void sum_cell(char *buf, const char *sum, int64_t unknown, int64_t calls)
-{
-	if (unknown <= 0)
-		snprintf(buf, CELL_MAX, "%s", sum);
-	else if (unknown >= calls)
-		snprintf(buf, CELL_MAX, "? (%lld?)", (long long)unknown);
-	else
-		snprintf(buf, CELL_MAX, ">=%s (%lld?)", sum, (long long)unknown);
-}
-
 static void marks_cell(const struct tg_agg_sums *s, char *buf)
 {
 	int k = 0;
@@ -156,19 +142,19 @@ static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 		break;
 	case COL_TOKENS:
 		snprintf(sum, sizeof sum, "%lld", (long long)s->t.tokens);
-		sum_cell(buf, sum, s->t.tokens_unknown, s->t.calls);
+		tg_sum_cell(buf, CELL_MAX, sum, s->t.tokens_unknown, s->t.calls);
 		break;
 	case COL_COST:
 		if (tg_money_text(s->t.usd_known, sum, sizeof sum) < 0)
 			snprintf(sum, sizeof sum, "$?");
-		sum_cell(buf, sum, tg_total_cost_unknown(&s->t), s->t.calls);
+		tg_sum_cell(buf, CELL_MAX, sum, tg_total_cost_unknown(&s->t), s->t.calls);
 		break;
 	case COL_MARKS:
 		marks_cell(s, buf);
 		break;
 	default:
 		snprintf(sum, sizeof sum, "%lld", (long long)s->tokens[col - COL_TOK]);
-		sum_cell(buf, sum, s->unknown[col - COL_TOK], s->t.calls);
+		tg_sum_cell(buf, CELL_MAX, sum, s->unknown[col - COL_TOK], s->t.calls);
 	}
 }
 
@@ -242,8 +228,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	if (any_blocked)
 		fputs("BLOCKED: calls refused by a budget policy: never sent, in no other column\n", f);
 	if (any_unknown)
-		fputs("?: not known; >=: at least, the sum leaving out the calls whose count or "
-		      "cost is unknown; (N?): how many calls of the row those are\n", f);
+		fputs(TG_UNKNOWN_LEGEND, f);
 	if (any_mark)
 		fputs("MARKS: cut N: N calls cut off before their end; err N: N streams that ended "
 		      "with an error event\n", f);

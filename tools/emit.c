@@ -1,6 +1,7 @@
 /* emit.c - escaping and number formatting for the report (see emit.h). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
@@ -448,4 +449,18 @@ void tg_emit_count(FILE *f, int64_t v, const char *null_text)
 
 	tg_obuf_count(&o, v, null_text);
 	tg_obuf_flush(&o);
+}
+
+/* ---- sums that leave calls out ---- */
+
+void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t calls)
+{
+	if (unknown == 0)
+		snprintf(buf, n, "%s", sum);
+	else if (unknown < 0)
+		snprintf(buf, n, ">=%s (?)", sum);
+	else if (unknown >= calls)
+		snprintf(buf, n, "? (%lld?)", (long long)unknown);
+	else
+		snprintf(buf, n, ">=%s (%lld?)", sum, (long long)unknown);
 }

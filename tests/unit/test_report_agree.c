@@ -127,6 +127,11 @@ Test(report_agree, summary_check_budget_status_and_verify_agree)
 	cr_assert_eq(int_after(out, "\"calls\":"), SENT, "%s", out);
 	cr_assert_eq(int_after(out, "\"spend_tokens\":"), TOKENS, "%s", out);
 	same_cost(num_after(out, "\"spend_usd\":"), "budget status");
+	cr_assert_eq(int_after(out, "\"cost_unknown_calls\":"), 2, "%s", out);
+	cr_assert_eq(int_after(out, "\"tokens_unknown_calls\":"), 2, "%s", out);
+	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, ">=$0.0046 (2?) + >=1573 (2?) tok"), "%s", out);
+	cr_assert_not_null(strstr(out, "\n?: not known; >=: at least"), "%s", out);
 
 	/* verify: the records recounted */
 	cr_assert_eq(run("verify --format json", out, sizeof out), 0, "%s", out);
