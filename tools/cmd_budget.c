@@ -237,7 +237,7 @@ static int cmd_list(const struct tg_report *rep)
 	struct tg_ledger *l;
 	struct policies ps;
 	FILE *f = rep->out;
-	int rc;
+	int rc, name_w = 24;   /* the narrowest: short names keep one layout */
 
 	if (rep->nargs != 1)
 		return tg_report_fail(rep, "budget list takes no argument; see --help");
@@ -247,10 +247,13 @@ static int cmd_list(const struct tg_report *rep)
 	tg_ledger_close(l);
 	if (rc)
 		return rc;
+	for (int i = 0; i < ps.n; i++)   /* long names keep the column aligned */
+		if ((int)strlen(ps.p[i].name) > name_w)
+			name_w = (int)strlen(ps.p[i].name);
 	if (rep->format == TG_FMT_JSON)
 		putc('[', f);
 	else
-		fprintf(f, "%-24s  %-6s  %s\n", "NAME", "SOURCE", "POLICY");
+		fprintf(f, "%-*s  %-6s  %s\n", name_w, "NAME", "SOURCE", "POLICY");
 	for (int i = 0; i < ps.n; i++) {
 		line_of(&ps.p[i], line, sizeof line);
 		if (rep->format == TG_FMT_JSON) {
@@ -260,7 +263,7 @@ static int cmd_list(const struct tg_report *rep)
 			tg_emit_json_str(f, line);
 			putc('}', f);
 		} else {
-			fprintf(f, "%-24s  %-6s  %s\n", ps.p[i].name, source(&ps.p[i]), line);
+			fprintf(f, "%-*s  %-6s  %s\n", name_w, ps.p[i].name, source(&ps.p[i]), line);
 		}
 	}
 	if (rep->format == TG_FMT_JSON)
