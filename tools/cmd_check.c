@@ -4,8 +4,9 @@
  * is within --max-usd / --max-tokens, 1 when it is over, with one line
  * saying which; errors exit 2 like every command.  Calls whose cost or
  * token count is not known are named in a note, since the sums cannot
- * include them; with --strict they also exit 1, for gates that must not
- * pass on a partial sum. */
+ * include them (the sums then say "at least"); with --strict they also
+ * exit 1, for gates that must not pass on a partial sum.  What a record
+ * adds is the rule of spend_rule.h, as in summary and budget status. */
 #include <stdio.h>
 #include <string.h>
 
