@@ -1,8 +1,9 @@
 /* cmd_verify.c - `tokenguard-report verify`: checks the ledger against
  * itself (ledger_verify.h) without writing anything, and says what it
  * found, with what the records add up to by the rule of spend_rule.h
- * (the calls, tokens and cost summary and check report).  Exit 0 when consistent, 1 when not; an unreadable ledger never
- * gets here (main.c exits 2 naming `tokenguard-report repair`). */
+ * (the calls, tokens and cost summary and check report).  Exit 0 when
+ * consistent, 1 when not; an unreadable ledger never gets here (main.c
+ * exits 2 naming `tokenguard-report repair`). */
 #include <stdio.h>
 #include <string.h>
 
