@@ -314,6 +314,17 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	r->flags |= x->policy_flags;
 	copy_str(r->policy, x->policy);
 	copy_str(r->requested_model, x->requested_model);
+	/* The model asked for is kept whenever the one served differs, so a
+	 * report can group the calls of one request model together. */
+	if (!r->requested_model[0]) {
+		char asked[TG_MODEL_MAX];
+		if (req.model[0])
+			memcpy(asked, req.model, sizeof asked);
+		else if (tg_model_from_path(x->endpoint, asked, sizeof asked) != 0)
+			asked[0] = '\0';
+		if (asked[0] && strcmp(asked, r->model) != 0)
+			memcpy(r->requested_model, asked, sizeof r->requested_model);
+	}
 
 	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
 	if (stream)

@@ -205,6 +205,19 @@ MODES = [
 
 # ---------------------------------------------------------------- cases
 
+def request_model(case):
+    """The "model" of the case's JSON request body, or None when it names
+    none (Gemini and Bedrock name it in the path)."""
+    if "_asked" not in case:
+        try:
+            with open(case["request_path"], "rb") as f:
+                body = json.load(f)
+            case["_asked"] = body.get("model") if isinstance(body, dict) else None
+        except (OSError, ValueError):
+            case["_asked"] = None
+    return case["_asked"]
+
+
 def load_cases(paths):
     cases = []
     for path in paths:
@@ -562,6 +575,11 @@ def record_problems(rec, ex, client):
     eq("host", c["host"])
     eq("endpoint", c["path"].split("?", 1)[0])
     eq("operation", expected_operation(c["path"].split("?", 1)[0]))
+    # The model asked for is kept whenever the one served differs.
+    asked = request_model(c)
+    if asked is not None and rec.get("model"):
+        served_differs = rec["model"] != asked
+        eq("requested_model", asked if served_differs else None)
     eq("status", c["status"])
     eq("stream", expected_stream(c))
     eq("tags", TAGS)
