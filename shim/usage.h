@@ -27,8 +27,9 @@
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
  *      Cohere                  cached unknown unless usage.cached_tokens
- *                              is there; cache creation 0 (not billed
- *                              apart); reasoning unknown
+ *                              is there and within the billed input;
+ *                              cache creation 0 (not billed apart);
+ *                              reasoning unknown
  *      Bedrock                 cached, cache creation; reasoning unknown
  *    Embeddings have no output, so their reasoning is 0.
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
