@@ -326,7 +326,10 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 			memcpy(r->requested_model, asked, sizeof r->requested_model);
 	}
 
-	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
+	/* A refused request is answered with an error document, not the
+	 * stream it asked for (recorded: a 400 JSON error to "stream": true). */
+	int stream = x->kind != TG_BODY_JSON ||
+	             (x->status < 400 && (req.stream || endpoint_streams(x->endpoint)));
 	if (stream)
 		r->flags |= TG_REC_STREAM;
 	if (!complete || usage.stream_failed)

@@ -29,8 +29,9 @@
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
  *      Cohere                  cached unknown unless usage.cached_tokens
- *                              is there; cache creation 0 (not billed
- *                              apart); reasoning unknown
+ *                              is there and within the billed input;
+ *                              cache creation 0 (not billed apart);
+ *                              reasoning unknown
  *      Bedrock                 cached, cache creation; reasoning unknown.
  *                              InvokeModelWithResponseStream: the counts
  *                              of the last chunk's

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_corpus.py - writes the seed corpora of the fuzz targets into
-tests/fuzz/corpus/<target>/ from the test fixtures (tests/fixtures: real
-provider bodies and requests, the captured HTTP/2 conversation), the
+tests/fuzz/corpus/<target>/ from the test fixtures (tests/fixtures: the
+provider bodies and requests, hand-written and recorded, the captured
+HTTP/2 conversation), the
 built-in price table, the README's policy examples and a small ledger
 written by the ledger code (seed_ledger.c).  Every seed starts with the
 control bytes its target's comment describes.  Files named regress-* are
@@ -49,8 +50,16 @@ def reset(target):
 
 
 def cases():
-    with open(os.path.join(FIX, "cases.json")) as f:
-        return json.load(f)
+    """The hand-written cases and the recorded ones (tests/fixtures/recorded),
+    their body files as absolute paths."""
+    out = []
+    for base in (FIX, os.path.join(FIX, "recorded")):
+        with open(os.path.join(base, "cases.json")) as f:
+            for c in json.load(f):
+                c["response"] = os.path.join(base, c["response"])
+                c["request"] = os.path.join(base, c["request"])
+                out.append(c)
+    return out
 
 
 def be16(n):

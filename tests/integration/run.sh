@@ -33,9 +33,12 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 cases=$TG_TOP/tests/fixtures/cases.json
-[ -f "$cases" ] || { echo "run.sh: $cases is missing" >&2; exit 2; }
+recorded=$TG_TOP/tests/fixtures/recorded/cases.json
+for f in "$cases" "$recorded"; do
+	[ -f "$f" ] || { echo "run.sh: $f is missing" >&2; exit 2; }
+done
 "$TG_PY" "$TG_IT/run_tests.py" --write-extra-cases "$work/extra"
-set -- "$cases" "$work/extra/extra_cases.json"
+set -- "$cases" "$recorded" "$work/extra/extra_cases.json"
 
 tg_netns_setup "$work" "$@"
 export TG_IT_NODE_DIR="${TG_IT_NODE_DIR:-$TG_TOP/build/node}"
@@ -47,5 +50,5 @@ export TG_IT_SHIM="${TG_IT_SHIM:-$TG_BUILD/libtokenguard.so}"
 export TG_IT_REPORT="${TG_IT_REPORT:-$TG_BUILD/tokenguard-report}"
 tg_fake_start "$work" "$@"
 status=0
-"$TG_PY" "$TG_IT/run_tests.py" --work "$work" --cases "$1" --cases "$2" || status=$?
+"$TG_PY" "$TG_IT/run_tests.py" --work "$work" --cases "$1" --cases "$2" --cases "$3" || status=$?
 exit $status
