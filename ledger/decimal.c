@@ -151,21 +151,57 @@ int tg_decimal_plain(double v, int decimals, char *buf, size_t n)
 	return k;
 }
 
+#define SHORTEST_PLAIN_MAX 24   /* decimals tried in plain notation, from 1e-9 up */
+#define SHORTEST_TEXT_MAX 64    /* below 1e15 with 24 decimals: 16 + 1 + 24 + sign */
+
+/* v with dec decimals into buf; its length when that reads back as
+ * exactly v, else -1.  The caller has made c (C numeric rules) the
+ * thread's locale: one locale for all the tries, not one per call. */
+static int plain_reads_back(double v, int dec, char *buf, size_t n, locale_t c)
+{
+	char *end;
+	int k = snprintf(buf, n, "%.*f", dec, v);
+
+	if (k < 0 || (size_t)k >= n)
+		return -1;
+	return strtod_l(buf, &end, c) == v && *end == '\0' ? k : -1;
+}
+
 int tg_decimal_shortest(double v, char *buf, size_t n)
 {
-	double back;
 	int k;
 
 	if (!isfinite(v))
 		return -1;
 	if (v == 0 || (fabs(v) >= 1e-9 && fabs(v) < 1e15)) {
-		for (int dec = 0; dec <= 24; dec++) {
-			k = tg_decimal_snprintf(buf, n, "%.*f", dec, v);
-			if (k < 0 || (size_t)k >= n)
-				break;
-			if (tg_decimal_parse(buf, &back) == 0 && back == v)
-				return k;
+		/* The fewest decimals that read back, found by halving: if d
+		 * decimals read back, so do d + 1 (the nearest (d+1)-decimal
+		 * number is at least as near as the nearest d-decimal one), so
+		 * the property is monotonic.  A long report writes many amounts:
+		 * five tries instead of up to twenty-five. */
+		int lo = 0, hi = SHORTEST_PLAIN_MAX + 1, best = -1;
+		char text[SHORTEST_TEXT_MAX];
+		locale_t c = c_numeric(), old;
+
+		if (c == (locale_t)0)
+			return -1;
+		old = uselocale(c);
+		while (lo < hi) {   /* the answer lies in [lo, hi); hi past the end: none yet */
+			int mid = lo + (hi - lo) / 2;
+
+			if ((k = plain_reads_back(v, mid, text, sizeof text, c)) >= 0) {
+				hi = mid;
+				best = k;
+				if ((size_t)k < n)
+					memcpy(buf, text, (size_t)k + 1);
+			} else {
+				lo = mid + 1;
+			}
 		}
+		uselocale(old);
+		freelocale(c);
+		if (best >= 0 && (size_t)best < n && hi <= SHORTEST_PLAIN_MAX)
+			return best;
 	}
 	return shortest_exp(v, buf, n);
 }

@@ -386,6 +386,17 @@ static void close_files_and_env(struct tg_ledger *l)
 	l->ready = 0;
 }
 
+/* Another process grew the map: adopt its size (called with the lock held
+ * exclusively, or before the handle's first transaction). */
+static void adopt_map_size(struct tg_ledger *l)
+{
+	MDB_envinfo info;
+
+	mdb_env_set_mapsize(l->env, 0);
+	if (mdb_env_info(l->env, &info) == 0)
+		l->map_size = info.me_mapsize;
+}
+
 /* Opens the databases without writing, as every open of a current ledger
  * does: a write would wait for the writer lock.  Returns 0 (ready), 1
  * (needs a first write), or a TG_E* code. */
@@ -394,6 +405,13 @@ static int init_read(struct tg_ledger *l)
 	MDB_txn *txn;
 	int rc = begin_read(l, &txn);
 
+	/* Another process grew the map between our mdb_env_open() and now
+	 * (processes that make a ledger together do, at once): no transaction
+	 * of this handle exists yet, so its size is adopted here. */
+	for (int i = 0; i < APPEND_TRIES && rc == MDB_MAP_RESIZED; i++) {
+		adopt_map_size(l);
+		rc = begin_read(l, &txn);
+	}
 	if (rc)
 		return from_mdb(rc);
 	rc = open_dbs(l, txn, 0);
@@ -548,17 +566,6 @@ static int grow_map(struct tg_ledger *l)
 		return TG_EFULL;
 	l->map_size = next;
 	return 0;
-}
-
-/* Another process grew the map: adopt its size (called with the lock held
- * exclusively). */
-static void adopt_map_size(struct tg_ledger *l)
-{
-	MDB_envinfo info;
-
-	mdb_env_set_mapsize(l->env, 0);
-	if (mdb_env_info(l->env, &info) == 0)
-		l->map_size = info.me_mapsize;
 }
 
 void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us)

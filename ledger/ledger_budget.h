@@ -35,8 +35,9 @@
  *
  * A record's scopes are: global; provider:<provider>; model:<model family>
  * and, when it differs, model:<model>; process:<process>; tag:<k>=<v> for
- * each tag.  Its tokens are input + output, an unknown count taken as 0.
- * A record flagged TG_REC_BLOCKED cost nothing: it adds only to blocked.
+ * each tag.  What it adds there is tg_total_of_record() (spend_rule.h):
+ * tokens are input + output, an unknown count left out; a record flagged
+ * TG_REC_BLOCKED cost nothing and adds only to blocked.
  *
  * Return convention as in ledger.h: 0 or a negative TG_E* code.  A handle
  * opened read-only on a schema 1 ledger sees no policies, totals or alerts.
@@ -48,6 +49,7 @@
 
 #include "budget.h"
 #include "ledger.h"
+#include "spend_rule.h"
 
 struct tg_spend {
 	double usd;
@@ -55,6 +57,12 @@ struct tg_spend {
 	int64_t calls;
 	int64_t window_start_us;    /* -1 for session windows */
 	int64_t reset_us;           /* -1 for session windows */
+	/* What usd and tokens leave out (spend_rule.h), for reports: calls
+	 * with the cost or token count unknown in the window, a reset's
+	 * baseline not subtracted (it keeps the first layout); partial when a
+	 * bucket of the first layout does not say. */
+	int64_t cost_unknown, tokens_unknown;
+	int partial;
 };
 
 enum tg_alert_level {
@@ -99,23 +107,8 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
 int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
                          struct tg_spend *out);
 
-/* One totals value (the layout above). */
-struct tg_total {
-	double usd;
-	int64_t tokens, calls, blocked;
-	/* The fields reports sum, appended by the second layout.  partial is
-	 * set for a value of the first layout, which does not hold them: a
-	 * report must count that bucket's records itself. */
-	double usd_known;           /* cost of the calls priced with known usage */
-	int64_t unpriced;           /* calls with usage but no price */
-	int64_t usage_unknown;      /* calls whose response carried no usage */
-	int64_t tokens_unknown;     /* calls with input or output unknown */
-	int partial;
-};
-
-/* Adds delta to a, field by field: the one place where totals are summed
- * (a bucket's records, buckets into a period, a batch before its write). */
-void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
+/* One totals value (the layout above) is a struct tg_total, filled by the
+ * rule of spend_rule.h and summed with tg_total_sum(). */
 
 /* How tg_ledger_sum() found its answer: hour buckets read, records of the
  * ledger decoded (the hours no bucket answers for), spooled records. */

@@ -170,9 +170,6 @@ int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total
 int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
                          const struct tg_total *amounts, tg_total_fn fn, void *ctx);
 
-/* What r adds to each total it belongs to. */
-void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
-
 /* Adds delta to the totals value under key, inside txn: what
  * tg_totals_add() does for each bucket, for a caller that has summed the
  * deltas of many records first (a fold).  Returns 0 or an LMDB code. */

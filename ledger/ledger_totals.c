@@ -106,19 +106,6 @@ int tg_total_decode(const MDB_val *d, struct tg_total *a)
 	return 0;
 }
 
-void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
-{
-	a->usd += delta->usd;
-	a->tokens += delta->tokens;
-	a->calls += delta->calls;
-	a->blocked += delta->blocked;
-	a->usd_known += delta->usd_known;
-	a->unpriced += delta->unpriced;
-	a->usage_unknown += delta->usage_unknown;
-	a->tokens_unknown += delta->tokens_unknown;
-	a->partial |= delta->partial;
-}
-
 /* Reads one bucket; an absent bucket is zero. */
 static int get_bucket(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
                       int64_t start_us, struct tg_total *a)
@@ -197,46 +184,12 @@ static int tag_repeated(const char *tags, const char *item, size_t len)
 	return 0;
 }
 
-/* What one record adds to every scope it belongs to.  A blocked call cost
- * nothing and is no call (budget.h); the report fields follow the rules
- * of `check`: a cost is summed only for a call priced with known usage. */
-static struct tg_total record_amounts(const struct tg_record *r)
-{
-	struct tg_total a;
-
-	memset(&a, 0, sizeof a);
-	if (r->flags & TG_REC_BLOCKED) {
-		a.blocked = 1;
-		return a;
-	}
-	a.usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
-	a.calls = 1;
-	/* A token count asked for is not spent: the call is free.  (Its
-	 * tokens_unknown stays as for any call: older records of such calls,
-	 * without usage, were summed that way.) */
-	if (!tg_operation_counts_tokens(r->operation))
-		a.tokens = (r->counts.input > 0 ? r->counts.input : 0) +
-		           (r->counts.output > 0 ? r->counts.output : 0);
-	a.tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
-	if (r->flags & TG_REC_USAGE_UNKNOWN)
-		a.usage_unknown = 1;
-	else if (r->flags & TG_REC_UNPRICED)
-		a.unpriced = 1;
-	else
-		a.usd_known = r->cost_usd;
-	return a;
-}
-
-void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
-{
-	*a = record_amounts(r);
-}
-
 int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
                    void *ctx)
 {
-	struct tg_total delta = record_amounts(r);
+	struct tg_total delta;
 
+	tg_total_of_record(r, &delta);   /* the one rule: spend_rule.h */
 	return tg_totals_each_delta(r, model_family, &delta, fn, ctx);
 }
 
@@ -399,6 +352,17 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 	return 0;
 }
 
+/* Adds the amounts of a bucket or a spooled record to a spend. */
+static void spend_add(struct tg_spend *s, const struct tg_total *a)
+{
+	s->usd += a->usd;
+	s->tokens += a->tokens;
+	s->calls += a->calls;
+	s->cost_unknown += tg_total_cost_unknown(a);
+	s->tokens_unknown += a->tokens_unknown;
+	s->partial |= a->partial;
+}
+
 static void subtract(struct tg_spend *s, const struct tg_total *a)
 {
 	s->usd = s->usd > a->usd ? s->usd - a->usd : 0;
@@ -427,9 +391,7 @@ static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64
 			break;
 		if ((rc = tg_total_decode(&d, &a)) != 0)
 			break;
-		s->usd += a.usd;
-		s->tokens += a.tokens;
-		s->calls += a.calls;
+		spend_add(s, &a);
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
@@ -464,11 +426,8 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 		based = based && b.bucket_us == s->window_start_us;
 		rc = get_bucket(l, txn, scope, p->window == TG_WIN_DAY ? B_DAY : B_MONTH,
 		                s->window_start_us, &a);
-		if (rc == 0) {
-			s->usd = a.usd;
-			s->tokens = a.tokens;
-			s->calls = a.calls;
-		}
+		if (rc == 0)
+			spend_add(s, &a);
 	}
 	if (rc == 0 && based)
 		subtract(s, &b.a);
@@ -496,9 +455,7 @@ static int add_spooled(void *ctx, const struct tg_spooled_spend *r)
 		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
 		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &r->call))
 			continue;
-		s->usd += r->amounts.usd;
-		s->tokens += r->amounts.tokens;
-		s->calls += r->amounts.calls;
+		spend_add(s, &r->amounts);
 	}
 	return 0;
 }
@@ -634,7 +591,7 @@ static int sum_record(struct sum_req *q, const struct tg_record *r)
 		q->stop = rc;   /* match's own stop, kept apart from the ledger's codes */
 		return TG_EINVAL;
 	}
-	a = record_amounts(r);
+	tg_total_of_record(r, &a);
 	tg_total_sum(q->out, &a);
 	return 0;
 }

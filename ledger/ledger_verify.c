@@ -77,6 +77,14 @@ static void read_error(struct check *c, const char *what, int rc)
 	problem(c, "reading %s stopped: %s", what, tg_strerror(tg_ledger_err(rc)));
 }
 
+static void add_to_sum(struct tg_verify *v, const struct tg_record *r)
+{
+	struct tg_total a;
+
+	tg_total_of_record(r, &a);
+	tg_total_sum(&v->sum, &a);
+}
+
 static int check_records(struct check *c)
 {
 	MDB_val k, d;
@@ -96,6 +104,7 @@ static int check_records(struct check *c)
 			problem(c, "record %s does not decode (%zu bytes)", key, d.mv_size);
 			continue;
 		}
+		add_to_sum(c->v, &r);
 		if (!c->l->has_budget_dbs || !tg_totals_cover(k.mv_data, c->from, c->has_from)) {
 			c->v->records_before++;
 			continue;
@@ -259,8 +268,10 @@ static int spool_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	case TG_SPOOL_RECORD:
 		if (tg_spool_parse_record(p, n, &r, family, &d) != 0)
 			break;
-		if (mdb_get(c->txn, c->l->records, &k, &d) == MDB_NOTFOUND)
+		if (mdb_get(c->txn, c->l->records, &k, &d) == MDB_NOTFOUND) {
 			c->v->spool_pending++;
+			add_to_sum(c->v, &r);
+		}
 		return 0;
 	case TG_SPOOL_ALERT:
 	case TG_SPOOL_ALERT_ONCE:

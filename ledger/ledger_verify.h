@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "ledger.h"
+#include "spend_rule.h"
 #include "spool.h"
 
 struct tg_prices;
@@ -38,6 +39,9 @@ struct tg_verify {
 	int64_t spool_bad;       /* well-framed entries that are not ours */
 	int64_t problems;        /* everything above that is wrong, and read errors */
 	int64_t spool_problems;  /* the part of problems found in the spools */
+	struct tg_total sum;     /* every decodable record and pending spooled one,
+	                            by the rule of spend_rule.h: what summary and
+	                            check report for the whole ledger */
 };
 
 /* Told each problem, in words, as it is found. */

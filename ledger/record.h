@@ -87,8 +87,11 @@ struct tg_record {
 	char tags[TG_TAGS_MAX];          /* "key=value,key=value" from TOKENGUARD_TAGS */
 	char request_id[TG_ID_MAX];      /* provider's request-id header; "" = null */
 	char response_id[TG_ID_MAX];     /* id in the response body; "" = null */
-	char requested_model[TG_MODEL_MAX]; /* model the program asked for, when a policy
-	                                       changed it (downgrade); "" otherwise */
+	char requested_model[TG_MODEL_MAX]; /* model the program asked for, whenever it
+	                                       differs from model (a policy's downgrade,
+	                                       or the provider naming the version it
+	                                       served: "gpt-4.1" -> "gpt-4.1-2025-04-14");
+	                                       "" when they are the same */
 	char policy[TG_POLICY_NAME_MAX];    /* budget policy that blocked, downgraded or
 	                                       clamped the call; "" = none */
 	char operation[TG_OPERATION_MAX];   /* what was asked, by the OpenTelemetry GenAI

@@ -9,6 +9,7 @@
 #include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
+#include "money.h"
 #include "pid.h"
 #include "price.h"
 #include "sink.h"
@@ -120,17 +121,17 @@ static void call_of_record(const struct tg_record *r, const char *family, struct
 static void account_list(const struct tg_policy *list, int n, const struct tg_record *r,
                          const struct tg_call *c)
 {
-	int64_t in = r->counts.input > 0 ? r->counts.input : 0;
-	int64_t out = r->counts.output > 0 ? r->counts.output : 0;
+	struct tg_total a;
+	tg_total_of_record(r, &a);   /* the rule of every spend total: spend_rule.h */
 	for (int i = 0; i < n; i++) {
 		if (list[i].window != TG_WIN_SESSION || !tg_policy_matches(&list[i], c))
 			continue;
 		struct session_spend *s = session_slot(list[i].name, 1);
 		if (!s)
 			continue;
-		s->usd += r->cost_usd;
-		s->tokens += in + out;
-		s->calls++;
+		s->usd += a.usd;
+		s->tokens += a.tokens;
+		s->calls += a.calls;
 	}
 }
 
@@ -203,11 +204,17 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
  * JSON error body and on stderr, where a decimal comma would mislead. */
 static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf, size_t n)
 {
+	/* The spend by the one money formatter (money.h); the limit as written. */
+	char usd[TG_MONEY_MAX], lim[48];
+	if (tg_money_text(s->usd, usd, sizeof usd) < 0)
+		snprintf(usd, sizeof usd, "$?");
+	if (tg_decimal_shortest(p->limit_usd, lim, sizeof lim) < 0)
+		snprintf(lim, sizeof lim, "?");
 	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g and %lld of %lld tokens", s->usd, p->limit_usd,
+		snprintf(buf, n, "spent %s of $%s and %lld of %lld tokens", usd, lim,
 		         (long long)s->tokens, (long long)p->limit_tokens);
 	else if (p->limit_usd >= 0)
-		tg_decimal_snprintf(buf, n, "spent $%.6g of $%.6g", s->usd, p->limit_usd);
+		snprintf(buf, n, "spent %s of $%s", usd, lim);
 	else
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }
@@ -427,8 +434,10 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			} else {
 				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
 				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's model (HTTP/2 or a body over several writes): blocking instead"
-				           : "cannot rewrite this request's model (HTTP/2 or a body over several writes): letting it through");
+				           ? "cannot rewrite this request's model (not held whole, compressed, or no room at its "
+				           "announced length): blocking instead"
+				           : "cannot rewrite this request's model (not held whole, compressed, or no room at its "
+				           "announced length): letting it through");
 				if (p->fallback == TG_ACT_BLOCK)
 					set_block(out, p, message);
 			}
@@ -451,8 +460,10 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			} else {
 				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
 				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's max tokens (HTTP/2 or a body over several writes): blocking instead"
-				           : "cannot rewrite this request's max tokens (HTTP/2 or a body over several writes): letting it through");
+				           ? "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
+				           "announced length): blocking instead"
+				           : "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
+				           "announced length): letting it through");
 				if (p->fallback == TG_ACT_BLOCK)
 					set_block(out, p, message);
 			}

@@ -40,6 +40,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->gated = 0;
 	x->req_headers = 0;
 	x->expect_continue = 0;
+	x->req_not_json = 0;
 	x->req_done = 0;
 	x->policy_flags = 0;
 	x->policy[0] = '\0';
@@ -87,6 +88,8 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 			x->req_body_opaque = 1;
 	} else if (tg_name_is(name, nlen, "expect")) {
 		x->expect_continue = 1;
+	} else if (tg_name_is(name, nlen, "content-type")) {
+		x->req_not_json = !memmem(value, vlen, "json", 4);
 	}
 }
 
@@ -221,7 +224,7 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 {
 	if (x->req.info.model[0])
 		snprintf(out, n, "%s", x->req.info.model);
-	else if (tg_model_from_path(x->endpoint, out, n) != 0)
+	else if (tg_model_from_path(x->endpoint, out, n) < 0)
 		out[0] = '\0';
 }
 
@@ -231,6 +234,18 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 	snprintf(x->policy, sizeof x->policy, "%s", policy);
 	x->status = 429;
 	x->response_started = 0;
+}
+
+void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
+                           int downgraded, int clamped)
+{
+	snprintf(x->policy, sizeof x->policy, "%s", policy);
+	if (downgraded) {
+		x->policy_flags |= TG_REC_DOWNGRADED;
+		snprintf(x->requested_model, sizeof x->requested_model, "%s", asked);
+	}
+	if (clamped)
+		x->policy_flags |= TG_REC_CLAMPED;
 }
 
 void tg_exchange_discard(struct tg_exchange *x)
@@ -299,8 +314,22 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 	r->flags |= x->policy_flags;
 	copy_str(r->policy, x->policy);
 	copy_str(r->requested_model, x->requested_model);
+	/* The model asked for is kept whenever the one served differs, so a
+	 * report can group the calls of one request model together. */
+	if (!r->requested_model[0]) {
+		char asked[TG_MODEL_MAX];
+		if (req.model[0])
+			memcpy(asked, req.model, sizeof asked);
+		else if (tg_model_from_path(x->endpoint, asked, sizeof asked) != 0)
+			asked[0] = '\0';
+		if (asked[0] && strcmp(asked, r->model) != 0)
+			memcpy(r->requested_model, asked, sizeof r->requested_model);
+	}
 
-	int stream = req.stream || x->kind != TG_BODY_JSON || endpoint_streams(x->endpoint);
+	/* A refused request is answered with an error document, not the
+	 * stream it asked for (recorded: a 400 JSON error to "stream": true). */
+	int stream = x->kind != TG_BODY_JSON ||
+	             (x->status < 400 && (req.stream || endpoint_streams(x->endpoint)));
 	if (stream)
 		r->flags |= TG_REC_STREAM;
 	if (!complete || usage.stream_failed)

@@ -66,6 +66,7 @@ struct tg_exchange {
 	int gated;                 /* the gate has decided for this request */
 	int req_headers;           /* the request's header block has been seen */
 	int expect_continue;       /* Expect: 100-continue: the body waits for the server */
+	int req_not_json;          /* its content-type says another format (gRPC, multipart): never rewritten */
 	int req_done;              /* the whole request has been seen */
 	uint32_t policy_flags;     /* TG_REC_BLOCKED / DOWNGRADED / CLAMPED */
 	char policy[TG_POLICY_NAME_MAX];
@@ -112,6 +113,12 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 /* Marks the exchange refused by `policy`: it ends now, as a 429 that never
  * left the machine. */
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy);
+
+/* Marks the exchange's request rewritten by `policy` before it was sent:
+ * its model downgraded from `asked` (new_model set) and/or its max output
+ * tokens clamped (clamped). */
+void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
+                           int downgraded, int clamped);
 
 /* Releases what the exchange holds without making a record. */
 void tg_exchange_discard(struct tg_exchange *x);

@@ -39,6 +39,7 @@ enum {
 };
 
 #define SETTINGS_HEADER_TABLE_SIZE 0x1
+#define SETTINGS_INITIAL_WINDOW_SIZE 0x4
 #define SETTINGS_ENTRY_LEN 6
 #define HPACK_DEFAULT_TABLE 4096u
 #define STREAM_ID_MASK 0x7fffffffu
@@ -236,6 +237,11 @@ static int frame_begin(struct tg_h2_dir *d)
 			return -1;
 		d->prefix_len = padded;
 		break;
+	case FT_WINDOW_UPDATE:
+		if (d->len != 4)
+			return -1;
+		d->prefix_len = 4;
+		break;
 	case FT_HEADERS:
 		if (d->stream_id == 0)
 			return -1;
@@ -266,7 +272,7 @@ static int frame_begin(struct tg_h2_dir *d)
 			return -1;
 		break;
 	default:
-		/* PRIORITY, PING, WINDOW_UPDATE, CONTINUATION, unknown:
+		/* PRIORITY, PING, CONTINUATION, unknown:
 		 * no fixed fields this observer needs. */
 		break;
 	}
@@ -315,6 +321,11 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 			cb->on_reset(o->ctx, d->stream_id, dir,
 			    tg_be32(d->scratch));
 		break;
+	case FT_WINDOW_UPDATE:
+		if (cb->on_window_update != NULL)
+			cb->on_window_update(o->ctx, d->stream_id, dir,
+			    tg_be32(d->scratch) & STREAM_ID_MASK);
+		break;
 	case FT_GOAWAY:
 		if (cb->on_goaway != NULL)
 			cb->on_goaway(o->ctx, dir,
@@ -359,6 +370,8 @@ static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir,
 
 	if (id == SETTINGS_HEADER_TABLE_SIZE && value > peer->hd_limit_next)
 		peer->hd_limit_next = value;
+	if (id == SETTINGS_INITIAL_WINDOW_SIZE && o->cb->on_initial_window != NULL)
+		o->cb->on_initial_window(o->ctx, dir, value);
 }
 
 /* n bytes of payload proper; d->body_left still counts them. */
@@ -421,8 +434,13 @@ static int feed(struct tg_h2_observer *o, enum tg_dir dir,
 			n = n < len ? n : len;
 			memcpy(d->head + d->have, p, n);
 			d->have += n;
-			if (d->have == TG_H2_FRAME_HDLEN &&
-			    (frame_begin(d) != 0 || advance(o, d, dir) != 0))
+			if (d->have < TG_H2_FRAME_HDLEN)
+				break;
+			if (frame_begin(d) != 0)
+				return -1;
+			if (d->type == FT_DATA && o->cb->on_data_frame != NULL)
+				o->cb->on_data_frame(o->ctx, d->stream_id, dir, d->len);
+			if (advance(o, d, dir) != 0)
 				return -1;
 			break;
 		case TG_H2_PH_PREFIX:

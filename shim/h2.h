@@ -7,7 +7,8 @@
  * end of a header block, DATA payload, end of stream, RST_STREAM, GOAWAY.
  *
  * It never answers, never enforces flow control or stream states: it only
- * has to stay in step with both peers.  Memory is the caller's struct plus
+ * has to stay in step with both peers (it reports the flow-control frames,
+ * for a caller that must know what a peer may still send).  Memory is the caller's struct plus
  * the two HPACK inflaters allocated by tg_h2_init(); DATA is streamed to the
  * caller as it arrives and header block fragments are decoded as they
  * arrive, so no frame is ever buffered whole.
@@ -53,6 +54,16 @@ struct tg_h2_callbacks {
 	/* GOAWAY sent by dir's side. */
 	void (*on_goaway)(void *ctx, enum tg_dir dir, uint32_t last_stream_id,
 	    uint32_t error_code);
+	/* Flow control (RFC 9113 6.9), for a caller that holds frames back
+	 * and must know when the sender can send no more: a DATA frame's
+	 * length as the windows count it (padding included), reported when
+	 * its header is read; a WINDOW_UPDATE (stream 0: the connection);
+	 * a SETTINGS_INITIAL_WINDOW_SIZE. */
+	void (*on_data_frame)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    uint32_t flow_len);
+	void (*on_window_update)(void *ctx, uint32_t stream_id, enum tg_dir dir,
+	    uint32_t increment);
+	void (*on_initial_window)(void *ctx, enum tg_dir dir, uint32_t value);
 };
 
 /* Where one direction is within its byte stream. */

@@ -41,6 +41,7 @@ void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *
                          tg_json_cb cb, void *ctx)
 {
 	s->cb = cb;
+	s->piece = NULL;
 	s->ctx = ctx;
 	s->paths = paths;
 	s->node = 0;
@@ -59,6 +60,11 @@ void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *
 	s->text_len = 0;
 	s->text_truncated = 0;
 	s->text[0] = '\0';
+}
+
+void tg_json_on_pieces(struct tg_json_scanner *s, tg_json_piece_cb piece)
+{
+	s->piece = s->paths ? piece : NULL;
 }
 
 static int tracked(const struct tg_json_scanner *s)
@@ -87,6 +93,14 @@ static short value_node(const struct tg_json_scanner *s)
 static int node_id(const struct tg_json_scanner *s)
 {
 	return s->node >= 0 ? s->paths->node[s->node].id : -1;
+}
+
+/* Decoded bytes of a string value: to the piece callback when the value
+ * is matched (keep is only set then, with compiled paths). */
+static inline void string_piece(struct tg_json_scanner *s, const char *b, size_t n)
+{
+	if (s->piece && s->keep && !s->in_key)
+		s->piece(s->ctx, node_id(s), b, n);
 }
 
 /* Whether an event of this type is reported for the current value: with
@@ -248,6 +262,7 @@ static void append_cp(struct tg_json_scanner *s, uint32_t cp)
 		n = 4;
 	}
 	append(s, b, n);
+	string_piece(s, b, n);
 }
 
 static int push(struct tg_json_scanner *s, int is_array)
@@ -458,6 +473,7 @@ static int escape_step(struct tg_json_scanner *s, char c)
 		return -1;
 	}
 	append(s, &d, 1);
+	string_piece(s, &d, 1);
 	s->state = ST_STRING;
 	return 0;
 }
@@ -600,6 +616,7 @@ static int step(struct tg_json_scanner *s, char c)
 		if ((unsigned char)c < 0x20)
 			return -1;
 		append(s, &c, 1);
+		string_piece(s, &c, 1);
 		return 1;
 	case ST_ESCAPE:
 		return escape_step(s, c) < 0 ? -1 : 1;
@@ -652,6 +669,7 @@ int tg_json_feed(struct tg_json_scanner *s, const char *buf, size_t len)
 
 			if (j > i) {
 				append_run(s, buf + i, j - i);
+				string_piece(s, buf + i, j - i);
 				s->pos += j - i;
 				i = j;
 			}

@@ -32,6 +32,9 @@
  * reported (ev->match says which), no end events are reported, and under
  * a container no pattern reaches (message text, content deltas, embedding
  * arrays) neither keys nor values are copied: the bytes are only checked.
+ * A caller that needs a matched string whole, whatever its length (a
+ * base64 payload), also gets its decoded bytes in pieces as they are read
+ * (tg_json_on_pieces), before the value's event.
  *
  * Strictness: RFC 8259 grammar (no comments, no trailing commas, no
  * leading zeros, no control bytes in strings, paired surrogates), one
@@ -105,6 +108,12 @@ struct tg_json_scanner;
 typedef void (*tg_json_cb)(void *ctx, const struct tg_json_scanner *s,
                            const struct tg_json_event *ev);
 
+/* Called, with compiled paths, with the decoded bytes of a string value
+ * that a pattern matches (match: its id), in pieces as they are read and
+ * whatever their number; then the value's TG_JSON_STRING event follows,
+ * whose text still stops at TG_JSON_TEXT_MAX - 1 bytes.  Keys never. */
+typedef void (*tg_json_piece_cb)(void *ctx, int match, const char *buf, size_t len);
+
 struct tg_json_level {
 	uint32_t index;                 /* arrays: element number */
 	short node;                     /* compiled paths: trie node of this level's values, -1: none */
@@ -117,6 +126,7 @@ struct tg_json_level {
 
 struct tg_json_scanner {
 	tg_json_cb cb;
+	tg_json_piece_cb piece;         /* NULL unless tg_json_on_pieces() */
 	void *ctx;
 	const struct tg_json_paths *paths;  /* NULL: every value is reported */
 	short node;                     /* compiled paths: trie node of the value being scanned */
@@ -148,6 +158,10 @@ void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx);
  * the scan). */
 void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
                          tg_json_cb cb, void *ctx);
+
+/* After a reset with compiled paths: matched string values also go to
+ * piece, with the reset's ctx (until the next reset). */
+void tg_json_on_pieces(struct tg_json_scanner *s, tg_json_piece_cb piece);
 
 /* Scans len more bytes.  0 = ok so far; -1 = not JSON, and every later
  * call returns -1 until tg_json_reset(). */

@@ -90,26 +90,97 @@ static int wire_by_name(const char *name, enum tg_wire *out)
 	return -1;
 }
 
+/* The APIs, by endpoint path: the wire format each speaks and the key
+ * that caps its output when a clamp inserts one (NULL: the API has no
+ * output to cap).  One row per API; the first row that matches wins, so a
+ * provider-specific row comes before the general one.  An API whose body
+ * already names a cap has that number replaced in place, whatever its key
+ * (reqscan.c reads them all).
+ *
+ * Caps, from the providers' API references:
+ *  - OpenAI chat: max_completion_tokens; its reasoning models reject
+ *    max_tokens (platform.openai.com/docs/api-reference/chat/create).
+ *    The OpenAI-compatible hosts (Mistral, Groq, xAI, ...) read max_tokens.
+ *  - OpenAI Responses: max_output_tokens; legacy completions: max_tokens.
+ *  - Anthropic messages (also through Bedrock InvokeModel): max_tokens.
+ *  - Gemini generateContent: generationConfig.maxOutputTokens.
+ *  - Bedrock Converse: inferenceConfig.maxTokens.
+ *  - Cohere v2 chat: max_tokens. */
+enum match { SUFFIX, PREFIX, CONTAINS, BEDROCK_ANTHROPIC_INVOKE };
+
+static const struct api {
+	const char *provider;   /* only this record name; NULL: any */
+	enum match how;
+	const char *text;
+	enum tg_wire wire;
+	const char *cap_key;    /* dotted: "object.key", the object created when absent */
+} apis[] = {
+	{ "openai",       SUFFIX,   "/chat/completions",      TG_WIRE_OPENAI, "max_completion_tokens" },
+	{ "azure-openai", SUFFIX,   "/chat/completions",      TG_WIRE_OPENAI, "max_completion_tokens" },
+	{ NULL,           SUFFIX,   "/chat/completions",      TG_WIRE_OPENAI, "max_tokens" },
+	{ NULL,           SUFFIX,   "/completions",           TG_WIRE_OPENAI, "max_tokens" },
+	{ NULL,           SUFFIX,   "/embeddings",            TG_WIRE_OPENAI, NULL },
+	{ NULL,           SUFFIX,   "/responses",             TG_WIRE_OPENAI, "max_output_tokens" },
+	{ NULL,           SUFFIX,   "/v1/messages",           TG_WIRE_ANTHROPIC, "max_tokens" },
+	{ NULL,           CONTAINS, ":generateContent",       TG_WIRE_GEMINI, "generationConfig.maxOutputTokens" },
+	{ NULL,           CONTAINS, ":streamGenerateContent", TG_WIRE_GEMINI, "generationConfig.maxOutputTokens" },
+	{ NULL,           CONTAINS, ":embedContent",          TG_WIRE_GEMINI, NULL },
+	{ NULL,           CONTAINS, ":batchEmbedContents",    TG_WIRE_GEMINI, NULL },
+	{ NULL,           CONTAINS, ":countTokens",           TG_WIRE_GEMINI, NULL },
+	{ NULL,           SUFFIX,   "/converse",              TG_WIRE_BEDROCK, "inferenceConfig.maxTokens" },
+	{ NULL,           SUFFIX,   "/converse-stream",       TG_WIRE_BEDROCK, "inferenceConfig.maxTokens" },
+	/* Bedrock InvokeModel answers in the model vendor's own format. */
+	{ NULL,           BEDROCK_ANTHROPIC_INVOKE, NULL,     TG_WIRE_ANTHROPIC, "max_tokens" },
+	{ NULL,           PREFIX,   "/v2/chat",               TG_WIRE_COHERE, "max_tokens" },
+	{ NULL,           PREFIX,   "/v2/embed",              TG_WIRE_COHERE, NULL },
+};
+
+static int api_matches(const struct api *a, const char *provider, const char *endpoint)
+{
+	if (a->provider && (!provider || strcmp(a->provider, provider) != 0))
+		return 0;
+	switch (a->how) {
+	case SUFFIX:
+		return tg_ends_with(endpoint, a->text);
+	case PREFIX:
+		return strncmp(endpoint, a->text, strlen(a->text)) == 0;
+	case CONTAINS:
+		return strstr(endpoint, a->text) != NULL;
+	case BEDROCK_ANTHROPIC_INVOKE:
+		return strncmp(endpoint, "/model/", 7) == 0 && tg_ends_with(endpoint, "/invoke") &&
+		       strstr(endpoint, "anthropic.") != NULL;
+	}
+	return 0;
+}
+
+static const struct api *api_for(const char *provider, const char *endpoint)
+{
+	for (size_t i = 0; endpoint && i < sizeof apis / sizeof apis[0]; i++)
+		if (api_matches(&apis[i], provider, endpoint))
+			return &apis[i];
+	return NULL;
+}
+
 enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback)
 {
-	if (tg_ends_with(endpoint, "/chat/completions") || tg_ends_with(endpoint, "/completions") ||
-	    tg_ends_with(endpoint, "/embeddings") || tg_ends_with(endpoint, "/responses"))
-		return TG_WIRE_OPENAI;
-	if (tg_ends_with(endpoint, "/v1/messages"))
-		return TG_WIRE_ANTHROPIC;
-	if (strstr(endpoint, ":generateContent") || strstr(endpoint, ":streamGenerateContent") ||
-	    strstr(endpoint, ":embedContent") || strstr(endpoint, ":batchEmbedContents") ||
-	    strstr(endpoint, ":countTokens"))
-		return TG_WIRE_GEMINI;
-	if (tg_ends_with(endpoint, "/converse") || tg_ends_with(endpoint, "/converse-stream"))
-		return TG_WIRE_BEDROCK;
-	/* Bedrock InvokeModel answers in the model vendor's own format. */
-	if (strncmp(endpoint, "/model/", 7) == 0 && tg_ends_with(endpoint, "/invoke") &&
-	    strstr(endpoint, "anthropic."))
-		return TG_WIRE_ANTHROPIC;
-	if (strncmp(endpoint, "/v2/chat", 8) == 0 || strncmp(endpoint, "/v2/embed", 9) == 0)
-		return TG_WIRE_COHERE;
-	return fallback;
+	const struct api *a = api_for(NULL, endpoint);
+	return a ? a->wire : fallback;
+}
+
+const char *tg_cap_key_for_endpoint(const struct tg_provider *p, const char *endpoint)
+{
+	const struct api *a = api_for(p->name, endpoint);
+	if (a)
+		return a->cap_key;
+	/* A path that says nothing: the host's own format decides. */
+	switch (p->wire) {
+	case TG_WIRE_GEMINI:
+		return "generationConfig.maxOutputTokens";
+	case TG_WIRE_BEDROCK:
+		return "inferenceConfig.maxTokens";
+	default:
+		return "max_tokens";
+	}
 }
 
 /* Compares a host against a pattern, both lower-case-insensitive. */

@@ -1,6 +1,8 @@
 /* providers.h - which hosts are LLM providers, and which wire format each speaks.
  *
- * Owns: the built-in host table and the extra hosts from TOKENGUARD_HOSTS.
+ * Owns: the built-in host table, the extra hosts from TOKENGUARD_HOSTS, and
+ * the API table: per endpoint path, its wire format and the key that caps
+ * its output.
  * A lookup is a short scan of a small table with no allocation and no lock:
  * it runs once per new TLS connection, provider or not.
  */
@@ -32,6 +34,14 @@ const struct tg_provider *tg_provider_for_host(const char *host, int port);
  * one host, and Cohere and others offer OpenAI-compatible paths.  Returns
  * `fallback` (the host's format) for paths that say nothing. */
 enum tg_wire tg_wire_for_endpoint(const char *endpoint, enum tg_wire fallback);
+
+/* The key that caps an API's output, for a clamp to insert into a body
+ * that names none: "max_completion_tokens", "max_output_tokens",
+ * "max_tokens", or a dotted "object.key" ("generationConfig.
+ * maxOutputTokens") whose object is created when absent.  NULL for APIs
+ * with no output to cap (embeddings).  One table in providers.c classifies
+ * every API: adding one is a change to that table alone. */
+const char *tg_cap_key_for_endpoint(const struct tg_provider *p, const char *endpoint);
 
 /* 1 when some TOKENGUARD_HOSTS entry is limited to a port: only then is
  * the peer's port worth a system call. */

@@ -148,10 +148,10 @@ int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, ui
 	return (int)need;
 }
 
-void tg_refusal_h2_window_update(uint32_t credit, char *buf)
+void tg_refusal_h2_window_update(uint32_t stream_id, uint32_t credit, char *buf)
 {
 	unsigned char *p = (unsigned char *)buf;
-	put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, 0);
+	put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, stream_id);
 	p[9] = (unsigned char)((credit >> 24) & 0x7f);
 	p[10] = (unsigned char)(credit >> 16);
 	p[11] = (unsigned char)(credit >> 8);

@@ -30,11 +30,12 @@ int tg_refusal_h1(enum tg_wire wire, const char *policy, const char *message, ch
 int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, uint32_t stream_id,
                   char *buf, size_t n);
 
-/* A connection WINDOW_UPDATE of `credit` bytes for the program: DATA it
- * sent on a refused stream never reached the server, which will therefore
- * never credit it back.  Writes TG_REFUSAL_WINDOW_UPDATE_LEN bytes. */
+/* A WINDOW_UPDATE of `credit` bytes for the program, on the connection
+ * (stream_id 0) or a stream: DATA it sent on a refused stream never
+ * reached the server, which will therefore never credit it back.  Writes
+ * TG_REFUSAL_WINDOW_UPDATE_LEN bytes. */
 #define TG_REFUSAL_WINDOW_UPDATE_LEN 13
-void tg_refusal_h2_window_update(uint32_t credit, char *buf);
+void tg_refusal_h2_window_update(uint32_t stream_id, uint32_t credit, char *buf);
 
 /* RST_STREAM(CANCEL) for stream_id followed by a PING, sent to the server
  * in place of the refused stream's remaining frames: the reset closes the

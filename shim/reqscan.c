@@ -6,7 +6,7 @@
 
 /* What a request body is read for, compiled once into a path trie
  * (json_scan.h): messages, tools and the rest are only checked. */
-enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING };
+enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING, P_CAP_PARENT };
 
 /* thinking.type is "enabled" (budget_tokens), "adaptive" or "disabled"
  * (https://docs.claude.com/en/api/messages, request "thinking"); any type
@@ -16,12 +16,14 @@ static const char *const patterns[] = {
 	"max_tokens", "max_completion_tokens", "max_output_tokens",
 	"generationConfig.maxOutputTokens", "inferenceConfig.maxTokens",
 	"thinking.type",
+	"generationConfig", "inferenceConfig",
 };
 static const int pattern_ids[] = {
 	P_MODEL, P_STREAM, P_INCLUDE_USAGE,
 	P_MAX_TOKENS, P_MAX_TOKENS, P_MAX_TOKENS,
 	P_MAX_TOKENS, P_MAX_TOKENS,
 	P_THINKING,
+	P_CAP_PARENT, P_CAP_PARENT,
 };
 
 static struct tg_json_paths paths;
@@ -39,7 +41,10 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	struct tg_request_info *in = ctx;
 
 	(void)s;
-	if (ev->type == TG_JSON_STRING && ev->match == P_MODEL) {
+	if (ev->type == TG_JSON_OBJECT_BEGIN && ev->match == P_CAP_PARENT) {
+		if (in->cap_parent_offset < 0)
+			in->cap_parent_offset = (int64_t)ev->offset;
+	} else if (ev->type == TG_JSON_STRING && ev->match == P_MODEL) {
 		size_t len = ev->len;
 
 		if (len > TG_MODEL_MAX - 1) {
@@ -86,6 +91,7 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	in->include_usage = 0;
 	in->model_offset = in->model_len = -1;
 	in->max_tokens = in->max_tokens_offset = in->max_tokens_len = -1;
+	in->cap_parent_offset = -1;
 	in->thinking = 0;
 	in->malformed = 0;
 	pthread_once(&paths_once, compile_paths);

@@ -8,9 +8,9 @@
  * Only top-level keys are read ("model", "stream", the max-token keys),
  * plus stream_options.include_usage, Anthropic's thinking.type and the
  * max-token settings nested in Gemini's generationConfig and Bedrock's
- * inferenceConfig.  The byte offset and length of the model string and of
- * the max-token number are kept so that a later rewrite can splice new
- * values in place.
+ * inferenceConfig.  The byte offsets of the model string, of the
+ * max-token number and of those two objects are kept so that a later
+ * rewrite can splice new values in place.
  */
 #ifndef TG_REQSCAN_H
 #define TG_REQSCAN_H
@@ -35,6 +35,10 @@ struct tg_request_info {
 	int64_t max_tokens;
 	int64_t max_tokens_offset;
 	int64_t max_tokens_len;
+	/* the "{" of the object that holds the cap in Gemini
+	 * (generationConfig) and Bedrock Converse (inferenceConfig) bodies,
+	 * for a clamp to insert the cap into; -1 if absent */
+	int64_t cap_parent_offset;
 	/* Anthropic "thinking": {"type": ...}: 1 unless the body leaves it
 	 * out or says "disabled" (0); -1 when the body was not read whole */
 	int thinking;

@@ -13,6 +13,19 @@ struct edit {
 	size_t with_len;
 };
 
+void tg_rewrite_plan(struct tg_rewrite *rw, const struct tg_request_info *info, const char *new_model,
+                     int64_t new_max_tokens, const char *cap_key)
+{
+	rw->model = new_model && new_model[0] ? new_model : NULL;
+	rw->model_offset = info->model_offset;
+	rw->model_len = info->model_len;
+	rw->max_tokens = new_max_tokens;
+	rw->max_tokens_offset = info->max_tokens_offset;
+	rw->max_tokens_len = info->max_tokens_len;
+	rw->max_tokens_key = cap_key;
+	rw->cap_parent_offset = info->cap_parent_offset;
+}
+
 static const char *find_headers_end(const char *buf, size_t len)
 {
 	for (size_t i = 0; i + 3 < len; i++)
@@ -63,6 +76,57 @@ static int find_content_length(const char *head, size_t hlen, size_t *vstart, si
 	return found ? 0 : -1;
 }
 
+static int is_json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* An insertion of "key":N right after the "{" at body[at]. */
+static int insert_after_brace(const char *body, size_t blen, size_t at, const char *key_text,
+                              struct edit *e)
+{
+	if (at >= blen || body[at] != '{')
+		return -1;
+	size_t next = at + 1;
+	while (next < blen && is_json_space(body[next]))
+		next++;
+	int empty = next < blen && body[next] == '}';
+	e->at = at + 1;
+	e->cut = 0;
+	int n = snprintf(e->with, sizeof e->with, "%s%s", key_text, empty ? "" : ",");
+	if (n < 0 || (size_t)n >= sizeof e->with)
+		return -1;
+	e->with_len = (size_t)n;
+	return 0;
+}
+
+/* Inserts the cap under its key: top-level ("max_tokens"), or nested
+ * ("generationConfig.maxOutputTokens") into the object when the body has
+ * it, else into a new one. */
+static int insert_cap(const char *body, size_t blen, const struct tg_rewrite *rw, struct edit *e)
+{
+	const char *key = rw->max_tokens_key;
+	char text[sizeof e->with];
+	if (!key)
+		return -1;
+	const char *dot = strchr(key, '.');
+	size_t top = 0;
+	while (top < blen && is_json_space(body[top]))
+		top++;
+	int n;
+	if (!dot)
+		n = snprintf(text, sizeof text, "\"%s\":%lld", key, (long long)rw->max_tokens);
+	else if (rw->cap_parent_offset >= 0)
+		n = snprintf(text, sizeof text, "\"%s\":%lld", dot + 1, (long long)rw->max_tokens);
+	else
+		n = snprintf(text, sizeof text, "\"%.*s\":{\"%s\":%lld}", (int)(dot - key), key, dot + 1,
+		             (long long)rw->max_tokens);
+	if (n < 0 || (size_t)n >= sizeof text)
+		return -1;
+	size_t at = dot && rw->cap_parent_offset >= 0 ? (size_t)rw->cap_parent_offset : top;
+	return insert_after_brace(body, blen, at, text, e);
+}
+
 static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw, struct edit *e, int *n)
 {
 	*n = 0;
@@ -91,27 +155,13 @@ static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw,
 			e[*n].cut = (size_t)rw->max_tokens_len;
 			e[*n].with_len = (size_t)snprintf(e[*n].with, sizeof e[*n].with, "%lld",
 			                                  (long long)rw->max_tokens);
-		} else {
-			/* Insert the key right after the body's opening brace. */
-			size_t at = 0;
-			while (at < blen && (body[at] == ' ' || body[at] == '\t' || body[at] == '\r' || body[at] == '\n'))
-				at++;
-			if (at >= blen || body[at] != '{' || !rw->max_tokens_key)
-				return -1;
-			size_t next = at + 1;
-			while (next < blen && (body[next] == ' ' || body[next] == '\n' || body[next] == '\r' || body[next] == '\t'))
-				next++;
-			int empty = next < blen && body[next] == '}';
-			e[*n].at = at + 1;
-			e[*n].cut = 0;
-			e[*n].with_len = (size_t)snprintf(e[*n].with, sizeof e[*n].with, "\"%s\":%lld%s",
-			                                  rw->max_tokens_key, (long long)rw->max_tokens,
-			                                  empty ? "" : ",");
+		} else if (insert_cap(body, blen, rw, &e[*n]) != 0) {
+			return -1;
 		}
 		(*n)++;
 	}
 	/* Apply in body order. */
-	if (*n == 2 && e[0].at > e[1].at) {
+	if (*n == 2 && (e[0].at > e[1].at || (e[0].at == e[1].at && e[0].cut > e[1].cut))) {
 		struct edit t = e[0];
 		e[0] = e[1];
 		e[1] = t;
@@ -119,6 +169,87 @@ static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw,
 	if (*n == 2 && e[0].at + e[0].cut > e[1].at)
 		return -1;
 	return *n ? 0 : -1;
+}
+
+/* Writes body with the edits applied to out; returns its length.  With
+ * shrink > 0 that many bytes of whitespace between tokens are left out
+ * (the caller counted them: whitespace_between_tokens). */
+static size_t apply_edits(const char *body, size_t blen, const struct edit *e, int n, size_t shrink,
+                          char *out)
+{
+	char *o = out;
+	int in_string = 0, escaped = 0, k = 0;
+	for (size_t i = 0; i < blen;) {
+		if (k < n && i == e[k].at) {
+			/* Edits replace whole tokens (or insert between them):
+			 * after one the scan is outside any string. */
+			memcpy(o, e[k].with, e[k].with_len);
+			o += e[k].with_len;
+			i += e[k].cut;
+			k++;
+			continue;
+		}
+		char c = body[i++];
+		if (in_string) {
+			in_string = escaped || c != '"';
+			escaped = !escaped && c == '\\';
+		} else if (c == '"') {
+			in_string = 1;
+		} else if (shrink > 0 && is_json_space(c)) {
+			shrink--;
+			continue;
+		}
+		*o++ = c;
+	}
+	for (; k < n; k++) {   /* an edit at the very end */
+		memcpy(o, e[k].with, e[k].with_len);
+		o += e[k].with_len;
+	}
+	return (size_t)(o - out);
+}
+
+static size_t whitespace_between_tokens(const char *body, size_t blen)
+{
+	size_t n = 0;
+	int in_string = 0, escaped = 0;
+	for (size_t i = 0; i < blen; i++) {
+		char c = body[i];
+		if (in_string) {
+			in_string = escaped || c != '"';
+			escaped = !escaped && c == '\\';
+		} else if (c == '"') {
+			in_string = 1;
+		} else {
+			n += is_json_space(c);
+		}
+	}
+	return n;
+}
+
+int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_rewrite *rw, char *out)
+{
+	struct edit edits[2];
+	int nedits;
+	if (add_edits(body, blen, rw, edits, &nedits) != 0)
+		return -1;
+	size_t grown = blen;
+	for (int i = 0; i < nedits; i++)
+		grown = grown - edits[i].cut + edits[i].with_len;
+	size_t shrink = grown > blen ? grown - blen : 0;
+	if (shrink > whitespace_between_tokens(body, blen))
+		return -1;   /* no room: the body would have to grow */
+	size_t olen = apply_edits(body, blen, edits, nedits, shrink, out);
+	/* Shorter: padded with spaces right after the last edit, between
+	 * two tokens (or after the document, where whitespace is allowed). */
+	if (olen < blen) {
+		const struct edit *last = &edits[nedits - 1];
+		size_t end = olen - (blen - (last->at + last->cut));
+		size_t pad = blen - olen;
+		memmove(out + end + pad, out + end, olen - end);
+		memset(out + end, ' ', pad);
+		olen = blen;
+	}
+	return olen == blen ? 0 : -1;
 }
 
 char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, size_t *outlen)
@@ -155,16 +286,7 @@ char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, si
 	o += cl;
 	memcpy(o, buf + vend, hlen - vend);
 	o += hlen - vend;
-	size_t from = 0;
-	for (int i = 0; i < nedits; i++) {
-		memcpy(o, body + from, edits[i].at - from);
-		o += edits[i].at - from;
-		memcpy(o, edits[i].with, edits[i].with_len);
-		o += edits[i].with_len;
-		from = edits[i].at + edits[i].cut;
-	}
-	memcpy(o, body + from, (size_t)clen - from);
-	o += (size_t)clen - from;
+	o += apply_edits(body, (size_t)clen, edits, nedits, 0, o);
 	memcpy(o, body + clen, rest);
 	o += rest;
 	*outlen = (size_t)(o - out);

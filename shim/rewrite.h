@@ -1,18 +1,22 @@
-/* rewrite.h - changing an HTTP/1.1 request before it is sent (budget
- * downgrade and clamp).
+/* rewrite.h - changing a request before it is sent (budget downgrade and
+ * clamp).
  *
  * Owns: the rewritten copy of one request: its model string and/or its
- * max-output-tokens number replaced (or that key inserted), and its
- * Content-Length set to the new body length.  Only a request held whole in
- * one write, framed by Content-Length and not compressed, can be rewritten;
- * anything else is refused, and the caller falls back to the policy's
- * fallback action.  Allocates the copy (malloc); the caller frees it.
+ * max-output-tokens number replaced (or that key inserted).  HTTP/1.1:
+ * the whole request, its Content-Length set to the new body length; only
+ * a request held whole, framed by Content-Length and not compressed, can
+ * be rewritten.  HTTP/2: the body alone, at the same length (see
+ * tg_rewrite_body_same_length).  Anything else is refused, and the caller
+ * falls back to the policy's fallback action.  tg_rewrite_h1 allocates
+ * its copy (malloc); the caller frees it.
  */
 #ifndef TG_REWRITE_H
 #define TG_REWRITE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "reqscan.h"
 
 struct tg_rewrite {
 	const char *model;        /* new model, or NULL to keep it */
@@ -21,13 +25,30 @@ struct tg_rewrite {
 	int64_t max_tokens;       /* new max output tokens, or -1 to keep */
 	int64_t max_tokens_offset;/* body offset of the number token; -1: insert max_tokens_key */
 	int64_t max_tokens_len;
+	/* The cap's key when the body has none (providers.h
+	 * tg_cap_key_for_endpoint): "max_tokens", or dotted "object.key". */
 	const char *max_tokens_key;
+	int64_t cap_parent_offset;/* body offset of that object's "{"; -1: create it */
 };
+
+/* The rewrite of a request whose body info reads: new_model (NULL or ""
+ * to keep), new_max_tokens (-1 to keep), cap_key the key a clamp inserts
+ * when the body has none (providers.h tg_cap_key_for_endpoint). */
+void tg_rewrite_plan(struct tg_rewrite *rw, const struct tg_request_info *info, const char *new_model,
+                     int64_t new_max_tokens, const char *cap_key);
 
 /* buf[0..len) starts with the request line.  Returns the new request
  * (bytes after the request in buf follow it unchanged) and its length in
  * *outlen, or NULL when this request cannot be rewritten. */
 char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, size_t *outlen);
+
+/* The edits of rw applied to body[0..blen) without changing its length,
+ * written to out (blen bytes), for a request whose length is already
+ * announced (HTTP/2 content-length, flow-control windows): a shorter
+ * result is padded with spaces after the edit, a longer one gives back
+ * whitespace between the body's tokens.  0, or -1 when the edits cannot
+ * be made (no room: the body has too little whitespace). */
+int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_rewrite *rw, char *out);
 
 /* 1 when buf holds one whole request that tg_rewrite_h1 could rewrite
  * (Content-Length framing, identity encoding, body complete). */

@@ -202,17 +202,9 @@ static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_w
 static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
                     const char *buf, size_t len, const struct tg_gate_result *g, const char *asked)
 {
-	const struct tg_request_info *info = &x->req.info;
-	struct tg_rewrite rw = {
-		.model = g->new_model[0] ? g->new_model : NULL,
-		.model_offset = info->model_offset,
-		.model_len = info->model_len,
-		.max_tokens = g->new_max_tokens,
-		.max_tokens_offset = info->max_tokens_offset,
-		.max_tokens_len = info->max_tokens_len,
-		/* Inserted only when the body has none: the key each API reads. */
-		.max_tokens_key = strstr(x->endpoint, "/responses") ? "max_output_tokens" : "max_tokens",
-	};
+	struct tg_rewrite rw;
+	tg_rewrite_plan(&rw, &x->req.info, g->new_model, g->new_max_tokens,
+	                tg_cap_key_for_endpoint(t->provider, x->endpoint));
 	size_t outlen;
 	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
 	if (!out) {
@@ -222,13 +214,7 @@ static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_
 	}
 	w->replace = out;
 	w->replace_len = outlen;
-	snprintf(x->policy, sizeof x->policy, "%s", g->policy);
-	if (rw.model) {
-		x->policy_flags |= TG_REC_DOWNGRADED;
-		snprintf(x->requested_model, sizeof x->requested_model, "%s", asked);
-	}
-	if (rw.max_tokens >= 0)
-		x->policy_flags |= TG_REC_CLAMPED;
+	tg_exchange_rewritten(x, g->policy, asked, rw.model != NULL, rw.max_tokens >= 0);
 }
 
 /* Asks the gate about x, whose bytes so far are buf[0..len); whole: they

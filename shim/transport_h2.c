@@ -7,7 +7,13 @@
 #include "budget_gate.h"
 #include "log.h"
 #include "refusal.h"
+#include "rewrite.h"
 #include "text.h"
+
+/* The most a hold keeps back, as on HTTP/1.1. */
+#define HOLD_MAX TG_H1_HOLD_MAX
+/* Every window starts at this (RFC 9113 6.9.2). */
+#define H2_DEFAULT_WINDOW 65535
 
 static struct tg_h2_stream *stream_find(struct tg_h2_transport *t, uint32_t id)
 {
@@ -36,6 +42,8 @@ static struct tg_h2_stream *stream_open(struct tg_h2_transport *t, uint32_t id)
 	tg_exchange_start(x, t->provider, t->sni);
 	s->id = id;
 	s->informational = 0;
+	s->headers_unsent = 0;
+	s->send_window = t->initial_window;
 	s->x = x;
 	return s;
 }
@@ -100,6 +108,8 @@ static void on_headers_done(void *ctx, uint32_t id, enum tg_dir dir, int end_str
 	struct tg_h2_stream *s = stream_find(t, id);
 	if (s && dir == TG_DIR_REQUEST) {
 		s->x->req_headers = 1;
+		if (!is_trailer)
+			s->headers_unsent = 1;
 		if (end_stream)
 			s->x->req_done = 1;
 	}
@@ -160,6 +170,44 @@ static void on_goaway(void *ctx, enum tg_dir dir, uint32_t last_stream_id, uint3
 			stream_end(t, &t->streams[i], 0, 0);
 }
 
+/* Flow control: the program's send windows, as the program sees them. */
+
+static void on_data_frame(void *ctx, uint32_t id, enum tg_dir dir, uint32_t flow_len)
+{
+	struct tg_h2_transport *t = ctx;
+	struct tg_h2_stream *s = stream_find(t, id);
+	if (dir != TG_DIR_REQUEST)
+		return;
+	t->conn_window -= flow_len;
+	if (s)
+		s->send_window -= flow_len;
+}
+
+static void on_window_update(void *ctx, uint32_t id, enum tg_dir dir, uint32_t increment)
+{
+	struct tg_h2_transport *t = ctx;
+	struct tg_h2_stream *s = stream_find(t, id);
+	if (dir != TG_DIR_RESPONSE)
+		return;
+	if (id == 0)
+		t->conn_window += increment;
+	else if (s)
+		s->send_window += increment;
+}
+
+static void on_initial_window(void *ctx, enum tg_dir dir, uint32_t value)
+{
+	struct tg_h2_transport *t = ctx;
+	if (dir != TG_DIR_RESPONSE)
+		return;
+	/* A new initial size moves every open stream's window by the
+	 * difference (RFC 9113 6.9.2). */
+	for (int i = 0; i < t->nstreams; i++)
+		if (t->streams[i].id)
+			t->streams[i].send_window += (int64_t)value - t->initial_window;
+	t->initial_window = value;
+}
+
 static const struct tg_h2_callbacks callbacks = {
 	.on_header = on_header,
 	.on_headers_done = on_headers_done,
@@ -167,6 +215,9 @@ static const struct tg_h2_callbacks callbacks = {
 	.on_end_stream = on_end_stream,
 	.on_reset = on_reset,
 	.on_goaway = on_goaway,
+	.on_data_frame = on_data_frame,
+	.on_window_update = on_window_update,
+	.on_initial_window = on_initial_window,
 };
 
 int tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p,
@@ -177,6 +228,8 @@ int tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p,
 	t->sni = sni;
 	t->commit = commit;
 	t->inject = inject;
+	t->conn_window = H2_DEFAULT_WINDOW;
+	t->initial_window = H2_DEFAULT_WINDOW;
 	if (tg_h2_init(&t->observer, &callbacks, t) != 0) {
 		t->off = 1;
 		return -1;
@@ -208,9 +261,18 @@ void tg_h2_transport_feed(struct tg_h2_transport *t, enum tg_dir dir, const char
 	}
 }
 
+static void hold_drop(struct tg_h2_transport *t)
+{
+	free(t->hold.held);
+	t->hold.held = NULL;
+	t->hold.len = 0;
+	t->hold.stream = 0;
+}
+
 void tg_h2_transport_close(struct tg_h2_transport *t)
 {
 	close_streams(t);
+	hold_drop(t);
 	t->off = 1;
 	if (t->live) {
 		tg_h2_free(&t->observer);
@@ -240,6 +302,7 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 	r->id = s->id;
 	r->request_ended = x->req_done;
 	r->reset_sent = 0;
+	r->credit = 0;
 	tg_exchange_refuse(x, g->policy);
 	stream_end(t, s, 1, 1);
 }
@@ -263,8 +326,8 @@ static void gate_streams(struct tg_h2_transport *t, int can_cut)
 			.provider = t->provider,
 			.model = asked,
 			.max_tokens = s->x->req.info.max_tokens,
-			/* HTTP/2 requests carry content-length, and DATA frames are
-			 * flow-controlled: the body is never rewritten. */
+			/* Part of its body went out, or will before it is whole
+			 * (gate_whole_request takes the others). */
 			.can_rewrite = 0,
 		};
 		struct tg_gate_result g;
@@ -280,12 +343,14 @@ static void gate_streams(struct tg_h2_transport *t, int can_cut)
 	}
 }
 
-static void put_window_update(struct tg_h2_transport *t, uint32_t credit)
+static void put_window_update(struct tg_h2_transport *t, uint32_t stream_id, uint32_t credit)
 {
 	char f[TG_REFUSAL_WINDOW_UPDATE_LEN];
-	tg_refusal_h2_window_update(credit, f);
+	tg_refusal_h2_window_update(stream_id, credit, f);
 	if (tg_inject_append(t->inject, f, sizeof f) != 0)
 		tg_debug("%s: could not queue a flow-control credit", t->sni);
+	else if (stream_id == 0)
+		t->conn_window += credit;
 }
 
 /* Copies the write from cursor c on, cutting the DATA frames of refused
@@ -302,7 +367,10 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 		if (c->in_preface || c->left > 0) {
 			size_t n = len - i < c->left ? len - i : c->left;
 			if (cut) {
+				struct refused_stream *r = refused_find(t, c->stream_id);
 				*credit += (uint32_t)n;
+				if (r)
+					r->credit += (uint32_t)n;
 			} else {
 				memcpy(out + o, buf + i, n);
 				o += n;
@@ -357,43 +425,247 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
 	return o;
 }
 
+/* Copies the DATA payload of `stream` (padding left out) found in
+ * buf[0..len), whose first byte stands at `start`, out to body (to_buf 0)
+ * or back from body into buf in place (to_buf 1); body NULL: only counts.
+ * Returns the payload length, or -1 if a frame of it is cut off or body
+ * is too small. */
+static int64_t stream_body(const struct tg_h2_cursor *start, char *buf, size_t len, uint32_t stream,
+                           char *body, size_t cap, int to_buf)
+{
+	unsigned char head[TG_H2_FRAME_HDLEN];
+	size_t have = start->header_have, i = 0, total = 0;
+	memcpy(head, start->head, have);
+	if (have == 0)
+		i = start->left < len ? start->left : len;   /* the rest of a frame, or of the preface */
+	while (i < len) {
+		size_t need = TG_H2_FRAME_HDLEN - have;
+		if (len - i < need)
+			break;
+		memcpy(head + have, buf + i, need);
+		i += need;
+		have = 0;
+		size_t flen = (size_t)head[0] << 16 | (size_t)head[1] << 8 | head[2];
+		uint32_t id = tg_be32(head + 5) & 0x7fffffffu;
+		if (head[3] == 0x0 /* DATA */ && id == stream) {
+			if (flen > len - i)
+				return -1;
+			size_t p = i, end = i + flen;
+			if (head[4] & 0x8 /* PADDED */) {
+				if (flen == 0 || (unsigned char)buf[p] > flen - 1)
+					return -1;
+				end -= (unsigned char)buf[p];
+				p++;
+			}
+			size_t n = end - p;
+			if (body && total + n > cap)
+				return -1;
+			if (body && to_buf)
+				memcpy(buf + p, body + total, n);
+			else if (body)
+				memcpy(body + total, buf + p, n);
+			total += n;
+		}
+		if (flen > len - i)
+			break;
+		i += flen;
+	}
+	return (int64_t)total;
+}
+
+/* Asks the gate about stream s, whose request is whole in buf[0..len)
+ * (first byte at `start`), none of it sent yet; a rewrite is made in
+ * buf, at the body's length: the program announced that length (in
+ * content-length, when it sent one) and counted it against its send
+ * windows, so the server must get as many bytes as the program believes
+ * it sent.  When that cannot be done the policy's fallback applies. */
+static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s, char *buf, size_t len,
+                               const struct tg_h2_cursor *start)
+{
+	struct tg_exchange *x = s->x;
+	char asked[TG_MODEL_MAX];
+	x->gated = 1;
+	tg_exchange_requested_model(x, asked, sizeof asked);
+	int64_t blen = x->req_body_opaque ? -1 : stream_body(start, buf, len, s->id, NULL, 0, 0);
+	char *body = blen >= 0 ? malloc((size_t)blen + 1) : NULL;
+	char *edited = body ? malloc((size_t)blen + 1) : NULL;
+	struct tg_gate_call call = {
+		.provider = t->provider,
+		.model = asked,
+		.max_tokens = x->req.info.max_tokens,
+		.can_rewrite = edited && stream_body(start, buf, len, s->id, body, (size_t)blen, 0) == blen,
+	};
+	struct tg_gate_result g;
+	tg_gate_check(&call, &g);
+	if (g.verdict == TG_VERDICT_REWRITE) {
+		struct tg_rewrite rw;
+		tg_rewrite_plan(&rw, &x->req.info, g.new_model, g.new_max_tokens,
+		                tg_cap_key_for_endpoint(t->provider, x->endpoint));
+		if (tg_rewrite_body_same_length(body, (size_t)blen, &rw, edited) == 0) {
+			stream_body(start, buf, len, s->id, edited, (size_t)blen, 1);
+			tg_exchange_rewritten(x, g.policy, asked, rw.model != NULL, rw.max_tokens >= 0);
+		} else {
+			/* No room for the change at this length: ask again as a
+			 * request that cannot be rewritten, for the fallback. */
+			call.can_rewrite = 0;
+			tg_gate_check(&call, &g);
+		}
+	}
+	free(body);
+	free(edited);
+	if (g.verdict == TG_VERDICT_BLOCK)
+		refuse(t, s, &g);
+}
+
+/* A request whose HEADERS ended in the bytes being written and whose body
+ * is still to come: the one a hold waits for.  Not one whose body waits
+ * for the server (Expect: 100-continue; gRPC and other bidirectional
+ * streams, which are no JSON a rewrite could edit anyway). */
+static struct tg_h2_stream *request_to_hold(struct tg_h2_transport *t)
+{
+	for (int i = 0; i < t->nstreams; i++) {
+		struct tg_h2_stream *s = &t->streams[i];
+		if (s->id && s->x && s->headers_unsent && !s->x->gated && !s->x->req_done &&
+		    !s->x->expect_continue && !s->x->req_not_json && !s->x->req_body_opaque)
+			return s;
+	}
+	return NULL;
+}
+
+/* Whether the hold must end now: its request is whole (or gone), the
+ * hold is full, or the program can send no more of it without credit
+ * that only the server, which has not got the held bytes, would give. */
+static int hold_ends(struct tg_h2_transport *t)
+{
+	struct tg_h2_stream *s = stream_find(t, t->hold.stream);
+	return t->off || !s || !s->x || s->x->req_done || s->x->gated || t->hold.len > HOLD_MAX ||
+	       t->conn_window <= 0 || s->send_window <= 0;
+}
+
+static int hold_append(struct tg_h2_transport *t, const char *buf, size_t len)
+{
+	char *n = realloc(t->hold.held, t->hold.len + len);
+	if (!n)
+		return -1;
+	memcpy(n + t->hold.len, buf, len);
+	t->hold.held = n;
+	t->hold.len += len;
+	return 0;
+}
+
 void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
 {
 	struct tg_h2_cursor c;
-	if (t->off)
+	if (t->off && !t->hold.held)
 		return;
 	tg_h2_cursor_of(&t->observer, TG_DIR_REQUEST, &c);
 	tg_h2_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
-	if (t->off)
-		return;
 	int can_cut = w->whole && w->may_replace;
-	gate_streams(t, can_cut);
-	if (t->nrefused == 0 && t->cut_left == 0)
-		return;
-	if (!can_cut) {
-		tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
-		         "frames of refused streams go out", t->sni);
+
+	/* What goes out in place of this write when it is not w->buf: the
+	 * bytes held so far with this write's, or a copy of this write to
+	 * edit, starting at cursor c. */
+	char *buf = NULL;
+	size_t len = 0;
+	if (!t->hold.held && can_cut && !t->off && w->len <= HOLD_MAX) {
+		struct tg_h2_stream *s = request_to_hold(t);
+		if (s) {
+			t->hold.start = c;
+			t->hold.stream = s->id;
+			if (hold_ends(t))
+				t->hold.stream = 0;   /* it could not be held whole anyway */
+		}
+	}
+	if (t->hold.stream) {
+		if (hold_append(t, w->buf, w->len) != 0) {
+			tg_warn("%s: out of memory holding a request back; this connection is no longer "
+			        "observed", t->sni);
+			t->off = 1;
+			close_streams(t);
+			if (!t->hold.held) {
+				t->hold.stream = 0;
+				return;
+			}
+			/* What is held must still go out.  This write's bytes
+			 * are lost with it: the server will see a broken stream,
+			 * as after any failure of the program's own allocation. */
+		} else if (!hold_ends(t)) {
+			w->swallow = 1;
+			return;
+		}
+		buf = t->hold.held;
+		len = t->hold.len;
+		c = t->hold.start;
+		t->hold.held = NULL;
+		t->hold.len = 0;
+		t->hold.stream = 0;
+		can_cut = w->may_replace;   /* nothing held went out */
+	}
+
+	/* Requests whose headers and whole body are in these bytes. */
+	for (int i = 0; i < t->nstreams && can_cut && !t->off; i++) {
+		struct tg_h2_stream *s = &t->streams[i];
+		if (!s->id || !s->x || !s->headers_unsent || s->x->gated || !s->x->req_done)
+			continue;
+		if (!buf) {
+			if (!(buf = malloc(w->len)))
+				break;
+			memcpy(buf, w->buf, w->len);
+			len = w->len;
+		}
+		gate_whole_request(t, s, buf, len, &c);
+	}
+	for (int i = 0; i < t->nstreams; i++)
+		t->streams[i].headers_unsent = 0;
+
+	const char *src = buf ? buf : w->buf;
+	size_t srclen = buf ? len : w->len;
+	if (!t->off)
+		gate_streams(t, can_cut);
+	if (t->off || (t->nrefused == 0 && t->cut_left == 0) || !can_cut) {
+		if (!t->off && (t->nrefused || t->cut_left))
+			tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
+			         "frames of refused streams go out", t->sni);
+		if (buf) {
+			w->replace = buf;
+			w->replace_len = len;
+		}
 		return;
 	}
 
-	char *out = malloc(w->len + (size_t)t->nrefused * TG_REFUSAL_H2_SERVER_LEN);
-	if (!out)
+	char *out = malloc(srclen + (size_t)t->nrefused * TG_REFUSAL_H2_SERVER_LEN);
+	if (!out) {
+		if (buf) {
+			w->replace = buf;
+			w->replace_len = len;
+		}
 		return;
+	}
 	uint32_t credit = 0;
-	size_t olen = filter(t, &c, w->buf, w->len, out, &credit);
+	size_t olen = filter(t, &c, src, srclen, out, &credit);
+	int held = buf != NULL;
 	if (credit)
-		put_window_update(t, credit);
+		put_window_update(t, 0, credit);
+	/* The stream's window too: a program still sending a refused body
+	 * (httpx reads the answer only once its body is sent) would wait
+	 * for it forever. */
+	for (int i = 0; i < t->nrefused; i++) {
+		if (t->refused[i].credit && !t->refused[i].request_ended)
+			put_window_update(t, t->refused[i].id, t->refused[i].credit);
+		t->refused[i].credit = 0;
+	}
 	/* Forget refused streams that can send nothing more. */
 	int k = 0;
 	for (int i = 0; i < t->nrefused; i++)
 		if (!(t->refused[i].request_ended && t->refused[i].reset_sent))
 			t->refused[k++] = t->refused[i];
 	t->nrefused = k;
+	free(buf);
 
 	if (olen == 0) {
 		free(out);
 		w->swallow = 1;
-	} else if (olen == w->len && memcmp(out, w->buf, olen) == 0) {
+	} else if (!held && olen == w->len && memcmp(out, w->buf, olen) == 0) {
 		free(out);
 	} else {
 		w->replace = out;
@@ -419,6 +691,7 @@ int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap)
 
 void tg_h2_transport_abort(struct tg_h2_transport *t)
 {
+	hold_drop(t);
 	for (int i = 0; i < t->nstreams; i++)
 		if (t->streams[i].id && !t->streams[i].x->response_started)
 			stream_end(t, &t->streams[i], 0, 0);

@@ -7,8 +7,12 @@
  * (recorded as cut off with the usage seen so far).  Streams the server
  * refused to process (above a GOAWAY's last stream id) make no record: they
  * cost nothing and the client retries them.
- * Allocates the observer's HPACK inflaters and one struct tg_exchange per
- * stream.
+ * Also owns the budget decisions' effect on the wire: refused streams cut,
+ * and a request held back until its body is whole so that a downgrade or
+ * clamp can edit it in place (with the program's send windows tracked to
+ * know when a hold must end).
+ * Allocates the observer's HPACK inflaters, one struct tg_exchange per
+ * stream and, during a hold, the held bytes (at most about 1 MiB).
  */
 #ifndef TG_TRANSPORT_H2_H
 #define TG_TRANSPORT_H2_H
@@ -28,6 +32,8 @@
 struct tg_h2_stream {
 	uint32_t id;               /* 0: free slot */
 	int informational;         /* reading a 1xx header block */
+	int headers_unsent;        /* its request headers ended in bytes not yet sent on */
+	int64_t send_window;       /* the program's send window for this stream, as it sees it */
 	struct tg_exchange *x;
 };
 
@@ -50,18 +56,39 @@ struct tg_h2_transport {
 		uint32_t id;
 		int request_ended;     /* the program sent END_STREAM: no more DATA to cut */
 		int reset_sent;
+		uint32_t credit;       /* its DATA bytes cut from this write, to credit back */
 	} refused[TG_H2_REFUSED_MAX];
 	int nrefused;
 	uint32_t cut_left;         /* bytes left of a DATA frame being cut, carried to the next write */
 	uint64_t response_bytes;   /* server bytes passed to the program so far */
+
+	/* Budget rewrites: the program's bytes are held back from the end of
+	 * a request's HEADERS until its body is whole (everything after, of
+	 * every stream, in order: the server's HPACK decoder must get the
+	 * header blocks in the order they were encoded), then sent on with
+	 * that body edited in place, at its length.  held == NULL: no hold. */
+	struct {
+		char *held;
+		size_t len;
+		struct tg_h2_cursor start;  /* where the first held byte stands */
+		uint32_t stream;            /* the request waited for */
+	} hold;
+	/* What the program may still send, as it sees it (it reads every
+	 * WINDOW_UPDATE we see): a hold ends when the held request can send
+	 * no more, for the program would wait for credit that only the
+	 * held bytes reaching the server could bring. */
+	int64_t conn_window;
+	int64_t initial_window;    /* the server's SETTINGS_INITIAL_WINDOW_SIZE */
 };
 
 /* Returns 0, or -1 when the HPACK inflaters cannot be allocated. */
 int  tg_h2_transport_init(struct tg_h2_transport *t, const struct tg_provider *p,
                           const char *sni, tg_commit_fn commit, struct tg_inject *inject);
-/* The program is about to write w->buf: observe it, ask the budget gate for
- * each request whose model is known or whose request ended, and cut
- * refused streams' frames (w->swallow / w->replace). */
+/* The program is about to write w->buf: observe it, hold it back while a
+ * request's body is still to come, ask the budget gate for each request
+ * whose body is whole (or whose model is known, when it cannot be held),
+ * rewrite bodies in place and cut refused streams' frames (w->swallow /
+ * w->replace). */
 void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w);
 /* Whether injected frames can be handed to the program now: only at a
  * frame boundary of the server's stream, and only after the server's

@@ -9,11 +9,13 @@
 
 /* What a rule reads besides counts: the model, the response id, an error
  * object, and the start of a Gemini usage object (its counts restart);
- * the name of an error (its code, else its type or status, else a numeric
- * code); text that shows reasoning content (a non-empty reasoning string,
- * a content part of type "thinking"). */
+ * Bedrock InvokeModelWithResponseStream's base64 chunk and the
+ * invocationMetrics of its last one; the name of an error (its code,
+ * else its type or status, else a numeric code); text that shows
+ * reasoning content (a non-empty reasoning string, a content part of type
+ * "thinking"). */
 enum {
-	R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS,
+	R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS,
 	R_ERROR_CODE, R_ERROR_TYPE, R_REASONING_TEXT, R_CONTENT_TYPE,
 };
 
@@ -220,14 +222,58 @@ static const struct tg_usage_rule bedrock_rules[] = {
 	{ "usage.cacheReadInputTokens", TG_U_CACHE_READ },
 	{ "usage.cacheWriteInputTokens", TG_U_CACHE_WRITE },
 	{ "error", R_ERROR },
+	/* InvokeModelWithResponseStream: a chunk event's payload is
+	 * {"bytes":"<base64>"}, the model's own event (b64json.h), read
+	 * with the next table. */
+	{ "bytes", R_CHUNK },
+	{ NULL, 0 },
+};
+
+/* The model's own stream events inside InvokeModelWithResponseStream
+ * chunks.  Bedrock adds amazon-bedrock-invocationMetrics to the last one,
+ * whatever the model, with what it bills: inputTokenCount leaves cache
+ * reads and writes out, which come as cacheReadInputTokenCount and
+ * cacheWriteInputTokenCount (BerriAI/litellm#34373 and #36878; the
+ * CloudWatch metrics of the same names,
+ * https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-runtime-metrics.html).
+ * The model's counts stand in when those are missing (a cut stream):
+ * Claude's Messages stream events
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-anthropic-claude-messages.html;
+ * message_start's output_tokens is a placeholder that message_delta
+ * replaces), Llama's prompt_token_count (first chunk) and cumulative
+ * generation_token_count
+ * (https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-meta.html).
+ * The record's model is the path's: the events name Anthropic's own id. */
+static const struct tg_usage_rule bedrock_chunk_rules[] = {
+	{ "amazon-bedrock-invocationMetrics", R_METRICS },
+	{ "amazon-bedrock-invocationMetrics.inputTokenCount", TG_U_METRIC_INPUT },
+	{ "amazon-bedrock-invocationMetrics.outputTokenCount", TG_U_METRIC_OUTPUT },
+	{ "amazon-bedrock-invocationMetrics.cacheReadInputTokenCount", TG_U_METRIC_CACHE_READ },
+	{ "amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount", TG_U_METRIC_CACHE_WRITE },
+	{ "message.usage.input_tokens", TG_U_INPUT },
+	{ "message.usage.output_tokens", TG_U_OUTPUT },
+	{ "message.usage.cache_read_input_tokens", TG_U_CACHE_READ },
+	{ "message.usage.cache_creation_input_tokens", TG_U_CACHE_WRITE },
+	{ "message.usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
+	{ "message.usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	{ "usage.input_tokens", TG_U_INPUT },
+	{ "usage.output_tokens", TG_U_OUTPUT },
+	{ "usage.cache_read_input_tokens", TG_U_CACHE_READ },
+	{ "usage.cache_creation_input_tokens", TG_U_CACHE_WRITE },
+	{ "usage.cache_creation.ephemeral_5m_input_tokens", TG_U_CACHE_WRITE_5M },
+	{ "usage.cache_creation.ephemeral_1h_input_tokens", TG_U_CACHE_WRITE_1H },
+	{ "message.id", R_ID },
+	{ "prompt_token_count", TG_U_INPUT },
+	{ "generation_token_count", TG_U_OUTPUT },
 	{ NULL, 0 },
 };
 
 #define RULES_MAX 48
 
 static const struct tg_usage_rule *const rule_tables[] = {
-	openai_rules, anthropic_rules, gemini_rules, cohere_rules, bedrock_rules,
+	openai_rules, anthropic_rules, gemini_rules, cohere_rules, bedrock_rules, bedrock_chunk_rules,
 };
+enum { CHUNK_TABLE = 5 };
 #define TABLES (sizeof rule_tables / sizeof rule_tables[0])
 
 /* Each wire's trie is compiled the first time a body of that wire is read:
@@ -237,6 +283,7 @@ static struct tg_json_paths compiled[TABLES];
 static int compile_failed[TABLES];
 static pthread_once_t compiled_once[TABLES] = {
 	PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT,
+	PTHREAD_ONCE_INIT,
 };
 
 static void compile_table(size_t t)
@@ -257,7 +304,8 @@ static void compile_1(void) { compile_table(1); }
 static void compile_2(void) { compile_table(2); }
 static void compile_3(void) { compile_table(3); }
 static void compile_4(void) { compile_table(4); }
-static void (*const compilers[])(void) = { compile_0, compile_1, compile_2, compile_3, compile_4 };
+static void compile_5(void) { compile_table(5); }
+static void (*const compilers[])(void) = { compile_0, compile_1, compile_2, compile_3, compile_4, compile_5 };
 _Static_assert(sizeof compilers / sizeof compilers[0] == TABLES, "one compiler per rule table");
 
 /* The compiled trie of table t, or NULL if it did not compile. */
@@ -372,18 +420,18 @@ static int on_text(struct tg_usage_parser *p, int slot, const struct tg_json_eve
 	return 0;
 }
 
-static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
+                       const struct tg_json_event *ev)
 {
-	struct tg_usage_parser *p = ctx;
-	const struct tg_usage_rule *r = &p->rules[ev->match];
 	int64_t v;
 
-	(void)s;
 	if (ev->type == TG_JSON_OBJECT_BEGIN) {
 		if (r->slot == R_ERROR)
 			p->error_seen = p->doc_error = 1;
 		else if (r->slot == R_USAGE_RESTART)
 			reset_gemini_counts(p);
+		else if (r->slot == R_METRICS)
+			p->terminal_seen = 1;   /* the stream's last chunk */
 		return;
 	}
 	if (ev->type == TG_JSON_ARRAY_BEGIN && r->slot == R_ITERATIONS) {
@@ -394,9 +442,15 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
+	if (r->slot == R_CHUNK) {
+		/* its text came in pieces (on_piece); the string ends here */
+		if (ev->type == TG_JSON_STRING && tg_b64json_end(&p->chunk) < 0)
+			p->malformed = 1;
+		return;
+	}
 	if (on_text(p, r->slot, ev))
 		return;
-	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART || r->slot == R_ITERATIONS)
+	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART || r->slot == R_ITERATIONS || r->slot == R_METRICS)
 		return;
 	if (r->slot == R_MODEL || r->slot == R_ID) {
 		/* Azure's first chunk names an empty model and id. */
@@ -420,10 +474,39 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	p->usage_seen = 1;
 }
 
+static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct tg_usage_parser *p = ctx;
+
+	(void)s;
+	apply_rule(p, &p->rules[ev->match], ev);
+}
+
+/* A value of a document decoded from a Bedrock chunk. */
+static void on_chunk_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	(void)s;
+	apply_rule(ctx, &bedrock_chunk_rules[ev->match], ev);
+}
+
+/* The base64 text of a Bedrock chunk, as the scanner reads it. */
+static void on_piece(void *ctx, int match, const char *buf, size_t len)
+{
+	struct tg_usage_parser *p = ctx;
+
+	if (p->rules[match].slot == R_CHUNK)
+		tg_b64json_text(&p->chunk, buf, len);
+}
+
 /* Each SSE event and each event stream message holds one JSON document. */
 static void doc_begin(struct tg_usage_parser *p)
 {
 	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	if (p->chunk.paths) {
+		/* a chunk cut short by a broken message is dropped */
+		tg_b64json_end(&p->chunk);
+		tg_json_on_pieces(&p->json, on_piece);
+	}
 	p->event_len = 0;
 	p->done_match = 0;
 	p->doc_error = 0;
@@ -545,6 +628,8 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->model[0] = '\0';
 	p->response_id[0] = '\0';
 	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	tg_b64json_init(&p->chunk, wire == TG_WIRE_BEDROCK && kind == TG_BODY_EVENTSTREAM ?
+	                paths_of(CHUNK_TABLE) : NULL, on_chunk_json, p);
 	tg_sse_init(&p->sse, &sse_cbs, p);
 	tg_es_init(&p->es, &es_cbs, p);
 }
@@ -652,13 +737,30 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		 * absence says nothing about the cache.  Cohere bills no
 		 * cache writes apart. */
 		c->cached_input = raw[TG_U_CACHE_READ];
+		/* cached_tokens counts raw prompt tokens (usage.tokens, the
+		 * template included), not the billed units taken as input:
+		 * recorded traffic has 2928 cached of 2935 raw but 2406
+		 * billed.  A count larger than the input cannot be a part of
+		 * it, and the billed share is not on the wire. */
+		if (known(c->cached_input) && known(c->input) && c->cached_input > c->input)
+			c->cached_input = TG_COUNT_UNKNOWN;
 		c->cache_creation = 0;
 		break;
 	case TG_WIRE_BEDROCK:
-		c->cached_input = or_zero(raw[TG_U_CACHE_READ]);
-		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
-		c->input = plus(plus(raw[TG_U_INPUT], c->cached_input), c->cache_creation);
-		c->output = raw[TG_U_OUTPUT];
+		/* invocationMetrics (streamed invokes) over the model's own */
+		c->cached_input = or_zero(known(raw[TG_U_METRIC_CACHE_READ]) ? raw[TG_U_METRIC_CACHE_READ] :
+		                          raw[TG_U_CACHE_READ]);
+		c->cache_creation = or_zero(known(raw[TG_U_METRIC_CACHE_WRITE]) ? raw[TG_U_METRIC_CACHE_WRITE] :
+		                            raw[TG_U_CACHE_WRITE]);
+		c->input = plus(plus(known(raw[TG_U_METRIC_INPUT]) ? raw[TG_U_METRIC_INPUT] : raw[TG_U_INPUT],
+		                     c->cached_input), c->cache_creation);
+		c->output = known(raw[TG_U_METRIC_OUTPUT]) ? raw[TG_U_METRIC_OUTPUT] : raw[TG_U_OUTPUT];
+		/* Claude's 5m/1h split of its writes, when it adds up to them */
+		if ((known(raw[TG_U_CACHE_WRITE_5M]) || known(raw[TG_U_CACHE_WRITE_1H])) &&
+		    or_zero(raw[TG_U_CACHE_WRITE_5M]) + or_zero(raw[TG_U_CACHE_WRITE_1H]) == c->cache_creation) {
+			c->cache_creation_5m = or_zero(raw[TG_U_CACHE_WRITE_5M]);
+			c->cache_creation_1h = or_zero(raw[TG_U_CACHE_WRITE_1H]);
+		}
 		break;
 	default:
 		c->input = raw[TG_U_INPUT];

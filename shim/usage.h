@@ -2,7 +2,9 @@
  *
  * Owns: struct tg_usage_parser, which reads a decoded response body of any
  * supported provider (plain JSON, a JSON array stream, SSE or an AWS event
- * stream) fed in arbitrary slices, and struct tg_usage, what it found,
+ * stream, whose Bedrock InvokeModelWithResponseStream chunks carry the
+ * model's own events base64-encoded) fed in arbitrary slices, and struct
+ * tg_usage, what it found,
  * normalised to ledger/record.h.  Fixed size, no allocation; usable after
  * memset 0 + tg_usage_begin.
  *
@@ -27,9 +29,18 @@
  *                              unknown (thinking is inside output_tokens)
  *      Gemini                  cached, reasoning; cache creation 0
  *      Cohere                  cached unknown unless usage.cached_tokens
- *                              is there; cache creation 0 (not billed
- *                              apart); reasoning unknown
- *      Bedrock                 cached, cache creation; reasoning unknown
+ *                              is there and within the billed input;
+ *                              cache creation 0 (not billed apart);
+ *                              reasoning unknown
+ *      Bedrock                 cached, cache creation; reasoning unknown.
+ *                              InvokeModelWithResponseStream: the counts
+ *                              of the last chunk's
+ *                              amazon-bedrock-invocationMetrics (what
+ *                              Bedrock bills) win over the model's own
+ *                              (Claude's usage, Llama's token counts),
+ *                              field by field; the 5m/1h split is
+ *                              Claude's when it adds up to the writes,
+ *                              else unknown
  *    Embeddings have no output, so their reasoning is 0.  On the OpenAI
  *    wire a reasoning count of 0 is taken only when the body showed no
  *    reasoning content: a body that streamed or returned reasoning text
@@ -62,6 +73,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "b64json.h"
 #include "eventstream.h"
 #include "json_scan.h"
 #include "record.h"
@@ -105,6 +117,10 @@ enum tg_usage_slot {
 	TG_U_ITER_OUTPUT,
 	TG_U_ITER_CACHE_READ,
 	TG_U_ITER_CACHE_WRITE,
+	TG_U_METRIC_INPUT,    /* Bedrock amazon-bedrock-invocationMetrics */
+	TG_U_METRIC_OUTPUT,
+	TG_U_METRIC_CACHE_READ,
+	TG_U_METRIC_CACHE_WRITE,
 	TG_U_COUNTED,         /* a token-counting endpoint's answer */
 	TG_U_COUNTED_CACHED,  /* ... its cached part (Gemini) */
 	TG_U_SLOTS
@@ -139,6 +155,7 @@ struct tg_usage_parser {
 	struct tg_json_scanner json;
 	struct tg_sse sse;
 	struct tg_es es;
+	struct tg_b64json chunk;   /* Bedrock InvokeModelWithResponseStream: a chunk's own event */
 };
 
 void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,

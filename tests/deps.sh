@@ -1,6 +1,7 @@
 #!/bin/sh
 # deps.sh - install the Debian packages tokenguard builds and tests with.
 # Installs only what is missing; as non-root, prints the apt-get line to run.
+# Then deps_node.sh: Debian's nodejs and the Node SDKs, under build/node.
 set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev patchelf libssl-dev liblmdb-dev lmdb-utils libcriterion-dev \
@@ -11,7 +12,7 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+[ -z "$missing" ] && exec sh "$(dirname "$0")/deps_node.sh"
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "tokenguard: missing Debian packages:$missing" >&2
@@ -22,3 +23,4 @@ echo "tokenguard: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+exec sh "$(dirname "$0")/deps_node.sh"

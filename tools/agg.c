@@ -1,4 +1,5 @@
 /* agg.c - grouping and summing records (see agg.h). */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +23,7 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 
 	memset(a, 0, sizeof *a);
 	a->when = (struct tg_when_memo)TG_WHEN_MEMO_INIT;
+	a->model_key = -1;
 	while (*p) {
 		size_t n = strcspn(p, ",");
 		struct tg_agg_key *k;
@@ -50,6 +52,8 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 			         "day, month, process, operation or tag:NAME)", (int)n, p);
 			return -1;
 		}
+		if (k->by == TG_BY_MODEL && a->model_key < 0)
+			a->model_key = a->nkeys;
 		a->nkeys++;
 		p += n;
 		if (*p == ',' && *++p == '\0') {
@@ -129,6 +133,8 @@ unsigned tg_agg_text(const struct tg_agg *a)
 
 	for (int k = 0; k < a->nkeys; k++)
 		text |= by_text[a->key[k].by];
+	if (a->model_key >= 0)
+		text |= TG_TEXT_REQUESTED_MODEL;   /* the model served for a blocked call's */
 	return text;
 }
 
@@ -204,17 +210,14 @@ static struct tg_agg_group *new_group(struct tg_agg *a, char vals[][TG_TAGS_MAX]
 	return g;
 }
 
-static struct tg_agg_group *find_group(struct tg_agg *a, const struct tg_record *r)
+static struct tg_agg_group *find_group_of(struct tg_agg *a, char vals[][TG_TAGS_MAX])
 {
-	char vals[TG_AGG_MAX_KEYS][TG_TAGS_MAX];
 	uint64_t h = UINT64_C(14695981039346656037);
 	struct tg_agg_group *g;
 	size_t i;
 
-	for (int k = 0; k < a->nkeys; k++) {
-		key_value(a, &a->key[k], r, vals[k], sizeof vals[k]);
+	for (int k = 0; k < a->nkeys; k++)
 		h = fnv1a(h, vals[k], strlen(vals[k]) + 1);
-	}
 	if ((a->ngroups + 1) * 2 > a->nslots && rehash(a))
 		return NULL;
 	for (i = h & (a->nslots - 1); a->slot[i]; i = (i + 1) & (a->nslots - 1)) {
@@ -228,26 +231,64 @@ static struct tg_agg_group *find_group(struct tg_agg *a, const struct tg_record 
 	return g;
 }
 
+static struct tg_agg_group *find_group(struct tg_agg *a, const struct tg_record *r)
+{
+	char vals[TG_AGG_MAX_KEYS][TG_TAGS_MAX];
+
+	for (int k = 0; k < a->nkeys; k++)
+		key_value(a, &a->key[k], r, vals[k], sizeof vals[k]);
+	return find_group_of(a, vals);
+}
+
+/* A record's amounts: the rule of spend_rule.h, and the token kinds by the
+ * same rule (a blocked call adds to none). */
 static void add_sums(struct tg_agg_sums *s, const struct tg_record *r)
 {
 	const int64_t v[TG_TOK_KINDS] = {
 		r->counts.input, r->counts.cached_input, r->counts.cache_creation,
 		r->counts.output, r->counts.reasoning,
 	};
+	struct tg_total t;
 
-	s->calls++;
+	tg_total_of_record(r, &t);
+	tg_total_sum(&s->t, &t);
+	if (!tg_record_sent(r))
+		return;
 	for (int k = 0; k < TG_TOK_KINDS; k++) {
 		if (v[k] < 0)
 			s->unknown[k]++;
 		else
 			s->tokens[k] += v[k];
 	}
-	if (r->flags & TG_REC_USAGE_UNKNOWN)
-		s->usage_unknown++;
-	else if (r->flags & TG_REC_UNPRICED)
-		s->unpriced++;
-	else
-		s->cost_usd += r->cost_usd;
+	s->incomplete += (r->flags & TG_REC_INCOMPLETE) != 0;
+	s->stream_error += (r->flags & TG_REC_STREAM_ERROR) != 0;
+}
+
+static void merge_sums(struct tg_agg_sums *s, const struct tg_agg_sums *d)
+{
+	tg_total_sum(&s->t, &d->t);
+	for (int k = 0; k < TG_TOK_KINDS; k++) {
+		s->tokens[k] += d->tokens[k];
+		s->unknown[k] += d->unknown[k];
+	}
+	s->incomplete += d->incomplete;
+	s->stream_error += d->stream_error;
+}
+
+/* Makes room for one more of n elements of size bytes in *arr (*cap of
+ * them), doubling it.  Returns 0, or -1 when out of memory. */
+static int room_for_one(void **arr, size_t n, size_t *cap, size_t size)
+{
+	size_t more = *cap ? *cap * 2 : 8;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	if (!(p = realloc(*arr, more * size)))
+		return -1;
+	*arr = p;
+	*cap = more;
+	return 0;
 }
 
 static int note_unpriced(struct tg_agg *a, const char *model)
@@ -258,25 +299,67 @@ static int note_unpriced(struct tg_agg *a, const char *model)
 			return 0;
 		}
 	}
-	if (a->nunpriced == a->unpriced_cap) {
-		size_t cap = a->unpriced_cap ? a->unpriced_cap * 2 : 8;
-		struct tg_agg_unpriced *u = realloc(a->unpriced, cap * sizeof *u);
-
-		if (!u)
-			return -1;
-		a->unpriced = u;
-		a->unpriced_cap = cap;
-	}
+	if (room_for_one((void **)&a->unpriced, a->nunpriced, &a->unpriced_cap,
+	                 sizeof *a->unpriced))
+		return -1;
 	snprintf(a->unpriced[a->nunpriced].model, TG_MODEL_MAX, "%s", model);
 	a->unpriced[a->nunpriced++].calls = 1;
 	return 0;
 }
 
+/* Notes that r asked for one model and was served another, unless a
+ * policy chose the one served. */
+static int note_served(struct tg_agg *a, const struct tg_record *r)
+{
+	struct tg_agg_served *e = NULL;
+
+	if (!r->requested_model[0] || (r->flags & TG_REC_DOWNGRADED) ||
+	    !strcmp(r->requested_model, r->model))
+		return 0;
+	for (size_t i = 0; i < a->nserved && !e; i++)
+		if (!strcmp(a->served[i].requested, r->requested_model))
+			e = &a->served[i];
+	if (!e) {
+		if (room_for_one((void **)&a->served, a->nserved, &a->served_cap, sizeof *a->served))
+			return -1;
+		e = &a->served[a->nserved++];
+		memset(e, 0, sizeof *e);
+		e->ts_us = INT64_MIN;
+		copy_text(e->requested, sizeof e->requested, r->requested_model);
+	}
+	if (r->ts_us >= e->ts_us) {
+		e->ts_us = r->ts_us;
+		copy_text(e->served, sizeof e->served, r->model);
+	}
+	return 0;
+}
+
+/* Blocked calls wait in a->blocked, grouped by the same keys, for
+ * tg_agg_finish() to know the models served. */
+static int defer_blocked(struct tg_agg *a, const struct tg_record *r)
+{
+	if (!a->blocked) {
+		if (!(a->blocked = calloc(1, sizeof *a->blocked)))
+			return -1;
+		memcpy(a->blocked->key, a->key, sizeof a->key);
+		a->blocked->nkeys = a->nkeys;
+		a->blocked->model_key = -1;
+		a->blocked->when = (struct tg_when_memo)TG_WHEN_MEMO_INIT;
+	}
+	return tg_agg_add(a->blocked, r);
+}
+
 int tg_agg_add(struct tg_agg *a, const struct tg_record *r)
 {
-	struct tg_agg_group *g = find_group(a, r);
+	struct tg_agg_group *g;
 
-	if (!g)
+	if (a->model_key >= 0) {
+		if (!tg_record_sent(r))
+			return defer_blocked(a, r);
+		if (note_served(a, r))
+			return -1;
+	}
+	if (!(g = find_group(a, r)))
 		return -1;
 	add_sums(&g->sums, r);
 	add_sums(&a->total, r);
@@ -308,8 +391,45 @@ void tg_agg_sort(struct tg_agg *a)
 	qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_group, &a->nkeys);
 }
 
+int tg_agg_finish(struct tg_agg *a)
+{
+	char vals[TG_AGG_MAX_KEYS][TG_TAGS_MAX];
+	struct tg_agg *b = a->blocked;
+
+	for (size_t i = 0; b && i < b->ngroups; i++) {
+		struct tg_agg_group *g;
+		char *model = vals[a->model_key];
+
+		for (int k = 0; k < a->nkeys; k++)
+			copy_text(vals[k], sizeof vals[k], b->group[i].value[k]);
+		for (size_t j = 0; j < a->nserved; j++) {
+			if (!strcmp(a->served[j].requested, model)) {
+				copy_text(model, sizeof vals[0], a->served[j].served);
+				a->served[j].blocked_moved += b->group[i].sums.t.blocked;
+				break;
+			}
+		}
+		if (!(g = find_group_of(a, vals)))
+			return -1;
+		merge_sums(&g->sums, &b->group[i].sums);
+		merge_sums(&a->total, &b->group[i].sums);
+	}
+	if (b) {
+		tg_agg_free(b);
+		free(b);
+		a->blocked = NULL;
+	}
+	tg_agg_sort(a);
+	return 0;
+}
+
 void tg_agg_free(struct tg_agg *a)
 {
+	if (a->blocked) {
+		tg_agg_free(a->blocked);
+		free(a->blocked);
+	}
+	free(a->served);
 	for (size_t i = 0; i < a->ngroups; i++)
 		free(a->group[i].value[0]);
 	free(a->group);

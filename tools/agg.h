@@ -1,10 +1,19 @@
 /* agg.h - sums of ledger records grouped by keys (--by).
  *
- * Owns: the group-by key list, the groups and their sums, and the rules
- * for what a sum means: a count that is unknown is left out of its sum
- * and counted apart (never taken as 0); cost sums only priced calls with
- * known usage, and the calls left out are counted, with the models that
- * had no price.
+ * Owns: the group-by key list, the groups and their sums, and how a
+ * report groups calls.  What a record adds is the one rule of
+ * spend_rule.h (tg_total_of_record: sent calls, blocked calls apart,
+ * tokens = input + output, cost known or not); the token kinds beside it
+ * follow the same rule: a blocked call adds to none, an unknown count is
+ * left out of its sum and counted apart (never taken as 0).
+ *
+ * Grouping by model uses the model served.  A blocked call was never
+ * served: it names the model asked for.  When the records summed show
+ * that model asked for and another served (requested_model, record.h),
+ * the blocked call goes to the row of the model served for it (the one
+ * of the latest such record), so "gpt-4.1" refused and "gpt-4.1" served
+ * as "gpt-4.1-2025-04-14" share a row; the remap is counted for the notes.
+ * Downgraded calls are no evidence of that (a policy chose their model).
  */
 #ifndef TG_AGG_H
 #define TG_AGG_H
@@ -13,6 +22,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "spend_rule.h"
 #include "when.h"
 
 #define TG_AGG_MAX_KEYS 8
@@ -32,12 +42,11 @@ struct tg_agg_key {
 };
 
 struct tg_agg_sums {
-	int64_t calls;
-	int64_t tokens[TG_TOK_KINDS];   /* sums of the known counts */
-	int64_t unknown[TG_TOK_KINDS];  /* calls whose count of that kind was unknown */
-	double cost_usd;                /* priced calls with known usage only */
-	int64_t unpriced;               /* calls with no price for their model */
-	int64_t usage_unknown;          /* calls whose response carried no usage */
+	struct tg_total t;              /* the rule of spend_rule.h: calls, blocked, tokens, cost */
+	int64_t tokens[TG_TOK_KINDS];   /* sums of the known counts of sent calls */
+	int64_t unknown[TG_TOK_KINDS];  /* sent calls whose count of that kind was unknown */
+	int64_t incomplete;             /* sent calls cut off before their end */
+	int64_t stream_error;           /* streams that ended with an error event */
 };
 
 struct tg_agg_group {
@@ -51,6 +60,14 @@ struct tg_agg_unpriced {
 	int64_t calls;
 };
 
+/* A model asked for and the model served for it (latest record). */
+struct tg_agg_served {
+	char requested[TG_MODEL_MAX];
+	char served[TG_MODEL_MAX];
+	int64_t ts_us;
+	int64_t blocked_moved;          /* blocked calls grouped under served */
+};
+
 struct tg_agg {
 	struct tg_agg_key key[TG_AGG_MAX_KEYS];
 	int nkeys;
@@ -62,6 +79,10 @@ struct tg_agg {
 	struct tg_agg_unpriced *unpriced;
 	size_t nunpriced, unpriced_cap;
 	struct tg_when_memo when;       /* day and month keys of a scan in time order */
+	int model_key;                  /* index of the model key, -1 when none */
+	struct tg_agg *blocked;         /* blocked calls, grouped by tg_agg_finish() */
+	struct tg_agg_served *served;
+	size_t nserved, served_cap;
 };
 
 /* Column names of the token kinds, as used in JSON and CSV. */
@@ -83,6 +104,11 @@ int tg_agg_add(struct tg_agg *a, const struct tg_record *r);
 
 /* Orders the groups by their key values. */
 void tg_agg_sort(struct tg_agg *a);
+
+/* After the last tg_agg_add(): puts the blocked calls in their rows (the
+ * model served for the model they asked for, see above) and sorts.
+ * Returns 0, or -1 when out of memory. */
+int tg_agg_finish(struct tg_agg *a);
 
 void tg_agg_free(struct tg_agg *a);
 

@@ -14,6 +14,7 @@
 #include "emit.h"
 #include "env.h"
 #include "ledger_budget.h"
+#include "money.h"
 #include "report.h"
 #include "when.h"
 
@@ -236,7 +237,7 @@ static int cmd_list(const struct tg_report *rep)
 	struct tg_ledger *l;
 	struct policies ps;
 	FILE *f = rep->out;
-	int rc;
+	int rc, name_w = 24;   /* the narrowest: short names keep one layout */
 
 	if (rep->nargs != 1)
 		return tg_report_fail(rep, "budget list takes no argument; see --help");
@@ -246,10 +247,13 @@ static int cmd_list(const struct tg_report *rep)
 	tg_ledger_close(l);
 	if (rc)
 		return rc;
+	for (int i = 0; i < ps.n; i++)   /* long names keep the column aligned */
+		if ((int)strlen(ps.p[i].name) > name_w)
+			name_w = (int)strlen(ps.p[i].name);
 	if (rep->format == TG_FMT_JSON)
 		putc('[', f);
 	else
-		fprintf(f, "%-24s  %-6s  %s\n", "NAME", "SOURCE", "POLICY");
+		fprintf(f, "%-*s  %-6s  %s\n", name_w, "NAME", "SOURCE", "POLICY");
 	for (int i = 0; i < ps.n; i++) {
 		line_of(&ps.p[i], line, sizeof line);
 		if (rep->format == TG_FMT_JSON) {
@@ -259,7 +263,7 @@ static int cmd_list(const struct tg_report *rep)
 			tg_emit_json_str(f, line);
 			putc('}', f);
 		} else {
-			fprintf(f, "%-24s  %-6s  %s\n", ps.p[i].name, source(&ps.p[i]), line);
+			fprintf(f, "%-*s  %-6s  %s\n", name_w, ps.p[i].name, source(&ps.p[i]), line);
 		}
 	}
 	if (rep->format == TG_FMT_JSON)
@@ -398,7 +402,8 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	if (session) {
 		fputs(",\"spend_usd\":null,\"spend_tokens\":null,\"calls\":null,\"percent_used\":null,"
 		      "\"window_start\":null,\"resets\":null,\"state\":null,"
-		      "\"note\":\"session window: spend is known only inside each process\"", f);
+		      "\"note\":\"session window: spend is known only inside each process\","
+		      "\"cost_unknown_calls\":null,\"tokens_unknown_calls\":null", f);
 	} else {
 		fputs(",\"spend_usd\":", f);
 		tg_emit_cost(f, s->usd);
@@ -408,6 +413,11 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 		fprintf(f, ",\"window_start\":\"%s\"", iso);
 		tg_when_iso(s->reset_us, iso);
 		fprintf(f, ",\"resets\":\"%s\",\"state\":\"%s\"", iso, state(p, pct));
+		/* what the sums leave out; null when the ledger does not say */
+		fputs(",\"cost_unknown_calls\":", f);
+		tg_emit_count(f, s->partial ? -1 : s->cost_unknown, "null");
+		fputs(",\"tokens_unknown_calls\":", f);
+		tg_emit_count(f, s->partial ? -1 : s->tokens_unknown, "null");
 	}
 	json_recent(f, pa);
 	fputs(",\"last_blocked\":", f);
@@ -424,39 +434,114 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	putc('}', f);
 }
 
-static void status_row(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                       const struct policy_alerts *pa)
+/* The columns of the status table; widths follow the longest cell, so
+ * long scope and model names keep the table aligned. */
+enum { ST_NAME, ST_SOURCE, ST_SCOPE, ST_WINDOW, ST_SPEND, ST_LIMIT, ST_USED, ST_RESETS,
+       ST_STATE, ST_BLOCKED, ST_COLS };
+#define ST_CELL (TG_SCOPE_KEY_MAX + TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX)
+/* The narrowest each column is, so that short values keep one layout. */
+static const size_t st_min[ST_COLS] = { 20, 6, 24, 7, 24, 22, 7, 24, 5, 0 };
+static const char *const st_head[ST_COLS] = {
+	"NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED", "RESETS", "STATE",
+	"LAST BLOCKED",
+};
+
+/* "$0.0123 + 1234 tok": the amount by money.h. */
+static void spend_text(double usd, int64_t tokens, char *buf, size_t n)
 {
-	char scope[TG_SCOPE_KEY_MAX], lim[96], spend[96], used[16], reset[TG_WHEN_ISO_MAX];
-	char blocked[TG_WHEN_ISO_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + 4] = "-";
+	char money[TG_MONEY_MAX];
+
+	if (tg_money_text(usd, money, sizeof money) < 0)
+		snprintf(money, sizeof money, "$?");
+	snprintf(buf, n, "%s + %lld tok", money, (long long)tokens);
+}
+
+/* A window's spend: ">=" and how many calls it leaves out where some
+ * cost or token count is unknown, as in `summary` (emit.h). */
+static void window_spend_text(const struct tg_spend *s, char *buf, size_t n)
+{
+	char money[TG_MONEY_MAX], tok[24], usd_cell[TG_CELL_MAX], tok_cell[TG_CELL_MAX];
+
+	if (tg_money_text(s->usd, money, sizeof money) < 0)
+		snprintf(money, sizeof money, "$?");
+	snprintf(tok, sizeof tok, "%lld", (long long)s->tokens);
+	tg_sum_cell(usd_cell, sizeof usd_cell, money, s->partial ? -1 : s->cost_unknown, s->calls);
+	tg_sum_cell(tok_cell, sizeof tok_cell, tok, s->partial ? -1 : s->tokens_unknown, s->calls);
+	snprintf(buf, n, "%s + %s tok", usd_cell, tok_cell);
+}
+
+static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
+                         const struct policy_alerts *pa, char cell[ST_COLS][ST_CELL])
+{
 	const struct tg_alert *last = &pa->last_blocked;
 	double pct = used_pct(p, s);
-	const char *st;
 
-	scope_text(p, scope, sizeof scope);
-	limit_text(p->limit_usd, p->limit_tokens, lim, sizeof lim);
+	snprintf(cell[ST_NAME], ST_CELL, "%s", p->name);
+	snprintf(cell[ST_SOURCE], ST_CELL, "%s", source(p));
+	scope_text(p, cell[ST_SCOPE], ST_CELL);
+	snprintf(cell[ST_WINDOW], ST_CELL, "%s", tg_window_name(p->window));
+	limit_text(p->limit_usd, p->limit_tokens, cell[ST_LIMIT], ST_CELL);
 	if (p->window == TG_WIN_SESSION) {
-		snprintf(spend, sizeof spend, "per process");
-		snprintf(used, sizeof used, "-");
-		snprintf(reset, sizeof reset, "at exit");
-		st = "-";
+		snprintf(cell[ST_SPEND], ST_CELL, "per process");
+		snprintf(cell[ST_USED], ST_CELL, "-");
+		snprintf(cell[ST_RESETS], ST_CELL, "at exit");
+		snprintf(cell[ST_STATE], ST_CELL, "-");
 	} else {
-		tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", s->usd, (long long)s->tokens);
-		/* A tiny limit makes a percentage too long for the column:
-		 * the exponent form then, rather than a cut number. */
-		if (tg_decimal_snprintf(used, sizeof used, "%.1f%%", pct) >= (int)sizeof used)
-			tg_decimal_snprintf(used, sizeof used, "%.3g%%", pct);
-		tg_when_iso(s->reset_us, reset);
-		st = state(p, pct);
+		window_spend_text(s, cell[ST_SPEND], ST_CELL);
+		/* A tiny limit makes a percentage long: the exponent form then,
+		 * rather than a cut number. */
+		if (tg_decimal_snprintf(cell[ST_USED], 16, "%.1f%%", pct) >= 16)
+			tg_decimal_snprintf(cell[ST_USED], 16, "%.3g%%", pct);
+		tg_when_iso(s->reset_us, cell[ST_RESETS]);
+		snprintf(cell[ST_STATE], ST_CELL, "%s", state(p, pct));
 	}
+	snprintf(cell[ST_BLOCKED], ST_CELL, "-");
 	if (last->ts_us) {
 		char iso[TG_WHEN_ISO_MAX];
 
 		tg_when_iso(last->ts_us, iso);
-		snprintf(blocked, sizeof blocked, "%s %s %s", iso, last->process, last->model);
+		snprintf(cell[ST_BLOCKED], ST_CELL, "%s %s %s", iso, last->process, last->model);
 	}
-	fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n", p->name,
-	        source(p), scope, tg_window_name(p->window), spend, lim, used, reset, st, blocked);
+}
+
+static void status_line(FILE *f, char cell[ST_COLS][ST_CELL], const size_t *w)
+{
+	for (int c = 0; c < ST_COLS; c++) {
+		if (c == ST_COLS - 1)
+			fprintf(f, "%s\n", cell[c]);
+		else
+			fprintf(f, c == ST_USED ? "%*s  " : "%-*s  ", (int)w[c], cell[c]);
+	}
+}
+
+static int status_table(FILE *f, const struct policies *ps, const struct tg_spend *spend,
+                        const struct policy_alerts *per)
+{
+	char (*cell)[ST_COLS][ST_CELL] = calloc((size_t)ps->n + 1, sizeof *cell);
+	size_t w[ST_COLS];
+
+	if (!cell)
+		return -1;
+	for (int c = 0; c < ST_COLS; c++) {
+		snprintf(cell[0][c], ST_CELL, "%s", st_head[c]);
+		w[c] = st_min[c];
+	}
+	for (int i = 0; i < ps->n; i++) {
+		status_cells(&ps->p[i], &spend[i], &per[i], cell[i + 1]);
+		for (int c = 0; c < ST_COLS; c++)
+			if (strlen(cell[i + 1][c]) > w[c])
+				w[c] = strlen(cell[i + 1][c]);
+	}
+	for (int i = 0; i <= ps->n; i++)
+		status_line(f, cell[i], w);
+	for (int i = 1; i <= ps->n; i++) {
+		if (strchr(cell[i][ST_SPEND], '?')) {
+			fputs(TG_UNKNOWN_LEGEND, f);
+			break;
+		}
+	}
+	free(cell);
+	return 0;
 }
 
 static int cmd_status(const struct tg_report *rep)
@@ -488,16 +573,12 @@ static int cmd_status(const struct tg_report *rep)
 	if (rc == 0) {
 		if (rep->format == TG_FMT_JSON)
 			putc('[', f);
-		else
-			fprintf(f, "%-20s  %-6s  %-24s  %-7s  %-24s  %-22s  %7s  %-24s  %-5s  %s\n",
-			        "NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED",
-			        "RESETS", "STATE", "LAST BLOCKED");
+		else if (status_table(f, &ps, spend, an.per))
+			rc = tg_report_fail(rep, "out of memory; retry with more memory available");
 		for (int i = 0; i < ps.n; i++) {
 			sessions += ps.p[i].window == TG_WIN_SESSION;
 			if (rep->format == TG_FMT_JSON)
 				status_json(f, &ps.p[i], &spend[i], &an.per[i], i == 0);
-			else
-				status_row(f, &ps.p[i], &spend[i], &an.per[i]);
 		}
 		if (rep->format == TG_FMT_JSON) {
 			fputs(ps.n ? "\n]\n" : "]\n", f);
@@ -517,9 +598,22 @@ static int cmd_status(const struct tg_report *rep)
 
 /* ---- alerts ---- */
 
+/* The alerts table is sized like the status table: a first read of the
+ * alerts measures the columns (so long policy and model names keep it
+ * aligned), a second writes. */
+enum { AL_TIME, AL_POLICY, AL_LEVEL, AL_SPEND, AL_LIMIT, AL_PID, AL_PROCESS, AL_MODEL,
+       AL_DETAIL, AL_COLS };
+#define AL_CELL (TG_MODEL_MAX + TG_ALERT_DETAIL_MAX)
+static const char *const al_head[AL_COLS] = {
+	"TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS", "MODEL", "DETAIL",
+};
+static const int al_min[AL_COLS] = { 24, 20, 9, 24, 22, 7, 16, 24, 0 };
+
 struct alert_list {
 	const struct tg_report *rep;
 	long n;
+	int measuring;
+	int width[AL_COLS];
 };
 
 static const char *or_dash(const char *s)
@@ -556,19 +650,41 @@ static void alert_json(FILE *f, const struct tg_alert *a, int first)
 	putc('}', f);
 }
 
-#define ALERT_ROW "%-24s  %-20s  %-9s  %-24s  %-22s  %7s  %-16s  %-24s  %s\n"
-
-static void alert_row(FILE *f, const struct tg_alert *a)
+static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 {
-	char iso[TG_WHEN_ISO_MAX], spend[96], lim[96], pid[16];
+	tg_when_iso(a->ts_us, cell[AL_TIME]);
+	snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
+	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
+	spend_text(a->spend_usd, a->spend_tokens, cell[AL_SPEND], AL_CELL);
+	limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);
+	snprintf(cell[AL_PID], AL_CELL, "%d", a->pid);
+	snprintf(cell[AL_PROCESS], AL_CELL, "%s", or_dash(a->process));
+	snprintf(cell[AL_MODEL], AL_CELL, "%s", or_dash(a->model));
+	snprintf(cell[AL_DETAIL], AL_CELL, "%s", or_dash(a->detail));
+}
 
-	tg_when_iso(a->ts_us, iso);
-	tg_decimal_snprintf(spend, sizeof spend, "$%.4f + %lld tok", a->spend_usd,
-	                    (long long)a->spend_tokens);
-	limit_text(a->limit_usd, a->limit_tokens, lim, sizeof lim);
-	snprintf(pid, sizeof pid, "%d", a->pid);
-	fprintf(f, ALERT_ROW, iso, a->policy, tg_alert_level_name(a->level), spend, lim, pid,
-	        or_dash(a->process), or_dash(a->model), or_dash(a->detail));
+static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w)
+{
+	for (int c = 0; c < AL_COLS; c++) {
+		if (c == AL_COLS - 1)
+			fprintf(f, "%s\n", cell[c]);
+		else
+			fprintf(f, c == AL_PID ? "%*s  " : "%-*s  ", w[c], cell[c]);
+	}
+}
+
+static void alert_row(struct alert_list *al, const struct tg_alert *a)
+{
+	char cell[AL_COLS][AL_CELL];
+
+	alert_cells(a, cell);
+	if (!al->measuring) {
+		alert_line(al->rep->out, cell, al->width);
+		return;
+	}
+	for (int c = 0; c < AL_COLS; c++)
+		if ((int)strlen(cell[c]) > al->width[c])
+			al->width[c] = (int)strlen(cell[c]);
 }
 
 static int each_alert(void *ctx, const struct tg_alert *a)
@@ -580,14 +696,14 @@ static int each_alert(void *ctx, const struct tg_alert *a)
 	if (al->rep->format == TG_FMT_JSON)
 		alert_json(al->rep->out, a, al->n == 0);
 	else
-		alert_row(al->rep->out, a);
+		alert_row(al, a);
 	al->n++;
 	return 0;
 }
 
 static int cmd_alerts(const struct tg_report *rep)
 {
-	struct alert_list al = { rep, 0 };
+	struct alert_list al = { .rep = rep };
 	struct tg_ledger *l;
 	FILE *f = rep->out;
 	int rc;
@@ -596,11 +712,23 @@ static int cmd_alerts(const struct tg_report *rep)
 		return tg_report_fail(rep, "budget alerts takes no argument; see --help");
 	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
 		return TG_EXIT_FAIL;
-	if (rep->format == TG_FMT_JSON)
+	if (rep->format == TG_FMT_JSON) {
 		putc('[', f);
-	else
-		fprintf(f, ALERT_ROW, "TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS",
-		        "MODEL", "DETAIL");
+	} else {
+		char head[AL_COLS][AL_CELL];
+
+		memcpy(al.width, al_min, sizeof al_min);
+		al.measuring = 1;
+		if ((rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al)) < 0) {
+			tg_ledger_close(l);
+			return tg_report_ledger_fail(rep, rc);
+		}
+		al.measuring = 0;
+		al.n = 0;
+		for (int c = 0; c < AL_COLS; c++)
+			snprintf(head[c], AL_CELL, "%s", al_head[c]);
+		alert_line(f, head, al.width);
+	}
 	rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al);
 	tg_ledger_close(l);
 	if (rc < 0)

@@ -4,13 +4,15 @@
  * is within --max-usd / --max-tokens, 1 when it is over, with one line
  * saying which; errors exit 2 like every command.  Calls whose cost or
  * token count is not known are named in a note, since the sums cannot
- * include them; with --strict they also exit 1, for gates that must not
- * pass on a partial sum. */
+ * include them (the sums then say "at least"); with --strict they also
+ * exit 1, for gates that must not pass on a partial sum.  What a record
+ * adds is the rule of spend_rule.h, as in summary and budget status. */
 #include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
 #include "ledger_budget.h"
+#include "money.h"
 #include "report.h"
 #include "when.h"
 
@@ -122,31 +124,43 @@ static int strict_reason(const struct sums *s, char *buf, size_t n)
 	return cost || s->tokens_unknown;
 }
 
+/* "at least " before a sum that leaves unknowns out (spend_rule.h). */
+static const char *at_least(int64_t unknown)
+{
+	return unknown > 0 ? "at least " : "";
+}
+
 static void spend_line(const struct tg_report *rep, const struct sums *s, int over_usd,
                        int over_tok, int unknown)
 {
-	char lim[64];
+	char usd[TG_MONEY_MAX], lim[TG_MONEY_MAX];
+	const char *usd_min = at_least(s->unpriced + s->usage_unknown);
+	const char *tok_min = at_least(s->tokens_unknown);
 	FILE *f = rep->out;
 
-	if (tg_decimal_shortest(rep->max_usd, lim, sizeof lim) < 0)
-		snprintf(lim, sizeof lim, "?");
+	if (tg_money_text(s->usd, usd, sizeof usd) < 0)
+		snprintf(usd, sizeof usd, "$?");
+	/* The limit is what a person wrote: shown exactly, not rounded. */
+	if (tg_decimal_shortest(rep->max_usd, lim + 1, sizeof lim - 1) < 0)
+		snprintf(lim + 1, sizeof lim - 1, "?");
+	lim[0] = '$';
 	fputs(over_usd || over_tok ? "tokenguard: over budget: " :
 	      unknown ? "tokenguard: spend unknown (--strict): " : "tokenguard: ok: ", f);
 	if (over_usd || over_tok) {
 		if (over_usd)
-			tg_decimal_fprintf(f, "$%.4f > $%s", s->usd, lim);
+			fprintf(f, "%s%s > %s", usd_min, usd, lim);
 		if (over_tok)
-			fprintf(f, "%s%lld tokens > %lld", over_usd ? " and " : "",
+			fprintf(f, "%s%s%lld tokens > %lld", over_usd ? " and " : "", tok_min,
 			        (long long)s->tokens, (long long)rep->max_tokens);
 		return;
 	}
 	if (rep->max_usd >= 0) {
-		tg_decimal_fprintf(f, "$%.4f of $%s", s->usd, lim);
+		fprintf(f, "%s%s of %s", usd_min, usd, lim);
 		if (rep->max_usd > 0)
 			tg_decimal_fprintf(f, " (%.1f%%)", 100 * s->usd / rep->max_usd);
 	}
 	if (rep->max_tokens >= 0) {
-		fprintf(f, "%s%lld of %lld tokens", rep->max_usd >= 0 ? ", " : "",
+		fprintf(f, "%s%s%lld of %lld tokens", rep->max_usd >= 0 ? ", " : "", tok_min,
 		        (long long)s->tokens, (long long)rep->max_tokens);
 		if (rep->max_tokens > 0)
 			tg_decimal_fprintf(f, " (%.1f%%)",
@@ -176,6 +190,9 @@ int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 		        "usage): not in the USD sum\n", (long long)(s.unpriced + s.usage_unknown),
 		        calls(s.unpriced + s.usage_unknown), (long long)s.unpriced,
 		        (long long)s.usage_unknown);
+	if (!unknown && s.tokens_unknown)
+		fprintf(f, "tokenguard: note: token count unknown for %lld %s: not in the token sum\n",
+		        (long long)s.tokens_unknown, calls(s.tokens_unknown));
 	if (s.blocked)
 		fprintf(f, "tokenguard: note: %lld %s blocked by a budget policy: never sent, not counted\n",
 		        (long long)s.blocked, calls(s.blocked));

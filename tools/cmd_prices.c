@@ -70,17 +70,26 @@ static void list(const struct tg_report *rep, const struct tg_prices *t)
 	size_t cursor = 0;
 	int user;
 
-	fprintf(rep->out, "%-10s %-36s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", "PROVIDER", "FAMILY",
-	        "INPUT", "OUTPUT", "CACHED", "WRITE_5M", "WRITE_1H", "REASONING", "LONG_OVER",
-	        "DATE", "FROM");
+	int pw = 10, fw = 36;   /* the narrowest; a longer provider or family widens them */
+
+	while ((p = tg_prices_next(t, &cursor, &user))) {
+		if ((int)strlen(p->provider) > pw)
+			pw = (int)strlen(p->provider);
+		if ((int)strlen(p->family) > fw)
+			fw = (int)strlen(p->family);
+	}
+	cursor = 0;
+	fprintf(rep->out, "%-*s %-*s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", pw, "PROVIDER", fw,
+	        "FAMILY", "INPUT", "OUTPUT", "CACHED", "WRITE_5M", "WRITE_1H", "REASONING",
+	        "LONG_OVER", "DATE", "FROM");
 	while ((p = tg_prices_next(t, &cursor, &user))) {
 		char b[6][32], th[24];
 
 		if (rep->filter.provider && strcasecmp(rep->filter.provider, p->provider))
 			continue;
 		snprintf(th, sizeof th, "%lld", (long long)p->long_threshold);
-		fprintf(rep->out, "%-10s %-36s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", p->provider,
-		        p->family, rate(p->base.input, b[0], 32), rate(p->base.output, b[1], 32),
+		fprintf(rep->out, "%-*s %-*s %9s %9s %9s %9s %9s %9s %9s %-10s %s\n", pw, p->provider,
+		        fw, p->family, rate(p->base.input, b[0], 32), rate(p->base.output, b[1], 32),
 		        rate(p->base.cached_input, b[2], 32), rate(p->base.cache_write_5m, b[3], 32),
 		        rate(p->base.cache_write_1h, b[4], 32), rate(p->base.reasoning, b[5], 32),
 		        p->long_threshold ? th : "-", p->date, user ? "user" : "built-in");

@@ -9,8 +9,10 @@
 #include "decimal.h"
 #include "emit.h"
 #include "ledger_budget.h"
+#include "money.h"
 #include "record_codec.h"
 #include "report.h"
+#include "spend_rule.h"
 #include "when.h"
 
 /* The fields of `records`, in their fixed order (scripts rely on both the
@@ -84,6 +86,9 @@ struct ctx {
 	int filtered;       /* the filter has conditions */
 	struct tg_when_memo when;
 	struct tg_record r; /* the record, for the filter and the table */
+	int measuring;      /* table: the first scan, which sizes the columns */
+	int width[16];      /* table: column widths */
+	int noted;          /* table: a "?" or a mark was shown */
 };
 
 static const void *member(const struct tg_record_view *v, const struct field *fd)
@@ -225,61 +230,118 @@ static void emit_csv(struct ctx *c, const struct tg_record_view *v)
 }
 
 /* The table shows the columns people scan for; the other formats carry
- * every field. */
-static void emit_table_head(FILE *f)
+ * every field.  Its columns are as wide as their longest cell: a first
+ * scan measures, a second writes (a record spooled between the two may
+ * be wider: it is then padded, never cut).  A count or cost that is not
+ * known is "?", as in `summary`; MARKS says why, and a legend line after
+ * the table says what each mark means. */
+enum { T_TS, T_PROVIDER, T_MODEL, T_STATUS, T_INPUT, T_CACHED, T_CACHE_WR, T_OUTPUT,
+       T_REASONING, T_COST, T_LATENCY, T_MARKS, T_PROCESS, T_COLS };
+#define T_CELL (TG_MODEL_MAX + 8)
+static const char *const t_head[T_COLS] = {
+	"TS", "PROVIDER", "MODEL", "STATUS", "INPUT", "CACHED", "CACHE-WR", "OUTPUT",
+	"REASONING", "COST (USD)", "LAT(ms)", "MARKS", "PROCESS",
+};
+/* The narrowest each column is, so that short values keep one layout. */
+static const int t_min[T_COLS] = { 24, 10, 32, 6, 9, 9, 9, 9, 9, 12, 8, 5, 0 };
+static const unsigned char t_right[T_COLS] = {
+	[T_STATUS] = 1, [T_INPUT] = 1, [T_CACHED] = 1, [T_CACHE_WR] = 1, [T_OUTPUT] = 1,
+	[T_REASONING] = 1, [T_COST] = 1, [T_LATENCY] = 1,
+};
+
+/* The marks, in the order they are listed, and the legend. */
+static const struct { uint32_t flag; const char *mark; } t_marks[] = {
+	{ TG_REC_BLOCKED, "blocked" }, { TG_REC_INCOMPLETE, "cut" },
+	{ TG_REC_STREAM_ERROR, "err" }, { TG_REC_USAGE_UNKNOWN, "no-usage" },
+	{ TG_REC_UNPRICED, "unpriced" }, { TG_REC_TOO_LARGE, "too-large" },
+	{ TG_REC_DOWNGRADED, "downgraded" }, { TG_REC_CLAMPED, "clamped" },
+};
+#define T_LEGEND "?: not known.  MARKS: blocked: refused by a budget policy, never sent; " \
+	"cut: cut off before its end; err: the stream ended with an error event; " \
+	"no-usage: the response carried no usage; unpriced: no price for the model; " \
+	"too-large: the body passed the inspection limit; downgraded, clamped: " \
+	"rewritten by a budget policy\n"
+
+static void count_cell(char *buf, int64_t v)
 {
-	fprintf(f, "%-24s  %-10s  %-32s  %6s  %9s  %9s  %9s  %9s  %9s  %12s  %8s  %s\n", "TS",
-	        "PROVIDER", "MODEL", "STATUS", "INPUT", "CACHED", "CACHE-WR", "OUTPUT",
-	        "REASONING", "COST (USD)", "LAT(ms)", "PROCESS");
+	if (v < 0)
+		snprintf(buf, T_CELL, "?");
+	else
+		snprintf(buf, T_CELL, "%lld", (long long)v);
 }
 
-/* "  %9lld", or "  %9s" of "?" for an unknown count. */
-static void table_count(struct tg_obuf *o, int64_t v)
+/* The cells of r; returns 1 when any is "?" or marked. */
+static int table_cells(struct ctx *c, const struct tg_record *r, char cell[T_COLS][T_CELL])
 {
-	char num[24];
+	const struct tg_counts *n = &r->counts;
+	size_t k = 0;
+	int noted = 0;
 
-	if (v < 0) {
-		num[0] = '?';
-		num[1] = '\0';
-	} else {
-		snprintf(num, sizeof num, "%lld", (long long)v);
+	cell[T_TS][tg_when_iso_memo(&c->when, r->ts_us, cell[T_TS])] = '\0';
+	snprintf(cell[T_PROVIDER], T_CELL, "%s", r->provider);
+	snprintf(cell[T_MODEL], T_CELL, "%s", r->model);
+	snprintf(cell[T_STATUS], T_CELL, "%d", r->status);
+	count_cell(cell[T_INPUT], n->input);
+	count_cell(cell[T_CACHED], n->cached_input);
+	count_cell(cell[T_CACHE_WR], n->cache_creation);
+	count_cell(cell[T_OUTPUT], n->output);
+	count_cell(cell[T_REASONING], n->reasoning);
+	if (!tg_record_sent(r))
+		snprintf(cell[T_COST], T_CELL, "-");   /* never sent: nothing to pay */
+	else if (r->flags & (TG_REC_USAGE_UNKNOWN | TG_REC_UNPRICED))
+		snprintf(cell[T_COST], T_CELL, "?");
+	else if (tg_money_text(r->cost_usd, cell[T_COST], T_CELL) < 0)
+		snprintf(cell[T_COST], T_CELL, "$?");
+	count_cell(cell[T_LATENCY], r->latency_ms);
+	if (r->latency_ms < 0)
+		snprintf(cell[T_LATENCY], T_CELL, "-");
+	cell[T_MARKS][0] = '\0';
+	for (size_t i = 0; i < sizeof t_marks / sizeof t_marks[0]; i++) {
+		if (!(r->flags & t_marks[i].flag) || k >= T_CELL)
+			continue;
+		k += (size_t)snprintf(cell[T_MARKS] + k, T_CELL - k, "%s%s", k ? "," : "",
+		                      t_marks[i].mark);
 	}
-	tg_obuf_put(o, "  ", 2);
-	tg_obuf_pad(o, num, 9, 1);
+	snprintf(cell[T_PROCESS], T_CELL, "%s", r->process);
+	for (int i = T_INPUT; i <= T_COST && !noted; i++)
+		noted = !strcmp(cell[i], "?");
+	return noted || cell[T_MARKS][0];
 }
 
-static void emit_table(struct tg_obuf *o, const struct tg_record *r)
+static void emit_table_line(struct tg_obuf *o, char cell[T_COLS][T_CELL], const int *w)
 {
-	char ts[TG_WHEN_ISO_MAX], num[64];
-	const struct tg_counts *c = &r->counts;
-
-	tg_when_iso(r->ts_us, ts);
-	tg_obuf_pad(o, ts, 24, 0);
-	tg_obuf_put(o, "  ", 2);
-	tg_obuf_pad(o, r->provider, 10, 0);
-	tg_obuf_put(o, "  ", 2);
-	tg_obuf_pad(o, r->model, 32, 0);
-	snprintf(num, sizeof num, "%d", r->status);
-	tg_obuf_put(o, "  ", 2);
-	tg_obuf_pad(o, num, 6, 1);
-	table_count(o, c->input);
-	table_count(o, c->cached_input);
-	table_count(o, c->cache_creation);
-	table_count(o, c->output);
-	table_count(o, c->reasoning);
-	tg_obuf_put(o, "  ", 2);
-	if (r->flags & TG_REC_BLOCKED)
-		tg_obuf_pad(o, "blocked", 12, 1);
-	else if (r->flags & TG_REC_USAGE_UNKNOWN)
-		tg_obuf_pad(o, "no usage", 12, 1);   /* as usage_unknown in JSON */
-	else if (r->flags & TG_REC_UNPRICED)
-		tg_obuf_pad(o, "unpriced", 12, 1);
-	else if (tg_decimal_snprintf(num, sizeof num, "%.6f", r->cost_usd) >= 0)
-		tg_obuf_pad(o, num, 12, 1);
-	table_count(o, r->latency_ms);
-	tg_obuf_put(o, "  ", 2);
-	tg_obuf_str(o, r->process);
+	for (int i = 0; i < T_COLS; i++) {
+		if (i)
+			tg_obuf_put(o, "  ", 2);
+		if (i == T_COLS - 1)
+			tg_obuf_str(o, cell[i]);
+		else
+			tg_obuf_pad(o, cell[i], w[i], t_right[i]);
+	}
 	tg_obuf_char(o, '\n');
+}
+
+static void emit_table(struct ctx *c, const struct tg_record *r)
+{
+	char cell[T_COLS][T_CELL];
+
+	c->noted |= table_cells(c, r, cell);
+	if (c->measuring) {
+		for (int i = 0; i < T_COLS; i++)
+			if ((int)strlen(cell[i]) > c->width[i])
+				c->width[i] = (int)strlen(cell[i]);
+		return;
+	}
+	emit_table_line(&c->o, cell, c->width);
+}
+
+static void emit_table_head(struct ctx *c)
+{
+	char cell[T_COLS][T_CELL];
+
+	for (int i = 0; i < T_COLS; i++)
+		snprintf(cell[i], T_CELL, "%s", t_head[i]);
+	emit_table_line(&c->o, cell, c->width);
 }
 
 /* JSON and CSV are written from the view; the filter and the table read
@@ -307,7 +369,7 @@ static int each(void *p, const struct tg_record_view *v)
 		emit_csv(c, v);
 		break;
 	default:
-		emit_table(o, &c->r);
+		emit_table(c, &c->r);
 	}
 	c->n++;
 	return 0;
@@ -329,11 +391,21 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 			fprintf(rep->out, "%s%s", i ? "," : "", fields[i].name);
 		fputs("\r\n", rep->out);
 	}
-	if (rep->format == TG_FMT_TABLE)
-		emit_table_head(rep->out);
+	if (rep->format == TG_FMT_TABLE) {
+		memcpy(c.width, t_min, sizeof t_min);
+		c.measuring = 1;
+		if ((rc = tg_ledger_scan_views(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each,
+		                               &c)) != 0)
+			return tg_report_ledger_fail(rep, rc);
+		c.measuring = 0;
+		c.n = 0;
+		emit_table_head(&c);
+	}
 	/* Every field is written: TG_TEXT_ALL, viewed where the ledger holds
 	 * it rather than copied into a record first. */
 	rc = tg_ledger_scan_views(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);
+	if (rep->format == TG_FMT_TABLE && c.noted && rc == 0)
+		tg_obuf_str(&c.o, T_LEGEND);
 	tg_obuf_flush(&c.o);
 	if (rc)
 		return tg_report_ledger_fail(rep, rc);

@@ -1,6 +1,9 @@
-/* cmd_summary.c - the default command: calls, tokens by kind and cost,
- * grouped by --by keys, with a total and notes saying what the sums leave
- * out (unpriced calls, calls without usage, unknown counts). */
+/* cmd_summary.c - the default command: calls, blocked calls, tokens by
+ * kind and cost, grouped by --by keys, with a total and notes saying what
+ * the sums leave out (unpriced calls, calls without usage, unknown
+ * counts).  The sums are those of spend_rule.h, so they agree with
+ * `check`, `budget status` and `verify`; a blocked call was never sent and
+ * is only in BLOCKED. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -10,12 +13,13 @@
 #include "decimal.h"
 #include "emit.h"
 #include "ledger_budget.h"
+#include "money.h"
 #include "report.h"
 
 #define DEFAULT_BY "provider,model"
 #define MAX_NOTES 8
 #define NOTE_MAX 512
-#define CELL_MAX 64
+#define CELL_MAX TG_CELL_MAX
 #define UNPRICED_NAMED 5
 
 static const char *const tok_head[TG_TOK_KINDS] = {
@@ -51,7 +55,7 @@ static void unpriced_note(struct notes *ns, const struct tg_agg *a)
 	char list[NOTE_MAX] = "";
 	size_t len = 0;
 
-	if (!a->total.unpriced)
+	if (!a->total.t.unpriced)
 		return;
 	for (size_t i = 0; i < a->nunpriced && i < UNPRICED_NAMED; i++) {
 		int k;
@@ -68,20 +72,27 @@ static void unpriced_note(struct notes *ns, const struct tg_agg *a)
 	}
 	if (a->nunpriced > UNPRICED_NAMED)
 		snprintf(list + len, sizeof list - len, " and %zu more", a->nunpriced - UNPRICED_NAMED);
-	note(ns, "%lld %s unpriced: cost unknown for %s", (long long)a->total.unpriced,
-	     calls(a->total.unpriced), list);
+	note(ns, "%lld %s unpriced: cost unknown for %s", (long long)a->total.t.unpriced,
+	     calls(a->total.t.unpriced), list);
 }
 
 static void build_notes(struct notes *ns, const struct tg_agg *a)
 {
-	const struct tg_agg_sums *t = &a->total;
+	const struct tg_agg_sums *s = &a->total;
+	const struct tg_total *t = &s->t;
 
 	unpriced_note(ns, a);
 	if (t->usage_unknown)
 		note(ns, "%lld %s without usage in the response: tokens and cost unknown, "
 		     "left out of every sum", (long long)t->usage_unknown, calls(t->usage_unknown));
+	for (size_t i = 0; i < a->nserved; i++)
+		if (a->served[i].blocked_moved)
+			note(ns, "%lld blocked %s asked for %s: shown in the row of %s, the model "
+			     "served for it", (long long)a->served[i].blocked_moved,
+			     calls(a->served[i].blocked_moved), a->served[i].requested,
+			     a->served[i].served);
 	for (int k = 0; k < TG_TOK_KINDS; k++) {
-		int64_t n = t->unknown[k] - t->usage_unknown;
+		int64_t n = s->unknown[k] - t->usage_unknown;
 
 		if (n > 0)
 			note(ns, "%s count unknown for %lld %s: left out of the %s sum", tok_short[k],
@@ -91,32 +102,59 @@ static void build_notes(struct notes *ns, const struct tg_agg *a)
 
 /* ---- table ---- */
 
-enum { COL_CALLS, COL_TOK, COL_COST = COL_TOK + TG_TOK_KINDS, NUM_COLS };
+enum { COL_CALLS, COL_BLOCKED, COL_TOK, COL_TOKENS = COL_TOK + TG_TOK_KINDS, COL_COST, COL_MARKS,
+       NUM_COLS };
 
-/* A sum is printed as it is when every call of the row is in it, as
- * ">=" and the sum when some are not (a lower bound: never a guess passed
- * off as the number), and as "?", the mark `records` uses, when none is.
- * The notes say how many calls each leaves out. */
+static const char *col_head(int c)
+{
+	switch (c) {
+	case COL_CALLS: return "CALLS";
+	case COL_BLOCKED: return "BLOCKED";
+	case COL_TOKENS: return "TOKENS";
+	case COL_COST: return "COST (USD)";
+	case COL_MARKS: return "MARKS";
+	default: return tok_head[c - COL_TOK];
+	}
+}
+
+static void marks_cell(const struct tg_agg_sums *s, char *buf)
+{
+	int k = 0;
+
+	buf[0] = '\0';
+	if (s->incomplete)
+		k = snprintf(buf, CELL_MAX, "cut %lld", (long long)s->incomplete);
+	if (s->stream_error && k >= 0 && k < CELL_MAX)
+		snprintf(buf + k, CELL_MAX - (size_t)k, "%serr %lld", k ? ", " : "",
+		         (long long)s->stream_error);
+}
+
 static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 {
-	if (col == COL_CALLS) {
-		snprintf(buf, CELL_MAX, "%lld", (long long)s->calls);
-	} else if (col == COL_COST) {
-		int64_t left_out = s->unpriced + s->usage_unknown;
+	char sum[TG_MONEY_MAX];
 
-		if (left_out > 0 && left_out >= s->calls && s->cost_usd == 0)
-			snprintf(buf, CELL_MAX, "?");
-		else
-			tg_decimal_snprintf(buf, CELL_MAX, "%s%.6f", left_out > 0 ? ">=" : "",
-			                    s->cost_usd);
-	} else {
-		int64_t unknown = s->unknown[col - COL_TOK];
-
-		if (unknown > 0 && unknown >= s->calls)
-			snprintf(buf, CELL_MAX, "?");
-		else
-			snprintf(buf, CELL_MAX, "%s%lld", unknown > 0 ? ">=" : "",
-			         (long long)s->tokens[col - COL_TOK]);
+	switch (col) {
+	case COL_CALLS:
+		snprintf(buf, CELL_MAX, "%lld", (long long)s->t.calls);
+		break;
+	case COL_BLOCKED:
+		snprintf(buf, CELL_MAX, "%lld", (long long)s->t.blocked);
+		break;
+	case COL_TOKENS:
+		snprintf(sum, sizeof sum, "%lld", (long long)s->t.tokens);
+		tg_sum_cell(buf, CELL_MAX, sum, s->t.tokens_unknown, s->t.calls);
+		break;
+	case COL_COST:
+		if (tg_money_text(s->t.usd_known, sum, sizeof sum) < 0)
+			snprintf(sum, sizeof sum, "$?");
+		tg_sum_cell(buf, CELL_MAX, sum, tg_total_cost_unknown(&s->t), s->t.calls);
+		break;
+	case COL_MARKS:
+		marks_cell(s, buf);
+		break;
+	default:
+		snprintf(sum, sizeof sum, "%lld", (long long)s->tokens[col - COL_TOK]);
+		tg_sum_cell(buf, CELL_MAX, sum, s->unknown[col - COL_TOK], s->t.calls);
 	}
 }
 
@@ -130,7 +168,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	char head[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8], cell[CELL_MAX];
 	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
 	FILE *f = rep->out;
-	int any_star = 0;
+	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
 
 	for (int k = 0; k < a->nkeys; k++) {
 		tg_agg_key_name(a, k, head[k], sizeof head[k]);
@@ -144,10 +182,13 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	if (a->nkeys && kw[0] < 5)
 		kw[0] = 5;  /* room for TOTAL */
 	for (int c = 0; c < NUM_COLS; c++) {
-		nw[c] = c == COL_CALLS ? 5 : c == COL_COST ? 10 : strlen(tok_head[c - COL_TOK]);
+		nw[c] = strlen(col_head(c));
 		for (size_t g = 0; g <= a->ngroups; g++) {
 			num_cell(g < a->ngroups ? &a->group[g].sums : &a->total, c, cell);
-			any_star |= cell[0] == '?' || cell[0] == '>';
+			if (c == COL_MARKS)
+				any_mark |= cell[0] != '\0';
+			else
+				any_unknown |= strchr(cell, '?') != NULL;
 			if (strlen(cell) > nw[c])
 				nw[c] = strlen(cell);
 		}
@@ -155,10 +196,13 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 
 	for (int k = 0; k < a->nkeys; k++)
 		fprintf(f, "%-*s  ", (int)kw[k], head[k]);
-	fprintf(f, "%*s", (int)nw[COL_CALLS], "CALLS");
-	for (int t = 0; t < TG_TOK_KINDS; t++)
-		fprintf(f, "  %*s", (int)nw[COL_TOK + t], tok_head[t]);
-	fprintf(f, "  %*s\n", (int)nw[COL_COST], "COST (USD)");
+	for (int c = 0; c < NUM_COLS; c++) {
+		if (c == COL_MARKS)
+			fprintf(f, any_mark ? "  %s" : "", col_head(c));
+		else
+			fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], col_head(c));
+	}
+	putc('\n', f);
 
 	for (size_t g = 0; g <= a->ngroups; g++) {
 		const struct tg_agg_sums *s = g < a->ngroups ? &a->group[g].sums : &a->total;
@@ -170,30 +214,57 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		}
 		for (int c = 0; c < NUM_COLS; c++) {
 			num_cell(s, c, cell);
-			fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], cell);
+			if (c == COL_MARKS) {
+				if (cell[0])
+					fprintf(f, "  %s", cell);
+			} else {
+				fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], cell);
+			}
 		}
 		putc('\n', f);
 	}
 	if (!a->nkeys && !a->ngroups)
 		fputs("(no calls in this period)\n", f);
-	if (any_star)
-		fputs("?: not known for any call of the row; >=: at least, leaving out the unknown "
-		      "counts or the calls without a cost (see the notes)\n", f);
+	if (any_blocked)
+		fputs("BLOCKED: calls refused by a budget policy: never sent, in no other column\n", f);
+	if (any_unknown)
+		fputs(TG_UNKNOWN_LEGEND, f);
+	if (any_mark)
+		fputs("MARKS: cut N: N calls cut off before their end; err N: N streams that ended "
+		      "with an error event\n", f);
 	for (int i = 0; i < ns->n; i++)
 		fprintf(f, "note: %s\n", ns->text[i]);
 }
 
 /* ---- json ---- */
 
+/* A sum, or null when every call of the row leaves it out. */
+static void json_sum(FILE *f, const char *name, int64_t sum, int64_t unknown, int64_t calls)
+{
+	fprintf(f, ",\"%s\":", name);
+	tg_emit_count(f, unknown > 0 && unknown >= calls ? -1 : sum, "null");
+}
+
 static void json_sums(FILE *f, const struct tg_agg_sums *s)
 {
-	fprintf(f, "\"calls\":%lld", (long long)s->calls);
+	const struct tg_total *t = &s->t;
+	int64_t cost_unknown = tg_total_cost_unknown(t);
+
+	fprintf(f, "\"calls\":%lld,\"blocked_calls\":%lld", (long long)t->calls,
+	        (long long)t->blocked);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
-		fprintf(f, ",\"%s\":%lld", tg_tok_name[k], (long long)s->tokens[k]);
+		json_sum(f, tg_tok_name[k], s->tokens[k], s->unknown[k], t->calls);
+	json_sum(f, "tokens", t->tokens, t->tokens_unknown, t->calls);
 	fputs(",\"cost_usd\":", f);
-	tg_emit_cost(f, s->cost_usd);
-	fprintf(f, ",\"unpriced_calls\":%lld,\"usage_unknown_calls\":%lld,\"unknown_counts\":{",
-	        (long long)s->unpriced, (long long)s->usage_unknown);
+	if (cost_unknown > 0 && cost_unknown >= t->calls)
+		fputs("null", f);
+	else
+		tg_emit_cost(f, t->usd_known);
+	fprintf(f, ",\"unpriced_calls\":%lld,\"usage_unknown_calls\":%lld,"
+	        "\"tokens_unknown_calls\":%lld,\"incomplete_calls\":%lld,"
+	        "\"stream_error_calls\":%lld,\"unknown_counts\":{",
+	        (long long)t->unpriced, (long long)t->usage_unknown, (long long)t->tokens_unknown,
+	        (long long)s->incomplete, (long long)s->stream_error);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
 		fprintf(f, "%s\"%s\":%lld", k ? "," : "", tg_tok_name[k], (long long)s->unknown[k]);
 	putc('}', f);
@@ -235,17 +306,32 @@ static void json(const struct tg_report *rep, const struct tg_agg *a, const stru
 
 /* ---- csv ---- */
 
+/* A sum, or an empty field when every call of the row leaves it out. */
+static void csv_sum(FILE *f, int64_t sum, int64_t unknown, int64_t calls)
+{
+	putc(',', f);
+	tg_emit_count(f, unknown > 0 && unknown >= calls ? -1 : sum, "");
+}
+
 static void csv_sums(FILE *f, const struct tg_agg_sums *s)
 {
-	fprintf(f, "%lld", (long long)s->calls);
+	const struct tg_total *t = &s->t;
+	int64_t cost_unknown = tg_total_cost_unknown(t);
+
+	fprintf(f, "%lld", (long long)t->calls);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
-		fprintf(f, ",%lld", (long long)s->tokens[k]);
+		csv_sum(f, s->tokens[k], s->unknown[k], t->calls);
 	putc(',', f);
-	tg_emit_cost(f, s->cost_usd);
-	fprintf(f, ",%lld,%lld", (long long)s->unpriced, (long long)s->usage_unknown);
+	if (!(cost_unknown > 0 && cost_unknown >= t->calls))
+		tg_emit_cost(f, t->usd_known);
+	fprintf(f, ",%lld,%lld", (long long)t->unpriced, (long long)t->usage_unknown);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
 		fprintf(f, ",%lld", (long long)s->unknown[k]);
-	fputs("\r\n", f);
+	/* Columns added later go last, so that the others keep their places. */
+	fprintf(f, ",%lld", (long long)t->blocked);
+	csv_sum(f, t->tokens, t->tokens_unknown, t->calls);
+	fprintf(f, ",%lld,%lld,%lld\r\n", (long long)t->tokens_unknown, (long long)s->incomplete,
+	        (long long)s->stream_error);
 }
 
 static void csv(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
@@ -264,7 +350,7 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 	fputs(",cost_usd,unpriced_calls,usage_unknown_calls", f);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
 		fprintf(f, ",%s_unknown_calls", tg_tok_name[k]);
-	fputs("\r\n", f);
+	fputs(",blocked_calls,tokens,tokens_unknown_calls,incomplete_calls,stream_error_calls\r\n", f);
 	for (size_t g = 0; g < a->ngroups; g++) {
 		for (int k = 0; k < a->nkeys; k++) {
 			tg_emit_csv_field(f, a->group[g].value[k]);
@@ -310,8 +396,7 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 			                      "narrow the period with --since/--until");
 		return tg_report_ledger_fail(rep, rc);
 	}
-	tg_agg_sort(&a);
-	if (!(ns = calloc(1, sizeof *ns))) {
+	if (tg_agg_finish(&a) || !(ns = calloc(1, sizeof *ns))) {
 		tg_agg_free(&a);
 		return tg_report_fail(rep, "out of memory; retry with more memory available");
 	}

@@ -1,10 +1,12 @@
 /* emit.c - escaping and number formatting for the report (see emit.h). */
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
 #include "emit.h"
+#include "money.h"
 
 int tg_emit_format(const char *name)
 {
@@ -331,11 +333,12 @@ void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
 
 /* ---- numbers ---- */
 
-/* tg_decimal_plain(usd, 9) without printf for the amounts a ledger holds
- * (0 <= usd < 1e6): the exact product usd * 1e9 (its rounding error from
- * fma) rounded to an integer, unless it lies so near a half that the
- * rounding printf does could differ; then -1, and printf decides.  Both
- * agree digit for digit (test_report.c compares them). */
+/* The amounts a ledger holds (0 <= usd < 1e6) mostly have at most nine
+ * decimals: those are written without printf, from the exact product
+ * usd * 1e9 (its rounding error from fma) rounded to an integer n, and
+ * only when n / 1e9 is usd itself: both are correctly rounded quotients of
+ * the same rational, so the text reads back as exactly usd.  Anything else
+ * returns -1 and tg_money_exact() writes it in full. */
 static int cost_fast(double usd, char *buf)
 {
 	double p, e, whole, frac;
@@ -352,6 +355,8 @@ static int cost_fast(double usd, char *buf)
 	if (fabs(frac - 0.5) < 1e-6)
 		return -1;
 	n = (uint64_t)whole + (frac > 0.5);
+	if ((double)n / 1e9 != usd)
+		return -1;
 	q = buf + put_u64(buf, n / 1000000000);
 	n %= 1000000000;
 	if (n) {
@@ -372,7 +377,7 @@ void tg_obuf_cost(struct tg_obuf *o, double usd)
 	int k = cost_fast(usd, buf);
 
 	if (k < 0)
-		k = tg_decimal_plain(usd, 9, buf, sizeof buf);
+		k = tg_money_exact(usd, buf, sizeof buf);
 	if (k < 0)
 		tg_obuf_put(o, "null", 4);
 	else
@@ -444,4 +449,18 @@ void tg_emit_count(FILE *f, int64_t v, const char *null_text)
 
 	tg_obuf_count(&o, v, null_text);
 	tg_obuf_flush(&o);
+}
+
+/* ---- sums that leave calls out ---- */
+
+void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t calls)
+{
+	if (unknown == 0)
+		snprintf(buf, n, "%s", sum);
+	else if (unknown < 0)
+		snprintf(buf, n, ">=%s (?)", sum);
+	else if (unknown >= calls)
+		snprintf(buf, n, "? (%lld?)", (long long)unknown);
+	else
+		snprintf(buf, n, ">=%s (%lld?)", sum, (long long)unknown);
 }

@@ -73,6 +73,18 @@ void tg_obuf_csv_fieldn(struct tg_obuf *o, const char *s, size_t n);
 void tg_obuf_cost(struct tg_obuf *o, double usd);
 void tg_obuf_count(struct tg_obuf *o, int64_t v, const char *null_text);
 
+/* A sum for a table that leaves unknown of its calls calls out (their
+ * count or cost not known; spend_rule.h): the sum as it is when none is
+ * left out; "?" when every call is (nothing is known); ">=" and the sum
+ * (at least: never a guess passed off as the number) when some are.  Both
+ * unknown forms end in "(N?)", how many calls; unknown < 0 means some,
+ * but the ledger does not say how many: "(?)".  Every table that sums
+ * uses this, and TG_UNKNOWN_LEGEND under it. */
+#define TG_CELL_MAX 64
+void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t calls);
+#define TG_UNKNOWN_LEGEND "?: not known; >=: at least, the sum leaving out the calls whose " \
+	"count or cost is unknown; (N?): how many calls of the row those are\n"
+
 /* "table", "json", "jsonl", "csv" -> enum; -1 for anything else. */
 int tg_emit_format(const char *name);
 
@@ -93,10 +105,8 @@ void tg_emit_json_str_or_null(FILE *f, const char *s);
  * not written with this. */
 void tg_emit_csv_field(FILE *f, const char *s);
 
-/* A USD amount in plain decimal notation, at most nine decimals, trailing
- * zeros dropped (0.00123), '.' as the decimal point in every locale; the
- * shortest exponent form for a value too large for that (never cut), null
- * for one that is not finite. */
+/* A USD amount for machines, in full precision: tg_money_exact() of
+ * money.h (0.00123, 2.2e-10), null for one that is not finite. */
 void tg_emit_cost(FILE *f, double usd);
 
 /* v as the shortest decimal that reads back as exactly v (0.25, 300,

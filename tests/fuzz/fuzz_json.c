@@ -7,7 +7,9 @@
  * the same result.  Every event must lie inside the document and scalar
  * text within its bound.  A third run, cut at the same place, follows a
  * compiled set of paths: it must report exactly the events the first run
- * saw at those paths (tg_json_path_is), with the same text and offsets.
+ * saw at those paths (tg_json_path_is), with the same text and offsets,
+ * and the pieces of each matched string (tg_json_on_pieces) must make up
+ * the text its event carries (the whole of it unless cut at the bound).
  *
  * seed: \0000\0005{"usage":{"prompt_tokens":12,"completion_tokens":3},"model":"gpt-4o","x":[true,false,null,-1.5e3,"\\u00e9\\ud83d\\ude00"]}
  * seed: \0000\0001[[[[[[[[[[[[[[[[[[[[{"a":"b"}]]]]]]]]]]]]]]]]]]]
@@ -22,6 +24,8 @@ struct run {
 	uint64_t h;
 	uint64_t m;        /* events at the compiled paths */
 	uint64_t n;        /* document length */
+	size_t piece_len;  /* bytes of the matched string so far, in pieces */
+	char pieces[1 << 16];
 };
 
 static const char *const patterns[] = {
@@ -53,7 +57,23 @@ static void on_match(void *ctx, const struct tg_json_scanner *s, const struct tg
 
 	if (ev->match < 0 || (size_t)ev->match >= PATTERNS || !tg_json_path_is(s, patterns[ev->match]))
 		abort();
+	if (ev->type == TG_JSON_STRING ?
+	    ev->len > r->piece_len || memcmp(ev->text, r->pieces, ev->len) != 0 ||
+	    (!ev->truncated && ev->len != r->piece_len) :
+	    r->piece_len != 0)
+		abort();
+	r->piece_len = 0;
 	mix_match(r, ev->match, ev);
+}
+
+static void on_piece(void *ctx, int match, const char *buf, size_t len)
+{
+	struct run *r = ctx;
+
+	if (match < 0 || (size_t)match >= PATTERNS || len == 0 || r->piece_len + len > sizeof r->pieces)
+		abort();
+	memcpy(r->pieces + r->piece_len, buf, len);
+	r->piece_len += len;
 }
 
 static void on_event(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
@@ -84,11 +104,13 @@ static int scan(const char *s, size_t n, size_t cut, const struct tg_json_paths 
 	static struct tg_json_scanner js;
 	int rc;
 
-	memset(r, 0, sizeof *r);
+	r->h = r->m = 0;
+	r->piece_len = 0;
 	r->n = n;
-	if (t)
+	if (t) {
 		tg_json_reset_paths(&js, t, on_match, r);
-	else
+		tg_json_on_pieces(&js, on_piece);
+	} else
 		tg_json_reset(&js, on_event, r);
 	rc = tg_json_feed(&js, s, cut);
 	if (tg_json_feed(&js, s + cut, n - cut) < 0)
@@ -107,7 +129,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct tg_json_paths t;
 	static int compiled;
-	struct run whole, cut, matched;
+	static struct run whole, cut, matched;   /* large: off the stack */
 
 	if (!compiled) {
 		int ids[PATTERNS];

@@ -11,6 +11,9 @@
  * the new request must carry a Content-Length equal to its new body, the
  * bytes after the request unchanged, and, when the old body was one whole
  * JSON document, a body that scans to the new model and the new limit.
+ * The same rewrite is asked of the body alone at its length (HTTP/2): it
+ * must keep the length and, on a whole document, scan the same way.  An
+ * odd-sized input with bit 4 set inserts the nested Gemini key.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -66,9 +69,23 @@ static void scan(const char *body, size_t n, struct tg_request_info *info)
 	tg_reqscan_end(&rs, info);
 }
 
+/* A rewritten body must be one JSON document with the new values. */
+static void scans_to(const char *body, size_t n, const struct tg_rewrite *rw)
+{
+	struct tg_request_info after;
+
+	scan(body, n, &after);
+	if (after.malformed)
+		abort();
+	if (rw->model && strcmp(after.model, rw->model) != 0)
+		abort();
+	if (rw->max_tokens >= 0 && after.max_tokens != rw->max_tokens)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct tg_request_info before, after;
+	struct tg_request_info before;
 	size_t hlen, clen, outlen, nhlen, nclen;
 
 	if (size < 1)
@@ -79,7 +96,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int possible = tg_rewrite_h1_possible(buf, len);
 
 	memset(&before, 0, sizeof before);
-	before.model_offset = before.max_tokens_offset = -1;
+	before.model_offset = before.max_tokens_offset = before.cap_parent_offset = -1;
 	before.malformed = 1;
 	if (frame(buf, len, &hlen, &clen) == 0)
 		scan(buf + hlen, clen < len - hlen ? clen : len - hlen, &before);
@@ -91,8 +108,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		.max_tokens = sel & 2 ? limits[sel >> 5] : -1,
 		.max_tokens_offset = before.max_tokens_offset,
 		.max_tokens_len = before.max_tokens_len,
-		.max_tokens_key = sel & 16 ? "max_output_tokens" : "max_tokens",
+		.max_tokens_key = !(sel & 16) ? "max_tokens" : size % 2 ? "generationConfig.maxOutputTokens"
+		                                                         : "max_output_tokens",
+		.cap_parent_offset = before.cap_parent_offset,
 	};
+	if (!before.malformed) {
+		static char same[1 << 16];
+		size_t blen = clen < len - hlen ? clen : len - hlen;
+		if (blen <= sizeof same && tg_rewrite_body_same_length(buf + hlen, blen, &rw, same) == 0)
+			scans_to(same, blen, &rw);
+	}
 	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
 
 	if (!out)
@@ -105,15 +130,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t rest = len - hlen - clen;
 	if (outlen - nhlen - nclen != rest || memcmp(out + outlen - rest, buf + len - rest, rest) != 0)
 		abort();
-	if (!before.malformed) {
-		scan(out + nhlen, nclen, &after);
-		if (after.malformed)
-			abort();
-		if (rw.model && strcmp(after.model, rw.model) != 0)
-			abort();
-		if (rw.max_tokens >= 0 && after.max_tokens != rw.max_tokens)
-			abort();
-	}
+	if (!before.malformed)
+		scans_to(out + nhlen, nclen, &rw);
 	free(out);
 	return 0;
 }

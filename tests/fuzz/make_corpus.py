@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """make_corpus.py - writes the seed corpora of the fuzz targets into
-tests/fuzz/corpus/<target>/ from the test fixtures (tests/fixtures: real
-provider bodies and requests, the captured HTTP/2 conversation), the
+tests/fuzz/corpus/<target>/ from the test fixtures (tests/fixtures: the
+provider bodies and requests, hand-written and recorded, the captured
+HTTP/2 conversation), the
 built-in price table, the README's policy examples and a small ledger
 written by the ledger code (seed_ledger.c).  Every seed starts with the
 control bytes its target's comment describes.  Files named regress-* are
@@ -14,6 +15,7 @@ import glob
 import gzip
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -48,8 +50,16 @@ def reset(target):
 
 
 def cases():
-    with open(os.path.join(FIX, "cases.json")) as f:
-        return json.load(f)
+    """The hand-written cases and the recorded ones (tests/fixtures/recorded),
+    their body files as absolute paths."""
+    out = []
+    for base in (FIX, os.path.join(FIX, "recorded")):
+        with open(os.path.join(base, "cases.json")) as f:
+            for c in json.load(f):
+                c["response"] = os.path.join(base, c["response"])
+                c["request"] = os.path.join(base, c["request"])
+                out.append(c)
+    return out
 
 
 def be16(n):
@@ -73,7 +83,7 @@ def http_request(case, body):
             ).encode() + body
 
 
-WIRES = {"openai": 0, "azure-openai": 0, "groq": 0, "mistral": 0, "xai": 0, "deepseek": 0,
+WIRES = {"openai": 0, "azure-openai": 0, "groq": 0, "mistral": 0, "xai": 0, "deepseek": 0, "openrouter": 0,
          "anthropic": 1, "gemini": 2, "cohere": 3, "bedrock": 4}
 
 
@@ -92,7 +102,8 @@ def encodings(body):
 
 def main():
     for t in ("fuzz_h1", "fuzz_h2", "fuzz_sse", "fuzz_json", "fuzz_eventstream", "fuzz_decode",
-              "fuzz_usage", "fuzz_rewrite", "fuzz_price", "fuzz_policy", "fuzz_record", "fuzz_ledger"):
+              "fuzz_usage", "fuzz_rewrite", "fuzz_price", "fuzz_policy", "fuzz_record", "fuzz_ledger",
+              "fuzz_b64json"):
         reset(t)
     for c in cases():
         name = c["name"]
@@ -109,6 +120,9 @@ def main():
         else:
             write("fuzz_eventstream", name, be16(cut)[:1] + be16(cut)[1:] + body)
             write("fuzz_eventstream", name + ".fixcrc", bytes([1, 7]) + body)
+            # Bedrock InvokeModelWithResponseStream: each chunk's base64 text
+            for i, b64 in enumerate(re.findall(rb'"bytes":"([^"]*)"', body)):
+                write("fuzz_b64json", "%s.%d" % (name, i), bytes([len(b64) // 3 & 0x7F]) + b64)
         if name in ("openai-chat", "anthropic-messages-stream", "gemini-generate"):
             for enc, data in encodings(body).items():
                 write("fuzz_h1", "%s.%s" % (name, enc), be16(len(data) // 3) + http_response(c, data, enc))
@@ -156,7 +170,7 @@ def main():
                         "-I" + os.path.join(TOP, "ledger"), "-o", exe] + srcs +
                        [os.path.join(TOP, "ledger", "prices_blob.S"),
                         '-DPRICES_FILE="%s"' % os.path.join(TOP, "ledger", "prices.tsv"),
-                        "-llmdb", "-lm", "-pthread"], check=True)
+                        "-llmdb", "-lz", "-lm", "-pthread"], check=True)
         led = os.path.join(tmp, "ledger")
         subprocess.run([exe, led], check=True)
         for p in sorted(glob.glob(os.path.join(led, "record-*"))):

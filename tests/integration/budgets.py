@@ -539,21 +539,213 @@ def downgrade(t, env, tdir):
             recs[0].get("requested_model") == asked,
             "httpx: downgraded record expected, got %s" % recs)
 
-    # HTTP/2 bodies are not rewritten: the fallback (block) applies, said
-    # once.  A call the policy does not govern opens the connection first.
+    # HTTP/2 (curl's default, httpx http2=True): the request is held until
+    # its body is whole and rewritten at the length the program announced
+    # (content-length, flow-control windows): the longer name takes
+    # whitespace the body has between its tokens.  The policy of the
+    # issue: model:gpt-4o, downgrade:gpt-4o-mini.  A call the policy does
+    # not govern opens the connection first.
+    gpt4o = dict(load_json(ex.case["request_path"]), model="gpt-4o")
+    path4o = os.path.join(tdir, "req-gpt-4o.json")
+    with open(path4o, "w") as f:
+        json.dump(gpt4o, f, indent=2)
+    ex4o = t.ex(OPENAI, path4o)
+    size4o = os.path.getsize(path4o)
     ledger2 = os.path.join(tdir, "ledger-h2")
-    budget_set(t, env, ledger2, policy, "model:%s,day,usd=0,downgrade:%s" % (asked, DOWNGRADE_TO))
+    budget_set(t, env, ledger2, policy, "model:gpt-4o,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
     other = t.ex("openai-chat-stream")
-    c2 = curl(t, env, tdir, "h2", [other, ex, ex], ledger2, http="2")
-    t.check(c2.codes() == ["200", "429", "429"], "HTTP/2: statuses %s, expected 200 then the "
-            "fallback's 429 twice: %s" % (c2.codes(), tail(c2.stderr)))
-    said = [l for l in c2.tg_lines() if "cannot rewrite" in l]
+    c2 = curl(t, env, tdir, "h2", [other, ex4o, ex4o], ledger2, http="2")
+    t.check(c2.rc == 0 and c2.codes() == ["200", "200", "200"] and
+            all(tr.version == "2" for tr in c2.transfers),
+            "curl HTTP/2: exit %d, statuses %s, versions %s: %s"
+            % (c2.rc, c2.codes(), [tr.version for tr in c2.transfers], tail(c2.stderr)))
+    got = received(t, env, c2.tag)
+    t.check([(e["model"], e["body_len"], e["proto"]) for e in got[1:]] == [(DOWNGRADE_TO, size4o, "h2")] * 2
+            and all(e["max_tokens"] == 200 for e in got[1:]) and len(got) == 3,
+            "curl HTTP/2: the server received %s, expected %s twice (the body at its length, "
+            "max_tokens 200)" % ([(e["model"], e["body_len"], e["proto"], e["max_tokens"]) for e in got],
+                                 (DOWNGRADE_TO, size4o, "h2")))
+    recs = [r for r in records(t, env, ledger2) if r.get("downgraded")]
+    t.check(len(recs) == 2 and all(r["requested_model"] == "gpt-4o" and r["policy"] == policy
+                                   and r["status"] == 200 for r in recs),
+            "curl HTTP/2: downgraded records %s" % json.dumps(recs)[:300])
+
+    ledger_hx2 = os.path.join(tdir, "ledger-httpx-h2")
+    budget_set(t, env, ledger_hx2, policy, "model:gpt-4o,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
+    hx2 = PyClient(t, env, tdir, "httpx-h2", "httpx-h2", [ex4o, ex4o], ledger_hx2)
+    res = hx2.finish()
+    t.check([r.get("status") for r in res] == [200, 200] and
+            all(r.get("http_version") == "HTTP/2" for r in res),
+            "httpx http2=True: %s %s" % ([(r.get("status"), r.get("http_version"), r.get("error"))
+                                          for r in res], hx2.stderr()[-300:]))
+    got = received(t, env, hx2.tag)
+    t.check([(e["model"], e["body_len"], e["proto"]) for e in got] == [(DOWNGRADE_TO, size4o, "h2")] * 2,
+            "httpx http2=True: the server received %s" % [(e["model"], e["body_len"], e["proto"])
+                                                          for e in got])
+    recs = records(t, env, ledger_hx2)
+    t.check(len(recs) == 2 and all(r.get("downgraded") and r.get("requested_model") == "gpt-4o"
+                                   for r in recs),
+            "httpx http2=True: records %s" % json.dumps(recs)[:300])
+
+    # A body with no whitespace to give cannot take the longer name at its
+    # announced length: the fallback (block) applies, said once.
+    compact = os.path.join(tdir, "req-gpt-4o-compact.json")
+    with open(compact, "w") as f:
+        json.dump(gpt4o, f, separators=(",", ":"))
+    exc = t.ex(OPENAI, compact)
+    ledger3 = os.path.join(tdir, "ledger-h2-compact")
+    budget_set(t, env, ledger3, policy, "model:gpt-4o,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
+    c3 = curl(t, env, tdir, "h2-compact", [other, exc, exc], ledger3, http="2")
+    t.check(c3.codes() == ["200", "429", "429"], "HTTP/2, no room: statuses %s, expected 200 then "
+            "the fallback's 429 twice: %s" % (c3.codes(), tail(c3.stderr)))
+    said = [l for l in c3.tg_lines() if "cannot rewrite" in l]
     t.check(len(said) == 1 and policy in said[0], "HTTP/2 fallback said %d times: %s"
-            % (len(said), c2.tg_lines()))
-    t.check(len(received(t, env, c2.tag)) == 1, "HTTP/2: the server received a refused stream")
-    _ok, blocked = allowed_and_blocked(records(t, env, ledger2))
-    check_blocked_records(t, blocked, policy, asked, 2, "HTTP/2 fallback")
-    return ""
+            % (len(said), c3.tg_lines()))
+    t.check(len(received(t, env, c3.tag)) == 1, "HTTP/2: the server received a refused stream")
+    _ok, blocked = allowed_and_blocked(records(t, env, ledger3))
+    check_blocked_records(t, blocked, policy, "gpt-4o", 2, "HTTP/2 fallback")
+    return "# curl h1, httpx h1, curl h2, httpx h2: downgraded; h2 compact body: fallback"
+
+
+def h2_big_body(t, env, tdir):
+    """A body larger than the program's HTTP/2 send window cannot be held
+    whole: the program would wait for credit that only the held bytes
+    reaching the server could bring.  The hold ends when the window runs
+    out; a call the policy governs gets the fallback (said once), one it
+    does not govern reaches the server intact; nothing waits."""
+    policy = "cheaper"
+    base = load_json(t.cases[OPENAI]["request_path"])
+    big = dict(base, model="gpt-4o")
+    big["messages"] = [dict(base["messages"][0], content="PROMPT-SECRET-big " + "x" * 300000)]
+    path = os.path.join(tdir, "big.req.json")
+    with open(path, "w") as f:
+        json.dump(big, f, indent=2)
+    other_path = os.path.join(tdir, "big-other.req.json")
+    with open(other_path, "w") as f:
+        json.dump(dict(big, model="gpt-4.1"), f, indent=2)
+    size = os.path.getsize(other_path)
+    notes = []
+    for client in ("curl-h2", "httpx-h2"):
+        ledger = os.path.join(tdir, "ledger-" + client)
+        budget_set(t, env, ledger, policy, "model:gpt-4o,day,usd=0,downgrade:%s" % DOWNGRADE_TO)
+        exs = [t.ex(OPENAI, other_path), t.ex(OPENAI, path)]
+        if client == "curl-h2":
+            c = curl(t, env, tdir, client, exs, ledger, http="2", extra_env=None)
+            codes, tag, lines = c.codes(), c.tag, c.tg_lines()
+        else:
+            p = PyClient(t, env, tdir, client, client, exs, ledger)
+            res = p.finish()
+            codes = [str(r.get("status")) for r in res]
+            tag, lines = p.tag, [l for l in p.stderr().splitlines() if l.startswith("tokenguard: ")]
+        got = received(t, env, tag)
+        t.check(codes == ["200", "429"], "%s: statuses %s, expected 200 (not governed) then the "
+                "fallback's 429" % (client, codes))
+        t.check([(e["model"], e["body_len"]) for e in got] == [("gpt-4.1", size)],
+                "%s: the server received %s, expected the ungoverned call whole (%d bytes)"
+                % (client, [(e["model"], e["body_len"]) for e in got], size))
+        said = [l for l in lines if "cannot rewrite" in l]
+        t.check(len(said) == 1, "%s: the fallback said %d times: %s" % (client, len(said), lines))
+        notes.append("%s %d-byte bodies" % (client, size))
+    return "# " + ", ".join(notes)
+
+
+# What each API's clamp must write, and where the fake provider reports it:
+# (case, cap keys removed from the body, the key the server must get, the
+# log field it shows up in).
+CAP_APIS = [
+    ("openai-chat", ["max_tokens"], "max_completion_tokens", "max_completion_tokens"),
+    ("openai-responses", ["max_output_tokens"], "max_output_tokens", "max_output_tokens"),
+    ("anthropic-messages", ["max_tokens"], "max_tokens", "max_tokens"),
+    ("gemini-generate", ["generationConfig"], "generationConfig.maxOutputTokens",
+     "gemini_max_output_tokens"),
+    ("bedrock-converse", ["inferenceConfig"], "inferenceConfig.maxTokens", "bedrock_max_tokens"),
+]
+CAP = 7
+
+
+def clamp_cap_keys(t, env, tdir):
+    """A clamp writes the cap each API reads: inserted when the body has
+    none (over HTTP/1.1 and HTTP/2, curl and httpx), replaced in place when
+    it has one (HTTP/2, where the smaller number is padded to the body's
+    announced length); the fake provider reports the key and value it
+    received.  The limit is CAP tokens on a fresh ledger, so CAP output
+    tokens are affordable whatever the price.  Over HTTP/2 an insertion
+    needs as much whitespace between the body's tokens as it adds: a body
+    without it gets the fallback."""
+    covered = []
+
+    def run(label, client, ex, ledger):
+        if client.startswith("curl"):
+            c = curl(t, env, tdir, label, [ex], ledger, http="1.1" if client == "curl-h1" else "2")
+            return c.codes()[0], c.tag, c.tg_lines(), tail(c.stderr)
+        p = PyClient(t, env, tdir, label, client, [ex], ledger)
+        res = p.finish()
+        err = p.stderr()
+        return (str(res[0].get("status") if res else None), p.tag,
+                [l for l in err.splitlines() if l.startswith("tokenguard: ")], err[-300:])
+
+    for case, drop, key, field in CAP_APIS:
+        fixture = load_json(t.cases[case]["request_path"])
+        absent = {k: v for k, v in fixture.items() if k not in drop}
+        if case == "openai-responses":
+            # Its input as a list of messages, as the SDKs send a
+            # conversation: a body with room for the insertion.
+            absent["input"] = [{"role": "user", "content": absent["input"]}]
+        # A body that has a cap keeps its key: the openai-chat fixture
+        # asks with max_tokens, which the request then gets.
+        variants = [("absent", absent, ("curl-h1", "curl-h2", "httpx-h2"), key, field),
+                    ("present", fixture, ("curl-h2",), drop[0] if case == OPENAI else key,
+                     drop[0] if case == OPENAI else field)]
+        for variant, body, clients, key, field in variants:
+            path = os.path.join(tdir, "%s-%s.req.json" % (case, variant))
+            with open(path, "w") as f:
+                json.dump(body, f, indent=2)
+            ex = t.ex(case, path)
+            size = os.path.getsize(path)
+            for client in clients:
+                label = "%s-%s-%s" % (case, variant, client)
+                ledger = os.path.join(tdir, "ledger-" + label)
+                # Gemini names its model in the URL only: a model: scope
+                # must still match it.
+                scope = "model:gemini-2.5-flash" if case == "gemini-generate" else "global"
+                budget_set(t, env, ledger, "cap", "%s,day,tokens=%d,clamp" % (scope, CAP))
+                status, tag, _lines, err = run(label, client, ex, ledger)
+                got = received(t, env, tag)
+                t.check(status == "200" and len(got) == 1, "%s: status %s, the server received %d: %s"
+                        % (label, status, len(got), err))
+                e = got[0]
+                t.check(e.get(field) == CAP, "%s: the server received %s=%r, expected %s=%d"
+                        % (label, field, e.get(field), key, CAP))
+                others = [k for k in ("max_tokens", "max_completion_tokens", "max_output_tokens",
+                                      "gemini_max_output_tokens", "bedrock_max_tokens")
+                          if k != field and e.get(k) is not None]
+                t.check(not others, "%s: the server also received %s" % (label, others))
+                if client != "curl-h1":
+                    t.check(e["proto"] == "h2" and e["body_len"] == size,
+                            "%s: %s body of %d bytes, expected h2 and %d (its announced length)"
+                            % (label, e["proto"], e["body_len"], size))
+                recs = records(t, env, ledger)
+                t.check(len(recs) == 1 and recs[0].get("clamped") is True and recs[0]["policy"] == "cap",
+                        "%s: records %s" % (label, json.dumps(recs)[:300]))
+            covered.append("%s %s" % (variant, key))
+
+    # No room: a compact body over HTTP/2 cannot take the insertion at its
+    # length; the fallback (block) applies and is said once.
+    path = os.path.join(tdir, "compact.req.json")
+    with open(path, "w") as f:
+        json.dump({k: v for k, v in load_json(t.cases[OPENAI]["request_path"]).items()
+                   if k != "max_tokens"}, f, separators=(",", ":"))
+    ledger = os.path.join(tdir, "ledger-compact")
+    budget_set(t, env, ledger, "cap", "global,day,tokens=%d,clamp" % CAP)
+    for client in ("curl-h2", "httpx-h2"):
+        status, tag, lines, err = run("compact-" + client, client, t.ex(OPENAI, path), ledger)
+        t.check(status == "429" and received(t, env, tag) == [],
+                "%s, compact body: status %s, the server received %d: %s"
+                % (client, status, len(received(t, env, tag)), err))
+        said = [l for l in lines if "cannot rewrite" in l]
+        t.check(len(said) == (1 if client == "curl-h2" else 0),
+                "%s, compact body: the fallback said %d times: %s" % (client, len(said), lines))
+    return "# inserted (curl h1, curl h2, httpx h2) and replaced (curl h2): " + ", ".join(covered)
 
 
 def clamp(t, env, tdir):
@@ -584,7 +776,7 @@ def clamp(t, env, tdir):
         c = curl(t, env, tdir, "clamp-" + name, [ex, ex], ledger)
         got = received(t, env, c.tag)
         t.check(c.codes()[0] == "200" and len(got) >= 1, "%s: statuses %s" % (name, c.codes()))
-        key = "max_tokens" if name == "absent" else name
+        key = "max_completion_tokens" if name == "absent" else name
         other = "max_completion_tokens" if key == "max_tokens" else "max_tokens"
         t.check(got[0][key] == want and got[0][other] is None,
                 "%s: the server received %s=%s, %s=%s; expected %s=%d (($%r - $%r) / $%g per "
@@ -866,7 +1058,7 @@ def overshoot_racing(t, env, tdir):
 def tests(harness, cases):
     """The budget-* tests over the loaded cases (run_tests.load_cases)."""
     by_name = {c["name"]: c for c in cases}
-    if not {OPENAI, ANTHROPIC, "openai-chat-stream"} <= set(by_name):
+    if not {OPENAI, ANTHROPIC, "openai-chat-stream"} | {a[0] for a in CAP_APIS} <= set(by_name):
         return []
     spec = [
         ("curl-h1", "curl", "budget-global-daily-block-openai-h1", global_daily_block_openai_h1),
@@ -876,6 +1068,8 @@ def tests(harness, cases):
         ("curl-h1", "curl", "budget-tag-scope", tag_scope),
         ("curl", "curl", "budget-downgrade", downgrade),
         ("curl-h1", "curl", "budget-clamp", clamp),
+        ("curl+httpx", "curl", "budget-clamp-cap-keys", clamp_cap_keys),
+        ("curl-h2+httpx", "curl", "budget-h2-big-body", h2_big_body),
         ("curl-h1", "curl", "budget-warn", warn),
         ("requests", "budget_client.py", "budget-two-processes-share", two_processes_share),
         ("curl", "curl", "budget-fail-closed", fail_closed),

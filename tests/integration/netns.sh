@@ -4,8 +4,9 @@
 #
 # Owns: entering the namespace (tg_netns_enter), the hosts file and the
 # throwaway CA (tg_netns_setup), the fake provider's life (tg_fake_start,
-# tg_fake_stop).  Inside the namespace only lo exists, so nothing a test
-# runs can reach a real provider whatever the hosts file says.
+# tg_fake_stop), Debian's nodejs in it (tg_node_mount).  Inside the
+# namespace only lo exists, so nothing a test runs can reach a real provider
+# whatever the hosts file says.
 #
 # Callers set TG_TOP (the source tree) before sourcing.  Everything defined
 # here starts with tg_ or TG_ so it cannot clobber the caller's variables.
@@ -86,4 +87,15 @@ tg_fake_stop() {
 		wait "$TG_FAKE_PID" 2>/dev/null || true
 		TG_FAKE_PID=
 	fi
+}
+
+# tg_node_mount NODE_DIR: makes the Debian nodejs that tests/deps_node.sh
+# unpacked into NODE_DIR/root runnable in this namespace: libnode reads its
+# externalized built-in modules (undici, acorn, cjs-module-lexer) from
+# /usr/share/nodejs, a path compiled in, so NODE_DIR/root/usr/share is laid
+# over /usr/share, read-only, in this mount namespace only.  Nothing when
+# the node is not there (the sdk-node-* tests then fail saying so).
+tg_node_mount() {
+	[ -d "$1/root/usr/share/nodejs" ] || return 0
+	mount -t overlay tg-node -o "ro,lowerdir=$1/root/usr/share:/usr/share" /usr/share
 }

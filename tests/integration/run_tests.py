@@ -22,7 +22,10 @@ TG_IT_MODES select the matrix (the special tests then run only if neither
 TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
-budget-*, trust-*, ledger-*, bomb-*, lazy-*).
+budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*).
+The cases are the hand-written ones (tests/fixtures/cases.json), each with
+every client, and the recorded ones (tests/fixtures/recorded), each with
+three clients (recorded_matrix).
 TG_IT_FULL=1 runs the full cross product instead of the covering matrix.
 TG_IT_JOBS (default 2) tests run at once.  TG_IT_H2=0 skips the record
 checks of HTTP/2 exchanges (only the programs' outputs are then compared).
@@ -62,10 +65,11 @@ import concurrency  # noqa: E402
 import trust  # noqa: E402
 import ledger_faults  # noqa: E402
 import lazy_libs  # noqa: E402
+import sdk_node  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs)
+SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -80,6 +84,10 @@ RECORD_FIELDS = (
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
     "response_id", "incomplete", "usage_unknown", "operation", "error",
 )
+# Expected counts `tokenguard-report records` does not print: the unit
+# tests (tests/unit/test_usage.c) assert them on the same bodies.  Any
+# other expected field must be in the record, so a misspelt one fails.
+NOT_IN_REPORT = ("cache_creation_5m_input_tokens", "cache_creation_1h_input_tokens")
 # The OpenTelemetry gen_ai.operation.name each path of the cases is.
 OPERATIONS = (
     ("/messages/count_tokens", "count_tokens"), ("/responses/input_tokens", "count_tokens"),
@@ -93,7 +101,7 @@ OPERATIONS = (
 
 
 def expected_operation(path):
-    if path.startswith("/model/") and path.endswith("/invoke"):
+    if path.startswith("/model/") and path.endswith(("/invoke", "/invoke-with-response-stream")):
         return "chat"   # the cases invoke chat models (Anthropic, Llama)
     for suffix, operation in OPERATIONS:
         if path.endswith(suffix):
@@ -205,6 +213,19 @@ MODES = [
 
 
 # ---------------------------------------------------------------- cases
+
+def request_model(case):
+    """The "model" of the case's JSON request body, or None when it names
+    none (Gemini and Bedrock name it in the path)."""
+    if "_asked" not in case:
+        try:
+            with open(case["request_path"], "rb") as f:
+                body = json.load(f)
+            case["_asked"] = body.get("model") if isinstance(body, dict) else None
+        except (OSError, ValueError):
+            case["_asked"] = None
+    return case["_asked"]
+
 
 def load_cases(paths):
     cases = []
@@ -551,7 +572,7 @@ def record_problems(rec, ex, client):
         expect["incomplete"] = True
     for k, v in expect.items():
         if k not in rec:
-            if k in RECORD_FIELDS:
+            if k not in NOT_IN_REPORT:
                 bad.append("%s missing" % k)
             continue
         if isinstance(v, float) and isinstance(rec[k], (int, float)):
@@ -563,6 +584,11 @@ def record_problems(rec, ex, client):
     eq("host", c["host"])
     eq("endpoint", c["path"].split("?", 1)[0])
     eq("operation", expected_operation(c["path"].split("?", 1)[0]))
+    # The model asked for is kept whenever the one served differs.
+    asked = request_model(c)
+    if asked is not None and rec.get("model"):
+        served_differs = rec["model"] != asked
+        eq("requested_model", asked if served_differs else None)
     eq("status", c["status"])
     eq("stream", expected_stream(c))
     eq("tags", TAGS)
@@ -770,19 +796,49 @@ def build_matrix(cases, clients, modes):
                     m = mode_for(c, m)
                     tests.append(Test(cl, [Exchange(c, m)], "%s %s" % (c["name"], m.name)))
         return tests
-    # Every case with every client; modes rotate with an offset per client so
-    # each client also meets every mode (there are more cases than modes).
+    written = [c for c in cases if not is_recorded(c)]
+    # Every hand-written case with every client; modes rotate with an offset
+    # per client so each client also meets every mode (there are more cases
+    # than modes).
     for j, cl in enumerate(clients):
         seen = set()
-        for i, c in enumerate(cases):
+        for i, c in enumerate(written):
             m = mode_for(c, modes[(i + 3 * j) % len(modes)])
             seen.add(m.name)
             tests.append(Test(cl, [Exchange(c, m)], "%s %s" % (c["name"], m.name)))
         for m in modes:
-            if m.name not in seen:
-                c = cases[len(tests) % len(cases)]
+            if m.name not in seen and written:
+                c = written[len(tests) % len(written)]
                 m = mode_for(c, m)
                 tests.append(Test(cl, [Exchange(c, m)], "%s %s" % (c["name"], m.name)))
+    return tests + recorded_matrix([c for c in cases if is_recorded(c)], clients, modes)
+
+
+def is_recorded(case):
+    """A case taken from real provider traffic (tests/fixtures/recorded)."""
+    return "source" in case
+
+
+RECORDED_CLIENTS = 3
+
+
+def recorded_matrix(cases, clients, modes):
+    """Each recorded case with RECORDED_CLIENTS clients, one of them speaking
+    HTTP/2 where one is selected, clients and modes rotating so that every
+    client and every mode meets recorded bodies: what these cases add is
+    the bodies, which the hand-written matrix already crossed with every
+    client and mode."""
+    h2 = [cl for cl in clients if cl.h2]
+    h1 = [cl for cl in clients if not cl.h2]
+    tests = []
+    for i, c in enumerate(cases):
+        chosen = [h2[i % len(h2)]] if h2 else []
+        chosen += [h1[(i * 2 + k) % len(h1)] for k in range(len(h1))][:RECORDED_CLIENTS - len(chosen)]
+        if len(chosen) < RECORDED_CLIENTS:
+            chosen += [cl for cl in h2 if cl not in chosen][:RECORDED_CLIENTS - len(chosen)]
+        for k, cl in enumerate(chosen):
+            m = mode_for(c, modes[(i * RECORDED_CLIENTS + k) % len(modes)])
+            tests.append(Test(cl, [Exchange(c, m)], "%s %s" % (c["name"], m.name)))
     return tests
 
 

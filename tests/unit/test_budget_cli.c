@@ -159,9 +159,9 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,session,usd=1,block'", "budget status",
 	                     out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "search                ledger  tag:team=search           day"
-	                          "      $0.2500 + 300 tok         $1                        25.0%  "), "%s", out);
+	                          "      $0.25 + 300 tok           $1                        25.0%  "), "%s", out);
 	cr_assert_not_null(strstr(out, "ok     2026-11-22T08:33:11.000Z python3 gpt-4o\n"), "%s", out);
-	cr_assert_not_null(strstr(out, "$0.7500 + 700 tok         1000 tok                  70.0%"), "%s", out);
+	cr_assert_not_null(strstr(out, "$0.75 + 700 tok           1000 tok                  70.0%"), "%s", out);
 	cr_assert_not_null(strstr(out, "alert  -\n"), "%s", out);
 	cr_assert_not_null(strstr(out, "750.0%"), "%s", out);
 	cr_assert_not_null(strstr(out, "over   -\n"), "%s", out);
@@ -175,14 +175,14 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	                          "\"window\":\"day\",\"action\":\"block\",\"limit_usd\":1,"
 	                          "\"limit_tokens\":null,\"spend_usd\":0.25,\"spend_tokens\":300,"
 	                          "\"calls\":1,\"percent_used\":25.0,\"window_start\":\""), "%s", out);
-	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
+	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"cost_unknown_calls\":0,\"tokens_unknown_calls\":0,\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
 	                          "\"pid\":0,\"process\":\"python3\",\"model\":\"gpt-4o\"}}"), "%s", out);
 
 	cr_assert_eq(run("budget reset small", out, sizeof out), 0, "%s", out);
 	cr_assert_eq(strncmp(out, "reset small: its day spend counts from 0 until ", 47), 0, "%s", out);
 	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "small                 ledger  global                    day"
-	                          "      $0.0000 + 0 tok"), "%s", out);
+	                          "      $0.00 + 0 tok"), "%s", out);
 }
 
 Test(budget_cli, removes_a_policy_once_and_explains_env_ones)
@@ -276,14 +276,14 @@ Test(budget_cli, lists_the_alerts_of_the_ledger_as_table_and_json)
 	cr_assert_str_eq(out,
 		"TIME                      POLICY                LEVEL      SPEND                     "
 		"LIMIT                       PID  PROCESS           MODEL                     DETAIL\n"
-		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.8000 + 800 tok         "
+		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.80 + 800 tok           "
 		"$1                         4242  python3           gpt-4o                    "
 		"80% of the limit reached\n"
-		"2026-11-22T08:01:00.000Z  daily                 limit      $1.0000 + 1000 tok        "
+		"2026-11-22T08:01:00.000Z  daily                 limit      $1.00 + 1000 tok          "
 		"$1                         4242  python3           gpt-4o                    -\n"
-		"2026-11-22T08:33:11.000Z  daily                 blocked    $0.0000 + 0 tok           "
+		"2026-11-22T08:33:11.000Z  daily                 blocked    $0.00 + 0 tok             "
 		"$0 + 0 tok                    0  python3           gpt-4o                    -\n"
-		"2026-11-22T09:00:00.000Z  other                 fallback   $0.2500 + 10 tok          "
+		"2026-11-22T09:00:00.000Z  other                 fallback   $0.25 + 10 tok            "
 		"$1                         4242  python3           gpt-4o                    "
 		"body not rewritable\n");
 

@@ -72,7 +72,7 @@ Test(check_cli, exits_1_over_the_limit_with_the_reason)
 	char out[4096];
 
 	cr_assert_eq(run("check --max-usd 0.04 --since 2026-11-22 --until 2026-11-22", out, sizeof out), 1, "%s", out);
-	cr_assert_str_eq(out, "tokenguard: over budget: $0.0423 > $0.04 over 3 calls from "
+	cr_assert_str_eq(out, "tokenguard: over budget: at least $0.0423 > $0.04 over 3 calls from "
 	                 "2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z\n"
 	                 "tokenguard: note: cost unknown for 1 call (1 unpriced, 0 without usage): "
 	                 "not in the USD sum\n"
@@ -132,14 +132,14 @@ Test(check_cli, filters_records_and_summary)
 
 Test(check_cli, strict_exits_1_when_a_cost_is_unknown_with_the_reason_in_the_line)
 {
-	static const char over[] = "tokenguard: over budget: $0.0423 > $0.04 over 3 calls from "
+	static const char over[] = "tokenguard: over budget: at least $0.0423 > $0.04 over 3 calls from "
 	                           "2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z; cost "
 	                           "unknown for 1 call (1 unpriced, 0 without usage)\n";
 	char out[4096];
 
 	cr_assert_eq(run("check --max-usd 0.05 --since 2026-11-22 --until 2026-11-22 --strict", out,
 	                 sizeof out), 1, "%s", out);
-	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): $0.0423 of $0.05 (84.6%) over "
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): at least $0.0423 of $0.05 (84.6%) over "
 	                 "3 calls from 2026-11-22T00:00:00.000Z until 2026-11-23T00:00:00.000Z; "
 	                 "cost unknown for 1 call (1 unpriced, 0 without usage)\n"
 	                 "tokenguard: note: 1 call blocked by a budget policy: never sent, not counted\n");
@@ -154,12 +154,12 @@ Test(check_cli, strict_exits_1_when_a_token_count_is_unknown)
 
 	cr_assert_eq(run("check --max-tokens 100 --provider mistral --strict", out, sizeof out), 1,
 	             "%s", out);
-	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): 40 of 100 tokens (40.0%) over "
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): at least 40 of 100 tokens (40.0%) over "
 	                 "2 calls in the whole ledger; cost unknown for 1 call (0 unpriced, 1 without "
 	                 "usage); token count unknown for 2 calls\n");
 	cr_assert_eq(run("check --max-tokens 100 --provider mistral --since 2026-11-24T01:00:00Z "
 	                 "--strict", out, sizeof out), 1, "%s", out);
-	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): 40 of 100 tokens (40.0%) over "
+	cr_assert_str_eq(out, "tokenguard: spend unknown (--strict): at least 40 of 100 tokens (40.0%) over "
 	                 "1 call since 2026-11-24T01:00:00.000Z; token count unknown for 1 call\n");
 	cr_assert_eq(run("check --max-tokens 100 --provider mistral", out, sizeof out), 0,
 	             "without --strict the unknowns are a note: %s", out);

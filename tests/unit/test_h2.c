@@ -1059,3 +1059,78 @@ Test(h2_capture, matches_what_the_python_h2_peers_sent_however_it_is_cut)
 	rec_free(&c.expect);
 	free(c.seg);
 }
+
+/* ---- flow control: what a caller holding frames back must know ---- */
+
+struct flow {
+	int64_t data_len[2], conn_credit[2], stream_credit[2];
+	int64_t initial[2];
+};
+
+static void fl_data_frame(void *ctx, uint32_t sid, enum tg_dir dir, uint32_t len)
+{
+	((struct flow *)ctx)->data_len[dir] += len;
+}
+
+static void fl_window(void *ctx, uint32_t sid, enum tg_dir dir, uint32_t inc)
+{
+	struct flow *f = ctx;
+	if (sid == 0)
+		f->conn_credit[dir] += inc;
+	else
+		f->stream_credit[dir] += inc;
+}
+
+static void fl_initial(void *ctx, enum tg_dir dir, uint32_t value)
+{
+	((struct flow *)ctx)->initial[dir] = value;
+}
+
+static const struct tg_h2_callbacks flow_callbacks = {
+	.on_data_frame = fl_data_frame,
+	.on_window_update = fl_window,
+	.on_initial_window = fl_initial,
+};
+
+Test(h2, reports_flow_control_at_every_split)
+{
+	struct conv c;
+	static const unsigned char wu0[4] = { 0, 0, 1, 0xf4 };     /* 500 */
+	static const unsigned char wu3[4] = { 0x80, 0, 0, 7 };     /* 7, reserved bit set */
+	static const unsigned char data[1 + 20 + 5] = { 5 };       /* PADDED: 20 bytes + 5 of padding */
+
+	conv_init(&c, 4096, 4096);
+	emit(&c, TG_DIR_REQUEST, TG_H2_PREFACE, TG_H2_PREFACE_LEN);
+	send_settings(&c, TG_DIR_RESPONSE, 0x4, 1000);
+	frame(&c, TG_DIR_RESPONSE, 0x8, 0, 0, wu0, sizeof wu0);
+	frame(&c, TG_DIR_RESPONSE, 0x8, 0, 3, wu3, sizeof wu3);
+	frame(&c, TG_DIR_REQUEST, 0x0, 0x8, 1, data, sizeof data);
+	frame(&c, TG_DIR_REQUEST, 0x0, 0x1, 1, NULL, 0);
+	for (int d = 0; d < 2; d++) {
+		const struct bytes *w = &c.wire[d];
+		for (size_t split = 0; split <= w->len; split++) {
+			struct tg_h2_observer o;
+			struct flow f = { .initial = { -1, -1 } };
+			cr_assert_eq(tg_h2_init(&o, &flow_callbacks, &f), 0);
+			cr_assert_eq(tg_h2_feed(&o, (enum tg_dir)d, (const char *)w->p, split), 0);
+			cr_assert_eq(tg_h2_feed(&o, (enum tg_dir)d, (const char *)w->p + split, w->len - split), 0);
+			tg_h2_free(&o);
+			if (d == TG_DIR_REQUEST) {
+				cr_assert_eq(f.data_len[d], 26, "split %zu: DATA counted %lld", split,
+				             (long long)f.data_len[d]);
+			} else {
+				cr_assert_eq(f.initial[d], 1000);
+				cr_assert_eq(f.conn_credit[d], 500);
+				cr_assert_eq(f.stream_credit[d], 7);
+			}
+		}
+	}
+	/* A WINDOW_UPDATE is 4 bytes, no other length (RFC 9113 6.9). */
+	struct tg_h2_observer o;
+	struct flow f = { 0 };
+	unsigned char bad[9 + 5] = { 0, 0, 5, 0x8, 0, 0, 0, 0, 0 };
+	cr_assert_eq(tg_h2_init(&o, &flow_callbacks, &f), 0);
+	cr_assert_eq(tg_h2_feed(&o, TG_DIR_RESPONSE, (const char *)bad, sizeof bad), -1);
+	tg_h2_free(&o);
+	conv_free(&c);
+}

@@ -512,3 +512,65 @@ Test(json_scan, compiling_paths_refuses_what_cannot_match)
 	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES - 1), 0);
 	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES), -1);
 }
+
+struct pieces {
+	char text[1024];
+	size_t len;
+	int ids;      /* bit per pattern id seen in a piece */
+	int strings;  /* TG_JSON_STRING events of matched values */
+};
+
+static void take_piece(void *ctx, int match, const char *buf, size_t len)
+{
+	struct pieces *p = ctx;
+
+	cr_assert(p->len + len < sizeof p->text);
+	memcpy(p->text + p->len, buf, len);
+	p->len += len;
+	p->ids |= 1 << match;
+}
+
+static void count_string(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct pieces *p = ctx;
+
+	(void)s;
+	if (ev->type == TG_JSON_STRING)
+		p->strings++;
+}
+
+/* A matched string of any length comes out whole in pieces, escapes
+ * decoded, at any cut; keys, numbers and unmatched strings never do. */
+Test(json_scan, gives_matched_strings_in_pieces_whatever_their_length)
+{
+	static const char *const patterns[] = { "bytes", "n" };
+	static const int ids[] = { 0, 1 };
+	char doc[900], want[700];
+	struct tg_json_paths t;
+	struct tg_json_scanner s;
+	size_t wl = 0, len;
+
+	cr_assert_eq(tg_json_paths_compile(&t, patterns, ids, 2), 0);
+	for (int i = 0; i < 600; i++)
+		want[wl++] = (char)('A' + i % 26);
+	memcpy(want + wl, "/\"\xc3\xa9", 4);
+	wl += 4;
+	len = (size_t)snprintf(doc, sizeof doc, "{\"p\":\"pad\",\"bytes\":\"%.600s\\/\\\"\\u00e9\",\"n\":12}", want);
+	for (size_t cut = 0; cut <= len; cut++) {
+		struct pieces p;
+
+		memset(&p, 0, sizeof p);
+		tg_json_reset_paths(&s, &t, count_string, &p);
+		tg_json_on_pieces(&s, take_piece);
+		cr_assert_eq(tg_json_feed(&s, doc, cut), 0);
+		cr_assert_eq(tg_json_feed(&s, doc + cut, len - cut), 0);
+		cr_assert_eq(tg_json_finish(&s), 1);
+		cr_assert_eq(p.len, wl, "cut at %zu: %zu bytes", cut, p.len);
+		cr_assert(memcmp(p.text, want, wl) == 0, "cut at %zu", cut);
+		cr_assert_eq(p.ids, 1, "only the matched string, cut at %zu", cut);
+		cr_assert_eq(p.strings, 1);
+	}
+	/* a reset turns the pieces off */
+	tg_json_reset_paths(&s, &t, count_string, NULL);
+	cr_assert(s.piece == NULL);
+}

@@ -160,7 +160,7 @@ Test(price, never_matches_a_neighbouring_family)
 	expect(t, "openai", "gpt-4o-mini-x", NULL, NULL);
 	expect(t, "openai", "gpt-4o-", NULL, NULL);
 	expect(t, "openai", "gpt-5-turbo", NULL, NULL);
-	expect(t, "anthropic", "claude-opus-4-7", NULL, NULL);
+	expect(t, "anthropic", "claude-opus-4-9", NULL, NULL);
 	expect(t, "anthropic", "claude-sonnet-4-5-mini", NULL, NULL);
 	expect(t, "openai", "claude-sonnet-4-5", NULL, NULL);
 	expect(t, "openai", "", NULL, NULL);

@@ -91,6 +91,33 @@ Test(providers, endpoints_name_their_wire_format_whatever_the_host)
 	                                  "gemini-2.5-flash:countTokens", TG_WIRE_OPENAI), TG_WIRE_GEMINI);
 }
 
+Test(providers, each_api_has_its_cap_key)
+{
+	const struct tg_provider *openai = tg_provider_by_name("openai");
+	const struct tg_provider *mistral = tg_provider_by_name("mistral");
+	const struct tg_provider *azure = tg_provider_by_name("azure-openai");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(openai, "/v1/chat/completions"), "max_completion_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(azure, "/openai/deployments/d/chat/completions"),
+	                 "max_completion_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(openai, "/v1/responses"), "max_output_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(openai, "/v1/completions"), "max_tokens");
+	cr_assert_null(tg_cap_key_for_endpoint(openai, "/v1/embeddings"));
+	cr_assert_str_eq(tg_cap_key_for_endpoint(mistral, "/v1/chat/completions"), "max_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("groq"), "/openai/v1/chat/completions"),
+	                 "max_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("anthropic"), "/v1/messages"), "max_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("gemini"),
+	                 "/v1beta/models/gemini-2.5-flash:generateContent"), "generationConfig.maxOutputTokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("bedrock"),
+	                 "/model/amazon.nova-lite-v1:0/converse"), "inferenceConfig.maxTokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("bedrock"),
+	                 "/model/anthropic.claude-3-haiku-20240307-v1:0/invoke"), "max_tokens");
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("cohere"), "/v2/chat"), "max_tokens");
+	/* Cohere's OpenAI-compatible path is an OpenAI-compatible API. */
+	cr_assert_str_eq(tg_cap_key_for_endpoint(tg_provider_by_name("cohere"), "/compatibility/v1/chat/completions"),
+	                 "max_tokens");
+}
+
 Test(providers, ten_thousand_bad_hosts_give_one_warning_fast)
 {
 	size_t n = 10000, len = 0;

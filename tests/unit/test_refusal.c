@@ -80,11 +80,14 @@ Test(refusal, http2_frames_decode_without_the_dynamic_table)
 Test(refusal, a_window_update_credits_the_connection)
 {
 	unsigned char f[TG_REFUSAL_WINDOW_UPDATE_LEN];
-	tg_refusal_h2_window_update(1234, (char *)f);
+	tg_refusal_h2_window_update(0, 1234, (char *)f);
 	cr_assert_eq(f[2], 4);
 	cr_assert_eq(f[3], 0x8);
 	cr_assert_eq(f[8], 0, "stream 0: the connection");
 	cr_assert_eq((f[9] << 24 | f[10] << 16 | f[11] << 8 | f[12]), 1234);
+	tg_refusal_h2_window_update(5, 99, (char *)f);
+	cr_assert_eq(f[8], 5, "or a stream");
+	cr_assert_eq(f[12], 99);
 }
 
 Test(refusal, server_side_frames_reset_the_stream_and_ping)

@@ -180,26 +180,30 @@ static void cost_str(FILE *f, const char *s)
 	tg_emit_cost(f, d);
 }
 
-Test(emit, writes_costs_without_exponents_or_trailing_zeros)
+Test(emit, writes_costs_in_full_precision_without_trailing_zeros)
 {
 	cr_assert_str_eq(capture(cost_str, "0.00123"), "0.00123");
 	cr_assert_str_eq(capture(cost_str, "1e-7"), "0.0000001");
+	cr_assert_str_eq(capture(cost_str, "0.00000022"), "0.00000022");
 	cr_assert_str_eq(capture(cost_str, "12"), "12");
 	cr_assert_str_eq(capture(cost_str, "0"), "0");
-	cr_assert_str_eq(capture(cost_str, "1e-12"), "0");
-	cr_assert_str_eq(capture(cost_str, "-1e-12"), "0");
+	/* never rounded to 0: a sum below a nanodollar is still a sum */
+	cr_assert_str_eq(capture(cost_str, "1e-12"), "1e-12");
+	cr_assert_str_eq(capture(cost_str, "-1e-12"), "-1e-12");
+	cr_assert_str_eq(capture(cost_str, "0.1234567891"), "0.1234567891");
 	cr_assert_str_eq(capture(cost_str, "1000000000"), "1000000000");
 }
 
-/* The cost writer's own rounding (cost_fast) must give what printf's
- * %.9f gives through tg_decimal_plain, digit for digit: amounts near a
- * half of the ninth decimal, exact decimals, random amounts and bits. */
+/* The cost writer's fast path (cost_fast) and its fallback must both give
+ * the shortest text that reads back as exactly the amount
+ * (tg_money_exact), digit for digit: amounts near a half of the ninth
+ * decimal, exact decimals, random amounts and bits. */
 static void cost_agrees(double d)
 {
 	char want[64], got[64];
 	FILE *f;
 
-	if (tg_decimal_plain(d, 9, want, sizeof want) < 0)
+	if (tg_money_exact(d, want, sizeof want) < 0)
 		snprintf(want, sizeof want, "null");
 	memset(got, 0, sizeof got);
 	f = fmemopen(got, sizeof got - 1, "w");
@@ -208,7 +212,7 @@ static void cost_agrees(double d)
 	cr_assert_str_eq(got, want, "%.17g", d);
 }
 
-Test(emit, writes_costs_as_printf_rounds_them)
+Test(emit, writes_costs_that_read_back_exactly)
 {
 	static const double fixed[] = { 0, -0.0, 1e-12, 4e-10, 5e-10, 6e-10, 1.5e-9, 2.5e-9,
 	                                0.1, 0.125, 0.3, 1.0000000005, 0.0000000015, 999999.9999999995,
@@ -392,19 +396,60 @@ Test(agg, sums_known_counts_and_counts_unknown_ones_apart)
 	cr_assert_eq(a.ngroups, 2);
 	cr_assert_str_eq(a.group[0].value[0], "gpt-4o", "groups are sorted");
 	g = group(&a, "gpt-4o");
-	cr_assert_eq(g->sums.calls, 3);
+	cr_assert_eq(g->sums.t.calls, 3);
 	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 4000);
 	cr_assert_eq(g->sums.tokens[TG_TOK_CACHED], 400);
 	cr_assert_eq(g->sums.unknown[TG_TOK_INPUT], 1);
 	cr_assert_eq(g->sums.tokens[TG_TOK_REASONING], 50);
 	cr_assert_eq(g->sums.unknown[TG_TOK_REASONING], 2);
-	cr_assert_float_eq(g->sums.cost_usd, 2.0, 1e-12);
-	cr_assert_eq(g->sums.usage_unknown, 1);
-	cr_assert_eq(a.total.calls, 5);
-	cr_assert_eq(a.total.unpriced, 2);
+	cr_assert_float_eq(g->sums.t.usd_known, 2.0, 1e-12);
+	cr_assert_eq(g->sums.t.usage_unknown, 1);
+	cr_assert_eq(a.total.t.calls, 5);
+	cr_assert_eq(a.total.t.unpriced, 2);
 	cr_assert_eq(a.nunpriced, 1);
 	cr_assert_str_eq(a.unpriced[0].model, "mystery-1");
 	cr_assert_eq(a.unpriced[0].calls, 2);
+	tg_agg_free(&a);
+}
+
+/* A blocked call is no call: only BLOCKED counts it, whatever counts it
+ * carries; it joins the row of the model served for the model it asked
+ * for, unless that model was chosen by a downgrade. */
+Test(agg, keeps_blocked_calls_apart_in_the_row_of_the_model_served)
+{
+	struct tg_agg a;
+	char err[128];
+	struct tg_record r;
+	struct tg_agg_group *g;
+
+	cr_assert_eq(tg_agg_init(&a, "model", err, sizeof err), 0);
+	r = rec("openai", "gpt-4.1", 1, 500, 0, 0, TG_REC_BLOCKED, "");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "gpt-4.1-2025-04-14", 2, 1000, 100, 0.5, TG_REC_INCOMPLETE, "");
+	snprintf(r.requested_model, sizeof r.requested_model, "gpt-4.1");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "o3", 3, 70, 0, 0, TG_REC_BLOCKED, "");
+	tg_agg_add(&a, &r);
+	r = rec("openai", "o3-mini", 4, 10, 10, 0.1, TG_REC_DOWNGRADED, "");
+	snprintf(r.requested_model, sizeof r.requested_model, "o3");
+	tg_agg_add(&a, &r);
+	cr_assert_eq(tg_agg_finish(&a), 0);
+
+	cr_assert_eq(a.ngroups, 3, "gpt-4.1 joins its served row; o3 stays apart");
+	g = group(&a, "gpt-4.1-2025-04-14");
+	cr_assert_eq(g->sums.t.calls, 1);
+	cr_assert_eq(g->sums.t.blocked, 1);
+	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 1000, "the blocked call's 500 are no tokens");
+	cr_assert_eq(g->sums.t.tokens, 1100);
+	cr_assert_eq(g->sums.incomplete, 1);
+	g = group(&a, "o3");
+	cr_assert_eq(g->sums.t.calls, 0);
+	cr_assert_eq(g->sums.t.blocked, 1);
+	cr_assert_eq(g->sums.tokens[TG_TOK_INPUT], 0);
+	cr_assert_eq(a.total.t.calls, 2);
+	cr_assert_eq(a.total.t.blocked, 2);
+	cr_assert_eq(a.total.tokens[TG_TOK_INPUT], 1010);
+	cr_assert_eq(a.served[0].blocked_moved, 1);
 	tg_agg_free(&a);
 }
 
@@ -448,9 +493,9 @@ Test(agg, keeps_many_groups_apart)
 			tg_agg_sort(&a);  /* adding after a sort must still work */
 	}
 	cr_assert_eq(a.ngroups, 1000);
-	cr_assert_eq(a.total.calls, 3000);
+	cr_assert_eq(a.total.t.calls, 3000);
 	for (size_t i = 0; i < a.ngroups; i++)
-		cr_assert_eq(a.group[i].sums.calls, 3);
+		cr_assert_eq(a.group[i].sums.t.calls, 3);
 	tg_agg_free(&a);
 }
 

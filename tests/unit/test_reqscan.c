@@ -37,6 +37,7 @@ static void same(const struct tg_request_info *a, const struct tg_request_info *
 	cr_assert_eq(a->max_tokens, b->max_tokens, "%s", how);
 	cr_assert_eq(a->max_tokens_offset, b->max_tokens_offset, "%s", how);
 	cr_assert_eq(a->max_tokens_len, b->max_tokens_len, "%s", how);
+	cr_assert_eq(a->cap_parent_offset, b->cap_parent_offset, "%s", how);
 	cr_assert_eq(a->thinking, b->thinking, "%s", how);
 	cr_assert_eq(a->malformed, b->malformed, "%s", how);
 }
@@ -137,6 +138,20 @@ Test(reqscan, finds_no_model_in_a_gemini_body_but_its_max_output_tokens)
 	cr_assert_str_eq(in.model, "");
 	cr_assert_eq(in.model_offset, -1);
 	cr_assert_eq(in.max_tokens, 2048);
+}
+
+Test(reqscan, locates_the_object_a_nested_cap_goes_into)
+{
+	static const char gemini[] = "{\"contents\":[{\"generationConfig\":{}}],\"generationConfig\": {\"temperature\":1}}";
+	static const char bedrock[] = "{\"inferenceConfig\":{},\"messages\":[]}";
+	static const char none[] = "{\"config\":{\"inferenceConfig\":{}}}";
+	struct tg_request_info in = check(gemini, sizeof gemini - 1);
+	cr_assert_eq(in.cap_parent_offset, 58, "only the top-level object: %lld", (long long)in.cap_parent_offset);
+	cr_assert_eq(in.max_tokens_offset, -1);
+	in = check(bedrock, sizeof bedrock - 1);
+	cr_assert_eq(in.cap_parent_offset, 19);
+	in = check(none, sizeof none - 1);
+	cr_assert_eq(in.cap_parent_offset, -1);
 }
 
 Test(reqscan, ignores_keys_that_are_not_top_level)

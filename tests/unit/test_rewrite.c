@@ -97,3 +97,72 @@ Test(rewrite, refuses_what_it_cannot_rewrite_safely)
 	struct tg_rewrite needs_escape = { .model = "a\"b", .model_offset = 9, .model_len = 8, .max_tokens = -1 };
 	cr_assert_null(tg_rewrite_h1(req, strlen(req), &needs_escape, &len));
 }
+
+/* HTTP/2: the body alone, edited at its length. */
+static void same_length(const char *body, const struct tg_rewrite *rw, const char *want)
+{
+	char out[1024];
+	size_t n = strlen(body);
+	int rc = tg_rewrite_body_same_length(body, n, rw, out);
+	if (!want) {
+		cr_assert_eq(rc, -1, "rewritten, though there is no room: %.*s", (int)n, out);
+		return;
+	}
+	cr_assert_eq(rc, 0, "not rewritten: %s", body);
+	cr_assert_eq(strlen(want), n, "test: the wanted body has another length");
+	cr_assert(memcmp(out, want, n) == 0, "got %.*s\nwant %s", (int)n, out, want);
+}
+
+Test(rewrite, same_length_pads_a_shorter_edit_and_takes_whitespace_for_a_longer_one)
+{
+	struct tg_rewrite shorter = { .model = "o3", .model_offset = 10, .model_len = 8, .max_tokens = -1 };
+	same_length("{\"model\": \"gpt-4o\", \"n\": 1}", &shorter, "{\"model\": \"o3\"    , \"n\": 1}");
+	/* Whitespace inside strings is not the body's to give. */
+	struct tg_rewrite longer = { .model = "gpt-4o-mini", .model_offset = 10, .model_len = 8, .max_tokens = -1 };
+	same_length("{\"model\": \"gpt-4o\",\n \"x\": \"a  b\\\" c\",\t\"n\": 1 }", &longer,
+	            "{\"model\":\"gpt-4o-mini\",\"x\":\"a  b\\\" c\",\"n\": 1 }");
+	same_length("{\"model\": \"gpt-4o\", \"x\": \"a      b\"}", &longer, NULL);
+	/* A smaller number, padded; a larger one in a body with room. */
+	struct tg_rewrite clamp = { .max_tokens = 7, .max_tokens_offset = 15, .max_tokens_len = 4 };
+	same_length("{\"max_tokens\": 4096, \"m\": 1}", &clamp, "{\"max_tokens\": 7   , \"m\": 1}");
+	struct tg_rewrite bigger = { .max_tokens = 12345, .max_tokens_offset = 15, .max_tokens_len = 1 };
+	same_length("{\"max_tokens\": 9, \"m\": [1, 2, 3, 4]}", &bigger, "{\"max_tokens\":12345,\"m\":[1,2, 3, 4]}");
+}
+
+Test(rewrite, same_length_inserts_a_cap_where_the_body_has_room)
+{
+	struct tg_rewrite ins = { .max_tokens = 7, .max_tokens_offset = -1,
+	                          .max_tokens_key = "max_completion_tokens", .cap_parent_offset = -1 };
+	/* "max_completion_tokens":7, is 26 bytes. */
+	same_length("{\"model\": \"gpt-4o\", \"messages\": [],                          \"n\": 1}", &ins,
+	            "{\"max_completion_tokens\":7,\"model\":\"gpt-4o\",\"messages\":[],   \"n\": 1}");
+	same_length("{\"model\":\"gpt-4o\",\"messages\":[]}", &ins, NULL);
+}
+
+Test(rewrite, a_nested_cap_goes_into_its_object_or_a_new_one)
+{
+	size_t len;
+	/* Gemini without generationConfig: created. */
+	const char *b1 = "{\"contents\":[]}";
+	struct tg_rewrite g1 = { .max_tokens = 9, .max_tokens_offset = -1, .cap_parent_offset = -1,
+	                         .max_tokens_key = "generationConfig.maxOutputTokens" };
+	char *out = tg_rewrite_h1(request(b1), strlen(request(b1)), &g1, &len);
+	cr_assert_not_null(out);
+	expect(out, len, "{\"generationConfig\":{\"maxOutputTokens\":9},\"contents\":[]}");
+	free(out);
+	/* Bedrock Converse with an inferenceConfig that has no maxTokens. */
+	const char *b2 = "{\"messages\":[],\"inferenceConfig\":{\"temperature\":0.5}}";
+	struct tg_rewrite g2 = { .max_tokens = 9, .max_tokens_offset = -1, .cap_parent_offset = 33,
+	                         .max_tokens_key = "inferenceConfig.maxTokens" };
+	out = tg_rewrite_h1(request(b2), strlen(request(b2)), &g2, &len);
+	cr_assert_not_null(out);
+	expect(out, len, "{\"messages\":[],\"inferenceConfig\":{\"maxTokens\":9,\"temperature\":0.5}}");
+	free(out);
+	/* An empty one. */
+	const char *b3 = "{\"inferenceConfig\":{ }}";
+	g2.cap_parent_offset = 19;
+	out = tg_rewrite_h1(request(b3), strlen(request(b3)), &g2, &len);
+	cr_assert_not_null(out);
+	expect(out, len, "{\"inferenceConfig\":{\"maxTokens\":9 }}");
+	free(out);
+}

@@ -1,6 +1,7 @@
-/* test_usage.c - usage extraction from the recorded provider bodies in
- * tests/fixtures (fed whole, split in two at every position and byte by
- * byte), the stream traps around them, and the AWS event stream framer.
+/* test_usage.c - usage extraction from the provider bodies in
+ * tests/fixtures and the real recorded ones in tests/fixtures/recorded
+ * (fed whole, split in two at every position and byte by byte), the
+ * stream traps around them, and the AWS event stream framer.
  * Fixture files are read relative to the repository root, where the unit
  * tests run. */
 #include <criterion/criterion.h>
@@ -56,6 +57,9 @@ struct setup {
 };
 
 static struct tg_usage_parser parser;
+/* What the request said of thinking (tg_usage_request_thinking), for the
+ * test that sets it; NULL: not told. */
+static const int *request_thinking;
 
 /* Feeds body cut at the given offsets; returns what the parser reports. */
 static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
@@ -74,6 +78,8 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 		failed = tg_usage_feed(&parser, buf + at, end - at) < 0;
 		at = end;
 	}
+	if (request_thinking)
+		tg_usage_request_thinking(&parser, *request_thinking);
 	tg_usage_end(&parser, &u);
 	return u;
 }
@@ -96,6 +102,9 @@ static void expect(const struct tg_usage *u, const struct want *w, const char *e
 	cr_assert_str_eq(u->error, error, "%s: error %s", how, u->error);
 }
 
+/* The fixture file check_bytes is reading, named in its failures. */
+static const char *fixture_name = "body";
+
 /* Whole, every two-piece split (every stride-th one for large bodies, to
  * keep the sanitised run short) and byte by byte. */
 static void check_failed_bytes(const struct setup *st, const char *buf, size_t len, const struct want *w,
@@ -104,12 +113,13 @@ static void check_failed_bytes(const struct setup *st, const char *buf, size_t l
 	size_t stride = len > 8192 ? 61 : 1, cut, i;
 	struct tg_usage u;
 	size_t *cuts;
-	char how[64];
+	char how[192];
 
+	snprintf(how, sizeof how, "%s whole", fixture_name);
 	u = run(st, buf, len, NULL, 0);
-	expect(&u, w, error, "whole");
+	expect(&u, w, error, how);
 	for (cut = 0; cut <= len; cut += stride) {
-		snprintf(how, sizeof how, "split at %zu", cut);
+		snprintf(how, sizeof how, "%s split at %zu", fixture_name, cut);
 		u = run(st, buf, len, &cut, 1);
 		expect(&u, w, error, how);
 	}
@@ -117,8 +127,9 @@ static void check_failed_bytes(const struct setup *st, const char *buf, size_t l
 	cr_assert(cuts != NULL);
 	for (i = 0; i < len; i++)
 		cuts[i] = i;
+	snprintf(how, sizeof how, "%s byte by byte", fixture_name);
 	u = run(st, buf, len, cuts, len);
-	expect(&u, w, error, "byte by byte");
+	expect(&u, w, error, how);
 	free(cuts);
 }
 
@@ -132,6 +143,7 @@ static void check_failed_fixture(const char *name, const struct setup *st, const
 {
 	struct body b = load(name);
 
+	fixture_name = name;
 	check_failed_bytes(st, b.buf, b.len, w, error);
 	free(b.buf);
 }
@@ -697,6 +709,152 @@ Test(usage, notices_a_bedrock_exception)
 	check_failed_bytes(&st, (const char *)msg, n, &w, "modelStreamErrorException");
 }
 
+/* ---- Bedrock InvokeModelWithResponseStream: the model's events in base64 chunks ---- */
+
+static const struct setup claude_invoke_stream = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM,
+	"/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/invoke-with-response-stream" };
+static const struct setup llama_invoke_stream = { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM,
+	"/model/meta.llama3-1-70b-instruct-v1%3A0/invoke-with-response-stream" };
+
+Test(usage, reads_the_invocation_metrics_of_a_claude_invoke_stream)
+{
+	/* inputTokenCount 14 + cache reads 1536 + cache writes 210 */
+	struct want w = { 1760, 23, 1536, 210, 210, 0, U, "", "msg_bdrk_01Xq4Fz8RkT2wLmN6pVb3cYd", 1, 0, 0 };
+	check_fixture("bedrock-invoke-stream-claude.resp", &claude_invoke_stream, &w);
+}
+
+Test(usage, reads_the_invocation_metrics_of_a_llama_invoke_stream)
+{
+	struct want w = { 18, 8, 0, 0, U, U, U, "", "", 1, 0, 0 };
+	check_fixture("bedrock-invoke-stream-llama.resp", &llama_invoke_stream, &w);
+}
+
+Test(usage, an_exception_ends_an_invoke_stream_with_output_unknown)
+{
+	struct want w = { 31, U, 0, 0, U, U, U, "", "msg_bdrk_01Xq4Fz8RkT2wLmN6pVb3cYd", 1, 0, 1 };
+	struct body b = load("bedrock-invoke-stream-exception.resp");
+
+	check_failed_bytes(&claude_invoke_stream, b.buf, b.len, &w, "modelStreamErrorException");
+	cr_assert_eq(run(&claude_invoke_stream, b.buf, b.len, NULL, 0).stream_failed, 1);
+	free(b.buf);
+}
+
+static void b64_encode(char *out, const char *in)
+{
+	static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = strlen(in), i;
+
+	for (i = 0; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8 |
+		             (unsigned char)in[i + 2];
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = abc[v >> 6 & 63];
+		*out++ = abc[v & 63];
+	}
+	if (n - i == 1) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16;
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = '=';
+		*out++ = '=';
+	} else if (n - i == 2) {
+		uint32_t v = (uint32_t)(unsigned char)in[i] << 16 | (uint32_t)(unsigned char)in[i + 1] << 8;
+		*out++ = abc[v >> 18];
+		*out++ = abc[v >> 12 & 63];
+		*out++ = abc[v >> 6 & 63];
+		*out++ = '=';
+	}
+	*out = '\0';
+}
+
+/* Appends a chunk event carrying `event` (raw JSON) to buf at *len;
+ * `escape` writes each '/' of the base64 as JSON's "\/". */
+static void add_chunk(unsigned char *buf, size_t *len, const char *event, int escape)
+{
+	char b64[2048], payload[4200], *q;
+	const char *c;
+
+	b64_encode(b64, event);
+	q = payload + sprintf(payload, "{\"bytes\":\"");
+	for (c = b64; *c; c++) {
+		if (escape && *c == '/')
+			*q++ = '\\';
+		*q++ = *c;
+	}
+	strcpy(q, "\",\"p\":\"abcdefgh\"}");
+	*len += es_message(buf + *len, "event", ":event-type", "chunk", payload);
+}
+
+Test(usage, prefers_bedrock_invocation_metrics_to_the_models_own_counts)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	struct want w = { 6 + 2 + 0, 10, 2, 0, U, U, U, "", "msg_bdrk_9", 1, 0, 0 };
+
+	add_chunk(buf, &n, "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_9\","
+	          "\"usage\":{\"input_tokens\":5,\"cache_read_input_tokens\":3,\"output_tokens\":1}}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_stop\",\"amazon-bedrock-invocationMetrics\":"
+	          "{\"inputTokenCount\":6,\"outputTokenCount\":10,\"invocationLatency\":900,"
+	          "\"firstByteLatency\":200,\"cacheReadInputTokenCount\":2,\"cacheWriteInputTokenCount\":0}}", 0);
+	check_bytes(&claude_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, falls_back_to_the_models_counts_without_invocation_metrics)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	/* message_start's output_tokens, replaced by message_delta's */
+	struct want w = { 5 + 3 + 4, 9, 3, 4, U, U, U, "", "msg_bdrk_8", 1, 0, 0 };
+
+	add_chunk(buf, &n, "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_bdrk_8\",\"usage\":"
+	          "{\"input_tokens\":5,\"cache_read_input_tokens\":3,\"cache_creation_input_tokens\":4,"
+	          "\"output_tokens\":1}}}", 0);
+	add_chunk(buf, &n, "{\"type\":\"message_delta\",\"usage\":{\"output_tokens\":9}}", 0);
+	check_bytes(&claude_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, decodes_a_chunk_whose_base64_escapes_its_slashes)
+{
+	/* "???" encodes as "Pz8/": the text puts slashes in the base64 */
+	static const char event[] = "{\"generation\":\"???\",\"prompt_token_count\":4,"
+	                            "\"generation_token_count\":2,\"stop_reason\":\"stop\"}";
+	unsigned char buf[2048];
+	char b64[256];
+	size_t n = 0;
+	struct want w = { 4, 2, 0, 0, U, U, U, "", "", 1, 0, 0 };
+
+	b64_encode(b64, event);
+	cr_assert(strchr(b64, '/') != NULL, "%s", b64);
+	add_chunk(buf, &n, event, 1);
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, marks_a_chunk_that_is_not_base64_json_as_malformed_but_reads_the_others)
+{
+	unsigned char buf[4096];
+	size_t n = 0;
+	struct want w = { 7, 3, 0, 0, U, U, U, "", "", 1, 1, 0 };
+
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"not*base64\"}");
+	add_chunk(buf, &n, "{\"generation\":\"x\",\"prompt_token_count\":7,", 0);   /* not one document */
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"eyJ0e\"}");  /* a quantum cut */
+	add_chunk(buf, &n, "{\"generation\":\"\",\"generation_token_count\":3,\"stop_reason\":\"stop\","
+	          "\"amazon-bedrock-invocationMetrics\":{\"inputTokenCount\":7,\"outputTokenCount\":3}}", 0);
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
+Test(usage, an_empty_chunk_carries_nothing)
+{
+	unsigned char buf[1024];
+	size_t n = 0;
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 0 };
+
+	n += es_message(buf + n, "event", ":event-type", "chunk", "{\"bytes\":\"\",\"p\":\"abc\"}");
+	check_bytes(&llama_invoke_stream, (const char *)buf, n, &w);
+}
+
 /* Whether each stream's own end marker was seen, whole and at every cut. */
 static void check_terminal(const char *name, const struct setup *st, int want)
 {
@@ -725,6 +883,9 @@ Test(usage, knows_when_a_stream_sent_its_own_end_marker)
 	check_terminal("openai-responses-stream.resp", &responses_sse, 1);
 	check_terminal("cohere-chat-stream.resp", &cohere_sse, 1);
 	check_terminal("anthropic-messages-stream-cut.resp", &anthropic_sse, 0);
+	check_terminal("bedrock-invoke-stream-claude.resp", &claude_invoke_stream, 1);
+	check_terminal("bedrock-invoke-stream-llama.resp", &llama_invoke_stream, 1);
+	check_terminal("bedrock-invoke-stream-exception.resp", &claude_invoke_stream, 0);
 }
 
 /* ---- streams ended by an error: the error's name, never its message ---- */
@@ -905,4 +1066,93 @@ Test(usage, reads_a_top_level_count_only_from_a_counting_endpoint)
 Test(usage, every_wire_rule_table_compiles)
 {
 	cr_assert_eq(tg_usage_rules_check(), 0);
+}
+
+/* The bodies of tests/fixtures/recorded, taken from real provider traffic
+ * (their sources: recorded/cases.json), and what the parser must read in
+ * each: the counts that file's "expect" records hold, read off the bodies
+ * by the providers' documented rules.  thinking: what the request said
+ * of it (NULL: not told). */
+static const int thinking_off = 0, thinking_on = 1;
+
+static const struct recorded {
+	const char *file;
+	struct setup st;
+	const int *thinking;
+	struct want w;
+} recorded[] = {
+	{ "rec-openai-chat.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/chat/completions" }, NULL,
+	  { 14, 30, 0, 0, U, U, 0, "gpt-4o-2024-08-06", "chatcmpl-C9VBMiEq0GYAxsZn9U6FURAbS9Lau", 1, 0, 0 } },
+	{ "rec-openai-chat-reasoning.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/chat/completions" }, NULL,
+	  { 7, 87, 0, 0, U, U, 64, "o3-mini-2025-01-31", "chatcmpl-Dr3KNfXKBS1oDOrhqYDuLYdjX9PM4", 1, 0, 0 } },
+	{ "rec-openai-chat-stream-tool.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/chat/completions" }, NULL,
+	  { 53, 15, 0, 0, U, U, 0, "gpt-4o-mini-2024-07-18", "chatcmpl-Dx0XpqH8w09uBXwq1zFGYdETjtnEl", 1, 0, 0 } },
+	{ "rec-openai-responses.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/responses" }, NULL,
+	  { 32, 8, 0, 0, U, U, 0, "gpt-4o-2024-08-06", "resp_67e52d8f3fdc81919daa034ceecd18210643eec42e76739d", 1, 0, 0 } },
+	{ "rec-openai-responses-error-400.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/responses" }, NULL,
+	  { U, U, U, U, U, U, U, "", "", 0, 0, 1 } },
+	{ "rec-anthropic-messages-stream.resp",
+	  { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_SSE, "/v1/messages" }, &thinking_off,
+	  { 17, 10, 0, 0, 0, 0, 0, "claude-sonnet-4-5-20250929", "msg_014Z12bJxZvKUjLkhBzUz358", 1, 0, 0 } },
+	{ "rec-anthropic-messages-thinking-stream.resp",
+	  { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_SSE, "/v1/messages" }, &thinking_on,
+	  { 45, 94, 0, 0, 0, 0, U, "claude-3-7-sonnet-20250219", "msg_01SNKQD4WaGocVoAVDeL7eZX", 1, 0, 0 } },
+	{ "rec-anthropic-messages-cache-write.resp",
+	  { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages" }, &thinking_off,
+	  { 3 + 1111, 391, 0, 1111, 1111, 0, 0, "claude-sonnet-4-5-20250929", "msg_01FdUT99HgS9cAzcv4ztTDYJ", 1, 0, 0 } },
+	{ "rec-anthropic-messages-cache-read.resp",
+	  { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages" }, &thinking_off,
+	  { 3 + 1111 + 403, 33, 1111, 403, 403, 0, 0, "claude-sonnet-4-5-20250929", "msg_01PYfyaNS7Rysss2xMNqQgy9", 1, 0, 0 } },
+	{ "rec-gemini-stream-sse.resp",
+	  { TG_WIRE_GEMINI, "gemini", TG_BODY_SSE, "/v1beta/models/gemini-2.5-flash:streamGenerateContent" }, NULL,
+	  { 15, 8 + 16, 0, 0, U, U, 16, "gemini-2.5-flash", "ezh8aaKTCYSnqtsP-qXkqQI", 1, 0, 0 } },
+	{ "rec-gemini-stream-json-gzip.resp",
+	  { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON, "/v1beta/models/gemini-3-flash-preview:streamGenerateContent" }, NULL,
+	  { 4, 1 + 27, 0, 0, U, U, 27, "gemini-3-flash-preview", "wHLSaf7JDd-jjMcPlsyKsAc", 1, 0, 0 } },
+	{ "rec-gemini-generate-max-tokens.resp",
+	  { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON, "/v1beta/models/gemini-2.5-flash:generateContent" }, NULL,
+	  { 15, 5, 0, 0, U, U, 0, "gemini-2.5-flash", "y1R8abboCra_qtsPh-z9kAI", 1, 0, 0 } },
+	{ "rec-groq-chat.resp",
+	  { TG_WIRE_OPENAI, "groq", TG_BODY_JSON, "/openai/v1/chat/completions" }, NULL,
+	  { 48, 8, 0, 0, U, U, 0, "llama-3.3-70b-versatile", "chatcmpl-7586b6a9-fb4b-4ec7-86a0-59f0a77844cf", 1, 0, 0 } },
+	{ "rec-mistral-chat.resp",
+	  { TG_WIRE_OPENAI, "mistral", TG_BODY_JSON, "/v1/chat/completions" }, NULL,
+	  { 4, 36, 0, 0, U, U, 0, "mistral-large-latest", "74b5a04853d2428f8c69b8b35dc2d30b", 1, 0, 0 } },
+	{ "rec-cohere-chat-cached.resp",
+	  { TG_WIRE_COHERE, "cohere", TG_BODY_JSON, "/v2/chat" }, NULL,
+	  { 2406, 2, U, 0, U, U, U, "", "0bf8e1a5-2af6-4014-a539-c12363a043a3", 1, 0, 0 } },
+	{ "rec-bedrock-converse-cache-write.resp",
+	  { TG_WIRE_BEDROCK, "bedrock", TG_BODY_JSON, "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse" }, NULL,
+	  { 2 + 1322, 5, 0, 1322, U, U, U, "", "", 1, 0, 0 } },
+	{ "rec-bedrock-converse-cache-read.resp",
+	  { TG_WIRE_BEDROCK, "bedrock", TG_BODY_JSON, "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse" }, NULL,
+	  { 2 + 1322, 5, 1322, 0, U, U, U, "", "", 1, 0, 0 } },
+	{ "rec-bedrock-converse-throttled.resp",
+	  { TG_WIRE_BEDROCK, "bedrock", TG_BODY_JSON, "/model/us.amazon.nova-micro-v1%3A0/converse" }, NULL,
+	  { U, U, U, U, U, U, U, "", "", 0, 0, 0 } },
+	{ "rec-bedrock-converse-stream.resp",
+	  { TG_WIRE_BEDROCK, "bedrock", TG_BODY_EVENTSTREAM, "/model/openai.gpt-oss-120b-1%3A0/converse-stream" }, NULL,
+	  { 66, 45, 0, 0, U, U, U, "", "", 1, 0, 0 } },
+	{ "rec-openai-responses-stream.resp",
+	  { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" }, NULL,
+	  { 11, 5, 0, 0, U, U, 0, "gpt-5.5-2026-04-23", "resp_00592e63e61b66660169fab1b9f8e481a2b321356198d7ac1b", 1, 0, 0 } },
+	{ "rec-deepseek-reasoner.resp",
+	  { TG_WIRE_OPENAI, "deepseek", TG_BODY_JSON, "/chat/completions" }, NULL,
+	  { 12, 789, 0, 0, U, U, 415, "deepseek-reasoner", "181d9669-2b3a-445e-bd13-2ebff2c378f6", 1, 0, 0 } },
+};
+
+Test(usage, reads_every_recorded_body)
+{
+	char name[128];
+
+	for (size_t i = 0; i < sizeof recorded / sizeof recorded[0]; i++) {
+		snprintf(name, sizeof name, "recorded/%s", recorded[i].file);
+		request_thinking = recorded[i].thinking;
+		check_fixture(name, &recorded[i].st, &recorded[i].w);
+	}
 }

@@ -1,0 +1,52 @@
+/* spend_rule.c - what a record counts for (see spend_rule.h). */
+#include <math.h>
+#include <string.h>
+
+#include "spend_rule.h"
+
+int tg_record_sent(const struct tg_record *r)
+{
+	return !(r->flags & TG_REC_BLOCKED);
+}
+
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
+{
+	memset(a, 0, sizeof *a);
+	if (!tg_record_sent(r)) {
+		a->blocked = 1;
+		return;
+	}
+	a->calls = 1;
+	a->usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
+	/* A token count asked for is not spent: the call is free.  (Its
+	 * tokens_unknown stays as for any call: older records of such calls,
+	 * without usage, were summed that way.) */
+	if (!tg_operation_counts_tokens(r->operation))
+		a->tokens = (r->counts.input > 0 ? r->counts.input : 0) +
+		            (r->counts.output > 0 ? r->counts.output : 0);
+	a->tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
+	if (r->flags & TG_REC_USAGE_UNKNOWN)
+		a->usage_unknown = 1;
+	else if (r->flags & TG_REC_UNPRICED)
+		a->unpriced = 1;
+	else
+		a->usd_known = r->cost_usd;
+}
+
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
+{
+	a->usd += delta->usd;
+	a->tokens += delta->tokens;
+	a->calls += delta->calls;
+	a->blocked += delta->blocked;
+	a->usd_known += delta->usd_known;
+	a->unpriced += delta->unpriced;
+	a->usage_unknown += delta->usage_unknown;
+	a->tokens_unknown += delta->tokens_unknown;
+	a->partial |= delta->partial;
+}
+
+int64_t tg_total_cost_unknown(const struct tg_total *a)
+{
+	return a->unpriced + a->usage_unknown;
+}

@@ -1,0 +1,61 @@
+/* spend_rule.h - the one rule for what a ledger record counts for in every
+ * sum: the shim's budget totals and session spend, `summary`, `check`,
+ * `budget status` and `verify` all take a record's amounts from
+ * tg_total_of_record() and nowhere else.
+ *
+ * Owns: struct tg_total (the amounts of one record or of many) and the
+ * rule that fills it:
+ *  - a sent call is a record not flagged TG_REC_BLOCKED.  A blocked call
+ *    was refused by a budget policy and never left the machine: it adds 1
+ *    to blocked and nothing else (no call, no token, no cost).
+ *  - tokens = input + output of a sent call (cache reads and writes are
+ *    parts of input, reasoning of output: record.h).  An unknown count
+ *    adds nothing and the call is counted in tokens_unknown, so tokens is
+ *    then a lower bound ("at least"), never a guess.
+ *  - cost: a sent call whose response carried no usage has an unknown
+ *    cost (usage_unknown); one with usage but no price for its model is
+ *    unpriced; only the others add to usd_known.  usd, the budgets' sum,
+ *    adds every finite positive cost_usd (the shim writes 0 for both
+ *    unknown kinds, so the two agree on every record it writes).
+ *
+ * Whoever shows such a sum says "at least" when tokens_unknown, unpriced
+ * or usage_unknown is not zero (money.h formats the amounts).
+ */
+#ifndef TG_SPEND_RULE_H
+#define TG_SPEND_RULE_H
+
+#include <stdint.h>
+
+#include "record.h"
+
+struct tg_total {
+	double usd;                 /* the budgets' sum: every sent call's cost_usd */
+	int64_t tokens;             /* input + output of sent calls, unknown counts left out */
+	int64_t calls;              /* sent calls */
+	int64_t blocked;            /* calls refused by a policy: never sent */
+	/* The fields reports sum, appended by the second totals layout
+	 * (ledger_budget.h).  partial is set for a value of the first layout,
+	 * which does not hold them: a report must count that bucket's records
+	 * itself. */
+	double usd_known;           /* cost of the calls priced with known usage */
+	int64_t unpriced;           /* calls with usage but no price */
+	int64_t usage_unknown;      /* calls whose response carried no usage */
+	int64_t tokens_unknown;     /* calls with input or output unknown */
+	int partial;
+};
+
+/* 1 when r was sent to the provider: not refused by a budget policy. */
+int tg_record_sent(const struct tg_record *r);
+
+/* What r adds to every sum it is in, by the rule above. */
+void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
+
+/* Adds delta to a, field by field: the one place where amounts are summed
+ * (a bucket's records, buckets into a period, a batch before its write, a
+ * report's groups). */
+void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
+
+/* Calls whose cost is not in usd_known: unpriced + usage_unknown. */
+int64_t tg_total_cost_unknown(const struct tg_total *a);
+
+#endif
