@@ -100,8 +100,9 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "choices[].delta.content[].type", R_CONTENT_TYPE },
 	{ "choices[].message.content[].type", R_CONTENT_TYPE },
 	/* POST /v1/responses/input_tokens: {"object":"response.input_tokens",
-	 * "input_tokens":N} (openai-python src/openai/types/responses/
-	 * input_token_count_response.py). */
+	 * "input_tokens":N} (the SDKs' InputTokenCountResponse: openai-ruby
+	 * lib/openai/models/responses/input_token_count_response.rb, openai-node
+	 * resources/responses/input-tokens). */
 	{ "input_tokens", TG_U_COUNTED },
 	{ NULL, 0 },
 };
