@@ -34,6 +34,7 @@ enum tag {
 	T_REQUESTED_MODEL = 28,
 	T_POLICY = 29,
 	T_OPERATION = 30,
+	T_ERROR = 31,
 };
 
 void tg_counts_unknown(struct tg_counts *c)
@@ -45,6 +46,11 @@ void tg_counts_unknown(struct tg_counts *c)
 	c->cache_creation_5m = TG_COUNT_UNKNOWN;
 	c->cache_creation_1h = TG_COUNT_UNKNOWN;
 	c->reasoning = TG_COUNT_UNKNOWN;
+}
+
+int tg_operation_counts_tokens(const char *operation)
+{
+	return strcmp(operation, "count_tokens") == 0;
 }
 
 int tg_tags_contain(const char *tags, const char *kv)
@@ -162,6 +168,7 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	put_text(&w, T_REQUESTED_MODEL, r->requested_model, sizeof r->requested_model);
 	put_text(&w, T_POLICY, r->policy, sizeof r->policy);
 	put_text(&w, T_OPERATION, r->operation, sizeof r->operation);
+	put_text(&w, T_ERROR, r->error, sizeof r->error);
 	if (w.overflow)
 		return TG_EINVAL;
 	return (int)w.len;
@@ -238,7 +245,7 @@ static inline int get_double(const unsigned char *p, size_t len, double *out)
 
 /* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
  * field: get_field() maps one to the others by arithmetic. */
-_Static_assert(T_OPERATION - T_PROVIDER == TG_TI_OPERATION && TG_TI_COUNT == 11 &&
+_Static_assert(T_ERROR - T_PROVIDER == TG_TI_ERROR && TG_TI_COUNT == 12 &&
                TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
                TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
                "text tags, indexes and bits out of step");
@@ -248,6 +255,7 @@ _Static_assert(T_OPERATION - T_PROVIDER == TG_TI_OPERATION && TG_TI_COUNT == 11 
 static const size_t text_size[TG_TI_COUNT] = {
 	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
 	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX, TG_OPERATION_MAX,
+	TG_ERROR_MAX,
 };
 
 /* 1 when the len bytes at p hold a NUL.  Eight bytes at a time, inline:
@@ -313,7 +321,7 @@ static inline int get_field(struct tg_record_view *v, uint64_t tag, const unsign
 		v->flags = (uint32_t)u;
 		return 0;
 	}
-	if (tag >= T_PROVIDER && tag <= T_OPERATION) {
+	if (tag >= T_PROVIDER && tag <= T_ERROR) {
 		unsigned i = (unsigned)(tag - T_PROVIDER);
 
 		/* A text field not asked for is left empty and not examined. */
@@ -371,7 +379,7 @@ int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, u
 #define AT(m) offsetof(struct tg_record, m)
 static const size_t text_at[TG_TI_COUNT] = {
 	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
-	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation),
+	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation), AT(error),
 };
 #undef AT
 

@@ -35,6 +35,12 @@ struct tg_counts {
 /* Sets every count to TG_COUNT_UNKNOWN. */
 void tg_counts_unknown(struct tg_counts *c);
 
+/* 1 for a record's operation "count_tokens" (shim/operation.c): the
+ * providers answer it for free, with an input count and nothing
+ * generated, so it costs 0, is never unpriced and spends no tokens of a
+ * budget. */
+int tg_operation_counts_tokens(const char *operation);
+
 /* 1 when the record tags "k=v,k=v" include the pair kv ("team=search"). */
 int tg_tags_contain(const char *tags, const char *kv);
 
@@ -62,6 +68,7 @@ enum tg_record_flag {
 #define TG_ID_MAX         128
 #define TG_POLICY_NAME_MAX 64
 #define TG_OPERATION_MAX  32
+#define TG_ERROR_MAX      64
 
 struct tg_record {
 	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
@@ -93,6 +100,10 @@ struct tg_record {
 	                                       "generate_content", plus "count_tokens";
 	                                       "" = not known (older records, or an
 	                                       endpoint of no known kind) */
+	char error[TG_ERROR_MAX];           /* the provider's error type or code
+	                                       ("overloaded_error", "server_error")
+	                                       when a stream ended in an error event;
+	                                       never its message; "" = none */
 };
 
 #endif

@@ -18,8 +18,12 @@ void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
 	}
 	a->calls = 1;
 	a->usd = isfinite(r->cost_usd) && r->cost_usd > 0 ? r->cost_usd : 0;
-	a->tokens = (r->counts.input > 0 ? r->counts.input : 0) +
-	            (r->counts.output > 0 ? r->counts.output : 0);
+	/* A token count asked for is not spent: the call is free.  (Its
+	 * tokens_unknown stays as for any call: older records of such calls,
+	 * without usage, were summed that way.) */
+	if (!tg_operation_counts_tokens(r->operation))
+		a->tokens = (r->counts.input > 0 ? r->counts.input : 0) +
+		            (r->counts.output > 0 ? r->counts.output : 0);
 	a->tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
 	if (r->flags & TG_REC_USAGE_UNKNOWN)
 		a->usage_unknown = 1;

@@ -334,6 +334,10 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		r->flags |= TG_REC_STREAM;
 	if (!complete || usage.stream_failed)
 		r->flags |= TG_REC_INCOMPLETE;
+	if (usage.stream_failed) {
+		r->flags |= TG_REC_STREAM_ERROR;
+		copy_str(r->error, usage.error);
+	}
 
 	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;
 	r->ttft_ms = stream && x->first_body_mono_us ? ms_between(x->start_mono_us, x->first_body_mono_us) : -1;

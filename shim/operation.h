@@ -14,4 +14,7 @@
  * without its query. */
 const char *tg_operation_of(const char *endpoint);
 
+/* tg_operation_counts_tokens(), the rule for "count_tokens" calls, is in
+ * record.h: the ledger's totals apply it too. */
+
 #endif

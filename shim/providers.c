@@ -126,6 +126,7 @@ static const struct api {
 	{ NULL,           CONTAINS, ":streamGenerateContent", TG_WIRE_GEMINI, "generationConfig.maxOutputTokens" },
 	{ NULL,           CONTAINS, ":embedContent",          TG_WIRE_GEMINI, NULL },
 	{ NULL,           CONTAINS, ":batchEmbedContents",    TG_WIRE_GEMINI, NULL },
+	{ NULL,           CONTAINS, ":countTokens",           TG_WIRE_GEMINI, NULL },
 	{ NULL,           SUFFIX,   "/converse",              TG_WIRE_BEDROCK, "inferenceConfig.maxTokens" },
 	{ NULL,           SUFFIX,   "/converse-stream",       TG_WIRE_BEDROCK, "inferenceConfig.maxTokens" },
 	/* Bedrock InvokeModel answers in the model vendor's own format. */

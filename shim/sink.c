@@ -10,6 +10,7 @@
 #include "config.h"
 #include "ledger.h"
 #include "log.h"
+#include "operation.h"
 #include "price.h"
 #include "text.h"
 #include "pid.h"
@@ -85,6 +86,10 @@ static const struct tg_price *price(struct tg_record *r)
 		p = tg_price_find(sink.prices, r->provider, r->model);
 	if (r->flags & TG_REC_BLOCKED) {
 		r->cost_usd = 0;   /* never sent: nothing to pay, priced or not */
+		return p;
+	}
+	if (tg_operation_counts_tokens(r->operation)) {
+		r->cost_usd = 0;   /* counting tokens is free, priced model or not */
 		return p;
 	}
 	if (p) {

@@ -1,6 +1,7 @@
 /* usage.c - token usage, model and response id from one response body.
  * See usage.h for the counting rules. */
 #include "usage.h"
+#include "operation.h"
 #include "text.h"
 
 #include <pthread.h>
@@ -9,8 +10,14 @@
 /* What a rule reads besides counts: the model, the response id, an error
  * object, and the start of a Gemini usage object (its counts restart);
  * Bedrock InvokeModelWithResponseStream's base64 chunk and the
- * invocationMetrics of its last one. */
-enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS };
+ * invocationMetrics of its last one; the name of an error (its code,
+ * else its type or status, else a numeric code); text that shows
+ * reasoning content (a non-empty reasoning string, a content part of type
+ * "thinking"). */
+enum {
+	R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS,
+	R_ERROR_CODE, R_ERROR_TYPE, R_REASONING_TEXT, R_CONTENT_TYPE,
+};
 
 /* xAI's Chat Completions leave reasoning out of completion_tokens
  * (https://docs.x.ai/docs/guides/reasoning: "reasoning_tokens" is reported
@@ -72,6 +79,31 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "response.model", R_MODEL },
 	{ "response.id", R_ID },
 	{ "error", R_ERROR },
+	/* The error's name: chat-completions streams send {"error":{"type",
+	 * "code",...}} as a data event when generation fails midway (OpenAI;
+	 * OpenRouter, https://openrouter.ai/docs/api-reference/errors,
+	 * "Streaming Error Formats"); the Responses API's response.failed
+	 * carries response.error.code and its error event a top-level code
+	 * (https://platform.openai.com/docs/api-reference/responses-streaming/error). */
+	{ "error.code", R_ERROR_CODE },
+	{ "error.type", R_ERROR_TYPE },
+	{ "response.error.code", R_ERROR_CODE },
+	{ "code", R_ERROR_CODE },
+	/* Reasoning content: "reasoning" (Groq, OpenRouter) or
+	 * "reasoning_content" (DeepSeek, vLLM) beside the content, or
+	 * Mistral's magistral content parts {"type":"thinking",...}
+	 * (https://docs.mistral.ai/capabilities/reasoning/). */
+	{ "choices[].delta.reasoning", R_REASONING_TEXT },
+	{ "choices[].delta.reasoning_content", R_REASONING_TEXT },
+	{ "choices[].message.reasoning", R_REASONING_TEXT },
+	{ "choices[].message.reasoning_content", R_REASONING_TEXT },
+	{ "choices[].delta.content[].type", R_CONTENT_TYPE },
+	{ "choices[].message.content[].type", R_CONTENT_TYPE },
+	/* POST /v1/responses/input_tokens: {"object":"response.input_tokens",
+	 * "input_tokens":N} (the SDKs' InputTokenCountResponse: openai-ruby
+	 * lib/openai/models/responses/input_token_count_response.rb, openai-node
+	 * resources/responses/input-tokens). */
+	{ "input_tokens", TG_U_COUNTED },
 	{ NULL, 0 },
 };
 
@@ -115,6 +147,12 @@ static const struct tg_usage_rule anthropic_rules[] = {
 	{ "message.model", R_MODEL },
 	{ "message.id", R_ID },
 	{ "error", R_ERROR },
+	/* {"type":"error","error":{"type":"overloaded_error","message":...}}
+	 * (https://docs.claude.com/en/api/errors) */
+	{ "error.type", R_ERROR_TYPE },
+	/* POST /v1/messages/count_tokens: {"input_tokens":N}
+	 * (https://docs.claude.com/en/api/messages-count-tokens) */
+	{ "input_tokens", TG_U_COUNTED },
 	{ NULL, 0 },
 };
 
@@ -136,6 +174,16 @@ static const struct tg_usage_rule gemini_rules[] = {
 	{ "usageMetadata", R_USAGE_RESTART },
 	{ "[].usageMetadata", R_USAGE_RESTART },
 	{ "error", R_ERROR },
+	/* google.rpc.Status: {"error":{"code":500,"message":...,"status":"INTERNAL"}} */
+	{ "error.status", R_ERROR_TYPE },
+	{ "error.code", R_ERROR_CODE },
+	/* models/X:countTokens: {"totalTokens":N,"cachedContentTokenCount":M,...}
+	 * (https://ai.google.dev/api/tokens#CountTokensResponse; Vertex AI's
+	 * google.cloud.aiplatform.v1.CountTokensResponse has totalTokens,
+	 * totalBillableCharacters and promptTokensDetails).  The cached part is taken as a part of
+	 * the total, as promptTokenCount includes it in generateContent. */
+	{ "totalTokens", TG_U_COUNTED },
+	{ "cachedContentTokenCount", TG_U_COUNTED_CACHED },
 	{ NULL, 0 },
 };
 
@@ -321,6 +369,58 @@ static void keep_text(char *dst, size_t cap, const char *text, size_t len)
 	tg_copy_text(dst, cap, text, len);
 }
 
+/* How well a value names an error: a string code is the most precise
+ * ("rate_limit_exceeded" where the type says "requests"), then a type or
+ * status, then a numeric code (OpenRouter's 502). */
+enum { ERR_NUMBER_CODE = 1, ERR_TYPE, ERR_CODE };
+
+/* Keeps name as the current document's error name when it is better than
+ * the one kept and is an identifier: a provider's message, which may quote
+ * the request, never gets in. */
+static void note_error_name(struct tg_usage_parser *p, int rank, const char *name, size_t len)
+{
+	if (rank <= p->doc_error_rank || len == 0 || len >= sizeof p->doc_error_text)
+		return;
+	for (size_t i = 0; i < len; i++) {
+		char ch = name[i];
+
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		      ch == '_' || ch == '-' || ch == '.'))
+			return;
+	}
+	memcpy(p->doc_error_text, name, len);
+	p->doc_error_text[len] = '\0';
+	p->doc_error_rank = rank;
+}
+
+/* A string or number that tells an error's name or shows reasoning
+ * content; 1 when ev was one of those. */
+static int on_text(struct tg_usage_parser *p, int slot, const struct tg_json_event *ev)
+{
+	int string = ev->type == TG_JSON_STRING;
+
+	switch (slot) {
+	case R_ERROR_CODE:
+		if (!ev->truncated && (string || ev->type == TG_JSON_NUMBER))
+			note_error_name(p, string ? ERR_CODE : ERR_NUMBER_CODE, ev->text, ev->len);
+		return 1;
+	case R_ERROR_TYPE:
+		if (string && !ev->truncated)
+			note_error_name(p, ERR_TYPE, ev->text, ev->len);
+		return 1;
+	case R_REASONING_TEXT:
+		/* DeepSeek sends "reasoning_content":null once the answer starts */
+		if (string && (ev->len > 0 || ev->truncated))
+			p->reasoning_text = 1;
+		return 1;
+	case R_CONTENT_TYPE:
+		if (string && ev->len == 8 && memcmp(ev->text, "thinking", 8) == 0)
+			p->reasoning_text = 1;
+		return 1;
+	}
+	return 0;
+}
+
 static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
                        const struct tg_json_event *ev)
 {
@@ -328,7 +428,7 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 
 	if (ev->type == TG_JSON_OBJECT_BEGIN) {
 		if (r->slot == R_ERROR)
-			p->error_seen = 1;
+			p->error_seen = p->doc_error = 1;
 		else if (r->slot == R_USAGE_RESTART)
 			reset_gemini_counts(p);
 		else if (r->slot == R_METRICS)
@@ -349,6 +449,8 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 			p->malformed = 1;
 		return;
 	}
+	if (on_text(p, r->slot, ev))
+		return;
 	if (r->slot == R_ERROR || r->slot == R_USAGE_RESTART || r->slot == R_ITERATIONS || r->slot == R_METRICS)
 		return;
 	if (r->slot == R_MODEL || r->slot == R_ID) {
@@ -362,6 +464,10 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 		return;
 	}
 	if (ev->type != TG_JSON_NUMBER || parse_count(ev->text, ev->len, &v) < 0)
+		return;
+	/* A top-level input_tokens or totalTokens is a count only where the
+	 * endpoint counts tokens. */
+	if ((r->slot == TG_U_COUNTED || r->slot == TG_U_COUNTED_CACHED) && !p->counting)
 		return;
 	if (r->slot >= TG_U_ITER_INPUT && r->slot <= TG_U_ITER_CACHE_WRITE && p->raw[r->slot] != TG_COUNT_UNKNOWN)
 		v += p->raw[r->slot];
@@ -404,6 +510,8 @@ static void doc_begin(struct tg_usage_parser *p)
 	}
 	p->event_len = 0;
 	p->done_match = 0;
+	p->doc_error = 0;
+	p->doc_error_rank = 0;
 }
 
 static void doc_data(struct tg_usage_parser *p, const char *buf, size_t len)
@@ -420,6 +528,10 @@ static void doc_data(struct tg_usage_parser *p, const char *buf, size_t len)
 
 static void doc_end(struct tg_usage_parser *p)
 {
+	/* The error document's name, if it gave one: a later error event
+	 * that names none does not erase it. */
+	if (p->doc_error && p->doc_error_rank)
+		memcpy(p->error, p->doc_error_text, sizeof p->error);
 	/* OpenAI's end sentinel is not JSON; an empty event carries nothing. */
 	if (p->event_len == 6 && p->done_match == 6)
 		p->terminal_seen = 1;
@@ -447,7 +559,7 @@ static void sse_end(void *ctx, const char *name, int truncated)
 	 * (https://docs.claude.com/en/docs/build-with-claude/streaming#error-events,
 	 * https://platform.openai.com/docs/api-reference/responses-streaming/response/failed) */
 	if (strcmp(name, "error") == 0 || strcmp(name, "response.failed") == 0)
-		p->error_seen = 1;
+		p->error_seen = p->doc_error = 1;
 	/* The last event of an Anthropic, OpenAI Responses or Cohere stream. */
 	if (strcmp(name, "message_stop") == 0 || strcmp(name, "response.completed") == 0 ||
 	    strcmp(name, "message-end") == 0)
@@ -461,12 +573,16 @@ static void es_begin(void *ctx, const char *type, const char *kind)
 {
 	struct tg_usage_parser *p = ctx;
 
-	if (strcmp(kind, "exception") == 0 || strcmp(kind, "error") == 0)
-		p->error_seen = 1;
+	doc_begin(p);
+	/* An exception message is named by its :exception-type
+	 * (throttlingException, modelStreamErrorException, ...). */
+	if (strcmp(kind, "exception") == 0 || strcmp(kind, "error") == 0) {
+		p->error_seen = p->doc_error = 1;
+		note_error_name(p, ERR_TYPE, type, strlen(type));
+	}
 	/* Bedrock ConverseStream's last message carries the usage. */
 	if (strcmp(type, "metadata") == 0)
 		p->terminal_seen = 1;
-	doc_begin(p);
 }
 
 static void es_payload(void *ctx, const char *buf, size_t len)
@@ -501,6 +617,11 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->usage_seen = 0;
 	p->terminal_seen = 0;
 	p->thinking = -1;
+	p->counting = endpoint && tg_operation_counts_tokens(tg_operation_of(endpoint));
+	p->reasoning_text = 0;
+	p->doc_error = 0;
+	p->doc_error_rank = 0;
+	p->error[0] = '\0';
 	p->event_len = 0;
 	p->done_match = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)
@@ -563,6 +684,14 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 {
 	const int64_t *raw = p->raw;
 
+	if (p->counting) {
+		/* Counting is free: nothing is generated or written to a cache. */
+		c->input = raw[TG_U_COUNTED];
+		c->cached_input = or_zero(raw[TG_U_COUNTED_CACHED]);
+		c->output = c->reasoning = 0;
+		c->cache_creation = c->cache_creation_5m = c->cache_creation_1h = 0;
+		return;
+	}
 	switch (p->wire) {
 	case TG_WIRE_ANTHROPIC: {
 		int iterations = known(raw[TG_U_ITER_INPUT]) || known(raw[TG_U_ITER_OUTPUT]);
@@ -639,12 +768,14 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 		c->output = raw[TG_U_OUTPUT];
 		c->cached_input = known(raw[TG_U_CACHE_HIT]) ? raw[TG_U_CACHE_HIT] :
 		                  or_zero(raw[TG_U_CACHE_READ]);
-		c->reasoning = or_zero(raw[TG_U_REASONING]);
+		/* No count: 0 only if the body showed no reasoning either. */
+		c->reasoning = known(raw[TG_U_REASONING]) ? raw[TG_U_REASONING] :
+		               p->reasoning_text ? TG_COUNT_UNKNOWN : 0;
 		/* OpenAI's caching is automatic and bills writes as plain
 		 * input: none to count apart unless a gateway reports them. */
 		c->cache_creation = or_zero(raw[TG_U_CACHE_WRITE]);
-		if (p->quirks & Q_XAI_CHAT)
-			c->output = plus(c->output, c->reasoning);
+		if (p->quirks & Q_XAI_CHAT)   /* reasoning outside the output: both needed */
+			c->output = known(c->reasoning) ? plus(c->output, c->reasoning) : TG_COUNT_UNKNOWN;
 		break;
 	}
 	if (p->embeddings) {
@@ -682,8 +813,17 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	 * OpenAI-compatible servers send when generation fails midway) ends
 	 * a stream early: its counts so far are not the final ones. */
 	out->stream_failed = p->error_seen && (p->kind == TG_BODY_SSE || p->kind == TG_BODY_EVENTSTREAM);
-	if (out->stream_failed)
+	if (out->stream_failed) {
 		c->output = TG_COUNT_UNKNOWN;
+		/* a reported part of it is as little final; a 0 by rule (no
+		 * thinking requested) stands */
+		if (known(p->raw[TG_U_REASONING]))
+			c->reasoning = TG_COUNT_UNKNOWN;
+	}
+	if (out->stream_failed)
+		memcpy(out->error, p->error, sizeof out->error);
+	else
+		out->error[0] = '\0';
 	memcpy(out->model, p->model, sizeof out->model);
 	memcpy(out->response_id, p->response_id, sizeof out->response_id);
 	out->usage_seen = p->usage_seen;

@@ -41,8 +41,21 @@
  *                              field by field; the 5m/1h split is
  *                              Claude's when it adds up to the writes,
  *                              else unknown
- *    Embeddings have no output, so their reasoning is 0.
+ *    Embeddings have no output, so their reasoning is 0.  On the OpenAI
+ *    wire a reasoning count of 0 is taken only when the body showed no
+ *    reasoning content: a body that streamed or returned reasoning text
+ *    (delta/message "reasoning" or "reasoning_content", Mistral's
+ *    "thinking" content chunks) without a reasoning count has reasoning
+ *    unknown (its output, which includes it, stays known).
  * No usage object at all: every count is TG_COUNT_UNKNOWN.
+ *
+ * The providers' token-counting endpoints (operation.h, count_tokens) are
+ * read as known and free: input is the count they answer (Gemini's cached
+ * part as cached input), output, reasoning and cache writes 0.
+ *
+ * A stream that ends in an error event keeps the provider's error type or
+ * code (tg_usage.error): only a short identifier, never the message, which
+ * may quote the request.
  *
  * Provider quirks handled: xAI's Chat Completions leave reasoning out of
  * completion_tokens (added to output; its Responses API does not); DeepSeek's prompt_cache_hit_tokens is the cached
@@ -82,6 +95,9 @@ struct tg_usage {                 /* result of one response */
 	                               * output is unknown (Anthropic's
 	                               * message_start output_tokens is a
 	                               * placeholder) */
+	char error[TG_ERROR_MAX];     /* stream_failed: the error's code or type
+	                               * ("server_error", "overloaded_error"), ""
+	                               * if it named none we accept */
 };
 
 /* raw counts as the provider wrote them, before normalisation */
@@ -105,6 +121,8 @@ enum tg_usage_slot {
 	TG_U_METRIC_OUTPUT,
 	TG_U_METRIC_CACHE_READ,
 	TG_U_METRIC_CACHE_WRITE,
+	TG_U_COUNTED,         /* a token-counting endpoint's answer */
+	TG_U_COUNTED_CACHED,  /* ... its cached part (Gemini) */
 	TG_U_SLOTS
 };
 
@@ -123,6 +141,12 @@ struct tg_usage_parser {
 	int usage_seen;
 	int terminal_seen;     /* the stream's own end marker ([DONE], message_stop, ...) */
 	int thinking;          /* the request enabled thinking: 1, 0, -1 unknown */
+	int counting;          /* a token-counting endpoint: its answer is free */
+	int reasoning_text;    /* reasoning content was seen in the body */
+	int doc_error;         /* the current document is an error event or holds an error object */
+	int doc_error_rank;    /* how good doc_error_text is as the error's name, 0: none */
+	char doc_error_text[TG_ERROR_MAX];  /* the current document's error code or type */
+	char error[TG_ERROR_MAX];           /* the last error document's */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
 	int64_t raw[TG_U_SLOTS];

@@ -70,6 +70,7 @@ static const struct field fields[] = {
 	/* Later fields go last, so that CSV columns keep their places. */
 	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
 	{ "operation",                   F_ID,    TEXT(TG_TI_OPERATION), 0 },
+	{ "error",                       F_ID,    TEXT(TG_TI_ERROR), 0 },
 };
 #undef AT
 #undef TEXT

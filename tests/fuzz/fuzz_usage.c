@@ -1,12 +1,13 @@
-/* sources: shim/usage.c shim/json_scan.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c */
+/* sources: shim/usage.c shim/operation.c shim/json_scan.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c */
 /* fuzz_usage.c - libFuzzer target for the usage parsers and the request
  * scanner: every byte of a provider's response body and of a program's
  * request body goes through them.
  *
  * The first control byte picks the wire format and body framing, the
  * second where to cut the input.  The body is parsed whole and again in
- * two pieces; the results must be the same, and every count must be
- * TG_COUNT_UNKNOWN or non-negative.
+ * two pieces; the results must be the same, every count must be
+ * TG_COUNT_UNKNOWN or non-negative, and an error name kept for a failed
+ * stream only identifier characters (never message text).
  *
  * seed: \0000\0020{"id":"chatcmpl-1","model":"gpt-4o","usage":{"prompt_tokens":3,"completion_tokens":4}}
  * seed: \0004\0011data: {"type":"message_start","message":{"id":"msg_1","usage":{"input_tokens":5,"output_tokens":1}}}\0012\0012data: {"type":"message_delta","usage":{"output_tokens":9}}\0012\0012
@@ -27,17 +28,27 @@ static const char *const providers[] = { "openai", "anthropic", "gemini", "coher
 static const char *const endpoints[] = {
 	"/v1/chat/completions", "/v1/messages", "/v1beta/models/gemini-2.5-flash:streamGenerateContent",
 	"/v2/chat", "/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream", "/v1/responses",
-	"/v1/embeddings", "/v1/completions",
+	"/v1/embeddings", "/v1/completions", "/v1/messages/count_tokens", "/v1/responses/input_tokens",
+	"/v1beta/models/gemini-2.5-flash:countTokens",
 };
+#define NENDPOINTS (sizeof endpoints / sizeof endpoints[0])
 
 static void parse(const uint8_t *p, size_t n, size_t cut, int sel, struct tg_usage *out)
 {
 	static struct tg_usage_parser up;   /* large: keep it off the stack */
 	memset(&up, 0, sizeof up);
-	tg_usage_begin(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3], endpoints[(sel / 3) % 8]);
+	tg_usage_begin(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3], endpoints[(sel / 3) % NENDPOINTS]);
 	if (tg_usage_feed(&up, (const char *)p, cut) == 0)
 		tg_usage_feed(&up, (const char *)p + cut, n - cut);
 	tg_usage_end(&up, out);
+}
+
+static void check_error_name(const char *e)
+{
+	for (; *e; e++)
+		if (!((*e >= 'a' && *e <= 'z') || (*e >= 'A' && *e <= 'Z') || (*e >= '0' && *e <= '9') ||
+		      *e == '_' || *e == '-' || *e == '.'))
+			abort();
 }
 
 static void check_counts(const struct tg_counts *c)
@@ -61,9 +72,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	parse(body, n, n, sel, &whole);
 	parse(body, n, cut, sel, &split);
 	check_counts(&whole.counts);
+	check_error_name(whole.error);
 	if (memcmp(&whole.counts, &split.counts, sizeof whole.counts) != 0 ||
 	    strcmp(whole.model, split.model) != 0 || strcmp(whole.response_id, split.response_id) != 0 ||
-	    whole.usage_seen != split.usage_seen)
+	    whole.usage_seen != split.usage_seen || whole.stream_failed != split.stream_failed ||
+	    strcmp(whole.error, split.error) != 0)
 		abort();
 
 	struct tg_reqscan r1, r2;

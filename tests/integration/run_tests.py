@@ -82,7 +82,7 @@ RECORD_FIELDS = (
     "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
-    "response_id", "incomplete", "usage_unknown", "operation",
+    "response_id", "incomplete", "usage_unknown", "operation", "error",
 )
 # Expected counts `tokenguard-report records` does not print: the unit
 # tests (tests/unit/test_usage.c) assert them on the same bodies.  Any
@@ -90,6 +90,8 @@ RECORD_FIELDS = (
 NOT_IN_REPORT = ("cache_creation_5m_input_tokens", "cache_creation_1h_input_tokens")
 # The OpenTelemetry gen_ai.operation.name each path of the cases is.
 OPERATIONS = (
+    ("/messages/count_tokens", "count_tokens"), ("/responses/input_tokens", "count_tokens"),
+    (":countTokens", "count_tokens"),
     ("/chat/completions", "chat"), ("/completions", "text_completion"),
     ("/embeddings", "embeddings"), ("/responses", "chat"), ("/v1/messages", "chat"),
     (":generateContent", "generate_content"), (":streamGenerateContent", "generate_content"),
@@ -593,6 +595,9 @@ def record_problems(rec, ex, client):
     eq("process", client.process)
     # cut by the test, or ended by the provider (an error event midway)
     eq("incomplete", ex.incomplete or bool(c["expect"].get("incomplete")))
+    if ex.cut is None:
+        # the provider's error name when its stream ended in an error event
+        eq("error", c["expect"].get("error"))
     want("ts", lambda v: v not in (None, "", 0), "a timestamp")
     want("pid", lambda v: isinstance(v, int) and v > 0, "> 0")
     want("latency_ms", lambda v: isinstance(v, (int, float)) and v >= 0, ">= 0")
@@ -605,7 +610,11 @@ def record_problems(rec, ex, client):
                or "requestid" in k.lower()]
         want("request_id", lambda v: v in ids if ids else v is None,
              " or ".join(ids) if ids else "null")
-    if rec.get("unpriced") is True:
+    if rec.get("operation") == "count_tokens":
+        # counting tokens is free: known cost 0, never unpriced
+        eq("cost_usd", 0)
+        eq("unpriced", False)
+    elif rec.get("unpriced") is True:
         want("cost_usd", lambda v: v in (0, None), "0 or null when unpriced")
     elif rec.get("unpriced") is False and not rec.get("usage_unknown") and \
             (rec.get("input_tokens") or 0) + (rec.get("output_tokens") or 0) > 0:

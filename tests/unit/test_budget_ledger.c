@@ -148,6 +148,21 @@ Test(budget_ledger, counts_a_blocked_call_as_no_spend)
 	tg_ledger_close(l);
 }
 
+/* Counting tokens (count_tokens) is free: a call, no spend. */
+Test(budget_ledger, counts_a_token_counting_call_as_no_token_spend)
+{
+	struct tg_ledger *l = open_rw();
+	int64_t t = NOV22 + HOUR;
+	struct tg_record r = tgt_record(t, "anthropic", "claude-sonnet-4-5", "py", "", 2095, 0, 0, 0);
+
+	snprintf(r.operation, sizeof r.operation, "count_tokens");
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "claude-sonnet-4-5"), 0);
+	spend_is(l, "global,day,tokens=1000,block", t, 0, 0, 1);
+	put(l, t + 1, "anthropic", "claude-sonnet-4-5", "claude-sonnet-4-5", "py", "", 100, 10, 0.5, 0);
+	spend_is(l, "global,day,tokens=1000,block", t + 1, 0.5, 110, 2);
+	tg_ledger_close(l);
+}
+
 Test(budget_ledger, reset_zeroes_the_current_window_only)
 {
 	struct tg_ledger *l = open_rw();

@@ -43,6 +43,7 @@ static void sample(struct tg_record *r, int64_t ts, int i)
 	snprintf(r->requested_model, sizeof r->requested_model, "gpt-4o");
 	snprintf(r->policy, sizeof r->policy, "team-daily");
 	snprintf(r->operation, sizeof r->operation, "chat");
+	snprintf(r->error, sizeof r->error, "overloaded_error");
 }
 
 static int encode(const struct tg_record *r, unsigned char *buf)
@@ -90,6 +91,7 @@ Test(record, round_trips_text_fields_at_full_length)
 	memset(in.requested_model, 'M', sizeof in.requested_model - 1);
 	memset(in.policy, 'P', sizeof in.policy - 1);
 	memset(in.operation, 'o', sizeof in.operation - 1);
+	memset(in.error, 'x', sizeof in.error - 1);
 	cr_assert_eq(tg_record_decode(&out, buf, (size_t)encode(&in, buf)), 0);
 	cr_assert_eq(memcmp(&in, &out, sizeof in), 0);
 }
@@ -143,6 +145,26 @@ Test(record, reads_the_operation_from_tag_30)
 
 	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
 	cr_assert_str_eq(r.operation, "embeddings");
+}
+
+Test(record, reads_the_error_from_tag_31)
+{
+	unsigned char v[] = { 1, 14, 2, 0x84, 0x02, 31, 12, 's', 'e', 'r', 'v', 'e', 'r', '_', 'e', 'r', 'r', 'o', 'r' };
+	struct tg_record r;
+
+	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
+	cr_assert_eq(r.flags, TG_REC_STREAM_ERROR | TG_REC_INCOMPLETE);
+	cr_assert_str_eq(r.error, "server_error");
+}
+
+Test(record, reads_a_record_written_before_the_error_field_as_without_error)
+{
+	unsigned char v[] = { 1, 30, 4, 'c', 'h', 'a', 't' };
+	struct tg_record r;
+
+	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);
+	cr_assert_str_eq(r.operation, "chat");
+	cr_assert_str_eq(r.error, "");
 }
 
 Test(record, reports_every_truncation_as_corrupt_or_a_clean_prefix)

@@ -86,6 +86,9 @@ Test(providers, endpoints_name_their_wire_format_whatever_the_host)
 	cr_assert_eq(tg_wire_for_endpoint("/model/anthropic.claude-3-haiku-20240307-v1:0/converse-stream", TG_WIRE_OPENAI), TG_WIRE_BEDROCK);
 	cr_assert_eq(tg_wire_for_endpoint("/v2/chat", TG_WIRE_OPENAI), TG_WIRE_COHERE);
 	cr_assert_eq(tg_wire_for_endpoint("/v1/models", TG_WIRE_GEMINI), TG_WIRE_GEMINI);
+	/* Vertex AI's countTokens answers as Gemini's, behind any host name */
+	cr_assert_eq(tg_wire_for_endpoint("/v1/projects/p/locations/us-central1/publishers/google/models/"
+	                                  "gemini-2.5-flash:countTokens", TG_WIRE_OPENAI), TG_WIRE_GEMINI);
 }
 
 Test(providers, each_api_has_its_cap_key)

@@ -72,7 +72,7 @@ Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
 		"\"tags\":{\"team\":\"search\",\"env\":\"prod\"},\"request_id\":\"req-1\",\"response_id\":null,"
 		"\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,\"downgraded\":false,"
 		"\"clamped\":false,\"requested_model\":null,\"policy\":null,\"too_large\":false,"
-		"\"operation\":null}\n");
+		"\"operation\":null,\"error\":null}\n");
 }
 
 Test(report_cli, lists_records_as_csv_with_a_header)
@@ -85,10 +85,10 @@ Test(report_cli, lists_records_as_csv_with_a_header)
 		"ts,provider,host,endpoint,model,status,stream,input_tokens,output_tokens,"
 		"cached_input_tokens,cache_creation_input_tokens,reasoning_tokens,cost_usd,unpriced,"
 		"latency_ms,ttft_ms,pid,process,tags,request_id,response_id,incomplete,usage_unknown,"
-		"blocked,downgraded,clamped,requested_model,policy,too_large,operation\r\n"
+		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,error\r\n"
 		"2026-11-21T08:33:11.000Z,anthropic,api.example.com,/v1/chat/completions,"
 		"claude-sonnet-4-5,200,false,2000,200,0,0,,0.009,false,250,,77,\"py\"\"thon\",,req-1,,"
-		"false,false,false,false,false,,,false,\r\n");
+		"false,false,false,false,false,,,false,,\r\n");
 }
 
 Test(report_cli, summarises_with_totals_and_says_what_is_left_out)
@@ -207,18 +207,25 @@ Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
 	flag_fails("budget set x global,day,usd=1e308,block", "usd=1e308: out of range");
 }
 
-Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
+/* Adds r to the test's ledger. */
+static void append(const struct tg_record *r)
 {
 	struct tg_ledger *l;
+
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	tgt_put_record(l, r);
+	tg_ledger_close(l);
+}
+
+Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
+{
 	/* 2026-11-23T00:00:00Z */
 	struct tg_record r = tgt_record(INT64_C(1795392000000000), "openai", "=1+2", "@evil",
 	                                "-k=+v", 7, 3, 0.5, 0);
 	char out[8192], args[256];
 
 	snprintf(r.request_id, sizeof r.request_id, "-cmd");
-	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
-	tgt_put_record(l, &r);
-	tg_ledger_close(l);
+	append(&r);
 
 	snprintf(args, sizeof args, "records --ledger %s --format csv --since 2026-11-23", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
@@ -235,4 +242,38 @@ Test(report_cli, defuses_formulas_in_csv_but_not_in_json)
 	cr_assert_not_null(strstr(out, "\"model\":\"=1+2\""), "%s", out);
 	cr_assert_not_null(strstr(out, "\"process\":\"@evil\",\"tags\":{\"-k\":\"+v\"},"
 	                          "\"request_id\":\"-cmd\""), "%s", out);
+}
+
+/* A stream that ended in the provider's error event: the error's name in
+ * JSON and CSV. */
+/* `records` of 2026-11-23 on, in format; its output in out. */
+static void records_of_nov23(const char *format, char *out, size_t n)
+{
+	char args[256];
+
+	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-23 --format %s", dir, format);
+	cr_assert_eq(run(args, out, n), 0, "%s", out);
+}
+
+Test(report_cli, shows_the_error_a_stream_ended_in)
+{
+	/* 2026-11-23T00:00:00Z */
+	struct tg_record r = tgt_record(INT64_C(1795392000000000), "anthropic", "claude-sonnet-4-5", "agent",
+	                                "", 12, -1, 0.00004, TG_REC_STREAM | TG_REC_INCOMPLETE | TG_REC_STREAM_ERROR);
+	char out[8192], args[256];
+
+	snprintf(r.error, sizeof r.error, "overloaded_error");
+	append(&r);
+
+	records_of_nov23("jsonl", out, sizeof out);
+	cr_assert_not_null(strstr(out, "\"output_tokens\":null,"), "%s", out);
+	cr_assert_not_null(strstr(out, "\"incomplete\":true,"), "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\"}\n"), "%s", out);
+	records_of_nov23("csv", out, sizeof out);
+	cr_assert_not_null(strstr(out, ",overloaded_error\r\n"), "%s", out);
+	/* the other calls name no error */
+	snprintf(args, sizeof args, "records --ledger %s --until 2026-11-22T12:00:00Z --format jsonl", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":null}\n"), "%s", out);
+	cr_assert_null(strstr(out, "\"error\":\""), "%s", out);
 }

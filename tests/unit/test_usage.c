@@ -84,7 +84,8 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 	return u;
 }
 
-static void expect(const struct tg_usage *u, const struct want *w, const char *how)
+/* error: the error name a failed stream must keep ("" for none). */
+static void expect(const struct tg_usage *u, const struct want *w, const char *error, const char *how)
 {
 	cr_assert_eq(u->counts.input, w->input, "%s: input %ld", how, (long)u->counts.input);
 	cr_assert_eq(u->counts.output, w->output, "%s: output %ld", how, (long)u->counts.output);
@@ -98,6 +99,7 @@ static void expect(const struct tg_usage *u, const struct want *w, const char *h
 	cr_assert_eq(u->usage_seen, w->usage_seen, "%s: usage_seen", how);
 	cr_assert_eq(u->malformed, w->malformed, "%s: malformed", how);
 	cr_assert_eq(u->error_seen, w->error_seen, "%s: error_seen", how);
+	cr_assert_str_eq(u->error, error, "%s: error %s", how, u->error);
 }
 
 /* The fixture file check_bytes is reading, named in its failures. */
@@ -105,7 +107,8 @@ static const char *fixture_name = "body";
 
 /* Whole, every two-piece split (every stride-th one for large bodies, to
  * keep the sanitised run short) and byte by byte. */
-static void check_bytes(const struct setup *st, const char *buf, size_t len, const struct want *w)
+static void check_failed_bytes(const struct setup *st, const char *buf, size_t len, const struct want *w,
+                               const char *error)
 {
 	size_t stride = len > 8192 ? 61 : 1, cut, i;
 	struct tg_usage u;
@@ -114,11 +117,11 @@ static void check_bytes(const struct setup *st, const char *buf, size_t len, con
 
 	snprintf(how, sizeof how, "%s whole", fixture_name);
 	u = run(st, buf, len, NULL, 0);
-	expect(&u, w, how);
+	expect(&u, w, error, how);
 	for (cut = 0; cut <= len; cut += stride) {
 		snprintf(how, sizeof how, "%s split at %zu", fixture_name, cut);
 		u = run(st, buf, len, &cut, 1);
-		expect(&u, w, how);
+		expect(&u, w, error, how);
 	}
 	cuts = malloc((len + 1) * sizeof *cuts);
 	cr_assert(cuts != NULL);
@@ -126,17 +129,28 @@ static void check_bytes(const struct setup *st, const char *buf, size_t len, con
 		cuts[i] = i;
 	snprintf(how, sizeof how, "%s byte by byte", fixture_name);
 	u = run(st, buf, len, cuts, len);
-	expect(&u, w, how);
+	expect(&u, w, error, how);
 	free(cuts);
 }
 
-static void check_fixture(const char *name, const struct setup *st, const struct want *w)
+static void check_bytes(const struct setup *st, const char *buf, size_t len, const struct want *w)
+{
+	check_failed_bytes(st, buf, len, w, "");
+}
+
+static void check_failed_fixture(const char *name, const struct setup *st, const struct want *w,
+                                 const char *error)
 {
 	struct body b = load(name);
 
 	fixture_name = name;
-	check_bytes(st, b.buf, b.len, w);
+	check_failed_bytes(st, b.buf, b.len, w, error);
 	free(b.buf);
+}
+
+static void check_fixture(const char *name, const struct setup *st, const struct want *w)
+{
+	check_failed_fixture(name, st, w, "");
 }
 
 static const struct setup openai_json = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/chat/completions" };
@@ -427,6 +441,12 @@ static void check_text(const struct setup *st, const char *text, const struct wa
 	check_bytes(st, text, strlen(text), w);
 }
 
+static void check_failed_text(const struct setup *st, const char *text, const struct want *w,
+                              const char *error)
+{
+	check_failed_bytes(st, text, strlen(text), w, error);
+}
+
 Test(usage, ignores_keep_alive_comments_between_events)
 {
 	struct want w = { 5, 2, 0, 0, U, U, 0, "gpt-4o-mini", "c1", 1, 0, 0 };
@@ -473,7 +493,7 @@ Test(usage, notices_an_error_event_in_a_stream)
 		"data: {\"type\":\"error\",\"error\":{\"type\":\"overloaded_error\",\"message\":\"Overloaded\"}}\n\n";
 	struct want w = { 10, U, 0, 0, 0, 0, U, "claude-sonnet-4-5", "msg_2", 1, 0, 1 };
 
-	check_text(&anthropic_sse, body, &w);
+	check_failed_text(&anthropic_sse, body, &w, "overloaded_error");
 	cr_assert_eq(stream_failed(&anthropic_sse, body), 1);
 }
 
@@ -489,7 +509,7 @@ Test(usage, notices_a_failed_responses_stream)
 		"\"status\":\"failed\",\"error\":{\"code\":\"server_error\",\"message\":\"x\"},\"usage\":null}}\n\n";
 	struct want w = { U, U, U, U, U, U, U, "gpt-4.1", "resp_1", 0, 0, 1 };
 
-	check_text(&responses_sse, body, &w);
+	check_failed_text(&responses_sse, body, &w, "server_error");
 	cr_assert_eq(stream_failed(&responses_sse, body), 1);
 }
 
@@ -502,7 +522,7 @@ Test(usage, notices_an_error_object_in_a_chunk_stream)
 		"data: {\"error\":{\"message\":\"upstream failed\",\"code\":502}}\n\n";
 	struct want w = { U, U, U, U, U, U, U, "m", "c3", 0, 0, 1 };
 
-	check_text(&openai_sse, body, &w);
+	check_failed_text(&openai_sse, body, &w, "502");
 	cr_assert_eq(stream_failed(&openai_sse, body), 1);
 }
 
@@ -686,7 +706,7 @@ Test(usage, notices_a_bedrock_exception)
 	                      "{\"message\":\"boom\"}");
 	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 1 };
 
-	check_bytes(&st, (const char *)msg, n, &w);
+	check_failed_bytes(&st, (const char *)msg, n, &w, "modelStreamErrorException");
 }
 
 /* ---- Bedrock InvokeModelWithResponseStream: the model's events in base64 chunks ---- */
@@ -714,7 +734,7 @@ Test(usage, an_exception_ends_an_invoke_stream_with_output_unknown)
 	struct want w = { 31, U, 0, 0, U, U, U, "", "msg_bdrk_01Xq4Fz8RkT2wLmN6pVb3cYd", 1, 0, 1 };
 	struct body b = load("bedrock-invoke-stream-exception.resp");
 
-	check_bytes(&claude_invoke_stream, b.buf, b.len, &w);
+	check_failed_bytes(&claude_invoke_stream, b.buf, b.len, &w, "modelStreamErrorException");
 	cr_assert_eq(run(&claude_invoke_stream, b.buf, b.len, NULL, 0).stream_failed, 1);
 	free(b.buf);
 }
@@ -866,6 +886,181 @@ Test(usage, knows_when_a_stream_sent_its_own_end_marker)
 	check_terminal("bedrock-invoke-stream-claude.resp", &claude_invoke_stream, 1);
 	check_terminal("bedrock-invoke-stream-llama.resp", &llama_invoke_stream, 1);
 	check_terminal("bedrock-invoke-stream-exception.resp", &claude_invoke_stream, 0);
+}
+
+/* ---- streams ended by an error: the error's name, never its message ---- */
+
+static const struct setup responses_sse = { TG_WIRE_OPENAI, "openai", TG_BODY_SSE, "/v1/responses" };
+
+Test(usage, names_the_error_of_an_anthropic_stream)
+{
+	struct want w = { 5958, U, 4096, 1850, 1850, 0, U, "claude-sonnet-4-5-20250929",
+	                  "msg_01Hq7b5nE3rT9wK2mZ4xV6cY", 1, 0, 1 };
+	check_failed_fixture("anthropic-messages-stream-error.resp", &anthropic_sse, &w, "overloaded_error");
+}
+
+Test(usage, names_the_error_object_ending_a_chat_completions_stream)
+{
+	struct want w = { U, U, U, U, U, U, U, "gpt-4.1-2025-04-14",
+	                  "chatcmpl-Bx4kQ2mNvR7tY9wE1aS3dF5gH8jK0", 0, 0, 1 };
+	check_failed_fixture("openai-chat-stream-error.resp", &openai_sse, &w, "server_error");
+}
+
+/* response.failed carries usage: the input stands, the output and its
+ * reported reasoning part are not final. */
+Test(usage, names_the_error_of_a_failed_responses_stream_and_keeps_its_input)
+{
+	struct want w = { 31, U, 0, 0, U, U, U, "gpt-4.1-2025-04-14",
+	                  "resp_68f1c0d2e3a48190b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0", 1, 0, 1 };
+	check_failed_fixture("openai-responses-stream-failed.resp", &responses_sse, &w, "server_error");
+}
+
+Test(usage, names_the_error_event_of_a_responses_stream_by_its_code)
+{
+	struct want w = { U, U, U, U, U, U, U, "gpt-4.1", "resp_3", 0, 0, 1 };
+	check_failed_text(&responses_sse,
+	           "event: response.created\n"
+	           "data: {\"type\":\"response.created\",\"response\":{\"id\":\"resp_3\",\"model\":\"gpt-4.1\"}}\n\n"
+	           "event: error\n"
+	           "data: {\"type\":\"error\",\"code\":\"rate_limit_exceeded\",\"message\":\"Slow down\","
+	           "\"param\":null,\"sequence_number\":2}\n\n",
+	           &w, "rate_limit_exceeded");
+}
+
+/* A code says more than a type ("requests", "tokens"); a type or status
+ * more than a number. */
+Test(usage, prefers_an_error_code_to_its_type_and_a_status_to_a_number)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 1 };
+	static const struct setup gemini_sse = { TG_WIRE_GEMINI, "gemini", TG_BODY_SSE,
+	                                         "/v1beta/models/gemini-2.5-flash:streamGenerateContent" };
+
+	check_failed_text(&openai_sse, "data: {\"error\":{\"message\":\"m\",\"type\":\"tokens\","
+	                  "\"code\":\"rate_limit_exceeded\"}}\n\n", &w, "rate_limit_exceeded");
+	check_failed_text(&gemini_sse, "data: {\"error\":{\"code\":500,\"message\":\"m\",\"status\":\"INTERNAL\"}}"
+	                  "\r\n\r\n", &w, "INTERNAL");
+}
+
+/* The message may quote the request: only an identifier is kept, and a
+ * type that is not one is dropped rather than cut. */
+Test(usage, keeps_no_error_text_that_is_not_an_identifier)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 1 };
+
+	check_text(&openai_sse, "data: {\"error\":{\"message\":\"PROMPT-SECRET\",\"type\":\"bad input: PROMPT\"}}\n\n",
+	           &w);
+	check_text(&openai_sse, "data: {\"error\":{\"message\":\"x\",\"type\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	           "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}}\n\n", &w);
+	/* a top-level code outside an error document is nobody's error */
+	w.error_seen = 0;
+	check_text(&openai_sse, "data: {\"code\":\"x\",\"choices\":[]}\n\n", &w);
+}
+
+/* ---- reasoning content without a reasoning count ---- */
+
+Test(usage, leaves_reasoning_unknown_for_mistral_thinking_chunks)
+{
+	struct setup st = { TG_WIRE_OPENAI, "mistral", TG_BODY_SSE, "/v1/chat/completions" };
+	struct want w = { 17, 224, 0, 0, U, U, U, "magistral-medium-2509",
+	                  "8c2f4a6e0b1d3f5a7c9e1b3d5f7a9c0e", 1, 0, 0 };
+	check_fixture("mistral-chat-stream-thinking.resp", &st, &w);
+}
+
+Test(usage, leaves_reasoning_unknown_for_groq_reasoning_deltas)
+{
+	struct setup st = { TG_WIRE_OPENAI, "groq", TG_BODY_SSE, "/openai/v1/chat/completions" };
+	struct want w = { 20, 96, 0, 0, U, U, U, "qwen/qwen3-32b",
+	                  "chatcmpl-9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b", 1, 0, 0 };
+	check_fixture("groq-chat-stream-reasoning.resp", &st, &w);
+}
+
+/* DeepSeek's reasoner reports the count: it stands. */
+Test(usage, takes_the_reasoning_count_when_reasoning_content_has_one)
+{
+	struct want w = { 12, 300, 0, 0, U, U, 260, "deepseek-reasoner", "d1", 1, 0, 0 };
+	check_text(&openai_sse,
+	           "data: {\"id\":\"d1\",\"model\":\"deepseek-reasoner\",\"choices\":[{\"index\":0,"
+	           "\"delta\":{\"role\":\"assistant\",\"content\":null,\"reasoning_content\":\"Hmm\"}}]}\n\n"
+	           "data: {\"id\":\"d1\",\"model\":\"deepseek-reasoner\",\"choices\":[{\"index\":0,"
+	           "\"delta\":{\"content\":\"Blue.\",\"reasoning_content\":null}}]}\n\n"
+	           "data: {\"id\":\"d1\",\"model\":\"deepseek-reasoner\",\"choices\":[],\"usage\":{"
+	           "\"prompt_tokens\":12,\"completion_tokens\":300,\"completion_tokens_details\":"
+	           "{\"reasoning_tokens\":260}}}\n\ndata: [DONE]\n\n",
+	           &w);
+}
+
+Test(usage, leaves_reasoning_unknown_for_returned_reasoning_without_a_count)
+{
+	struct want w = { 9, 40, 0, 0, U, U, U, "m", "r1", 1, 0, 0 };
+	static const char usage[] = "\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":40}}";
+	char body[512];
+
+	snprintf(body, sizeof body, "{\"id\":\"r1\",\"model\":\"m\",\"choices\":[{\"message\":"
+	         "{\"role\":\"assistant\",\"content\":\"Blue.\",\"reasoning_content\":\"Light scatters\"}}],%s", usage);
+	check_text(&openai_json, body, &w);
+	snprintf(body, sizeof body, "{\"id\":\"r1\",\"model\":\"m\",\"choices\":[{\"message\":"
+	         "{\"content\":\"Blue.\",\"reasoning\":\"Light scatters\"}}],%s", usage);
+	check_text(&openai_json, body, &w);
+	snprintf(body, sizeof body, "{\"id\":\"r1\",\"model\":\"m\",\"choices\":[{\"message\":{\"content\":"
+	         "[{\"type\":\"thinking\",\"thinking\":[{\"type\":\"text\",\"text\":\"x\"}]},"
+	         "{\"type\":\"text\",\"text\":\"Blue.\"}]}}],%s", usage);
+	check_text(&openai_json, body, &w);
+	/* empty or null reasoning and plain text parts show none: 0 stands */
+	w.reasoning = 0;
+	snprintf(body, sizeof body, "{\"id\":\"r1\",\"model\":\"m\",\"choices\":[{\"message\":{\"content\":"
+	         "[{\"type\":\"text\",\"text\":\"thinking\"}],\"reasoning\":\"\",\"reasoning_content\":null}}],%s",
+	         usage);
+	check_text(&openai_json, body, &w);
+}
+
+/* xAI's chat counts reasoning outside completion_tokens: without its
+ * count the output is not known either. */
+Test(usage, leaves_xai_output_unknown_when_its_reasoning_is)
+{
+	struct setup st = { TG_WIRE_OPENAI, "xai", TG_BODY_JSON, "/v1/chat/completions" };
+	struct want w = { 9, U, 0, 0, U, U, U, "grok-3-mini", "x1", 1, 0, 0 };
+	check_text(&st, "{\"id\":\"x1\",\"model\":\"grok-3-mini\",\"choices\":[{\"message\":{\"content\":\"B\","
+	           "\"reasoning_content\":\"because\"}}],\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":1}}", &w);
+}
+
+/* ---- free token-counting endpoints ---- */
+
+Test(usage, reads_anthropic_count_tokens_as_free_input)
+{
+	struct setup st = { TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages/count_tokens" };
+	struct want w = { 2095, 0, 0, 0, 0, 0, 0, "", "", 1, 0, 0 };
+	check_fixture("anthropic-count-tokens.resp", &st, &w);
+}
+
+Test(usage, reads_openai_responses_input_tokens_as_free_input)
+{
+	struct setup st = { TG_WIRE_OPENAI, "openai", TG_BODY_JSON, "/v1/responses/input_tokens" };
+	struct want w = { 19, 0, 0, 0, 0, 0, 0, "", "", 1, 0, 0 };
+	check_fixture("openai-responses-input-tokens.resp", &st, &w);
+}
+
+Test(usage, reads_gemini_count_tokens_with_its_cached_part)
+{
+	struct setup st = { TG_WIRE_GEMINI, "gemini", TG_BODY_JSON, "/v1beta/models/gemini-2.5-flash:countTokens" };
+	struct want w = { 1046, 0, 1024, 0, 0, 0, 0, "", "", 1, 0, 0 };
+	check_fixture("gemini-count-tokens.resp", &st, &w);
+}
+
+/* Vertex AI: {"totalTokens":N,"totalBillableCharacters":M,"promptTokensDetails":[...]} */
+Test(usage, reads_vertex_count_tokens_as_free_input)
+{
+	struct setup st = { TG_WIRE_GEMINI, "vertex", TG_BODY_JSON,
+	                    "/v1/projects/p/locations/us-central1/publishers/google/models/gemini-2.5-flash:countTokens" };
+	struct want w = { 31, 0, 0, 0, 0, 0, 0, "", "", 1, 0, 0 };
+	check_text(&st, "{\"totalTokens\":31,\"totalBillableCharacters\":96,\"promptTokensDetails\":"
+	           "[{\"modality\":\"TEXT\",\"tokenCount\":31}]}", &w);
+}
+
+Test(usage, reads_a_top_level_count_only_from_a_counting_endpoint)
+{
+	struct want w = { U, U, U, U, U, U, U, "", "", 0, 0, 0 };
+	check_text(&anthropic_json, "{\"input_tokens\":5}", &w);
+	check_text(&openai_json, "{\"input_tokens\":5}", &w);
 }
 
 Test(usage, every_wire_rule_table_compiles)
