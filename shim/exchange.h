@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "estimate.h"
 #include "providers.h"
 #include "record.h"
 #include "reqscan.h"
@@ -50,6 +51,8 @@ struct tg_exchange {
 	int64_t header_input;      /* Bedrock InvokeModel's x-amzn-bedrock-input-token-count, -1 if none */
 	int64_t header_output;     /* ... and -output-token-count */
 	int64_t body_bytes;        /* response body bytes seen (before decoding) */
+	int64_t decoded_bytes;     /* ... and decoded, as far as inspected */
+	int64_t req_body_bytes;    /* request body bytes seen */
 	int response_started;
 	enum tg_body_kind kind;
 	enum tg_encoding encoding;
@@ -102,10 +105,12 @@ int tg_exchange_body_complete(const struct tg_exchange *x);
 int tg_exchange_response_whole(const struct tg_exchange *x);
 
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
- * stream reset).  Fills *out and releases the decoder; the caller commits the
- * record (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen
- * (no request target): such an exchange makes no record. */
-int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out);
+ * stream reset).  Fills *out and *size (what a cost estimate goes by,
+ * estimate.h) and releases the decoder; the caller commits the record
+ * (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen (no
+ * request target): such an exchange makes no record. */
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out,
+                       struct tg_call_size *size);
 
 /* The model the request asks for so far: the body's, else the path's. */
 void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);

@@ -24,12 +24,13 @@ static void finish_oldest(struct tg_h1_transport *t, int complete)
 {
 	struct tg_exchange *x = oldest(t);
 	struct tg_record r;
+	struct tg_call_size size;
 	if (!x)
 		return;
 	t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
 	t->count--;
-	if (tg_exchange_finish(x, complete, &r) == 0)
-		t->commit(&r);
+	if (tg_exchange_finish(x, complete, &r, &size) == 0)
+		t->commit(&r, &size);
 	free(x);
 }
 

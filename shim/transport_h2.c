@@ -51,8 +51,9 @@ static struct tg_h2_stream *stream_open(struct tg_h2_transport *t, uint32_t id)
 static void stream_end(struct tg_h2_transport *t, struct tg_h2_stream *s, int complete, int record)
 {
 	struct tg_record r;
-	if (record && tg_exchange_finish(s->x, complete, &r) == 0)
-		t->commit(&r);
+	struct tg_call_size size;
+	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0)
+		t->commit(&r, &size);
 	else
 		tg_exchange_discard(s->x);
 	free(s->x);

@@ -10,7 +10,8 @@
  * object, and the start of a Gemini usage object (its counts restart);
  * Bedrock InvokeModelWithResponseStream's base64 chunk and the
  * invocationMetrics of its last one. */
-enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS };
+enum { R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS,
+       R_CONTENT };
 
 /* xAI's Chat Completions leave reasoning out of completion_tokens
  * (https://docs.x.ai/docs/guides/reasoning: "reasoning_tokens" is reported
@@ -67,6 +68,13 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "response.usage.output_tokens_details.reasoning_tokens", TG_U_REASONING },
 	{ "x_groq.usage.prompt_tokens", TG_U_INPUT },
 	{ "x_groq.usage.completion_tokens", TG_U_OUTPUT },
+	/* The generated text of a Chat Completions or Completions stream, only
+	 * measured: what a stream without usage is estimated from
+	 * (estimate.h). */
+	{ "choices[].delta.content", R_CONTENT },
+	{ "choices[].delta.tool_calls[].function.arguments", R_CONTENT },
+	{ "choices[].text", R_CONTENT },
+	{ "delta", R_CONTENT },   /* Responses API text and argument delta events */
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "response.model", R_MODEL },
@@ -343,6 +351,11 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
+	if (r->slot == R_CONTENT) {
+		if (ev->type == TG_JSON_STRING && ev->span >= 2)
+			p->content_bytes += (int64_t)ev->span - 2;   /* as escaped on the wire */
+		return;
+	}
 	if (r->slot == R_CHUNK) {
 		/* its text came in pieces (on_piece); the string ends here */
 		if (ev->type == TG_JSON_STRING && tg_b64json_end(&p->chunk) < 0)
@@ -503,6 +516,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->thinking = -1;
 	p->event_len = 0;
 	p->done_match = 0;
+	p->content_bytes = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)
 		p->raw[i] = TG_COUNT_UNKNOWN;
 	p->model[0] = '\0';
@@ -680,6 +694,7 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	memcpy(out->model, p->model, sizeof out->model);
 	memcpy(out->response_id, p->response_id, sizeof out->response_id);
 	out->usage_seen = p->usage_seen;
+	out->content_bytes = p->wire == TG_WIRE_OPENAI && p->kind == TG_BODY_SSE ? p->content_bytes : -1;
 	out->malformed = p->malformed;
 	out->error_seen = p->error_seen;
 }
