@@ -48,15 +48,16 @@ struct tg_gate_result {
 void tg_gate_check(const struct tg_gate_call *call, struct tg_gate_result *out);
 
 /* Adds a committed record to the session windows it counts toward.
- * Called by the sink, under its lock. */
+ * The sink's commit observer (sink.h, registered by tg_gate_configure),
+ * under its lock. */
 void tg_gate_account(const struct tg_record *r, const char *model_family);
 
 /* pthread_atfork child handler: a child's session starts with no spend. */
 void tg_gate_atfork_child(void);
 
-/* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL; invalid policies are
- * reported on stderr by name and field, and not applied.  Called once at
- * initialisation. */
+/* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL (invalid policies are
+ * reported on stderr by name and field, and not applied) and registers
+ * the session spend with the sink.  Called once at initialisation. */
 void tg_gate_configure(const char *budgets_env, const char *fail_env);
 
 #endif

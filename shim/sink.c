@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "ledger.h"
 #include "log.h"
@@ -27,6 +26,7 @@ static struct {
 	char warned[WARNED_MODELS_MAX][TG_PROVIDER_MAX + TG_MODEL_MAX];
 	int nwarned;
 	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
+	tg_commit_observer observer;
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Bad lines of the price file: the first is named, the rest counted in
@@ -150,12 +150,18 @@ static struct tg_ledger *ledger(void)
 	return sink.ledger;
 }
 
+void tg_sink_observe(tg_commit_observer fn)
+{
+	sink.observer = fn;
+}
+
 void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size)
 {
 	pthread_mutex_lock(&sink.lock);
 	const struct tg_price *p = price(r, size);
 	const char *family = tg_price_family(p, r->model);
-	tg_gate_account(r, family);
+	if (sink.observer)
+		sink.observer(r, family);
 	struct tg_ledger *l = ledger();
 	if (l) {
 		int rc = tg_ledger_append_scoped(l, r, family);
