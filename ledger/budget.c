@@ -516,6 +516,21 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 	return TG_EINVAL;
 }
 
+double tg_policy_used_pct(const struct tg_policy *p, double usd, int64_t tokens, int usd_applies)
+{
+	double pct = 0;
+
+	if (p->limit_usd >= 0 && usd_applies)
+		pct = p->limit_usd > 0 ? 100.0 * usd / p->limit_usd : 100.0;
+	if (p->limit_tokens >= 0) {
+		double t = p->limit_tokens > 0 ? 100.0 * (double)tokens / (double)p->limit_tokens : 100.0;
+
+		if (t > pct)
+			pct = t;
+	}
+	return pct;
+}
+
 static int same_ci(const char *a, const char *b)
 {
 	return a && b && !strcasecmp(a, b);

@@ -137,6 +137,13 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c);
  * is too small (TG_SCOPE_KEY_MAX always suffices). */
 int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n);
 
+/* How much of p's limits a spend of usd and tokens uses, in percent: the
+ * larger of the USD and the token share, a limit of 0 being 100 % used.
+ * With usd_applies 0 the USD limit is left out (the gate's call to a
+ * model priced at zero on purpose cannot add to it).  The gate and
+ * `budget status` both go by this. */
+double tg_policy_used_pct(const struct tg_policy *p, double usd, int64_t tokens, int usd_applies);
+
 /* Names for the enums as the syntax spells them ("day", "tag", "block",
  * "downgrade"). */
 const char *tg_window_name(enum tg_window w);

@@ -13,20 +13,6 @@ static int zero_priced(const struct tg_decide_call *c)
 	return c->price && c->price->base.input == 0 && c->price->base.output == 0;
 }
 
-static double pct_used(const struct tg_policy *p, const struct tg_spend *s, int zero)
-{
-	double pct = 0;
-	if (p->limit_usd > 0 && !zero)
-		pct = s->usd / p->limit_usd * 100.0;
-	else if (p->limit_usd == 0 && !zero)
-		pct = 100.0;
-	if (p->limit_tokens > 0 && (double)s->tokens / (double)p->limit_tokens * 100.0 > pct)
-		pct = (double)s->tokens / (double)p->limit_tokens * 100.0;
-	else if (p->limit_tokens == 0)
-		pct = 100.0;
-	return pct;
-}
-
 /* Output tokens the rest of the budget pays for at the output rate of
  * rates (NULL: no USD bound); INT64_MAX if unbounded. */
 static int64_t affordable_tokens(const struct tg_policy *p, const struct tg_spend *s,
@@ -120,7 +106,7 @@ void tg_budget_decide(const struct tg_policy *p, const struct tg_spend *s,
 	v->new_max_tokens = -1;
 	v->spend = *s;
 	v->spend.usd = tg_total_usd_for(s->usd, s->usd_estimated, p->unpriced != TG_UNPRICED_ALLOW);
-	v->pct = pct_used(p, &v->spend, zero_priced(c));
+	v->pct = tg_policy_used_pct(p, v->spend.usd, v->spend.tokens, !zero_priced(c));
 	int over = v->pct >= 100.0;
 	if (over)
 		v->alerts |= 1u << TG_ALERT_LIMIT;
