@@ -194,5 +194,5 @@ Test(report_agree, tables_mark_unknowns_blocked_and_cut_calls_and_stay_aligned)
 	column_aligned(out, "COST (USD)", 7);
 	has_all(out, (const char *const[]){ "  blocked  ", "  cut  ", "  err  ", "  no-usage  ",
 	                                    "  unpriced  ", "$0.00000022",
-	                                    "\n?: not known.  MARKS: blocked", NULL });
+	                                    "\n?: not known; ~: an estimate, what budgets were charged.  MARKS: blocked", NULL });
 }

@@ -72,7 +72,7 @@ Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
 		"\"tags\":{\"team\":\"search\",\"env\":\"prod\"},\"request_id\":\"req-1\",\"response_id\":null,"
 		"\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,\"downgraded\":false,"
 		"\"clamped\":false,\"requested_model\":null,\"policy\":null,\"too_large\":false,"
-		"\"operation\":null}\n");
+		"\"operation\":null,\"cost_estimated\":false}\n");
 }
 
 Test(report_cli, lists_records_as_csv_with_a_header)
@@ -85,10 +85,10 @@ Test(report_cli, lists_records_as_csv_with_a_header)
 		"ts,provider,host,endpoint,model,status,stream,input_tokens,output_tokens,"
 		"cached_input_tokens,cache_creation_input_tokens,reasoning_tokens,cost_usd,unpriced,"
 		"latency_ms,ttft_ms,pid,process,tags,request_id,response_id,incomplete,usage_unknown,"
-		"blocked,downgraded,clamped,requested_model,policy,too_large,operation\r\n"
+		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,cost_estimated\r\n"
 		"2026-11-21T08:33:11.000Z,anthropic,api.example.com,/v1/chat/completions,"
 		"claude-sonnet-4-5,200,false,2000,200,0,0,,0.009,false,250,,77,\"py\"\"thon\",,req-1,,"
-		"false,false,false,false,false,,,false,\r\n");
+		"false,false,false,false,false,,,false,,false\r\n");
 }
 
 Test(report_cli, summarises_with_totals_and_says_what_is_left_out)
