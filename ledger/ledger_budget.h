@@ -15,8 +15,9 @@
  *                      usage_unknown i64 BE | tokens_unknown i64 BE
  *                      (64 bytes): what check sums, so that it reads
  *                      buckets instead of records; then
- *                      usd_estimated f64 BE (72 bytes): the part of
- *                      usd that is an estimate (spend_rule.h).  A bucket keeps the
+ *                      usd_estimated f64 BE | estimated i64 BE
+ *                      (80 bytes): the part of usd that is an
+ *                      estimate and the calls it is of (spend_rule.h).  A bucket keeps the
  *                      layout of its first write: one begun by a version
  *                      that wrote 32 bytes stays so (its later fields
  *                      would miss its first records), and reports count

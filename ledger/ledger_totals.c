@@ -17,7 +17,7 @@
 #define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
 #define TVAL_LEN 32        /* the first layout (ledger_budget.h) */
 #define TVAL_LEN_2 64      /* the second, with the fields reports sum */
-#define TVAL_LEN_3 72      /* the third, with the estimated part of usd */
+#define TVAL_LEN_3 80      /* the third, with the estimated part of usd */
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
 
@@ -82,6 +82,7 @@ static size_t encode_total(unsigned char v[TVAL_LEN_3], const struct tg_total *a
 	tg_put_be64(v + 48, (uint64_t)a->usage_unknown);
 	tg_put_be64(v + 56, (uint64_t)a->tokens_unknown);
 	put_double(v + 64, a->usd_estimated);
+	tg_put_be64(v + 72, (uint64_t)a->estimated);
 	return TVAL_LEN_3;
 }
 
@@ -105,8 +106,10 @@ int tg_total_decode(const MDB_val *d, struct tg_total *a)
 	a->unpriced = (int64_t)tg_get_be64(p + 40);
 	a->usage_unknown = (int64_t)tg_get_be64(p + 48);
 	a->tokens_unknown = (int64_t)tg_get_be64(p + 56);
-	if (d->mv_size >= TVAL_LEN_3)
+	if (d->mv_size >= TVAL_LEN_3) {
 		a->usd_estimated = get_double(p + 64);
+		a->estimated = (int64_t)tg_get_be64(p + 72);
+	}
 	return 0;
 }
 

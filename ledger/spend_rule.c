@@ -21,8 +21,10 @@ void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
 	a->tokens = (r->counts.input > 0 ? r->counts.input : 0) +
 	            (r->counts.output > 0 ? r->counts.output : 0);
 	a->tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
-	if (tg_record_cost_estimated(r))
+	if (tg_record_cost_estimated(r)) {
 		a->usd_estimated = a->usd;
+		a->estimated = 1;
+	}
 	if (r->flags & TG_REC_USAGE_UNKNOWN)
 		a->usage_unknown = 1;
 	else if (r->flags & TG_REC_UNPRICED)
@@ -54,10 +56,18 @@ void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
 	a->usage_unknown += delta->usage_unknown;
 	a->tokens_unknown += delta->tokens_unknown;
 	a->usd_estimated += delta->usd_estimated;
+	a->estimated += delta->estimated;
 	a->partial |= delta->partial;
 }
 
 int64_t tg_total_cost_unknown(const struct tg_total *a)
 {
 	return a->unpriced + a->usage_unknown;
+}
+
+int64_t tg_total_cost_unestimated(const struct tg_total *a)
+{
+	int64_t n = tg_total_cost_unknown(a) - a->estimated;
+
+	return n > 0 ? n : 0;
 }

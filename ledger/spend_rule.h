@@ -49,6 +49,7 @@ struct tg_total {
 	 * that layout held one, so a value of the second layout says 0
 	 * rightly. */
 	double usd_estimated;
+	int64_t estimated;          /* calls whose cost_usd is an estimate */
 	int partial;
 };
 
@@ -72,5 +73,9 @@ double tg_total_usd_for(double usd, double usd_estimated, int count_estimates);
 
 /* Calls whose cost is not in usd_known: unpriced + usage_unknown. */
 int64_t tg_total_cost_unknown(const struct tg_total *a);
+
+/* Of those, the calls without an estimate either: what a sum of usd_known
+ * + usd_estimated still leaves out ("at least"). */
+int64_t tg_total_cost_unestimated(const struct tg_total *a);
 
 #endif

@@ -23,7 +23,7 @@
 
 struct sums {
 	double usd, usd_estimated;
-	int64_t tokens, calls, blocked, unpriced, usage_unknown, tokens_unknown;
+	int64_t tokens, calls, blocked, unpriced, usage_unknown, tokens_unknown, unestimated;
 };
 
 static int match(void *filter, const struct tg_record *r)
@@ -80,6 +80,7 @@ static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
 
 	s->usd = t.usd_known + t.usd_estimated;
 	s->usd_estimated = t.usd_estimated;
+	s->unestimated = tg_total_cost_unestimated(&t);
 	s->tokens = t.tokens;
 	s->calls = t.calls;
 	s->blocked = t.blocked;
@@ -138,7 +139,7 @@ static void spend_line(const struct tg_report *rep, const struct sums *s, int ov
                        int over_tok, int unknown)
 {
 	char usd[TG_MONEY_MAX], lim[TG_MONEY_MAX];
-	const char *usd_min = at_least(s->unpriced + s->usage_unknown);
+	const char *usd_min = at_least(s->unestimated);
 	const char *tok_min = at_least(s->tokens_unknown);
 	FILE *f = rep->out;
 
