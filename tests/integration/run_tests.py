@@ -79,7 +79,7 @@ RECORD_FIELDS = (
     "input_tokens", "output_tokens", "cached_input_tokens",
     "cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
-    "response_id", "incomplete", "usage_unknown", "operation",
+    "response_id", "incomplete", "usage_unknown", "operation", "cost_estimated",
 )
 # The OpenTelemetry gen_ai.operation.name each path of the cases is.
 OPERATIONS = (
@@ -598,11 +598,17 @@ def record_problems(rec, ex, client):
                or "requestid" in k.lower()]
         want("request_id", lambda v: v in ids if ids else v is None,
              " or ".join(ids) if ids else "null")
-    if rec.get("unpriced") is True:
-        want("cost_usd", lambda v: v in (0, None), "0 or null when unpriced")
-    elif rec.get("unpriced") is False and not rec.get("usage_unknown") and \
-            (rec.get("input_tokens") or 0) + (rec.get("output_tokens") or 0) > 0:
-        want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0, "> 0 for a priced model")
+    # A cost the wire does not give is an estimate (shim/estimate.h),
+    # flagged: a model without a price, a sent call without usage.
+    billed = (rec.get("input_tokens") or 0) + (rec.get("output_tokens") or 0) > 0
+    if rec.get("usage_unknown") is True or (rec.get("unpriced") is True and billed):
+        eq("cost_estimated", True)
+        want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0, "> 0: an estimate")
+    else:
+        eq("cost_estimated", False)
+        if rec.get("unpriced") is False and billed:
+            want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0,
+                 "> 0 for a priced model")
     return list(dict.fromkeys(bad))
 
 
