@@ -240,6 +240,32 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 	x->response_started = 0;
 }
 
+void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
+                      struct tg_gate_result *g)
+{
+	x->gated = 1;
+	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
+	struct tg_gate_call call = {
+		.provider = x->provider,
+		.model = asked,
+		.max_tokens = x->req.info.max_tokens,
+		.can_rewrite = can_rewrite,
+	};
+	tg_gate_check(&call, g);
+}
+
+int tg_exchange_queue_refusal(struct tg_exchange *x, struct tg_inject *inject,
+                              const struct tg_gate_result *g, const char *bytes, int n)
+{
+	if (n < 0 || tg_inject_append(inject, bytes, (size_t)n) != 0) {
+		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
+		        "the call goes through", g->policy, x->host);
+		return -1;
+	}
+	tg_exchange_refuse(x, g->policy);
+	return 0;
+}
+
 void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
                            int downgraded, int clamped)
 {

@@ -24,8 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget_gate.h"
 #include "decode.h"
 #include "estimate.h"
+#include "inject.h"
 #include "providers.h"
 #include "record.h"
 #include "reqscan.h"
@@ -118,6 +120,19 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 /* Marks the exchange refused by `policy`: it ends now, as a 429 that never
  * left the machine. */
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy);
+
+/* The budget check of x before its request goes out, for both transports:
+ * marks x gated, writes the model it asks for into asked (TG_MODEL_MAX
+ * bytes) and the gate's verdict into g.  can_rewrite: the transport can
+ * still rewrite this request's body. */
+void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
+                      struct tg_gate_result *g);
+
+/* Queues the refusal bytes[0..n) the transport framed (refusal.h; n < 0:
+ * it could not) for the program to read, and marks x refused.  Returns 0,
+ * or -1 after saying on stderr that the call goes through instead. */
+int tg_exchange_queue_refusal(struct tg_exchange *x, struct tg_inject *inject,
+                              const struct tg_gate_result *g, const char *bytes, int n);
 
 /* Marks the exchange's request rewritten by `policy` before it was sent:
  * its model downgraded from `asked` (new_model set) and/or its max output

@@ -294,17 +294,13 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 	}
 	int n = tg_refusal_h2(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
 	                      g->message, s->id, frames, sizeof frames);
-	if (n < 0 || tg_inject_append(t->inject, frames, (size_t)n) != 0) {
-		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
-		        "the call goes through", g->policy, t->sni);
+	if (tg_exchange_queue_refusal(x, t->inject, g, frames, n) != 0)
 		return;
-	}
 	struct refused_stream *r = &t->refused[t->nrefused++];
 	r->id = s->id;
 	r->request_ended = x->req_done;
 	r->reset_sent = 0;
 	r->credit = 0;
-	tg_exchange_refuse(x, g->policy);
 	stream_end(t, s, 1, 1);
 }
 
@@ -320,19 +316,11 @@ static void gate_streams(struct tg_h2_transport *t, int can_cut)
 		/* The model is in the body: wait for it, unless the request ended. */
 		if (!s->x->req_done && !s->x->req.info.model[0])
 			continue;
-		s->x->gated = 1;
 		char asked[TG_MODEL_MAX];
-		tg_exchange_requested_model(s->x, asked, sizeof asked);
-		struct tg_gate_call call = {
-			.provider = t->provider,
-			.model = asked,
-			.max_tokens = s->x->req.info.max_tokens,
-			/* Part of its body went out, or will before it is whole
-			 * (gate_whole_request takes the others). */
-			.can_rewrite = 0,
-		};
 		struct tg_gate_result g;
-		tg_gate_check(&call, &g);
+		/* Not rewritable: part of its body went out, or will before it
+		 * is whole (gate_whole_request takes the others). */
+		tg_exchange_gate(s->x, 0, asked, &g);
 		if (g.verdict != TG_VERDICT_BLOCK)
 			continue;
 		if (can_cut)
@@ -485,19 +473,12 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 {
 	struct tg_exchange *x = s->x;
 	char asked[TG_MODEL_MAX];
-	x->gated = 1;
-	tg_exchange_requested_model(x, asked, sizeof asked);
 	int64_t blen = x->req_body_opaque ? -1 : stream_body(start, buf, len, s->id, NULL, 0, 0);
 	char *body = blen >= 0 ? malloc((size_t)blen + 1) : NULL;
 	char *edited = body ? malloc((size_t)blen + 1) : NULL;
-	struct tg_gate_call call = {
-		.provider = t->provider,
-		.model = asked,
-		.max_tokens = x->req.info.max_tokens,
-		.can_rewrite = edited && stream_body(start, buf, len, s->id, body, (size_t)blen, 0) == blen,
-	};
 	struct tg_gate_result g;
-	tg_gate_check(&call, &g);
+	tg_exchange_gate(x, edited && stream_body(start, buf, len, s->id, body, (size_t)blen, 0) == blen,
+	                 asked, &g);
 	if (g.verdict == TG_VERDICT_REWRITE) {
 		struct tg_rewrite rw;
 		tg_rewrite_plan(&rw, &x->req.info, g.new_model, g.new_max_tokens,
@@ -508,8 +489,7 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 		} else {
 			/* No room for the change at this length: ask again as a
 			 * request that cannot be rewritten, for the fallback. */
-			call.can_rewrite = 0;
-			tg_gate_check(&call, &g);
+			tg_exchange_gate(x, 0, asked, &g);
 		}
 	}
 	free(body);
