@@ -30,6 +30,7 @@ struct row {
 	const char *new_model;      /* NULL: none */
 	int64_t new_max_tokens;
 	unsigned alerts;
+	const char *model;          /* the model asked for; NULL: "big" */
 };
 
 #define A(l) (1u << TG_ALERT_##l)
@@ -83,6 +84,10 @@ static const struct row rows[] = {
 	{ "global,day,usd=1,warn,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, A(FALLBACK) },
 	{ "global,day,usd=1,tokens=10,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_BLOCK, TG_BLOCK_UNPRICED,
 	  NULL, -1, 0 },
+	/* a call naming no model (a listing) is no unpriced model */
+	{ "global,day,usd=1,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, 0, "" },
+	/* a downgrade to the model asked for is no rewrite */
+	{ "global,day,usd=1,downgrade:small", 2, 0, 0, PRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, A(LIMIT), "small" },
 };
 
 static void decide(const struct row *r, const char *model, struct tg_policy *p, struct tg_policy_verdict *v)
@@ -108,7 +113,7 @@ Test(budget_decide, every_action_fallback_and_unpriced_mode)
 		struct tg_policy p;
 		struct tg_policy_verdict v;
 
-		decide(r, "big", &p, &v);
+		decide(r, r->model ? r->model : "big", &p, &v);
 		cr_expect_eq(v.verdict, r->verdict, "row %zu %s: verdict %d", i, r->policy, v.verdict);
 		if (r->verdict == TG_VERDICT_BLOCK)
 			cr_expect_eq(v.reason, r->reason, "row %zu %s: reason %d", i, r->policy, v.reason);
@@ -122,27 +127,6 @@ Test(budget_decide, every_action_fallback_and_unpriced_mode)
 		if (v.alerts & A(FALLBACK))
 			cr_expect_not_null(v.fallback_note, "row %zu", i);
 	}
-}
-
-Test(budget_decide, a_downgrade_to_the_model_asked_for_is_no_rewrite)
-{
-	const struct row r = { "global,day,usd=1,downgrade:small", 2, 0, 0, PRICED, -1, 1, 0, 0, NULL, -1, 0 };
-	struct tg_policy p;
-	struct tg_policy_verdict v;
-
-	decide(&r, "small", &p, &v);
-	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
-	cr_assert_eq(v.alerts, A(LIMIT));
-}
-
-Test(budget_decide, unpriced_block_leaves_calls_naming_no_model_alone)
-{
-	const struct row r = { "global,day,usd=1,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, 0, 0, NULL, -1, 0 };
-	struct tg_policy p;
-	struct tg_policy_verdict v;
-
-	decide(&r, "", &p, &v);
-	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 }
 
 Test(budget_decide, the_spend_a_policy_counts_follows_its_unpriced_mode)
