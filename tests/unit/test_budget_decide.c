@@ -30,7 +30,6 @@ struct row {
 	const char *new_model;      /* NULL: none */
 	int64_t new_max_tokens;
 	unsigned alerts;
-	const char *model;          /* the model asked for; NULL: "big" */
 };
 
 #define A(l) (1u << TG_ALERT_##l)
@@ -84,10 +83,19 @@ static const struct row rows[] = {
 	{ "global,day,usd=1,warn,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, A(FALLBACK) },
 	{ "global,day,usd=1,tokens=10,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_BLOCK, TG_BLOCK_UNPRICED,
 	  NULL, -1, 0 },
+};
+
+/* Rows about the model asked for (the rows above ask for "big"). */
+static const struct {
+	const char *model;
+	struct row r;
+} model_rows[] = {
 	/* a call naming no model (a listing) is no unpriced model */
-	{ "global,day,usd=1,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, 0, "" },
+	{ "", { "global,day,usd=1,block,unpriced=block", 0, 0, 0, UNPRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL,
+	        -1, 0 } },
 	/* a downgrade to the model asked for is no rewrite */
-	{ "global,day,usd=1,downgrade:small", 2, 0, 0, PRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL, -1, A(LIMIT), "small" },
+	{ "small", { "global,day,usd=1,downgrade:small", 2, 0, 0, PRICED, -1, 1, TG_VERDICT_ALLOW, 0, NULL,
+	             -1, A(LIMIT) } },
 };
 
 static void decide(const struct row *r, const char *model, struct tg_policy *p, struct tg_policy_verdict *v)
@@ -106,27 +114,32 @@ static void decide(const struct row *r, const char *model, struct tg_policy *p, 
 	tg_budget_decide(p, &s, &c, v);
 }
 
+static void check_row(const char *label, size_t i, const struct row *r, const char *model)
+{
+	struct tg_policy p;
+	struct tg_policy_verdict v;
+
+	decide(r, model, &p, &v);
+	cr_expect_eq(v.verdict, r->verdict, "%s %zu %s: verdict %d", label, i, r->policy, v.verdict);
+	if (r->verdict == TG_VERDICT_BLOCK)
+		cr_expect_eq(v.reason, r->reason, "%s %zu %s: reason %d", label, i, r->policy, v.reason);
+	if (r->new_model)
+		cr_expect(v.new_model && !strcmp(v.new_model, r->new_model), "%s %zu", label, i);
+	else
+		cr_expect_null(v.new_model, "%s %zu %s", label, i, r->policy);
+	cr_expect_eq(v.new_max_tokens, r->new_max_tokens, "%s %zu %s: clamp %lld", label, i, r->policy,
+	             (long long)v.new_max_tokens);
+	cr_expect_eq(v.alerts, r->alerts, "%s %zu %s: alerts %#x", label, i, r->policy, v.alerts);
+	if (v.alerts & A(FALLBACK))
+		cr_expect_not_null(v.fallback_note, "%s %zu", label, i);
+}
+
 Test(budget_decide, every_action_fallback_and_unpriced_mode)
 {
-	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-		const struct row *r = &rows[i];
-		struct tg_policy p;
-		struct tg_policy_verdict v;
-
-		decide(r, r->model ? r->model : "big", &p, &v);
-		cr_expect_eq(v.verdict, r->verdict, "row %zu %s: verdict %d", i, r->policy, v.verdict);
-		if (r->verdict == TG_VERDICT_BLOCK)
-			cr_expect_eq(v.reason, r->reason, "row %zu %s: reason %d", i, r->policy, v.reason);
-		if (r->new_model)
-			cr_expect(v.new_model && !strcmp(v.new_model, r->new_model), "row %zu", i);
-		else
-			cr_expect_null(v.new_model, "row %zu %s", i, r->policy);
-		cr_expect_eq(v.new_max_tokens, r->new_max_tokens, "row %zu %s: clamp %lld", i, r->policy,
-		             (long long)v.new_max_tokens);
-		cr_expect_eq(v.alerts, r->alerts, "row %zu %s: alerts %#x", i, r->policy, v.alerts);
-		if (v.alerts & A(FALLBACK))
-			cr_expect_not_null(v.fallback_note, "row %zu", i);
-	}
+	for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++)
+		check_row("row", i, &rows[i], "big");
+	for (size_t i = 0; i < sizeof model_rows / sizeof model_rows[0]; i++)
+		check_row("model row", i, &model_rows[i].r, model_rows[i].model);
 }
 
 Test(budget_decide, the_spend_a_policy_counts_follows_its_unpriced_mode)
