@@ -74,7 +74,9 @@ enum tg_alert_level {
 	TG_ALERT_THRESHOLD = 1,  /* alert_pct of a limit reached */
 	TG_ALERT_LIMIT,          /* a limit reached */
 	TG_ALERT_BLOCKED,        /* a call refused */
-	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied */
+	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied; or a
+	                            warn policy's unpriced=block let a model without
+	                            a price through */
 };
 
 #define TG_ALERT_DETAIL_MAX 128

@@ -3,10 +3,13 @@
  * Owns: the process's view of the budget policies (those stored in the
  * ledger, re-read only when the ledger's policy version changes, plus those
  * of TOKENGUARD_BUDGETS), the spend of session windows (the life of this
- * process, kept in memory), the fail mode (TOKENGUARD_FAIL) and the
- * decision for one call: allow, block, or rewrite (downgrade the model,
- * clamp the max output tokens), with the alerts and stderr lines that go
- * with it.
+ * process, kept in memory, fed by the sink's commit observer), the fail
+ * mode (TOKENGUARD_FAIL) and the orchestration of the check of one call:
+ * match the policies, read their spend, have each decide (budget_decide.h:
+ * allow, block, or rewrite by downgrading the model or clamping the max
+ * output tokens), then say the alerts and stderr lines that go with it and
+ * write the refusal's message.  The transports ask through
+ * tg_exchange_gate() (exchange.h).
  *
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
