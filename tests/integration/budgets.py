@@ -1186,6 +1186,13 @@ def unpriced_block(t, env, tdir):
     t.check(len(ok) == 1 and ok[0]["model"] == "command-a-03-2025" and not ok[0]["cost_estimated"],
             "records of calls sent: %s" % ok)
     check_blocked_records(t, blocked, "strict", UNPRICED_MODEL, 2, "unpriced=block")
+    # The same over HTTP/2: the refused streams, the others carry on.
+    h2 = curl(t, env, tdir, "mixed-h2", [ex, priced, ex], ledger, http="2")
+    t.check(h2.codes() == ["429", "200", "429"] and
+            all(tr.version == "2" for tr in h2.transfers),
+            "HTTP/2: statuses %s, versions %s" % (h2.codes(), [tr.version for tr in h2.transfers]))
+    t.check(len(received(t, env, h2.tag)) == 1, "HTTP/2: the provider received %d calls, expected 1"
+            % len(received(t, env, h2.tag)))
     # A token-only policy has no USD limit to protect: unpriced=block is refused.
     p = report(t, env, ["budget", "set", "x", "global,day,tokens=5,block,unpriced=block",
                         "--ledger", ledger], rc=2)
@@ -1198,6 +1205,12 @@ def stream_no_usage(t, env, tdir):
     limit = 0.0001
     k, spend = loop_stops_at_limit(t, env, tdir, ex, "global,day,usd=%g,block" % limit, limit,
                                    "gpt-4o-mini", True)
+    # A session window counts the estimates of its own process alike.
+    ledger = os.path.join(tdir, "ledger-session")
+    c = curl(t, env, tdir, "session", [ex] * (k + 2), ledger,
+             extra_env={"TOKENGUARD_BUDGETS": "global,session,usd=%g,block" % limit})
+    t.check(c.codes() == ["200"] * k + ["429"] * 2, "session window, one curl: statuses %s, "
+            "expected %d x 200 then 2 x 429" % (" ".join(c.codes()), k))
     return "# %d streams estimated at $%.8f each, then refused" % (k, spend / k)
 
 
@@ -1225,7 +1238,7 @@ def tests(harness, cases):
         ("curl-h1", "curl", "budget-check-cli", check_cli),
         ("curl-h1", "curl", "budget-overshoot-8-racing", overshoot_racing),
         ("curl-h1+requests", "curl", "budget-unpriced-estimate", unpriced_estimate),
-        ("curl-h1", "curl", "budget-unpriced-block", unpriced_block),
+        ("curl", "curl", "budget-unpriced-block", unpriced_block),
         ("curl-h1+requests", "curl", "budget-stream-no-usage", stream_no_usage),
     ]
     return [BudgetTest(harness, by_name, name, process, label, body)
