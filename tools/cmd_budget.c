@@ -110,6 +110,8 @@ static int flag_spec(const struct tg_report *rep, char *spec, size_t n)
 		len += (size_t)snprintf(spec + len, n - len, ",alert=%s", b->alert);
 	if (b->fallback && len < n)
 		len += (size_t)snprintf(spec + len, n - len, ",fallback=%s", b->fallback);
+	if (b->unpriced && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",unpriced=%s", b->unpriced);
 	if (len >= n)
 		return tg_report_fail(rep, "budget set: the policy is too long; shorten its values");
 	return 0;
@@ -117,7 +119,8 @@ static int flag_spec(const struct tg_report *rep, char *spec, size_t n)
 
 static int has_flags(const struct tg_budget_flags *b)
 {
-	return b->scope || b->window || b->usd || b->tokens || b->action || b->alert || b->fallback;
+	return b->scope || b->window || b->usd || b->tokens || b->action || b->alert || b->fallback ||
+	       b->unpriced;
 }
 
 static int cmd_set(const struct tg_report *rep)
@@ -786,8 +789,8 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
 		return tg_report_fail(rep, "unknown budget subcommand \"%s\"; use set, list, rm, "
 		                      "reset, status or alerts", sub);
 	if (strcmp(sub, "set") && has_flags(&rep->budget))
-		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert and "
-		                      "--fallback apply to budget set only; drop them");
+		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert, "
+		                      "--fallback and --unpriced apply to budget set only; drop them");
 	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status") && strcmp(sub, "alerts"))
 		return tg_report_fail(rep, "--format applies to budget list, status and alerts only; "
 		                      "drop it");

@@ -118,6 +118,11 @@ Test(budget_cli, sets_in_both_forms_and_lists_as_table_and_json)
 		"{\"name\":\"search\",\"source\":\"ledger\",\"policy\":\"tag:team=search,24h,usd=0.5,"
 		"tokens=2000000,downgrade:gpt-4o-mini,fallback=warn,alert=50\"},\n"
 		"{\"name\":\"env1\",\"source\":\"env\",\"policy\":\"provider:openai,session,usd=1,block\"}\n]\n");
+	cr_assert_eq(run("budget set strict --scope global --window day --usd 1 --action block "
+	                 "--unpriced block", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "set strict: global,day,usd=1,block,unpriced=block\n");
+	cr_assert_eq(run("budget list --unpriced allow", out, sizeof out), 2, "%s", out);
+	cr_assert(strstr(out, "--unpriced apply to budget set only"), "%s", out);
 }
 
 Test(budget_cli, rejects_bad_policies_with_the_parser_message)
