@@ -85,6 +85,16 @@ static void build_notes(struct notes *ns, const struct tg_agg *a)
 	if (t->usage_unknown)
 		note(ns, "%lld %s without usage in the response: tokens and cost unknown, "
 		     "left out of every sum", (long long)t->usage_unknown, calls(t->usage_unknown));
+	if (t->estimated) {
+		char est[TG_MONEY_MAX];
+
+		if (tg_money_text(t->usd_estimated, est, sizeof est) < 0)
+			snprintf(est, sizeof est, "$?");
+		note(ns, "%lld of the %s of unknown cost estimated at ~%s in all, as budgets count "
+		     "them (a model without a price at its provider's highest rates, a response "
+		     "without usage from its size)", (long long)t->estimated,
+		     calls(tg_total_cost_unknown(t)), est);
+	}
 	for (size_t i = 0; i < a->nserved; i++)
 		if (a->served[i].blocked_moved)
 			note(ns, "%lld blocked %s asked for %s: shown in the row of %s, the model "

@@ -228,6 +228,8 @@ Test(report_agree_estimates, budgets_check_and_summary_count_an_estimate_alike)
 	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "summary --ledger %s", edir), 0);
 	cr_assert_not_null(strstr(out, ">=$0.004 (2?) + ~$0.003"), "%s", out);
 	cr_assert_not_null(strstr(out, "\n~: includes estimates"), "%s", out);
+	cr_assert_not_null(strstr(out, "note: 2 of the calls of unknown cost estimated at ~$0.003 in all"),
+	                   "%s", out);
 
 	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "check --max-usd 0.0065 --ledger %s", edir), 1);
 	cr_assert_not_null(strstr(out, "tokenguard: over budget: ~$0.007 > $0.0065 over 3 calls"), "%s", out);
