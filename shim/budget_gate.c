@@ -306,8 +306,6 @@ static void view_of(const struct tg_gate_call *call, const struct tg_prices *pri
 	const struct tg_config *cfg = tg_config_get();
 	const struct tg_price *price = call->model[0] && prices
 		? tg_price_find(prices, call->provider->name, call->model) : NULL;
-	int ceiling = !price && prices &&
-	              tg_price_ceiling(prices, call->provider->name, &v->ceiling) == 0;
 
 	v->scope = (struct tg_call){
 		.provider = call->provider->name,
@@ -321,8 +319,24 @@ static void view_of(const struct tg_gate_call *call, const struct tg_prices *pri
 		.max_tokens = call->max_tokens,
 		.can_rewrite = call->can_rewrite,
 		.price = price,
-		.ceiling = ceiling ? &v->ceiling : NULL,
+		.ceiling = NULL,
 	};
+}
+
+/* A clamp of a model without a price caps at its provider's highest
+ * output rate: read from the table only when a policy would clamp it. */
+static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, const char *provider,
+                         int n)
+{
+	if (v->decide.price || !prices)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (gate.matched[i].action == TG_ACT_CLAMP) {
+			if (tg_price_ceiling(prices, provider, &v->ceiling) == 0)
+				v->decide.ceiling = &v->ceiling;
+			return;
+		}
+	}
 }
 
 /* Copies the policies that govern c into gate.matched; returns how many. */
@@ -444,6 +458,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	view_of(cx->call, prices, &view);
 	if ((n = match_policies(&view.scope)) == 0)
 		return;
+	view_ceiling(&view, prices, cx->call->provider->name, n);
 	if (read_spend(l, n) != 0) {
 		if (gate.fail_closed)
 			block_with(cx->out, gate.matched[0].name, "tokenguard: budget spend cannot be read and "
