@@ -19,6 +19,7 @@
 static const char *const window_names[] = { "day", "month", "24h", "session" };
 static const char *const scope_names[] = { "global", "tag", "model", "provider", "process" };
 static const char *const action_names[] = { "block", "warn", "downgrade", "clamp" };
+static const char *const unpriced_names[] = { "estimate", "block", "allow" };
 
 const char *tg_window_name(enum tg_window w)
 {
@@ -33,6 +34,11 @@ const char *tg_scope_name(enum tg_scope s)
 const char *tg_action_name(enum tg_action a)
 {
 	return (unsigned)a < 4 ? action_names[a] : "?";
+}
+
+const char *tg_unpriced_name(enum tg_unpriced u)
+{
+	return (unsigned)u < 3 ? unpriced_names[u] : "?";
 }
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
@@ -268,11 +274,24 @@ static int parse_action(struct slice f, struct tg_policy *p, char *err, size_t e
 	return 0;
 }
 
-enum { SEEN_WINDOW, SEEN_USD, SEEN_TOKENS, SEEN_ACTION, SEEN_ALERT, SEEN_FALLBACK, SEEN_NAME };
+enum { SEEN_WINDOW, SEEN_USD, SEEN_TOKENS, SEEN_ACTION, SEEN_ALERT, SEEN_FALLBACK, SEEN_NAME,
+       SEEN_UNPRICED };
 
 static const char *const seen_name[] = {
-	"window", "usd=", "tokens=", "action", "alert=", "fallback=", "name=",
+	"window", "usd=", "tokens=", "action", "alert=", "fallback=", "name=", "unpriced=",
 };
+
+static int parse_unpriced(struct slice v, enum tg_unpriced *out, char *err, size_t errlen)
+{
+	for (int u = 0; u < 3; u++) {
+		if (is(v, unpriced_names[u])) {
+			*out = (enum tg_unpriced)u;
+			return 0;
+		}
+	}
+	return fail(err, errlen, "unpriced=%.*s: expected unpriced=estimate, unpriced=block "
+	            "or unpriced=allow", shown(v), v.p);
+}
 
 static int once(unsigned *seen, int what, char *err, size_t errlen)
 {
@@ -310,6 +329,9 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 		return fail(err, errlen, "fallback=%.*s: expected fallback=block or fallback=warn",
 		            shown(v), v.p);
 	}
+	if (prefixed(f, "unpriced=", &v))
+		return once(seen, SEEN_UNPRICED, err, errlen) ? -1 :
+		       parse_unpriced(v, &p->unpriced, err, errlen);
 	if (prefixed(f, "name=", &v)) {
 		if (once(seen, SEEN_NAME, err, errlen))
 			return -1;
@@ -323,7 +345,8 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 		return rc ? rc : once(seen, SEEN_ACTION, err, errlen);
 	return fail(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, 24h, "
 	            "session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
-	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn or name=NAME",
+	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn, "
+	            "unpriced=estimate|block|allow or name=NAME",
 	            shown(f), f.p);
 }
 
@@ -365,6 +388,9 @@ int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t e
 	    out->action != TG_ACT_CLAMP)
 		return fail(err, errlen, "fallback= applies to downgrade and clamp only; "
 		            "drop it for %s", tg_action_name(out->action));
+	if ((seen & (1u << SEEN_UNPRICED)) && !(seen & (1u << SEEN_USD)))
+		return fail(err, errlen, "unpriced= applies to a usd= limit only; add usd=NUMBER "
+		            "or drop it");
 	return 0;
 }
 
@@ -451,6 +477,8 @@ int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 		PUT(",fallback=warn");
 	if (p->alert_pct != TG_ALERT_PCT_DEFAULT)
 		PUT(",alert=%d", p->alert_pct);
+	if (p->unpriced != TG_UNPRICED_ESTIMATE)
+		PUT(",unpriced=%s", tg_unpriced_name(p->unpriced));
 	if (p->name[0])
 		PUT(",name=%s", p->name);
 #undef PUT
@@ -486,6 +514,21 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 		break;
 	}
 	return TG_EINVAL;
+}
+
+double tg_policy_used_pct(const struct tg_policy *p, double usd, int64_t tokens, int usd_applies)
+{
+	double pct = 0;
+
+	if (p->limit_usd >= 0 && usd_applies)
+		pct = p->limit_usd > 0 ? 100.0 * usd / p->limit_usd : 100.0;
+	if (p->limit_tokens >= 0) {
+		double t = p->limit_tokens > 0 ? 100.0 * (double)tokens / (double)p->limit_tokens : 100.0;
+
+		if (t > pct)
+			pct = t;
+	}
+	return pct;
 }
 
 static int same_ci(const char *a, const char *b)

@@ -20,6 +20,15 @@
  *   fallback=block|warn
  *            what downgrade and clamp do when the request body cannot be
  *            rewritten; default block
+ *   unpriced=estimate|block|allow
+ *            how a USD limit treats a call whose cost is not measured:
+ *            estimate (default) counts the estimate the shim records for
+ *            it (shim/estimate.h: a model without a price at its
+ *            provider's highest rates, a stream without usage from its
+ *            size); block also refuses calls to a model without a price
+ *            while the policy has a USD limit (warn only says so); allow
+ *            counts no estimate.  A model priced at zero on purpose (a
+ *            price line of zeros) is priced.
  *   name=NAME
  *            1..63 characters of [A-Za-z0-9_.:-]
  *
@@ -55,6 +64,7 @@
 enum tg_window { TG_WIN_DAY, TG_WIN_MONTH, TG_WIN_24H, TG_WIN_SESSION };
 enum tg_scope { TG_SCOPE_GLOBAL, TG_SCOPE_TAG, TG_SCOPE_MODEL, TG_SCOPE_PROVIDER, TG_SCOPE_PROCESS };
 enum tg_action { TG_ACT_BLOCK, TG_ACT_WARN, TG_ACT_DOWNGRADE, TG_ACT_CLAMP };
+enum tg_unpriced { TG_UNPRICED_ESTIMATE, TG_UNPRICED_BLOCK, TG_UNPRICED_ALLOW };
 
 #define TG_ALERT_PCT_DEFAULT 80
 
@@ -80,6 +90,7 @@ struct tg_policy {
 	enum tg_action fallback;        /* for downgrade/clamp when the body cannot be rewritten:
 	                                   TG_ACT_BLOCK (default) or TG_ACT_WARN */
 	int alert_pct;                  /* 1..100, default 80 */
+	enum tg_unpriced unpriced;      /* default TG_UNPRICED_ESTIMATE */
 	int from_env;                   /* defined by TOKENGUARD_BUDGETS, not stored */
 };
 
@@ -126,10 +137,18 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c);
  * is too small (TG_SCOPE_KEY_MAX always suffices). */
 int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n);
 
+/* How much of p's limits a spend of usd and tokens uses, in percent: the
+ * larger of the USD and the token share, a limit of 0 being 100 % used.
+ * With usd_applies 0 the USD limit is left out (the gate's call to a
+ * model priced at zero on purpose cannot add to it).  The gate and
+ * `budget status` both go by this. */
+double tg_policy_used_pct(const struct tg_policy *p, double usd, int64_t tokens, int usd_applies);
+
 /* Names for the enums as the syntax spells them ("day", "tag", "block",
  * "downgrade"). */
 const char *tg_window_name(enum tg_window w);
 const char *tg_scope_name(enum tg_scope s);
 const char *tg_action_name(enum tg_action a);
+const char *tg_unpriced_name(enum tg_unpriced u);
 
 #endif

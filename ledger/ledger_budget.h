@@ -14,7 +14,10 @@
  *                      usd_known f64 BE | unpriced i64 BE |
  *                      usage_unknown i64 BE | tokens_unknown i64 BE
  *                      (64 bytes): what check sums, so that it reads
- *                      buckets instead of records.  A bucket keeps the
+ *                      buckets instead of records; then
+ *                      usd_estimated f64 BE | estimated i64 BE
+ *                      (80 bytes): the part of usd that is an
+ *                      estimate and the calls it is of (spend_rule.h).  A bucket keeps the
  *                      layout of its first write: one begun by a version
  *                      that wrote 32 bytes stays so (its later fields
  *                      would miss its first records), and reports count
@@ -52,7 +55,9 @@
 #include "spend_rule.h"
 
 struct tg_spend {
-	double usd;
+	double usd;                 /* estimates included (spend_rule.h) */
+	double usd_estimated;       /* the part of usd that is an estimate; a reset's
+	                               baseline (first layout) does not say it */
 	int64_t tokens;             /* input + output */
 	int64_t calls;
 	int64_t window_start_us;    /* -1 for session windows */
@@ -69,7 +74,9 @@ enum tg_alert_level {
 	TG_ALERT_THRESHOLD = 1,  /* alert_pct of a limit reached */
 	TG_ALERT_LIMIT,          /* a limit reached */
 	TG_ALERT_BLOCKED,        /* a call refused */
-	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied */
+	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied; or a
+	                            warn policy's unpriced=block let a model without
+	                            a price through */
 };
 
 #define TG_ALERT_DETAIL_MAX 128

@@ -17,6 +17,7 @@
 #define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
 #define TVAL_LEN 32        /* the first layout (ledger_budget.h) */
 #define TVAL_LEN_2 64      /* the second, with the fields reports sum */
+#define TVAL_LEN_3 80      /* the third, with the estimated part of usd */
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
 
@@ -71,7 +72,7 @@ static void encode_amounts(unsigned char v[TVAL_LEN], const struct tg_total *a)
 }
 
 /* A stored value: the second layout unless a is partial. */
-static size_t encode_total(unsigned char v[TVAL_LEN_2], const struct tg_total *a)
+static size_t encode_total(unsigned char v[TVAL_LEN_3], const struct tg_total *a)
 {
 	encode_amounts(v, a);
 	if (a->partial)
@@ -80,7 +81,9 @@ static size_t encode_total(unsigned char v[TVAL_LEN_2], const struct tg_total *a
 	tg_put_be64(v + 40, (uint64_t)a->unpriced);
 	tg_put_be64(v + 48, (uint64_t)a->usage_unknown);
 	tg_put_be64(v + 56, (uint64_t)a->tokens_unknown);
-	return TVAL_LEN_2;
+	put_double(v + 64, a->usd_estimated);
+	tg_put_be64(v + 72, (uint64_t)a->estimated);
+	return TVAL_LEN_3;
 }
 
 /* Longer values are from a later version that appended fields. */
@@ -103,6 +106,10 @@ int tg_total_decode(const MDB_val *d, struct tg_total *a)
 	a->unpriced = (int64_t)tg_get_be64(p + 40);
 	a->usage_unknown = (int64_t)tg_get_be64(p + 48);
 	a->tokens_unknown = (int64_t)tg_get_be64(p + 56);
+	if (d->mv_size >= TVAL_LEN_3) {
+		a->usd_estimated = get_double(p + 64);
+		a->estimated = (int64_t)tg_get_be64(p + 72);
+	}
 	return 0;
 }
 
@@ -234,7 +241,7 @@ struct add_ctx {
 int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
                    const struct tg_total *delta)
 {
-	unsigned char val[TVAL_LEN_2];
+	unsigned char val[TVAL_LEN_3];
 	MDB_val k = { klen, (void *)key }, d;
 	struct tg_total a;
 	int rc;
@@ -356,6 +363,7 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 static void spend_add(struct tg_spend *s, const struct tg_total *a)
 {
 	s->usd += a->usd;
+	s->usd_estimated += a->usd_estimated;
 	s->tokens += a->tokens;
 	s->calls += a->calls;
 	s->cost_unknown += tg_total_cost_unknown(a);

@@ -136,7 +136,8 @@ static int total_equal(const struct tg_total *a, const struct tg_total *b)
 	       a->blocked == b->blocked &&
 	       (a->partial || b->partial ||
 	        (usd_equal(a->usd_known, b->usd_known) && a->unpriced == b->unpriced &&
-	         a->usage_unknown == b->usage_unknown && a->tokens_unknown == b->tokens_unknown));
+	         a->usage_unknown == b->usage_unknown && a->tokens_unknown == b->tokens_unknown &&
+	         usd_equal(a->usd_estimated, b->usd_estimated) && a->estimated == b->estimated));
 }
 
 static void total_problem(struct check *c, const unsigned char *key, size_t klen,

@@ -110,6 +110,13 @@ const char *tg_price_family(const struct tg_price *p, const char *model);
  * TG_REC_USAGE_UNKNOWN or the counts themselves. */
 double tg_price_cost(const struct tg_price *p, const struct tg_counts *c);
 
+/* The price a call to a model without a price line is estimated at
+ * (shim/estimate.h): for each rate, the highest of provider's lines
+ * (long-context tier included), or of the whole table when provider has
+ * none; no long-context tier, family "".  Returns 0 with *out filled, or
+ * -1 when t is NULL or empty. */
+int tg_price_ceiling(const struct tg_prices *t, const char *provider, struct tg_price *out);
+
 /* Frees t (NULL is allowed). */
 void tg_prices_free(struct tg_prices *t);
 

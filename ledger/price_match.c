@@ -7,6 +7,7 @@
  * unknown "gpt-4.5-x" is not a "gpt-4".  Only tokens that are plainly
  * dates, snapshot numbers or release channels are stripped. */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "price.h"
@@ -229,4 +230,53 @@ const struct tg_price *tg_price_find(const struct tg_prices *t, const char *prov
 			*variant = '\0';
 	}
 	return find_family(t, canon_provider(vendor), slash + 1);
+}
+
+/* The shim links no libm. */
+static double higher(double a, double b)
+{
+	return b > a ? b : a;
+}
+
+static void rates_max(struct tg_rates *m, const struct tg_rates *r)
+{
+	m->input = higher(m->input, r->input);
+	m->output = higher(m->output, r->output);
+	m->cached_input = higher(m->cached_input, r->cached_input);
+	m->cache_write_5m = higher(m->cache_write_5m, r->cache_write_5m);
+	m->cache_write_1h = higher(m->cache_write_1h, r->cache_write_1h);
+	m->reasoning = higher(m->reasoning, r->reasoning);
+}
+
+int tg_price_ceiling(const struct tg_prices *t, const char *provider, struct tg_price *out)
+{
+	char prov[TG_PROVIDER_MAX];
+	const char *canon = NULL;
+	const struct tg_price *p;
+	int found = 0;
+
+	memset(out, 0, sizeof *out);
+	if (!t)
+		return -1;
+	if (provider && !normalise(prov, sizeof prov, provider))
+		canon = canon_provider(prov);
+	for (int pass = canon ? 0 : 1; pass < 2 && !found; pass++) {
+		size_t cursor = 0;
+
+		/* Pass 0: the provider's lines; pass 1: the whole table, for a
+		 * provider without any. */
+		while ((p = tg_prices_next(t, &cursor, NULL)) != NULL) {
+			if (pass == 0 && strcmp(p->provider, canon) != 0)
+				continue;
+			rates_max(&out->base, &p->base);
+			if (p->long_threshold)
+				rates_max(&out->base, &p->above);
+			found = 1;
+		}
+	}
+	if (!found)
+		return -1;
+	out->above = out->base;
+	snprintf(out->provider, sizeof out->provider, "%s", canon ? canon : "");
+	return 0;
 }

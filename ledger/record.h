@@ -55,6 +55,9 @@ enum tg_record_flag {
 	TG_REC_TOO_LARGE     = 1u << 7, /* the body decoded past the inspection limit (decode.h):
 	                                   not read further, usage unknown */
 	TG_REC_STREAM_ERROR  = 1u << 8, /* the stream ended with an error event */
+	TG_REC_COST_ESTIMATE = 1u << 9, /* cost_usd is an estimate (estimate.h): the model has
+	                                   no price, or the response carried no usage;
+	                                   unknown counts stay TG_COUNT_UNKNOWN */
 };
 
 /* Sizes of the text fields, terminating NUL included.  Longer values are

@@ -25,12 +25,28 @@ void tg_total_of_record(const struct tg_record *r, struct tg_total *a)
 		a->tokens = (r->counts.input > 0 ? r->counts.input : 0) +
 		            (r->counts.output > 0 ? r->counts.output : 0);
 	a->tokens_unknown = r->counts.input < 0 || r->counts.output < 0;
+	if (tg_record_cost_estimated(r)) {
+		a->usd_estimated = a->usd;
+		a->estimated = 1;
+	}
 	if (r->flags & TG_REC_USAGE_UNKNOWN)
 		a->usage_unknown = 1;
 	else if (r->flags & TG_REC_UNPRICED)
 		a->unpriced = 1;
-	else
+	else if (!tg_record_cost_estimated(r))
 		a->usd_known = r->cost_usd;
+}
+
+int tg_record_cost_estimated(const struct tg_record *r)
+{
+	return (r->flags & TG_REC_COST_ESTIMATE) != 0;
+}
+
+double tg_total_usd_for(double usd, double usd_estimated, int count_estimates)
+{
+	double d = count_estimates ? usd : usd - usd_estimated;
+
+	return d > 0 ? d : 0;
 }
 
 void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
@@ -43,10 +59,19 @@ void tg_total_sum(struct tg_total *a, const struct tg_total *delta)
 	a->unpriced += delta->unpriced;
 	a->usage_unknown += delta->usage_unknown;
 	a->tokens_unknown += delta->tokens_unknown;
+	a->usd_estimated += delta->usd_estimated;
+	a->estimated += delta->estimated;
 	a->partial |= delta->partial;
 }
 
 int64_t tg_total_cost_unknown(const struct tg_total *a)
 {
 	return a->unpriced + a->usage_unknown;
+}
+
+int64_t tg_total_cost_unestimated(const struct tg_total *a)
+{
+	int64_t n = tg_total_cost_unknown(a) - a->estimated;
+
+	return n > 0 ? n : 0;
 }

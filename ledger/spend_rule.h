@@ -15,8 +15,11 @@
  *  - cost: a sent call whose response carried no usage has an unknown
  *    cost (usage_unknown); one with usage but no price for its model is
  *    unpriced; only the others add to usd_known.  usd, the budgets' sum,
- *    adds every finite positive cost_usd (the shim writes 0 for both
- *    unknown kinds, so the two agree on every record it writes).
+ *    adds every finite positive cost_usd.  The shim writes for both
+ *    unknown kinds an estimate (shim/estimate.h) flagged
+ *    TG_REC_COST_ESTIMATE, or 0 where it has none; such a cost adds to
+ *    usd and to usd_estimated, never to usd_known.  A policy with
+ *    unpriced=allow counts usd - usd_estimated (tg_total_usd_for()).
  *
  * Whoever shows such a sum says "at least" when tokens_unknown, unpriced
  * or usage_unknown is not zero (money.h formats the amounts).
@@ -41,6 +44,12 @@ struct tg_total {
 	int64_t unpriced;           /* calls with usage but no price */
 	int64_t usage_unknown;      /* calls whose response carried no usage */
 	int64_t tokens_unknown;     /* calls with input or output unknown */
+	/* Appended by the third totals layout: the part of usd that is an
+	 * estimate (records flagged TG_REC_COST_ESTIMATE).  No record before
+	 * that layout held one, so a value of the second layout says 0
+	 * rightly. */
+	double usd_estimated;
+	int64_t estimated;          /* calls whose cost_usd is an estimate */
 	int partial;
 };
 
@@ -55,7 +64,18 @@ void tg_total_of_record(const struct tg_record *r, struct tg_total *a);
  * report's groups). */
 void tg_total_sum(struct tg_total *a, const struct tg_total *delta);
 
+/* 1 when r's cost_usd is an estimate (TG_REC_COST_ESTIMATE). */
+int tg_record_cost_estimated(const struct tg_record *r);
+
+/* The USD a policy counts of usd and its estimated part: all of it, or
+ * with count_estimates 0 (unpriced=allow) the measured part alone. */
+double tg_total_usd_for(double usd, double usd_estimated, int count_estimates);
+
 /* Calls whose cost is not in usd_known: unpriced + usage_unknown. */
 int64_t tg_total_cost_unknown(const struct tg_total *a);
+
+/* Of those, the calls without an estimate either: what a sum of usd_known
+ * + usd_estimated still leaves out ("at least"). */
+int64_t tg_total_cost_unestimated(const struct tg_total *a);
 
 #endif

@@ -1,12 +1,13 @@
 /* budget_gate.c - see budget_gate.h. */
 #include "budget_gate.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "budget.h"
+#include "budget_decide.h"
 #include "config.h"
-#include "decimal.h"
 #include "ledger_budget.h"
 #include "log.h"
 #include "money.h"
@@ -41,8 +42,13 @@ static struct {
 		int64_t tokens;
 		int64_t calls;
 		unsigned alerted;   /* bit per alert level already printed */
+		double usd_estimated;
 	} session[MATCH_MAX];
 	int nsession;
+
+	/* The policies that govern the call being checked, and their spend. */
+	struct tg_policy matched[MATCH_MAX];
+	struct tg_spend spend[MATCH_MAX];
 
 	/* Alerts this process knows are recorded (by it or another process):
 	 * asking the ledger again would cost a write transaction per call. */
@@ -82,6 +88,7 @@ static void alert_remember(const char *policy, int level, int64_t window_start_u
 void tg_gate_configure(const char *budgets_env, const char *fail_env)
 {
 	char err[256];
+	tg_sink_observe(tg_gate_account);
 	gate.nenv = 0;
 	if (budgets_env && *budgets_env &&
 	    tg_policies_parse_env(budgets_env, gate.env_policies, ENV_POLICIES_MAX, &gate.nenv,
@@ -130,6 +137,7 @@ static void account_list(const struct tg_policy *list, int n, const struct tg_re
 		if (!s)
 			continue;
 		s->usd += a.usd;
+		s->usd_estimated += a.usd_estimated;
 		s->tokens += a.tokens;
 		s->calls += a.calls;
 	}
@@ -201,20 +209,27 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
 }
 
 /* In the C locale whatever the host program set: the text ends up in a
- * JSON error body and on stderr, where a decimal comma would mislead. */
+ * JSON error body and on stderr, where a decimal comma would mislead.
+ * Amounts by the one money formatter (money.h); a USD policy says
+ * dollars, a token policy tokens, and the estimated part of a spend is
+ * said as one (estimate.h). */
 static void spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf, size_t n)
 {
-	/* The spend by the one money formatter (money.h); the limit as written. */
-	char usd[TG_MONEY_MAX], lim[48];
+	char usd[TG_MONEY_MAX], lim[TG_MONEY_MAX], est[TG_MONEY_MAX + 32] = "";
 	if (tg_money_text(s->usd, usd, sizeof usd) < 0)
 		snprintf(usd, sizeof usd, "$?");
-	if (tg_decimal_shortest(p->limit_usd, lim, sizeof lim) < 0)
-		snprintf(lim, sizeof lim, "?");
+	if (tg_money_text(p->limit_usd, lim, sizeof lim) < 0)
+		snprintf(lim, sizeof lim, "$?");
+	if (s->usd_estimated > 0 && p->unpriced != TG_UNPRICED_ALLOW) {
+		char e[TG_MONEY_MAX];
+		if (tg_money_text(s->usd_estimated, e, sizeof e) >= 0)
+			snprintf(est, sizeof est, " (~%s of it estimated)", e);
+	}
 	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		snprintf(buf, n, "spent %s of $%s and %lld of %lld tokens", usd, lim,
+		snprintf(buf, n, "spent %s%s of %s and %lld of %lld tokens", usd, est, lim,
 		         (long long)s->tokens, (long long)p->limit_tokens);
 	else if (p->limit_usd >= 0)
-		snprintf(buf, n, "spent %s of $%s", usd, lim);
+		snprintf(buf, n, "spent %s%s of %s", usd, est, lim);
 	else
 		snprintf(buf, n, "used %lld of %lld tokens", (long long)s->tokens, (long long)p->limit_tokens);
 }
@@ -278,41 +293,149 @@ static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const str
 	tg_warn("budget '%s' (%s): %s: %s", p->name, scope, what, spent);
 }
 
-struct match {
-	const struct tg_policy *p;
-	struct tg_spend spend;
+/* The call as the gate sees it: its scopes and what a decision needs. */
+struct gate_view {
+	struct tg_call scope;
+	struct tg_decide_call decide;
+	struct tg_price ceiling;
 };
 
-static double pct_used(const struct tg_policy *p, const struct tg_spend *s, int zero_priced)
+static void view_of(const struct tg_gate_call *call, const struct tg_prices *prices,
+                    struct gate_view *v)
 {
-	double pct = 0;
-	if (p->limit_usd > 0 && !zero_priced)
-		pct = s->usd / p->limit_usd * 100.0;
-	else if (p->limit_usd == 0 && !zero_priced)
-		pct = 100.0;
-	if (p->limit_tokens > 0 && (double)s->tokens / (double)p->limit_tokens * 100.0 > pct)
-		pct = (double)s->tokens / (double)p->limit_tokens * 100.0;
-	else if (p->limit_tokens == 0)
-		pct = 100.0;
-	return pct;
+	const struct tg_config *cfg = tg_config_get();
+	const struct tg_price *price = call->model[0] && prices
+		? tg_price_find(prices, call->provider->name, call->model) : NULL;
+
+	v->scope = (struct tg_call){
+		.provider = call->provider->name,
+		.model = call->model,
+		.model_family = tg_price_family(price, call->model),
+		.process = cfg->process,
+		.tags = cfg->tags,
+	};
+	v->decide = (struct tg_decide_call){
+		.model = call->model,
+		.max_tokens = call->max_tokens,
+		.can_rewrite = call->can_rewrite,
+		.price = price,
+		.ceiling = NULL,
+	};
 }
 
-/* Output tokens the rest of the budget can pay for; INT64_MAX if unbounded. */
-static int64_t affordable_tokens(const struct tg_policy *p, const struct tg_spend *s,
-                                 const struct tg_price *price)
+/* A clamp of a model without a price caps at its provider's highest
+ * output rate: read from the table only when a policy would clamp it. */
+static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, const char *provider,
+                         int n)
 {
-	int64_t n = INT64_MAX;
-	if (p->limit_usd >= 0 && price && price->base.output > 0) {
-		double left = p->limit_usd - s->usd;
-		double t = left > 0 ? left / (price->base.output / 1e6) : 0;
-		n = t < (double)INT64_MAX ? (int64_t)t : INT64_MAX;
+	if (v->decide.price || !prices)
+		return;
+	for (int i = 0; i < n; i++) {
+		if (gate.matched[i].action == TG_ACT_CLAMP) {
+			if (tg_price_ceiling(prices, provider, &v->ceiling) == 0)
+				v->decide.ceiling = &v->ceiling;
+			return;
+		}
 	}
-	if (p->limit_tokens >= 0) {
-		int64_t left = p->limit_tokens - s->tokens;
-		if (left < n)
-			n = left > 0 ? left : 0;
-	}
+}
+
+/* Copies the policies that govern c into gate.matched; returns how many. */
+static int match_policies(const struct tg_call *c)
+{
+	int n = 0;
+	for (int i = 0; i < gate.nenv && n < MATCH_MAX; i++)
+		if (tg_policy_matches(&gate.env_policies[i], c))
+			gate.matched[n++] = gate.env_policies[i];
+	for (int i = 0; i < gate.nstored && n < MATCH_MAX; i++)
+		if (tg_policy_matches(&gate.stored[i], c))
+			gate.matched[n++] = gate.stored[i];
 	return n;
+}
+
+/* The spend of each matched policy: the ledger's for time windows, this
+ * process's own for session windows.  Returns 0 or a ledger error. */
+static int read_spend(struct tg_ledger *l, int n)
+{
+	int rc = tg_ledger_spend_many(l, gate.matched, n, tg_wall_us(), gate.spend);
+	if (rc != 0)
+		return rc;
+	for (int i = 0; i < n; i++) {
+		struct session_spend *s;
+		if (gate.matched[i].window != TG_WIN_SESSION)
+			continue;
+		s = session_slot(gate.matched[i].name, 0);
+		gate.spend[i].usd = s ? s->usd : 0;
+		gate.spend[i].usd_estimated = s ? s->usd_estimated : 0;
+		gate.spend[i].tokens = s ? s->tokens : 0;
+		gate.spend[i].calls = s ? s->calls : 0;
+	}
+	return 0;
+}
+
+/* The refusal's text, cut to fit. */
+static void say(struct tg_gate_result *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(struct tg_gate_result *out, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(out->message, sizeof out->message, fmt, ap);
+	va_end(ap);
+}
+
+static void block_with(struct tg_gate_result *out, const char *policy, const char *message)
+{
+	out->verdict = TG_VERDICT_BLOCK;
+	snprintf(out->policy, sizeof out->policy, "%s", policy);
+	snprintf(out->message, sizeof out->message, "%s", message);
+}
+
+/* The policies cannot be read: said once with the sink's ledger
+ * warnings (one line per cause); the fail mode decides the call. */
+static void policies_unreadable(struct tg_ledger *l, int rc, struct tg_gate_result *out)
+{
+	char message[320];
+	if (gate.fail_closed) {
+		snprintf(message, sizeof message,
+		         "tokenguard: the budget ledger at %.160s cannot be read and TOKENGUARD_FAIL=closed; "
+		         "the call was not sent", tg_config_get()->ledger_dir);
+		block_with(out, "fail-closed", message);
+	} else if (l) {
+		tg_sink_ledger_problem(rc, "cannot read the budget policies in",
+		                       "budgets are not checked (TOKENGUARD_FAIL=open) and calls may not be recorded");
+	}
+}
+
+/* The alerts v says are due, once per policy, level and window. */
+static void announce(struct tg_ledger *l, const struct tg_policy *p, const struct tg_policy_verdict *v,
+                     const char *model)
+{
+	if (v->alerts & (1u << TG_ALERT_THRESHOLD))
+		alert_once(l, p, &v->spend, TG_ALERT_THRESHOLD, model, "alert threshold reached");
+	if (v->alerts & (1u << TG_ALERT_LIMIT))
+		alert_once(l, p, &v->spend, TG_ALERT_LIMIT, model, "limit reached");
+	if (v->alerts & (1u << TG_ALERT_FALLBACK))
+		alert_once(l, p, &v->spend, TG_ALERT_FALLBACK, model, v->fallback_note);
+}
+
+/* The refusal the program reads, and the blocked call kept in the
+ * ledger's alerts (each one: not once). */
+static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct tg_policy_verdict *v,
+                   const char *model, struct tg_gate_result *out)
+{
+	char scope[TG_TAGS_MAX + 32], spent[200];
+	struct tg_alert a;
+	describe(p, scope, sizeof scope);
+	if (v->reason == TG_BLOCK_UNPRICED)
+		say(out, "tokenguard: budget '%.63s' (%.80s) refuses model \"%.80s\", which has no price "
+		    "(unpriced=block); the call was not sent", p->name, scope, model);
+	else {
+		spend_text(p, &v->spend, spent, sizeof spent);
+		say(out, "tokenguard: budget '%.63s' (%.80s) %s; the call was not sent", p->name, scope, spent);
+	}
+	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, model,
+	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" : "call blocked");
+	if (tg_ledger_alert_add(l, &a) != 0)
+		tg_debug("could not record the blocked call of budget '%s'", p->name);
 }
 
 struct check_ctx {
@@ -320,173 +443,34 @@ struct check_ctx {
 	struct tg_gate_result *out;
 };
 
-static void set_block(struct tg_gate_result *out, const struct tg_policy *p, const char *message)
-{
-	out->verdict = TG_VERDICT_BLOCK;
-	snprintf(out->policy, sizeof out->policy, "%s", p->name);
-	snprintf(out->message, sizeof out->message, "%s", message);
-}
-
 static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, void *arg)
 {
 	struct check_ctx *cx = arg;
-	const struct tg_gate_call *call = cx->call;
-	struct tg_gate_result *out = cx->out;
-	const struct tg_config *cfg = tg_config_get();
-	struct match m[MATCH_MAX];
-	int nm = 0;
-	int64_t now = tg_wall_us();
+	struct gate_view view;
+	int rc = l ? load_stored(l) : TG_ENOENT, n;
 
-	/* An unreadable ledger is said once, with the sink's ledger warnings
-	 * (one line per cause); the fail mode decides what happens to the
-	 * call. */
-	int rc = l ? load_stored(l) : TG_ENOENT;
 	if (rc != 0) {
-		if (gate.fail_closed) {
-			out->verdict = TG_VERDICT_BLOCK;
-			snprintf(out->policy, sizeof out->policy, "fail-closed");
-			snprintf(out->message, sizeof out->message,
-			         "tokenguard: the budget ledger at %.160s cannot be read and TOKENGUARD_FAIL=closed; "
-			         "the call was not sent", cfg->ledger_dir);
-			return;
-		}
-		if (l)
-			tg_sink_ledger_problem(rc, "cannot read the budget policies in",
-			                       "budgets are not checked (TOKENGUARD_FAIL=open) and calls may not be recorded");
+		policies_unreadable(l, rc, cx->out);
 		return;
 	}
 	if (gate.nenv == 0 && gate.nstored == 0)
 		return;
-
-	const struct tg_price *price = call->model[0] && prices
-		? tg_price_find(prices, call->provider->name, call->model) : NULL;
-	int zero_priced = price && price->base.input == 0 && price->base.output == 0;
-	struct tg_call c = {
-		.provider = call->provider->name,
-		.model = call->model,
-		.model_family = price ? price->family : call->model,
-		.process = cfg->process,
-		.tags = cfg->tags,
-	};
-	for (int i = 0; i < gate.nenv && nm < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.env_policies[i], &c))
-			m[nm++].p = &gate.env_policies[i];
-	for (int i = 0; i < gate.nstored && nm < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.stored[i], &c))
-			m[nm++].p = &gate.stored[i];
-	if (nm == 0)
+	view_of(cx->call, prices, &view);
+	if ((n = match_policies(&view.scope)) == 0)
 		return;
-
-	struct tg_policy ps[MATCH_MAX];
-	struct tg_spend sp[MATCH_MAX];
-	for (int i = 0; i < nm; i++)
-		ps[i] = *m[i].p;
-	if (tg_ledger_spend_many(l, ps, nm, now, sp) != 0) {
-		if (gate.fail_closed) {
-			set_block(out, m[0].p, "tokenguard: budget spend cannot be read and TOKENGUARD_FAIL=closed; "
-			          "the call was not sent");
-			return;
-		}
+	view_ceiling(&view, prices, cx->call->provider->name, n);
+	if (read_spend(l, n) != 0) {
+		if (gate.fail_closed)
+			block_with(cx->out, gate.matched[0].name, "tokenguard: budget spend cannot be read and "
+			           "TOKENGUARD_FAIL=closed; the call was not sent");
 		return;
 	}
-	for (int i = 0; i < nm; i++) {
-		m[i].spend = sp[i];
-		if (m[i].p->window == TG_WIN_SESSION) {
-			struct session_spend *s = session_slot(m[i].p->name, 0);
-			m[i].spend.usd = s ? s->usd : 0;
-			m[i].spend.tokens = s ? s->tokens : 0;
-			m[i].spend.calls = s ? s->calls : 0;
-		}
-	}
-
-	char scope[TG_TAGS_MAX + 32], spent[160];
-	for (int i = 0; i < nm && out->verdict != TG_VERDICT_BLOCK; i++) {
-		const struct tg_policy *p = m[i].p;
-		const struct tg_spend *s = &m[i].spend;
-		double pct = pct_used(p, s, zero_priced);
-		int over = pct >= 100.0;
-		describe(p, scope, sizeof scope);
-		spend_text(p, s, spent, sizeof spent);
-
-		if (pct >= p->alert_pct && !over)
-			alert_once(l, p, s, TG_ALERT_THRESHOLD, call->model, "alert threshold reached");
-		if (over)
-			alert_once(l, p, s, TG_ALERT_LIMIT, call->model, "limit reached");
-
-		char message[320];
-		snprintf(message, sizeof message, "tokenguard: budget '%.63s' (%.80s) %.120s; the call was not sent",
-		         p->name, scope, spent);
-
-		switch (p->action) {
-		case TG_ACT_WARN:
-			break;
-		case TG_ACT_BLOCK:
-			if (over)
-				set_block(out, p, message);
-			break;
-		case TG_ACT_DOWNGRADE:
-			if (!over || strcmp(call->model, p->downgrade_model) == 0)
-				break;
-			if (call->can_rewrite) {
-				out->verdict = TG_VERDICT_REWRITE;
-				snprintf(out->policy, sizeof out->policy, "%s", p->name);
-				snprintf(out->new_model, sizeof out->new_model, "%s", p->downgrade_model);
-			} else {
-				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
-				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's model (not held whole, compressed, or no room at its "
-				           "announced length): blocking instead"
-				           : "cannot rewrite this request's model (not held whole, compressed, or no room at its "
-				           "announced length): letting it through");
-				if (p->fallback == TG_ACT_BLOCK)
-					set_block(out, p, message);
-			}
-			break;
-		case TG_ACT_CLAMP: {
-			int64_t can = affordable_tokens(p, s, zero_priced ? NULL : price);
-			if (can == INT64_MAX || (call->max_tokens >= 0 && call->max_tokens <= can))
-				break;
-			if (can < 1) {
-				if (p->fallback == TG_ACT_BLOCK)
-					set_block(out, p, message);
-				break;
-			}
-			if (call->can_rewrite) {
-				if (out->verdict == TG_VERDICT_ALLOW)
-					snprintf(out->policy, sizeof out->policy, "%s", p->name);
-				out->verdict = TG_VERDICT_REWRITE;
-				if (out->new_max_tokens < 0 || can < out->new_max_tokens)
-					out->new_max_tokens = can;
-			} else {
-				alert_once(l, p, s, TG_ALERT_FALLBACK, call->model,
-				           p->fallback == TG_ACT_BLOCK
-				           ? "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
-				           "announced length): blocking instead"
-				           : "cannot rewrite this request's max tokens (not held whole, compressed, or no room at its "
-				           "announced length): letting it through");
-				if (p->fallback == TG_ACT_BLOCK)
-					set_block(out, p, message);
-			}
-			break;
-		}
-		}
-	}
-	if (out->verdict == TG_VERDICT_BLOCK) {
-		const struct tg_policy *p = NULL;
-		for (int i = 0; i < nm; i++)
-			if (strcmp(m[i].p->name, out->policy) == 0)
-				p = m[i].p;
-		if (p) {
-			struct tg_alert a;
-			struct tg_spend s0 = { 0 };
-			const struct tg_spend *s = &s0;
-			for (int i = 0; i < nm; i++)
-				if (m[i].p == p)
-					s = &m[i].spend;
-			fill_alert(&a, p, s, TG_ALERT_BLOCKED, call->model, "call blocked");
-			if (tg_ledger_alert_add(l, &a) != 0)
-				tg_debug("could not record the blocked call of budget '%s'", p->name);
-		}
+	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
+		struct tg_policy_verdict v;
+		tg_budget_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
+		announce(l, &gate.matched[i], &v, cx->call->model);
+		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
+			refuse(l, &gate.matched[i], &v, cx->call->model, cx->out);
 	}
 }
 

@@ -3,10 +3,13 @@
  * Owns: the process's view of the budget policies (those stored in the
  * ledger, re-read only when the ledger's policy version changes, plus those
  * of TOKENGUARD_BUDGETS), the spend of session windows (the life of this
- * process, kept in memory), the fail mode (TOKENGUARD_FAIL) and the
- * decision for one call: allow, block, or rewrite (downgrade the model,
- * clamp the max output tokens), with the alerts and stderr lines that go
- * with it.
+ * process, kept in memory, fed by the sink's commit observer), the fail
+ * mode (TOKENGUARD_FAIL) and the orchestration of the check of one call:
+ * match the policies, read their spend, have each decide (budget_decide.h:
+ * allow, block, or rewrite by downgrading the model or clamping the max
+ * output tokens), then say the alerts and stderr lines that go with it and
+ * write the refusal's message.  The transports ask through
+ * tg_exchange_gate() (exchange.h).
  *
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
@@ -48,15 +51,16 @@ struct tg_gate_result {
 void tg_gate_check(const struct tg_gate_call *call, struct tg_gate_result *out);
 
 /* Adds a committed record to the session windows it counts toward.
- * Called by the sink, under its lock. */
+ * The sink's commit observer (sink.h, registered by tg_gate_configure),
+ * under its lock. */
 void tg_gate_account(const struct tg_record *r, const char *model_family);
 
 /* pthread_atfork child handler: a child's session starts with no spend. */
 void tg_gate_atfork_child(void);
 
-/* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL; invalid policies are
- * reported on stderr by name and field, and not applied.  Called once at
- * initialisation. */
+/* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL (invalid policies are
+ * reported on stderr by name and field, and not applied) and registers
+ * the session spend with the sink.  Called once at initialisation. */
 void tg_gate_configure(const char *budgets_env, const char *fail_env);
 
 #endif

@@ -372,9 +372,10 @@ size_t tg_conn_pending(const void *ssl)
 	return n;
 }
 
-static void commit_nothing(struct tg_record *r)
+static void commit_nothing(struct tg_record *r, const struct tg_call_size *size)
 {
 	(void)r;
+	(void)size;
 }
 
 /* A forked child frees an SSL object it inherited: its exchanges are the

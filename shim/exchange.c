@@ -29,6 +29,8 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->content_length = -1;
 	x->header_input = x->header_output = -1;
 	x->body_bytes = 0;
+	x->decoded_bytes = 0;
+	x->req_body_bytes = 0;
 	x->response_started = 0;
 	x->kind = TG_BODY_JSON;
 	x->encoding = TG_ENC_IDENTITY;
@@ -95,6 +97,7 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 
 void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len)
 {
+	x->req_body_bytes += (int64_t)len;
 	if (!x->req_body_opaque)
 		tg_reqscan_feed(&x->req, buf, len);
 }
@@ -172,6 +175,7 @@ void tg_exchange_response_headers_done(struct tg_exchange *x)
 static void feed_usage(void *ctx, const char *buf, size_t len)
 {
 	struct tg_exchange *x = ctx;
+	x->decoded_bytes += (int64_t)len;
 	if (!x->inspect_off && x->usage_live && tg_usage_feed(&x->usage, buf, len) < 0)
 		x->inspect_off = 1;
 }
@@ -236,6 +240,32 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 	x->response_started = 0;
 }
 
+void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
+                      struct tg_gate_result *g)
+{
+	x->gated = 1;
+	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
+	struct tg_gate_call call = {
+		.provider = x->provider,
+		.model = asked,
+		.max_tokens = x->req.info.max_tokens,
+		.can_rewrite = can_rewrite,
+	};
+	tg_gate_check(&call, g);
+}
+
+int tg_exchange_queue_refusal(struct tg_exchange *x, struct tg_inject *inject,
+                              const struct tg_gate_result *g, const char *bytes, int n)
+{
+	if (n < 0 || tg_inject_append(inject, bytes, (size_t)n) != 0) {
+		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
+		        "the call goes through", g->policy, x->host);
+		return -1;
+	}
+	tg_exchange_refuse(x, g->policy);
+	return 0;
+}
+
 void tg_exchange_rewritten(struct tg_exchange *x, const char *policy, const char *asked,
                            int downgraded, int clamped)
 {
@@ -270,7 +300,18 @@ static int64_t ms_between(int64_t from_us, int64_t to_us)
 	return to_us >= from_us ? (to_us - from_us) / 1000 : 0;
 }
 
-int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
+/* The sizes of an exchange a cost estimate goes by (estimate.h). */
+static void call_size(const struct tg_exchange *x, const struct tg_usage *usage,
+                      struct tg_call_size *size)
+{
+	size->request_bytes = x->req_body_bytes;
+	size->content_bytes = x->response_started && x->usage_live && !x->inspect_off
+	                      ? usage->content_bytes : -1;
+	size->response_bytes = x->decoded_bytes > x->body_bytes ? x->decoded_bytes : x->body_bytes;
+}
+
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
+                       struct tg_call_size *size)
 {
 	struct tg_request_info req;
 	struct tg_usage usage;
@@ -288,7 +329,9 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r)
 		tg_usage_end(&x->usage, &usage);
 	} else {
 		memset(&usage, 0, sizeof usage);
+		usage.content_bytes = -1;
 	}
+	call_size(x, &usage, size);
 	release(x);
 
 	memset(r, 0, sizeof *r);

@@ -24,7 +24,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget_gate.h"
 #include "decode.h"
+#include "estimate.h"
+#include "inject.h"
 #include "providers.h"
 #include "record.h"
 #include "reqscan.h"
@@ -50,6 +53,8 @@ struct tg_exchange {
 	int64_t header_input;      /* Bedrock InvokeModel's x-amzn-bedrock-input-token-count, -1 if none */
 	int64_t header_output;     /* ... and -output-token-count */
 	int64_t body_bytes;        /* response body bytes seen (before decoding) */
+	int64_t decoded_bytes;     /* ... and decoded, as far as inspected */
+	int64_t req_body_bytes;    /* request body bytes seen */
 	int response_started;
 	enum tg_body_kind kind;
 	enum tg_encoding encoding;
@@ -102,10 +107,12 @@ int tg_exchange_body_complete(const struct tg_exchange *x);
 int tg_exchange_response_whole(const struct tg_exchange *x);
 
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
- * stream reset).  Fills *out and releases the decoder; the caller commits the
- * record (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen
- * (no request target): such an exchange makes no record. */
-int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out);
+ * stream reset).  Fills *out and *size (what a cost estimate goes by,
+ * estimate.h) and releases the decoder; the caller commits the record
+ * (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen (no
+ * request target): such an exchange makes no record. */
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out,
+                       struct tg_call_size *size);
 
 /* The model the request asks for so far: the body's, else the path's. */
 void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);
@@ -113,6 +120,19 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 /* Marks the exchange refused by `policy`: it ends now, as a 429 that never
  * left the machine. */
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy);
+
+/* The budget check of x before its request goes out, for both transports:
+ * marks x gated, writes the model it asks for into asked (TG_MODEL_MAX
+ * bytes) and the gate's verdict into g.  can_rewrite: the transport can
+ * still rewrite this request's body. */
+void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
+                      struct tg_gate_result *g);
+
+/* Queues the refusal bytes[0..n) the transport framed (refusal.h; n < 0:
+ * it could not) for the program to read, and marks x refused.  Returns 0,
+ * or -1 after saying on stderr that the call goes through instead. */
+int tg_exchange_queue_refusal(struct tg_exchange *x, struct tg_inject *inject,
+                              const struct tg_gate_result *g, const char *bytes, int n);
 
 /* Marks the exchange's request rewritten by `policy` before it was sent:
  * its model downgraded from `asked` (new_model set) and/or its max output

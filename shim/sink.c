@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "ledger.h"
 #include "log.h"
@@ -28,6 +27,7 @@ static struct {
 	char warned[WARNED_MODELS_MAX][TG_PROVIDER_MAX + TG_MODEL_MAX];
 	int nwarned;
 	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
+	tg_commit_observer observer;
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
 /* Bad lines of the price file: the first is named, the rest counted in
@@ -75,11 +75,13 @@ static int already_warned(const char *provider, const char *model)
 	return 0;
 }
 
-/* Sets cost_usd and TG_REC_UNPRICED; returns the price line found, whose
- * family names the model scope of the record's spend. */
-static const struct tg_price *price(struct tg_record *r)
+/* Sets cost_usd and its flags (estimate.h); returns the price line
+ * found, whose family names the model scope of the record's spend. */
+static const struct tg_price *price(struct tg_record *r, const struct tg_call_size *size)
 {
 	const struct tg_price *p = NULL;
+	struct tg_price ceiling;
+	int has_ceiling = 0;
 	if (!sink.prices_loaded)
 		load_prices();
 	if (sink.prices && r->model[0])
@@ -92,17 +94,15 @@ static const struct tg_price *price(struct tg_record *r)
 		r->cost_usd = 0;   /* counting tokens is free, priced model or not */
 		return p;
 	}
-	if (p) {
-		r->cost_usd = tg_price_cost(p, &r->counts);
-		return p;
-	}
-	r->cost_usd = 0;
-	r->flags |= TG_REC_UNPRICED;
-	if (!already_warned(r->provider, r->model))
-		tg_warn("no price for %s model \"%s\": its calls are recorded with cost 0 and marked "
-		        "unpriced; add it to ~/.config/tokenguard/prices.tsv or TOKENGUARD_PRICES", r->provider,
-		        r->model[0] ? r->model : "(unknown)");
-	return NULL;
+	if (!p || (r->flags & TG_REC_USAGE_UNKNOWN))
+		has_ceiling = tg_price_ceiling(sink.prices, r->provider, &ceiling) == 0;
+	tg_estimate_cost(r, size, p, has_ceiling ? &ceiling : NULL);
+	if (!p && !already_warned(r->provider, r->model))
+		tg_warn("no price for %s model \"%s\": its calls are marked unpriced and charged to "
+		        "budgets at an estimate (%s's highest prices); add it to "
+		        "~/.config/tokenguard/prices.tsv or TOKENGUARD_PRICES", r->provider,
+		        r->model[0] ? r->model : "(unknown)", r->provider);
+	return p;
 }
 
 void tg_sink_ledger_problem(int rc, const char *what, const char *consequence)
@@ -155,12 +155,18 @@ static struct tg_ledger *ledger(void)
 	return sink.ledger;
 }
 
-void tg_sink_commit(struct tg_record *r)
+void tg_sink_observe(tg_commit_observer fn)
+{
+	sink.observer = fn;
+}
+
+void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size)
 {
 	pthread_mutex_lock(&sink.lock);
-	const struct tg_price *p = price(r);
+	const struct tg_price *p = price(r, size);
 	const char *family = tg_price_family(p, r->model);
-	tg_gate_account(r, family);
+	if (sink.observer)
+		sink.observer(r, family);
 	struct tg_ledger *l = ledger();
 	if (l) {
 		int rc = tg_ledger_append_scoped(l, r, family);

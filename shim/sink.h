@@ -19,6 +19,7 @@
 #ifndef TG_SINK_H
 #define TG_SINK_H
 
+#include "estimate.h"
 #include "record.h"
 
 #define TG_SINK_RETRY_S 30
@@ -26,9 +27,18 @@
 struct tg_ledger;
 struct tg_prices;
 
-/* Prices r (cost_usd, TG_REC_UNPRICED) and appends it to the ledger, with
+/* Prices r (cost_usd, TG_REC_UNPRICED; an estimate from size where the
+ * cost is not measured, estimate.h) and appends it to the ledger, with
  * the spend totals of every scope it belongs to. */
-void tg_sink_commit(struct tg_record *r);
+void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size);
+
+/* Called under the sink's lock with each priced record before it is
+ * appended, and the model family its spend counts under: the budget
+ * gate's session spend (budget_gate.h) registers itself, so the storage
+ * path calls into no budget code.  One observer; set once at
+ * initialisation, before any call is observed. */
+typedef void (*tg_commit_observer)(const struct tg_record *r, const char *model_family);
+void tg_sink_observe(tg_commit_observer fn);
 
 /* A moment the program is not in a hurry: it has just sent a request to
  * a provider and waits for the answer.  When the process's spool is due a

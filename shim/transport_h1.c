@@ -24,12 +24,13 @@ static void finish_oldest(struct tg_h1_transport *t, int complete)
 {
 	struct tg_exchange *x = oldest(t);
 	struct tg_record r;
+	struct tg_call_size size;
 	if (!x)
 		return;
 	t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
 	t->count--;
-	if (tg_exchange_finish(x, complete, &r) == 0)
-		t->commit(&r);
+	if (tg_exchange_finish(x, complete, &r, &size) == 0)
+		t->commit(&r, &size);
 	free(x);
 }
 
@@ -185,15 +186,11 @@ static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_w
 	char resp[TG_REFUSAL_MAX + 512];
 	int n = tg_refusal_h1(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
 	                      g->message, resp, sizeof resp);
-	if (n < 0 || tg_inject_append(t->inject, resp, (size_t)n) != 0) {
-		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
-		        "the call goes through", g->policy, t->sni);
+	if (tg_exchange_queue_refusal(x, t->inject, g, resp, n) != 0)
 		return;
-	}
 	w->swallow = 1;
 	w->close_tls = 1;
 	t->refused = 1;
-	tg_exchange_refuse(x, g->policy);
 	finish_oldest(t, 1);
 	t->off = 1;
 }
@@ -223,17 +220,9 @@ static void gate(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_wri
                  const char *buf, size_t len, int whole)
 {
 	char asked[TG_MODEL_MAX];
-	x->gated = 1;
-	tg_exchange_requested_model(x, asked, sizeof asked);
-	struct tg_gate_call call = {
-		.provider = t->provider,
-		.model = asked,
-		.max_tokens = x->req.info.max_tokens,
-		.can_rewrite = whole && w->may_replace && t->count == 1 && x->req_done &&
-		               !x->req_body_opaque && tg_rewrite_h1_possible(buf, len),
-	};
 	struct tg_gate_result g;
-	tg_gate_check(&call, &g);
+	tg_exchange_gate(x, whole && w->may_replace && t->count == 1 && x->req_done &&
+	                 !x->req_body_opaque && tg_rewrite_h1_possible(buf, len), asked, &g);
 	if (g.verdict == TG_VERDICT_BLOCK) {
 		if (whole && t->count == 1)
 			refuse(t, x, w, &g);

@@ -51,8 +51,9 @@ static struct tg_h2_stream *stream_open(struct tg_h2_transport *t, uint32_t id)
 static void stream_end(struct tg_h2_transport *t, struct tg_h2_stream *s, int complete, int record)
 {
 	struct tg_record r;
-	if (record && tg_exchange_finish(s->x, complete, &r) == 0)
-		t->commit(&r);
+	struct tg_call_size size;
+	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0)
+		t->commit(&r, &size);
 	else
 		tg_exchange_discard(s->x);
 	free(s->x);
@@ -293,17 +294,13 @@ static void refuse(struct tg_h2_transport *t, struct tg_h2_stream *s, const stru
 	}
 	int n = tg_refusal_h2(tg_wire_for_endpoint(x->endpoint, t->provider->wire), g->policy,
 	                      g->message, s->id, frames, sizeof frames);
-	if (n < 0 || tg_inject_append(t->inject, frames, (size_t)n) != 0) {
-		tg_warn("budget '%s' would refuse a call to %s but the refusal could not be built; "
-		        "the call goes through", g->policy, t->sni);
+	if (tg_exchange_queue_refusal(x, t->inject, g, frames, n) != 0)
 		return;
-	}
 	struct refused_stream *r = &t->refused[t->nrefused++];
 	r->id = s->id;
 	r->request_ended = x->req_done;
 	r->reset_sent = 0;
 	r->credit = 0;
-	tg_exchange_refuse(x, g->policy);
 	stream_end(t, s, 1, 1);
 }
 
@@ -319,19 +316,11 @@ static void gate_streams(struct tg_h2_transport *t, int can_cut)
 		/* The model is in the body: wait for it, unless the request ended. */
 		if (!s->x->req_done && !s->x->req.info.model[0])
 			continue;
-		s->x->gated = 1;
 		char asked[TG_MODEL_MAX];
-		tg_exchange_requested_model(s->x, asked, sizeof asked);
-		struct tg_gate_call call = {
-			.provider = t->provider,
-			.model = asked,
-			.max_tokens = s->x->req.info.max_tokens,
-			/* Part of its body went out, or will before it is whole
-			 * (gate_whole_request takes the others). */
-			.can_rewrite = 0,
-		};
 		struct tg_gate_result g;
-		tg_gate_check(&call, &g);
+		/* Not rewritable: part of its body went out, or will before it
+		 * is whole (gate_whole_request takes the others). */
+		tg_exchange_gate(s->x, 0, asked, &g);
 		if (g.verdict != TG_VERDICT_BLOCK)
 			continue;
 		if (can_cut)
@@ -484,19 +473,12 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 {
 	struct tg_exchange *x = s->x;
 	char asked[TG_MODEL_MAX];
-	x->gated = 1;
-	tg_exchange_requested_model(x, asked, sizeof asked);
 	int64_t blen = x->req_body_opaque ? -1 : stream_body(start, buf, len, s->id, NULL, 0, 0);
 	char *body = blen >= 0 ? malloc((size_t)blen + 1) : NULL;
 	char *edited = body ? malloc((size_t)blen + 1) : NULL;
-	struct tg_gate_call call = {
-		.provider = t->provider,
-		.model = asked,
-		.max_tokens = x->req.info.max_tokens,
-		.can_rewrite = edited && stream_body(start, buf, len, s->id, body, (size_t)blen, 0) == blen,
-	};
 	struct tg_gate_result g;
-	tg_gate_check(&call, &g);
+	tg_exchange_gate(x, edited && stream_body(start, buf, len, s->id, body, (size_t)blen, 0) == blen,
+	                 asked, &g);
 	if (g.verdict == TG_VERDICT_REWRITE) {
 		struct tg_rewrite rw;
 		tg_rewrite_plan(&rw, &x->req.info, g.new_model, g.new_max_tokens,
@@ -507,8 +489,7 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 		} else {
 			/* No room for the change at this length: ask again as a
 			 * request that cannot be rewritten, for the fallback. */
-			call.can_rewrite = 0;
-			tg_gate_check(&call, &g);
+			tg_exchange_gate(x, 0, asked, &g);
 		}
 	}
 	free(body);
@@ -553,115 +534,119 @@ static int hold_append(struct tg_h2_transport *t, const char *buf, size_t len)
 	return 0;
 }
 
-void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
+/* The hold (README, "Rewrites over HTTP/2"): starts one when this write
+ * ends the HEADERS of a request to hold, adds the write to it, and once
+ * it ends hands what was held over in *buf (*len bytes, from cursor *c);
+ * nothing held went out, so the whole of it can still be cut.  Returns 1
+ * when the write was swallowed into the hold (or lost with the
+ * connection's observation): nothing more to do with it. */
+static int hold_step(struct tg_h2_transport *t, struct tg_write_ctl *w, struct tg_h2_cursor *c,
+                     char **buf, size_t *len, int *can_cut)
 {
-	struct tg_h2_cursor c;
-	if (t->off && !t->hold.held)
-		return;
-	tg_h2_cursor_of(&t->observer, TG_DIR_REQUEST, &c);
-	tg_h2_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
-	int can_cut = w->whole && w->may_replace;
-
-	/* What goes out in place of this write when it is not w->buf: the
-	 * bytes held so far with this write's, or a copy of this write to
-	 * edit, starting at cursor c. */
-	char *buf = NULL;
-	size_t len = 0;
-	if (!t->hold.held && can_cut && !t->off && w->len <= HOLD_MAX) {
+	if (!t->hold.held && *can_cut && !t->off && w->len <= HOLD_MAX) {
 		struct tg_h2_stream *s = request_to_hold(t);
 		if (s) {
-			t->hold.start = c;
+			t->hold.start = *c;
 			t->hold.stream = s->id;
 			if (hold_ends(t))
 				t->hold.stream = 0;   /* it could not be held whole anyway */
 		}
 	}
-	if (t->hold.stream) {
-		if (hold_append(t, w->buf, w->len) != 0) {
-			tg_warn("%s: out of memory holding a request back; this connection is no longer "
-			        "observed", t->sni);
-			t->off = 1;
-			close_streams(t);
-			if (!t->hold.held) {
-				t->hold.stream = 0;
-				return;
-			}
-			/* What is held must still go out.  This write's bytes
-			 * are lost with it: the server will see a broken stream,
-			 * as after any failure of the program's own allocation. */
-		} else if (!hold_ends(t)) {
-			w->swallow = 1;
-			return;
+	if (!t->hold.stream)
+		return 0;
+	if (hold_append(t, w->buf, w->len) != 0) {
+		tg_warn("%s: out of memory holding a request back; this connection is no longer "
+		        "observed", t->sni);
+		t->off = 1;
+		close_streams(t);
+		if (!t->hold.held) {
+			t->hold.stream = 0;
+			return 1;
 		}
-		buf = t->hold.held;
-		len = t->hold.len;
-		c = t->hold.start;
-		t->hold.held = NULL;
-		t->hold.len = 0;
-		t->hold.stream = 0;
-		can_cut = w->may_replace;   /* nothing held went out */
+		/* What is held must still go out.  This write's bytes are lost
+		 * with it: the server will see a broken stream, as after any
+		 * failure of the program's own allocation. */
+	} else if (!hold_ends(t)) {
+		w->swallow = 1;
+		return 1;
 	}
+	*buf = t->hold.held;
+	*len = t->hold.len;
+	*c = t->hold.start;
+	t->hold.held = NULL;
+	t->hold.len = 0;
+	t->hold.stream = 0;
+	*can_cut = w->may_replace;   /* nothing held went out */
+	return 0;
+}
 
-	/* Requests whose headers and whole body are in these bytes. */
-	for (int i = 0; i < t->nstreams && can_cut && !t->off; i++) {
+/* Gates the requests whose headers and whole body are in these bytes, on
+ * a copy of the write (*buf) when nothing was held, so that a rewrite can
+ * edit it. */
+static void gate_whole_requests(struct tg_h2_transport *t, const struct tg_write_ctl *w,
+                                const struct tg_h2_cursor *c, char **buf, size_t *len)
+{
+	for (int i = 0; i < t->nstreams && !t->off; i++) {
 		struct tg_h2_stream *s = &t->streams[i];
 		if (!s->id || !s->x || !s->headers_unsent || s->x->gated || !s->x->req_done)
 			continue;
-		if (!buf) {
-			if (!(buf = malloc(w->len)))
+		if (!*buf) {
+			if (!(*buf = malloc(w->len)))
 				break;
-			memcpy(buf, w->buf, w->len);
-			len = w->len;
+			memcpy(*buf, w->buf, w->len);
+			*len = w->len;
 		}
-		gate_whole_request(t, s, buf, len, &c);
+		gate_whole_request(t, s, *buf, *len, c);
 	}
-	for (int i = 0; i < t->nstreams; i++)
-		t->streams[i].headers_unsent = 0;
+}
 
-	const char *src = buf ? buf : w->buf;
-	size_t srclen = buf ? len : w->len;
-	if (!t->off)
-		gate_streams(t, can_cut);
-	if (t->off || (t->nrefused == 0 && t->cut_left == 0) || !can_cut) {
-		if (!t->off && (t->nrefused || t->cut_left))
-			tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
-			         "frames of refused streams go out", t->sni);
-		if (buf) {
-			w->replace = buf;
-			w->replace_len = len;
-		}
-		return;
+/* What goes out instead of the write: buf, when there is one. */
+static void replace_with(struct tg_write_ctl *w, char *buf, size_t len)
+{
+	if (buf) {
+		w->replace = buf;
+		w->replace_len = len;
 	}
+}
 
-	char *out = malloc(srclen + (size_t)t->nrefused * TG_REFUSAL_H2_SERVER_LEN);
-	if (!out) {
-		if (buf) {
-			w->replace = buf;
-			w->replace_len = len;
-		}
-		return;
-	}
-	uint32_t credit = 0;
-	size_t olen = filter(t, &c, src, srclen, out, &credit);
-	int held = buf != NULL;
+/* Returns the windows the cut DATA consumed: the connection's credit,
+ * and each refused stream's, since a program still sending a refused body
+ * (httpx reads the answer only once its body is sent) would wait for it
+ * forever; then forgets refused streams that can send nothing more. */
+static void return_credit(struct tg_h2_transport *t, uint32_t credit)
+{
 	if (credit)
 		put_window_update(t, 0, credit);
-	/* The stream's window too: a program still sending a refused body
-	 * (httpx reads the answer only once its body is sent) would wait
-	 * for it forever. */
 	for (int i = 0; i < t->nrefused; i++) {
 		if (t->refused[i].credit && !t->refused[i].request_ended)
 			put_window_update(t, t->refused[i].id, t->refused[i].credit);
 		t->refused[i].credit = 0;
 	}
-	/* Forget refused streams that can send nothing more. */
 	int k = 0;
 	for (int i = 0; i < t->nrefused; i++)
 		if (!(t->refused[i].request_ended && t->refused[i].reset_sent))
 			t->refused[k++] = t->refused[i];
 	t->nrefused = k;
-	free(buf);
+}
 
+/* Cuts the frames of refused streams from the bytes going out (buf when
+ * held or edited, else the write's own), from cursor c. */
+static void cut_refused(struct tg_h2_transport *t, struct tg_write_ctl *w,
+                        const struct tg_h2_cursor *c, char *buf, size_t len)
+{
+	const char *src = buf ? buf : w->buf;
+	size_t srclen = buf ? len : w->len;
+	char *out = malloc(srclen + (size_t)t->nrefused * TG_REFUSAL_H2_SERVER_LEN);
+	if (!out) {
+		replace_with(w, buf, len);
+		return;
+	}
+	uint32_t credit = 0;
+	struct tg_h2_cursor at = *c;
+	size_t olen = filter(t, &at, src, srclen, out, &credit);
+	int held = buf != NULL;
+	return_credit(t, credit);
+	free(buf);
 	if (olen == 0) {
 		free(out);
 		w->swallow = 1;
@@ -671,6 +656,35 @@ void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
 		w->replace = out;
 		w->replace_len = olen;
 	}
+}
+
+void tg_h2_transport_write(struct tg_h2_transport *t, struct tg_write_ctl *w)
+{
+	struct tg_h2_cursor c;
+	char *buf = NULL;   /* what goes out instead of w->buf, from cursor c; NULL: w->buf */
+	size_t len = 0;
+	if (t->off && !t->hold.held)
+		return;
+	tg_h2_cursor_of(&t->observer, TG_DIR_REQUEST, &c);
+	tg_h2_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
+	int can_cut = w->whole && w->may_replace;
+
+	if (hold_step(t, w, &c, &buf, &len, &can_cut))
+		return;
+	if (can_cut)
+		gate_whole_requests(t, w, &c, &buf, &len);
+	for (int i = 0; i < t->nstreams; i++)
+		t->streams[i].headers_unsent = 0;
+	if (!t->off)
+		gate_streams(t, can_cut);
+	if (t->off || (t->nrefused == 0 && t->cut_left == 0) || !can_cut) {
+		if (!t->off && (t->nrefused || t->cut_left))
+			tg_debug("%s: this write cannot be cut (partly sent, or partial writes enabled); "
+			         "frames of refused streams go out", t->sni);
+		replace_with(w, buf, len);
+		return;
+	}
+	cut_refused(t, w, &c, buf, len);
 }
 
 int tg_h2_transport_can_inject(const struct tg_h2_transport *t, size_t *cap)

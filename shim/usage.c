@@ -13,10 +13,11 @@
  * invocationMetrics of its last one; the name of an error (its code,
  * else its type or status, else a numeric code); text that shows
  * reasoning content (a non-empty reasoning string, a content part of type
- * "thinking"). */
+ * "thinking"); streamed text whose size estimates the output of a stream
+ * without usage (estimate.h). */
 enum {
 	R_MODEL = TG_U_SLOTS, R_ID, R_ERROR, R_USAGE_RESTART, R_ITERATIONS, R_CHUNK, R_METRICS,
-	R_ERROR_CODE, R_ERROR_TYPE, R_REASONING_TEXT, R_CONTENT_TYPE,
+	R_ERROR_CODE, R_ERROR_TYPE, R_REASONING_TEXT, R_CONTENT_TYPE, R_CONTENT,
 };
 
 /* xAI's Chat Completions leave reasoning out of completion_tokens
@@ -74,6 +75,13 @@ static const struct tg_usage_rule openai_rules[] = {
 	{ "response.usage.output_tokens_details.reasoning_tokens", TG_U_REASONING },
 	{ "x_groq.usage.prompt_tokens", TG_U_INPUT },
 	{ "x_groq.usage.completion_tokens", TG_U_OUTPUT },
+	/* The generated text of a Chat Completions or Completions stream, only
+	 * measured: what a stream without usage is estimated from
+	 * (estimate.h). */
+	{ "choices[].delta.content", R_CONTENT },
+	{ "choices[].delta.tool_calls[].function.arguments", R_CONTENT },
+	{ "choices[].text", R_CONTENT },
+	{ "delta", R_CONTENT },   /* Responses API text and argument delta events */
 	{ "model", R_MODEL },
 	{ "id", R_ID },
 	{ "response.model", R_MODEL },
@@ -443,6 +451,11 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 	}
 	if (ev->type != TG_JSON_NUMBER && ev->type != TG_JSON_STRING)
 		return;
+	if (r->slot == R_CONTENT) {
+		if (ev->type == TG_JSON_STRING && ev->span >= 2)
+			p->content_bytes += (int64_t)ev->span - 2;   /* as escaped on the wire */
+		return;
+	}
 	if (r->slot == R_CHUNK) {
 		/* its text came in pieces (on_piece); the string ends here */
 		if (ev->type == TG_JSON_STRING && tg_b64json_end(&p->chunk) < 0)
@@ -624,6 +637,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 	p->error[0] = '\0';
 	p->event_len = 0;
 	p->done_match = 0;
+	p->content_bytes = 0;
 	for (i = 0; i < TG_U_SLOTS; i++)
 		p->raw[i] = TG_COUNT_UNKNOWN;
 	p->model[0] = '\0';
@@ -827,6 +841,7 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 	memcpy(out->model, p->model, sizeof out->model);
 	memcpy(out->response_id, p->response_id, sizeof out->response_id);
 	out->usage_seen = p->usage_seen;
+	out->content_bytes = p->wire == TG_WIRE_OPENAI && p->kind == TG_BODY_SSE ? p->content_bytes : -1;
 	out->malformed = p->malformed;
 	out->error_seen = p->error_seen;
 }

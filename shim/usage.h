@@ -85,6 +85,10 @@ struct tg_usage {                 /* result of one response */
 	char model[TG_MODEL_MAX];     /* model named in the response body, "" if none */
 	char response_id[TG_ID_MAX];  /* chatcmpl-..., msg_..., resp_..., "" if none */
 	int usage_seen;               /* 1 if any usage object was read */
+	int64_t content_bytes;        /* generated text of an OpenAI-compatible SSE
+	                               * stream (content deltas, tool call
+	                               * arguments, completion text), bytes as
+	                               * escaped in the JSON; -1 for other bodies */
 	int malformed;                /* 1 if the body could not be parsed to its end */
 	int error_seen;               /* 1 if the body was or carried an error
 	                               * (top-level "error" object, SSE "error"
@@ -149,6 +153,7 @@ struct tg_usage_parser {
 	char error[TG_ERROR_MAX];           /* the last error document's */
 	size_t event_len;      /* data bytes of the current SSE event */
 	unsigned done_match;   /* bytes of "[DONE]" matched */
+	int64_t content_bytes; /* R_CONTENT string bytes seen */
 	int64_t raw[TG_U_SLOTS];
 	char model[TG_MODEL_MAX];
 	char response_id[TG_ID_MAX];

@@ -110,6 +110,8 @@ static int flag_spec(const struct tg_report *rep, char *spec, size_t n)
 		len += (size_t)snprintf(spec + len, n - len, ",alert=%s", b->alert);
 	if (b->fallback && len < n)
 		len += (size_t)snprintf(spec + len, n - len, ",fallback=%s", b->fallback);
+	if (b->unpriced && len < n)
+		len += (size_t)snprintf(spec + len, n - len, ",unpriced=%s", b->unpriced);
 	if (len >= n)
 		return tg_report_fail(rep, "budget set: the policy is too long; shorten its values");
 	return 0;
@@ -117,7 +119,8 @@ static int flag_spec(const struct tg_report *rep, char *spec, size_t n)
 
 static int has_flags(const struct tg_budget_flags *b)
 {
-	return b->scope || b->window || b->usd || b->tokens || b->action || b->alert || b->fallback;
+	return b->scope || b->window || b->usd || b->tokens || b->action || b->alert || b->fallback ||
+	       b->unpriced;
 }
 
 static int cmd_set(const struct tg_report *rep)
@@ -308,18 +311,17 @@ static int note_alert(void *ctx, const struct tg_alert *a)
 	return 0;
 }
 
-/* The larger share of the limits used, in percent; a zero limit is
- * reached at once. */
+/* The USD a policy counts of a window's spend (spend_rule.h: estimates
+ * unless unpriced=allow), as the shim's gate does. */
+static double counted_usd(const struct tg_policy *p, const struct tg_spend *s)
+{
+	return tg_total_usd_for(s->usd, s->usd_estimated, p->unpriced != TG_UNPRICED_ALLOW);
+}
+
+/* The share of the limits used, by the gate's rule (budget.h). */
 static double used_pct(const struct tg_policy *p, const struct tg_spend *s)
 {
-	double pct = 0;
-
-	if (p->limit_usd >= 0)
-		pct = p->limit_usd > 0 ? 100 * s->usd / p->limit_usd : 100;
-	if (p->limit_tokens >= 0)
-		pct = fmax(pct, p->limit_tokens > 0 ?
-		           100.0 * (double)s->tokens / (double)p->limit_tokens : 100);
-	return pct;
+	return tg_policy_used_pct(p, counted_usd(p, s), s->tokens, 1);
 }
 
 static const char *state(const struct tg_policy *p, double pct)
@@ -336,18 +338,36 @@ static void scope_text(const struct tg_policy *p, char *buf, size_t n)
 }
 
 /* "$5 + 2000000 tok", "$5", "2000000 tok"; "-" for neither. */
+/* An amount in the dimensions a policy limits: dollars (money.h) for a
+ * USD limit, tokens for a token limit, both joined by " + "; "-" for
+ * neither.  usd_text and tok_text are the amounts already written. */
+static void amounts_text(const char *usd_text, const char *tok_text, char *buf, size_t n)
+{
+	if (usd_text && tok_text)
+		snprintf(buf, n, "%s + %s tok", usd_text, tok_text);
+	else if (usd_text)
+		snprintf(buf, n, "%s", usd_text);
+	else if (tok_text)
+		snprintf(buf, n, "%s tok", tok_text);
+	else
+		snprintf(buf, n, "-");
+}
+
+static void money_or_unknown(double usd, char *buf, size_t n)
+{
+	if (tg_money_text(usd, buf, n) < 0)
+		snprintf(buf, n, "$?");
+}
+
+/* A limit (or a spend at an alert) in the limit's dimensions: usd or
+ * tokens < 0 is a dimension the policy does not limit. */
 static void limit_text(double usd, int64_t tokens, char *buf, size_t n)
 {
-	char num[64];
-	int k = 0;
+	char money[TG_MONEY_MAX], tok[24];
 
-	buf[0] = '\0';
-	if (usd >= 0 && tg_decimal_shortest(usd, num, sizeof num) >= 0)
-		k = snprintf(buf, n, "$%s", num);
-	if (tokens >= 0 && k >= 0 && (size_t)k < n)
-		snprintf(buf + k, n - (size_t)k, "%s%lld tok", k ? " + " : "", (long long)tokens);
-	if (!buf[0])
-		snprintf(buf, n, "-");
+	money_or_unknown(usd, money, sizeof money);
+	snprintf(tok, sizeof tok, "%lld", (long long)tokens);
+	amounts_text(usd >= 0 ? money : NULL, tokens >= 0 ? tok : NULL, buf, n);
 }
 
 static void json_limit(FILE *f, double usd)
@@ -394,19 +414,21 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	fputs(",\"scope\":", f);
 	scope_text(p, buf, sizeof buf);
 	tg_emit_json_str(f, buf);
-	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"limit_usd\":", tg_window_name(p->window),
-	        tg_action_name(p->action));
+	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"unpriced\":\"%s\",\"limit_usd\":",
+	        tg_window_name(p->window), tg_action_name(p->action), tg_unpriced_name(p->unpriced));
 	json_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
 	if (session) {
-		fputs(",\"spend_usd\":null,\"spend_tokens\":null,\"calls\":null,\"percent_used\":null,"
+		fputs(",\"spend_usd\":null,\"spend_usd_estimated\":null,\"spend_tokens\":null,\"calls\":null,\"percent_used\":null,"
 		      "\"window_start\":null,\"resets\":null,\"state\":null,"
 		      "\"note\":\"session window: spend is known only inside each process\","
 		      "\"cost_unknown_calls\":null,\"tokens_unknown_calls\":null", f);
 	} else {
 		fputs(",\"spend_usd\":", f);
-		tg_emit_cost(f, s->usd);
+		tg_emit_cost(f, counted_usd(p, s));
+		fputs(",\"spend_usd_estimated\":", f);
+		tg_emit_cost(f, p->unpriced != TG_UNPRICED_ALLOW ? s->usd_estimated : 0);
 		tg_decimal_fprintf(f, ",\"spend_tokens\":%lld,\"calls\":%lld,\"percent_used\":%.1f",
 		                   (long long)s->tokens, (long long)s->calls, pct);
 		tg_when_iso(s->window_start_us, iso);
@@ -446,28 +468,33 @@ static const char *const st_head[ST_COLS] = {
 	"LAST BLOCKED",
 };
 
-/* "$0.0123 + 1234 tok": the amount by money.h. */
-static void spend_text(double usd, int64_t tokens, char *buf, size_t n)
+/* The spend an alert recorded, in the dimensions of its limits. */
+static void alert_spend_text(const struct tg_alert *a, char *buf, size_t n)
 {
-	char money[TG_MONEY_MAX];
+	char money[TG_MONEY_MAX], tok[24];
 
-	if (tg_money_text(usd, money, sizeof money) < 0)
-		snprintf(money, sizeof money, "$?");
-	snprintf(buf, n, "%s + %lld tok", money, (long long)tokens);
+	money_or_unknown(a->spend_usd, money, sizeof money);
+	snprintf(tok, sizeof tok, "%lld", (long long)a->spend_tokens);
+	amounts_text(a->limit_usd >= 0 ? money : NULL, a->limit_tokens >= 0 ? tok : NULL, buf, n);
 }
 
-/* A window's spend: ">=" and how many calls it leaves out where some
- * cost or token count is unknown, as in `summary` (emit.h). */
-static void window_spend_text(const struct tg_spend *s, char *buf, size_t n)
+/* A window's spend in the policy's dimensions.  Dollars the policy counts
+ * with an estimate in them are "~" (estimate.h); else ">=" and how many
+ * calls the sum leaves out where some cost or token count is unknown, as
+ * in `summary` (emit.h). */
+static void window_spend_text(const struct tg_policy *p, const struct tg_spend *s, char *buf,
+                              size_t n)
 {
-	char money[TG_MONEY_MAX], tok[24], usd_cell[TG_CELL_MAX], tok_cell[TG_CELL_MAX];
+	char money[TG_MONEY_MAX], tok[24], usd_cell[TG_CELL_MAX + 1], tok_cell[TG_CELL_MAX];
 
-	if (tg_money_text(s->usd, money, sizeof money) < 0)
-		snprintf(money, sizeof money, "$?");
+	money_or_unknown(counted_usd(p, s), money, sizeof money);
 	snprintf(tok, sizeof tok, "%lld", (long long)s->tokens);
-	tg_sum_cell(usd_cell, sizeof usd_cell, money, s->partial ? -1 : s->cost_unknown, s->calls);
+	if (s->usd_estimated > 0 && p->unpriced != TG_UNPRICED_ALLOW)
+		snprintf(usd_cell, sizeof usd_cell, "~%s", money);
+	else
+		tg_sum_cell(usd_cell, sizeof usd_cell, money, s->partial ? -1 : s->cost_unknown, s->calls);
 	tg_sum_cell(tok_cell, sizeof tok_cell, tok, s->partial ? -1 : s->tokens_unknown, s->calls);
-	snprintf(buf, n, "%s + %s tok", usd_cell, tok_cell);
+	amounts_text(p->limit_usd >= 0 ? usd_cell : NULL, p->limit_tokens >= 0 ? tok_cell : NULL, buf, n);
 }
 
 static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
@@ -487,7 +514,7 @@ static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
 		snprintf(cell[ST_RESETS], ST_CELL, "at exit");
 		snprintf(cell[ST_STATE], ST_CELL, "-");
 	} else {
-		window_spend_text(s, cell[ST_SPEND], ST_CELL);
+		window_spend_text(p, s, cell[ST_SPEND], ST_CELL);
 		/* A tiny limit makes a percentage long: the exponent form then,
 		 * rather than a cut number. */
 		if (tg_decimal_snprintf(cell[ST_USED], 16, "%.1f%%", pct) >= 16)
@@ -537,6 +564,12 @@ static int status_table(FILE *f, const struct policies *ps, const struct tg_spen
 	for (int i = 1; i <= ps->n; i++) {
 		if (strchr(cell[i][ST_SPEND], '?')) {
 			fputs(TG_UNKNOWN_LEGEND, f);
+			break;
+		}
+	}
+	for (int i = 1; i <= ps->n; i++) {
+		if (strchr(cell[i][ST_SPEND], '~')) {
+			fputs(TG_ESTIMATE_LEGEND, f);
 			break;
 		}
 	}
@@ -655,7 +688,7 @@ static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 	tg_when_iso(a->ts_us, cell[AL_TIME]);
 	snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
 	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
-	spend_text(a->spend_usd, a->spend_tokens, cell[AL_SPEND], AL_CELL);
+	alert_spend_text(a, cell[AL_SPEND], AL_CELL);
 	limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);
 	snprintf(cell[AL_PID], AL_CELL, "%d", a->pid);
 	snprintf(cell[AL_PROCESS], AL_CELL, "%s", or_dash(a->process));
@@ -756,8 +789,8 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
 		return tg_report_fail(rep, "unknown budget subcommand \"%s\"; use set, list, rm, "
 		                      "reset, status or alerts", sub);
 	if (strcmp(sub, "set") && has_flags(&rep->budget))
-		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert and "
-		                      "--fallback apply to budget set only; drop them");
+		return tg_report_fail(rep, "--scope, --window, --usd, --tokens, --action, --alert, "
+		                      "--fallback and --unpriced apply to budget set only; drop them");
 	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status") && strcmp(sub, "alerts"))
 		return tg_report_fail(rep, "--format applies to budget list, status and alerts only; "
 		                      "drop it");

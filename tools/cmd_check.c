@@ -6,7 +6,10 @@
  * token count is not known are named in a note, since the sums cannot
  * include them (the sums then say "at least"); with --strict they also
  * exit 1, for gates that must not pass on a partial sum.  What a record
- * adds is the rule of spend_rule.h, as in summary and budget status. */
+ * adds is the rule of spend_rule.h, as in summary and budget status: the
+ * USD sum is the budgets' one, so the estimates the shim recorded for
+ * such calls are in it, said "~" (shim/estimate.h), and a limit cannot be
+ * slipped past with an unpriced model or a stream without usage. */
 #include <stdio.h>
 #include <string.h>
 
@@ -19,8 +22,8 @@
 #define CHECK_OVER 1
 
 struct sums {
-	double usd;
-	int64_t tokens, calls, blocked, unpriced, usage_unknown, tokens_unknown;
+	double usd, usd_estimated;
+	int64_t tokens, calls, blocked, unpriced, usage_unknown, tokens_unknown, unestimated;
 };
 
 static int match(void *filter, const struct tg_record *r)
@@ -75,7 +78,9 @@ static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
 	                       rep->since_us, rep->until_us, tg_filter_text(&rep->filter), match,
 	                       (void *)&rep->filter, &t, NULL);
 
-	s->usd = t.usd_known;
+	s->usd = t.usd_known + t.usd_estimated;
+	s->usd_estimated = t.usd_estimated;
+	s->unestimated = tg_total_cost_unestimated(&t);
 	s->tokens = t.tokens;
 	s->calls = t.calls;
 	s->blocked = t.blocked;
@@ -134,12 +139,15 @@ static void spend_line(const struct tg_report *rep, const struct sums *s, int ov
                        int over_tok, int unknown)
 {
 	char usd[TG_MONEY_MAX], lim[TG_MONEY_MAX];
-	const char *usd_min = at_least(s->unpriced + s->usage_unknown);
+	const char *usd_min = at_least(s->unestimated);
 	const char *tok_min = at_least(s->tokens_unknown);
 	FILE *f = rep->out;
 
-	if (tg_money_text(s->usd, usd, sizeof usd) < 0)
+	usd[0] = '~';
+	if (tg_money_text(s->usd, usd + 1, sizeof usd - 1) < 0)
 		snprintf(usd, sizeof usd, "$?");
+	if (!(s->usd_estimated > 0))
+		memmove(usd, usd + 1, strlen(usd));
 	/* The limit is what a person wrote: shown exactly, not rounded. */
 	if (tg_decimal_shortest(rep->max_usd, lim + 1, sizeof lim - 1) < 0)
 		snprintf(lim + 1, sizeof lim - 1, "?");
@@ -187,9 +195,11 @@ int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 	        unknown ? reason : "");
 	if (!unknown && (s.unpriced || s.usage_unknown))
 		fprintf(f, "tokenguard: note: cost unknown for %lld %s (%lld unpriced, %lld without "
-		        "usage): not in the USD sum\n", (long long)(s.unpriced + s.usage_unknown),
+		        "usage): %s\n", (long long)(s.unpriced + s.usage_unknown),
 		        calls(s.unpriced + s.usage_unknown), (long long)s.unpriced,
-		        (long long)s.usage_unknown);
+		        (long long)s.usage_unknown, s.usd_estimated > 0
+		        ? "in the USD sum at an estimate, as budgets count them (~)"
+		        : "not in the USD sum");
 	if (!unknown && s.tokens_unknown)
 		fprintf(f, "tokenguard: note: token count unknown for %lld %s: not in the token sum\n",
 		        (long long)s.tokens_unknown, calls(s.tokens_unknown));

@@ -71,6 +71,9 @@ static const struct field fields[] = {
 	{ "too_large",                   F_FLAG,  0, TG_REC_TOO_LARGE },
 	{ "operation",                   F_ID,    TEXT(TG_TI_OPERATION), 0 },
 	{ "error",                       F_ID,    TEXT(TG_TI_ERROR), 0 },
+	/* cost_usd is an estimate (a model without a price, a response
+	 * without usage: shim/estimate.h), what budgets were charged */
+	{ "cost_estimated",              F_FLAG,  0, TG_REC_COST_ESTIMATE },
 };
 #undef AT
 #undef TEXT
@@ -256,7 +259,7 @@ static const struct { uint32_t flag; const char *mark; } t_marks[] = {
 	{ TG_REC_UNPRICED, "unpriced" }, { TG_REC_TOO_LARGE, "too-large" },
 	{ TG_REC_DOWNGRADED, "downgraded" }, { TG_REC_CLAMPED, "clamped" },
 };
-#define T_LEGEND "?: not known.  MARKS: blocked: refused by a budget policy, never sent; " \
+#define T_LEGEND "?: not known; ~: an estimate, what budgets were charged.  MARKS: blocked: refused by a budget policy, never sent; " \
 	"cut: cut off before its end; err: the stream ended with an error event; " \
 	"no-usage: the response carried no usage; unpriced: no price for the model; " \
 	"too-large: the body passed the inspection limit; downgraded, clamped: " \
@@ -288,7 +291,14 @@ static int table_cells(struct ctx *c, const struct tg_record *r, char cell[T_COL
 	count_cell(cell[T_REASONING], n->reasoning);
 	if (!tg_record_sent(r))
 		snprintf(cell[T_COST], T_CELL, "-");   /* never sent: nothing to pay */
-	else if (r->flags & (TG_REC_USAGE_UNKNOWN | TG_REC_UNPRICED))
+	else if (r->flags & TG_REC_COST_ESTIMATE) {
+		char est[TG_MONEY_MAX];
+
+		if (tg_money_text(r->cost_usd, est, sizeof est) < 0)
+			snprintf(est, sizeof est, "$?");
+		snprintf(cell[T_COST], T_CELL, "~%s", est);
+		noted = 1;
+	} else if (r->flags & (TG_REC_USAGE_UNKNOWN | TG_REC_UNPRICED))
 		snprintf(cell[T_COST], T_CELL, "?");
 	else if (tg_money_text(r->cost_usd, cell[T_COST], T_CELL) < 0)
 		snprintf(cell[T_COST], T_CELL, "$?");

@@ -85,6 +85,16 @@ static void build_notes(struct notes *ns, const struct tg_agg *a)
 	if (t->usage_unknown)
 		note(ns, "%lld %s without usage in the response: tokens and cost unknown, "
 		     "left out of every sum", (long long)t->usage_unknown, calls(t->usage_unknown));
+	if (t->estimated) {
+		char est[TG_MONEY_MAX];
+
+		if (tg_money_text(t->usd_estimated, est, sizeof est) < 0)
+			snprintf(est, sizeof est, "$?");
+		note(ns, "%lld of the %s of unknown cost estimated at ~%s in all, as budgets count "
+		     "them (a model without a price at its provider's highest rates, a response "
+		     "without usage from its size)", (long long)t->estimated,
+		     calls(tg_total_cost_unknown(t)), est);
+	}
 	for (size_t i = 0; i < a->nserved; i++)
 		if (a->served[i].blocked_moved)
 			note(ns, "%lld blocked %s asked for %s: shown in the row of %s, the model "
@@ -129,6 +139,20 @@ static void marks_cell(const struct tg_agg_sums *s, char *buf)
 		         (long long)s->stream_error);
 }
 
+/* The estimated cost of the calls the measured sum leaves out (estimate.h),
+ * after it: ">=$0.0046 (2?) + ~$0.0123". */
+static void estimate_suffix(double usd_estimated, char *buf, size_t n)
+{
+	char est[TG_MONEY_MAX];
+	size_t k = strlen(buf);
+
+	if (usd_estimated > 0 && tg_money_text(usd_estimated, est, sizeof est) >= 0 &&
+	    k + 4 + strlen(est) < n) {
+		memcpy(buf + k, " + ~", 4);
+		memcpy(buf + k + 4, est, strlen(est) + 1);
+	}
+}
+
 static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 {
 	char sum[TG_MONEY_MAX];
@@ -148,6 +172,7 @@ static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
 		if (tg_money_text(s->t.usd_known, sum, sizeof sum) < 0)
 			snprintf(sum, sizeof sum, "$?");
 		tg_sum_cell(buf, CELL_MAX, sum, tg_total_cost_unknown(&s->t), s->t.calls);
+		estimate_suffix(s->t.usd_estimated, buf, CELL_MAX);
 		break;
 	case COL_MARKS:
 		marks_cell(s, buf);
@@ -169,6 +194,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
 	FILE *f = rep->out;
 	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
+	int any_estimate = a->total.t.usd_estimated > 0;
 
 	for (int k = 0; k < a->nkeys; k++) {
 		tg_agg_key_name(a, k, head[k], sizeof head[k]);
@@ -229,6 +255,8 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		fputs("BLOCKED: calls refused by a budget policy: never sent, in no other column\n", f);
 	if (any_unknown)
 		fputs(TG_UNKNOWN_LEGEND, f);
+	if (any_estimate)
+		fputs(TG_ESTIMATE_LEGEND, f);
 	if (any_mark)
 		fputs("MARKS: cut N: N calls cut off before their end; err N: N streams that ended "
 		      "with an error event\n", f);
@@ -260,6 +288,8 @@ static void json_sums(FILE *f, const struct tg_agg_sums *s)
 		fputs("null", f);
 	else
 		tg_emit_cost(f, t->usd_known);
+	fputs(",\"estimated_cost_usd\":", f);
+	tg_emit_cost(f, t->usd_estimated);
 	fprintf(f, ",\"unpriced_calls\":%lld,\"usage_unknown_calls\":%lld,"
 	        "\"tokens_unknown_calls\":%lld,\"incomplete_calls\":%lld,"
 	        "\"stream_error_calls\":%lld,\"unknown_counts\":{",
@@ -330,8 +360,10 @@ static void csv_sums(FILE *f, const struct tg_agg_sums *s)
 	/* Columns added later go last, so that the others keep their places. */
 	fprintf(f, ",%lld", (long long)t->blocked);
 	csv_sum(f, t->tokens, t->tokens_unknown, t->calls);
-	fprintf(f, ",%lld,%lld,%lld\r\n", (long long)t->tokens_unknown, (long long)s->incomplete,
+	fprintf(f, ",%lld,%lld,%lld,", (long long)t->tokens_unknown, (long long)s->incomplete,
 	        (long long)s->stream_error);
+	tg_emit_cost(f, t->usd_estimated);
+	fputs("\r\n", f);
 }
 
 static void csv(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
@@ -350,7 +382,8 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 	fputs(",cost_usd,unpriced_calls,usage_unknown_calls", f);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
 		fprintf(f, ",%s_unknown_calls", tg_tok_name[k]);
-	fputs(",blocked_calls,tokens,tokens_unknown_calls,incomplete_calls,stream_error_calls\r\n", f);
+	fputs(",blocked_calls,tokens,tokens_unknown_calls,incomplete_calls,stream_error_calls,"
+	      "estimated_cost_usd\r\n", f);
 	for (size_t g = 0; g < a->ngroups; g++) {
 		for (int k = 0; k < a->nkeys; k++) {
 			tg_emit_csv_field(f, a->group[g].value[k]);

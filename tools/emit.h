@@ -85,6 +85,10 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
 #define TG_UNKNOWN_LEGEND "?: not known; >=: at least, the sum leaving out the calls whose " \
 	"count or cost is unknown; (N?): how many calls of the row those are\n"
 
+/* Under a table with an amount that holds an estimate ("~$0.0123"). */
+#define TG_ESTIMATE_LEGEND "~: includes estimates of calls whose cost the wire does not give " \
+	"(a model without a price, a response without usage)\n"
+
 /* "table", "json", "jsonl", "csv" -> enum; -1 for anything else. */
 int tg_emit_format(const char *name);
 

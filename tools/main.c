@@ -116,8 +116,9 @@ static void usage(FILE *f)
 	      "Budgets:\n"
 	      "  budget set NAME SPEC        add or replace a policy, SPEC being\n"
 	      "                              SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F]\n"
+	      "                              [,unpriced=estimate|block|allow]\n"
 	      "  budget set NAME --scope S --window W [--usd X] [--tokens N] --action A\n"
-	      "             [--alert P] [--fallback block|warn]\n"
+	      "             [--alert P] [--fallback block|warn] [--unpriced estimate|block|allow]\n"
 	      "  budget list | rm NAME | reset NAME\n"
 	      "  budget status               spend, limit and state of each policy, its last\n"
 	      "                              blocked call and (json) its recent alerts\n"
@@ -175,7 +176,7 @@ static const struct tg_cmd *find_command(const char *name)
 enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
-	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK,
+	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE,
 };
 
@@ -220,6 +221,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "action", required_argument, NULL, OPT_ACTION },
 		{ "alert", required_argument, NULL, OPT_ALERT },
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
+		{ "unpriced", required_argument, NULL, OPT_UNPRICED },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -260,6 +262,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_ACTION: rep->budget.action = optarg; need(a, TG_TAKES_BUDGET, "--action"); break;
 		case OPT_ALERT: rep->budget.alert = optarg; need(a, TG_TAKES_BUDGET, "--alert"); break;
 		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
+		case OPT_UNPRICED: rep->budget.unpriced = optarg; need(a, TG_TAKES_BUDGET, "--unpriced"); break;
 		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
 		case 'h':
 			usage(rep->out);

@@ -18,7 +18,7 @@
 
 /* The budget set flags (--scope ... --fallback), NULL when not given. */
 struct tg_budget_flags {
-	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback;
+	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback, *unpriced;
 };
 
 struct tg_report {

@@ -158,7 +158,8 @@ def main():
     policies = ["global,day,usd=20,block", "tag:team=search,month,usd=300,tokens=50M,warn,alert=50",
                 "model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn",
                 "process:run-evals.py,session,usd=2,clamp,name=evals",
-                "provider:anthropic,day,tokens=1.5k,block,alert=80%;global,session,usd=1e-3,warn"]
+                "provider:anthropic,day,tokens=1.5k,block,alert=80%;global,session,usd=1e-3,warn",
+                "global,day,usd=5,block,unpriced=block;provider:groq,month,usd=1,warn,unpriced=allow"]
     for k, p in enumerate(policies):
         write("fuzz_policy", "readme-%d" % k, p.encode())
     tmp = tempfile.mkdtemp(prefix="tg-seeds.")

@@ -1055,10 +1055,170 @@ def overshoot_racing(t, env, tdir):
                RACERS * cost))
 
 
+# ---------------------------------------------------------------- no way around a USD limit
+
+UNPRICED_MODEL = "command-zz-unlisted"   # a Cohere model the price table does not have
+NO_USAGE = "openai-chat-stream-no-usage"  # an OpenAI stream without stream_options.include_usage
+
+
+def unpriced_exchange(t, tdir):
+    """cohere-chat asking for a model without a price line: Cohere's body
+    names no model, so the record's model is the request's."""
+    with open(t.cases["cohere-chat"]["request_path"]) as f:
+        body = json.load(f)
+    body["model"] = UNPRICED_MODEL
+    path = os.path.join(tdir, "unpriced.req.json")
+    with open(path, "w") as f:
+        json.dump(body, f)
+    return t.ex("cohere-chat", request=path)
+
+
+def check_estimated(t, recs, what, model=None, usage_unknown=False):
+    """Calls sent are charged an estimate, flagged, their counts as the wire
+    gave them (null without usage)."""
+    for r in recs:
+        bad = []
+        if not (r.get("cost_estimated") is True and isinstance(r.get("cost_usd"), (int, float))
+                and r["cost_usd"] > 0):
+            bad.append("cost_usd=%s cost_estimated=%s" % (r.get("cost_usd"), r.get("cost_estimated")))
+        if model and (r.get("model") != model or r.get("unpriced") is not True):
+            bad.append("model=%s unpriced=%s" % (r.get("model"), r.get("unpriced")))
+        if usage_unknown and not (r.get("usage_unknown") is True and r.get("input_tokens") is None
+                                  and r.get("output_tokens") is None):
+            bad.append("usage_unknown=%s input=%s output=%s" % (r.get("usage_unknown"),
+                       r.get("input_tokens"), r.get("output_tokens")))
+        t.check(not bad, "%s: record %s" % (what, "; ".join(bad)))
+
+
+def py_loop(t, env, tdir, label, ex, ledger, n):
+    """One Python (requests) process making n calls on one connection;
+    returns the statuses it read."""
+    p = PyClient(t, env, tdir, label, "requests", [ex] * n, ledger)
+    res = p.finish()
+    t.check(len(res) == n and all(r["error"] is None for r in res),
+            "%s: %d results, errors %s: %s" % (label, len(res), [r["error"] for r in res if r["error"]],
+                                               p.stderr()[-300:]))
+    return [r["status"] for r in res], p
+
+
+def loop_stops_at_limit(t, env, tdir, ex, spec, limit, model, usage_unknown, unpriced_model=None):
+    """curl (one process per call) and requests (one process, one
+    connection) loop on ex under a usd= block limit: both stop where the
+    recorded estimates reach it, and reports agree on the estimate."""
+    policy = "cap"
+    ledger = os.path.join(tdir, "ledger-curl")
+    budget_set(t, env, ledger, policy, spec)
+    runs = sent_until_refused(t, env, tdir, "curl", ex, ledger, "1.1", 60)
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    check_estimated(t, ok, "curl", unpriced_model, usage_unknown)
+    k = stop_index([r["cost_usd"] for r in ok], limit)
+    codes = [c.transfers[0].code for c in runs]
+    t.check(k >= 2 and codes == ["200"] * k + ["429"] * 4, "curl: statuses %s, expected %d x 200 "
+            "then 4 x 429 (from the recorded estimates)" % (" ".join(codes), k))
+    t.check(len(received(t, env, runs[0].tag)) == k, "curl: the provider received %d calls, "
+            "expected %d" % (len(received(t, env, runs[0].tag)), k))
+    check_blocked_records(t, blocked, policy, model, 4, "curl")
+    spend = sum(r["cost_usd"] for r in ok)
+    for c in runs[k:]:
+        tr = c.transfers[0]
+        doc = tr.json() or {}
+        msg = (doc.get("error") or {}).get("message") if ex.case["provider"] == "openai" else \
+            doc.get("message")
+        t.check(tr.headers.get("x-tokenguard-policy") == policy and isinstance(msg, str)
+                and "estimated" in msg, "%s: refusal %r, headers %s" % (c.label, tr.body[:300],
+                                                                    tr.headers))
+    st = budget_status(t, env, ledger)[policy]
+    t.check(st["state"] == "over" and st["calls"] == k and
+            abs(st["spend_usd"] - spend) <= 1e-9 and abs(st["spend_usd_estimated"] - spend) <= 1e-9,
+            "budget status: %s, the records say $%.9f" % (json.dumps(st), spend))
+    p = report(t, env, ["summary", "--format", "json", "--ledger", ledger])
+    doc = json.loads(p.stdout)
+    total = doc.get("total", doc) if isinstance(doc, dict) else {}
+    t.check(abs(total.get("estimated_cost_usd", -1) - spend) <= 1e-9,
+            "summary: estimated_cost_usd %s, the records say $%.9f: %s"
+            % (total.get("estimated_cost_usd"), spend, p.stdout[:300]))
+    p = report(t, env, ["check", "--max-usd", "%g" % limit, "--ledger", ledger], rc=1)
+    t.check(b"over budget: ~$" in p.stdout, "check: %r" % p.stdout[:300])
+
+    ledger2 = os.path.join(tdir, "ledger-requests")
+    budget_set(t, env, ledger2, policy, spec)
+    statuses, pc = py_loop(t, env, tdir, "requests", ex, ledger2, k + 3)
+    t.check(statuses == [200] * k + [429] * 3, "requests, one connection: statuses %s, expected "
+            "%d x 200 then 3 x 429" % (statuses, k))
+    t.check(len(received(t, env, pc.tag)) == k, "requests: the provider received %d calls"
+            % len(received(t, env, pc.tag)))
+    return k, spend
+
+
+def unpriced_estimate(t, env, tdir):
+    ex = unpriced_exchange(t, tdir)
+    limit = 0.001
+    k, spend = loop_stops_at_limit(t, env, tdir, ex, "global,day,usd=%g,block" % limit, limit,
+                                   UNPRICED_MODEL, False, unpriced_model=UNPRICED_MODEL)
+    # The estimate is the provider's highest rates: Cohere's in the table.
+    rates = [tuple(float(x) for x in l.split("\t")[2:4]) for l in open(PRICES)
+             if l.startswith("cohere\t")]
+    want = (13 * max(r[0] for r in rates) + 18 * max(r[1] for r in rates)) / 1e6
+    t.check(abs(spend / k - want) <= 1e-12, "each call estimated at $%.9f, expected $%.9f (13 in, "
+            "18 out at Cohere's highest rates)" % (spend / k, want))
+
+    # unpriced=allow: today's behaviour, the limit never reached.
+    ledger = os.path.join(tdir, "ledger-allow")
+    budget_set(t, env, ledger, "cap", "global,day,usd=%g,block,unpriced=allow" % limit)
+    statuses, _ = py_loop(t, env, tdir, "allow", ex, ledger, k + 3)
+    t.check(statuses == [200] * (k + 3), "unpriced=allow: statuses %s" % statuses)
+    return "# %d calls estimated at $%.6f each, then refused" % (k, spend / k)
+
+
+def unpriced_block(t, env, tdir):
+    ex, priced = unpriced_exchange(t, tdir), t.ex("cohere-chat")
+    ledger = os.path.join(tdir, "ledger")
+    budget_set(t, env, ledger, "strict", "global,day,usd=5,block,unpriced=block")
+    c = curl(t, env, tdir, "mixed", [ex, priced, ex], ledger)
+    t.check(c.codes() == ["429", "200", "429"], "statuses %s, expected 429 200 429 (the unpriced "
+            "model refused, the priced one sent)" % c.codes())
+    doc = c.transfers[0].json() or {}
+    t.check("no price" in str(doc.get("message")) and "unpriced=block" in str(doc.get("message")),
+            "refusal: %r" % c.transfers[0].body[:300])
+    t.check(len(received(t, env, c.tag)) == 1, "the provider received %d calls, expected 1"
+            % len(received(t, env, c.tag)))
+    ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    t.check(len(ok) == 1 and ok[0]["model"] == "command-a-03-2025" and not ok[0]["cost_estimated"],
+            "records of calls sent: %s" % ok)
+    check_blocked_records(t, blocked, "strict", UNPRICED_MODEL, 2, "unpriced=block")
+    # The same over HTTP/2: the refused streams, the others carry on.
+    h2 = curl(t, env, tdir, "mixed-h2", [ex, priced, ex], ledger, http="2")
+    t.check(h2.codes() == ["429", "200", "429"] and
+            all(tr.version == "2" for tr in h2.transfers),
+            "HTTP/2: statuses %s, versions %s" % (h2.codes(), [tr.version for tr in h2.transfers]))
+    t.check(len(received(t, env, h2.tag)) == 1, "HTTP/2: the provider received %d calls, expected 1"
+            % len(received(t, env, h2.tag)))
+    # A token-only policy has no USD limit to protect: unpriced=block is refused.
+    p = report(t, env, ["budget", "set", "x", "global,day,tokens=5,block,unpriced=block",
+                        "--ledger", ledger], rc=2)
+    t.check(b"unpriced= applies to a usd= limit only" in p.stderr, "%r" % p.stderr[:200])
+    return ""
+
+
+def stream_no_usage(t, env, tdir):
+    ex = t.ex(NO_USAGE)
+    limit = 0.0001
+    k, spend = loop_stops_at_limit(t, env, tdir, ex, "global,day,usd=%g,block" % limit, limit,
+                                   "gpt-4o-mini", True)
+    # A session window counts the estimates of its own process alike.
+    ledger = os.path.join(tdir, "ledger-session")
+    c = curl(t, env, tdir, "session", [ex] * (k + 2), ledger,
+             extra_env={"TOKENGUARD_BUDGETS": "global,session,usd=%g,block" % limit})
+    t.check(c.codes() == ["200"] * k + ["429"] * 2, "session window, one curl: statuses %s, "
+            "expected %d x 200 then 2 x 429" % (" ".join(c.codes()), k))
+    return "# %d streams estimated at $%.8f each, then refused" % (k, spend / k)
+
+
 def tests(harness, cases):
     """The budget-* tests over the loaded cases (run_tests.load_cases)."""
     by_name = {c["name"]: c for c in cases}
-    if not {OPENAI, ANTHROPIC, "openai-chat-stream"} | {a[0] for a in CAP_APIS} <= set(by_name):
+    if not {OPENAI, ANTHROPIC, "openai-chat-stream", "cohere-chat", NO_USAGE} | \
+            {a[0] for a in CAP_APIS} <= set(by_name):
         return []
     spec = [
         ("curl-h1", "curl", "budget-global-daily-block-openai-h1", global_daily_block_openai_h1),
@@ -1077,6 +1237,9 @@ def tests(harness, cases):
         ("curl-h1", "curl", "budget-env-policy", env_policy),
         ("curl-h1", "curl", "budget-check-cli", check_cli),
         ("curl-h1", "curl", "budget-overshoot-8-racing", overshoot_racing),
+        ("curl-h1+requests", "curl", "budget-unpriced-estimate", unpriced_estimate),
+        ("curl", "curl", "budget-unpriced-block", unpriced_block),
+        ("curl-h1+requests", "curl", "budget-stream-no-usage", stream_no_usage),
     ]
     return [BudgetTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]

@@ -83,6 +83,7 @@ RECORD_FIELDS = (
     "cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
     "response_id", "incomplete", "usage_unknown", "operation", "error",
+    "cost_estimated",
 )
 # Expected counts `tokenguard-report records` does not print: the unit
 # tests (tests/unit/test_usage.c) assert them on the same bodies.  Any
@@ -610,15 +611,22 @@ def record_problems(rec, ex, client):
                or "requestid" in k.lower()]
         want("request_id", lambda v: v in ids if ids else v is None,
              " or ".join(ids) if ids else "null")
+    # A cost the wire does not give is an estimate (shim/estimate.h),
+    # flagged: a model without a price, a sent call without usage.
+    billed = (rec.get("input_tokens") or 0) + (rec.get("output_tokens") or 0) > 0
     if rec.get("operation") == "count_tokens":
         # counting tokens is free: known cost 0, never unpriced
         eq("cost_usd", 0)
         eq("unpriced", False)
-    elif rec.get("unpriced") is True:
-        want("cost_usd", lambda v: v in (0, None), "0 or null when unpriced")
-    elif rec.get("unpriced") is False and not rec.get("usage_unknown") and \
-            (rec.get("input_tokens") or 0) + (rec.get("output_tokens") or 0) > 0:
-        want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0, "> 0 for a priced model")
+        eq("cost_estimated", False)
+    elif rec.get("usage_unknown") is True or (rec.get("unpriced") is True and billed):
+        eq("cost_estimated", True)
+        want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0, "> 0: an estimate")
+    else:
+        eq("cost_estimated", False)
+        if rec.get("unpriced") is False and billed:
+            want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0,
+                 "> 0 for a priced model")
     return list(dict.fromkeys(bad))
 
 

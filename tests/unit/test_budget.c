@@ -160,6 +160,11 @@ Test(policy, rejects_bad_specs_with_a_precise_message)
 	parse_fails("global,day,usd=1,block,alert=8x", "alert=8x: expected");
 	parse_fails("global,day,usd=1,clamp,fallback=allow", "fallback=allow: expected fallback=block or fallback=warn");
 	parse_fails("global,day,usd=1,block,fallback=warn", "fallback= applies to downgrade and clamp only");
+	parse_fails("global,day,usd=1,block,unpriced=ignore",
+	            "unpriced=ignore: expected unpriced=estimate, unpriced=block or unpriced=allow");
+	parse_fails("global,day,usd=1,block,unpriced=", "unpriced=: expected");
+	parse_fails("global,day,usd=1,block,unpriced=block,unpriced=allow", "unpriced= given twice");
+	parse_fails("global,day,tokens=1,block,unpriced=block", "unpriced= applies to a usd= limit only");
 	parse_fails("global,day,usd=1,block,name=", "name is empty");
 	parse_fails("global,day,usd=1,block,name=a b", "has a character other than");
 	parse_fails("global,day,usd=1,block,name=a/b", "has a character other than");
@@ -206,6 +211,19 @@ Test(policy, formats_back_to_a_line_that_parses_to_the_same_policy)
 	round_trip("global,day,usd=999999999.99999988,block");
 	round_trip("global,day,usd=1e-300,block");
 	round_trip("global,day,usd=0,tokens=0,warn");
+	round_trip("global,day,usd=1,block,unpriced=block");
+	round_trip("global,day,usd=1,tokens=5,warn,unpriced=allow,name=u");
+	round_trip("global,day,usd=1,block,unpriced=estimate");
+}
+
+Test(policy, reads_how_a_usd_limit_treats_unmeasured_costs)
+{
+	cr_assert_eq(parse_ok("global,day,usd=1,block").unpriced, TG_UNPRICED_ESTIMATE);
+	cr_assert_eq(parse_ok("global,day,usd=1,block,unpriced=estimate").unpriced, TG_UNPRICED_ESTIMATE);
+	cr_assert_eq(parse_ok("global,day,usd=1,block,unpriced=block").unpriced, TG_UNPRICED_BLOCK);
+	cr_assert_eq(parse_ok("global,day,usd=1,block, unpriced=allow ").unpriced, TG_UNPRICED_ALLOW);
+	cr_assert_str_eq(tg_unpriced_name(TG_UNPRICED_BLOCK), "block");
+	cr_assert_str_eq(tg_unpriced_name((enum tg_unpriced)7), "?");
 }
 
 Test(policy, refuses_to_format_into_a_small_buffer)

@@ -118,6 +118,11 @@ Test(budget_cli, sets_in_both_forms_and_lists_as_table_and_json)
 		"{\"name\":\"search\",\"source\":\"ledger\",\"policy\":\"tag:team=search,24h,usd=0.5,"
 		"tokens=2000000,downgrade:gpt-4o-mini,fallback=warn,alert=50\"},\n"
 		"{\"name\":\"env1\",\"source\":\"env\",\"policy\":\"provider:openai,session,usd=1,block\"}\n]\n");
+	cr_assert_eq(run("budget set strict --scope global --window day --usd 1 --action block "
+	                 "--unpriced block", out, sizeof out), 0, "%s", out);
+	cr_assert_str_eq(out, "set strict: global,day,usd=1,block,unpriced=block\n");
+	cr_assert_eq(run("budget list --unpriced allow", out, sizeof out), 2, "%s", out);
+	cr_assert(strstr(out, "--unpriced apply to budget set only"), "%s", out);
 }
 
 Test(budget_cli, rejects_bad_policies_with_the_parser_message)
@@ -159,9 +164,13 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	cr_assert_eq(run_env("TOKENGUARD_BUDGETS='global,session,usd=1,block'", "budget status",
 	                     out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "search                ledger  tag:team=search           day"
-	                          "      $0.25 + 300 tok           $1                        25.0%  "), "%s", out);
+	                          "      $0.25                     $1.00                     25.0%  "), "%s", out);
 	cr_assert_not_null(strstr(out, "ok     2026-11-22T08:33:11.000Z python3 gpt-4o\n"), "%s", out);
-	cr_assert_not_null(strstr(out, "$0.75 + 700 tok           1000 tok                  70.0%"), "%s", out);
+	/* a token policy shows tokens, a USD policy dollars */
+	cr_assert_not_null(strstr(out, "month    700 tok                   1000 tok                  70.0%"),
+	                   "%s", out);
+	cr_assert_not_null(strstr(out, "day      $0.75                     $0.10                    750.0%"),
+	                   "%s", out);
 	cr_assert_not_null(strstr(out, "alert  -\n"), "%s", out);
 	cr_assert_not_null(strstr(out, "750.0%"), "%s", out);
 	cr_assert_not_null(strstr(out, "over   -\n"), "%s", out);
@@ -172,8 +181,9 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "{\"name\":\"search\",\"source\":\"ledger\",\"policy\":"
 	                          "\"tag:team=search,day,usd=1,block\",\"scope\":\"tag:team=search\","
-	                          "\"window\":\"day\",\"action\":\"block\",\"limit_usd\":1,"
-	                          "\"limit_tokens\":null,\"spend_usd\":0.25,\"spend_tokens\":300,"
+	                          "\"window\":\"day\",\"action\":\"block\",\"unpriced\":\"estimate\","
+	                          "\"limit_usd\":1,\"limit_tokens\":null,\"spend_usd\":0.25,"
+	                          "\"spend_usd_estimated\":0,\"spend_tokens\":300,"
 	                          "\"calls\":1,\"percent_used\":25.0,\"window_start\":\""), "%s", out);
 	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"cost_unknown_calls\":0,\"tokens_unknown_calls\":0,\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
 	                          "\"pid\":0,\"process\":\"python3\",\"model\":\"gpt-4o\"}}"), "%s", out);
@@ -182,7 +192,7 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	cr_assert_eq(strncmp(out, "reset small: its day spend counts from 0 until ", 47), 0, "%s", out);
 	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "small                 ledger  global                    day"
-	                          "      $0.00 + 0 tok"), "%s", out);
+	                          "      $0.00     "), "%s", out);
 }
 
 Test(budget_cli, removes_a_policy_once_and_explains_env_ones)
@@ -223,13 +233,14 @@ Test(budget_cli, refuses_absurd_limits_and_prints_the_largest_in_full)
 	cr_assert_not_null(strstr(out, "\"limit_usd\":1000000000,\"limit_tokens\":1000000000000000,"),
 	                   "%s", out);
 	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
-	cr_assert_not_null(strstr(out, "$1000000000 + 1000000000000000 tok"), "%s", out);
+	cr_assert_not_null(strstr(out, "$0.00 + 0 tok             $1,000,000,000.00 + 1000000000000000 tok"),
+	                   "%s", out);
 
 	cr_assert_eq(run("budget set tiny global,day,usd=1e-12,block", out, sizeof out), 0, "%s", out);
 	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "\"limit_usd\":1e-12,"), "not rounded to 0: %s", out);
 	cr_assert_eq(run("budget status", out, sizeof out), 0, "%s", out);
-	cr_assert_not_null(strstr(out, "  $1e-12  "), "%s", out);
+	cr_assert_not_null(strstr(out, "  $0.000000000001  "), "not rounded to 0: %s", out);
 }
 
 static void add_alert(const char *policy, int level, int64_t ts, double usd, int64_t tokens,
@@ -276,15 +287,15 @@ Test(budget_cli, lists_the_alerts_of_the_ledger_as_table_and_json)
 	cr_assert_str_eq(out,
 		"TIME                      POLICY                LEVEL      SPEND                     "
 		"LIMIT                       PID  PROCESS           MODEL                     DETAIL\n"
-		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.80 + 800 tok           "
-		"$1                         4242  python3           gpt-4o                    "
+		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.80                     "
+		"$1.00                      4242  python3           gpt-4o                    "
 		"80% of the limit reached\n"
-		"2026-11-22T08:01:00.000Z  daily                 limit      $1.00 + 1000 tok          "
-		"$1                         4242  python3           gpt-4o                    -\n"
+		"2026-11-22T08:01:00.000Z  daily                 limit      $1.00                     "
+		"$1.00                      4242  python3           gpt-4o                    -\n"
 		"2026-11-22T08:33:11.000Z  daily                 blocked    $0.00 + 0 tok             "
-		"$0 + 0 tok                    0  python3           gpt-4o                    -\n"
-		"2026-11-22T09:00:00.000Z  other                 fallback   $0.25 + 10 tok            "
-		"$1                         4242  python3           gpt-4o                    "
+		"$0.00 + 0 tok                 0  python3           gpt-4o                    -\n"
+		"2026-11-22T09:00:00.000Z  other                 fallback   $0.25                     "
+		"$1.00                      4242  python3           gpt-4o                    "
 		"body not rewritable\n");
 
 	cr_assert_eq(run("budget alerts --format json --since 2026-11-22T08:01:00Z "

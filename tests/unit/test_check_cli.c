@@ -127,7 +127,7 @@ Test(check_cli, filters_records_and_summary)
 	cr_assert_eq(run("records --model gpt-4o --format jsonl", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "\"blocked\":true,\"downgraded\":false,\"clamped\":false,"
 	                          "\"requested_model\":null,\"policy\":null,\"too_large\":false,"
-	                          "\"operation\":null,\"error\":null}"), "%s", out);
+	                          "\"operation\":null,\"error\":null,\"cost_estimated\":false}"), "%s", out);
 }
 
 Test(check_cli, strict_exits_1_when_a_cost_is_unknown_with_the_reason_in_the_line)
@@ -252,7 +252,7 @@ Test(check_cli, lists_spooled_records_like_stored_ones)
 	                 "\"tags\":{\"team\":\"x\"},\"request_id\":null,\"response_id\":null,"
 	                 "\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,"
 	                 "\"downgraded\":false,\"clamped\":false,\"requested_model\":null,"
-	                 "\"policy\":null,\"too_large\":false,\"operation\":null,\"error\":null}\n");
+	                 "\"policy\":null,\"too_large\":false,\"operation\":null,\"error\":null,\"cost_estimated\":false}\n");
 	cr_assert(strstr(all, node), "%s", all);
 	cr_assert_eq(run("records --format csv --process python3", node, sizeof node), 0);
 	cr_assert_str_eq(node, stored);

@@ -641,3 +641,42 @@ Test(price, the_readme_example_loads_whole)
 	tg_prices_free(t);
 	unlink(path);
 }
+
+/* The ceiling an unpriced model is estimated at (estimate.h): each rate the
+ * highest of its provider's lines, long-context tier included; the whole
+ * table's for a provider without lines.  A line of zeros is a price. */
+Test(price, the_ceiling_is_the_highest_rate_of_the_provider)
+{
+	char path[] = "/tmp/tg-prices-XXXXXX", err[256];
+	struct tg_prices *t;
+	struct tg_price c, whole, openai;
+	const struct tg_price *p;
+	int fd = mkstemp(path);
+
+	cr_assert_geq(fd, 0);
+	close(fd);
+	write_file(path,
+	           "acme\tacme-small\t1\t2\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "acme\tacme-big\t3\t9\t0.3\t-\t-\t-\t1000\t6\t20\t-\t-\t-\t2026-01-01\thttps://x\n"
+	           "acme\tacme-free\t0\t0\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t2026-01-01\thttps://x\n");
+	cr_assert_eq(tg_prices_load(&t, path, err, sizeof err), 0, "%s", err);
+	unlink(path);
+	cr_assert_eq(tg_price_ceiling(t, "ACME", &c), 0);
+	cr_assert(close_to(c.base.input, 6), "the long-context input rate");
+	cr_assert(close_to(c.base.output, 20), "the long-context output rate");
+	cr_assert(close_to(c.base.cached_input, 1), "acme-small's cached rate (its input), acme-big's "
+	          "being 0.3 in both tiers");
+	cr_assert_eq(c.long_threshold, 0);
+	cr_assert_str_eq(c.provider, "acme");
+	p = tg_price_find(t, "acme", "acme-free");
+	cr_assert(p && p->base.input == 0 && p->base.output == 0, "a zero price is a price");
+
+	cr_assert_eq(tg_price_ceiling(t, "no-such-provider", &whole), 0);
+	cr_assert_geq(whole.base.output, c.base.output, "the whole table's highest");
+	cr_assert_geq(whole.base.output, tg_price_find(t, "openai", "gpt-4o")->base.output);
+	cr_assert_eq(tg_price_ceiling(t, "azure", &c), 0);
+	cr_assert_eq(tg_price_ceiling(t, "openai", &openai), 0);
+	cr_assert(close_to(c.base.output, openai.base.output), "an alias has its canonical provider's ceiling");
+	cr_assert_eq(tg_price_ceiling(NULL, "acme", &c), -1);
+	tg_prices_free(t);
+}

@@ -72,7 +72,7 @@ Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
 		"\"tags\":{\"team\":\"search\",\"env\":\"prod\"},\"request_id\":\"req-1\",\"response_id\":null,"
 		"\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,\"downgraded\":false,"
 		"\"clamped\":false,\"requested_model\":null,\"policy\":null,\"too_large\":false,"
-		"\"operation\":null,\"error\":null}\n");
+		"\"operation\":null,\"error\":null,\"cost_estimated\":false}\n");
 }
 
 Test(report_cli, lists_records_as_csv_with_a_header)
@@ -85,10 +85,10 @@ Test(report_cli, lists_records_as_csv_with_a_header)
 		"ts,provider,host,endpoint,model,status,stream,input_tokens,output_tokens,"
 		"cached_input_tokens,cache_creation_input_tokens,reasoning_tokens,cost_usd,unpriced,"
 		"latency_ms,ttft_ms,pid,process,tags,request_id,response_id,incomplete,usage_unknown,"
-		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,error\r\n"
+		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,error,cost_estimated\r\n"
 		"2026-11-21T08:33:11.000Z,anthropic,api.example.com,/v1/chat/completions,"
 		"claude-sonnet-4-5,200,false,2000,200,0,0,,0.009,false,250,,77,\"py\"\"thon\",,req-1,,"
-		"false,false,false,false,false,,,false,,\r\n");
+		"false,false,false,false,false,,,false,,,false\r\n");
 }
 
 Test(report_cli, summarises_with_totals_and_says_what_is_left_out)
@@ -268,12 +268,13 @@ Test(report_cli, shows_the_error_a_stream_ended_in)
 	records_of_nov23("jsonl", out, sizeof out);
 	cr_assert_not_null(strstr(out, "\"output_tokens\":null,"), "%s", out);
 	cr_assert_not_null(strstr(out, "\"incomplete\":true,"), "%s", out);
-	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\"}\n"), "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\",\"cost_estimated\":false}\n"),
+	                   "%s", out);
 	records_of_nov23("csv", out, sizeof out);
-	cr_assert_not_null(strstr(out, ",overloaded_error\r\n"), "%s", out);
+	cr_assert_not_null(strstr(out, ",overloaded_error,false\r\n"), "%s", out);
 	/* the other calls name no error */
 	snprintf(args, sizeof args, "records --ledger %s --until 2026-11-22T12:00:00Z --format jsonl", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
-	cr_assert_not_null(strstr(out, ",\"error\":null}\n"), "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":null,\"cost_estimated\":false}\n"), "%s", out);
 	cr_assert_null(strstr(out, "\"error\":\""), "%s", out);
 }

@@ -58,7 +58,7 @@ static void tamper_first_total(void)
 	MDB_dbi dbi;
 	MDB_cursor *cur;
 	MDB_val k, d;
-	unsigned char v[64];
+	unsigned char v[80];
 
 	cr_assert_eq(mdb_env_create(&env), 0);
 	cr_assert_eq(mdb_env_set_maxdbs(env, 12), 0);

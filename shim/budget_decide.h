@@ -1,0 +1,72 @@
+/* budget_decide.h - the budget decision for one call: a pure function.
+ *
+ * Owns: what one policy says about one call given the spend of its
+ * window (allow, block, rewrite the model or the max output tokens, and
+ * which alerts are due), and how the verdicts of every policy that
+ * governs the call add up.  No I/O, no globals, no clock: the gate
+ * (budget_gate.h) reads the policies and the spend, calls these, then
+ * alerts, records and answers; the tests drive every action, fallback
+ * and unpriced mode through tables (tests/unit/test_budget_decide.c).
+ *
+ * Rules:
+ *  - a policy's USD spend is the window's usd, estimates included unless
+ *    unpriced=allow (spend_rule.h, tg_total_usd_for);
+ *  - used % is the larger of USD and token use; a limit of 0 is 100 %;
+ *    a call to a model priced at zero on purpose is not held by a USD
+ *    limit (it cannot add to it);
+ *  - over (>= 100 %): block blocks, warn only alerts, downgrade rewrites
+ *    the model (unless it is already the target), clamp caps the max
+ *    output tokens at what the rest of the budget pays for (at the model's
+ *    output rate, or its provider's highest for a model without a price);
+ *    downgrade and clamp apply their fallback when the request cannot be
+ *    rewritten, and clamp blocks (fallback=block) when nothing is left;
+ *  - unpriced=block: a call naming a model without a price is refused
+ *    while the policy has a USD limit, whatever the spend (a warn policy
+ *    only says so);
+ *  - merging: the first block wins; a downgrade's model and the lowest
+ *    clamp are kept.
+ */
+#ifndef TG_BUDGET_DECIDE_H
+#define TG_BUDGET_DECIDE_H
+
+#include <stdint.h>
+
+#include "budget.h"
+#include "budget_gate.h"
+#include "ledger_budget.h"
+#include "price.h"
+
+/* The call as a decision sees it. */
+struct tg_decide_call {
+	const char *model;              /* as asked; "" if unknown */
+	int64_t max_tokens;             /* max output tokens asked; -1 if none */
+	int can_rewrite;                /* the transport can rewrite the body */
+	const struct tg_price *price;   /* the model's price line; NULL: none */
+	const struct tg_price *ceiling; /* its provider's highest rates; NULL: none known */
+};
+
+/* Why a policy blocks. */
+enum tg_block_reason { TG_BLOCK_NONE, TG_BLOCK_OVER, TG_BLOCK_UNPRICED };
+
+/* What one policy says. */
+struct tg_policy_verdict {
+	enum tg_verdict verdict;
+	enum tg_block_reason reason;    /* for TG_VERDICT_BLOCK */
+	const char *new_model;          /* downgrade target, or NULL */
+	int64_t new_max_tokens;         /* clamp, or -1 */
+	unsigned alerts;                /* bit (1u << level) per enum tg_alert_level due */
+	const char *fallback_note;      /* detail of the TG_ALERT_FALLBACK alert */
+	double pct;                     /* used %, for the messages */
+	struct tg_spend spend;          /* the spend as the policy counts it */
+};
+
+/* Decides for p, whose window has spent *s, about call c. */
+void tg_budget_decide(const struct tg_policy *p, const struct tg_spend *s,
+                      const struct tg_decide_call *c, struct tg_policy_verdict *out);
+
+/* Adds v, the verdict of p, to the call's result out (initially allow,
+ * new_max_tokens -1).  Returns 1 when v decided out's block. */
+int tg_verdict_merge(struct tg_gate_result *out, const struct tg_policy *p,
+                     const struct tg_policy_verdict *v);
+
+#endif
