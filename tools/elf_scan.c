@@ -125,9 +125,32 @@ static int has_section(const struct reader *r, const struct layout *l, const cha
 	return 0;
 }
 
-static int contains(const unsigned char *b, size_t n, const char *s)
+/* The marks, each byte XORed with MASK: a program holding this scanner
+ * (tokenguard, tokenguard-report) must not carry the marks it looks for,
+ * or it would find them in itself.  The key is read through a volatile so
+ * the compiler cannot fold the plain text back in.  Each needle is the
+ * form the stack leaves in a binary, not just its name (which messages
+ * may hold): Go's build info header, rustls's crate path in panic
+ * locations ("/rustls-0.23.5/src/..."), BoringSSL's version string
+ * (NUL-terminated, what OpenSSL_version returns there), OpenSSL's version
+ * text ("OpenSSL 3.0.13 30 Jan 2024"). */
+#define MASK 0x55
+static volatile unsigned char mask = MASK;
+static const struct { const char *x; size_t len; unsigned mark; } needles[] = {
+	{ "\xaa\x75\x12\x3a\x75\x37\x20\x3c\x39\x31\x3c\x3b\x33\x6f", 14, TG_ELF_GO },
+	{ "\x7a\x27\x20\x26\x21\x39\x26\x78", 8, TG_ELF_RUSTLS },
+	{ "\x17\x3a\x27\x3c\x3b\x32\x06\x06\x19\x55", 10, TG_ELF_BORINGSSL },
+	{ "\x1a\x25\x30\x3b\x06\x06\x19\x75\x66\x7b", 10, TG_ELF_OPENSSL },
+	{ "\x1a\x25\x30\x3b\x06\x06\x19\x75\x64\x7b", 10, TG_ELF_OPENSSL },
+};
+
+static int contains(const unsigned char *b, size_t n, const char *x, size_t len)
 {
-	return memmem(b, n, s, strlen(s)) != NULL;
+	char plain[32];
+
+	for (size_t i = 0; i < len && i < sizeof plain; i++)
+		plain[i] = (char)((unsigned char)x[i] ^ mask);
+	return memmem(b, n, plain, len) != NULL;
 }
 
 int tg_elf_scan(const unsigned char *buf, size_t n, struct tg_elf_info *out)
@@ -168,14 +191,11 @@ int tg_elf_scan(const unsigned char *buf, size_t n, struct tg_elf_info *out)
 			read_needed(&r, l, phoff, phent, phnum, off, sz, out);
 		}
 	}
-	if (has_section(&r, l, ".go.buildinfo") || contains(buf, n, "\xff Go buildinf:"))
+	if (has_section(&r, l, ".go.buildinfo"))
 		out->marks |= TG_ELF_GO;
-	if (contains(buf, n, "rustls"))
-		out->marks |= TG_ELF_RUSTLS;
-	if (contains(buf, n, "BoringSSL"))
-		out->marks |= TG_ELF_BORINGSSL;
-	if (contains(buf, n, "OpenSSL 3.") || contains(buf, n, "OpenSSL 1."))
-		out->marks |= TG_ELF_OPENSSL;
+	for (size_t i = 0; i < sizeof needles / sizeof needles[0]; i++)
+		if (!(out->marks & needles[i].mark) && contains(buf, n, needles[i].x, needles[i].len))
+			out->marks |= needles[i].mark;
 	return 0;
 }
 

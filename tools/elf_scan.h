@@ -15,9 +15,9 @@
 #define TG_ELF_NAME_MAX 128
 
 /* Marks of TLS stacks found in the file's bytes. */
-#define TG_ELF_GO        0x1u  /* a .go.buildinfo section or "\xff Go buildinf:" */
-#define TG_ELF_RUSTLS    0x2u  /* "rustls" */
-#define TG_ELF_BORINGSSL 0x4u  /* "BoringSSL" */
+#define TG_ELF_GO        0x1u  /* a .go.buildinfo section or its "\xff Go buildinf:" header */
+#define TG_ELF_RUSTLS    0x2u  /* the rustls crate's path ("/rustls-0.23.5/src/...") */
+#define TG_ELF_BORINGSSL 0x4u  /* the version string "BoringSSL" */
 #define TG_ELF_OPENSSL   0x8u  /* "OpenSSL 1." or "OpenSSL 3." version text */
 
 struct tg_elf_info {

@@ -184,10 +184,10 @@ static int python_ssl(const char *real, char *buf, size_t n)
 static enum tg_seen static_stack(const struct tg_elf_info *e, const char *base, FILE *out)
 {
 	if (e->marks & TG_ELF_GO)
-		fprintf(out, "  static TLS: a Go program (build info found): crypto/tls is linked in "
+		fprintf(out, "  static TLS: a Go program (its build info found): crypto/tls is linked in "
 		        "and never calls libssl; no LD_PRELOAD shim can see it\n");
 	else if (e->marks & TG_ELF_RUSTLS)
-		fprintf(out, "  static TLS: rustls is linked in (\"rustls\" in the binary); no "
+		fprintf(out, "  static TLS: rustls is linked in (its crate path is in the binary); no "
 		        "LD_PRELOAD shim can see it; a build using native-tls/openssl would be seen\n");
 	else if (e->marks & TG_ELF_BORINGSSL)
 		fprintf(out, "  static TLS: BoringSSL is linked in; no LD_PRELOAD shim can see it\n");

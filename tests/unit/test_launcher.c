@@ -56,8 +56,8 @@ static size_t build(struct img *m, int wide, int big, const char *const *needed,
 	put(m, dyn + (nneeded + 1) * dynsz + a, at - str, a);
 	end = at;
 	if (extra) {
-		memcpy(m->b + end, extra, strlen(extra));
-		end += strlen(extra);
+		memcpy(m->b + end, extra, strlen(extra) + 1);  /* a string in a binary ends in NUL */
+		end += strlen(extra) + 1;
 	}
 	/* PT_LOAD, PT_DYNAMIC, PT_INTERP or PT_NULL */
 	for (size_t i = 0; i < nph; i++) {
@@ -101,6 +101,8 @@ Test(elf_scan, finds_the_marks_of_static_tls_stacks)
 		{ "\xff Go buildinf:", TG_ELF_GO },
 		{ "/cargo/registry/src/rustls-0.23.5/src/lib.rs", TG_ELF_RUSTLS },
 		{ "BoringSSL", TG_ELF_BORINGSSL },
+		{ "BoringSSL is linked in", 0 },     /* a message naming it is no version */
+		{ "rustls is linked in", 0 },
 		{ "OpenSSL 3.0.13 30 Jan 2024", TG_ELF_OPENSSL },
 		{ "OpenSSL 1.1.1w  11 Sep 2023", TG_ELF_OPENSSL },
 		{ "OpenSSL/%s", 0 },  /* a format naming OpenSSL is no version */
