@@ -1,7 +1,7 @@
 # tokenguard Makefile
 #
 # Targets:
-#   all (default)  build/libtokenguard.so and build/tokenguard-report
+#   all (default)  build/libtokenguard.so, build/tokenguard-report and the launcher build/tokenguard
 #   deps           install missing Debian packages (apt-get as root), or say what to install
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
 #                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)

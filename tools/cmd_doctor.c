@@ -206,11 +206,37 @@ static void library_state(const struct tg_report *rep, int *attention)
 	}
 }
 
+/* The TOKENGUARD_LEDGER the process was started with (a process of the
+ * same user: /proc/PID/environ is closed to others), into buf.  Returns 0,
+ * or -1 when it has none or it cannot be read. */
+static int process_ledger(long pid, char *buf, size_t n)
+{
+	static const char var[] = "TOKENGUARD_LEDGER=";
+	char path[64], env[65536];
+	size_t got;
+	int rc = -1;
+	FILE *f;
+
+	snprintf(path, sizeof path, "/proc/%ld/environ", pid);
+	if (!(f = fopen(path, "re")))
+		return -1;
+	got = fread(env, 1, sizeof env - 1, f);
+	fclose(f);
+	env[got] = '\0';
+	for (size_t at = 0; at < got; at += strlen(env + at) + 1)
+		if (!strncmp(env + at, var, sizeof var - 1) && env[at + sizeof var - 1])
+			rc = snprintf(buf, n, "%s", env + at + sizeof var - 1) < (int)n ? 0 : -1;
+	return rc;
+}
+
 /* --pid: the shim and libssl in its maps, its records of the last hour. */
 static int process_state(const struct tg_report *rep, int *attention)
 {
 	char path[64], line[PATH_MAX + 128], shim[PATH_MAX] = "", ssl[4][PATH_MAX];
 	struct scan s = { 0 };
+	char own[PATH_MAX];
+	const char *ledger;
+	struct tg_ledger *l;
 	int nssl = 0;
 	char *end;
 	long pid = strtol(rep->pid, &end, 10);
@@ -256,13 +282,11 @@ static int process_state(const struct tg_report *rep, int *attention)
 		        "libssl: see 'doctor -- PROGRAM'\n");
 	s.pid = (int32_t)pid;
 	s.since_pid_us = rep->now_us - HOUR_US;
-	{
-		struct tg_ledger *l;
-
-		if (!tg_ledger_open(&l, rep->dir, TG_LEDGER_RDONLY)) {
-			tg_ledger_scan(l, s.since_pid_us, INT64_MAX, each, &s);
-			tg_ledger_close(l);
-		}
+	ledger = process_ledger(pid, own, sizeof own) ? rep->dir : own;
+	fprintf(rep->out, "  ledger: %s%s\n", ledger, ledger == own ? " (its TOKENGUARD_LEDGER)" : "");
+	if (!tg_ledger_open(&l, ledger, TG_LEDGER_RDONLY)) {
+		tg_ledger_scan(l, s.since_pid_us, INT64_MAX, each, &s);
+		tg_ledger_close(l);
 	}
 	fprintf(rep->out, "  records in the last hour: %lld%s\n", (long long)s.pid_count,
 	        s.pid_count || !*shim ? "" : " (none yet: it made no provider call, or its "

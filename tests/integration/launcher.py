@@ -215,9 +215,10 @@ def doctor_pid(t, env, tdir):
                             stdout=subprocess.PIPE, env=e)
     try:
         proc.stdout.readline()
-        p = doctor(t, env, ["--ledger", ledger, "--pid", str(proc.pid)], e)
+        p = doctor(t, env, ["--pid", str(proc.pid)])
         out = p.stdout.decode()
         t.check("libtokenguard.so is loaded" in out and "libssl: /" in out, out)
+        t.check("ledger: %s (its TOKENGUARD_LEDGER)" % ledger in out, out)
         t.check("records in the last hour: 0" in out, out)
     finally:
         proc.kill()
