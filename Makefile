@@ -1,7 +1,7 @@
 # tokenguard Makefile
 #
 # Targets:
-#   all (default)  build/libtokenguard.so and build/tokenguard-report
+#   all (default)  build/libtokenguard.so, build/tokenguard-report and the launcher build/tokenguard
 #   deps           install missing Debian packages (apt-get as root), or say what to install
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
 #                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)
@@ -79,7 +79,9 @@ HOOK_SRCS   := shim/hooks.c shim/resolve.c
 LAZY_SRCS   := shim/lazylib.c shim/lazylib_api.c
 CORE_SRCS   := $(filter-out $(HOOK_SRCS) $(LAZY_SRCS),$(sort $(wildcard shim/*.c)))
 LEDGER_SRCS := $(sort $(wildcard ledger/*.c))
-TOOL_SRCS   := $(sort $(wildcard tools/*.c))
+# tools/launcher.c is the `tokenguard` program's main, not the report's.
+LAUNCHER_MAIN := tools/launcher.c
+TOOL_SRCS   := $(filter-out $(LAUNCHER_MAIN),$(sort $(wildcard tools/*.c)))
 UNIT_SRCS   := $(sort $(wildcard tests/unit/*.c))
 FUZZ_SRCS   := $(sort $(wildcard tests/fuzz/*.c))
 
@@ -92,10 +94,11 @@ PRICE_SAN_OBJ := $(B)/san/ledger/prices_blob.o
 
 SHIM     := $(B)/libtokenguard.so
 REPORT   := $(B)/tokenguard-report
+LAUNCHER := $(B)/tokenguard
 UNIT_BIN := $(B)/unit-tests
 CONTRACT := $(B)/ssl-contract
 
-all: $(SHIM) $(REPORT)
+all: $(SHIM) $(REPORT) $(LAUNCHER)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -117,10 +120,19 @@ $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRI
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# The launcher: what it shares with doctor (program analysis, library
+# lookup) and the ledger for --summary.
+LAUNCHER_SRCS := $(LAUNCHER_MAIN) tools/preload.c tools/libpath.c tools/seen.c tools/elf_scan.c \
+	tools/filter.c
+$(LAUNCHER): $(call obj,$(LAUNCHER_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(CC) $(SANFLAGS) -Wl,--gc-sections -o $@ $^ $(LIBS)
+
 $(SAN_EARLY): tests/san_early.c
 	$(CC) -shared -fPIC -nostdlib -o $@ $<
 
-$(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_SAN_OBJ)
+# The launcher's pure parts are unit-tested (tests/unit/test_launcher.c).
+UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c
+$(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
 	$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
 
 deps:

@@ -10,9 +10,6 @@
 #include "price.h"
 #include "report.h"
 
-/* Days after which the bundled table is called stale. */
-#define STALE_DAYS 90
-
 /* A rate without trailing zeros: "0.075", "2.5", "10". */
 static const char *rate(double v, char *buf, size_t n)
 {
@@ -27,8 +24,7 @@ static const char *rate(double v, char *buf, size_t n)
 	return buf;
 }
 
-/* Whole days from date (YYYY-MM-DD) to now, or -1 when date is none. */
-static long age_days(const char *date, int64_t now_us)
+long tg_prices_age_days(const char *date, int64_t now_us)
 {
 	struct tm tm = { 0 };
 	int y, m, d;
@@ -45,7 +41,7 @@ static long age_days(const char *date, int64_t now_us)
 static void edition(const struct tg_report *rep, const struct tg_prices *t)
 {
 	const char *date = tg_prices_date(t), *file = tg_report_prices_file();
-	long age = age_days(date, rep->now_us);
+	long age = tg_prices_age_days(date, rep->now_us);
 
 	fprintf(rep->out, "price table %s, dated %s", *tg_prices_version(t) ? tg_prices_version(t) :
 	        "(no version)", *date ? date : "(no date)");
@@ -57,11 +53,11 @@ static void edition(const struct tg_report *rep, const struct tg_prices *t)
 	if (age < 0)
 		fprintf(rep->err, "tokenguard-report: warning: the price table has no date: its "
 		        "prices may be out of date\n");
-	else if (age > STALE_DAYS)
+	else if (age > TG_PRICES_STALE_DAYS)
 		fprintf(rep->err, "tokenguard-report: warning: the price table is %ld days old "
 		        "(more than %d): prices may have changed since %s; check the ones you use "
 		        "against their sources and put what changed in a price file (README, "
-		        "Prices)\n", age, STALE_DAYS, date);
+		        "Prices)\n", age, TG_PRICES_STALE_DAYS, date);
 }
 
 static void list(const struct tg_report *rep, const struct tg_prices *t)

@@ -40,6 +40,9 @@ static const struct tg_cmd commands[] = {
 	{ "prices", "the price table, or what a model id matches; its date and age",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_ARGS | TG_NO_LEDGER,
 	  tg_cmd_prices },
+	{ "doctor", "whether the shim will see a program, a running process; the installation",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_ARGS | TG_TAKES_PID | TG_OPENS_LEDGER,
+	  tg_cmd_doctor },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -142,6 +145,18 @@ static void usage(FILE *f)
 	      "The user's price file is $TOKENGUARD_PRICES, else\n"
 	      "$XDG_CONFIG_HOME/tokenguard/prices.tsv (~/.config/tokenguard/prices.tsv)\n"
 	      "when it exists (see README, Prices).\n\n"
+	      "Doctor:\n"
+	      "  doctor                      the installation: library, ledger (owner, mode,\n"
+	      "                              size, records, spools, last record), price table\n"
+	      "                              age, models without a price, TOKENGUARD_BUDGETS\n"
+	      "  doctor -- COMMAND           whether the shim will see COMMAND's TLS: libssl\n"
+	      "                              linked (or a Python's ssl module), a static TLS\n"
+	      "                              stack (Go, rustls, BoringSSL, OpenSSL inside),\n"
+	      "                              setuid/setgid/capabilities\n"
+	      "  doctor --pid PID            whether a running process has the shim and which\n"
+	      "                              libssl mapped, and its records of the last hour\n"
+	      "                              Each finding says what to do; exit 1 when one\n"
+	      "                              needs attention\n\n"
 	      "Checks and repair:\n"
 	      "  verify                      every record decodes, every total is the sum of its\n"
 	      "                              records, every policy, alert and spool is whole;\n"
@@ -177,20 +192,20 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
-	OPT_STRICT, OPT_FORCE,
+	OPT_STRICT, OPT_FORCE, OPT_PID,
 };
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	int today, strict;
 	unsigned used;  /* TG_TAKES_* implied by the options given */
-	const char *first_option[5];  /* per TG_TAKES_* bit: an option that needs it */
+	const char *first_option[6];  /* per TG_TAKES_* bit: an option that needs it */
 };
 
 static void need(struct args *a, unsigned what, const char *opt)
 {
 	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 :
-	          what == TG_TAKES_BUDGET ? 3 : 4;
+	          what == TG_TAKES_BUDGET ? 3 : what == TG_TAKES_FORCE ? 4 : 5;
 
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
@@ -223,6 +238,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "unpriced", required_argument, NULL, OPT_UNPRICED },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "pid", required_argument, NULL, OPT_PID },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -264,6 +280,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
 		case OPT_UNPRICED: rep->budget.unpriced = optarg; need(a, TG_TAKES_BUDGET, "--unpriced"); break;
 		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
+		case OPT_PID: rep->pid = optarg; need(a, TG_TAKES_PID, "--pid"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -357,12 +374,12 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 {
 	int64_t now = now_us();
 	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET,
-	                                 TG_TAKES_FORCE };
+	                                 TG_TAKES_FORCE, TG_TAKES_PID };
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);

@@ -36,6 +36,7 @@ struct tg_report {
 	int strict;         /* check: unknown costs and counts fail too */
 	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
+	const char *pid;    /* doctor: --pid */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -51,6 +52,7 @@ struct tg_report {
 #define TG_TAKES_FORCE   0x20u /* --force */
 #define TG_TAKES_ARGS    0x40u /* positional arguments */
 #define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
+#define TG_TAKES_PID     0x100u /* --pid */
 
 struct tg_cmd {
 	const char *name;
@@ -80,6 +82,7 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *l);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or
@@ -90,5 +93,11 @@ int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices
 
 /* The user's price file the table is loaded with, or NULL for none. */
 const char *tg_report_prices_file(void);
+
+/* Days after which the bundled price table is called stale (prices, doctor). */
+#define TG_PRICES_STALE_DAYS 90
+
+/* Whole days from date (YYYY-MM-DD) to now, or -1 when date is none. */
+long tg_prices_age_days(const char *date, int64_t now_us);
 
 #endif
