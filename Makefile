@@ -59,8 +59,10 @@ TEST_FUZZ_SECONDS ?= 10
 # either way.
 ifeq ($(V),1)
 say =
+Q   =
 else
 say = @printf '  %-8s%s\n' '$(1)' '$(2)';
+Q   = @
 MAKEFLAGS += --no-print-directory
 endif
 
@@ -151,7 +153,7 @@ deps:
 UNIT_LOGS = $(abspath $(B))/unit-sanitizer
 unit: $(UNIT_BIN)
 	@rm -rf $(UNIT_LOGS) && mkdir -p $(UNIT_LOGS)
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
+	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(UNIT_LOGS)/asan \
 		$(UNIT_BIN) --jobs 2; rc=$$?; \
 	if ls $(UNIT_LOGS)/* >/dev/null 2>&1; then \

@@ -25,7 +25,7 @@ fuzz)
 	[ $((clean + found)) -gt 0 ] && line="$((clean + found)) targets, $clean without finding, $found with one"
 	;;
 *)
-	line=$(clean | grep -E "^$name(-[a-z0-9-]+)?: [0-9]+ (checks )?passed, [0-9]+ failed" | paste -sd ';' - | sed 's/;/; /g')
+	line=$(clean | grep -E "^$name(-[a-z0-9-]+)?: [0-9]+ (checks )?passed, [0-9]+ failed" | sed "s/^$name: //" | paste -sd ';' - | sed 's/;/; /g')
 	;;
 esac
 if [ -z "$line" ]; then
