@@ -60,8 +60,10 @@ check "the installed library loads into a program" \
 	env LD_PRELOAD="$(tg_preload "$dest/usr/lib/x86_64-linux-gnu/libtokenguard.so")" \
 	grep -q "$dest/usr/lib/x86_64-linux-gnu/libtokenguard.so" /proc/self/maps
 
-# Every man page renders, through man and through groff, without a warning.
-for page in "$dest"/usr/share/man/man*/*; do
+# Every man page renders, through man and through groff, without a warning:
+# those installed and those of the source tree (tokenguard.1 is installed
+# only with the launcher).
+for page in "$dest"/usr/share/man/man*/* share/man/man*/*; do
 	name=${page#"$dest"/usr/share/man/}
 	check "man renders $name without a warning" sh -c "
 		man --warnings -l '$page' 2>&1 >/dev/null | tee /dev/stderr | grep -q . && exit 1
