@@ -4,7 +4,9 @@
 #   all (default)  build/libtokenguard.so and build/tokenguard-report
 #   deps           install missing Debian packages (apt-get as root), or say what to install
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
-#                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)
+#                  clients, a short libFuzzer run of each parser (TEST_FUZZ_SECONDS),
+#                  then test-install; ends with one line of figures per stage
+#   test-install   make install and uninstall into a scratch DESTDIR, checked
 #   contract       the shim's promises to the host program (errno, error queue, return
 #                  values, one record per exchange), each scenario run with and without it
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
@@ -194,10 +196,10 @@ STAGES_DIR := $(B)/stages
 TEST_STAGES := unit contract integration $(if $(strip $(SAN)),,fuzz) test-install
 test: deps
 	$(MAKE) all $(UNIT_BIN)
-	@sh tests/stages.sh "$(STAGES_DIR)" "$(MAKE) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)" $(TEST_STAGES)
 ifneq ($(strip $(SAN)),)
 	@echo "# fuzz: not run again with SAN=$(SAN): its targets have ASan and UBSan in every run"
 endif
+	@sh tests/stages.sh "$(STAGES_DIR)" "$(MAKE) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)" $(TEST_STAGES)
 
 demo: deps
 	$(MAKE) all
