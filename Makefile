@@ -4,13 +4,21 @@
 #   all (default)  build/libtokenguard.so, build/tokenguard-report and the launcher build/tokenguard
 #   deps           install missing Debian packages (apt-get as root), or say what to install
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
-#                  clients, then a short libFuzzer run of each parser (TEST_FUZZ_SECONDS)
+#                  clients, a short libFuzzer run of each parser (TEST_FUZZ_SECONDS),
+#                  then test-install; ends with one line of figures per stage
+#   test-install   make install and uninstall into a scratch DESTDIR, checked
 #   contract       the shim's promises to the host program (errno, error queue, return
 #                  values, one record per exchange), each scenario run with and without it
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
 #   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
 #   bench          bench/bench.sh: one table of every figure and target, bench/results.json
-#   install        PREFIX (default /usr/local), DESTDIR honoured
+#   install        binaries, stripped library, man pages, bash completion, docs
+#                  and examples under PREFIX (default /usr/local); DESTDIR,
+#                  BINDIR, LIBDIR (e.g. /usr/lib/x86_64-linux-gnu), MANDIR,
+#                  DOCDIR, BASHCOMPDIR honoured; STRIP=true keeps the symbols
+#   uninstall      removes what install laid down (same PREFIX, DESTDIR, ...)
+#
+# Builds are quiet (one line per file); V=1 prints every command.
 #
 # SAN=address,undefined (or any of the two) builds the shim and the CLI with
 # those sanitizers into build/san-address-undefined/; `make test SAN=...`
@@ -23,7 +31,10 @@ PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 BINDIR   ?= $(PREFIX)/bin
 MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/tokenguard
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 DESTDIR  ?=
+STRIP    ?= strip
 
 CC       ?= cc
 OPT      ?= -O2 -g
@@ -44,6 +55,18 @@ FUZZ_SECONDS ?= 20
 TEST_FUZZ_SECONDS ?= 10
 
 -include config.mak
+
+# Quiet builds, as the kernel's and automake's silent rules: `say` prints
+# what is made, V=1 the whole command instead.  Errors and warnings print
+# either way.
+ifeq ($(V),1)
+say =
+Q   =
+else
+say = @printf '  %-8s%s\n' '$(1)' '$(2)';
+Q   = @
+MAKEFLAGS += --no-print-directory
+endif
 
 B := build
 comma := ,
@@ -102,38 +125,38 @@ all: $(SHIM) $(REPORT) $(LAUNCHER)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -fvisibility=hidden -ffunction-sections -fdata-sections \
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -fvisibility=hidden -ffunction-sections -fdata-sections \
 		-MMD -MP -c -o $@ $<
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
 
 $(B)/obj/ledger/prices_blob.o $(B)/san/ledger/prices_blob.o: ledger/prices_blob.S ledger/prices.tsv
 	@mkdir -p $(dir $@)
-	$(CC) -c -o $@ -DPRICES_FILE='"ledger/prices.tsv"' ledger/prices_blob.S
+	$(call say,AS,$@)$(CC) -c -o $@ -DPRICES_FILE='"ledger/prices.tsv"' ledger/prices_blob.S
 
 $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ) shim/exports.map
-	$(CC) $(SANFLAGS) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
 		-Wl,-z,defs $(SHIM_LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 # The launcher: what it shares with doctor (program analysis, library
 # lookup) and the ledger for --summary.
 LAUNCHER_SRCS := $(LAUNCHER_MAIN) tools/preload.c tools/libpath.c tools/seen.c tools/elf_scan.c \
 	tools/filter.c
 $(LAUNCHER): $(call obj,$(LAUNCHER_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(CC) $(SANFLAGS) -Wl,--gc-sections -o $@ $^ $(LIBS)
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -Wl,--gc-sections -o $@ $^ $(LIBS)
 
 $(SAN_EARLY): tests/san_early.c
-	$(CC) -shared -fPIC -nostdlib -o $@ $<
+	$(call say,LD,$@)$(CC) -shared -fPIC -nostdlib -o $@ $<
 
 # The launcher's pure parts are unit-tested (tests/unit/test_launcher.c).
 UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
-	$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
+	$(call say,LD,$@)$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -144,7 +167,7 @@ deps:
 UNIT_LOGS = $(abspath $(B))/unit-sanitizer
 unit: $(UNIT_BIN)
 	@rm -rf $(UNIT_LOGS) && mkdir -p $(UNIT_LOGS)
-	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
+	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(UNIT_LOGS)/asan \
 		$(UNIT_BIN) --jobs 2; rc=$$?; \
 	if ls $(UNIT_LOGS)/* >/dev/null 2>&1; then \
@@ -155,14 +178,14 @@ unit: $(UNIT_BIN)
 # writer (tests/integration/ledger_faults.py).
 HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 # A program linking libssl alone, which says what the shim loaded on first
 # need (tests/integration/lazy_libs.py).
 LAZY_PROBE := $(B)/lazy-probe
 $(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
 integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
@@ -171,22 +194,24 @@ integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
 # return values, no double counting), checked with and without it.
 $(CONTRACT): tests/contract/ssl_contract.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
 contract: all $(CONTRACT) $(SAN_EARLY)
 	sh tests/contract/run.sh
 	sh tests/contract/two_libssl.sh
 
+# Each stage's output goes to the terminal and to $(B)/stages/NAME.log, its
+# figures to $(B)/stages/NAME.result (tests/stage.sh); the last lines of
+# `make test` are those figures, one line per stage.  The first stage that
+# fails ends the run (its output is above) and the make fails.
+STAGES_DIR := $(B)/stages
+TEST_STAGES := unit contract integration $(if $(strip $(SAN)),,fuzz) test-install
 test: deps
 	$(MAKE) all $(UNIT_BIN)
-	$(MAKE) unit
-	$(MAKE) contract
-	$(MAKE) integration
-ifeq ($(strip $(SAN)),)
-	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
-else
+ifneq ($(strip $(SAN)),)
 	@echo "# fuzz: not run again with SAN=$(SAN): its targets have ASan and UBSan in every run"
 endif
+	@sh tests/stages.sh "$(STAGES_DIR)" "$(MAKE) FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)" $(TEST_STAGES)
 
 demo: deps
 	$(MAKE) all
@@ -200,20 +225,53 @@ fuzz:
 BENCH_PROGS := $(B)/tlsclient $(B)/sslbench
 $(BENCH_PROGS): $(B)/%: bench/%.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $(WARN) -o $@ $< -lssl -lcrypto
+	$(call say,CCLD,$@)$(CC) -O2 $(WARN) -o $@ $< -lssl -lcrypto
 
 bench: all $(HOLDER) $(BENCH_PROGS)
 	sh bench/bench.sh
 
+# What `make install` lays down, as DIR/NAME=SOURCE mode: one list that
+# install and uninstall both read.
+INSTALL_DATA := \
+	$(MANDIR)/man1/tokenguard-report.1=tools/tokenguard-report.1 \
+	$(MANDIR)/man7/tokenguard.7=share/man/man7/tokenguard.7 \
+	$(BASHCOMPDIR)/tokenguard-report=share/bash-completion/completions/tokenguard-report \
+	$(DOCDIR)/README.md=README.md \
+	$(DOCDIR)/tokenguard.env.example=tokenguard.env.example \
+	$(DOCDIR)/examples/tokenguard-export.service=contrib/systemd/tokenguard-export.service \
+	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer
+LAUNCHER_DATA := \
+	$(MANDIR)/man1/tokenguard.1=share/man/man1/tokenguard.1 \
+	$(BASHCOMPDIR)/tokenguard=share/bash-completion/completions/tokenguard
+installed = $(foreach f,$(1),$(DESTDIR)$(firstword $(subst =, ,$(f))))
+
 install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
-	install -m 0755 $(SHIM) $(DESTDIR)$(LIBDIR)/libtokenguard.so
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(REPORT) $(DESTDIR)$(BINDIR)/tokenguard-report
-	install -m 0644 tools/tokenguard-report.1 $(DESTDIR)$(MANDIR)/man1/tokenguard-report.1
+	$(STRIP) --strip-unneeded $(DESTDIR)$(BINDIR)/tokenguard-report
+	install -m 0644 $(SHIM) $(DESTDIR)$(LIBDIR)/libtokenguard.so
+	$(STRIP) --strip-unneeded $(DESTDIR)$(LIBDIR)/libtokenguard.so
+	@set -e; for f in $(INSTALL_DATA) $(LAUNCHER_DATA); do \
+		dst=$(DESTDIR)$${f%%=*}; echo "install -D -m 0644 $${f#*=} $$dst"; \
+		install -D -m 0644 "$${f#*=}" "$$dst"; done
+	install -m 0755 $(LAUNCHER) $(DESTDIR)$(BINDIR)/tokenguard
+	$(STRIP) --strip-unneeded $(DESTDIR)$(BINDIR)/tokenguard
+
+# Removes the files install may have laid down and the directories of our
+# own (the docs'); shared directories (bin, lib, man1, ...) stay.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/tokenguard-report $(DESTDIR)$(BINDIR)/tokenguard \
+		$(DESTDIR)$(LIBDIR)/libtokenguard.so \
+		$(call installed,$(INSTALL_DATA) $(LAUNCHER_DATA))
+	@rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+# make install and uninstall into a scratch DESTDIR, checked (tests/install.sh).
+test-install: all
+	sh tests/install.sh
 
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit contract integration test demo fuzz bench install clean
+.PHONY: all deps unit contract integration test demo fuzz bench install uninstall test-install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

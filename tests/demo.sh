@@ -20,6 +20,8 @@ for f in "$shim" "$report"; do
 done
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/tokenguard-demo.XXXXXX")
+ledger=$TG_TOP/build/demo-ledger
+rm -rf "$ledger"
 trap 'tg_fake_stop; rm -rf "$work"' EXIT
 trap 'exit 130' INT TERM
 step() { printf '\n==> %s\n' "$*"; }
@@ -30,7 +32,7 @@ tg_netns_setup "$work" "$cases"
 step "Starting a fake provider on 127.0.0.1:443 that answers with recorded provider responses"
 tg_fake_start "$work" "$cases"
 
-export TOKENGUARD_LEDGER="$work/ledger" TOKENGUARD_TAGS=team=demo SSL_CERT_FILE="$work/ca/ca.pem"
+export TOKENGUARD_LEDGER="$ledger" TOKENGUARD_TAGS=team=demo SSL_CERT_FILE="$work/ca/ca.pem"
 echo "    ledger: $TOKENGUARD_LEDGER   tags: $TOKENGUARD_TAGS"
 
 step "curl asks OpenAI for a chat completion, with LD_PRELOAD=build/libtokenguard.so"
@@ -53,3 +55,10 @@ step "Every recorded exchange: tokenguard-report records --format table"
 "$report" records --format table
 echo
 echo "Done: 3 calls by 2 programs were recorded without changing either program."
+echo
+echo "The ledger stays in $ledger (make demo starts it afresh). Explore it:"
+r=build/tokenguard-report
+echo "  $r --by process,tag:team --ledger $ledger   # spend by program and tag"
+echo "  $r records --format json --ledger $ledger   # every field of every record"
+echo "  $r check --max-usd 0.001 --ledger $ledger   # exit 1 over a limit, as in CI"
+echo "  $r verify --ledger $ledger                  # the totals agree with the records"
