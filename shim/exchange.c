@@ -243,11 +243,20 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
                       struct tg_gate_result *g)
 {
+	char deployment[TG_MODEL_MAX] = "";
+	size_t at, len;
 	x->gated = 1;
 	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
+	/* An Azure call names its deployment in the URL and may name a model
+	 * in its body: a model: scope matches either. */
+	if (x->req.info.model[0] &&
+	    tg_model_span(x->endpoint, &at, &len) == TG_PATH_MODEL_DEPLOYMENT &&
+	    tg_model_from_path(x->endpoint, deployment, sizeof deployment) < 0)
+		deployment[0] = '\0';
 	struct tg_gate_call call = {
 		.provider = x->provider,
 		.model = asked,
+		.deployment = deployment,
 		.max_tokens = x->req.info.max_tokens,
 		.can_rewrite = can_rewrite,
 	};

@@ -67,4 +67,15 @@ void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out);
  * name has a bad %-escape. */
 int tg_model_from_path(const char *endpoint, char *out, size_t n);
 
+enum tg_path_model {
+	TG_PATH_MODEL_NONE,
+	TG_PATH_MODEL_NAME,        /* Gemini, Bedrock: the model itself, which a downgrade may change */
+	TG_PATH_MODEL_DEPLOYMENT,  /* Azure: the user's own deployment name, mapped to no other */
+};
+
+/* Where tg_model_from_path() finds the name in endpoint (a NUL-terminated
+ * path, no query): endpoint[*at, *at + *len), still URL-encoded.  The one
+ * rule of where a path names its model, for reading and for rewriting it. */
+enum tg_path_model tg_model_span(const char *endpoint, size_t *at, size_t *len);
+
 #endif

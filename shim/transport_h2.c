@@ -481,7 +481,7 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 	                 asked, &g);
 	if (g.verdict == TG_VERDICT_REWRITE) {
 		struct tg_rewrite rw;
-		tg_rewrite_plan(&rw, &x->req.info, g.new_model, g.new_max_tokens,
+		tg_rewrite_plan(&rw, x->endpoint, &x->req.info, g.new_model, g.new_max_tokens,
 		                tg_cap_key_for_endpoint(t->provider, x->endpoint));
 		if (tg_rewrite_body_same_length(body, (size_t)blen, &rw, edited) == 0) {
 			stream_body(start, buf, len, s->id, edited, (size_t)blen, 1);
