@@ -3,7 +3,9 @@
  * Owns: struct tg_reqscan, the scan of one JSON request body fed in
  * arbitrary slices, struct tg_request_info, its result, and
  * tg_model_from_path() for APIs that name the model in the URL (Gemini,
- * Bedrock, Azure deployments).  Fixed size, no allocation.
+ * Bedrock, Azure deployments), with tg_model_span(), where in the path
+ * that name is (the one rule, for reading it and for a downgrade that
+ * rewrites it).  Fixed size, no allocation.
  *
  * Only top-level keys are read ("model", "stream", the max-token keys),
  * plus stream_options.include_usage, Anthropic's thinking.type and the
