@@ -339,15 +339,29 @@ static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, co
 	}
 }
 
+/* Whether p governs the call c, or (an Azure deployment named besides
+ * the body's model) the same call under its deployment's name. */
+static int governs(const struct tg_policy *p, const struct tg_call *c, const char *deployment)
+{
+	struct tg_call d;
+	if (tg_policy_matches(p, c))
+		return 1;
+	if (!deployment || !deployment[0])
+		return 0;
+	d = *c;
+	d.model = d.model_family = deployment;
+	return tg_policy_matches(p, &d);
+}
+
 /* Copies the policies that govern c into gate.matched; returns how many. */
-static int match_policies(const struct tg_call *c)
+static int match_policies(const struct tg_call *c, const char *deployment)
 {
 	int n = 0;
 	for (int i = 0; i < gate.nenv && n < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.env_policies[i], c))
+		if (governs(&gate.env_policies[i], c, deployment))
 			gate.matched[n++] = gate.env_policies[i];
 	for (int i = 0; i < gate.nstored && n < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.stored[i], c))
+		if (governs(&gate.stored[i], c, deployment))
 			gate.matched[n++] = gate.stored[i];
 	return n;
 }
@@ -456,7 +470,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	if (gate.nenv == 0 && gate.nstored == 0)
 		return;
 	view_of(cx->call, prices, &view);
-	if ((n = match_policies(&view.scope)) == 0)
+	if ((n = match_policies(&view.scope, cx->call->deployment)) == 0)
 		return;
 	view_ceiling(&view, prices, cx->call->provider->name, n);
 	if (read_spend(l, n) != 0) {

@@ -27,6 +27,10 @@
 struct tg_gate_call {
 	const struct tg_provider *provider;
 	const char *model;        /* as asked; "" if unknown */
+	/* An Azure deployment's name when the body names a model too; "" else.
+	 * A model: scope matches either (the URL names one, the body the
+	 * other); the decision goes by model. */
+	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
 };

@@ -243,11 +243,20 @@ void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
                       struct tg_gate_result *g)
 {
+	char deployment[TG_MODEL_MAX] = "";
+	size_t at, len;
 	x->gated = 1;
 	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
+	/* An Azure call names its deployment in the URL and may name a model
+	 * in its body: a model: scope matches either. */
+	if (x->req.info.model[0] &&
+	    tg_model_span(x->endpoint, &at, &len) == TG_PATH_MODEL_DEPLOYMENT &&
+	    tg_model_from_path(x->endpoint, deployment, sizeof deployment) < 0)
+		deployment[0] = '\0';
 	struct tg_gate_call call = {
 		.provider = x->provider,
 		.model = asked,
+		.deployment = deployment,
 		.max_tokens = x->req.info.max_tokens,
 		.can_rewrite = can_rewrite,
 	};
@@ -310,31 +319,25 @@ static void call_size(const struct tg_exchange *x, const struct tg_usage *usage,
 	size->response_bytes = x->decoded_bytes > x->body_bytes ? x->decoded_bytes : x->body_bytes;
 }
 
-int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
-                       struct tg_call_size *size)
+/* Ends the request scan and the usage parser: what the request asked
+ * and what the response reported, whatever of either was seen. */
+static void end_scans(struct tg_exchange *x, struct tg_request_info *req, struct tg_usage *usage)
 {
-	struct tg_request_info req;
-	struct tg_usage usage;
-	const struct tg_config *cfg = tg_config_get();
-
-	if (x->finished)
-		return -1;
-	if (x->endpoint[0] == '\0' && x->method[0] == '\0') {
-		release(x);
-		return -1;
-	}
-	tg_reqscan_end(&x->req, &req);
+	tg_reqscan_end(&x->req, req);
 	if (x->response_started && x->usage_live) {
-		tg_usage_request_thinking(&x->usage, req.thinking);
-		tg_usage_end(&x->usage, &usage);
+		tg_usage_request_thinking(&x->usage, req->thinking);
+		tg_usage_end(&x->usage, usage);
 	} else {
-		memset(&usage, 0, sizeof usage);
-		usage.content_bytes = -1;
+		memset(usage, 0, sizeof *usage);
+		usage->content_bytes = -1;
 	}
-	call_size(x, &usage, size);
-	release(x);
+}
 
-	memset(r, 0, sizeof *r);
+/* Who made the call, to where: the record's identifying fields. */
+static void record_origin(const struct tg_exchange *x, const struct tg_usage *usage,
+                          struct tg_record *r)
+{
+	const struct tg_config *cfg = tg_config_get();
 	r->ts_us = x->start_wall_us;
 	r->pid = (int32_t)tg_getpid();
 	r->status = x->status;
@@ -343,14 +346,20 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 	copy_str(r->endpoint, x->endpoint);
 	copy_str(r->operation, tg_operation_of(x->endpoint));
 	copy_str(r->request_id, x->request_id);
-	memcpy(r->response_id, usage.response_id, sizeof r->response_id);
+	memcpy(r->response_id, usage->response_id, sizeof r->response_id);
 	memcpy(r->process, cfg->process, sizeof r->process);
 	memcpy(r->tags, cfg->tags, sizeof r->tags);
+}
 
-	if (usage.model[0])
-		memcpy(r->model, usage.model, sizeof r->model);
-	else if (req.model[0])
-		memcpy(r->model, req.model, sizeof r->model);
+/* The model served (the response's word first: it names the version),
+ * the model asked when it differs, and what a budget did to the call. */
+static void record_models(const struct tg_exchange *x, const struct tg_request_info *req,
+                          const struct tg_usage *usage, struct tg_record *r)
+{
+	if (usage->model[0])
+		memcpy(r->model, usage->model, sizeof r->model);
+	else if (req->model[0])
+		memcpy(r->model, req->model, sizeof r->model);
 	else
 		tg_model_from_path(x->endpoint, r->model, sizeof r->model);
 
@@ -361,32 +370,43 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 	 * report can group the calls of one request model together. */
 	if (!r->requested_model[0]) {
 		char asked[TG_MODEL_MAX];
-		if (req.model[0])
-			memcpy(asked, req.model, sizeof asked);
+		if (req->model[0])
+			memcpy(asked, req->model, sizeof asked);
 		else if (tg_model_from_path(x->endpoint, asked, sizeof asked) != 0)
 			asked[0] = '\0';
 		if (asked[0] && strcmp(asked, r->model) != 0)
 			memcpy(r->requested_model, asked, sizeof r->requested_model);
 	}
+}
 
+/* Stream, cut-off and stream-error flags, and the timings. */
+static void record_shape(const struct tg_exchange *x, int complete, const struct tg_request_info *req,
+                         const struct tg_usage *usage, struct tg_record *r)
+{
 	/* A refused request is answered with an error document, not the
 	 * stream it asked for (recorded: a 400 JSON error to "stream": true). */
 	int stream = x->kind != TG_BODY_JSON ||
-	             (x->status < 400 && (req.stream || endpoint_streams(x->endpoint)));
+	             (x->status < 400 && (req->stream || endpoint_streams(x->endpoint)));
 	if (stream)
 		r->flags |= TG_REC_STREAM;
-	if (!complete || usage.stream_failed)
+	if (!complete || usage->stream_failed)
 		r->flags |= TG_REC_INCOMPLETE;
-	if (usage.stream_failed) {
+	if (usage->stream_failed) {
 		r->flags |= TG_REC_STREAM_ERROR;
-		copy_str(r->error, usage.error);
+		copy_str(r->error, usage->error);
 	}
 
 	r->latency_ms = x->response_started ? ms_between(x->start_mono_us, x->last_mono_us) : -1;
 	r->ttft_ms = stream && x->first_body_mono_us ? ms_between(x->start_mono_us, x->first_body_mono_us) : -1;
+}
 
-	if (usage.usage_seen && !x->too_large) {
-		r->counts = usage.counts;
+/* The token counts, from the best source the exchange had; null (with
+ * usage_unknown) where the wire gave none: never a guess. */
+static void record_counts(const struct tg_exchange *x, const struct tg_usage *usage,
+                          struct tg_record *r)
+{
+	if (usage->usage_seen && !x->too_large) {
+		r->counts = usage->counts;
 	} else if (x->header_input >= 0 && x->header_output >= 0) {
 		/* Bedrock InvokeModel reports its counts in headers, whatever the
 		 * model's body format; cache and reasoning parts are not given. */
@@ -406,5 +426,28 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 		tg_counts_unknown(&r->counts);
 		r->flags |= TG_REC_USAGE_UNKNOWN;
 	}
+}
+
+int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
+                       struct tg_call_size *size)
+{
+	struct tg_request_info req;
+	struct tg_usage usage;
+
+	if (x->finished)
+		return -1;
+	if (x->endpoint[0] == '\0' && x->method[0] == '\0') {
+		release(x);
+		return -1;
+	}
+	end_scans(x, &req, &usage);
+	call_size(x, &usage, size);
+	release(x);
+
+	memset(r, 0, sizeof *r);
+	record_origin(x, &usage, r);
+	record_models(x, &req, &usage, r);
+	record_shape(x, complete, &req, &usage, r);
+	record_counts(x, &usage, r);
 	return 0;
 }

@@ -171,28 +171,37 @@ static const char *after_segment(const char *path, const char *seg)
 	return hit;
 }
 
-int tg_model_from_path(const char *endpoint, char *out, size_t n)
+enum tg_path_model tg_model_span(const char *endpoint, size_t *at, size_t *len)
 {
 	const char *name;
-	size_t len;
+	enum tg_path_model kind = TG_PATH_MODEL_NAME;
+
+	if (!endpoint)
+		return TG_PATH_MODEL_NONE;
+	if (strncmp(endpoint, "/model/", 7) == 0) {
+		name = endpoint + 7;
+		*len = strcspn(name, "/");
+	} else if (strncmp(endpoint, "/openai/deployments/", 20) == 0) {
+		name = endpoint + 20;
+		*len = strcspn(name, "/");
+		kind = TG_PATH_MODEL_DEPLOYMENT;
+	} else if ((name = after_segment(endpoint, "/models/")) != NULL) {
+		*len = strcspn(name, ":/");
+	} else {
+		return TG_PATH_MODEL_NONE;
+	}
+	*at = (size_t)(name - endpoint);
+	return *len ? kind : TG_PATH_MODEL_NONE;
+}
+
+int tg_model_from_path(const char *endpoint, char *out, size_t n)
+{
+	size_t at, len;
 
 	if (n == 0)
 		return -1;
 	out[0] = '\0';
-	if (!endpoint)
+	if (tg_model_span(endpoint, &at, &len) == TG_PATH_MODEL_NONE)
 		return 0;
-	if (strncmp(endpoint, "/model/", 7) == 0) {
-		name = endpoint + 7;
-		len = strcspn(name, "/");
-	} else if (strncmp(endpoint, "/openai/deployments/", 20) == 0) {
-		name = endpoint + 20;
-		len = strcspn(name, "/");
-	} else if ((name = after_segment(endpoint, "/models/")) != NULL) {
-		len = strcspn(name, ":/");
-	} else {
-		return 0;
-	}
-	if (len == 0)
-		return 0;
-	return decode(name, len, out, n);
+	return decode(endpoint + at, len, out, n);
 }

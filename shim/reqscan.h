@@ -3,7 +3,9 @@
  * Owns: struct tg_reqscan, the scan of one JSON request body fed in
  * arbitrary slices, struct tg_request_info, its result, and
  * tg_model_from_path() for APIs that name the model in the URL (Gemini,
- * Bedrock, Azure deployments).  Fixed size, no allocation.
+ * Bedrock, Azure deployments), with tg_model_span(), where in the path
+ * that name is (the one rule, for reading it and for a downgrade that
+ * rewrites it).  Fixed size, no allocation.
  *
  * Only top-level keys are read ("model", "stream", the max-token keys),
  * plus stream_options.include_usage, Anthropic's thinking.type and the
@@ -66,5 +68,16 @@ void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out);
  * 0 when the path names no model (out is then ""), -1 if n is 0 or the
  * name has a bad %-escape. */
 int tg_model_from_path(const char *endpoint, char *out, size_t n);
+
+enum tg_path_model {
+	TG_PATH_MODEL_NONE,
+	TG_PATH_MODEL_NAME,        /* Gemini, Bedrock: the model itself, which a downgrade may change */
+	TG_PATH_MODEL_DEPLOYMENT,  /* Azure: the user's own deployment name, mapped to no other */
+};
+
+/* Where tg_model_from_path() finds the name in endpoint (a NUL-terminated
+ * path, no query): endpoint[*at, *at + *len), still URL-encoded.  The one
+ * rule of where a path names its model, for reading and for rewriting it. */
+enum tg_path_model tg_model_span(const char *endpoint, size_t *at, size_t *len);
 
 #endif

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "record.h"
 #include "text.h"
 
 struct edit {
@@ -13,9 +14,11 @@ struct edit {
 	size_t with_len;
 };
 
-void tg_rewrite_plan(struct tg_rewrite *rw, const struct tg_request_info *info, const char *new_model,
-                     int64_t new_max_tokens, const char *cap_key)
+void tg_rewrite_plan(struct tg_rewrite *rw, const char *endpoint, const struct tg_request_info *info,
+                     const char *new_model, int64_t new_max_tokens, const char *cap_key)
 {
+	size_t at, len;
+	rw->model_in_path = tg_model_span(endpoint, &at, &len);
 	rw->model = new_model && new_model[0] ? new_model : NULL;
 	rw->model_offset = info->model_offset;
 	rw->model_len = info->model_len;
@@ -24,6 +27,47 @@ void tg_rewrite_plan(struct tg_rewrite *rw, const struct tg_request_info *info, 
 	rw->max_tokens_len = info->max_tokens_len;
 	rw->max_tokens_key = cap_key;
 	rw->cap_parent_offset = info->cap_parent_offset;
+}
+
+/* Model names are plain identifiers; the rest is %-escaped (RFC 3986
+ * unreserved characters kept), as the SDKs escape Bedrock's ':'. */
+static int url_encode(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		            c == '-' || c == '.' || c == '_' || c == '~';
+		if (o + (plain ? 1 : 3) >= cap)
+			return -1;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+int tg_rewrite_path_model(const char *path, const char *model, char *out, size_t cap)
+{
+	size_t at, len;
+	char enc[3 * 64 + 1];
+	int elen;
+	if (tg_model_span(path, &at, &len) != TG_PATH_MODEL_NAME ||
+	    (elen = url_encode(model, enc, sizeof enc)) <= 0)
+		return -1;
+	size_t rest = strlen(path + at + len);
+	if (at + (size_t)elen + rest + 1 > cap)
+		return -1;
+	memcpy(out, path, at);
+	memcpy(out + at, enc, (size_t)elen);
+	memcpy(out + at + (size_t)elen, path + at + len, rest + 1);
+	return (int)(at + (size_t)elen + rest);
 }
 
 static const char *find_headers_end(const char *buf, size_t len)
@@ -127,10 +171,17 @@ static int insert_cap(const char *body, size_t blen, const struct tg_rewrite *rw
 	return insert_after_brace(body, blen, at, text, e);
 }
 
-static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw, struct edit *e, int *n)
+/* The body's edits, in body order.  path_edited: the model named in the
+ * request's path was changed already (HTTP/1.1), so the body need not
+ * name it; without that, a model the path names cannot be changed. */
+static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw, int path_edited,
+                     struct edit *e, int *n)
 {
 	*n = 0;
-	if (rw->model) {
+	if (rw->model && (rw->model_in_path == TG_PATH_MODEL_DEPLOYMENT ||
+	                  (rw->model_in_path == TG_PATH_MODEL_NAME && !path_edited)))
+		return -1;
+	if (rw->model && !(path_edited && rw->model_offset < 0)) {
 		if (rw->model_offset < 0 || rw->model_len < 2 ||
 		    (uint64_t)(rw->model_offset + rw->model_len) > blen ||
 		    body[rw->model_offset] != '"' || body[rw->model_offset + rw->model_len - 1] != '"')
@@ -168,7 +219,7 @@ static int add_edits(const char *body, size_t blen, const struct tg_rewrite *rw,
 	}
 	if (*n == 2 && e[0].at + e[0].cut > e[1].at)
 		return -1;
-	return *n ? 0 : -1;
+	return *n || path_edited ? 0 : -1;
 }
 
 /* Writes body with the edits applied to out; returns its length.  With
@@ -230,7 +281,7 @@ int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_r
 {
 	struct edit edits[2];
 	int nedits;
-	if (add_edits(body, blen, rw, edits, &nedits) != 0)
+	if (add_edits(body, blen, rw, 0, edits, &nedits) != 0)
 		return -1;
 	size_t grown = blen;
 	for (int i = 0; i < nedits; i++)
@@ -252,20 +303,47 @@ int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_r
 	return olen == blen ? 0 : -1;
 }
 
+/* The request line's path, [*at, *at + *plen) of buf, rewritten to name
+ * rw's model, into out.  Origin-form targets only ("/path?query"), as
+ * clients send to an API host.  Returns the new path's length, or -1. */
+static int request_line_path(const char *buf, size_t hlen, const struct tg_rewrite *rw, size_t *at,
+                             size_t *plen, char *out, size_t cap)
+{
+	const char *sp = memchr(buf, ' ', hlen);
+	if (!sp || (size_t)(sp + 1 - buf) >= hlen || sp[1] != '/')
+		return -1;
+	*at = (size_t)(sp + 1 - buf);
+	size_t n = 0;
+	while (*at + n < hlen && !strchr(" ?#\r\n", buf[*at + n]))
+		n++;
+	char path[TG_ENDPOINT_MAX];
+	if (n >= sizeof path)
+		return -1;
+	memcpy(path, buf + *at, n);
+	path[n] = '\0';
+	*plen = n;
+	return tg_rewrite_path_model(path, rw->model, out, cap);
+}
+
 char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, size_t *outlen)
 {
 	const char *body = find_headers_end(buf, len);
-	size_t vstart, vend;
+	size_t vstart, vend, path_at = 0, path_len = 0;
 	uint64_t clen;
 	struct edit edits[2];
-	int nedits;
+	int nedits, newpath_len = -1;
+	char newpath[TG_ENDPOINT_MAX + 192];
 
 	if (!body || find_content_length(buf, (size_t)(body - buf), &vstart, &vend, &clen) != 0)
 		return NULL;
 	size_t hlen = (size_t)(body - buf);
 	if (clen > len - hlen)
 		return NULL;   /* the body is not all in this write */
-	if (add_edits(body, (size_t)clen, rw, edits, &nedits) != 0)
+	if (rw->model && rw->model_in_path == TG_PATH_MODEL_NAME &&
+	    (newpath_len = request_line_path(buf, vstart, rw, &path_at, &path_len, newpath,
+	                                     sizeof newpath)) < 0)
+		return NULL;
+	if (add_edits(body, (size_t)clen, rw, newpath_len >= 0, edits, &nedits) != 0)
 		return NULL;
 
 	size_t newbody = (size_t)clen;
@@ -274,14 +352,21 @@ char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, si
 	char clbuf[24];
 	int cl = snprintf(clbuf, sizeof clbuf, "%zu", newbody);
 	size_t rest = len - hlen - (size_t)clen;
-	size_t total = vstart + (size_t)cl + (hlen - vend) + newbody + rest;
+	size_t pathgrow = newpath_len >= 0 ? (size_t)newpath_len : path_len;
+	size_t total = vstart - path_len + pathgrow + (size_t)cl + (hlen - vend) + newbody + rest;
 	char *out = malloc(total);
 	if (!out)
 		return NULL;
 
+	/* The request line and headers up to Content-Length's value: the
+	 * path replaced when the model is named there (path_len is 0 else). */
 	char *o = out;
-	memcpy(o, buf, vstart);
-	o += vstart;
+	memcpy(o, buf, path_at);
+	o += path_at;
+	memcpy(o, newpath_len >= 0 ? newpath : buf + path_at, pathgrow);
+	o += pathgrow;
+	memcpy(o, buf + path_at + path_len, vstart - path_at - path_len);
+	o += vstart - path_at - path_len;
 	memcpy(o, clbuf, (size_t)cl);
 	o += cl;
 	memcpy(o, buf + vend, hlen - vend);

@@ -3,10 +3,16 @@
  *
  * Owns: the rewritten copy of one request: its model string and/or its
  * max-output-tokens number replaced (or that key inserted).  HTTP/1.1:
- * the whole request, its Content-Length set to the new body length; only
+ * the whole request, its Content-Length set to the new body length, and
+ * for APIs that name the model in the URL (Gemini, Bedrock) the request
+ * line's path, which is plain text there; only
  * a request held whole, framed by Content-Length and not compressed, can
  * be rewritten.  HTTP/2: the body alone, at the same length (see
- * tg_rewrite_body_same_length).  Anything else is refused, and the caller
+ * tg_rewrite_body_same_length); its :path is HPACK-encoded and never
+ * re-encoded (both ends' dynamic tables must stay in step), so a model
+ * named in the URL is not changed there.  An Azure deployment name is
+ * the user's own, mapped to no other deployment: never changed.
+ * Anything else is refused, and the caller
  * falls back to the policy's fallback action.  tg_rewrite_h1 allocates
  * its copy (malloc); the caller frees it.
  */
@@ -29,13 +35,24 @@ struct tg_rewrite {
 	 * tg_cap_key_for_endpoint): "max_tokens", or dotted "object.key". */
 	const char *max_tokens_key;
 	int64_t cap_parent_offset;/* body offset of that object's "{"; -1: create it */
+	/* Where the request's path names the model (reqscan.h): NONE, the
+	 * model is the body's; NAME, a downgrade rewrites the path (HTTP/1.1
+	 * only); DEPLOYMENT, a downgrade is impossible. */
+	enum tg_path_model model_in_path;
 };
 
-/* The rewrite of a request whose body info reads: new_model (NULL or ""
- * to keep), new_max_tokens (-1 to keep), cap_key the key a clamp inserts
- * when the body has none (providers.h tg_cap_key_for_endpoint). */
-void tg_rewrite_plan(struct tg_rewrite *rw, const struct tg_request_info *info, const char *new_model,
-                     int64_t new_max_tokens, const char *cap_key);
+/* The rewrite of a request to endpoint (its path, no query) whose body
+ * info reads: new_model (NULL or "" to keep), new_max_tokens (-1 to
+ * keep), cap_key the key a clamp inserts when the body has none
+ * (providers.h tg_cap_key_for_endpoint). */
+void tg_rewrite_plan(struct tg_rewrite *rw, const char *endpoint, const struct tg_request_info *info,
+                     const char *new_model, int64_t new_max_tokens, const char *cap_key);
+
+/* path (NUL-terminated, no query) with the model it names (NAME kind,
+ * reqscan.h tg_model_span) replaced by model, URL-encoded as the APIs
+ * expect (Bedrock's ':' as %3A), written to out.  Returns the length, or
+ * -1 when path names no model that may be changed or out is too small. */
+int tg_rewrite_path_model(const char *path, const char *model, char *out, size_t cap);
 
 /* buf[0..len) starts with the request line.  Returns the new request
  * (bytes after the request in buf follow it unchanged) and its length in

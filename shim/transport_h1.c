@@ -195,23 +195,29 @@ static void refuse(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_w
 	t->off = 1;
 }
 
-/* Sets w->replace to buf[0..len) rewritten as the gate asked. */
-static void rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
-                    const char *buf, size_t len, const struct tg_gate_result *g, const char *asked)
+/* Sets w->replace to buf[0..len) rewritten as the gate asked.  Returns
+ * -1 when the request cannot take the rewrite (a model named by an Azure
+ * deployment, a path not in origin form, ...): the caller applies the
+ * policy's fallback, so that no call slips past a policy unchanged. */
+static int rewrite(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_write_ctl *w,
+                   const char *buf, size_t len, const struct tg_gate_result *g, const char *asked)
 {
 	struct tg_rewrite rw;
-	tg_rewrite_plan(&rw, &x->req.info, g->new_model, g->new_max_tokens,
+	tg_rewrite_plan(&rw, x->endpoint, &x->req.info, g->new_model, g->new_max_tokens,
 	                tg_cap_key_for_endpoint(t->provider, x->endpoint));
 	size_t outlen;
 	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
-	if (!out) {
-		tg_warn("budget '%s': the request to %s%s could not be rewritten; it goes through unchanged",
-		        g->policy, t->sni, x->endpoint);
-		return;
-	}
+	if (!out)
+		return -1;
+	/* The record names the path the server got, and so its model. */
+	char path[TG_ENDPOINT_MAX];
+	if (rw.model && rw.model_in_path == TG_PATH_MODEL_NAME &&
+	    tg_rewrite_path_model(x->endpoint, rw.model, path, sizeof path) >= 0)
+		memcpy(x->endpoint, path, sizeof path);
 	w->replace = out;
 	w->replace_len = outlen;
 	tg_exchange_rewritten(x, g->policy, asked, rw.model != NULL, rw.max_tokens >= 0);
+	return 0;
 }
 
 /* Asks the gate about x, whose bytes so far are buf[0..len); whole: they
@@ -229,8 +235,12 @@ static void gate(struct tg_h1_transport *t, struct tg_exchange *x, struct tg_wri
 		else
 			tg_warn("budget '%s' refuses a call to %s%s, but part of it was already sent; "
 			        "it goes through", g.policy, t->sni, x->endpoint);
-	} else if (g.verdict == TG_VERDICT_REWRITE) {
-		rewrite(t, x, w, buf, len, &g, asked);
+	} else if (g.verdict == TG_VERDICT_REWRITE && rewrite(t, x, w, buf, len, &g, asked) != 0) {
+		/* Ask again as a request that cannot be rewritten: the fallback
+		 * decides (and is said once), as on HTTP/2. */
+		tg_exchange_gate(x, 0, asked, &g);
+		if (g.verdict == TG_VERDICT_BLOCK)
+			refuse(t, x, w, &g);
 	}
 }
 

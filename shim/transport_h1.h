@@ -4,7 +4,11 @@
  * response bytes from SSL_read) and the queue of exchanges whose requests
  * were sent and whose responses are awaited, oldest first (pipelining keeps
  * several in flight).  Each finished exchange is handed to `commit`.
- * Allocates one struct tg_exchange per request.
+ * Allocates one struct tg_exchange per request.  The budget gate's verdict
+ * is carried out here before any byte of a request leaves: a refusal
+ * queued for the program, or the request rewritten (rewrite.h: its body,
+ * and for a model named in the URL its request line), else the policy's
+ * fallback.
  */
 #ifndef TG_TRANSPORT_H1_H
 #define TG_TRANSPORT_H1_H

@@ -342,6 +342,85 @@ static void put_window_update(struct tg_h2_transport *t, uint32_t stream_id, uin
 		t->conn_window += credit;
 }
 
+/* The rest of the current frame's payload (or of the client preface) in
+ * buf[0..len): copied to out at *o, or, when its frame is cut, counted as
+ * flow-control credit the server will never see consumed (returned to the
+ * program with WINDOW_UPDATEs, so that its windows stay exact).  Returns
+ * the bytes taken. */
+static size_t pass_payload(struct tg_h2_transport *t, struct tg_h2_cursor *c, const char *buf,
+                           size_t len, int cut, char *out, size_t *o, uint32_t *credit)
+{
+	size_t n = len < c->left ? len : c->left;
+	if (cut) {
+		struct refused_stream *r = refused_find(t, c->stream_id);
+		*credit += (uint32_t)n;
+		if (r)
+			r->credit += (uint32_t)n;
+	} else {
+		memcpy(out + *o, buf, n);
+		*o += n;
+	}
+	c->left -= (uint32_t)n;
+	if (c->left == 0)
+		c->in_preface = 0;
+	return n;
+}
+
+/* A frame header (or the part of one) at buf[0..len); first: buf is the
+ * start of the write.  Decides whether its frame is cut: a DATA frame of
+ * a refused stream, unless its header was begun in an earlier write
+ * (that part went out, so the frame must follow whole).  *split: the
+ * header is cut off at the write's end, and goes out as it is.  Returns
+ * the bytes taken. */
+static size_t take_header(struct tg_h2_transport *t, struct tg_h2_cursor *c, const char *buf,
+                          size_t len, int first, char *out, size_t *o, int *cut, int *split)
+{
+	int begun_before = c->header_have > 0 && first;
+	size_t need = TG_H2_FRAME_HDLEN - c->header_have;
+	size_t n = len < need ? len : need;
+	memcpy(c->head + c->header_have, buf, n);
+	if (begun_before) {
+		memcpy(out + *o, buf, n);
+		*o += n;
+	}
+	c->header_have += n;
+	if (c->header_have < TG_H2_FRAME_HDLEN) {
+		if (!begun_before) {
+			memcpy(out + *o, c->head, c->header_have);
+			*o += c->header_have;
+		}
+		*split = 1;
+		return n;
+	}
+	c->header_have = 0;
+	c->left = (uint32_t)c->head[0] << 16 | (uint32_t)c->head[1] << 8 | c->head[2];
+	c->type = c->head[3];
+	c->stream_id = ((uint32_t)c->head[5] << 24 | (uint32_t)c->head[6] << 16 |
+	                (uint32_t)c->head[7] << 8 | c->head[8]) & 0x7fffffffu;
+	*cut = !begun_before && c->type == 0x0 && refused_find(t, c->stream_id) != NULL;
+	if (!*cut && !begun_before) {
+		memcpy(out + *o, c->head, TG_H2_FRAME_HDLEN);
+		*o += TG_H2_FRAME_HDLEN;
+	}
+	return n;
+}
+
+/* The RST_STREAMs owed to the server for refused streams, appended to out
+ * (only at a frame boundary, where a frame of ours may go).  Returns
+ * their length. */
+static size_t append_resets(struct tg_h2_transport *t, char *out)
+{
+	size_t o = 0;
+	for (int k = 0; k < t->nrefused; k++) {
+		if (t->refused[k].reset_sent)
+			continue;
+		tg_refusal_h2_server(t->refused[k].id, out + o);
+		o += TG_REFUSAL_H2_SERVER_LEN;
+		t->refused[k].reset_sent = 1;
+	}
+	return o;
+}
+
 /* Copies the write from cursor c on, cutting the DATA frames of refused
  * streams, and appends the resets owed when it ends at a frame boundary.
  * A frame is cut whole or not at all: t->cut_left carries a frame being
@@ -351,66 +430,16 @@ static size_t filter(struct tg_h2_transport *t, struct tg_h2_cursor *c, const ch
                      char *out, uint32_t *credit)
 {
 	size_t i = 0, o = 0;
-	int cut = t->cut_left > 0;
-	while (i < len) {
-		if (c->in_preface || c->left > 0) {
-			size_t n = len - i < c->left ? len - i : c->left;
-			if (cut) {
-				struct refused_stream *r = refused_find(t, c->stream_id);
-				*credit += (uint32_t)n;
-				if (r)
-					r->credit += (uint32_t)n;
-			} else {
-				memcpy(out + o, buf + i, n);
-				o += n;
-			}
-			c->left -= (uint32_t)n;
-			i += n;
-			if (c->left == 0)
-				c->in_preface = 0;
-			continue;
-		}
-		/* A frame header.  One begun in an earlier write went out in
-		 * part: its frame is passed on whole. */
-		int begun_before = c->header_have > 0 && i == 0;
-		size_t need = TG_H2_FRAME_HDLEN - c->header_have;
-		size_t n = len - i < need ? len - i : need;
-		memcpy(c->head + c->header_have, buf + i, n);
-		if (begun_before) {
-			memcpy(out + o, buf + i, n);
-			o += n;
-		}
-		c->header_have += n;
-		i += n;
-		if (c->header_have < TG_H2_FRAME_HDLEN) {
-			/* Split header: it goes out as it is; so will its frame. */
-			if (!begun_before) {
-				memcpy(out + o, c->head, c->header_have);
-				o += c->header_have;
-			}
-			break;
-		}
-		c->header_have = 0;
-		c->left = (uint32_t)c->head[0] << 16 | (uint32_t)c->head[1] << 8 | c->head[2];
-		c->type = c->head[3];
-		c->stream_id = ((uint32_t)c->head[5] << 24 | (uint32_t)c->head[6] << 16 |
-		                (uint32_t)c->head[7] << 8 | c->head[8]) & 0x7fffffffu;
-		cut = !begun_before && c->type == 0x0 && refused_find(t, c->stream_id) != NULL;
-		if (!cut && !begun_before) {
-			memcpy(out + o, c->head, TG_H2_FRAME_HDLEN);
-			o += TG_H2_FRAME_HDLEN;
-		}
+	int cut = t->cut_left > 0, split = 0;
+	while (i < len && !split) {
+		if (c->in_preface || c->left > 0)
+			i += pass_payload(t, c, buf + i, len - i, cut, out, &o, credit);
+		else
+			i += take_header(t, c, buf + i, len - i, i == 0, out, &o, &cut, &split);
 	}
 	t->cut_left = cut ? c->left : 0;
-	if (c->header_have == 0 && c->left == 0 && !c->in_preface) {
-		for (int k = 0; k < t->nrefused; k++) {
-			if (t->refused[k].reset_sent)
-				continue;
-			tg_refusal_h2_server(t->refused[k].id, out + o);
-			o += TG_REFUSAL_H2_SERVER_LEN;
-			t->refused[k].reset_sent = 1;
-		}
-	}
+	if (c->header_have == 0 && c->left == 0 && !c->in_preface)
+		o += append_resets(t, out + o);
 	return o;
 }
 
@@ -481,7 +510,7 @@ static void gate_whole_request(struct tg_h2_transport *t, struct tg_h2_stream *s
 	                 asked, &g);
 	if (g.verdict == TG_VERDICT_REWRITE) {
 		struct tg_rewrite rw;
-		tg_rewrite_plan(&rw, &x->req.info, g.new_model, g.new_max_tokens,
+		tg_rewrite_plan(&rw, x->endpoint, &x->req.info, g.new_model, g.new_max_tokens,
 		                tg_cap_key_for_endpoint(t->provider, x->endpoint));
 		if (tg_rewrite_body_same_length(body, (size_t)blen, &rw, edited) == 0) {
 			stream_body(start, buf, len, s->id, edited, (size_t)blen, 1);

@@ -13,7 +13,10 @@
  * JSON document, a body that scans to the new model and the new limit.
  * The same rewrite is asked of the body alone at its length (HTTP/2): it
  * must keep the length and, on a whole document, scan the same way.  An
- * odd-sized input with bit 4 set inserts the nested Gemini key.
+ * odd-sized input with bit 4 set inserts the nested Gemini key.  A
+ * request whose path names the model (Gemini, Bedrock) gets a downgrade
+ * in its request line, whose path must then name the new model; one that
+ * names an Azure deployment, none; neither is ever made on the body alone.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -69,7 +72,21 @@ static void scan(const char *body, size_t n, struct tg_request_info *info)
 	tg_reqscan_end(&rs, info);
 }
 
-/* A rewritten body must be one JSON document with the new values. */
+/* The request line's path (no query) of buf[0..len), NUL-terminated. */
+static void target_path(const char *buf, size_t len, char *out, size_t cap)
+{
+	const char *sp = memchr(buf, ' ', len);
+	size_t n = 0;
+	if (sp)
+		for (sp++; sp + n < buf + len && n + 1 < cap && !strchr(" ?#\r\n", sp[n]); n++)
+			;
+	if (sp)
+		memcpy(out, sp, n);
+	out[n] = '\0';
+}
+
+/* A rewritten body must be one JSON document with the new values (the
+ * model, unless the path took it and the body names none). */
 static void scans_to(const char *body, size_t n, const struct tg_rewrite *rw)
 {
 	struct tg_request_info after;
@@ -77,7 +94,8 @@ static void scans_to(const char *body, size_t n, const struct tg_rewrite *rw)
 	scan(body, n, &after);
 	if (after.malformed)
 		abort();
-	if (rw->model && strcmp(after.model, rw->model) != 0)
+	if (rw->model && (rw->model_in_path == TG_PATH_MODEL_NONE || rw->model_offset >= 0) &&
+	    strcmp(after.model, rw->model) != 0)
 		abort();
 	if (rw->max_tokens >= 0 && after.max_tokens != rw->max_tokens)
 		abort();
@@ -112,11 +130,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		                                                         : "max_output_tokens",
 		.cap_parent_offset = before.cap_parent_offset,
 	};
+	char path[512], served[512];
+	size_t at, plen;
+	target_path(buf, len, path, sizeof path);
+	rw.model_in_path = tg_model_span(path, &at, &plen);
 	if (!before.malformed) {
 		static char same[1 << 16];
 		size_t blen = clen < len - hlen ? clen : len - hlen;
-		if (blen <= sizeof same && tg_rewrite_body_same_length(buf + hlen, blen, &rw, same) == 0)
+		if (blen <= sizeof same && tg_rewrite_body_same_length(buf + hlen, blen, &rw, same) == 0) {
+			if (rw.model && rw.model_in_path != TG_PATH_MODEL_NONE)
+				abort();
 			scans_to(same, blen, &rw);
+		}
 	}
 	char *out = tg_rewrite_h1(buf, len, &rw, &outlen);
 
@@ -132,6 +157,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (!before.malformed)
 		scans_to(out + nhlen, nclen, &rw);
+	if (rw.model && rw.model_in_path == TG_PATH_MODEL_DEPLOYMENT)
+		abort();
+	target_path(out, outlen, path, sizeof path);
+	if (rw.model && rw.model_in_path == TG_PATH_MODEL_NAME &&
+	    (tg_model_from_path(path, served, sizeof served) <= 0 || strcmp(served, rw.model) != 0))
+		abort();
 	free(out);
 	return 0;
 }

@@ -649,6 +649,146 @@ def h2_big_body(t, env, tdir):
     return "# " + ", ".join(notes)
 
 
+# ---------------------------------------------------------------- model: in the URL
+
+SONNET45 = "us.anthropic.claude-sonnet-4-5-20250929-v1%3A0"   # as the SDKs escape Bedrock ids
+GEMINI_PRO = "/v1beta/models/gemini-2.5-pro:generateContent"
+AZURE_DEPLOYMENT = "gpt-4o-prod"                              # the azure-chat-stream case's
+
+
+def url_ex(t, case, path=None, request=None):
+    """An exchange of case sent to another path (the model in its URL)."""
+    ex = t.ex(case, request)
+    if path is not None:
+        ex.case = dict(ex.case, path=path)
+    return ex
+
+
+def check_refused(t, tr, policy, what):
+    """A refusal in any provider's shape: 429, not to be retried, naming
+    the policy, a JSON document that says so."""
+    t.check(tr.code == "429", "%s: status %s, expected 429" % (what, tr.code))
+    t.check(tr.headers.get("x-should-retry") == "false" and
+            tr.headers.get("x-tokenguard-policy") == policy,
+            "%s: headers %s" % (what, tr.headers))
+    t.check("'%s'" % policy in tr.body.decode(errors="replace") and tr.json() is not None,
+            "%s: body %r" % (what, tr.body[:200]))
+
+
+def blocks(t, env, tdir, label, ex, spec, model, http):
+    """One call under spec (policy "url"): refused, nothing received, one
+    blocked record naming model."""
+    ledger = os.path.join(tdir, "ledger-" + label)
+    budget_set(t, env, ledger, "url", spec)
+    c = curl(t, env, tdir, label, [ex], ledger, http=http)
+    check_refused(t, c.transfers[0], "url", label)
+    t.check(received(t, env, c.tag) == [], "%s: the server received the refused call" % label)
+    _ok, blocked = allowed_and_blocked(records(t, env, ledger))
+    check_blocked_records(t, blocked, "url", model, 1, label)
+
+
+def model_in_url(t, env, tdir):
+    """model: scopes govern the APIs that name the model in the URL
+    (Gemini, Bedrock Converse and InvokeModel) and Azure deployments,
+    whose URL names the user's own deployment: they match the name the
+    URL gives (URL-decoded) or its price family, and for Azure the model
+    the body names too.  block over HTTP/1.1 and HTTP/2; downgrade
+    rewrites the request line over HTTP/1.1, and on HTTP/2 (HPACK-encoded
+    :path, never re-encoded) and for Azure deployments (no deployment to
+    map to) applies the fallback, said once."""
+    sonnet_id = SONNET45.replace("%3A", ":")
+    azure_body = os.path.join(tdir, "azure-with-model.req.json")
+    with open(azure_body, "w") as f:
+        json.dump(dict(load_json(t.cases["azure-chat-stream"]["request_path"]), model="gpt-4o"),
+                  f, indent=2)
+    blocked = [
+        ("gemini", url_ex(t, "gemini-generate"), "model:gemini-2.5-flash", "gemini-2.5-flash"),
+        ("converse-id", url_ex(t, "bedrock-converse", "/model/%s/converse" % SONNET45),
+         "model:" + sonnet_id, sonnet_id),
+        ("converse-family", url_ex(t, "bedrock-converse", "/model/%s/converse" % SONNET45),
+         "model:claude-sonnet-4-5", sonnet_id),
+        ("invoke-family", url_ex(t, "bedrock-invoke-claude", "/model/%s/invoke" % SONNET45),
+         "model:claude-sonnet-4-5", sonnet_id),
+        ("azure-deployment", url_ex(t, "azure-chat-stream"), "model:" + AZURE_DEPLOYMENT,
+         AZURE_DEPLOYMENT),
+        ("azure-body-deployment", url_ex(t, "azure-chat-stream", request=azure_body),
+         "model:" + AZURE_DEPLOYMENT, "gpt-4o"),
+        ("azure-body-model", url_ex(t, "azure-chat-stream", request=azure_body), "model:gpt-4o",
+         "gpt-4o"),
+    ]
+    for name, ex, scope, model in blocked:
+        for http in ("1.1", "2"):
+            blocks(t, env, tdir, "%s-h%s" % (name, http[0]), ex, "%s,day,usd=0,block" % scope,
+                   model, http)
+
+    # A scope that names another model leaves the call alone.
+    ledger = os.path.join(tdir, "ledger-other")
+    budget_set(t, env, ledger, "url", "model:gemini-2.5-pro,day,usd=0,block")
+    c = curl(t, env, tdir, "other", [url_ex(t, "gemini-generate")], ledger)
+    t.check(c.codes() == ["200"] and len(received(t, env, c.tag)) == 1,
+            "model:gemini-2.5-pro blocked a gemini-2.5-flash call: %s" % c.codes())
+
+    # Downgrade over HTTP/1.1: the server gets the cheaper model's path.
+    downgrades = [
+        ("gemini", url_ex(t, "gemini-generate", GEMINI_PRO), "gemini-2.5-pro", "gemini-2.5-flash",
+         "gemini-2.5-pro", t.cases["gemini-generate"]["path"]),
+        ("converse", url_ex(t, "bedrock-converse", "/model/%s/converse" % SONNET45),
+         "claude-sonnet-4-5", "anthropic.claude-3-5-sonnet-20240620-v1:0", sonnet_id,
+         t.cases["bedrock-converse"]["path"]),
+    ]
+    for name, ex, scope, target, asked, want_path in downgrades:
+        spec = "model:%s,day,usd=0,downgrade:%s" % (scope, target)
+        for client in ("curl-h1", "httpx-h1", "curl-h2"):
+            if client == "httpx-h1" and name != "gemini":
+                continue
+            label = "down-%s-%s" % (name, client)
+            ledger = os.path.join(tdir, "ledger-" + label)
+            budget_set(t, env, ledger, "url", spec)
+            if client.startswith("curl"):
+                c = curl(t, env, tdir, label, [ex], ledger, http="1.1" if client == "curl-h1" else "2")
+                status, tag, lines = c.codes()[0], c.tag, c.tg_lines()
+            else:
+                p = PyClient(t, env, tdir, label, client, [ex], ledger)
+                res = p.finish()
+                status, tag = str(res[0].get("status") if res else None), p.tag
+                lines = [l for l in p.stderr().splitlines() if l.startswith("tokenguard: ")]
+            got = received(t, env, tag)
+            recs = records(t, env, ledger)
+            if client == "curl-h2":
+                said = [l for l in lines if "cannot rewrite" in l]
+                t.check(status == "429" and got == [] and len(said) == 1,
+                        "%s: status %s, server received %d, fallback said %d times: %s"
+                        % (label, status, len(got), len(said), lines))
+                _ok, bl = allowed_and_blocked(recs)
+                check_blocked_records(t, bl, "url", asked, 1, label)
+                continue
+            t.check(status == "200" and [e["path"].split("?")[0] for e in got] == [want_path],
+                    "%s: status %s, the server received %s, expected %s"
+                    % (label, status, [e["path"] for e in got], want_path))
+            want = {"downgraded": True, "requested_model": asked, "policy": "url",
+                    "model": target, "status": 200, "blocked": False}
+            bad = [] if len(recs) == 1 else ["%d records" % len(recs)]
+            bad += ["%s=%s" % (k, json.dumps(recs[0].get(k))) for k, v in want.items()
+                    if recs and recs[0].get(k) != v]
+            t.check(not bad, "%s: record: %s (expected %s)" % (label, ", ".join(bad), want))
+
+    # Azure: the deployment is the user's own name; no other is known to
+    # downgrade to: the fallback (block), said once, on both transports.
+    for http in ("1.1", "2"):
+        label = "down-azure-h" + http[0]
+        ledger = os.path.join(tdir, "ledger-" + label)
+        budget_set(t, env, ledger, "url", "model:%s,day,usd=0,downgrade:gpt-4o-mini" % AZURE_DEPLOYMENT)
+        ex = url_ex(t, "azure-chat-stream", request=azure_body)
+        c = curl(t, env, tdir, label, [ex, ex], ledger, http=http)
+        said = [l for l in c.tg_lines() if "cannot rewrite" in l]
+        t.check(c.codes() == ["429", "429"] and received(t, env, c.tag) == [] and len(said) == 1,
+                "%s: statuses %s, server received %d, fallback said %d times: %s"
+                % (label, c.codes(), len(received(t, env, c.tag)), len(said), c.tg_lines()))
+    return ("# block h1+h2: gemini, bedrock converse (id, family), invoke (family), azure "
+            "(deployment, body model); downgrade h1: gemini (curl, httpx), bedrock converse; "
+            "fallback: h2, azure")
+
+
 # What each API's clamp must write, and where the fake provider reports it:
 # (case, cap keys removed from the body, the key the server must get, the
 # log field it shows up in).
@@ -705,9 +845,11 @@ def clamp_cap_keys(t, env, tdir):
             for client in clients:
                 label = "%s-%s-%s" % (case, variant, client)
                 ledger = os.path.join(tdir, "ledger-" + label)
-                # Gemini names its model in the URL only: a model: scope
-                # must still match it.
-                scope = "model:gemini-2.5-flash" if case == "gemini-generate" else "global"
+                # Gemini and Bedrock name their model in the URL only: a
+                # model: scope (Bedrock's by its price family) must still
+                # match it.
+                scope = {"gemini-generate": "model:gemini-2.5-flash",
+                         "bedrock-converse": "model:claude-3-5-sonnet"}.get(case, "global")
                 budget_set(t, env, ledger, "cap", "%s,day,tokens=%d,clamp" % (scope, CAP))
                 status, tag, _lines, err = run(label, client, ex, ledger)
                 got = received(t, env, tag)
@@ -1217,7 +1359,8 @@ def stream_no_usage(t, env, tdir):
 def tests(harness, cases):
     """The budget-* tests over the loaded cases (run_tests.load_cases)."""
     by_name = {c["name"]: c for c in cases}
-    if not {OPENAI, ANTHROPIC, "openai-chat-stream", "cohere-chat", NO_USAGE} | \
+    if not {OPENAI, ANTHROPIC, "openai-chat-stream", "cohere-chat", NO_USAGE, "azure-chat-stream",
+            "bedrock-invoke-claude"} | \
             {a[0] for a in CAP_APIS} <= set(by_name):
         return []
     spec = [
@@ -1229,6 +1372,7 @@ def tests(harness, cases):
         ("curl", "curl", "budget-downgrade", downgrade),
         ("curl-h1", "curl", "budget-clamp", clamp),
         ("curl+httpx", "curl", "budget-clamp-cap-keys", clamp_cap_keys),
+        ("curl+httpx", "curl", "budget-model-in-url", model_in_url),
         ("curl-h2+httpx", "curl", "budget-h2-big-body", h2_big_body),
         ("curl-h1", "curl", "budget-warn", warn),
         ("requests", "budget_client.py", "budget-two-processes-share", two_processes_share),

@@ -166,3 +166,69 @@ Test(rewrite, a_nested_cap_goes_into_its_object_or_a_new_one)
 	expect(out, len, "{\"inferenceConfig\":{\"maxTokens\":9 }}");
 	free(out);
 }
+
+/* Gemini and Bedrock name the model in the URL: over HTTP/1.1 a downgrade
+ * rewrites the request line's path (query kept), a clamp the body too. */
+static void path_downgrade(const char *target, const char *endpoint, const char *model,
+                           const char *want_target, int64_t cap)
+{
+	const char *body = "{\"contents\":[],\"generationConfig\":{}}";
+	char req[1024], want[1024];
+	snprintf(req, sizeof req, "POST %s HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n\r\n%s",
+	         target, strlen(body), body);
+	struct tg_request_info info = { .model_offset = -1, .model_len = -1, .max_tokens = -1,
+	                                 .max_tokens_offset = -1, .max_tokens_len = -1,
+	                                 .cap_parent_offset = 34 };
+	struct tg_rewrite rw;
+	tg_rewrite_plan(&rw, endpoint, &info, model, cap, "generationConfig.maxOutputTokens");
+	size_t len;
+	char *out = tg_rewrite_h1(req, strlen(req), &rw, &len);
+	cr_assert_not_null(out, "%s", target);
+	const char *nb = cap >= 0 ? "{\"contents\":[],\"generationConfig\":{\"maxOutputTokens\":7}}" : body;
+	int n = snprintf(want, sizeof want, "POST %s HTTP/1.1\r\nHost: h\r\nContent-Length: %zu\r\n\r\n%s",
+	                 want_target, strlen(nb), nb);
+	cr_assert(len == (size_t)n && memcmp(out, want, len) == 0, "got:\n%.*s\nwant:\n%s", (int)len, out, want);
+	free(out);
+}
+
+Test(rewrite, a_model_named_in_the_url_is_rewritten_in_the_request_line)
+{
+	path_downgrade("/v1beta/models/gemini-2.5-pro:generateContent?alt=sse",
+	               "/v1beta/models/gemini-2.5-pro:generateContent", "gemini-2.5-flash",
+	               "/v1beta/models/gemini-2.5-flash:generateContent?alt=sse", -1);
+	path_downgrade("/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse",
+	               "/model/us.anthropic.claude-sonnet-4-5-20250929-v1%3A0/converse",
+	               "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+	               "/model/us.anthropic.claude-haiku-4-5-20251001-v1%3A0/converse", -1);
+	path_downgrade("/v1beta/models/gemini-2.5-pro:generateContent",
+	               "/v1beta/models/gemini-2.5-pro:generateContent", "gemini-2.5-flash",
+	               "/v1beta/models/gemini-2.5-flash:generateContent", 7);
+}
+
+Test(rewrite, a_url_model_is_never_changed_where_it_cannot_be)
+{
+	struct tg_request_info info = { .model_offset = 9, .model_len = 8, .max_tokens = -1,
+	                                 .max_tokens_offset = -1, .max_tokens_len = -1,
+	                                 .cap_parent_offset = -1 };
+	const char *body = "{\"model\":\"gpt-4o\",\"messages\":[]}";
+	char out[64];
+	struct tg_rewrite rw;
+	/* An Azure deployment is the user's own name: no body edit either,
+	 * since the deployment, not the body, picks the model served. */
+	tg_rewrite_plan(&rw, "/openai/deployments/prod/chat/completions", &info, "gpt-4o-mini", -1, NULL);
+	char *req = request(body);
+	size_t len;
+	cr_assert_null(tg_rewrite_h1(req, strlen(req), &rw, &len));
+	cr_assert_eq(tg_rewrite_body_same_length(body, strlen(body), &rw, out), -1);
+	/* HTTP/2: the :path is HPACK-encoded, never re-encoded. */
+	tg_rewrite_plan(&rw, "/v1beta/models/gemini-2.5-pro:generateContent", &info, "gemini-2.5-flash",
+	                -1, NULL);
+	cr_assert_eq(tg_rewrite_body_same_length(body, strlen(body), &rw, out), -1);
+	/* A clamp alone still edits an Azure body. */
+	tg_rewrite_plan(&rw, "/openai/deployments/prod/chat/completions", &info, NULL, 7, "max_tokens");
+	out[0] = '\0';
+	char *o = tg_rewrite_h1(req, strlen(req), &rw, &len);
+	cr_assert_not_null(o);
+	free(o);
+	cr_assert_eq(tg_rewrite_path_model("/openai/deployments/prod/chat/completions", "x", out, sizeof out), -1);
+}
