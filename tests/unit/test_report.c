@@ -12,6 +12,8 @@
 #include "../../tools/when.c"
 #include "../../tools/emit.c"
 #include "../../tools/agg.c"
+#include "../../tools/runs.c"
+#include "../../tools/zone.c"
 
 #define US 1000000LL
 #define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */
