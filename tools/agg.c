@@ -476,14 +476,13 @@ static int cmp_ordered(const void *x, const void *y, void *p)
 	int c = 0;
 
 	switch (o->by) {
-	case TG_SORT_KEY: break;
+	case TG_SORT_KEY: c = cmp_group(x, y, (void *)&o->nkeys); return o->desc ? -c : c;
 	case TG_SORT_COST: c = (s->usd_known > t->usd_known) - (s->usd_known < t->usd_known); break;
 	case TG_SORT_CALLS: c = (s->calls > t->calls) - (s->calls < t->calls); break;
 	case TG_SORT_TOKENS: c = (s->tokens > t->tokens) - (s->tokens < t->tokens); break;
 	}
-	if (!c)
-		c = cmp_group(x, y, (void *)&o->nkeys);
-	return o->desc ? -c : c;
+	/* Ties in key order, whichever way the amounts go. */
+	return c ? (o->desc ? -c : c) : cmp_group(x, y, (void *)&o->nkeys);
 }
 
 size_t tg_agg_order(struct tg_agg *a, enum tg_agg_sort by, int desc, int64_t limit)

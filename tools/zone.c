@@ -69,17 +69,19 @@ const char *tg_zone_name(void)
 	return shown;
 }
 
-/* Floor division, so times before 1970 are in the right minute. */
-static int64_t floor_div(int64_t a, int64_t b)
+/* The minute of us, counted so that times before 1970 are in the right one. */
+static int64_t minute_of(int64_t us)
 {
-	return a / b - (a % b < 0);
+	const int64_t m = INT64_C(60000000);
+
+	return us / m - (us % m < 0);
 }
 
 int64_t tg_zone_offset(int64_t utc_us)
 {
 	/* Zone changes fall on whole minutes: one lookup per minute of a
 	 * scan in time order. */
-	int64_t minute = floor_div(utc_us, INT64_C(60000000));
+	int64_t minute = minute_of(utc_us);
 	time_t t = (time_t)(minute * 60);
 	struct tm tm;
 
