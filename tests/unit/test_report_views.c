@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fixture.h"
 
@@ -291,4 +292,24 @@ Test(report_views, records_are_jsonl_when_piped_and_a_table_on_a_terminal)
 	out[len] = '\0';
 	pclose(p);
 	cr_assert_eq(out[0], '{', "%s", out);
+}
+
+Test(report_views, blocks_show_the_active_block_with_time_left_and_a_projection)
+{
+	char out[4096], live[64];
+	struct tg_ledger *l;
+	int64_t now = (int64_t)time(NULL);
+
+	tgt_tmpdir(live, sizeof live, "tg-report-blocks");
+	cr_assert_eq(tg_ledger_open(&l, live, TG_LEDGER_CREATE), 0);
+	put(l, now - 7 * 3600, "gpt-4o", "agent", 10, 0.5);   /* an ended block */
+	put(l, now - 60, "gpt-4o", "agent", 10, 0.01);
+	tg_ledger_close(l);
+	cr_assert_eq(tgt_run_report("TZ=UTC", out, sizeof out, "blocks --ledger %s", live), 0, "%s",
+	             out);
+	tgt_rmtree(live);
+	cr_assert(strstr(out, "note: active block "), "%s", out);
+	cr_assert(strstr(out, "$0.01 so far, $"), "%s", out);
+	cr_assert(strstr(out, "projected for the whole block"), "%s", out);
+	cr_assert_null(strstr(out, "$0.50 so far"), "%s", out);
 }
