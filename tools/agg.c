@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "grow.h"
 #include "record_codec.h"
 #include "when.h"
 
@@ -313,22 +314,6 @@ static void merge_sums(struct tg_agg_sums *s, const struct tg_agg_sums *d)
 	s->stream_error += d->stream_error;
 }
 
-/* Makes room for one more of n elements of size bytes in *arr (*cap of
- * them), doubling it.  Returns 0, or -1 when out of memory. */
-static int room_for_one(void **arr, size_t n, size_t *cap, size_t size)
-{
-	size_t more = *cap ? *cap * 2 : 8;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (!(p = realloc(*arr, more * size)))
-		return -1;
-	*arr = p;
-	*cap = more;
-	return 0;
-}
-
 static int note_unpriced(struct tg_agg *a, const char *model)
 {
 	for (size_t i = 0; i < a->nunpriced; i++) {
@@ -337,7 +322,7 @@ static int note_unpriced(struct tg_agg *a, const char *model)
 			return 0;
 		}
 	}
-	if (room_for_one((void **)&a->unpriced, a->nunpriced, &a->unpriced_cap,
+	if (tg_grow_for_one((void **)&a->unpriced, a->nunpriced, &a->unpriced_cap,
 	                 sizeof *a->unpriced))
 		return -1;
 	snprintf(a->unpriced[a->nunpriced].model, TG_MODEL_MAX, "%s", model);
@@ -358,7 +343,8 @@ static int note_served(struct tg_agg *a, const struct tg_record *r)
 		if (!strcmp(a->served[i].requested, r->requested_model))
 			e = &a->served[i];
 	if (!e) {
-		if (room_for_one((void **)&a->served, a->nserved, &a->served_cap, sizeof *a->served))
+		if (tg_grow_for_one((void **)&a->served, a->nserved, &a->served_cap,
+		                    sizeof *a->served))
 			return -1;
 		e = &a->served[a->nserved++];
 		memset(e, 0, sizeof *e);

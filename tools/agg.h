@@ -126,10 +126,10 @@ int tg_agg_finish(struct tg_agg *a);
 enum tg_agg_sort { TG_SORT_KEY, TG_SORT_COST, TG_SORT_CALLS, TG_SORT_TOKENS };
 
 /* Orders the groups after tg_agg_finish(): by key, or by cost (the known
- * cost), calls or tokens (descending when desc is set) with ties in key
- * order; by key, descending when desc is set.  Then keeps the first limit groups (all when limit < 0), freeing
- * the others; the total stays that of every group.  Returns how many were
- * left out. */
+ * cost), calls or tokens with ties in key order; descending when desc is
+ * set (the amounts only, for a tie).  Then keeps the first limit groups
+ * (all when limit < 0), freeing the others; the total stays that of every
+ * group.  Returns how many were left out. */
 size_t tg_agg_order(struct tg_agg *a, enum tg_agg_sort by, int desc, int64_t limit);
 
 void tg_agg_free(struct tg_agg *a);

@@ -2,28 +2,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "grow.h"
 #include "runs.h"
-
-static int grow(void **arr, size_t n, size_t *cap, size_t size)
-{
-	size_t more = *cap ? *cap * 2 : 64;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (!(p = realloc(*arr, more * size)))
-		return -1;
-	*arr = p;
-	*cap = more;
-	return 0;
-}
 
 int tg_runs_note(struct tg_runs *rs, const struct tg_record *r)
 {
 	if (rs->want_runs) {
 		struct tg_run *e;
 
-		if (grow((void **)&rs->run, rs->nruns, &rs->run_cap, sizeof *rs->run))
+		if (tg_grow_for_one((void **)&rs->run, rs->nruns, &rs->run_cap, sizeof *rs->run))
 			return -1;
 		e = &rs->run[rs->nruns++];
 		e->ts_us = r->ts_us;
@@ -32,7 +19,8 @@ int tg_runs_note(struct tg_runs *rs, const struct tg_record *r)
 		e->process[sizeof e->process - 1] = '\0';
 	}
 	if (rs->want_blocks) {
-		if (grow((void **)&rs->block, rs->nblocks, &rs->block_cap, sizeof *rs->block))
+		if (tg_grow_for_one((void **)&rs->block, rs->nblocks, &rs->block_cap,
+		                    sizeof *rs->block))
 			return -1;
 		rs->block[rs->nblocks++] = r->ts_us;
 	}
