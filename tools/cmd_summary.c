@@ -17,6 +17,7 @@
 #include "report.h"
 #include "runs.h"
 #include "when.h"
+#include "zone.h"
 
 #define DEFAULT_BY "provider,model"
 #define MAX_NOTES 8
@@ -345,7 +346,10 @@ static void json(const struct tg_report *rep, const struct tg_agg *a, const stru
 		fputs(k ? "," : "", f);
 		tg_emit_json_str(f, name);
 	}
-	fputs("],\n\"groups\":[", f);
+	/* The zone the time keys (day, week, ...) are local to. */
+	fputs("],\"timezone\":", f);
+	tg_emit_json_str(f, tg_zone_name());
+	fputs(",\n\"groups\":[", f);
 	for (size_t g = 0; g < a->ngroups; g++) {
 		fputs(g ? ",\n{" : "\n{", f);
 		for (int k = 0; k < a->nkeys; k++) {

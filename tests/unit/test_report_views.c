@@ -245,8 +245,11 @@ Test(report_views, json_flag_is_format_json)
 
 	cr_assert_eq(tgt_run_report("TZ=UTC", out, sizeof out, "monthly --json --ledger %s", dir), 0,
 	             "%s", out);
-	cr_assert(!strncmp(out, "{\"group_by\":[\"month\"],\n\"groups\":[\n{\"month\":\"2026-11\","
-	                   "\"calls\":5,", 55), "%s", out);
+	cr_assert(!strncmp(out, "{\"group_by\":[\"month\"],\"timezone\":\"UTC\",\n\"groups\":[\n"
+	                   "{\"month\":\"2026-11\",\"calls\":5,", 80), "%s", out);
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "daily --json --timezone Asia/Tokyo "
+	                            "--ledger %s", dir), 0, "%s", out);
+	cr_assert(strstr(out, "\"timezone\":\"Asia/Tokyo\","), "%s", out);
 }
 
 Test(report_views, options_of_views_apply_to_no_other_command)
