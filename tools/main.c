@@ -126,7 +126,7 @@ static void usage(FILE *f)
 	      "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
 	      "  --provider P, --model M, --process P\n"
 	      "                     only calls of that provider, model (or model family),\n"
-	      "                     process; for summary, records and check\n"
+	      "                     process; for summary, the views, records and check\n"
 	      "  --max-usd X, --max-tokens N\n"
 	      "                     check: the limits (tokens = input + output)\n"
 	      "  --strict           check: exit 1 also when a selected call's cost or token\n"
