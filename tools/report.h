@@ -55,9 +55,10 @@ struct tg_report {
 #define TG_TAKES_FORCE   0x20u /* --force */
 #define TG_TAKES_ARGS    0x40u /* positional arguments */
 #define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
-#define TG_TAKES_ORDER   0x100u /* --sort, --order, --limit */
-#define TG_TAKES_VIEW    0x200u /* --breakdown */
-#define TG_TABLE_ON_TTY  0x400u /* without --format: a table on a terminal */
+/* 0x100u is TG_TAKES_PID (doctor's --pid). */
+#define TG_TAKES_ORDER   0x200u /* --sort, --order, --limit */
+#define TG_TAKES_VIEW    0x400u /* --breakdown */
+#define TG_TABLE_ON_TTY  0x800u /* without --format: a table on a terminal */
 
 struct tg_cmd {
 	const char *name;
