@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "grow.h"
 #include "record_codec.h"
 #include "when.h"
 
@@ -15,6 +16,7 @@ const char *const tg_tok_name[TG_TOK_KINDS] = {
 
 static const char *const by_name[] = {
 	"provider", "model", "host", "endpoint", "day", "month", "process", "operation",
+	"week", "hour", "session", "block",
 };
 
 int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
@@ -49,7 +51,7 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 		if (!found) {
 			snprintf(err, errlen,
 			         "--by: unknown key \"%.*s\" (use provider, model, host, endpoint, "
-			         "day, month, process, operation or tag:NAME)", (int)n, p);
+			         "day, week, month, hour, process, operation, session, block or tag:NAME)", (int)n, p);
 			return -1;
 		}
 		if (k->by == TG_BY_MODEL && a->model_key < 0)
@@ -62,6 +64,37 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 		}
 	}
 	return 0;
+}
+
+int tg_agg_wants_runs(const struct tg_agg *a, struct tg_runs *rs)
+{
+	for (int k = 0; k < a->nkeys; k++) {
+		rs->want_runs |= a->key[k].by == TG_BY_SESSION;
+		rs->want_blocks |= a->key[k].by == TG_BY_BLOCK;
+	}
+	return rs->want_runs || rs->want_blocks;
+}
+
+/* A run: its local start, process and pid, so that runs sort by start. */
+static void run_value(const struct tg_runs *rs, const struct tg_record *r, char *buf, size_t n)
+{
+	int64_t start = rs ? tg_runs_run_start(rs, r) : INT64_MIN;
+	char iso[TG_WHEN_ISO_MAX];
+
+	buf[0] = '\0';
+	if (start == INT64_MIN)
+		return;
+	tg_when_local_iso(start, iso);
+	snprintf(buf, n, "%s %s[%ld]", iso, r->process[0] ? r->process : "?", (long)r->pid);
+}
+
+static void block_value(const struct tg_runs *rs, int64_t ts, char *buf)
+{
+	int64_t start = rs ? tg_runs_block_start(rs, ts) : INT64_MIN;
+
+	buf[0] = '\0';
+	if (start != INT64_MIN)
+		tg_when_local_iso(start, buf);
 }
 
 void tg_agg_key_name(const struct tg_agg *a, int i, char *buf, size_t n)
@@ -114,8 +147,12 @@ static void key_value(struct tg_agg *a, const struct tg_agg_key *k, const struct
 	case TG_BY_ENDPOINT: copy_text(buf, n, r->endpoint); break;
 	case TG_BY_PROCESS: copy_text(buf, n, r->process); break;
 	case TG_BY_OPERATION: copy_text(buf, n, r->operation); break;
-	case TG_BY_DAY: tg_when_day_memo(&a->when, r->ts_us, buf); break;
-	case TG_BY_MONTH: tg_when_month_memo(&a->when, r->ts_us, buf); break;
+	case TG_BY_DAY: tg_when_day_memo(&a->when, tg_when_local(r->ts_us), buf); break;
+	case TG_BY_MONTH: tg_when_month_memo(&a->when, tg_when_local(r->ts_us), buf); break;
+	case TG_BY_WEEK: tg_when_week(tg_when_local(r->ts_us), buf); break;
+	case TG_BY_HOUR: tg_when_hour(tg_when_local(r->ts_us), buf); break;
+	case TG_BY_SESSION: run_value(a->runs, r, buf, n); break;
+	case TG_BY_BLOCK: block_value(a->runs, r->ts_us, buf); break;
 	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
 	}
 }
@@ -127,6 +164,8 @@ unsigned tg_agg_text(const struct tg_agg *a)
 		[TG_BY_HOST] = TG_TEXT_HOST, [TG_BY_ENDPOINT] = TG_TEXT_ENDPOINT,
 		[TG_BY_DAY] = 0, [TG_BY_MONTH] = 0,
 		[TG_BY_PROCESS] = TG_TEXT_PROCESS, [TG_BY_OPERATION] = TG_TEXT_OPERATION,
+		[TG_BY_WEEK] = 0, [TG_BY_HOUR] = 0, [TG_BY_SESSION] = TG_TEXT_PROCESS,
+		[TG_BY_BLOCK] = 0,
 		[TG_BY_TAG] = TG_TEXT_TAGS,
 	};
 	unsigned text = TG_TEXT_MODEL;
@@ -275,22 +314,6 @@ static void merge_sums(struct tg_agg_sums *s, const struct tg_agg_sums *d)
 	s->stream_error += d->stream_error;
 }
 
-/* Makes room for one more of n elements of size bytes in *arr (*cap of
- * them), doubling it.  Returns 0, or -1 when out of memory. */
-static int room_for_one(void **arr, size_t n, size_t *cap, size_t size)
-{
-	size_t more = *cap ? *cap * 2 : 8;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	if (!(p = realloc(*arr, more * size)))
-		return -1;
-	*arr = p;
-	*cap = more;
-	return 0;
-}
-
 static int note_unpriced(struct tg_agg *a, const char *model)
 {
 	for (size_t i = 0; i < a->nunpriced; i++) {
@@ -299,7 +322,7 @@ static int note_unpriced(struct tg_agg *a, const char *model)
 			return 0;
 		}
 	}
-	if (room_for_one((void **)&a->unpriced, a->nunpriced, &a->unpriced_cap,
+	if (tg_grow_for_one((void **)&a->unpriced, a->nunpriced, &a->unpriced_cap,
 	                 sizeof *a->unpriced))
 		return -1;
 	snprintf(a->unpriced[a->nunpriced].model, TG_MODEL_MAX, "%s", model);
@@ -320,7 +343,8 @@ static int note_served(struct tg_agg *a, const struct tg_record *r)
 		if (!strcmp(a->served[i].requested, r->requested_model))
 			e = &a->served[i];
 	if (!e) {
-		if (room_for_one((void **)&a->served, a->nserved, &a->served_cap, sizeof *a->served))
+		if (tg_grow_for_one((void **)&a->served, a->nserved, &a->served_cap,
+		                    sizeof *a->served))
 			return -1;
 		e = &a->served[a->nserved++];
 		memset(e, 0, sizeof *e);
@@ -344,6 +368,7 @@ static int defer_blocked(struct tg_agg *a, const struct tg_record *r)
 		memcpy(a->blocked->key, a->key, sizeof a->key);
 		a->blocked->nkeys = a->nkeys;
 		a->blocked->model_key = -1;
+		a->blocked->runs = a->runs;
 		a->blocked->when = (struct tg_when_memo)TG_WHEN_MEMO_INIT;
 	}
 	return tg_agg_add(a->blocked, r);
@@ -421,6 +446,44 @@ int tg_agg_finish(struct tg_agg *a)
 	}
 	tg_agg_sort(a);
 	return 0;
+}
+
+struct order {
+	int nkeys;
+	enum tg_agg_sort by;
+	int desc;
+};
+
+static int cmp_ordered(const void *x, const void *y, void *p)
+{
+	const struct tg_agg_group *a = x, *b = y;
+	const struct order *o = p;
+	const struct tg_total *s = &a->sums.t, *t = &b->sums.t;
+	int c = 0;
+
+	switch (o->by) {
+	case TG_SORT_KEY: c = cmp_group(x, y, (void *)&o->nkeys); return o->desc ? -c : c;
+	case TG_SORT_COST: c = (s->usd_known > t->usd_known) - (s->usd_known < t->usd_known); break;
+	case TG_SORT_CALLS: c = (s->calls > t->calls) - (s->calls < t->calls); break;
+	case TG_SORT_TOKENS: c = (s->tokens > t->tokens) - (s->tokens < t->tokens); break;
+	}
+	/* Ties in key order, whichever way the amounts go. */
+	return c ? (o->desc ? -c : c) : cmp_group(x, y, (void *)&o->nkeys);
+}
+
+size_t tg_agg_order(struct tg_agg *a, enum tg_agg_sort by, int desc, int64_t limit)
+{
+	struct order o = { a->nkeys, by, desc };
+	size_t dropped = 0;
+
+	qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_ordered, &o);
+	if (limit >= 0 && (uint64_t)limit < a->ngroups) {
+		dropped = a->ngroups - (size_t)limit;
+		for (size_t i = (size_t)limit; i < a->ngroups; i++)
+			free(a->group[i].value[0]);
+		a->ngroups = (size_t)limit;
+	}
+	return dropped;
 }
 
 void tg_agg_free(struct tg_agg *a)

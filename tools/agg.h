@@ -14,6 +14,11 @@
  * of the latest such record), so "gpt-4.1" refused and "gpt-4.1" served
  * as "gpt-4.1-2025-04-14" share a row; the remap is counted for the notes.
  * Downgraded calls are no evidence of that (a policy chose their model).
+ *
+ * Time keys are local to the report's zone (zone.h): day, month, week
+ * (ISO 8601, 2026-W48), hour (of the day, 00-23; with day, a timeline).
+ * session and block name the process run or 5-hour block a record falls
+ * in (runs.h) by its start; they need a->runs, worked out beforehand.
  */
 #ifndef TG_AGG_H
 #define TG_AGG_H
@@ -22,6 +27,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "runs.h"
 #include "spend_rule.h"
 #include "when.h"
 
@@ -30,7 +36,8 @@
 
 enum tg_agg_by {
 	TG_BY_PROVIDER, TG_BY_MODEL, TG_BY_HOST, TG_BY_ENDPOINT,
-	TG_BY_DAY, TG_BY_MONTH, TG_BY_PROCESS, TG_BY_OPERATION, TG_BY_TAG,
+	TG_BY_DAY, TG_BY_MONTH, TG_BY_PROCESS, TG_BY_OPERATION,
+	TG_BY_WEEK, TG_BY_HOUR, TG_BY_SESSION, TG_BY_BLOCK, TG_BY_TAG,
 };
 
 /* The token kinds a report shows, in column order. */
@@ -80,6 +87,7 @@ struct tg_agg {
 	size_t nunpriced, unpriced_cap;
 	struct tg_when_memo when;       /* day and month keys of a scan in time order */
 	int model_key;                  /* index of the model key, -1 when none */
+	const struct tg_runs *runs;     /* for session and block keys; not owned */
 	struct tg_agg *blocked;         /* blocked calls, grouped by tg_agg_finish() */
 	struct tg_agg_served *served;
 	size_t nserved, served_cap;
@@ -91,6 +99,10 @@ extern const char *const tg_tok_name[TG_TOK_KINDS];
 /* Initialises a from a --by list such as "provider,model,tag:team".
  * Returns 0, or -1 with a message in err. */
 int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen);
+
+/* What a->runs must hold for a's keys: sets want_runs, want_blocks of rs.
+ * Returns 1 when a needs runs at all. */
+int tg_agg_wants_runs(const struct tg_agg *a, struct tg_runs *rs);
 
 /* The name of key i as given ("model", "tag:team"). */
 void tg_agg_key_name(const struct tg_agg *a, int i, char *buf, size_t n);
@@ -109,6 +121,16 @@ void tg_agg_sort(struct tg_agg *a);
  * model served for the model they asked for, see above) and sorts.
  * Returns 0, or -1 when out of memory. */
 int tg_agg_finish(struct tg_agg *a);
+
+/* The orders of tg_agg_order(). */
+enum tg_agg_sort { TG_SORT_KEY, TG_SORT_COST, TG_SORT_CALLS, TG_SORT_TOKENS };
+
+/* Orders the groups after tg_agg_finish(): by key, or by cost (the known
+ * cost), calls or tokens with ties in key order; descending when desc is
+ * set (the amounts only, for a tie).  Then keeps the first limit groups
+ * (all when limit < 0), freeing the others; the total stays that of every
+ * group.  Returns how many were left out. */
+size_t tg_agg_order(struct tg_agg *a, enum tg_agg_sort by, int desc, int64_t limit);
 
 void tg_agg_free(struct tg_agg *a);
 

@@ -15,6 +15,9 @@
 #include "ledger_budget.h"
 #include "money.h"
 #include "report.h"
+#include "runs.h"
+#include "when.h"
+#include "zone.h"
 
 #define DEFAULT_BY "provider,model"
 #define MAX_NOTES 8
@@ -74,6 +77,38 @@ static void unpriced_note(struct notes *ns, const struct tg_agg *a)
 		snprintf(list + len, sizeof list - len, " and %zu more", a->nunpriced - UNPRICED_NAMED);
 	note(ns, "%lld %s unpriced: cost unknown for %s", (long long)a->total.t.unpriced,
 	     calls(a->total.t.unpriced), list);
+}
+
+/* ccusage's active block: the last block when it has not ended, its time
+ * left and its cost projected to the block's end at the rate so far. */
+static void active_block_note(struct notes *ns, const struct tg_report *rep,
+                              const struct tg_agg *a, const struct tg_runs *rs)
+{
+	struct tg_total t = { 0 };
+	int64_t start, left;
+	char iso[TG_WHEN_ISO_MAX], end[TG_WHEN_ISO_MAX], cost[TG_MONEY_MAX] = "$?";
+	char proj[TG_MONEY_MAX] = "$?";
+
+	if (!rs->nblocks)
+		return;
+	start = rs->block[rs->nblocks - 1];
+	left = start + TG_BLOCK_US - rep->now_us;
+	if (left <= 0 || rep->now_us < start)
+		return;
+	tg_when_local_iso(start, iso);
+	tg_when_local_iso(start + TG_BLOCK_US, end);
+	for (size_t g = 0; g < a->ngroups; g++)
+		if (!strcmp(a->group[g].value[0], iso))
+			tg_total_sum(&t, &a->group[g].sums.t);
+	tg_money_text(t.usd_known, cost, sizeof cost);
+	tg_money_text(t.usd_known / (double)(rep->now_us - start + 1) * (double)TG_BLOCK_US, proj,
+	              sizeof proj);
+	if (tg_total_cost_unknown(&t))
+		note(ns, "%lld %s of the active block of unknown cost: left out of its projection",
+		     (long long)tg_total_cost_unknown(&t), calls(tg_total_cost_unknown(&t)));
+	note(ns, "active block %s: ends %s, %lldh%02lldm left; %s so far, %s projected for the "
+	     "whole block at the rate so far", iso, end, (long long)(left / 3600000000),
+	     (long long)(left / 60000000 % 60), cost, proj);
 }
 
 static void build_notes(struct notes *ns, const struct tg_agg *a)
@@ -311,7 +346,10 @@ static void json(const struct tg_report *rep, const struct tg_agg *a, const stru
 		fputs(k ? "," : "", f);
 		tg_emit_json_str(f, name);
 	}
-	fputs("],\n\"groups\":[", f);
+	/* The zone the time keys (day, week, ...) are local to. */
+	fputs("],\"timezone\":", f);
+	tg_emit_json_str(f, tg_zone_name());
+	fputs(",\n\"groups\":[", f);
 	for (size_t g = 0; g < a->ngroups; g++) {
 		fputs(g ? ",\n{" : "\n{", f);
 		for (int k = 0; k < a->nkeys; k++) {
@@ -399,6 +437,7 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 struct add_ctx {
 	struct tg_agg *a;
 	const struct tg_filter *filter;
+	struct tg_runs *runs;
 };
 
 static int add(void *p, const struct tg_record *r)
@@ -410,20 +449,53 @@ static int add(void *p, const struct tg_record *r)
 	return tg_agg_add(c->a, r) ? 1 : 0;
 }
 
+static int note_run(void *p, const struct tg_record *r)
+{
+	struct add_ctx *c = p;
+
+	if (!tg_filter_match(c->filter, r))
+		return 0;
+	return tg_runs_note(c->runs, r) ? 1 : 0;
+}
+
+/* Scans the period into a, after working out the runs and blocks its
+ * keys need (a first scan: they depend on every record). */
+static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a,
+                      struct tg_runs *rs)
+{
+	struct add_ctx c = { a, &rep->filter, rs };
+	unsigned text = tg_agg_text(a) | tg_filter_text(&rep->filter);
+	int rc;
+
+	if (tg_agg_wants_runs(a, rs)) {
+		if ((rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, note_run, &c)))
+			return rc;
+		tg_runs_finish(rs);
+		a->runs = rs;
+	}
+	return tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, add, &c);
+}
+
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 {
+	return tg_summary_by(rep, l, rep->by ? rep->by : DEFAULT_BY, 0);
+}
+
+int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks)
+{
+	struct tg_runs rs = { 0 };
 	struct tg_agg a;
 	struct notes *ns;
 	char err[256];
+	size_t dropped;
 	int rc;
 
-	if (tg_agg_init(&a, rep->by ? rep->by : DEFAULT_BY, err, sizeof err))
+	if (tg_agg_init(&a, by, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
-	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us,
-	                         tg_agg_text(&a) | tg_filter_text(&rep->filter), add,
-	                         &(struct add_ctx){ &a, &rep->filter });
+	rc = sum_period(rep, l, &a, &rs);
 	if (rc) {
 		tg_agg_free(&a);
+		tg_runs_free(&rs);
 		if (rc == 1)
 			return tg_report_fail(rep, "out of memory while summing; "
 			                      "narrow the period with --since/--until");
@@ -431,9 +503,16 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 	}
 	if (tg_agg_finish(&a) || !(ns = calloc(1, sizeof *ns))) {
 		tg_agg_free(&a);
+		tg_runs_free(&rs);
 		return tg_report_fail(rep, "out of memory; retry with more memory available");
 	}
+	if (blocks)
+		active_block_note(ns, rep, &a, &rs);
+	dropped = tg_agg_order(&a, (enum tg_agg_sort)rep->sort, rep->desc, rep->limit);
 	build_notes(ns, &a);
+	if (dropped)
+		note(ns, "--limit %lld: %zu more %s not shown; TOTAL is of them all",
+		     (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
 	if (rep->format == TG_FMT_JSON)
 		json(rep, &a, ns);
 	else if (rep->format == TG_FMT_CSV)
@@ -442,5 +521,6 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 		table(rep, &a, ns);
 	free(ns);
 	tg_agg_free(&a);
+	tg_runs_free(&rs);
 	return 0;
 }

@@ -18,16 +18,29 @@
 #include "price.h"
 #include "report.h"
 #include "when.h"
+#include "zone.h"
 
 #define F(x) (1u << (x))
+#define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV))
+#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE,
-	  TG_TAKES_BY | TG_TAKES_FILTER, tg_cmd_summary },
+	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER, tg_cmd_summary },
+	{ "daily", "the summary by local day (--breakdown: and model)",
+	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
+	{ "weekly", "the summary by ISO week (--breakdown: and model)",
+	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_weekly },
+	{ "monthly", "the summary by month (--breakdown: and model)",
+	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_monthly },
+	{ "session", "the summary by process run (--breakdown: and model)",
+	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_session },
+	{ "blocks", "the summary by 5-hour block, the active one projected",
+	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_blocks },
 	{ "records", "one line per exchange, every field",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
-	  TG_TAKES_FILTER, tg_cmd_records },
+	  TG_TAKES_FILTER | TG_TABLE_ON_TTY, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
@@ -95,18 +108,28 @@ static void usage(FILE *f)
 	      "                     $XDG_DATA_HOME/tokenguard, else ~/.local/share/tokenguard)\n"
 	      "  --since WHEN       from WHEN, inclusive\n"
 	      "  --until WHEN       up to WHEN, exclusive; a bare date includes that whole day\n"
-	      "  --today            since midnight UTC today\n"
+	      "  --today            since local midnight today\n"
+	      "  --timezone ZONE    days, weeks, months, hours and bare dates in ZONE of the tz\n"
+	      "                     database (Asia/Tokyo, UTC); default: the local zone (TZ,\n"
+	      "                     else /etc/localtime).  Records stay UTC\n"
 	      "  --by KEY[,KEY...]  summary grouping: provider, model, host, endpoint, day,\n"
-	      "                     month, process, operation, tag:NAME (default:\n"
-	      "                     provider,model)\n"
-	      "  --format FMT       summary: table, json, csv; records: jsonl (default),\n"
-	      "                     json, csv, table; budget list/status/alerts: table, json.\n"
+	      "                     week (ISO), month, hour (of the day), process, operation,\n"
+	      "                     session, block, tag:NAME (default: provider,model)\n"
+	      "  --breakdown        views: one row per model under each day, week, ...\n"
+	      "  --sort KEY         summary and views: rows by cost, calls or tokens, biggest\n"
+	      "                     first (default: by their keys, in time order)\n"
+	      "  --order asc|desc   summary and views: the direction of the rows\n"
+	      "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n"
+	      "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
+	      "                     (default when piped; a table on a terminal), json, csv,\n"
+	      "                     table; budget list/status/alerts: table, json.\n"
 	      "                     CSV text starting with = + - @ gets a leading '\n"
 	      "                     so spreadsheets do not run it as a formula\n"
+	      "  --json             --format json\n"
 	      "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
 	      "  --provider P, --model M, --process P\n"
 	      "                     only calls of that provider, model (or model family),\n"
-	      "                     process; for summary, records and check\n"
+	      "                     process; for summary, the views, records and check\n"
 	      "  --max-usd X, --max-tokens N\n"
 	      "                     check: the limits (tokens = input + output)\n"
 	      "  --strict           check: exit 1 also when a selected call's cost or token\n"
@@ -114,8 +137,13 @@ static void usage(FILE *f)
 	      "  --force            repair: rebuild even a ledger that verifies clean\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      print the version\n\n"
-	      "WHEN is YYYY-MM-DD, an ISO 8601 time (2026-11-22T08:30:00Z, no zone = UTC),\n"
-	      "or a duration back from now: 30m, 12h, 7d, 2w.  Days and months are UTC.\n\n"
+	      "WHEN is today, yesterday, YYYY-MM-DD, YYYYMMDD, an ISO 8601 time\n"
+	      "(2026-11-22T08:30:00Z; without a zone, in --timezone's), or a duration back\n"
+	      "from now: 30m, 12h, 7d, 2w.\n\n"
+	      "Views (summaries by time, ccusage's): daily, weekly (ISO weeks), monthly,\n"
+	      "session (a process run: one pid and process name, no pause of 30 minutes or\n"
+	      "more), blocks (5-hour windows from the hour of their first call; the active\n"
+	      "one with its time left and cost projected at the rate so far).\n\n"
 	      "Budgets:\n"
 	      "  budget set NAME SPEC        add or replace a policy, SPEC being\n"
 	      "                              SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F]\n"
@@ -192,20 +220,21 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
-	OPT_STRICT, OPT_FORCE, OPT_PID,
+	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
+	OPT_JSON,
 };
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
+	const char *timezone, *sort, *order, *limit;
 	int today, strict;
 	unsigned used;  /* TG_TAKES_* implied by the options given */
-	const char *first_option[6];  /* per TG_TAKES_* bit: an option that needs it */
+	const char *first_option[16];  /* per TG_TAKES_* bit: an option that needs it */
 };
 
 static void need(struct args *a, unsigned what, const char *opt)
 {
-	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 :
-	          what == TG_TAKES_BUDGET ? 3 : what == TG_TAKES_FORCE ? 4 : 5;
+	int bit = __builtin_ctz(what);
 
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
@@ -239,6 +268,12 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "unpriced", required_argument, NULL, OPT_UNPRICED },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "pid", required_argument, NULL, OPT_PID },
+		{ "timezone", required_argument, NULL, OPT_TIMEZONE },
+		{ "sort", required_argument, NULL, OPT_SORT },
+		{ "order", required_argument, NULL, OPT_ORDER },
+		{ "limit", required_argument, NULL, OPT_LIMIT },
+		{ "breakdown", no_argument, NULL, OPT_BREAKDOWN },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -281,6 +316,12 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_UNPRICED: rep->budget.unpriced = optarg; need(a, TG_TAKES_BUDGET, "--unpriced"); break;
 		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
 		case OPT_PID: rep->pid = optarg; need(a, TG_TAKES_PID, "--pid"); break;
+		case OPT_TIMEZONE: a->timezone = optarg; break;
+		case OPT_SORT: a->sort = optarg; need(a, TG_TAKES_ORDER, "--sort"); break;
+		case OPT_ORDER: a->order = optarg; need(a, TG_TAKES_ORDER, "--order"); break;
+		case OPT_LIMIT: a->limit = optarg; need(a, TG_TAKES_ORDER, "--limit"); break;
+		case OPT_BREAKDOWN: rep->breakdown = 1; need(a, TG_TAKES_VIEW, "--breakdown"); break;
+		case OPT_JSON: a->format = "json"; break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -348,13 +389,15 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 	if (a->today && a->since)
 		return tg_report_fail(rep, "--today and --since both set the start; use one");
 	if (a->today)
-		rep->since_us = tg_when_day_start(rep->now_us);
+		tg_when_parse("today", rep->now_us, 0, &rep->since_us);
 	if (a->since && tg_when_parse(a->since, rep->now_us, 0, &rep->since_us))
 		return tg_report_fail(rep, "--since \"%s\" is not a date, time or duration; "
-		                      "use e.g. 2026-11-01, 2026-11-01T09:00:00Z or 7d", a->since);
+		                      "use e.g. yesterday, 2026-11-01, 20261101, "
+		                      "2026-11-01T09:00:00Z or 7d", a->since);
 	if (a->until && tg_when_parse(a->until, rep->now_us, 1, &rep->until_us))
 		return tg_report_fail(rep, "--until \"%s\" is not a date, time or duration; "
-		                      "use e.g. 2026-11-30, 2026-11-30T18:00:00Z or 1d", a->until);
+		                      "use e.g. today, 2026-11-30, 20261130, "
+		                      "2026-11-30T18:00:00Z or 1d", a->until);
 	/* An empty period is a mistake (swapped values, a typo in a date),
 	 * not a question whose answer is zero calls. */
 	if (rep->since_us >= rep->until_us) {
@@ -370,19 +413,50 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
+/* --sort, --order and --limit. */
+static int parse_order(struct tg_report *rep, const struct args *a)
+{
+	static const char *const sorts[] = { "key", "cost", "calls", "tokens" };
+	char *end;
+
+	rep->sort = TG_SORT_KEY;
+	rep->limit = -1;
+	for (int i = 1; a->sort && i < 4 && rep->sort == TG_SORT_KEY; i++)
+		if (!strcmp(a->sort, sorts[i]))
+			rep->sort = i;
+	if (a->sort && rep->sort == TG_SORT_KEY)
+		return tg_report_fail(rep, "--sort \"%s\" is not cost, calls or tokens", a->sort);
+	/* Biggest first unless asked otherwise; keys in time order. */
+	rep->desc = rep->sort != TG_SORT_KEY;
+	if (a->order && strcmp(a->order, "asc") && strcmp(a->order, "desc"))
+		return tg_report_fail(rep, "--order \"%s\" is not asc or desc", a->order);
+	if (a->order)
+		rep->desc = !strcmp(a->order, "desc");
+	if (a->limit) {
+		rep->limit = strtoll(a->limit, &end, 10);
+		if (!*a->limit || *end || rep->limit < 0 || rep->limit > INT32_MAX)
+			return tg_report_fail(rep, "--limit \"%s\" is not a whole number of rows; "
+			                      "use e.g. --limit 10", a->limit);
+	}
+	return 0;
+}
+
 static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
 {
 	int64_t now = now_us();
-	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET,
-	                                 TG_TAKES_FORCE, TG_TAKES_PID };
+	char err[512];
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (int i = 0; i < 6; i++)
-		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
+	for (unsigned i = 0; i < 16; i++)
+		if ((a->used & (1u << i)) && !(cmd->takes & (1u << i)))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);
+	if (tg_zone_use(a->timezone, err, sizeof err))
+		return tg_report_fail(rep, "--timezone %s", err);
+	if (parse_order(rep, a))
+		return TG_EXIT_FAIL;
 	if (rep->nargs && !(cmd->takes & (TG_TAKES_BUDGET | TG_TAKES_ARGS)))
 		return tg_report_fail(rep, "unexpected argument \"%s\"; see --help", rep->args[0]);
 	if ((cmd->takes & TG_TAKES_MAX) && parse_max(rep, a))
@@ -391,6 +465,9 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 		return TG_EXIT_FAIL;
 	rep->format = cmd->default_format;
 	rep->format_given = a->format != NULL;
+	/* People read a terminal, programs read a pipe. */
+	if (!a->format && (cmd->takes & TG_TABLE_ON_TTY) && isatty(fileno(rep->out)))
+		rep->format = TG_FMT_TABLE;
 	if (a->format) {
 		rep->format = tg_emit_format(a->format);
 		if (rep->format < 0 || !(cmd->formats & F(rep->format)))

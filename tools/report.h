@@ -29,6 +29,10 @@ struct tg_report {
 	int format;         /* enum tg_format */
 	int format_given;
 	const char *by;     /* --by list, or NULL */
+	int sort;           /* --sort: enum tg_agg_sort (TG_SORT_KEY when not given) */
+	int desc;           /* --order desc, or --sort without --order asc */
+	int64_t limit;      /* --limit; -1 when not given */
+	int breakdown;      /* --breakdown: views add the model to their key */
 	const char *dir;    /* the ledger directory */
 	struct tg_filter filter;
 	double max_usd;     /* check: < 0 when not given */
@@ -53,6 +57,9 @@ struct tg_report {
 #define TG_TAKES_ARGS    0x40u /* positional arguments */
 #define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
 #define TG_TAKES_PID     0x100u /* --pid */
+#define TG_TAKES_ORDER   0x200u /* --sort, --order, --limit */
+#define TG_TAKES_VIEW    0x400u /* --breakdown */
+#define TG_TABLE_ON_TTY  0x800u /* without --format: a table on a terminal */
 
 struct tg_cmd {
 	const char *name;
@@ -83,6 +90,16 @@ int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_daily(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_weekly(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_monthly(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_session(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_blocks(const struct tg_report *rep, struct tg_ledger *l);
+
+/* The summary of the period grouped by the --by list by (the views are
+ * summaries with their own key); blocks adds what ccusage shows of the
+ * active 5-hour block. */
+int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

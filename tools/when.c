@@ -1,11 +1,12 @@
-/* when.c - UTC date arithmetic for the report (see when.h).  The civil
+/* when.c - date arithmetic for the report (see when.h).  The civil
  * calendar conversions are the usual era-based ones (proleptic Gregorian),
- * done by hand so TZ and the C library's timegm() play no part. */
+ * done by hand; the zone's offsets come from zone.c alone. */
 #include <ctype.h>
 #include <string.h>
 
 #include "civil.h"
 #include "when.h"
+#include "zone.h"
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (86400 * US_PER_SEC)
@@ -59,11 +60,38 @@ static int parse_duration(const char *s, int64_t now_us, int64_t *out)
 	return 0;
 }
 
-static int parse_zone(const char *p, int64_t *offset_s)
+/* Floor division, so times before 1970 still land on the right day. */
+static int64_t floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+static int64_t floor_mod(int64_t a, int64_t b)
+{
+	return a - floor_div(a, b) * b;
+}
+
+/* "today" and "yesterday": the local midnight starting that day, or the
+ * next one when end_of_day is set. */
+static int parse_day_word(const char *s, int64_t now_us, int end_of_day, int64_t *out)
+{
+	int64_t today, day;
+
+	if (strcmp(s, "today") && strcmp(s, "yesterday"))
+		return -1;
+	today = floor_div(now_us / US_PER_SEC + tg_zone_offset(now_us), 86400);
+	day = today - (s[0] == 'y') + (end_of_day != 0);
+	*out = tg_zone_utc_of_local(day * 86400) * US_PER_SEC;
+	return 0;
+}
+
+/* The zone of a time: none (*local set: the report's zone), Z or an offset. */
+static int parse_zone(const char *p, int64_t *offset_s, int *local)
 {
 	int sign, hh, mm = 0;
 
 	*offset_s = 0;
+	*local = !*p;
 	if (!*p)
 		return 0;
 	if ((*p == 'Z' || *p == 'z') && !p[1])
@@ -86,19 +114,22 @@ static int parse_zone(const char *p, int64_t *offset_s)
 int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us)
 {
 	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, sec = 0;
+	int y, mo, d, h = 0, mi = 0, sec = 0, local, compact;
 	int64_t frac_us = 0, offset_s, t;
 
 	if (!s || !*s)
 		return -1;
-	if (parse_duration(s, now_us, out_us) == 0)
+	if (parse_duration(s, now_us, out_us) == 0 ||
+	    parse_day_word(s, now_us, end_of_day, out_us) == 0)
 		return 0;
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
-	    digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
+	compact = strlen(s) == 8;   /* YYYYMMDD */
+	if (digits(&p, 4, &y) || (!compact && *p++ != '-') || digits(&p, 2, &mo) ||
+	    (!compact && *p++ != '-') || digits(&p, 2, &d) || mo < 1 || mo > 12 || d < 1 ||
+	    d > days_in_month(y, mo))
 		return -1;
 	t = tg_days_from_civil(y, mo, d) * 86400;
 	if (!*p) {
-		*out_us = (t + (end_of_day ? 86400 : 0)) * US_PER_SEC;
+		*out_us = tg_zone_utc_of_local(t + (end_of_day ? 86400 : 0)) * US_PER_SEC;
 		return 0;
 	}
 	if (*p != 'T' && *p != 't' && *p != ' ')
@@ -119,16 +150,11 @@ int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us
 				frac_us += (*p - '0') * scale;
 		}
 	}
-	if (parse_zone(p, &offset_s))
+	if (parse_zone(p, &offset_s, &local))
 		return -1;
-	*out_us = (t + h * 3600 + mi * 60 + sec - offset_s) * US_PER_SEC + frac_us;
+	t += h * 3600 + mi * 60 + sec;
+	*out_us = (local ? tg_zone_utc_of_local(t) : t - offset_s) * US_PER_SEC + frac_us;
 	return 0;
-}
-
-/* Floor division, so times before 1970 still land on the right day. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
 }
 
 int64_t tg_when_day_start(int64_t us)
@@ -223,4 +249,49 @@ void tg_when_month(int64_t us, char buf[8])
 	struct tg_when_memo m = TG_WHEN_MEMO_INIT;
 
 	tg_when_month_memo(&m, us, buf);
+}
+
+int64_t tg_when_local(int64_t us)
+{
+	return us + tg_zone_offset(us) * US_PER_SEC;
+}
+
+void tg_when_week(int64_t us, char buf[9])
+{
+	int64_t days = floor_div(us, US_PER_DAY), thursday, y;
+	int m, d;
+
+	/* ISO 8601: Monday starts the week, which belongs to the year of its
+	 * Thursday.  1970-01-01 was a Thursday. */
+	thursday = days - floor_mod(days + 3, 7) + 3;
+	tg_civil_from_days(thursday, &y, &m, &d);
+	put_digits(buf, y, 4);
+	memcpy(buf + 4, "-W", 2);
+	put_digits(buf + 6, (thursday - tg_days_from_civil(y, 1, 1)) / 7 + 1, 2);
+	buf[8] = '\0';
+}
+
+void tg_when_hour(int64_t us, char buf[3])
+{
+	put_digits(buf, floor_mod(floor_div(us, 3600 * US_PER_SEC), 24), 2);
+	buf[2] = '\0';
+}
+
+int tg_when_local_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
+{
+	int64_t off = tg_zone_offset(us), local = us + off * US_PER_SEC;
+	int64_t days = floor_div(local, US_PER_DAY), secs = (local - days * US_PER_DAY) / US_PER_SEC;
+	char *p = put_date(buf, days);
+
+	*p++ = 'T';
+	p = put_digits(p, secs / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, secs / 60 % 60, 2);
+	*p++ = off < 0 ? '-' : '+';
+	off = off < 0 ? -off : off;
+	p = put_digits(p, off / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, off / 60 % 60, 2);
+	*p = '\0';
+	return (int)(p - buf);
 }

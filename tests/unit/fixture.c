@@ -88,7 +88,8 @@ int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...
 	cr_assert(k >= 0 && (size_t)k < sizeof args, "report arguments too long: %s", fmt);
 	if (!prefix)
 		prefix = "";
-	k = snprintf(cmd, sizeof cmd, "%s%s%s %s 2>&1", prefix, prefix[0] ? " " : "", bin, args);
+	k = snprintf(cmd, sizeof cmd, "TZ=UTC %s%s%s %s 2>&1", prefix, prefix[0] ? " " : "", bin,
+	             args);
 	cr_assert(k >= 0 && (size_t)k < sizeof cmd, "report command too long: %s", args);
 	cr_assert_not_null(p = popen(cmd, "r"), "popen %s", cmd);
 	len = fread(out, 1, n - 1, p);

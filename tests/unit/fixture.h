@@ -37,7 +37,9 @@ void tgt_put_record(struct tg_ledger *l, const struct tg_record *r);
 const char *tgt_report_bin(void);
 
 /* Runs "PREFIX REPORT ARGS 2>&1" through the shell, ARGS formatted from fmt
- * and PREFIX (NULL or "" for none) for env(1) and the like.  out (n bytes)
+ * and PREFIX (NULL or "" for none) for env(1) and the like.  The report
+ * runs with TZ=UTC unless PREFIX sets TZ, so that its local days are the
+ * same on every machine.  out (n bytes)
  * gets as much of the output as fits, NUL-terminated.  Returns the exit
  * status, or -1 when the report did not exit normally. */
 int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)

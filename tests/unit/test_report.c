@@ -12,6 +12,8 @@
 #include "../../tools/when.c"
 #include "../../tools/emit.c"
 #include "../../tools/agg.c"
+#include "../../tools/runs.c"
+#include "../../tools/zone.c"
 
 #define US 1000000LL
 #define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */
@@ -43,6 +45,91 @@ Test(when, parses_iso_timestamps_with_zones_and_fractions)
 	cr_assert_eq(parse("2026-11-22T00:00:00.0000019Z", 0), NOV22 * US + 1);
 }
 
+Test(when, parses_compact_dates_and_day_words)
+{
+	cr_assert_eq(parse("20261122", 0), NOV22 * US);
+	cr_assert_eq(parse("20261122", 1), (NOV22 + 86400) * US);
+	cr_assert_eq(parse("today", 0), NOV22 * US);
+	cr_assert_eq(parse("today", 1), (NOV22 + 86400) * US, "--until today includes today");
+	cr_assert_eq(parse("yesterday", 0), (NOV22 - 86400) * US);
+	cr_assert_eq(parse("yesterday", 1), NOV22 * US);
+}
+
+static void use_zone(const char *name)
+{
+	char err[256];
+
+	cr_assert_eq(tg_zone_use(name, err, sizeof err), 0, "%s", err);
+}
+
+Test(when, reads_dates_and_day_words_in_the_chosen_zone)
+{
+	int64_t out;
+
+	use_zone("Asia/Tokyo");
+	cr_assert_eq(parse("2026-11-22", 0), (NOV22 - 9 * 3600) * US);
+	cr_assert_eq(parse("2026-11-22 08:33", 0), (NOV22 - 9 * 3600 + 8 * 3600 + 33 * 60) * US);
+	cr_assert_eq(parse("2026-11-22T08:33Z", 0), (NOV22 + 8 * 3600 + 33 * 60) * US,
+	             "an explicit zone wins");
+	/* 20:00 UTC is 05:00 of the next day in Tokyo */
+	cr_assert_eq(tg_when_parse("today", (NOV22 + 20 * 3600) * US, 0, &out), 0);
+	cr_assert_eq(out, (NOV22 + 15 * 3600) * US);
+	use_zone("America/Los_Angeles");
+	cr_assert_eq(tg_when_parse("yesterday", (NOV22 + 3 * 3600) * US, 0, &out), 0);
+	cr_assert_eq(out, (NOV22 - 2 * 86400 + 8 * 3600) * US, "03:00Z is still the 21st in LA");
+}
+
+Test(when, dst_days_in_berlin_are_23_and_25_hours)
+{
+	use_zone("Europe/Berlin");
+	cr_assert_eq(parse("2026-03-29", 0), INT64_C(1774738800) * US);
+	cr_assert_eq(parse("2026-03-29", 1), INT64_C(1774821600) * US, "23 hours later");
+	/* 02:30 does not exist that day: read with the offset before, 03:30 CEST */
+	cr_assert_eq(parse("2026-03-29 02:30", 0), INT64_C(1774747800) * US);
+	/* 02:30 happens twice on 2026-10-25: the first, still CEST */
+	cr_assert_eq(parse("2026-10-25 02:30", 0), INT64_C(1792888200) * US);
+	cr_assert_eq(parse("2026-10-25", 0), INT64_C(1792879200) * US);
+	cr_assert_eq(parse("2026-10-25", 1) - parse("2026-10-25", 0), 25 * 3600 * US);
+}
+
+Test(when, iso_weeks_hours_and_local_times)
+{
+	char buf[TG_WHEN_ISO_MAX];
+
+	tg_when_week(NOV22 * US, buf);
+	cr_assert_str_eq(buf, "2026-W47", "a Sunday ends its week");
+	tg_when_week((NOV22 + 86400) * US, buf);
+	cr_assert_str_eq(buf, "2026-W48");
+	tg_when_week(INT64_C(1798761600) * US, buf);
+	cr_assert_str_eq(buf, "2026-W53", "2027-01-01 is in the last week of 2026");
+	tg_when_week(INT64_C(1735516800) * US, buf);
+	cr_assert_str_eq(buf, "2025-W01", "2024-12-30 is in the first week of 2025");
+	tg_when_week(-1, buf);
+	cr_assert_str_eq(buf, "1970-W01");
+	tg_when_hour(NOV22 * US - 1, buf);
+	cr_assert_str_eq(buf, "23");
+	tg_when_hour(-1, buf);
+	cr_assert_str_eq(buf, "23");
+	tg_when_local_iso(NOV22 * US, buf);
+	cr_assert_str_eq(buf, "2026-11-22T00:00+00:00", "UTC until a zone is chosen");
+	use_zone("Asia/Tokyo");
+	tg_when_local_iso(NOV22 * US, buf);
+	cr_assert_str_eq(buf, "2026-11-22T09:00+09:00");
+	use_zone("America/St_Johns");
+	tg_when_local_iso(NOV22 * US, buf);
+	cr_assert_str_eq(buf, "2026-11-21T20:30-03:30");
+}
+
+Test(when, refuses_names_outside_the_zone_database)
+{
+	static const char *bad[] = { "", "Mars/Olympus", "/etc/localtime", "../zoneinfo/UTC",
+	                             "Europe/../Europe/Berlin", "zone.tab" };
+	char err[256];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+		cr_expect_eq(tg_zone_use(bad[i], err, sizeof err), -1, "\"%s\"", bad[i]);
+}
+
 Test(when, parses_durations_back_from_now)
 {
 	int64_t now = NOV22 * US + 12 * 3600 * US;
@@ -60,7 +147,8 @@ Test(when, rejects_what_is_not_a_time)
 		"", "7", "7x", "d", "7d3", "-7d", "2026-13-01", "2026-02-30", "2025-02-29",
 		"2026-11-22T24:00", "2026-11-22T08", "2026-11-22T08:60", "2026-11-22T08:00:00+25:00",
 		"2026-11-22T08:00:00.Z", "2026-11-22X", "26-11-22", "2026-1-22", "99999999999999999999d",
-		"2026-11-22T08:00:00Zjunk",
+		"2026-11-22T08:00:00Zjunk", "2026112", "202611220", "20261322", "Today", "tomorrow",
+		"20261122T08:00",
 	};
 	int64_t out;
 

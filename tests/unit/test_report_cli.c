@@ -138,9 +138,9 @@ Test(report_cli, fails_clearly_on_bad_flags)
 
 	cr_assert_eq(run("--frobnicate", out, sizeof out), 2);
 	cr_assert_str_eq(out, "tokenguard-report: unknown option --frobnicate; see --help\n");
-	snprintf(args, sizeof args, "--ledger %s --since yesterday", dir);
+	snprintf(args, sizeof args, "--ledger %s --since tomorrow", dir);
 	cr_assert_eq(run(args, out, sizeof out), 2);
-	cr_assert_not_null(strstr(out, "--since \"yesterday\" is not a date"));
+	cr_assert_not_null(strstr(out, "--since \"tomorrow\" is not a date"));
 	snprintf(args, sizeof args, "--ledger %s --format jsonl", dir);
 	cr_assert_eq(run(args, out, sizeof out), 2);
 	cr_assert_eq(run("bogus", out, sizeof out), 2);
@@ -184,11 +184,15 @@ static void flag_fails(const char *args, const char *want)
 Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
 {
 	flag_fails("--by foo", "tokenguard-report: --by: unknown key \"foo\" (use provider, model, "
-	           "host, endpoint, day, month, process, operation or tag:NAME); see --help\n");
+	           "host, endpoint, day, week, month, hour, process, operation, session, block or "
+	           "tag:NAME); see --help\n");
 	flag_fails("summary --by model,", "--by: empty key after ','");
 	flag_fails("records --format xml", "records cannot be written as \"xml\"");
 	flag_fails("summary --format jsonl", "summary cannot be written as \"jsonl\"");
-	flag_fails("--since yesterday", "--since \"yesterday\" is not a date");
+	flag_fails("--since tomorrow", "--since \"tomorrow\" is not a date");
+	flag_fails("daily --timezone Nowhere/City", "--timezone \"Nowhere/City\" is no zone");
+	flag_fails("daily --sort price", "--sort \"price\" is not cost, calls or tokens");
+	flag_fails("records --breakdown", "--breakdown does not apply to records");
 	flag_fails("records --until 2026-13-01", "--until \"2026-13-01\" is not a date");
 	flag_fails("records --since 2026-11-23 --until 2026-11-22",
 	           "tokenguard-report: the period is empty: --since \"2026-11-23\" "
