@@ -544,7 +544,8 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c)
 	case TG_SCOPE_TAG:
 		return c->tags && tg_tags_contain(c->tags, p->scope_value);
 	case TG_SCOPE_MODEL:
-		return same_ci(c->model, p->scope_value) || same_ci(c->model_family, p->scope_value);
+		return same_ci(c->model, p->scope_value) || same_ci(c->model_family, p->scope_value) ||
+		       same_ci(c->asked_model, p->scope_value);
 	case TG_SCOPE_PROVIDER:
 		return same_ci(c->provider, p->scope_value);
 	case TG_SCOPE_PROCESS:

@@ -97,6 +97,10 @@ struct tg_policy {
 /* A call as the shim sees it before sending it. */
 struct tg_call {
 	const char *provider, *model, *model_family, *process, *tags; /* tags "k=v,k=v" */
+	/* The model the program named when the one served or read differs
+	 * (an Azure deployment's name): a model: scope naming it matches too.
+	 * NULL or "" when none (tg_record_asked_model). */
+	const char *asked_model;
 };
 
 /* Parses one policy line into *out (fully overwritten; name is "" unless

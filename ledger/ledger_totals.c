@@ -218,6 +218,13 @@ int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
 	    (rc = each_value(TG_SCOPE_MODEL, r->model, strnlen(r->model, sizeof r->model),
 	                     r, &delta, fn, ctx)) != 0)
 		return rc;
+	/* The model the program named, when the one served differs (an Azure
+	 * deployment's name): a model: policy naming it sees the spend. */
+	const char *asked = tg_record_asked_model(r);
+	if (asked[0] && strcasecmp(asked, model_family) && strcasecmp(asked, r->model) &&
+	    (rc = each_value(TG_SCOPE_MODEL, asked, strnlen(asked, TG_MODEL_MAX), r, &delta,
+	                     fn, ctx)) != 0)
+		return rc;
 	for (const char *p = r->tags; *p;) {
 		size_t len = strcspn(p, ",");
 		const char *eq = memchr(p, '=', len);

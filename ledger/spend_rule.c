@@ -4,6 +4,11 @@
 
 #include "spend_rule.h"
 
+const char *tg_record_asked_model(const struct tg_record *r)
+{
+	return r->flags & TG_REC_DOWNGRADED ? "" : r->requested_model;
+}
+
 int tg_record_sent(const struct tg_record *r)
 {
 	return !(r->flags & TG_REC_BLOCKED);

@@ -53,6 +53,12 @@ struct tg_total {
 	int partial;
 };
 
+/* The model r's program named, when it counts as well as the served one
+ * for model: scopes (the ledger's totals, the spool's spend, the gate's
+ * session spend): requested_model, unless a downgrade rewrote it (the
+ * policy chose not to serve that model).  "" when none. */
+const char *tg_record_asked_model(const struct tg_record *r);
+
 /* 1 when r was sent to the provider: not refused by a budget policy. */
 int tg_record_sent(const struct tg_record *r);
 

@@ -13,7 +13,7 @@
 #include "spool.h"
 #include "spool_cache.h"
 
-enum { F_PROVIDER, F_MODEL, F_FAMILY, F_PROCESS, F_TAGS, NFIELDS };
+enum { F_PROVIDER, F_MODEL, F_FAMILY, F_PROCESS, F_TAGS, F_ASKED, NFIELDS };
 
 struct item {
 	unsigned char key[16];
@@ -122,7 +122,8 @@ static int take_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	    (rc = put_text(f, r.model, &it->text[F_MODEL])) != 0 ||
 	    (rc = put_text(f, family[0] ? family : r.model, &it->text[F_FAMILY])) != 0 ||
 	    (rc = put_text(f, r.process, &it->text[F_PROCESS])) != 0 ||
-	    (rc = put_text(f, r.tags, &it->text[F_TAGS])) != 0)
+	    (rc = put_text(f, r.tags, &it->text[F_TAGS])) != 0 ||
+	    (rc = put_text(f, tg_record_asked_model(&r), &it->text[F_ASKED])) != 0)
 		return rc;
 	f->n++;
 	return 0;
@@ -257,7 +258,7 @@ int tg_spool_cache_each(struct tg_spool_cache *c, struct tg_ledger *l, MDB_txn *
 				it->ts_us, it->amounts,
 				{ f->arena + it->text[F_PROVIDER], f->arena + it->text[F_MODEL],
 				  f->arena + it->text[F_FAMILY], f->arena + it->text[F_PROCESS],
-				  f->arena + it->text[F_TAGS] },
+				  f->arena + it->text[F_TAGS], f->arena + it->text[F_ASKED] },
 			};
 
 			if (mdb_get(txn, l->records, &k, &d) == 0)

@@ -123,6 +123,7 @@ static void call_of_record(const struct tg_record *r, const char *family, struct
 	c->model_family = family && *family ? family : r->model;
 	c->process = r->process;
 	c->tags = r->tags;
+	c->asked_model = tg_record_asked_model(r);
 }
 
 static void account_list(const struct tg_policy *list, int n, const struct tg_record *r,
@@ -313,6 +314,7 @@ static void view_of(const struct tg_gate_call *call, const struct tg_prices *pri
 		.model_family = tg_price_family(price, call->model),
 		.process = cfg->process,
 		.tags = cfg->tags,
+		.asked_model = call->deployment,
 	};
 	v->decide = (struct tg_decide_call){
 		.model = call->model,
@@ -339,29 +341,15 @@ static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, co
 	}
 }
 
-/* Whether p governs the call c, or (an Azure deployment named besides
- * the body's model) the same call under its deployment's name. */
-static int governs(const struct tg_policy *p, const struct tg_call *c, const char *deployment)
-{
-	struct tg_call d;
-	if (tg_policy_matches(p, c))
-		return 1;
-	if (!deployment || !deployment[0])
-		return 0;
-	d = *c;
-	d.model = d.model_family = deployment;
-	return tg_policy_matches(p, &d);
-}
-
 /* Copies the policies that govern c into gate.matched; returns how many. */
-static int match_policies(const struct tg_call *c, const char *deployment)
+static int match_policies(const struct tg_call *c)
 {
 	int n = 0;
 	for (int i = 0; i < gate.nenv && n < MATCH_MAX; i++)
-		if (governs(&gate.env_policies[i], c, deployment))
+		if (tg_policy_matches(&gate.env_policies[i], c))
 			gate.matched[n++] = gate.env_policies[i];
 	for (int i = 0; i < gate.nstored && n < MATCH_MAX; i++)
-		if (governs(&gate.stored[i], c, deployment))
+		if (tg_policy_matches(&gate.stored[i], c))
 			gate.matched[n++] = gate.stored[i];
 	return n;
 }
@@ -470,7 +458,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	if (gate.nenv == 0 && gate.nstored == 0)
 		return;
 	view_of(cx->call, prices, &view);
-	if ((n = match_policies(&view.scope, cx->call->deployment)) == 0)
+	if ((n = match_policies(&view.scope)) == 0)
 		return;
 	view_ceiling(&view, prices, cx->call->provider->name, n);
 	if (read_spend(l, n) != 0) {

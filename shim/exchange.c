@@ -372,7 +372,7 @@ static void record_models(const struct tg_exchange *x, const struct tg_request_i
 		char asked[TG_MODEL_MAX];
 		if (req->model[0])
 			memcpy(asked, req->model, sizeof asked);
-		else if (tg_model_from_path(x->endpoint, asked, sizeof asked) != 0)
+		else if (tg_model_from_path(x->endpoint, asked, sizeof asked) < 0)
 			asked[0] = '\0';
 		if (asked[0] && strcmp(asked, r->model) != 0)
 			memcpy(r->requested_model, asked, sizeof r->requested_model);

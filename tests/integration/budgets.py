@@ -721,6 +721,19 @@ def model_in_url(t, env, tdir):
             blocks(t, env, tdir, "%s-h%s" % (name, http[0]), ex, "%s,day,usd=0,block" % scope,
                    model, http)
 
+    # Spend counts under the deployment's name too (the record keeps it as
+    # requested_model): a positive limit stops the calls after the first,
+    # in the day's totals and in a session window alike.
+    for window in ("day", "session"):
+        label = "azure-spend-" + window
+        ledger = os.path.join(tdir, "ledger-" + label)
+        budget_set(t, env, ledger, "url", "model:%s,%s,usd=0.00000001,block" % (AZURE_DEPLOYMENT, window))
+        ex = url_ex(t, "azure-chat-stream")
+        c = curl(t, env, tdir, label, [ex, ex, ex], ledger)
+        t.check(c.codes() == ["200", "429", "429"] and len(received(t, env, c.tag)) == 1,
+                "%s: statuses %s, server received %d; expected the deployment's spend to stop "
+                "the calls after the first" % (label, c.codes(), len(received(t, env, c.tag))))
+
     # A scope that names another model leaves the call alone.
     ledger = os.path.join(tdir, "ledger-other")
     budget_set(t, env, ledger, "url", "model:gemini-2.5-pro,day,usd=0,block")

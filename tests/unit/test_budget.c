@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "budget.h"
+#include "spend_rule.h"
 #include "decimal.h"
 
 #define US INT64_C(1000000)
@@ -358,8 +359,8 @@ Test(window, session_is_not_a_time_window)
 
 Test(match, tells_which_calls_a_policy_governs)
 {
-	struct tg_call c = { "openai", "gpt-4o-2024-08-06", "gpt-4o", "python3", "team=search,env=prod" };
-	struct tg_call bare = { "openai", "gpt-4o", "gpt-4o", "python3", NULL };
+	struct tg_call c = { "openai", "gpt-4o-2024-08-06", "gpt-4o", "python3", "team=search,env=prod", NULL };
+	struct tg_call bare = { "openai", "gpt-4o", "gpt-4o", "python3", NULL, NULL };
 
 	cr_assert(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_GLOBAL }, &c));
 	cr_assert(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_TAG, .scope_value = "team=search" }, &c));
@@ -375,6 +376,28 @@ Test(match, tells_which_calls_a_policy_governs)
 	cr_assert_not(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_PROVIDER, .scope_value = "azure" }, &c));
 	cr_assert(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_PROCESS, .scope_value = "python3" }, &c));
 	cr_assert_not(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_PROCESS, .scope_value = "Python3" }, &c));
+}
+
+Test(match, a_model_scope_also_matches_the_model_the_program_named)
+{
+	/* an Azure deployment: the answer names the model served */
+	struct tg_call c = { "azure-openai", "gpt-4o-2024-11-20", "gpt-4o", "app", NULL, "gpt-4o-prod" };
+	struct tg_policy deployment = { .scope = TG_SCOPE_MODEL, .scope_value = "GPT-4o-prod" };
+	struct tg_record r = { 0 };
+
+	cr_assert(tg_policy_matches(&deployment, &c));
+	cr_assert(tg_policy_matches(&(struct tg_policy){ .scope = TG_SCOPE_MODEL, .scope_value = "gpt-4o" }, &c));
+	c.asked_model = "";
+	cr_assert_not(tg_policy_matches(&deployment, &c));
+	c.asked_model = NULL;
+	cr_assert_not(tg_policy_matches(&deployment, &c));
+
+	/* what a record names as asked: not after a downgrade, which chose
+	 * not to serve that model */
+	snprintf(r.requested_model, sizeof r.requested_model, "gpt-4o-prod");
+	cr_assert_str_eq(tg_record_asked_model(&r), "gpt-4o-prod");
+	r.flags = TG_REC_DOWNGRADED;
+	cr_assert_str_eq(tg_record_asked_model(&r), "");
 }
 
 Test(match, names_the_scope_the_ledger_keeps_totals_under)

@@ -61,7 +61,7 @@ static void fill(struct tg_ledger *l, int from, int to)
 static int match_scope(void *ctx, const struct tg_record *r)
 {
 	const struct tg_policy *p = ctx;
-	struct tg_call c = { r->provider, r->model, r->model, r->process, r->tags };
+	struct tg_call c = { r->provider, r->model, r->model, r->process, r->tags, NULL };
 
 	return tg_policy_matches(p, &c);
 }
