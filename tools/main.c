@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "env.h"
 #include "price.h"
+#include "prom.h"
 #include "report.h"
 #include "when.h"
 
@@ -40,6 +41,10 @@ static const struct tg_cmd commands[] = {
 	{ "prices", "the price table, or what a model id matches; its date and age",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_ARGS | TG_NO_LEDGER,
 	  tg_cmd_prices },
+	{ "metrics", "Prometheus counters of every record (text exposition format)",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_metrics },
+	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_serve },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -177,20 +182,20 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
-	OPT_STRICT, OPT_FORCE,
+	OPT_STRICT, OPT_FORCE, OPT_TAG_LABEL, OPT_LISTEN,
 };
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	int today, strict;
 	unsigned used;  /* TG_TAKES_* implied by the options given */
-	const char *first_option[5];  /* per TG_TAKES_* bit: an option that needs it */
+	const char *first_option[6];  /* per TG_TAKES_* bit: an option that needs it */
 };
 
 static void need(struct args *a, unsigned what, const char *opt)
 {
 	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 :
-	          what == TG_TAKES_BUDGET ? 3 : 4;
+	          what == TG_TAKES_BUDGET ? 3 : what == TG_TAKES_FORCE ? 4 : 5;
 
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
@@ -223,6 +228,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "fallback", required_argument, NULL, OPT_FALLBACK },
 		{ "unpriced", required_argument, NULL, OPT_UNPRICED },
 		{ "force", no_argument, NULL, OPT_FORCE },
+		{ "tag-label", required_argument, NULL, OPT_TAG_LABEL },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -264,6 +271,16 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
 		case OPT_UNPRICED: rep->budget.unpriced = optarg; need(a, TG_TAKES_BUDGET, "--unpriced"); break;
 		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
+		case OPT_TAG_LABEL:
+			if (rep->ntag_labels == TG_REPORT_TAG_LABELS || !tg_prom_label_name_ok(optarg)
+			    || strlen(optarg) >= TG_AGG_TAG_MAX)
+				return tg_report_fail(rep, "--tag-label \"%s\": at most %d, each a tag name "
+				                      "of letters, digits and _; use e.g. --tag-label team",
+				                      optarg, TG_REPORT_TAG_LABELS);
+			rep->tag_label[rep->ntag_labels++] = optarg;
+			need(a, TG_TAKES_EXPORT, "--tag-label");
+			break;
+		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -357,12 +374,12 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 {
 	int64_t now = now_us();
 	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET,
-	                                 TG_TAKES_FORCE };
+	                                 TG_TAKES_FORCE, TG_TAKES_EXPORT };
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (int i = 0; i < 5; i++)
+	for (int i = 0; i < 6; i++)
 		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);

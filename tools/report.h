@@ -21,6 +21,10 @@ struct tg_budget_flags {
 	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback, *unpriced;
 };
 
+/* --tag-label: at most this many tags as metric labels (agg.h's keys
+ * beside provider, model, operation, process). */
+#define TG_REPORT_TAG_LABELS 4
+
 struct tg_report {
 	int64_t since_us;   /* inclusive; 0 when not given */
 	int64_t until_us;   /* exclusive; INT64_MAX when not given */
@@ -36,6 +40,9 @@ struct tg_report {
 	int strict;         /* check: unknown costs and counts fail too */
 	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
+	const char *tag_label[TG_REPORT_TAG_LABELS]; /* metrics, serve: --tag-label NAME */
+	int ntag_labels;
+	const char *listen; /* serve: --listen HOST:PORT */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -51,6 +58,7 @@ struct tg_report {
 #define TG_TAKES_FORCE   0x20u /* --force */
 #define TG_TAKES_ARGS    0x40u /* positional arguments */
 #define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
+#define TG_TAKES_EXPORT  0x100u /* --tag-label, --listen */
 
 struct tg_cmd {
 	const char *name;
@@ -80,6 +88,12 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_metrics(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_serve(const struct tg_report *rep, struct tg_ledger *l);
+
+/* The Prometheus text of every record's sums into f (cmd_metrics.c).
+ * Returns 0, or TG_EXIT_FAIL after saying why. */
+int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

@@ -1,0 +1,193 @@
+"""export.py - the export-* integration tests: the ledger's sums read by
+the engines teams already run.
+
+Owns: `tokenguard-report serve` scraped by the real Prometheus server
+(Debian's prometheus package) on loopback, whose query API must give the
+totals `tokenguard-report summary --format json` gives (calls, blocked
+calls, tokens, cost), before and after more records are added, with no
+counter reset between scrapes; and `metrics` against the same ledger.
+The records are made by curl under the shim against the fake provider:
+calls sent to two providers and calls refused by a budget policy.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import budgets
+import itlib
+
+OPENAI = "openai-chat"            # gpt-4.1
+ANTHROPIC = "anthropic-messages"  # claude-sonnet-4-5
+PROMETHEUS = shutil.which("prometheus") or "/usr/bin/prometheus"
+SCRAPE_WAIT = 60                  # seconds for Prometheus to show a total
+
+
+class ExportTest(itlib.SuiteTest):
+    def ex(self, name):
+        return self.h.Exchange(self.cases[name], self.h.Mode("length", "identity"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def summary_total(t, env, ledger):
+    p = budgets.report(t, env, ["summary", "--format", "json", "--ledger", ledger])
+    return json.loads(p.stdout)["total"]
+
+
+def make_calls(t, env, tdir, label, ledger, n_openai, n_anthropic):
+    c = budgets.curl(t, env, tdir, label, [t.ex(OPENAI)] * n_openai +
+                     [t.ex(ANTHROPIC)] * n_anthropic, ledger)
+    t.check(c.rc == 0, "%s: curl exit %d: %s" % (label, c.rc, budgets.tail(c.stderr)))
+
+
+def prom_query(url, expr):
+    """The value of a query whose result is one sample, or None."""
+    q = urllib.parse.urlencode({"query": expr})
+    with urllib.request.urlopen("%s/api/v1/query?%s" % (url, q), timeout=5) as r:
+        doc = json.load(r)
+    res = doc.get("data", {}).get("result", [])
+    return float(res[0]["value"][1]) if len(res) == 1 else None
+
+
+# What Prometheus must answer for each total of `summary --format json`.
+QUERIES = (
+    ("calls", "sum(tokenguard_calls_total)"),
+    ("blocked_calls", "sum(tokenguard_blocked_calls_total)"),
+    ("tokens", 'sum(tokenguard_tokens_total{gen_ai_token_type=~"input|output"})'),
+    ("input_tokens", 'sum(tokenguard_tokens_total{gen_ai_token_type="input"})'),
+    ("output_tokens", 'sum(tokenguard_tokens_total{gen_ai_token_type="output"})'),
+    ("cached_input_tokens", 'sum(tokenguard_tokens_total{gen_ai_token_type="cache_read"})'),
+    ("cost_usd", "sum(tokenguard_cost_usd_total)"),
+)
+
+
+def wait_for_totals(t, url, total, what):
+    """Polls Prometheus until every query gives the summary's total."""
+    want = {k: float(total[k] or 0) for k, _ in QUERIES}
+    got = {}
+    deadline = time.monotonic() + SCRAPE_WAIT
+    while time.monotonic() < deadline:
+        try:
+            got = {k: prom_query(url, q) for k, q in QUERIES}
+        except OSError:
+            got = {}
+        if got and all(got[k] is not None and abs(got[k] - want[k]) <= 1e-9 * max(1, want[k])
+                       for k in want):
+            return got
+        time.sleep(0.5)
+    raise t.h.Failure("%s: Prometheus gives %r, summary --format json %r" % (what, got, want))
+
+
+def start(argv, log):
+    with open(log, "wb") as f:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
+def prometheus_scrape(t, env, tdir):
+    if not os.path.exists(PROMETHEUS):
+        raise t.h.Failure("no %s: install Debian's prometheus (tests/deps.sh)" % PROMETHEUS)
+    ledger = os.path.join(tdir, "ledger")
+    # gpt-4.1 is refused from the start: blocked calls beside sent ones.
+    budgets.budget_set(t, env, ledger, "no-gpt41", "model:gpt-4.1,day,usd=0,block")
+    make_calls(t, env, tdir, "first", ledger, 2, 3)
+    first = summary_total(t, env, ledger)
+    t.check(first["calls"] == 3 and first["blocked_calls"] == 2,
+            "the first run: %s" % json.dumps(first))
+
+    tg_port, prom_port = free_port(), free_port()
+    serve = start([env.report, "serve", "--listen", "127.0.0.1:%d" % tg_port, "--tag-label",
+                   "team", "--ledger", ledger], os.path.join(tdir, "serve.log"))
+    cfg = os.path.join(tdir, "prometheus.yml")
+    with open(cfg, "w") as f:
+        f.write("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                "scrape_configs:\n  - job_name: tokenguard\n    static_configs:\n"
+                "      - targets: ['127.0.0.1:%d']\n" % tg_port)
+    prom = start([PROMETHEUS, "--config.file=" + cfg, "--storage.tsdb.path=" +
+                  os.path.join(tdir, "tsdb"), "--web.listen-address=127.0.0.1:%d" % prom_port],
+                 os.path.join(tdir, "prometheus.log"))
+    url = "http://127.0.0.1:%d" % prom_port
+    try:
+        got1 = wait_for_totals(t, url, first, "after the first run")
+        t.check(prom_query(url, 'count(tokenguard_calls_total{tag_team="search"})') is not None,
+                "no series with tag_team=\"search\" (--tag-label team)")
+        make_calls(t, env, tdir, "second", ledger, 1, 2)
+        second = summary_total(t, env, ledger)
+        t.check(second["calls"] == 5 and second["blocked_calls"] == 3,
+                "after the second run: %s" % json.dumps(second))
+        got2 = wait_for_totals(t, url, second, "after the second run")
+        for name in ("tokenguard_calls_total", "tokenguard_tokens_total",
+                     "tokenguard_cost_usd_total", "tokenguard_blocked_calls_total"):
+            resets = prom_query(url, "sum(resets(%s[10m]))" % name)
+            t.check(resets == 0, "%s was reset between scrapes (%r)" % (name, resets))
+        up = prom_query(url, 'up{job="tokenguard"}')
+        t.check(up == 1, "the target is not up: %r" % up)
+    finally:
+        prom_rc, serve_rc = stop(prom), stop(serve)
+    t.check(serve_rc == 0, "serve exited %r on SIGTERM: %s" % (
+        serve_rc, itlib.read_text(os.path.join(tdir, "serve.log"))[-300:]))
+    return "# Prometheus: %d then %d calls, $%g then $%g" % (
+        got1["calls"], got2["calls"], got1["cost_usd"], got2["cost_usd"])
+
+
+def metrics_text(t, env, tdir):
+    """`metrics` prints the exposition format; the sums per series add up
+    to the summary's totals, and no label carries a pid or request id."""
+    ledger = os.path.join(tdir, "ledger")
+    budgets.budget_set(t, env, ledger, "no-gpt41", "model:gpt-4.1,day,usd=0,block")
+    make_calls(t, env, tdir, "calls", ledger, 1, 2)
+    total = summary_total(t, env, ledger)
+    p = budgets.report(t, env, ["metrics", "--ledger", ledger])
+    text = p.stdout.decode()
+    sums = {}
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        series, value = line.rsplit(" ", 1)
+        name = series.split("{", 1)[0]
+        if name == "tokenguard_tokens_total" and 'gen_ai_token_type="input"' not in series \
+                and 'gen_ai_token_type="output"' not in series:
+            continue
+        sums[name] = sums.get(name, 0) + float(value)
+        t.check("pid" not in series and "request_id" not in series, "label: %s" % series)
+    want = {"tokenguard_calls_total": total["calls"],
+            "tokenguard_blocked_calls_total": total["blocked_calls"],
+            "tokenguard_tokens_total": total["tokens"],
+            "tokenguard_cost_usd_total": total["cost_usd"]}
+    for k, v in want.items():
+        t.check(abs(sums.get(k, -1) - v) <= 1e-12, "%s: %r in metrics, %r in summary"
+                % (k, sums.get(k), v))
+    bad = budgets.report(t, env, ["metrics", "--since", "1d", "--ledger", ledger], rc=2)
+    t.check(b"counters" in bad.stderr, "metrics --since: %r" % bad.stderr)
+
+
+def tests(harness, cases):
+    by_name = {c["name"]: c for c in cases}
+    if not {OPENAI, ANTHROPIC} <= set(by_name):
+        return []
+    spec = [
+        ("curl", "curl", "export-prometheus-scrape", prometheus_scrape),
+        ("curl", "curl", "export-metrics-text", metrics_text),
+    ]
+    return [ExportTest(harness, by_name, name, process, label, body)
+            for name, process, label, body in spec]
