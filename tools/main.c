@@ -28,7 +28,7 @@ static const struct tg_cmd commands[] = {
 	  TG_TAKES_BY | TG_TAKES_FILTER, tg_cmd_summary },
 	{ "records", "one line per exchange, every field",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
-	  TG_TAKES_FILTER, tg_cmd_records },
+	  TG_TAKES_FILTER | TG_TAKES_FOLLOW, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
@@ -182,20 +182,20 @@ enum {
 	OPT_LEDGER = 256, OPT_SINCE, OPT_UNTIL, OPT_TODAY, OPT_BY, OPT_FORMAT,
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
-	OPT_STRICT, OPT_FORCE, OPT_TAG_LABEL, OPT_LISTEN,
+	OPT_STRICT, OPT_FORCE, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW,
 };
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	int today, strict;
 	unsigned used;  /* TG_TAKES_* implied by the options given */
-	const char *first_option[6];  /* per TG_TAKES_* bit: an option that needs it */
+	const char *first_option[7];  /* per TG_TAKES_* bit: an option that needs it */
 };
 
 static void need(struct args *a, unsigned what, const char *opt)
 {
 	int bit = what == TG_TAKES_BY ? 0 : what == TG_TAKES_FILTER ? 1 : what == TG_TAKES_MAX ? 2 :
-	          what == TG_TAKES_BUDGET ? 3 : what == TG_TAKES_FORCE ? 4 : 5;
+	          what == TG_TAKES_BUDGET ? 3 : what == TG_TAKES_FORCE ? 4 : what == TG_TAKES_EXPORT ? 5 : 6;
 
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
@@ -230,6 +230,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "tag-label", required_argument, NULL, OPT_TAG_LABEL },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -281,6 +282,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			need(a, TG_TAKES_EXPORT, "--tag-label");
 			break;
 		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
+		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;
@@ -374,12 +376,12 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 {
 	int64_t now = now_us();
 	static const unsigned bits[] = { TG_TAKES_BY, TG_TAKES_FILTER, TG_TAKES_MAX, TG_TAKES_BUDGET,
-	                                 TG_TAKES_FORCE, TG_TAKES_EXPORT };
+	                                 TG_TAKES_FORCE, TG_TAKES_EXPORT, TG_TAKES_FOLLOW };
 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		if ((a->used & bits[i]) && !(cmd->takes & bits[i]))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);

@@ -43,6 +43,7 @@ struct tg_report {
 	const char *tag_label[TG_REPORT_TAG_LABELS]; /* metrics, serve: --tag-label NAME */
 	int ntag_labels;
 	const char *listen; /* serve: --listen HOST:PORT */
+	int follow;         /* records: --follow */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -59,6 +60,7 @@ struct tg_report {
 #define TG_TAKES_ARGS    0x40u /* positional arguments */
 #define TG_NO_LEDGER     0x80u /* reads no ledger (run gets NULL, --ledger is ignored) */
 #define TG_TAKES_EXPORT  0x100u /* --tag-label, --listen */
+#define TG_TAKES_FOLLOW  0x200u /* --follow */
 
 struct tg_cmd {
 	const char *name;

@@ -181,6 +181,79 @@ def metrics_text(t, env, tdir):
     t.check(b"counters" in bad.stderr, "metrics --since: %r" % bad.stderr)
 
 
+class LineReader:
+    """Lines from a program's stdout pipe, read with select and os.read
+    (a buffered readline would hide lines select cannot see)."""
+
+    def __init__(self, proc):
+        self.fd, self.buf = proc.stdout.fileno(), b""
+
+    def pending(self, timeout):
+        import select
+        return bool(select.select([self.fd], [], [], timeout)[0])
+
+    def lines(self, t, n, what, timeout=30):
+        deadline = time.monotonic() + timeout
+        while self.buf.count(b"\n") < n:
+            left = deadline - time.monotonic()
+            if left <= 0 or not self.pending(left):
+                raise t.h.Failure("%s: %d of %d lines in %ds: %r" % (
+                    what, self.buf.count(b"\n"), n, timeout, self.buf[-300:]))
+            data = os.read(self.fd, 65536)
+            if not data:
+                raise t.h.Failure("%s: records --follow ended: %r" % (what, self.buf[-300:]))
+            self.buf += data
+        out = self.buf.split(b"\n")
+        self.buf = b"\n".join(out[n:])
+        return [l.decode() + "\n" for l in out[:n]]
+
+
+def records_follow(t, env, tdir):
+    """records --follow prints what the ledger held, then each record the
+    shim adds (handed off through its spool, then folded) once, a line at a
+    time; it ends with status 0 when its reader goes away and on SIGINT."""
+    ledger = os.path.join(tdir, "ledger")
+    make_calls(t, env, tdir, "before", ledger, 1, 1)
+    argv = [env.report, "records", "--follow", "--ledger", ledger]
+    f = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL)
+    try:
+        rd = LineReader(f)
+        lines = rd.lines(t, 2, "the records before")
+        make_calls(t, env, tdir, "during", ledger, 2, 1)
+        lines += rd.lines(t, 3, "the records added")
+        # Polls go on: nothing more may come (each record once, the
+        # spooled ones after their fold too).
+        time.sleep(2.5)
+        extra = rd.buf or (os.read(rd.fd, 4096) if rd.pending(0) else b"")
+        t.check(not extra, "more lines than records: %r" % extra)
+        want = budgets.report(t, env, ["records", "--ledger", ledger]).stdout.decode()
+        t.check(sorted(lines) == sorted(want.splitlines(True)),
+                "--follow printed %r, records %r" % (lines, want))
+        # The reader goes away: the next record's write ends it, status 0.
+        f.stdout.close()
+        make_calls(t, env, tdir, "after", ledger, 0, 1)
+        rc = f.wait(15)
+        t.check(rc == 0, "records --follow exited %d when its reader went away: %r"
+                % (rc, f.stderr.read()))
+    finally:
+        stop(f)
+    g = subprocess.Popen(argv + ["--format", "csv"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        head = LineReader(g).lines(t, 1 + 6, "csv")
+        t.check(head[0].startswith("ts,provider,"), "csv header: %r" % head[0])
+        g.send_signal(2)
+        rc = g.wait(10)
+        t.check(rc == 0, "records --follow exited %d on SIGINT" % rc)
+    finally:
+        stop(g)
+    bad = budgets.report(t, env, ["records", "--follow", "--format", "table", "--ledger",
+                                  ledger], rc=2)
+    t.check(b"--follow" in bad.stderr, "--follow --format table: %r" % bad.stderr)
+    return "# 6 records followed, each once"
+
+
 def tests(harness, cases):
     by_name = {c["name"]: c for c in cases}
     if not {OPENAI, ANTHROPIC} <= set(by_name):
@@ -188,6 +261,7 @@ def tests(harness, cases):
     spec = [
         ("curl", "curl", "export-prometheus-scrape", prometheus_scrape),
         ("curl", "curl", "export-metrics-text", metrics_text),
+        ("curl", "curl", "export-records-follow", records_follow),
     ]
     return [ExportTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]

@@ -70,3 +70,28 @@ Test(prom, samples_and_family)
 	                    "c_usd_total 2.5e-10\nc_usd_total NaN\n");
 	free(s);
 }
+
+#include "../../tools/seen.c"
+
+Test(seen, each_line_once_and_pruned_by_time)
+{
+	struct tg_seen s = { 0 };
+	char line[32];
+
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(line, sizeof line, "{\"ts\":%d}\n", i);
+
+		cr_assert_eq(tg_seen_add(&s, tg_seen_hash(line, (size_t)n), i), 0, "%d", i);
+	}
+	for (int i = 0; i < 5000; i++) {
+		int n = snprintf(line, sizeof line, "{\"ts\":%d}\n", i);
+
+		cr_assert_eq(tg_seen_add(&s, tg_seen_hash(line, (size_t)n), i), 1, "%d again", i);
+	}
+	tg_seen_prune(&s, 4000);
+	cr_assert_eq(s.n, 1000);
+	cr_assert_eq(tg_seen_add(&s, tg_seen_hash("{\"ts\":4500}\n", 12), 4500), 1);
+	cr_assert_eq(tg_seen_add(&s, tg_seen_hash("{\"ts\":10}\n", 10), 10), 0, "forgotten");
+	cr_assert_neq(tg_seen_hash("", 0), 0);
+	tg_seen_free(&s);
+}
