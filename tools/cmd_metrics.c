@@ -45,20 +45,6 @@ static const char *const token_type[TG_TOK_KINDS] = {
 	[TG_TOK_REASONING] = "reasoning",
 };
 
-struct add_ctx {
-	struct tg_agg *a;
-	const struct tg_filter *filter;
-};
-
-static int add(void *p, const struct tg_record *r)
-{
-	struct add_ctx *c = p;
-
-	if (!tg_filter_match(c->filter, r))
-		return 0;
-	return tg_agg_add(c->a, r) ? 1 : 0;
-}
-
 /* The label text of group g: provider="...",model="...",... */
 static char *group_labels(const struct tg_report *rep, const struct tg_agg_group *g)
 {
@@ -161,7 +147,7 @@ int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f)
 		return tg_report_fail(rep, "%s", err);
 	a.model_key = -1;  /* no regrouping of blocked calls: see the header */
 	rc = tg_ledger_scan_some(l, 0, INT64_MAX, tg_agg_text(&a) | tg_filter_text(&rep->filter),
-	                         add, &(struct add_ctx){ &a, &rep->filter });
+	                         tg_agg_add_matching, &(struct tg_agg_scan){ &a, &rep->filter });
 	if (rc) {
 		tg_agg_free(&a);
 		if (rc == 1)

@@ -396,20 +396,6 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 		fprintf(rep->err, "tokenguard-report: note: %s\n", ns->text[i]);
 }
 
-struct add_ctx {
-	struct tg_agg *a;
-	const struct tg_filter *filter;
-};
-
-static int add(void *p, const struct tg_record *r)
-{
-	struct add_ctx *c = p;
-
-	if (!tg_filter_match(c->filter, r))
-		return 0;
-	return tg_agg_add(c->a, r) ? 1 : 0;
-}
-
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 {
 	struct tg_agg a;
@@ -420,8 +406,8 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 	if (tg_agg_init(&a, rep->by ? rep->by : DEFAULT_BY, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
 	rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us,
-	                         tg_agg_text(&a) | tg_filter_text(&rep->filter), add,
-	                         &(struct add_ctx){ &a, &rep->filter });
+	                         tg_agg_text(&a) | tg_filter_text(&rep->filter),
+	                         tg_agg_add_matching, &(struct tg_agg_scan){ &a, &rep->filter });
 	if (rc) {
 		tg_agg_free(&a);
 		if (rc == 1)
