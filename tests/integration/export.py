@@ -177,6 +177,14 @@ def metrics_text(t, env, tdir):
     for k, v in want.items():
         t.check(abs(sums.get(k, -1) - v) <= 1e-12, "%s: %r in metrics, %r in summary"
                 % (k, sums.get(k), v))
+    # Prometheus's own linter: the syntax, and its naming rules (counters
+    # end in _total, units in the name, HELP for each family).
+    promtool = shutil.which("promtool") or "/usr/bin/promtool"
+    lint = subprocess.run([promtool, "check", "metrics"], input=p.stdout, capture_output=True,
+                          timeout=60)
+    t.check(lint.returncode == 0 and not lint.stdout.strip() and not lint.stderr.strip(),
+            "promtool check metrics: exit %d: %r %r" % (lint.returncode, lint.stdout[:300],
+                                                         lint.stderr[:300]))
     bad = budgets.report(t, env, ["metrics", "--since", "1d", "--ledger", ledger], rc=2)
     t.check(b"counters" in bad.stderr, "metrics --since: %r" % bad.stderr)
 
@@ -254,6 +262,66 @@ def records_follow(t, env, tdir):
     return "# 6 records followed, each once"
 
 
+def http(port, request, timeout=10):
+    """The raw answer to request bytes (the server closes after each)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as c:
+        data = b""
+        try:
+            c.sendall(request)
+            while True:
+                chunk = c.recv(65536)
+                if not chunk:
+                    return data
+                data += chunk
+        except (ConnectionResetError, BrokenPipeError):
+            return data     # closed with the request unread: dropped
+
+
+def serve_http(t, env, tdir):
+    """serve answers /metrics only, GET and HEAD only, and a client that
+    sends nothing or too much holds it up for a bounded time, never more."""
+    ledger = os.path.join(tdir, "ledger")
+    budgets.budget_set(t, env, ledger, "p", "global,day,usd=1,block")   # creates the ledger
+    port = free_port()
+    serve = start([env.report, "serve", "--listen", "127.0.0.1:%d" % port, "--ledger", ledger],
+                  os.path.join(tdir, "serve.log"))
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                t.check(time.monotonic() < deadline, "serve does not listen")
+                time.sleep(0.1)
+        ok = http(port, b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+        t.check(ok.startswith(b"HTTP/1.1 200 ") and b"text/plain; version=0.0.4" in ok
+                and b"# TYPE tokenguard_calls_total counter" in ok, "GET /metrics: %r" % ok[:300])
+        head, body = ok.split(b"\r\n\r\n", 1)
+        length = [int(l.split(b":")[1]) for l in head.split(b"\r\n")
+                  if l.lower().startswith(b"content-length:")]
+        t.check(length == [len(body)], "Content-Length %r for %d bytes" % (length, len(body)))
+        h = http(port, b"HEAD /metrics HTTP/1.1\r\n\r\n")
+        t.check(h.startswith(b"HTTP/1.1 200 ") and h.endswith(b"\r\n\r\n"), "HEAD: %r" % h)
+        t.check(http(port, b"GET /other HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 404 "), "404")
+        t.check(http(port, b"POST /metrics HTTP/1.1\r\n\r\n").startswith(b"HTTP/1.1 405 "), "405")
+        # A head past 8 KiB is dropped without an answer.
+        t.check(http(port, b"GET /metrics HTTP/1.1\r\nX: " + b"a" * 20000 + b"\r\n\r\n") == b"",
+                "a request head of 20 KB was answered")
+        # A client that says nothing holds the server up to its 5 s bound.
+        idle = socket.create_connection(("127.0.0.1", port))
+        t0 = time.monotonic()
+        late = http(port, b"GET /metrics HTTP/1.1\r\n\r\n", timeout=20)
+        waited = time.monotonic() - t0
+        idle.close()
+        t.check(late.startswith(b"HTTP/1.1 200 ") and waited < 8,
+                "after an idle client: %.1fs, %r" % (waited, late[:40]))
+    finally:
+        rc = stop(serve)
+    t.check(rc == 0, "serve exited %r on SIGTERM" % rc)
+    return "# an idle client held a scrape %.1fs" % waited
+
+
 def tests(harness, cases):
     by_name = {c["name"]: c for c in cases}
     if not {OPENAI, ANTHROPIC} <= set(by_name):
@@ -262,6 +330,7 @@ def tests(harness, cases):
         ("curl", "curl", "export-prometheus-scrape", prometheus_scrape),
         ("curl", "curl", "export-metrics-text", metrics_text),
         ("curl", "curl", "export-records-follow", records_follow),
+        ("http", "tokenguard-report", "export-serve-http", serve_http),
     ]
     return [ExportTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]
