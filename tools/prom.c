@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "decimal.h"
+#include "emit.h"
 #include "prom.h"
 
 int tg_prom_label_name_ok(const char *s)
@@ -23,16 +24,25 @@ void tg_prom_label(FILE *f, int first, const char *name, const char *value)
 {
 	if (!first)
 		putc(',', f);
+	size_t n = strlen(value);
+
 	fprintf(f, "%s=\"", name);
-	for (const char *p = value; *p; p++) {
-		if (*p == '\\')
+	for (const char *p = value; *p; ) {
+		int k = tg_utf8_len((const unsigned char *)p, n - (size_t)(p - value));
+
+		if (k == 0) {
+			fputs("\xef\xbf\xbd", f);   /* U+FFFD: a label value is UTF-8 */
+			p++;
+		} else if (*p == '\\') {
 			fputs("\\\\", f);
-		else if (*p == '"')
+		} else if (*p == '"') {
 			fputs("\\\"", f);
-		else if (*p == '\n')
+		} else if (*p == '\n') {
 			fputs("\\n", f);
-		else
-			putc(*p, f);
+		} else {
+			fwrite(p, 1, (size_t)k, f);
+		}
+		p += k;
 	}
 	putc('"', f);
 }

@@ -5,7 +5,10 @@
  * Syntax followed (prometheus/docs, exposition_formats.md): a label value
  * is a double-quoted string in which backslash, double quote and line feed
  * are escaped as \\, \" and \n; a label name matches [a-zA-Z_][a-zA-Z0-9_]*
- * and names starting with "__" are reserved. */
+ * and names starting with "__" are reserved.  Label values are UTF-8:
+ * bytes that are not (ledger text is whatever the wire carried) become
+ * U+FFFD, as in the JSON output, so one odd model name cannot make
+ * Prometheus reject the whole scrape. */
 #ifndef TG_PROM_H
 #define TG_PROM_H
 

@@ -38,6 +38,17 @@ Test(prom, utf8_passes_unchanged)
 	free(s);
 }
 
+Test(prom, invalid_utf8_becomes_replacement_character)
+{
+	char *s = NULL;
+
+	/* a lone continuation byte, a cut sequence, an overlong '/' */
+	CAPTURE(s, tg_prom_label(f, 1, "model", "a\x80" "b\xe2\x82" "c\xc0\xaf"));
+	cr_assert_str_eq(s, "model=\"a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c"
+	                    "\xef\xbf\xbd\xef\xbf\xbd\"");
+	free(s);
+}
+
 Test(prom, label_names)
 {
 	cr_assert(tg_prom_label_name_ok("team"));
