@@ -22,7 +22,7 @@ TG_IT_MODES select the matrix (the special tests then run only if neither
 TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
-budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*).
+budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, export-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
