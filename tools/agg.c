@@ -500,3 +500,12 @@ void tg_agg_free(struct tg_agg *a)
 	free(a->unpriced);
 	memset(a, 0, sizeof *a);
 }
+
+int tg_agg_add_matching(void *ctx, const struct tg_record *r)
+{
+	struct tg_agg_scan *c = ctx;
+
+	if (!tg_filter_match(c->filter, r))
+		return 0;
+	return tg_agg_add(c->a, r) ? 1 : 0;
+}

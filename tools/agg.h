@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "filter.h"
 #include "record.h"
 #include "runs.h"
 #include "spend_rule.h"
@@ -137,5 +138,13 @@ void tg_agg_free(struct tg_agg *a);
 /* The value of tag name in a "k=v,k=v" list into buf ("" when absent).
  * Returns 1 when present. */
 int tg_tags_get(const char *tags, const char *name, char *buf, size_t n);
+
+/* A scan's callback (tg_ledger_scan_some) that adds each record the filter
+ * matches to a; ctx is a struct tg_agg_scan.  Returns 1 when out of memory. */
+struct tg_agg_scan {
+	struct tg_agg *a;
+	const struct tg_filter *filter;
+};
+int tg_agg_add_matching(void *ctx, const struct tg_record *r);
 
 #endif

@@ -1,6 +1,13 @@
 /* cmd_records.c - `tokenguard-report records`: one line or object per
  * record, with a fixed list of fields in a fixed order (scripts rely on
- * both). */
+ * both).  With --follow (JSONL or CSV) it then polls the ledger and its
+ * spools for records not printed yet, for log shippers: each record once
+ * (printed.h), a flush per line, exit 0 when the reader goes away (EPIPE) or
+ * on SIGINT / SIGTERM. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio_ext.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -12,6 +19,7 @@
 #include "money.h"
 #include "record_codec.h"
 #include "report.h"
+#include "printed.h"
 #include "spend_rule.h"
 #include "when.h"
 
@@ -92,7 +100,13 @@ struct ctx {
 	int measuring;      /* table: the first scan, which sizes the columns */
 	int width[16];      /* table: column widths */
 	int noted;          /* table: a "?" or a mark was shown */
+	struct tg_printed *seen; /* --follow: the records printed */
+	int64_t newest_us;  /* --follow: the latest request time printed */
 };
+
+/* A scan stopped because the output cannot be written (EPIPE, full). */
+#define STOP_OUTPUT 3
+#define STOP_NOMEM 4
 
 static const void *member(const struct tg_record_view *v, const struct field *fd)
 {
@@ -354,6 +368,26 @@ static void emit_table_head(struct ctx *c)
 	emit_table_line(&c->o, cell, c->width);
 }
 
+/* --follow: the line just made (the buffer holds it alone, flushed after
+ * each) is dropped when printed before, else written out at once. */
+static int follow_line(struct ctx *c, int64_t ts_us)
+{
+	struct tg_obuf *o = &c->o;
+	int rc = tg_printed_add(c->seen, tg_printed_hash(o->b, o->n), ts_us);
+
+	if (rc) {
+		o->n = 0;
+		return rc < 0 ? STOP_NOMEM : 0;
+	}
+	if (ts_us > c->newest_us)
+		c->newest_us = ts_us;
+	c->n++;
+	tg_obuf_flush(o);
+	if (fflush(o->f) || ferror(o->f))
+		return STOP_OUTPUT;
+	return 0;
+}
+
 /* JSON and CSV are written from the view; the filter and the table read
  * a struct tg_record, made only when they are used. */
 static int each(void *p, const struct tg_record_view *v)
@@ -381,8 +415,70 @@ static int each(void *p, const struct tg_record_view *v)
 	default:
 		emit_table(c, &c->r);
 	}
+	if (c->seen)
+		return follow_line(c, v->ts_us);
 	c->n++;
 	return 0;
+}
+
+/* How far back each poll of --follow looks for records that showed up
+ * late: a record is committed when its exchange ends, under the time its
+ * request started.  A record that appears later than this after its start
+ * is not printed. */
+#define FOLLOW_LOOKBACK_US (INT64_C(3600) * 1000000)
+#define FOLLOW_POLL_MS 500
+
+static volatile sig_atomic_t follow_stop;
+
+static void on_follow_stop(int sig)
+{
+	(void)sig;
+	follow_stop = 1;
+}
+
+static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *c)
+{
+	struct tg_printed seen = { 0 };
+	struct sigaction sa;
+	int rc = 0;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_follow_stop;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE, an exit 0 */
+	c->seen = &seen;
+	c->newest_us = INT64_MIN;
+	while (!follow_stop) {
+		int64_t since = rep->since_us;
+		struct timespec nap = { 0, FOLLOW_POLL_MS * 1000000L };
+
+		if (c->newest_us != INT64_MIN && c->newest_us - FOLLOW_LOOKBACK_US > since)
+			since = c->newest_us - FOLLOW_LOOKBACK_US;
+		rc = tg_ledger_scan_views(l, since, rep->until_us, TG_TEXT_ALL, each, c);
+		if (rc == STOP_OUTPUT) {
+			/* The reader went away: that ends a follow, it is no
+			 * error.  What stdio still holds is dropped, so that the
+			 * final flush of main.c does not report it as one. */
+			__fpurge(rep->out);
+			clearerr(rep->out);
+			rc = 0;
+			break;
+		}
+		if (rc == STOP_NOMEM) {
+			rc = tg_report_fail(rep, "out of memory while following");
+			break;
+		}
+		if (rc) {
+			rc = tg_report_ledger_fail(rep, rc);
+			break;
+		}
+		if (since > rep->since_us)
+			tg_printed_prune(&seen, since);
+		nanosleep(&nap, NULL);   /* a signal cuts it short */
+	}
+	tg_printed_free(&seen);
+	return rc;
 }
 
 int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
@@ -394,6 +490,9 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 	int rc;
 
 	json_keys_make();
+	if (rep->follow && rep->format != TG_FMT_JSONL && rep->format != TG_FMT_CSV)
+		return tg_report_fail(rep, "--follow writes jsonl or csv, one record per line; "
+		                      "drop --format or use one of those");
 	if (rep->format == TG_FMT_JSON)
 		putc('[', rep->out);
 	if (rep->format == TG_FMT_CSV) {
@@ -411,6 +510,8 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 		c.n = 0;
 		emit_table_head(&c);
 	}
+	if (rep->follow)
+		return follow(rep, l, &c);
 	/* Every field is written: TG_TEXT_ALL, viewed where the ledger holds
 	 * it rather than copied into a record first. */
 	rc = tg_ledger_scan_views(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each, &c);

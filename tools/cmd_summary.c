@@ -434,24 +434,14 @@ static void csv(const struct tg_report *rep, const struct tg_agg *a, const struc
 		fprintf(rep->err, "tokenguard-report: note: %s\n", ns->text[i]);
 }
 
-struct add_ctx {
-	struct tg_agg *a;
+struct runs_ctx {
 	const struct tg_filter *filter;
 	struct tg_runs *runs;
 };
 
-static int add(void *p, const struct tg_record *r)
-{
-	struct add_ctx *c = p;
-
-	if (!tg_filter_match(c->filter, r))
-		return 0;
-	return tg_agg_add(c->a, r) ? 1 : 0;
-}
-
 static int note_run(void *p, const struct tg_record *r)
 {
-	struct add_ctx *c = p;
+	struct runs_ctx *c = p;
 
 	if (!tg_filter_match(c->filter, r))
 		return 0;
@@ -463,7 +453,7 @@ static int note_run(void *p, const struct tg_record *r)
 static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a,
                       struct tg_runs *rs)
 {
-	struct add_ctx c = { a, &rep->filter, rs };
+	struct runs_ctx c = { &rep->filter, rs };
 	unsigned text = tg_agg_text(a) | tg_filter_text(&rep->filter);
 	int rc;
 
@@ -473,7 +463,8 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 		tg_runs_finish(rs);
 		a->runs = rs;
 	}
-	return tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, add, &c);
+	return tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, tg_agg_add_matching,
+	                           &(struct tg_agg_scan){ a, &rep->filter });
 }
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)

@@ -106,10 +106,7 @@ void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right)
 
 /* ---- JSON ---- */
 
-/* Length of the valid UTF-8 sequence at s, of the n bytes left, or 0 when
- * it is not one (cut short, overlong forms, surrogates and values past
- * U+10FFFF included). */
-static int utf8_len(const unsigned char *s, size_t n)
+int tg_utf8_len(const unsigned char *s, size_t n)
 {
 	unsigned c = s[0];
 	int k;
@@ -176,7 +173,7 @@ static size_t json_escape_one(const unsigned char *s, size_t n, char **qp)
 	int k;
 
 	if (c >= 0x80) {
-		if ((k = utf8_len(s, n)) == 0) {
+		if ((k = tg_utf8_len(s, n)) == 0) {
 			memcpy(q, "\xef\xbf\xbd", 3);
 			*qp = q + 3;
 			return 1;

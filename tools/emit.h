@@ -89,6 +89,11 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
 #define TG_ESTIMATE_LEGEND "~: includes estimates of calls whose cost the wire does not give " \
 	"(a model without a price, a response without usage)\n"
 
+/* Length of the valid UTF-8 sequence at s, of the n bytes left, or 0 when
+ * it is not one (cut short, overlong forms, surrogates and values past
+ * U+10FFFF included). */
+int tg_utf8_len(const unsigned char *s, size_t n);
+
 /* "table", "json", "jsonl", "csv" -> enum; -1 for anything else. */
 int tg_emit_format(const char *name);
 

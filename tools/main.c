@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "env.h"
 #include "price.h"
+#include "prom.h"
 #include "report.h"
 #include "when.h"
 #include "zone.h"
@@ -40,7 +41,7 @@ static const struct tg_cmd commands[] = {
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_blocks },
 	{ "records", "one line per exchange, every field",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
-	  TG_TAKES_FILTER | TG_TABLE_ON_TTY, tg_cmd_records },
+	  TG_TAKES_FILTER | TG_TABLE_ON_TTY | TG_TAKES_FOLLOW, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
@@ -56,6 +57,10 @@ static const struct tg_cmd commands[] = {
 	{ "doctor", "whether the shim will see a program, a running process; the installation",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_ARGS | TG_TAKES_PID | TG_OPENS_LEDGER,
 	  tg_cmd_doctor },
+	{ "metrics", "Prometheus counters of every record (text exposition format)",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_metrics },
+	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_serve },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -135,6 +140,10 @@ static void usage(FILE *f)
 	      "  --strict           check: exit 1 also when a selected call's cost or token\n"
 	      "                     count is unknown (unpriced model, no usage in the response)\n"
 	      "  --force            repair: rebuild even a ledger that verifies clean\n"
+	      "  --tag-label NAME   metrics, serve: the tag NAME as label tag_NAME (up to 4)\n"
+	      "  --listen HOST:PORT serve: where to answer GET /metrics (127.0.0.1:9464)\n"
+	      "  --follow           records: then print each record added, once, until the\n"
+	      "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n"
 	      "  -h, --help         this text\n"
 	      "  -V, --version      print the version\n\n"
 	      "WHEN is today, yesterday, YYYY-MM-DD, YYYYMMDD, an ISO 8601 time\n"
@@ -221,7 +230,7 @@ enum {
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
-	OPT_JSON,
+	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW,
 };
 
 struct args {
@@ -274,6 +283,9 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "limit", required_argument, NULL, OPT_LIMIT },
 		{ "breakdown", no_argument, NULL, OPT_BREAKDOWN },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "tag-label", required_argument, NULL, OPT_TAG_LABEL },
+		{ "listen", required_argument, NULL, OPT_LISTEN },
+		{ "follow", no_argument, NULL, OPT_FOLLOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -322,6 +334,17 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_LIMIT: a->limit = optarg; need(a, TG_TAKES_ORDER, "--limit"); break;
 		case OPT_BREAKDOWN: rep->breakdown = 1; need(a, TG_TAKES_VIEW, "--breakdown"); break;
 		case OPT_JSON: a->format = "json"; break;
+		case OPT_TAG_LABEL:
+			if (rep->ntag_labels == TG_REPORT_TAG_LABELS || !tg_prom_label_name_ok(optarg)
+			    || strlen(optarg) >= TG_AGG_TAG_MAX)
+				return tg_report_fail(rep, "--tag-label \"%s\": at most %d, each a tag name "
+				                      "of letters, digits and _; use e.g. --tag-label team",
+				                      optarg, TG_REPORT_TAG_LABELS);
+			rep->tag_label[rep->ntag_labels++] = optarg;
+			need(a, TG_TAKES_EXPORT, "--tag-label");
+			break;
+		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
+		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case 'h':
 			usage(rep->out);
 			return -1;

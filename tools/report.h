@@ -21,6 +21,10 @@ struct tg_budget_flags {
 	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback, *unpriced;
 };
 
+/* --tag-label: at most this many tags as metric labels (agg.h's keys
+ * beside provider, model, operation, process). */
+#define TG_REPORT_TAG_LABELS 4
+
 struct tg_report {
 	int64_t since_us;   /* inclusive; 0 when not given */
 	int64_t until_us;   /* exclusive; INT64_MAX when not given */
@@ -41,6 +45,10 @@ struct tg_report {
 	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
 	const char *pid;    /* doctor: --pid */
+	const char *tag_label[TG_REPORT_TAG_LABELS]; /* metrics, serve: --tag-label NAME */
+	int ntag_labels;
+	const char *listen; /* serve: --listen HOST:PORT */
+	int follow;         /* records: --follow */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -60,6 +68,8 @@ struct tg_report {
 #define TG_TAKES_ORDER   0x200u /* --sort, --order, --limit */
 #define TG_TAKES_VIEW    0x400u /* --breakdown */
 #define TG_TABLE_ON_TTY  0x800u /* without --format: a table on a terminal */
+#define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
+#define TG_TAKES_FOLLOW  0x2000u /* --follow */
 
 struct tg_cmd {
 	const char *name;
@@ -100,6 +110,12 @@ int tg_cmd_blocks(const struct tg_report *rep, struct tg_ledger *l);
  * summaries with their own key); blocks adds what ccusage shows of the
  * active 5-hour block. */
 int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks);
+int tg_cmd_metrics(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_serve(const struct tg_report *rep, struct tg_ledger *l);
+
+/* The Prometheus text of every record's sums into f (cmd_metrics.c).
+ * Returns 0, or TG_EXIT_FAIL after saying why. */
+int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

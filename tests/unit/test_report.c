@@ -1,6 +1,6 @@
 /* test_report.c - the report's pure parts: time parsing and formatting,
  * output escaping, aggregation.  The unit binary links only shim/ and
- * ledger/, so the three tools/ modules are compiled in here, once. */
+ * ledger/, so the four tools/ modules are compiled in here, once. */
 #include <criterion/criterion.h>
 #include <locale.h>
 #include <stdio.h>
@@ -14,6 +14,7 @@
 #include "../../tools/agg.c"
 #include "../../tools/runs.c"
 #include "../../tools/zone.c"
+#include "../../tools/filter.c"
 
 #define US 1000000LL
 #define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */
