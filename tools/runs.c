@@ -65,7 +65,8 @@ void tg_runs_finish(struct tg_runs *rs)
 
 	/* Runs: of each process's records in time order, keep those that
 	 * start one (the first, or one after a gap). */
-	qsort(rs->run, rs->nruns, sizeof *rs->run, cmp_run);
+	if (rs->nruns)   /* qsort's array may not be NULL, even empty */
+		qsort(rs->run, rs->nruns, sizeof *rs->run, cmp_run);
 	for (size_t i = 0; i < rs->nruns; i++) {
 		int64_t ts = rs->run[i].ts_us;
 
@@ -76,7 +77,8 @@ void tg_runs_finish(struct tg_runs *rs)
 	}
 	rs->nruns = n;
 	/* Blocks: a call at or after the end of the block before starts one. */
-	qsort(rs->block, rs->nblocks, sizeof *rs->block, cmp_ts);
+	if (rs->nblocks)
+		qsort(rs->block, rs->nblocks, sizeof *rs->block, cmp_ts);
 	n = 0;
 	for (size_t i = 0; i < rs->nblocks; i++) {
 		if (rs->block[i] >= end) {
