@@ -44,7 +44,7 @@ static const struct tg_cmd commands[] = {
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
 	  TG_TAKES_FILTER | TG_TABLE_ON_TTY | TG_TAKES_FOLLOW, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
-	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
 	  tg_cmd_budget },
@@ -693,14 +693,20 @@ int main(int argc, char **argv)
 	if (load_prices(&rep, &prices))
 		return TG_EXIT_FAIL;
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
-		if ((rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY)) != 0) {
+		rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY);
+		/* A CI job that made no call has spent nothing: check answers
+		 * from no ledger (run gets NULL) unless told it must exist. */
+		if (rc == TG_ENOENT && (cmd->takes & TG_TAKES_MAX) && !rep.require_ledger)
+			rc = 0;
+		else if (rc != 0) {
 			tg_prices_free(prices);
 			if (rc != TG_ENOENT)
 				return tg_report_dir_fail(&rep, rc);
 			return tg_report_fail(&rep, "%s: %s%s", dir, tg_strerror(rc),
 			                      !a.ledger ? ", or pass --ledger DIR" : "");
+		} else {
+			tg_ledger_reader_check(l, NULL);
 		}
-		tg_ledger_reader_check(l, NULL);
 	}
 
 	rc = cmd->run(&rep, l);
