@@ -19,6 +19,7 @@
 #include "price.h"
 #include "prom.h"
 #include "report.h"
+#include "unknowns.h"
 #include "when.h"
 #include "zone.h"
 
@@ -709,6 +710,15 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* A typo in a filter value warns; for check, a gate that must not
+	 * pass on one, it is an error. */
+	if ((cmd->takes & TG_TAKES_FILTER) &&
+	    (rc = tg_unknown_filter_values(&rep, l, (cmd->takes & TG_TAKES_MAX) != 0)) != 0 &&
+	    (rc < 0 || (cmd->takes & TG_TAKES_MAX))) {
+		tg_ledger_close(l);
+		tg_prices_free(prices);
+		return TG_EXIT_FAIL;
+	}
 	rc = cmd->run(&rep, l);
 	tg_ledger_close(l);
 	tg_prices_free(prices);
