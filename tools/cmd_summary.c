@@ -223,13 +223,39 @@ static const char *shown(const char *v)
 	return *v ? v : "-";
 }
 
+/* On a terminal, the key columns (model names, tags, endpoints) are cut
+ * to fit its width, down to KEY_CUT_MIN each; the numbers are never cut.
+ * Returns 1 when cells are to be cut to their column. */
+#define KEY_CUT_MIN 8
+static int fit_terminal(FILE *f, int nkeys, size_t *kw, const size_t *nw, int any_mark)
+{
+	int w[TG_AGG_MAX_KEYS + NUM_COLS], min[TG_AGG_MAX_KEYS + NUM_COLS], n = 0;
+	int limit = tg_table_limit(f);
+
+	if (!limit)
+		return 0;
+	for (int k = 0; k < nkeys; k++, n++) {
+		w[n] = (int)kw[k];
+		min[n] = w[n] < KEY_CUT_MIN ? w[n] : KEY_CUT_MIN;
+	}
+	for (int c = 0; c < NUM_COLS; c++)
+		if (c != COL_MARKS || any_mark) {
+			w[n] = min[n] = (int)nw[c];
+			n++;
+		}
+	tg_table_fit(w, min, n, 2, limit);
+	for (int k = 0; k < nkeys; k++)
+		kw[k] = (size_t)w[k];
+	return 1;
+}
+
 static void table(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
 {
 	char head[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8], cell[CELL_MAX];
 	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
 	FILE *f = rep->out;
 	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
-	int any_estimate = a->total.t.usd_estimated > 0;
+	int any_estimate = a->total.t.usd_estimated > 0, cut;
 
 	for (int k = 0; k < a->nkeys; k++) {
 		tg_agg_key_name(a, k, head[k], sizeof head[k]);
@@ -255,8 +281,11 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		}
 	}
 
-	for (int k = 0; k < a->nkeys; k++)
-		fprintf(f, "%-*s  ", (int)kw[k], head[k]);
+	cut = fit_terminal(f, a->nkeys, kw, nw, any_mark);
+	for (int k = 0; k < a->nkeys; k++) {
+		tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
+		fputs("  ", f);
+	}
 	for (int c = 0; c < NUM_COLS; c++) {
 		if (c == COL_MARKS)
 			fprintf(f, any_mark ? "  %s" : "", col_head(c));
@@ -271,7 +300,11 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		for (int k = 0; k < a->nkeys; k++) {
 			const char *v = g < a->ngroups ? shown(a->group[g].value[k]) : k ? "" : "TOTAL";
 
-			fprintf(f, "%-*s  ", (int)kw[k], v);
+			if (cut)
+				tg_emit_cell(f, v, (int)kw[k], 0, 1);
+			else
+				fprintf(f, "%-*s", (int)kw[k], v);
+			fputs("  ", f);
 		}
 		for (int c = 0; c < NUM_COLS; c++) {
 			num_cell(s, c, cell);

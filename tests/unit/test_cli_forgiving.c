@@ -21,6 +21,7 @@ static void put(struct tg_ledger *l, int64_t ts, const char *provider, const cha
 	struct tg_record r = tgt_record(ts, provider, model, process, tags, 1000, 100, cost, 0);
 
 	r.pid = 7;
+	r.counts.cached_input = r.counts.cache_creation = r.counts.reasoning = 0;
 	tgt_put_record(l, &r);
 }
 
@@ -197,4 +198,153 @@ Test(forgiving, check_format_json)
 	                            "--json", dir), 0, "%s", out);
 	cr_assert(strstr(out, "{\"ok\":true,\"ledger\":true,\"since\":null"), "%s", out);
 	cr_assert(strstr(out, "\"max_usd\":null,\"max_tokens\":1000000,\"over\":[]"), "%s", out);
+}
+
+/* ---- tables on a terminal ---- */
+
+#include <pty.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Runs the report with args on a terminal cols columns wide (a pty with
+ * that window size); out gets what it wrote, "\r\n" made "\n".  Returns
+ * the exit status. */
+static int run_on_tty(int cols, const char *args, char *out, size_t n)
+{
+	struct winsize ws = { .ws_row = 50, .ws_col = (unsigned short)cols };
+	char cmd[1024];
+	size_t k = 0;
+	ssize_t got;
+	int master, status;
+	pid_t pid;
+
+	snprintf(cmd, sizeof cmd, "TZ=UTC %s %s", tgt_report_bin(), args);
+	pid = forkpty(&master, NULL, NULL, &ws);
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (k + 1 < n && (got = read(master, out + k, n - k - 1)) > 0)
+		k += (size_t)got;  /* EIO once the child has gone */
+	out[k] = '\0';
+	close(master);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	for (char *r; (r = strchr(out, '\r'));)
+		memmove(r, r + 1, strlen(r));
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Display columns of the n bytes at s (a UTF-8 character is one). */
+static size_t columns(const char *s, size_t n)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static void put_long_names(void)
+{
+	struct tg_ledger *l;
+
+	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
+	put(l, NOV22 + 3 * HOUR, "openai", "ft:gpt-4o-mini-2024-07-18:acme-research:support-bot:9x8y7z",
+	    "python3", "team=a-team-with-a-rather-long-name-indeed", 0.02);
+	tg_ledger_close(l);
+}
+
+/* The table's lines: up to the first empty or legend line. */
+static int table_lines(char *out, char **line, int max)
+{
+	int n = 0;
+
+	for (char *save = NULL, *l = strtok_r(out, "\n", &save); l && n < max;
+	     l = strtok_r(NULL, "\n", &save)) {
+		if (strchr(l, ':') && !strchr(l, ' '))
+			continue;
+		if (!strncmp(l, "note:", 5) || !strncmp(l, "?:", 2) || !strncmp(l, "BLOCKED:", 8))
+			break;  /* the legends below the table */
+		line[n++] = l;
+	}
+	return n;
+}
+
+/* The summary by model and tag on a terminal cols wide: its lines all as
+ * wide as the first (aligned), that width returned. */
+static size_t summary_on_tty(int cols, char *out, size_t n)
+{
+	static char copy[16384];
+	char args[256], *line[32];
+	size_t width;
+	int k;
+
+	put_long_names();
+	snprintf(args, sizeof args, "summary --ledger %s --by model,tag:team", dir);
+	cr_assert_eq(run_on_tty(cols, args, out, n), 0, "%s", out);
+	cr_assert(strstr(out, "\xe2\x80\xa6"), "a long cell is cut with an ellipsis:\n%s", out);
+	cr_assert_null(strstr(out, "support-bot:9x8y7z"), "%s", out);
+	k = table_lines(strcpy(copy, out), line, 32);
+	cr_assert_eq(k, 5, "the head, three groups, TOTAL:\n%s", out);
+	width = columns(line[0], strlen(line[0]));
+	for (int i = 0; i < k; i++)
+		cr_assert_eq(columns(line[i], strlen(line[i])), width, "misaligned: %s", line[i]);
+	return width;
+}
+
+Test(forgiving, summary_fits_a_110_column_terminal_aligned)
+{
+	char out[16384];
+
+	cr_assert_eq(summary_on_tty(110, out, sizeof out), 110, "%s", out);
+}
+
+Test(forgiving, summary_on_80_columns_cuts_its_text_columns_aligned)
+{
+	char out[16384];
+
+	/* The numbers alone take 81 columns: never cut, so the line is
+	 * wider than 80, the text columns cut to 8 each, still aligned. */
+	summary_on_tty(80, out, sizeof out);
+	cr_assert(strstr(out, "\nft:gpt-\xe2\x80\xa6  a-team-\xe2\x80\xa6  "), "%s", out);
+}
+
+Test(forgiving, summary_piped_keeps_its_full_width)
+{
+	char out[16384];
+
+	put_long_names();
+	cr_assert_eq(tgt_run_report("COLUMNS=80", out, sizeof out,
+	                            "summary --ledger %s --by model,tag:team", dir), 0, "%s", out);
+	cr_assert(strstr(out, "ft:gpt-4o-mini-2024-07-18:acme-research:support-bot:9x8y7z  "
+	                 "a-team-with-a-rather-long-name-indeed  "), "%s", out);
+	cr_assert_null(strstr(out, "\xe2\x80\xa6"), "%s", out);
+}
+
+Test(forgiving, records_on_a_terminal_cut_text_columns_aligned)
+{
+	static char copy[16384];
+	char args[256], out[16384], *line[32];
+	size_t process_col = 0;
+	int n;
+
+	put_long_names();
+	snprintf(args, sizeof args, "records --ledger %s", dir);
+	cr_assert_eq(run_on_tty(160, args, out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "\xe2\x80\xa6"), "%s", out);
+	n = table_lines(strcpy(copy, out), line, 32);
+	cr_assert_eq(n, 4, "the head and three records:\n%s[%zu bytes]", out, strlen(out));
+	for (int i = 0; i < n; i++) {
+		/* PROCESS, the last column, starts at the same column on each line. */
+		size_t at = (size_t)(strstr(line[i], "  python3") ? strstr(line[i], "  python3")
+		                     : strstr(line[i], "  curl") ? strstr(line[i], "  curl")
+		                     : strstr(line[i], "  PROCESS")) - (size_t)line[i];
+
+		cr_assert_leq(columns(line[i], strlen(line[i])), 160, "%s", line[i]);
+		if (!i)
+			process_col = columns(line[i], at);
+		cr_assert_eq(columns(line[i], at), process_col, "misaligned: %s", line[i]);
+	}
 }
