@@ -202,40 +202,6 @@ Test(forgiving, check_format_json)
 
 /* ---- tables on a terminal ---- */
 
-#include <pty.h>
-#include <stdlib.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-/* Runs the report with args on a terminal cols columns wide (a pty with
- * that window size); out gets what it wrote, "\r\n" made "\n".  Returns
- * the exit status. */
-static int run_on_tty(int cols, const char *args, char *out, size_t n)
-{
-	struct winsize ws = { .ws_row = 50, .ws_col = (unsigned short)cols };
-	char cmd[1024];
-	size_t k = 0;
-	ssize_t got;
-	int master, status;
-	pid_t pid;
-
-	snprintf(cmd, sizeof cmd, "TZ=UTC %s %s", tgt_report_bin(), args);
-	pid = forkpty(&master, NULL, NULL, &ws);
-	cr_assert_geq(pid, 0);
-	if (!pid) {
-		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-		_exit(127);
-	}
-	while (k + 1 < n && (got = read(master, out + k, n - k - 1)) > 0)
-		k += (size_t)got;  /* EIO once the child has gone */
-	out[k] = '\0';
-	close(master);
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
-	for (char *r; (r = strchr(out, '\r'));)
-		memmove(r, r + 1, strlen(r));
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* Display columns of the n bytes at s (a UTF-8 character is one). */
 static size_t columns(const char *s, size_t n)
 {
@@ -277,13 +243,13 @@ static int table_lines(char *out, char **line, int max)
 static size_t summary_on_tty(int cols, char *out, size_t n)
 {
 	static char copy[16384];
-	char args[256], *line[32];
+	char *line[32];
 	size_t width;
 	int k;
 
 	put_long_names();
-	snprintf(args, sizeof args, "summary --ledger %s --by model,tag:team", dir);
-	cr_assert_eq(run_on_tty(cols, args, out, n), 0, "%s", out);
+	cr_assert_eq(tgt_run_report_tty(cols, out, n, "summary --ledger %s --by model,tag:team", dir),
+	             0, "%s", out);
 	cr_assert(strstr(out, "\xe2\x80\xa6"), "a long cell is cut with an ellipsis:\n%s", out);
 	cr_assert_null(strstr(out, "support-bot:9x8y7z"), "%s", out);
 	k = table_lines(strcpy(copy, out), line, 32);
@@ -326,13 +292,12 @@ Test(forgiving, summary_piped_keeps_its_full_width)
 Test(forgiving, records_on_a_terminal_cut_text_columns_aligned)
 {
 	static char copy[16384];
-	char args[256], out[16384], *line[32];
+	char out[16384], *line[32];
 	size_t process_col = 0;
 	int n;
 
 	put_long_names();
-	snprintf(args, sizeof args, "records --ledger %s", dir);
-	cr_assert_eq(run_on_tty(160, args, out, sizeof out), 0, "%s", out);
+	cr_assert_eq(tgt_run_report_tty(160, out, sizeof out, "records --ledger %s", dir), 0, "%s", out);
 	cr_assert(strstr(out, "\xe2\x80\xa6"), "%s", out);
 	n = table_lines(strcpy(copy, out), line, 32);
 	cr_assert_eq(n, 4, "the head and three records:\n%s[%zu bytes]", out, strlen(out));
