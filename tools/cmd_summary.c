@@ -15,6 +15,7 @@
 #include "ledger_budget.h"
 #include "money.h"
 #include "report.h"
+#include "unknowns.h"
 #include "runs.h"
 #include "when.h"
 #include "zone.h"
@@ -505,6 +506,25 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 	return tg_summary_by(rep, l, rep->by ? rep->by : DEFAULT_BY, 0);
 }
 
+/* --by tag:KEY where no group has a value for KEY is most often a typo
+ * of the key: warned, with the keys the period has (unknowns.h).
+ * Returns 0, or -1 when the ledger could not be read. */
+static int warn_unknown_tag_keys(const struct tg_report *rep, struct tg_ledger *l,
+                                 const struct tg_agg *a)
+{
+	for (int k = 0; k < a->nkeys; k++) {
+		size_t g = 0;
+
+		if (a->key[k].by != TG_BY_TAG || !a->ngroups)
+			continue;
+		while (g < a->ngroups && !a->group[g].value[k][0])
+			g++;
+		if (g == a->ngroups && tg_unknown_tag_key(rep, l, a->key[k].tag))
+			return -1;
+	}
+	return 0;
+}
+
 int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks)
 {
 	struct tg_runs rs = { 0 };
@@ -529,6 +549,12 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 		tg_agg_free(&a);
 		tg_runs_free(&rs);
 		return tg_report_fail(rep, "out of memory; retry with more memory available");
+	}
+	if (warn_unknown_tag_keys(rep, l, &a)) {
+		free(ns);
+		tg_agg_free(&a);
+		tg_runs_free(&rs);
+		return TG_EXIT_FAIL;
 	}
 	if (blocks)
 		active_block_note(ns, rep, &a, &rs);

@@ -118,3 +118,34 @@ int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, i
 			say(rep, fatal, "tag", f->tag[i], "tags", &s.tags, "");
 	return unknown;
 }
+
+static int tag_keys(void *ctx, const struct tg_record *r)
+{
+	struct seen_set *keys = ctx;
+
+	for (const char *t = r->tags; *t; t += *t == ',') {
+		size_t n = strcspn(t, ","), k = strcspn(t, "=");
+
+		seen_add(keys, t, k < n ? k : n);
+		t += n;
+	}
+	return 0;
+}
+
+int tg_unknown_tag_key(const struct tg_report *rep, struct tg_ledger *l, const char *key)
+{
+	struct seen_set keys;
+	int rc;
+
+	memset(&keys, 0, sizeof keys);
+	if ((rc = tg_ledger_scan(l, rep->since_us, rep->until_us, tag_keys, &keys)) < 0) {
+		tg_report_ledger_fail(rep, rc);
+		return -1;
+	}
+	fprintf(rep->err, "tokenguard-report: warning: no record of the period has tag \"%s\"; "
+	        "tag keys in the period: ", key);
+	for (int i = 0; i < keys.n; i++)
+		fprintf(rep->err, "%s%s", i ? ", " : "", keys.v[i]);
+	fputs(keys.n ? (keys.more ? ", ...\n" : "\n") : "none\n", rep->err);
+	return 0;
+}

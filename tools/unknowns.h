@@ -17,4 +17,10 @@
  * could not be read. */
 int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, int fatal);
 
+/* For --by tag:KEY when no record of the period has the tag KEY: prints
+ * "warning: no record of the period has tag "KEY"; tag keys in the
+ * period: team, env" on rep->err (one scan of the period, run only then).
+ * Returns 0, or -1 after saying why the ledger could not be read. */
+int tg_unknown_tag_key(const struct tg_report *rep, struct tg_ledger *l, const char *key);
+
 #endif

@@ -144,6 +144,21 @@ Test(forgiving, unknown_filter_values_warn_naming_the_known_ones)
 	                 "team=search, team=ads\n"), "%s", out);
 }
 
+Test(forgiving, by_a_tag_key_no_record_of_the_period_has_warns)
+{
+	char out[8192];
+
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "summary --ledger %s --by tag:taem", dir),
+	             0, "%s", out);
+	cr_assert(strstr(out, "tokenguard-report: warning: no record of the period has tag "
+	                 "\"taem\"; tag keys in the period: team\n"), "%s", out);
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "daily --ledger %s --by tag:team", dir),
+	             2, "%s", out);  /* --by is summary's */
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "summary --ledger %s --by tag:team", dir),
+	             0, "%s", out);
+	cr_assert_null(strstr(out, "warning"), "%s", out);
+}
+
 Test(forgiving, values_that_match_do_not_warn)
 {
 	char out[8192];
