@@ -284,7 +284,10 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 
 	cut = fit_terminal(f, a->nkeys, kw, nw, any_mark);
 	for (int k = 0; k < a->nkeys; k++) {
-		tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
+		if (cut)
+			tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
+		else
+			fprintf(f, "%-*s", (int)kw[k], head[k]);
 		fputs("  ", f);
 	}
 	for (int c = 0; c < NUM_COLS; c++) {
