@@ -42,6 +42,7 @@ struct tg_report {
 	double max_usd;     /* check: < 0 when not given */
 	int64_t max_tokens; /* check: < 0 when not given */
 	int strict;         /* check: unknown costs and counts fail too */
+	int require_ledger; /* check: no ledger is an error, not zero spend */
 	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
 	const char *pid;    /* doctor: --pid */
@@ -58,7 +59,7 @@ struct tg_report {
 /* What a command accepts besides --ledger, --format and the period. */
 #define TG_TAKES_BY      0x1u  /* --by */
 #define TG_TAKES_FILTER  0x2u  /* --tag, --provider, --model, --process */
-#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict */
+#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict, --require-ledger */
 #define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
 #define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
 #define TG_TAKES_FORCE   0x20u /* --force */
