@@ -1,0 +1,129 @@
+/* ledger_watermark.c - named watermarks for incremental exports, and the
+ * scan of the records committed after one.
+ *
+ * A watermark is the key of the last record an exporter has delivered,
+ * kept in the meta database under "watermark:NAME" (16 bytes, the record
+ * key layout of ledger.h), so it lives and dies with the ledger and a
+ * repair copies it (ledger_repair.c).  tg_ledger_scan_after() reads the
+ * records database only: records still in a spool have no place in the
+ * key order yet and are delivered by a later scan, once folded. */
+#include <string.h>
+
+#include "ledger_watermark.h"
+#include "ledger_impl.h"
+#include "record_codec.h"
+
+#define PREFIX "watermark:"
+
+static int meta_key(char *buf, size_t n, const char *name)
+{
+	size_t len = strlen(name);
+
+	if (!len || len + sizeof PREFIX > n)
+		return TG_EINVAL;
+	memcpy(buf, PREFIX, sizeof PREFIX - 1);
+	memcpy(buf + sizeof PREFIX - 1, name, len + 1);
+	return 0;
+}
+
+struct wm {
+	char name[sizeof PREFIX + 64];
+	unsigned char *key;
+	int *has;
+	const unsigned char *put;
+};
+
+static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct wm *w = ctx;
+	MDB_val k = { strlen(w->name), w->name }, d;
+	int rc = mdb_get(txn, l->meta, &k, &d);
+
+	*w->has = 0;
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (d.mv_size != 16)
+		return TG_ECORRUPT;
+	memcpy(w->key, d.mv_data, 16);
+	*w->has = 1;
+	return 0;
+}
+
+int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char key[16],
+                            int *has)
+{
+	struct wm w = { .key = key, .has = has };
+	int rc;
+
+	if ((rc = meta_key(w.name, sizeof w.name, name)) != 0)
+		return rc;
+	return tg_ledger_read(l, wm_get, &w);
+}
+
+static int wm_put(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct wm *w = ctx;
+	MDB_val k = { strlen(w->name), w->name }, d = { 16, (void *)w->put };
+
+	return mdb_put(txn, l->meta, &k, &d, 0);
+}
+
+int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16])
+{
+	struct wm w = { .put = key };
+	int rc;
+
+	if ((rc = meta_key(w.name, sizeof w.name, name)) != 0)
+		return rc;
+	return tg_ledger_write(l, wm_put, &w);
+}
+
+int tg_meta_is_watermark(const void *key, size_t n)
+{
+	return n > sizeof PREFIX - 1 && !memcmp(key, PREFIX, sizeof PREFIX - 1);
+}
+
+struct after {
+	const unsigned char *from;
+	int has_from;
+	int (*fn)(void *ctx, const unsigned char key[16], const struct tg_record *r);
+	void *ctx;
+};
+
+static int scan_after(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct after *a = ctx;
+	unsigned char zero[16] = { 0 };
+	MDB_val k = { 16, (void *)(a->has_from ? a->from : zero) }, d;
+	struct tg_record rec;
+	MDB_cursor *cur;
+	int rc;
+
+	if ((rc = mdb_cursor_open(txn, l->records, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 16) {
+			rc = TG_ECORRUPT;
+			break;
+		}
+		if (a->has_from && !memcmp(k.mv_data, a->from, 16))
+			continue;
+		if ((rc = tg_record_decode(&rec, d.mv_data, d.mv_size)) != 0 ||
+		    (rc = a->fn(a->ctx, k.mv_data, &rec)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int tg_ledger_scan_after(struct tg_ledger *l, const unsigned char from[16], int has_from,
+                         int (*fn)(void *ctx, const unsigned char key[16],
+                                   const struct tg_record *r), void *ctx)
+{
+	struct after a = { from, has_from, fn, ctx };
+
+	return tg_ledger_read(l, scan_after, &a);
+}
