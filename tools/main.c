@@ -61,6 +61,9 @@ static const struct tg_cmd commands[] = {
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_metrics },
 	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_serve },
+	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_OPENS_LEDGER,
+	  tg_cmd_export },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -142,6 +145,10 @@ static void usage(FILE *f)
 	      "  --force            repair: rebuild even a ledger that verifies clean\n"
 	      "  --tag-label NAME   metrics, serve: the tag NAME as label tag_NAME (up to 4)\n"
 	      "  --listen HOST:PORT serve: where to answer GET /metrics (127.0.0.1:9464)\n"
+	      "  --otlp URL         export: the OTLP/HTTP collector (http://127.0.0.1:4318);\n"
+	      "                     POSTs URL/v1/metrics and, with --spans, URL/v1/traces\n"
+	      "  --spans            export: also one span per record not sent yet (GenAI\n"
+	      "                     attributes; a watermark in the ledger: never twice)\n"
 	      "  --follow           records: then print each record added, once, until the\n"
 	      "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n"
 	      "  -h, --help         this text\n"
@@ -230,7 +237,7 @@ enum {
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
-	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW,
+	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 };
 
 struct args {
@@ -286,6 +293,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		{ "tag-label", required_argument, NULL, OPT_TAG_LABEL },
 		{ "listen", required_argument, NULL, OPT_LISTEN },
 		{ "follow", no_argument, NULL, OPT_FOLLOW },
+		{ "otlp", required_argument, NULL, OPT_OTLP },
+		{ "spans", no_argument, NULL, OPT_SPANS },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -344,6 +353,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			need(a, TG_TAKES_EXPORT, "--tag-label");
 			break;
 		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
+		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_EXPORT, "--otlp"); break;
+		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_EXPORT, "--spans"); break;
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case 'h':
 			usage(rep->out);
