@@ -90,6 +90,8 @@ struct after {
 	int has_from;
 	int (*fn)(void *ctx, const unsigned char key[16], const struct tg_record *r);
 	void *ctx;
+	int stop;   /* fn's nonzero value: kept here, since the transaction
+	               would read it as an errno */
 };
 
 static int scan_after(struct tg_ledger *l, MDB_txn *txn, void *ctx)
@@ -111,9 +113,12 @@ static int scan_after(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		}
 		if (a->has_from && !memcmp(k.mv_data, a->from, 16))
 			continue;
-		if ((rc = tg_record_decode(&rec, d.mv_data, d.mv_size)) != 0 ||
-		    (rc = a->fn(a->ctx, k.mv_data, &rec)) != 0)
+		if ((rc = tg_record_decode(&rec, d.mv_data, d.mv_size)) != 0)
 			break;
+		if ((a->stop = a->fn(a->ctx, k.mv_data, &rec)) != 0) {
+			rc = MDB_NOTFOUND;
+			break;
+		}
 	}
 	mdb_cursor_close(cur);
 	return rc == MDB_NOTFOUND ? 0 : rc;
@@ -123,7 +128,8 @@ int tg_ledger_scan_after(struct tg_ledger *l, const unsigned char from[16], int 
                          int (*fn)(void *ctx, const unsigned char key[16],
                                    const struct tg_record *r), void *ctx)
 {
-	struct after a = { from, has_from, fn, ctx };
+	struct after a = { from, has_from, fn, ctx, 0 };
+	int rc = tg_ledger_read(l, scan_after, &a);
 
-	return tg_ledger_read(l, scan_after, &a);
+	return rc ? rc : a.stop;
 }
