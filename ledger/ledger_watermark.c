@@ -33,22 +33,29 @@ struct wm {
 	const unsigned char *put;
 };
 
-static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+int tg_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
+                    int *has)
 {
-	struct wm *w = ctx;
-	MDB_val k = { strlen(w->name), w->name }, d;
+	MDB_val k = { strlen(name), (void *)name }, d;
 	int rc = mdb_get(txn, l->meta, &k, &d);
 
-	*w->has = 0;
+	*has = 0;
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
 	if (d.mv_size != 16)
 		return TG_ECORRUPT;
-	memcpy(w->key, d.mv_data, 16);
-	*w->has = 1;
+	memcpy(key, d.mv_data, 16);
+	*has = 1;
 	return 0;
+}
+
+static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct wm *w = ctx;
+
+	return tg_meta_key_get(l, txn, w->name, w->key, w->has);
 }
 
 int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char key[16],

@@ -240,26 +240,28 @@ def check_sums(t, rx, total):
                 % (k, sums.get(k), v))
 
 
+def calls_then_export(t, env, tdir, rx, ledger, label, n_openai, n_anthropic, n_records):
+    """New calls, an export; every record so far has arrived once, and the
+    sums sent are the summary's."""
+    export.make_calls(t, env, tdir, label, ledger, n_openai, n_anthropic)
+    run_export(t, env, rx, ledger)
+    recs = records(t, env, ledger)
+    t.check(len(recs) == n_records, "after the %s run: %d records" % (label, len(recs)))
+    check_spans(t, rx, recs)
+    check_sums(t, rx, export.summary_total(t, env, ledger))
+    return recs
+
+
 def spans_once(t, env, tdir):
     ledger = os.path.join(tdir, "ledger")
     budgets.budget_set(t, env, ledger, "no-gpt41", "model:gpt-4.1,day,usd=0,block")
     rx = Receiver(t, tdir)
     try:
-        export.make_calls(t, env, tdir, "first", ledger, 2, 3)
-        run_export(t, env, rx, ledger)
-        first = records(t, env, ledger)
-        t.check(len(first) == 5, "the first run made %d records" % len(first))
-        check_spans(t, rx, first)
-        check_sums(t, rx, export.summary_total(t, env, ledger))
+        first = calls_then_export(t, env, tdir, rx, ledger, "first", 2, 3, 5)
         run_export(t, env, rx, ledger)
         t.check(len(rx.spans) == len(first), "a run with no new record sent %d spans"
                 % (len(rx.spans) - len(first)))
-        export.make_calls(t, env, tdir, "second", ledger, 1, 2)
-        run_export(t, env, rx, ledger)
-        both = records(t, env, ledger)
-        t.check(len(both) == 8, "after the second run: %d records" % len(both))
-        check_spans(t, rx, both)
-        check_sums(t, rx, export.summary_total(t, env, ledger))
+        calls_then_export(t, env, tdir, rx, ledger, "second", 1, 2, 8)
         t.check(not rx.errors, "receiver: %s" % "; ".join(rx.errors[:5]))
     finally:
         rx.close()
