@@ -181,7 +181,7 @@ static int copy_watermarks(MDB_txn *rtxn, MDB_dbi from, MDB_txn *wtxn, MDB_dbi t
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
-		if (tg_meta_is_watermark(k.mv_data, k.mv_size) && d.mv_size == 16 &&
+		if (tg_meta_is_watermark(k.mv_data, k.mv_size) && d.mv_size % 16 == 0 &&
 		    (rc = mdb_put(wtxn, to, &k, &d, 0)) != 0)
 			break;
 	mdb_cursor_close(cur);

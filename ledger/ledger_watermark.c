@@ -1,12 +1,18 @@
 /* ledger_watermark.c - named watermarks for incremental exports, and the
- * scan of the records committed after one.
+ * scan of the records committed after a key.
  *
- * A watermark is the key of the last record an exporter has delivered,
+ * A watermark is the greatest key of the records an exporter delivered,
  * kept in the meta database under "watermark:NAME" (16 bytes, the record
- * key layout of ledger.h), so it lives and dies with the ledger and a
- * repair copies it (ledger_repair.c).  tg_ledger_scan_after() reads the
- * records database only: records still in a spool have no place in the
- * key order yet and are delivered by a later scan, once folded. */
+ * key layout of ledger.h), with the keys it delivered that are less than
+ * an hour older than that one under "watermark:NAME:recent" (16 bytes
+ * each, sorted): a record committed after the watermark moved past its
+ * key (a long stream, a spool folded late) is found in that hour and told
+ * from the ones sent.  Both are written in one transaction, live and die
+ * with the ledger, and a repair copies them (ledger_repair.c).
+ * tg_ledger_scan_after() reads the records database only: records still
+ * in a spool have no place in the key order yet and are delivered by a
+ * later scan, once folded. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "ledger_watermark.h"
@@ -26,11 +32,16 @@ static int meta_key(char *buf, size_t n, const char *name)
 	return 0;
 }
 
+#define RECENT ":recent"
+
 struct wm {
-	char name[sizeof PREFIX + 64];
+	char name[sizeof PREFIX + 64 + sizeof RECENT];
 	unsigned char *key;
 	int *has;
 	const unsigned char *put;
+	unsigned char **recent;          /* get: malloc'd copy */
+	const unsigned char *put_recent;
+	size_t *nrecent, put_n;
 };
 
 int tg_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
@@ -54,35 +65,72 @@ int tg_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigne
 static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct wm *w = ctx;
+	size_t len = strlen(w->name);
+	MDB_val k, d;
+	int rc;
 
-	return tg_meta_key_get(l, txn, w->name, w->key, w->has);
+	*w->recent = NULL;
+	*w->nrecent = 0;
+	if ((rc = tg_meta_key_get(l, txn, w->name, w->key, w->has)) != 0 || !*w->has)
+		return rc;
+	memcpy(w->name + len, RECENT, sizeof RECENT);
+	k = (MDB_val){ strlen(w->name), w->name };
+	rc = mdb_get(txn, l->meta, &k, &d);
+	w->name[len] = 0;
+	if (rc == MDB_NOTFOUND || (rc == 0 && d.mv_size == 0))
+		return 0;
+	if (rc)
+		return rc;
+	if (d.mv_size % 16)
+		return TG_ECORRUPT;
+	if (!(*w->recent = malloc(d.mv_size)))
+		return TG_ENOMEM;
+	memcpy(*w->recent, d.mv_data, d.mv_size);
+	*w->nrecent = d.mv_size / 16;
+	return 0;
 }
 
 int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char key[16],
-                            int *has)
+                            int *has, unsigned char **recent, size_t *nrecent)
 {
-	struct wm w = { .key = key, .has = has };
+	struct wm w = { .key = key, .has = has, .recent = recent, .nrecent = nrecent };
 	int rc;
 
-	if ((rc = meta_key(w.name, sizeof w.name, name)) != 0)
+	if ((rc = meta_key(w.name, sizeof w.name - sizeof RECENT + 1, name)) != 0)
 		return rc;
-	return tg_ledger_read(l, wm_get, &w);
+	rc = tg_ledger_read(l, wm_get, &w);
+	if (rc) {
+		free(*recent);
+		*recent = NULL;
+		*nrecent = 0;
+	}
+	return rc;
 }
 
 static int wm_put(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct wm *w = ctx;
-	MDB_val k = { strlen(w->name), w->name }, d = { 16, (void *)w->put };
-
-	return mdb_put(txn, l->meta, &k, &d, 0);
-}
-
-int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16])
-{
-	struct wm w = { .put = key };
+	size_t len = strlen(w->name);
+	MDB_val k = { len, w->name }, d = { 16, (void *)w->put };
 	int rc;
 
-	if ((rc = meta_key(w.name, sizeof w.name, name)) != 0)
+	if ((rc = mdb_put(txn, l->meta, &k, &d, 0)) != 0)
+		return rc;
+	memcpy(w->name + len, RECENT, sizeof RECENT);
+	k = (MDB_val){ strlen(w->name), w->name };
+	d = (MDB_val){ w->put_n * 16, (void *)w->put_recent };
+	rc = mdb_put(txn, l->meta, &k, &d, 0);
+	w->name[len] = 0;
+	return rc;
+}
+
+int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16],
+                            const unsigned char *recent, size_t nrecent)
+{
+	struct wm w = { .put = key, .put_recent = recent, .put_n = nrecent };
+	int rc;
+
+	if ((rc = meta_key(w.name, sizeof w.name - sizeof RECENT + 1, name)) != 0)
 		return rc;
 	return tg_ledger_write(l, wm_put, &w);
 }

@@ -9,13 +9,18 @@
 
 #include "ledger.h"
 
-/* The watermark name (at most 64 bytes): *has 0 when none is stored.
- * Returns 0 or a TG_E* code. */
+/* The watermark name (at most 64 bytes): the greatest key delivered
+ * (*has 0 when none is stored) and, in *recent (malloc'd, *nrecent keys
+ * of 16 bytes, sorted; NULL for none), the keys delivered that are less
+ * than TG_WATERMARK_RECENT_US older than it.  Returns 0 or a TG_E* code. */
+#define TG_WATERMARK_RECENT_US (3600 * 1000000LL)
 int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char key[16],
-                            int *has);
+                            int *has, unsigned char **recent, size_t *nrecent);
 
-/* Stores key as the watermark name (needs a handle opened for writing). */
-int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16]);
+/* Stores key and the nrecent keys of recent as the watermark name, in one
+ * transaction (needs a handle opened for writing). */
+int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16],
+                            const unsigned char *recent, size_t nrecent);
 
 /* 1 when a meta key is a watermark's (repair copies those). */
 int tg_meta_is_watermark(const void *key, size_t n);

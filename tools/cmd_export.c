@@ -3,11 +3,14 @@
  * and, with --spans, one span per record (POST URL/v1/traces), JSON
  * encoded (otlp.h), over libcurl.
  *
- * Incremental: the key of the last record sent as a span is the ledger's
- * watermark "otlp" (ledger_watermark.h); a run sends the spans of the
- * records committed after it, and moves it only once the receiver has
- * answered 2xx, so a timer can run export every minute and a failed run
- * is resent whole by the next.  The spool is folded first (when the
+ * Incremental: the greatest key of the records sent as spans, and the
+ * keys sent in the hour before it, are the ledger's watermark "otlp"
+ * (ledger_watermark.h); a run sends the spans of the records after it and
+ * of those committed late within that hour, and moves it only once the
+ * receiver has answered 2xx, so a timer can run export every minute and a
+ * failed run is resent whole by the next.  A record committed more than
+ * an hour after its request started (as for records --follow) and after
+ * the watermark passed it is counted in the sums but sent as no span.  The spool is folded first (when the
  * writer lock is free at once), so the records handed off so far are
  * committed and sent; a record still in a spool is sent by a later run,
  * once folded.  Span ids derive from the record key (otlp.h), so a
@@ -156,69 +159,143 @@ static int send_metrics(const struct tg_report *rep, struct tg_ledger *l)
 	return rc;
 }
 
-/* One POST's worth of spans: the body and the key of its last record. */
+/* The ledger's watermark (ledger_watermark.h): the greatest key sent and
+ * the keys sent in the hour before it, sorted. */
+struct mark {
+	unsigned char key[16];
+	int has;
+	unsigned char *recent;
+	size_t nrecent;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static int64_t key_ts(const unsigned char *key)
+{
+	uint64_t ts = 0;
+
+	for (int i = 0; i < 8; i++)
+		ts = ts << 8 | key[i];
+	return (int64_t)ts;
+}
+
+/* One POST's worth of spans: the body and the keys of its records. */
 struct batch {
+	const struct mark *m;
 	FILE *f;
 	char *body;
 	size_t n;
 	int count;
-	unsigned char last[16];
+	unsigned char keys[SPANS_PER_POST][16];
 };
 
+/* A record at or before the watermark was sent unless it is not among the
+ * recent keys: then it was committed after the watermark passed its key. */
 static int add_span(void *ctx, const unsigned char key[16], const struct tg_record *r)
 {
 	struct batch *b = ctx;
 
+	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 &&
+	    bsearch(key, b->m->recent, b->m->nrecent, 16, key_cmp))
+		return 0;
 	if (!b->f) {
 		if (!(b->f = open_memstream(&b->body, &b->n)))
 			return 1;
 		tg_otlp_traces_open(b->f);
 	}
 	tg_otlp_span(b->f, b->count == 0, key, r);
-	memcpy(b->last, key, 16);
+	memcpy(b->keys[b->count], key, 16);
 	return ++b->count == SPANS_PER_POST ? 2 : 0;
 }
 
-/* The spans after the watermark, a POST of up to SPANS_PER_POST at a
- * time, the watermark moved after each one the receiver took. */
+/* The mark after the batch b was taken: the greatest key, and the keys of
+ * the hour before it, old and new, sorted.  Returns 0 or TG_ENOMEM. */
+static int advance(struct mark *m, const struct batch *b)
+{
+	size_t n = m->nrecent + b->count, k = 0;
+	unsigned char *all = malloc(n * 16 + 1);
+	int64_t from;
+
+	if (!all)
+		return TG_ENOMEM;
+	memcpy(all, m->recent, m->nrecent * 16);
+	memcpy(all + m->nrecent * 16, b->keys, (size_t)b->count * 16);
+	qsort(all, n, 16, key_cmp);
+	if (!m->has || memcmp(all + (n - 1) * 16, m->key, 16) > 0)
+		memcpy(m->key, all + (n - 1) * 16, 16);
+	m->has = 1;
+	from = key_ts(m->key) - TG_WATERMARK_RECENT_US;
+	for (size_t i = 0; i < n; i++)
+		if (key_ts(all + i * 16) >= from && (!k || memcmp(all + i * 16, all + (k - 1) * 16, 16)))
+			memmove(all + k++ * 16, all + i * 16, 16);
+	free(m->recent);
+	m->recent = all;
+	m->nrecent = k;
+	return 0;
+}
+
+/* The spans not sent yet, a POST of up to SPANS_PER_POST at a time, the
+ * watermark moved after each one the receiver took.  The scan starts an
+ * hour before the watermark's key, for records committed late. */
+static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct mark *m,
+                        int64_t *sent)
+{
+	for (;;) {
+		struct batch *b = calloc(1, sizeof *b);
+		unsigned char from[16] = { 0 };
+		int64_t start = m->has ? key_ts(m->key) - TG_WATERMARK_RECENT_US : 0;
+		int rc;
+
+		if (!b)
+			return tg_report_fail(rep, "out of memory");
+		b->m = m;
+		for (int i = 7; i >= 0; i--, start >>= 8)
+			from[i] = (unsigned char)(start > 0 ? start : 0);
+		rc = tg_ledger_scan_after(l, from, 1, add_span, b);
+		if (rc == 0 || rc == 2) {
+			if (b->count) {
+				tg_otlp_traces_close(b->f);
+				rc = fclose(b->f) ? tg_report_fail(rep, "out of memory")
+				                  : post(rep, "/v1/traces", b->body, b->n);
+				b->f = NULL;
+				if (!rc && (rc = advance(m, b)) != 0)
+					rc = tg_report_fail(rep, "out of memory");
+				if (!rc && (rc = tg_ledger_watermark_put(l, WATERMARK, m->key, m->recent,
+				                                         m->nrecent)) != 0)
+					rc = tg_report_fail(rep, "%s: the spans were sent but the watermark could "
+					                    "not be stored (%s): the next run sends them again",
+					                    rep->dir, tg_strerror(rc));
+				if (!rc)
+					*sent += b->count;
+				rc = rc ? rc : b->count < SPANS_PER_POST ? -1 : 0;
+			} else {
+				rc = -1;
+			}
+		} else {
+			rc = rc == 1 ? tg_report_fail(rep, "out of memory") : tg_report_ledger_fail(rep, rc);
+		}
+		if (b->f)
+			fclose(b->f);
+		free(b->body);
+		free(b);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+	}
+}
+
 static int send_spans(const struct tg_report *rep, struct tg_ledger *l, int64_t *sent)
 {
-	unsigned char from[16];
-	int has, rc;
+	struct mark m = { 0 };
+	int rc = tg_ledger_watermark_get(l, WATERMARK, m.key, &m.has, &m.recent, &m.nrecent);
 
-	if ((rc = tg_ledger_watermark_get(l, WATERMARK, from, &has)) != 0)
+	if (rc)
 		return tg_report_dir_fail(rep, rc);
-	for (;;) {
-		struct batch b = { 0 };
-
-		rc = tg_ledger_scan_after(l, from, has, add_span, &b);
-		if (rc != 0 && rc != 2) {
-			if (b.f)
-				fclose(b.f);
-			free(b.body);
-			return rc == 1 ? tg_report_fail(rep, "out of memory") : tg_report_ledger_fail(rep, rc);
-		}
-		if (!b.count)
-			return 0;
-		tg_otlp_traces_close(b.f);
-		if (fclose(b.f)) {
-			free(b.body);
-			return tg_report_fail(rep, "out of memory");
-		}
-		rc = post(rep, "/v1/traces", b.body, b.n);
-		free(b.body);
-		if (rc)
-			return rc;
-		if ((rc = tg_ledger_watermark_put(l, WATERMARK, b.last)) != 0)
-			return tg_report_fail(rep, "%s: the spans were sent but the watermark could not "
-			                      "be stored (%s): the next run sends them again",
-			                      rep->dir, tg_strerror(rc));
-		*sent += b.count;
-		memcpy(from, b.last, 16);
-		has = 1;
-		if (b.count < SPANS_PER_POST)
-			return 0;
-	}
+	rc = send_batches(rep, l, &m, sent);
+	free(m.recent);
+	return rc;
 }
 
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *unused)

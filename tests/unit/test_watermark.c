@@ -2,6 +2,7 @@
  * (ledger/ledger_watermark.c): absent, stored, read back; the scan after
  * a key; a repair keeping them. */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixture.h"
@@ -35,6 +36,8 @@ Test(otlp, watermark_scan_after_and_repair)
 	unsigned char key[16], got[16];
 	int64_t ts[8] = { 0 };
 	struct tg_repair out;
+	unsigned char *recent = (unsigned char *)"", two[32];
+	size_t nrecent = 1;
 	int has = 1;
 
 	cr_assert_not_null(tgt_tmpdir(dir, sizeof dir, "tg-otlp"));
@@ -44,8 +47,9 @@ Test(otlp, watermark_scan_after_and_repair)
 
 		tgt_put_record(l, &r);
 	}
-	cr_assert_eq(tg_ledger_watermark_get(l, "otlp", key, &has), 0);
+	cr_assert_eq(tg_ledger_watermark_get(l, "otlp", key, &has, &recent, &nrecent), 0);
 	cr_assert_eq(has, 0);
+	cr_assert(recent == NULL && nrecent == 0);
 	/* The key of the second record: scan the first two. */
 	{
 		struct tg_record r = tgt_record(4000, "openai", "gpt-4.1", "t", "", 1, 1, 0, 0);
@@ -59,16 +63,22 @@ Test(otlp, watermark_scan_after_and_repair)
 		tgt_put_record(l, &r);
 	}
 	cr_assert_eq(tg_ledger_scan_after(l, key, 0, last_key, key), 0);  /* the last: 4000 */
-	cr_assert_eq(tg_ledger_watermark_put(l, "otlp", key), 0);
+	memcpy(two, key, 16);
+	memcpy(two + 16, key, 16);
+	two[15] = 1;
+	cr_assert_eq(tg_ledger_watermark_put(l, "otlp", key, two, 2), 0);
 	cr_assert_eq(tg_ledger_scan_after(l, key, 1, collect, ts), 0);
 	cr_assert_eq(ts[0], 0, "nothing after the last key, got %lld", (long long)ts[0]);
 	tg_ledger_close(l);
 
 	cr_assert_eq(tg_ledger_repair(dir, NULL, 1, 1000, &out), 0);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_RDONLY), 0);
-	cr_assert_eq(tg_ledger_watermark_get(l, "otlp", got, &has), 0);
+	cr_assert_eq(tg_ledger_watermark_get(l, "otlp", got, &has, &recent, &nrecent), 0);
 	cr_assert_eq(has, 1, "repair dropped the watermark");
 	cr_assert(!memcmp(got, key, 16));
+	cr_assert_eq(nrecent, 2, "repair dropped the recent keys");
+	cr_assert(!memcmp(recent, two, 32));
+	free(recent);
 	tg_ledger_close(l);
 	tgt_rmtree(dir);
 }
