@@ -7,7 +7,8 @@ field name fails).
 Owns: each exchange's span arrives exactly once over two runs with new
 calls in between, with the exact GenAI attributes of its record; the
 cumulative sums equal `summary --format json`; a receiver answering 500
-makes export exit 2, leaves the watermark, and the next run sends it all.
+makes export exit 2, leaves the watermark, and the next run sends it all;
+a record committed after a later one was sent arrives with the next run.
 The records are made by curl under the shim against the fake provider
 (export.py's calls: two providers, calls refused by a budget policy).
 """
@@ -19,6 +20,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 
 import budgets
 import export
@@ -26,6 +28,7 @@ import export
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROTO_DIR = os.path.join(HERE, "otlp")
+SLOW_MS = 4000   # a response this late: its record lands after a later call's
 
 # gen_ai.provider.name by the ledger's provider names (the GenAI registry's
 # well-known values).
@@ -290,6 +293,36 @@ def receiver_500(t, env, tdir):
     return "# 500 then 200: %d spans, each once" % len(rx.spans)
 
 
+def late_record(t, env, tdir):
+    """A record committed after a later one was sent (a response that took
+    seconds: the record's time is its request's start) is sent by the next
+    run, once."""
+    ledger = os.path.join(tdir, "ledger")
+    rx = Receiver(t, tdir)
+    try:
+        slow_mode = t.h.Mode("length", "identity", delay_ms=SLOW_MS)
+        slow = budgets.Curl(t, env, tdir, "slow", [t.h.Exchange(t.cases[export.OPENAI],
+                                                                 slow_mode)], ledger)
+        time.sleep(0.5)  # the slow request has started: its record's time is before the next
+        export.make_calls(t, env, tdir, "fast", ledger, 0, 1)
+        run_export(t, env, rx, ledger)
+        if slow.proc.poll() is not None:
+            raise t.h.Failure("the slow call ended before the first export (%d ms); "
+                              "the machine is too loaded to order them" % SLOW_MS)
+        t.check(len(rx.spans) == 1, "first run: %d spans" % len(rx.spans))
+        slow.wait()
+        run_export(t, env, rx, ledger)
+        run_export(t, env, rx, ledger)
+        recs = records(t, env, ledger)
+        t.check(len(recs) == 2 and recs[0]["model"].startswith("gpt-4.1"),
+                "records: %s" % [(r["ts"], r["model"]) for r in recs])
+        check_spans(t, rx, recs)
+        t.check(not rx.errors, "receiver: %s" % "; ".join(rx.errors[:5]))
+    finally:
+        rx.close()
+    return "# the late record sent once by the next run"
+
+
 def tests(harness, cases):
     by_name = {c["name"]: c for c in cases}
     if not {export.OPENAI, export.ANTHROPIC} <= set(by_name):
@@ -297,6 +330,7 @@ def tests(harness, cases):
     spec = [
         ("curl", "curl", "export-otlp-spans-once", spans_once),
         ("curl", "curl", "export-otlp-receiver-500", receiver_500),
+        ("curl", "curl", "export-otlp-late-record", late_record),
     ]
     return [export.ExportTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]
