@@ -13,7 +13,9 @@
  * the watermark passed it is counted in the sums but sent as no span.  The spool is folded first (when the
  * writer lock is free at once), so the records handed off so far are
  * committed and sent; a record still in a spool is sent by a later run,
- * once folded.  Span ids derive from the record key (otlp.h), so a
+ * once folded.  --provider, --model, --process and --tag select the
+ * records of both; the watermark is one per ledger, so one exporter runs
+ * per ledger.  Span ids derive from the record key (otlp.h), so a
  * resend after a lost answer carries the same ids.  The sums are over
  * every record (spooled ones included), so they need no watermark. */
 #include <curl/curl.h>
@@ -185,6 +187,7 @@ static int64_t key_ts(const unsigned char *key)
 /* One POST's worth of spans: the body and the keys of its records. */
 struct batch {
 	const struct mark *m;
+	const struct tg_filter *filter;  /* --provider, --model, --process, --tag */
 	FILE *f;
 	char *body;
 	size_t n;
@@ -198,6 +201,8 @@ static int add_span(void *ctx, const unsigned char key[16], const struct tg_reco
 {
 	struct batch *b = ctx;
 
+	if (!tg_filter_match(b->filter, r))
+		return 0;
 	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 &&
 	    bsearch(key, b->m->recent, b->m->nrecent, 16, key_cmp))
 		return 0;
@@ -252,6 +257,7 @@ static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct
 		if (!b)
 			return tg_report_fail(rep, "out of memory");
 		b->m = m;
+		b->filter = &rep->filter;
 		for (int i = 7; i >= 0; i--, start >>= 8)
 			from[i] = (unsigned char)(start > 0 ? start : 0);
 		rc = tg_ledger_scan_after(l, from, 1, add_span, b);

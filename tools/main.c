@@ -62,8 +62,8 @@ static const struct tg_cmd commands[] = {
 	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_serve },
 	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
-	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_OPENS_LEDGER,
-	  tg_cmd_export },
+	  F(TG_FMT_TABLE), TG_FMT_TABLE,
+	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -353,8 +353,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			need(a, TG_TAKES_EXPORT, "--tag-label");
 			break;
 		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
-		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_EXPORT, "--otlp"); break;
-		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_EXPORT, "--spans"); break;
+		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_OTLP, "--otlp"); break;
+		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_OTLP, "--spans"); break;
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case 'h':
 			usage(rep->out);

@@ -72,6 +72,7 @@ struct tg_report {
 #define TG_TABLE_ON_TTY  0x800u /* without --format: a table on a terminal */
 #define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
+#define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
 
 struct tg_cmd {
 	const char *name;
