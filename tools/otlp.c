@@ -13,7 +13,10 @@
 #define OTLP_STATUS_ERROR 2
 
 /* Ledger provider names (shim/providers.c) by the gen_ai.provider.name
- * well-known values of the GenAI registry; the others pass as they are. */
+ * well-known values of the GenAI registry; the others pass as they are.
+ * Cache writes are gen_ai.usage.cache_write.input_tokens, the GenAI
+ * conventions' current name (gen_ai.usage.cache_creation.input_tokens
+ * before them). */
 static const char *const provider_names[][2] = {
 	{ "openai", "openai" },           { "azure-openai", "azure.ai.openai" },
 	{ "anthropic", "anthropic" },     { "gemini", "gcp.gemini" },
@@ -174,7 +177,7 @@ void tg_otlp_span(FILE *f, int first, const unsigned char key[16], const struct 
 	attr_int(f, &a, "gen_ai.usage.input_tokens", r->counts.input);
 	attr_int(f, &a, "gen_ai.usage.output_tokens", r->counts.output);
 	attr_int(f, &a, "gen_ai.usage.cache_read.input_tokens", r->counts.cached_input);
-	attr_int(f, &a, "gen_ai.usage.cache_creation.input_tokens", r->counts.cache_creation);
+	attr_int(f, &a, "gen_ai.usage.cache_write.input_tokens", r->counts.cache_creation);
 	attr_int(f, &a, "gen_ai.usage.reasoning.output_tokens", r->counts.reasoning);
 	if (r->status > 0)
 		attr_int(f, &a, "http.response.status_code", r->status);

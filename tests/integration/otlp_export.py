@@ -166,7 +166,7 @@ def expected_attrs(r):
                         ("output_tokens", "gen_ai.usage.output_tokens"),
                         ("cached_input_tokens", "gen_ai.usage.cache_read.input_tokens"),
                         ("cache_creation_input_tokens",
-                         "gen_ai.usage.cache_creation.input_tokens"),
+                         "gen_ai.usage.cache_write.input_tokens"),
                         ("reasoning_tokens", "gen_ai.usage.reasoning.output_tokens")):
         if r[field] is not None:
             a[name] = r[field]

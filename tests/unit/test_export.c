@@ -154,7 +154,7 @@ Test(otlp, span_exact_bytes)
 		"{\"key\":\"gen_ai.usage.input_tokens\",\"value\":{\"intValue\":\"1200\"}},"
 		"{\"key\":\"gen_ai.usage.output_tokens\",\"value\":{\"intValue\":\"80\"}},"
 		"{\"key\":\"gen_ai.usage.cache_read.input_tokens\",\"value\":{\"intValue\":\"1000\"}},"
-		"{\"key\":\"gen_ai.usage.cache_creation.input_tokens\",\"value\":{\"intValue\":\"0\"}},"
+		"{\"key\":\"gen_ai.usage.cache_write.input_tokens\",\"value\":{\"intValue\":\"0\"}},"
 		"{\"key\":\"http.response.status_code\",\"value\":{\"intValue\":\"200\"}},"
 		"{\"key\":\"tokenguard.cost_usd\",\"value\":{\"doubleValue\":0.00123}},"
 		"{\"key\":\"tokenguard.cost_estimated\",\"value\":{\"boolValue\":false}},"
