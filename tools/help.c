@@ -56,6 +56,11 @@ static const struct option_help options[] = {
 	{ TG_TAKES_EXPORT,
 	  "  --tag-label NAME   metrics, serve: the tag NAME as label tag_NAME (up to 4)\n"
 	  "  --listen HOST:PORT serve: where to answer GET /metrics (127.0.0.1:9464)\n" },
+	{ TG_TAKES_OTLP,
+	  "  --otlp URL         export: the OTLP/HTTP collector (http://127.0.0.1:4318);\n"
+	  "                     POSTs URL/v1/metrics and, with --spans, URL/v1/traces\n"
+	  "  --spans            export: also one span per record not sent yet (GenAI\n"
+	  "                     attributes; a watermark in the ledger: never twice)\n" },
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
 	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n" },
@@ -163,6 +168,13 @@ static const struct command_help commands[] = {
 	{ "serve", "Examples:\n"
 	  "  tokenguard-report serve\n"
 	  "  tokenguard-report serve --listen 0.0.0.0:9464 --tag-label team\n" },
+	{ "export",
+	  "Sends the counters of `metrics` as OTLP sums and, with --spans, one span\n"
+	  "per record not sent before (a watermark in the ledger); exit 2 when the\n"
+	  "collector does not take them, the watermark then unmoved.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
+	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
 };
 
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)

@@ -63,6 +63,9 @@ static const struct tg_cmd commands[] = {
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_metrics },
 	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_serve },
+	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE,
+	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -211,7 +214,7 @@ enum {
 	OPT_TAG, OPT_PROVIDER, OPT_MODEL, OPT_PROCESS, OPT_MAX_USD, OPT_MAX_TOKENS,
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
-	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW,
+	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER,
 };
 
@@ -249,6 +252,8 @@ static const struct option opts[] = {
 	{ "tag-label", required_argument, NULL, OPT_TAG_LABEL },
 	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "follow", no_argument, NULL, OPT_FOLLOW },
+	{ "otlp", required_argument, NULL, OPT_OTLP },
+	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
@@ -362,6 +367,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			need(a, TG_TAKES_EXPORT, "--tag-label");
 			break;
 		case OPT_LISTEN: rep->listen = optarg; need(a, TG_TAKES_EXPORT, "--listen"); break;
+		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_OTLP, "--otlp"); break;
+		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_OTLP, "--spans"); break;
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case OPT_REQUIRE_LEDGER:
 			rep->require_ledger = 1;
