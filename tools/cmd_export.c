@@ -226,8 +226,11 @@ static int advance(struct mark *m, const struct batch *b)
 
 	if (!all)
 		return TG_ENOMEM;
-	memcpy(all, m->recent, m->nrecent * 16);
-	memcpy(all + m->nrecent * 16, b->keys, (size_t)b->count * 16);
+	/* memcpy may not be given a NULL array, even for no bytes */
+	if (m->nrecent)
+		memcpy(all, m->recent, m->nrecent * 16);
+	if (b->count)
+		memcpy(all + m->nrecent * 16, b->keys, (size_t)b->count * 16);
 	qsort(all, n, 16, key_cmp);
 	if (!m->has || memcmp(all + (n - 1) * 16, m->key, 16) > 0)
 		memcpy(m->key, all + (n - 1) * 16, 16);
