@@ -182,6 +182,12 @@ int tg_total_decode(const MDB_val *d, struct tg_total *a);
 /* A totals key for people: "global day 2026-11-22T00:00:00Z". */
 void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n);
 
+/* A record key (16 bytes) kept in meta under name, inside txn: *has 0
+ * when there is none; TG_ECORRUPT when the value is not 16 bytes
+ * (ledger_watermark.c). */
+int tg_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
+                    int *has);
+
 /* meta "totals_from": the key of the last record a schema 1 ledger held
  * when it was migrated.  Records up to it were written before budgets
  * existed and are in no total (see migrate() in ledger.c).  Sets *has to

@@ -36,6 +36,7 @@
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "ledger_verify.h"
+#include "ledger_watermark.h"
 #include "record_codec.h"
 
 #define BATCH 2000   /* records per write transaction of the new ledger */
@@ -168,6 +169,25 @@ static int alert_ok(struct copy *c, const MDB_val *k, const MDB_val *d)
 
 /* Policies, baselines, alerts and where the totals start.  The policy
  * version moves on, so that every program rereads the policies. */
+/* The exporters' watermarks (ledger_watermark.h), so that a repair does
+ * not make the next export send every record again. */
+static int copy_watermarks(MDB_txn *rtxn, MDB_dbi from, MDB_txn *wtxn, MDB_dbi to)
+{
+	MDB_cursor *cur;
+	MDB_val k, d;
+	int rc;
+
+	if ((rc = mdb_cursor_open(rtxn, from, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if (tg_meta_is_watermark(k.mv_data, k.mv_size) && d.mv_size % 16 == 0 &&
+		    (rc = mdb_put(wtxn, to, &k, &d, 0)) != 0)
+			break;
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 static int put_budgets(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 {
 	struct copy *c = ctx;
@@ -183,6 +203,8 @@ static int put_budgets(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 		if ((rc = mdb_put(txn, nw->meta, &fk, &fd, 0)) != 0)
 			return rc;
 	}
+	if ((rc = copy_watermarks(c->rtxn, c->old->meta, txn, nw->meta)) != 0)
+		return rc;
 	if (!c->old->has_budget_dbs)
 		return 0;
 	if (mdb_get(c->rtxn, c->old->meta, &k, &d) == 0 && (rc = mdb_put(txn, nw->meta, &k, &d, 0)) != 0)

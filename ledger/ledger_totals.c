@@ -303,19 +303,7 @@ void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, siz
 
 int tg_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has)
 {
-	MDB_val k = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM }, d;
-	int rc = mdb_get(txn, l->meta, &k, &d);
-
-	*has = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (d.mv_size != 16)
-		return TG_ECORRUPT;
-	memcpy(key, d.mv_data, 16);
-	*has = 1;
-	return 0;
+	return tg_meta_key_get(l, txn, TG_META_TOTALS_FROM, key, has);
 }
 
 int tg_totals_cover(const unsigned char key[16], const unsigned char from[16], int has_from)

@@ -7,24 +7,15 @@
 #include <strings.h>
 
 #include "log.h"
+#include "provider_names.h"
 #include "text.h"
 
+/* The names are provider_names.h's, the report's list too. */
+#define KNOWN_ROW(name, wire) { name, TG_WIRE_##wire },
 static const struct tg_provider known[] = {
-	{ "openai",       TG_WIRE_OPENAI },
-	{ "azure-openai", TG_WIRE_OPENAI },
-	{ "anthropic",    TG_WIRE_ANTHROPIC },
-	{ "gemini",       TG_WIRE_GEMINI },
-	{ "bedrock",      TG_WIRE_BEDROCK },
-	{ "cohere",       TG_WIRE_COHERE },
-	{ "mistral",      TG_WIRE_OPENAI },
-	{ "groq",         TG_WIRE_OPENAI },
-	{ "xai",          TG_WIRE_OPENAI },
-	{ "together",     TG_WIRE_OPENAI },
-	{ "fireworks",    TG_WIRE_OPENAI },
-	{ "perplexity",   TG_WIRE_OPENAI },
-	{ "deepseek",     TG_WIRE_OPENAI },
-	{ "openrouter",   TG_WIRE_OPENAI },
+	TG_PROVIDER_NAMES(KNOWN_ROW)
 };
+#undef KNOWN_ROW
 
 /* A pattern is an exact host, "*.suffix" (any label(s) before the suffix),
  * or "prefix.*.suffix" (exactly one label in the middle: AWS regions). */

@@ -413,7 +413,8 @@ void tg_agg_sort(struct tg_agg *a)
 	free(a->slot);
 	a->slot = NULL;
 	a->nslots = 0;
-	qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_group, &a->nkeys);
+	if (a->ngroups)   /* no groups: no array, which qsort_r may not be given */
+		qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_group, &a->nkeys);
 }
 
 int tg_agg_finish(struct tg_agg *a)

@@ -641,12 +641,18 @@ static const char *const al_head[AL_COLS] = {
 	"TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS", "MODEL", "DETAIL",
 };
 static const int al_min[AL_COLS] = { 24, 20, 9, 24, 22, 7, 16, 24, 0 };
+/* On a narrow terminal the text columns are cut down to these widths;
+ * the others (times, amounts) keep theirs. */
+static const int al_cut_min[AL_COLS] = {
+	[AL_POLICY] = 8, [AL_PROCESS] = 8, [AL_MODEL] = 10, [AL_DETAIL] = 12,
+};
 
 struct alert_list {
 	const struct tg_report *rep;
 	long n;
 	int measuring;
 	int width[AL_COLS];
+	int cut;  /* narrowed to the terminal: longer cells cut (emit.h) */
 };
 
 static const char *or_dash(const char *s)
@@ -696,10 +702,13 @@ static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 	snprintf(cell[AL_DETAIL], AL_CELL, "%s", or_dash(a->detail));
 }
 
-static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w)
+static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w, int cut)
 {
 	for (int c = 0; c < AL_COLS; c++) {
-		if (c == AL_COLS - 1)
+		if (cut) {
+			tg_emit_cell(f, cell[c], w[c], c == AL_PID, c != AL_COLS - 1);
+			fputs(c == AL_COLS - 1 ? "\n" : "  ", f);
+		} else if (c == AL_COLS - 1)
 			fprintf(f, "%s\n", cell[c]);
 		else
 			fprintf(f, c == AL_PID ? "%*s  " : "%-*s  ", w[c], cell[c]);
@@ -712,7 +721,7 @@ static void alert_row(struct alert_list *al, const struct tg_alert *a)
 
 	alert_cells(a, cell);
 	if (!al->measuring) {
-		alert_line(al->rep->out, cell, al->width);
+		alert_line(al->rep->out, cell, al->width, al->cut);
 		return;
 	}
 	for (int c = 0; c < AL_COLS; c++)
@@ -749,6 +758,7 @@ static int cmd_alerts(const struct tg_report *rep)
 		putc('[', f);
 	} else {
 		char head[AL_COLS][AL_CELL];
+		int min[AL_COLS], limit;
 
 		memcpy(al.width, al_min, sizeof al_min);
 		al.measuring = 1;
@@ -758,9 +768,15 @@ static int cmd_alerts(const struct tg_report *rep)
 		}
 		al.measuring = 0;
 		al.n = 0;
+		if ((limit = tg_table_limit(f)) > 0) {
+			for (int c = 0; c < AL_COLS; c++)
+				min[c] = al_cut_min[c] ? al_cut_min[c] : al.width[c];
+			tg_table_fit(al.width, min, AL_COLS, 2, limit);
+			al.cut = 1;
+		}
 		for (int c = 0; c < AL_COLS; c++)
 			snprintf(head[c], AL_CELL, "%s", al_head[c]);
-		alert_line(f, head, al.width);
+		alert_line(f, head, al.width, al.cut);
 	}
 	rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al);
 	tg_ledger_close(l);

@@ -9,11 +9,14 @@
  * adds is the rule of spend_rule.h, as in summary and budget status: the
  * USD sum is the budgets' one, so the estimates the shim recorded for
  * such calls are in it, said "~" (shim/estimate.h), and a limit cannot be
- * slipped past with an unpriced model or a stream without usage. */
+ * slipped past with an unpriced model or a stream without usage.
+ * No ledger (main.c passes NULL unless --require-ledger) is no spend.
+ * --format json says the same as one object for machines. */
 #include <stdio.h>
 #include <string.h>
 
 #include "decimal.h"
+#include "emit.h"
 #include "ledger_budget.h"
 #include "money.h"
 #include "report.h"
@@ -74,7 +77,12 @@ static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
 {
 	struct tg_policy scope;
 	struct tg_total t;
-	int rc = tg_ledger_sum(l, filter_scope(&rep->filter, &scope) ? &scope : NULL,
+	int rc;
+
+	memset(s, 0, sizeof *s);
+	if (!l)
+		return 0;
+	rc = tg_ledger_sum(l, filter_scope(&rep->filter, &scope) ? &scope : NULL,
 	                       rep->since_us, rep->until_us, tg_filter_text(&rep->filter), match,
 	                       (void *)&rep->filter, &t, NULL);
 
@@ -176,6 +184,65 @@ static void spend_line(const struct tg_report *rep, const struct sums *s, int ov
 	}
 }
 
+static void json_time_or_null(FILE *f, int64_t us, int64_t none)
+{
+	char iso[TG_WHEN_ISO_MAX];
+
+	if (us == none) {
+		fputs("null", f);
+		return;
+	}
+	tg_when_iso(us, iso);
+	tg_emit_json_str(f, iso);
+}
+
+static void json_reason(FILE *f, int *first, const char *reason)
+{
+	fputs(*first ? "" : ",", f);
+	tg_emit_json_str(f, reason);
+	*first = 0;
+}
+
+/* The result as one JSON object: what the lines say, for machines. */
+static void check_json(const struct tg_report *rep, const struct tg_ledger *l,
+                       const struct sums *s, int over_usd, int over_tok, int unknown)
+{
+	FILE *f = rep->out;
+	int first = 1;
+
+	fputs("{\"ok\":", f);
+	fputs(over_usd || over_tok || unknown ? "false" : "true", f);
+	fputs(",\"ledger\":", f);
+	fputs(l ? "true" : "false", f);
+	fputs(",\"since\":", f);
+	json_time_or_null(f, rep->since_us, 0);
+	fputs(",\"until\":", f);
+	json_time_or_null(f, rep->until_us, INT64_MAX);
+	fprintf(f, ",\"calls\":%lld,\"usd\":", (long long)s->calls);
+	tg_emit_cost(f, s->usd);
+	fputs(",\"usd_estimated\":", f);
+	tg_emit_cost(f, s->usd_estimated);
+	fprintf(f, ",\"tokens\":%lld,\"max_usd\":", (long long)s->tokens);
+	if (rep->max_usd >= 0)
+		tg_emit_exact(f, rep->max_usd);
+	else
+		fputs("null", f);
+	fputs(",\"max_tokens\":", f);
+	tg_emit_count(f, rep->max_tokens, "null");
+	fputs(",\"over\":[", f);
+	if (over_usd)
+		json_reason(f, &first, "usd");
+	if (over_tok)
+		json_reason(f, &first, "tokens");
+	if (unknown)
+		json_reason(f, &first, "unknown");
+	fprintf(f, "],\"strict\":%s,\"unknown\":{\"unpriced\":%lld,\"usage_unknown\":%lld,"
+	        "\"tokens_unknown\":%lld,\"usd_unestimated\":%lld},\"blocked\":%lld}\n",
+	        rep->strict ? "true" : "false", (long long)s->unpriced,
+	        (long long)s->usage_unknown, (long long)s->tokens_unknown,
+	        (long long)s->unestimated, (long long)s->blocked);
+}
+
 int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 {
 	struct sums s;
@@ -189,7 +256,14 @@ int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 	over_tok = rep->max_tokens >= 0 && s.tokens > rep->max_tokens;
 	unknown = rep->strict && strict_reason(&s, reason, sizeof reason);
 	period(rep, when, sizeof when);
+	if (rep->format == TG_FMT_JSON) {
+		check_json(rep, l, &s, over_usd, over_tok, unknown);
+		return over_usd || over_tok || unknown ? CHECK_OVER : 0;
+	}
 
+	if (!l)
+		fprintf(f, "tokenguard: note: no ledger at %s (no call recorded yet): no spend\n",
+		        rep->dir);
 	spend_line(rep, &s, over_usd, over_tok, unknown);
 	fprintf(f, " over %lld %s %s%s\n", (long long)s.calls, calls(s.calls), when,
 	        unknown ? reason : "");

@@ -33,13 +33,13 @@
 
 /* The keys of the series, in label order; the --tag-label ones follow. */
 #define SERIES_BY "provider,model,operation,process"
-#define SERIES_LABELS 4
-static const char *const series_label[SERIES_LABELS] = { "provider", "model", "operation",
+#define SERIES_LABELS TG_METRIC_SERIES_LABELS
+const char *const tg_metric_series_label[SERIES_LABELS] = { "provider", "model", "operation",
                                                          "process" };
 
 /* The token kinds by the label value each is exposed with (agg.h order).
  * cache_read and cache_write are parts of input, reasoning of output. */
-static const char *const token_type[TG_TOK_KINDS] = {
+const char *const tg_metric_token_type[TG_TOK_KINDS] = {
 	[TG_TOK_INPUT] = "input", [TG_TOK_CACHED] = "cache_read",
 	[TG_TOK_CACHE_WRITE] = "cache_write", [TG_TOK_OUTPUT] = "output",
 	[TG_TOK_REASONING] = "reasoning",
@@ -57,7 +57,7 @@ static char *group_labels(const struct tg_report *rep, const struct tg_agg_group
 	for (int k = 0; k < SERIES_LABELS + rep->ntag_labels; k++) {
 		if (k >= SERIES_LABELS)
 			snprintf(name, sizeof name, "tag_%s", rep->tag_label[k - SERIES_LABELS]);
-		tg_prom_label(f, k == 0, k < SERIES_LABELS ? series_label[k] : name, g->value[k]);
+		tg_prom_label(f, k == 0, k < SERIES_LABELS ? tg_metric_series_label[k] : name, g->value[k]);
 	}
 	if (fclose(f)) {
 		free(text);
@@ -66,12 +66,6 @@ static char *group_labels(const struct tg_report *rep, const struct tg_agg_group
 	return text;
 }
 
-/* One counter family: a sample per group of what value() reads. */
-struct family {
-	const char *name, *help;
-	int64_t (*count)(const struct tg_agg_sums *s);
-	double (*usd)(const struct tg_agg_sums *s);
-};
 
 static int64_t calls(const struct tg_agg_sums *s) { return s->t.calls; }
 static int64_t blocked(const struct tg_agg_sums *s) { return s->t.blocked; }
@@ -81,19 +75,19 @@ static int64_t tokens_unknown(const struct tg_agg_sums *s) { return s->t.tokens_
 static double usd_known(const struct tg_agg_sums *s) { return s->t.usd_known; }
 static double usd_estimated(const struct tg_agg_sums *s) { return s->t.usd_estimated; }
 
-static const struct family families[] = {
-	{ "tokenguard_calls_total", "LLM calls sent to a provider.", calls, NULL },
-	{ "tokenguard_blocked_calls_total", "Calls refused by a budget policy, never sent.",
+static const struct tg_metric_family families[] = {
+	{ "tokenguard_calls_total", "tokenguard.calls", "{call}", "LLM calls sent to a provider.", calls, NULL },
+	{ "tokenguard_blocked_calls_total", "tokenguard.blocked_calls", "{call}", "Calls refused by a budget policy, never sent.",
 	  blocked, NULL },
-	{ "tokenguard_cost_usd_total", "Cost in USD of the calls priced with known usage.",
+	{ "tokenguard_cost_usd_total", "tokenguard.cost", "USD", "Cost in USD of the calls priced with known usage.",
 	  NULL, usd_known },
-	{ "tokenguard_estimated_cost_usd_total", "Estimated cost in USD of the calls whose "
+	{ "tokenguard_estimated_cost_usd_total", "tokenguard.estimated_cost", "USD", "Estimated cost in USD of the calls whose "
 	  "model has no price or whose response carried no usage.", NULL, usd_estimated },
-	{ "tokenguard_unpriced_calls_total", "Calls with usage but no price for their model: "
+	{ "tokenguard_unpriced_calls_total", "tokenguard.unpriced_calls", "{call}", "Calls with usage but no price for their model: "
 	  "cost unknown.", unpriced, NULL },
-	{ "tokenguard_usage_unknown_calls_total", "Calls whose response carried no usage: "
+	{ "tokenguard_usage_unknown_calls_total", "tokenguard.usage_unknown_calls", "{call}", "Calls whose response carried no usage: "
 	  "tokens and cost unknown.", usage_unknown, NULL },
-	{ "tokenguard_tokens_unknown_calls_total", "Calls whose input or output token count "
+	{ "tokenguard_tokens_unknown_calls_total", "tokenguard.tokens_unknown_calls", "{call}", "Calls whose input or output token count "
 	  "is unknown, left out of tokenguard_tokens_total.", tokens_unknown, NULL },
 };
 #define NFAMILIES (sizeof families / sizeof families[0])
@@ -101,7 +95,7 @@ static const struct family families[] = {
 static void write_families(FILE *f, const struct tg_agg *a, char **labels)
 {
 	for (size_t i = 0; i < NFAMILIES; i++) {
-		const struct family *fm = &families[i];
+		const struct tg_metric_family *fm = &families[i];
 
 		tg_prom_family(f, fm->name, "counter", fm->help);
 		for (size_t g = 0; g < a->ngroups; g++) {
@@ -124,7 +118,7 @@ static void write_families(FILE *f, const struct tg_agg *a, char **labels)
 			if (!m)
 				continue;
 			fputs(labels[g], m);
-			tg_prom_label(m, !*labels[g], "gen_ai_token_type", token_type[k]);
+			tg_prom_label(m, !*labels[g], "gen_ai_token_type", tg_metric_token_type[k]);
 			if (fclose(m) == 0)
 				tg_prom_sample_int(f, "tokenguard_tokens_total", lab,
 				                   a->group[g].sums.tokens[k]);
@@ -133,28 +127,43 @@ static void write_families(FILE *f, const struct tg_agg *a, char **labels)
 	}
 }
 
-int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f)
+const struct tg_metric_family *tg_metric_families(size_t *n)
+{
+	*n = NFAMILIES;
+	return families;
+}
+
+int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a)
 {
 	char by[sizeof SERIES_BY + TG_REPORT_TAG_LABELS * (TG_AGG_TAG_MAX + 5)], err[256];
-	struct tg_agg a;
-	char **labels;
 	int rc;
 
 	snprintf(by, sizeof by, "%s", SERIES_BY);
 	for (int i = 0; i < rep->ntag_labels; i++)
 		snprintf(by + strlen(by), sizeof by - strlen(by), ",tag:%s", rep->tag_label[i]);
-	if (tg_agg_init(&a, by, err, sizeof err))
+	if (tg_agg_init(a, by, err, sizeof err))
 		return tg_report_fail(rep, "%s", err);
-	a.model_key = -1;  /* no regrouping of blocked calls: see the header */
-	rc = tg_ledger_scan_some(l, 0, INT64_MAX, tg_agg_text(&a) | tg_filter_text(&rep->filter),
-	                         tg_agg_add_matching, &(struct tg_agg_scan){ &a, &rep->filter });
+	a->model_key = -1;  /* no regrouping of blocked calls: see the header */
+	rc = tg_ledger_scan_some(l, 0, INT64_MAX, tg_agg_text(a) | tg_filter_text(&rep->filter),
+	                         tg_agg_add_matching, &(struct tg_agg_scan){ a, &rep->filter });
 	if (rc) {
-		tg_agg_free(&a);
+		tg_agg_free(a);
 		if (rc == 1)
 			return tg_report_fail(rep, "out of memory while summing");
 		return tg_report_ledger_fail(rep, rc);
 	}
-	tg_agg_sort(&a);
+	tg_agg_sort(a);
+	return 0;
+}
+
+int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f)
+{
+	struct tg_agg a;
+	char **labels;
+	int rc;
+
+	if ((rc = tg_metrics_sum(rep, l, &a)) != 0)
+		return rc;
 	if (!(labels = calloc(a.ngroups + 1, sizeof *labels))) {
 		tg_agg_free(&a);
 		return tg_report_fail(rep, "out of memory");

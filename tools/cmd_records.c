@@ -99,6 +99,7 @@ struct ctx {
 	struct tg_record r; /* the record, for the filter and the table */
 	int measuring;      /* table: the first scan, which sizes the columns */
 	int width[16];      /* table: column widths */
+	int cut;            /* table: narrowed to the terminal, longer cells cut */
 	int noted;          /* table: a "?" or a mark was shown */
 	struct tg_printed *seen; /* --follow: the records printed */
 	int64_t newest_us;  /* --follow: the latest request time printed */
@@ -261,6 +262,11 @@ static const char *const t_head[T_COLS] = {
 };
 /* The narrowest each column is, so that short values keep one layout. */
 static const int t_min[T_COLS] = { 24, 10, 32, 6, 9, 9, 9, 9, 9, 12, 8, 5, 0 };
+/* On a narrow terminal the text columns are cut down to these widths
+ * (the others keep theirs: a cut number would be a wrong one). */
+static const int t_cut_min[T_COLS] = {
+	[T_PROVIDER] = 8, [T_MODEL] = 12, [T_MARKS] = 5, [T_PROCESS] = 8,
+};
 static const unsigned char t_right[T_COLS] = {
 	[T_STATUS] = 1, [T_INPUT] = 1, [T_CACHED] = 1, [T_CACHE_WR] = 1, [T_OUTPUT] = 1,
 	[T_REASONING] = 1, [T_COST] = 1, [T_LATENCY] = 1,
@@ -332,12 +338,15 @@ static int table_cells(struct ctx *c, const struct tg_record *r, char cell[T_COL
 	return noted || cell[T_MARKS][0];
 }
 
-static void emit_table_line(struct tg_obuf *o, char cell[T_COLS][T_CELL], const int *w)
+static void emit_table_line(struct tg_obuf *o, char cell[T_COLS][T_CELL], const int *w,
+                            int cut)
 {
 	for (int i = 0; i < T_COLS; i++) {
 		if (i)
 			tg_obuf_put(o, "  ", 2);
-		if (i == T_COLS - 1)
+		if (cut)
+			tg_obuf_cell(o, cell[i], w[i], t_right[i], i != T_COLS - 1);
+		else if (i == T_COLS - 1)
 			tg_obuf_str(o, cell[i]);
 		else
 			tg_obuf_pad(o, cell[i], w[i], t_right[i]);
@@ -356,7 +365,21 @@ static void emit_table(struct ctx *c, const struct tg_record *r)
 				c->width[i] = (int)strlen(cell[i]);
 		return;
 	}
-	emit_table_line(&c->o, cell, c->width);
+	emit_table_line(&c->o, cell, c->width, c->cut);
+}
+
+/* Narrows the widths to the terminal's; returns 1 when cells are then
+ * cut to their column (a terminal), 0 when piped (full width). */
+static int fit_terminal(const struct tg_report *rep, int *w)
+{
+	int min[T_COLS], limit = tg_table_limit(rep->out);
+
+	if (!limit)
+		return 0;
+	for (int i = 0; i < T_COLS; i++)
+		min[i] = t_cut_min[i] ? t_cut_min[i] : w[i];
+	tg_table_fit(w, min, T_COLS, 2, limit);
+	return 1;
 }
 
 static void emit_table_head(struct ctx *c)
@@ -365,7 +388,7 @@ static void emit_table_head(struct ctx *c)
 
 	for (int i = 0; i < T_COLS; i++)
 		snprintf(cell[i], T_CELL, "%s", t_head[i]);
-	emit_table_line(&c->o, cell, c->width);
+	emit_table_line(&c->o, cell, c->width, c->cut);
 }
 
 /* --follow: the line just made (the buffer holds it alone, flushed after
@@ -508,6 +531,7 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 			return tg_report_ledger_fail(rep, rc);
 		c.measuring = 0;
 		c.n = 0;
+		c.cut = fit_terminal(rep, c.width);
 		emit_table_head(&c);
 	}
 	if (rep->follow)

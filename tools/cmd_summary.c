@@ -15,6 +15,7 @@
 #include "ledger_budget.h"
 #include "money.h"
 #include "report.h"
+#include "unknowns.h"
 #include "runs.h"
 #include "when.h"
 #include "zone.h"
@@ -223,13 +224,39 @@ static const char *shown(const char *v)
 	return *v ? v : "-";
 }
 
+/* On a terminal, the key columns (model names, tags, endpoints) are cut
+ * to fit its width, down to KEY_CUT_MIN each; the numbers are never cut.
+ * Returns 1 when cells are to be cut to their column. */
+#define KEY_CUT_MIN 8
+static int fit_terminal(FILE *f, int nkeys, size_t *kw, const size_t *nw, int any_mark)
+{
+	int w[TG_AGG_MAX_KEYS + NUM_COLS], min[TG_AGG_MAX_KEYS + NUM_COLS], n = 0;
+	int limit = tg_table_limit(f);
+
+	if (!limit)
+		return 0;
+	for (int k = 0; k < nkeys; k++, n++) {
+		w[n] = (int)kw[k];
+		min[n] = w[n] < KEY_CUT_MIN ? w[n] : KEY_CUT_MIN;
+	}
+	for (int c = 0; c < NUM_COLS; c++)
+		if (c != COL_MARKS || any_mark) {
+			w[n] = min[n] = (int)nw[c];
+			n++;
+		}
+	tg_table_fit(w, min, n, 2, limit);
+	for (int k = 0; k < nkeys; k++)
+		kw[k] = (size_t)w[k];
+	return 1;
+}
+
 static void table(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
 {
 	char head[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8], cell[CELL_MAX];
 	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
 	FILE *f = rep->out;
 	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
-	int any_estimate = a->total.t.usd_estimated > 0;
+	int any_estimate = a->total.t.usd_estimated > 0, cut;
 
 	for (int k = 0; k < a->nkeys; k++) {
 		tg_agg_key_name(a, k, head[k], sizeof head[k]);
@@ -255,8 +282,14 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		}
 	}
 
-	for (int k = 0; k < a->nkeys; k++)
-		fprintf(f, "%-*s  ", (int)kw[k], head[k]);
+	cut = fit_terminal(f, a->nkeys, kw, nw, any_mark);
+	for (int k = 0; k < a->nkeys; k++) {
+		if (cut)
+			tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
+		else
+			fprintf(f, "%-*s", (int)kw[k], head[k]);
+		fputs("  ", f);
+	}
 	for (int c = 0; c < NUM_COLS; c++) {
 		if (c == COL_MARKS)
 			fprintf(f, any_mark ? "  %s" : "", col_head(c));
@@ -271,7 +304,11 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		for (int k = 0; k < a->nkeys; k++) {
 			const char *v = g < a->ngroups ? shown(a->group[g].value[k]) : k ? "" : "TOTAL";
 
-			fprintf(f, "%-*s  ", (int)kw[k], v);
+			if (cut)
+				tg_emit_cell(f, v, (int)kw[k], 0, 1);
+			else
+				fprintf(f, "%-*s", (int)kw[k], v);
+			fputs("  ", f);
 		}
 		for (int c = 0; c < NUM_COLS; c++) {
 			num_cell(s, c, cell);
@@ -472,6 +509,25 @@ int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 	return tg_summary_by(rep, l, rep->by ? rep->by : DEFAULT_BY, 0);
 }
 
+/* --by tag:KEY where no group has a value for KEY is most often a typo
+ * of the key: warned, with the keys the period has (unknowns.h).
+ * Returns 0, or -1 when the ledger could not be read. */
+static int warn_unknown_tag_keys(const struct tg_report *rep, struct tg_ledger *l,
+                                 const struct tg_agg *a)
+{
+	for (int k = 0; k < a->nkeys; k++) {
+		size_t g = 0;
+
+		if (a->key[k].by != TG_BY_TAG || !a->ngroups)
+			continue;
+		while (g < a->ngroups && !a->group[g].value[k][0])
+			g++;
+		if (g == a->ngroups && tg_unknown_tag_key(rep, l, a->key[k].tag))
+			return -1;
+	}
+	return 0;
+}
+
 int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks)
 {
 	struct tg_runs rs = { 0 };
@@ -496,6 +552,12 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 		tg_agg_free(&a);
 		tg_runs_free(&rs);
 		return tg_report_fail(rep, "out of memory; retry with more memory available");
+	}
+	if (warn_unknown_tag_keys(rep, l, &a)) {
+		free(ns);
+		tg_agg_free(&a);
+		tg_runs_free(&rs);
+		return TG_EXIT_FAIL;
 	}
 	if (blocks)
 		active_block_note(ns, rep, &a, &rs);

@@ -2,10 +2,14 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "decimal.h"
 #include "emit.h"
+#include "env.h"
 #include "money.h"
 
 int tg_emit_format(const char *name)
@@ -102,6 +106,79 @@ void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right)
 		tg_obuf_char(o, ' ');
 	if (right)
 		tg_obuf_put(o, s, len);
+}
+
+/* ---- tables that fit the terminal ---- */
+
+int tg_table_limit(FILE *f)
+{
+	struct winsize ws;
+	const char *cols;
+	char *end;
+	long n;
+
+	if (!isatty(fileno(f)))
+		return 0;
+	if (!ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col > 0)
+		return ws.ws_col;
+	cols = tg_env_get("COLUMNS");
+	if (!cols || !*cols)
+		return 0;
+	n = strtol(cols, &end, 10);
+	return *end || n <= 0 || n > 100000 ? 0 : (int)n;
+}
+
+int tg_table_fit(int *w, const int *min, int n, int sep, int limit)
+{
+	long total = (long)sep * (n > 0 ? n - 1 : 0);
+	int widest;
+
+	for (int i = 0; i < n; i++)
+		total += w[i];
+	while (limit > 0 && total > limit) {
+		widest = -1;
+		for (int i = 0; i < n; i++)
+			if (w[i] > min[i] && (widest < 0 || w[i] > w[widest]))
+				widest = i;
+		if (widest < 0)
+			return 0;
+		w[widest]--;
+		total--;
+	}
+	return 1;
+}
+
+/* The display columns of s, a UTF-8 character being one. */
+static size_t text_columns(const char *s)
+{
+	size_t cols = 0;
+
+	for (; *s; s++)
+		cols += ((unsigned char)*s & 0xC0) != 0x80;
+	return cols;
+}
+
+void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pad)
+{
+	size_t cols = text_columns(s), keep, k = 0;
+	size_t fill = width > 0 && (size_t)width > cols ? (size_t)width - cols : 0;
+
+	if (width <= 0 || cols <= (size_t)width) {
+		if (right && pad)
+			for (size_t i = fill; i; i--)
+				tg_obuf_char(o, ' ');
+		tg_obuf_str(o, s);
+		if (!right && pad)
+			for (; fill; fill--)
+				tg_obuf_char(o, ' ');
+		return;
+	}
+	/* The first width - 1 characters, whole, then the ellipsis. */
+	for (keep = (size_t)width - 1; s[k]; k++)
+		if (((unsigned char)s[k] & 0xC0) != 0x80 && !keep--)
+			break;
+	tg_obuf_put(o, s, k);
+	tg_obuf_str(o, "\xe2\x80\xa6");
 }
 
 /* ---- JSON ---- */
@@ -392,6 +469,15 @@ void tg_obuf_count(struct tg_obuf *o, int64_t v, const char *null_text)
 /* ---- the same on a FILE ---- */
 
 #define SMALL_BUF 512
+
+void tg_emit_cell(FILE *f, const char *s, int width, int right, int pad)
+{
+	char b[SMALL_BUF];
+	struct tg_obuf o = { f, b, 0, sizeof b };
+
+	tg_obuf_cell(&o, s, width, right, pad);
+	tg_obuf_flush(&o);
+}
 
 void tg_emit_json_str(FILE *f, const char *s)
 {

@@ -62,6 +62,29 @@ void tg_obuf_int(struct tg_obuf *o, int64_t v);
  * never cut: the table's %-Ns and %Ns. */
 void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right);
 
+/* ---- tables that fit the terminal ----
+ * A table on a terminal is as wide as the terminal: its text columns are
+ * cut, the cut marked with an ellipsis, so that lines neither wrap nor
+ * lose their alignment.  Piped, it keeps its full width. */
+
+/* The columns a table written to f may take: the terminal's width when f
+ * is one (TIOCGWINSZ, else $COLUMNS), 0 (no limit) when it is not. */
+int tg_table_limit(FILE *f);
+
+/* Narrows the column widths w[0..n), separated by sep spaces, until the
+ * line fits limit (0: no limit): the widest column that may shrink loses
+ * a column at a time, down to min[i] (min[i] >= w[i]: a column that
+ * never shrinks, e.g. a number).  Returns 1 when it fits. */
+int tg_table_fit(int *w, const int *min, int n, int sep, int limit);
+
+/* s in exactly width display columns (UTF-8 characters): padded like
+ * tg_obuf_pad when shorter, cut to width - 1 characters and "\u2026" when
+ * longer; not padded when pad is 0 (the last column). */
+void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pad);
+
+/* tg_obuf_cell on a FILE. */
+void tg_emit_cell(FILE *f, const char *s, int width, int right, int pad);
+
 /* The buffer forms of the functions below; the ...n forms take text of
  * n bytes that holds no NUL (a record's text viewed in place). */
 void tg_obuf_json_str(struct tg_obuf *o, const char *s);

@@ -42,6 +42,7 @@ struct tg_report {
 	double max_usd;     /* check: < 0 when not given */
 	int64_t max_tokens; /* check: < 0 when not given */
 	int strict;         /* check: unknown costs and counts fail too */
+	int require_ledger; /* check: no ledger is an error, not zero spend */
 	int force;          /* repair: rebuild a ledger that verifies clean too */
 	struct tg_budget_flags budget;
 	const char *pid;    /* doctor: --pid */
@@ -49,6 +50,8 @@ struct tg_report {
 	int ntag_labels;
 	const char *listen; /* serve: --listen HOST:PORT */
 	int follow;         /* records: --follow */
+	const char *otlp;   /* export: --otlp URL */
+	int spans;          /* export: --spans */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -58,7 +61,7 @@ struct tg_report {
 /* What a command accepts besides --ledger, --format and the period. */
 #define TG_TAKES_BY      0x1u  /* --by */
 #define TG_TAKES_FILTER  0x2u  /* --tag, --provider, --model, --process */
-#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict */
+#define TG_TAKES_MAX     0x4u  /* --max-usd, --max-tokens, --strict, --require-ledger */
 #define TG_TAKES_BUDGET  0x8u  /* positional arguments, budget set flags */
 #define TG_OPENS_LEDGER  0x10u /* opens the ledger itself (run gets NULL) */
 #define TG_TAKES_FORCE   0x20u /* --force */
@@ -70,6 +73,7 @@ struct tg_report {
 #define TG_TABLE_ON_TTY  0x800u /* without --format: a table on a terminal */
 #define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
+#define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
 
 struct tg_cmd {
 	const char *name;
@@ -116,6 +120,27 @@ int tg_cmd_serve(const struct tg_report *rep, struct tg_ledger *l);
 /* The Prometheus text of every record's sums into f (cmd_metrics.c).
  * Returns 0, or TG_EXIT_FAIL after saying why. */
 int tg_metrics_write(const struct tg_report *rep, struct tg_ledger *l, FILE *f);
+
+/* The counters `metrics` exposes and `export --otlp` sends (cmd_metrics.c):
+ * a value per group of the sums, by its Prometheus and OTLP names. */
+struct tg_agg;
+struct tg_agg_sums;
+struct tg_metric_family {
+	const char *name, *otel_name, *unit, *help;
+	int64_t (*count)(const struct tg_agg_sums *s);
+	double (*usd)(const struct tg_agg_sums *s);
+};
+const struct tg_metric_family *tg_metric_families(size_t *n);
+/* The series keys (provider, model, operation, process; the --tag-label
+ * tags follow) and the token kinds by their gen_ai token type name. */
+#define TG_METRIC_SERIES_LABELS 4
+extern const char *const tg_metric_series_label[TG_METRIC_SERIES_LABELS];
+extern const char *const tg_metric_token_type[];
+
+/* Every record's sums by those series into *a (tg_agg_free() it).
+ * Returns 0, or TG_EXIT_FAIL after saying why. */
+int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a);
+int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

@@ -69,10 +69,12 @@ import lazy_libs  # noqa: E402
 import sdk_node  # noqa: E402
 import launcher  # noqa: E402
 import export  # noqa: E402
+import otlp_export  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export)
+SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
+          otlp_export)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")

@@ -9,6 +9,7 @@
 #include <sanitizer/common_interface_defs.h>
 #include <stdint.h>
 #include <stdarg.h>
+#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,37 @@ int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...
 	len = fread(out, 1, n - 1, p);
 	out[len] = '\0';
 	st = pclose(p);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int tgt_run_report_tty(int cols, char *out, size_t n, const char *fmt, ...)
+{
+	struct winsize ws = { .ws_row = 50, .ws_col = (unsigned short)cols };
+	char args[3072], cmd[4096];
+	size_t k = 0;
+	ssize_t got;
+	va_list ap;
+	int master, st;
+	pid_t pid;
+
+	va_start(ap, fmt);
+	st = vsnprintf(args, sizeof args, fmt, ap);
+	va_end(ap);
+	cr_assert(st >= 0 && (size_t)st < sizeof args, "report arguments too long: %s", fmt);
+	snprintf(cmd, sizeof cmd, "TZ=UTC %s %s", tgt_report_bin(), args);
+	pid = forkpty(&master, NULL, NULL, &ws);
+	cr_assert_geq(pid, 0, "forkpty");
+	if (!pid) {
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	while (k + 1 < n && (got = read(master, out + k, n - k - 1)) > 0)
+		k += (size_t)got;  /* then EIO: the child has gone */
+	out[k] = '\0';
+	close(master);
+	cr_assert_eq(waitpid(pid, &st, 0), pid);
+	for (char *r; (r = strchr(out, '\r'));)
+		memmove(r, r + 1, strlen(r));
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 

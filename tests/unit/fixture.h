@@ -45,6 +45,12 @@ const char *tgt_report_bin(void);
 int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* tgt_run_report without a prefix, on a terminal cols columns wide (a
+ * pty with that window size) instead of a pipe; stdout and stderr both
+ * go to it, "\r\n" in out made "\n". */
+int tgt_run_report_tty(int cols, char *out, size_t n, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* Sends fd 2 to a fresh temporary file until tgt_stderr_end; returns the
  * token tgt_stderr_end needs (the saved descriptor). */
 int tgt_stderr_begin(void);

@@ -352,3 +352,38 @@ Test(budget_cli, status_lists_the_recent_alerts_of_each_policy)
 	                          "\"last_blocked\":null}"), "%s", out);
 	cr_assert_null(strstr(out, "08:11:00"), "%s", out);
 }
+
+Test(budget_cli, alerts_on_a_terminal_fit_its_width_aligned)
+{
+	char out[8192], *line, *save = NULL;
+	long pid_end = -1;
+	int lines = 0;
+
+	add_alert("a-policy-with-a-long-descriptive-name", TG_ALERT_THRESHOLD, NOV22_8H, 0.8, 800,
+	          "80% of the limit reached, and a detail long enough to need cutting");
+	add_alert("daily", TG_ALERT_LIMIT, NOV22_8H + MINUTE, 1.0, 1000, "");
+	cr_assert_eq(tgt_run_report_tty(150, out, sizeof out, "budget alerts --ledger %s/l", dir), 0,
+	             "%s", out);
+	cr_assert_not_null(strstr(out, "  a-policy-wi\xe2\x80\xa6  "), "%s", out);
+	cr_assert_null(strstr(out, "long enough to need cutting"), "%s", out);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* The PID column, right-aligned, ends at the same place on each line. */
+		const char *pid = strstr(line, lines ? "4242  " : "PID  ");
+		long end, cols = 0;
+
+		cr_assert_not_null(pid, "%s", line);
+		/* in characters: an ellipsis is three bytes, one column */
+		end = -1;
+		for (const char *p = line; *p; p++) {
+			if (p == strchr(pid, ' '))
+				end = cols;
+			cols += ((unsigned char)*p & 0xC0) != 0x80;
+		}
+		cr_assert_leq(cols, 150, "wider than the terminal: %s", line);
+		if (pid_end < 0)
+			pid_end = end;
+		cr_assert_eq(end, pid_end, "misaligned: %s", line);
+		lines++;
+	}
+	cr_assert_eq(lines, 3);
+}

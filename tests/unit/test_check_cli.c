@@ -93,7 +93,7 @@ Test(check_cli, checks_tokens_and_the_whole_ledger)
 	cr_assert_not_null(strstr(out, "over budget: $1.0123 > $0.5 over 2 calls"), "%s", out);
 }
 
-Test(check_cli, exits_2_on_bad_flags_and_a_missing_ledger)
+Test(check_cli, exits_2_on_bad_flags_and_a_required_missing_ledger)
 {
 	char out[4096];
 
@@ -109,7 +109,9 @@ Test(check_cli, exits_2_on_bad_flags_and_a_missing_ledger)
 	cr_assert_eq(run("check --max-usd 1 extra", out, sizeof out), 2);
 	cr_assert_str_eq(out, "tokenguard-report: unexpected argument \"extra\"; see --help\n");
 	tgt_rmtree(dir);
-	cr_assert_eq(run("check --max-usd 1", out, sizeof out), 2);
+	/* No ledger is no spend (a CI job that made no call), unless required. */
+	cr_assert_eq(run("check --max-usd 1", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("check --max-usd 1 --require-ledger", out, sizeof out), 2);
 	cr_assert_not_null(strstr(out, "no ledger found"), "%s", out);
 }
 

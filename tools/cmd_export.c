@@ -1,0 +1,344 @@
+/* cmd_export.c - `tokenguard-report export --otlp URL [--spans]`: the
+ * counters of `metrics` as OTLP/HTTP cumulative sums (POST URL/v1/metrics)
+ * and, with --spans, one span per record (POST URL/v1/traces), JSON
+ * encoded (otlp.h), over libcurl.
+ *
+ * Incremental: the greatest key of the records sent as spans, and the
+ * keys sent in the hour before it, are the ledger's watermark "otlp"
+ * (ledger_watermark.h); a run sends the spans of the records after it and
+ * of those committed late within that hour, and moves it only once the
+ * receiver has answered 2xx, so a timer can run export every minute and a
+ * failed run is resent whole by the next.  A record committed more than
+ * an hour after its request started (as for records --follow) and after
+ * the watermark passed it is counted in the sums but sent as no span.  The spool is folded first (when the
+ * writer lock is free at once), so the records handed off so far are
+ * committed and sent; a record still in a spool is sent by a later run,
+ * once folded.  --provider, --model, --process and --tag select the
+ * records of both; the watermark is one per ledger, so one exporter runs
+ * per ledger.  Span ids derive from the record key (otlp.h), so a
+ * resend after a lost answer carries the same ids.  The sums are over
+ * every record (spooled ones included), so they need no watermark. */
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "agg.h"
+#include "ledger_watermark.h"
+#include "otlp.h"
+#include "report.h"
+
+#define WATERMARK "otlp"
+#define SPANS_PER_POST 1000
+#define CONNECT_TIMEOUT_S 10L
+#define TIMEOUT_S 30L
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static size_t discard(char *p, size_t size, size_t n, void *ctx)
+{
+	(void)p;
+	(void)ctx;
+	return size * n;
+}
+
+/* POSTs body to base + path.  Returns 0 on a 2xx answer, else
+ * TG_EXIT_FAIL after saying what went wrong and what to do. */
+static int post(const struct tg_report *rep, const char *path, const char *body, size_t n)
+{
+	char url[4096], err[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	size_t blen = strlen(rep->otlp);
+	long status = 0;
+	CURLcode cc;
+	CURL *c = curl_easy_init();
+
+	while (blen && rep->otlp[blen - 1] == '/')
+		blen--;
+	snprintf(url, sizeof url, "%.*s%s", (int)blen, rep->otlp, path);
+	if (!c || !h) {
+		curl_slist_free_all(h);
+		if (c)
+			curl_easy_cleanup(c);
+		return tg_report_fail(rep, "out of memory");
+	}
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cc = curl_easy_perform(c);
+	if (cc == CURLE_OK)
+		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK)
+		return tg_report_fail(rep, "%s: %s; check the URL and that the collector is up "
+		                      "(nothing was marked as sent: the next run sends it again)",
+		                      url, *err ? err : curl_easy_strerror(cc));
+	if (status < 200 || status > 299)
+		return tg_report_fail(rep, "%s answered HTTP %ld; see the collector's log (nothing was "
+		                      "marked as sent: the next run sends it again)", url, status);
+	return 0;
+}
+
+static int send_metrics(const struct tg_report *rep, struct tg_ledger *l)
+{
+	const char *names[TG_METRIC_SERIES_LABELS + TG_REPORT_TAG_LABELS + 1];
+	char tagname[TG_REPORT_TAG_LABELS][TG_AGG_TAG_MAX + 16];
+	const struct tg_metric_family *fam;
+	int64_t now = now_ns();
+	size_t nfam, n = 0;
+	char *body = NULL;
+	struct tg_agg a;
+	int nl = TG_METRIC_SERIES_LABELS + rep->ntag_labels, rc;
+	FILE *f;
+
+	if ((rc = tg_metrics_sum(rep, l, &a)) != 0)
+		return rc;
+	for (int k = 0; k < nl; k++) {
+		if (k < TG_METRIC_SERIES_LABELS) {
+			names[k] = tg_metric_series_label[k];
+		} else {
+			snprintf(tagname[k - TG_METRIC_SERIES_LABELS], sizeof tagname[0],
+			         "tokenguard.tag.%s", rep->tag_label[k - TG_METRIC_SERIES_LABELS]);
+			names[k] = tagname[k - TG_METRIC_SERIES_LABELS];
+		}
+	}
+	names[nl] = "gen_ai.token.type";
+	if (!(f = open_memstream(&body, &n))) {
+		tg_agg_free(&a);
+		return tg_report_fail(rep, "out of memory");
+	}
+	fam = tg_metric_families(&nfam);
+	tg_otlp_metrics_open(f);
+	/* Start 0: a cumulative sum over every record since the ledger began. */
+	for (size_t i = 0; i < nfam; i++) {
+		tg_otlp_metric_open(f, i == 0, fam[i].otel_name, fam[i].unit, fam[i].help);
+		for (size_t g = 0; g < a.ngroups; g++) {
+			const struct tg_agg_sums *s = &a.group[g].sums;
+
+			tg_otlp_point(f, g == 0, names, (const char *const *)a.group[g].value, nl, 0, now,
+			              fam[i].usd != NULL, fam[i].count ? fam[i].count(s) : 0,
+			              fam[i].usd ? fam[i].usd(s) : 0);
+		}
+		tg_otlp_metric_close(f);
+	}
+	tg_otlp_metric_open(f, nfam == 0, "tokenguard.tokens", "{token}",
+	                    "Tokens of sent calls by gen_ai.token.type: input and output (their sum "
+	                    "is the total); cache_read and cache_write are parts of input, reasoning "
+	                    "of output.  Unknown counts are left out.");
+	for (size_t g = 0, first = 1; g < a.ngroups; g++) {
+		const char *values[TG_METRIC_SERIES_LABELS + TG_REPORT_TAG_LABELS + 1];
+
+		memcpy(values, a.group[g].value, nl * sizeof *values);
+		for (int k = 0; k < TG_TOK_KINDS; k++, first = 0) {
+			values[nl] = tg_metric_token_type[k];
+			tg_otlp_point(f, first, names, values, nl + 1, 0, now, 0,
+			              a.group[g].sums.tokens[k], 0);
+		}
+	}
+	tg_otlp_metric_close(f);
+	tg_otlp_metrics_close(f);
+	tg_agg_free(&a);
+	if (fclose(f)) {
+		free(body);
+		return tg_report_fail(rep, "out of memory");
+	}
+	rc = post(rep, "/v1/metrics", body, n);
+	free(body);
+	return rc;
+}
+
+/* The ledger's watermark (ledger_watermark.h): the greatest key sent and
+ * the keys sent in the hour before it, sorted. */
+struct mark {
+	unsigned char key[16];
+	int has;
+	unsigned char *recent;
+	size_t nrecent;
+};
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+static int64_t key_ts(const unsigned char *key)
+{
+	uint64_t ts = 0;
+
+	for (int i = 0; i < 8; i++)
+		ts = ts << 8 | key[i];
+	return (int64_t)ts;
+}
+
+/* One POST's worth of spans: the body and the keys of its records. */
+struct batch {
+	const struct mark *m;
+	const struct tg_filter *filter;  /* --provider, --model, --process, --tag */
+	FILE *f;
+	char *body;
+	size_t n;
+	int count;
+	unsigned char keys[SPANS_PER_POST][16];
+};
+
+/* A record at or before the watermark was sent unless it is not among the
+ * recent keys: then it was committed after the watermark passed its key. */
+static int add_span(void *ctx, const unsigned char key[16], const struct tg_record *r)
+{
+	struct batch *b = ctx;
+
+	if (!tg_filter_match(b->filter, r))
+		return 0;
+	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 &&
+	    bsearch(key, b->m->recent, b->m->nrecent, 16, key_cmp))
+		return 0;
+	if (!b->f) {
+		if (!(b->f = open_memstream(&b->body, &b->n)))
+			return 1;
+		tg_otlp_traces_open(b->f);
+	}
+	tg_otlp_span(b->f, b->count == 0, key, r);
+	memcpy(b->keys[b->count], key, 16);
+	return ++b->count == SPANS_PER_POST ? 2 : 0;
+}
+
+/* The mark after the batch b was taken: the greatest key, and the keys of
+ * the hour before it, old and new, sorted.  Returns 0 or TG_ENOMEM. */
+static int advance(struct mark *m, const struct batch *b)
+{
+	size_t n = m->nrecent + b->count, k = 0;
+	unsigned char *all = malloc(n * 16 + 1);
+	int64_t from;
+
+	if (!all)
+		return TG_ENOMEM;
+	/* memcpy may not be given a NULL array, even for no bytes */
+	if (m->nrecent)
+		memcpy(all, m->recent, m->nrecent * 16);
+	if (b->count)
+		memcpy(all + m->nrecent * 16, b->keys, (size_t)b->count * 16);
+	qsort(all, n, 16, key_cmp);
+	if (!m->has || memcmp(all + (n - 1) * 16, m->key, 16) > 0)
+		memcpy(m->key, all + (n - 1) * 16, 16);
+	m->has = 1;
+	from = key_ts(m->key) - TG_WATERMARK_RECENT_US;
+	for (size_t i = 0; i < n; i++)
+		if (key_ts(all + i * 16) >= from && (!k || memcmp(all + i * 16, all + (k - 1) * 16, 16)))
+			memmove(all + k++ * 16, all + i * 16, 16);
+	free(m->recent);
+	m->recent = all;
+	m->nrecent = k;
+	return 0;
+}
+
+/* The spans not sent yet, a POST of up to SPANS_PER_POST at a time, the
+ * watermark moved after each one the receiver took.  The scan starts an
+ * hour before the watermark's key, for records committed late. */
+static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct mark *m,
+                        int64_t *sent)
+{
+	for (;;) {
+		struct batch *b = calloc(1, sizeof *b);
+		unsigned char from[16] = { 0 };
+		int64_t start = m->has ? key_ts(m->key) - TG_WATERMARK_RECENT_US : 0;
+		int rc;
+
+		if (!b)
+			return tg_report_fail(rep, "out of memory");
+		b->m = m;
+		b->filter = &rep->filter;
+		for (int i = 7; i >= 0; i--, start >>= 8)
+			from[i] = (unsigned char)(start > 0 ? start : 0);
+		rc = tg_ledger_scan_after(l, from, 1, add_span, b);
+		if (rc == 0 || rc == 2) {
+			if (b->count) {
+				tg_otlp_traces_close(b->f);
+				rc = fclose(b->f) ? tg_report_fail(rep, "out of memory")
+				                  : post(rep, "/v1/traces", b->body, b->n);
+				b->f = NULL;
+				if (!rc && (rc = advance(m, b)) != 0)
+					rc = tg_report_fail(rep, "out of memory");
+				if (!rc && (rc = tg_ledger_watermark_put(l, WATERMARK, m->key, m->recent,
+				                                         m->nrecent)) != 0)
+					rc = tg_report_fail(rep, "%s: the spans were sent but the watermark could "
+					                    "not be stored (%s): the next run sends them again",
+					                    rep->dir, tg_strerror(rc));
+				if (!rc)
+					*sent += b->count;
+				rc = rc ? rc : b->count < SPANS_PER_POST ? -1 : 0;
+			} else {
+				rc = -1;
+			}
+		} else {
+			rc = rc == 1 ? tg_report_fail(rep, "out of memory") : tg_report_ledger_fail(rep, rc);
+		}
+		if (b->f)
+			fclose(b->f);
+		free(b->body);
+		free(b);
+		if (rc)
+			return rc < 0 ? 0 : rc;
+	}
+}
+
+static int send_spans(const struct tg_report *rep, struct tg_ledger *l, int64_t *sent)
+{
+	struct mark m = { 0 };
+	int rc = tg_ledger_watermark_get(l, WATERMARK, m.key, &m.has, &m.recent, &m.nrecent);
+
+	if (rc)
+		return tg_report_dir_fail(rep, rc);
+	rc = send_batches(rep, l, &m, sent);
+	free(m.recent);
+	return rc;
+}
+
+int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *unused)
+{
+	struct tg_ledger *l;
+	int64_t sent = 0;
+	int rc;
+
+	(void)unused;
+	if (!rep->otlp)
+		return tg_report_fail(rep, "export needs --otlp URL (the collector's OTLP/HTTP base, "
+		                      "e.g. http://127.0.0.1:4318)");
+	if (rep->period_given)
+		return tg_report_fail(rep, "export sends counters over every record and the spans "
+		                      "not sent yet; drop --since, --until and --today");
+	if (strncmp(rep->otlp, "http://", 7) && strncmp(rep->otlp, "https://", 8))
+		return tg_report_fail(rep, "--otlp \"%s\" is not an http:// or https:// URL", rep->otlp);
+	if ((rc = tg_ledger_open(&l, rep->dir, 0)) != 0)
+		return tg_report_dir_fail(rep, rc);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+		tg_ledger_close(l);
+		return tg_report_fail(rep, "cannot start libcurl");
+	}
+	rc = tg_ledger_try_fold(l);
+	if (rc && rc != TG_ELOCKED) {
+		rc = tg_report_dir_fail(rep, rc);
+	} else {
+		rc = send_metrics(rep, l);
+		if (!rc && rep->spans)
+			rc = send_spans(rep, l, &sent);
+	}
+	if (!rc && rep->spans)
+		fprintf(rep->err, "tokenguard-report: export: %lld spans sent\n", (long long)sent);
+	curl_global_cleanup();
+	tg_ledger_close(l);
+	return rc;
+}

@@ -1,0 +1,193 @@
+/* help.c - the option lines and the help of each command (see help.h). */
+#include <string.h>
+
+#include "help.h"
+
+/* Who an option line is for: commands with any of these TG_TAKES_* bits;
+ * 0 for every command (the ledger, the period, the format). */
+struct option_help {
+	unsigned takes;
+	const char *text;
+};
+
+static const struct option_help options[] = {
+	{ 0, "  --ledger DIR       ledger directory (default: $TOKENGUARD_LEDGER, else\n"
+	     "                     $XDG_DATA_HOME/tokenguard, else ~/.local/share/tokenguard)\n" },
+	{ 0, "  --since WHEN       from WHEN, inclusive\n"
+	     "  --until WHEN       up to WHEN, exclusive; a bare date includes that whole day\n"
+	     "  --today            since local midnight today\n"
+	     "  --timezone ZONE    days, weeks, months, hours and bare dates in ZONE of the tz\n"
+	     "                     database (Asia/Tokyo, UTC); default: the local zone (TZ,\n"
+	     "                     else /etc/localtime).  Records stay UTC\n" },
+	{ TG_TAKES_BY,
+	  "  --by KEY[,KEY...]  summary grouping: provider, model, host, endpoint, day,\n"
+	  "                     week (ISO), month, hour (of the day), process, operation,\n"
+	  "                     session, block, tag:NAME (default: provider,model)\n" },
+	{ TG_TAKES_VIEW, "  --breakdown        views: one row per model under each day, week, ...\n" },
+	{ TG_TAKES_ORDER,
+	  "  --sort KEY         summary and views: rows by cost, calls or tokens, biggest\n"
+	  "                     first (default: by their keys, in time order)\n"
+	  "  --order asc|desc   summary and views: the direction of the rows\n"
+	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
+	{ 0, "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
+	     "                     (default when piped; a table on a terminal), json, csv,\n"
+	     "                     table; check: table, json; budget list/status/alerts:\n"
+	     "                     table, json.  CSV text starting with = + - @ gets a\n"
+	     "                     leading ' so spreadsheets do not run it as a formula\n"
+	     "  --json             --format json\n" },
+	{ TG_TAKES_FILTER,
+	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
+	  "  --provider P, --model M, --process P\n"
+	  "                     only calls of that provider, model (or model family),\n"
+	  "                     process; for summary, the views, records and check\n" },
+	{ TG_TAKES_MAX,
+	  "  --max-usd X, --max-tokens N\n"
+	  "                     check: the limits (tokens = input + output)\n"
+	  "  --strict           check: exit 1 also when a selected call's cost or token\n"
+	  "                     count is unknown (unpriced model, no usage in the response)\n"
+	  "  --require-ledger   check: exit 2 when there is no ledger (default: no ledger\n"
+	  "                     is no spend, exit 0)\n" },
+	{ TG_TAKES_BUDGET,
+	  "  --scope S, --window W, --usd X, --tokens N, --action A, --alert P,\n"
+	  "  --fallback F, --unpriced U\n"
+	  "                     budget set: the policy's fields one by one\n" },
+	{ TG_TAKES_FORCE, "  --force            repair: rebuild even a ledger that verifies clean\n" },
+	{ TG_TAKES_PID, "  --pid PID          doctor: a running process\n" },
+	{ TG_TAKES_EXPORT,
+	  "  --tag-label NAME   metrics, serve: the tag NAME as label tag_NAME (up to 4)\n"
+	  "  --listen HOST:PORT serve: where to answer GET /metrics (127.0.0.1:9464)\n" },
+	{ TG_TAKES_OTLP,
+	  "  --otlp URL         export: the OTLP/HTTP collector (http://127.0.0.1:4318);\n"
+	  "                     POSTs URL/v1/metrics and, with --spans, URL/v1/traces\n"
+	  "  --spans            export: also one span per record not sent yet (GenAI\n"
+	  "                     attributes; a watermark in the ledger: never twice)\n" },
+	{ TG_TAKES_FOLLOW,
+	  "  --follow           records: then print each record added, once, until the\n"
+	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n" },
+	{ 0, "  -h, --help         this text; after a command, that command's help\n"
+	     "  -V, --version      print the version (also: `version`)\n" },
+};
+
+void tg_help_options(FILE *f, unsigned takes, int all)
+{
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		if (all || !options[i].takes || (options[i].takes & takes))
+			fputs(options[i].text, f);
+}
+
+/* What a command is for beyond its one line, and how it is used. */
+struct command_help {
+	const char *name;
+	const char *text;
+};
+
+static const struct command_help commands[] = {
+	{ "summary",
+	  "Calls, tokens and cost of the period, one row per --by group and a TOTAL.\n"
+	  "The command run when none is named.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report summary --today\n"
+	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
+	  "  tokenguard-report --by tag:team --format csv > spend.csv\n" },
+	{ "daily", "Examples:\n"
+	  "  tokenguard-report daily --since 2w\n"
+	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n" },
+	{ "weekly", "Examples:\n"
+	  "  tokenguard-report weekly --since 2026-10-01\n"
+	  "  tokenguard-report weekly --breakdown --format json\n" },
+	{ "monthly", "Examples:\n"
+	  "  tokenguard-report monthly\n"
+	  "  tokenguard-report monthly --breakdown --provider openai\n" },
+	{ "session",
+	  "A session is a process run: one pid and process name, no pause of 30\n"
+	  "minutes or more.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report session --today\n"
+	  "  tokenguard-report session --sort cost --limit 5\n" },
+	{ "blocks",
+	  "5-hour windows from the hour of their first call; the active one with its\n"
+	  "time left and cost projected at the rate so far.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report blocks --today\n"
+	  "  tokenguard-report blocks --breakdown --format json\n" },
+	{ "records",
+	  "JSON Lines when piped, a table on a terminal.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report records --since 1h\n"
+	  "  tokenguard-report records --model gpt-4o --format csv\n"
+	  "  tokenguard-report records --follow | jq .cost_usd\n" },
+	{ "check",
+	  "Exit 0 when the spend is within the limits, 1 when over (or, with\n"
+	  "--strict, when a cost or token count is unknown), 2 on an error, a\n"
+	  "filter value no record has included.  No ledger is no spend (exit 0)\n"
+	  "unless --require-ledger.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report check --today --max-usd 5\n"
+	  "  tokenguard-report check --since 24h --tag team=search --max-tokens 2M\n"
+	  "  tokenguard-report check --max-usd 0.5 --format json\n" },
+	{ "budget",
+	  "  budget set NAME SPEC   SPEC: SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N]\n"
+	  "                         [,fallback=F][,unpriced=estimate|block|allow]\n"
+	  "  budget list | rm NAME | reset NAME | status | alerts\n"
+	  "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
+	  "WINDOW: day, month, 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
+	  "ACTION: block, warn, downgrade:MODEL, clamp.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
+	  "  tokenguard-report budget set ads --scope tag:team=ads --window month --usd 100 --action warn\n"
+	  "  tokenguard-report budget status --format json\n" },
+	{ "verify",
+	  "Writes nothing; exit 1 when the ledger is inconsistent.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report verify\n"
+	  "  tokenguard-report verify --ledger /var/lib/tokenguard --format json\n" },
+	{ "repair",
+	  "Moves data.mdb and lock.mdb of a damaged ledger into DIR/damaged-TIME/ and\n"
+	  "rebuilds the ledger from what is still readable.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report repair\n"
+	  "  tokenguard-report repair --force\n" },
+	{ "prices",
+	  "  prices [--provider P]        the price table (USD per million tokens)\n"
+	  "  prices MODEL [--provider P]  what MODEL matches; exit 1 when none prices it\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report prices --provider anthropic\n"
+	  "  tokenguard-report prices gpt-4o-2024-08-06\n" },
+	{ "doctor",
+	  "  doctor               the installation\n"
+	  "  doctor -- COMMAND    whether the shim will see COMMAND's TLS\n"
+	  "  doctor --pid PID     whether a running process has the shim\n"
+	  "Exit 1 when a finding needs attention.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report doctor\n"
+	  "  tokenguard-report doctor -- python3 app.py\n"
+	  "  tokenguard-report doctor --pid 4242\n" },
+	{ "metrics", "Examples:\n"
+	  "  tokenguard-report metrics\n"
+	  "  tokenguard-report metrics --tag-label team > /var/lib/node_exporter/tg.prom\n" },
+	{ "serve", "Examples:\n"
+	  "  tokenguard-report serve\n"
+	  "  tokenguard-report serve --listen 0.0.0.0:9464 --tag-label team\n" },
+	{ "export",
+	  "Sends the counters of `metrics` as OTLP sums and, with --spans, one span\n"
+	  "per record not sent before (a watermark in the ledger); exit 2 when the\n"
+	  "collector does not take them, the watermark then unmoved.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
+	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
+};
+
+void tg_help_command(FILE *f, const struct tg_cmd *cmd)
+{
+	fprintf(f, "usage: tokenguard-report %s [OPTIONS]%s\n\n%s: %s.\n\n", cmd->name,
+	        cmd->takes & (TG_TAKES_ARGS | TG_TAKES_BUDGET) ? " [ARGS]" : "",
+	        cmd->name, cmd->usage);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(commands[i].name, cmd->name))
+			fprintf(f, "%s\n", commands[i].text);
+	fputs("Options:\n", f);
+	tg_help_options(f, cmd->takes, 0);
+	fputs("\nWHEN is today, yesterday, YYYY-MM-DD, YYYYMMDD, an ISO 8601 time or a\n"
+	      "duration back from now: 30m, 12h, 7d, 2w.  `tokenguard-report help`: every\n"
+	      "command.\n", f);
+}
