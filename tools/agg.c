@@ -477,7 +477,8 @@ size_t tg_agg_order(struct tg_agg *a, enum tg_agg_sort by, int desc, int64_t lim
 	struct order o = { a->nkeys, by, desc };
 	size_t dropped = 0;
 
-	qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_ordered, &o);
+	if (a->ngroups)   /* no groups: no array, which qsort_r may not be given */
+		qsort_r(a->group, a->ngroups, sizeof *a->group, cmp_ordered, &o);
 	if (limit >= 0 && (uint64_t)limit < a->ngroups) {
 		dropped = a->ngroups - (size_t)limit;
 		for (size_t i = (size_t)limit; i < a->ngroups; i++)

@@ -203,7 +203,7 @@ static int add_span(void *ctx, const unsigned char key[16], const struct tg_reco
 
 	if (!tg_filter_match(b->filter, r))
 		return 0;
-	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 &&
+	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 && b->m->nrecent &&
 	    bsearch(key, b->m->recent, b->m->nrecent, 16, key_cmp))
 		return 0;
 	if (!b->f) {
