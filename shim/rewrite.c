@@ -144,6 +144,23 @@ static int insert_after_brace(const char *body, size_t blen, size_t at, const ch
 	return 0;
 }
 
+/* 1 when the object at body[at] is the value of the key name[0, len): the
+ * request scan reports where either config object starts, and a body may
+ * hold the other API's one. */
+static int object_is_named(const char *body, size_t at, const char *name, size_t len)
+{
+	size_t i = at;
+	while (i > 0 && is_json_space(body[i - 1]))
+		i--;
+	if (i == 0 || body[--i] != ':')
+		return 0;
+	while (i > 0 && is_json_space(body[i - 1]))
+		i--;
+	if (i < len + 2 || body[i - 1] != '"' || body[i - len - 2] != '"')
+		return 0;
+	return memcmp(body + i - len - 1, name, len) == 0;
+}
+
 /* Inserts the cap under its key: top-level ("max_tokens"), or nested
  * ("generationConfig.maxOutputTokens") into the object when the body has
  * it, else into a new one. */
@@ -158,6 +175,12 @@ static int insert_cap(const char *body, size_t blen, const struct tg_rewrite *rw
 	while (top < blen && is_json_space(body[top]))
 		top++;
 	int n;
+	/* Into another object than the key names (a Gemini key in a body
+	 * with Bedrock's inferenceConfig): no edit, the fallback applies. */
+	if (dot && rw->cap_parent_offset >= 0 &&
+	    ((size_t)rw->cap_parent_offset >= blen ||
+	     !object_is_named(body, (size_t)rw->cap_parent_offset, key, (size_t)(dot - key))))
+		return -1;
 	if (!dot)
 		n = snprintf(text, sizeof text, "\"%s\":%lld", key, (long long)rw->max_tokens);
 	else if (rw->cap_parent_offset >= 0)
