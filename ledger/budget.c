@@ -301,6 +301,30 @@ static int once(unsigned *seen, int what, char *err, size_t errlen)
 	return 0;
 }
 
+/* day@ZONE, month@ZONE: the name is checked here, the zone itself is
+ * read when the policy is loaded (zones.h). */
+static int parse_zone(struct slice f, enum tg_window w, struct slice z, struct tg_policy *p,
+                      char *err, size_t errlen)
+{
+	char msg[160];
+
+	if (w == TG_WIN_24H || w == TG_WIN_SESSION)
+		return fail(err, errlen, "window \"%.*s\": a %s window does not depend on a time "
+		            "zone; drop the @ZONE (only day@ZONE and month@ZONE take one)",
+		            shown(f), f.p, window_names[w]);
+	if (z.n == 0)
+		return fail(err, errlen, "window \"%.*s\": expected a zone after '@', e.g. "
+		            "%s@Europe/Berlin", shown(f), f.p, window_names[w]);
+	if (z.n >= sizeof p->zone)
+		return fail(err, errlen, "window \"%.*s\": the zone is longer than %d characters",
+		            shown(f), f.p, TG_TZ_NAME_MAX - 1);
+	copy(p->zone, sizeof p->zone, z);
+	if (tg_tz_name_check(p->zone, msg, sizeof msg))
+		return fail(err, errlen, "window \"%.*s\": %s", shown(f), f.p, msg);
+	p->window = w;
+	return 0;
+}
+
 static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char *err, size_t errlen)
 {
 	struct slice v;
@@ -310,6 +334,12 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 		if (is(f, window_names[w])) {
 			p->window = (enum tg_window)w;
 			return once(seen, SEEN_WINDOW, err, errlen);
+		}
+		if (prefixed(f, window_names[w], &v) && v.n && v.p[0] == '@') {
+			if (once(seen, SEEN_WINDOW, err, errlen))
+				return -1;
+			return parse_zone(f, (enum tg_window)w, (struct slice){ v.p + 1, v.n - 1 }, p,
+			                  err, errlen);
 		}
 	}
 	if (prefixed(f, "usd=", &v))
@@ -343,8 +373,8 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 	}
 	if ((rc = parse_action(f, p, err, errlen)) <= 0)
 		return rc ? rc : once(seen, SEEN_ACTION, err, errlen);
-	return fail(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, 24h, "
-	            "session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
+	return fail(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, "
+	            "day@ZONE, month@ZONE, 24h, session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
 	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn, "
 	            "unpriced=estimate|block|allow or name=NAME",
 	            shown(f), f.p);
@@ -379,7 +409,8 @@ int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t e
 		p = comma + 1;
 	}
 	if (!(seen & (1u << SEEN_WINDOW)))
-		return fail(err, errlen, "no window; add day, month, 24h or session");
+		return fail(err, errlen, "no window; add day, month, day@ZONE, month@ZONE, 24h "
+		            "or session");
 	if (!(seen & (1u << SEEN_USD | 1u << SEEN_TOKENS)))
 		return fail(err, errlen, "no limit; add usd=NUMBER and/or tokens=INTEGER");
 	if (!(seen & (1u << SEEN_ACTION)))
@@ -460,6 +491,8 @@ int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 	else
 		PUT("%s:%s", tg_scope_name(p->scope), p->scope_value);
 	PUT(",%s", tg_window_name(p->window));
+	if (p->zone[0])
+		PUT("@%s", p->zone);
 	if (p->limit_usd >= 0) {
 		char num[48];
 
@@ -514,6 +547,30 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 		break;
 	}
 	return TG_EINVAL;
+}
+
+int tg_window_bounds_tz(enum tg_window w, const struct tg_tz *tz, int64_t now_us,
+                        int64_t *start_us, int64_t *reset_us)
+{
+	int64_t s, e, t = floor_div(now_us, 1000000);
+
+	if (!tz || (w != TG_WIN_DAY && w != TG_WIN_MONTH))
+		return tg_window_bounds(w, now_us, start_us, reset_us);
+	if (w == TG_WIN_DAY)
+		tg_tz_day(tz, t, &s, &e);
+	else
+		tg_tz_month(tz, t, &s, &e);
+	*start_us = s * 1000000;
+	*reset_us = e * 1000000;
+	return 0;
+}
+
+int tg_policy_window_text(const struct tg_policy *p, char *buf, size_t n)
+{
+	int k = p->zone[0] ? snprintf(buf, n, "%s@%s", tg_window_name(p->window), p->zone) :
+	        snprintf(buf, n, "%s", tg_window_name(p->window));
+
+	return k < 0 || (size_t)k >= n ? -1 : k;
 }
 
 double tg_policy_used_pct(const struct tg_policy *p, double usd, int64_t tokens, int usd_applies)

@@ -12,7 +12,7 @@
  * SCOPE comes first; the fields follow in any order, each at most once:
  *
  *   SCOPE    global | tag:KEY=VALUE | model:NAME | provider:NAME | process:NAME
- *   WINDOW   day | month | 24h | session                        (required)
+ *   WINDOW   day | month | day@ZONE | month@ZONE | 24h | session (required)
  *   LIMIT    usd=NUMBER | tokens=INTEGER                 (one or both required)
  *   ACTION   block | warn | downgrade:MODEL | clamp                (required)
  *   alert=N  percent of a limit at which to alert once per window,
@@ -43,8 +43,14 @@
  *   tag:team=search,day,usd=5,tokens=2M,warn,alert=50%
  *   model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn
  *
- * Windows are UTC.  day is [00:00, next 00:00); month is [the 1st 00:00,
- * the next 1st); 24h is rolling and hour-granular: the current clock hour
+ * day and month without a zone are UTC: day is [00:00, next 00:00); month
+ * is [the 1st 00:00, the next 1st).  day@ZONE and month@ZONE count the
+ * same in the local time of ZONE, a tz database name (Europe/Berlin,
+ * Asia/Kolkata, America/Los_Angeles, UTC; tzif.h reads it): from local
+ * midnight to the next, so a day is 23 or 25 hours long when the clocks
+ * change, and a day that would begin in a DST gap begins where the gap
+ * ends.  24h and session do not depend on a zone: 24h@ZONE and
+ * session@ZONE are refused.  24h is rolling and hour-granular: the current clock hour
  * and the 24 before it, so it resets when the oldest hour drops out (at the
  * next full hour); session is the life of one process and is counted by
  * that process, never in the ledger.
@@ -60,6 +66,7 @@
 
 #include "error.h"
 #include "record.h"
+#include "tzif.h"
 
 enum tg_window { TG_WIN_DAY, TG_WIN_MONTH, TG_WIN_24H, TG_WIN_SESSION };
 enum tg_scope { TG_SCOPE_GLOBAL, TG_SCOPE_TAG, TG_SCOPE_MODEL, TG_SCOPE_PROVIDER, TG_SCOPE_PROCESS };
@@ -73,7 +80,10 @@ enum tg_unpriced { TG_UNPRICED_ESTIMATE, TG_UNPRICED_BLOCK, TG_UNPRICED_ALLOW };
 #define TG_POLICY_TOKENS_MAX INT64_C(1000000000000000)
 
 /* Longest policy line tg_policy_format() writes, NUL included. */
-#define TG_POLICY_LINE_MAX (TG_TAGS_MAX + TG_MODEL_MAX + TG_POLICY_NAME_MAX + 160)
+#define TG_POLICY_LINE_MAX (TG_TAGS_MAX + TG_MODEL_MAX + TG_POLICY_NAME_MAX + TG_TZ_NAME_MAX + 160)
+
+/* Longest window text tg_policy_window_text() writes, NUL included. */
+#define TG_WINDOW_TEXT_MAX (16 + TG_TZ_NAME_MAX)
 
 /* Longest scope string tg_policy_scope_key() writes, NUL included. */
 #define TG_SCOPE_KEY_MAX (TG_TAGS_MAX + 16)
@@ -83,6 +93,8 @@ struct tg_policy {
 	enum tg_scope scope;
 	char scope_value[TG_TAGS_MAX];  /* "team=search" for tag, model/provider/process name; "" for global */
 	enum tg_window window;
+	char zone[TG_TZ_NAME_MAX];      /* day/month only: the zone of day@ZONE, month@ZONE;
+	                                   "" for UTC without a zone (zones.h loads it) */
 	double limit_usd;               /* < 0: no USD limit */
 	int64_t limit_tokens;           /* < 0: no token limit (tokens = input + output) */
 	enum tg_action action;
@@ -127,6 +139,16 @@ int tg_policy_name_check(const char *name, char *err, size_t errlen);
  * when the window (or for 24h its oldest hour) ends.  Returns 0, or
  * TG_EINVAL for TG_WIN_SESSION (not a time window) or an unknown w. */
 int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_t *reset_us);
+
+/* tg_window_bounds() with day and month counted in zone tz (NULL: UTC).
+ * A policy's window is tg_policy_bounds() of zones.h, which finds tz. */
+int tg_window_bounds_tz(enum tg_window w, const struct tg_tz *tz, int64_t now_us,
+                        int64_t *start_us, int64_t *reset_us);
+
+/* p's window as the syntax spells it: "day", "month@Europe/Berlin".
+ * Returns the length, or -1 when n is too small (TG_WINDOW_TEXT_MAX
+ * always suffices). */
+int tg_policy_window_text(const struct tg_policy *p, char *buf, size_t n);
 
 /* 1 when p governs c, else 0.  Model scope: NAME equals the model or its
  * price family (the caller passes model_family from tg_price_find()->family,

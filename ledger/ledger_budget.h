@@ -101,12 +101,31 @@ const char *tg_alert_level_name(int level);
 
 /* The spend of p's scope in p's current window at now_us, less the
  * baseline of a reset made in that same window, plus the records of that
- * scope and window still in spools (ledger.h).  Day and month read one
- * bucket; 24h sums the hour buckets from the window start (see budget.h:
+ * scope and window still in spools (ledger.h).  UTC day and month read one
+ * bucket (zoned ones: below); 24h sums the hour buckets from the window start (see budget.h:
  * hour-granular, no prorating of the oldest hour).  Returns 0, TG_EINVAL
- * for a session window, or a ledger error. */
+ * for a session window or a zone that cannot be loaded (zones.h), or a
+ * ledger error. */
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
                     struct tg_spend *out);
+
+/* Day and month windows in a zone (day@ZONE, month@ZONE) are not UTC
+ * buckets: their spend is summed from the buckets that lie wholly inside
+ * the window (UTC days, then hours) and, for a zone whose offset is not a
+ * whole number of hours (Asia/Kolkata, Asia/Kathmandu), the records of
+ * the partial hours at both ends, matched to the scope by the same rule
+ * that fills the buckets, with the model families of the price table
+ * tg_ledger_set_prices() gave.  Worst case for one policy: a month in
+ * such a zone reads about 30 day buckets, 46 hour buckets and the
+ * records of two partial hours; a day reads at most 25 hour buckets and
+ * two partial hours' records.  A reset's baseline of such a window is
+ * its sum at the time of the reset. */
+
+/* The price table whose model families a zoned window's partial hours
+ * use to match model: scopes (see above); p must outlive l's use of it.
+ * NULL (the default) counts each record under its own model name. */
+struct tg_prices;
+void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p);
 
 /* tg_ledger_spend() for n policies in one read transaction: the shim's
  * per-request check.  Session policies get zeros with window_start_us and

@@ -52,6 +52,9 @@ struct tg_ledger {
 	MDB_dbi alerts;      /* ts | pid | seq -> alert (see ledger_alert.c) */
 	MDB_dbi alert_once;  /* policy NUL level window_start -> "" */
 	int has_budget_dbs;  /* 0 only for a read-only open of a schema 1 ledger */
+	const struct tg_prices *prices;   /* the model families of records read for
+	                                     a zoned window's partial hours (NULL:
+	                                     a model is its own family) */
 	/* Readers hold it shared, writers exclusive: mdb_env_set_mapsize()
 	 * needs every transaction of this process to be finished. */
 	pthread_rwlock_t lock;

@@ -11,8 +11,10 @@
 #include "price.h"
 #include "record_codec.h"
 #include "spool_cache.h"
+#include "zones.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
+#define US_PER_DAY (24 * US_PER_HOUR)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
 #define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
 #define TVAL_LEN 32        /* the first layout (ledger_budget.h) */
@@ -400,6 +402,9 @@ static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64
 	return rc == MDB_NOTFOUND || rc == 0 ? 0 : rc;
 }
 
+static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                     const char *scope, int64_t start_us, int64_t end_us, struct tg_total *out);
+
 static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
                      int64_t now_us, struct tg_spend *s)
 {
@@ -409,7 +414,7 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 	int rc, based;
 
 	memset(s, 0, sizeof *s);
-	if (tg_window_bounds(p->window, now_us, &s->window_start_us, &s->reset_us) != 0) {
+	if (tg_policy_bounds(p, now_us, &s->window_start_us, &s->reset_us) != 0) {
 		s->window_start_us = s->reset_us = -1;
 		return TG_EINVAL;
 	}
@@ -425,6 +430,11 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 	if (p->window == TG_WIN_24H) {
 		based = based && b.bucket_us >= s->window_start_us;
 		rc = sum_hours(l, txn, scope, based ? b.bucket_us : s->window_start_us, now_us, s);
+	} else if (p->zone[0]) {
+		based = based && b.bucket_us == s->window_start_us;
+		rc = sum_zoned(l, txn, p, scope, s->window_start_us, s->reset_us, &a);
+		if (rc == 0)
+			spend_add(s, &a);
 	} else {
 		based = based && b.bucket_us == s->window_start_us;
 		rc = get_bucket(l, txn, scope, p->window == TG_WIN_DAY ? B_DAY : B_MONTH,
@@ -540,13 +550,16 @@ static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 	if ((rc = tg_policy_get_txn(l, txn, q->name, &p)) != 0)
 		return rc;
-	if (tg_window_bounds(p.window, q->now_us, &start, &reset) != 0)
+	if (tg_policy_bounds(&p, q->now_us, &start, &reset) != 0)
 		return TG_EINVAL;
 	bucket = p.window == TG_WIN_24H ? bucket_start(B_HOUR, q->now_us) : start;
 	if (tg_policy_scope_key(&p, scope, sizeof scope) < 0)
 		return TG_EINVAL;
-	rc = get_bucket(l, txn, scope, p.window == TG_WIN_24H ? B_HOUR :
-	                p.window == TG_WIN_DAY ? B_DAY : B_MONTH, bucket, &a);
+	if (p.zone[0])   /* day@ZONE, month@ZONE: the window's sum so far */
+		rc = sum_zoned(l, txn, &p, scope, start, reset, &a);
+	else
+		rc = get_bucket(l, txn, scope, p.window == TG_WIN_24H ? B_HOUR :
+		                p.window == TG_WIN_DAY ? B_DAY : B_MONTH, bucket, &a);
 	if (rc)
 		return rc;
 	slen = strlen(scope);
@@ -675,6 +688,94 @@ static int sum_records(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q, int
                        int64_t until_us)
 {
 	return each_record(l, txn, since_us, until_us, q->text, sum_scanned, q);
+}
+
+/* ---- zoned windows (ledger_budget.h) ---- */
+
+void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p)
+{
+	if (l)
+		l->prices = p;
+}
+
+/* Whether a record adds to one scope: the buckets it fills (the one rule
+ * of tg_totals_each) include one of that scope. */
+struct scope_match {
+	struct tg_ledger *l;
+	unsigned char prefix[TKEY_MAX];   /* scope | NUL, as in a totals key */
+	size_t plen;
+};
+
+static int scope_bucket(void *ctx, const unsigned char *key, size_t klen,
+                        const struct tg_total *delta)
+{
+	const struct scope_match *m = ctx;
+
+	(void)delta;
+	return klen > m->plen && !memcmp(key, m->prefix, m->plen);   /* 1 stops the walk */
+}
+
+static int in_scope(void *ctx, const struct tg_record *r)
+{
+	struct scope_match *m = ctx;
+
+	return tg_totals_each(r, tg_record_family(m->l->prices, r), scope_bucket, m) == 1;
+}
+
+/* Adds the buckets of kind b of scope starting in [from_us, to_us), one
+ * step (an hour or a day) apart; an absent bucket is zero. */
+static int add_buckets(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
+                       int64_t from_us, int64_t to_us, struct tg_total *out)
+{
+	int64_t step = b == B_HOUR ? US_PER_HOUR : US_PER_DAY;
+
+	for (int64_t t = from_us; t < to_us; t += step) {
+		struct tg_total a;
+		int rc = get_bucket(l, txn, scope, b, t, &a);
+
+		if (rc)
+			return rc;
+		tg_total_sum(out, &a);
+	}
+	return 0;
+}
+
+static int64_t up_to(int64_t t, int64_t step)
+{
+	return (t + step - 1) / step * step;   /* t >= 0 */
+}
+
+/* The spend of scope in [start_us, end_us) for a zoned window: whole UTC
+ * days from their buckets, whole hours from theirs, and the records of
+ * the partial hours at the ends (zones whose offset is not whole hours). */
+static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                     const char *scope, int64_t start_us, int64_t end_us, struct tg_total *out)
+{
+	struct scope_match m;
+	struct sum_req q = { p, start_us, end_us, TG_TEXT_ALL, in_scope, &m, out, { 0, 0, 0 }, 0 };
+	int64_t h0, h1, d0, d1;
+	int rc;
+
+	memset(out, 0, sizeof *out);
+	if (start_us < 0 || end_us <= start_us)
+		return 0;
+	m.l = l;
+	m.plen = total_key(m.prefix, scope, B_HOUR, 0) - 9;
+	h0 = up_to(start_us, US_PER_HOUR);
+	h1 = end_us / US_PER_HOUR * US_PER_HOUR;
+	if (h0 >= h1)
+		return sum_records(l, txn, &q, start_us, end_us);
+	if ((rc = sum_records(l, txn, &q, start_us, h0)) != 0 ||
+	    (rc = sum_records(l, txn, &q, h1, end_us)) != 0)
+		return rc;
+	d0 = up_to(h0, US_PER_DAY);
+	d1 = h1 / US_PER_DAY * US_PER_DAY;
+	if (d0 >= d1)
+		return add_buckets(l, txn, scope, B_HOUR, h0, h1, out);
+	if ((rc = add_buckets(l, txn, scope, B_HOUR, h0, d0, out)) != 0 ||
+	    (rc = add_buckets(l, txn, scope, B_DAY, d0, d1, out)) != 0)
+		return rc;
+	return add_buckets(l, txn, scope, B_HOUR, d1, h1, out);
 }
 
 static int sum_spooled(void *ctx, const struct tg_record *r, const char *model_family)

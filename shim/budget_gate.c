@@ -15,6 +15,7 @@
 #include "price.h"
 #include "sink.h"
 #include "text.h"
+#include "zones.h"
 
 #define ENV_POLICIES_MAX    16
 #define STORED_POLICIES_MAX 64
@@ -85,6 +86,27 @@ static void alert_remember(const char *policy, int level, int64_t window_start_u
 	k->window_start_us = window_start_us;
 }
 
+/* Drops the policies of list whose zone cannot be loaded (zones.h), one
+ * warning each: the others still apply.  Zones are loaded here, when a
+ * list is read, never per call.  Returns the new count. */
+static int keep_zoned(struct tg_policy *list, int n, const char *where)
+{
+	int kept = 0;
+	char err[256];
+
+	for (int i = 0; i < n; i++) {
+		if (tg_policy_zone_ready(&list[i], err, sizeof err) != 0) {
+			tg_warn("%s policy %s: %s; it does not apply until that is fixed", where,
+			        list[i].name, err);
+			continue;
+		}
+		if (kept != i)
+			list[kept] = list[i];
+		kept++;
+	}
+	return kept;
+}
+
 void tg_gate_configure(const char *budgets_env, const char *fail_env)
 {
 	char err[256];
@@ -96,6 +118,7 @@ void tg_gate_configure(const char *budgets_env, const char *fail_env)
 		tg_warn("TOKENGUARD_BUDGETS: %s; none of its policies apply until it is fixed", err);
 		gate.nenv = 0;
 	}
+	gate.nenv = keep_zoned(gate.env_policies, gate.nenv, "TOKENGUARD_BUDGETS");
 	gate.fail_closed = 0;
 	if (fail_env && *fail_env) {
 		if (strcmp(fail_env, "closed") == 0)
@@ -195,6 +218,7 @@ static int load_stored(struct tg_ledger *l)
 			        STORED_POLICIES_MAX, STORED_POLICIES_MAX);
 			n = STORED_POLICIES_MAX;
 		}
+		n = keep_zoned(gate.stored, n, "stored");
 	}
 	gate.nstored = n;
 	gate.stored_version = v;
@@ -205,8 +229,12 @@ static int load_stored(struct tg_ledger *l)
 
 static void describe(const struct tg_policy *p, char *buf, size_t n)
 {
+	char win[TG_WINDOW_TEXT_MAX];
+
+	if (tg_policy_window_text(p, win, sizeof win) < 0)
+		snprintf(win, sizeof win, "%s", tg_window_name(p->window));
 	snprintf(buf, n, "%s%s%s, %s", tg_scope_name(p->scope), p->scope_value[0] ? ":" : "",
-	         p->scope_value, tg_window_name(p->window));
+	         p->scope_value, win);
 }
 
 /* In the C locale whatever the host program set: the text ends up in a
@@ -271,7 +299,7 @@ static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const str
                        int level, const char *model, const char *what)
 {
 	struct tg_alert a;
-	char scope[TG_TAGS_MAX + 32], spent[160];
+	char scope[TG_TAGS_MAX + TG_WINDOW_TEXT_MAX + 32], spent[160];
 	describe(p, scope, sizeof scope);
 	spend_text(p, s, spent, sizeof spent);
 	fill_alert(&a, p, s, level, model, what);
@@ -424,7 +452,7 @@ static void announce(struct tg_ledger *l, const struct tg_policy *p, const struc
 static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct tg_policy_verdict *v,
                    const char *model, struct tg_gate_result *out)
 {
-	char scope[TG_TAGS_MAX + 32], spent[200];
+	char scope[TG_TAGS_MAX + TG_WINDOW_TEXT_MAX + 32], spent[200];
 	struct tg_alert a;
 	describe(p, scope, sizeof scope);
 	if (v->reason == TG_BLOCK_UNPRICED)

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "ledger.h"
+#include "ledger_budget.h"
 #include "log.h"
 #include "operation.h"
 #include "price.h"
@@ -238,7 +239,10 @@ void tg_sink_locked(void (*fn)(struct tg_ledger *l, const struct tg_prices *pric
 	pthread_mutex_lock(&sink.lock);
 	if (!sink.prices_loaded)
 		load_prices();
-	fn(ledger(), sink.prices, ctx);
+	struct tg_ledger *l = ledger();
+	/* The families a zoned window's partial hours match by (ledger_budget.h). */
+	tg_ledger_set_prices(l, sink.prices);
+	fn(l, sink.prices, ctx);
 	pthread_mutex_unlock(&sink.lock);
 }
 

@@ -15,8 +15,10 @@
 #include "env.h"
 #include "ledger_budget.h"
 #include "money.h"
+#include "price.h"
 #include "report.h"
 #include "when.h"
+#include "zones.h"
 
 #define ENV_MAX 32
 #define SPEC_MAX 1024
@@ -149,6 +151,8 @@ static int cmd_set(const struct tg_report *rep)
 		return tg_report_fail(rep, "budget set: the name is NAME (%s); drop name= from SPEC",
 		                      name);
 	snprintf(p.name, sizeof p.name, "%s", name);
+	if (tg_policy_zone_ready(&p, err, sizeof err))
+		return tg_report_fail(rep, "budget set %s: %s", name, err);
 	if (open_ledger(rep, TG_LEDGER_CREATE, &l))
 		return TG_EXIT_FAIL;
 	rc = tg_ledger_policy_put(l, &p);
@@ -220,12 +224,12 @@ static int cmd_rm_reset(const struct tg_report *rep, int reset)
 		                      "process, not in the ledger; nothing to reset", name);
 	if (rc)
 		return tg_report_dir_fail(rep, rc);
-	if (reset && tg_window_bounds(p.window, rep->now_us, &start, &end) == 0) {
-		char iso[TG_WHEN_ISO_MAX];
+	if (reset && tg_policy_bounds(&p, rep->now_us, &start, &end) == 0) {
+		char iso[TG_WHEN_ISO_MAX], win[TG_WINDOW_TEXT_MAX];
 
 		tg_when_iso(end, iso);
-		fprintf(rep->out, "reset %s: its %s spend counts from 0 until %s\n", name,
-		        tg_window_name(p.window), iso);
+		tg_policy_window_text(&p, win, sizeof win);
+		fprintf(rep->out, "reset %s: its %s spend counts from 0 until %s\n", name, win, iso);
 	} else {
 		fprintf(rep->out, "%s %s\n", reset ? "reset" : "removed", name);
 	}
@@ -414,8 +418,11 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	fputs(",\"scope\":", f);
 	scope_text(p, buf, sizeof buf);
 	tg_emit_json_str(f, buf);
-	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"unpriced\":\"%s\",\"limit_usd\":",
-	        tg_window_name(p->window), tg_action_name(p->action), tg_unpriced_name(p->unpriced));
+	tg_policy_window_text(p, buf, sizeof buf);
+	fputs(",\"window\":", f);
+	tg_emit_json_str(f, buf);
+	fprintf(f, ",\"action\":\"%s\",\"unpriced\":\"%s\",\"limit_usd\":",
+	        tg_action_name(p->action), tg_unpriced_name(p->unpriced));
 	json_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
@@ -506,7 +513,8 @@ static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
 	snprintf(cell[ST_NAME], ST_CELL, "%s", p->name);
 	snprintf(cell[ST_SOURCE], ST_CELL, "%s", source(p));
 	scope_text(p, cell[ST_SCOPE], ST_CELL);
-	snprintf(cell[ST_WINDOW], ST_CELL, "%s", tg_window_name(p->window));
+	if (tg_policy_window_text(p, cell[ST_WINDOW], ST_CELL) < 0)
+		snprintf(cell[ST_WINDOW], ST_CELL, "%s", tg_window_name(p->window));
 	limit_text(p->limit_usd, p->limit_tokens, cell[ST_LIMIT], ST_CELL);
 	if (p->window == TG_WIN_SESSION) {
 		snprintf(cell[ST_SPEND], ST_CELL, "per process");
@@ -577,12 +585,27 @@ static int status_table(FILE *f, const struct policies *ps, const struct tg_spen
 	return 0;
 }
 
+/* The zones of the policies' windows, loaded before any spend is read:
+ * a zone that cannot be read is said as such, not as a ledger error. */
+static int zones_ready(const struct tg_report *rep, const struct policies *ps)
+{
+	char err[256];
+
+	for (int i = 0; i < ps->n; i++)
+		if (tg_policy_zone_ready(&ps->p[i], err, sizeof err))
+			return tg_report_fail(rep, "policy %s: %s; fix it with `tokenguard-report "
+			                      "budget set %s ...`%s", ps->p[i].name, err, ps->p[i].name,
+			                      ps->p[i].from_env ? " or in TOKENGUARD_BUDGETS" : "");
+	return 0;
+}
+
 static int cmd_status(const struct tg_report *rep)
 {
 	struct tg_ledger *l;
 	struct policies ps;
 	struct tg_spend *spend = NULL;
 	struct alert_notes an = { &ps, NULL };
+	struct tg_prices *prices = NULL;
 	FILE *f = rep->out;
 	int rc, sessions = 0;
 
@@ -594,14 +617,24 @@ static int cmd_status(const struct tg_report *rep)
 		tg_ledger_close(l);
 		return rc;
 	}
+	/* The families a zoned window's partial hours match by, as the shim's. */
+	if (tg_report_load_prices(rep, &prices, "budget status")) {
+		tg_ledger_close(l);
+		free(ps.p);
+		return TG_EXIT_FAIL;
+	}
+	tg_ledger_set_prices(l, prices);
 	spend = calloc((size_t)ps.n + 1, sizeof *spend);
 	an.per = calloc((size_t)ps.n + 1, sizeof *an.per);
 	if (!spend || !an.per)
 		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
+	else if (zones_ready(rep, &ps))
+		rc = TG_EXIT_FAIL;
 	else if ((rc = tg_ledger_spend_many(l, ps.p, ps.n, rep->now_us, spend)) != 0 ||
 	         (rc = tg_ledger_alerts(l, 0, note_alert, &an)) != 0)
 		rc = tg_report_ledger_fail(rep, rc);
 	tg_ledger_close(l);
+	tg_prices_free(prices);
 
 	if (rc == 0) {
 		if (rep->format == TG_FMT_JSON)

@@ -35,6 +35,7 @@
 #include "report.h"
 #include "seen.h"
 #include "spend_rule.h"
+#include "zones.h"
 
 #define EXIT_USAGE 2
 #define TAGS_MAX_GIVEN 32
@@ -234,7 +235,8 @@ int main(int argc, char **argv)
 			char err[256];
 			size_t old = budgets ? strlen(budgets) : 0;
 
-			if (tg_policy_parse(optarg, &p, err, sizeof err))
+			if (tg_policy_parse(optarg, &p, err, sizeof err) ||
+			    tg_policy_zone_ready(&p, err, sizeof err))
 				return fail("--budget \"%s\": %s; see tokenguard-report --help, Budgets",
 				            optarg, err);
 			if (!(budgets = realloc(budgets, old + strlen(optarg) + 2)))
