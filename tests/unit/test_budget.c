@@ -143,7 +143,7 @@ Test(policy, rejects_bad_specs_with_a_precise_message)
 	parse_fails("global,day,tokens=1000000000.5M,block", "out of range");
 	parse_fails("global,day,tokens=2G,block", "tokens=2G: expected");
 	parse_fails("global,day,block", "no limit; add usd=NUMBER and/or tokens=INTEGER");
-	parse_fails("global,usd=1,block", "no window; add day, month, 24h or session");
+	parse_fails("global,usd=1,block", "no window; add day, month, day@ZONE, month@ZONE, 24h or session");
 	parse_fails("global,day,usd=1", "no action; add block, warn, downgrade:MODEL or clamp");
 	parse_fails("global,day,usd=1,downgrade:", "action downgrade: needs a model after ':'");
 	parse_fails("global,day,usd=1,downgrade", "action downgrade needs a model");
@@ -215,6 +215,39 @@ Test(policy, formats_back_to_a_line_that_parses_to_the_same_policy)
 	round_trip("global,day,usd=1,block,unpriced=block");
 	round_trip("global,day,usd=1,tokens=5,warn,unpriced=allow,name=u");
 	round_trip("global,day,usd=1,block,unpriced=estimate");
+	round_trip("global,day@Europe/Berlin,usd=1,block");
+	round_trip("tag:team=a,month@America/Argentina/Buenos_Aires,tokens=5,warn,name=z");
+	round_trip("global,day@UTC,usd=1,block");
+	round_trip("global,month@Etc/GMT+5,usd=1,block");
+}
+
+Test(policy, reads_a_zone_after_day_and_month)
+{
+	struct tg_policy p = parse_ok("global, day@Asia/Kolkata ,usd=1,block");
+	char line[TG_POLICY_LINE_MAX], win[TG_WINDOW_TEXT_MAX];
+
+	cr_assert_eq(p.window, TG_WIN_DAY);
+	cr_assert_str_eq(p.zone, "Asia/Kolkata");
+	cr_assert_eq(tg_policy_format(&p, line, sizeof line), (int)strlen(line));
+	cr_assert_str_eq(line, "global,day@Asia/Kolkata,usd=1,block");
+	cr_assert_eq(tg_policy_window_text(&p, win, sizeof win), 16);
+	cr_assert_str_eq(win, "day@Asia/Kolkata");
+	p = parse_ok("global,month@America/Los_Angeles,usd=1,block");
+	cr_assert_eq(p.window, TG_WIN_MONTH);
+	cr_assert_str_eq(p.zone, "America/Los_Angeles");
+	p = parse_ok("global,day,usd=1,block");   /* no zone: UTC, as before */
+	cr_assert_str_eq(p.zone, "");
+	cr_assert_eq(tg_policy_window_text(&p, win, sizeof win), 3);
+	parse_fails("global,24h@Europe/Berlin,usd=1,block",
+	            "window \"24h@Europe/Berlin\": a 24h window does not depend on a time zone; "
+	            "drop the @ZONE");
+	parse_fails("global,session@UTC,usd=1,block", "a session window does not depend on a time zone");
+	parse_fails("global,day@,usd=1,block", "expected a zone after '@', e.g. day@Europe/Berlin");
+	parse_fails("global,day@../../etc/passwd,usd=1,block", "has a character other than");
+	parse_fails("global,day@/etc/localtime,usd=1,block", "is not a tz database name");
+	parse_fails("global,day@Europe/Berlin,month,usd=1,block", "window given twice");
+	parse_fails("global,week@UTC,usd=1,block", "unknown field \"week@UTC\"; expected a window "
+	            "(day, month, day@ZONE, month@ZONE, 24h, session)");
 }
 
 Test(policy, reads_how_a_usd_limit_treats_unmeasured_costs)
