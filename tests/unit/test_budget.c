@@ -147,7 +147,7 @@ Test(policy, rejects_bad_specs_with_a_precise_message)
 	parse_fails("global,day,usd=1", "no action; add block, warn, downgrade:MODEL or clamp");
 	parse_fails("global,day,usd=1,downgrade:", "action downgrade: needs a model after ':'");
 	parse_fails("global,day,usd=1,downgrade", "action downgrade needs a model");
-	parse_fails("global,week,usd=1,block", "unknown field \"week\"; expected a window (day, month, 24h");
+	parse_fails("global,week,usd=1,block", "unknown field \"week\"; expected a window (day, month, day@ZONE, month@ZONE, 24h");
 	parse_fails("global,day,day,usd=1,block", "window given twice");
 	parse_fails("global,day,month,usd=1,block", "window given twice");
 	parse_fails("global,day,usd=1,usd=2,block", "usd= given twice");
