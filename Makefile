@@ -180,6 +180,12 @@ HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# A record of a past call put into a ledger, for the tests of calendar
+# windows (tests/integration/budgets.py).
+BACKDATE := $(B)/ledger-backdate
+$(BACKDATE): tests/integration/helpers/ledger_backdate.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # A program linking libssl alone, which says what the shim loaded on first
 # need (tests/integration/lazy_libs.py).
 LAZY_PROBE := $(B)/lazy-probe
@@ -187,7 +193,7 @@ $(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
+integration: all $(HOLDER) $(BACKDATE) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,
