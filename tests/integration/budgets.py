@@ -24,8 +24,11 @@ header dump.
 import json
 import math
 import os
+import datetime
 import re
 import subprocess
+import time
+import zoneinfo
 
 import itlib
 from itlib import Named, records
@@ -1162,6 +1165,106 @@ def check_cli(t, env, tdir):
     return "# 3 calls ($%.6f), 1 refused; 8 limits checked" % total
 
 
+BACKDATE = os.environ.get("TG_IT_BACKDATE", os.path.join(os.environ.get("TG_BUILD") or
+                                                         os.path.join(TOP, "build"), "ledger-backdate"))
+
+
+def backdate(t, ledger, ts_us, usd):
+    """A past call of usd dollars at ts_us put into ledger (helpers/ledger_backdate.c)."""
+    p = subprocess.run([BACKDATE, ledger, str(ts_us), repr(usd)], capture_output=True,
+                       timeout=TIMEOUT)
+    t.check(p.returncode == 0, "ledger-backdate: exit %d: %s" % (p.returncode, p.stderr[:200]))
+
+
+def iso_us(us):
+    """As tg_when_iso writes it: 2026-11-22T08:33:11.123Z."""
+    d = datetime.datetime.fromtimestamp(us // 1000000, datetime.timezone.utc)
+    return d.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (us % 1000000 // 1000)
+
+
+def local_day(zone, now_us):
+    """[start, end) in us of the local day of zone at now_us, by Python's
+    own reading of the tz database: the oracle of the test below."""
+    z = zoneinfo.ZoneInfo(zone)
+    d = datetime.datetime.fromtimestamp(now_us / 1e6, z).date()
+    midnight = lambda day: int(datetime.datetime(day.year, day.month, day.day, tzinfo=z)
+                               .timestamp()) * 1000000
+    return midnight(d), midnight(d + datetime.timedelta(days=1))
+
+
+def zoned_day(t, env, tdir):
+    ex = t.ex(OPENAI)
+    now = int(time.time() * 1e6)
+    # A zone whose local midnight is not within 5 minutes, so that the
+    # day cannot turn while the test runs: India and Nepal are 15 minutes
+    # apart and neither has DST.
+    for zone in ("Asia/Kolkata", "Asia/Kathmandu"):
+        start, end = local_day(zone, now)
+        if end - now > 300 * 1000000:
+            break
+    utc_start = now - now % (86400 * 1000000)
+    ledger = os.path.join(tdir, "ledger")
+    backdate(t, ledger, start - 60 * 1000000, 5.0)   # the local day before: not counted
+    budget_set(t, env, ledger, "local", "global,day@%s,usd=1,block" % zone)
+    st = budget_status(t, env, ledger)["local"]
+    t.check(st["window"] == "day@" + zone and st["window_start"] == iso_us(start)
+            and st["resets"] == iso_us(end) and st["spend_usd"] == 0,
+            "budget status of day@%s: window %r from %r to %r, spend %r; expected %s to %s, 0"
+            % (zone, st["window"], st["window_start"], st["resets"], st["spend_usd"],
+               iso_us(start), iso_us(end)))
+    listed = report(t, env, ["budget", "list", "--ledger", ledger]).stdout.decode()
+    t.check("global,day@%s,usd=1,block" % zone in listed, "budget list: %r" % listed[:300])
+    # The host's TZ plays no part.
+    first = curl(t, env, tdir, "first", [ex], ledger, extra_env={"TZ": "Pacific/Honolulu"})
+    t.check(first.codes() == ["200"], "$5 spent the local day before: status %s, expected 200"
+            % first.codes())
+    backdate(t, ledger, start + (now - start) // 2, 5.0)   # this local day: counted
+    second = curl(t, env, tdir, "second", [ex], ledger, extra_env={"TZ": "Pacific/Honolulu"})
+    t.check(second.codes() == ["429"], "$5 spent this local day: status %s, expected 429"
+            % second.codes())
+    tr = second.transfers[0]
+    check_openai_refusal(t, tr.code, tr.headers, tr.json(), "local", "day@" + zone)
+    t.check(len(received(t, env, second.tag)) == 0, "the refused call reached the provider")
+    st = budget_status(t, env, ledger)["local"]
+    t.check(st["state"] == "over" and st["window_start"] == iso_us(start)
+            and st["last_blocked"] is not None and st["calls"] == 2,
+            "budget status after the refusal: %s" % json.dumps(st)[:400])
+    # calls: the two counted (the refused one cost nothing).
+    # Alerts said once per window are keyed by the zoned window's start.
+    p = report(t, env, ["budget", "alerts", "--format", "json", "--ledger", ledger])
+    alerts = [a for a in json.loads(p.stdout) if a["policy"] == "local"]
+    t.check(alerts and all(a["window_start"] == iso_us(start) for a in alerts),
+            "alerts of day@%s: %s; expected each with window_start %s"
+            % (zone, json.dumps(alerts)[:300], iso_us(start)))
+
+    # The same zoned window from TOKENGUARD_BUDGETS against a UTC day:
+    # a call $5 between the two days' starts is in one of them only, so
+    # exactly one of the two refuses, whatever the hour the test runs.
+    ledger2 = os.path.join(tdir, "ledger-env")
+    lo, hi = min(start, utc_start), max(start, utc_start)
+    backdate(t, ledger2, lo + (hi - lo) // 2, 5.0)
+    in_local = start < utc_start
+    for label, spec, counted in (("env-zoned", "global,day@%s,usd=1,block" % zone, in_local),
+                                 ("env-utc", "global,day,usd=1,block", not in_local)):
+        c = curl(t, env, tdir, label, [ex], ledger2, extra_env={"TOKENGUARD_BUDGETS": spec})
+        want = ["429"] if counted else ["200"]
+        t.check(c.codes() == want, "TOKENGUARD_BUDGETS %s with $5 spent at %s: %s, expected %s"
+                % (spec, iso_us(lo + (hi - lo) // 2), c.codes(), want))
+    # A zone that cannot be read: that policy is refused with one line,
+    # the call goes through.
+    c = curl(t, env, tdir, "env-bad", [ex], ledger2,
+             extra_env={"TOKENGUARD_BUDGETS": "global,day@No/Such_Zone,usd=0,block"})
+    said = [l for l in c.tg_lines() if "No/Such_Zone" in l]
+    t.check(c.codes() == ["200"] and len(said) == 1, "unknown zone: status %s, lines %s"
+            % (c.codes(), c.tg_lines()))
+    report(t, env, ["budget", "set", "bad", "global,day@No/Such_Zone,usd=1,block",
+                    "--ledger", ledger2], rc=2)
+    report(t, env, ["budget", "set", "bad", "global,24h@UTC,usd=1,block",
+                    "--ledger", ledger2], rc=2)
+    return "# day@%s from %s; a call between it and the UTC day's start counted by %s only" % (
+        zone, iso_us(start), "it" if in_local else "the UTC day")
+
+
 def overshoot_racing(t, env, tdir):
     ex = t.ex(OPENAI)
     runs, notes, worst = 3, [], None
@@ -1397,6 +1500,7 @@ def tests(harness, cases):
         ("curl-h1+requests", "curl", "budget-unpriced-estimate", unpriced_estimate),
         ("curl", "curl", "budget-unpriced-block", unpriced_block),
         ("curl-h1+requests", "curl", "budget-stream-no-usage", stream_no_usage),
+        ("curl-h1", "curl", "budget-zoned-day", zoned_day),
     ]
     return [BudgetTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]
