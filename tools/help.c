@@ -130,10 +130,12 @@ static const struct command_help commands[] = {
 	  "                         [,fallback=F][,unpriced=estimate|block|allow]\n"
 	  "  budget list | rm NAME | reset NAME | status | alerts\n"
 	  "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
-	  "WINDOW: day, month, 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
+	  "WINDOW: day, month (UTC), day@ZONE, month@ZONE (ZONE a tz database name,\n"
+	  "such as Europe/Berlin), 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
 	  "ACTION: block, warn, downgrade:MODEL, clamp.\n\n"
 	  "Examples:\n"
 	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
+	  "  tokenguard-report budget set berlin global,day@Europe/Berlin,usd=5,block\n"
 	  "  tokenguard-report budget set ads --scope tag:team=ads --window month --usd 100 --action warn\n"
 	  "  tokenguard-report budget status --format json\n" },
 	{ "verify",
