@@ -277,19 +277,18 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 	return 0;
 }
 
-int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, unsigned char *buf,
-               size_t buflen, char *err, size_t errlen)
+int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_tz_scratch *s,
+               char *err, size_t errlen)
 {
-	char path[PATH_MAX], real[PATH_MAX], realdir[PATH_MAX];
+	char *path = s->path, *real = s->real, *realdir = s->realdir;
+	unsigned char *buf = s->file;
 	struct stat st;
 	size_t got = 0, dlen;
 	int fd, e;
 
 	if (tg_tz_name_check(name, err, errlen))
 		return -1;
-	if (buflen < TG_TZ_FILE_MAX + 1)
-		return fail(err, errlen, "zone %s: buffer too small", name);
-	if (snprintf(path, sizeof path, "%s/%s", dir, name) >= (int)sizeof path)
+	if (snprintf(path, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
 		return fail(err, errlen, "zone %s: path too long", name);
 	/* The database links aliases (UTC -> Etc/UTC): follow a link only to
 	 * a file inside the database. */

@@ -19,6 +19,7 @@
 #ifndef TG_TZIF_H
 #define TG_TZIF_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -70,14 +71,20 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
  * as a TZif footer holds it.  Returns 0 or -1. */
 int tg_tz_rule_parse(const char *s, size_t n, struct tg_tz_rule *out);
 
+/* What tg_tz_load() works in: the caller's (zones.c keeps one, under its
+ * lock), so that a load allocates nothing and takes little stack. */
+struct tg_tz_scratch {
+	unsigned char file[TG_TZ_FILE_MAX + 1];
+	char path[PATH_MAX], real[PATH_MAX], realdir[PATH_MAX];
+};
+
 /* Reads zone name from dir (TG_TZ_DIR; tests pass their own): a symlink
  * is followed only to a file inside dir; the file must be a regular file
  * owned by root, not writable by group or others, of at most
- * TG_TZ_FILE_MAX bytes, opened O_NOFOLLOW and read into buf (at least
- * TG_TZ_FILE_MAX + 1 bytes: the caller's, so that nothing is allocated).
+ * TG_TZ_FILE_MAX bytes, opened O_NOFOLLOW and read into s->file.
  * Returns 0 or -1 with a message naming the zone. */
-int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, unsigned char *buf,
-               size_t buflen, char *err, size_t errlen);
+int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_tz_scratch *s,
+               char *err, size_t errlen);
 
 /* The offset (seconds east of UTC) in force at instant t. */
 int32_t tg_tz_offset(const struct tg_tz *z, int64_t t);

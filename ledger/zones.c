@@ -16,7 +16,7 @@ static struct {
 	/* Names that failed, with the reason: a ring, under lock. */
 	struct { char name[TG_TZ_NAME_MAX]; char why[200]; } failed[FAILED_MAX];
 	int nfailed, next_failed;
-	unsigned char file[TG_TZ_FILE_MAX + 1];   /* under lock: no allocation, no stack */
+	struct tg_tz_scratch scratch;   /* under lock: no allocation, little stack */
 	const char *dir;
 } zones = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -66,7 +66,7 @@ const struct tg_tz *tg_zone_get(const char *name, char *err, size_t errlen)
 		goto failed;
 	}
 	if (tg_tz_load(zones.dir ? zones.dir : TG_TZ_DIR, name, &zones.zone[zones.count],
-	               zones.file, sizeof zones.file, why, sizeof why) != 0) {
+	               &zones.scratch, why, sizeof why) != 0) {
 		remember_failure(name, why);
 		goto failed;
 	}

@@ -18,7 +18,7 @@ static void same(const struct tg_policy *a, const struct tg_policy *b)
 	if (strcmp(a->name, b->name) || a->scope != b->scope || strcmp(a->scope_value, b->scope_value) ||
 	    a->window != b->window || a->action != b->action || a->fallback != b->fallback ||
 	    a->alert_pct != b->alert_pct || a->limit_tokens != b->limit_tokens ||
-	    a->unpriced != b->unpriced ||
+	    a->unpriced != b->unpriced || strcmp(a->zone, b->zone) ||
 	    strcmp(a->downgrade_model, b->downgrade_model) ||
 	    memcmp(&a->limit_usd, &b->limit_usd, sizeof a->limit_usd) != 0)
 		abort();
@@ -38,6 +38,7 @@ static void round_trip(const struct tg_policy *p)
 	same(p, &back);
 	if (tg_policy_scope_key(p, key, sizeof key) < 0)
 		abort();
+	/* A zone is not read here (no file access in the target): UTC. */
 	tg_window_bounds(p->window, INT64_C(1795336393000000), &start, &reset);
 }
 

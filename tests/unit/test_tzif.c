@@ -35,14 +35,14 @@ static const char *const zones_oracle[] = {
 };
 #define NZONES (sizeof zones_oracle / sizeof zones_oracle[0])
 
-static unsigned char buf[TG_TZ_FILE_MAX + 1];
+static struct tg_tz_scratch scratch;
 static struct tg_tz zone;
 
 static void load(const char *name)
 {
 	char err[256];
 
-	cr_assert_eq(tg_tz_load(TG_TZ_DIR, name, &zone, buf, sizeof buf, err, sizeof err), 0,
+	cr_assert_eq(tg_tz_load(TG_TZ_DIR, name, &zone, &scratch, err, sizeof err), 0,
 	             "%s: %s", name, err);
 }
 
@@ -247,7 +247,7 @@ Test(tzif, names)
 		cr_assert_eq(tg_tz_name_check(good[i], err, sizeof err), 0, "%s: %s", good[i], err);
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
 		cr_assert_neq(tg_tz_name_check(bad[i], err, sizeof err), 0, "%s", bad[i]);
-	cr_assert_neq(tg_tz_load(TG_TZ_DIR, "No/Such_Zone", &zone, buf, sizeof buf, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(TG_TZ_DIR, "No/Such_Zone", &zone, &scratch, err, sizeof err), 0);
 	cr_assert(strstr(err, "unknown zone No/Such_Zone"), "%s", err);
 }
 
@@ -420,21 +420,21 @@ Test(tzif_files, links_inside_only_and_safe_files, .init = tmp_setup, .fini = tm
 	cr_assert_eq(mkdir(path, 0755), 0);
 
 	if (geteuid() == 0) {
-		cr_assert_eq(tg_tz_load(db, "Berlin", &zone, buf, sizeof buf, err, sizeof err), 0, "%s", err);
+		cr_assert_eq(tg_tz_load(db, "Berlin", &zone, &scratch, err, sizeof err), 0, "%s", err);
 		cr_assert_str_eq(zone.name, "Berlin");
-		cr_assert_eq(tg_tz_load(db, "Alias", &zone, buf, sizeof buf, err, sizeof err), 0, "%s", err);
+		cr_assert_eq(tg_tz_load(db, "Alias", &zone, &scratch, err, sizeof err), 0, "%s", err);
 	} else {
 		/* A file made by another user cannot be root's: refused as such. */
-		cr_assert_neq(tg_tz_load(db, "Berlin", &zone, buf, sizeof buf, err, sizeof err), 0);
+		cr_assert_neq(tg_tz_load(db, "Berlin", &zone, &scratch, err, sizeof err), 0);
 		cr_assert(strstr(err, "root-owned"), "%s", err);
 	}
-	cr_assert_neq(tg_tz_load(db, "Evil", &zone, buf, sizeof buf, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(db, "Evil", &zone, &scratch, err, sizeof err), 0);
 	cr_assert(strstr(err, "leads outside"), "%s", err);
-	cr_assert_neq(tg_tz_load(db, "Open", &zone, buf, sizeof buf, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(db, "Open", &zone, &scratch, err, sizeof err), 0);
 	cr_assert(strstr(err, "only root can write"), "%s", err);
-	cr_assert_neq(tg_tz_load(db, "Big", &zone, buf, sizeof buf, err, sizeof err), 0);
-	cr_assert_neq(tg_tz_load(db, "Dir", &zone, buf, sizeof buf, err, sizeof err), 0);
-	cr_assert_neq(tg_tz_load(db, "Nope", &zone, buf, sizeof buf, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(db, "Big", &zone, &scratch, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(db, "Dir", &zone, &scratch, err, sizeof err), 0);
+	cr_assert_neq(tg_tz_load(db, "Nope", &zone, &scratch, err, sizeof err), 0);
 	cr_assert(strstr(err, "unknown zone"), "%s", err);
 }
 
