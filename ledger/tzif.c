@@ -418,7 +418,8 @@ int32_t tg_tz_offset(const struct tg_tz *z, int64_t t)
 {
 	int i = last_at(z, t);
 
-	if (i < 0)
+	/* No transition at all: the footer, when there is one, is the zone. */
+	if (i < 0 && !(z->ntrans == 0 && z->has_rule))
 		return z->first_off;
 	if (i == z->ntrans - 1 && z->has_rule)
 		return rule_offset(&z->rule, t);

@@ -22,6 +22,7 @@
 #include "spend_rule.h"
 #include "spool.h"
 #include "when.h"
+#include "zones.h"
 
 #define MODELS_SHOWN 8
 #define HOUR_US INT64_C(3600000000)
@@ -188,9 +189,16 @@ static void budgets_state(const struct tg_report *rep, int *attention)
 		return;
 	}
 	fprintf(rep->out, "environment policies: %d\n", n);
-	for (int i = 0; i < n; i++)
-		if (tg_policy_format(&p[i], line, sizeof line) >= 0)
+	for (int i = 0; i < n; i++) {
+		if (tg_policy_format(&p[i], line, sizeof line) < 0)
+			continue;
+		if (tg_policy_zone_ready(&p[i], err, sizeof err)) {
+			fprintf(rep->out, "  %s: %s; the shim refuses this policy\n", line, err);
+			*attention = 1;
+		} else {
 			fprintf(rep->out, "  %s\n", line);
+		}
+	}
 }
 
 static void library_state(const struct tg_report *rep, int *attention)

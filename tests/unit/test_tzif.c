@@ -367,6 +367,34 @@ Test(tzif, more_transitions_than_the_cap_are_refused)
 	cr_assert(strstr(err, "transitions"), "%s", err);
 }
 
+Test(tzif, a_file_without_transitions_is_its_footer)
+{
+	/* Version 2, one type (CET), no transition, a DST footer: RFC 8536
+	 * gives every instant to the footer, as glibc does. */
+	static const unsigned char head[] = "TZif2";
+	unsigned char b[256];
+	size_t n = 0;
+	char err[256];
+
+	memset(b, 0, sizeof b);
+	for (int k = 0; k < 2; k++) {
+		memcpy(b + n, head, 5);
+		put32(b + n + 36, 1);   /* typecnt */
+		put32(b + n + 40, 4);   /* charcnt */
+		n += 44;
+		put32(b + n, 3600);
+		memcpy(b + n + 6, "CET", 4);
+		n += 10;
+	}
+	memcpy(b + n, "\nCET-1CEST,M3.5.0,M10.5.0/3\n", 28);
+	n += 28;
+	cr_assert_eq(parses(b, n, err, sizeof err), 0, "%s", err);
+	cr_assert_eq(zone.ntrans, 0);
+	cr_assert_eq(tg_tz_offset(&zone, utc(2026, 7, 1, 0, 0)), 7200);
+	cr_assert_eq(tg_tz_offset(&zone, utc(2026, 1, 1, 0, 0)), 3600);
+	cr_assert_eq(tg_tz_offset(&zone, utc(1975, 7, 1, 0, 0)), 7200);
+}
+
 static char tmp[64];
 
 static void tmp_setup(void)
