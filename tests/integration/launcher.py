@@ -103,6 +103,8 @@ def exit_status(t, env, tdir):
                     % (summary, argv, p.returncode, want, p.stderr.decode(errors="replace")))
     for argv, what in (([], "no command given"), (["--tag", "nokey", "true"], "not KEY=VALUE"),
                        (["--budget", "global,day,usd=x,block", "true"], "--budget"),
+                       (["--budget", "global,day@No/Such_Zone,usd=1,block", "true"],
+                        "unknown zone No/Such_Zone"),
                        (["--bogus", "true"], "unknown option")):
         p = run([LAUNCHER] + argv, e)
         t.check(p.returncode == 2 and what in p.stderr.decode(), "%s: %d %r"

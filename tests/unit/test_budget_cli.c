@@ -387,3 +387,38 @@ Test(budget_cli, alerts_on_a_terminal_fit_its_width_aligned)
 	}
 	cr_assert_eq(lines, 3);
 }
+
+Test(budget_cli, zoned_windows_set_show_and_reset_in_their_zone)
+{
+	char out[8192];
+
+	cr_assert_eq(run("budget set ist global,day@Asia/Kolkata,usd=5,block", out, sizeof out), 0,
+	             "%s", out);
+	cr_assert_str_eq(out, "set ist: global,day@Asia/Kolkata,usd=5,block\n");
+	cr_assert_eq(run("budget set la --scope global --window month@America/Los_Angeles --usd 9 "
+	                 "--action warn", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget set bad global,day@No/Such_Zone,usd=5,block", out, sizeof out), 2);
+	cr_assert(strstr(out, "budget set bad: unknown zone No/Such_Zone"), "%s", out);
+	cr_assert_eq(run("budget set bad global,24h@Europe/Berlin,usd=5,block", out, sizeof out), 2);
+	cr_assert(strstr(out, "a 24h window does not depend on a time zone"), "%s", out);
+	spend(0.5, 10, "");
+	cr_assert_eq(run("budget status --format json", out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "\"window\":\"day@Asia/Kolkata\""), "%s", out);
+	cr_assert(strstr(out, "\"window\":\"month@America/Los_Angeles\""), "%s", out);
+	/* India's days start at 18:30Z, Los Angeles's months at 07:00 or 08:00Z. */
+	cr_assert(strstr(out, "T18:30:00.000Z\",\"resets\":"), "%s", out);
+	cr_assert(strstr(out, "T08:00:00.000Z\",\"resets\":") ||
+	          strstr(out, "T07:00:00.000Z\",\"resets\":"), "%s", out);
+	cr_assert(strstr(out, "\"spend_usd\":0.5,"), "%s", out);
+	cr_assert_eq(run("budget reset ist", out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "reset ist: its day@Asia/Kolkata spend counts from 0 until "), "%s", out);
+	cr_assert(strstr(out, "T18:30:00.000Z\n"), "%s", out);
+	/* The report's own TZ plays no part. */
+	cr_assert_eq(run_env("TZ=Pacific/Honolulu", "budget status", out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "day@Asia/Kolkata"), "%s", out);
+	cr_assert(strstr(out, "T18:30:00.000Z"), "%s", out);
+	/* A policy whose zone cannot be read is said as such, not as a ledger error. */
+	cr_assert_eq(run_env("TOKENGUARD_BUDGETS=global,day@Gone/Zone,usd=1,block",
+	                     "budget status", out, sizeof out), 2, "%s", out);
+	cr_assert(strstr(out, "policy env1: unknown zone Gone/Zone"), "%s", out);
+}
