@@ -118,8 +118,10 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
  * tg_ledger_set_prices() gave.  Worst case for one policy: a month in
  * such a zone reads about 30 day buckets, 46 hour buckets and the
  * records of two partial hours; a day reads at most 25 hour buckets and
- * two partial hours' records.  A reset's baseline of such a window is
- * its sum at the time of the reset. */
+ * two partial hours' records (the one at the window's end is in the
+ * future, so what costs is the calls of the first partial hour, at most
+ * 45 minutes of them).  A reset's baseline of such a window is its sum
+ * at the time of the reset. */
 
 /* The price table whose model families a zoned window's partial hours
  * use to match model: scopes (see above); p must outlive l's use of it.
