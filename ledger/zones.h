@@ -10,7 +10,10 @@
  * zones, never evicted, so a loaded zone is never freed or changed and
  * lookups take no lock.  A zone that could not be loaded is remembered
  * too (a few of them), so that a bad name costs one attempt, not one per
- * call.  Loading takes a process-local mutex and reads one small file.
+ * call.  Loading takes a process-local mutex and reads one small file;
+ * in the shim every load runs either in its constructor or under the
+ * sink's lock, which its fork() handler takes, so no child inherits the
+ * mutex held.
  */
 #ifndef TG_ZONES_H
 #define TG_ZONES_H
