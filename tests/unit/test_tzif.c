@@ -451,6 +451,12 @@ Test(tzif_files, links_inside_only_and_safe_files, .init = tmp_setup, .fini = tm
 		cr_assert_eq(tg_tz_load(db, "Berlin", &zone, &scratch, err, sizeof err), 0, "%s", err);
 		cr_assert_str_eq(zone.name, "Berlin");
 		cr_assert_eq(tg_tz_load(db, "Alias", &zone, &scratch, err, sizeof err), 0, "%s", err);
+		/* Another owner: root can make one. */
+		snprintf(path, sizeof path, "%s/Theirs", db);
+		copy_zone(TG_TZ_DIR "/Europe/Berlin", path, 0644);
+		cr_assert_eq(chown(path, 65534, 65534), 0);
+		cr_assert_neq(tg_tz_load(db, "Theirs", &zone, &scratch, err, sizeof err), 0);
+		cr_assert(strstr(err, "root-owned"), "%s", err);
 	} else {
 		/* A file made by another user cannot be root's: refused as such. */
 		cr_assert_neq(tg_tz_load(db, "Berlin", &zone, &scratch, err, sizeof err), 0);
