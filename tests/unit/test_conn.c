@@ -216,17 +216,30 @@ Test(conn, a_downgrade_sends_the_cheaper_model_and_records_both, .init = setup_d
 /* httpx (and so the official Python SDKs) writes headers and body apart:
  * the headers are held back until the body is whole, then both go out in
  * one write, rewritten when a budget says so. */
-Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_downgrade, .fini = teardown)
+/* Writes request's headers alone, which are held: returns their length,
+ * the body in *body. */
+static size_t write_held_headers(void *ssl, const char **body)
 {
-	char ssl[] = "api.openai.com";
-	const char *body = strstr(request, "\r\n\r\n") + 4;
-	size_t hlen = (size_t)(body - request), blen = strlen(body);
 	struct tg_write_plan p;
+	size_t hlen;
 
+	*body = strstr(request, "\r\n\r\n") + 4;
+	hlen = (size_t)(*body - request);
 	tg_conn_write_begin(ssl, request, hlen, &p);
 	cr_assert_eq(p.swallow, 1, "the headers wait for the body");
 	tg_conn_write_end(&p, hlen, 0);
+	return hlen;
+}
 
+Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_downgrade, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	const char *body;
+	struct tg_write_plan p;
+	size_t blen;
+
+	write_held_headers(ssl, &body);
+	blen = strlen(body);
 	tg_conn_write_begin(ssl, body, blen, &p);
 	cr_assert_eq(p.swallow, 0);
 	cr_assert_neq(p.buf, body, "headers and body go out together");
@@ -248,13 +261,9 @@ Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_do
 Test(conn, out_of_memory_while_holding_loses_no_byte, .init = setup_downgrade, .fini = teardown)
 {
 	char ssl[] = "api.openai.com";
-	const char *body = strstr(request, "\r\n\r\n") + 4;
-	size_t hlen = (size_t)(body - request), blen = strlen(body);
+	const char *body;
+	size_t hlen = write_held_headers(ssl, &body), blen = strlen(body);
 	struct tg_write_plan p;
-
-	tg_conn_write_begin(ssl, request, hlen, &p);
-	cr_assert_eq(p.swallow, 1, "the headers wait for the body");
-	tg_conn_write_end(&p, hlen, 0);
 
 	tgt_alloc_fail_from = hlen + 1;  /* joining the body to the head fails */
 	tg_conn_write_begin(ssl, body, blen, &p);
