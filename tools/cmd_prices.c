@@ -129,36 +129,21 @@ static void show(const struct tg_report *rep, const struct tg_prices *t, const c
 	}
 }
 
-/* Every provider of the table that prices model (or only --provider's). */
+/* Every line of the table that prices model (or only --provider's). */
 static int lookup(const struct tg_report *rep, const struct tg_prices *t, const char *model)
 {
-	const struct tg_price *p;
-	char seen[64][TG_PROVIDER_MAX];
-	size_t nseen = 0, cursor = 0;
-	int found = 0;
+	const struct tg_price *p, *lines[64];
+	size_t n;
 
 	if (rep->filter.provider) {
 		if ((p = tg_price_find(t, rep->filter.provider, model))) {
 			show(rep, t, model, p);
 			return 0;
 		}
-	} else {
-		while ((p = tg_prices_next(t, &cursor, NULL))) {
-			const struct tg_price *q;
-			size_t i;
-
-			for (i = 0; i < nseen && strcmp(seen[i], p->provider); i++)
-				;
-			if (i < nseen || nseen == sizeof seen / sizeof seen[0])
-				continue;
-			memcpy(seen[nseen++], p->provider, TG_PROVIDER_MAX);
-			if ((q = tg_price_find(t, p->provider, model))) {
-				show(rep, t, model, q);
-				found = 1;
-			}
-		}
-		if (found)
-			return 0;
+	} else if ((n = tg_price_find_any(t, model, lines, sizeof lines / sizeof lines[0]))) {
+		for (size_t i = 0; i < n && i < sizeof lines / sizeof lines[0]; i++)
+			show(rep, t, model, lines[i]);
+		return 0;
 	}
 	fprintf(rep->err, "tokenguard-report: no price for \"%s\"%s%s; its calls are recorded "
 	        "unpriced (add it to a price file, see README, Prices)\n", model,
