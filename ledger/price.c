@@ -668,6 +668,18 @@ const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor,
 	return p;
 }
 
+int tg_prices_from_file(const struct tg_prices *t, const struct tg_price *p)
+{
+	const struct tg_price *q;
+	size_t cursor = 0;
+	int from_file = 0;
+
+	while ((q = tg_prices_next(t, &cursor, &from_file)) != NULL)
+		if (q == p)
+			return from_file;
+	return 0;
+}
+
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
                                        const char *family)
 {

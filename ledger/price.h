@@ -81,6 +81,9 @@ const char *tg_prices_date(const struct tg_prices *t);
  * for a line of the override file) or NULL at the end. */
 const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file);
 
+/* 1 when p, a line of t, comes from the override file (the user's). */
+int tg_prices_from_file(const struct tg_prices *t, const struct tg_price *p);
+
 /* Number of price lines after overrides. */
 size_t tg_prices_count(const struct tg_prices *t);
 

@@ -74,13 +74,6 @@ static int look(void *ctx, const struct tg_record *r)
 	return all_found(s);  /* 1 stops the scan */
 }
 
-static int is_known_provider(const char *name)
-{
-#define KNOWN(n, wire) !strcasecmp(name, n) ||
-	return TG_PROVIDER_NAMES(KNOWN) 0;
-#undef KNOWN
-}
-
 static void say(const struct tg_report *rep, int fatal, const char *what, const char *value,
                 const char *plural, const struct seen_set *set, const char *extra)
 {
@@ -108,7 +101,7 @@ int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, i
 	}
 	if (f->provider && !s.found_provider && ++unknown)
 		say(rep, fatal, "provider", f->provider, "providers", &s.providers,
-		    is_known_provider(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
+		    tg_provider_name_known(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
 	if (f->model && !s.found_model && ++unknown)
 		say(rep, fatal, "model", f->model, "models", &s.models, "");
 	if (f->process && !s.found_process && ++unknown)
