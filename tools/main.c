@@ -181,7 +181,8 @@ static void usage(FILE *f)
 	      "Exit status: 0 on success, 2 on any error (a damaged or locked ledger\n"
 	      "included); check: 1 when over budget (or, with --strict, when a cost or\n"
 	      "token count is unknown); verify: 1 when the ledger is inconsistent; prices\n"
-	      "MODEL: 1 when no line prices MODEL.\n", f);
+	      "MODEL: 1 when no line prices MODEL; estimate --budget: 1 when the shim would\n"
+	      "block the call.\n", f);
 }
 
 static int64_t now_us(void)
