@@ -135,7 +135,7 @@ static void price_heading(const struct tg_report *rep, const struct tg_prices *t
 		fprintf(f, "estimate: %s at %s: NO PRICE for this model.  The shim records its calls "
 		        "unpriced and, under unpriced=estimate (the default), charges budgets the "
 		        "estimate below, at %s's highest rates (~)\n", model, q->provider,
-		        q->at.provider[0] ? q->provider : "the whole table");
+		        q->whole_table ? "the whole table" : q->provider);
 	tg_report_price_edition(rep, t);
 }
 
@@ -173,7 +173,7 @@ static void price_table(const struct tg_report *rep, const struct tg_quote *q)
 		        "thumb; it errs high)\n", (long long)q->input_bytes, TG_BYTES_PER_TOKEN);
 	if (!q->line)
 		fprintf(f, "~ cost: an estimate at %s's highest rates, not a price\n",
-		        q->at.provider[0] ? q->provider : "the table");
+		        q->whole_table ? "the whole table" : q->provider);
 }
 
 /* "$1.2 + 3000 tok" in the policy's dimensions. */
@@ -333,7 +333,7 @@ static void json_price(FILE *f, const struct tg_prices *t, const struct tg_quote
 		fputs("null", f);
 	} else {
 		fputs("{\"provider\":", f);
-		tg_emit_json_str_or_null(f, q->at.provider);
+		tg_emit_json_str_or_null(f, q->whole_table ? "" : q->at.provider);
 		fputs(",\"family\":", f);
 		tg_emit_json_str_or_null(f, q->at.family);
 		fprintf(f, ",\"source\":\"%s\",\"date\":", line_source(t, q));

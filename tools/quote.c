@@ -66,6 +66,8 @@ void tg_quote_make(const struct tg_prices *t, const char *provider, const char *
 		q->priced_at = 1;
 	} else {
 		q->priced_at = tg_price_ceiling(t, provider, &q->at) == 0;
+		/* at.provider is the name the ceiling went by (aliases resolved) */
+		q->whole_table = q->priced_at && !table_has_provider(t, q->at.provider);
 	}
 	if (!q->priced_at)
 		return;

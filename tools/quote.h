@@ -24,6 +24,8 @@ struct tg_quote {
 	const struct tg_price *line;  /* the model's price line; NULL when it has none */
 	struct tg_price at;           /* what the call is priced at: *line, or the ceiling */
 	int priced_at;                /* 0: nothing to price it at (an empty table) */
+	int whole_table;              /* no line: the provider has none either, so the
+	                                 ceiling is the whole table's */
 	int64_t input_tokens;
 	int input_estimated;          /* input_tokens is an estimate from input_bytes */
 	int64_t input_bytes;          /* the size it is estimated from; -1 when given */
