@@ -148,8 +148,10 @@ static void price_table(const struct tg_report *rep, const struct tg_quote *q)
 
 	snprintf(in_tok, sizeof in_tok, "%s%lld", q->input_estimated ? "~" : "",
 	         (long long)q->input_tokens);
-	snprintf(out_tok, sizeof out_tok, q->output_tokens >= 0 ? "%lld" : "?",
-	         (long long)q->output_tokens);
+	if (q->output_tokens >= 0)
+		snprintf(out_tok, sizeof out_tok, "%lld", (long long)q->output_tokens);
+	else
+		snprintf(out_tok, sizeof out_tok, "?");
 	rate_text(r->input, rin, sizeof rin);
 	rate_text(r->output, rout, sizeof rout);
 	money(q->input_usd, est, in_usd, sizeof in_usd);
