@@ -7,8 +7,9 @@
 #include "estimate_budget.h"
 #include "ledger_budget.h"
 
-/* As many TOKENGUARD_BUDGETS policies as `budget` lists. */
-#define ENV_MAX 32
+/* As many TOKENGUARD_BUDGETS policies as the shim reads: past them it
+ * applies none. */
+#define ENV_MAX TG_ENV_POLICIES_MAX
 
 /* The call's tags as the shim keeps them: "k=v,k=v". */
 static void tags_of(const struct tg_report *rep, char *buf, size_t n)
@@ -38,6 +39,12 @@ static int stored_policies(const struct tg_report *rep, struct tg_ledger *l, str
 		return tg_report_ledger_fail(rep, rc);
 	if (*n > got)
 		*n = got;   /* one set between the two reads is not seen */
+	if (*n > TG_STORED_POLICIES_MAX) {
+		fprintf(rep->err, "tokenguard-report: warning: more than %d budget policies are "
+		        "stored; the shim applies only the first %d, as this estimate does\n",
+		        TG_STORED_POLICIES_MAX, TG_STORED_POLICIES_MAX);
+		*n = TG_STORED_POLICIES_MAX;
+	}
 	return 0;
 }
 
