@@ -1,12 +1,18 @@
 """estimate.py - the estimate-* integration tests: what `tokenguard-report
-estimate --budget` says of a call before it is made is what the shim then
-does with it.
+estimate` says of a call before it is made is what the shim then does
+with it.
 
-Owns: the agreement of the estimate with the shim for a block policy
-(allowed while under the limit, then a 429 once spent), a downgrade
-(the model the fake provider received is the one the estimate named) and
-a clamp from TOKENGUARD_BUDGETS (the max_tokens it received is the
-estimate's), and the estimate's spend against the ledger's records.
+Owns the agreement of the estimate with the shim on:
+  - a call's cost: the estimate's total for the counts the shim recorded
+    is the cost_usd it recorded, for a priced model and for one without a
+    price (the shim's estimate);
+  - unpriced=block: block (exit 1), and the call gets a 429;
+  - a block policy: allow while under the limit and the call passes, then
+    block (exit 1) once spent and the call gets a 429; the estimate's
+    spend is the records' sum;
+  - a downgrade: the model the fake provider received is the one named;
+  - a clamp of TOKENGUARD_BUDGETS: the max_tokens it received is the
+    estimate's.
 
 Every expected value comes from outside the estimate: the cost_usd the
 ledger recorded, what curl read, what the fake provider logged as
@@ -152,10 +158,48 @@ def clamp_received(t, env, tdir):
     return "# clamped to %d tokens" % got[0]["max_tokens"]
 
 
+def price_is_the_shims(t, env, tdir):
+    """The estimate's total for a call's counts is the cost_usd the shim
+    recorded for them: a priced model, and a model without a price (the
+    shim's estimate at its provider's highest rates); then unpriced=block:
+    the estimate says block (exit 1) and curl's call to that model gets 429."""
+    ledger = os.path.join(tdir, "ledger")
+    unpriced = budgets.unpriced_exchange(t, tdir)
+    c = curl(t, env, tdir, "seed", [t.ex(OPENAI), unpriced], ledger)
+    t.check(c.codes() == ["200", "200"], "seed calls: %s" % c.codes())
+    recs = records(t, env, ledger)
+    t.check(len(recs) == 2 and not recs[0]["unpriced"] and recs[1]["unpriced"]
+            and recs[1]["cost_estimated"], "seed records: %s" % json.dumps(recs)[:400])
+    notes = []
+    for r, provider in zip(recs, ("openai", "cohere")):
+        model = r.get("requested_model") or r["model"]
+        p = report(t, env, ["estimate", "--json", "--model", model, "--provider", provider,
+                            "--input-tokens", str(r["input_tokens"]),
+                            "--output-tokens", str(r["output_tokens"])])
+        doc = json.loads(p.stdout)
+        t.check(doc["priced"] == (not r["unpriced"]) and doc["cost_estimated"] == r["unpriced"]
+                and abs(doc["total_usd"] - r["cost_usd"]) <= 1e-15,
+                "%s, %d in, %d out: the estimate says $%r (priced %s), the shim recorded $%r"
+                % (model, r["input_tokens"], r["output_tokens"], doc["total_usd"], doc["priced"],
+                   r["cost_usd"]))
+        notes.append("%s $%.6f%s" % (model, r["cost_usd"], " (estimated)" if r["unpriced"] else ""))
+
+    budget_set(t, env, ledger, "strict", "global,day,usd=5,block,unpriced=block")
+    doc = estimate(t, env, ledger, budgets.UNPRICED_MODEL, ["--provider", "cohere",
+                                                             "--input-tokens", "10"], 1)
+    row = one_policy(t, doc, "strict", "unpriced=block")
+    t.check(row["verdict"] == "block" and row["blocked_unpriced"] is True
+            and doc["budget"]["verdict"] == "block", "unpriced=block: %s" % json.dumps(doc["budget"]))
+    c = curl(t, env, tdir, "refused", [unpriced], ledger)
+    t.check(c.codes() == ["429"] and received(t, env, c.tag) == [],
+            "the estimate said block, the shim answered %s" % c.codes())
+    return "# " + ", ".join(notes)
+
+
 def agrees(t, env, tdir):
     notes = []
-    for name, part in (("block", block_then_refused), ("downgrade", downgrade_received),
-                       ("clamp", clamp_received)):
+    for name, part in (("price", price_is_the_shims), ("block", block_then_refused),
+                       ("downgrade", downgrade_received), ("clamp", clamp_received)):
         sub = os.path.join(tdir, "estimate-" + name)
         os.makedirs(sub)
         notes.append(part(t, env, sub))
@@ -165,7 +209,7 @@ def agrees(t, env, tdir):
 def tests(harness, cases):
     """The estimate-* tests over the loaded cases (run_tests.load_cases)."""
     by_name = {c["name"]: c for c in cases}
-    if OPENAI not in by_name:
+    if not {OPENAI, "cohere-chat"} <= set(by_name):
         return []
     spec = [("curl-h1", "curl", "estimate-agrees-with-the-shim", agrees)]
     return [budgets.BudgetTest(harness, by_name, name, process, label, body)
