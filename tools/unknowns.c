@@ -75,13 +75,6 @@ static int look(void *ctx, const struct tg_record *r)
 	return all_found(s);  /* 1 stops the scan */
 }
 
-static int is_known_provider(const char *name)
-{
-#define KNOWN(n, wire) !strcasecmp(name, n) ||
-	return TG_PROVIDER_NAMES(KNOWN) 0;
-#undef KNOWN
-}
-
 /* Whether an entry host[:port]=NAME[/wire] of TOKENGUARD_HOSTS (the
  * shim's own providers, shim/providers.h) names the provider name. */
 static int is_added_provider(const char *name)
@@ -108,7 +101,7 @@ static int unknown_without_ledger(const struct tg_report *rep, int fatal)
 {
 	const char *name = rep->filter.provider, *sep = "";
 
-	if (!name || is_known_provider(name) || is_added_provider(name))
+	if (!name || tg_provider_name_known(name) || is_added_provider(name))
 		return 0;
 	fprintf(rep->err, "tokenguard-report: %s: \"%s\" is no provider tokenguard knows, nor one "
 	        "TOKENGUARD_HOSTS adds; providers: ", fatal ? "error" : "warning", name);
@@ -148,7 +141,7 @@ int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, i
 	}
 	if (f->provider && !s.found_provider && ++unknown)
 		say(rep, fatal, "provider", f->provider, "providers", &s.providers,
-		    is_known_provider(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
+		    tg_provider_name_known(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
 	if (f->model && !s.found_model && ++unknown)
 		say(rep, fatal, "model", f->model, "models", &s.models, "");
 	if (f->process && !s.found_process && ++unknown)
