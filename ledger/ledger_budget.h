@@ -184,6 +184,11 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
                          unsigned text,
                          int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx);
 
+/* The most stored policies a process applies: the first ones in name
+ * order (the shim's gate says so when there are more; `estimate --budget`
+ * takes the same ones). */
+#define TG_STORED_POLICIES_MAX 64
+
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.
  * *version (may be NULL) is the policy version of the same snapshot.

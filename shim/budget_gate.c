@@ -17,8 +17,8 @@
 #include "text.h"
 #include "zones.h"
 
-#define ENV_POLICIES_MAX    16
-#define STORED_POLICIES_MAX 64
+#define ENV_POLICIES_MAX    TG_ENV_POLICIES_MAX
+#define STORED_POLICIES_MAX TG_STORED_POLICIES_MAX
 #define MATCH_MAX           (ENV_POLICIES_MAX + STORED_POLICIES_MAX)
 
 /* Guarded by the sink's lock (every entry point runs inside

@@ -226,27 +226,51 @@ static const char *shown(const char *v)
 
 /* On a terminal, the key columns (model names, tags, endpoints) are cut
  * to fit its width, down to KEY_CUT_MIN each; the numbers are never cut.
- * Returns 1 when cells are to be cut to their column. */
+ * Before a key is cut below KEY_CUT_WANT, the token columns people need
+ * least are left out (col_rank) and named under the table.  Returns 1
+ * when cells are to be cut to their column. */
 #define KEY_CUT_MIN 8
-static int fit_terminal(FILE *f, int nkeys, size_t *kw, const size_t *nw, int any_mark)
+#define KEY_CUT_WANT 20
+static const unsigned char col_rank[NUM_COLS] = {
+	[COL_TOK + 4] = 1, [COL_TOK + 2] = 2, [COL_TOK + 1] = 3, [COL_BLOCKED] = 4,
+	[COL_TOK + 0] = 5, [COL_TOK + 3] = 6,
+};
+static int key_is_time(enum tg_agg_by by)
 {
-	int w[TG_AGG_MAX_KEYS + NUM_COLS], min[TG_AGG_MAX_KEYS + NUM_COLS], n = 0;
-	int limit = tg_table_limit(f);
+	return by == TG_BY_DAY || by == TG_BY_MONTH || by == TG_BY_WEEK || by == TG_BY_HOUR ||
+	       by == TG_BY_BLOCK;
+}
 
-	if (!limit)
+static int fit_terminal(FILE *f, const struct tg_agg *a, size_t *kw, const size_t *nw,
+                        int any_mark, unsigned char *hide, int *limit)
+{
+	int nkeys = a->nkeys;
+	int w[TG_AGG_MAX_KEYS + NUM_COLS], min[TG_AGG_MAX_KEYS + NUM_COLS];
+	int want[TG_AGG_MAX_KEYS + NUM_COLS], at[NUM_COLS], n = 0;
+	unsigned char rank[TG_AGG_MAX_KEYS + NUM_COLS], hidden[TG_AGG_MAX_KEYS + NUM_COLS];
+
+	memset(hide, 0, NUM_COLS);
+	if (!(*limit = tg_table_limit(f)))
 		return 0;
 	for (int k = 0; k < nkeys; k++, n++) {
 		w[n] = (int)kw[k];
-		min[n] = w[n] < KEY_CUT_MIN ? w[n] : KEY_CUT_MIN;
+		/* A cut date says nothing: time keys keep their width. */
+		min[n] = w[n] < KEY_CUT_MIN || key_is_time(a->key[k].by) ? w[n] : KEY_CUT_MIN;
+		want[n] = w[n] < KEY_CUT_WANT || key_is_time(a->key[k].by) ? w[n] : KEY_CUT_WANT;
+		rank[n] = 0;
 	}
 	for (int c = 0; c < NUM_COLS; c++)
 		if (c != COL_MARKS || any_mark) {
-			w[n] = min[n] = (int)nw[c];
+			w[n] = min[n] = want[n] = (int)nw[c];
+			rank[n] = col_rank[c];
+			at[n - nkeys] = c;
 			n++;
 		}
-	tg_table_fit(w, min, n, 2, limit);
+	tg_table_fit_hiding(w, min, want, rank, hidden, n, 2, *limit);
 	for (int k = 0; k < nkeys; k++)
 		kw[k] = (size_t)w[k];
+	for (int i = nkeys; i < n; i++)
+		hide[at[i - nkeys]] = hidden[i];
 	return 1;
 }
 
@@ -256,7 +280,9 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
 	FILE *f = rep->out;
 	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
-	int any_estimate = a->total.t.usd_estimated > 0, cut;
+	int any_estimate = a->total.t.usd_estimated > 0, cut, limit;
+	unsigned char hide[NUM_COLS];
+	const char *heads[NUM_COLS];
 
 	for (int k = 0; k < a->nkeys; k++) {
 		tg_agg_key_name(a, k, head[k], sizeof head[k]);
@@ -282,7 +308,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		}
 	}
 
-	cut = fit_terminal(f, a->nkeys, kw, nw, any_mark);
+	cut = fit_terminal(f, a, kw, nw, any_mark, hide, &limit);
 	for (int k = 0; k < a->nkeys; k++) {
 		if (cut)
 			tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
@@ -290,11 +316,15 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 			fprintf(f, "%-*s", (int)kw[k], head[k]);
 		fputs("  ", f);
 	}
-	for (int c = 0; c < NUM_COLS; c++) {
+	for (int c = 0, first = 1; c < NUM_COLS; c++) {
+		heads[c] = col_head(c);
+		if (hide[c])
+			continue;
 		if (c == COL_MARKS)
 			fprintf(f, any_mark ? "  %s" : "", col_head(c));
 		else
-			fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], col_head(c));
+			fprintf(f, first ? "%*s" : "  %*s", (int)nw[c], col_head(c));
+		first = 0;
 	}
 	putc('\n', f);
 
@@ -310,19 +340,24 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 				fprintf(f, "%-*s", (int)kw[k], v);
 			fputs("  ", f);
 		}
-		for (int c = 0; c < NUM_COLS; c++) {
+		for (int c = 0, first = 1; c < NUM_COLS; c++) {
+			if (hide[c])
+				continue;
 			num_cell(s, c, cell);
 			if (c == COL_MARKS) {
 				if (cell[0])
 					fprintf(f, "  %s", cell);
 			} else {
-				fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], cell);
+				fprintf(f, first ? "%*s" : "  %*s", (int)nw[c], cell);
 			}
+			first = 0;
 		}
 		putc('\n', f);
 	}
 	if (!a->nkeys && !a->ngroups)
 		fputs("(no calls in this period)\n", f);
+	if (cut)
+		tg_table_hidden_note(f, heads, hide, NUM_COLS, limit);
 	if (any_blocked)
 		fputs("BLOCKED: calls refused by a budget policy: never sent, in no other column\n", f);
 	if (any_unknown)

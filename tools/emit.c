@@ -148,6 +148,75 @@ int tg_table_fit(int *w, const int *min, int n, int sep, int limit)
 	return 1;
 }
 
+#define TABLE_COLS_MAX 32
+
+/* The width of the shown columns with each cut to no less than floor[i]. */
+static long table_width(const int *w, const int *floor, const unsigned char *hidden, int n,
+                        int sep)
+{
+	long total = 0;
+	int shown = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!hidden[i]) {
+			total += w[i] < floor[i] ? w[i] : floor[i];
+			shown++;
+		}
+	return total + (long)sep * (shown > 0 ? shown - 1 : 0);
+}
+
+int tg_table_fit_hiding(int *w, const int *min, const int *want, const unsigned char *rank,
+                        unsigned char *hidden, int n, int sep, int limit)
+{
+	int cw[TABLE_COLS_MAX] = { 0 }, cmin[TABLE_COLS_MAX] = { 0 }, at[TABLE_COLS_MAX] = { 0 };
+	int m = 0, nhidden = 0;
+	int floor[TABLE_COLS_MAX];
+
+	memset(hidden, 0, (size_t)n);
+	if (n > TABLE_COLS_MAX)
+		return tg_table_fit(w, min, n, sep, limit), 0;
+	for (int i = 0; i < n; i++)
+		floor[i] = want[i] > min[i] ? want[i] : min[i];
+	while (limit > 0 && table_width(w, floor, hidden, n, sep) > limit) {
+		int drop = -1;
+
+		for (int i = 0; i < n; i++)
+			if (!hidden[i] && rank[i] && (drop < 0 || rank[i] < rank[drop]))
+				drop = i;
+		if (drop < 0)
+			break;
+		hidden[drop] = 1;
+		nhidden++;
+	}
+	for (int i = 0; i < n; i++)
+		if (!hidden[i]) {
+			cw[m] = w[i];
+			cmin[m] = min[i];
+			at[m++] = i;
+		}
+	tg_table_fit(cw, cmin, m, sep, limit);
+	for (int j = 0; j < m; j++)
+		w[at[j]] = cw[j];
+	return nhidden;
+}
+
+void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char *hidden, int n,
+                          int limit)
+{
+	int listed = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!hidden[i])
+			continue;
+		if (listed++)
+			fprintf(f, ", %s", head[i]);
+		else
+			fprintf(f, "Hidden to fit %d columns: %s", limit, head[i]);
+	}
+	if (listed)
+		fputs(" (--format json or csv has every column)\n", f);
+}
+
 /* The display columns of s, a UTF-8 character being one. */
 static size_t text_columns(const char *s)
 {

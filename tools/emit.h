@@ -77,6 +77,21 @@ int tg_table_limit(FILE *f);
  * never shrinks, e.g. a number).  Returns 1 when it fits. */
 int tg_table_fit(int *w, const int *min, int n, int sep, int limit);
 
+/* tg_table_fit() for a table with more columns than a narrow terminal
+ * holds: before any text column is cut below want[i] (its width when
+ * cut no further than a person still reads it), whole columns are left
+ * out, those with the lowest rank[i] first (rank 0: never left out), and
+ * hidden[i] set for each; then the rest is fitted as tg_table_fit()
+ * does.  Returns the number of columns left out. */
+int tg_table_fit_hiding(int *w, const int *min, const int *want, const unsigned char *rank,
+                        unsigned char *hidden, int n, int sep, int limit);
+
+/* The line under a table some columns of which were left out:
+ * "Hidden to fit 80 columns: CACHED, REASONING (--format json or csv
+ * has every column)". */
+void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char *hidden, int n,
+                          int limit);
+
 /* s in exactly width display columns (UTF-8 characters): padded like
  * tg_obuf_pad when shorter, cut to width - 1 characters and "\u2026" when
  * longer; not padded when pad is 0 (the last column). */

@@ -31,8 +31,8 @@ static const struct option_help options[] = {
 	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
 	{ 0, "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
 	     "                     (default when piped; a table on a terminal), json, csv,\n"
-	     "                     table; check: table, json; budget list/status/alerts:\n"
-	     "                     table, json.  CSV text starting with = + - @ gets a\n"
+	     "                     table; check, estimate: table, json; budget list/status/\n"
+	     "                     alerts: table, json.  CSV text starting with = + - @ gets a\n"
 	     "                     leading ' so spreadsheets do not run it as a formula\n"
 	     "  --json             --format json\n" },
 	{ TG_TAKES_FILTER,
@@ -61,6 +61,16 @@ static const struct option_help options[] = {
 	  "                     POSTs URL/v1/metrics and, with --spans, URL/v1/traces\n"
 	  "  --spans            export: also one span per record not sent yet (GenAI\n"
 	  "                     attributes; a watermark in the ledger: never twice)\n" },
+	{ TG_TAKES_ESTIMATE,
+	  "  --input-tokens N   estimate: the call's input tokens (k, M allowed: 20k)\n"
+	  "  --input-file F     estimate: its input from the size of F (the request body\n"
+	  "                     or prompt; - for stdin) at 4 bytes a token, flagged ~\n"
+	  "  --output-tokens N  estimate: its output tokens, also taken as the request's\n"
+	  "                     max output tokens; without it the output cost is unknown\n"
+	  "  --budget           estimate: each budget policy that would govern the call\n"
+	  "                     (stored and TOKENGUARD_BUDGETS), its spend now and its\n"
+	  "                     verdict, and what the shim would do; exit 1 for a block.\n"
+	  "                     --model, --provider, --tag, --process describe the call\n" },
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
 	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n" },
@@ -170,6 +180,27 @@ static const struct command_help commands[] = {
 	{ "serve", "Examples:\n"
 	  "  tokenguard-report serve\n"
 	  "  tokenguard-report serve --listen 0.0.0.0:9464 --tag-label team\n" },
+	{ "estimate",
+	  "  estimate --model M [--provider P] (--input-tokens N | --input-file F)\n"
+	  "           [--output-tokens N] [--budget] [--tag K=V]... [--process NAME]\n"
+	  "The cost of such a call by the shim's price table and lookup (the user's\n"
+	  "price file included): input, output and total, the rates used (USD per\n"
+	  "million tokens) and the table's edition.  M alone finds its provider as\n"
+	  "`prices M` does; when several price it, name one with --provider.  A model\n"
+	  "without a price is said so, with the estimate the shim charges budgets for\n"
+	  "it (unpriced=estimate: the provider's highest rates, marked ~).  Without\n"
+	  "--output-tokens the output cost is unknown and the total is input only.\n"
+	  "--budget: the verdict the shim would give the call now, policy by policy\n"
+	  "(allow, warn, block, downgrade to MODEL, clamp max tokens to N) and merged,\n"
+	  "by the shim's own decision over the same spend; a session window counts a\n"
+	  "new process's spend, 0.  It assumes the request can be rewritten.\n"
+	  "Exit 0, or 1 when --budget says the call would be blocked; 2 on an error\n"
+	  "(an unknown provider, an ambiguous model, a bad count or file).\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report estimate --model gpt-4o --input-tokens 12k --output-tokens 800\n"
+	  "  tokenguard-report estimate --model claude-sonnet-4-5 --input-file request.json\n"
+	  "  tokenguard-report estimate --model gpt-4o --input-tokens 2000 --budget --tag team=search\n"
+	  "  jq -c . body.json | tokenguard-report estimate --model gpt-4o --input-file - --json\n" },
 	{ "export",
 	  "Sends the counters of `metrics` as OTLP sums and, with --spans, one span\n"
 	  "per record not sent before (a watermark in the ledger); exit 2 when the\n"

@@ -66,6 +66,9 @@ static const struct tg_cmd commands[] = {
 	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE,
 	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
+	{ "estimate", "what a call would cost before it is made; --budget: what the budgets say",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
+	  TG_TAKES_FILTER | TG_TAKES_ESTIMATE | TG_OPENS_LEDGER, tg_cmd_estimate },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -178,7 +181,8 @@ static void usage(FILE *f)
 	      "Exit status: 0 on success, 2 on any error (a damaged or locked ledger\n"
 	      "included); check: 1 when over budget (or, with --strict, when a cost or\n"
 	      "token count is unknown); verify: 1 when the ledger is inconsistent; prices\n"
-	      "MODEL: 1 when no line prices MODEL.\n", f);
+	      "MODEL: 1 when no line prices MODEL; estimate --budget: 1 when the shim would\n"
+	      "block the call.\n", f);
 }
 
 static int64_t now_us(void)
@@ -215,7 +219,7 @@ enum {
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
-	OPT_REQUIRE_LEDGER,
+	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -255,6 +259,10 @@ static const struct option opts[] = {
 	{ "otlp", required_argument, NULL, OPT_OTLP },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
+	{ "input-tokens", required_argument, NULL, OPT_INPUT_TOKENS },
+	{ "input-file", required_argument, NULL, OPT_INPUT_FILE },
+	{ "output-tokens", required_argument, NULL, OPT_OUTPUT_TOKENS },
+	{ "budget", no_argument, NULL, OPT_BUDGET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -374,6 +382,19 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
 			break;
+		case OPT_INPUT_TOKENS:
+			rep->estimate.input_tokens = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--input-tokens");
+			break;
+		case OPT_INPUT_FILE:
+			rep->estimate.input_file = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--input-file");
+			break;
+		case OPT_OUTPUT_TOKENS:
+			rep->estimate.output_tokens = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--output-tokens");
+			break;
+		case OPT_BUDGET: rep->estimate.budget = 1; need(a, TG_TAKES_ESTIMATE, "--budget"); break;
 		case 'h':
 			if (a->cmd)
 				tg_help_command(rep->out, a->cmd);
