@@ -236,7 +236,8 @@ static void row_cells(const struct tg_estimate_row *row, const char *model, char
 		snprintf(c[BC_SCOPE], BC_CELL, "global");
 	else
 		snprintf(c[BC_SCOPE], BC_CELL, "%s:%s", tg_scope_name(p->scope), p->scope_value);
-	snprintf(c[BC_WINDOW], BC_CELL, "%s", tg_window_name(p->window));
+	if (tg_policy_window_text(p, c[BC_WINDOW], BC_CELL) < 0)
+		snprintf(c[BC_WINDOW], BC_CELL, "%s", tg_window_name(p->window));
 	spend_cell(row, c[BC_SPEND], BC_CELL);
 	if (p->window == TG_WIN_SESSION)
 		strncat(c[BC_SPEND], " (new process)", BC_CELL - strlen(c[BC_SPEND]) - 1);
@@ -399,8 +400,10 @@ static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 	tg_emit_json_str(f, line);
 	fprintf(f, ",\"scope\":\"%s\",\"scope_value\":", tg_scope_name(p->scope));
 	tg_emit_json_str_or_null(f, p->scope_value);
-	fprintf(f, ",\"window\":\"%s\",\"action\":\"%s\",\"spend_usd\":",
-	        tg_window_name(p->window), tg_action_name(p->action));
+	tg_policy_window_text(p, line, sizeof line);
+	fputs(",\"window\":", f);
+	tg_emit_json_str(f, line);
+	fprintf(f, ",\"action\":\"%s\",\"spend_usd\":", tg_action_name(p->action));
 	tg_emit_cost(f, v->spend.usd);
 	fputs(",\"spend_usd_estimated\":", f);
 	tg_emit_cost(f, p->unpriced != TG_UNPRICED_ALLOW ? v->spend.usd_estimated : 0);

@@ -6,6 +6,7 @@
 #include "env.h"
 #include "estimate_budget.h"
 #include "ledger_budget.h"
+#include "zones.h"
 
 /* As many TOKENGUARD_BUDGETS policies as the shim reads: past them it
  * applies none. */
@@ -46,6 +47,24 @@ static int stored_policies(const struct tg_report *rep, struct tg_ledger *l, str
 		*n = TG_STORED_POLICIES_MAX;
 	}
 	return 0;
+}
+
+/* Drops the policies whose zone cannot be read, as the shim refuses them
+ * (zones.h), saying so.  Returns the new count. */
+static int keep_zoned(const struct tg_report *rep, struct tg_policy *list, int n)
+{
+	char err[256];
+	int kept = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (tg_policy_zone_ready(&list[i], err, sizeof err)) {
+			fprintf(rep->err, "tokenguard-report: warning: policy %s: %s; the shim does not "
+			        "apply it\n", list[i].name, err);
+			continue;
+		}
+		list[kept++] = list[i];
+	}
+	return kept;
 }
 
 /* The policies of env then stored that govern c, as the gate orders them. */
@@ -146,6 +165,8 @@ int tg_estimate_budget(const struct tg_report *rep, const struct tg_quote *q, co
 		return rc;
 	if ((rc = stored_policies(rep, l, &stored, &nstored)) != 0)
 		goto close;
+	nenv = keep_zoned(rep, env, nenv);
+	nstored = keep_zoned(rep, stored, nstored);
 	tags_of(rep, tags, sizeof tags);
 	c = (struct tg_call){
 		.provider = q->provider,

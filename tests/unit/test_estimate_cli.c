@@ -202,3 +202,24 @@ Test(estimate_cli, budget_verdicts_from_the_ledgers_spend)
 	HAS("(no ledger at /nonexistent/ledger: no stored policy, nothing spent)\n"
 	    "no budget policy governs this call\nverdict: allow\n");
 }
+
+Test(estimate_cli, zoned_windows_as_the_gate_reads_them)
+{
+	struct tg_ledger *l;
+	struct tg_record r;
+
+	cr_assert_eq(tg_ledger_open(&l, ledger, TG_LEDGER_CREATE), 0);
+	r = tgt_record(now_us(), "openai", "gpt-4o", "app", "", 1000, 100, 0.5, 0);
+	tgt_put_record(l, &r);
+	put_policy(l, "ist", "global,day@Asia/Kolkata,usd=1,block");
+	tg_ledger_close(l);
+	cr_assert_eq(run("", "--model gpt-4o --input-tokens 10 --budget --json"), 0, "%s", out);
+	HAS("\"window\":\"day@Asia/Kolkata\",\"action\":\"block\",\"spend_usd\":0.5,");
+	HAS("T18:30:00.000Z\"");   /* India's day ends at 18:30Z */
+	/* A zone that cannot be read: the shim refuses that policy, so does
+	 * the estimate, saying so. */
+	cr_assert_eq(run("TOKENGUARD_BUDGETS='global,day@No/Such_Zone,usd=0,block'",
+	                 "--model gpt-4o --input-tokens 10 --budget"), 0, "%s", out);
+	HAS("warning: policy env1: unknown zone No/Such_Zone");
+	HAS("ist   ledger  global  day@Asia/Kolkata  $0.50  $1.00  50.0%  allow\n");
+}
