@@ -495,6 +495,11 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 		free(l);
 		return TG_ENOMEM;
 	}
+	if (pthread_mutex_init(&l->edge_lock, NULL) != 0) {
+		pthread_rwlock_destroy(&l->lock);
+		free(l);
+		return TG_ENOMEM;
+	}
 	l->dirfd = l->lockfd = l->datafd = -1;
 	l->spool = (struct tg_spool)TG_SPOOL_INIT;
 	l->pid = tg_getpid();
@@ -933,6 +938,7 @@ void tg_ledger_close(struct tg_ledger *l)
 	if (l->dirfd >= 0)
 		close(l->dirfd);
 	pthread_rwlock_destroy(&l->lock);
+	pthread_mutex_destroy(&l->edge_lock);
 	free(l);
 }
 
@@ -943,7 +949,8 @@ void tg_ledger_abandon(struct tg_ledger *l)
 	 * child holds no fcntl lock yet, and the parent keeps its flocks:
 	 * they belong to descriptions it still has open).  The rwlock may
 	 * have been held by a thread that does not exist in the child:
-	 * destroying it would be undefined, so it is left too. */
+	 * destroying it would be undefined, so it is left too, and so is the
+ * edge memo's mutex. */
 	tg_spool_abandon(&l->spool);
 	tg_spool_cache_abandon(l->spool_cache);
 	if (l->lockfd >= 0)

@@ -116,11 +116,12 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
  * the partial hours at both ends, matched to the scope by the same rule
  * that fills the buckets, with the model families of the price table
  * tg_ledger_set_prices() gave.  Worst case for one policy: a month in
- * such a zone reads about 30 day buckets, 46 hour buckets and the
- * records of two partial hours; a day reads at most 25 hour buckets and
- * two partial hours' records (the one at the window's end is in the
- * future, so what costs is the calls of the first partial hour, at most
- * 45 minutes of them).  A reset's baseline of such a window is its sum
+ * such a zone reads about 30 day buckets, 48 hour buckets and the
+ * records of two partial hours; a day reads at most 27 hour buckets and
+ * two partial hours' records.  A partial hour's records are read only
+ * when the scope's bucket of that hour is not empty, and their sum is
+ * kept by the handle while that bucket is unchanged (ledger_impl.h), so
+ * what costs is the first partial hour of the local day while it runs.  A reset's baseline of such a window is its sum
  * at the time of the reset. */
 
 /* The price table whose model families a zoned window's partial hours

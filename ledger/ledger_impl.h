@@ -19,6 +19,21 @@
 /* Two meta pages of the largest page size LMDB writes. */
 #define TG_META_MAP_BYTES (2 * 65536)
 
+/* The records of one scope in the partial hour at an end of a zoned
+ * window, summed once and kept while that hour's bucket of the scope is
+ * unchanged: any record of the scope in that hour changes the bucket in
+ * the transaction that adds it, so an unchanged bucket means an
+ * unchanged sum (ledger_totals.c). */
+#define TG_EDGE_MEMO_MAX 8
+#define TG_EDGE_PREFIX_MAX 416
+struct tg_edge_memo {
+	int64_t from_us, to_us;       /* 0, 0: unused */
+	const struct tg_prices *prices;   /* the families the records were matched by */
+	struct tg_total bucket, sum;
+	size_t plen;
+	unsigned char prefix[TG_EDGE_PREFIX_MAX];   /* the scope as a totals key begins */
+};
+
 struct tg_ledger {
 	MDB_env *env;
 	int dirfd;           /* the ledger directory, checked once (files.h) */
@@ -52,6 +67,9 @@ struct tg_ledger {
 	MDB_dbi alerts;      /* ts | pid | seq -> alert (see ledger_alert.c) */
 	MDB_dbi alert_once;  /* policy NUL level window_start -> "" */
 	int has_budget_dbs;  /* 0 only for a read-only open of a schema 1 ledger */
+	pthread_mutex_t edge_lock;   /* edge_memo: only ever tried, never waited on */
+	struct tg_edge_memo edge_memo[TG_EDGE_MEMO_MAX];
+	int edge_next;
 	const struct tg_prices *prices;   /* the model families of records read for
 	                                     a zoned window's partial hours (NULL:
 	                                     a model is its own family) */

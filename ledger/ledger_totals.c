@@ -722,6 +722,62 @@ static int in_scope(void *ctx, const struct tg_record *r)
 	return tg_totals_each(r, tg_record_family(m->l->prices, r), scope_bucket, m) == 1;
 }
 
+_Static_assert(TKEY_MAX <= TG_EDGE_PREFIX_MAX, "a scope prefix fits the edge memo");
+
+/* The records of scope in [from_us, to_us), within one hour, added to
+ * q->out: none to read when the hour's bucket of the scope is empty, and
+ * read once while it stays the same (struct tg_edge_memo).  The memo's
+ * lock is only tried: a reader that finds it taken reads the records. */
+static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
+                    const struct scope_match *m, const char *scope, int64_t from_us,
+                    int64_t to_us)
+{
+	int64_t hour = from_us / US_PER_HOUR * US_PER_HOUR;
+	struct tg_total bucket, part, *out = q->out;
+	int rc, locked;
+
+	if (from_us >= to_us)
+		return 0;
+	if ((rc = get_bucket(l, txn, scope, B_HOUR, hour, &bucket)) != 0)
+		return rc;
+	if (bucket.calls == 0 && bucket.blocked == 0)
+		return 0;
+	locked = pthread_mutex_trylock(&l->edge_lock) == 0;
+	for (int i = 0; locked && i < TG_EDGE_MEMO_MAX; i++) {
+		const struct tg_edge_memo *e = &l->edge_memo[i];
+
+		if (e->from_us == from_us && e->to_us == to_us && e->prices == l->prices &&
+		    e->plen == m->plen &&
+		    !memcmp(e->prefix, m->prefix, m->plen) && !memcmp(&e->bucket, &bucket, sizeof bucket)) {
+			tg_total_sum(out, &e->sum);
+			pthread_mutex_unlock(&l->edge_lock);
+			return 0;
+		}
+	}
+	memset(&part, 0, sizeof part);
+	q->out = &part;
+	rc = sum_records(l, txn, q, from_us, to_us);
+	q->out = out;
+	if (rc == 0) {
+		tg_total_sum(out, &part);
+		if (locked) {
+			struct tg_edge_memo *e = &l->edge_memo[l->edge_next];
+
+			l->edge_next = (l->edge_next + 1) % TG_EDGE_MEMO_MAX;
+			e->from_us = from_us;
+			e->to_us = to_us;
+			e->prices = l->prices;
+			e->bucket = bucket;
+			e->sum = part;
+			e->plen = m->plen;
+			memcpy(e->prefix, m->prefix, m->plen);
+		}
+	}
+	if (locked)
+		pthread_mutex_unlock(&l->edge_lock);
+	return rc;
+}
+
 /* Adds the buckets of kind b of scope starting in [from_us, to_us), one
  * step (an hour or a day) apart; an absent bucket is zero. */
 static int add_buckets(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
@@ -765,8 +821,8 @@ static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 	h1 = end_us / US_PER_HOUR * US_PER_HOUR;
 	if (h0 >= h1)
 		return sum_records(l, txn, &q, start_us, end_us);
-	if ((rc = sum_records(l, txn, &q, start_us, h0)) != 0 ||
-	    (rc = sum_records(l, txn, &q, h1, end_us)) != 0)
+	if ((rc = sum_edge(l, txn, &q, &m, scope, start_us, h0)) != 0 ||
+	    (rc = sum_edge(l, txn, &q, &m, scope, h1, end_us)) != 0)
 		return rc;
 	d0 = up_to(h0, US_PER_DAY);
 	d1 = h1 / US_PER_DAY * US_PER_DAY;

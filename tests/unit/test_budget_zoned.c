@@ -194,3 +194,42 @@ Test(budget_zoned, a_zoned_reset_counts_from_zero_until_the_local_midnight)
 	cr_assert_eq(s.window_start_us, NOV22 + 18 * HOUR + 30 * 60 * US);
 	tg_ledger_close(l);
 }
+
+/* The records of a partial hour are read once and kept while the hour's
+ * bucket of the scope stays the same: a record of the scope added there
+ * later counts at once, one of another scope changes nothing. */
+Test(budget_zoned, a_partial_hour_read_once_still_sees_new_records)
+{
+	struct tg_policy p = pol("provider:openai,day@Asia/Kathmandu,usd=100,block,name=npt");
+	int64_t start = NOV22 - 5 * HOUR - 45 * 60 * US;   /* 18:15Z on the 21st */
+	int64_t now = NOV22 + 12 * HOUR;
+	struct tg_ledger *l;
+	struct tg_spend s;
+	struct tg_record r;
+
+	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
+	r = tgt_record(start + 5 * 60 * US, "openai", "gpt-4o", "py", "", 10, 1, 1.0, 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "gpt-4o"), 0);
+	r = tgt_record(start - 5 * 60 * US, "openai", "gpt-4o", "py", "", 10, 1, 2.0, 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "gpt-4o"), 0);   /* the day before */
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
+		cr_assert_eq(s.window_start_us, start);
+		cr_assert_float_eq(s.usd, 1.0, 1e-12);
+		cr_assert_eq(s.calls, 1);
+	}
+	r = tgt_record(start + 20 * 60 * US, "anthropic", "claude-3-5-haiku", "py", "", 10, 1, 4.0, 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "claude-3-5-haiku"), 0);
+	cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
+	cr_assert_float_eq(s.usd, 1.0, 1e-12);
+	r = tgt_record(start + 30 * 60 * US, "openai", "gpt-4o", "py", "", 10, 1, 0.5, 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "gpt-4o"), 0);
+	cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
+	cr_assert_float_eq(s.usd, 1.5, 1e-12);
+	cr_assert_eq(s.calls, 2);
+	r = tgt_record(start - 1 * US, "openai", "gpt-4o", "py", "", 10, 1, 8.0, 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, "gpt-4o"), 0);   /* same hour, the day before */
+	cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
+	cr_assert_float_eq(s.usd, 1.5, 1e-12);
+	tg_ledger_close(l);
+}
