@@ -66,6 +66,9 @@ static const struct tg_cmd commands[] = {
 	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE,
 	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
+	{ "alerts", "budget and price alerts: printed, followed, or delivered once to --exec or --webhook",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL), TG_FMT_JSONL,
+	  TG_TAKES_FOLLOW | TG_TAKES_ALERTS | TG_TABLE_ON_TTY | TG_OPENS_LEDGER, tg_cmd_alerts },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -215,7 +218,7 @@ enum {
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
-	OPT_REQUIRE_LEDGER,
+	OPT_REQUIRE_LEDGER, OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -255,6 +258,10 @@ static const struct option opts[] = {
 	{ "otlp", required_argument, NULL, OPT_OTLP },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "webhook", required_argument, NULL, OPT_WEBHOOK },
+	{ "webhook-format", required_argument, NULL, OPT_WEBHOOK_FORMAT },
+	{ "name", required_argument, NULL, OPT_NAME },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -374,6 +381,17 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
 			break;
+		case OPT_EXEC: rep->alert_exec = optarg; need(a, TG_TAKES_ALERTS, "--exec"); break;
+		case OPT_WEBHOOK: rep->webhook = optarg; need(a, TG_TAKES_ALERTS, "--webhook"); break;
+		case OPT_WEBHOOK_FORMAT:
+			if (strcmp(optarg, "slack") && strcmp(optarg, "json"))
+				return tg_report_fail(rep, "--webhook-format \"%s\" is not slack or json",
+				                      optarg);
+			rep->webhook_format = optarg;
+			rep->webhook_json = !strcmp(optarg, "json");
+			need(a, TG_TAKES_ALERTS, "--webhook-format");
+			break;
+		case OPT_NAME: rep->alert_name = optarg; need(a, TG_TAKES_ALERTS, "--name"); break;
 		case 'h':
 			if (a->cmd)
 				tg_help_command(rep->out, a->cmd);
