@@ -45,6 +45,8 @@ void tg_alert_init(struct tg_alert *a)
 {
 	memset(a, 0, sizeof *a);
 	a->window = a->alert_pct = a->repeat = -1;
+	a->spend_usd = -1;
+	a->spend_tokens = -1;
 	a->limit_usd = -1;
 	a->limit_tokens = -1;
 	a->window_start_us = -1;

@@ -90,8 +90,8 @@ struct tg_alert {
 	int64_t ts_us;
 	char policy[TG_POLICY_NAME_MAX];
 	int level;                  /* enum tg_alert_level */
-	double spend_usd;
-	int64_t spend_tokens;
+	double spend_usd;           /* < 0: none (an alert of no policy) */
+	int64_t spend_tokens;       /* < 0: none */
 	double limit_usd;           /* < 0: none */
 	int64_t limit_tokens;       /* < 0: none */
 	int64_t window_start_us;
@@ -118,7 +118,8 @@ const char *tg_alert_level_name(int level);
  * model's (which has none). */
 int tg_alert_valid(const struct tg_alert *a);
 
-/* Blank fields: the "not known" values above, everything else zero. */
+/* Blank fields: the "not known" values above, and a spend and limits of
+ * -1 (none: an unpriced model's alert has no policy), the rest zero. */
 void tg_alert_init(struct tg_alert *a);
 
 /* The spend of p's scope in p's current window at now_us, less the
