@@ -106,6 +106,10 @@ static int each_alert(void *ctx, const unsigned char key[16], const struct tg_al
 		return 0;
 	if (a->ts_us >= al->rep->until_us)
 		return 1;  /* in time order: nothing later can be in the period */
+	/* The id is what a consumer of `alerts` dedupes by; `budget alerts`
+	 * keeps the fields it has always had. */
+	if (al->repeats)
+		key = NULL;
 	if (al->rep->format == TG_FMT_JSON) {
 		fputs(al->n == 0 ? "\n" : ",\n", f);
 		tg_alert_json(f, key, a);
