@@ -27,8 +27,10 @@
  *
  * Polling: every POLL_MS the alerts after the last key seen are read
  * (one read transaction, a cursor from that key); nothing is written
- * unless something was delivered.  The ledger may not exist yet: a
- * follow waits for it. */
+ * unless something was delivered, but for a fold of the spools at each
+ * look back (an alert spooled by a process is in no read until then;
+ * printing, read-only, waits for another writer's fold).  The ledger may
+ * not exist yet: a follow waits for it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -358,6 +360,11 @@ static int handle(struct consumer *c, const struct pending *p)
  * TG_EXIT_FAIL after saying why. */
 static int poll_once(struct consumer *c, int lookback)
 {
+	/* An alert a process spooled (the writer lock busy, a slow disk) is
+	 * in no read until a write folds it: a consumer that can write folds
+	 * the spools itself when it looks back, if the lock is free at once. */
+	if (lookback && delivering(c->rep))
+		tg_ledger_try_fold(c->l);
 	for (;;) {
 		unsigned char from[16];
 		int rc;
