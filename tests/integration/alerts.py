@@ -7,8 +7,9 @@ threshold, one limit and one blocked alert to `alerts --follow --exec`
 TOKENGUARD_ALERT_* unset), the blocked calls after the first not again,
 nothing again after a restart; `--webhook` posting the same to a receiver
 on loopback in Slack and JSON form, each once per target, and once after a
-retry when the receiver first answers 500; a model without a price is one
-`unpriced` alert however many calls name it.
+retry when the receiver first answers 500, given up after six failures
+(said, exit 1) and not tried again; printed as they come by `--follow`; a
+model without a price is one `unpriced` alert however many calls name it.
 """
 
 import http.server
@@ -274,9 +275,50 @@ def webhook(t, env, tdir):
                 % len(rx.taken("/flaky")))
     finally:
         rx.close()
+    # Printed as they come: what the ledger holds, one JSON line each.
+    f = subprocess.Popen([env.report, "alerts", "--follow", "--ledger", ledger],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    try:
+        lines = export.LineReader(f).lines(t, 4, "alerts --follow")
+        t.check([json.loads(l) for l in lines] == want, "alerts --follow printed %r" % lines)
+        f.send_signal(signal.SIGINT)
+        t.check(f.wait(10) == 0, "alerts --follow exited %s on SIGINT" % f.returncode)
+    finally:
+        export.stop(f)
     bad = report(t, env, ["alerts", "--webhook", "ftp://x", "--ledger", ledger], rc=2)
     t.check(b"http://" in bad.stderr, "--webhook ftp://x: %r" % bad.stderr)
     return "# 4 alerts, each once per target; once after a 500"
+
+
+def give_up(t, env, tdir):
+    """A receiver that always fails: six attempts over 31 s, then the alert
+    is given up, said with its text, exit 1; the next run does not try it
+    again (handled), and the alerts after it were not held up."""
+    ledger = os.path.join(tdir, "ledger")
+    for i in range(2):
+        c = curl(t, env, tdir, "unpriced%d" % i, [budgets.unpriced_exchange(t, tdir)], ledger)
+        t.check(c.codes() == ["200"], "unpriced call: %s" % c.codes())
+    want = alerts_json(t, env, ledger)
+    t.check([x["level"] for x in want] == ["unpriced"], "alerts: %r" % want)
+    rx = Receiver()
+    rx.statuses["/down"] = [503] * 6
+    try:
+        start = time.monotonic()
+        p = report(t, env, ["alerts", "--webhook", rx.url + "/down", "--ledger", ledger], rc=1)
+        took = time.monotonic() - start
+        posts = [s for path, _, _, s in rx.posts if path == "/down"]
+        t.check(posts == [503] * 6, "the receiver was asked %r" % posts)
+        t.check(30 <= took < 45, "six attempts took %.1fs, expected 31s of backoff" % took)
+        err = p.stderr.decode()
+        t.check(("giving up on alert %s" % want[0]["id"]) in err and want[0]["message"] in err and
+                "answered HTTP 503 (attempt 6 of 6)" in err and "0 delivered, 1 given up" in err,
+                "stderr %r" % err[-600:])
+        p = report(t, env, ["alerts", "--webhook", rx.url + "/down", "--ledger", ledger])
+        t.check(b"0 delivered, 0 given up" in p.stderr and len(rx.posts) == 6,
+                "the next run: %r, %d posts" % (p.stderr, len(rx.posts)))
+    finally:
+        rx.close()
+    return "# given up after 6 attempts in %.0fs, not tried again" % took
 
 
 def tests(harness, cases):
@@ -286,6 +328,7 @@ def tests(harness, cases):
     spec = [
         ("curl-h1", "curl", "alerts-exec-follow", exec_follow),
         ("curl-h1", "curl", "alerts-webhook", webhook),
+        ("curl-h1", "curl", "alerts-webhook-give-up", give_up),
     ]
     return [budgets.BudgetTest(harness, by_name, name, process, label, body)
             for name, process, label, body in spec]
