@@ -26,11 +26,11 @@
  * alert being retried, which the next start delivers.
  *
  * Polling: every POLL_MS the alerts after the last key seen are read
- * (one read transaction, a cursor from that key); nothing is written
- * unless something was delivered, but for a fold of the spools at each
- * look back (an alert spooled by a process is in no read until then;
- * printing, read-only, waits for another writer's fold).  The ledger may
- * not exist yet: a follow waits for it. */
+ * (one read transaction, a cursor from that key); the watermark is written
+ * after each delivery and otherwise at most once a minute, with a fold of
+ * the spools at each look back (an alert spooled by a process is in no
+ * read until then; printing, read-only, waits for another writer's fold).
+ * The ledger may not exist yet: a follow waits for it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -144,9 +144,16 @@ static int run_command(const char *cmd, char **env, char *why, size_t n)
 
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	/* SIGPIPE is ignored here (a reader gone is EPIPE): the command gets
+	 * it back, or its pipelines would not end as a shell's do. */
+	sigset_t dflt;
+
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP);
+	posix_spawnattr_setsigdefault(&at, &dflt);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF);
 	rc = posix_spawn(&pid, "/bin/sh", &fa, &at, argv, env);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&at);
@@ -308,7 +315,7 @@ static void store(struct consumer *c)
 		return;
 	if ((rc = tg_watermark_store(c->l, c->name, &c->wm)) != 0) {
 		fprintf(c->rep->err, "tokenguard-report: alerts: %s: cannot store the watermark %s "
-		        "(%s); retried after the next alert, and a restart before that delivers "
+		        "(%s); tried again at the next poll, and a restart before that delivers "
 		        "the last ones again\n", c->rep->dir, c->name, tg_strerror(rc));
 		return;
 	}
@@ -360,6 +367,8 @@ static int handle(struct consumer *c, const struct pending *p)
  * TG_EXIT_FAIL after saying why. */
 static int poll_once(struct consumer *c, int lookback)
 {
+	const int persist = lookback;
+
 	/* An alert a process spooled (the writer lock busy, a slow disk) is
 	 * in no read until a write folds it: a consumer that can write folds
 	 * the spools itself when it looks back, if the lock is free at once. */
@@ -392,7 +401,10 @@ static int poll_once(struct consumer *c, int lookback)
 			if ((rc = handle(c, &c->batch[i])) < 0)
 				return -1;
 		}
-		store(c);
+		/* Alerts passed over move the mark too; kept once a minute, not
+		 * at every poll a loop of blocked calls adds repeats to. */
+		if (persist)
+			store(c);
 		if (c->n < BATCH)
 			return 0;
 		lookback = 0;   /* the rest: after the last one read */
