@@ -32,6 +32,7 @@ expected="usr/bin/tokenguard-report
 usr/lib/x86_64-linux-gnu/libtokenguard.so
 usr/share/bash-completion/completions/tokenguard-report
 usr/share/doc/tokenguard/README.md
+usr/share/doc/tokenguard/examples/tokenguard-alerts.service
 usr/share/doc/tokenguard/examples/tokenguard-export.service
 usr/share/doc/tokenguard/examples/tokenguard-export.timer
 usr/share/doc/tokenguard/tokenguard.env.example
