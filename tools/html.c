@@ -195,7 +195,9 @@ static const char style[] =
 	".meta dd{display:inline;margin:0 18px 0 4px}\n"
 	"code{font:13px ui-monospace,monospace}\n"
 	"svg{max-width:100%;height:auto;display:block}svg text{font:12px system-ui,sans-serif;"
-	"fill:#333}\nsvg .grid{stroke:#e4e4e4}svg .axis{stroke:#555}\n"
+	"fill:#333}\nsvg .grid{stroke:#e4e4e4}svg .axis{stroke:#666}\n"
+	/* Edges on whole pixels: each bar's colour exact, not blended. */
+	"svg rect,svg line{shape-rendering:crispEdges}\n"
 	".legend{list-style:none;padding:0;margin:8px 0;display:flex;flex-wrap:wrap;gap:4px 20px}\n"
 	".sw{display:inline-block;width:12px;height:12px;margin-right:6px;vertical-align:-1px;"
 	"border:1px solid #0002}\n"
