@@ -26,13 +26,17 @@
 const char *tg_html_chart_by(const struct tg_agg *a);
 
 /* The chart of chart, grouped by a period key and model (in that order,
- * after tg_agg_finish): one bar per period, one series per model by its
+ * after tg_agg_finish): one bar per period from the first with a call to
+ * the last, those without one included (a time axis has no holes; up to
+ * ten years of days), one series per model by its
  * known cost, the biggest at the bottom; past TG_CHART_COLOURS models the
  * smallest are gathered in one "other" series; the estimated cost of all
  * models (spend_rule.h) is a series of its own, last.  The arrays are
  * owned by the chart: tg_html_chart_free() them. */
+#define TG_HTML_PERIOD_MAX 16   /* "2026-11-22", "2026-W48", "2026-11" */
 struct tg_html_chart {
 	struct tg_chart c;
+	char (*names)[TG_HTML_PERIOD_MAX];   /* the bars' names */
 	const char **bar, **series, **colour;
 	double *value;
 	double *series_usd;   /* each series' sum, for the legend */

@@ -202,11 +202,13 @@ Test(html_chart, series_by_known_cost_with_estimates_apart)
 	add(&a, 2, "nameless-price", 0.25, TG_REC_UNPRICED | TG_REC_COST_ESTIMATE);
 	cr_assert_eq(tg_agg_finish(&a), 0);
 	cr_assert_eq(tg_html_chart_of(&a, &hc), 0);
-	/* Days with calls only; big ($3) under small ($0.5); the unpriced
+	/* Every day from the first call's to the last's, the one between
+	 * without a call too; big ($3) under small ($0.5); the unpriced
 	 * model has no known cost: only in the estimates. */
-	cr_assert_eq(hc.c.nbars, 2);
+	cr_assert_eq(hc.c.nbars, 3);
 	cr_assert_str_eq(hc.c.bar[0], "2026-11-22");
-	cr_assert_str_eq(hc.c.bar[1], "2026-11-24");
+	cr_assert_str_eq(hc.c.bar[1], "2026-11-23");
+	cr_assert_str_eq(hc.c.bar[2], "2026-11-24");
 	cr_assert_eq(hc.c.nseries, 3);
 	cr_assert_str_eq(hc.c.series[0], "big");
 	cr_assert_str_eq(hc.c.series[1], "small");
@@ -215,7 +217,8 @@ Test(html_chart, series_by_known_cost_with_estimates_apart)
 	cr_assert_str_eq(hc.c.colour[0], tg_chart_colour(0));
 	cr_assert_str_eq(hc.c.colour[2], TG_CHART_ESTIMATE_COLOUR);
 	cr_assert(hc.c.value[0] == 2 && hc.c.value[1] == 0.5 && hc.c.value[2] == 0);
-	cr_assert(hc.c.value[3] == 1 && hc.c.value[4] == 0 && hc.c.value[5] == 0.25);
+	cr_assert(hc.c.value[3] == 0 && hc.c.value[4] == 0 && hc.c.value[5] == 0);
+	cr_assert(hc.c.value[6] == 1 && hc.c.value[7] == 0 && hc.c.value[8] == 0.25);
 	cr_assert(hc.series_usd[0] == 3 && hc.series_usd[1] == 0.5 && hc.series_usd[2] == 0.25);
 	tg_html_chart_free(&hc);
 	tg_agg_free(&a);
@@ -246,6 +249,37 @@ Test(html_chart, models_past_the_palette_are_gathered_in_one_series)
 	cr_assert_eq(hc.estimate, SIZE_MAX);
 	tg_html_chart_free(&hc);
 	tg_agg_free(&a);
+}
+
+/* The bars of a chart of key with calls on the given days after NOV22. */
+static void bars_of(const char *key, const int *days, int n, const char *const *want, size_t nwant)
+{
+	struct tg_agg a;
+	struct tg_html_chart hc;
+	char err[128];
+
+	cr_assert_eq(tg_agg_init(&a, key, err, sizeof err), 0, "%s", err);
+	for (int i = 0; i < n; i++)
+		add(&a, days[i], "m", 1, 0);
+	cr_assert_eq(tg_agg_finish(&a), 0);
+	cr_assert_eq(tg_html_chart_of(&a, &hc), 0);
+	cr_assert_eq(hc.c.nbars, nwant, "%s: %zu bars", key, hc.c.nbars);
+	for (size_t b = 0; b < nwant; b++)
+		cr_assert_str_eq(hc.c.bar[b], want[b], "%s: bar %zu", key, b);
+	tg_html_chart_free(&hc);
+	tg_agg_free(&a);
+}
+
+Test(html_chart, weeks_and_months_without_calls_are_bars_across_the_year_end)
+{
+	/* 2026 has 53 ISO weeks; Monday 2026-12-21 and 2027-01-04. */
+	static const int days[] = { 29, 43 };
+	static const char *const weeks[] = { "2026-W52", "2026-W53", "2027-W01" };
+	static const int mdays[] = { 0, 80 };
+	static const char *const months[] = { "2026-11", "2026-12", "2027-01", "2027-02" };
+
+	bars_of("week,model", days, 2, weeks, 3);
+	bars_of("month,model", mdays, 2, months, 4);
 }
 
 Test(html_chart, period_is_the_first_time_key_else_the_day)
