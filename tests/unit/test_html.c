@@ -14,6 +14,7 @@
 
 #include "../../tools/sum_table.c"
 #include "../../tools/svg_chart.c"
+#include "../../tools/html_chart.c"
 #include "../../tools/html.c"
 
 #define US 1000000LL
