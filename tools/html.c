@@ -99,6 +99,22 @@ static void filters(struct tg_obuf *o, const struct tg_filter *f)
 		tg_obuf_str(o, "</dd>");
 }
 
+/* "2026-11-19T00:00+00:00 to now, 2026-11-26T17:25+00:00" */
+static void period(struct tg_obuf *o, const struct tg_report *rep)
+{
+	if (rep->since_us > 0)
+		when(o, rep->since_us);
+	else
+		tg_obuf_str(o, "the first record");
+	tg_obuf_str(o, " to ");
+	if (rep->until_us != INT64_MAX) {
+		when(o, rep->until_us);
+		return;
+	}
+	tg_obuf_str(o, "now, ");
+	when(o, rep->now_us);
+}
+
 static void head(struct tg_obuf *o, const struct tg_report *rep, const struct tg_agg *a)
 {
 	tg_obuf_str(o, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -107,24 +123,18 @@ static void head(struct tg_obuf *o, const struct tg_report *rep, const struct tg
 	            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	            "<title>tokenguard: spend by ");
 	key_list(o, a);
-	tg_obuf_str(o, "</title>\n<style>\n");
+	tg_obuf_str(o, ", ");
+	period(o, rep);
+	tg_obuf_str(o, " (");
+	text(o, tg_zone_name());
+	tg_obuf_str(o, ")</title>\n<style>\n");
 	tg_obuf_put(o, style, sizeof style - 1);
 	tg_obuf_str(o, "</style>\n</head>\n<body>\n<h1>tokenguard: spend by ");
 	key_list(o, a);
 	tg_obuf_str(o, "</h1>\n<dl class=\"meta\"><dt>Ledger</dt><dd><code>");
 	text(o, rep->dir ? rep->dir : "");
 	tg_obuf_str(o, "</code></dd><dt>Period</dt><dd>");
-	if (rep->since_us > 0)
-		when(o, rep->since_us);
-	else
-		tg_obuf_str(o, "the first record");
-	tg_obuf_str(o, " to ");
-	if (rep->until_us != INT64_MAX)
-		when(o, rep->until_us);
-	else {
-		tg_obuf_str(o, "now, ");
-		when(o, rep->now_us);
-	}
+	period(o, rep);
 	tg_obuf_str(o, "</dd><dt>Time zone</dt><dd>");
 	text(o, tg_zone_name());
 	tg_obuf_str(o, "</dd>");

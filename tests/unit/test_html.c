@@ -318,7 +318,10 @@ Test(html_page, with_no_calls_says_so_instead_of_an_empty_chart)
 	          "%s", page);
 	cr_assert_null(strstr(page, "<svg"), "%s", page);
 	cr_assert(strstr(page, "<code>/tmp/&lt;ledger&gt;</code>"), "%s", page);
-	cr_assert(strstr(page, "2026-11-22T00:00+00:00 to 2026-11-23T00:00+00:00"), "%s", page);
+	cr_assert(strstr(page, "<title>tokenguard: spend by day, 2026-11-22T00:00+00:00 to "
+	                       "2026-11-23T00:00+00:00 (UTC)</title>"), "%s", page);
+	cr_assert(strstr(page, "<dt>Period</dt><dd>2026-11-22T00:00+00:00 to "
+	                       "2026-11-23T00:00+00:00</dd><dt>Time zone</dt><dd>UTC</dd>"), "%s", page);
 	cr_assert(strstr(page, "<tr id=\"total\"><td>TOTAL</td><td class=\"num\" data-calls=\"0\">0"
 	                       "</td>"), "%s", page);
 	cr_assert(strstr(page, "data-usd=\"0\" data-estimated-usd=\"0\">$0.00</td>"), "%s", page);
