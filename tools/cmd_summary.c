@@ -3,7 +3,9 @@
  * the sums leave out (unpriced calls, calls without usage, unknown
  * counts).  The sums are those of spend_rule.h, so they agree with
  * `check`, `budget status` and `verify`; a blocked call was never sent and
- * is only in BLOCKED. */
+ * is only in BLOCKED.  Written as a table (its cells: sum_table.h), JSON,
+ * CSV or an HTML page (html.h), which also sums the period by time and
+ * model for its chart in the same scan. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>

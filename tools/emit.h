@@ -1,5 +1,6 @@
-/* emit.h - the report's output primitives: JSON strings, CSV fields and
- * numbers, written to a FILE or into an output buffer (struct tg_obuf).
+/* emit.h - the report's output primitives: JSON strings, CSV fields, HTML
+ * text and numbers, written to a FILE or into an output buffer (struct
+ * tg_obuf).
  * Every machine-readable format goes through these, so escaping is decided
  * in one place: the FILE functions are the buffer ones on a small buffer.
  *
