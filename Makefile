@@ -183,6 +183,11 @@ HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# Appends records of other days than today (tests/integration/html_report.py).
+LEDGER_PUT := $(B)/ledger-put
+$(LEDGER_PUT): tests/integration/helpers/ledger_put.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # A program linking libssl alone, which says what the shim loaded on first
 # need (tests/integration/lazy_libs.py).
 LAZY_PROBE := $(B)/lazy-probe
@@ -190,7 +195,7 @@ $(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
+integration: all $(HOLDER) $(LEDGER_PUT) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,

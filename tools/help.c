@@ -29,12 +29,14 @@ static const struct option_help options[] = {
 	  "                     first (default: by their keys, in time order)\n"
 	  "  --order asc|desc   summary and views: the direction of the rows\n"
 	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
-	{ 0, "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
+	{ 0, "  --format FMT       summary and views: table, json, csv, html; records: jsonl\n"
 	     "                     (default when piped; a table on a terminal), json, csv,\n"
 	     "                     table; check, estimate: table, json; budget list/status/\n"
 	     "                     alerts: table, json; alerts: jsonl (piped), table\n"
 	     "                     (terminal), json.  CSV text starting with = + - @ gets a\n"
-	     "                     leading ' so spreadsheets do not run it as a formula\n"
+	     "                     leading ' so spreadsheets do not run it as a formula.\n"
+	     "                     html: one page that loads nothing, a chart of the cost\n"
+	     "                     per day (week, month) by model and the table\n"
 	     "  --json             --format json\n" },
 	{ TG_TAKES_FILTER,
 	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
@@ -109,10 +111,12 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report summary --today\n"
 	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
-	  "  tokenguard-report --by tag:team --format csv > spend.csv\n" },
+	  "  tokenguard-report --by tag:team --format csv > spend.csv\n"
+	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n" },
 	{ "daily", "Examples:\n"
 	  "  tokenguard-report daily --since 2w\n"
-	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n" },
+	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n"
+	  "  tokenguard-report daily --since 30d --format html > spend.html\n" },
 	{ "weekly", "Examples:\n"
 	  "  tokenguard-report weekly --since 2026-10-01\n"
 	  "  tokenguard-report weekly --breakdown --format json\n" },

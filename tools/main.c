@@ -24,13 +24,12 @@
 #include "zone.h"
 
 #define F(x) (1u << (x))
-#define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV))
+#define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV) | F(TG_FMT_HTML))
 #define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE,
-	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER, tg_cmd_summary },
+	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER, tg_cmd_summary },
 	{ "daily", "the summary by local day (--breakdown: and model)",
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
 	{ "weekly", "the summary by ISO week (--breakdown: and model)",
@@ -572,6 +571,19 @@ static int parse_order(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
+/* "table, json, csv": the names of the formats set in mask, for a message. */
+static const char *format_names(unsigned mask)
+{
+	static char list[64];
+	size_t n = 0;
+
+	for (int i = 0; tg_emit_format_name(i); i++)
+		if (mask & F(i))
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "",
+			                      tg_emit_format_name(i));
+	return list;
+}
+
 static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
 {
 	int64_t now = now_us();
@@ -602,8 +614,11 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	if (a->format) {
 		rep->format = tg_emit_format(a->format);
 		if (rep->format < 0 || !(cmd->formats & F(rep->format)))
-			return tg_report_fail(rep, "%s cannot be written as \"%s\"; see --help for its formats",
-			                      cmd->name, a->format);
+			return tg_report_fail(rep, "%s cannot be written as \"%s\"; its formats: %s%s",
+			                      cmd->name, a->format, format_names(cmd->formats),
+			                      rep->format == TG_FMT_HTML ?
+			                      " (html: summary and the views daily, weekly, monthly, "
+			                      "session, blocks)" : "");
 	}
 	rep->by = a->by;
 	return 0;
