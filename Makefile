@@ -183,10 +183,9 @@ HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
-# A record of a past call put into a ledger, for the tests of calendar
-# windows (tests/integration/budgets.py).
-BACKDATE := $(B)/ledger-backdate
-$(BACKDATE): tests/integration/helpers/ledger_backdate.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
+# Appends records of other days than today (tests/integration/html_report.py).
+LEDGER_PUT := $(B)/ledger-put
+$(LEDGER_PUT): tests/integration/helpers/ledger_put.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
 # A program linking libssl alone, which says what the shim loaded on first
@@ -196,7 +195,7 @@ $(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-integration: all $(HOLDER) $(BACKDATE) $(LAZY_PROBE) $(SAN_EARLY)
+integration: all $(HOLDER) $(LEDGER_PUT) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,
@@ -248,7 +247,8 @@ INSTALL_DATA := \
 	$(DOCDIR)/README.md=README.md \
 	$(DOCDIR)/tokenguard.env.example=tokenguard.env.example \
 	$(DOCDIR)/examples/tokenguard-export.service=contrib/systemd/tokenguard-export.service \
-	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer
+	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer \
+	$(DOCDIR)/examples/tokenguard-alerts.service=contrib/systemd/tokenguard-alerts.service
 LAUNCHER_DATA := \
 	$(MANDIR)/man1/tokenguard.1=share/man/man1/tokenguard.1 \
 	$(BASHCOMPDIR)/tokenguard=share/bash-completion/completions/tokenguard

@@ -12,14 +12,20 @@
 #include "env.h"
 #include "money.h"
 
+static const char *const format_names[] = { "table", "json", "jsonl", "csv", "html" };
+#define NFORMATS (int)(sizeof format_names / sizeof format_names[0])
+
 int tg_emit_format(const char *name)
 {
-	static const char *names[] = { "table", "json", "jsonl", "csv" };
-
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(name, names[i]))
+	for (int i = 0; i < NFORMATS; i++)
+		if (!strcmp(name, format_names[i]))
 			return i;
 	return -1;
+}
+
+const char *tg_emit_format_name(int format)
+{
+	return format >= 0 && format < NFORMATS ? format_names[format] : NULL;
 }
 
 /* ---- the output buffer ---- */
@@ -472,6 +478,52 @@ void tg_obuf_csv_fieldn(struct tg_obuf *o, const char *s, size_t n)
 void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
 {
 	tg_obuf_csv_fieldn(o, s, strlen(s));
+}
+
+/* ---- HTML ---- */
+
+void tg_obuf_html_strn(struct tg_obuf *o, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (n) {
+		size_t plain = 0;
+		int k;
+
+		/* The run of bytes that go as they are, copied at once. */
+		while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '&' &&
+		       s[plain] != '<' && s[plain] != '>' && s[plain] != '"' && s[plain] != '\'')
+			plain++;
+		tg_obuf_put(o, (const char *)s, plain);
+		s += plain;
+		n -= plain;
+		if (!n)
+			break;
+		switch (*s) {
+		case '&': tg_obuf_put(o, "&amp;", 5); break;
+		case '<': tg_obuf_put(o, "&lt;", 4); break;
+		case '>': tg_obuf_put(o, "&gt;", 4); break;
+		case '"': tg_obuf_put(o, "&quot;", 6); break;
+		case '\'': tg_obuf_put(o, "&#39;", 5); break;
+		default:
+			/* Valid UTF-8 goes as it is; a control character, DEL or
+			 * a byte that is not UTF-8 becomes U+FFFD. */
+			if (*s >= 0x80 && (k = tg_utf8_len(s, n)) > 0) {
+				tg_obuf_put(o, (const char *)s, (size_t)k);
+				s += k;
+				n -= (size_t)k;
+				continue;
+			}
+			tg_obuf_put(o, "\xef\xbf\xbd", 3);
+		}
+		s++;
+		n--;
+	}
+}
+
+void tg_obuf_html_str(struct tg_obuf *o, const char *s)
+{
+	tg_obuf_html_strn(o, s, strlen(s));
 }
 
 /* ---- numbers ---- */

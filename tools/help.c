@@ -29,11 +29,14 @@ static const struct option_help options[] = {
 	  "                     first (default: by their keys, in time order)\n"
 	  "  --order asc|desc   summary and views: the direction of the rows\n"
 	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
-	{ 0, "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
+	{ 0, "  --format FMT       summary and views: table, json, csv, html; records: jsonl\n"
 	     "                     (default when piped; a table on a terminal), json, csv,\n"
 	     "                     table; check, estimate: table, json; budget list/status/\n"
-	     "                     alerts: table, json.  CSV text starting with = + - @ gets a\n"
-	     "                     leading ' so spreadsheets do not run it as a formula\n"
+	     "                     alerts: table, json; alerts: jsonl (piped), table\n"
+	     "                     (terminal), json.  CSV text starting with = + - @ gets a\n"
+	     "                     leading ' so spreadsheets do not run it as a formula.\n"
+	     "                     html: one page that loads nothing, a chart of the cost\n"
+	     "                     per day (week, month) by model and the table\n"
 	     "  --json             --format json\n" },
 	{ TG_TAKES_FILTER,
 	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
@@ -73,7 +76,17 @@ static const struct option_help options[] = {
 	  "                     --model, --provider, --tag, --process describe the call\n" },
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
-	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n" },
+	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv);\n"
+	  "                     alerts: keep printing or delivering each new alert\n" },
+	{ TG_TAKES_ALERTS,
+	  "  --exec CMD         alerts: run CMD (/bin/sh -c) once per alert, its fields in\n"
+	  "                     TOKENGUARD_ALERT_* (KIND, POLICY, SCOPE, WINDOW, LIMIT_USD,\n"
+	  "                     SPEND_USD, PCT, MODEL, PROCESS, TIME, MESSAGE, ID, ...)\n"
+	  "  --webhook URL      alerts: POST each alert to URL (http or https)\n"
+	  "  --webhook-format F alerts: slack ({\"text\": sentence}, the default) or json\n"
+	  "                     (every field)\n"
+	  "  --name NAME        alerts: the watermark kept in the ledger (default\n"
+	  "                     alerts-exec-HASH / alerts-webhook-HASH of CMD or URL)\n" },
 	{ 0, "  -h, --help         this text; after a command, that command's help\n"
 	     "  -V, --version      print the version (also: `version`)\n" },
 };
@@ -98,10 +111,12 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report summary --today\n"
 	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
-	  "  tokenguard-report --by tag:team --format csv > spend.csv\n" },
+	  "  tokenguard-report --by tag:team --format csv > spend.csv\n"
+	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n" },
 	{ "daily", "Examples:\n"
 	  "  tokenguard-report daily --since 2w\n"
-	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n" },
+	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n"
+	  "  tokenguard-report daily --since 30d --format html > spend.html\n" },
 	{ "weekly", "Examples:\n"
 	  "  tokenguard-report weekly --since 2026-10-01\n"
 	  "  tokenguard-report weekly --breakdown --format json\n" },
@@ -208,6 +223,20 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
 	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
+	{ "alerts",
+	  "Kinds: threshold (a policy's alert=N reached), limit, blocked (the first\n"
+	  "blocked call of a policy and window; `budget alerts` lists every one),\n"
+	  "fallback, unpriced (a model without a price, once per model and UTC day).\n"
+	  "--exec and --webhook deliver each alert once (a watermark in the ledger,\n"
+	  "moved after each delivery); a failure is retried after 1, 2, 4, 8, 16 s,\n"
+	  "then given up on stderr with the alert's text.  Without --follow: exit 0,\n"
+	  "or 1 when an alert was given up.  --follow ends on SIGINT / SIGTERM, 0.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report alerts --since 7d\n"
+	  "  tokenguard-report alerts --follow\n"
+	  "  tokenguard-report alerts --follow --exec 'notify-send \"$TOKENGUARD_ALERT_MESSAGE\"'\n"
+	  "  tokenguard-report alerts --follow --webhook https://hooks.slack.com/services/T/B/X\n"
+	  "  tokenguard-report alerts --webhook http://127.0.0.1:9000/hook --webhook-format json\n" },
 };
 
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)

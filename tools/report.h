@@ -59,6 +59,11 @@ struct tg_report {
 	const char *otlp;   /* export: --otlp URL */
 	int spans;          /* export: --spans */
 	struct tg_estimate_flags estimate;
+	const char *alert_exec;   /* alerts: --exec CMD */
+	const char *webhook;      /* alerts: --webhook URL */
+	const char *webhook_format; /* alerts: --webhook-format as given */
+	int webhook_json;         /* alerts: --webhook-format json */
+	const char *alert_name;   /* alerts: --name (the watermark) */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -82,6 +87,8 @@ struct tg_report {
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
 #define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
 #define TG_TAKES_ESTIMATE 0x8000u /* --input-tokens, --input-file, --output-tokens, --budget */
+#define TG_TAKES_ALERTS  0x10000u /* --exec, --webhook, --webhook-format, --name */
+#define TG_TAKES_BITS    17      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;
@@ -150,6 +157,7 @@ extern const char *const tg_metric_token_type[];
 int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a);
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_estimate(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_alerts(const struct tg_report *rep, struct tg_ledger *l);
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

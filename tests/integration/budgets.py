@@ -1165,15 +1165,18 @@ def check_cli(t, env, tdir):
     return "# 3 calls ($%.6f), 1 refused; 8 limits checked" % total
 
 
-BACKDATE = os.environ.get("TG_IT_BACKDATE", os.path.join(os.environ.get("TG_BUILD") or
-                                                         os.path.join(TOP, "build"), "ledger-backdate"))
+LEDGER_PUT = os.environ.get("TG_IT_LEDGER_PUT", os.path.join(os.environ.get("TG_BUILD") or
+                                                             os.path.join(TOP, "build"),
+                                                             "ledger-put"))
 
 
 def backdate(t, ledger, ts_us, usd):
-    """A past call of usd dollars at ts_us put into ledger (helpers/ledger_backdate.c)."""
-    p = subprocess.run([BACKDATE, ledger, str(ts_us), repr(usd)], capture_output=True,
+    """A past OpenAI gpt-4.1 call of usd dollars at ts_us (whole seconds)
+    put into ledger with helpers/ledger_put.c: a real call is always now."""
+    line = "%d\topenai\tgpt-4.1\tbackdated\t100\t10\t%r\t-\n" % (ts_us // 1000000, usd)
+    p = subprocess.run([LEDGER_PUT, ledger], input=line.encode(), capture_output=True,
                        timeout=TIMEOUT)
-    t.check(p.returncode == 0, "ledger-backdate: exit %d: %s" % (p.returncode, p.stderr[:200]))
+    t.check(p.returncode == 0, "ledger-put: exit %d: %s" % (p.returncode, p.stderr[:200]))
 
 
 def iso_us(us):
@@ -1218,7 +1221,7 @@ def zoned_day(t, env, tdir):
     first = curl(t, env, tdir, "first", [ex], ledger, extra_env={"TZ": "Pacific/Honolulu"})
     t.check(first.codes() == ["200"], "$5 spent the local day before: status %s, expected 200"
             % first.codes())
-    backdate(t, ledger, start + (now - start) // 2, 5.0)   # this local day: counted
+    backdate(t, ledger, start + (now - start) // 2 // 1000000 * 1000000, 5.0)   # this day: counted
     second = curl(t, env, tdir, "second", [ex], ledger, extra_env={"TZ": "Pacific/Honolulu"})
     t.check(second.codes() == ["429"], "$5 spent this local day: status %s, expected 429"
             % second.codes())
@@ -1242,14 +1245,15 @@ def zoned_day(t, env, tdir):
     # exactly one of the two refuses, whatever the hour the test runs.
     ledger2 = os.path.join(tdir, "ledger-env")
     lo, hi = min(start, utc_start), max(start, utc_start)
-    backdate(t, ledger2, lo + (hi - lo) // 2, 5.0)
+    mid = (lo + (hi - lo) // 2) // 1000000 * 1000000
+    backdate(t, ledger2, mid, 5.0)
     in_local = start < utc_start
     for label, spec, counted in (("env-zoned", "global,day@%s,usd=1,block" % zone, in_local),
                                  ("env-utc", "global,day,usd=1,block", not in_local)):
         c = curl(t, env, tdir, label, [ex], ledger2, extra_env={"TOKENGUARD_BUDGETS": spec})
         want = ["429"] if counted else ["200"]
         t.check(c.codes() == want, "TOKENGUARD_BUDGETS %s with $5 spent at %s: %s, expected %s"
-                % (spec, iso_us(lo + (hi - lo) // 2), c.codes(), want))
+                % (spec, iso_us(mid), c.codes(), want))
     # A zone that cannot be read: that policy is refused with one line,
     # the call goes through.
     c = curl(t, env, tdir, "env-bad", [ex], ledger2,
