@@ -5,8 +5,9 @@
  * An alert value is: version u8 (1) | ts_us i64 | level u8 | spend_usd f64
  * | spend_tokens i64 | limit_usd f64 | limit_tokens i64 | window_start i64
  * | pid i32, all big-endian, then policy, process, model and detail, each
- * a u16 BE length and that many bytes.  Bytes after those are from a later
- * version and ignored. */
+ * a u16 BE length and that many bytes; then, when it is not empty, the tag
+ * value (a tag:KEY=* policy's) the same way, which readers from before it
+ * ignore.  Bytes after those are from a later version and ignored. */
 #include <string.h>
 
 #include "ledger_budget.h"
@@ -14,9 +15,9 @@
 
 #define ALERT_VERSION 1
 #define FIXED_LEN (1 + 8 + 1 + 8 * 5 + 4)
-#define ALERT_MAX (FIXED_LEN + 4 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
-                   TG_ALERT_DETAIL_MAX)
-#define ONCE_KEY_MAX (TG_POLICY_NAME_MAX + 1 + 1 + 8)
+#define ALERT_MAX (FIXED_LEN + 5 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
+                   TG_ALERT_DETAIL_MAX + TG_TAGS_MAX)
+#define ONCE_KEY_MAX (TG_POLICY_NAME_MAX + 1 + 1 + 8 + 8)
 
 const char *tg_alert_level_name(int level)
 {
@@ -73,6 +74,8 @@ size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf)
 	p = put_str(p, a->process, sizeof a->process);
 	p = put_str(p, a->model, sizeof a->model);
 	p = put_str(p, a->detail, sizeof a->detail);
+	if (a->tag_value[0])
+		p = put_str(p, a->tag_value, sizeof a->tag_value);
 	return (size_t)(p - buf);
 }
 
@@ -123,7 +126,8 @@ int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 	if (get_str(&p, end, a->policy, sizeof a->policy) ||
 	    get_str(&p, end, a->process, sizeof a->process) ||
 	    get_str(&p, end, a->model, sizeof a->model) ||
-	    get_str(&p, end, a->detail, sizeof a->detail))
+	    get_str(&p, end, a->detail, sizeof a->detail) ||
+	    (p < end && get_str(&p, end, a->tag_value, sizeof a->tag_value)))
 		return TG_ECORRUPT;
 	return 0;
 }
@@ -147,6 +151,12 @@ int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[
 		okey[n] = '\0';
 		okey[n + 1] = (unsigned char)a->level;
 		tg_put_be64(okey + n + 2, (uint64_t)a->window_start_us);
+		if (a->tag_value[0]) {
+			/* once per value of a tag:KEY=* policy; a hash keeps the
+			 * key within LMDB's size whatever the value's length */
+			tg_put_be64(okey + n + 10, tg_fnv1a64(a->tag_value));
+			ok.mv_size += 8;
+		}
 		rc = mdb_get(txn, l->alert_once, &ok, &found);
 		if (rc == 0)
 			return 0;

@@ -34,7 +34,9 @@
  *   resets      name -> baseline: the spend of the policy's window (for
  *               24h: of the current hour) when it was reset.
  *   alerts      ts_us u64 BE | pid u32 BE | sequence u32 BE -> one alert
- *   alert_once  policy | NUL | level u8 | window start u64 BE -> ""
+ *   alert_once  policy | NUL | level u8 | window start u64 BE
+ *               [| FNV-1a 64 BE of the tag value, for a tag:KEY=*
+ *               policy: once per value] -> ""
  *
  * A record's scopes are: global; provider:<provider>; model:<model family>
  * and, when it differs, model:<model>; process:<process>; tag:<k>=<v> for
@@ -94,6 +96,8 @@ struct tg_alert {
 	char process[TG_PROCESS_MAX];
 	char model[TG_MODEL_MAX];
 	char detail[TG_ALERT_DETAIL_MAX];
+	char tag_value[TG_TAGS_MAX];    /* for a tag:KEY=* policy, the value the alert
+	                                   is about ("alice"); "" for other policies */
 };
 
 /* "threshold", "limit", "blocked", "fallback"; "?" for anything else. */
@@ -107,6 +111,10 @@ const char *tg_alert_level_name(int level);
  * for a session window, or a ledger error. */
 int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_us,
                     struct tg_spend *out);
+
+/* A tag:KEY=* policy (TG_VALUE_EACH) not bound to a value gets zeros
+ * from these two (with its window's bounds): each value's spend is that
+ * of the policy bound to it (tg_policy_bind, budget.h). */
 
 /* tg_ledger_spend() for n policies in one read transaction: the shim's
  * per-request check.  Session policies get zeros with window_start_us and
@@ -163,6 +171,15 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
                          unsigned text,
                          int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx);
 
+/* Calls fn for each non-empty value of tag key that has spend totals
+ * (any scope "tag:KEY=VALUE" of the totals, whatever its window), once
+ * each, in byte order, in one read transaction: one key read per value.
+ * For `budget status` of a tag:KEY=* policy.  A value whose scope string
+ * is hashed (over 400 bytes) is not listed.  fn's nonzero value stops the
+ * walk and is returned.  Returns 0, TG_EINVAL, or a ledger error. */
+int tg_ledger_tag_values(struct tg_ledger *l, const char *key,
+                         int (*fn)(void *ctx, const char *value), void *ctx);
+
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.
  * *version (may be NULL) is the policy version of the same snapshot.
@@ -213,8 +230,8 @@ int tg_ledger_policy_rm(struct tg_ledger *l, const char *name);
  * its process knows that spend), or a ledger error. */
 int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us);
 
-/* Records a unless an alert of the same policy, level and window_start_us
- * is already recorded, atomically across processes.  Returns 1 when a was
+/* Records a unless an alert of the same policy, level, window_start_us
+ * and tag_value is already recorded, atomically across processes.  Returns 1 when a was
  * recorded now (the caller then tells the user), 0 when it already was, or
  * a ledger error. */
 int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a);

@@ -47,8 +47,8 @@ static const struct tg_cmd commands[] = {
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
-	  tg_cmd_budget },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
+	  TG_TAKES_BUDGET | TG_TAKES_STATUS | TG_OPENS_LEDGER, tg_cmd_budget },
 	{ "verify", "check that every record decodes and every total is the sum of its records",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, 0, tg_cmd_verify },
 	{ "repair", "move a damaged ledger aside and rebuild it from what can still be read",
@@ -310,6 +310,12 @@ static void need(struct args *a, unsigned what, const char *opt)
 	a->used |= what;
 }
 
+/* budget status reads --tag and --limit its own way (the values shown). */
+static int takes_status(const struct args *a)
+{
+	return a->cmd && (a->cmd->takes & TG_TAKES_STATUS);
+}
+
 /* Returns -1 after --help/--version, 0 to go on, else an exit status. */
 static int parse_args(struct tg_report *rep, struct args *a, int argc, char **argv)
 {
@@ -333,7 +339,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 				return tg_report_fail(rep, "--tag \"%s\" is not KEY=VALUE; "
 				                      "use e.g. --tag team=search", optarg);
 			rep->filter.tag[rep->filter.ntags++] = optarg;
-			need(a, TG_TAKES_FILTER, "--tag");
+			need(a, takes_status(a) ? TG_TAKES_STATUS : TG_TAKES_FILTER, "--tag");
 			break;
 		case OPT_PROVIDER: rep->filter.provider = optarg; need(a, TG_TAKES_FILTER, "--provider"); break;
 		case OPT_MODEL: rep->filter.model = optarg; need(a, TG_TAKES_FILTER, "--model"); break;
@@ -354,7 +360,10 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_TIMEZONE: a->timezone = optarg; break;
 		case OPT_SORT: a->sort = optarg; need(a, TG_TAKES_ORDER, "--sort"); break;
 		case OPT_ORDER: a->order = optarg; need(a, TG_TAKES_ORDER, "--order"); break;
-		case OPT_LIMIT: a->limit = optarg; need(a, TG_TAKES_ORDER, "--limit"); break;
+		case OPT_LIMIT:
+			a->limit = optarg;
+			need(a, takes_status(a) ? TG_TAKES_STATUS : TG_TAKES_ORDER, "--limit");
+			break;
 		case OPT_BREAKDOWN: rep->breakdown = 1; need(a, TG_TAKES_VIEW, "--breakdown"); break;
 		case OPT_JSON: a->format = "json"; break;
 		case OPT_TAG_LABEL:

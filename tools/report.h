@@ -74,6 +74,7 @@ struct tg_report {
 #define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
 #define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
+#define TG_TAKES_STATUS  0x8000u /* --tag, --limit (budget status: the values shown) */
 
 struct tg_cmd {
 	const char *name;
