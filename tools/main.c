@@ -215,7 +215,7 @@ enum {
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
-	OPT_REQUIRE_LEDGER,
+	OPT_REQUIRE_LEDGER, OPT_TOP,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -255,6 +255,7 @@ static const struct option opts[] = {
 	{ "otlp", required_argument, NULL, OPT_OTLP },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
+	{ "top", required_argument, NULL, OPT_TOP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -294,7 +295,7 @@ static int command_index(int argc, char **argv)
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
-	const char *timezone, *sort, *order, *limit;
+	const char *timezone, *sort, *order, *limit, *top;
 	int today, strict;
 	const struct tg_cmd *cmd;  /* named on the command line, else NULL */
 	unsigned used;  /* TG_TAKES_* implied by the options given */
@@ -364,6 +365,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			a->limit = optarg;
 			need(a, takes_status(a) ? TG_TAKES_STATUS : TG_TAKES_ORDER, "--limit");
 			break;
+		case OPT_TOP: a->top = optarg; need(a, TG_TAKES_ORDER, "--top"); break;
 		case OPT_BREAKDOWN: rep->breakdown = 1; need(a, TG_TAKES_VIEW, "--breakdown"); break;
 		case OPT_JSON: a->format = "json"; break;
 		case OPT_TAG_LABEL:
@@ -513,12 +515,31 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
-/* --sort, --order and --limit. */
+/* --top N: the N rows of the highest cost, --sort cost --limit N. */
+static int parse_top(struct tg_report *rep, const struct args *a)
+{
+	char *end;
+
+	if (a->sort || a->order || a->limit)
+		return tg_report_fail(rep, "--top N is --sort cost --limit N; drop --%s or --top",
+		                      a->sort ? "sort" : a->order ? "order" : "limit");
+	rep->sort = TG_SORT_COST;
+	rep->desc = 1;
+	rep->limit = strtoll(a->top, &end, 10);
+	if (!*a->top || *end || rep->limit < 1 || rep->limit > INT32_MAX)
+		return tg_report_fail(rep, "--top \"%s\" is not a number of rows from 1; "
+		                      "use e.g. --top 10", a->top);
+	return 0;
+}
+
+/* --sort, --order and --limit (or --top). */
 static int parse_order(struct tg_report *rep, const struct args *a)
 {
 	static const char *const sorts[] = { "key", "cost", "calls", "tokens" };
 	char *end;
 
+	if (a->top)
+		return parse_top(rep, a);
 	rep->sort = TG_SORT_KEY;
 	rep->limit = -1;
 	for (int i = 1; a->sort && i < 4 && rep->sort == TG_SORT_KEY; i++)
