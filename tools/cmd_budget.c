@@ -916,13 +916,20 @@ static void alert_json(FILE *f, const struct tg_alert *a, int first)
 	tg_emit_json_str_or_null(f, a->model);
 	fputs(",\"detail\":", f);
 	tg_emit_json_str_or_null(f, a->detail);
+	if (a->tag_value[0]) {   /* a tag:KEY=* policy's alert: which value */
+		fputs(",\"tag_value\":", f);
+		tg_emit_json_str(f, a->tag_value);
+	}
 	putc('}', f);
 }
 
 static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 {
 	tg_when_iso(a->ts_us, cell[AL_TIME]);
-	snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
+	if (a->tag_value[0])   /* a tag:KEY=* policy's alert: "per-user[alice]" */
+		snprintf(cell[AL_POLICY], AL_CELL, "%s[%.*s]", a->policy, TG_MODEL_MAX, a->tag_value);
+	else
+		snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
 	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
 	alert_spend_text(a, cell[AL_SPEND], AL_CELL);
 	limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);

@@ -525,6 +525,7 @@ static int parse_top(struct tg_report *rep, const struct args *a)
 		                      a->sort ? "sort" : a->order ? "order" : "limit");
 	rep->sort = TG_SORT_COST;
 	rep->desc = 1;
+	rep->top = 1;
 	rep->limit = strtoll(a->top, &end, 10);
 	if (!*a->top || *end || rep->limit < 1 || rep->limit > INT32_MAX)
 		return tg_report_fail(rep, "--top \"%s\" is not a number of rows from 1; "

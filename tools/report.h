@@ -36,6 +36,7 @@ struct tg_report {
 	int sort;           /* --sort: enum tg_agg_sort (TG_SORT_KEY when not given) */
 	int desc;           /* --order desc, or --sort without --order asc */
 	int64_t limit;      /* --limit; -1 when not given */
+	int top;            /* --top N gave sort, desc and limit */
 	int breakdown;      /* --breakdown: views add the model to their key */
 	const char *dir;    /* the ledger directory */
 	struct tg_filter filter;
