@@ -148,12 +148,14 @@ def status_per_value(t, env, tdir):
                            "--ledger", ledger]).stdout
     same = report(t, env, ["summary", "--by", "tag:user", "--sort", "cost", "--limit", "2",
                            "--format", "json", "--ledger", ledger]).stdout
-    t.check(top2 == same, "--top 2 and --sort cost --limit 2 differ:\n%s\n%s" % (top2, same))
-    doc = json.loads(top2)
-    groups = doc["groups"] if isinstance(doc, dict) else doc
-    users = [g.get("tag:user", g.get("key", {}).get("tag:user") if isinstance(g.get("key"), dict)
-                   else None) for g in groups]
-    t.check(users == ["alice", "bob"], "summary --by tag:user --top 2: %s" % top2[:400])
+    doc, ref = json.loads(top2), json.loads(same)
+    t.check(doc["groups"] == ref["groups"] and doc["total"] == ref["total"],
+            "--top 2 and --sort cost --limit 2 differ:\n%s\n%s" % (top2, same))
+    t.check([g["tag:user"] for g in doc["groups"]] == ["alice", "bob"] and doc["total"]["calls"] == 6,
+            "summary --by tag:user --top 2: %s" % top2[:400])
+    t.check(doc["notes"] == ["--top 2: 1 more row not shown; TOTAL is of them all"] and
+            ref["notes"] == ["--limit 2: 1 more row not shown; TOTAL is of them all"],
+            "notes: %s, %s" % (doc["notes"], ref["notes"]))
     bad = report(t, env, ["summary", "--top", "2", "--limit", "3", "--ledger", ledger], rc=2)
     t.check(b"--top N is --sort cost --limit N" in bad.stderr, "--top with --limit: %r" % bad.stderr)
     bad = report(t, env, ["summary", "--top", "0", "--ledger", ledger], rc=2)
