@@ -2,7 +2,7 @@
  * tag:KEY=* policy as the number of the tag's values in the ledger grows,
  * and that the process's memory does not grow with them.
  *
- *   pervalue DIR VALUES CHECKS
+ *   pervalue DIR VALUES CHECKS [fixed]
  *
  * Makes a ledger in DIR (which must not hold one) with today's records of
  * VALUES distinct values of tag user (user=v0 ... plus user=alice), and
@@ -13,7 +13,8 @@
  * bound to alice, their spend read, the decision made) CHECKS times.
  * Prints "us_per_check maxrss_kb": the median of 9 rounds of CHECKS/9,
  * and the peak resident size of the process that checks (the ledger is
- * made by a child).  The check is expected to
+ * made by a child).  With "fixed", the policies name alice's value
+ * instead (tag:user=alice,...): the cost a tag:KEY=* check is compared to.  The check is expected to
  * be flat in VALUES (the same few bucket reads for one value or many).
  */
 #include <stdio.h>
@@ -71,12 +72,17 @@ static void put(struct tg_ledger *l, const char *user, int64_t ts)
 	}
 }
 
-static void make_ledger(const char *dir, int values)
+static void make_ledger(const char *dir, int values, int fixed)
 {
-	static const char *const specs[] = {
+	static const char *const each[] = {
 		"tag:user=*,day,usd=1000,block,name=per-user",
 		"tag:user=*,month,tokens=1000000000,warn,name=per-user-month",
 	};
+	static const char *const alice[] = {
+		"tag:user=alice,day,usd=1000,block,name=per-user",
+		"tag:user=alice,month,tokens=1000000000,warn,name=per-user-month",
+	};
+	const char *const *specs = fixed ? alice : each;
 	struct tg_ledger *l;
 	struct timespec t;
 	char user[32], err[256];
@@ -91,7 +97,7 @@ static void make_ledger(const char *dir, int values)
 		snprintf(user, sizeof user, "v%d", i);
 		put(l, user, (int64_t)t.tv_sec * 1000000 - 1000000 + i);
 	}
-	for (size_t i = 0; i < sizeof specs / sizeof specs[0]; i++) {
+	for (size_t i = 0; i < 2; i++) {
 		struct tg_policy p;
 
 		if (tg_policy_parse(specs[i], &p, err, sizeof err) != 0 ||
@@ -109,15 +115,16 @@ int main(int argc, char **argv)
 	struct rusage ru;
 	int values, checks;
 
-	if (argc != 4 || (values = atoi(argv[2])) < 1 || (checks = atoi(argv[3])) < ROUNDS) {
-		fprintf(stderr, "usage: pervalue DIR VALUES CHECKS\n");
+	if (argc < 4 || argc > 5 || (values = atoi(argv[2])) < 1 || (checks = atoi(argv[3])) < ROUNDS ||
+	    (argc == 5 && strcmp(argv[4], "fixed"))) {
+		fprintf(stderr, "usage: pervalue DIR VALUES CHECKS [fixed]\n");
 		return 2;
 	}
 	/* made by a child, so that the peak size is the checks' alone */
 	pid_t pid = fork();
 	int st;
 	if (pid == 0) {
-		make_ledger(argv[1], values);
+		make_ledger(argv[1], values, argc == 5);
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st) || WEXITSTATUS(st)) {
