@@ -460,7 +460,8 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	if (p->per_value != TG_VALUE_FIXED) {
 		fputs(",\"tag_value\":", f);
 		tg_emit_json_str_or_null(f, tg_policy_value(p));
-		fprintf(f, ",\"values_not_shown\":%lld", (long long)more);
+		fputs(",\"values_not_shown\":", f);   /* null: a session window's, not listed */
+		tg_emit_count(f, more, "null");
 	}
 	json_recent(f, pa);
 	fputs(",\"last_blocked\":", f);
@@ -671,21 +672,19 @@ static const char *asked_value(const struct tg_report *rep, const char *key)
 	return NULL;
 }
 
-static const struct policies *by_spend_ps;
-static const struct tg_spend *by_spend_s;
-
 /* Biggest spend first (dollars, then tokens), then the value. */
-static int by_spend(const void *a, const void *b)
+static int by_spend(const void *a, const void *b, void *ctx)
 {
+	const struct rows *r = ctx;
 	int i = *(const int *)a, j = *(const int *)b;
-	const struct tg_policy *p = &by_spend_ps->p[i];
-	double ui = counted_usd(p, &by_spend_s[i]), uj = counted_usd(p, &by_spend_s[j]);
+	const struct tg_policy *p = &r->ps.p[i];
+	double ui = counted_usd(p, &r->spend[i]), uj = counted_usd(p, &r->spend[j]);
 
 	if (ui != uj)
 		return ui > uj ? -1 : 1;
-	if (by_spend_s[i].tokens != by_spend_s[j].tokens)
-		return by_spend_s[i].tokens > by_spend_s[j].tokens ? -1 : 1;
-	return strcmp(tg_policy_value(p), tg_policy_value(&by_spend_ps->p[j]));
+	if (r->spend[i].tokens != r->spend[j].tokens)
+		return r->spend[i].tokens > r->spend[j].tokens ? -1 : 1;
+	return strcmp(tg_policy_value(p), tg_policy_value(&r->ps.p[j]));
 }
 
 /* The rows of tag:KEY=* policy p: its values spent in its window, the
@@ -717,11 +716,8 @@ static int value_rows(const struct tg_report *rep, struct tg_ledger *l, const st
 	for (int i = 0; rc == 0 && i < all.ps.n; i++)   /* the values spent in the window */
 		if (all.spend[i].calls || all.spend[i].tokens || all.spend[i].usd > 0)
 			order[seen++] = i;
-	if (rc == 0 && seen) {
-		by_spend_ps = &all.ps;
-		by_spend_s = all.spend;
-		qsort(order, (size_t)seen, sizeof *order, by_spend);
-	}
+	if (rc == 0 && seen)
+		qsort_r(order, (size_t)seen, sizeof *order, by_spend, &all);
 	for (int64_t i = 0; rc == 0 && i < seen && i < limit; i++) {
 		if (row_add(out, &all.ps.p[order[i]], seen > limit ? seen - limit : 0))
 			rc = TG_ENOMEM;
