@@ -126,6 +126,10 @@ Test(pervalue, binds_to_the_calls_value)
 	cr_assert_eq(memcmp(&f, &fixed, sizeof f), 0);
 	struct tg_call none = call_tagged("team=y");
 	cr_assert_eq(tg_policy_bind(&p, &none, &f), 0);
+	/* a call's tags are a map: the first item of a key is its value */
+	struct tg_call twice = call_tagged("userx=z,user=carol,user=dave");
+	cr_assert_eq(tg_policy_bind(&p, &twice, &f), 1);
+	cr_assert_str_eq(tg_policy_value(&f), "carol");
 	cr_assert_eq(tg_policy_bind(&fixed, &none, &f), 0);
 }
 
