@@ -145,6 +145,9 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 			return fail(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
 			            TG_TAGS_MAX - 1);
 		p->scope = TG_SCOPE_TAG;
+		/* tag:KEY=*: every value of KEY counts apart (budget.h). */
+		if (eq == v.p + v.n - 2 && eq[1] == '*')
+			p->per_value = TG_VALUE_EACH;
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
@@ -160,8 +163,8 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 		p->scope = named[i].scope;
 		return 0;
 	}
-	return fail(err, errlen, "scope \"%.*s\": expected global, tag:KEY=VALUE, model:NAME, "
-	            "provider:NAME or process:NAME", shown(s), s.p);
+	return fail(err, errlen, "scope \"%.*s\": expected global, tag:KEY=VALUE, tag:KEY=*, "
+	            "model:NAME, provider:NAME or process:NAME", shown(s), s.p);
 }
 
 static int parse_usd(struct slice v, double *out, char *err, size_t errlen)
@@ -599,6 +602,12 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c)
 	case TG_SCOPE_GLOBAL:
 		return 1;
 	case TG_SCOPE_TAG:
+		if (p->per_value == TG_VALUE_EACH) {
+			size_t vlen;
+
+			return c->tags && tg_tags_value(c->tags, p->scope_value,
+			                                strlen(p->scope_value) - 2, &vlen) && vlen;
+		}
 		return c->tags && tg_tags_contain(c->tags, p->scope_value);
 	case TG_SCOPE_MODEL:
 		return same_ci(c->model, p->scope_value) || same_ci(c->model_family, p->scope_value) ||
@@ -611,10 +620,55 @@ int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c)
 	return 0;
 }
 
+int tg_policy_bind(const struct tg_policy *p, const struct tg_call *c, struct tg_policy *out)
+{
+	size_t klen, vlen;
+	const char *v;
+
+	if (!tg_policy_matches(p, c))
+		return 0;
+	*out = *p;
+	if (p->per_value != TG_VALUE_EACH)
+		return 1;
+	klen = strlen(p->scope_value) - 2;   /* "KEY=*" */
+	v = tg_tags_value(c->tags, p->scope_value, klen, &vlen);
+	if (klen + 1 + vlen >= sizeof out->scope_value)
+		return 0;   /* cannot be: the call's tags fit in as many bytes */
+	memcpy(out->scope_value + klen + 1, v, vlen);
+	out->scope_value[klen + 1 + vlen] = '\0';
+	out->per_value = TG_VALUE_BOUND;
+	return 1;
+}
+
+const char *tg_policy_value(const struct tg_policy *p)
+{
+	const char *eq;
+
+	if (p->per_value != TG_VALUE_BOUND || !(eq = strchr(p->scope_value, '=')))
+		return "";
+	return eq + 1;
+}
+
+int tg_policy_each_key(const struct tg_policy *p, char *buf, size_t n)
+{
+	size_t klen;
+
+	if (p->scope != TG_SCOPE_TAG || p->per_value != TG_VALUE_EACH)
+		return -1;
+	klen = strlen(p->scope_value) - 2;
+	if (klen >= n)
+		return -1;
+	memcpy(buf, p->scope_value, klen);
+	buf[klen] = '\0';
+	return (int)klen;
+}
+
 int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n)
 {
 	int k;
 
+	if (p->per_value == TG_VALUE_EACH)
+		return -1;   /* no one scope: bind it to a value first */
 	if (p->scope == TG_SCOPE_GLOBAL)
 		k = snprintf(buf, n, "global");
 	else

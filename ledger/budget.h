@@ -11,7 +11,8 @@
  *
  * SCOPE comes first; the fields follow in any order, each at most once:
  *
- *   SCOPE    global | tag:KEY=VALUE | model:NAME | provider:NAME | process:NAME
+ *   SCOPE    global | tag:KEY=VALUE | tag:KEY=* | model:NAME | provider:NAME
+ *            | process:NAME
  *   WINDOW   day | month | day@ZONE | month@ZONE | 24h | session (required)
  *   LIMIT    usd=NUMBER | tokens=INTEGER                 (one or both required)
  *   ACTION   block | warn | downgrade:MODEL | clamp                (required)
@@ -43,6 +44,17 @@
  *   tag:team=search,day,usd=5,tokens=2M,warn,alert=50%
  *   model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn
  *
+ * tag:KEY=* counts every value of tag KEY apart: each value has its own
+ * limit, as if there were one tag:KEY=VALUE policy per value
+ * (tag:user=*,day,usd=5,block gives every user $5 a day).  A call
+ * without tag KEY is not governed by it.  Its spend for a call is that of
+ * tag:KEY=<the call's value> in the window (the ledger keeps it for every
+ * tag of every record: ledger_budget.h), so checking it costs what a
+ * tag:KEY=VALUE policy costs however many values exist.  The gate binds
+ * the policy to the call's value (tg_policy_bind) and alerts once per
+ * policy, value and window.  A tag value of "*" itself cannot be named
+ * by a policy.
+ *
  * day and month without a zone are UTC: day is [00:00, next 00:00); month
  * is [the 1st 00:00, the next 1st).  day@ZONE and month@ZONE count the
  * same in the local time of ZONE, a tz database name (Europe/Berlin,
@@ -50,9 +62,9 @@
  * midnight to the next, so a day is 23 or 25 hours long when the clocks
  * change, and a day that would begin in a DST gap begins where the gap
  * ends.  24h and session do not depend on a zone: 24h@ZONE and
- * session@ZONE are refused.  24h is rolling and hour-granular: the current clock hour
- * and the 24 before it, so it resets when the oldest hour drops out (at the
- * next full hour); session is the life of one process and is counted by
+ * session@ZONE are refused.  24h is rolling and hour-granular: the
+ * current clock hour and the 24 before it, so it resets when the oldest
+ * hour drops out (at the next full hour); session is the life of one process and is counted by
  * that process, never in the ledger.
  *
  * TOKENGUARD_BUDGETS holds several policies separated by ';'; those
@@ -72,6 +84,13 @@ enum tg_window { TG_WIN_DAY, TG_WIN_MONTH, TG_WIN_24H, TG_WIN_SESSION };
 enum tg_scope { TG_SCOPE_GLOBAL, TG_SCOPE_TAG, TG_SCOPE_MODEL, TG_SCOPE_PROVIDER, TG_SCOPE_PROCESS };
 enum tg_action { TG_ACT_BLOCK, TG_ACT_WARN, TG_ACT_DOWNGRADE, TG_ACT_CLAMP };
 enum tg_unpriced { TG_UNPRICED_ESTIMATE, TG_UNPRICED_BLOCK, TG_UNPRICED_ALLOW };
+/* How a tag scope names its value (struct tg_policy.per_value). */
+enum tg_per_value {
+	TG_VALUE_FIXED,   /* tag:KEY=VALUE, and every other scope */
+	TG_VALUE_EACH,    /* tag:KEY=*: scope_value is "KEY=*", every value apart */
+	TG_VALUE_BOUND,   /* a TG_VALUE_EACH policy bound to one value by
+	                     tg_policy_bind(): scope_value is "KEY=VALUE" */
+};
 
 #define TG_ALERT_PCT_DEFAULT 80
 
@@ -109,6 +128,7 @@ struct tg_policy {
 	int alert_pct;                  /* 1..100, default 80 */
 	enum tg_unpriced unpriced;      /* default TG_UNPRICED_ESTIMATE */
 	int from_env;                   /* defined by TOKENGUARD_BUDGETS, not stored */
+	enum tg_per_value per_value;    /* TG_VALUE_FIXED unless tag:KEY=* */
 };
 
 /* A call as the shim sees it before sending it. */
@@ -158,14 +178,32 @@ int tg_policy_window_text(const struct tg_policy *p, char *buf, size_t n);
 /* 1 when p governs c, else 0.  Model scope: NAME equals the model or its
  * price family (the caller passes model_family from tg_price_find()->family,
  * or the model itself when unpriced), ignoring case like provider scope;
- * tag scope: exact key and value among the call's tags; process scope:
- * exact name.  NULL members of c match nothing. */
+ * tag scope: exact key and value among the call's tags (tag:KEY=*: the
+ * key with any value); process scope: exact name.  NULL members of c
+ * match nothing. */
 int tg_policy_matches(const struct tg_policy *p, const struct tg_call *c);
+
+/* For a tag:KEY=* policy (TG_VALUE_EACH): 1 when c has tag KEY.
+ * Otherwise as tg_policy_matches().  When it returns 1, *out is p as it
+ * governs c: p itself, or for TG_VALUE_EACH p bound to c's value of KEY
+ * (TG_VALUE_BOUND, scope_value "KEY=VALUE": its spend, scope key and
+ * match are those of tag:KEY=VALUE; its name stays p's).  The tags of c
+ * are the only source of the value. */
+int tg_policy_bind(const struct tg_policy *p, const struct tg_call *c, struct tg_policy *out);
+
+/* The value a TG_VALUE_BOUND policy counts ("alice" of "user=alice");
+ * "" for any other policy. */
+const char *tg_policy_value(const struct tg_policy *p);
+
+/* The key a tag:KEY=* policy counts per value into buf ("user");
+ * returns its length, or -1 when p is no such policy or n too small. */
+int tg_policy_each_key(const struct tg_policy *p, char *buf, size_t n);
 
 /* The scope string under which the ledger keeps the spend of p's scope:
  * "global", "tag:k=v", "model:name", "provider:name", "process:name", with
  * model and provider names in lowercase.  Returns the length, or -1 when n
- * is too small (TG_SCOPE_KEY_MAX always suffices). */
+ * is too small (TG_SCOPE_KEY_MAX always suffices) or p is tag:KEY=* not
+ * bound to a value (TG_VALUE_EACH: it has no one scope). */
 int tg_policy_scope_key(const struct tg_policy *p, char *buf, size_t n);
 
 /* How much of p's limits a spend of usd and tokens uses, in percent: the

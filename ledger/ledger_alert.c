@@ -8,8 +8,9 @@
  * a u16 BE length and that many bytes.  Then, added later in the same
  * version (an older reader ignores them, a newer one reads an alert that
  * ends before them as "not known"): provider and scope, strings as above,
- * window u8, alert_pct u8 and repeat u8 (0xff: not known).  Bytes after
- * those are from a later version and ignored. */
+ * window u8, alert_pct u8 and repeat u8 (0xff: not known); then, when it
+ * is not empty, the tag value of a tag:KEY=* policy's alert, a string.
+ * Bytes after those are from a later version and ignored. */
 #include <stdio.h>
 #include <string.h>
 
@@ -18,10 +19,10 @@
 
 #define ALERT_VERSION 1
 #define FIXED_LEN (1 + 8 + 1 + 8 * 5 + 4)
-#define ALERT_MAX (FIXED_LEN + 6 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
-                   TG_ALERT_DETAIL_MAX + TG_PROVIDER_MAX + TG_SCOPE_KEY_MAX + 3)
+#define ALERT_MAX (FIXED_LEN + 7 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
+                   TG_ALERT_DETAIL_MAX + TG_PROVIDER_MAX + TG_SCOPE_KEY_MAX + 3 + TG_TAGS_MAX)
 #define SUBJECT_MAX (TG_PROVIDER_MAX + 1 + TG_MODEL_MAX)
-#define ONCE_KEY_MAX (SUBJECT_MAX + 1 + 1 + 8)
+#define ONCE_KEY_MAX (SUBJECT_MAX + 1 + 1 + 8 + 8)
 #define UNKNOWN_U8 0xff
 
 const char *tg_alert_level_name(int level)
@@ -107,6 +108,8 @@ size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf)
 	*p++ = small(a->window);
 	*p++ = small(a->alert_pct);
 	*p++ = small(a->repeat);
+	if (a->tag_value[0])
+		p = put_str(p, a->tag_value, sizeof a->tag_value);
 	return (size_t)(p - buf);
 }
 
@@ -168,6 +171,8 @@ int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 	int *tail[] = { &a->window, &a->alert_pct, &a->repeat };
 	for (size_t i = 0; i < sizeof tail / sizeof tail[0] && p < end; i++, p++)
 		*tail[i] = *p == UNKNOWN_U8 ? -1 : *p;
+	if (p < end && get_str(&p, end, a->tag_value, sizeof a->tag_value))
+		return TG_ECORRUPT;
 	return 0;
 }
 
@@ -187,6 +192,12 @@ static size_t once_key(const struct tg_alert *a, unsigned char *okey)
 	okey[n] = '\0';
 	okey[n + 1] = (unsigned char)a->level;
 	tg_put_be64(okey + n + 2, (uint64_t)a->window_start_us);
+	if (a->tag_value[0]) {
+		/* once per value of a tag:KEY=* policy; a hash keeps the key
+		 * within LMDB's size whatever the value's length */
+		tg_put_be64(okey + n + 10, tg_fnv1a64(a->tag_value));
+		return (size_t)n + 18;
+	}
 	return (size_t)n + 10;
 }
 

@@ -34,7 +34,9 @@
  *   resets      name -> baseline: the spend of the policy's window (for
  *               24h: of the current hour) when it was reset.
  *   alerts      ts_us u64 BE | pid u32 BE | sequence u32 BE -> one alert
- *   alert_once  subject | NUL | level u8 | window start u64 BE -> "": the
+ *   alert_once  subject | NUL | level u8 | window start u64 BE
+ *               [| FNV-1a 64 BE of the tag value, for a tag:KEY=*
+ *               policy: once per value] -> "": the
  *               alerts of a policy, level and window (the subject is the
  *               policy's name; for TG_ALERT_UNPRICED, "provider/model" and
  *               the UTC day) recorded so far
@@ -108,6 +110,8 @@ struct tg_alert {
 	int repeat;                     /* 1: an alert of the same policy, level and
 	                                   window was recorded before this one (a
 	                                   blocked call after the first); -1 not known */
+	char tag_value[TG_TAGS_MAX];    /* for a tag:KEY=* policy, the value the alert
+	                                   is about ("alice"); "" for other policies */
 };
 
 /* "threshold", "limit", "blocked", "fallback", "unpriced"; "?" for
@@ -144,14 +148,19 @@ int tg_ledger_spend(struct tg_ledger *l, const struct tg_policy *p, int64_t now_
  * two partial hours' records.  A partial hour's records are read only
  * when the scope's bucket of that hour is not empty, and their sum is
  * kept by the handle while that bucket is unchanged (ledger_impl.h), so
- * what costs is the first partial hour of the local day while it runs.  A reset's baseline of such a window is its sum
- * at the time of the reset. */
+ * what costs is the first partial hour of the local day while it runs.
+ * A reset's baseline of such a window is its sum at the time of the
+ * reset. */
 
 /* The price table whose model families a zoned window's partial hours
  * use to match model: scopes (see above); p must outlive l's use of it.
  * NULL (the default) counts each record under its own model name. */
 struct tg_prices;
 void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p);
+
+/* A tag:KEY=* policy (TG_VALUE_EACH) not bound to a value gets zeros
+ * from these two (with its window's bounds): each value's spend is that
+ * of the policy bound to it (tg_policy_bind, budget.h). */
 
 /* tg_ledger_spend() for n policies in one read transaction: the shim's
  * per-request check.  Session policies get zeros with window_start_us and
@@ -208,6 +217,15 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
                          unsigned text,
                          int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx);
 
+/* Calls fn for each non-empty value of tag key that has spend totals
+ * (any scope "tag:KEY=VALUE" of the totals, whatever its window), once
+ * each, in byte order, in one read transaction: one key read per value.
+ * For `budget status` of a tag:KEY=* policy.  A value whose scope string
+ * is hashed (over 400 bytes) is not listed.  fn's nonzero value stops the
+ * walk and is returned.  Returns 0, TG_EINVAL, or a ledger error. */
+int tg_ledger_tag_values(struct tg_ledger *l, const char *key,
+                         int (*fn)(void *ctx, const char *value), void *ctx);
+
 /* The most stored policies a process applies: the first ones in name
  * order (the shim's gate says so when there are more; `estimate --budget`
  * takes the same ones). */
@@ -263,8 +281,8 @@ int tg_ledger_policy_rm(struct tg_ledger *l, const char *name);
  * its process knows that spend), or a ledger error. */
 int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us);
 
-/* Records a unless an alert of the same policy, level and window_start_us
- * is already recorded, atomically across processes.  Returns 1 when a was
+/* Records a unless an alert of the same policy, level, window_start_us
+ * and tag_value is already recorded, atomically across processes.  Returns 1 when a was
  * recorded now (the caller then tells the user), 0 when it already was, or
  * a ledger error. */
 int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a);

@@ -23,7 +23,7 @@
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
 
-static uint64_t fnv1a(const char *s)
+uint64_t tg_fnv1a64(const char *s)
 {
 	uint64_t h = UINT64_C(14695981039346656037);
 
@@ -38,7 +38,7 @@ static size_t total_key(unsigned char *key, const char *scope, enum bucket b, in
 
 	if (n > SCOPE_INLINE_MAX) {
 		n = (size_t)snprintf((char *)key, SCOPE_INLINE_MAX, "#%016llx",
-		                     (unsigned long long)fnv1a(scope));
+		                     (unsigned long long)tg_fnv1a64(scope));
 	} else {
 		memcpy(key, scope, n);
 	}
@@ -164,6 +164,7 @@ static int scope_of(enum tg_scope s, const char *value, size_t len, char *buf)
 	if (len == 0 || len >= sizeof p.scope_value)
 		return -1;
 	p.scope = s;
+	p.per_value = TG_VALUE_FIXED;
 	memcpy(p.scope_value, value, len);
 	p.scope_value[len] = '\0';
 	return tg_policy_scope_key(&p, buf, TG_SCOPE_KEY_MAX) < 0 ? -1 : 0;
@@ -418,7 +419,9 @@ static int spend_one(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 		s->window_start_us = s->reset_us = -1;
 		return TG_EINVAL;
 	}
-	if (!l->has_budget_dbs)
+	/* tag:KEY=* has no spend of its own: each value's is its bound
+	 * policy's (tg_policy_bind). */
+	if (!l->has_budget_dbs || p->per_value == TG_VALUE_EACH)
 		return 0;
 	if (tg_policy_scope_key(p, scope, sizeof scope) < 0)
 		return TG_EINVAL;
@@ -465,7 +468,8 @@ static int add_spooled(void *ctx, const struct tg_spooled_spend *r)
 	for (int i = 0; i < q->n; i++) {
 		struct tg_spend *s = &q->out[i];
 
-		if (q->p[i].window == TG_WIN_SESSION || r->ts_us < s->window_start_us ||
+		if (q->p[i].window == TG_WIN_SESSION || q->p[i].per_value == TG_VALUE_EACH ||
+		    r->ts_us < s->window_start_us ||
 		    r->ts_us > q->now_us || !tg_policy_matches(&q->p[i], &r->call))
 			continue;
 		spend_add(s, &r->amounts);
@@ -527,6 +531,66 @@ int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, 
 	if (n == 0)
 		return 0;
 	return spend_read(l, &q);
+}
+
+/* ---- the values of a tag ---- */
+
+struct values_req {
+	const char *key;
+	int (*fn)(void *ctx, const char *value);
+	void *ctx;
+	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
+};
+
+/* The scope strings "tag:KEY=VALUE" sort together; after each, the seek
+ * jumps past its buckets to the next scope ("\1" sorts below every
+ * byte a tag value may hold), so the walk reads one key per value. */
+static int values_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct values_req *q = ctx;
+	char seek[TG_SCOPE_KEY_MAX + 1];
+	int plen = snprintf(seek, sizeof seek, "tag:%s=", q->key), rc;
+	MDB_val k = { (size_t)plen, seek }, d;
+	MDB_cursor *cur;
+
+	if (!l->has_budget_dbs)
+		return 0;
+	if (plen < 0 || (size_t)plen >= sizeof seek - 1)
+		return TG_EINVAL;
+	if ((rc = mdb_cursor_open(txn, l->totals, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE)) {
+		const char *key = k.mv_data, *nul = memchr(key, '\0', k.mv_size);
+		size_t n = nul ? (size_t)(nul - key) : 0;
+
+		if (!nul || n < (size_t)plen || memcmp(key, seek, (size_t)plen) || n >= sizeof seek - 1)
+			break;
+		memcpy(seek, key, n);   /* the prefix is unchanged: seek keeps it */
+		seek[n] = '\0';
+		/* An empty value ("KEY=") is counted by no tag:KEY=* policy. */
+		if (n > (size_t)plen && (q->stop = q->fn(q->ctx, seek + plen)) != 0) {
+			rc = TG_EINVAL;
+			break;
+		}
+		seek[n] = '\1';
+		k.mv_size = n + 1;
+		k.mv_data = seek;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int tg_ledger_tag_values(struct tg_ledger *l, const char *key,
+                         int (*fn)(void *ctx, const char *value), void *ctx)
+{
+	struct values_req q = { key, fn, ctx, 0 };
+	int rc;
+
+	if (!l || !key || !*key || !fn)
+		return TG_EINVAL;
+	rc = tg_ledger_read(l, values_txn, &q);
+	return q.stop ? q.stop : rc;
 }
 
 /* ---- reset ---- */

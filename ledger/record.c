@@ -67,6 +67,20 @@ int tg_tags_contain(const char *tags, const char *kv)
 	return 0;
 }
 
+const char *tg_tags_value(const char *tags, const char *key, size_t klen, size_t *vlen)
+{
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+
+		if (len > klen && p[klen] == '=' && !memcmp(p, key, klen)) {
+			*vlen = len - klen - 1;
+			return p + klen + 1;
+		}
+		p += len + (p[len] == ',');
+	}
+	return NULL;
+}
+
 struct wbuf {
 	unsigned char *p;
 	size_t n, len;

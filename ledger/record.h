@@ -44,6 +44,11 @@ int tg_operation_counts_tokens(const char *operation);
 /* 1 when the record tags "k=v,k=v" include the pair kv ("team=search"). */
 int tg_tags_contain(const char *tags, const char *kv);
 
+/* The value of key (klen bytes) in the record tags "k=v,k=v": a pointer
+ * into tags with its length in *vlen, or NULL when no item has that key
+ * (a record's tags are a map: the first item wins). */
+const char *tg_tags_value(const char *tags, const char *key, size_t klen, size_t *vlen);
+
 enum tg_record_flag {
 	TG_REC_STREAM        = 1u << 0, /* response was a stream (SSE / event stream) */
 	TG_REC_UNPRICED      = 1u << 1, /* no price known for the model: cost_usd is 0 */

@@ -20,6 +20,8 @@
 #define ENV_POLICIES_MAX    TG_ENV_POLICIES_MAX
 #define STORED_POLICIES_MAX TG_STORED_POLICIES_MAX
 #define MATCH_MAX           (ENV_POLICIES_MAX + STORED_POLICIES_MAX)
+#define SESSION_VALUES_MAX  64   /* session spend kept per tag:KEY=* value */
+#define KNOWN_MAX           32
 
 /* Guarded by the sink's lock (every entry point runs inside
  * tg_sink_locked); env_policies and fail_closed are written once at
@@ -47,6 +49,17 @@ static struct {
 	} session[MATCH_MAX];
 	int nsession;
 
+	/* Session windows of tag:KEY=* policies: by policy name and value,
+	 * at most SESSION_VALUES_MAX; when full, the value used least
+	 * recently is forgotten (budget_gate.h). */
+	struct value_session {
+		struct session_spend s;
+		char value[TG_TAGS_MAX];
+		uint64_t used;      /* gate.clock at its last use */
+	} values[SESSION_VALUES_MAX];
+	int nvalues;
+	uint64_t clock;
+
 	/* The policies that govern the call being checked, and their spend. */
 	struct tg_policy matched[MATCH_MAX];
 	struct tg_spend spend[MATCH_MAX];
@@ -57,33 +70,37 @@ static struct {
 		char policy[TG_POLICY_NAME_MAX];
 		int level;
 		int64_t window_start_us;
-	} known[32];
+		char tag_value[TG_TAGS_MAX];   /* of a tag:KEY=* policy; "" else */
+	} known[KNOWN_MAX];
 	int nknown, next_known;
 } gate;
 
 void tg_gate_atfork_child(void)
 {
 	gate.nsession = 0;
+	gate.nvalues = 0;
 }
 
-static int alert_known(const char *policy, int level, int64_t window_start_us)
+static int alert_known(const struct tg_alert *a)
 {
 	for (int i = 0; i < gate.nknown; i++)
-		if (gate.known[i].level == level && gate.known[i].window_start_us == window_start_us &&
-		    strcmp(gate.known[i].policy, policy) == 0)
+		if (gate.known[i].level == a->level && gate.known[i].window_start_us == a->window_start_us &&
+		    strcmp(gate.known[i].policy, a->policy) == 0 &&
+		    strcmp(gate.known[i].tag_value, a->tag_value) == 0)
 			return 1;
 	return 0;
 }
 
-static void alert_remember(const char *policy, int level, int64_t window_start_us)
+static void alert_remember(const struct tg_alert *a)
 {
 	struct known_alert *k = &gate.known[gate.next_known];
-	gate.next_known = (gate.next_known + 1) % 32;
-	if (gate.nknown < 32)
+	gate.next_known = (gate.next_known + 1) % KNOWN_MAX;
+	if (gate.nknown < KNOWN_MAX)
 		gate.nknown++;
-	snprintf(k->policy, sizeof k->policy, "%s", policy);
-	k->level = level;
-	k->window_start_us = window_start_us;
+	snprintf(k->policy, sizeof k->policy, "%s", a->policy);
+	k->level = a->level;
+	k->window_start_us = a->window_start_us;
+	snprintf(k->tag_value, sizeof k->tag_value, "%s", a->tag_value);
 }
 
 /* Drops the policies of list whose zone cannot be loaded (zones.h), one
@@ -128,15 +145,69 @@ void tg_gate_configure(const char *budgets_env, const char *fail_env)
 	}
 }
 
-static struct session_spend *session_slot(const char *name, int create)
+/* The session spend of a tag:KEY=* policy's value: found, else (create)
+ * a free slot, else the one used least recently, forgotten. */
+static struct session_spend *value_slot(const char *name, const char *value, int create)
 {
+	struct value_session *v = NULL;
+	for (int i = 0; i < gate.nvalues; i++) {
+		if (strcmp(gate.values[i].s.name, name) == 0 && strcmp(gate.values[i].value, value) == 0) {
+			v = &gate.values[i];
+			break;
+		}
+	}
+	if (!v && !create)
+		return NULL;
+	if (!v && gate.nvalues < SESSION_VALUES_MAX) {
+		v = &gate.values[gate.nvalues++];
+		v->used = 0;   /* may hold a forked parent's entry */
+	} else if (!v) {
+		v = &gate.values[0];
+		for (int i = 1; i < SESSION_VALUES_MAX; i++)
+			if (gate.values[i].used < v->used)
+				v = &gate.values[i];
+		tg_debug("session budget '%s': more than %d values; forgetting the spend of "
+		         "the least recently used", name, SESSION_VALUES_MAX);
+	}
+	if (v->used == 0 || strcmp(v->s.name, name) || strcmp(v->value, value)) {
+		memset(v, 0, sizeof *v);   /* a new entry, or a forgotten one's */
+		snprintf(v->s.name, sizeof v->s.name, "%s", name);
+		snprintf(v->value, sizeof v->value, "%s", value);
+	}
+	v->used = ++gate.clock;
+	return &v->s;
+}
+
+/* The session spend of policy name (for a tag:KEY=* policy bound to a
+ * value, of that value). */
+static struct session_spend *session_slot(const char *name, const char *value, int create)
+{
+	if (value[0])
+		return value_slot(name, value, create);
 	for (int i = 0; i < gate.nsession; i++)
 		if (strcmp(gate.session[i].name, name) == 0)
 			return &gate.session[i];
 	if (!create || gate.nsession == MATCH_MAX)
 		return NULL;
+	/* cleared first: after a fork the entry may hold the parent's spend */
+	memset(&gate.session[gate.nsession], 0, sizeof gate.session[0]);
 	snprintf(gate.session[gate.nsession].name, TG_POLICY_NAME_MAX, "%s", name);
 	return &gate.session[gate.nsession++];
+}
+
+int tg_gate_session_spend(const char *policy, const char *value, double *usd, int64_t *calls)
+{
+	const struct session_spend *s = session_slot(policy, value, 0);
+	if (!s)
+		return -1;
+	*usd = s->usd;
+	*calls = s->calls;
+	return 0;
+}
+
+int tg_gate_session_values(void)
+{
+	return gate.nvalues;
 }
 
 static void call_of_record(const struct tg_record *r, const char *family, struct tg_call *c)
@@ -155,9 +226,10 @@ static void account_list(const struct tg_policy *list, int n, const struct tg_re
 	struct tg_total a;
 	tg_total_of_record(r, &a);   /* the rule of every spend total: spend_rule.h */
 	for (int i = 0; i < n; i++) {
-		if (list[i].window != TG_WIN_SESSION || !tg_policy_matches(&list[i], c))
+		struct tg_policy bound;
+		if (list[i].window != TG_WIN_SESSION || !tg_policy_bind(&list[i], c, &bound))
 			continue;
-		struct session_spend *s = session_slot(list[i].name, 1);
+		struct session_spend *s = session_slot(bound.name, tg_policy_value(&bound), 1);
 		if (!s)
 			continue;
 		s->usd += a.usd;
@@ -302,6 +374,7 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->window = (int)p->window;
 	a->alert_pct = p->alert_pct;
 	a->repeat = 0;
+	snprintf(a->tag_value, sizeof a->tag_value, "%s", tg_policy_value(p));
 }
 
 /* One line per policy, level and window across every process: the ledger
@@ -317,16 +390,16 @@ static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const str
 	if (p->window == TG_WIN_SESSION) {
 		/* Session windows belong to this process: the ledger cannot tell
 		 * one process's session from another's, so print per process. */
-		struct session_spend *slot = session_slot(p->name, 1);
+		struct session_spend *slot = session_slot(p->name, tg_policy_value(p), 1);
 		if (!slot || (slot->alerted & (1u << level)))
 			return;
 		slot->alerted |= 1u << level;
 	} else {
-		if (!l || alert_known(p->name, level, a.window_start_us))
+		if (!l || alert_known(&a))
 			return;
 		int rc = tg_ledger_alert_once(l, &a);
 		if (rc >= 0)
-			alert_remember(p->name, level, a.window_start_us);
+			alert_remember(&a);
 		if (rc != 1)
 			return;
 	}
@@ -380,16 +453,16 @@ static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, co
 	}
 }
 
-/* Copies the policies that govern c into gate.matched; returns how many. */
+/* Copies the policies that govern c into gate.matched, a tag:KEY=* one
+ * bound to c's value (its spend is then that value's: budget.h); returns
+ * how many. */
 static int match_policies(const struct tg_call *c)
 {
 	int n = 0;
 	for (int i = 0; i < gate.nenv && n < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.env_policies[i], c))
-			gate.matched[n++] = gate.env_policies[i];
+		n += tg_policy_bind(&gate.env_policies[i], c, &gate.matched[n]);
 	for (int i = 0; i < gate.nstored && n < MATCH_MAX; i++)
-		if (tg_policy_matches(&gate.stored[i], c))
-			gate.matched[n++] = gate.stored[i];
+		n += tg_policy_bind(&gate.stored[i], c, &gate.matched[n]);
 	return n;
 }
 
@@ -404,7 +477,7 @@ static int read_spend(struct tg_ledger *l, int n)
 		struct session_spend *s;
 		if (gate.matched[i].window != TG_WIN_SESSION)
 			continue;
-		s = session_slot(gate.matched[i].name, 0);
+		s = session_slot(gate.matched[i].name, tg_policy_value(&gate.matched[i]), 0);
 		gate.spend[i].usd = s ? s->usd : 0;
 		gate.spend[i].usd_estimated = s ? s->usd_estimated : 0;
 		gate.spend[i].tokens = s ? s->tokens : 0;
@@ -479,7 +552,7 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, call,
 	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" : "call blocked");
 	if (p->window == TG_WIN_SESSION) {
-		struct session_spend *slot = session_slot(p->name, 1);
+		struct session_spend *slot = session_slot(p->name, tg_policy_value(p), 1);
 		a.repeat = slot && (slot->alerted & (1u << TG_ALERT_BLOCKED)) ? 1 : 0;
 		if (slot)
 			slot->alerted |= 1u << TG_ALERT_BLOCKED;

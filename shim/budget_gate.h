@@ -12,6 +12,14 @@
  * write the refusal's message.  The transports ask through
  * tg_exchange_gate() (exchange.h).
  *
+ * A tag:KEY=* policy is bound to the call's value of KEY (budget.h) and
+ * checked as tag:KEY=VALUE: the same bucket reads as a fixed policy, and
+ * no state per value, except for session windows: this process keeps
+ * their spend per policy and value in a table of 64 entries; a 65th value
+ * takes the entry used least recently, whose spend is forgotten (that
+ * value starts again from 0 if it comes back).  The gate's cache of
+ * alerts already recorded is a ring of 32 whatever the number of values.
+ *
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
  * overshoot a limit by at most the calls in flight when it was crossed.
@@ -49,6 +57,13 @@ void tg_gate_account(const struct tg_record *r, const char *model_family);
 
 /* pthread_atfork child handler: a child's session starts with no spend. */
 void tg_gate_atfork_child(void);
+
+/* The session spend this process keeps of policy (for a tag:KEY=*
+ * policy, of its value; "" for others) into *usd and *calls; returns 0,
+ * or -1 when it keeps none.  And how many values of tag:KEY=* policies
+ * it keeps (at most 64).  (Exposed for tests.) */
+int tg_gate_session_spend(const char *policy, const char *value, double *usd, int64_t *calls);
+int tg_gate_session_values(void);
 
 /* Reads TOKENGUARD_BUDGETS and TOKENGUARD_FAIL (invalid policies are
  * reported on stderr by name and field, and not applied) and registers

@@ -43,7 +43,10 @@ static const char *or_dash(const char *s)
 static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 {
 	tg_when_iso(a->ts_us, cell[AL_TIME]);
-	snprintf(cell[AL_POLICY], AL_CELL, "%s", or_dash(a->policy));
+	if (a->tag_value[0])   /* a tag:KEY=* policy's alert: "per-user[alice]" */
+		snprintf(cell[AL_POLICY], AL_CELL, "%s[%.*s]", a->policy, TG_MODEL_MAX, a->tag_value);
+	else
+		snprintf(cell[AL_POLICY], AL_CELL, "%s", or_dash(a->policy));
 	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
 	tg_alert_spend_text(a, cell[AL_SPEND], AL_CELL);
 	tg_limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);

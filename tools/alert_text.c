@@ -222,6 +222,10 @@ void tg_alert_json(FILE *f, const unsigned char *key, const struct tg_alert *a)
 	tg_emit_json_str_or_null(f, a->provider);
 	fputs(",\"scope\":", f);
 	tg_emit_json_str_or_null(f, a->scope);
+	if (a->tag_value[0]) {   /* a tag:KEY=* policy's alert: which value */
+		fputs(",\"tag_value\":", f);
+		tg_emit_json_str(f, a->tag_value);
+	}
 	fputs(",\"window\":", f);
 	if (a->window >= 0)
 		fprintf(f, "\"%s\"", tg_window_name(a->window));

@@ -25,6 +25,7 @@
 #define ENV_MAX 32
 #define SPEC_MAX 1024
 #define RECENT_ALERTS 5  /* threshold, limit and fallback alerts shown per policy */
+#define STATUS_VALUES 20 /* rows of a tag:KEY=* policy's values without --limit */
 
 struct policies {
 	struct tg_policy *p;  /* stored ones first, then env ones */
@@ -79,11 +80,18 @@ static int load(const struct tg_report *rep, struct tg_ledger *l, struct policie
 }
 
 /* The policy line without its name, for display. */
+/* The policy's line; for the row of one value of a tag:KEY=* policy
+ * (bound to it: budget.h), the line of that policy. */
 static void line_of(const struct tg_policy *p, char *buf, size_t n)
 {
 	struct tg_policy q = *p;
+	char *eq = strchr(q.scope_value, '=');
 
 	q.name[0] = '\0';
+	if (q.per_value == TG_VALUE_BOUND && eq) {
+		snprintf(eq + 1, sizeof q.scope_value - (size_t)(eq + 1 - q.scope_value), "*");
+		q.per_value = TG_VALUE_EACH;
+	}
 	if (tg_policy_format(&q, buf, n) < 0)
 		snprintf(buf, n, "?");
 }
@@ -215,12 +223,17 @@ static int cmd_rm_reset(const struct tg_report *rep, int reset)
 		rc = tg_ledger_policy_rm(l, name);
 	} else {
 		rc = tg_ledger_budget_reset(l, name, rep->now_us);
-		if (rc == 0)
-			find_stored(l, name, &p);  /* to say until when */
+		if (rc == 0 || rc == TG_EINVAL)
+			find_stored(l, name, &p);  /* to say until when, or why not */
 	}
 	tg_ledger_close(l);
 	if (rc == TG_ENOENT)
 		return not_stored(rep, name);
+	if (rc == TG_EINVAL && reset && p.per_value == TG_VALUE_EACH)
+		return tg_report_fail(rep, "%s counts each value of its tag apart (%s:%s); a reset "
+		                      "of every value is not supported: raise its limit with `budget "
+		                      "set`, or wait for its window to end", name,
+		                      tg_scope_name(p.scope), p.scope_value);
 	if (rc == TG_EINVAL && reset)
 		return tg_report_fail(rep, "%s has a session window: its spend lives in each "
 		                      "process, not in the ledger; nothing to reset", name);
@@ -305,7 +318,10 @@ static int note_alert(void *ctx, const struct tg_alert *a)
 	for (int i = 0; i < an->ps->n; i++) {
 		struct policy_alerts *pa = &an->per[i];
 
-		if (strcmp(an->ps->p[i].name, a->policy))
+		/* the row of one value of a tag:KEY=* policy: its alerts only */
+		if (strcmp(an->ps->p[i].name, a->policy) ||
+		    (an->ps->p[i].per_value == TG_VALUE_BOUND &&
+		     strcmp(tg_policy_value(&an->ps->p[i]), a->tag_value)))
 			continue;
 		if (a->level == TG_ALERT_BLOCKED) {
 			if (a->ts_us >= pa->last_blocked.ts_us)
@@ -372,7 +388,7 @@ static void json_recent(FILE *f, const struct policy_alerts *pa)
 }
 
 static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                        const struct policy_alerts *pa, int first)
+                        const struct policy_alerts *pa, int64_t more, int first)
 {
 	char buf[TG_POLICY_LINE_MAX], iso[TG_WHEN_ISO_MAX];
 	const struct tg_alert *last = &pa->last_blocked;
@@ -416,6 +432,12 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 		tg_emit_count(f, s->partial ? -1 : s->cost_unknown, "null");
 		fputs(",\"tokens_unknown_calls\":", f);
 		tg_emit_count(f, s->partial ? -1 : s->tokens_unknown, "null");
+	}
+	if (p->per_value != TG_VALUE_FIXED) {
+		fputs(",\"tag_value\":", f);
+		tg_emit_json_str_or_null(f, tg_policy_value(p));
+		fputs(",\"values_not_shown\":", f);   /* null: a session window's, not listed */
+		tg_emit_count(f, more, "null");
 	}
 	json_recent(f, pa);
 	fputs(",\"last_blocked\":", f);
@@ -558,12 +580,205 @@ static int zones_ready(const struct tg_report *rep, const struct policies *ps)
 	return 0;
 }
 
+/* ---- status rows: one per policy, one per value of a tag:KEY=* one ---- */
+
+struct rows {
+	struct policies ps;      /* the rows' policies: fixed, or bound to a value */
+	struct tg_spend *spend;
+	int64_t *more;           /* per row: values of its tag:KEY=* policy not shown */
+	int cap;
+};
+
+static int row_add(struct rows *r, const struct tg_policy *p, int64_t more)
+{
+	if (r->ps.n == r->cap) {
+		int cap = r->cap ? 2 * r->cap : 16;
+		struct tg_policy *np = realloc(r->ps.p, (size_t)cap * sizeof *np);
+		struct tg_spend *ns;
+		int64_t *nm;
+
+		if (np)
+			r->ps.p = np;
+		ns = np ? realloc(r->spend, (size_t)cap * sizeof *ns) : NULL;
+		if (ns)
+			r->spend = ns;
+		nm = ns ? realloc(r->more, (size_t)cap * sizeof *nm) : NULL;
+		if (!nm)
+			return -1;
+		r->more = nm;
+		r->cap = cap;
+	}
+	r->ps.p[r->ps.n] = *p;
+	memset(&r->spend[r->ps.n], 0, sizeof r->spend[0]);
+	r->more[r->ps.n++] = more;
+	return 0;
+}
+
+/* p (tag:KEY=*) bound to KEY=value as the gate binds it for a call. */
+static int bind_value(const struct tg_policy *p, const char *key, const char *value,
+                      struct tg_policy *out)
+{
+	char tags[TG_TAGS_MAX];
+	struct tg_call c = { .tags = tags };
+
+	if ((size_t)snprintf(tags, sizeof tags, "%s=%s", key, value) >= sizeof tags)
+		return -1;
+	return tg_policy_bind(p, &c, out) ? 0 : -1;
+}
+
+struct value_walk {
+	const struct tg_policy *p;
+	const char *key;
+	struct rows *r;
+};
+
+static int walk_value(void *ctx, const char *value)
+{
+	struct value_walk *w = ctx;
+	struct tg_policy b;
+
+	if (bind_value(w->p, w->key, value, &b) != 0)
+		return 0;   /* too long to be a call's tag: never spent */
+	return row_add(w->r, &b, 0) ? TG_ENOMEM : 0;
+}
+
+/* The --tag KEY=VALUE asked for key; NULL when none. */
+static const char *asked_value(const struct tg_report *rep, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (int i = 0; i < rep->filter.ntags; i++)
+		if (!strncmp(rep->filter.tag[i], key, k) && rep->filter.tag[i][k] == '=')
+			return rep->filter.tag[i] + k + 1;
+	return NULL;
+}
+
+/* Biggest spend first (dollars, then tokens), then the value. */
+static int by_spend(const void *a, const void *b, void *ctx)
+{
+	const struct rows *r = ctx;
+	int i = *(const int *)a, j = *(const int *)b;
+	const struct tg_policy *p = &r->ps.p[i];
+	double ui = counted_usd(p, &r->spend[i]), uj = counted_usd(p, &r->spend[j]);
+
+	if (ui != uj)
+		return ui > uj ? -1 : 1;
+	if (r->spend[i].tokens != r->spend[j].tokens)
+		return r->spend[i].tokens > r->spend[j].tokens ? -1 : 1;
+	return strcmp(tg_policy_value(p), tg_policy_value(&r->ps.p[j]));
+}
+
+/* The rows of tag:KEY=* policy p: its values spent in its window, the
+ * limit biggest (the rest counted), or the value --tag asks for. */
+static int value_rows(const struct tg_report *rep, struct tg_ledger *l, const struct tg_policy *p,
+                      struct rows *out)
+{
+	char key[TG_TAGS_MAX];
+	struct rows all = { { NULL, 0, 0 }, NULL, NULL, 0 };
+	struct value_walk w = { p, key, &all };
+	int64_t limit = rep->limit >= 0 ? rep->limit : STATUS_VALUES, seen = 0;
+	const char *asked;
+	int *order = NULL, rc;
+
+	tg_policy_each_key(p, key, sizeof key);
+	if ((asked = asked_value(rep, key))) {
+		struct tg_policy b;
+
+		if (bind_value(p, key, asked, &b) != 0)
+			return tg_report_fail(rep, "--tag %s=%s is too long to be a tag", key, asked);
+		if (row_add(out, &b, 0))
+			return TG_ENOMEM;
+		return tg_ledger_spend_many(l, &b, 1, rep->now_us, &out->spend[out->ps.n - 1]);
+	}
+	if ((rc = tg_ledger_tag_values(l, key, walk_value, &w)) == 0 && all.ps.n &&
+	    (rc = tg_ledger_spend_many(l, all.ps.p, all.ps.n, rep->now_us, all.spend)) == 0 &&
+	    !(order = malloc((size_t)all.ps.n * sizeof *order)))
+		rc = TG_ENOMEM;
+	for (int i = 0; rc == 0 && i < all.ps.n; i++)   /* the values spent in the window */
+		if (all.spend[i].calls || all.spend[i].tokens || all.spend[i].usd > 0)
+			order[seen++] = i;
+	if (rc == 0 && seen)
+		qsort_r(order, (size_t)seen, sizeof *order, by_spend, &all);
+	for (int64_t i = 0; rc == 0 && i < seen && i < limit; i++) {
+		if (row_add(out, &all.ps.p[order[i]], seen > limit ? seen - limit : 0))
+			rc = TG_ENOMEM;
+		else
+			out->spend[out->ps.n - 1] = all.spend[order[i]];
+	}
+	if (rc == 0 && (seen == 0 || limit == 0) &&
+	    (rc = row_add(out, p, seen > limit ? seen - limit : 0)) == 0)
+		rc = tg_ledger_spend_many(l, p, 1, rep->now_us, &out->spend[out->ps.n - 1]);
+	free(order);
+	free(all.ps.p);
+	free(all.spend);
+	free(all.more);
+	return rc;
+}
+
+/* Every policy's rows with their spend. */
+static int status_rows(const struct tg_report *rep, struct tg_ledger *l, const struct policies *ps,
+                       struct rows *r)
+{
+	int rc = 0;
+
+	for (int i = 0; rc == 0 && i < ps->n; i++) {
+		const struct tg_policy *p = &ps->p[i];
+
+		if (p->per_value != TG_VALUE_EACH || p->window == TG_WIN_SESSION) {
+			rc = row_add(r, p, -1) ? TG_ENOMEM : 0;
+			if (rc == 0)
+				rc = tg_ledger_spend_many(l, p, 1, rep->now_us, &r->spend[r->ps.n - 1]);
+		} else {
+			rc = value_rows(rep, l, p, r);
+		}
+	}
+	return rc;
+}
+
+/* A --tag must name the key of a tag:KEY=* policy. */
+static int check_asked(const struct tg_report *rep, const struct policies *ps)
+{
+	for (int t = 0; t < rep->filter.ntags; t++) {
+		const char *tag = rep->filter.tag[t];
+		int found = 0;
+
+		for (int i = 0; i < ps->n && !found; i++) {
+			char key[TG_TAGS_MAX];
+			int k = tg_policy_each_key(&ps->p[i], key, sizeof key);
+
+			found = k > 0 && !strncmp(tag, key, (size_t)k) && tag[k] == '=';
+		}
+		if (!found)
+			return tg_report_fail(rep, "budget status --tag %s: no tag:KEY=* policy counts "
+			                      "that key; --tag picks the value of one (see budget list)",
+			                      tag);
+	}
+	return 0;
+}
+
+static void more_notes(FILE *f, const struct rows *r)
+{
+	for (int i = 0; i < r->ps.n; i++) {
+		const struct tg_policy *p = &r->ps.p[i];
+		char key[TG_TAGS_MAX];
+
+		if (r->more[i] <= 0 || (i + 1 < r->ps.n && !strcmp(r->ps.p[i + 1].name, p->name) &&
+		                        r->ps.p[i + 1].from_env == p->from_env))
+			continue;   /* said once, after the last row of the policy */
+		snprintf(key, sizeof key, "%s", p->scope_value);   /* "KEY=VALUE" or "KEY=*" */
+		key[strcspn(key, "=")] = '\0';
+		fprintf(f, "note: %s: %lld more value%s of tag %s spent in this window; "
+		        "--limit N shows more, --tag %s=VALUE one\n", p->name, (long long)r->more[i],
+		        r->more[i] == 1 ? "" : "s", key, key);
+	}
+}
+
 static int cmd_status(const struct tg_report *rep)
 {
 	struct tg_ledger *l;
 	struct policies ps;
-	struct tg_spend *spend = NULL;
-	struct alert_notes an = { &ps, NULL };
+	struct rows r = { { NULL, 0, 0 }, NULL, NULL, 0 };
+	struct alert_notes an = { &r.ps, NULL };
 	struct tg_prices *prices = NULL;
 	FILE *f = rep->out;
 	int rc, sessions = 0;
@@ -578,45 +793,56 @@ static int cmd_status(const struct tg_report *rep)
 	}
 	/* The families a zoned window's partial hours match by, as the shim's. */
 	if (tg_report_load_prices(rep, &prices, "budget status")) {
-		tg_ledger_close(l);
-		free(ps.p);
-		return TG_EXIT_FAIL;
+		rc = TG_EXIT_FAIL;
+		goto out;
 	}
 	tg_ledger_set_prices(l, prices);
-	spend = calloc((size_t)ps.n + 1, sizeof *spend);
-	an.per = calloc((size_t)ps.n + 1, sizeof *an.per);
-	if (!spend || !an.per)
+	if ((rc = zones_ready(rep, &ps)) != 0)
+		goto out;
+	if ((rc = check_asked(rep, &ps)) != 0)
+		goto out;
+	rc = status_rows(rep, l, &ps, &r);
+	if (rc == 0 && !(an.per = calloc((size_t)r.ps.n + 1, sizeof *an.per)))
+		rc = TG_ENOMEM;
+	if (rc == 0)
+		rc = tg_ledger_alerts(l, 0, note_alert, &an);
+	if (rc == TG_ENOMEM)
 		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
-	else if (zones_ready(rep, &ps))
-		rc = TG_EXIT_FAIL;
-	else if ((rc = tg_ledger_spend_many(l, ps.p, ps.n, rep->now_us, spend)) != 0 ||
-	         (rc = tg_ledger_alerts(l, 0, note_alert, &an)) != 0)
-		rc = tg_report_ledger_fail(rep, rc);
+	else if (rc < 0)
+		rc = tg_report_ledger_fail(rep, rc);   /* else 0, or TG_EXIT_FAIL already said */
 	tg_ledger_close(l);
 	tg_prices_free(prices);
 
 	if (rc == 0) {
 		if (rep->format == TG_FMT_JSON)
 			putc('[', f);
-		else if (status_table(f, &ps, spend, an.per))
+		else if (status_table(f, &r.ps, r.spend, an.per))
 			rc = tg_report_fail(rep, "out of memory; retry with more memory available");
-		for (int i = 0; i < ps.n; i++) {
-			sessions += ps.p[i].window == TG_WIN_SESSION;
+		for (int i = 0; i < r.ps.n; i++) {
+			sessions += r.ps.p[i].window == TG_WIN_SESSION;
 			if (rep->format == TG_FMT_JSON)
-				status_json(f, &ps.p[i], &spend[i], &an.per[i], i == 0);
+				status_json(f, &r.ps.p[i], &r.spend[i], &an.per[i], r.more[i], i == 0);
 		}
 		if (rep->format == TG_FMT_JSON) {
-			fputs(ps.n ? "\n]\n" : "]\n", f);
+			fputs(r.ps.n ? "\n]\n" : "]\n", f);
 		} else {
-			if (!ps.n)
+			if (!r.ps.n)
 				fputs("(no policies; add one with `tokenguard-report budget set NAME SPEC`)\n", f);
+			more_notes(f, &r);
 			if (sessions)
 				fputs("note: session windows are counted inside each process; "
 				      "their spend is not known outside it\n", f);
 		}
 	}
-	free(spend);
 	free(an.per);
+	free(r.ps.p);
+	free(r.spend);
+	free(r.more);
+	free(ps.p);
+	return rc;
+out:
+	tg_ledger_close(l);
+	tg_prices_free(prices);
 	free(ps.p);
 	return rc;
 }
@@ -657,6 +883,8 @@ int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)
 	if (rep->format_given && strcmp(sub, "list") && strcmp(sub, "status") && strcmp(sub, "alerts"))
 		return tg_report_fail(rep, "--format applies to budget list, status and alerts only; "
 		                      "drop it");
+	if ((rep->filter.ntags || rep->limit >= 0) && strcmp(sub, "status"))
+		return tg_report_fail(rep, "--tag and --limit apply to budget status only; drop them");
 	if (rep->period_given && strcmp(sub, "alerts"))
 		return tg_report_fail(rep, "--since, --until and --today apply to budget alerts only; "
 		                      "drop them");

@@ -548,8 +548,8 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 	dropped = tg_agg_order(&a, (enum tg_agg_sort)rep->sort, rep->desc, rep->limit);
 	build_notes(ns, &a);
 	if (dropped)
-		note(ns, "--limit %lld: %zu more %s not shown; TOTAL is of them all",
-		     (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
+		note(ns, "%s %lld: %zu more %s not shown; TOTAL is of them all",
+		     rep->top ? "--top" : "--limit", (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
 	if (rep->format == TG_FMT_JSON)
 		json(rep, &a, ns);
 	else if (rep->format == TG_FMT_CSV)

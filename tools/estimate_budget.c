@@ -67,18 +67,17 @@ static int keep_zoned(const struct tg_report *rep, struct tg_policy *list, int n
 	return kept;
 }
 
-/* The policies of env then stored that govern c, as the gate orders them. */
+/* The policies of env then stored that govern c, as the gate orders them
+ * (a tag:KEY=* one bound to c's value, budget.h). */
 static int match(struct tg_estimate_budget *b, const struct tg_policy *env, int nenv,
                  const struct tg_policy *stored, int nstored, const struct tg_call *c)
 {
 	if (!(b->rows = calloc((size_t)(nenv + nstored) + 1, sizeof *b->rows)))
 		return -1;
 	for (int i = 0; i < nenv; i++)
-		if (tg_policy_matches(&env[i], c))
-			b->rows[b->n++].policy = env[i];
+		b->n += tg_policy_bind(&env[i], c, &b->rows[b->n].policy);
 	for (int i = 0; i < nstored; i++)
-		if (tg_policy_matches(&stored[i], c))
-			b->rows[b->n++].policy = stored[i];
+		b->n += tg_policy_bind(&stored[i], c, &b->rows[b->n].policy);
 	return 0;
 }
 

@@ -28,7 +28,12 @@ static const struct option_help options[] = {
 	  "  --sort KEY         summary and views: rows by cost, calls or tokens, biggest\n"
 	  "                     first (default: by their keys, in time order)\n"
 	  "  --order asc|desc   summary and views: the direction of the rows\n"
-	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
+	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n"
+	  "  --top N            summary and views: the N costliest rows (--sort cost --limit N)\n" },
+	{ TG_TAKES_STATUS,
+	  "  --limit N, --tag KEY=VALUE\n"
+	  "                     budget status: rows per value of a tag:KEY=* policy (the\n"
+	  "                     N biggest, default 20), or that value's row\n" },
 	{ 0, "  --format FMT       summary and views: table, json, csv, html; records: jsonl\n"
 	     "                     (default when piped; a table on a terminal), json, csv,\n"
 	     "                     table; check, estimate: table, json; budget list/status/\n"
@@ -112,7 +117,8 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report summary --today\n"
 	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
 	  "  tokenguard-report --by tag:team --format csv > spend.csv\n"
-	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n" },
+	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n"
+	  "  tokenguard-report summary --by tag:user --top 10\n" },
 	{ "daily", "Examples:\n"
 	  "  tokenguard-report daily --since 2w\n"
 	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n"
@@ -154,7 +160,8 @@ static const struct command_help commands[] = {
 	  "  budget set NAME SPEC   SPEC: SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N]\n"
 	  "                         [,fallback=F][,unpriced=estimate|block|allow]\n"
 	  "  budget list | rm NAME | reset NAME | status | alerts\n"
-	  "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
+	  "SCOPE: global, tag:KEY=VALUE, tag:KEY=* (each value its own limit), model:NAME,\n"
+	  "provider:NAME, process:NAME;\n"
 	  "WINDOW: day, month (UTC), day@ZONE, month@ZONE (ZONE a tz database name,\n"
 	  "such as Europe/Berlin), 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
 	  "ACTION: block, warn, downgrade:MODEL, clamp.\n\n"
@@ -162,7 +169,10 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
 	  "  tokenguard-report budget set berlin global,day@Europe/Berlin,usd=5,block\n"
 	  "  tokenguard-report budget set ads --scope tag:team=ads --window month --usd 100 --action warn\n"
-	  "  tokenguard-report budget status --format json\n" },
+	  "  tokenguard-report budget status --format json\n"
+	  "  tokenguard-report budget set per-user 'tag:user=*,day,usd=5,block'\n"
+	  "  tokenguard-report budget status --limit 10\n"
+	  "  tokenguard-report budget status --tag user=alice\n" },
 	{ "verify",
 	  "Writes nothing; exit 1 when the ledger is inconsistent.\n\n"
 	  "Examples:\n"

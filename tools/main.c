@@ -46,8 +46,8 @@ static const struct tg_cmd commands[] = {
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_BUDGET | TG_OPENS_LEDGER,
-	  tg_cmd_budget },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
+	  TG_TAKES_BUDGET | TG_TAKES_STATUS | TG_OPENS_LEDGER, tg_cmd_budget },
 	{ "verify", "check that every record decodes and every total is the sum of its records",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, 0, tg_cmd_verify },
 	{ "repair", "move a damaged ledger aside and rebuild it from what can still be read",
@@ -139,11 +139,15 @@ static void usage(FILE *f)
 	      "  budget list | rm NAME | reset NAME\n"
 	      "  budget status               spend, limit and state of each policy, its last\n"
 	      "                              blocked call and (json) its recent alerts\n"
+	      "  budget status [--limit N] [--tag KEY=VALUE]\n"
+	      "                              a tag:KEY=* policy: the N values spent most\n"
+	      "                              (default 20), or that value\n"
 	      "  budget alerts [--since WHEN] [--until WHEN]\n"
 	      "                              the alerts recorded: time, policy, level (threshold,\n"
 	      "                              limit, blocked, fallback, unpriced), spend, limit,\n"
 	      "                              pid, process, model, detail; `alerts` delivers them\n"
-	      "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
+	      "SCOPE: global, tag:KEY=VALUE, tag:KEY=* (each value of KEY its own limit),\n"
+	      "model:NAME, provider:NAME, process:NAME;\n"
 	      "WINDOW: day, month, 24h (rolling, by the hour), session; LIMIT: usd=NUMBER\n"
 	      "(0 to 1e9), tokens=INTEGER (0 to 1e15; k, M allowed); ACTION: block, warn,\n"
 	      "downgrade:MODEL, clamp.  Numbers use '.' as the decimal point in every locale.\n"
@@ -222,7 +226,7 @@ enum {
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
-	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME,
+	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -270,6 +274,7 @@ static const struct option opts[] = {
 	{ "webhook", required_argument, NULL, OPT_WEBHOOK },
 	{ "webhook-format", required_argument, NULL, OPT_WEBHOOK_FORMAT },
 	{ "name", required_argument, NULL, OPT_NAME },
+	{ "top", required_argument, NULL, OPT_TOP },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -309,7 +314,7 @@ static int command_index(int argc, char **argv)
 
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
-	const char *timezone, *sort, *order, *limit;
+	const char *timezone, *sort, *order, *limit, *top;
 	int today, strict;
 	const struct tg_cmd *cmd;  /* named on the command line, else NULL */
 	unsigned used;  /* TG_TAKES_* implied by the options given */
@@ -323,6 +328,12 @@ static void need(struct args *a, unsigned what, const char *opt)
 	if (!a->first_option[bit])
 		a->first_option[bit] = opt;
 	a->used |= what;
+}
+
+/* budget status reads --tag and --limit its own way (the values shown). */
+static int takes_status(const struct args *a)
+{
+	return a->cmd && (a->cmd->takes & TG_TAKES_STATUS);
 }
 
 /* Returns -1 after --help/--version, 0 to go on, else an exit status. */
@@ -348,7 +359,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 				return tg_report_fail(rep, "--tag \"%s\" is not KEY=VALUE; "
 				                      "use e.g. --tag team=search", optarg);
 			rep->filter.tag[rep->filter.ntags++] = optarg;
-			need(a, TG_TAKES_FILTER, "--tag");
+			need(a, takes_status(a) ? TG_TAKES_STATUS : TG_TAKES_FILTER, "--tag");
 			break;
 		case OPT_PROVIDER: rep->filter.provider = optarg; need(a, TG_TAKES_FILTER, "--provider"); break;
 		case OPT_MODEL: rep->filter.model = optarg; need(a, TG_TAKES_FILTER, "--model"); break;
@@ -369,7 +380,11 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_TIMEZONE: a->timezone = optarg; break;
 		case OPT_SORT: a->sort = optarg; need(a, TG_TAKES_ORDER, "--sort"); break;
 		case OPT_ORDER: a->order = optarg; need(a, TG_TAKES_ORDER, "--order"); break;
-		case OPT_LIMIT: a->limit = optarg; need(a, TG_TAKES_ORDER, "--limit"); break;
+		case OPT_LIMIT:
+			a->limit = optarg;
+			need(a, takes_status(a) ? TG_TAKES_STATUS : TG_TAKES_ORDER, "--limit");
+			break;
+		case OPT_TOP: a->top = optarg; need(a, TG_TAKES_ORDER, "--top"); break;
 		case OPT_BREAKDOWN: rep->breakdown = 1; need(a, TG_TAKES_VIEW, "--breakdown"); break;
 		case OPT_JSON: a->format = "json"; break;
 		case OPT_TAG_LABEL:
@@ -543,12 +558,32 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
-/* --sort, --order and --limit. */
+/* --top N: the N rows of the highest cost, --sort cost --limit N. */
+static int parse_top(struct tg_report *rep, const struct args *a)
+{
+	char *end;
+
+	if (a->sort || a->order || a->limit)
+		return tg_report_fail(rep, "--top N is --sort cost --limit N; drop --%s or --top",
+		                      a->sort ? "sort" : a->order ? "order" : "limit");
+	rep->sort = TG_SORT_COST;
+	rep->desc = 1;
+	rep->top = 1;
+	rep->limit = strtoll(a->top, &end, 10);
+	if (!*a->top || *end || rep->limit < 1 || rep->limit > INT32_MAX)
+		return tg_report_fail(rep, "--top \"%s\" is not a number of rows from 1; "
+		                      "use e.g. --top 10", a->top);
+	return 0;
+}
+
+/* --sort, --order and --limit (or --top). */
 static int parse_order(struct tg_report *rep, const struct args *a)
 {
 	static const char *const sorts[] = { "key", "cost", "calls", "tokens" };
 	char *end;
 
+	if (a->top)
+		return parse_top(rep, a);
 	rep->sort = TG_SORT_KEY;
 	rep->limit = -1;
 	for (int i = 1; a->sort && i < 4 && rep->sort == TG_SORT_KEY; i++)

@@ -42,6 +42,7 @@ struct tg_report {
 	int sort;           /* --sort: enum tg_agg_sort (TG_SORT_KEY when not given) */
 	int desc;           /* --order desc, or --sort without --order asc */
 	int64_t limit;      /* --limit; -1 when not given */
+	int top;            /* --top N gave sort, desc and limit */
 	int breakdown;      /* --breakdown: views add the model to their key */
 	const char *dir;    /* the ledger directory */
 	struct tg_filter filter;
@@ -88,7 +89,8 @@ struct tg_report {
 #define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
 #define TG_TAKES_ESTIMATE 0x8000u /* --input-tokens, --input-file, --output-tokens, --budget */
 #define TG_TAKES_ALERTS  0x10000u /* --exec, --webhook, --webhook-format, --name */
-#define TG_TAKES_BITS    17      /* the bits above, for the checks that loop over them */
+#define TG_TAKES_STATUS  0x20000u /* --tag, --limit (budget status: the values shown) */
+#define TG_TAKES_BITS    18      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;

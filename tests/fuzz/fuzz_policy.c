@@ -5,7 +5,7 @@
  * must end in a policy or a NUL-terminated message.  Every policy parsed
  * must format within TG_POLICY_LINE_MAX and parse back to itself (the
  * ledger stores policies as that line); its scope key and window bounds
- * must be computable.
+ * must be computable (a tag:KEY=* policy's once bound to a value).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@ static void same(const struct tg_policy *a, const struct tg_policy *b)
 	if (strcmp(a->name, b->name) || a->scope != b->scope || strcmp(a->scope_value, b->scope_value) ||
 	    a->window != b->window || a->action != b->action || a->fallback != b->fallback ||
 	    a->alert_pct != b->alert_pct || a->limit_tokens != b->limit_tokens ||
-	    a->unpriced != b->unpriced || strcmp(a->zone, b->zone) ||
+	    a->unpriced != b->unpriced || a->per_value != b->per_value || strcmp(a->zone, b->zone) ||
 	    strcmp(a->downgrade_model, b->downgrade_model) ||
 	    memcmp(&a->limit_usd, &b->limit_usd, sizeof a->limit_usd) != 0)
 		abort();
@@ -36,8 +36,22 @@ static void round_trip(const struct tg_policy *p)
 		abort();
 	back.from_env = p->from_env;
 	same(p, &back);
-	if (tg_policy_scope_key(p, key, sizeof key) < 0)
+	if (p->per_value == TG_VALUE_EACH) {
+		/* no one scope until bound to a call's value */
+		static struct tg_policy bound;
+		char tags[TG_TAGS_MAX];
+		struct tg_call c = { .tags = tags };
+
+		if (tg_policy_scope_key(p, key, sizeof key) != -1 ||
+		    tg_policy_each_key(p, tags, sizeof tags - 3) < 0)
+			abort();
+		strcat(tags, "=v");
+		if (tg_policy_bind(p, &c, &bound) != 1 || strcmp(tg_policy_value(&bound), "v") ||
+		    tg_policy_scope_key(&bound, key, sizeof key) < 0)
+			abort();
+	} else if (tg_policy_scope_key(p, key, sizeof key) < 0) {
 		abort();
+	}
 	/* A zone is not read here (no file access in the target): UTC. */
 	tg_window_bounds(p->window, INT64_C(1795336393000000), &start, &reset);
 }

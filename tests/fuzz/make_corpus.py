@@ -159,7 +159,8 @@ def main():
                 "model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn",
                 "process:run-evals.py,session,usd=2,clamp,name=evals",
                 "provider:anthropic,day,tokens=1.5k,block,alert=80%;global,session,usd=1e-3,warn",
-                "global,day,usd=5,block,unpriced=block;provider:groq,month,usd=1,warn,unpriced=allow"]
+                "global,day,usd=5,block,unpriced=block;provider:groq,month,usd=1,warn,unpriced=allow",
+                "tag:user=*,day,usd=5,block;tag:user=*,session,tokens=2M,clamp,name=s"]
     for k, p in enumerate(policies):
         write("fuzz_policy", "readme-%d" % k, p.encode())
     tmp = tempfile.mkdtemp(prefix="tg-seeds.")

@@ -63,6 +63,7 @@ sys.dont_write_bytecode = True  # keep the source tree clean
 import fake_provider  # noqa: E402  (encode, for what undecoded bodies look like)
 import bombs  # noqa: E402
 import budgets  # noqa: E402
+import budgets_pervalue  # noqa: E402
 import concurrency  # noqa: E402
 import trust  # noqa: E402
 import ledger_faults  # noqa: E402
@@ -77,7 +78,7 @@ import html_report  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
+SUITES = (concurrency, budgets, budgets_pervalue, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
           otlp_export, estimate, alerts, html_report)
 
 SYS_PY = "/usr/bin/python3"
