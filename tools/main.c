@@ -19,6 +19,7 @@
 #include "price.h"
 #include "prom.h"
 #include "report.h"
+#include "settings.h"
 #include "unknowns.h"
 #include "when.h"
 #include "zone.h"
@@ -624,12 +625,13 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	return 0;
 }
 
-/* The user's price file: $TOKENGUARD_PRICES, else the config directory's
- * when it exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
+/* The user's price file: the prices setting ($TOKENGUARD_PRICES, else the
+ * configuration files), else the config directory's prices.tsv when it
+ * exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
 static const char *prices_file(int *found)
 {
 	static char path[4096];
-	const char *v = tg_env_get("TOKENGUARD_PRICES");
+	const char *v = tg_setting(TG_SET_PRICES);
 
 	*found = 0;
 	if (v && *v)
@@ -657,7 +659,9 @@ int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices
 
 	if (tg_prices_load_file(prices, file, found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err))
 		return tg_report_fail(rep, "cannot load prices for %s: %s; %s", what, err,
-		                      found ? "fix or remove that file" : "fix or unset TOKENGUARD_PRICES");
+		                      found ? "fix or remove that file" :
+		                      "fix or unset the prices setting (`tokenguard-report doctor` "
+		                      "shows where it is set)");
 	skipped = tg_prices_skipped(*prices);
 	for (size_t i = 0; i < skipped && i < TG_PRICES_BAD_KEPT; i++)
 		fprintf(rep->err, "tokenguard-report: warning: prices: %s; line skipped\n",
