@@ -15,7 +15,8 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"directory of the LMDB ledger shared by every process of this user", 0 },
 	[TG_SET_SYNC] = { "sync", "TOKENGUARD_SYNC", "batch", "batch",
 		"when a record becomes durable: batch (spooled, folded in groups) or commit "
-		"(each committed in the call that ends its exchange)", 0 },
+		"(each committed in the call that ends its exchange)", TG_SETTING_CHOICE,
+		"batch|commit" },
 	[TG_SET_TAGS] = { "tags", "TOKENGUARD_TAGS", "", "no tags",
 		"tags stored with every record: key=value pairs separated by commas", 0 },
 	[TG_SET_HOSTS] = { "hosts", "TOKENGUARD_HOSTS", "", "none (the built-in table only)",
@@ -23,26 +24,28 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"comma-separated", 0 },
 	[TG_SET_PRICES] = { "prices", "TOKENGUARD_PRICES", "",
 		"$XDG_CONFIG_HOME/tokenguard/prices.tsv if it exists, else the built-in table",
-		"price file (format of ledger/prices.tsv) whose lines replace or add to the "
-		"built-in prices", 0 },
+		"price file (README, Prices) whose lines replace or add to the built-in "
+		"prices", 0 },
 	[TG_SET_DISABLE] = { "disable", "TOKENGUARD_DISABLE", "0", "0",
-		"1: observe nothing (every hooked call passes straight through)", 0 },
+		"1: observe nothing (every hooked call passes straight through)", TG_SETTING_BOOL },
 	[TG_SET_DEBUG] = { "debug", "TOKENGUARD_DEBUG", "0", "0",
-		"1: print what the shim recognises and records, and every warning, on stderr", 0 },
+		"1: print what the shim recognises and records, and every warning, on stderr",
+		TG_SETTING_BOOL },
 	[TG_SET_QUIET] = { "quiet", "TOKENGUARD_QUIET", "0", "0",
-		"1: no warnings on stderr at all", 0 },
+		"1: no warnings on stderr at all", TG_SETTING_BOOL },
 	[TG_SET_BUDGETS] = { "budgets", "TOKENGUARD_BUDGETS", "", "none",
 		"budget policies besides the ledger's, ';'-separated, each "
 		"SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F][,name=NAME]", 0 },
 	[TG_SET_FAIL] = { "fail", "TOKENGUARD_FAIL", "open", "open",
 		"when the ledger cannot be read: open lets a call through with a warning, "
-		"closed refuses it with a 429", 0 },
+		"closed refuses it with a 429", TG_SETTING_CHOICE, "open|closed" },
 	[TG_SET_LIB] = { "lib", "TOKENGUARD_LIB", "",
 		"../lib/libtokenguard.so from the tokenguard program, else next to it",
 		"libtokenguard.so for the tokenguard launcher and doctor", 0 },
 	[TG_SET_SETUID_PROGRAMS] = { "setuid_programs", NULL, "no", "no",
 		"yes: the shim also records in setuid, setgid and file-capability programs, "
-		"with this file's settings only (system file only)", TG_SETTING_SYSTEM_ONLY },
+		"with this file's settings only (system file only)",
+		TG_SETTING_SYSTEM_ONLY | TG_SETTING_BOOL },
 };
 
 struct problem {
@@ -74,6 +77,26 @@ static struct {
 static const char *forced_path[2];   /* tests only */
 static pthread_once_t loaded = PTHREAD_ONCE_INIT;
 static int load_done;                /* tg_settings_load has run */
+
+int tg_setting_valid(enum tg_setting_id id, const char *v)
+{
+	const struct tg_setting_def *d = &tg_settings_table[id];
+	int b;
+
+	if (!v || !*v)
+		return 1;
+	if (d->flags & TG_SETTING_BOOL)
+		return tg_parse_bool(v, &b) == 0;
+	if (d->flags & TG_SETTING_CHOICE)
+		for (const char *c = d->choices; *c;) {
+			size_t n = strcspn(c, "|");
+
+			if (strlen(v) == n && !strncmp(v, c, n))
+				return 1;
+			c += n + (c[n] == '|');
+		}
+	return !(d->flags & TG_SETTING_CHOICE);
+}
 
 int tg_setting_find(const char *key)
 {

@@ -53,6 +53,8 @@ enum tg_setting_id {
 };
 
 #define TG_SETTING_SYSTEM_ONLY 1u   /* only the system file may set it; no variable */
+#define TG_SETTING_BOOL        2u   /* 1/0, true/false, yes/no, on/off (tg_parse_bool) */
+#define TG_SETTING_CHOICE      4u   /* one of the words of choices */
 
 struct tg_setting_def {
 	const char *key;      /* in the files: "ledger" */
@@ -62,6 +64,7 @@ struct tg_setting_def {
 	const char *shown;    /* the default in words, for people */
 	const char *about;    /* what it does, one line */
 	unsigned flags;       /* TG_SETTING_* */
+	const char *choices;  /* TG_SETTING_CHOICE: "batch|commit" */
 };
 
 extern const struct tg_setting_def tg_settings_table[TG_SET_COUNT];
@@ -83,6 +86,10 @@ const char *tg_setting(enum tg_setting_id id);
 /* Like tg_setting, and where the value comes from: the source, and in
  * where (n bytes) the variable ("TOKENGUARD_X"), "PATH:LINE" or "default". */
 const char *tg_setting_origin(enum tg_setting_id id, int *source, char *where, size_t n);
+
+/* 1 when v is a value setting id can take ("" included: the default), as
+ * far as its kind tells (booleans, choices); any other value is 1. */
+int tg_setting_valid(enum tg_setting_id id, const char *v);
 
 /* The key whose name is key, or -1. */
 int tg_setting_find(const char *key);

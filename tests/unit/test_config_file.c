@@ -463,3 +463,18 @@ Test(settings, every_key_has_its_variable_and_a_line_of_help)
 	}
 	cr_assert_eq(tg_setting_find("nope"), -1);
 }
+
+Test(settings, booleans_and_choices_are_checked_by_their_kind)
+{
+	cr_assert(tg_setting_valid(TG_SET_SYNC, "commit"));
+	cr_assert(tg_setting_valid(TG_SET_SYNC, "batch"));
+	cr_assert(tg_setting_valid(TG_SET_SYNC, ""), "empty: the default");
+	cr_assert_not(tg_setting_valid(TG_SET_SYNC, "batc"));
+	cr_assert_not(tg_setting_valid(TG_SET_SYNC, "batch|commit"));
+	cr_assert(tg_setting_valid(TG_SET_FAIL, "closed"));
+	cr_assert_not(tg_setting_valid(TG_SET_FAIL, "shut"));
+	cr_assert(tg_setting_valid(TG_SET_QUIET, "Yes"));
+	cr_assert_not(tg_setting_valid(TG_SET_QUIET, "maybe"));
+	cr_assert_not(tg_setting_valid(TG_SET_SETUID_PROGRAMS, "y"));
+	cr_assert(tg_setting_valid(TG_SET_TAGS, "anything: checked where it is used"));
+}
