@@ -11,8 +11,10 @@ struct option_help {
 };
 
 static const struct option_help options[] = {
-	{ 0, "  --ledger DIR       ledger directory (default: $TOKENGUARD_LEDGER, else\n"
-	     "                     $XDG_DATA_HOME/tokenguard, else ~/.local/share/tokenguard)\n" },
+	{ 0, "  --ledger DIR       ledger directory (default: $TOKENGUARD_LEDGER, else ledger =\n"
+	     "                     in ~/.config/tokenguard/config, else in\n"
+	     "                     /etc/tokenguard/config, else $XDG_DATA_HOME/tokenguard,\n"
+	     "                     else ~/.local/share/tokenguard)\n" },
 	{ 0, "  --since WHEN       from WHEN, inclusive\n"
 	     "  --until WHEN       up to WHEN, exclusive; a bare date includes that whole day\n"
 	     "  --today            since local midnight today\n"
