@@ -1,4 +1,5 @@
-/* env.h - the one door through which tokenguard reads its environment.
+/* env.h - the one door through which tokenguard reads its environment
+ * (settings.h puts the configuration files under it).
  *
  * Owns: the secure-execution rule (a setuid, setgid or file-capability
  * process, getauxval(AT_SECURE) != 0, trusts no variable: its environment
