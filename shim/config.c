@@ -62,7 +62,7 @@ static void warn_files(void)
 {
 	for (int w = TG_CONF_SYSTEM; w <= TG_CONF_USER; w++) {
 		const char *why;
-		char first[4400];
+		char first[512];   /* a warning: truncated beyond that, as the log would */
 		int n = tg_settings_problems(w);
 
 		if (tg_settings_file_state(w, &why) == TG_CONF_REFUSED)
@@ -257,7 +257,7 @@ const struct tg_config *tg_config_load(void)
 	static const enum tg_setting_id flag_ids[] = { TG_SET_DISABLE, TG_SET_DEBUG, TG_SET_QUIET };
 	int *flags[] = { &config.disabled, &config.debug, &config.quiet };
 	const char *bad[3];
-	char process[sizeof config.process], where[4400];
+	char process[sizeof config.process], where[512];   /* where: for a warning only */
 
 	/* The process name, if it was already read, is the program's, not
 	 * configuration: it outlives a reload. */
