@@ -1,4 +1,5 @@
-/* env.h - the one door through which tokenguard reads its environment.
+/* env.h - the one door through which tokenguard reads its environment
+ * (settings.h puts the configuration files under it).
  *
  * Owns: the secure-execution rule (a setuid, setgid or file-capability
  * process, getauxval(AT_SECURE) != 0, trusts no variable: its environment
@@ -11,6 +12,7 @@
 #define TG_ENV_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* 1 in a secure-execution process (see above), else 0. */
 int tg_secure_execution(void);
@@ -20,9 +22,18 @@ const char *tg_env_get(const char *name);
 
 /* The path of tokenguard's configuration file name into buf (n bytes):
  * $XDG_CONFIG_HOME/tokenguard/NAME when XDG_CONFIG_HOME is an absolute
- * path, else $HOME/.config/tokenguard/NAME.  Returns 0, or -1 when
- * neither is set (always in secure execution) or the path does not fit. */
+ * path, else $HOME/.config/tokenguard/NAME, else (HOME unset) the same
+ * below the real user's home in /etc/passwd.  Returns 0, or -1 when
+ * there is no home (always in secure execution) or the path does not fit. */
 int tg_config_file_path(const char *name, char *buf, size_t n);
+
+/* The home directory of uid from /etc/passwd into buf (n bytes).  Only
+ * that file is read, never NSS: a lookup through NSS may load modules
+ * and ask a directory server over the network, which the shim must not
+ * do inside a host program, and the CLI must find the same file as the
+ * shim.  Returns 0, or -1 when uid has no absolute home there or it does
+ * not fit. */
+int tg_passwd_home(uid_t uid, char *buf, size_t n);
 
 /* Parses a boolean variable's value: 1/true/yes/on and 0/false/no/off,
  * ASCII case-insensitive.  Returns 0 with *out set, or -1 (*out untouched)

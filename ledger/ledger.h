@@ -209,7 +209,8 @@ void tg_ledger_abandon(struct tg_ledger *l);
  * reads damaged files in child processes that exit. */
 void tg_ledger_on_damage(void (*fn)(void));
 
-/* Writes the ledger directory into buf: $TOKENGUARD_LEDGER, else
+/* Writes the ledger directory into buf: the ledger setting
+ * ($TOKENGUARD_LEDGER, else the configuration files: settings.h), else
  * $XDG_DATA_HOME/tokenguard (if absolute), else
  * $HOME/.local/share/tokenguard.  In a secure-execution process (setuid,
  * setgid, file capabilities: see env.h) the environment is not trusted,

@@ -9,13 +9,14 @@
 
 #include "env.h"
 #include "ledger.h"
+#include "settings.h"
 
 int tg_ledger_default_dir(char *buf, size_t n)
 {
 	const char *v;
 	int len;
 
-	if ((v = tg_env_get("TOKENGUARD_LEDGER")) && *v)
+	if ((v = tg_setting(TG_SET_LEDGER)) && *v)
 		len = snprintf(buf, n, "%s", v);
 	else if ((v = tg_env_get("XDG_DATA_HOME")) && *v == '/')
 		len = snprintf(buf, n, "%s/tokenguard", v);  /* relative XDG paths are invalid: ignored */
@@ -29,8 +30,11 @@ int tg_ledger_default_dir(char *buf, size_t n)
 const char *tg_ledger_dir_problem(int rc)
 {
 	if (rc == TG_ETOOLONG)
-		return "the ledger path is too long (TOKENGUARD_LEDGER, or XDG_DATA_HOME or HOME "
-		       "below it)";
+		return "the ledger path is too long (TOKENGUARD_LEDGER or the ledger setting of a "
+		       "configuration file, or XDG_DATA_HOME or HOME below it)";
+	if (tg_settings_secure_allowed())
+		return "a setuid, setgid or file-capability program takes its ledger only from "
+		       "the ledger setting of " TG_SYSTEM_CONFIG ", and it has none";
 	if (tg_secure_execution())
 		return "a setuid, setgid or file-capability program trusts no TOKENGUARD_LEDGER, "
 		       "XDG_DATA_HOME or HOME";

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "ledger.h"
 #include "log.h"
 #include "providers.h"
+#include "settings.h"
 #include "text.h"
 
 static struct tg_config config;   /* written once by tg_config_load */
@@ -29,15 +31,45 @@ const struct tg_config *tg_config_get(void)
 	return &config;
 }
 
-/* Sets *dst from a boolean variable (unset or empty: 0).  Returns the value
- * when it is not a boolean, for a warning once the log is set up. */
-static const char *env_flag(const char *name, int *dst)
+/* Where setting id comes from, for a warning: its variable, or
+ * "PATH:LINE (key)" for a configuration file's line. */
+static const char *origin(enum tg_setting_id id, char *buf, size_t n)
 {
-	const char *v = tg_env_get(name);
+	int src;
+	size_t len;
+
+	tg_setting_origin(id, &src, buf, n);
+	len = strlen(buf);
+	if (src != TG_SRC_ENV)
+		snprintf(buf + len, n - len, " (%s)", tg_settings_table[id].key);
+	return buf;
+}
+
+/* Sets *dst from a boolean setting (unset or empty: 0).  Returns the value
+ * when it is not a boolean, for a warning once the log is set up. */
+static const char *setting_flag(enum tg_setting_id id, int *dst)
+{
+	const char *v = tg_setting(id);
 	*dst = 0;
 	if (!v || !*v || tg_parse_bool(v, dst) == 0)
 		return NULL;
 	return v;
+}
+
+/* One warning per configuration file at most: refused whole, or its first
+ * skipped line and how many more (doctor lists them). */
+static void warn_files(void)
+{
+	for (int w = TG_CONF_SYSTEM; w <= TG_CONF_USER; w++) {
+		const char *why;
+		char first[512];   /* a warning: truncated beyond that, as the log would */
+		int n = tg_settings_problems(w);
+
+		if (tg_settings_file_state(w, &why) == TG_CONF_REFUSED)
+			tg_warn("%s", why);
+		else if (n && tg_settings_problem(w, 0, first, sizeof first) == 0)
+			tg_warn("%s%s", first, n > 1 ? " (and more: see `tokenguard-report doctor`)" : "");
+	}
 }
 
 static int tag_key_ok(const char *s, size_t n)
@@ -194,8 +226,12 @@ void tg_config_process_name(const char *const *argv, int argc, char *out, size_t
  * the program. */
 static void load_process_name(void)
 {
-	if (config.secure)
-		return;   /* no file is read in secure execution (config.h) */
+	if (config.secure) {
+		/* No file is read in secure execution (config.h). */
+		tg_copy_text(config.process, sizeof config.process, program_invocation_short_name,
+		             strlen(program_invocation_short_name));
+		return;
+	}
 	char buf[2048];
 	const char *argv[16];
 	int argc = 0;
@@ -218,21 +254,22 @@ static void load_process_name(void)
 
 const struct tg_config *tg_config_load(void)
 {
-	static const char *const flag_names[] = {
-		"TOKENGUARD_DISABLE", "TOKENGUARD_DEBUG", "TOKENGUARD_QUIET",
-	};
+	static const enum tg_setting_id flag_ids[] = { TG_SET_DISABLE, TG_SET_DEBUG, TG_SET_QUIET };
 	int *flags[] = { &config.disabled, &config.debug, &config.quiet };
 	const char *bad[3];
-	char process[sizeof config.process];
+	char process[sizeof config.process], where[512];   /* where: for a warning only */
 
 	/* The process name, if it was already read, is the program's, not
 	 * configuration: it outlives a reload. */
 	memcpy(process, config.process, sizeof process);
 	memset(&config, 0, sizeof config);
-	if (tg_secure_execution()) {
+	/* Every setting below comes through tg_setting: the environment over
+	 * the user's file over the system file, read here once. */
+	tg_settings_load();
+	config.secure = tg_secure_execution();
+	if (config.secure && !tg_settings_secure_allowed()) {
 		/* The caller wrote this environment, not the program's owner:
 		 * nothing of it is read, nothing is recorded, nothing said. */
-		config.secure = 1;
 		config.disabled = 1;
 		config.ledger_problem = tg_ledger_dir_problem(TG_ENOENT);
 		tg_log_init(0, 1);
@@ -241,31 +278,33 @@ const struct tg_config *tg_config_load(void)
 	}
 	memcpy(config.process, process, sizeof process);
 	for (int i = 0; i < 3; i++)
-		bad[i] = env_flag(flag_names[i], flags[i]);
+		bad[i] = setting_flag(flag_ids[i], flags[i]);
 	tg_log_init(config.debug, config.quiet);
+	warn_files();
 	for (int i = 0; i < 3; i++)
 		if (bad[i])
 			tg_warn("%s=%.40s: expected 1/0, true/false, yes/no or on/off; using 0",
-			        flag_names[i], bad[i]);
+			        origin(flag_ids[i], where, sizeof where), bad[i]);
 
 	/* A price file named for this environment wins over the user's
 	 * standing one, which applies to every process without a variable. */
-	const char *prices = tg_env_get("TOKENGUARD_PRICES");
+	const char *prices = tg_setting(TG_SET_PRICES);
 	config.prices_file = prices && *prices ? prices : NULL;
 	if (!config.prices_file &&
 	    tg_config_file_path("prices.tsv", config.prices_path, sizeof config.prices_path) == 0) {
 		config.prices_file = config.prices_path;
 		config.prices_found = 1;
 	}
-	config.budgets = tg_env_get("TOKENGUARD_BUDGETS");
-	config.fail = tg_env_get("TOKENGUARD_FAIL");
+	config.budgets = tg_setting(TG_SET_BUDGETS);
+	config.fail = tg_setting(TG_SET_FAIL);
 
-	const char *sync = tg_env_get("TOKENGUARD_SYNC");
+	const char *sync = tg_setting(TG_SET_SYNC);
 	if (sync && *sync && strcmp(sync, "batch") != 0) {
 		if (strcmp(sync, "commit") == 0)
 			config.sync_commit = 1;
 		else
-			tg_warn("TOKENGUARD_SYNC=%.40s: expected batch or commit; using batch", sync);
+			tg_warn("%s=%.40s: expected batch or commit; using batch",
+			        origin(TG_SET_SYNC, where, sizeof where), sync);
 	}
 
 	int rc = tg_ledger_default_dir(config.ledger_dir, sizeof config.ledger_dir);
@@ -274,12 +313,12 @@ const struct tg_config *tg_config_load(void)
 		config.ledger_problem = tg_ledger_dir_problem(rc);
 	}
 
-	int ntags = tg_config_parse_tags(tg_env_get("TOKENGUARD_TAGS"), config.tags, sizeof config.tags);
+	int ntags = tg_config_parse_tags(tg_setting(TG_SET_TAGS), config.tags, sizeof config.tags);
 	if (ntags)
-		tg_warn("TOKENGUARD_TAGS: %d entr%s dropped: expected key=value[,key=value...] "
-		        "with keys of letters, digits, '_', '.', '-', each key once", ntags,
-		        ntags == 1 ? "y" : "ies");
+		tg_warn("%s: %d entr%s dropped: expected key=value[,key=value...] "
+		        "with keys of letters, digits, '_', '.', '-', each key once",
+		        origin(TG_SET_TAGS, where, sizeof where), ntags, ntags == 1 ? "y" : "ies");
 
-	tg_providers_configure(tg_env_get("TOKENGUARD_HOSTS"));
+	tg_providers_configure(tg_setting(TG_SET_HOSTS));
 	return &config;
 }

@@ -1,16 +1,20 @@
-/* config.h - the shim's settings, read from the environment once.
+/* config.h - the shim's settings, read once from the environment and the
+ * configuration files.
  *
  * Owns: the single struct tg_config (tg_config_get), filled by
  * tg_config_load() at the first hook call and read-only afterwards, and the
  * process name recorded with every exchange, read by the first
- * tg_config_get() (so only by a process that calls a provider).  Every variable the shim reads
- * is read here (through tg_env_get, env.h) and nowhere else; each is
- * documented in tokenguard.env.example.
+ * tg_config_get() (so only by a process that calls a provider).  Every
+ * setting the shim reads is read here (through tg_setting, settings.h: the
+ * variable, else the user's file, else the system file) and nowhere else;
+ * each is documented in tokenguard.env.example and tokenguard(7).  The
+ * warnings about the files (one per file at most) are said here too.
  *
  * In a secure-execution process (setuid, setgid, file capabilities) no
- * variable is read at all: the shim is disabled, says nothing and reads no
- * file, because no ledger, price file or budget named by the caller can be
- * trusted there.
+ * variable and no user file is read: the shim is disabled, says nothing
+ * and reads no file but the system configuration file, because no ledger,
+ * price file or budget named by the caller can be trusted there; unless
+ * that file says setuid_programs = yes, and then its settings alone apply.
  */
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
@@ -18,7 +22,8 @@
 #include "record.h"
 
 struct tg_config {
-	int secure;                   /* secure-execution process: everything below is off */
+	int secure;                   /* secure-execution process: everything below is off
+	                                 unless the system file allows it (settings.h) */
 	int disabled;                 /* TOKENGUARD_DISABLE=1 (or secure): observe nothing */
 	int debug;                    /* TOKENGUARD_DEBUG=1 */
 	int quiet;                    /* TOKENGUARD_QUIET=1 */
@@ -38,7 +43,8 @@ struct tg_config {
 	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
 };
 
-/* Reads the environment.  Invalid entries are reported once on stderr and
+/* Reads the settings (tg_settings_load: the files once, then the
+ * environment over them).  Invalid entries are reported once on stderr and
  * dropped; a boolean that is none of 1/0/true/false/yes/no/on/off gets one
  * warning and its default (0).  Also sets up the log and configures the
  * provider table (TOKENGUARD_HOSTS).  Returns the configuration, its

@@ -19,6 +19,7 @@
 #include "money.h"
 #include "price.h"
 #include "report.h"
+#include "settings.h"
 #include "when.h"
 #include "zones.h"
 
@@ -45,12 +46,26 @@ static int open_ledger(const struct tg_report *rep, unsigned flags, struct tg_le
 	return 0;
 }
 
+/* The budgets setting, and in where (n bytes) its variable or "PATH:LINE
+ * (budgets)" for messages. */
+static const char *budgets_setting(char *where, size_t n)
+{
+	int src;
+	const char *v = tg_setting_origin(TG_SET_BUDGETS, &src, where, n);
+	size_t len = strlen(where);
+
+	if (src != TG_SRC_ENV)
+		snprintf(where + len, n - len, " (budgets)");
+	return v;
+}
+
 static int env_policies(const struct tg_report *rep, struct tg_policy *out, int *n)
 {
-	char err[512];
+	char err[512], where[4200];
+	const char *v = budgets_setting(where, sizeof where);
 
-	if (tg_policies_parse_env(tg_env_get("TOKENGUARD_BUDGETS"), out, ENV_MAX, n, err, sizeof err))
-		return tg_report_fail(rep, "TOKENGUARD_BUDGETS %s; fix or unset it", err);
+	if (tg_policies_parse_env(v, out, ENV_MAX, n, err, sizeof err))
+		return tg_report_fail(rep, "%s %s; fix or unset it", where, err);
 	return 0;
 }
 
@@ -181,11 +196,14 @@ static int not_stored(const struct tg_report *rep, const char *name)
 	struct tg_policy env[ENV_MAX];
 	int n = 0;
 
-	if (tg_policies_parse_env(tg_env_get("TOKENGUARD_BUDGETS"), env, ENV_MAX, &n, NULL, 0) == 0)
+	char where[4200];
+	const char *v = budgets_setting(where, sizeof where);
+
+	if (tg_policies_parse_env(v, env, ENV_MAX, &n, NULL, 0) == 0)
 		for (int i = 0; i < n; i++)
 			if (!strcmp(env[i].name, name))
-				return tg_report_fail(rep, "%s is defined by TOKENGUARD_BUDGETS, not stored "
-				                      "in the ledger; change that variable instead", name);
+				return tg_report_fail(rep, "%s is defined by %s, not stored in the ledger; "
+				                      "change it there instead", name, where);
 	return tg_report_fail(rep, "no stored policy named %s; see `tokenguard-report budget list`",
 	                      name);
 }

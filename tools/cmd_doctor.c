@@ -1,7 +1,8 @@
 /* cmd_doctor.c - `tokenguard-report doctor [-- COMMAND | --pid PID]`:
  * whether the shim will see a program (seen.h), whether a running
  * process has it loaded and is recorded, and the state of the
- * installation (library, ledger, price table, environment policies).
+ * installation (library, ledger, price table, budgets setting, the
+ * configuration files and every setting with where it comes from).
  * Each finding says what to do; exit 1 when one needs attention. */
 #include <dirent.h>
 #include <errno.h>
@@ -19,6 +20,7 @@
 #include "price.h"
 #include "report.h"
 #include "seen.h"
+#include "settings.h"
 #include "spend_rule.h"
 #include "spool.h"
 #include "when.h"
@@ -174,21 +176,24 @@ static void prices_state(const struct tg_report *rep, int *attention)
 static void budgets_state(const struct tg_report *rep, int *attention)
 {
 	struct tg_policy p[32];
-	char err[256], line[TG_POLICY_LINE_MAX];
-	const char *env = getenv("TOKENGUARD_BUDGETS");
-	int n = 0;
+	char err[256], line[TG_POLICY_LINE_MAX], where[PATH_MAX + 32];
+	int src, n = 0;
+	const char *env = tg_setting_origin(TG_SET_BUDGETS, &src, where, sizeof where);
 
 	if (!env || !*env) {
-		fprintf(rep->out, "environment policies: none (TOKENGUARD_BUDGETS unset)\n");
+		fprintf(rep->out, "environment policies: none (no TOKENGUARD_BUDGETS, no budgets "
+		        "in a configuration file)\n");
 		return;
 	}
 	if (tg_policies_parse_env(env, p, 32, &n, err, sizeof err)) {
-		fprintf(rep->out, "environment policies: TOKENGUARD_BUDGETS: %s; fix it (the shim "
-		        "ignores every policy of a variable it cannot parse)\n", err);
+		fprintf(rep->out, "environment policies: %s%s: %s; fix it (the shim ignores every "
+		        "policy of a setting it cannot parse)\n", where,
+		        src == TG_SRC_ENV ? "" : " (budgets)", err);
 		*attention = 1;
 		return;
 	}
-	fprintf(rep->out, "environment policies: %d\n", n);
+	fprintf(rep->out, "environment policies: %d%s%s%s\n", n, src == TG_SRC_ENV ? "" : " (from ",
+	        src == TG_SRC_ENV ? "" : where, src == TG_SRC_ENV ? "" : ")");
 	for (int i = 0; i < n; i++) {
 		if (tg_policy_format(&p[i], line, sizeof line) < 0)
 			continue;
@@ -197,6 +202,61 @@ static void budgets_state(const struct tg_report *rep, int *attention)
 			*attention = 1;
 		} else {
 			fprintf(rep->out, "  %s\n", line);
+		}
+	}
+}
+
+/* The configuration files, then every setting in effect and where it
+ * comes from. */
+static void settings_state(const struct tg_report *rep, int *attention)
+{
+	static const char *const source[] = {
+		[TG_SRC_DEFAULT] = "default", [TG_SRC_ENV] = "environment",
+		[TG_SRC_USER] = "user file", [TG_SRC_SYSTEM] = "system file",
+	};
+	char where[PATH_MAX + 32], text[PATH_MAX + 256];
+
+	fprintf(rep->out, "configuration files:\n");
+	for (int w = TG_CONF_SYSTEM; w <= TG_CONF_USER; w++) {
+		const char *why, *path = tg_settings_file_path(w);
+		int state = tg_settings_file_state(w, &why), n = tg_settings_problems(w);
+
+		fprintf(rep->out, "  %s file: %s", w == TG_CONF_SYSTEM ? "system" : "user",
+		        *path ? path : "(none: no HOME)");
+		if (state == TG_CONF_READ)
+			fprintf(rep->out, " (read%s)\n", n ? "; lines skipped below" : "");
+		else if (state == TG_CONF_ABSENT)
+			fprintf(rep->out, " (absent%s)\n", w == TG_CONF_USER ?
+			        ": `tokenguard-report init` writes one" : "");
+		else if (state == TG_CONF_UNREAD)
+			fprintf(rep->out, " (not read in a setuid program)\n");
+		else
+			fprintf(rep->out, "\n    unsafe: %s\n", why);
+		for (int i = 0; i < n && !tg_settings_problem(w, i, text, sizeof text); i++)
+			fprintf(rep->out, "    %s: fix or remove it\n", text);
+		if (n > TG_SETTINGS_PROBLEMS_KEPT)
+			fprintf(rep->out, "    and %d more lines skipped\n", n - TG_SETTINGS_PROBLEMS_KEPT);
+		if (state == TG_CONF_REFUSED || n)
+			*attention = 1;
+	}
+	fprintf(rep->out, "settings:\n");
+	for (int i = 0; i < TG_SET_COUNT; i++) {
+		const struct tg_setting_def *d = &tg_settings_table[i];
+		int src;
+		const char *v = tg_setting_origin(i, &src, where, sizeof where);
+
+		if (src == TG_SRC_DEFAULT)
+			fprintf(rep->out, "  %s: %s (default)\n", d->key, d->shown);
+		else if (!*v)
+			fprintf(rep->out, "  %s: %s (the default: empty in %s %s)\n", d->key, d->shown,
+			        source[src], where);
+		else
+			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key, v, source[src], where);
+		if (!tg_setting_valid(i, v)) {
+			fprintf(rep->out, "    invalid: expected %s; the default applies: fix it\n",
+			        d->flags & TG_SETTING_BOOL ? "1/0, true/false, yes/no or on/off" :
+			        d->choices);
+			*attention = 1;
 		}
 	}
 }
@@ -324,6 +384,7 @@ int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *unused)
 	ledger_state(rep, &s, &attention);
 	prices_state(rep, &attention);
 	budgets_state(rep, &attention);
+	settings_state(rep, &attention);
 	fprintf(rep->out, "%s\n", attention ? "doctor: findings above need attention" :
 	        "doctor: all is well");
 	return attention;

@@ -3,9 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "env.h"
 #include "estimate_budget.h"
 #include "ledger_budget.h"
+#include "settings.h"
 #include "zones.h"
 
 /* As many TOKENGUARD_BUDGETS policies as the shim reads: past them it
@@ -153,7 +153,7 @@ int tg_estimate_budget(const struct tg_report *rep, const struct tg_quote *q, co
 	b->now_us = rep->now_us;
 	/* As the shim: a TOKENGUARD_BUDGETS it cannot read applies none of
 	 * its policies, and the stored ones still do. */
-	if (tg_policies_parse_env(tg_env_get("TOKENGUARD_BUDGETS"), env, ENV_MAX, &nenv, err,
+	if (tg_policies_parse_env(tg_setting(TG_SET_BUDGETS), env, ENV_MAX, &nenv, err,
 	                          sizeof err)) {
 		fprintf(rep->err, "tokenguard-report: warning: TOKENGUARD_BUDGETS: %s; the shim applies "
 		        "none of its policies until it is fixed\n", err);

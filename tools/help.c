@@ -11,8 +11,10 @@ struct option_help {
 };
 
 static const struct option_help options[] = {
-	{ 0, "  --ledger DIR       ledger directory (default: $TOKENGUARD_LEDGER, else\n"
-	     "                     $XDG_DATA_HOME/tokenguard, else ~/.local/share/tokenguard)\n" },
+	{ 0, "  --ledger DIR       ledger directory (default: $TOKENGUARD_LEDGER, else ledger =\n"
+	     "                     in ~/.config/tokenguard/config, else in\n"
+	     "                     /etc/tokenguard/config, else $XDG_DATA_HOME/tokenguard,\n"
+	     "                     else ~/.local/share/tokenguard)\n" },
 	{ 0, "  --since WHEN       from WHEN, inclusive\n"
 	     "  --until WHEN       up to WHEN, exclusive; a bare date includes that whole day\n"
 	     "  --today            since local midnight today\n"
@@ -59,7 +61,9 @@ static const struct option_help options[] = {
 	  "  --scope S, --window W, --usd X, --tokens N, --action A, --alert P,\n"
 	  "  --fallback F, --unpriced U\n"
 	  "                     budget set: the policy's fields one by one\n" },
-	{ TG_TAKES_FORCE, "  --force            repair: rebuild even a ledger that verifies clean\n" },
+	{ TG_TAKES_FORCE, "  --force            repair: rebuild even a ledger that verifies clean;\n"
+	                  "                     init: replace an existing file\n" },
+	{ TG_TAKES_SYSTEM, "  --system           init: write " "/etc/tokenguard/config (as root)\n" },
 	{ TG_TAKES_PID, "  --pid PID          doctor: a running process\n" },
 	{ TG_TAKES_EXPORT,
 	  "  --tag-label NAME   metrics, serve: the tag NAME as label tag_NAME (up to 4)\n"
@@ -199,6 +203,16 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report doctor\n"
 	  "  tokenguard-report doctor -- python3 app.py\n"
 	  "  tokenguard-report doctor --pid 4242\n" },
+	{ "init",
+	  "Writes $XDG_CONFIG_HOME/tokenguard/config (~/.config/tokenguard/config, mode\n"
+	  "0600), or with --system /etc/tokenguard/config (mode 0644, as root): every\n"
+	  "setting, commented out at its default, with what it does.  An existing file\n"
+	  "is replaced only with --force (else exit 2).  Prints the path written.\n"
+	  "Settings: the environment wins over the user's file, which wins over the\n"
+	  "system file; `doctor` shows each setting in effect and where it comes from.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report init\n"
+	  "  sudo tokenguard-report init --system --force\n" },
 	{ "metrics", "Examples:\n"
 	  "  tokenguard-report metrics\n"
 	  "  tokenguard-report metrics --tag-label team > /var/lib/node_exporter/tg.prom\n" },

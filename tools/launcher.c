@@ -33,6 +33,7 @@
 #include "money.h"
 #include "preload.h"
 #include "report.h"
+#include "settings.h"
 #include "seen.h"
 #include "spend_rule.h"
 #include "zones.h"
@@ -287,7 +288,9 @@ int main(int argc, char **argv)
 		tags[ntags++] = run_tag;
 	}
 	if (ntags) {
-		if (tg_tags_merge(getenv("TOKENGUARD_TAGS"), tags, ntags, buf, sizeof buf) ||
+		/* Over the tags in effect, the files' included: the variable
+		 * set here hides them from the program. */
+		if (tg_tags_merge(tg_setting(TG_SET_TAGS), tags, ntags, buf, sizeof buf) ||
 		    strlen(buf) >= TG_TAGS_MAX)
 			return fail("the tags are longer than %d bytes; use fewer or shorter --tag",
 			            TG_TAGS_MAX - 1);
@@ -297,7 +300,7 @@ int main(int argc, char **argv)
 	if (run.ledger && set("TOKENGUARD_LEDGER", run.ledger))
 		return EXIT_USAGE;
 	if (budgets) {
-		const char *old = getenv("TOKENGUARD_BUDGETS");
+		const char *old = tg_setting(TG_SET_BUDGETS);
 
 		if (old && *old) {
 			if (snprintf(buf, sizeof buf, "%s;%s", old, budgets) >= (int)sizeof buf)

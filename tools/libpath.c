@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "libpath.h"
+#include "settings.h"
 
 static int try(const char *path, char *buf, size_t n, char *tried, size_t tn)
 {
@@ -21,7 +22,7 @@ static int try(const char *path, char *buf, size_t n, char *tried, size_t tn)
 
 int tg_libpath_find(char *buf, size_t n, char *tried, size_t tn)
 {
-	const char *env = getenv("TOKENGUARD_LIB");
+	const char *env = tg_setting(TG_SET_LIB);
 	char self[PATH_MAX], cand[PATH_MAX + 32];
 	ssize_t len;
 	char *slash;

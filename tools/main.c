@@ -19,6 +19,7 @@
 #include "price.h"
 #include "prom.h"
 #include "report.h"
+#include "settings.h"
 #include "unknowns.h"
 #include "when.h"
 #include "zone.h"
@@ -58,6 +59,9 @@ static const struct tg_cmd commands[] = {
 	{ "doctor", "whether the shim will see a program, a running process; the installation",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_ARGS | TG_TAKES_PID | TG_OPENS_LEDGER,
 	  tg_cmd_doctor },
+	{ "init", "write a commented configuration file: the user's, or --system's",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FORCE | TG_TAKES_SYSTEM | TG_NO_LEDGER,
+	  tg_cmd_init },
 	{ "metrics", "Prometheus counters of every record (text exposition format)",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_EXPORT, tg_cmd_metrics },
 	{ "serve", "serve the metrics over HTTP at --listen HOST:PORT, path /metrics",
@@ -166,7 +170,9 @@ static void usage(FILE *f)
 	      "Doctor:\n"
 	      "  doctor                      the installation: library, ledger (owner, mode,\n"
 	      "                              size, records, spools, last record), price table\n"
-	      "                              age, models without a price, TOKENGUARD_BUDGETS\n"
+	      "                              age, models without a price, the budgets setting,\n"
+	      "                              the configuration files and each setting in\n"
+	      "                              effect with where it comes from\n"
 	      "  doctor -- COMMAND           whether the shim will see COMMAND's TLS: libssl\n"
 	      "                              linked (or a Python's ssl module), a static TLS\n"
 	      "                              stack (Go, rustls, BoringSSL, OpenSSL inside),\n"
@@ -175,6 +181,13 @@ static void usage(FILE *f)
 	      "                              libssl mapped, and its records of the last hour\n"
 	      "                              Each finding says what to do; exit 1 when one\n"
 	      "                              needs attention\n\n"
+	      "Configuration files:\n"
+	      "  init [--force] [--system]   writes ~/.config/tokenguard/config (--system:\n"
+	      "                              /etc/tokenguard/config, as root): every setting,\n"
+	      "                              commented out at its default; key = value, the\n"
+	      "                              key a TOKENGUARD_* variable's name in lower case\n"
+	      "                              without TOKENGUARD_.  The environment wins over\n"
+	      "                              the user's file, which wins over the system file\n\n"
 	      "Checks and repair:\n"
 	      "  verify                      every record decodes, every total is the sum of its\n"
 	      "                              records, every policy, alert and spool is whole;\n"
@@ -226,7 +239,7 @@ enum {
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
-	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP,
+	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP, OPT_SYSTEM,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -275,6 +288,7 @@ static const struct option opts[] = {
 	{ "webhook-format", required_argument, NULL, OPT_WEBHOOK_FORMAT },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "top", required_argument, NULL, OPT_TOP },
+	{ "system", no_argument, NULL, OPT_SYSTEM },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -376,6 +390,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_FALLBACK: rep->budget.fallback = optarg; need(a, TG_TAKES_BUDGET, "--fallback"); break;
 		case OPT_UNPRICED: rep->budget.unpriced = optarg; need(a, TG_TAKES_BUDGET, "--unpriced"); break;
 		case OPT_FORCE: rep->force = 1; need(a, TG_TAKES_FORCE, "--force"); break;
+		case OPT_SYSTEM: rep->system = 1; need(a, TG_TAKES_SYSTEM, "--system"); break;
 		case OPT_PID: rep->pid = optarg; need(a, TG_TAKES_PID, "--pid"); break;
 		case OPT_TIMEZONE: a->timezone = optarg; break;
 		case OPT_SORT: a->sort = optarg; need(a, TG_TAKES_ORDER, "--sort"); break;
@@ -659,12 +674,13 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 	return 0;
 }
 
-/* The user's price file: $TOKENGUARD_PRICES, else the config directory's
- * when it exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
+/* The user's price file: the prices setting ($TOKENGUARD_PRICES, else the
+ * configuration files), else the config directory's prices.tsv when it
+ * exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
 static const char *prices_file(int *found)
 {
 	static char path[4096];
-	const char *v = tg_env_get("TOKENGUARD_PRICES");
+	const char *v = tg_setting(TG_SET_PRICES);
 
 	*found = 0;
 	if (v && *v)
@@ -692,7 +708,9 @@ int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices
 
 	if (tg_prices_load_file(prices, file, found ? TG_PRICES_FOUND_FILE : 0, err, sizeof err))
 		return tg_report_fail(rep, "cannot load prices for %s: %s; %s", what, err,
-		                      found ? "fix or remove that file" : "fix or unset TOKENGUARD_PRICES");
+		                      found ? "fix or remove that file" :
+		                      "fix or unset the prices setting (`tokenguard-report doctor` "
+		                      "shows where it is set)");
 	skipped = tg_prices_skipped(*prices);
 	for (size_t i = 0; i < skipped && i < TG_PRICES_BAD_KEPT; i++)
 		fprintf(rep->err, "tokenguard-report: warning: prices: %s; line skipped\n",

@@ -50,7 +50,9 @@ struct tg_report {
 	int64_t max_tokens; /* check: < 0 when not given */
 	int strict;         /* check: unknown costs and counts fail too */
 	int require_ledger; /* check: no ledger is an error, not zero spend */
-	int force;          /* repair: rebuild a ledger that verifies clean too */
+	int force;          /* repair: rebuild a ledger that verifies clean too;
+	                       init: replace an existing file */
+	int system;         /* init: the system file, not the user's */
 	struct tg_budget_flags budget;
 	const char *pid;    /* doctor: --pid */
 	const char *tag_label[TG_REPORT_TAG_LABELS]; /* metrics, serve: --tag-label NAME */
@@ -90,7 +92,8 @@ struct tg_report {
 #define TG_TAKES_ESTIMATE 0x8000u /* --input-tokens, --input-file, --output-tokens, --budget */
 #define TG_TAKES_ALERTS  0x10000u /* --exec, --webhook, --webhook-format, --name */
 #define TG_TAKES_STATUS  0x20000u /* --tag, --limit (budget status: the values shown) */
-#define TG_TAKES_BITS    18      /* the bits above, for the checks that loop over them */
+#define TG_TAKES_SYSTEM  0x40000u /* --system */
+#define TG_TAKES_BITS    19      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;
@@ -121,6 +124,7 @@ int tg_cmd_verify(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_repair(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_init(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_daily(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_weekly(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_monthly(const struct tg_report *rep, struct tg_ledger *l);

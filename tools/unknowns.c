@@ -2,8 +2,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "env.h"
 #include "provider_names.h"
+#include "settings.h"
 #include "unknowns.h"
 
 /* Distinct values seen, as many as a message names. */
@@ -79,7 +79,7 @@ static int look(void *ctx, const struct tg_record *r)
  * shim's own providers, shim/providers.h) names the provider name. */
 static int is_added_provider(const char *name)
 {
-	const char *hosts = tg_env_get("TOKENGUARD_HOSTS");
+	const char *hosts = tg_setting(TG_SET_HOSTS);
 
 	for (const char *p = hosts ? hosts : ""; *p; p += *p == ',') {
 		size_t len = strcspn(p, ","), eq = strcspn(p, "=");

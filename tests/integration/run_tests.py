@@ -23,7 +23,7 @@ TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
 budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, launcher-*, doctor-*,
-export-*, estimate-*, alerts-*, html-*).
+export-*, estimate-*, alerts-*, html-*, config-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
@@ -75,11 +75,12 @@ import otlp_export  # noqa: E402
 import estimate  # noqa: E402
 import alerts  # noqa: E402
 import html_report  # noqa: E402
+import config  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
-SUITES = (concurrency, budgets, budgets_pervalue, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
-          otlp_export, estimate, alerts, html_report)
+SUITES = (concurrency, budgets, budgets_pervalue, trust, ledger_faults, bombs, lazy_libs, sdk_node,
+          launcher, export, otlp_export, estimate, alerts, html_report, config)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -1004,6 +1005,11 @@ def main():
               file=sys.stderr)
         return 2
     env = Env(args)
+    # The runner's own configuration file must not steer the tests (its
+    # budgets would block them): every program gets an empty config
+    # directory unless a test names another.
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(args.work, "no-config")
+    os.makedirs(os.environ["XDG_CONFIG_HOME"], exist_ok=True)
     if not env.no_shim:
         for f in (env.shim, env.report):
             if not os.path.exists(f):

@@ -1,7 +1,10 @@
 /* TOKENGUARD_TAGS validation, process naming, and what the loader makes
  * of the environment: booleans, the ledger path, secure execution. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -239,4 +242,86 @@ Test(config, the_users_price_file_applies_without_a_variable_and_the_variable_wi
 	c = load_capturing(err, sizeof err);
 	tg_env_force_secure(-1);
 	cr_assert_null(c->prices_file, "no file is read in secure execution");
+}
+
+/* ---- the configuration files, as the shim reads them (settings.h) */
+
+static char conf_dir[128];
+
+/* A user file with text under a fresh XDG_CONFIG_HOME, mode mode. */
+static void user_config(const char *text, mode_t mode)
+{
+	char path[256];
+	FILE *f;
+
+	tgt_tmpdir(conf_dir, sizeof conf_dir, "tg-shimconf");
+	snprintf(path, sizeof path, "%s/tokenguard", conf_dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof path, "%s/tokenguard/config", conf_dir);
+	cr_assert_not_null(f = fopen(path, "w"));
+	fputs(text, f);
+	fclose(f);
+	cr_assert_eq(chmod(path, mode), 0);
+	setenv("XDG_CONFIG_HOME", conf_dir, 1);
+	for (const char *const *v = (const char *const[]){ "TOKENGUARD_TAGS", "TOKENGUARD_SYNC",
+	     "TOKENGUARD_BUDGETS", "TOKENGUARD_FAIL", "TOKENGUARD_LEDGER", "TOKENGUARD_QUIET",
+	     "TOKENGUARD_DEBUG", NULL }; *v; v++)
+		unsetenv(*v);
+}
+
+Test(config, the_users_file_sets_what_no_variable_does)
+{
+	char err[4096];
+
+	user_config("tags = team=cfg\nsync = commit\nbudgets = global,day,usd=1,block\n"
+	            "fail = closed\nledger = /tmp/tg-cfg-ledger\n", 0600);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(err, "");
+	cr_assert_str_eq(c->tags, "team=cfg");
+	cr_assert_eq(c->sync_commit, 1);
+	cr_assert_str_eq(c->budgets, "global,day,usd=1,block");
+	cr_assert_str_eq(c->fail, "closed");
+	cr_assert_str_eq(c->ledger_dir, "/tmp/tg-cfg-ledger");
+
+	setenv("TOKENGUARD_TAGS", "team=env", 1);
+	setenv("TOKENGUARD_SYNC", "", 1);
+	c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->tags, "team=env", "the variable wins");
+	cr_assert_eq(c->sync_commit, 0, "an empty variable wins too: the default");
+	tgt_rmtree(conf_dir);
+}
+
+/* A bad value warns with the file and line it came from; bad lines cost
+ * one warning per file, however many. */
+Test(config, a_files_problems_cost_one_warning_each_naming_the_line)
+{
+	char err[4096], want[512];
+
+	user_config("quiet = maybe\nledgr = x\nno equals\nfoo = 1\ntags = t=1\n", 0600);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->tags, "t=1");
+	snprintf(want, sizeof want, "tokenguard: %s/tokenguard/config:2: unknown key \"ledgr\"; "
+	         "line skipped (and more: see `tokenguard-report doctor`)\n", conf_dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+	snprintf(want, sizeof want, "tokenguard: %s/tokenguard/config:1 (quiet)=maybe: expected",
+	         conf_dir);
+	cr_assert_not_null(strstr(err, want), "%s", err);
+	int lines = 0;
+	for (const char *p = err; (p = strchr(p, '\n')); p++)
+		lines++;
+	cr_assert_eq(lines, 2, "%s", err);
+	tgt_rmtree(conf_dir);
+}
+
+Test(config, a_user_file_others_can_write_is_ignored_with_one_warning)
+{
+	char err[4096];
+
+	user_config("tags = team=cfg\n", 0622);
+	const struct tg_config *c = load_capturing(err, sizeof err);
+	cr_assert_str_eq(c->tags, "");
+	cr_assert_not_null(strstr(err, "can be written by group or others (mode 0622); ignored"),
+	                   "%s", err);
+	cr_assert_eq(strchr(err, '\n'), err + strlen(err) - 1, "one line: %s", err);
+	tgt_rmtree(conf_dir);
 }

@@ -1,6 +1,8 @@
 /* The environment's one door (tg_env_get) and the boolean spelling. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "env.h"
 #include "ledger.h"
@@ -64,10 +66,28 @@ Test(env, the_config_file_path_follows_xdg_then_home)
 	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), 0);
 	cr_assert_str_eq(p, "/home/u/.config/tokenguard/prices.tsv");
 	cr_assert_eq(tg_config_file_path("prices.tsv", p, 20), -1, "too long for the buffer");
-	unsetenv("HOME");
-	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), -1);
 	setenv("HOME", "/home/u", 1);
 	tg_env_force_secure(1);
 	cr_assert_eq(tg_config_file_path("prices.tsv", p, sizeof p), -1, "none in secure execution");
 	tg_env_force_secure(-1);
+}
+
+/* Without HOME, the real user's home from /etc/passwd (never NSS). */
+Test(env, without_home_the_config_file_is_below_the_passwd_home)
+{
+	char p[256], home[256], want[300];
+
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("HOME");
+	cr_assert_eq(tg_passwd_home(getuid(), home, sizeof home), 0,
+	             "the test runs as a user of /etc/passwd");
+	cr_assert_eq(home[0], '/');
+	snprintf(want, sizeof want, "%s/.config/tokenguard/config", home);
+	cr_assert_eq(tg_config_file_path("config", p, sizeof p), 0);
+	cr_assert_str_eq(p, want);
+	tg_env_force_secure(1);
+	cr_assert_eq(tg_config_file_path("config", p, sizeof p), -1, "none in secure execution");
+	tg_env_force_secure(-1);
+	cr_assert_eq(tg_passwd_home(4000000000u, home, sizeof home), -1, "no such uid");
+	cr_assert_eq(tg_passwd_home(0, home, 3), -1, "too long for the buffer");
 }
