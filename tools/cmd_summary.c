@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "chart.h"
 #include "decimal.h"
 #include "emit.h"
 #include "ledger_budget.h"
@@ -21,6 +22,7 @@
 #include "zone.h"
 
 #define DEFAULT_BY "provider,model"
+#define CHART_BY "day"   /* --chart alone: the spend of each day */
 #define MAX_NOTES 8
 #define NOTE_MAX 512
 #define CELL_MAX TG_CELL_MAX
@@ -336,6 +338,92 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		fprintf(f, "note: %s\n", ns->text[i]);
 }
 
+/* ---- chart (--chart) ---- */
+
+#define CHART_KEY_SEP " / "
+
+/* The key values of group g (or the key names, g < 0) joined. */
+static char *chart_label(const struct tg_agg *a, long g)
+{
+	char name[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8];
+	const char *v[TG_AGG_MAX_KEYS];
+	size_t n = 1;
+	char *s;
+
+	for (int k = 0; k < a->nkeys; k++) {
+		if (g < 0) {
+			tg_agg_key_name(a, k, name[k], sizeof name[k]);
+			for (char *p = name[k]; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			v[k] = name[k];
+		} else {
+			v[k] = shown(a->group[g].value[k]);
+		}
+		n += strlen(v[k]) + sizeof CHART_KEY_SEP;
+	}
+	if (!(s = malloc(n)))
+		return NULL;
+	s[0] = '\0';
+	for (int k = 0; k < a->nkeys; k++) {
+		if (k)
+			strcat(s, CHART_KEY_SEP);
+		strcat(s, v[k]);
+	}
+	return s;
+}
+
+/* One bar per group, its length the group's cost: the measured part and
+ * the estimates (what budgets count); the amount is the table's COST
+ * cell, so an estimate shows "~$", an unknown cost "?" or ">=". */
+static int chart(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
+{
+	struct tg_chart_row *row = calloc(a->ngroups + 1, sizeof *row), head, total;
+	char (*amount)[CELL_MAX] = calloc(a->ngroups + 1, sizeof *amount);
+	char *head_label = chart_label(a, -1);
+	int width = tg_term_columns(rep->out, TG_CHART_WIDTH_DEFAULT), any_unknown = 0, rc = 0;
+	struct tg_chart c = { row, a->ngroups, &head, &total, width, tg_chart_utf8_locale() };
+	size_t g;
+
+	for (g = 0; row && amount && head_label && g < a->ngroups; g++) {
+		const struct tg_total *t = &a->group[g].sums.t;
+
+		if (!(row[g].label = chart_label(a, (long)g)))
+			break;
+		num_cell(&a->group[g].sums, COL_COST, amount[g]);
+		row[g].amount = amount[g];
+		row[g].value = t->usd_known + t->usd_estimated;
+		any_unknown |= strchr(amount[g], '?') != NULL;
+	}
+	if (!row || !amount || !head_label || g < a->ngroups) {
+		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
+		goto out;
+	}
+	head = (struct tg_chart_row){ head_label, col_head(COL_COST), 0 };
+	num_cell(&a->total, COL_COST, amount[a->ngroups]);
+	any_unknown |= strchr(amount[a->ngroups], '?') != NULL;
+	total = (struct tg_chart_row){ "TOTAL", amount[a->ngroups], 0 };
+	tg_chart_write(rep->out, &c);
+	if (!a->ngroups)
+		tg_chart_wrap(rep->out, "(no calls in this period)", width);
+	if (any_unknown)
+		tg_chart_wrap(rep->out, TG_UNKNOWN_LEGEND, width);
+	if (a->total.t.usd_estimated > 0)
+		tg_chart_wrap(rep->out, TG_ESTIMATE_LEGEND, width);
+	for (int i = 0; i < ns->n; i++) {
+		char text[NOTE_MAX + 8];
+
+		snprintf(text, sizeof text, "note: %s", ns->text[i]);
+		tg_chart_wrap(rep->out, text, width);
+	}
+out:
+	for (size_t i = 0; row && i < a->ngroups; i++)
+		free((char *)row[i].label);
+	free(row);
+	free(amount);
+	free(head_label);
+	return rc;
+}
+
 /* ---- json ---- */
 
 /* A sum, or null when every call of the row leaves it out. */
@@ -494,6 +582,8 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 	unsigned text = tg_agg_text(a) | tg_filter_text(&rep->filter);
 	int rc;
 
+	if (!l)
+		return 0;   /* no ledger yet (watch): nothing spent */
 	if (tg_agg_wants_runs(a, rs)) {
 		if ((rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, note_run, &c)))
 			return rc;
@@ -506,7 +596,7 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 {
-	return tg_summary_by(rep, l, rep->by ? rep->by : DEFAULT_BY, 0);
+	return tg_summary_by(rep, l, rep->by ? rep->by : rep->chart ? CHART_BY : DEFAULT_BY, 0);
 }
 
 /* --by tag:KEY where no group has a value for KEY is most often a typo
@@ -566,7 +656,9 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 	if (dropped)
 		note(ns, "--limit %lld: %zu more %s not shown; TOTAL is of them all",
 		     (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
-	if (rep->format == TG_FMT_JSON)
+	if (rep->chart)
+		rc = chart(rep, &a, ns);
+	else if (rep->format == TG_FMT_JSON)
 		json(rep, &a, ns);
 	else if (rep->format == TG_FMT_CSV)
 		csv(rep, &a, ns);
@@ -575,5 +667,5 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 	free(ns);
 	tg_agg_free(&a);
 	tg_runs_free(&rs);
-	return 0;
+	return rc;
 }

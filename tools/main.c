@@ -13,6 +13,7 @@
 
 #include "agg.h"
 #include "budget.h"
+#include "decimal.h"
 #include "emit.h"
 #include "env.h"
 #include "help.h"
@@ -25,12 +26,12 @@
 
 #define F(x) (1u << (x))
 #define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV))
-#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW)
+#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW | TG_TAKES_CHART)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE,
-	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER, tg_cmd_summary },
+	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART, tg_cmd_summary },
 	{ "daily", "the summary by local day (--breakdown: and model)",
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
 	{ "weekly", "the summary by ISO week (--breakdown: and model)",
@@ -66,6 +67,10 @@ static const struct tg_cmd commands[] = {
 	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE,
 	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
+	/* Never run itself: take_command() puts the view it names in its
+	 * place, and main() hands that to tg_watch(). */
+	{ "watch", "draw a view again every second until Ctrl-C (default: today's summary)",
+	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | VIEW | TG_TAKES_WATCH, NULL },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -215,7 +220,7 @@ enum {
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
-	OPT_REQUIRE_LEDGER,
+	OPT_REQUIRE_LEDGER, OPT_CHART, OPT_INTERVAL,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -255,6 +260,8 @@ static const struct option opts[] = {
 	{ "otlp", required_argument, NULL, OPT_OTLP },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
+	{ "chart", no_argument, NULL, OPT_CHART },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -295,8 +302,12 @@ static int command_index(int argc, char **argv)
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	const char *timezone, *sort, *order, *limit;
+	const char *interval;      /* watch: --interval */
+	double interval_s;         /* its value; 1 when not given */
 	int today, strict;
 	const struct tg_cmd *cmd;  /* named on the command line, else NULL */
+	const struct tg_cmd *watch;  /* `watch [VIEW]`: its row; cmd is then the view */
+	int watch_view;            /* the view was named */
 	unsigned used;  /* TG_TAKES_* implied by the options given */
 	const char *first_option[16];  /* per TG_TAKES_* bit: an option that needs it */
 };
@@ -370,12 +381,16 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_OTLP, "--otlp"); break;
 		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_OTLP, "--spans"); break;
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
+		case OPT_CHART: rep->chart = 1; need(a, TG_TAKES_CHART, "--chart"); break;
+		case OPT_INTERVAL: a->interval = optarg; break;
 		case OPT_REQUIRE_LEDGER:
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
 			break;
 		case 'h':
-			if (a->cmd)
+			if (a->watch)
+				tg_help_command(rep->out, a->watch);
+			else if (a->cmd)
 				tg_help_command(rep->out, a->cmd);
 			else
 				usage(rep->out);
@@ -391,6 +406,31 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 	}
 	rep->args = argv + optind;
 	rep->nargs = argc - optind;
+	return 0;
+}
+
+/* `watch [VIEW]`: the view named after watch (argv[i] onwards, watch
+ * taken out already) becomes the command; the summary when none is. */
+static int take_view(struct tg_report *rep, struct args *a, int *argc, char **argv, int i)
+{
+	static const char *const views[] = { "summary", "daily", "weekly", "monthly", "session",
+	                                     "blocks" };
+	int j = command_index(*argc - i + 1, argv + i - 1);
+
+	a->watch = a->cmd;
+	a->cmd = find_command("summary");
+	if (!j)
+		return 0;
+	j += i - 1;
+	for (size_t v = 0; v < sizeof views / sizeof views[0]; v++)
+		if (!strcmp(argv[j], views[v]))
+			a->cmd = find_command(views[v]);
+	if (strcmp(a->cmd->name, argv[j]))
+		return tg_report_fail(rep, "watch: \"%s\" is not a view; use summary, daily, "
+		                      "weekly, monthly, session or blocks", argv[j]);
+	a->watch_view = 1;
+	memmove(argv + j, argv + j + 1, (size_t)(*argc - j) * sizeof *argv);
+	(*argc)--;
 	return 0;
 }
 
@@ -427,6 +467,8 @@ static int take_command(struct tg_report *rep, struct args *a, int *argc, char *
 		                      name, command_names());
 	memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof *argv);  /* its NULL too */
 	(*argc)--;
+	if (!a->cmd->run)
+		return take_view(rep, a, argc, argv, i);
 	return 0;
 }
 
@@ -504,6 +546,32 @@ static int parse_period(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
+/* --interval, watch's alone: seconds, '.' decimals in every locale. */
+static int parse_interval(struct tg_report *rep, struct args *a)
+{
+	a->interval_s = 1;
+	if (!a->interval)
+		return 0;
+	if (!a->watch)
+		return tg_report_fail(rep, "--interval applies to watch only; drop it or use "
+		                      "e.g. watch daily --interval 5");
+	if (tg_decimal_parse(a->interval, &a->interval_s) ||
+	    !(a->interval_s >= TG_WATCH_INTERVAL_MIN && a->interval_s <= TG_WATCH_INTERVAL_MAX))
+		return tg_report_fail(rep, "--interval \"%s\" is not a number of seconds from %g "
+		                      "to %g; use e.g. --interval 2 or --interval 0.5", a->interval,
+		                      TG_WATCH_INTERVAL_MIN, TG_WATCH_INTERVAL_MAX);
+	return 0;
+}
+
+/* watch: the period of a frame, from the time now. */
+static int watch_period(struct tg_report *rep, void *ctx)
+{
+	rep->now_us = now_us();
+	rep->since_us = 0;
+	rep->until_us = INT64_MAX;
+	return parse_period(rep, ctx);
+}
+
 /* --sort, --order and --limit. */
 static int parse_order(struct tg_report *rep, const struct args *a)
 {
@@ -532,7 +600,7 @@ static int parse_order(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
-static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
+static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args *a)
 {
 	int64_t now = now_us();
 	char err[512];
@@ -546,6 +614,11 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 			                      a->first_option[i], cmd->name);
 	if (tg_zone_use(a->timezone, err, sizeof err))
 		return tg_report_fail(rep, "--timezone %s", err);
+	if (parse_interval(rep, a))
+		return TG_EXIT_FAIL;
+	/* `watch` alone: today's summary. */
+	if (a->watch && !a->watch_view && !a->since && !a->until)
+		a->today = 1;
 	if (parse_order(rep, a))
 		return TG_EXIT_FAIL;
 	if (rep->nargs && !(cmd->takes & (TG_TAKES_BUDGET | TG_TAKES_ARGS)))
@@ -565,9 +638,13 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 			return tg_report_fail(rep, "%s cannot be written as \"%s\"; see --help for its formats",
 			                      cmd->name, a->format);
 	}
+	if (rep->chart && rep->format != TG_FMT_TABLE)
+		return tg_report_fail(rep, "--chart draws bars for people and cannot be written as "
+		                      "\"%s\"; drop --chart or --format", a->format);
 	rep->by = a->by;
 	return 0;
 }
+
 
 /* The user's price file: $TOKENGUARD_PRICES, else the config directory's
  * when it exists (*found set: read on the shim's terms, TG_PRICES_FOUND_FILE). */
@@ -700,6 +777,11 @@ int main(int argc, char **argv)
 	guard_against_damage();
 	if (load_prices(&rep, &prices))
 		return TG_EXIT_FAIL;
+	if (a.watch) {
+		rc = tg_watch(&rep, cmd, a.interval_s, watch_period, &a);
+		tg_prices_free(prices);
+		return rc;
+	}
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
 		rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY);
 		/* A CI job that made no call has spent nothing: check answers

@@ -37,6 +37,7 @@ struct tg_report {
 	int desc;           /* --order desc, or --sort without --order asc */
 	int64_t limit;      /* --limit; -1 when not given */
 	int breakdown;      /* --breakdown: views add the model to their key */
+	int chart;          /* --chart: summary and views as bars (chart.h) */
 	const char *dir;    /* the ledger directory */
 	struct tg_filter filter;
 	double max_usd;     /* check: < 0 when not given */
@@ -74,6 +75,8 @@ struct tg_report {
 #define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
 #define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
+#define TG_TAKES_CHART   0x8000u /* --chart */
+#define TG_TAKES_WATCH   0x10000u /* --interval: watch's own, for its help */
 
 struct tg_cmd {
 	const char *name;
@@ -141,6 +144,16 @@ extern const char *const tg_metric_token_type[];
  * Returns 0, or TG_EXIT_FAIL after saying why. */
 int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a);
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
+
+/* watch (watch.c): cmd, a view, drawn again every interval seconds until
+ * SIGINT or SIGTERM.  Before each frame period(rep, ctx) sets the period
+ * anew from the time now (--today moves on at midnight); it returns 0, or
+ * an exit status after saying why.  The ledger is opened for each frame,
+ * so that one made meanwhile shows.  Returns the exit status. */
+int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
+             int (*period)(struct tg_report *rep, void *ctx), void *ctx);
+#define TG_WATCH_INTERVAL_MIN 0.1
+#define TG_WATCH_INTERVAL_MAX 86400.0
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or
