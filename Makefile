@@ -153,8 +153,10 @@ $(LAUNCHER): $(call obj,$(LAUNCHER_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 $(SAN_EARLY): tests/san_early.c
 	$(call say,LD,$@)$(CC) -shared -fPIC -nostdlib -o $@ $<
 
-# The launcher's pure parts are unit-tested (tests/unit/test_launcher.c).
-UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c
+# The launcher's pure parts are unit-tested (tests/unit/test_launcher.c), and the
+# drawing of --chart (tests/unit/test_chart.c; emit.c, which it uses, is compiled
+# into test_report.c).
+UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c tools/chart.c
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
 	$(call say,LD,$@)$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
 
