@@ -19,6 +19,7 @@ import re
 import select
 import signal
 import struct
+import subprocess
 import termios
 import fcntl
 import time
@@ -269,7 +270,22 @@ def chart_watch(t, env, tdir):
     t.check(last[0].startswith("watch summary: " + today + " ") and "UTC, every 0.3s" in last[0]
             and last[1].startswith("DAY ") and last[2].startswith(today + " " + FULL),
             "the last frame: %r" % last[:3])
-    return "# %d frames in %.1fs; totals %s then %s" % (len(frames), took, first, second)
+    # Piped: frames as the view writes them, each followed by a blank line.
+    p = subprocess.Popen([env.report, "watch", "--chart", "--interval", "0.2", "--ledger", ledger,
+                          "--timezone", "UTC"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         stdin=subprocess.DEVNULL, env=dict(e, COLUMNS="70"))
+    time.sleep(1.0)
+    p.send_signal(signal.SIGTERM)
+    out, err = p.communicate(10)
+    piped = out.decode().split("\n\n")
+    t.check(p.returncode == 0 and err == b"", "piped watch: exit %r: %r" % (p.returncode, err))
+    t.check(len(piped) >= 3 and piped[-1] == "", "piped watch: %r" % out[-300:])
+    for f in piped[:-1]:
+        lines = f.split("\n")
+        t.check(lines[0].startswith("watch summary: ") and "TOTAL" + " " * (70 - 5 - len(second))
+                + second in lines and all(len(l) <= 70 for l in lines), "a piped frame: %r" % f)
+    return "# %d frames on a pty in %.1fs (totals %s then %s), %d piped" % (
+        len(frames), took, first, second, len(piped) - 1)
 
 
 def tests(harness, cases):
