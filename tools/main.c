@@ -412,24 +412,23 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 }
 
 /* `watch [VIEW]`: the view named after watch (argv[i] onwards, watch
- * taken out already) becomes the command; the summary when none is. */
+ * taken out already) becomes the command; the summary when none is.  The
+ * views are the commands that draw a --chart. */
 static int take_view(struct tg_report *rep, struct args *a, int *argc, char **argv, int i)
 {
-	static const char *const views[] = { "summary", "daily", "weekly", "monthly", "session",
-	                                     "blocks" };
 	int j = command_index(*argc - i + 1, argv + i - 1);
+	const struct tg_cmd *view;
 
 	a->watch = a->cmd;
 	a->cmd = find_command("summary");
 	if (!j)
 		return 0;
 	j += i - 1;
-	for (size_t v = 0; v < sizeof views / sizeof views[0]; v++)
-		if (!strcmp(argv[j], views[v]))
-			a->cmd = find_command(views[v]);
-	if (strcmp(a->cmd->name, argv[j]))
+	view = find_command(argv[j]);
+	if (!view || !view->run || !(view->takes & TG_TAKES_CHART))
 		return tg_report_fail(rep, "watch: \"%s\" is not a view; use summary, daily, "
 		                      "weekly, monthly, session or blocks", argv[j]);
+	a->cmd = view;
 	a->watch_view = 1;
 	memmove(argv + j, argv + j + 1, (size_t)(*argc - j) * sizeof *argv);
 	(*argc)--;

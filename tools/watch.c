@@ -71,7 +71,7 @@ struct watch {
 	void *ctx;
 	int tty;          /* frames drawn over each other */
 	int utf8;         /* the cut mark of a line too long */
-	int warned;       /* filter values checked against the ledger once */
+	int warned;       /* filter values checked against the ledger */
 	int cols, rows;   /* the terminal's, 0 when not known */
 };
 
@@ -119,9 +119,10 @@ static void draw(struct watch *w, FILE *out, FILE *err)
 		return;
 	} else {
 		tg_ledger_reader_check(l, NULL);
-		/* A typo in a filter value would show zero for ever: warned
-		 * once, when there is a ledger to compare with. */
-		if (!w->warned && tg_unknown_filter_values(rep, l, 0) >= 0)
+		/* A typo in a filter value would show zero for ever: warned in
+		 * every frame on a terminal (a frame replaces the last), once on
+		 * stderr otherwise. */
+		if ((w->tty || !w->warned) && tg_unknown_filter_values(rep, l, 0) >= 0)
 			w->warned = 1;
 	}
 	w->cmd->run(rep, l);
