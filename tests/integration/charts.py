@@ -11,6 +11,8 @@ and says so, shows the calls made while it runs in a later frame, and
 ends with status 0 and the cursor shown again on SIGINT.
 """
 
+import calendar
+import fcntl
 import json
 import math
 import os
@@ -21,7 +23,6 @@ import signal
 import struct
 import subprocess
 import termios
-import fcntl
 import time
 
 import budgets
@@ -252,6 +253,7 @@ def chart_watch(t, env, tdir):
                         10, "the total after more calls (%s)" % second)
         t.check(n2 > n1, "the new total in frame %d, the first in %d" % (n2, n1))
         took = time.monotonic() - t0
+        ended = time.time()
         os.kill(w.pid, signal.SIGINT)
         rc = w.end()
     except BaseException:
@@ -267,6 +269,11 @@ def chart_watch(t, env, tdir):
         t.check(all(len(l) <= cols for l in lines), "a line wider than %d: %r" % (cols, lines))
     today = time.strftime("%Y-%m-%d", time.gmtime())
     last = frames[-1].splitlines()
+    # The time of the frame, in the report's zone (UTC here).
+    m = re.match(r"watch summary: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \+00:00 UTC", last[0])
+    shown = m and calendar.timegm(time.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"))
+    t.check(m and abs(shown - ended) < 5, "the last frame's time %r, stopped at %s" % (
+        last[0], time.strftime("%H:%M:%S", time.gmtime(ended))))
     t.check(last[0].startswith("watch summary: " + today + " ") and "UTC, every 0.3s" in last[0]
             and last[1].startswith("DAY ") and last[2].startswith(today + " " + FULL),
             "the last frame: %r" % last[:3])
