@@ -161,7 +161,8 @@ def chart_summary(t, env, tdir):
     # Not for machines.
     for fmt in ("json", "csv"):
         p = report(t, env, base + ["--chart", "--format", fmt], rc=2)
-        t.check(b"--chart" in p.stderr and p.stdout == b"", "--chart --format %s: %r" % (fmt, p.stderr))
+        t.check(b"--chart" in p.stderr and p.stdout == b"",
+                "--chart --format %s: %r" % (fmt, p.stderr))
     return "# 4 models charted at 60 and 120 columns, UTF-8 and ASCII"
 
 
@@ -202,7 +203,8 @@ class Pty:
             for i, f in enumerate(self.frames()):
                 if pred(f):
                     return i
-        raise t.h.Failure("%s: not in %ds; last frame: %r" % (what, seconds, (self.frames() or [""])[-1]))
+        raise t.h.Failure("%s: not in %ds; last frame: %r"
+                          % (what, seconds, (self.frames() or [""])[-1]))
 
     def end(self, timeout=10):
         """The exit status, or None after killing a program that did not
@@ -260,7 +262,8 @@ def chart_watch(t, env, tdir):
         w.end(0)
         raise
     t.check(rc == 0, "watch exited %r on SIGINT" % rc)
-    t.check(w.out.startswith(b"\x1b[?25l\x1b[H\x1b[2J"), "no hidden cursor and clear: %r" % w.out[:40])
+    t.check(w.out.startswith(b"\x1b[?25l\x1b[H\x1b[2J"),
+            "no hidden cursor and clear: %r" % w.out[:40])
     t.check(w.out.endswith(b"\x1b[?25h"), "the cursor is not shown again: %r" % w.out[-40:])
     frames = w.frames()
     for f in frames:
