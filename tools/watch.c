@@ -98,9 +98,8 @@ static void draw(struct watch *w, FILE *out, FILE *err)
 {
 	struct tg_report *rep = w->rep;
 	struct tg_ledger *l = NULL;
-	int rc;
-
 	struct timespec now;
+	int rc;
 
 	rep->out = out;
 	rep->err = err;
