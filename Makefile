@@ -153,12 +153,15 @@ $(LAUNCHER): $(call obj,$(LAUNCHER_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 $(SAN_EARLY): tests/san_early.c
 	$(call say,LD,$@)$(CC) -shared -fPIC -nostdlib -o $@ $<
 
-# The launcher's pure parts are unit-tested (tests/unit/test_launcher.c), and the
-# drawing of --chart (tests/unit/test_chart.c; emit.c, which it uses, is compiled
-# into test_report.c).
-UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c tools/chart.c
+# The launcher's pure parts and estimate's price are unit-tested
+# (tests/unit/test_launcher.c, test_quote.c), and the drawing of --chart
+# (tests/unit/test_text_chart.c; emit.c, which it uses, is compiled into
+# test_report.c).  malloc and realloc are wrapped so that tests can make
+# them fail (tests/unit/failing_alloc.h): the out-of-memory paths of the
+# hooks.
+UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c tools/quote.c tools/text_chart.c
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
-	$(call say,LD,$@)$(CC) $(UNIT_SAN) -o $@ $^ -lcriterion $(LIBS)
+	$(call say,LD,$@)$(CC) $(UNIT_SAN) -Wl,--wrap=malloc,--wrap=realloc -o $@ $^ -lcriterion $(LIBS)
 
 deps:
 	@sh tests/deps.sh
@@ -182,6 +185,11 @@ HOLDER := $(B)/ledger-holder
 $(HOLDER): tests/integration/helpers/ledger_holder.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
 
+# Appends records of other days than today (tests/integration/html_report.py).
+LEDGER_PUT := $(B)/ledger-put
+$(LEDGER_PUT): tests/integration/helpers/ledger_put.c $(call obj,$(LEDGER_SRCS)) $(PRICE_OBJ)
+	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(SANFLAGS) -o $@ $^ $(LIBS)
+
 # A program linking libssl alone, which says what the shim loaded on first
 # need (tests/integration/lazy_libs.py).
 LAZY_PROBE := $(B)/lazy-probe
@@ -189,7 +197,7 @@ $(LAZY_PROBE): tests/integration/helpers/lazy_probe.c tests/tls_selfsigned.h
 	@mkdir -p $(dir $@)
 	$(call say,CCLD,$@)$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lssl -lcrypto
 
-integration: all $(HOLDER) $(LAZY_PROBE) $(SAN_EARLY)
+integration: all $(HOLDER) $(LEDGER_PUT) $(LAZY_PROBE) $(SAN_EARLY)
 	sh tests/integration/run.sh
 
 # The shim's promises to the program it is loaded into (errno, error queue,
@@ -241,7 +249,8 @@ INSTALL_DATA := \
 	$(DOCDIR)/README.md=README.md \
 	$(DOCDIR)/tokenguard.env.example=tokenguard.env.example \
 	$(DOCDIR)/examples/tokenguard-export.service=contrib/systemd/tokenguard-export.service \
-	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer
+	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer \
+	$(DOCDIR)/examples/tokenguard-alerts.service=contrib/systemd/tokenguard-alerts.service
 LAUNCHER_DATA := \
 	$(MANDIR)/man1/tokenguard.1=share/man/man1/tokenguard.1 \
 	$(BASHCOMPDIR)/tokenguard=share/bash-completion/completions/tokenguard

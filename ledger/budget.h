@@ -68,6 +68,11 @@ enum tg_unpriced { TG_UNPRICED_ESTIMATE, TG_UNPRICED_BLOCK, TG_UNPRICED_ALLOW };
 
 #define TG_ALERT_PCT_DEFAULT 80
 
+/* The most policies TOKENGUARD_BUDGETS may hold: a process applies none
+ * of them when it holds more (tg_policies_parse_env's error).  The shim's
+ * gate and `estimate --budget` read it with this cap. */
+#define TG_ENV_POLICIES_MAX 16
+
 /* The largest limits tg_policy_parse() accepts (see NUMBER above). */
 #define TG_POLICY_USD_MAX 1e9
 #define TG_POLICY_TOKENS_MAX INT64_C(1000000000000000)

@@ -5,8 +5,12 @@
  * An alert value is: version u8 (1) | ts_us i64 | level u8 | spend_usd f64
  * | spend_tokens i64 | limit_usd f64 | limit_tokens i64 | window_start i64
  * | pid i32, all big-endian, then policy, process, model and detail, each
- * a u16 BE length and that many bytes.  Bytes after those are from a later
- * version and ignored. */
+ * a u16 BE length and that many bytes.  Then, added later in the same
+ * version (an older reader ignores them, a newer one reads an alert that
+ * ends before them as "not known"): provider and scope, strings as above,
+ * window u8, alert_pct u8 and repeat u8 (0xff: not known).  Bytes after
+ * those are from a later version and ignored. */
+#include <stdio.h>
 #include <string.h>
 
 #include "ledger_budget.h"
@@ -14,9 +18,11 @@
 
 #define ALERT_VERSION 1
 #define FIXED_LEN (1 + 8 + 1 + 8 * 5 + 4)
-#define ALERT_MAX (FIXED_LEN + 4 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
-                   TG_ALERT_DETAIL_MAX)
-#define ONCE_KEY_MAX (TG_POLICY_NAME_MAX + 1 + 1 + 8)
+#define ALERT_MAX (FIXED_LEN + 6 * 2 + TG_POLICY_NAME_MAX + TG_PROCESS_MAX + TG_MODEL_MAX + \
+                   TG_ALERT_DETAIL_MAX + TG_PROVIDER_MAX + TG_SCOPE_KEY_MAX + 3)
+#define SUBJECT_MAX (TG_PROVIDER_MAX + 1 + TG_MODEL_MAX)
+#define ONCE_KEY_MAX (SUBJECT_MAX + 1 + 1 + 8)
+#define UNKNOWN_U8 0xff
 
 const char *tg_alert_level_name(int level)
 {
@@ -25,8 +31,31 @@ const char *tg_alert_level_name(int level)
 	case TG_ALERT_LIMIT: return "limit";
 	case TG_ALERT_BLOCKED: return "blocked";
 	case TG_ALERT_FALLBACK: return "fallback";
+	case TG_ALERT_UNPRICED: return "unpriced";
 	}
 	return "?";
+}
+
+int tg_alert_valid(const struct tg_alert *a)
+{
+	return a->policy[0] || a->level == TG_ALERT_UNPRICED;
+}
+
+void tg_alert_init(struct tg_alert *a)
+{
+	memset(a, 0, sizeof *a);
+	a->window = a->alert_pct = a->repeat = -1;
+	a->spend_usd = -1;
+	a->spend_tokens = -1;
+	a->limit_usd = -1;
+	a->limit_tokens = -1;
+	a->window_start_us = -1;
+}
+
+/* A small field of the tail: its value, or UNKNOWN_U8 for -1. */
+static unsigned char small(int v)
+{
+	return v >= 0 && v < UNKNOWN_U8 ? (unsigned char)v : UNKNOWN_U8;
 }
 
 static unsigned char *put_u64(unsigned char *p, uint64_t v)
@@ -73,6 +102,11 @@ size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf)
 	p = put_str(p, a->process, sizeof a->process);
 	p = put_str(p, a->model, sizeof a->model);
 	p = put_str(p, a->detail, sizeof a->detail);
+	p = put_str(p, a->provider, sizeof a->provider);
+	p = put_str(p, a->scope, sizeof a->scope);
+	*p++ = small(a->window);
+	*p++ = small(a->alert_pct);
+	*p++ = small(a->repeat);
 	return (size_t)(p - buf);
 }
 
@@ -106,7 +140,7 @@ int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 {
 	const unsigned char *p = buf, *end = p + n;
 
-	memset(a, 0, sizeof *a);
+	tg_alert_init(a);
 	if (n < FIXED_LEN || p[0] == 0)
 		return TG_ECORRUPT;
 	if (p[0] > ALERT_VERSION)
@@ -125,34 +159,66 @@ int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 	    get_str(&p, end, a->model, sizeof a->model) ||
 	    get_str(&p, end, a->detail, sizeof a->detail))
 		return TG_ECORRUPT;
+	/* The later fields, each optional: an older writer stopped before. */
+	if (p == end)
+		return 0;
+	if (get_str(&p, end, a->provider, sizeof a->provider) ||
+	    (p < end && get_str(&p, end, a->scope, sizeof a->scope)))
+		return TG_ECORRUPT;
+	int *tail[] = { &a->window, &a->alert_pct, &a->repeat };
+	for (size_t i = 0; i < sizeof tail / sizeof tail[0] && p < end; i++, p++)
+		*tail[i] = *p == UNKNOWN_U8 ? -1 : *p;
 	return 0;
+}
+
+/* The alert_once key of a: its subject, NUL, level, window start. */
+static size_t once_key(const struct tg_alert *a, unsigned char *okey)
+{
+	int n;
+
+	if (a->level == TG_ALERT_UNPRICED)
+		n = snprintf((char *)okey, SUBJECT_MAX, "%s/%s", a->provider, a->model);
+	else
+		n = snprintf((char *)okey, SUBJECT_MAX, "%s", a->policy);
+	if (n < 0)
+		n = 0;
+	if (n >= SUBJECT_MAX)
+		n = SUBJECT_MAX - 1;
+	okey[n] = '\0';
+	okey[n + 1] = (unsigned char)a->level;
+	tg_put_be64(okey + n + 2, (uint64_t)a->window_start_us);
+	return (size_t)n + 10;
 }
 
 int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
                      const struct tg_alert *a, int once, int *recorded)
 {
 	unsigned char val[ALERT_MAX], okey[ONCE_KEY_MAX];
-	MDB_val k = { 16, (void *)key }, d = { tg_alert_encode(a, val), val };
-	size_t n = strnlen(a->policy, sizeof a->policy - 1);
+	struct tg_alert copy = *a;
+	MDB_val k = { 16, (void *)key }, d;
 	int rc;
 
 	if (recorded)
 		*recorded = 0;
-	if (once) {
-		MDB_val ok = { n + 10, okey }, od = { 0, "" }, found;
+	/* Once: not recorded again.  Unconditional: recorded, marked as a
+	 * repeat when one was (a session window's own repeat, -1 start, is
+	 * its process's to say).  Write transactions are serialised across
+	 * processes, so this lookup and the puts below cannot interleave
+	 * with another's. */
+	if (once || a->window_start_us >= 0) {
+		MDB_val ok = { once_key(a, okey), okey }, od = { 0, "" }, found;
 
-		/* Write transactions are serialised across processes, so this
-		 * lookup and the put below cannot interleave with another's. */
-		memcpy(okey, a->policy, n);
-		okey[n] = '\0';
-		okey[n + 1] = (unsigned char)a->level;
-		tg_put_be64(okey + n + 2, (uint64_t)a->window_start_us);
 		rc = mdb_get(txn, l->alert_once, &ok, &found);
-		if (rc == 0)
+		if (rc == 0 && once)
 			return 0;
-		if (rc != MDB_NOTFOUND || (rc = mdb_put(txn, l->alert_once, &ok, &od, 0)) != 0)
+		if (rc == 0)
+			copy.repeat = 1;
+		else if (rc != MDB_NOTFOUND || (rc = mdb_put(txn, l->alert_once, &ok, &od, 0)) != 0)
 			return rc;
+		else if (!once)
+			copy.repeat = 0;
 	}
+	d = (MDB_val){ tg_alert_encode(&copy, val), val };
 	rc = mdb_put(txn, l->alerts, &k, &d, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return 0;   /* folded from a spool before: already there */
@@ -184,7 +250,7 @@ static int add(struct tg_ledger *l, const struct tg_alert *a, int once)
 	struct add_req q = { a, key, once, 0 };
 	int rc;
 
-	if (!l || !a || a->ts_us < 0 || !a->policy[0])
+	if (!l || !a || a->ts_us < 0 || !tg_alert_valid(a))
 		return TG_EINVAL;
 	tg_ledger_next_key(l, key, a->ts_us);
 	rc = tg_ledger_write(l, add_txn, &q);
@@ -251,4 +317,54 @@ int tg_ledger_alerts(struct tg_ledger *l, int64_t since_us,
 		return TG_EINVAL;
 	rc = tg_ledger_read(l, scan_txn, &q);
 	return rc ? rc : q.stopped;
+}
+
+struct after_req {
+	const unsigned char *from;
+	int has_from;
+	int (*fn)(void *ctx, const unsigned char key[16], const struct tg_alert *a);
+	void *ctx;
+	int stop;   /* fn's value, kept apart from the transaction's codes */
+};
+
+static int after_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
+{
+	struct after_req *q = ctx;
+	unsigned char zero[16] = { 0 };
+	MDB_val k = { 16, (void *)(q->has_from ? q->from : zero) }, d;
+	MDB_cursor *cur;
+	struct tg_alert a;
+	int rc;
+
+	q->stop = 0;
+	if (!l->has_budget_dbs)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, l->alerts, &cur)) != 0)
+		return rc;
+	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
+		if (k.mv_size != 16 || tg_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
+			rc = TG_ECORRUPT;
+			break;
+		}
+		if (q->has_from && !memcmp(k.mv_data, q->from, 16))
+			continue;
+		if ((q->stop = q->fn(q->ctx, k.mv_data, &a)) != 0)
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || q->stop ? 0 : rc;
+}
+
+int tg_ledger_alerts_after(struct tg_ledger *l, const unsigned char from[16], int has_from,
+                           int (*fn)(void *ctx, const unsigned char key[16],
+                                     const struct tg_alert *a), void *ctx)
+{
+	struct after_req q = { from, has_from, fn, ctx, 0 };
+	int rc;
+
+	if (!fn)
+		return TG_EINVAL;
+	rc = tg_ledger_read(l, after_txn, &q);
+	return rc ? rc : q.stop;
 }

@@ -34,7 +34,10 @@
  *   resets      name -> baseline: the spend of the policy's window (for
  *               24h: of the current hour) when it was reset.
  *   alerts      ts_us u64 BE | pid u32 BE | sequence u32 BE -> one alert
- *   alert_once  policy | NUL | level u8 | window start u64 BE -> ""
+ *   alert_once  subject | NUL | level u8 | window start u64 BE -> "": the
+ *               alerts of a policy, level and window (the subject is the
+ *               policy's name; for TG_ALERT_UNPRICED, "provider/model" and
+ *               the UTC day) recorded so far
  *
  * A record's scopes are: global; provider:<provider>; model:<model family>
  * and, when it differs, model:<model>; process:<process>; tag:<k>=<v> for
@@ -77,6 +80,8 @@ enum tg_alert_level {
 	TG_ALERT_FALLBACK,       /* downgrade/clamp impossible: fallback applied; or a
 	                            warn policy's unpriced=block let a model without
 	                            a price through */
+	TG_ALERT_UNPRICED,       /* a call to a model without a price: no policy; once
+	                            per provider, model and UTC day */
 };
 
 #define TG_ALERT_DETAIL_MAX 128
@@ -85,8 +90,8 @@ struct tg_alert {
 	int64_t ts_us;
 	char policy[TG_POLICY_NAME_MAX];
 	int level;                  /* enum tg_alert_level */
-	double spend_usd;
-	int64_t spend_tokens;
+	double spend_usd;           /* < 0: none (an alert of no policy) */
+	int64_t spend_tokens;       /* < 0: none */
 	double limit_usd;           /* < 0: none */
 	int64_t limit_tokens;       /* < 0: none */
 	int64_t window_start_us;
@@ -94,10 +99,28 @@ struct tg_alert {
 	char process[TG_PROCESS_MAX];
 	char model[TG_MODEL_MAX];
 	char detail[TG_ALERT_DETAIL_MAX];
+	/* Fields added later: an alert written before them reads back with
+	 * "" and -1 (not known), never with a guess. */
+	char provider[TG_PROVIDER_MAX];
+	char scope[TG_SCOPE_KEY_MAX];   /* the policy's scope (tg_policy_scope_key) */
+	int window;                     /* enum tg_window of the policy; -1 not known */
+	int alert_pct;                  /* the policy's alert=N; -1 not known */
+	int repeat;                     /* 1: an alert of the same policy, level and
+	                                   window was recorded before this one (a
+	                                   blocked call after the first); -1 not known */
 };
 
-/* "threshold", "limit", "blocked", "fallback"; "?" for anything else. */
+/* "threshold", "limit", "blocked", "fallback", "unpriced"; "?" for
+ * anything else. */
 const char *tg_alert_level_name(int level);
+
+/* An alert a fold or a check accepts: one of a policy, or an unpriced
+ * model's (which has none). */
+int tg_alert_valid(const struct tg_alert *a);
+
+/* Blank fields: the "not known" values above, and a spend and limits of
+ * -1 (none: an unpriced model's alert has no policy), the rest zero. */
+void tg_alert_init(struct tg_alert *a);
 
 /* The spend of p's scope in p's current window at now_us, less the
  * baseline of a reset made in that same window, plus the records of that
@@ -163,6 +186,11 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
                          unsigned text,
                          int (*fn)(void *ctx, const struct tg_record_view *v), void *ctx);
 
+/* The most stored policies a process applies: the first ones in name
+ * order (the shim's gate says so when there are more; `estimate --budget`
+ * takes the same ones). */
+#define TG_STORED_POLICIES_MAX 64
+
 /* The stored policies, in name order.  *n is set to how many are stored;
  * when that is more than max, only the first max are written to out.
  * *version (may be NULL) is the policy version of the same snapshot.
@@ -219,7 +247,10 @@ int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us
  * a ledger error. */
 int tg_ledger_alert_once(struct tg_ledger *l, const struct tg_alert *a);
 
-/* Records a unconditionally (blocked calls: each one is kept). */
+/* Records a unconditionally (blocked calls: each one is kept), with
+ * repeat set when an alert of the same policy, level and window (>= 0)
+ * was recorded before it, atomically across processes; a session window
+ * (-1) keeps the repeat a says, which only its process can know. */
 int tg_ledger_alert_add(struct tg_ledger *l, const struct tg_alert *a);
 
 /* Calls fn for each alert with ts_us >= since_us, in time order, in one
@@ -227,5 +258,14 @@ int tg_ledger_alert_add(struct tg_ledger *l, const struct tg_alert *a);
  * Returns 0, TG_ECORRUPT for an undecodable alert, or a ledger error. */
 int tg_ledger_alerts(struct tg_ledger *l, int64_t since_us,
                      int (*fn)(void *ctx, const struct tg_alert *a), void *ctx);
+
+/* Calls fn for each alert whose key is after from (every one when
+ * !has_from), with its key, in key order, in one read transaction: what
+ * a consumer that keeps a watermark (ledger_watermark.h) reads.  Alerts
+ * still in a spool are not delivered: a later scan sees them once
+ * folded.  Returns 0, fn's nonzero value, or a TG_E* code. */
+int tg_ledger_alerts_after(struct tg_ledger *l, const unsigned char from[16], int has_from,
+                           int (*fn)(void *ctx, const unsigned char key[16],
+                                     const struct tg_alert *a), void *ctx);
 
 #endif

@@ -143,7 +143,7 @@ static int fold_alert(struct fold_ctx *c, const unsigned char *p, size_t n, int 
 	struct tg_alert a;
 	int recorded = 0, rc;
 
-	if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !a.policy[0])
+	if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
 		return 0;
 	rc = tg_alert_put_txn(c->l, c->txn, p, &a, once, &recorded);
 	c->f->applied += recorded;

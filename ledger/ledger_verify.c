@@ -276,7 +276,7 @@ static int spool_entry(void *ctx, int type, const unsigned char *p, size_t n)
 		return 0;
 	case TG_SPOOL_ALERT:
 	case TG_SPOOL_ALERT_ONCE:
-		if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !a.policy[0])
+		if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
 			break;
 		return 0;
 	default:

@@ -188,3 +188,94 @@ int tg_ledger_scan_after(struct tg_ledger *l, const unsigned char from[16], int 
 
 	return rc ? rc : a.stop;
 }
+
+int tg_watermark_load(struct tg_ledger *l, const char *name, struct tg_watermark *m)
+{
+	memset(m, 0, sizeof *m);
+	return tg_ledger_watermark_get(l, name, m->key, &m->has, &m->recent, &m->nrecent);
+}
+
+int tg_watermark_store(struct tg_ledger *l, const char *name, const struct tg_watermark *m)
+{
+	return tg_ledger_watermark_put(l, name, m->key, m->recent, m->nrecent);
+}
+
+void tg_watermark_free(struct tg_watermark *m)
+{
+	free(m->recent);
+	m->recent = NULL;
+	m->nrecent = 0;
+}
+
+int64_t tg_key_ts(const unsigned char key[16])
+{
+	return (int64_t)tg_get_be64(key);
+}
+
+void tg_key_at(int64_t ts_us, unsigned char key[16])
+{
+	memset(key, 0, 16);
+	tg_put_be64(key, (uint64_t)(ts_us > 0 ? ts_us : 0));
+}
+
+void tg_watermark_scan_from(const struct tg_watermark *m, unsigned char from[16])
+{
+	tg_key_at(m->has ? tg_key_ts(m->key) - TG_WATERMARK_RECENT_US : 0, from);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+int tg_watermark_delivered(const struct tg_watermark *m, const unsigned char key[16])
+{
+	return m->has && memcmp(key, m->key, 16) <= 0 && m->nrecent &&
+	       bsearch(key, m->recent, m->nrecent, 16, key_cmp) != NULL;
+}
+
+/* Keeps the recent keys of the hour before the watermark's, once each. */
+static void prune(struct tg_watermark *m)
+{
+	int64_t from = tg_key_ts(m->key) - TG_WATERMARK_RECENT_US;
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nrecent; i++)
+		if (tg_key_ts(m->recent + i * 16) >= from &&
+		    (!k || memcmp(m->recent + i * 16, m->recent + (k - 1) * 16, 16)))
+			memmove(m->recent + k++ * 16, m->recent + i * 16, 16);
+	m->nrecent = k;
+}
+
+void tg_watermark_pass(struct tg_watermark *m, const unsigned char key[16])
+{
+	if (m->has && memcmp(key, m->key, 16) <= 0)
+		return;
+	memcpy(m->key, key, 16);
+	m->has = 1;
+	prune(m);
+}
+
+int tg_watermark_advance(struct tg_watermark *m, const unsigned char *keys, size_t n)
+{
+	size_t all_n = m->nrecent + n;
+	unsigned char *all;
+
+	if (!n)
+		return 0;
+	if (!(all = malloc(all_n * 16)))
+		return TG_ENOMEM;
+	/* memcpy may not be given a NULL array, even for no bytes */
+	if (m->nrecent)
+		memcpy(all, m->recent, m->nrecent * 16);
+	memcpy(all + m->nrecent * 16, keys, n * 16);
+	qsort(all, all_n, 16, key_cmp);
+	free(m->recent);
+	m->recent = all;
+	m->nrecent = all_n;
+	if (!m->has || memcmp(all + (all_n - 1) * 16, m->key, 16) > 0)
+		memcpy(m->key, all + (all_n - 1) * 16, 16);
+	m->has = 1;
+	prune(m);
+	return 0;
+}

@@ -6,6 +6,7 @@
 #define TG_LEDGER_WATERMARK_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ledger.h"
 
@@ -21,6 +22,48 @@ int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char
  * transaction (needs a handle opened for writing). */
 int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigned char key[16],
                             const unsigned char *recent, size_t nrecent);
+
+/* A watermark in memory, as read by tg_watermark_load(): what a consumer
+ * checks each key against and moves as it delivers. */
+struct tg_watermark {
+	unsigned char key[16];   /* the greatest key passed */
+	int has;                 /* 0: nothing passed yet */
+	unsigned char *recent;   /* keys delivered less than an hour before key, sorted */
+	size_t nrecent;
+};
+
+/* tg_ledger_watermark_get() into *m (tg_watermark_free() it). */
+int tg_watermark_load(struct tg_ledger *l, const char *name, struct tg_watermark *m);
+/* tg_ledger_watermark_put() of *m. */
+int tg_watermark_store(struct tg_ledger *l, const char *name, const struct tg_watermark *m);
+void tg_watermark_free(struct tg_watermark *m);
+
+/* The time of a record or alert key (its first 8 bytes); the key before
+ * every key of ts_us (its pid and sequence 0, which no key has; a time
+ * < 0 is 0). */
+int64_t tg_key_ts(const unsigned char key[16]);
+void tg_key_at(int64_t ts_us, unsigned char key[16]);
+
+/* Where a scan for what is not delivered yet starts: the key an hour
+ * before the watermark's (every key after it is looked at), zeros when
+ * there is none. */
+void tg_watermark_scan_from(const struct tg_watermark *m, unsigned char from[16]);
+
+/* 1 when key was delivered: at or before the watermark and among its
+ * recent keys.  A key at or before it that is not was committed after
+ * the watermark passed it (a spool folded late): not delivered yet. */
+int tg_watermark_delivered(const struct tg_watermark *m, const unsigned char key[16]);
+
+/* The n keys (16 bytes each) just delivered join the recent ones, and the
+ * watermark moves to the greatest; keys more than an hour before it are
+ * dropped.  Returns 0 or TG_ENOMEM (m unchanged). */
+int tg_watermark_advance(struct tg_watermark *m, const unsigned char *keys, size_t n);
+
+/* Moves the watermark to key if it is greater, without counting key as
+ * delivered: a key the consumer passes over on purpose (an alert it does
+ * not deliver), which a scan from an hour before will look at again and
+ * pass over again. */
+void tg_watermark_pass(struct tg_watermark *m, const unsigned char key[16]);
 
 /* 1 when a meta key is a watermark's (repair copies those). */
 int tg_meta_is_watermark(const void *key, size_t n);

@@ -668,6 +668,18 @@ const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor,
 	return p;
 }
 
+int tg_prices_from_file(const struct tg_prices *t, const struct tg_price *p)
+{
+	const struct tg_price *q;
+	size_t cursor = 0;
+	int from_file = 0;
+
+	while ((q = tg_prices_next(t, &cursor, &from_file)) != NULL)
+		if (q == p)
+			return from_file;
+	return 0;
+}
+
 const struct tg_price *tg_prices_exact(const struct tg_prices *t, const char *provider,
                                        const char *family)
 {
@@ -695,14 +707,18 @@ static double known(int64_t v)
 	return v > 0 ? (double)v : 0;
 }
 
-double tg_price_cost(const struct tg_price *p, const struct tg_counts *c)
+/* The six parts of the cost of c at p, in USD per million: plain input,
+ * cache reads, 5m and 1h cache writes (the input), output and reasoning
+ * (the output).  The one pricing rule: tg_price_cost and
+ * tg_price_cost_parts only add these up. */
+enum { PART_PLAIN, PART_CACHED, PART_W5, PART_W1, PART_OUT, PART_REASONING, PARTS };
+
+static void cost_parts(const struct tg_price *p, const struct tg_counts *c, double part[PARTS])
 {
 	const struct tg_rates *r;
 	double plain, cached, writes, w5, w1, out, reasoning;
 
-	if (!p)
-		return 0;
-	r = p->long_threshold && c->input > p->long_threshold ? &p->above : &p->base;
+	r = tg_price_rates_for(p, c->input);
 
 	cached = known(c->cached_input);
 	writes = known(c->cache_creation);
@@ -724,8 +740,41 @@ double tg_price_cost(const struct tg_price *p, const struct tg_counts *c)
 	if (out < 0)
 		out = 0;
 
-	return (plain * r->input + cached * r->cached_input + w5 * r->cache_write_5m +
-	        w1 * r->cache_write_1h + out * r->output + reasoning * r->reasoning) / 1e6;
+	part[PART_PLAIN] = plain * r->input;
+	part[PART_CACHED] = cached * r->cached_input;
+	part[PART_W5] = w5 * r->cache_write_5m;
+	part[PART_W1] = w1 * r->cache_write_1h;
+	part[PART_OUT] = out * r->output;
+	part[PART_REASONING] = reasoning * r->reasoning;
+}
+
+const struct tg_rates *tg_price_rates_for(const struct tg_price *p, int64_t input)
+{
+	return p->long_threshold && input > p->long_threshold ? &p->above : &p->base;
+}
+
+double tg_price_cost(const struct tg_price *p, const struct tg_counts *c)
+{
+	double v[PARTS];
+
+	if (!p)
+		return 0;
+	cost_parts(p, c, v);
+	return (v[PART_PLAIN] + v[PART_CACHED] + v[PART_W5] + v[PART_W1] + v[PART_OUT] +
+	        v[PART_REASONING]) / 1e6;
+}
+
+void tg_price_cost_parts(const struct tg_price *p, const struct tg_counts *c, double *input_usd,
+                         double *output_usd)
+{
+	double v[PARTS];
+
+	*input_usd = *output_usd = 0;
+	if (!p)
+		return;
+	cost_parts(p, c, v);
+	*input_usd = (v[PART_PLAIN] + v[PART_CACHED] + v[PART_W5] + v[PART_W1]) / 1e6;
+	*output_usd = (v[PART_OUT] + v[PART_REASONING]) / 1e6;
 }
 
 const char *tg_price_family(const struct tg_price *p, const char *model)

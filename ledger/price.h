@@ -81,6 +81,9 @@ const char *tg_prices_date(const struct tg_prices *t);
  * for a line of the override file) or NULL at the end. */
 const struct tg_price *tg_prices_next(const struct tg_prices *t, size_t *cursor, int *from_file);
 
+/* 1 when p, a line of t, comes from the override file (the user's). */
+int tg_prices_from_file(const struct tg_prices *t, const struct tg_price *p);
+
 /* Number of price lines after overrides. */
 size_t tg_prices_count(const struct tg_prices *t);
 
@@ -96,6 +99,15 @@ size_t tg_prices_count(const struct tg_prices *t);
 const struct tg_price *tg_price_find(const struct tg_prices *t, const char *provider,
                                      const char *model);
 
+/* Every price line the table has for model, whatever its provider: what
+ * tg_price_find() finds for each provider of the table, in table order,
+ * each line once.  Up to max lines go to out; returns how many there are
+ * (more than max when out was too small).  `prices MODEL` shows them, and
+ * `estimate --model M` without --provider takes the provider of the only
+ * one (several: it asks which). */
+size_t tg_price_find_any(const struct tg_prices *t, const char *model,
+                         const struct tg_price **out, size_t max);
+
 /* The model family a record's spend counts under: p's family, or model
  * itself when it has no price (p NULL).  The shim's sink and the ledger's
  * check of its totals both go by this. */
@@ -109,6 +121,17 @@ const char *tg_price_family(const struct tg_price *p, const char *model);
  * unknown count contributes 0: callers that need to know must check
  * TG_REC_USAGE_UNKNOWN or the counts themselves. */
 double tg_price_cost(const struct tg_price *p, const struct tg_counts *c);
+
+/* tg_price_cost in its two halves: *input_usd what c's input costs (cache
+ * reads and writes included), *output_usd its output (reasoning
+ * included), both at the tier c->input selects; 0 and 0 when p is NULL.
+ * For a price given before a call (`tokenguard-report estimate`). */
+void tg_price_cost_parts(const struct tg_price *p, const struct tg_counts *c, double *input_usd,
+                         double *output_usd);
+
+/* The rates of p a call of input tokens is priced at: the long-context
+ * tier's when input exceeds p->long_threshold, else the base ones. */
+const struct tg_rates *tg_price_rates_for(const struct tg_price *p, int64_t input);
 
 /* The price a call to a model without a price line is estimated at
  * (shim/estimate.h): for each rate, the highest of provider's lines

@@ -232,6 +232,47 @@ const struct tg_price *tg_price_find(const struct tg_prices *t, const char *prov
 	return find_family(t, canon_provider(vendor), slash + 1);
 }
 
+/* 1 when a line the table gives before cursor (tg_prices_next's) has
+ * provider: so that each provider of the table is asked once. */
+static int provider_seen_before(const struct tg_prices *t, size_t cursor, const char *provider)
+{
+	const struct tg_price *q;
+	size_t c = 0;
+
+	while (c < cursor && (q = tg_prices_next(t, &c, NULL)) != NULL && c <= cursor)
+		if (!strcmp(q->provider, provider))
+			return 1;
+	return 0;
+}
+
+size_t tg_price_find_any(const struct tg_prices *t, const char *model,
+                         const struct tg_price **out, size_t max)
+{
+	const struct tg_price *p, *found;
+	size_t cursor = 0, before = 0, n = 0;
+
+	while ((p = tg_prices_next(t, &cursor, NULL)) != NULL) {
+		size_t i;
+
+		if (provider_seen_before(t, before, p->provider)) {
+			before = cursor;
+			continue;
+		}
+		before = cursor;
+		if (!(found = tg_price_find(t, p->provider, model)))
+			continue;
+		/* A vendor/model id finds the vendor's line from any provider. */
+		for (i = 0; i < n && i < max && out[i] != found; i++)
+			;
+		if (i < n && i < max)
+			continue;
+		if (n < max)
+			out[n] = found;
+		n++;
+	}
+	return n;
+}
+
 /* The shim links no libm. */
 static double higher(double a, double b)
 {

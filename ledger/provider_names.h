@@ -7,6 +7,8 @@
 #ifndef TG_PROVIDER_NAMES_H
 #define TG_PROVIDER_NAMES_H
 
+#include <strings.h>
+
 #define TG_PROVIDER_NAMES(X) \
 	X("openai",       OPENAI) \
 	X("azure-openai", OPENAI) \
@@ -22,5 +24,13 @@
 	X("perplexity",   OPENAI) \
 	X("deepseek",     OPENAI) \
 	X("openrouter",   OPENAI)
+
+/* 1 when name is one of them, ignoring case. */
+static inline int tg_provider_name_known(const char *name)
+{
+#define TG_PROVIDER_NAME_IS(n, wire) !strcasecmp(name, n) ||
+	return TG_PROVIDER_NAMES(TG_PROVIDER_NAME_IS) 0;
+#undef TG_PROVIDER_NAME_IS
+}
 
 #endif

@@ -16,8 +16,8 @@
 #include "sink.h"
 #include "text.h"
 
-#define ENV_POLICIES_MAX    16
-#define STORED_POLICIES_MAX 64
+#define ENV_POLICIES_MAX    TG_ENV_POLICIES_MAX
+#define STORED_POLICIES_MAX TG_STORED_POLICIES_MAX
 #define MATCH_MAX           (ENV_POLICIES_MAX + STORED_POLICIES_MAX)
 
 /* Guarded by the sink's lock (every entry point runs inside
@@ -247,10 +247,15 @@ static int64_t alert_window(const struct tg_policy *p, const struct tg_spend *s)
 	return now - (now % day_us + day_us) % day_us;
 }
 
+/* The call an alert is about: its provider and model. */
+struct alert_call {
+	const char *provider, *model;
+};
+
 static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const struct tg_spend *s,
-                       int level, const char *model, const char *detail)
+                       int level, const struct alert_call *call, const char *detail)
 {
-	memset(a, 0, sizeof *a);
+	tg_alert_init(a);
 	a->ts_us = tg_wall_us();
 	snprintf(a->policy, sizeof a->policy, "%s", p->name);
 	a->level = level;
@@ -261,20 +266,26 @@ static void fill_alert(struct tg_alert *a, const struct tg_policy *p, const stru
 	a->window_start_us = alert_window(p, s);
 	a->pid = (int32_t)tg_getpid();
 	snprintf(a->process, sizeof a->process, "%s", tg_config_get()->process);
-	snprintf(a->model, sizeof a->model, "%s", model);
+	snprintf(a->model, sizeof a->model, "%s", call->model);
 	snprintf(a->detail, sizeof a->detail, "%s", detail);
+	snprintf(a->provider, sizeof a->provider, "%s", call->provider);
+	if (tg_policy_scope_key(p, a->scope, sizeof a->scope) < 0)
+		a->scope[0] = '\0';
+	a->window = (int)p->window;
+	a->alert_pct = p->alert_pct;
+	a->repeat = 0;
 }
 
 /* One line per policy, level and window across every process: the ledger
  * records the alert once, and only the process that recorded it prints. */
 static void alert_once(struct tg_ledger *l, const struct tg_policy *p, const struct tg_spend *s,
-                       int level, const char *model, const char *what)
+                       int level, const struct alert_call *call, const char *what)
 {
 	struct tg_alert a;
 	char scope[TG_TAGS_MAX + 32], spent[160];
 	describe(p, scope, sizeof scope);
 	spend_text(p, s, spent, sizeof spent);
-	fill_alert(&a, p, s, level, model, what);
+	fill_alert(&a, p, s, level, call, what);
 	if (p->window == TG_WIN_SESSION) {
 		/* Session windows belong to this process: the ledger cannot tell
 		 * one process's session from another's, so print per process. */
@@ -409,21 +420,24 @@ static void policies_unreadable(struct tg_ledger *l, int rc, struct tg_gate_resu
 
 /* The alerts v says are due, once per policy, level and window. */
 static void announce(struct tg_ledger *l, const struct tg_policy *p, const struct tg_policy_verdict *v,
-                     const char *model)
+                     const struct alert_call *call)
 {
 	if (v->alerts & (1u << TG_ALERT_THRESHOLD))
-		alert_once(l, p, &v->spend, TG_ALERT_THRESHOLD, model, "alert threshold reached");
+		alert_once(l, p, &v->spend, TG_ALERT_THRESHOLD, call, "alert threshold reached");
 	if (v->alerts & (1u << TG_ALERT_LIMIT))
-		alert_once(l, p, &v->spend, TG_ALERT_LIMIT, model, "limit reached");
+		alert_once(l, p, &v->spend, TG_ALERT_LIMIT, call, "limit reached");
 	if (v->alerts & (1u << TG_ALERT_FALLBACK))
-		alert_once(l, p, &v->spend, TG_ALERT_FALLBACK, model, v->fallback_note);
+		alert_once(l, p, &v->spend, TG_ALERT_FALLBACK, call, v->fallback_note);
 }
 
 /* The refusal the program reads, and the blocked call kept in the
- * ledger's alerts (each one: not once). */
+ * ledger's alerts (each one: not once; the ledger marks every one after
+ * the first of its policy and window a repeat, which `alerts` does not
+ * deliver; a session window's first is this process's own). */
 static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct tg_policy_verdict *v,
-                   const char *model, struct tg_gate_result *out)
+                   const struct alert_call *call, struct tg_gate_result *out)
 {
+	const char *model = call->model;
 	char scope[TG_TAGS_MAX + 32], spent[200];
 	struct tg_alert a;
 	describe(p, scope, sizeof scope);
@@ -434,8 +448,14 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 		spend_text(p, &v->spend, spent, sizeof spent);
 		say(out, "tokenguard: budget '%.63s' (%.80s) %s; the call was not sent", p->name, scope, spent);
 	}
-	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, model,
+	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, call,
 	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" : "call blocked");
+	if (p->window == TG_WIN_SESSION) {
+		struct session_spend *slot = session_slot(p->name, 1);
+		a.repeat = slot && (slot->alerted & (1u << TG_ALERT_BLOCKED)) ? 1 : 0;
+		if (slot)
+			slot->alerted |= 1u << TG_ALERT_BLOCKED;
+	}
 	if (tg_ledger_alert_add(l, &a) != 0)
 		tg_debug("could not record the blocked call of budget '%s'", p->name);
 }
@@ -467,12 +487,13 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			           "TOKENGUARD_FAIL=closed; the call was not sent");
 		return;
 	}
+	struct alert_call ac = { cx->call->provider->name, cx->call->model };
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
 		tg_budget_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
-		announce(l, &gate.matched[i], &v, cx->call->model);
+		announce(l, &gate.matched[i], &v, &ac);
 		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
-			refuse(l, &gate.matched[i], &v, cx->call->model, cx->out);
+			refuse(l, &gate.matched[i], &v, &ac, cx->out);
 	}
 }
 

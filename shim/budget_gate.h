@@ -5,9 +5,10 @@
  * of TOKENGUARD_BUDGETS), the spend of session windows (the life of this
  * process, kept in memory, fed by the sink's commit observer), the fail
  * mode (TOKENGUARD_FAIL) and the orchestration of the check of one call:
- * match the policies, read their spend, have each decide (budget_decide.h:
- * allow, block, or rewrite by downgrading the model or clamping the max
- * output tokens), then say the alerts and stderr lines that go with it and
+ * match the policies, read their spend, have each decide (ledger/
+ * budget_decide.h: allow, block, or rewrite by downgrading the model or
+ * clamping the max output tokens; the verdict and result types are its),
+ * then say the alerts and stderr lines that go with it and
  * write the refusal's message.  The transports ask through
  * tg_exchange_gate() (exchange.h).
  *
@@ -21,6 +22,7 @@
 
 #include <stdint.h>
 
+#include "budget_decide.h"
 #include "providers.h"
 #include "record.h"
 
@@ -33,20 +35,6 @@ struct tg_gate_call {
 	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
-};
-
-enum tg_verdict {
-	TG_VERDICT_ALLOW,
-	TG_VERDICT_BLOCK,
-	TG_VERDICT_REWRITE,       /* new_model and/or new_max_tokens set */
-};
-
-struct tg_gate_result {
-	enum tg_verdict verdict;
-	char policy[TG_POLICY_NAME_MAX];   /* the policy that decided; "" for allow */
-	char new_model[TG_MODEL_MAX];      /* downgrade target; "" to keep */
-	int64_t new_max_tokens;            /* clamp; -1 to keep */
-	char message[320];                 /* for the refusal the program reads */
 };
 
 /* Decides for one call.  Never fails: problems reading the ledger apply

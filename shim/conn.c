@@ -38,6 +38,9 @@ struct tg_conn {
 	char *replace;             /* a rewritten write not yet accepted: resent on retry */
 	size_t replace_len;
 	size_t replace_for_len;    /* length of the program's write it stands for */
+	char *prefix;              /* held bytes to send before the program's write, */
+	size_t prefix_len;         /* until they went out (tg_write_ctl.prefix) */
+	size_t prefix_for_len;
 	struct tg_inject inject;   /* synthesized bytes for the program to read */
 };
 
@@ -160,6 +163,7 @@ static void conn_free(struct tg_conn *c)
 	else if (c->transport == TRANSPORT_H2)
 		tg_h2_transport_close(&c->u.h2);
 	free(c->replace);
+	free(c->prefix);
 	tg_inject_free(&c->inject);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -243,12 +247,20 @@ void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write
 	plan->conn = c;
 	plan->buf = buf;
 	plan->len = len;
+	plan->prefix = NULL;
+	plan->prefix_len = 0;
 	plan->swallow = 0;
 	plan->close_tls = 0;
 	if (!c)
 		return;
 
 	pthread_mutex_lock(&c->lock);
+	if (c->prefix && c->prefix_for_len == len && c->prefed >= len) {
+		/* A retry of the write whose held head did not go out yet. */
+		plan->prefix = c->prefix;
+		plan->prefix_len = c->prefix_len;
+		goto unlock;
+	}
 	if (c->replace && c->replace_for_len == len && c->prefed >= len) {
 		/* A retried write carries the same bytes (possibly moved, with
 		 * SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER): send the same rewrite. */
@@ -274,6 +286,14 @@ void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write
 		tg_h2_transport_write(&c->u.h2, &w);
 	c->prefed = len;
 
+	if (w.prefix) {
+		free(c->prefix);
+		c->prefix = w.prefix;
+		c->prefix_len = w.prefix_len;
+		c->prefix_for_len = len;
+		plan->prefix = w.prefix;
+		plan->prefix_len = w.prefix_len;
+	}
 	if (w.swallow) {
 		plan->swallow = 1;
 		plan->close_tls = w.close_tls && ssl_ops->memory_bio(ssl);
@@ -285,6 +305,19 @@ void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write
 		plan->len = w.replace_len;
 	}
 unlock:
+	pthread_mutex_unlock(&c->lock);
+}
+
+void tg_conn_prefix_sent(const struct tg_write_plan *plan)
+{
+	struct tg_conn *c = plan->conn;
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	if (c->prefix == plan->prefix) {
+		free(c->prefix);
+		c->prefix = NULL;
+	}
 	pthread_mutex_unlock(&c->lock);
 }
 

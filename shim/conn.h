@@ -44,6 +44,9 @@ struct tg_write_plan {
 	struct tg_conn *conn;   /* NULL: not a provider connection, nothing to do after */
 	const char *buf;        /* what the real SSL_write gets: the program's bytes or a rewrite */
 	size_t len;
+	const char *prefix;     /* when set, what goes out before buf (bytes the program wrote
+	                           earlier, held back): tg_conn_prefix_sent() once it did */
+	size_t prefix_len;
 	int swallow;            /* call nothing: report the program's write as done */
 	int close_tls;          /* with swallow: queue a TLS close_notify for the server, so
 	                           that it closes and a program that reads only once its
@@ -52,6 +55,9 @@ struct tg_write_plan {
 	                           program's own later write could then meet a closed peer */
 };
 void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan);
+/* The plan's prefix went out whole; a retry of the write sends only its
+ * own bytes. */
+void tg_conn_prefix_sent(const struct tg_write_plan *plan);
 /* After the real write (or the swallow): `consumed` is how many bytes of
  * the program's buffer are now reported written (0 on failure); `dead`
  * when the write failed for good (not WANT_READ/WANT_WRITE): the bytes

@@ -3,13 +3,6 @@
 
 #include <string.h>
 
-int64_t tg_estimate_tokens(int64_t bytes)
-{
-	if (bytes < 0)
-		return -1;
-	return (bytes + TG_BYTES_PER_TOKEN - 1) / TG_BYTES_PER_TOKEN;
-}
-
 void tg_estimate_counts(const struct tg_record *r, const struct tg_call_size *size,
                         struct tg_counts *out)
 {

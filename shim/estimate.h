@@ -13,18 +13,14 @@
  *    inspection limit): input is estimated from the request body's size,
  *    output from the generated text's size (the streamed content deltas,
  *    usage.h content_bytes), else from the whole decoded response body,
- *    at TG_BYTES_PER_TOKEN bytes a token, rounded up; priced at the
- *    model's price, or at the ceiling when it has none.
+ *    by the rule of thumb of token_rule.h (tg_estimate_tokens); priced at
+ *    the model's price, or at the ceiling when it has none.
  * The estimate goes to cost_usd with TG_REC_COST_ESTIMATE set; the counts
  * stay unknown (a guess is never passed off as a count: record.h).  How a
  * budget counts it is the policy's unpriced= (budget.h).
  *
- * Rule of thumb: about 4 bytes of English text or JSON a token for the
- * BPE tokenizers of the main providers.  It overstates the input (the
- * request's JSON keys and framing are counted as text) and is meant to:
- * a budget overshoots less when the estimate errs high.  Its error on
- * the fixtures of tests/fixtures is measured by tests/unit/test_estimate.c
- * (README, "Estimates").
+ * The rule of thumb (bytes a token) is token_rule.h's, shared with the
+ * report's `estimate`.
  */
 #ifndef TG_ESTIMATE_H
 #define TG_ESTIMATE_H
@@ -33,8 +29,7 @@
 
 #include "price.h"
 #include "record.h"
-
-#define TG_BYTES_PER_TOKEN 4
+#include "token_rule.h"
 
 /* What an exchange's size says; -1 for a size not seen. */
 struct tg_call_size {
@@ -42,9 +37,6 @@ struct tg_call_size {
 	int64_t content_bytes;    /* generated text of the response (usage.h) */
 	int64_t response_bytes;   /* response body, decoded */
 };
-
-/* Tokens in bytes by the rule of thumb; -1 for -1. */
-int64_t tg_estimate_tokens(int64_t bytes);
 
 /* The input and output counts an estimate of r goes by: r's own where
  * known, else from size; -1 where neither says. */

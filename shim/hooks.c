@@ -158,6 +158,8 @@ static void write_begin(const struct tg_ssl_lib *lib, SSL *ssl, const void *buf,
 	plan->conn = NULL;
 	plan->buf = buf;
 	plan->len = num;
+	plan->prefix = NULL;
+	plan->prefix_len = 0;
 	plan->swallow = 0;
 	plan->close_tls = 0;
 	if (num == 0 || !enter(lib, &e))
@@ -181,6 +183,15 @@ static void close_refused(const struct tg_ssl_lib *lib, SSL *ssl)
 	lib->ERR_pop_to_mark();
 	lib->SSL_set_shutdown(ssl, state);
 	errno = e;
+}
+
+static void prefix_sent(const struct tg_ssl_lib *lib, const struct tg_write_plan *plan)
+{
+	int e;
+	if (!enter(lib, &e))
+		return;
+	tg_conn_prefix_sent(plan);
+	leave(e);
 }
 
 /* ret is the real call's result: a failure other than WANT_READ or
@@ -250,6 +261,16 @@ TG_EXPORT int SSL_write(SSL *ssl, const void *buf, int num)
 		write_end(lib, ssl, &plan, (size_t)num, 0, num);
 		return num;
 	}
+	if (plan.prefix) {
+		/* Written whole or not at all: a rewriting connection has no
+		 * partial writes.  A failure is the program's to retry. */
+		int ret = lib->SSL_write(ssl, plan.prefix, (int)plan.prefix_len);
+		if (ret <= 0) {
+			write_end(lib, ssl, &plan, 0, 1, ret);
+			return ret;
+		}
+		prefix_sent(lib, &plan);
+	}
 	if (plan.buf == buf) {
 		/* The program's own arguments, whatever they are (num may be
 		 * invalid: OpenSSL answers that, not us). */
@@ -281,6 +302,14 @@ TG_EXPORT int SSL_write_ex(SSL *ssl, const void *buf, size_t num, size_t *writte
 		if (written)
 			*written = num;
 		return 1;
+	}
+	if (plan.prefix) {
+		int ret = lib->SSL_write_ex(ssl, plan.prefix, plan.prefix_len, &done);
+		if (ret != 1) {
+			write_end(lib, ssl, &plan, 0, 1, ret);
+			return ret;
+		}
+		prefix_sent(lib, &plan);
 	}
 	if (plan.buf == buf) {
 		int ret = lib->SSL_write_ex(ssl, buf, num, written);

@@ -61,6 +61,9 @@ struct tg_write_ctl {
 	int close_tls;        /* out: and end the TLS session (a refused HTTP/1.1 call) */
 	char *replace;        /* out: send this instead (malloc), report the write done */
 	size_t replace_len;
+	char *prefix;         /* out: send this first (malloc), then the write as it is:
+	                         held bytes that could not be joined to it (out of memory) */
+	size_t prefix_len;
 };
 
 #endif

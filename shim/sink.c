@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "ledger.h"
+#include "ledger_budget.h"
 #include "log.h"
 #include "operation.h"
 #include "price.h"
@@ -26,6 +27,13 @@ static struct {
 	int prices_loaded;
 	char warned[WARNED_MODELS_MAX][TG_PROVIDER_MAX + TG_MODEL_MAX];
 	int nwarned;
+	/* Models without a price this process has put in the ledger's alerts,
+	 * and the UTC day it did (a ring: the oldest goes first). */
+	struct unpriced_alerted {
+		char key[TG_PROVIDER_MAX + TG_MODEL_MAX];
+		int64_t day_us;
+	} alerted[WARNED_MODELS_MAX];
+	int nalerted;
 	int fold_wanted;           /* the handle's spool is due a fold (tg_sink_idle) */
 	tg_commit_observer observer;
 } sink = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -105,6 +113,45 @@ static const struct tg_price *price(struct tg_record *r, const struct tg_call_si
 	return p;
 }
 
+/* A call to a model without a price is an alert (ledger_budget.h:
+ * TG_ALERT_UNPRICED) once per provider, model and UTC day across every
+ * process, so that `tokenguard-report alerts` can tell a person; this
+ * process asks the ledger once per model and day.  No policy is needed:
+ * the estimate it is charged at applies to every budget. */
+static void alert_unpriced(struct tg_ledger *l, const struct tg_record *r)
+{
+	const int64_t day = INT64_C(86400000000);
+	int64_t now = tg_wall_us(), today = now - (now % day + day) % day;
+	char key[TG_PROVIDER_MAX + TG_MODEL_MAX];
+	struct unpriced_alerted *slot = NULL;
+	struct tg_alert a;
+
+	if (!(r->flags & TG_REC_UNPRICED) || (r->flags & TG_REC_BLOCKED))
+		return;
+	snprintf(key, sizeof key, "%s/%s", r->provider, r->model);
+	for (int i = 0; i < sink.nalerted && i < WARNED_MODELS_MAX; i++)
+		if (strcmp(sink.alerted[i].key, key) == 0)
+			slot = &sink.alerted[i];
+	if (slot && slot->day_us == today)
+		return;
+	tg_alert_init(&a);
+	a.ts_us = now;
+	a.level = TG_ALERT_UNPRICED;
+	a.window_start_us = today;
+	a.pid = r->pid;
+	a.repeat = 0;
+	snprintf(a.process, sizeof a.process, "%s", r->process);
+	snprintf(a.model, sizeof a.model, "%s", r->model);
+	snprintf(a.provider, sizeof a.provider, "%s", r->provider);
+	snprintf(a.detail, sizeof a.detail, "no price for this model: charged at an estimate");
+	if (tg_ledger_alert_once(l, &a) < 0)
+		return;   /* asked again at its next call */
+	if (!slot)
+		slot = &sink.alerted[sink.nalerted++ % WARNED_MODELS_MAX];
+	memcpy(slot->key, key, sizeof key);
+	slot->day_us = today;
+}
+
 void tg_sink_ledger_problem(int rc, const char *what, const char *consequence)
 {
 	if (rc == sink.last_error)
@@ -178,6 +225,8 @@ void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size)
 			sink.last_error = 0;   /* a commit: the ledger is well again */
 		if (rc == TG_LEDGER_SPOOLED && tg_ledger_fold_due(l))
 			__atomic_store_n(&sink.fold_wanted, 1, __ATOMIC_RELAXED);
+		if (rc >= 0)
+			alert_unpriced(l, r);
 	}
 	pthread_mutex_unlock(&sink.lock);
 	tg_debug("recorded %s %s %s status %d", r->provider, r->endpoint, r->model, r->status);

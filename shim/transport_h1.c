@@ -293,15 +293,16 @@ void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
 			return;
 		}
 		if (!ok) {
-			/* Out of memory: what is held must still go out, with this write. */
-			char *all = malloc(t->held_len + w->len);
-			if (all) {
-				memcpy(all, t->held, t->held_len);
-				memcpy(all + t->held_len, w->buf, w->len);
-				free(t->held);
-				t->held = all;
-				t->held_len += w->len;
-			}
+			/* Out of memory: what is held must still go out, before this
+			 * write and whatever the gate would say (it would need memory
+			 * to act on it): the connection is no longer observed, the
+			 * program's bytes all reach the server in their order. */
+			w->prefix = t->held;
+			w->prefix_len = t->held_len;
+			t->held = NULL;
+			t->held_len = 0;
+			tg_h1_transport_abort(t);
+			return;
 		}
 		release_held(t, t->off ? NULL : x, w);
 		return;

@@ -588,13 +588,14 @@ static int hold_step(struct tg_h2_transport *t, struct tg_write_ctl *w, struct t
 		        "observed", t->sni);
 		t->off = 1;
 		close_streams(t);
-		if (!t->hold.held) {
-			t->hold.stream = 0;
-			return 1;
-		}
-		/* What is held must still go out.  This write's bytes are lost
-		 * with it: the server will see a broken stream, as after any
-		 * failure of the program's own allocation. */
+		/* What is held must still go out, before this write, which
+		 * then goes as the program wrote it: no byte is lost. */
+		w->prefix = t->hold.held;
+		w->prefix_len = t->hold.len;
+		t->hold.held = NULL;
+		t->hold.len = 0;
+		t->hold.stream = 0;
+		return 1;
 	} else if (!hold_ends(t)) {
 		w->swallow = 1;
 		return 1;

@@ -32,6 +32,7 @@ expected="usr/bin/tokenguard-report
 usr/lib/x86_64-linux-gnu/libtokenguard.so
 usr/share/bash-completion/completions/tokenguard-report
 usr/share/doc/tokenguard/README.md
+usr/share/doc/tokenguard/examples/tokenguard-alerts.service
 usr/share/doc/tokenguard/examples/tokenguard-export.service
 usr/share/doc/tokenguard/examples/tokenguard-export.timer
 usr/share/doc/tokenguard/tokenguard.env.example
@@ -106,6 +107,8 @@ check_words "completion of records --format" "json jsonl " \
 	"$comp/tokenguard-report" tokenguard-report records --format j
 check_words "completion of watch's views" "session summary " \
 	"$comp/tokenguard-report" tokenguard-report watch s
+check_words "completion of daily --format" "html " \
+	"$comp/tokenguard-report" tokenguard-report daily --format h
 check_words "completion of --by's last key" "model,process model,provider " \
 	"$comp/tokenguard-report" tokenguard-report --by model,pro
 # The launcher's completion is checked from the source tree too, so that it

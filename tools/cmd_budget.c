@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert_list.h"
+#include "alert_text.h"
 #include "decimal.h"
 #include "emit.h"
 #include "env.h"
@@ -337,39 +339,6 @@ static void scope_text(const struct tg_policy *p, char *buf, size_t n)
 		snprintf(buf, n, "%s:%s", tg_scope_name(p->scope), p->scope_value);
 }
 
-/* "$5 + 2000000 tok", "$5", "2000000 tok"; "-" for neither. */
-/* An amount in the dimensions a policy limits: dollars (money.h) for a
- * USD limit, tokens for a token limit, both joined by " + "; "-" for
- * neither.  usd_text and tok_text are the amounts already written. */
-static void amounts_text(const char *usd_text, const char *tok_text, char *buf, size_t n)
-{
-	if (usd_text && tok_text)
-		snprintf(buf, n, "%s + %s tok", usd_text, tok_text);
-	else if (usd_text)
-		snprintf(buf, n, "%s", usd_text);
-	else if (tok_text)
-		snprintf(buf, n, "%s tok", tok_text);
-	else
-		snprintf(buf, n, "-");
-}
-
-static void money_or_unknown(double usd, char *buf, size_t n)
-{
-	if (tg_money_text(usd, buf, n) < 0)
-		snprintf(buf, n, "$?");
-}
-
-/* A limit (or a spend at an alert) in the limit's dimensions: usd or
- * tokens < 0 is a dimension the policy does not limit. */
-static void limit_text(double usd, int64_t tokens, char *buf, size_t n)
-{
-	char money[TG_MONEY_MAX], tok[24];
-
-	money_or_unknown(usd, money, sizeof money);
-	snprintf(tok, sizeof tok, "%lld", (long long)tokens);
-	amounts_text(usd >= 0 ? money : NULL, tokens >= 0 ? tok : NULL, buf, n);
-}
-
 static void json_limit(FILE *f, double usd)
 {
 	if (usd >= 0)
@@ -468,16 +437,6 @@ static const char *const st_head[ST_COLS] = {
 	"LAST BLOCKED",
 };
 
-/* The spend an alert recorded, in the dimensions of its limits. */
-static void alert_spend_text(const struct tg_alert *a, char *buf, size_t n)
-{
-	char money[TG_MONEY_MAX], tok[24];
-
-	money_or_unknown(a->spend_usd, money, sizeof money);
-	snprintf(tok, sizeof tok, "%lld", (long long)a->spend_tokens);
-	amounts_text(a->limit_usd >= 0 ? money : NULL, a->limit_tokens >= 0 ? tok : NULL, buf, n);
-}
-
 /* A window's spend in the policy's dimensions.  Dollars the policy counts
  * with an estimate in them are "~" (estimate.h); else ">=" and how many
  * calls the sum leaves out where some cost or token count is unknown, as
@@ -487,14 +446,14 @@ static void window_spend_text(const struct tg_policy *p, const struct tg_spend *
 {
 	char money[TG_MONEY_MAX], tok[24], usd_cell[TG_CELL_MAX + 1], tok_cell[TG_CELL_MAX];
 
-	money_or_unknown(counted_usd(p, s), money, sizeof money);
+	tg_money_or_unknown(counted_usd(p, s), money, sizeof money);
 	snprintf(tok, sizeof tok, "%lld", (long long)s->tokens);
 	if (s->usd_estimated > 0 && p->unpriced != TG_UNPRICED_ALLOW)
 		snprintf(usd_cell, sizeof usd_cell, "~%s", money);
 	else
 		tg_sum_cell(usd_cell, sizeof usd_cell, money, s->partial ? -1 : s->cost_unknown, s->calls);
 	tg_sum_cell(tok_cell, sizeof tok_cell, tok, s->partial ? -1 : s->tokens_unknown, s->calls);
-	amounts_text(p->limit_usd >= 0 ? usd_cell : NULL, p->limit_tokens >= 0 ? tok_cell : NULL, buf, n);
+	tg_amounts_text(p->limit_usd >= 0 ? usd_cell : NULL, p->limit_tokens >= 0 ? tok_cell : NULL, buf, n);
 }
 
 static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
@@ -507,7 +466,7 @@ static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
 	snprintf(cell[ST_SOURCE], ST_CELL, "%s", source(p));
 	scope_text(p, cell[ST_SCOPE], ST_CELL);
 	snprintf(cell[ST_WINDOW], ST_CELL, "%s", tg_window_name(p->window));
-	limit_text(p->limit_usd, p->limit_tokens, cell[ST_LIMIT], ST_CELL);
+	tg_limit_text(p->limit_usd, p->limit_tokens, cell[ST_LIMIT], ST_CELL);
 	if (p->window == TG_WIN_SESSION) {
 		snprintf(cell[ST_SPEND], ST_CELL, "per process");
 		snprintf(cell[ST_USED], ST_CELL, "-");
@@ -629,164 +588,19 @@ static int cmd_status(const struct tg_report *rep)
 	return rc;
 }
 
-/* ---- alerts ---- */
-
-/* The alerts table is sized like the status table: a first read of the
- * alerts measures the columns (so long policy and model names keep it
- * aligned), a second writes. */
-enum { AL_TIME, AL_POLICY, AL_LEVEL, AL_SPEND, AL_LIMIT, AL_PID, AL_PROCESS, AL_MODEL,
-       AL_DETAIL, AL_COLS };
-#define AL_CELL (TG_MODEL_MAX + TG_ALERT_DETAIL_MAX)
-static const char *const al_head[AL_COLS] = {
-	"TIME", "POLICY", "LEVEL", "SPEND", "LIMIT", "PID", "PROCESS", "MODEL", "DETAIL",
-};
-static const int al_min[AL_COLS] = { 24, 20, 9, 24, 22, 7, 16, 24, 0 };
-/* On a narrow terminal the text columns are cut down to these widths;
- * the others (times, amounts) keep theirs. */
-static const int al_cut_min[AL_COLS] = {
-	[AL_POLICY] = 8, [AL_PROCESS] = 8, [AL_MODEL] = 10, [AL_DETAIL] = 12,
-};
-
-struct alert_list {
-	const struct tg_report *rep;
-	long n;
-	int measuring;
-	int width[AL_COLS];
-	int cut;  /* narrowed to the terminal: longer cells cut (emit.h) */
-};
-
-static const char *or_dash(const char *s)
-{
-	return *s ? s : "-";
-}
-
-static void alert_json(FILE *f, const struct tg_alert *a, int first)
-{
-	char iso[TG_WHEN_ISO_MAX];
-
-	tg_when_iso(a->ts_us, iso);
-	fprintf(f, "%s{\"ts\":\"%s\",\"policy\":", first ? "\n" : ",\n", iso);
-	tg_emit_json_str(f, a->policy);
-	fprintf(f, ",\"level\":\"%s\",\"spend_usd\":", tg_alert_level_name(a->level));
-	tg_emit_cost(f, a->spend_usd);
-	fprintf(f, ",\"spend_tokens\":%lld,\"limit_usd\":", (long long)a->spend_tokens);
-	json_limit(f, a->limit_usd);
-	fputs(",\"limit_tokens\":", f);
-	tg_emit_count(f, a->limit_tokens, "null");
-	fputs(",\"window_start\":", f);
-	if (a->window_start_us >= 0) {
-		tg_when_iso(a->window_start_us, iso);
-		fprintf(f, "\"%s\"", iso);
-	} else {
-		fputs("null", f);
-	}
-	fprintf(f, ",\"pid\":%d,\"process\":", a->pid);
-	tg_emit_json_str_or_null(f, a->process);
-	fputs(",\"model\":", f);
-	tg_emit_json_str_or_null(f, a->model);
-	fputs(",\"detail\":", f);
-	tg_emit_json_str_or_null(f, a->detail);
-	putc('}', f);
-}
-
-static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
-{
-	tg_when_iso(a->ts_us, cell[AL_TIME]);
-	snprintf(cell[AL_POLICY], AL_CELL, "%s", a->policy);
-	snprintf(cell[AL_LEVEL], AL_CELL, "%s", tg_alert_level_name(a->level));
-	alert_spend_text(a, cell[AL_SPEND], AL_CELL);
-	limit_text(a->limit_usd, a->limit_tokens, cell[AL_LIMIT], AL_CELL);
-	snprintf(cell[AL_PID], AL_CELL, "%d", a->pid);
-	snprintf(cell[AL_PROCESS], AL_CELL, "%s", or_dash(a->process));
-	snprintf(cell[AL_MODEL], AL_CELL, "%s", or_dash(a->model));
-	snprintf(cell[AL_DETAIL], AL_CELL, "%s", or_dash(a->detail));
-}
-
-static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w, int cut)
-{
-	for (int c = 0; c < AL_COLS; c++) {
-		if (cut) {
-			tg_emit_cell(f, cell[c], w[c], c == AL_PID, c != AL_COLS - 1);
-			fputs(c == AL_COLS - 1 ? "\n" : "  ", f);
-		} else if (c == AL_COLS - 1)
-			fprintf(f, "%s\n", cell[c]);
-		else
-			fprintf(f, c == AL_PID ? "%*s  " : "%-*s  ", w[c], cell[c]);
-	}
-}
-
-static void alert_row(struct alert_list *al, const struct tg_alert *a)
-{
-	char cell[AL_COLS][AL_CELL];
-
-	alert_cells(a, cell);
-	if (!al->measuring) {
-		alert_line(al->rep->out, cell, al->width, al->cut);
-		return;
-	}
-	for (int c = 0; c < AL_COLS; c++)
-		if ((int)strlen(cell[c]) > al->width[c])
-			al->width[c] = (int)strlen(cell[c]);
-}
-
-static int each_alert(void *ctx, const struct tg_alert *a)
-{
-	struct alert_list *al = ctx;
-
-	if (a->ts_us >= al->rep->until_us)
-		return 1;  /* in time order: nothing later can be in the period */
-	if (al->rep->format == TG_FMT_JSON)
-		alert_json(al->rep->out, a, al->n == 0);
-	else
-		alert_row(al, a);
-	al->n++;
-	return 0;
-}
-
+/* Every alert of the period, repeats included (alert_list.h). */
 static int cmd_alerts(const struct tg_report *rep)
 {
-	struct alert_list al = { .rep = rep };
 	struct tg_ledger *l;
-	FILE *f = rep->out;
 	int rc;
 
 	if (rep->nargs != 1)
 		return tg_report_fail(rep, "budget alerts takes no argument; see --help");
 	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
 		return TG_EXIT_FAIL;
-	if (rep->format == TG_FMT_JSON) {
-		putc('[', f);
-	} else {
-		char head[AL_COLS][AL_CELL];
-		int min[AL_COLS], limit;
-
-		memcpy(al.width, al_min, sizeof al_min);
-		al.measuring = 1;
-		if ((rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al)) < 0) {
-			tg_ledger_close(l);
-			return tg_report_ledger_fail(rep, rc);
-		}
-		al.measuring = 0;
-		al.n = 0;
-		if ((limit = tg_table_limit(f)) > 0) {
-			for (int c = 0; c < AL_COLS; c++)
-				min[c] = al_cut_min[c] ? al_cut_min[c] : al.width[c];
-			tg_table_fit(al.width, min, AL_COLS, 2, limit);
-			al.cut = 1;
-		}
-		for (int c = 0; c < AL_COLS; c++)
-			snprintf(head[c], AL_CELL, "%s", al_head[c]);
-		alert_line(f, head, al.width, al.cut);
-	}
-	rc = tg_ledger_alerts(l, rep->since_us, each_alert, &al);
+	rc = tg_alert_list(rep, l, 1);
 	tg_ledger_close(l);
-	if (rc < 0)
-		return tg_report_ledger_fail(rep, rc);
-	if (rep->format == TG_FMT_JSON)
-		fputs(al.n ? "\n]\n" : "]\n", f);
-	else if (!al.n)
-		fputs("(no alerts in this period)\n", f);
-	return 0;
+	return rc;
 }
 
 int tg_cmd_budget(const struct tg_report *rep, struct tg_ledger *unused)

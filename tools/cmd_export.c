@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "agg.h"
+#include "http.h"
 #include "ledger_watermark.h"
 #include "otlp.h"
 #include "report.h"
@@ -41,55 +42,26 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static size_t discard(char *p, size_t size, size_t n, void *ctx)
-{
-	(void)p;
-	(void)ctx;
-	return size * n;
-}
-
 /* POSTs body to base + path.  Returns 0 on a 2xx answer, else
  * TG_EXIT_FAIL after saying what went wrong and what to do. */
 static int post(const struct tg_report *rep, const char *path, const char *body, size_t n)
 {
-	char url[4096], err[CURL_ERROR_SIZE] = "";
-	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	char url[4096];
 	size_t blen = strlen(rep->otlp);
-	long status = 0;
-	CURLcode cc;
-	CURL *c = curl_easy_init();
+	struct tg_http_answer ans;
+	int rc;
 
 	while (blen && rep->otlp[blen - 1] == '/')
 		blen--;
 	snprintf(url, sizeof url, "%.*s%s", (int)blen, rep->otlp, path);
-	if (!c || !h) {
-		curl_slist_free_all(h);
-		if (c)
-			curl_easy_cleanup(c);
-		return tg_report_fail(rep, "out of memory");
-	}
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)n);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	cc = curl_easy_perform(c);
-	if (cc == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK)
+	rc = tg_http_post_json(url, body, n, CONNECT_TIMEOUT_S, TIMEOUT_S, &ans);
+	if (rc < 0)
 		return tg_report_fail(rep, "%s: %s; check the URL and that the collector is up "
 		                      "(nothing was marked as sent: the next run sends it again)",
-		                      url, *err ? err : curl_easy_strerror(cc));
-	if (status < 200 || status > 299)
+		                      url, ans.error);
+	if (rc > 0)
 		return tg_report_fail(rep, "%s answered HTTP %ld; see the collector's log (nothing was "
-		                      "marked as sent: the next run sends it again)", url, status);
+		                      "marked as sent: the next run sends it again)", url, ans.status);
 	return 0;
 }
 
@@ -161,32 +133,9 @@ static int send_metrics(const struct tg_report *rep, struct tg_ledger *l)
 	return rc;
 }
 
-/* The ledger's watermark (ledger_watermark.h): the greatest key sent and
- * the keys sent in the hour before it, sorted. */
-struct mark {
-	unsigned char key[16];
-	int has;
-	unsigned char *recent;
-	size_t nrecent;
-};
-
-static int key_cmp(const void *a, const void *b)
-{
-	return memcmp(a, b, 16);
-}
-
-static int64_t key_ts(const unsigned char *key)
-{
-	uint64_t ts = 0;
-
-	for (int i = 0; i < 8; i++)
-		ts = ts << 8 | key[i];
-	return (int64_t)ts;
-}
-
 /* One POST's worth of spans: the body and the keys of its records. */
 struct batch {
-	const struct mark *m;
+	const struct tg_watermark *m;
 	const struct tg_filter *filter;  /* --provider, --model, --process, --tag */
 	FILE *f;
 	char *body;
@@ -203,8 +152,7 @@ static int add_span(void *ctx, const unsigned char key[16], const struct tg_reco
 
 	if (!tg_filter_match(b->filter, r))
 		return 0;
-	if (b->m->has && memcmp(key, b->m->key, 16) <= 0 && b->m->nrecent &&
-	    bsearch(key, b->m->recent, b->m->nrecent, 16, key_cmp))
+	if (tg_watermark_delivered(b->m, key))
 		return 0;
 	if (!b->f) {
 		if (!(b->f = open_memstream(&b->body, &b->n)))
@@ -216,53 +164,22 @@ static int add_span(void *ctx, const unsigned char key[16], const struct tg_reco
 	return ++b->count == SPANS_PER_POST ? 2 : 0;
 }
 
-/* The mark after the batch b was taken: the greatest key, and the keys of
- * the hour before it, old and new, sorted.  Returns 0 or TG_ENOMEM. */
-static int advance(struct mark *m, const struct batch *b)
-{
-	size_t n = m->nrecent + b->count, k = 0;
-	unsigned char *all = malloc(n * 16 + 1);
-	int64_t from;
-
-	if (!all)
-		return TG_ENOMEM;
-	/* memcpy may not be given a NULL array, even for no bytes */
-	if (m->nrecent)
-		memcpy(all, m->recent, m->nrecent * 16);
-	if (b->count)
-		memcpy(all + m->nrecent * 16, b->keys, (size_t)b->count * 16);
-	qsort(all, n, 16, key_cmp);
-	if (!m->has || memcmp(all + (n - 1) * 16, m->key, 16) > 0)
-		memcpy(m->key, all + (n - 1) * 16, 16);
-	m->has = 1;
-	from = key_ts(m->key) - TG_WATERMARK_RECENT_US;
-	for (size_t i = 0; i < n; i++)
-		if (key_ts(all + i * 16) >= from && (!k || memcmp(all + i * 16, all + (k - 1) * 16, 16)))
-			memmove(all + k++ * 16, all + i * 16, 16);
-	free(m->recent);
-	m->recent = all;
-	m->nrecent = k;
-	return 0;
-}
-
 /* The spans not sent yet, a POST of up to SPANS_PER_POST at a time, the
  * watermark moved after each one the receiver took.  The scan starts an
  * hour before the watermark's key, for records committed late. */
-static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct mark *m,
-                        int64_t *sent)
+static int send_batches(const struct tg_report *rep, struct tg_ledger *l,
+                        struct tg_watermark *m, int64_t *sent)
 {
 	for (;;) {
 		struct batch *b = calloc(1, sizeof *b);
-		unsigned char from[16] = { 0 };
-		int64_t start = m->has ? key_ts(m->key) - TG_WATERMARK_RECENT_US : 0;
+		unsigned char from[16];
 		int rc;
 
 		if (!b)
 			return tg_report_fail(rep, "out of memory");
 		b->m = m;
 		b->filter = &rep->filter;
-		for (int i = 7; i >= 0; i--, start >>= 8)
-			from[i] = (unsigned char)(start > 0 ? start : 0);
+		tg_watermark_scan_from(m, from);
 		rc = tg_ledger_scan_after(l, from, 1, add_span, b);
 		if (rc == 0 || rc == 2) {
 			if (b->count) {
@@ -270,10 +187,9 @@ static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct
 				rc = fclose(b->f) ? tg_report_fail(rep, "out of memory")
 				                  : post(rep, "/v1/traces", b->body, b->n);
 				b->f = NULL;
-				if (!rc && (rc = advance(m, b)) != 0)
+				if (!rc && tg_watermark_advance(m, &b->keys[0][0], (size_t)b->count) != 0)
 					rc = tg_report_fail(rep, "out of memory");
-				if (!rc && (rc = tg_ledger_watermark_put(l, WATERMARK, m->key, m->recent,
-				                                         m->nrecent)) != 0)
+				if (!rc && (rc = tg_watermark_store(l, WATERMARK, m)) != 0)
 					rc = tg_report_fail(rep, "%s: the spans were sent but the watermark could "
 					                    "not be stored (%s): the next run sends them again",
 					                    rep->dir, tg_strerror(rc));
@@ -297,13 +213,13 @@ static int send_batches(const struct tg_report *rep, struct tg_ledger *l, struct
 
 static int send_spans(const struct tg_report *rep, struct tg_ledger *l, int64_t *sent)
 {
-	struct mark m = { 0 };
-	int rc = tg_ledger_watermark_get(l, WATERMARK, m.key, &m.has, &m.recent, &m.nrecent);
+	struct tg_watermark m;
+	int rc = tg_watermark_load(l, WATERMARK, &m);
 
 	if (rc)
 		return tg_report_dir_fail(rep, rc);
 	rc = send_batches(rep, l, &m, sent);
-	free(m.recent);
+	tg_watermark_free(&m);
 	return rc;
 }
 

@@ -37,8 +37,7 @@ long tg_prices_age_days(const char *date, int64_t now_us)
 	return (long)((now_us / 1000000 - (int64_t)timegm(&tm)) / 86400);
 }
 
-/* The table's edition on out; a warning on err when it is stale. */
-static void edition(const struct tg_report *rep, const struct tg_prices *t)
+void tg_report_price_edition(const struct tg_report *rep, const struct tg_prices *t)
 {
 	const char *date = tg_prices_date(t), *file = tg_report_prices_file();
 	long age = tg_prices_age_days(date, rep->now_us);
@@ -104,24 +103,11 @@ static void rates(FILE *f, const struct tg_rates *r, int with_reasoning)
 		fprintf(f, "  %-16s %s\n", names[i], rate(v[i], b, sizeof b));
 }
 
-/* The source of p's line: whether it came from the user's file. */
-static int from_user(const struct tg_prices *t, const struct tg_price *p)
-{
-	const struct tg_price *q;
-	size_t cursor = 0;
-	int user = 0;
-
-	while ((q = tg_prices_next(t, &cursor, &user)))
-		if (q == p)
-			return user;
-	return 0;
-}
-
 static void show(const struct tg_report *rep, const struct tg_prices *t, const char *model,
                  const struct tg_price *p)
 {
 	fprintf(rep->out, "\n%s (%s): family %s, %s line, effective %s\n", model, p->provider,
-	        p->family, from_user(t, p) ? "user" : "built-in", p->date);
+	        p->family, tg_prices_from_file(t, p) ? "user" : "built-in", p->date);
 	rates(rep->out, &p->base, 1);
 	if (p->long_threshold) {
 		fprintf(rep->out, "  above %lld input tokens:\n", (long long)p->long_threshold);
@@ -129,36 +115,21 @@ static void show(const struct tg_report *rep, const struct tg_prices *t, const c
 	}
 }
 
-/* Every provider of the table that prices model (or only --provider's). */
+/* Every line of the table that prices model (or only --provider's). */
 static int lookup(const struct tg_report *rep, const struct tg_prices *t, const char *model)
 {
-	const struct tg_price *p;
-	char seen[64][TG_PROVIDER_MAX];
-	size_t nseen = 0, cursor = 0;
-	int found = 0;
+	const struct tg_price *p, *lines[64];
+	size_t n;
 
 	if (rep->filter.provider) {
 		if ((p = tg_price_find(t, rep->filter.provider, model))) {
 			show(rep, t, model, p);
 			return 0;
 		}
-	} else {
-		while ((p = tg_prices_next(t, &cursor, NULL))) {
-			const struct tg_price *q;
-			size_t i;
-
-			for (i = 0; i < nseen && strcmp(seen[i], p->provider); i++)
-				;
-			if (i < nseen || nseen == sizeof seen / sizeof seen[0])
-				continue;
-			memcpy(seen[nseen++], p->provider, TG_PROVIDER_MAX);
-			if ((q = tg_price_find(t, p->provider, model))) {
-				show(rep, t, model, q);
-				found = 1;
-			}
-		}
-		if (found)
-			return 0;
+	} else if ((n = tg_price_find_any(t, model, lines, sizeof lines / sizeof lines[0]))) {
+		for (size_t i = 0; i < n && i < sizeof lines / sizeof lines[0]; i++)
+			show(rep, t, model, lines[i]);
+		return 0;
 	}
 	fprintf(rep->err, "tokenguard-report: no price for \"%s\"%s%s; its calls are recorded "
 	        "unpriced (add it to a price file, see README, Prices)\n", model,
@@ -179,7 +150,7 @@ int tg_cmd_prices(const struct tg_report *rep, struct tg_ledger *l)
 		                      rep->args[1]);
 	if (tg_report_load_prices(rep, &t, "the table"))
 		return TG_EXIT_FAIL;
-	edition(rep, t);
+	tg_report_price_edition(rep, t);
 	if (rep->nargs)
 		rc = lookup(rep, t, rep->args[0]);
 	else

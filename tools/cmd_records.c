@@ -15,6 +15,7 @@
 
 #include "decimal.h"
 #include "emit.h"
+#include "zone.h"
 #include "ledger_budget.h"
 #include "money.h"
 #include "record_codec.h"
@@ -99,6 +100,10 @@ struct ctx {
 	struct tg_record r; /* the record, for the filter and the table */
 	int measuring;      /* table: the first scan, which sizes the columns */
 	int width[16];      /* table: column widths */
+	int content[16];    /* table: the widest cell of each column */
+	unsigned char hidden[16]; /* table: left out to fit the terminal */
+	int limit;          /* table: the terminal's width, 0 piped */
+	int any_mark;       /* table: a record has a mark */
 	int cut;            /* table: narrowed to the terminal, longer cells cut */
 	int noted;          /* table: a "?" or a mark was shown */
 	struct tg_printed *seen; /* --follow: the records printed */
@@ -257,15 +262,25 @@ enum { T_TS, T_PROVIDER, T_MODEL, T_STATUS, T_INPUT, T_CACHED, T_CACHE_WR, T_OUT
        T_REASONING, T_COST, T_LATENCY, T_MARKS, T_PROCESS, T_COLS };
 #define T_CELL (TG_MODEL_MAX + 8)
 static const char *const t_head[T_COLS] = {
-	"TS", "PROVIDER", "MODEL", "STATUS", "INPUT", "CACHED", "CACHE-WR", "OUTPUT",
+	"TIME", "PROVIDER", "MODEL", "STATUS", "INPUT", "CACHED", "CACHE-WR", "OUTPUT",
 	"REASONING", "COST (USD)", "LAT(ms)", "MARKS", "PROCESS",
 };
-/* The narrowest each column is, so that short values keep one layout. */
-static const int t_min[T_COLS] = { 24, 10, 32, 6, 9, 9, 9, 9, 9, 12, 8, 5, 0 };
+/* The narrowest each column is when piped, so that short values keep one
+ * layout. */
+static const int t_min[T_COLS] = { 19, 10, 32, 6, 9, 9, 9, 9, 9, 12, 8, 5, 0 };
 /* On a narrow terminal the text columns are cut down to these widths
- * (the others keep theirs: a cut number would be a wrong one). */
+ * (the others keep theirs: a cut number would be a wrong one), ... */
 static const int t_cut_min[T_COLS] = {
 	[T_PROVIDER] = 8, [T_MODEL] = 12, [T_MARKS] = 5, [T_PROCESS] = 8,
+};
+/* ... and before one is cut below these, the columns people scan for
+ * least are left out, lowest rank first. */
+static const int t_cut_want[T_COLS] = {
+	[T_PROVIDER] = 10, [T_MODEL] = 20, [T_MARKS] = 9, [T_PROCESS] = 12,
+};
+static const unsigned char t_rank[T_COLS] = {
+	[T_LATENCY] = 1, [T_CACHE_WR] = 2, [T_REASONING] = 3, [T_CACHED] = 4, [T_STATUS] = 5,
+	[T_PROCESS] = 6, [T_INPUT] = 7, [T_OUTPUT] = 8,
 };
 static const unsigned char t_right[T_COLS] = {
 	[T_STATUS] = 1, [T_INPUT] = 1, [T_CACHED] = 1, [T_CACHE_WR] = 1, [T_OUTPUT] = 1,
@@ -300,7 +315,7 @@ static int table_cells(struct ctx *c, const struct tg_record *r, char cell[T_COL
 	size_t k = 0;
 	int noted = 0;
 
-	cell[T_TS][tg_when_iso_memo(&c->when, r->ts_us, cell[T_TS])] = '\0';
+	tg_when_local_seconds(r->ts_us, cell[T_TS]);
 	snprintf(cell[T_PROVIDER], T_CELL, "%s", r->provider);
 	snprintf(cell[T_MODEL], T_CELL, "%s", r->model);
 	snprintf(cell[T_STATUS], T_CELL, "%d", r->status);
@@ -338,18 +353,33 @@ static int table_cells(struct ctx *c, const struct tg_record *r, char cell[T_COL
 	return noted || cell[T_MARKS][0];
 }
 
-static void emit_table_line(struct tg_obuf *o, char cell[T_COLS][T_CELL], const int *w,
-                            int cut)
+/* Left out: to fit the terminal, or MARKS on a terminal when no record
+ * has one. */
+static int shown_not(const struct ctx *c, int col)
 {
-	for (int i = 0; i < T_COLS; i++) {
-		if (i)
+	return c->hidden[col] || (col == T_MARKS && c->limit && !c->any_mark);
+}
+
+static void emit_table_line(struct tg_obuf *o, char cell[T_COLS][T_CELL], const struct ctx *c)
+{
+	int last = T_COLS - 1;
+
+	while (last > 0 && shown_not(c, last))
+		last--;
+	for (int i = 0, first = 1; i < T_COLS; i++) {
+		if (shown_not(c, i))
+			continue;
+		if (!first)
 			tg_obuf_put(o, "  ", 2);
-		if (cut)
-			tg_obuf_cell(o, cell[i], w[i], t_right[i], i != T_COLS - 1);
-		else if (i == T_COLS - 1)
+		first = 0;
+		/* the last column is not padded after its text, but a number
+		 * there is still aligned right */
+		if (c->cut)
+			tg_obuf_cell(o, cell[i], c->width[i], t_right[i], i != last || t_right[i]);
+		else if (i == last && !t_right[i])
 			tg_obuf_str(o, cell[i]);
 		else
-			tg_obuf_pad(o, cell[i], w[i], t_right[i]);
+			tg_obuf_pad(o, cell[i], c->width[i], t_right[i]);
 	}
 	tg_obuf_char(o, '\n');
 }
@@ -361,25 +391,34 @@ static void emit_table(struct ctx *c, const struct tg_record *r)
 	c->noted |= table_cells(c, r, cell);
 	if (c->measuring) {
 		for (int i = 0; i < T_COLS; i++)
-			if ((int)strlen(cell[i]) > c->width[i])
-				c->width[i] = (int)strlen(cell[i]);
+			if ((int)strlen(cell[i]) > c->content[i])
+				c->content[i] = (int)strlen(cell[i]);
+		c->any_mark |= cell[T_MARKS][0] != '\0';
 		return;
 	}
-	emit_table_line(&c->o, cell, c->width, c->cut);
+	emit_table_line(&c->o, cell, c);
 }
 
-/* Narrows the widths to the terminal's; returns 1 when cells are then
- * cut to their column (a terminal), 0 when piped (full width). */
-static int fit_terminal(const struct tg_report *rep, int *w)
+/* The column widths: piped, the widest cell and at least t_min; on a
+ * terminal, the widest cell narrowed to the terminal's width, columns
+ * left out first (tg_table_fit_hiding).  Sets c->cut when cells are cut
+ * to their column. */
+static void size_columns(struct ctx *c)
 {
-	int min[T_COLS], limit = tg_table_limit(rep->out);
+	int min[T_COLS], want[T_COLS];
 
-	if (!limit)
-		return 0;
-	for (int i = 0; i < T_COLS; i++)
-		min[i] = t_cut_min[i] ? t_cut_min[i] : w[i];
-	tg_table_fit(w, min, T_COLS, 2, limit);
-	return 1;
+	c->limit = tg_table_limit(c->rep->out);
+	for (int i = 0; i < T_COLS; i++) {
+		c->width[i] = c->content[i] > t_min[i] || c->limit ? c->content[i] : t_min[i];
+		min[i] = t_cut_min[i] && t_cut_min[i] < c->width[i] ? t_cut_min[i] : c->width[i];
+		want[i] = t_cut_want[i] && t_cut_want[i] < c->width[i] ? t_cut_want[i] : c->width[i];
+	}
+	if (c->limit && !c->any_mark)
+		c->width[T_MARKS] = min[T_MARKS] = want[T_MARKS] = 0;  /* not shown */
+	memset(c->hidden, 0, sizeof c->hidden);
+	if (c->limit)
+		tg_table_fit_hiding(c->width, min, want, t_rank, c->hidden, T_COLS, 2, c->limit);
+	c->cut = c->limit != 0;
 }
 
 static void emit_table_head(struct ctx *c)
@@ -388,7 +427,9 @@ static void emit_table_head(struct ctx *c)
 
 	for (int i = 0; i < T_COLS; i++)
 		snprintf(cell[i], T_CELL, "%s", t_head[i]);
-	emit_table_line(&c->o, cell, c->width, c->cut);
+	/* Times are the report zone's wall clock: the head names the zone. */
+	snprintf(cell[T_TS], T_CELL, "TIME (%s)", tg_zone_name());
+	emit_table_line(&c->o, cell, c);
 }
 
 /* --follow: the line just made (the buffer holds it alone, flushed after
@@ -524,14 +565,16 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 		fputs("\r\n", rep->out);
 	}
 	if (rep->format == TG_FMT_TABLE) {
-		memcpy(c.width, t_min, sizeof t_min);
+		for (int i = 0; i < T_COLS; i++)
+			c.content[i] = (int)strlen(t_head[i]);
+		c.content[T_TS] = (int)strlen("TIME ()") + (int)strlen(tg_zone_name());
 		c.measuring = 1;
 		if ((rc = tg_ledger_scan_views(l, rep->since_us, rep->until_us, TG_TEXT_ALL, each,
 		                               &c)) != 0)
 			return tg_report_ledger_fail(rep, rc);
 		c.measuring = 0;
 		c.n = 0;
-		c.cut = fit_terminal(rep, c.width);
+		size_columns(&c);
 		emit_table_head(&c);
 	}
 	if (rep->follow)
@@ -542,6 +585,8 @@ int tg_cmd_records(const struct tg_report *rep, struct tg_ledger *l)
 	if (rep->format == TG_FMT_TABLE && c.noted && rc == 0)
 		tg_obuf_str(&c.o, T_LEGEND);
 	tg_obuf_flush(&c.o);
+	if (rep->format == TG_FMT_TABLE && rc == 0)
+		tg_table_hidden_note(rep->out, t_head, c.hidden, T_COLS, c.limit);
 	if (rc)
 		return tg_report_ledger_fail(rep, rc);
 	if (rep->format == TG_FMT_JSON)

@@ -3,19 +3,22 @@
  * the sums leave out (unpriced calls, calls without usage, unknown
  * counts).  The sums are those of spend_rule.h, so they agree with
  * `check`, `budget status` and `verify`; a blocked call was never sent and
- * is only in BLOCKED. */
-#include <ctype.h>
+ * is only in BLOCKED.  Written as a table (its cells: sum_table.h), JSON,
+ * CSV or an HTML page (html.h), which also sums the period by time and
+ * model for its chart in the same scan. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg.h"
-#include "chart.h"
+#include "text_chart.h"
 #include "decimal.h"
 #include "emit.h"
+#include "html.h"
 #include "ledger_budget.h"
 #include "money.h"
 #include "report.h"
+#include "sum_table.h"
 #include "unknowns.h"
 #include "runs.h"
 #include "when.h"
@@ -25,12 +28,8 @@
 #define CHART_BY "day"   /* --chart alone: the spend of each day */
 #define MAX_NOTES 8
 #define NOTE_MAX 512
-#define CELL_MAX TG_CELL_MAX
 #define UNPRICED_NAMED 5
 
-static const char *const tok_head[TG_TOK_KINDS] = {
-	"INPUT", "CACHED", "CACHE-WRITE", "OUTPUT", "REASONING",
-};
 static const char *const tok_short[TG_TOK_KINDS] = {
 	"input", "cached input", "cache write", "output", "reasoning",
 };
@@ -150,141 +149,89 @@ static void build_notes(struct notes *ns, const struct tg_agg *a)
 
 /* ---- table ---- */
 
-enum { COL_CALLS, COL_BLOCKED, COL_TOK, COL_TOKENS = COL_TOK + TG_TOK_KINDS, COL_COST, COL_MARKS,
-       NUM_COLS };
-
-static const char *col_head(int c)
-{
-	switch (c) {
-	case COL_CALLS: return "CALLS";
-	case COL_BLOCKED: return "BLOCKED";
-	case COL_TOKENS: return "TOKENS";
-	case COL_COST: return "COST (USD)";
-	case COL_MARKS: return "MARKS";
-	default: return tok_head[c - COL_TOK];
-	}
-}
-
-static void marks_cell(const struct tg_agg_sums *s, char *buf)
-{
-	int k = 0;
-
-	buf[0] = '\0';
-	if (s->incomplete)
-		k = snprintf(buf, CELL_MAX, "cut %lld", (long long)s->incomplete);
-	if (s->stream_error && k >= 0 && k < CELL_MAX)
-		snprintf(buf + k, CELL_MAX - (size_t)k, "%serr %lld", k ? ", " : "",
-		         (long long)s->stream_error);
-}
-
-/* The estimated cost of the calls the measured sum leaves out (estimate.h),
- * after it: ">=$0.0046 (2?) + ~$0.0123". */
-static void estimate_suffix(double usd_estimated, char *buf, size_t n)
-{
-	char est[TG_MONEY_MAX];
-	size_t k = strlen(buf);
-
-	if (usd_estimated > 0 && tg_money_text(usd_estimated, est, sizeof est) >= 0 &&
-	    k + 4 + strlen(est) < n) {
-		memcpy(buf + k, " + ~", 4);
-		memcpy(buf + k + 4, est, strlen(est) + 1);
-	}
-}
-
-static void num_cell(const struct tg_agg_sums *s, int col, char *buf)
-{
-	char sum[TG_MONEY_MAX];
-
-	switch (col) {
-	case COL_CALLS:
-		snprintf(buf, CELL_MAX, "%lld", (long long)s->t.calls);
-		break;
-	case COL_BLOCKED:
-		snprintf(buf, CELL_MAX, "%lld", (long long)s->t.blocked);
-		break;
-	case COL_TOKENS:
-		snprintf(sum, sizeof sum, "%lld", (long long)s->t.tokens);
-		tg_sum_cell(buf, CELL_MAX, sum, s->t.tokens_unknown, s->t.calls);
-		break;
-	case COL_COST:
-		if (tg_money_text(s->t.usd_known, sum, sizeof sum) < 0)
-			snprintf(sum, sizeof sum, "$?");
-		tg_sum_cell(buf, CELL_MAX, sum, tg_total_cost_unknown(&s->t), s->t.calls);
-		estimate_suffix(s->t.usd_estimated, buf, CELL_MAX);
-		break;
-	case COL_MARKS:
-		marks_cell(s, buf);
-		break;
-	default:
-		snprintf(sum, sizeof sum, "%lld", (long long)s->tokens[col - COL_TOK]);
-		tg_sum_cell(buf, CELL_MAX, sum, s->unknown[col - COL_TOK], s->t.calls);
-	}
-}
-
-static const char *shown(const char *v)
-{
-	return *v ? v : "-";
-}
-
 /* On a terminal, the key columns (model names, tags, endpoints) are cut
  * to fit its width, down to KEY_CUT_MIN each; the numbers are never cut.
- * Returns 1 when cells are to be cut to their column. */
+ * Before a key is cut below KEY_CUT_WANT, the token columns people need
+ * least are left out (col_rank) and named under the table.  Returns 1
+ * when cells are to be cut to their column. */
 #define KEY_CUT_MIN 8
-static int fit_terminal(FILE *f, int nkeys, size_t *kw, const size_t *nw, int any_mark)
-{
-	int w[TG_AGG_MAX_KEYS + NUM_COLS], min[TG_AGG_MAX_KEYS + NUM_COLS], n = 0;
-	int limit = tg_table_limit(f);
+#define KEY_CUT_WANT 20
+static const unsigned char col_rank[TG_SUM_COLS] = {
+	[TG_COL_TOK + TG_TOK_REASONING] = 1, [TG_COL_TOK + TG_TOK_CACHE_WRITE] = 2,
+	[TG_COL_TOK + TG_TOK_CACHED] = 3, [TG_COL_BLOCKED] = 4,
+	[TG_COL_TOK + TG_TOK_INPUT] = 5, [TG_COL_TOK + TG_TOK_OUTPUT] = 6,
+};
 
-	if (!limit)
+static int key_is_time(enum tg_agg_by by)
+{
+	return by == TG_BY_DAY || by == TG_BY_MONTH || by == TG_BY_WEEK || by == TG_BY_HOUR ||
+	       by == TG_BY_BLOCK;
+}
+
+static int fit_terminal(FILE *f, const struct tg_agg *a, size_t *kw, const size_t *nw,
+                        int any_mark, unsigned char *hide, int *limit)
+{
+	int nkeys = a->nkeys;
+	int w[TG_AGG_MAX_KEYS + TG_SUM_COLS], min[TG_AGG_MAX_KEYS + TG_SUM_COLS];
+	int want[TG_AGG_MAX_KEYS + TG_SUM_COLS], at[TG_SUM_COLS], n = 0;
+	unsigned char rank[TG_AGG_MAX_KEYS + TG_SUM_COLS], hidden[TG_AGG_MAX_KEYS + TG_SUM_COLS];
+
+	memset(hide, 0, TG_SUM_COLS);
+	if (!(*limit = tg_table_limit(f)))
 		return 0;
 	for (int k = 0; k < nkeys; k++, n++) {
 		w[n] = (int)kw[k];
-		min[n] = w[n] < KEY_CUT_MIN ? w[n] : KEY_CUT_MIN;
+		/* A cut date says nothing: time keys keep their width. */
+		min[n] = w[n] < KEY_CUT_MIN || key_is_time(a->key[k].by) ? w[n] : KEY_CUT_MIN;
+		want[n] = w[n] < KEY_CUT_WANT || key_is_time(a->key[k].by) ? w[n] : KEY_CUT_WANT;
+		rank[n] = 0;
 	}
-	for (int c = 0; c < NUM_COLS; c++)
-		if (c != COL_MARKS || any_mark) {
-			w[n] = min[n] = (int)nw[c];
+	for (int c = 0; c < TG_SUM_COLS; c++)
+		if (c != TG_COL_MARKS || any_mark) {
+			w[n] = min[n] = want[n] = (int)nw[c];
+			rank[n] = col_rank[c];
+			at[n - nkeys] = c;
 			n++;
 		}
-	tg_table_fit(w, min, n, 2, limit);
+	tg_table_fit_hiding(w, min, want, rank, hidden, n, 2, *limit);
 	for (int k = 0; k < nkeys; k++)
 		kw[k] = (size_t)w[k];
+	for (int i = nkeys; i < n; i++)
+		hide[at[i - nkeys]] = hidden[i];
 	return 1;
 }
 
 static void table(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
 {
-	char head[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8], cell[CELL_MAX];
-	size_t kw[TG_AGG_MAX_KEYS], nw[NUM_COLS];
+	char head[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8], cell[TG_CELL_MAX];
+	size_t kw[TG_AGG_MAX_KEYS], nw[TG_SUM_COLS];
+	const char *legend[TG_SUM_LEGEND_MAX];
+	struct tg_sum_legend lg;
 	FILE *f = rep->out;
-	int any_unknown = 0, any_mark = 0, any_blocked = a->total.t.blocked > 0;
-	int any_estimate = a->total.t.usd_estimated > 0, cut;
+	int cut, nlegend, limit;
+	unsigned char hide[TG_SUM_COLS];
+	const char *heads[TG_SUM_COLS];
 
+	tg_sum_legend_of(a, &lg);
 	for (int k = 0; k < a->nkeys; k++) {
-		tg_agg_key_name(a, k, head[k], sizeof head[k]);
-		for (char *p = head[k]; *p; p++)
-			*p = (char)toupper((unsigned char)*p);
+		tg_sum_key_head(a, k, head[k], sizeof head[k]);
 		kw[k] = strlen(head[k]);
 		for (size_t g = 0; g < a->ngroups; g++)
-			if (strlen(shown(a->group[g].value[k])) > kw[k])
-				kw[k] = strlen(shown(a->group[g].value[k]));
+			if (strlen(tg_sum_key_text(a->group[g].value[k])) > kw[k])
+				kw[k] = strlen(tg_sum_key_text(a->group[g].value[k]));
 	}
-	if (a->nkeys && kw[0] < 5)
-		kw[0] = 5;  /* room for TOTAL */
-	for (int c = 0; c < NUM_COLS; c++) {
-		nw[c] = strlen(col_head(c));
+	if (a->nkeys && kw[0] < sizeof TG_SUM_TOTAL - 1)
+		kw[0] = sizeof TG_SUM_TOTAL - 1;
+	for (int c = 0; c < TG_SUM_COLS; c++) {
+		nw[c] = strlen(tg_sum_col_head(c));
 		for (size_t g = 0; g <= a->ngroups; g++) {
-			num_cell(g < a->ngroups ? &a->group[g].sums : &a->total, c, cell);
-			if (c == COL_MARKS)
-				any_mark |= cell[0] != '\0';
-			else
-				any_unknown |= strchr(cell, '?') != NULL;
+			tg_sum_cell_text(g < a->ngroups ? &a->group[g].sums : &a->total, c, cell);
 			if (strlen(cell) > nw[c])
 				nw[c] = strlen(cell);
 		}
 	}
 
-	cut = fit_terminal(f, a->nkeys, kw, nw, any_mark);
+	cut = fit_terminal(f, a, kw, nw, lg.mark, hide, &limit);
 	for (int k = 0; k < a->nkeys; k++) {
 		if (cut)
 			tg_emit_cell(f, head[k], (int)kw[k], 0, 1);
@@ -292,11 +239,15 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 			fprintf(f, "%-*s", (int)kw[k], head[k]);
 		fputs("  ", f);
 	}
-	for (int c = 0; c < NUM_COLS; c++) {
-		if (c == COL_MARKS)
-			fprintf(f, any_mark ? "  %s" : "", col_head(c));
+	for (int c = 0, first = 1; c < TG_SUM_COLS; c++) {
+		heads[c] = tg_sum_col_head(c);
+		if (hide[c])
+			continue;
+		if (c == TG_COL_MARKS)
+			fprintf(f, lg.mark ? "  %s" : "", tg_sum_col_head(c));
 		else
-			fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], col_head(c));
+			fprintf(f, first ? "%*s" : "  %*s", (int)nw[c], tg_sum_col_head(c));
+		first = 0;
 	}
 	putc('\n', f);
 
@@ -304,7 +255,8 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		const struct tg_agg_sums *s = g < a->ngroups ? &a->group[g].sums : &a->total;
 
 		for (int k = 0; k < a->nkeys; k++) {
-			const char *v = g < a->ngroups ? shown(a->group[g].value[k]) : k ? "" : "TOTAL";
+			const char *v = g < a->ngroups ? tg_sum_key_text(a->group[g].value[k]) :
+			                k ? "" : TG_SUM_TOTAL;
 
 			if (cut)
 				tg_emit_cell(f, v, (int)kw[k], 0, 1);
@@ -312,28 +264,27 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 				fprintf(f, "%-*s", (int)kw[k], v);
 			fputs("  ", f);
 		}
-		for (int c = 0; c < NUM_COLS; c++) {
-			num_cell(s, c, cell);
-			if (c == COL_MARKS) {
+		for (int c = 0, first = 1; c < TG_SUM_COLS; c++) {
+			if (hide[c])
+				continue;
+			tg_sum_cell_text(s, c, cell);
+			if (c == TG_COL_MARKS) {
 				if (cell[0])
 					fprintf(f, "  %s", cell);
 			} else {
-				fprintf(f, c ? "  %*s" : "%*s", (int)nw[c], cell);
+				fprintf(f, first ? "%*s" : "  %*s", (int)nw[c], cell);
 			}
+			first = 0;
 		}
 		putc('\n', f);
 	}
 	if (!a->nkeys && !a->ngroups)
-		fputs("(no calls in this period)\n", f);
-	if (any_blocked)
-		fputs("BLOCKED: calls refused by a budget policy: never sent, in no other column\n", f);
-	if (any_unknown)
-		fputs(TG_UNKNOWN_LEGEND, f);
-	if (any_estimate)
-		fputs(TG_ESTIMATE_LEGEND, f);
-	if (any_mark)
-		fputs("MARKS: cut N: N calls cut off before their end; err N: N streams that ended "
-		      "with an error event\n", f);
+		fputs(TG_SUM_NO_CALLS, f);
+	if (cut)
+		tg_table_hidden_note(f, heads, hide, TG_SUM_COLS, limit);
+	nlegend = tg_sum_legend_lines(&lg, legend);
+	for (int i = 0; i < nlegend; i++)
+		fputs(legend[i], f);
 	for (int i = 0; i < ns->n; i++)
 		fprintf(f, "note: %s\n", ns->text[i]);
 }
@@ -342,7 +293,7 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 
 #define CHART_KEY_SEP " / "
 
-/* The key values of group g (or the key names, g < 0) joined. */
+/* The key values of group g (or the key headings, g < 0) joined. */
 static char *chart_label(const struct tg_agg *a, long g)
 {
 	char name[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8];
@@ -352,12 +303,10 @@ static char *chart_label(const struct tg_agg *a, long g)
 
 	for (int k = 0; k < a->nkeys; k++) {
 		if (g < 0) {
-			tg_agg_key_name(a, k, name[k], sizeof name[k]);
-			for (char *p = name[k]; *p; p++)
-				*p = (char)toupper((unsigned char)*p);
+			tg_sum_key_head(a, k, name[k], sizeof name[k]);
 			v[k] = name[k];
 		} else {
-			v[k] = shown(a->group[g].value[k]);
+			v[k] = tg_sum_key_text(a->group[g].value[k]);
 		}
 		n += strlen(v[k]) + sizeof CHART_KEY_SEP;
 	}
@@ -374,22 +323,27 @@ static char *chart_label(const struct tg_agg *a, long g)
 
 /* One bar per group, its length the group's cost: the measured part and
  * the estimates (what budgets count); the amount is the table's COST
- * cell, so an estimate shows "~$", an unknown cost "?" or ">=". */
-static int chart(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
+ * cell, so an estimate shows "~$", an unknown cost "?" or ">=".  The
+ * legends are the table's, those of the amounts alone (no BLOCKED or
+ * MARKS column here), wrapped to the chart's width like the notes. */
+static int draw_chart(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
 {
-	struct tg_chart_row *row = calloc(a->ngroups + 1, sizeof *row), head, total;
-	char (*amount)[CELL_MAX] = calloc(a->ngroups + 1, sizeof *amount);
+	struct tg_text_chart_row *row = calloc(a->ngroups + 1, sizeof *row), head, total;
+	char (*amount)[TG_CELL_MAX] = calloc(a->ngroups + 1, sizeof *amount);
 	char *head_label = chart_label(a, -1);
-	int width = tg_term_columns(rep->out, TG_CHART_WIDTH_DEFAULT), any_unknown = 0, rc = 0;
-	struct tg_chart c = { row, a->ngroups, &head, &total, width, tg_chart_utf8_locale() };
+	int width = tg_term_columns(rep->out, TG_TEXT_CHART_WIDTH), any_unknown = 0, rc = 0;
+	struct tg_text_chart c = { row, a->ngroups, &head, &total, width, tg_text_chart_utf8() };
+	const char *legend[TG_SUM_LEGEND_MAX];
+	struct tg_sum_legend lg;
 	size_t g;
+	int nlegend;
 
 	for (g = 0; row && amount && head_label && g < a->ngroups; g++) {
 		const struct tg_total *t = &a->group[g].sums.t;
 
 		if (!(row[g].label = chart_label(a, (long)g)))
 			break;
-		num_cell(&a->group[g].sums, COL_COST, amount[g]);
+		tg_sum_cell_text(&a->group[g].sums, TG_COL_COST, amount[g]);
 		row[g].amount = amount[g];
 		row[g].value = t->usd_known + t->usd_estimated;
 		any_unknown |= strchr(amount[g], '?') != NULL;
@@ -398,22 +352,24 @@ static int chart(const struct tg_report *rep, const struct tg_agg *a, const stru
 		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
 		goto out;
 	}
-	head = (struct tg_chart_row){ head_label, col_head(COL_COST), 0 };
-	num_cell(&a->total, COL_COST, amount[a->ngroups]);
+	head = (struct tg_text_chart_row){ head_label, tg_sum_col_head(TG_COL_COST), 0 };
+	tg_sum_cell_text(&a->total, TG_COL_COST, amount[a->ngroups]);
 	any_unknown |= strchr(amount[a->ngroups], '?') != NULL;
-	total = (struct tg_chart_row){ "TOTAL", amount[a->ngroups], 0 };
-	tg_chart_write(rep->out, &c);
+	total = (struct tg_text_chart_row){ TG_SUM_TOTAL, amount[a->ngroups], 0 };
+	tg_text_chart_write(rep->out, &c);
 	if (!a->ngroups)
-		tg_chart_wrap(rep->out, "(no calls in this period)", width);
-	if (any_unknown)
-		tg_chart_wrap(rep->out, TG_UNKNOWN_LEGEND, width);
-	if (a->total.t.usd_estimated > 0)
-		tg_chart_wrap(rep->out, TG_ESTIMATE_LEGEND, width);
+		tg_text_chart_wrap(rep->out, TG_SUM_NO_CALLS, width);
+	tg_sum_legend_of(a, &lg);
+	lg.blocked = lg.mark = 0;
+	lg.unknown = any_unknown;
+	nlegend = tg_sum_legend_lines(&lg, legend);
+	for (int i = 0; i < nlegend; i++)
+		tg_text_chart_wrap(rep->out, legend[i], width);
 	for (int i = 0; i < ns->n; i++) {
 		char text[NOTE_MAX + 8];
 
 		snprintf(text, sizeof text, "note: %s", ns->text[i]);
-		tg_chart_wrap(rep->out, text, width);
+		tg_text_chart_wrap(rep->out, text, width);
 	}
 out:
 	for (size_t i = 0; row && i < a->ngroups; i++)
@@ -430,7 +386,7 @@ out:
 static void json_sum(FILE *f, const char *name, int64_t sum, int64_t unknown, int64_t calls)
 {
 	fprintf(f, ",\"%s\":", name);
-	tg_emit_count(f, unknown > 0 && unknown >= calls ? -1 : sum, "null");
+	tg_emit_count(f, tg_sum_none_known(unknown, calls) ? -1 : sum, "null");
 }
 
 static void json_sums(FILE *f, const struct tg_agg_sums *s)
@@ -444,7 +400,7 @@ static void json_sums(FILE *f, const struct tg_agg_sums *s)
 		json_sum(f, tg_tok_name[k], s->tokens[k], s->unknown[k], t->calls);
 	json_sum(f, "tokens", t->tokens, t->tokens_unknown, t->calls);
 	fputs(",\"cost_usd\":", f);
-	if (cost_unknown > 0 && cost_unknown >= t->calls)
+	if (tg_sum_none_known(cost_unknown, t->calls))
 		fputs("null", f);
 	else
 		tg_emit_cost(f, t->usd_known);
@@ -503,7 +459,7 @@ static void json(const struct tg_report *rep, const struct tg_agg *a, const stru
 static void csv_sum(FILE *f, int64_t sum, int64_t unknown, int64_t calls)
 {
 	putc(',', f);
-	tg_emit_count(f, unknown > 0 && unknown >= calls ? -1 : sum, "");
+	tg_emit_count(f, tg_sum_none_known(unknown, calls) ? -1 : sum, "");
 }
 
 static void csv_sums(FILE *f, const struct tg_agg_sums *s)
@@ -515,7 +471,7 @@ static void csv_sums(FILE *f, const struct tg_agg_sums *s)
 	for (int k = 0; k < TG_TOK_KINDS; k++)
 		csv_sum(f, s->tokens[k], s->unknown[k], t->calls);
 	putc(',', f);
-	if (!(cost_unknown > 0 && cost_unknown >= t->calls))
+	if (!tg_sum_none_known(cost_unknown, t->calls))
 		tg_emit_cost(f, t->usd_known);
 	fprintf(f, ",%lld,%lld", (long long)t->unpriced, (long long)t->usage_unknown);
 	for (int k = 0; k < TG_TOK_KINDS; k++)
@@ -573,13 +529,28 @@ static int note_run(void *p, const struct tg_record *r)
 	return tg_runs_note(c->runs, r) ? 1 : 0;
 }
 
-/* Scans the period into a, after working out the runs and blocks its
- * keys need (a first scan: they depend on every record). */
+/* Both sums of a scan: the summary's and the HTML page's chart. */
+struct two_scans {
+	struct tg_agg_scan a, chart;
+};
+
+static int add_to_both(void *p, const struct tg_record *r)
+{
+	struct two_scans *t = p;
+
+	return tg_agg_add_matching(&t->a, r) || tg_agg_add_matching(&t->chart, r);
+}
+
+/* Scans the period into a (and chart, when not NULL), after working out
+ * the runs and blocks a's keys need (a first scan: they depend on every
+ * record). */
 static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a,
-                      struct tg_runs *rs)
+                      struct tg_agg *chart, struct tg_runs *rs)
 {
 	struct runs_ctx c = { &rep->filter, rs };
-	unsigned text = tg_agg_text(a) | tg_filter_text(&rep->filter);
+	struct two_scans both = { { a, &rep->filter }, { chart, &rep->filter } };
+	unsigned text = tg_agg_text(a) | tg_filter_text(&rep->filter) |
+	                (chart ? tg_agg_text(chart) : 0);
 	int rc;
 
 	if (!l)
@@ -590,8 +561,10 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 		tg_runs_finish(rs);
 		a->runs = rs;
 	}
+	if (chart)
+		return tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, add_to_both, &both);
 	return tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, tg_agg_add_matching,
-	                           &(struct tg_agg_scan){ a, &rep->filter });
+	                           &both.a);
 }
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
@@ -618,36 +591,52 @@ static int warn_unknown_tag_keys(const struct tg_report *rep, struct tg_ledger *
 	return 0;
 }
 
+/* The page of --format html; rc as tg_summary_by's. */
+static int html(const struct tg_report *rep, const struct tg_agg *a, const struct tg_agg *chart,
+                const struct notes *ns)
+{
+	const char *note[MAX_NOTES];
+
+	for (int i = 0; i < ns->n; i++)
+		note[i] = ns->text[i];
+	if (tg_html_summary(rep, a, chart, note, ns->n))
+		return tg_report_fail(rep, "out of memory; retry with more memory available");
+	return 0;
+}
+
 int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *by, int blocks)
 {
 	struct tg_runs rs = { 0 };
-	struct tg_agg a;
-	struct notes *ns;
+	struct tg_agg a, chart, *ch = NULL;
+	struct notes *ns = NULL;
 	char err[256];
 	size_t dropped;
 	int rc;
 
 	if (tg_agg_init(&a, by, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
-	rc = sum_period(rep, l, &a, &rs);
-	if (rc) {
-		tg_agg_free(&a);
-		tg_runs_free(&rs);
-		if (rc == 1)
-			return tg_report_fail(rep, "out of memory while summing; "
-			                      "narrow the period with --since/--until");
-		return tg_report_ledger_fail(rep, rc);
+	if (rep->format == TG_FMT_HTML) {
+		if (tg_agg_init(&chart, tg_html_chart_by(&a), err, sizeof err)) {
+			tg_agg_free(&a);
+			return tg_report_fail(rep, "%s", err);
+		}
+		ch = &chart;
 	}
-	if (tg_agg_finish(&a) || !(ns = calloc(1, sizeof *ns))) {
-		tg_agg_free(&a);
-		tg_runs_free(&rs);
-		return tg_report_fail(rep, "out of memory; retry with more memory available");
+	if ((rc = sum_period(rep, l, &a, ch, &rs)) != 0) {
+		if (rc == 1)
+			rc = tg_report_fail(rep, "out of memory while summing; "
+			                    "narrow the period with --since/--until");
+		else
+			rc = tg_report_ledger_fail(rep, rc);
+		goto out;
+	}
+	if (tg_agg_finish(&a) || (ch && tg_agg_finish(ch)) || !(ns = calloc(1, sizeof *ns))) {
+		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
+		goto out;
 	}
 	if (warn_unknown_tag_keys(rep, l, &a)) {
-		free(ns);
-		tg_agg_free(&a);
-		tg_runs_free(&rs);
-		return TG_EXIT_FAIL;
+		rc = TG_EXIT_FAIL;
+		goto out;
 	}
 	if (blocks)
 		active_block_note(ns, rep, &a, &rs);
@@ -657,14 +646,19 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 		note(ns, "--limit %lld: %zu more %s not shown; TOTAL is of them all",
 		     (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
 	if (rep->chart)
-		rc = chart(rep, &a, ns);
+		rc = draw_chart(rep, &a, ns);
 	else if (rep->format == TG_FMT_JSON)
 		json(rep, &a, ns);
 	else if (rep->format == TG_FMT_CSV)
 		csv(rep, &a, ns);
+	else if (rep->format == TG_FMT_HTML)
+		rc = html(rep, &a, ch, ns);
 	else
 		table(rep, &a, ns);
+out:
 	free(ns);
+	if (ch)
+		tg_agg_free(ch);
 	tg_agg_free(&a);
 	tg_runs_free(&rs);
 	return rc;

@@ -12,14 +12,20 @@
 #include "env.h"
 #include "money.h"
 
+static const char *const format_names[] = { "table", "json", "jsonl", "csv", "html" };
+#define NFORMATS (int)(sizeof format_names / sizeof format_names[0])
+
 int tg_emit_format(const char *name)
 {
-	static const char *names[] = { "table", "json", "jsonl", "csv" };
-
-	for (int i = 0; i < 4; i++)
-		if (!strcmp(name, names[i]))
+	for (int i = 0; i < NFORMATS; i++)
+		if (!strcmp(name, format_names[i]))
 			return i;
 	return -1;
+}
+
+const char *tg_emit_format_name(int format)
+{
+	return format >= 0 && format < NFORMATS ? format_names[format] : NULL;
 }
 
 /* ---- the output buffer ---- */
@@ -163,6 +169,75 @@ int tg_table_fit(int *w, const int *min, int n, int sep, int limit)
 		total--;
 	}
 	return 1;
+}
+
+#define TABLE_COLS_MAX 32
+
+/* The width of the shown columns with each cut to no less than floor[i]. */
+static long table_width(const int *w, const int *floor, const unsigned char *hidden, int n,
+                        int sep)
+{
+	long total = 0;
+	int shown = 0;
+
+	for (int i = 0; i < n; i++)
+		if (!hidden[i]) {
+			total += w[i] < floor[i] ? w[i] : floor[i];
+			shown++;
+		}
+	return total + (long)sep * (shown > 0 ? shown - 1 : 0);
+}
+
+int tg_table_fit_hiding(int *w, const int *min, const int *want, const unsigned char *rank,
+                        unsigned char *hidden, int n, int sep, int limit)
+{
+	int cw[TABLE_COLS_MAX] = { 0 }, cmin[TABLE_COLS_MAX] = { 0 }, at[TABLE_COLS_MAX] = { 0 };
+	int m = 0, nhidden = 0;
+	int floor[TABLE_COLS_MAX];
+
+	memset(hidden, 0, (size_t)n);
+	if (n > TABLE_COLS_MAX)
+		return tg_table_fit(w, min, n, sep, limit), 0;
+	for (int i = 0; i < n; i++)
+		floor[i] = want[i] > min[i] ? want[i] : min[i];
+	while (limit > 0 && table_width(w, floor, hidden, n, sep) > limit) {
+		int drop = -1;
+
+		for (int i = 0; i < n; i++)
+			if (!hidden[i] && rank[i] && (drop < 0 || rank[i] < rank[drop]))
+				drop = i;
+		if (drop < 0)
+			break;
+		hidden[drop] = 1;
+		nhidden++;
+	}
+	for (int i = 0; i < n; i++)
+		if (!hidden[i]) {
+			cw[m] = w[i];
+			cmin[m] = min[i];
+			at[m++] = i;
+		}
+	tg_table_fit(cw, cmin, m, sep, limit);
+	for (int j = 0; j < m; j++)
+		w[at[j]] = cw[j];
+	return nhidden;
+}
+
+void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char *hidden, int n,
+                          int limit)
+{
+	int listed = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!hidden[i])
+			continue;
+		if (listed++)
+			fprintf(f, ", %s", head[i]);
+		else
+			fprintf(f, "Hidden to fit %d columns: %s", limit, head[i]);
+	}
+	if (listed)
+		fputs(" (--format json or csv has every column)\n", f);
 }
 
 size_t tg_text_columns(const char *s)
@@ -428,6 +503,52 @@ void tg_obuf_csv_fieldn(struct tg_obuf *o, const char *s, size_t n)
 void tg_obuf_csv_field(struct tg_obuf *o, const char *s)
 {
 	tg_obuf_csv_fieldn(o, s, strlen(s));
+}
+
+/* ---- HTML ---- */
+
+void tg_obuf_html_strn(struct tg_obuf *o, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	while (n) {
+		size_t plain = 0;
+		int k;
+
+		/* The run of bytes that go as they are, copied at once. */
+		while (plain < n && s[plain] >= 0x20 && s[plain] < 0x7f && s[plain] != '&' &&
+		       s[plain] != '<' && s[plain] != '>' && s[plain] != '"' && s[plain] != '\'')
+			plain++;
+		tg_obuf_put(o, (const char *)s, plain);
+		s += plain;
+		n -= plain;
+		if (!n)
+			break;
+		switch (*s) {
+		case '&': tg_obuf_put(o, "&amp;", 5); break;
+		case '<': tg_obuf_put(o, "&lt;", 4); break;
+		case '>': tg_obuf_put(o, "&gt;", 4); break;
+		case '"': tg_obuf_put(o, "&quot;", 6); break;
+		case '\'': tg_obuf_put(o, "&#39;", 5); break;
+		default:
+			/* Valid UTF-8 goes as it is; a control character, DEL or
+			 * a byte that is not UTF-8 becomes U+FFFD. */
+			if (*s >= 0x80 && (k = tg_utf8_len(s, n)) > 0) {
+				tg_obuf_put(o, (const char *)s, (size_t)k);
+				s += k;
+				n -= (size_t)k;
+				continue;
+			}
+			tg_obuf_put(o, "\xef\xbf\xbd", 3);
+		}
+		s++;
+		n--;
+	}
+}
+
+void tg_obuf_html_str(struct tg_obuf *o, const char *s)
+{
+	tg_obuf_html_strn(o, s, strlen(s));
 }
 
 /* ---- numbers ---- */

@@ -1,5 +1,6 @@
-/* emit.h - the report's output primitives: JSON strings, CSV fields and
- * numbers, written to a FILE or into an output buffer (struct tg_obuf).
+/* emit.h - the report's output primitives: JSON strings, CSV fields, HTML
+ * text and numbers, written to a FILE or into an output buffer (struct
+ * tg_obuf).
  * Every machine-readable format goes through these, so escaping is decided
  * in one place: the FILE functions are the buffer ones on a small buffer.
  *
@@ -13,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-enum tg_format { TG_FMT_TABLE, TG_FMT_JSON, TG_FMT_JSONL, TG_FMT_CSV };
+enum tg_format { TG_FMT_TABLE, TG_FMT_JSON, TG_FMT_JSONL, TG_FMT_CSV, TG_FMT_HTML };
 
 /* Output gathered in b (cap bytes, at least TG_OBUF_MIN) and written to f
  * with one fwrite() whenever it fills, and by tg_obuf_flush(). */
@@ -86,6 +87,21 @@ void tg_term_pretend(FILE *f, int columns);
  * never shrinks, e.g. a number).  Returns 1 when it fits. */
 int tg_table_fit(int *w, const int *min, int n, int sep, int limit);
 
+/* tg_table_fit() for a table with more columns than a narrow terminal
+ * holds: before any text column is cut below want[i] (its width when
+ * cut no further than a person still reads it), whole columns are left
+ * out, those with the lowest rank[i] first (rank 0: never left out), and
+ * hidden[i] set for each; then the rest is fitted as tg_table_fit()
+ * does.  Returns the number of columns left out. */
+int tg_table_fit_hiding(int *w, const int *min, const int *want, const unsigned char *rank,
+                        unsigned char *hidden, int n, int sep, int limit);
+
+/* The line under a table some columns of which were left out:
+ * "Hidden to fit 80 columns: CACHED, REASONING (--format json or csv
+ * has every column)". */
+void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char *hidden, int n,
+                          int limit);
+
 /* s in exactly width display columns (UTF-8 characters): padded like
  * tg_obuf_pad when shorter, cut to width - 1 characters and "\u2026" when
  * longer; not padded when pad is 0 (the last column). */
@@ -129,6 +145,14 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
 #define TG_UNKNOWN_LEGEND "?: not known; >=: at least, the sum leaving out the calls whose " \
 	"count or cost is unknown; (N?): how many calls of the row those are\n"
 
+/* 1 when unknown of a row's calls calls leave out every one of them:
+ * nothing of the sum is known, so JSON and HTML say null, CSV an empty
+ * field and a table "?". */
+static inline int tg_sum_none_known(int64_t unknown, int64_t calls)
+{
+	return unknown > 0 && unknown >= calls;
+}
+
 /* Under a table with an amount that holds an estimate ("~$0.0123"). */
 #define TG_ESTIMATE_LEGEND "~: includes estimates of calls whose cost the wire does not give " \
 	"(a model without a price, a response without usage)\n"
@@ -138,8 +162,11 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
  * U+10FFFF included). */
 int tg_utf8_len(const unsigned char *s, size_t n);
 
-/* "table", "json", "jsonl", "csv" -> enum; -1 for anything else. */
+/* "table", "json", "jsonl", "csv", "html" -> enum; -1 for anything else. */
 int tg_emit_format(const char *name);
+
+/* The name of format (enum tg_format), or NULL for none. */
+const char *tg_emit_format_name(int format);
 
 /* A JSON string literal, quotes included.  Control characters, quotes and
  * backslashes are escaped; bytes that are not valid UTF-8 (ledger text is
@@ -157,6 +184,14 @@ void tg_emit_json_str_or_null(FILE *f, const char *s);
  * the model names a gateway returns are not ours to trust.  Numbers are
  * not written with this. */
 void tg_emit_csv_field(FILE *f, const char *s);
+
+/* Text for HTML, in an element or a quoted attribute value: & < > " '
+ * become character references, so ledger text (model names, tags,
+ * process names: not ours to trust) never makes markup.  Control
+ * characters, DEL and bytes that are not valid UTF-8 become U+FFFD, so
+ * the page is always valid UTF-8 and holds nothing a reader cannot see. */
+void tg_obuf_html_str(struct tg_obuf *o, const char *s);
+void tg_obuf_html_strn(struct tg_obuf *o, const char *s, size_t n);
 
 /* A USD amount for machines, in full precision: tg_money_exact() of
  * money.h (0.00123, 2.2e-10), null for one that is not finite. */

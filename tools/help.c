@@ -29,11 +29,14 @@ static const struct option_help options[] = {
 	  "                     first (default: by their keys, in time order)\n"
 	  "  --order asc|desc   summary and views: the direction of the rows\n"
 	  "  --limit N          summary and views: the first N rows (TOTAL stays of all)\n" },
-	{ 0, "  --format FMT       summary and views: table, json, csv; records: jsonl\n"
+	{ 0, "  --format FMT       summary and views: table, json, csv, html; records: jsonl\n"
 	     "                     (default when piped; a table on a terminal), json, csv,\n"
-	     "                     table; check: table, json; budget list/status/alerts:\n"
-	     "                     table, json.  CSV text starting with = + - @ gets a\n"
-	     "                     leading ' so spreadsheets do not run it as a formula\n"
+	     "                     table; check, estimate: table, json; budget list/status/\n"
+	     "                     alerts: table, json; alerts: jsonl (piped), table\n"
+	     "                     (terminal), json.  CSV text starting with = + - @ gets a\n"
+	     "                     leading ' so spreadsheets do not run it as a formula.\n"
+	     "                     html: one page that loads nothing, a chart of the cost\n"
+	     "                     per day (week, month) by model and the table\n"
 	     "  --json             --format json\n" },
 	{ TG_TAKES_FILTER,
 	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
@@ -68,9 +71,29 @@ static const struct option_help options[] = {
 	  "                     else #; amounts marked as in the table (~, ?, >=)\n" },
 	{ TG_TAKES_WATCH,
 	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1)\n" },
+	{ TG_TAKES_ESTIMATE,
+	  "  --input-tokens N   estimate: the call's input tokens (k, M allowed: 20k)\n"
+	  "  --input-file F     estimate: its input from the size of F (the request body\n"
+	  "                     or prompt; - for stdin) at 4 bytes a token, flagged ~\n"
+	  "  --output-tokens N  estimate: its output tokens, also taken as the request's\n"
+	  "                     max output tokens; without it the output cost is unknown\n"
+	  "  --budget           estimate: each budget policy that would govern the call\n"
+	  "                     (stored and TOKENGUARD_BUDGETS), its spend now and its\n"
+	  "                     verdict, and what the shim would do; exit 1 for a block.\n"
+	  "                     --model, --provider, --tag, --process describe the call\n" },
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
-	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv)\n" },
+	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv);\n"
+	  "                     alerts: keep printing or delivering each new alert\n" },
+	{ TG_TAKES_ALERTS,
+	  "  --exec CMD         alerts: run CMD (/bin/sh -c) once per alert, its fields in\n"
+	  "                     TOKENGUARD_ALERT_* (KIND, POLICY, SCOPE, WINDOW, LIMIT_USD,\n"
+	  "                     SPEND_USD, PCT, MODEL, PROCESS, TIME, MESSAGE, ID, ...)\n"
+	  "  --webhook URL      alerts: POST each alert to URL (http or https)\n"
+	  "  --webhook-format F alerts: slack ({\"text\": sentence}, the default) or json\n"
+	  "                     (every field)\n"
+	  "  --name NAME        alerts: the watermark kept in the ledger (default\n"
+	  "                     alerts-exec-HASH / alerts-webhook-HASH of CMD or URL)\n" },
 	{ 0, "  -h, --help         this text; after a command, that command's help\n"
 	     "  -V, --version      print the version (also: `version`)\n" },
 };
@@ -96,11 +119,13 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report summary --today\n"
 	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
 	  "  tokenguard-report --by tag:team --format csv > spend.csv\n"
+	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n"
 	  "  tokenguard-report --chart --since 30d\n" },
 	{ "daily", "Examples:\n"
 	  "  tokenguard-report daily --since 2w\n"
 	  "  tokenguard-report daily --chart --since 30d\n"
-	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n" },
+	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n"
+	  "  tokenguard-report daily --since 30d --format html > spend.html\n" },
 	{ "weekly", "Examples:\n"
 	  "  tokenguard-report weekly --since 2026-10-01\n"
 	  "  tokenguard-report weekly --breakdown --format json\n" },
@@ -190,6 +215,27 @@ static const struct command_help commands[] = {
 	{ "serve", "Examples:\n"
 	  "  tokenguard-report serve\n"
 	  "  tokenguard-report serve --listen 0.0.0.0:9464 --tag-label team\n" },
+	{ "estimate",
+	  "  estimate --model M [--provider P] (--input-tokens N | --input-file F)\n"
+	  "           [--output-tokens N] [--budget] [--tag K=V]... [--process NAME]\n"
+	  "The cost of such a call by the shim's price table and lookup (the user's\n"
+	  "price file included): input, output and total, the rates used (USD per\n"
+	  "million tokens) and the table's edition.  M alone finds its provider as\n"
+	  "`prices M` does; when several price it, name one with --provider.  A model\n"
+	  "without a price is said so, with the estimate the shim charges budgets for\n"
+	  "it (unpriced=estimate: the provider's highest rates, marked ~).  Without\n"
+	  "--output-tokens the output cost is unknown and the total is input only.\n"
+	  "--budget: the verdict the shim would give the call now, policy by policy\n"
+	  "(allow, warn, block, downgrade to MODEL, clamp max tokens to N) and merged,\n"
+	  "by the shim's own decision over the same spend; a session window counts a\n"
+	  "new process's spend, 0.  It assumes the request can be rewritten.\n"
+	  "Exit 0, or 1 when --budget says the call would be blocked; 2 on an error\n"
+	  "(an unknown provider, an ambiguous model, a bad count or file).\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report estimate --model gpt-4o --input-tokens 12k --output-tokens 800\n"
+	  "  tokenguard-report estimate --model claude-sonnet-4-5 --input-file request.json\n"
+	  "  tokenguard-report estimate --model gpt-4o --input-tokens 2000 --budget --tag team=search\n"
+	  "  jq -c . body.json | tokenguard-report estimate --model gpt-4o --input-file - --json\n" },
 	{ "export",
 	  "Sends the counters of `metrics` as OTLP sums and, with --spans, one span\n"
 	  "per record not sent before (a watermark in the ledger); exit 2 when the\n"
@@ -197,6 +243,20 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
 	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
+	{ "alerts",
+	  "Kinds: threshold (a policy's alert=N reached), limit, blocked (the first\n"
+	  "blocked call of a policy and window; `budget alerts` lists every one),\n"
+	  "fallback, unpriced (a model without a price, once per model and UTC day).\n"
+	  "--exec and --webhook deliver each alert once (a watermark in the ledger,\n"
+	  "moved after each delivery); a failure is retried after 1, 2, 4, 8, 16 s,\n"
+	  "then given up on stderr with the alert's text.  Without --follow: exit 0,\n"
+	  "or 1 when an alert was given up.  --follow ends on SIGINT / SIGTERM, 0.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report alerts --since 7d\n"
+	  "  tokenguard-report alerts --follow\n"
+	  "  tokenguard-report alerts --follow --exec 'notify-send \"$TOKENGUARD_ALERT_MESSAGE\"'\n"
+	  "  tokenguard-report alerts --follow --webhook https://hooks.slack.com/services/T/B/X\n"
+	  "  tokenguard-report alerts --webhook http://127.0.0.1:9000/hook --webhook-format json\n" },
 };
 
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)

@@ -25,13 +25,13 @@
 #include "zone.h"
 
 #define F(x) (1u << (x))
-#define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV))
+#define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV) | F(TG_FMT_HTML))
 #define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW | TG_TAKES_CHART)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV), TG_FMT_TABLE,
-	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART, tg_cmd_summary },
+	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART,
+	  tg_cmd_summary },
 	{ "daily", "the summary by local day (--breakdown: and model)",
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
 	{ "weekly", "the summary by ISO week (--breakdown: and model)",
@@ -67,6 +67,12 @@ static const struct tg_cmd commands[] = {
 	{ "export", "send the metrics (and, --spans, each record once) to an OTLP/HTTP collector",
 	  F(TG_FMT_TABLE), TG_FMT_TABLE,
 	  TG_TAKES_FILTER | TG_TAKES_EXPORT | TG_TAKES_OTLP | TG_OPENS_LEDGER, tg_cmd_export },
+	{ "estimate", "what a call would cost before it is made; --budget: what the budgets say",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
+	  TG_TAKES_FILTER | TG_TAKES_ESTIMATE | TG_OPENS_LEDGER, tg_cmd_estimate },
+	{ "alerts", "budget and price alerts: printed, followed, or delivered once to --exec or --webhook",
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL), TG_FMT_JSONL,
+	  TG_TAKES_FOLLOW | TG_TAKES_ALERTS | TG_TABLE_ON_TTY | TG_OPENS_LEDGER, tg_cmd_alerts },
 	/* Never run itself: take_command() puts the view it names in its
 	 * place, and main() hands that to tg_watch(). */
 	{ "watch", "draw a view again every second until Ctrl-C (default: today's summary)",
@@ -143,8 +149,8 @@ static void usage(FILE *f)
 	      "                              blocked call and (json) its recent alerts\n"
 	      "  budget alerts [--since WHEN] [--until WHEN]\n"
 	      "                              the alerts recorded: time, policy, level (threshold,\n"
-	      "                              limit, blocked, fallback), spend, limit, pid,\n"
-	      "                              process, model, detail\n"
+	      "                              limit, blocked, fallback, unpriced), spend, limit,\n"
+	      "                              pid, process, model, detail; `alerts` delivers them\n"
 	      "SCOPE: global, tag:KEY=VALUE, model:NAME, provider:NAME, process:NAME;\n"
 	      "WINDOW: day, month, 24h (rolling, by the hour), session; LIMIT: usd=NUMBER\n"
 	      "(0 to 1e9), tokens=INTEGER (0 to 1e15; k, M allowed); ACTION: block, warn,\n"
@@ -185,7 +191,8 @@ static void usage(FILE *f)
 	      "Exit status: 0 on success, 2 on any error (a damaged or locked ledger\n"
 	      "included); check: 1 when over budget (or, with --strict, when a cost or\n"
 	      "token count is unknown); verify: 1 when the ledger is inconsistent; prices\n"
-	      "MODEL: 1 when no line prices MODEL.\n", f);
+	      "MODEL: 1 when no line prices MODEL; estimate --budget: 1 when the shim would\n"
+	      "block the call.\n", f);
 }
 
 static int64_t now_us(void)
@@ -222,7 +229,9 @@ enum {
 	OPT_SCOPE, OPT_WINDOW, OPT_USD, OPT_TOKENS, OPT_ACTION, OPT_ALERT, OPT_FALLBACK, OPT_UNPRICED,
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
-	OPT_REQUIRE_LEDGER, OPT_CHART, OPT_INTERVAL,
+	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
+	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_CHART,
+	OPT_INTERVAL,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -262,6 +271,14 @@ static const struct option opts[] = {
 	{ "otlp", required_argument, NULL, OPT_OTLP },
 	{ "spans", no_argument, NULL, OPT_SPANS },
 	{ "require-ledger", no_argument, NULL, OPT_REQUIRE_LEDGER },
+	{ "input-tokens", required_argument, NULL, OPT_INPUT_TOKENS },
+	{ "input-file", required_argument, NULL, OPT_INPUT_FILE },
+	{ "output-tokens", required_argument, NULL, OPT_OUTPUT_TOKENS },
+	{ "budget", no_argument, NULL, OPT_BUDGET },
+	{ "exec", required_argument, NULL, OPT_EXEC },
+	{ "webhook", required_argument, NULL, OPT_WEBHOOK },
+	{ "webhook-format", required_argument, NULL, OPT_WEBHOOK_FORMAT },
+	{ "name", required_argument, NULL, OPT_NAME },
 	{ "chart", no_argument, NULL, OPT_CHART },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
@@ -311,7 +328,7 @@ struct args {
 	const struct tg_cmd *watch;  /* `watch [VIEW]`: its row; cmd is then the view */
 	int watch_view;            /* the view was named */
 	unsigned used;  /* TG_TAKES_* implied by the options given */
-	const char *first_option[16];  /* per TG_TAKES_* bit: an option that needs it */
+	const char *first_option[TG_TAKES_BITS];  /* per TG_TAKES_* bit: an option that needs it */
 };
 
 static void need(struct args *a, unsigned what, const char *opt)
@@ -389,6 +406,30 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
 			break;
+		case OPT_INPUT_TOKENS:
+			rep->estimate.input_tokens = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--input-tokens");
+			break;
+		case OPT_INPUT_FILE:
+			rep->estimate.input_file = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--input-file");
+			break;
+		case OPT_OUTPUT_TOKENS:
+			rep->estimate.output_tokens = optarg;
+			need(a, TG_TAKES_ESTIMATE, "--output-tokens");
+			break;
+		case OPT_BUDGET: rep->estimate.budget = 1; need(a, TG_TAKES_ESTIMATE, "--budget"); break;
+		case OPT_EXEC: rep->alert_exec = optarg; need(a, TG_TAKES_ALERTS, "--exec"); break;
+		case OPT_WEBHOOK: rep->webhook = optarg; need(a, TG_TAKES_ALERTS, "--webhook"); break;
+		case OPT_WEBHOOK_FORMAT:
+			if (strcmp(optarg, "slack") && strcmp(optarg, "json"))
+				return tg_report_fail(rep, "--webhook-format \"%s\" is not slack or json",
+				                      optarg);
+			rep->webhook_format = optarg;
+			rep->webhook_json = !strcmp(optarg, "json");
+			need(a, TG_TAKES_ALERTS, "--webhook-format");
+			break;
+		case OPT_NAME: rep->alert_name = optarg; need(a, TG_TAKES_ALERTS, "--name"); break;
 		case 'h':
 			if (a->watch)
 				tg_help_command(rep->out, a->watch);
@@ -601,6 +642,19 @@ static int parse_order(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
+/* "table, json, csv": the names of the formats set in mask, for a message. */
+static const char *format_names(unsigned mask)
+{
+	static char list[64];
+	size_t n = 0;
+
+	for (int i = 0; tg_emit_format_name(i); i++)
+		if (mask & F(i))
+			n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", n ? ", " : "",
+			                      tg_emit_format_name(i));
+	return list;
+}
+
 static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args *a)
 {
 	int64_t now = now_us();
@@ -609,7 +663,7 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args 
 	rep->since_us = 0;
 	rep->until_us = INT64_MAX;
 	rep->now_us = now;
-	for (unsigned i = 0; i < 16; i++)
+	for (unsigned i = 0; i < TG_TAKES_BITS; i++)
 		if ((a->used & (1u << i)) && !(cmd->takes & (1u << i)))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);
@@ -636,8 +690,11 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args 
 	if (a->format) {
 		rep->format = tg_emit_format(a->format);
 		if (rep->format < 0 || !(cmd->formats & F(rep->format)))
-			return tg_report_fail(rep, "%s cannot be written as \"%s\"; see --help for its formats",
-			                      cmd->name, a->format);
+			return tg_report_fail(rep, "%s cannot be written as \"%s\"; its formats: %s%s",
+			                      cmd->name, a->format, format_names(cmd->formats),
+			                      rep->format == TG_FMT_HTML ?
+			                      " (html: summary and the views daily, weekly, monthly, "
+			                      "session, blocks)" : "");
 	}
 	if (rep->chart && rep->format != TG_FMT_TABLE)
 		return tg_report_fail(rep, "--chart draws bars for people and cannot be written as "

@@ -21,6 +21,12 @@ struct tg_budget_flags {
 	const char *scope, *window, *usd, *tokens, *action, *alert, *fallback, *unpriced;
 };
 
+/* estimate's flags, NULL (0) when not given. */
+struct tg_estimate_flags {
+	const char *input_tokens, *input_file, *output_tokens;
+	int budget;
+};
+
 /* --tag-label: at most this many tags as metric labels (agg.h's keys
  * beside provider, model, operation, process). */
 #define TG_REPORT_TAG_LABELS 4
@@ -53,6 +59,12 @@ struct tg_report {
 	int follow;         /* records: --follow */
 	const char *otlp;   /* export: --otlp URL */
 	int spans;          /* export: --spans */
+	struct tg_estimate_flags estimate;
+	const char *alert_exec;   /* alerts: --exec CMD */
+	const char *webhook;      /* alerts: --webhook URL */
+	const char *webhook_format; /* alerts: --webhook-format as given */
+	int webhook_json;         /* alerts: --webhook-format json */
+	const char *alert_name;   /* alerts: --name (the watermark) */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -75,8 +87,11 @@ struct tg_report {
 #define TG_TAKES_EXPORT  0x1000u /* --tag-label, --listen */
 #define TG_TAKES_FOLLOW  0x2000u /* --follow */
 #define TG_TAKES_OTLP    0x4000u /* --otlp, --spans */
-#define TG_TAKES_CHART   0x8000u /* --chart */
-#define TG_TAKES_WATCH   0x10000u /* --interval: watch's own, for its help */
+#define TG_TAKES_ESTIMATE 0x8000u /* --input-tokens, --input-file, --output-tokens, --budget */
+#define TG_TAKES_ALERTS  0x10000u /* --exec, --webhook, --webhook-format, --name */
+#define TG_TAKES_CHART   0x20000u /* --chart */
+#define TG_TAKES_WATCH   0x40000u /* --interval: watch's own, for its help */
+#define TG_TAKES_BITS    19      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;
@@ -144,6 +159,8 @@ extern const char *const tg_metric_token_type[];
  * Returns 0, or TG_EXIT_FAIL after saying why. */
 int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_agg *a);
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_estimate(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_alerts(const struct tg_report *rep, struct tg_ledger *l);
 
 /* watch (watch.c): cmd, a view, drawn again every interval seconds until
  * SIGINT or SIGTERM.  Before each frame period(rep, ctx) sets the period
@@ -164,6 +181,10 @@ int tg_report_load_prices(const struct tg_report *rep, struct tg_prices **prices
 
 /* The user's price file the table is loaded with, or NULL for none. */
 const char *tg_report_prices_file(void);
+
+/* The table's version, date and age, and the user's price file, on
+ * rep->out; a warning on rep->err when it is stale (prices, estimate). */
+void tg_report_price_edition(const struct tg_report *rep, const struct tg_prices *t);
 
 /* Days after which the bundled price table is called stale (prices, doctor). */
 #define TG_PRICES_STALE_DAYS 90

@@ -2,6 +2,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "env.h"
 #include "provider_names.h"
 #include "unknowns.h"
 
@@ -74,11 +75,41 @@ static int look(void *ctx, const struct tg_record *r)
 	return all_found(s);  /* 1 stops the scan */
 }
 
-static int is_known_provider(const char *name)
+/* Whether an entry host[:port]=NAME[/wire] of TOKENGUARD_HOSTS (the
+ * shim's own providers, shim/providers.h) names the provider name. */
+static int is_added_provider(const char *name)
 {
-#define KNOWN(n, wire) !strcasecmp(name, n) ||
-	return TG_PROVIDER_NAMES(KNOWN) 0;
-#undef KNOWN
+	const char *hosts = tg_env_get("TOKENGUARD_HOSTS");
+
+	for (const char *p = hosts ? hosts : ""; *p; p += *p == ',') {
+		size_t len = strcspn(p, ","), eq = strcspn(p, "=");
+
+		if (eq < len) {
+			const char *v = p + eq + 1;
+			size_t vlen = strcspn(v, ",/");
+
+			if (vlen == strlen(name) && !strncasecmp(v, name, vlen))
+				return 1;
+		}
+		p += len;
+	}
+	return 0;
+}
+
+/* No ledger yet: a provider that none could ever hold is a typo. */
+static int unknown_without_ledger(const struct tg_report *rep, int fatal)
+{
+	const char *name = rep->filter.provider, *sep = "";
+
+	if (!name || tg_provider_name_known(name) || is_added_provider(name))
+		return 0;
+	fprintf(rep->err, "tokenguard-report: %s: \"%s\" is no provider tokenguard knows, nor one "
+	        "TOKENGUARD_HOSTS adds; providers: ", fatal ? "error" : "warning", name);
+#define LIST(n, wire) fprintf(rep->err, "%s%s", sep, n), sep = ", ";
+	TG_PROVIDER_NAMES(LIST)
+#undef LIST
+	putc('\n', rep->err);
+	return 1;
 }
 
 static void say(const struct tg_report *rep, int fatal, const char *what, const char *value,
@@ -99,7 +130,9 @@ int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, i
 
 	memset(&s, 0, sizeof s);
 	s.f = f;
-	if (!l || all_found(&s))
+	if (!l)
+		return unknown_without_ledger(rep, fatal);
+	if (all_found(&s))
 		return 0;
 	rc = tg_ledger_scan(l, 0, INT64_MAX, look, &s);
 	if (rc < 0) {
@@ -108,7 +141,7 @@ int tg_unknown_filter_values(const struct tg_report *rep, struct tg_ledger *l, i
 	}
 	if (f->provider && !s.found_provider && ++unknown)
 		say(rep, fatal, "provider", f->provider, "providers", &s.providers,
-		    is_known_provider(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
+		    tg_provider_name_known(f->provider) ? "" : " (nor is it a provider tokenguard knows)");
 	if (f->model && !s.found_model && ++unknown)
 		say(rep, fatal, "model", f->model, "models", &s.models, "");
 	if (f->process && !s.found_process && ++unknown)

@@ -35,7 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "chart.h"
+#include "text_chart.h"
 #include "decimal.h"
 #include "emit.h"
 #include "env.h"
@@ -138,7 +138,7 @@ static void measure(struct watch *w)
 		w->rows = ws.ws_row;
 	}
 	if (w->cols <= 0)
-		w->cols = tg_term_columns(stdout, TG_CHART_WIDTH_DEFAULT);
+		w->cols = tg_term_columns(stdout, TG_TEXT_CHART_WIDTH);
 }
 
 /* The frame in text (len bytes) over the last one: at most rows - 1
@@ -260,7 +260,7 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
 	int first = 1, rc = 0;
 
 	w.tty = isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb"));
-	w.utf8 = tg_chart_utf8_locale();
+	w.utf8 = tg_text_chart_utf8();
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
 	sigaction(SIGINT, &sa, NULL);

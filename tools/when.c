@@ -295,3 +295,19 @@ int tg_when_local_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
 	*p = '\0';
 	return (int)(p - buf);
 }
+
+int tg_when_local_seconds(int64_t us, char buf[TG_WHEN_LOCAL_MAX])
+{
+	int64_t local = tg_when_local(us);
+	int64_t days = floor_div(local, US_PER_DAY), secs = (local - days * US_PER_DAY) / US_PER_SEC;
+	char *p = put_date(buf, days);
+
+	*p++ = ' ';
+	p = put_digits(p, secs / 3600, 2);
+	*p++ = ':';
+	p = put_digits(p, secs / 60 % 60, 2);
+	*p++ = ':';
+	p = put_digits(p, secs % 60, 2);
+	*p = '\0';
+	return (int)(p - buf);
+}

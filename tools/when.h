@@ -63,4 +63,9 @@ void tg_when_hour(int64_t us, char buf[3]);
  * 2026-11-22T17:33+09:00.  Returns the length written. */
 int tg_when_local_iso(int64_t us, char buf[TG_WHEN_ISO_MAX]);
 
+/* us in the report's zone to the second, for people: 2026-11-22 17:33:05.
+ * Returns the length written. */
+#define TG_WHEN_LOCAL_MAX 20
+int tg_when_local_seconds(int64_t us, char buf[TG_WHEN_LOCAL_MAX]);
+
 #endif

@@ -38,6 +38,23 @@ static int is_zone(const char *name)
 	return ok;
 }
 
+/* The name of the system's zone, from the link /etc/localtime is on
+ * Debian ("../usr/share/zoneinfo/Europe/Berlin"); "local" when it is no
+ * link into the database. */
+static void name_local(void)
+{
+	char link[TG_ZONE_NAME_MAX + 64];
+	ssize_t n = readlink("/etc/localtime", link, sizeof link - 1);
+	const char *at;
+
+	snprintf(shown, sizeof shown, "local");
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	if ((at = strstr(link, "zoneinfo/")) && is_zone(at + strlen("zoneinfo/")))
+		snprintf(shown, sizeof shown, "%s", at + strlen("zoneinfo/"));
+}
+
 int tg_zone_use(const char *name, char *err, size_t errlen)
 {
 	char tz[TG_ZONE_NAME_MAX + 1];
@@ -56,7 +73,10 @@ int tg_zone_use(const char *name, char *err, size_t errlen)
 		}
 		snprintf(shown, sizeof shown, "%s", name);
 	} else {
-		snprintf(shown, sizeof shown, "%s", env && *env ? env + (*env == ':') : "local");
+		if (env && *env)
+			snprintf(shown, sizeof shown, "%s", env + (*env == ':'));
+		else
+			name_local();
 	}
 	tzset();
 	chosen = 1;

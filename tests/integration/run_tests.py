@@ -23,7 +23,7 @@ TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
 budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, launcher-*, doctor-*,
-export-*, chart-*).
+export-*, estimate-*, alerts-*, html-*, chart-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
@@ -48,6 +48,7 @@ import concurrent.futures
 import fnmatch
 import json
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -70,12 +71,15 @@ import sdk_node  # noqa: E402
 import launcher  # noqa: E402
 import export  # noqa: E402
 import otlp_export  # noqa: E402
+import estimate  # noqa: E402
+import alerts  # noqa: E402
+import html_report  # noqa: E402
 import charts  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
 SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
-          otlp_export, charts)
+          otlp_export, estimate, alerts, html_report, charts)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
@@ -553,6 +557,61 @@ def read_records(env, ledger):
     return recs
 
 
+# The price line a model matches, as `tokenguard-report prices MODEL`
+# prints it: {"base": {kind: USD per million}, "above": {...}, "threshold": N}.
+# The report's matching picks the line; the cost is worked out here, from
+# the record's counts, by the README's rule, independently of the shim.
+_price_lines = {}
+_price_lock = threading.Lock()
+
+
+def price_line(provider, model):
+    key = (provider, model)
+    with _price_lock:
+        if key in _price_lines:
+            return _price_lines[key]
+    report = os.environ.get("TG_IT_REPORT", os.path.join(TOP, "build", "tokenguard-report"))
+    p = subprocess.run([report, "prices", model, "--provider", provider],
+                       capture_output=True, timeout=60)
+    line = None
+    if p.returncode == 0:
+        line = {"base": {}, "above": {}, "threshold": None}
+        cur = None
+        for text in p.stdout.decode().splitlines():
+            m = re.match(r"\s+above (\d+) input tokens:$", text)
+            if "): family " in text:
+                cur = line["base"]
+            elif m:
+                line["threshold"], cur = int(m.group(1)), line["above"]
+            elif cur is not None and re.match(r"\s+\w+\s+[0-9.eE+-]+$", text):
+                kind, value = text.split()
+                cur[kind] = float(value)
+    with _price_lock:
+        _price_lines[key] = line
+    return line
+
+
+def expected_cost(rec, expect):
+    """The cost of rec's counts at its model's price line, or None when no
+    line prices it (then the record must be an estimate)."""
+    line = price_line(rec["provider"], rec["model"])
+    if line is None:
+        return None
+    n = lambda f: rec.get(f) or 0  # noqa: E731
+    rates = line["base"]
+    if line["threshold"] is not None and n("input_tokens") > line["threshold"]:
+        rates = line["above"]
+    cached, writes = n("cached_input_tokens"), n("cache_creation_input_tokens")
+    plain = max(n("input_tokens") - cached - writes, 0)
+    w1 = expect.get("cache_creation_1h_input_tokens") or 0
+    w5 = max(writes - w1, 0)
+    reasoning = n("reasoning_tokens") if rates["reasoning"] != rates["output"] else 0
+    out = max(n("output_tokens") - reasoning, 0)
+    return (plain * rates["input"] + cached * rates["cached_input"] +
+            w5 * rates["cache_write_5m"] + w1 * rates["cache_write_1h"] +
+            out * rates["output"] + reasoning * rates["reasoning"]) / 1e6
+
+
 def record_problems(rec, ex, client):
     """Everything wrong with rec as the record of exchange ex."""
     c = ex.case
@@ -630,9 +689,11 @@ def record_problems(rec, ex, client):
         want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0, "> 0: an estimate")
     else:
         eq("cost_estimated", False)
-        if rec.get("unpriced") is False and billed:
-            want("cost_usd", lambda v: isinstance(v, (int, float)) and v > 0,
-                 "> 0 for a priced model")
+        if rec.get("unpriced") is False and billed and rec.get("model"):
+            cost = expected_cost(rec, c["expect"])
+            want("cost_usd", lambda v: cost is not None and isinstance(v, (int, float)) and
+                 abs(v - cost) <= 1e-9 * max(cost, 1e-6),
+                 "%r: its counts at the price line of %s" % (cost, rec["model"]))
     return list(dict.fromkeys(bad))
 
 

@@ -68,6 +68,7 @@ static void blocked_alert(const char *policy)
 	snprintf(path, sizeof path, "%s/l", dir);
 	cr_assert_eq(tg_ledger_open(&l, path, 0), 0);
 	memset(&a, 0, sizeof a);
+	a.window = a.alert_pct = a.repeat = -1;   /* not known, as an older writer left them */
 	a.ts_us = INT64_C(1795336391000000);  /* 2026-11-22T08:33:11Z */
 	a.level = TG_ALERT_BLOCKED;
 	snprintf(a.policy, sizeof a.policy, "%s", policy);
@@ -253,6 +254,7 @@ static void add_alert(const char *policy, int level, int64_t ts, double usd, int
 	snprintf(path, sizeof path, "%s/l", dir);
 	cr_assert_eq(tg_ledger_open(&l, path, TG_LEDGER_CREATE), 0);
 	memset(&a, 0, sizeof a);
+	a.window = a.alert_pct = a.repeat = -1;   /* not known, as an older writer left them */
 	a.ts_us = ts;
 	a.level = level;
 	a.spend_usd = usd;
@@ -304,11 +306,17 @@ Test(budget_cli, lists_the_alerts_of_the_ledger_as_table_and_json)
 		"[\n{\"ts\":\"2026-11-22T08:01:00.000Z\",\"policy\":\"daily\",\"level\":\"limit\","
 		"\"spend_usd\":1,\"spend_tokens\":1000,\"limit_usd\":1,\"limit_tokens\":null,"
 		"\"window_start\":\"2026-11-22T00:00:00.000Z\",\"pid\":4242,\"process\":\"python3\","
-		"\"model\":\"gpt-4o\",\"detail\":null},\n"
+		"\"model\":\"gpt-4o\",\"detail\":null,\"provider\":null,\"scope\":null,\"window\":null,"
+		"\"alert_pct\":null,\"pct\":100,\"repeat\":false,\"message\":\"tokenguard: budget 'daily' "
+		"reached its limit: spent $1.00 of $1.00 (100%); process python3 (pid 4242), model "
+		"gpt-4o\"},\n"
 		"{\"ts\":\"2026-11-22T08:33:11.000Z\",\"policy\":\"daily\",\"level\":\"blocked\","
 		"\"spend_usd\":0,\"spend_tokens\":0,\"limit_usd\":0,\"limit_tokens\":0,"
 		"\"window_start\":\"1970-01-01T00:00:00.000Z\",\"pid\":0,\"process\":\"python3\","
-		"\"model\":\"gpt-4o\",\"detail\":null}\n]\n");
+		"\"model\":\"gpt-4o\",\"detail\":null,\"provider\":null,\"scope\":null,\"window\":null,"
+		"\"alert_pct\":null,\"pct\":100,\"repeat\":false,\"message\":\"tokenguard: budget 'daily' "
+		"blocked a call: spent $0.00 of $0.00 and 0 of 0 tokens (100%); process python3, model "
+		"gpt-4o\"}\n]\n");
 
 	cr_assert_eq(run("budget alerts --since 2026-11-23", out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, "\n(no alerts in this period)\n"), "%s", out);

@@ -246,7 +246,8 @@ static int table_lines(char *out, char **line, int max)
 	     l = strtok_r(NULL, "\n", &save)) {
 		if (strchr(l, ':') && !strchr(l, ' '))
 			continue;
-		if (!strncmp(l, "note:", 5) || !strncmp(l, "?:", 2) || !strncmp(l, "BLOCKED:", 8))
+		if (!strncmp(l, "note:", 5) || !strncmp(l, "?:", 2) || !strncmp(l, "BLOCKED:", 8) ||
+		    !strncmp(l, "Hidden to fit", 13))
 			break;  /* the legends below the table */
 		line[n++] = l;
 	}
@@ -282,14 +283,29 @@ Test(forgiving, summary_fits_a_110_column_terminal_aligned)
 	cr_assert_eq(summary_on_tty(110, out, sizeof out), 110, "%s", out);
 }
 
-Test(forgiving, summary_on_80_columns_cuts_its_text_columns_aligned)
+Test(forgiving, summary_on_80_columns_leaves_out_columns_and_says_which)
 {
 	char out[16384];
 
-	/* The numbers alone take 81 columns: never cut, so the line is
-	 * wider than 80, the text columns cut to 8 each, still aligned. */
-	summary_on_tty(80, out, sizeof out);
-	cr_assert(strstr(out, "\nft:gpt-\xe2\x80\xa6  a-team-\xe2\x80\xa6  "), "%s", out);
+	/* All the numbers take 81 columns: the token kinds people need least
+	 * are left out, named under the table, before a text column is cut
+	 * below 20; the line then fits. */
+	cr_assert_leq(summary_on_tty(80, out, sizeof out), 80, "%s", out);
+	cr_assert(strstr(out, "\nHidden to fit 80 columns: BLOCKED, INPUT, CACHED, CACHE-WRITE, "
+	                 "REASONING (--format json or csv has every column)\n"), "%s", out);
+	cr_assert(strstr(out, "\nft:gpt-4o-mini-2024-\xe2\x80\xa6  a-team-with-a-rather-\xe2\x80\xa6  "),
+	          "%s", out);
+	cr_assert(strstr(out, "  CALLS  OUTPUT  TOKENS  COST (USD)\n"), "%s", out);
+}
+
+Test(forgiving, summary_on_50_columns_keeps_calls_tokens_and_cost)
+{
+	char out[16384];
+
+	cr_assert_leq(summary_on_tty(50, out, sizeof out), 56, "%s", out);
+	cr_assert(strstr(out, "  CALLS  TOKENS  COST (USD)\n"), "%s", out);
+	cr_assert(strstr(out, "Hidden to fit 50 columns: BLOCKED, INPUT, CACHED, CACHE-WRITE, "
+	                 "OUTPUT, REASONING"), "%s", out);
 }
 
 Test(forgiving, summary_piped_keeps_its_full_width)
@@ -327,4 +343,43 @@ Test(forgiving, records_on_a_terminal_cut_text_columns_aligned)
 			process_col = columns(line[i], at);
 		cr_assert_eq(columns(line[i], at), process_col, "misaligned: %s", line[i]);
 	}
+}
+
+Test(forgiving, records_on_80_columns_fit_and_name_what_they_leave_out)
+{
+	static char copy[16384];
+	char out[16384], *line[32];
+	int n;
+
+	put_long_names();
+	cr_assert_eq(tgt_run_report_tty(80, out, sizeof out, "records --ledger %s --timezone UTC", dir),
+	             0, "%s", out);
+	n = table_lines(strcpy(copy, out), line, 32);
+	cr_assert_eq(n, 4, "the head and three records:\n%s", out);
+	cr_assert(!strncmp(line[0], "TIME (UTC)  ", 12), "%s", out);
+	cr_assert(!strncmp(line[1], "2026-11-22 01:00:00  ", 21), "%s", out);
+	for (int i = 0; i < n; i++)
+		cr_assert_leq(columns(line[i], strlen(line[i])), 80, "%s", line[i]);
+	cr_assert(strstr(out, "\nHidden to fit 80 columns: "), "%s", out);
+	/* the zone's wall clock: Tokyo is 9 hours ahead */
+	cr_assert_eq(tgt_run_report_tty(200, out, sizeof out, "records --ledger %s --timezone Asia/Tokyo",
+	                                dir), 0, "%s", out);
+	cr_assert(strstr(out, "TIME (Asia/Tokyo)"), "%s", out);
+	cr_assert(strstr(out, "\n2026-11-22 10:00:00  "), "%s", out);
+	cr_assert_null(strstr(out, "Hidden to fit"), "%s", out);
+}
+
+Test(forgiving, check_without_a_ledger_refuses_a_provider_that_cannot_be)
+{
+	char out[4096], none[128];
+
+	snprintf(none, sizeof none, "%s/none", dir);
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out,
+	                            "check --ledger %s --max-usd 1 --provider opneai", none), 2, "%s", out);
+	cr_assert(strstr(out, "error: \"opneai\" is no provider tokenguard knows, nor one "
+	                 "TOKENGUARD_HOSTS adds; providers: openai, azure-openai, "), "%s", out);
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out,
+	                            "check --ledger %s --max-usd 1 --provider anthropic", none), 0, "%s", out);
+	cr_assert_eq(tgt_run_report("TOKENGUARD_HOSTS=llm.internal:8443=vllm/openai", out, sizeof out,
+	                            "check --ledger %s --max-usd 1 --provider vllm", none), 0, "%s", out);
 }

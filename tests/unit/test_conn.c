@@ -12,6 +12,7 @@
 #include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
+#include "failing_alloc.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -215,17 +216,30 @@ Test(conn, a_downgrade_sends_the_cheaper_model_and_records_both, .init = setup_d
 /* httpx (and so the official Python SDKs) writes headers and body apart:
  * the headers are held back until the body is whole, then both go out in
  * one write, rewritten when a budget says so. */
-Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_downgrade, .fini = teardown)
+/* Writes request's headers alone, which are held: returns their length,
+ * the body in *body. */
+static size_t write_held_headers(void *ssl, const char **body)
 {
-	char ssl[] = "api.openai.com";
-	const char *body = strstr(request, "\r\n\r\n") + 4;
-	size_t hlen = (size_t)(body - request), blen = strlen(body);
 	struct tg_write_plan p;
+	size_t hlen;
 
+	*body = strstr(request, "\r\n\r\n") + 4;
+	hlen = (size_t)(*body - request);
 	tg_conn_write_begin(ssl, request, hlen, &p);
 	cr_assert_eq(p.swallow, 1, "the headers wait for the body");
 	tg_conn_write_end(&p, hlen, 0);
+	return hlen;
+}
 
+Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_downgrade, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	const char *body;
+	struct tg_write_plan p;
+	size_t blen;
+
+	write_held_headers(ssl, &body);
+	blen = strlen(body);
 	tg_conn_write_begin(ssl, body, blen, &p);
 	cr_assert_eq(p.swallow, 0);
 	cr_assert_neq(p.buf, body, "headers and body go out together");
@@ -239,6 +253,45 @@ Test(conn, a_request_written_in_pieces_is_held_then_sent_whole, .init = setup_do
 	cr_assert_eq(s.n, 1);
 	cr_assert(s.r[0].flags & TG_REC_DOWNGRADED);
 	cr_assert_str_eq(s.r[0].requested_model, "gpt-4o");
+}
+
+/* Out of memory while a request is held: the held head still goes out,
+ * first, then the program's write as it wrote it; no byte is lost, and
+ * the connection is no longer observed (nothing is recorded). */
+Test(conn, out_of_memory_while_holding_loses_no_byte, .init = setup_downgrade, .fini = teardown)
+{
+	char ssl[] = "api.openai.com";
+	const char *body;
+	size_t hlen = write_held_headers(ssl, &body), blen = strlen(body);
+	struct tg_write_plan p;
+
+	tgt_alloc_fail_from = hlen + 1;  /* joining the body to the head fails */
+	tg_conn_write_begin(ssl, body, blen, &p);
+	tgt_alloc_fail_from = 0;
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_eq(p.prefix_len, hlen);
+	cr_assert(memcmp(p.prefix, request, hlen) == 0, "the held head, byte for byte");
+	cr_assert_eq(p.buf, body, "then the body, as the program wrote it");
+	cr_assert_eq(p.len, blen);
+
+	/* The prefix could not go out (a non-blocking socket): the program's
+	 * retry of the same write sends it again, then the body. */
+	tg_conn_write_end(&p, 0, 0);
+	tg_conn_write_begin(ssl, body, blen, &p);
+	cr_assert_eq(p.prefix_len, hlen);
+	cr_assert_eq(p.buf, body);
+	tg_conn_prefix_sent(&p);
+	tg_conn_write_end(&p, 0, 0);
+	/* It went out, the body did not: the next retry is the body alone. */
+	tg_conn_write_begin(ssl, body, blen, &p);
+	cr_assert_null(p.prefix);
+	cr_assert_eq(p.buf, body);
+	cr_assert_eq(p.len, blen);
+	tg_conn_write_end(&p, blen, 0);
+	read_all(ssl, response, sizeof response - 1, 50);
+	tg_conn_forget(ssl);
+	/* no longer observed: no record (and so, here, no ledger) */
+	cr_assert(access(ledger_dir, F_OK) != 0 || records().n == 0);
 }
 
 Test(conn, a_request_waiting_for_100_continue_is_not_held, .init = setup, .fini = teardown)

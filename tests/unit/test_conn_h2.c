@@ -11,6 +11,7 @@
 #include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
+#include "failing_alloc.h"
 
 static char ledger_dir[256];
 
@@ -259,6 +260,35 @@ Test(conn_h2, a_downgrade_edits_the_body_in_place_at_its_length, .init = setup_d
 	               "{\"model\":\"gpt-4o-mini\",\"messages\":[],\"n\":1,  \"x\": \"a b\"}", 1);
 	downgrade_case("{\"model\": \"gpt-4o-2024-08-06\", \"messages\": []}",
 	               "{\"model\": \"gpt-4o-mini\"      , \"messages\": []}", 0);
+}
+
+/* Out of memory while a request is held: what was held goes out first,
+ * then the write as the program made it; no byte is lost. */
+Test(conn_h2, out_of_memory_while_holding_loses_no_byte, .init = setup_downgrade, .fini = teardown)
+{
+	static const char body[] = "{\"model\": \"gpt-4o\", \"messages\": []}";
+	unsigned char all[2048];
+	size_t n = request_start(all);
+	size_t cut = strlen(body) / 2, first;
+	n += data_frames(all + n, 1, body, cut, 0);
+	first = n - (9 + strlen(body) - cut);   /* up to the last DATA frame */
+
+	char ssl[] = "h2oom";
+	struct tg_write_plan p;
+	tg_conn_write_begin(ssl, (const char *)all, first, &p);
+	cr_assert_eq(p.swallow, 1, "held: the body is still to come");
+	tg_conn_write_end(&p, first, 0);
+	tgt_alloc_fail_from = first + 1;
+	tg_conn_write_begin(ssl, (const char *)all + first, n - first, &p);
+	tgt_alloc_fail_from = 0;
+	cr_assert_eq(p.swallow, 0);
+	cr_assert_eq(p.prefix_len, first);
+	cr_assert(memcmp(p.prefix, all, first) == 0, "the held bytes, as they were");
+	cr_assert_eq(p.buf, (const char *)all + first, "then the write, untouched");
+	cr_assert_eq(p.len, n - first);
+	tg_conn_prefix_sent(&p);
+	tg_conn_write_end(&p, n - first, 0);
+	tg_conn_forget(ssl);
 }
 
 /* A body that is no JSON (gRPC streams, which may wait for the server

@@ -275,7 +275,7 @@ Test(report_views, records_are_jsonl_when_piped_and_a_table_on_a_terminal)
 	cr_assert_eq(out[0], '{', "%s", out);
 	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "records --format table --ledger %s", dir),
 	             0, "%s", out);
-	cr_assert(!strncmp(out, "TS ", 3), "%s", out);
+	cr_assert(!strncmp(out, "TIME (", 6), "%s", out);
 	/* script(1) runs the report on a terminal of its own */
 	if (system("command -v script >/dev/null 2>&1") != 0)
 		cr_skip_test("script(1) is not installed");
@@ -285,7 +285,7 @@ Test(report_views, records_are_jsonl_when_piped_and_a_table_on_a_terminal)
 	len = fread(out, 1, sizeof out - 1, p);
 	out[len] = '\0';
 	cr_assert_eq(pclose(p), 0, "%s", out);
-	cr_assert(!strncmp(out, "TS ", 3), "%s", out);
+	cr_assert(!strncmp(out, "TIME (", 6), "%s", out);
 	cr_assert_null(strstr(out, "{\"ts\""), "%s", out);
 	/* --format still wins */
 	snprintf(cmd, sizeof cmd, "script -q -e -c '%s records --format jsonl --ledger %s' /dev/null",

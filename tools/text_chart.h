@@ -1,4 +1,4 @@
-/* chart.h - spend drawn as horizontal bars (--chart): one line per row,
+/* text_chart.h - spend drawn as horizontal bars (--chart): one line per row,
  * its label, its bar and its amount, every line within a given width.
  *
  * Owns: the drawing alone.  How wide the label, bar and amount columns
@@ -18,51 +18,51 @@
  *
  * The columns: label, a space, bar, a space, amount (right-aligned).
  * Amounts are never cut while there is room for them; labels are cut
- * first (down to TG_CHART_LABEL_MIN), then the bar narrows (down to
- * TG_CHART_BAR_MIN), then the label again, then the bar goes.  Only a
- * width too narrow for the amount and TG_CHART_LABEL_FLOOR columns of
+ * first (down to TG_TEXT_CHART_LABEL_MIN), then the bar narrows (down to
+ * TG_TEXT_CHART_BAR_MIN), then the label again, then the bar goes.  Only a
+ * width too narrow for the amount and TG_TEXT_CHART_LABEL_FLOOR columns of
  * label cuts the amount (marked as cut, as a label is).
  */
-#ifndef TG_CHART_H
-#define TG_CHART_H
+#ifndef TG_TEXT_CHART_H
+#define TG_TEXT_CHART_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-#define TG_CHART_LABEL_MIN 10
-#define TG_CHART_BAR_MIN 10
-#define TG_CHART_LABEL_FLOOR 6
+#define TG_TEXT_CHART_LABEL_MIN 10
+#define TG_TEXT_CHART_BAR_MIN 10
+#define TG_TEXT_CHART_LABEL_FLOOR 6
 /* The width of a chart not written to a terminal and without $COLUMNS. */
-#define TG_CHART_WIDTH_DEFAULT 80
+#define TG_TEXT_CHART_WIDTH 80
 
-struct tg_chart_row {
+struct tg_text_chart_row {
 	const char *label;   /* UTF-8; one display column per character */
 	const char *amount;  /* as the tables show it: "$1.23", "? (2?)", ... */
 	double value;        /* the bar, relative to the largest of the rows */
 };
 
-struct tg_chart {
-	const struct tg_chart_row *row;
+struct tg_text_chart {
+	const struct tg_text_chart_row *row;
 	size_t nrows;
-	const struct tg_chart_row *head;   /* a first line without a bar, or NULL */
-	const struct tg_chart_row *total;  /* a last line without a bar, or NULL */
+	const struct tg_text_chart_row *head;   /* a first line without a bar, or NULL */
+	const struct tg_text_chart_row *total;  /* a last line without a bar, or NULL */
 	int width;                          /* no line is longer (in columns) */
 	int utf8;                           /* block elements and U+2026; else ASCII */
 };
 
 /* The chart's lines into f, each ending in '\n': head, rows, total;
  * nothing when there are none. */
-void tg_chart_write(FILE *f, const struct tg_chart *c);
+void tg_text_chart_write(FILE *f, const struct tg_text_chart *c);
 
 /* text wrapped at spaces into lines of at most width columns, the lines
  * after the first of a paragraph indented by two spaces; a word too long
  * for a line is cut.  A '\n' in text ends a paragraph; a trailing one is
  * not a paragraph of its own. */
-void tg_chart_wrap(FILE *f, const char *text, int width);
+void tg_text_chart_wrap(FILE *f, const char *text, int width);
 
 /* 1 when the user's locale (LC_CTYPE from the environment) has UTF-8 as
  * its codeset.  The program's own LC_CTYPE is put back, and LC_NUMERIC is
  * never touched: numbers keep their '.'. */
-int tg_chart_utf8_locale(void);
+int tg_text_chart_utf8(void);
 
 #endif

@@ -3,10 +3,13 @@
  * Owns: what one policy says about one call given the spend of its
  * window (allow, block, rewrite the model or the max output tokens, and
  * which alerts are due), and how the verdicts of every policy that
- * governs the call add up.  No I/O, no globals, no clock: the gate
- * (budget_gate.h) reads the policies and the spend, calls these, then
- * alerts, records and answers; the tests drive every action, fallback
- * and unpriced mode through tables (tests/unit/test_budget_decide.c).
+ * governs the call add up.  No I/O, no globals, no clock: the shim's gate
+ * (shim/budget_gate.h) reads the policies and the spend, calls these,
+ * then alerts, records and answers; the report's `estimate --budget`
+ * reads the same policies and spend and calls these too, so that what it
+ * says a call would meet is what the shim then does.  It lives in ledger/
+ * for that: both link it.  The tests drive every action, fallback and
+ * unpriced mode through tables (tests/unit/test_budget_decide.c).
  *
  * Rules:
  *  - a policy's USD spend is the window's usd, estimates included unless
@@ -32,9 +35,24 @@
 #include <stdint.h>
 
 #include "budget.h"
-#include "budget_gate.h"
 #include "ledger_budget.h"
 #include "price.h"
+
+enum tg_verdict {
+	TG_VERDICT_ALLOW,
+	TG_VERDICT_BLOCK,
+	TG_VERDICT_REWRITE,       /* new_model and/or new_max_tokens set */
+};
+
+/* What every policy that governs a call says of it, merged
+ * (tg_verdict_merge): the shim's answer to the call. */
+struct tg_gate_result {
+	enum tg_verdict verdict;
+	char policy[TG_POLICY_NAME_MAX];   /* the policy that decided; "" for allow */
+	char new_model[TG_MODEL_MAX];      /* downgrade target; "" to keep */
+	int64_t new_max_tokens;            /* clamp; -1 to keep */
+	char message[320];                 /* for the refusal the program reads */
+};
 
 /* The call as a decision sees it. */
 struct tg_decide_call {

@@ -1,11 +1,11 @@
-/* chart.c - spend as horizontal bars (see chart.h). */
+/* text_chart.c - spend as horizontal bars (see text_chart.h). */
 #include <langinfo.h>
 #include <locale.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "chart.h"
+#include "text_chart.h"
 #include "emit.h"
 
 /* U+2588 FULL BLOCK; U+2589..U+258F are seven eighths down to one. */
@@ -16,12 +16,12 @@ struct layout {
 	int label, bar, amount;  /* column widths; bar 0: no bar column */
 };
 
-static int widest(const struct tg_chart *c, int amount)
+static int widest(const struct tg_text_chart *c, int amount)
 {
 	size_t w = 0, k;
 
 	for (size_t i = 0; i < c->nrows + 2; i++) {
-		const struct tg_chart_row *r = i < c->nrows ? &c->row[i] : i == c->nrows ? c->head
+		const struct tg_text_chart_row *r = i < c->nrows ? &c->row[i] : i == c->nrows ? c->head
 		                               : c->total;
 
 		if (!r)
@@ -36,26 +36,26 @@ static int widest(const struct tg_chart *c, int amount)
 /* The order of chart.h: the label gives way first, then the bar, then the
  * label again, then the bar goes; the amount only when nothing else is
  * left. */
-static struct layout lay_out(const struct tg_chart *c)
+static struct layout lay_out(const struct tg_text_chart *c)
 {
 	struct layout l = { widest(c, 0), 0, widest(c, 1) };
 	int w = c->width < 1 ? 1 : c->width;
-	int lmin = l.label < TG_CHART_LABEL_MIN ? l.label : TG_CHART_LABEL_MIN;
+	int lmin = l.label < TG_TEXT_CHART_LABEL_MIN ? l.label : TG_TEXT_CHART_LABEL_MIN;
 	int room = w - l.amount - 2;   /* for label and bar */
 
-	if (room >= l.label + TG_CHART_BAR_MIN) {
+	if (room >= l.label + TG_TEXT_CHART_BAR_MIN) {
 		l.bar = room - l.label;
-	} else if (room >= lmin + TG_CHART_BAR_MIN) {
-		l.bar = TG_CHART_BAR_MIN;
+	} else if (room >= lmin + TG_TEXT_CHART_BAR_MIN) {
+		l.bar = TG_TEXT_CHART_BAR_MIN;
 		l.label = room - l.bar;
 	} else if (room > lmin) {
 		l.label = lmin;
 		l.bar = room - lmin;
 	} else {
 		/* No room for a bar: label, a space, amount.  A row must still
-		 * say what it is: down to TG_CHART_LABEL_FLOOR columns of label,
+		 * say what it is: down to TG_TEXT_CHART_LABEL_FLOOR columns of label,
 		 * the amount cut (and marked) if it must. */
-		int floor = l.label < TG_CHART_LABEL_FLOOR ? l.label : TG_CHART_LABEL_FLOOR;
+		int floor = l.label < TG_TEXT_CHART_LABEL_FLOOR ? l.label : TG_TEXT_CHART_LABEL_FLOOR;
 
 		room = w - l.amount - 1;
 		if (room < l.label)
@@ -72,7 +72,7 @@ static struct layout lay_out(const struct tg_chart *c)
 	return l;
 }
 
-static double largest(const struct tg_chart *c)
+static double largest(const struct tg_text_chart *c)
 {
 	double max = 0;
 
@@ -108,8 +108,8 @@ static void bar(struct tg_obuf *o, double v, double max, int width, int utf8)
 		tg_obuf_char(o, ' ');
 }
 
-static void line(struct tg_obuf *o, const struct tg_chart *c, const struct layout *l,
-                 const struct tg_chart_row *r, double max, int with_bar)
+static void line(struct tg_obuf *o, const struct tg_text_chart *c, const struct layout *l,
+                 const struct tg_text_chart_row *r, double max, int with_bar)
 {
 	const char *mark = c->utf8 ? TG_ELLIPSIS : ASCII_CUT;
 
@@ -128,7 +128,7 @@ static void line(struct tg_obuf *o, const struct tg_chart *c, const struct layou
 	tg_obuf_char(o, '\n');
 }
 
-void tg_chart_write(FILE *f, const struct tg_chart *c)
+void tg_text_chart_write(FILE *f, const struct tg_text_chart *c)
 {
 	char b[4096];
 	struct tg_obuf o = { f, b, 0, sizeof b };
@@ -167,7 +167,7 @@ static size_t columns_of(const char *s, size_t len)
 	return cols;
 }
 
-void tg_chart_wrap(FILE *f, const char *text, int width)
+void tg_text_chart_wrap(FILE *f, const char *text, int width)
 {
 	size_t w = width < 1 ? 1 : (size_t)width;
 	size_t indent = w > 10 ? 2 : 0;
@@ -217,7 +217,7 @@ void tg_chart_wrap(FILE *f, const char *text, int width)
 	}
 }
 
-int tg_chart_utf8_locale(void)
+int tg_text_chart_utf8(void)
 {
 	const char *was = setlocale(LC_CTYPE, NULL);
 	char *saved = was ? strdup(was) : NULL;

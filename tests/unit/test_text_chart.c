@@ -1,4 +1,4 @@
-/* test_chart.c - the drawing of --chart (tools/chart.c): exact lines for
+/* test_text_chart.c - the drawing of --chart (tools/text_chart.c): exact lines for
  * given rows and widths, in UTF-8 block elements and in ASCII. */
 #include <criterion/criterion.h>
 #include <locale.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/chart.h"
+#include "../../tools/text_chart.h"
 
 #define FULL "\xe2\x96\x88"   /* U+2588 */
 #define HALF "\xe2\x96\x8c"   /* U+258C, four eighths */
@@ -17,14 +17,14 @@
 
 static char out[1 << 16];
 
-static const char *draw(const struct tg_chart_row *rows, size_t n, const struct tg_chart_row *head,
-                        const struct tg_chart_row *total, int width, int utf8)
+static const char *draw(const struct tg_text_chart_row *rows, size_t n, const struct tg_text_chart_row *head,
+                        const struct tg_text_chart_row *total, int width, int utf8)
 {
-	struct tg_chart c = { rows, n, head, total, width, utf8 };
+	struct tg_text_chart c = { rows, n, head, total, width, utf8 };
 	FILE *f = fmemopen(out, sizeof out, "w");
 
 	cr_assert_not_null(f);
-	tg_chart_write(f, &c);
+	tg_text_chart_write(f, &c);
 	cr_assert_eq(fclose(f), 0);
 	return out;
 }
@@ -34,7 +34,7 @@ static const char *wrap(const char *text, int width)
 	FILE *f = fmemopen(out, sizeof out, "w");
 
 	cr_assert_not_null(f);
-	tg_chart_wrap(f, text, width);
+	tg_text_chart_wrap(f, text, width);
 	cr_assert_eq(fclose(f), 0);
 	return out;
 }
@@ -58,9 +58,9 @@ static size_t count(const char *s, const char *what)
 	return n;
 }
 
-Test(chart, draws_ascii_bars_in_proportion_with_the_amounts_right_aligned)
+Test(text_chart, draws_ascii_bars_in_proportion_with_the_amounts_right_aligned)
 {
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row rows[] = {
 		{ "a", "$1", 1.0 }, { "b", "$0.50", 0.5 }, { "c", "$0", 0 },
 	};
 
@@ -71,9 +71,9 @@ Test(chart, draws_ascii_bars_in_proportion_with_the_amounts_right_aligned)
 	                 "c                 $0\n");
 }
 
-Test(chart, draws_eighths_of_a_column_in_utf8)
+Test(text_chart, draws_eighths_of_a_column_in_utf8)
 {
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row rows[] = {
 		{ "x", "$8", 8 }, { "y", "$1", 1 }, { "z", "$3", 3 }, { "w", "$7.9", 7.9 },
 	};
 
@@ -85,9 +85,9 @@ Test(chart, draws_eighths_of_a_column_in_utf8)
 	                 "w " FULL FULL FULL FULL FULL FULL FULL FULL FULL FULL FULL SEVEN " $7.9\n");
 }
 
-Test(chart, a_tiny_spend_gets_the_smallest_bar_and_none_gets_an_empty_one)
+Test(text_chart, a_tiny_spend_gets_the_smallest_bar_and_none_gets_an_empty_one)
 {
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row rows[] = {
 		{ "big", "$1,000", 1000 }, { "tiny", "$0.00001", 1e-5 }, { "none", "$0.00", 0 },
 		{ "neg", "$?", -1 }, { "nan", "$?", NAN },
 	};
@@ -111,20 +111,20 @@ Test(chart, a_tiny_spend_gets_the_smallest_bar_and_none_gets_an_empty_one)
 	                 "nan                                   $?\n");
 }
 
-Test(chart, only_zero_values_draw_no_bar_at_all)
+Test(text_chart, only_zero_values_draw_no_bar_at_all)
 {
-	struct tg_chart_row rows[] = { { "a", "$0.00", 0 }, { "b", "? (2?)", 0 } };
+	struct tg_text_chart_row rows[] = { { "a", "$0.00", 0 }, { "b", "? (2?)", 0 } };
 
 	cr_assert_str_eq(draw(rows, 2, NULL, NULL, 24, 0),
 	                 "a                  $0.00\n"
 	                 "b                 ? (2?)\n");
 }
 
-Test(chart, head_and_total_lines_have_no_bar_and_share_the_columns)
+Test(text_chart, head_and_total_lines_have_no_bar_and_share_the_columns)
 {
-	struct tg_chart_row head = { "DAY", "COST (USD)", 0 };
-	struct tg_chart_row total = { "TOTAL", "~$3.00", 99 };
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row head = { "DAY", "COST (USD)", 0 };
+	struct tg_text_chart_row total = { "TOTAL", "~$3.00", 99 };
+	struct tg_text_chart_row rows[] = {
 		{ "2026-11-20", "$1.00", 1 }, { "2026-11-21", "~$2.00", 2 },
 	};
 
@@ -136,9 +136,9 @@ Test(chart, head_and_total_lines_have_no_bar_and_share_the_columns)
 	                 "TOTAL                             ~$3.00\n");
 }
 
-Test(chart, cuts_long_labels_with_an_ellipsis_keeping_the_amount_whole)
+Test(text_chart, cuts_long_labels_with_an_ellipsis_keeping_the_amount_whole)
 {
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row rows[] = {
 		{ "claude-sonnet-4-5-20250929-very-long", "$1.00", 1 }, { "gpt-4.1", "$0.50", 0.5 },
 	};
 
@@ -152,9 +152,9 @@ Test(chart, cuts_long_labels_with_an_ellipsis_keeping_the_amount_whole)
 	                 "gpt-4.1       #####      $0.50\n");
 }
 
-Test(chart, narrow_widths_drop_the_bar_then_cut_the_amount_marked)
+Test(text_chart, narrow_widths_drop_the_bar_then_cut_the_amount_marked)
 {
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row rows[] = {
 		{ "2026-11-26", ">=$0.0123 (1?) + ~$0.002", 1 }, { "2026-11-25", "$0.05", 2 },
 	};
 
@@ -170,11 +170,11 @@ Test(chart, narrow_widths_drop_the_bar_then_cut_the_amount_marked)
 
 /* Every width from 20 to 200: no line is wider, a bar line is exactly the
  * width, and the largest value fills its bar. */
-Test(chart, every_width_from_20_to_200_fits_and_the_largest_fills_the_bar)
+Test(text_chart, every_width_from_20_to_200_fits_and_the_largest_fills_the_bar)
 {
-	struct tg_chart_row head = { "PROVIDER / MODEL", "COST (USD)", 0 };
-	struct tg_chart_row total = { "TOTAL", ">=$12.3457 (3?) + ~$0.01", 0 };
-	struct tg_chart_row rows[] = {
+	struct tg_text_chart_row head = { "PROVIDER / MODEL", "COST (USD)", 0 };
+	struct tg_text_chart_row total = { "TOTAL", ">=$12.3457 (3?) + ~$0.01", 0 };
+	struct tg_text_chart_row rows[] = {
 		{ "openai / gpt-4.1-2025-04-14", "$10.00", 10 },
 		{ "anthropic / claude-sonnet-4-5-20250929", "$2.3457", 2.3457 },
 		{ "acme / mystery", "? (3?) + ~$0.01", 0.01 },
@@ -211,12 +211,12 @@ Test(chart, every_width_from_20_to_200_fits_and_the_largest_fills_the_bar)
 		}
 }
 
-Test(chart, nothing_for_no_rows)
+Test(text_chart, nothing_for_no_rows)
 {
 	cr_assert_str_eq(draw(NULL, 0, NULL, NULL, 80, 1), "");
 }
 
-Test(chart, wraps_text_at_spaces_with_an_indent)
+Test(text_chart, wraps_text_at_spaces_with_an_indent)
 {
 	cr_assert_str_eq(wrap("note: one two three four five six seven", 20),
 	                 "note: one two three\n  four five six\n  seven\n");
@@ -226,18 +226,18 @@ Test(chart, wraps_text_at_spaces_with_an_indent)
 	cr_assert_str_eq(wrap("short", 80), "short\n");
 }
 
-Test(chart, takes_utf8_from_the_locale_and_puts_the_program_locale_back)
+Test(text_chart, takes_utf8_from_the_locale_and_puts_the_program_locale_back)
 {
 	const char *before;
 
 	before = setlocale(LC_CTYPE, NULL);
 	cr_assert_str_eq(before, "C");
 	cr_assert_eq(setenv("LC_ALL", "C.UTF-8", 1), 0);
-	cr_assert_eq(tg_chart_utf8_locale(), 1);
+	cr_assert_eq(tg_text_chart_utf8(), 1);
 	cr_assert_str_eq(setlocale(LC_CTYPE, NULL), "C", "LC_CTYPE put back");
 	cr_assert_str_eq(setlocale(LC_NUMERIC, NULL), "C", "LC_NUMERIC never set");
 	cr_assert_eq(setenv("LC_ALL", "C", 1), 0);
-	cr_assert_eq(tg_chart_utf8_locale(), 0);
+	cr_assert_eq(tg_text_chart_utf8(), 0);
 	cr_assert_eq(setenv("LC_ALL", "POSIX", 1), 0);
-	cr_assert_eq(tg_chart_utf8_locale(), 0);
+	cr_assert_eq(tg_text_chart_utf8(), 0);
 }
