@@ -5,7 +5,8 @@
  * `check`, `budget status` and `verify`; a blocked call was never sent and
  * is only in BLOCKED.  Written as a table (its cells: sum_table.h), JSON,
  * CSV or an HTML page (html.h), which also sums the period by time and
- * model for its chart in the same scan. */
+ * model for its chart in the same scan; with --chart, as bars on a
+ * terminal (text_chart.h), one per row, by day when no --by is given. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
