@@ -105,6 +105,8 @@ check_words "completion of budget's subcommands" "reset rm " \
 	"$comp/tokenguard-report" tokenguard-report --ledger /tmp budget r
 check_words "completion of records --format" "json jsonl " \
 	"$comp/tokenguard-report" tokenguard-report records --format j
+check_words "completion of watch's views" "session summary " \
+	"$comp/tokenguard-report" tokenguard-report watch s
 check_words "completion of daily --format" "html " \
 	"$comp/tokenguard-report" tokenguard-report daily --format h
 check_words "completion of --by's last key" "model,process model,provider " \

@@ -5,12 +5,14 @@
  * `check`, `budget status` and `verify`; a blocked call was never sent and
  * is only in BLOCKED.  Written as a table (its cells: sum_table.h), JSON,
  * CSV or an HTML page (html.h), which also sums the period by time and
- * model for its chart in the same scan. */
+ * model for its chart in the same scan; with --chart, as bars on a
+ * terminal (text_chart.h), one per row, by day when no --by is given. */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agg.h"
+#include "text_chart.h"
 #include "decimal.h"
 #include "emit.h"
 #include "html.h"
@@ -24,6 +26,7 @@
 #include "zone.h"
 
 #define DEFAULT_BY "provider,model"
+#define CHART_BY "day"   /* --chart alone: the spend of each day */
 #define MAX_NOTES 8
 #define NOTE_MAX 512
 #define UNPRICED_NAMED 5
@@ -287,6 +290,97 @@ static void table(const struct tg_report *rep, const struct tg_agg *a, const str
 		fprintf(f, "note: %s\n", ns->text[i]);
 }
 
+/* ---- chart (--chart) ---- */
+
+#define CHART_KEY_SEP " / "
+
+/* The key values of group g (or the key headings, g < 0) joined. */
+static char *chart_label(const struct tg_agg *a, long g)
+{
+	char name[TG_AGG_MAX_KEYS][TG_AGG_TAG_MAX + 8];
+	const char *v[TG_AGG_MAX_KEYS];
+	size_t n = 1;
+	char *s;
+
+	for (int k = 0; k < a->nkeys; k++) {
+		if (g < 0) {
+			tg_sum_key_head(a, k, name[k], sizeof name[k]);
+			v[k] = name[k];
+		} else {
+			v[k] = tg_sum_key_text(a->group[g].value[k]);
+		}
+		n += strlen(v[k]) + sizeof CHART_KEY_SEP;
+	}
+	if (!(s = malloc(n)))
+		return NULL;
+	s[0] = '\0';
+	for (int k = 0; k < a->nkeys; k++) {
+		if (k)
+			strcat(s, CHART_KEY_SEP);
+		strcat(s, v[k]);
+	}
+	return s;
+}
+
+/* One bar per group, its length the group's cost: the measured part and
+ * the estimates (what budgets count); the amount is the table's COST
+ * cell, so an estimate shows "~$", an unknown cost "?" or ">=".  The
+ * legends are the table's, those of the amounts alone (no BLOCKED or
+ * MARKS column here), wrapped to the chart's width like the notes. */
+static int draw_chart(const struct tg_report *rep, const struct tg_agg *a, const struct notes *ns)
+{
+	struct tg_text_chart_row *row = calloc(a->ngroups + 1, sizeof *row), head, total;
+	char (*amount)[TG_CELL_MAX] = calloc(a->ngroups + 1, sizeof *amount);
+	char *head_label = chart_label(a, -1);
+	int width = tg_term_columns(rep->out, TG_TEXT_CHART_WIDTH), any_unknown = 0, rc = 0;
+	struct tg_text_chart c = { row, a->ngroups, &head, &total, width, tg_text_chart_utf8() };
+	const char *legend[TG_SUM_LEGEND_MAX];
+	struct tg_sum_legend lg;
+	size_t g;
+	int nlegend;
+
+	for (g = 0; row && amount && head_label && g < a->ngroups; g++) {
+		const struct tg_total *t = &a->group[g].sums.t;
+
+		if (!(row[g].label = chart_label(a, (long)g)))
+			break;
+		tg_sum_cell_text(&a->group[g].sums, TG_COL_COST, amount[g]);
+		row[g].amount = amount[g];
+		row[g].value = t->usd_known + t->usd_estimated;
+		any_unknown |= strchr(amount[g], '?') != NULL;
+	}
+	if (!row || !amount || !head_label || g < a->ngroups) {
+		rc = tg_report_fail(rep, "out of memory; retry with more memory available");
+		goto out;
+	}
+	head = (struct tg_text_chart_row){ head_label, tg_sum_col_head(TG_COL_COST), 0 };
+	tg_sum_cell_text(&a->total, TG_COL_COST, amount[a->ngroups]);
+	any_unknown |= strchr(amount[a->ngroups], '?') != NULL;
+	total = (struct tg_text_chart_row){ TG_SUM_TOTAL, amount[a->ngroups], 0 };
+	tg_text_chart_write(rep->out, &c);
+	if (!a->ngroups)
+		tg_text_chart_wrap(rep->out, TG_SUM_NO_CALLS, width);
+	tg_sum_legend_of(a, &lg);
+	lg.blocked = lg.mark = 0;
+	lg.unknown = any_unknown;
+	nlegend = tg_sum_legend_lines(&lg, legend);
+	for (int i = 0; i < nlegend; i++)
+		tg_text_chart_wrap(rep->out, legend[i], width);
+	for (int i = 0; i < ns->n; i++) {
+		char text[NOTE_MAX + 8];
+
+		snprintf(text, sizeof text, "note: %s", ns->text[i]);
+		tg_text_chart_wrap(rep->out, text, width);
+	}
+out:
+	for (size_t i = 0; row && i < a->ngroups; i++)
+		free((char *)row[i].label);
+	free(row);
+	free(amount);
+	free(head_label);
+	return rc;
+}
+
 /* ---- json ---- */
 
 /* A sum, or null when every call of the row leaves it out. */
@@ -460,6 +554,8 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 	                (chart ? tg_agg_text(chart) : 0);
 	int rc;
 
+	if (!l)
+		return 0;   /* no ledger yet (watch): nothing spent */
 	if (tg_agg_wants_runs(a, rs)) {
 		if ((rc = tg_ledger_scan_some(l, rep->since_us, rep->until_us, text, note_run, &c)))
 			return rc;
@@ -474,7 +570,7 @@ static int sum_period(const struct tg_report *rep, struct tg_ledger *l, struct t
 
 int tg_cmd_summary(const struct tg_report *rep, struct tg_ledger *l)
 {
-	return tg_summary_by(rep, l, rep->by ? rep->by : DEFAULT_BY, 0);
+	return tg_summary_by(rep, l, rep->by ? rep->by : rep->chart ? CHART_BY : DEFAULT_BY, 0);
 }
 
 /* --by tag:KEY where no group has a value for KEY is most often a typo
@@ -550,7 +646,9 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 	if (dropped)
 		note(ns, "%s %lld: %zu more %s not shown; TOTAL is of them all",
 		     rep->top ? "--top" : "--limit", (long long)rep->limit, dropped, dropped == 1 ? "row" : "rows");
-	if (rep->format == TG_FMT_JSON)
+	if (rep->chart)
+		rc = draw_chart(rep, &a, ns);
+	else if (rep->format == TG_FMT_JSON)
 		json(rep, &a, ns);
 	else if (rep->format == TG_FMT_CSV)
 		csv(rep, &a, ns);

@@ -116,22 +116,39 @@ void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right)
 
 /* ---- tables that fit the terminal ---- */
 
-int tg_table_limit(FILE *f)
+/* What watch draws into memory for a terminal (tg_term_pretend). */
+static FILE *pretend_f;
+static int pretend_cols;
+
+void tg_term_pretend(FILE *f, int columns)
+{
+	pretend_f = columns > 0 ? f : NULL;
+	pretend_cols = columns;
+}
+
+int tg_term_columns(FILE *f, int otherwise)
 {
 	struct winsize ws;
 	const char *cols;
 	char *end;
 	long n;
 
-	if (!isatty(fileno(f)))
-		return 0;
-	if (!ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col > 0)
+	if (pretend_f && f == pretend_f)
+		return pretend_cols;
+	if (isatty(fileno(f)) && !ioctl(fileno(f), TIOCGWINSZ, &ws) && ws.ws_col > 0)
 		return ws.ws_col;
 	cols = tg_env_get("COLUMNS");
 	if (!cols || !*cols)
-		return 0;
+		return otherwise;
 	n = strtol(cols, &end, 10);
-	return *end || n <= 0 || n > 100000 ? 0 : (int)n;
+	return *end || n <= 0 || n > 100000 ? otherwise : (int)n;
+}
+
+int tg_table_limit(FILE *f)
+{
+	if (!(pretend_f && f == pretend_f) && !isatty(fileno(f)))
+		return 0;
+	return tg_term_columns(f, 0);
 }
 
 int tg_table_fit(int *w, const int *min, int n, int sep, int limit)
@@ -223,8 +240,7 @@ void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char 
 		fputs(" (--format json or csv has every column)\n", f);
 }
 
-/* The display columns of s, a UTF-8 character being one. */
-static size_t text_columns(const char *s)
+size_t tg_text_columns(const char *s)
 {
 	size_t cols = 0;
 
@@ -233,9 +249,10 @@ static size_t text_columns(const char *s)
 	return cols;
 }
 
-void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pad)
+void tg_obuf_cell_mark(struct tg_obuf *o, const char *s, int width, int right, int pad,
+                       const char *mark)
 {
-	size_t cols = text_columns(s), keep, k = 0;
+	size_t cols = tg_text_columns(s), mcols = tg_text_columns(mark), keep, k = 0;
 	size_t fill = width > 0 && (size_t)width > cols ? (size_t)width - cols : 0;
 
 	if (width <= 0 || cols <= (size_t)width) {
@@ -248,12 +265,20 @@ void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pa
 				tg_obuf_char(o, ' ');
 		return;
 	}
-	/* The first width - 1 characters, whole, then the ellipsis. */
-	for (keep = (size_t)width - 1; s[k]; k++)
+	/* The first width - mcols characters, whole, then the mark; a cell
+	 * narrower than the mark gets what fits of the text alone. */
+	if (mcols >= (size_t)width)
+		mark = "", mcols = 0;
+	for (keep = (size_t)width - mcols; s[k]; k++)
 		if (((unsigned char)s[k] & 0xC0) != 0x80 && !keep--)
 			break;
 	tg_obuf_put(o, s, k);
-	tg_obuf_str(o, "\xe2\x80\xa6");
+	tg_obuf_str(o, mark);
+}
+
+void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pad)
+{
+	tg_obuf_cell_mark(o, s, width, right, pad, TG_ELLIPSIS);
 }
 
 /* ---- JSON ---- */

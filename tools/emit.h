@@ -72,6 +72,15 @@ void tg_obuf_pad(struct tg_obuf *o, const char *s, int width, int right);
  * is one (TIOCGWINSZ, else $COLUMNS), 0 (no limit) when it is not. */
 int tg_table_limit(FILE *f);
 
+/* The columns of the terminal f is (TIOCGWINSZ), else $COLUMNS, else
+ * otherwise: for output that has a width piped too (charts). */
+int tg_term_columns(FILE *f, int otherwise);
+
+/* From now on f (a memory stream a frame is drawn into, for watch) is a
+ * terminal of columns columns to the two functions above; columns 0 ends
+ * that. */
+void tg_term_pretend(FILE *f, int columns);
+
 /* Narrows the column widths w[0..n), separated by sep spaces, until the
  * line fits limit (0: no limit): the widest column that may shrink loses
  * a column at a time, down to min[i] (min[i] >= w[i]: a column that
@@ -97,6 +106,18 @@ void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char 
  * tg_obuf_pad when shorter, cut to width - 1 characters and "\u2026" when
  * longer; not padded when pad is 0 (the last column). */
 void tg_obuf_cell(struct tg_obuf *o, const char *s, int width, int right, int pad);
+
+/* The display columns of s, a UTF-8 character being one. */
+size_t tg_text_columns(const char *s);
+
+/* The mark of a cut: U+2026. */
+#define TG_ELLIPSIS "\xe2\x80\xa6"
+
+/* tg_obuf_cell with the cut marked by mark (its display columns taken
+ * from the width) instead of the ellipsis: "..." where only ASCII may be
+ * written.  A width narrower than mark gets the text cut, unmarked. */
+void tg_obuf_cell_mark(struct tg_obuf *o, const char *s, int width, int right, int pad,
+                       const char *mark);
 
 /* tg_obuf_cell on a FILE. */
 void tg_emit_cell(FILE *f, const char *s, int width, int right, int pad);

@@ -73,6 +73,13 @@ static const struct option_help options[] = {
 	  "                     POSTs URL/v1/metrics and, with --spans, URL/v1/traces\n"
 	  "  --spans            export: also one span per record not sent yet (GenAI\n"
 	  "                     attributes; a watermark in the ledger: never twice)\n" },
+	{ TG_TAKES_CHART,
+	  "  --chart            summary and views: the cost of each row as a bar (the\n"
+	  "                     summary alone: per day); as wide as the terminal, else\n"
+	  "                     $COLUMNS, else 80; block elements in a UTF-8 locale,\n"
+	  "                     else #; amounts marked as in the table (~, ?, >=)\n" },
+	{ TG_TAKES_WATCH,
+	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1)\n" },
 	{ TG_TAKES_ESTIMATE,
 	  "  --input-tokens N   estimate: the call's input tokens (k, M allowed: 20k)\n"
 	  "  --input-file F     estimate: its input from the size of F (the request body\n"
@@ -122,9 +129,11 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report summary --since 7d --by provider,model --sort cost\n"
 	  "  tokenguard-report --by tag:team --format csv > spend.csv\n"
 	  "  tokenguard-report --by model,month --since 2026-01-01 --format html > year.html\n"
-	  "  tokenguard-report summary --by tag:user --top 10\n" },
+	  "  tokenguard-report summary --by tag:user --top 10\n"
+	  "  tokenguard-report --chart --since 30d\n" },
 	{ "daily", "Examples:\n"
 	  "  tokenguard-report daily --since 2w\n"
+	  "  tokenguard-report daily --chart --since 30d\n"
 	  "  tokenguard-report daily --breakdown --timezone Asia/Tokyo\n"
 	  "  tokenguard-report daily --since 30d --format html > spend.html\n" },
 	{ "weekly", "Examples:\n"
@@ -145,6 +154,19 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report blocks --today\n"
 	  "  tokenguard-report blocks --breakdown --format json\n" },
+	{ "watch",
+	  "  watch [VIEW] [OPTIONS]   VIEW: summary (the default: today's), daily,\n"
+	  "                           weekly, monthly, session, blocks, with its options\n"
+	  "Draws the view again every --interval seconds until Ctrl-C (SIGINT) or\n"
+	  "SIGTERM, then exits 0; each frame starts with its time in the report's zone.\n"
+	  "The ledger is read anew for each frame; until it exists, a frame says so.\n"
+	  "On a terminal frames are drawn over each other; piped, each is followed by\n"
+	  "a blank line.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report watch\n"
+	  "  tokenguard-report watch --chart --by model\n"
+	  "  tokenguard-report watch daily --chart --since 7d --interval 5\n"
+	  "  tokenguard-report watch blocks --interval 0.5\n" },
 	{ "records",
 	  "JSON Lines when piped, a table on a terminal.\n\n"
 	  "Examples:\n"
@@ -266,6 +288,7 @@ static const struct command_help commands[] = {
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)
 {
 	fprintf(f, "usage: tokenguard-report %s [OPTIONS]%s\n\n%s: %s.\n\n", cmd->name,
+	        cmd->takes & TG_TAKES_WATCH ? " [VIEW]" :
 	        cmd->takes & (TG_TAKES_ARGS | TG_TAKES_BUDGET) ? " [ARGS]" : "",
 	        cmd->name, cmd->usage);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

@@ -13,6 +13,7 @@
 
 #include "agg.h"
 #include "budget.h"
+#include "decimal.h"
 #include "emit.h"
 #include "env.h"
 #include "help.h"
@@ -26,11 +27,12 @@
 
 #define F(x) (1u << (x))
 #define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV) | F(TG_FMT_HTML))
-#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW)
+#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW | TG_TAKES_CHART)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
-	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER, tg_cmd_summary },
+	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART,
+	  tg_cmd_summary },
 	{ "daily", "the summary by local day (--breakdown: and model)",
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
 	{ "weekly", "the summary by ISO week (--breakdown: and model)",
@@ -75,6 +77,10 @@ static const struct tg_cmd commands[] = {
 	{ "alerts", "budget and price alerts: printed, followed, or delivered once to --exec or --webhook",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL), TG_FMT_JSONL,
 	  TG_TAKES_FOLLOW | TG_TAKES_ALERTS | TG_TABLE_ON_TTY | TG_OPENS_LEDGER, tg_cmd_alerts },
+	/* Never run itself: take_command() puts the view it names in its
+	 * place, and main() hands that to tg_watch(). */
+	{ "watch", "draw a view again every second until Ctrl-C (default: today's summary)",
+	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | VIEW | TG_TAKES_WATCH, NULL },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -133,7 +139,9 @@ static void usage(FILE *f)
 	      "Views (summaries by time, ccusage's): daily, weekly (ISO weeks), monthly,\n"
 	      "session (a process run: one pid and process name, no pause of 30 minutes or\n"
 	      "more), blocks (5-hour windows from the hour of their first call; the active\n"
-	      "one with its time left and cost projected at the rate so far).\n\n"
+	      "one with its time left and cost projected at the rate so far).  --chart\n"
+	      "draws them, and the summary, as bars; watch [VIEW] draws one again every\n"
+	      "second until Ctrl-C.\n\n"
 	      "Budgets:\n"
 	      "  budget set NAME SPEC        add or replace a policy, SPEC being\n"
 	      "                              SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N][,fallback=F]\n"
@@ -239,7 +247,8 @@ enum {
 	OPT_STRICT, OPT_FORCE, OPT_PID, OPT_TIMEZONE, OPT_SORT, OPT_ORDER, OPT_LIMIT, OPT_BREAKDOWN,
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
-	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP, OPT_SYSTEM,
+	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP, OPT_SYSTEM, OPT_CHART,
+	OPT_INTERVAL,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -289,6 +298,8 @@ static const struct option opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "top", required_argument, NULL, OPT_TOP },
 	{ "system", no_argument, NULL, OPT_SYSTEM },
+	{ "chart", no_argument, NULL, OPT_CHART },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -329,8 +340,12 @@ static int command_index(int argc, char **argv)
 struct args {
 	const char *ledger, *since, *until, *format, *by, *max_usd, *max_tokens;
 	const char *timezone, *sort, *order, *limit, *top;
+	const char *interval;      /* watch: --interval */
+	double interval_s;         /* its value; 1 when not given */
 	int today, strict;
 	const struct tg_cmd *cmd;  /* named on the command line, else NULL */
+	const struct tg_cmd *watch;  /* `watch [VIEW]`: its row; cmd is then the view */
+	int watch_view;            /* the view was named */
 	unsigned used;  /* TG_TAKES_* implied by the options given */
 	const char *first_option[TG_TAKES_BITS];  /* per TG_TAKES_* bit: an option that needs it */
 };
@@ -415,6 +430,8 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_OTLP: rep->otlp = optarg; need(a, TG_TAKES_OTLP, "--otlp"); break;
 		case OPT_SPANS: rep->spans = 1; need(a, TG_TAKES_OTLP, "--spans"); break;
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
+		case OPT_CHART: rep->chart = 1; need(a, TG_TAKES_CHART, "--chart"); break;
+		case OPT_INTERVAL: a->interval = optarg; break;
 		case OPT_REQUIRE_LEDGER:
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
@@ -444,7 +461,9 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 			break;
 		case OPT_NAME: rep->alert_name = optarg; need(a, TG_TAKES_ALERTS, "--name"); break;
 		case 'h':
-			if (a->cmd)
+			if (a->watch)
+				tg_help_command(rep->out, a->watch);
+			else if (a->cmd)
 				tg_help_command(rep->out, a->cmd);
 			else
 				usage(rep->out);
@@ -460,6 +479,30 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 	}
 	rep->args = argv + optind;
 	rep->nargs = argc - optind;
+	return 0;
+}
+
+/* `watch [VIEW]`: the view named after watch (argv[i] onwards, watch
+ * taken out already) becomes the command; the summary when none is.  The
+ * views are the commands that draw a --chart. */
+static int take_view(struct tg_report *rep, struct args *a, int *argc, char **argv, int i)
+{
+	int j = command_index(*argc - i + 1, argv + i - 1);
+	const struct tg_cmd *view;
+
+	a->watch = a->cmd;
+	a->cmd = find_command("summary");
+	if (!j)
+		return 0;
+	j += i - 1;
+	view = find_command(argv[j]);
+	if (!view || !view->run || !(view->takes & TG_TAKES_CHART))
+		return tg_report_fail(rep, "watch: \"%s\" is not a view; use summary, daily, "
+		                      "weekly, monthly, session or blocks", argv[j]);
+	a->cmd = view;
+	a->watch_view = 1;
+	memmove(argv + j, argv + j + 1, (size_t)(*argc - j) * sizeof *argv);
+	(*argc)--;
 	return 0;
 }
 
@@ -496,6 +539,8 @@ static int take_command(struct tg_report *rep, struct args *a, int *argc, char *
 		                      name, command_names());
 	memmove(argv + i, argv + i + 1, (size_t)(*argc - i) * sizeof *argv);  /* its NULL too */
 	(*argc)--;
+	if (!a->cmd->run)
+		return take_view(rep, a, argc, argv, i);
 	return 0;
 }
 
@@ -591,6 +636,32 @@ static int parse_top(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
+/* --interval, watch's alone: seconds, '.' decimals in every locale. */
+static int parse_interval(struct tg_report *rep, struct args *a)
+{
+	a->interval_s = 1;
+	if (!a->interval)
+		return 0;
+	if (!a->watch)
+		return tg_report_fail(rep, "--interval applies to watch only; drop it or use "
+		                      "e.g. watch daily --interval 5");
+	if (tg_decimal_parse(a->interval, &a->interval_s) ||
+	    !(a->interval_s >= TG_WATCH_INTERVAL_MIN && a->interval_s <= TG_WATCH_INTERVAL_MAX))
+		return tg_report_fail(rep, "--interval \"%s\" is not a number of seconds from %g "
+		                      "to %g; use e.g. --interval 2 or --interval 0.5", a->interval,
+		                      TG_WATCH_INTERVAL_MIN, TG_WATCH_INTERVAL_MAX);
+	return 0;
+}
+
+/* watch: the period of a frame, from the time now. */
+static int watch_period(struct tg_report *rep, void *ctx)
+{
+	rep->now_us = now_us();
+	rep->since_us = 0;
+	rep->until_us = INT64_MAX;
+	return parse_period(rep, ctx);
+}
+
 /* --sort, --order and --limit (or --top). */
 static int parse_order(struct tg_report *rep, const struct args *a)
 {
@@ -634,7 +705,7 @@ static const char *format_names(unsigned mask)
 	return list;
 }
 
-static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct args *a)
+static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args *a)
 {
 	int64_t now = now_us();
 	char err[512];
@@ -648,6 +719,11 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 			                      a->first_option[i], cmd->name);
 	if (tg_zone_use(a->timezone, err, sizeof err))
 		return tg_report_fail(rep, "--timezone %s", err);
+	if (parse_interval(rep, a))
+		return TG_EXIT_FAIL;
+	/* `watch` alone: today's summary. */
+	if (a->watch && !a->watch_view && !a->since && !a->until)
+		a->today = 1;
 	if (parse_order(rep, a))
 		return TG_EXIT_FAIL;
 	if (rep->nargs && !(cmd->takes & (TG_TAKES_BUDGET | TG_TAKES_ARGS)))
@@ -670,6 +746,9 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, const struct
 			                      " (html: summary and the views daily, weekly, monthly, "
 			                      "session, blocks)" : "");
 	}
+	if (rep->chart && rep->format != TG_FMT_TABLE)
+		return tg_report_fail(rep, "--chart draws bars for people and cannot be written as "
+		                      "\"%s\"; drop --chart or --format", a->format);
 	rep->by = a->by;
 	return 0;
 }
@@ -808,6 +887,11 @@ int main(int argc, char **argv)
 	guard_against_damage();
 	if (load_prices(&rep, &prices))
 		return TG_EXIT_FAIL;
+	if (a.watch) {
+		rc = tg_watch(&rep, cmd, a.interval_s, watch_period, &a);
+		tg_prices_free(prices);
+		return rc;
+	}
 	if (!(cmd->takes & TG_OPENS_LEDGER)) {
 		rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY);
 		/* A CI job that made no call has spent nothing: check answers

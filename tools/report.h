@@ -44,6 +44,7 @@ struct tg_report {
 	int64_t limit;      /* --limit; -1 when not given */
 	int top;            /* --top N gave sort, desc and limit */
 	int breakdown;      /* --breakdown: views add the model to their key */
+	int chart;          /* --chart: summary and views as bars (chart.h) */
 	const char *dir;    /* the ledger directory */
 	struct tg_filter filter;
 	double max_usd;     /* check: < 0 when not given */
@@ -93,7 +94,9 @@ struct tg_report {
 #define TG_TAKES_ALERTS  0x10000u /* --exec, --webhook, --webhook-format, --name */
 #define TG_TAKES_STATUS  0x20000u /* --tag, --limit (budget status: the values shown) */
 #define TG_TAKES_SYSTEM  0x40000u /* --system */
-#define TG_TAKES_BITS    19      /* the bits above, for the checks that loop over them */
+#define TG_TAKES_CHART   0x80000u /* --chart */
+#define TG_TAKES_WATCH   0x100000u /* --interval: watch's own, for its help */
+#define TG_TAKES_BITS    21      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;
@@ -164,6 +167,16 @@ int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_a
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_estimate(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_alerts(const struct tg_report *rep, struct tg_ledger *l);
+
+/* watch (watch.c): cmd, a view, drawn again every interval seconds until
+ * SIGINT or SIGTERM.  Before each frame period(rep, ctx) sets the period
+ * anew from the time now (--today moves on at midnight); it returns 0, or
+ * an exit status after saying why.  The ledger is opened for each frame,
+ * so that one made meanwhile shows.  Returns the exit status. */
+int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
+             int (*period)(struct tg_report *rep, void *ctx), void *ctx);
+#define TG_WATCH_INTERVAL_MIN 0.1
+#define TG_WATCH_INTERVAL_MAX 86400.0
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or
