@@ -33,6 +33,7 @@ struct tg_gate_call {
 	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
+	const char *tags;         /* the call's tags (attrib.h); NULL: the process's */
 };
 
 enum tg_verdict {

@@ -280,6 +280,12 @@ const struct tg_config *tg_config_load(void)
 		        "with keys of letters, digits, '_', '.', '-', each key once", ntags,
 		        ntags == 1 ? "y" : "ies");
 
+	const char *attribution = tg_env_get("TOKENGUARD_ATTRIBUTION");
+	config.attribution = TG_ATTRIB_HASH;
+	if (attribution && *attribution && tg_attrib_mode_parse(attribution, &config.attribution) != 0)
+		tg_warn("TOKENGUARD_ATTRIBUTION=%.40s: expected hash, plain or off; using hash",
+		        attribution);
+
 	tg_providers_configure(tg_env_get("TOKENGUARD_HOSTS"));
 	return &config;
 }
