@@ -23,7 +23,7 @@ TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
 budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, launcher-*, doctor-*,
-export-*).
+export-*, attrib-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
@@ -70,11 +70,12 @@ import sdk_node  # noqa: E402
 import launcher  # noqa: E402
 import export  # noqa: E402
 import otlp_export  # noqa: E402
+import attribution  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
 SUITES = (concurrency, budgets, trust, ledger_faults, bombs, lazy_libs, sdk_node, launcher, export,
-          otlp_export)
+          otlp_export, attribution)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
