@@ -53,21 +53,20 @@ static void body_tags(const struct tg_config *cfg, const struct tg_request_info 
 {
 	const char *user = req->user[0] ? req->user : req->safety_id;
 
-	for (int i = 0; i < req->nmeta; i++)
-		put(out, req->meta[i].key, req->meta[i].value);
-	if (!user[0])
-		return;
-	if (cfg->attribution == TG_ATTRIB_PLAIN) {
+	/* the user first: when the tags are full, metadata goes before it */
+	if (user[0] && cfg->attribution == TG_ATTRIB_PLAIN) {
 		put(out, "user", user);
-	} else {
+	} else if (user[0]) {
 		uint8_t key[TG_SIPHASH_KEY_BYTES];
 		char hash[TG_ATTRIB_HASH_LEN + 1];
 
-		if (!ledger_key(cfg->ledger_dir, key))
-			return;
-		tg_attrib_hash(key, user, strlen(user), hash);
-		put(out, "user", hash);
+		if (ledger_key(cfg->ledger_dir, key)) {
+			tg_attrib_hash(key, user, strlen(user), hash);
+			put(out, "user", hash);
+		}
 	}
+	for (int i = 0; i < req->nmeta; i++)
+		put(out, req->meta[i].key, req->meta[i].value);
 }
 
 void tg_attrib_call_tags(const struct tg_config *cfg, const struct tg_request_info *req,

@@ -215,9 +215,13 @@ def header_curl(t, env, tdir):
             "feature tags %r" % [r["tags"] for r in recs])
 
 
-def budget_per_user(t, env, tdir):
+def budget_per_user(lib):
     """A policy scoped to one user refuses that user's calls only: the
     gate sees the tags of each call, not of the process."""
+    return lambda t, env, tdir: budget_per_user_on(t, env, tdir, lib)
+
+
+def budget_per_user_on(t, env, tdir, lib):
     ledger = os.path.join(tdir, "ledger")
     label = "budget"
     tag = "%s/%s" % (os.path.basename(tdir), label)
@@ -225,7 +229,7 @@ def budget_per_user(t, env, tdir):
             exchange(t, OPENAI, openai_body(tdir, "bob"), tag),
             exchange(t, OPENAI, openai_body(tdir, "bob"), tag,
                      ["x-tokenguard-tags: user=alice"])]
-    results, received, rc = run(t, env, tdir, label, "requests", plan, ledger,
+    results, received, rc = run(t, env, tdir, label, lib, plan, ledger,
                                 {"TOKENGUARD_ATTRIBUTION": "plain",
                                  "TOKENGUARD_BUDGETS": "tag:user=alice,day,usd=0,block"})
     t.check([r["status"] for r in results] == [429, 200, 429],
@@ -246,7 +250,8 @@ def tests(harness, cases):
         ("requests", "attrib-header-h1", header("requests")),
         ("httpx-h2", "attrib-header-h2", header("httpx-h2")),
         ("curl-h1", "attrib-header-curl-h1", header_curl),
-        ("requests", "attrib-budget-per-user", budget_per_user),
+        ("requests", "attrib-budget-per-user-h1", budget_per_user("requests")),
+        ("httpx-h2", "attrib-budget-per-user-h2", budget_per_user("httpx-h2")),
     ]
     return [AttribTest(harness, by_name, name, "budget_client.py", label, body)
             for name, label, body in spec]

@@ -177,7 +177,7 @@ Test(attrib, process_then_body_then_header_each_key_overridden)
 	char out[TG_TAGS_MAX];
 
 	tg_attrib_call_tags(&cfg, &in, NULL, out);
-	cr_assert_str_eq(out, "team=ads,feature=x,meta.feature=chat,user=alice");
+	cr_assert_str_eq(out, "team=ads,feature=x,user=alice,meta.feature=chat");
 	tg_attrib_call_tags(&cfg, &in, "user=header,feature=search", out);
 	cr_assert_str_eq(out, "team=ads,meta.feature=chat,user=header,feature=search");
 	cfg.attribution = TG_ATTRIB_OFF;
@@ -197,7 +197,7 @@ Test(attrib, hash_mode_keeps_the_keyed_hash_of_the_user_only)
 	tg_attrib_call_tags(&cfg, &in, NULL, out);
 	cr_assert_eq(tg_attrib_key_load(d, 0, key), 0, "the first call made the ledger's key");
 	tg_attrib_hash(key, "alice", 5, want);
-	snprintf(expect, sizeof expect, "meta.env=prod,user=%s", want);
+	snprintf(expect, sizeof expect, "user=%s,meta.env=prod", want);
 	cr_assert_str_eq(out, expect);
 	/* safety_identifier stands in for an absent user */
 	in.user[0] = '\0';
