@@ -421,10 +421,17 @@ char *tg_rewrite_h1_drop_header(const char *buf, size_t len, const char *name, s
 
 	if (!end || !(line = memchr(buf, '\n', (size_t)(end - buf))))
 		return NULL;
-	/* a first pass: most requests have no such header, and cost no copy */
-	for (const char *p = line + 1; p < end && (eol = memchr(p, '\n', (size_t)(end - p))); p = eol + 1)
+	/* a first pass: most requests have no such header, and cost no copy;
+	 * a head with a bare LF line is left alone, since taking a line out
+	 * could change where a lenient parser sees it end */
+	if (line == buf || line[-1] != '\r')
+		return NULL;
+	for (const char *p = line + 1; p < end && (eol = memchr(p, '\n', (size_t)(end - p))); p = eol + 1) {
+		if (eol == p || eol[-1] != '\r')
+			return NULL;
 		if ((size_t)(eol - p) > nlen && p[nlen] == ':' && tg_name_is(p, nlen, name))
 			found = 1;
+	}
 	if (!found || !(out = malloc(len)))
 		return NULL;
 	o = out;

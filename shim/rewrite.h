@@ -70,8 +70,8 @@ int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_r
 /* buf[0..len) starts with the request line: a copy (malloc) without the
  * header lines named name (lowercase; their continuation lines too), the
  * rest of buf following unchanged, its length in *outlen.  NULL when the
- * header block does not end within buf, has no such header, or memory
- * is short: the request then goes as it is.  For x-tokenguard-tags,
+ * header block does not end within buf, has a line not ended by CRLF,
+ * has no such header, or memory is short: the request then goes as it is.  For x-tokenguard-tags,
  * which is tokenguard's and not the provider's. */
 char *tg_rewrite_h1_drop_header(const char *buf, size_t len, const char *name, size_t *outlen);
 

@@ -255,9 +255,12 @@ Test(rewrite, leaves_a_request_without_the_header_or_with_its_headers_cut)
 	static const char none[] = "GET / HTTP/1.1\r\nHost: a\r\nx-other: x-tokenguard-tags: no\r\n\r\n";
 	static const char cut[] = "GET / HTTP/1.1\r\nHost: a\r\nx-tokenguard-tags: a=b\r\n";
 	static const char body_only[] = "{\"x-tokenguard-tags\":1}\r\n\r\n";
+	/* a bare LF before it: without its CRLF the head would end elsewhere */
+	static const char bare_lf[] = "GET / HTTP/1.1\r\nHost: a\nx-tokenguard-tags: a=b\r\n\r\n";
 	size_t n;
 
 	cr_assert_null(tg_rewrite_h1_drop_header(none, sizeof none - 1, "x-tokenguard-tags", &n));
 	cr_assert_null(tg_rewrite_h1_drop_header(cut, sizeof cut - 1, "x-tokenguard-tags", &n));
 	cr_assert_null(tg_rewrite_h1_drop_header(body_only, sizeof body_only - 1, "x-tokenguard-tags", &n));
+	cr_assert_null(tg_rewrite_h1_drop_header(bare_lf, sizeof bare_lf - 1, "x-tokenguard-tags", &n));
 }
