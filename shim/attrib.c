@@ -21,6 +21,11 @@ static struct {
 	uint8_t key[TG_SIPHASH_KEY_BYTES];
 } keys = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
+void tg_attrib_atfork_child(void)
+{
+	pthread_mutex_init(&keys.lock, NULL);
+}
+
 static int ledger_key(const char *dir, uint8_t key[TG_SIPHASH_KEY_BYTES])
 {
 	int ok;

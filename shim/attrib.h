@@ -34,4 +34,8 @@
 void tg_attrib_call_tags(const struct tg_config *cfg, const struct tg_request_info *req,
                          const char *header, char *out);
 
+/* pthread_atfork child handler: the key's lock may have been held by a
+ * thread the child does not have; the key itself stays good. */
+void tg_attrib_atfork_child(void);
+
 #endif
