@@ -148,6 +148,18 @@ def users(mode):
         found = [l for l in report(t, env, ledger, "records", "--tag", "user=carol",
                                    "--format", "jsonl").splitlines() if l.strip()]
         t.check(found == [], "--tag user=carol found %d" % len(found))
+        p = subprocess.run([env.report, "check", "--tag", "user=alice", "--max-usd", "1",
+                            "--format", "json", "--ledger", ledger], capture_output=True,
+                           timeout=TIMEOUT)
+        t.check(p.returncode == 0 and json.loads(p.stdout)["calls"] == 3,
+                "check --tag user=alice: exit %d: %s" % (p.returncode, p.stdout[:300]))
+        if mode is None:
+            # a key others may read is refused, never used
+            os.chmod(key, 0o644)
+            p = subprocess.run([env.report, "records", "--tag", "user=alice", "--ledger", ledger],
+                               capture_output=True, timeout=TIMEOUT)
+            t.check(p.returncode == 2 and b"attribution-key" in p.stderr,
+                    "a key others may read: exit %d: %s" % (p.returncode, p.stderr[:300]))
     return body
 
 
