@@ -12,6 +12,8 @@
  *            (spool.h), folded in by the next fold or write.
  *   policy-stamp  replaced after every change of the stored policies, so a
  *            process learns of one with an fstatat (ledger_budget.h).
+ *   attribution-key  the key end-user ids are hashed with, made by the
+ *            first process that needs it (attribution.h).
  *
  * Group commit: a handle opened TG_LEDGER_HANDOFF (the shim's, by default)
  * appends every record to its spool with one write(2) and commits many at

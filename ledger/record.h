@@ -92,7 +92,9 @@ struct tg_record {
 	char endpoint[TG_ENDPOINT_MAX];  /* path without query */
 	char model[TG_MODEL_MAX];
 	char process[TG_PROCESS_MAX];
-	char tags[TG_TAGS_MAX];          /* "key=value,key=value" from TOKENGUARD_TAGS */
+	char tags[TG_TAGS_MAX];          /* "key=value,key=value": TOKENGUARD_TAGS, the
+	                                    request body's user and metadata, the
+	                                    x-tokenguard-tags header (shim/attrib.h) */
 	char request_id[TG_ID_MAX];      /* provider's request-id header; "" = null */
 	char response_id[TG_ID_MAX];     /* id in the response body; "" = null */
 	char requested_model[TG_MODEL_MAX]; /* model the program asked for, whenever it

@@ -42,6 +42,10 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 	[TG_SET_LIB] = { "lib", "TOKENGUARD_LIB", "",
 		"../lib/libtokenguard.so from the tokenguard program, else next to it",
 		"libtokenguard.so for the tokenguard launcher and doctor", 0 },
+	[TG_SET_ATTRIBUTION] = { "attribution", "TOKENGUARD_ATTRIBUTION", "hash", "hash",
+		"who a call is for, from its request body (OpenAI user, Anthropic "
+		"metadata.user_id, ...): hash records a keyed hash of the id, plain the id, "
+		"off nothing from bodies", TG_SETTING_CHOICE, "hash|plain|off" },
 	[TG_SET_SETUID_PROGRAMS] = { "setuid_programs", NULL, "no", "no",
 		"yes: the shim also records in setuid, setgid and file-capability programs, "
 		"with this file's settings only (system file only)",

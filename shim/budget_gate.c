@@ -425,7 +425,7 @@ static void view_of(const struct tg_gate_call *call, const struct tg_prices *pri
 		.model = call->model,
 		.model_family = tg_price_family(price, call->model),
 		.process = cfg->process,
-		.tags = cfg->tags,
+		.tags = call->tags ? call->tags : cfg->tags,
 		.asked_model = call->deployment,
 	};
 	v->decide = (struct tg_decide_call){

@@ -43,6 +43,7 @@ struct tg_gate_call {
 	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
+	const char *tags;         /* the call's tags (attrib.h); NULL: the process's */
 };
 
 /* Decides for one call.  Never fails: problems reading the ledger apply

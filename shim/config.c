@@ -319,6 +319,12 @@ const struct tg_config *tg_config_load(void)
 		        "with keys of letters, digits, '_', '.', '-', each key once",
 		        origin(TG_SET_TAGS, where, sizeof where), ntags, ntags == 1 ? "y" : "ies");
 
+	const char *attribution = tg_setting(TG_SET_ATTRIBUTION);
+	config.attribution = TG_ATTRIB_HASH;
+	if (attribution && *attribution && tg_attrib_mode_parse(attribution, &config.attribution) != 0)
+		tg_warn("%s=%.40s: expected hash, plain or off; using hash",
+		        origin(TG_SET_ATTRIBUTION, where, sizeof where), attribution);
+
 	tg_providers_configure(tg_setting(TG_SET_HOSTS));
 	return &config;
 }

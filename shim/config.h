@@ -19,6 +19,7 @@
 #ifndef TG_CONFIG_H
 #define TG_CONFIG_H
 
+#include "attribution.h"
 #include "record.h"
 
 struct tg_config {
@@ -40,6 +41,8 @@ struct tg_config {
 	                                 call that ends its exchange; default (batch): handed
 	                                 off to the spool, folded in groups (sink.h) */
 	char tags[TG_TAGS_MAX];       /* TOKENGUARD_TAGS, validated: "k=v,k=v" */
+	enum tg_attrib_mode attribution; /* TOKENGUARD_ATTRIBUTION: what request bodies
+	                                    say of who the call is for (default hash) */
 	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
 };
 

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "config.h"
 #include "log.h"
 #include "operation.h"
 #include "pid.h"
+#include "tags.h"
 #include "text.h"
 
 void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
@@ -19,6 +21,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->method[0] = '\0';
 	x->endpoint[0] = '\0';
 	x->request_id[0] = '\0';
+	x->header_tags[0] = '\0';
 	x->start_wall_us = tg_wall_us();
 	x->start_mono_us = tg_mono_us();
 	x->first_body_mono_us = 0;
@@ -68,6 +71,28 @@ void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_
 	tg_copy_text(x->endpoint, sizeof x->endpoint, target, plen);
 }
 
+/* x-tokenguard-tags: the program's tags for this one call, validated as
+ * TOKENGUARD_TAGS is; the header given twice adds up, the later value of
+ * a key winning. */
+static void header_tags(struct tg_exchange *x, const char *value, size_t vlen)
+{
+	char given[TG_TAGS_MAX], valid[TG_TAGS_MAX];
+	int bad;
+
+	if (vlen >= sizeof given) {
+		tg_debug("%s: longer than %zu bytes: ignored", TG_TAGS_HEADER, sizeof given - 1);
+		return;
+	}
+	memcpy(given, value, vlen);
+	given[vlen] = '\0';
+	bad = tg_config_parse_tags(given, valid, sizeof valid);
+	if (bad)
+		tg_debug("%s: %d entr%s dropped: expected key=value[,key=value...]", TG_TAGS_HEADER,
+		         bad, bad == 1 ? "y" : "ies");
+	if (tg_tags_put_all(x->header_tags, sizeof x->header_tags, valid) > 0)
+		tg_debug("%s: too many tags: some dropped", TG_TAGS_HEADER);
+}
+
 void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t nlen,
                                 const char *value, size_t vlen)
 {
@@ -92,6 +117,8 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 		x->expect_continue = 1;
 	} else if (tg_name_is(name, nlen, "content-type")) {
 		x->req_not_json = !memmem(value, vlen, "json", 4);
+	} else if (tg_name_is(name, nlen, TG_TAGS_HEADER)) {
+		header_tags(x, value, vlen);
 	}
 }
 
@@ -232,6 +259,11 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 		out[0] = '\0';
 }
 
+void tg_exchange_tags(const struct tg_exchange *x, char *out)
+{
+	tg_attrib_call_tags(tg_config_get(), &x->req.info, x->header_tags, out);
+}
+
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
 {
 	x->policy_flags |= TG_REC_BLOCKED;
@@ -244,8 +276,11 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
                       struct tg_gate_result *g)
 {
 	char deployment[TG_MODEL_MAX] = "";
+	char tags[TG_TAGS_MAX];
 	size_t at, len;
 	x->gated = 1;
+	/* what the body said so far: all of it when the request was held */
+	tg_exchange_tags(x, tags);
 	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
 	/* An Azure call names its deployment in the URL and may name a model
 	 * in its body: a model: scope matches either. */
@@ -259,6 +294,7 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
 		.deployment = deployment,
 		.max_tokens = x->req.info.max_tokens,
 		.can_rewrite = can_rewrite,
+		.tags = tags,
 	};
 	tg_gate_check(&call, g);
 }
@@ -334,8 +370,8 @@ static void end_scans(struct tg_exchange *x, struct tg_request_info *req, struct
 }
 
 /* Who made the call, to where: the record's identifying fields. */
-static void record_origin(const struct tg_exchange *x, const struct tg_usage *usage,
-                          struct tg_record *r)
+static void record_origin(const struct tg_exchange *x, const struct tg_request_info *req,
+                          const struct tg_usage *usage, struct tg_record *r)
 {
 	const struct tg_config *cfg = tg_config_get();
 	r->ts_us = x->start_wall_us;
@@ -348,7 +384,7 @@ static void record_origin(const struct tg_exchange *x, const struct tg_usage *us
 	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage->response_id, sizeof r->response_id);
 	memcpy(r->process, cfg->process, sizeof r->process);
-	memcpy(r->tags, cfg->tags, sizeof r->tags);
+	tg_attrib_call_tags(cfg, req, x->header_tags, r->tags);
 }
 
 /* The model served (the response's word first: it names the version),
@@ -445,7 +481,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 	release(x);
 
 	memset(r, 0, sizeof *r);
-	record_origin(x, &usage, r);
+	record_origin(x, &req, &usage, r);
 	record_models(x, &req, &usage, r);
 	record_shape(x, complete, &req, &usage, r);
 	record_counts(x, &usage, r);

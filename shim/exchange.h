@@ -8,8 +8,9 @@
  * ends builds the ledger record and hands it to the sink.
  *
  * An exchange holds only metadata: header values are looked at for the few
- * fields a record keeps (host, content type and encoding, request id) and
- * never stored otherwise; bodies are scanned as they pass and never kept.
+ * fields a record keeps (host, content type and encoding, request id, the
+ * x-tokenguard-tags the program set for the record) and never stored
+ * otherwise; bodies are scanned as they pass and never kept.
  * Allocation: none; the transport allocates the struct (one per exchange on
  * provider connections only).  Not thread-safe: the connection's lock covers it.
  *
@@ -39,6 +40,7 @@ struct tg_exchange {
 	char method[16];
 	char endpoint[TG_ENDPOINT_MAX];
 	char request_id[TG_ID_MAX];
+	char header_tags[TG_TAGS_MAX]; /* x-tokenguard-tags, validated "k=v,k=v"; "" if none */
 
 	int64_t start_wall_us;     /* first request byte seen, realtime clock */
 	int64_t start_mono_us;     /* same instant, monotonic clock */
@@ -113,6 +115,10 @@ int tg_exchange_response_whole(const struct tg_exchange *x);
  * request target): such an exchange makes no record. */
 int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out,
                        struct tg_call_size *size);
+
+/* The call's tags so far (attrib.h: the process's, the body's, the
+ * header's) into out, TG_TAGS_MAX bytes. */
+void tg_exchange_tags(const struct tg_exchange *x, char *out);
 
 /* The model the request asks for so far: the body's, else the path's. */
 void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);

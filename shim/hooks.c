@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "attrib.h"
 #include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
@@ -115,6 +116,7 @@ static void atfork_child(void)
 	tg_sink_atfork_child();
 	tg_conn_atfork_child();
 	tg_gate_atfork_child();
+	tg_attrib_atfork_child();
 }
 
 static void init(void)

@@ -516,17 +516,20 @@ static void key_resolve(struct tg_json_scanner *s)
 		return;
 	l = &s->levels[s->depth - 1];
 	l->node = -1;
-	if (!s->keep || l->key_truncated || !(s->paths->node[l->parent].key_lens >> l->key_len & 1))
+	if (!s->keep || l->key_truncated)
 		return;
-	for (c = s->paths->node[l->parent].first_child; c >= 0; c = s->paths->node[c].next_sibling) {
-		const struct tg_json_path_node *n = &s->paths->node[c];
+	if (s->paths->node[l->parent].key_lens >> l->key_len & 1) {
+		for (c = s->paths->node[l->parent].first_child; c >= 0; c = s->paths->node[c].next_sibling) {
+			const struct tg_json_path_node *n = &s->paths->node[c];
 
-		if (n->key_len == l->key_len && n->key[0] == l->key[0] &&
-		    memcmp(n->key, l->key, l->key_len) == 0) {
-			l->node = c;
-			return;
+			if (n->key_len == l->key_len && n->key[0] == l->key[0] &&
+			    memcmp(n->key, l->key, l->key_len) == 0) {
+				l->node = c;
+				return;
+			}
 		}
 	}
+	l->node = s->paths->node[l->parent].any_child;
 }
 
 static void string_done(struct tg_json_scanner *s)
@@ -551,7 +554,8 @@ static int key_start(struct tg_json_scanner *s)
 		l->key_len = 0;
 		l->key_truncated = 0;
 		/* Under a container no pattern reaches, keys are not collected. */
-		if (s->paths && (l->parent < 0 || s->paths->node[l->parent].first_child < 0))
+		if (s->paths && (l->parent < 0 || (s->paths->node[l->parent].first_child < 0 &&
+		                                    s->paths->node[l->parent].any_child < 0)))
 			s->keep = 0;
 	}
 	s->in_key = 1;
@@ -783,6 +787,19 @@ int tg_json_path_is(const struct tg_json_scanner *s, const char *p)
 	return *p == '\0';
 }
 
+const char *tg_json_key(const struct tg_json_scanner *s, unsigned level, size_t *len)
+{
+	const struct tg_json_level *l;
+
+	if (level >= s->depth || level >= TG_JSON_DEPTH)
+		return NULL;
+	l = &s->levels[level];
+	if (l->is_array || l->key_truncated)
+		return NULL;
+	*len = l->key_len;
+	return l->key;
+}
+
 long tg_json_index(const struct tg_json_scanner *s, unsigned level)
 {
 	if (level >= s->depth || level >= TG_JSON_DEPTH || !s->levels[level].is_array)
@@ -795,11 +812,15 @@ long tg_json_index(const struct tg_json_scanner *s, unsigned level)
 static short path_child(struct tg_json_paths *t, short parent, const char *key, size_t key_len)
 {
 	struct tg_json_path_node *p = &t->node[parent], *n;
+	int any = key && key_len == 1 && key[0] == '*';
 	short c;
 
 	if (!key) {
 		if (p->array_child >= 0)
 			return p->array_child;
+	} else if (any) {
+		if (p->any_child >= 0)
+			return p->any_child;
 	} else {
 		for (c = p->first_child; c >= 0; c = t->node[c].next_sibling)
 			if (t->node[c].key_len == key_len && memcmp(t->node[c].key, key, key_len) == 0)
@@ -811,11 +832,13 @@ static short path_child(struct tg_json_paths *t, short parent, const char *key, 
 	n = &t->node[c];
 	n->key = key;
 	n->key_len = (unsigned char)key_len;
-	n->first_child = n->next_sibling = n->array_child = -1;
+	n->first_child = n->next_sibling = n->array_child = n->any_child = -1;
 	n->key_lens = 0;
 	n->id = -1;
 	if (!key) {
 		p->array_child = c;
+	} else if (any) {
+		p->any_child = c;
 	} else {
 		n->next_sibling = p->first_child;
 		p->first_child = c;
@@ -831,6 +854,7 @@ int tg_json_paths_compile(struct tg_json_paths *t, const char *const *patterns,
 	t->node[0].key = NULL;
 	t->node[0].key_len = 0;
 	t->node[0].first_child = t->node[0].next_sibling = t->node[0].array_child = -1;
+	t->node[0].any_child = -1;
 	t->node[0].key_lens = 0;
 	t->node[0].id = -1;
 	for (size_t i = 0; i < n; i++) {
@@ -851,7 +875,8 @@ int tg_json_paths_compile(struct tg_json_paths *t, const char *const *patterns,
 			} else {
 				key = p;
 				len = strcspn(p, ".[");
-				if (len == 0 || len > TG_JSON_KEY_MAX - 1 || memchr(key, '*', len))
+				if (len == 0 || len > TG_JSON_KEY_MAX - 1 ||
+				    (memchr(key, '*', len) && len != 1))
 					return -1;
 				p += len;
 			}

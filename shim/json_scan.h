@@ -84,6 +84,7 @@ struct tg_json_path_node {
 	short first_child;         /* -1: none */
 	short next_sibling;        /* -1: none */
 	short array_child;         /* the "[]" child, -1 if none */
+	short any_child;           /* the "*" child: any key no other child names; -1 if none */
 	uint64_t key_lens;         /* bit n set: some key child is n bytes long */
 	int id;                    /* pattern ending here, -1 if none */
 };
@@ -93,8 +94,11 @@ struct tg_json_paths {
 	struct tg_json_path_node node[TG_JSON_PATH_NODES];
 };
 
-/* Compiles n patterns (the syntax of tg_json_path_is, without "*") with
- * their ids (>= 0).  Returns 0, or -1 when a pattern is malformed, a key
+/* Compiles n patterns (the syntax of tg_json_path_is) with their ids
+ * (>= 0).  A key "*" stands for any key of that object that no other
+ * pattern names there ("metadata.*": each value of a map; "metadata.a"
+ * still matches its own pattern); the callback reads which key with
+ * tg_json_key().  Returns 0, or -1 when a pattern is malformed, a key
  * is longer than TG_JSON_KEY_MAX - 1 bytes or deeper than TG_JSON_DEPTH,
  * two patterns are equal, or the trie would need more than
  * TG_JSON_PATH_NODES nodes. */
@@ -179,6 +183,11 @@ int tg_json_done(const struct tg_json_scanner *s);
  * around the current value (0 = the top-level value). */
 unsigned tg_json_depth(const struct tg_json_scanner *s);
 int tg_json_path_is(const struct tg_json_scanner *s, const char *pattern);
+
+/* The current key of the object at level (0 = outermost), valid inside
+ * the callback: its bytes (not NUL-terminated) and *len; NULL when that
+ * level is not an object, is not tracked or its key was cut. */
+const char *tg_json_key(const struct tg_json_scanner *s, unsigned level, size_t *len);
 
 /* Element number of the array at level (0 = outermost), or -1 when that
  * level is not an array or is not tracked. */

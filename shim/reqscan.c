@@ -4,9 +4,12 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "tags.h"
+
 /* What a request body is read for, compiled once into a path trie
  * (json_scan.h): messages, tools and the rest are only checked. */
-enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING, P_CAP_PARENT };
+enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING, P_CAP_PARENT,
+       P_USER, P_USER_ID, P_SAFETY_ID, P_META };
 
 /* thinking.type is "enabled" (budget_tokens), "adaptive" or "disabled"
  * (https://docs.claude.com/en/api/messages, request "thinking"); any type
@@ -17,6 +20,13 @@ static const char *const patterns[] = {
 	"generationConfig.maxOutputTokens", "inferenceConfig.maxTokens",
 	"thinking.type",
 	"generationConfig", "inferenceConfig",
+	/* attribution: OpenAI chat, Responses, completions and embeddings
+	 * (and the OpenAI-compatible APIs) take "user" and
+	 * "safety_identifier"; Anthropic "metadata.user_id"; the maps are
+	 * OpenAI's "metadata", Bedrock Converse's "requestMetadata" and
+	 * Gemini / Vertex AI's "labels" */
+	"user", "metadata.user_id", "safety_identifier",
+	"metadata.*", "requestMetadata.*", "labels.*",
 };
 static const int pattern_ids[] = {
 	P_MODEL, P_STREAM, P_INCLUDE_USAGE,
@@ -24,6 +34,8 @@ static const int pattern_ids[] = {
 	P_MAX_TOKENS, P_MAX_TOKENS,
 	P_THINKING,
 	P_CAP_PARENT, P_CAP_PARENT,
+	P_USER, P_USER_ID, P_SAFETY_ID,
+	P_META, P_META, P_META,
 };
 
 static struct tg_json_paths paths;
@@ -36,12 +48,40 @@ static void compile_paths(void)
 	                                     sizeof patterns / sizeof patterns[0]) != 0;
 }
 
+/* One map entry as the tag "meta.KEY=VALUE", unless the map is full or
+ * the cleaned key is empty or already taken (the first one wins). */
+static void add_meta(struct tg_request_info *in, const struct tg_json_scanner *s,
+                     const struct tg_json_event *ev)
+{
+	struct tg_request_tag *t;
+	const char *key;
+	size_t klen;
+
+	if (in->nmeta == TG_REQ_META_MAX || !(key = tg_json_key(s, 1, &klen)) || klen == 0)
+		return;
+	t = &in->meta[in->nmeta];
+	memcpy(t->key, "meta.", 5);
+	tg_tag_clean(t->key + 5, sizeof t->key - 5, key, klen, 1);
+	for (int i = 0; i < in->nmeta; i++)
+		if (!strcmp(in->meta[i].key, t->key))
+			return;
+	tg_tag_clean(t->value, sizeof t->value, ev->text, ev->len, 0);
+	in->nmeta++;
+}
+
 static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
 {
 	struct tg_request_info *in = ctx;
 
-	(void)s;
-	if (ev->type == TG_JSON_OBJECT_BEGIN && ev->match == P_CAP_PARENT) {
+	if (ev->type == TG_JSON_STRING && ev->match >= P_USER) {
+		/* "user" wins over "metadata.user_id": the field made for it */
+		if (ev->match == P_USER || (ev->match == P_USER_ID && !in->user[0]))
+			tg_tag_clean(in->user, sizeof in->user, ev->text, ev->len, 0);
+		else if (ev->match == P_SAFETY_ID)
+			tg_tag_clean(in->safety_id, sizeof in->safety_id, ev->text, ev->len, 0);
+		else if (ev->match == P_META)
+			add_meta(in, s, ev);
+	} else if (ev->type == TG_JSON_OBJECT_BEGIN && ev->match == P_CAP_PARENT) {
 		if (in->cap_parent_offset < 0)
 			in->cap_parent_offset = (int64_t)ev->offset;
 	} else if (ev->type == TG_JSON_STRING && ev->match == P_MODEL) {
@@ -94,6 +134,9 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	in->cap_parent_offset = -1;
 	in->thinking = 0;
 	in->malformed = 0;
+	in->user[0] = '\0';
+	in->safety_id[0] = '\0';
+	in->nmeta = 0;
 	pthread_once(&paths_once, compile_paths);
 	/* Only if the patterns were wrong (the unit tests check): the body is
 	 * then checked and nothing read from it. */

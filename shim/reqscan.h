@@ -13,6 +13,16 @@
  * inferenceConfig.  The byte offsets of the model string, of the
  * max-token number and of those two objects are kept so that a later
  * rewrite can splice new values in place.
+ *
+ * Who the call is for, where the provider's API says it (attribution):
+ * the end-user id of OpenAI's "user" (and "safety_identifier", used when
+ * "user" is absent) and of Anthropic's "metadata.user_id"; and the
+ * string values of the maps OpenAI's "metadata", Bedrock Converse's
+ * "requestMetadata" and Gemini / Vertex AI's "labels", as tags
+ * "meta.KEY=VALUE".  All cleaned for the tag format (ledger/tags.h) and
+ * cut to fixed bounds: the first TG_REQ_META_MAX map entries are kept,
+ * keys whose cleaned form is taken or empty are skipped.  What becomes of
+ * them (hashed, plain, nothing) is attribution's business (shim/attrib.h).
  */
 #ifndef TG_REQSCAN_H
 #define TG_REQSCAN_H
@@ -22,6 +32,16 @@
 
 #include "json_scan.h"
 #include "record.h"
+
+#define TG_REQ_USER_MAX     128  /* end-user id kept, NUL included */
+#define TG_REQ_META_MAX     8    /* map entries kept as tags */
+#define TG_REQ_META_KEY_MAX 48   /* "meta." + key, NUL included */
+#define TG_REQ_META_VAL_MAX 96   /* value kept, NUL included */
+
+struct tg_request_tag {
+	char key[TG_REQ_META_KEY_MAX];
+	char value[TG_REQ_META_VAL_MAX];
+};
 
 struct tg_request_info {
 	char model[TG_MODEL_MAX];   /* "" if the body names none */
@@ -45,6 +65,11 @@ struct tg_request_info {
 	 * out or says "disabled" (0); -1 when the body was not read whole */
 	int thinking;
 	int malformed;              /* the body was not one complete JSON document */
+	/* attribution: end-user ids ("" if absent), map entries as tags */
+	char user[TG_REQ_USER_MAX];        /* "user", else "metadata.user_id" */
+	char safety_id[TG_REQ_USER_MAX];   /* "safety_identifier" */
+	int nmeta;
+	struct tg_request_tag meta[TG_REQ_META_MAX];
 };
 
 struct tg_reqscan {

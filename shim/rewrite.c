@@ -410,3 +410,44 @@ int tg_rewrite_h1_possible(const char *buf, size_t len)
 		return 0;
 	return clen <= len - (size_t)(body - buf);
 }
+
+char *tg_rewrite_h1_drop_header(const char *buf, size_t len, const char *name, size_t *outlen)
+{
+	const char *end = find_headers_end(buf, len);
+	const char *line, *eol;
+	size_t nlen = strlen(name);
+	char *out, *o;
+	int dropping = 0, found = 0;
+
+	if (!end || !(line = memchr(buf, '\n', (size_t)(end - buf))))
+		return NULL;
+	/* a first pass: most requests have no such header, and cost no copy;
+	 * a head with a bare LF line is left alone, since taking a line out
+	 * could change where a lenient parser sees it end */
+	if (line == buf || line[-1] != '\r')
+		return NULL;
+	for (const char *p = line + 1; p < end && (eol = memchr(p, '\n', (size_t)(end - p))); p = eol + 1) {
+		if (eol == p || eol[-1] != '\r')
+			return NULL;
+		if ((size_t)(eol - p) > nlen && p[nlen] == ':' && tg_name_is(p, nlen, name))
+			found = 1;
+	}
+	if (!found || !(out = malloc(len)))
+		return NULL;
+	o = out;
+	memcpy(o, buf, (size_t)(line + 1 - buf));   /* the request line */
+	o += line + 1 - buf;
+	for (const char *p = line + 1; p < end; p = eol + 1) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		if (*p != ' ' && *p != '\t')
+			dropping = (size_t)(eol - p) > nlen && p[nlen] == ':' && tg_name_is(p, nlen, name);
+		if (!dropping) {
+			memcpy(o, p, (size_t)(eol + 1 - p));
+			o += eol + 1 - p;
+		}
+	}
+	memcpy(o, end, len - (size_t)(end - buf));
+	o += len - (size_t)(end - buf);
+	*outlen = (size_t)(o - out);
+	return out;
+}

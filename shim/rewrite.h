@@ -67,6 +67,14 @@ char *tg_rewrite_h1(const char *buf, size_t len, const struct tg_rewrite *rw, si
  * be made (no room: the body has too little whitespace). */
 int tg_rewrite_body_same_length(const char *body, size_t blen, const struct tg_rewrite *rw, char *out);
 
+/* buf[0..len) starts with the request line: a copy (malloc) without the
+ * header lines named name (lowercase; their continuation lines too), the
+ * rest of buf following unchanged, its length in *outlen.  NULL when the
+ * header block does not end within buf, has a line not ended by CRLF,
+ * has no such header, or memory is short: the request then goes as it is.  For x-tokenguard-tags,
+ * which is tokenguard's and not the provider's. */
+char *tg_rewrite_h1_drop_header(const char *buf, size_t len, const char *name, size_t *outlen);
+
 /* 1 when buf holds one whole request that tg_rewrite_h1 could rewrite
  * (Content-Length framing, identity encoding, body complete). */
 int tg_rewrite_h1_possible(const char *buf, size_t len);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "budget_gate.h"
 #include "log.h"
 #include "refusal.h"
@@ -273,6 +274,35 @@ static int hold_append(struct tg_h1_transport *t, const char *buf, size_t len)
 	return 0;
 }
 
+static void write_request(struct tg_h1_transport *t, struct tg_write_ctl *w, int starts_here);
+
+/* x-tokenguard-tags is tokenguard's, not the provider's: it is taken out
+ * of a request whose header block goes out in one piece from its first
+ * byte, which is every request held whole and every one written at once
+ * (curl, the Python clients, the SDKs).  A header block spread over
+ * several writes that go out as they come keeps it: nothing already sent
+ * can be taken back. */
+static void drop_tags_header(struct tg_write_ctl *w, int starts_here)
+{
+	const char *src = w->replace;
+	size_t n = w->replace_len, outlen;
+	char *out;
+
+	if (w->swallow)
+		return;
+	if (!src) {
+		if (!starts_here || !w->may_replace)
+			return;
+		src = w->buf;
+		n = w->len;
+	}
+	if (!(out = tg_rewrite_h1_drop_header(src, n, TG_TAGS_HEADER, &outlen)))
+		return;
+	free(w->replace);
+	w->replace = out;
+	w->replace_len = outlen;
+}
+
 void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
 {
 	if (t->refused) {
@@ -282,6 +312,14 @@ void tg_h1_transport_write(struct tg_h1_transport *t, struct tg_write_ctl *w)
 	if (t->off)
 		return;
 	int starts_here = tg_h1_idle(&t->request) && w->whole;
+	/* what goes out of a held request starts at its first byte too */
+	int held_before = t->held != NULL;
+	write_request(t, w, starts_here);
+	drop_tags_header(w, starts_here || held_before);
+}
+
+static void write_request(struct tg_h1_transport *t, struct tg_write_ctl *w, int starts_here)
+{
 	tg_h1_transport_feed(t, TG_DIR_REQUEST, w->buf, w->len);
 	struct tg_exchange *x = newest(t);
 

@@ -44,7 +44,8 @@ static int filter_scope(const struct tg_filter *f, struct tg_policy *p)
 	int conditions = (f->provider != NULL) + (f->process != NULL) + f->ntags;
 
 	memset(p, 0, sizeof *p);
-	if (f->model || conditions > 1)
+	/* a user id that may be kept as its hash is two tags, not one scope */
+	if (f->model || conditions > 1 || (f->ntags && f->tag_hashed[0][0]))
 		return 0;
 	if (f->provider) {
 		p->scope = TG_SCOPE_PROVIDER;

@@ -46,7 +46,8 @@ static const struct option_help options[] = {
 	     "                     per day (week, month) by model and the table\n"
 	     "  --json             --format json\n" },
 	{ TG_TAKES_FILTER,
-	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold)\n"
+	  "  --tag KEY=VALUE    only calls with that tag (repeatable: all must hold);\n"
+	  "                     user=ID also finds ID's hashed user tag\n"
 	  "  --provider P, --model M, --process P\n"
 	  "                     only calls of that provider, model (or model family),\n"
 	  "                     process; for summary, the views, records and check\n" },
@@ -172,7 +173,8 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report records --since 1h\n"
 	  "  tokenguard-report records --model gpt-4o --format csv\n"
-	  "  tokenguard-report records --follow | jq .cost_usd\n" },
+	  "  tokenguard-report records --follow | jq .cost_usd\n"
+	  "  tokenguard-report records --tag user=alice --since 7d\n" },
 	{ "check",
 	  "Exit 0 when the spend is within the limits, 1 when over (or, with\n"
 	  "--strict, when a cost or token count is unknown), 2 on an error, a\n"

@@ -885,6 +885,10 @@ int main(int argc, char **argv)
 	rep.dir = dir;
 	damaged_dir = dir;
 	guard_against_damage();
+	if ((rc = tg_filter_attribute(&rep.filter, dir)) != 0)
+		return tg_report_fail(&rep, "%s/%s: %s; --tag user=ID cannot be matched to its hash: "
+		                      "make it the user's own, mode 0600", dir, TG_ATTRIB_KEY_FILE,
+		                      tg_strerror(rc));
 	if (load_prices(&rep, &prices))
 		return TG_EXIT_FAIL;
 	if (a.watch) {

@@ -61,7 +61,7 @@ static int look(void *ctx, const struct tg_record *r)
 	if (s->f->process && !strcmp(r->process, s->f->process))
 		s->found_process = 1;
 	for (int i = 0; i < s->f->ntags; i++)
-		if (tg_tags_contain(r->tags, s->f->tag[i]))
+		if (tg_filter_tag_holds(s->f, i, r->tags))
 			s->found_tag[i] = 1;
 	seen_add(&s->providers, r->provider, strlen(r->provider));
 	seen_add(&s->models, r->model, strlen(r->model));

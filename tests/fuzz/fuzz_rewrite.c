@@ -1,4 +1,4 @@
-/* sources: shim/rewrite.c shim/reqscan.c shim/json_scan.c ledger/record.c */
+/* sources: shim/rewrite.c shim/reqscan.c shim/json_scan.c ledger/record.c ledger/tags.c */
 /* fuzz_rewrite.c - libFuzzer target for the request scanner and the
  * HTTP/1.1 request rewriter (budget downgrade and clamp).
  *
@@ -17,6 +17,9 @@
  * request whose path names the model (Gemini, Bedrock) gets a downgrade
  * in its request line, whose path must then name the new model; one that
  * names an Azure deployment, none; neither is ever made on the body alone.
+ * The x-tokenguard-tags header is taken out of the same bytes: the copy
+ * must be shorter, keep the request line, every other header line and
+ * all that follows the head, and hold no such header.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -101,6 +104,44 @@ static void scans_to(const char *body, size_t n, const struct tg_rewrite *rw)
 		abort();
 }
 
+/* 1 when head[0..hlen) has a line naming the header name (lowercase). */
+static int has_header(const char *head, size_t hlen, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = memchr(head, '\n', hlen); p && ++p < head + hlen;) {
+		const char *eol = memchr(p, '\n', (size_t)(head + hlen - p));
+
+		if (!eol)
+			break;
+		if ((size_t)(eol - p) > n && p[n] == ':' && strncasecmp(p, name, n) == 0)
+			return 1;
+		p = eol;
+	}
+	return 0;
+}
+
+static void check_drop(const char *buf, size_t len)
+{
+	size_t outlen, hlen = 0, nhlen = 0;
+	char *out = tg_rewrite_h1_drop_header(buf, len, "x-tokenguard-tags", &outlen);
+	const char *end, *nend;
+
+	if (!out)
+		return;
+	end = memmem(buf, len, "\r\n\r\n", 4);
+	nend = memmem(out, outlen, "\r\n\r\n", 4);
+	if (!end || !nend || outlen >= len)
+		abort();
+	hlen = (size_t)(end + 4 - buf);
+	nhlen = (size_t)(nend + 4 - out);
+	if (len - hlen != outlen - nhlen || memcmp(end + 4, nend + 4, len - hlen) != 0 ||
+	    !has_header(buf, hlen, "x-tokenguard-tags") || has_header(out, nhlen, "x-tokenguard-tags") ||
+	    memcmp(buf, out, (size_t)((const char *)memchr(buf, '\n', len) + 1 - buf)) != 0)
+		abort();
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct tg_request_info before;
@@ -112,6 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *buf = (const char *)data + 1;
 	size_t len = size - 1;
 	int possible = tg_rewrite_h1_possible(buf, len);
+
+	check_drop(buf, len);
 
 	memset(&before, 0, sizeof before);
 	before.model_offset = before.max_tokens_offset = before.cap_parent_offset = -1;

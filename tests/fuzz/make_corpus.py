@@ -113,6 +113,12 @@ def main():
         write("fuzz_usage", name, bytes([usage_selector(c), cut & 0xFF]) + body)
         write("fuzz_json", name + ".req", be16(len(req) // 2) + req)
         write("fuzz_rewrite", name, bytes([0x23 + (len(name) % 4) * 4]) + http_request(c, req))
+        if name == "openai-chat":
+            # the per-call tags header the shim takes out (and a look-alike it keeps)
+            tagged = http_request(c, req).replace(
+                b"\r\nContent-Type:", b"\r\nX-TokenGuard-Tags: feature=search\r\n"
+                b"x-tokenguard-tagsx: keep\r\nContent-Type:", 1)
+            write("fuzz_rewrite", name + ".tags", bytes([0x23]) + tagged)
         if c["content_type"].startswith("application/json"):
             write("fuzz_json", name, be16(cut) + body)
         elif c["content_type"].startswith("text/event-stream"):

@@ -153,6 +153,25 @@ Test(config, budgets_and_fail_mode_are_read_here)
 	cr_assert_str_eq(c->fail, "closed");
 }
 
+Test(config, attribution_is_hash_unless_said_otherwise)
+{
+	char err[4096];
+	const struct tg_config *c;
+
+	unsetenv("TOKENGUARD_ATTRIBUTION");
+	c = load_capturing(err, sizeof err);
+	cr_assert_eq(c->attribution, TG_ATTRIB_HASH);
+	setenv("TOKENGUARD_ATTRIBUTION", "plain", 1);
+	c = load_capturing(err, sizeof err);
+	cr_assert_eq(c->attribution, TG_ATTRIB_PLAIN);
+	cr_assert_str_eq(err, "");
+	setenv("TOKENGUARD_ATTRIBUTION", "clear", 1);
+	c = load_capturing(err, sizeof err);
+	cr_assert_eq(c->attribution, TG_ATTRIB_HASH, "an unknown mode must not record ids in clear");
+	cr_assert_str_eq(err, "tokenguard: TOKENGUARD_ATTRIBUTION=clear: expected hash, plain or off; "
+	                 "using hash\n");
+}
+
 Test(config, a_ledger_path_too_long_says_so)
 {
 	char err[4096], *path = malloc(5006);

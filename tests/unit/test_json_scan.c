@@ -490,7 +490,7 @@ Test(json_scan, compiling_paths_refuses_what_cannot_match)
 {
 	static struct tg_json_paths t;
 	static const char *const bad[] = {
-		"", "a..b", "a.", ".a", "a.[]", "[", "[x", "[]x", "a*", "usage.*",
+		"", "a..b", "a.", ".a", "a.[]", "[", "[x", "[]x", "a*", "usage.a*", "*x",
 		"k0123456789012345678901234567890123456789012345678901234567890123",
 	};
 	static const char *const twice[] = { "a.b", "c", "a.b" };
@@ -511,6 +511,48 @@ Test(json_scan, compiling_paths_refuses_what_cannot_match)
 	}
 	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES - 1), 0);
 	cr_assert_eq(tg_json_paths_compile(&t, many, ids, TG_JSON_PATH_NODES), -1);
+}
+
+struct keyed {
+	char seen[512];
+};
+
+static void take_keyed(void *ctx, const struct tg_json_scanner *s, const struct tg_json_event *ev)
+{
+	struct keyed *k = ctx;
+	size_t klen = 0, used = strlen(k->seen);
+	const char *key = tg_json_key(s, tg_json_depth(s) - 1, &klen);
+
+	cr_assert(key != NULL);
+	snprintf(k->seen + used, sizeof k->seen - used, "%d:%.*s=%s;", ev->match, (int)klen, key,
+	         ev->text);
+}
+
+/* "*" takes every key of its object that no other pattern names there,
+ * and the callback can tell which; a key cut by the bound is none. */
+Test(json_scan, compiled_paths_take_any_key_of_a_map)
+{
+	static const char *const patterns[] = { "metadata.*", "metadata.user_id", "labels.*" };
+	static const int ids[] = { 0, 1, 2 };
+	static const char doc[] =
+		"{\"metadata\":{\"team\":\"search\",\"user_id\":\"u1\",\"n\":1,\"deep\":{\"x\":\"no\"},"
+		"\"k0123456789012345678901234567890123456789012345678901234567890123\":\"cut\"},"
+		"\"labels\":{\"env\":\"prod\"},\"other\":{\"team\":\"no\"},\"team\":\"no\"}";
+	static struct tg_json_paths t;
+
+	cr_assert_eq(tg_json_paths_compile(&t, patterns, ids, 3), 0);
+	for (size_t step = 1; step <= sizeof doc - 1; step++) {
+		struct tg_json_scanner s;
+		struct keyed k = { "" };
+
+		tg_json_reset_paths(&s, &t, take_keyed, &k);
+		for (size_t at = 0; at < sizeof doc - 1; at += step)
+			cr_assert_eq(tg_json_feed(&s, doc + at, sizeof doc - 1 - at < step ? sizeof doc - 1 - at : step), 0);
+		cr_assert_eq(tg_json_finish(&s), 1);
+		/* numbers and container starts are reported too (the caller
+		 * picks strings); what is inside a matched container is not */
+		cr_assert_str_eq(k.seen, "0:team=search;1:user_id=u1;0:n=1;0:deep=;2:env=prod;", "step %zu: %s", step, k.seen);
+	}
 }
 
 struct pieces {

@@ -40,6 +40,13 @@ static void same(const struct tg_request_info *a, const struct tg_request_info *
 	cr_assert_eq(a->cap_parent_offset, b->cap_parent_offset, "%s", how);
 	cr_assert_eq(a->thinking, b->thinking, "%s", how);
 	cr_assert_eq(a->malformed, b->malformed, "%s", how);
+	cr_assert_str_eq(a->user, b->user, "%s", how);
+	cr_assert_str_eq(a->safety_id, b->safety_id, "%s", how);
+	cr_assert_eq(a->nmeta, b->nmeta, "%s", how);
+	for (int i = 0; i < a->nmeta; i++) {
+		cr_assert_str_eq(a->meta[i].key, b->meta[i].key, "%s", how);
+		cr_assert_str_eq(a->meta[i].value, b->meta[i].value, "%s", how);
+	}
 }
 
 /* Scans whole, at every split and byte by byte; all must agree, and the
@@ -233,4 +240,113 @@ Test(reqscan, knows_whether_thinking_was_enabled)
 	cr_assert_eq(check(adaptive, sizeof adaptive - 1).thinking, 1);
 	/* a body not read to its end may enable it further on */
 	cr_assert_eq(check(cut, sizeof cut - 1).thinking, -1);
+}
+
+/* Attribution: who the call is for, where each provider's API says it. */
+
+#define CHECK(lit) check(lit, sizeof lit - 1)
+
+Test(reqscan, reads_the_end_user_of_an_openai_chat_request)
+{
+	struct tg_request_info in = CHECK("{\"model\":\"gpt-4o-mini\",\"messages\":[{\"role\":\"user\","
+	                                  "\"content\":\"hi\",\"user\":\"not-this\"}],\"user\":\"alice\"}");
+
+	cr_assert_str_eq(in.user, "alice");
+	cr_assert_str_eq(in.safety_id, "");
+	cr_assert_eq(in.nmeta, 0);
+	cr_assert_str_eq(in.model, "gpt-4o-mini");
+}
+
+Test(reqscan, reads_user_and_safety_identifier_of_embeddings_and_completions)
+{
+	struct tg_request_info e = CHECK("{\"input\":[\"a\",\"b\"],\"model\":\"text-embedding-3-small\","
+	                                 "\"safety_identifier\":\"sid-9\"}");
+	struct tg_request_info c = CHECK("{\"model\":\"gpt-3.5-turbo-instruct\",\"prompt\":\"x\","
+	                                 "\"user\":\"bob\",\"safety_identifier\":\"sid-1\"}");
+
+	cr_assert_str_eq(e.user, "");
+	cr_assert_str_eq(e.safety_id, "sid-9");
+	cr_assert_str_eq(c.user, "bob");
+	cr_assert_str_eq(c.safety_id, "sid-1");
+}
+
+Test(reqscan, reads_the_metadata_of_an_openai_responses_request_as_tags)
+{
+	struct tg_request_info in = CHECK(
+		"{\"model\":\"gpt-4.1\",\"input\":\"hi\",\"metadata\":{\"feature\":\"search\","
+		"\"tenant id\":\"acme, inc=1\",\"n\":3,\"obj\":{\"a\":\"b\"},\"feature\":\"again\"},"
+		"\"user\":\"carol\"}");
+
+	cr_assert_str_eq(in.user, "carol");
+	cr_assert_eq(in.nmeta, 2);
+	cr_assert_str_eq(in.meta[0].key, "meta.feature");
+	cr_assert_str_eq(in.meta[0].value, "search");
+	/* the tag format's separators and a key's other bytes become '_' */
+	cr_assert_str_eq(in.meta[1].key, "meta.tenant_id");
+	cr_assert_str_eq(in.meta[1].value, "acme_ inc_1");
+}
+
+Test(reqscan, reads_the_user_id_of_an_anthropic_request)
+{
+	struct tg_request_info in = CHECK("{\"model\":\"claude-sonnet-4-5\",\"max_tokens\":64,"
+	                                  "\"metadata\":{\"user_id\":\"u-\\u00e9t\\u00e9\"},"
+	                                  "\"messages\":[]}");
+
+	cr_assert_str_eq(in.user, "u-\xc3\xa9t\xc3\xa9");
+	cr_assert_eq(in.nmeta, 0, "user_id is the user, not a metadata tag");
+	cr_assert_eq(in.max_tokens, 64);
+}
+
+Test(reqscan, prefers_user_to_metadata_user_id_whatever_their_order)
+{
+	struct tg_request_info a = CHECK("{\"metadata\":{\"user_id\":\"m\"},\"user\":\"u\"}");
+	struct tg_request_info b = CHECK("{\"user\":\"u\",\"metadata\":{\"user_id\":\"m\"}}");
+
+	cr_assert_str_eq(a.user, "u");
+	cr_assert_str_eq(b.user, "u");
+}
+
+Test(reqscan, reads_bedrock_request_metadata_and_gemini_labels)
+{
+	struct tg_request_info b = CHECK("{\"messages\":[],\"inferenceConfig\":{\"maxTokens\":10},"
+	                                 "\"requestMetadata\":{\"team\":\"ads\",\"cost-center\":\"42\"}}");
+	struct tg_request_info g = CHECK("{\"contents\":[{\"parts\":[{\"text\":\"hi\"}]}],"
+	                                 "\"labels\":{\"env\":\"prod\"}}");
+
+	cr_assert_eq(b.nmeta, 2);
+	cr_assert_str_eq(b.meta[0].key, "meta.team");
+	cr_assert_str_eq(b.meta[0].value, "ads");
+	cr_assert_str_eq(b.meta[1].key, "meta.cost-center");
+	cr_assert_str_eq(b.meta[1].value, "42");
+	cr_assert_eq(b.max_tokens, 10);
+	cr_assert_eq(g.nmeta, 1);
+	cr_assert_str_eq(g.meta[0].key, "meta.env");
+	cr_assert_str_eq(g.meta[0].value, "prod");
+}
+
+Test(reqscan, bounds_what_it_keeps_of_a_map_and_an_id)
+{
+	char body[2048];
+	struct tg_request_info in;
+	int n = snprintf(body, sizeof body, "{\"metadata\":{");
+
+	for (int i = 0; i < TG_REQ_META_MAX + 4; i++)
+		n += snprintf(body + n, sizeof body - (size_t)n, "%s\"k%d\":\"v%d\"", i ? "," : "", i, i);
+	n += snprintf(body + n, sizeof body - (size_t)n, "},\"user\":\"");
+	for (int i = 0; i < 200; i++)
+		body[n++] = 'x';
+	n += snprintf(body + n, sizeof body - (size_t)n, "\"}");
+	in = check(body, (size_t)n);
+	cr_assert_eq(in.nmeta, TG_REQ_META_MAX);
+	cr_assert_str_eq(in.meta[TG_REQ_META_MAX - 1].key, "meta.k7");
+	cr_assert_eq(strlen(in.user), TG_REQ_USER_MAX - 1);
+}
+
+Test(reqscan, takes_no_id_from_a_value_of_another_type_or_place)
+{
+	struct tg_request_info in = CHECK("{\"user\":{\"id\":\"x\"},\"input\":{\"user\":\"y\"},"
+	                                  "\"metadata\":\"flat\",\"labels\":[\"a\"]}");
+
+	cr_assert_str_eq(in.user, "");
+	cr_assert_eq(in.nmeta, 0);
 }

@@ -232,3 +232,35 @@ Test(rewrite, a_url_model_is_never_changed_where_it_cannot_be)
 	free(o);
 	cr_assert_eq(tg_rewrite_path_model("/openai/deployments/prod/chat/completions", "x", out, sizeof out), -1);
 }
+
+Test(rewrite, drops_a_header_and_its_continuation_keeping_the_rest)
+{
+	static const char req[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	                          "X-TokenGuard-Tags: feature=search\r\n  ,team=a\r\n"
+	                          "x-tokenguard-tagsx: keep\r\nContent-Length: 2\r\n"
+	                          "x-tokenguard-tags: user=b\r\n\r\n{}NEXT";
+	static const char want[] = "POST /v1/chat/completions HTTP/1.1\r\nHost: api.openai.com\r\n"
+	                           "x-tokenguard-tagsx: keep\r\nContent-Length: 2\r\n\r\n{}NEXT";
+	size_t n;
+	char *out = tg_rewrite_h1_drop_header(req, sizeof req - 1, "x-tokenguard-tags", &n);
+
+	cr_assert(out != NULL);
+	cr_assert_eq(n, sizeof want - 1);
+	cr_assert(memcmp(out, want, n) == 0, "%.*s", (int)n, out);
+	free(out);
+}
+
+Test(rewrite, leaves_a_request_without_the_header_or_with_its_headers_cut)
+{
+	static const char none[] = "GET / HTTP/1.1\r\nHost: a\r\nx-other: x-tokenguard-tags: no\r\n\r\n";
+	static const char cut[] = "GET / HTTP/1.1\r\nHost: a\r\nx-tokenguard-tags: a=b\r\n";
+	static const char body_only[] = "{\"x-tokenguard-tags\":1}\r\n\r\n";
+	/* a bare LF before it: without its CRLF the head would end elsewhere */
+	static const char bare_lf[] = "GET / HTTP/1.1\r\nHost: a\nx-tokenguard-tags: a=b\r\n\r\n";
+	size_t n;
+
+	cr_assert_null(tg_rewrite_h1_drop_header(none, sizeof none - 1, "x-tokenguard-tags", &n));
+	cr_assert_null(tg_rewrite_h1_drop_header(cut, sizeof cut - 1, "x-tokenguard-tags", &n));
+	cr_assert_null(tg_rewrite_h1_drop_header(body_only, sizeof body_only - 1, "x-tokenguard-tags", &n));
+	cr_assert_null(tg_rewrite_h1_drop_header(bare_lf, sizeof bare_lf - 1, "x-tokenguard-tags", &n));
+}
