@@ -251,6 +251,50 @@ def budget_per_user_on(t, env, tdir, lib):
             % len(received))
 
 
+def budget_per_value(lib):
+    """tag:user=* gives every user of one process a limit of their own:
+    alice is refused once she has spent hers while bob's calls go on, the
+    users hashed as by default."""
+    return lambda t, env, tdir: budget_per_value_on(t, env, tdir, lib)
+
+
+def budget_per_value_on(t, env, tdir, lib):
+    ledger = os.path.join(tdir, "ledger")
+    label = "pervalue"
+    tag = "%s/%s" % (os.path.basename(tdir), label)
+    who = ["alice", "alice", "bob", "alice", "bob"]
+    plan = [exchange(t, OPENAI, openai_body(tdir, u), tag) for u in who]
+    # Any spend passes the limit: each user's first call goes, the next is refused.
+    policy = "tag:user=*,day,usd=0.0000001,block,name=per-user"
+    results, received, rc = run(t, env, tdir, label, lib, plan, ledger,
+                                {"TOKENGUARD_BUDGETS": policy})
+    t.check([r["status"] for r in results] == [200, 429, 200, 429, 429],
+            "statuses %s, expected alice's first call and bob's first call served only"
+            % [r["status"] for r in results])
+    t.check(len(received) == 2, "the provider received %d requests, expected 2" % len(received))
+    recs = sorted(itlib.records(t, env, ledger), key=lambda r: r["ts"])
+    users = [tags_of(r).get("user") for r in recs]
+    t.check(len(recs) == 5 and all(u and HASHED.match(u) for u in users),
+            "user tags %r" % users)
+    t.check(users[0] == users[1] == users[3] and users[2] == users[4] and users[0] != users[2],
+            "alice's and bob's calls carry one hash each: %r" % users)
+    t.check([r["blocked"] for r in recs] == [False, True, False, True, True],
+            "blocked %r" % [r["blocked"] for r in recs])
+    t.check(all(r["policy"] == "per-user" for r in recs if r["blocked"]),
+            "the blocked records name the policy: %r" % [r["policy"] for r in recs])
+    # budget status shows one line per user, each at its own spend
+    p = subprocess.run([env.report, "budget", "status", "--format", "json", "--ledger", ledger],
+                       capture_output=True, timeout=TIMEOUT,
+                       env=dict(os.environ, TOKENGUARD_BUDGETS=policy))
+    st = json.loads(p.stdout.decode() or "null")
+    rows = [r for r in (st if isinstance(st, list) else []) if r.get("name") == "per-user"]
+    t.check(p.returncode == 0 and len(rows) == 2,
+            "budget status: exit %d, %d rows of per-user, expected one per user: %r %s"
+            % (p.returncode, len(rows), st, p.stderr.decode(errors="replace")[:200]))
+    t.check(sorted(r.get("tag_value") for r in rows) == sorted({users[0], users[2]}),
+            "budget status rows are alice's and bob's hashes: %r" % rows)
+
+
 def tests(harness, cases):
     by_name = {c["name"]: c for c in cases}
     if not {OPENAI, ANTHROPIC} <= set(by_name):
@@ -264,6 +308,8 @@ def tests(harness, cases):
         ("curl-h1", "attrib-header-curl-h1", header_curl),
         ("requests", "attrib-budget-per-user-h1", budget_per_user("requests")),
         ("httpx-h2", "attrib-budget-per-user-h2", budget_per_user("httpx-h2")),
+        ("requests", "attrib-budget-per-value-h1", budget_per_value("requests")),
+        ("httpx-h2", "attrib-budget-per-value-h2", budget_per_value("httpx-h2")),
     ]
     return [AttribTest(harness, by_name, name, "budget_client.py", label, body)
             for name, label, body in spec]
