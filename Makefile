@@ -168,9 +168,11 @@ deps:
 
 # Criterion runs each test in a process of its own and does not look at how
 # it exits after the test passed, so a leak found at its exit would only be
-# printed: the reports go to files, and any report fails the run.
+# printed: the reports go to files, and any report fails the run.  The
+# CLI's tests run the built tokenguard-report and tokenguard: built first,
+# so that they never test a stale binary.
 UNIT_LOGS = $(abspath $(B))/unit-sanitizer
-unit: $(UNIT_BIN)
+unit: $(UNIT_BIN) $(REPORT) $(LAUNCHER)
 	@rm -rf $(UNIT_LOGS) && mkdir -p $(UNIT_LOGS)
 	$(Q)UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$(UNIT_LOGS)/ubsan \
 	ASAN_OPTIONS=detect_leaks=1:log_path=$(UNIT_LOGS)/asan \

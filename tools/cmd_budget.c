@@ -483,6 +483,15 @@ static const char *const st_head[ST_COLS] = {
 	"NAME", "SOURCE", "SCOPE", "WINDOW", "SPEND", "LIMIT", "USED", "RESETS", "STATE",
 	"LAST BLOCKED",
 };
+/* On a narrow terminal (emit.h): the text columns are cut no further than
+ * st_cut_min, and before one is cut below st_cut_want the columns read
+ * least are left out, lowest st_rank first. */
+static const int st_cut_min[ST_COLS] = { [ST_NAME] = 8, [ST_SCOPE] = 10, [ST_BLOCKED] = 12 };
+static const int st_cut_want[ST_COLS] = { [ST_NAME] = 12, [ST_SCOPE] = 16, [ST_BLOCKED] = 24 };
+static const unsigned char st_rank[ST_COLS] = {
+	[ST_BLOCKED] = 1, [ST_SOURCE] = 2, [ST_RESETS] = 3, [ST_WINDOW] = 4, [ST_LIMIT] = 5,
+	[ST_SCOPE] = 6,
+};
 
 /* A window's spend in the policy's dimensions.  Dollars the policy counts
  * with an estimate in them are "~" (estimate.h); else ">=" and how many
@@ -538,36 +547,78 @@ static void status_cells(const struct tg_policy *p, const struct tg_spend *s,
 	}
 }
 
-static void status_line(FILE *f, char cell[ST_COLS][ST_CELL], const size_t *w)
+/* One line of the table: hidden columns left out, cells cut to their
+ * width when cut is set (a terminal). */
+static void status_line(FILE *f, char cell[ST_COLS][ST_CELL], const size_t *w,
+                        const unsigned char *hidden, int cut)
 {
-	for (int c = 0; c < ST_COLS; c++) {
-		if (c == ST_COLS - 1)
-			fprintf(f, "%s\n", cell[c]);
+	int last = ST_COLS - 1, first = 1;
+
+	while (last > 0 && hidden[last])
+		last--;
+	for (int c = 0; c <= last; c++) {
+		if (hidden[c])
+			continue;
+		if (!first)
+			fputs("  ", f);
+		first = 0;
+		if (cut)
+			tg_emit_cell(f, cell[c], (int)w[c], c == ST_USED, c != last || c == ST_USED);
+		else if (c == last)
+			fputs(cell[c], f);
 		else
-			fprintf(f, c == ST_USED ? "%*s  " : "%-*s  ", (int)w[c], cell[c]);
+			fprintf(f, c == ST_USED ? "%*s" : "%-*s", (int)w[c], cell[c]);
 	}
+	putc('\n', f);
+}
+
+/* Narrows w to the terminal's width (none when f is no terminal): sets
+ * hidden and returns the width, 0 when piped. */
+static int status_fit(FILE *f, size_t *w, const size_t *content, unsigned char *hidden)
+{
+	int iw[ST_COLS], min[ST_COLS], want[ST_COLS], limit = tg_table_limit(f);
+
+	memset(hidden, 0, ST_COLS);
+	if (!limit)
+		return 0;
+	for (int c = 0; c < ST_COLS; c++) {
+		iw[c] = (int)content[c];
+		min[c] = st_cut_min[c] && st_cut_min[c] < iw[c] ? st_cut_min[c] : iw[c];
+		want[c] = st_cut_want[c] && st_cut_want[c] < iw[c] ? st_cut_want[c] : iw[c];
+	}
+	tg_table_fit_hiding(iw, min, want, st_rank, hidden, ST_COLS, 2, limit);
+	for (int c = 0; c < ST_COLS; c++)
+		w[c] = (size_t)iw[c];
+	return limit;
 }
 
 static int status_table(FILE *f, const struct policies *ps, const struct tg_spend *spend,
                         const struct policy_alerts *per)
 {
 	char (*cell)[ST_COLS][ST_CELL] = calloc((size_t)ps->n + 1, sizeof *cell);
-	size_t w[ST_COLS];
+	size_t w[ST_COLS], content[ST_COLS];
+	unsigned char hidden[ST_COLS];
+	int limit;
 
 	if (!cell)
 		return -1;
 	for (int c = 0; c < ST_COLS; c++) {
 		snprintf(cell[0][c], ST_CELL, "%s", st_head[c]);
-		w[c] = st_min[c];
+		content[c] = strlen(st_head[c]);
 	}
 	for (int i = 0; i < ps->n; i++) {
 		status_cells(&ps->p[i], &spend[i], &per[i], cell[i + 1]);
 		for (int c = 0; c < ST_COLS; c++)
-			if (strlen(cell[i + 1][c]) > w[c])
-				w[c] = strlen(cell[i + 1][c]);
+			if (strlen(cell[i + 1][c]) > content[c])
+				content[c] = strlen(cell[i + 1][c]);
 	}
+	for (int c = 0; c < ST_COLS; c++)
+		w[c] = content[c] > st_min[c] ? content[c] : st_min[c];
+	limit = status_fit(f, w, content, hidden);
 	for (int i = 0; i <= ps->n; i++)
-		status_line(f, cell[i], w);
+		status_line(f, cell[i], w, hidden, limit != 0);
+	if (limit)
+		tg_table_hidden_note(f, st_head, hidden, ST_COLS, limit);
 	for (int i = 1; i <= ps->n; i++) {
 		if (strchr(cell[i][ST_SPEND], '?')) {
 			fputs(TG_UNKNOWN_LEGEND, f);

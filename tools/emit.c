@@ -237,7 +237,7 @@ void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char 
 			fprintf(f, "Hidden to fit %d columns: %s", limit, head[i]);
 	}
 	if (listed)
-		fputs(" (--format json or csv has every column)\n", f);
+		fputs(" (--format json has every column)\n", f);
 }
 
 size_t tg_text_columns(const char *s)

@@ -97,7 +97,7 @@ int tg_table_fit_hiding(int *w, const int *min, const int *want, const unsigned 
                         unsigned char *hidden, int n, int sep, int limit);
 
 /* The line under a table some columns of which were left out:
- * "Hidden to fit 80 columns: CACHED, REASONING (--format json or csv
+ * "Hidden to fit 80 columns: CACHED, REASONING (--format json
  * has every column)". */
 void tg_table_hidden_note(FILE *f, const char *const *head, const unsigned char *hidden, int n,
                           int limit);

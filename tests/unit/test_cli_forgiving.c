@@ -292,7 +292,7 @@ Test(forgiving, summary_on_80_columns_leaves_out_columns_and_says_which)
 	 * below 20; the line then fits. */
 	cr_assert_leq(summary_on_tty(80, out, sizeof out), 80, "%s", out);
 	cr_assert(strstr(out, "\nHidden to fit 80 columns: BLOCKED, INPUT, CACHED, CACHE-WRITE, "
-	                 "REASONING (--format json or csv has every column)\n"), "%s", out);
+	                 "REASONING (--format json has every column)\n"), "%s", out);
 	cr_assert(strstr(out, "\nft:gpt-4o-mini-2024-\xe2\x80\xa6  a-team-with-a-rather-\xe2\x80\xa6  "),
 	          "%s", out);
 	cr_assert(strstr(out, "  CALLS  OUTPUT  TOKENS  COST (USD)\n"), "%s", out);
@@ -382,4 +382,30 @@ Test(forgiving, check_without_a_ledger_refuses_a_provider_that_cannot_be)
 	                            "check --ledger %s --max-usd 1 --provider anthropic", none), 0, "%s", out);
 	cr_assert_eq(tgt_run_report("TOKENGUARD_HOSTS=llm.internal:8443=vllm/openai", out, sizeof out,
 	                            "check --ledger %s --max-usd 1 --provider vllm", none), 0, "%s", out);
+}
+
+Test(forgiving, budget_status_on_80_columns_fits_and_names_what_it_leaves_out)
+{
+	static char copy[16384];
+	char out[16384], *line[32];
+	int n;
+
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "budget set search-team --ledger %s "
+	                            "'tag:team=a-team-with-a-rather-long-name-indeed,day@Europe/Berlin,"
+	                            "usd=20,tokens=2M,warn'", dir), 0, "%s", out);
+	cr_assert_eq(tgt_run_report_tty(80, out, sizeof out, "budget status --ledger %s", dir), 0,
+	             "%s", out);
+	n = table_lines(strcpy(copy, out), line, 32);
+	cr_assert_eq(n, 2, "the head and one policy:\n%s", out);
+	for (int i = 0; i < n; i++)
+		cr_assert_leq(columns(line[i], strlen(line[i])), 80, "%s", line[i]);
+	cr_assert(!strncmp(line[0], "NAME ", 5), "%s", out);
+	cr_assert(strstr(line[0], "  SPEND  ") && strstr(line[0], "  USED  STATE"), "%s", out);
+	cr_assert(strstr(out, "\nHidden to fit 80 columns: SOURCE, WINDOW, RESETS, LAST BLOCKED "
+	                 "(--format json has every column)\n"), "%s", out);
+	/* piped: every column, as before */
+	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "budget status --ledger %s", dir), 0,
+	             "%s", out);
+	cr_assert(strstr(out, "  day@Europe/Berlin  ") && strstr(out, "LAST BLOCKED\n"), "%s", out);
+	cr_assert_null(strstr(out, "Hidden to fit"), "%s", out);
 }
