@@ -711,15 +711,42 @@ static int walk_value(void *ctx, const char *value)
 	return row_add(w->r, &b, 0) ? TG_ENOMEM : 0;
 }
 
-/* The --tag KEY=VALUE asked for key; NULL when none. */
-static const char *asked_value(const struct tg_report *rep, const char *key)
+/* The --tag KEY=VALUE asked for key; NULL when none.  *hashed is the
+ * value's hash under the ledger's attribution key when the filter has one
+ * (a user id: filter.h), else NULL. */
+static const char *asked_value(const struct tg_report *rep, const char *key, const char **hashed)
 {
 	size_t k = strlen(key);
 
+	*hashed = NULL;
 	for (int i = 0; i < rep->filter.ntags; i++)
-		if (!strncmp(rep->filter.tag[i], key, k) && rep->filter.tag[i][k] == '=')
+		if (!strncmp(rep->filter.tag[i], key, k) && rep->filter.tag[i][k] == '=') {
+			if (rep->filter.tag_hashed[i][0])
+				*hashed = strchr(rep->filter.tag_hashed[i], '=') + 1;
 			return rep->filter.tag[i] + k + 1;
+		}
 	return NULL;
+}
+
+/* The row of the value --tag asked for: under its hash when the ledger
+ * keeps that value hashed (it spent under it), else as given. */
+static int asked_row(const struct tg_report *rep, struct tg_ledger *l, const struct tg_policy *p,
+                     const char *key, const char *asked, const char *hashed, struct rows *out)
+{
+	struct tg_policy b;
+	struct tg_spend *s;
+	int rc;
+
+	if (bind_value(p, key, hashed ? hashed : asked, &b) != 0)
+		return tg_report_fail(rep, "--tag %s=%s is too long to be a tag", key, asked);
+	if (row_add(out, &b, 0))
+		return TG_ENOMEM;
+	s = &out->spend[out->ps.n - 1];
+	if ((rc = tg_ledger_spend_many(l, &b, 1, rep->now_us, s)) != 0 || !hashed ||
+	    s->calls || s->tokens || s->usd > 0 || bind_value(p, key, asked, &b) != 0)
+		return rc;
+	out->ps.p[out->ps.n - 1] = b;
+	return tg_ledger_spend_many(l, &b, 1, rep->now_us, s);
 }
 
 /* Biggest spend first (dollars, then tokens), then the value. */
@@ -746,19 +773,12 @@ static int value_rows(const struct tg_report *rep, struct tg_ledger *l, const st
 	struct rows all = { { NULL, 0, 0 }, NULL, NULL, 0 };
 	struct value_walk w = { p, key, &all };
 	int64_t limit = rep->limit >= 0 ? rep->limit : STATUS_VALUES, seen = 0;
-	const char *asked;
+	const char *asked, *hashed;
 	int *order = NULL, rc;
 
 	tg_policy_each_key(p, key, sizeof key);
-	if ((asked = asked_value(rep, key))) {
-		struct tg_policy b;
-
-		if (bind_value(p, key, asked, &b) != 0)
-			return tg_report_fail(rep, "--tag %s=%s is too long to be a tag", key, asked);
-		if (row_add(out, &b, 0))
-			return TG_ENOMEM;
-		return tg_ledger_spend_many(l, &b, 1, rep->now_us, &out->spend[out->ps.n - 1]);
-	}
+	if ((asked = asked_value(rep, key, &hashed)))
+		return asked_row(rep, l, p, key, asked, hashed, out);
 	if ((rc = tg_ledger_tag_values(l, key, walk_value, &w)) == 0 && all.ps.n &&
 	    (rc = tg_ledger_spend_many(l, all.ps.p, all.ps.n, rep->now_us, all.spend)) == 0 &&
 	    !(order = malloc((size_t)all.ps.n * sizeof *order)))

@@ -293,6 +293,15 @@ def budget_per_value_on(t, env, tdir, lib):
             % (p.returncode, len(rows), st, p.stderr.decode(errors="replace")[:200]))
     t.check(sorted(r.get("tag_value") for r in rows) == sorted({users[0], users[2]}),
             "budget status rows are alice's and bob's hashes: %r" % rows)
+    # --tag user=alice names alice's row by her id, hashed with the ledger's key
+    p = subprocess.run([env.report, "budget", "status", "--format", "json", "--tag", "user=alice",
+                        "--ledger", ledger], capture_output=True, timeout=TIMEOUT,
+                       env=dict(os.environ, TOKENGUARD_BUDGETS=policy))
+    st = json.loads(p.stdout.decode() or "null")
+    rows = [r for r in (st if isinstance(st, list) else []) if r.get("name") == "per-user"]
+    t.check(p.returncode == 0 and [r.get("tag_value") for r in rows] == [users[0]],
+            "budget status --tag user=alice: exit %d, rows %r %s"
+            % (p.returncode, rows, p.stderr.decode(errors="replace")[:200]))
 
 
 def tests(harness, cases):
