@@ -46,6 +46,20 @@ static int open_ledger(const struct tg_report *rep, unsigned flags, struct tg_le
 	return 0;
 }
 
+/* Alerts a process could only spool (a busy writer) reach no read until a
+ * write folds them, and budget status and alerts show alerts: folded
+ * first when this user may write the ledger and no one else is writing
+ * (never waited for: a busy writer folds them itself). */
+static void fold_spooled(const struct tg_report *rep)
+{
+	struct tg_ledger *w;
+
+	if (tg_ledger_open(&w, rep->dir, 0) == 0) {
+		tg_ledger_try_fold(w);
+		tg_ledger_close(w);
+	}
+}
+
 /* The budgets setting, and in where (n bytes) its variable or "PATH:LINE
  * (budgets)" for messages. */
 static const char *budgets_setting(char *where, size_t n)
@@ -874,6 +888,7 @@ static int cmd_status(const struct tg_report *rep)
 
 	if (rep->nargs != 1)
 		return tg_report_fail(rep, "budget status takes no argument; see --help");
+	fold_spooled(rep);
 	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
 		return TG_EXIT_FAIL;
 	if ((rc = load(rep, l, &ps)) != 0) {
@@ -944,6 +959,7 @@ static int cmd_alerts(const struct tg_report *rep)
 
 	if (rep->nargs != 1)
 		return tg_report_fail(rep, "budget alerts takes no argument; see --help");
+	fold_spooled(rep);
 	if (open_ledger(rep, TG_LEDGER_RDONLY, &l))
 		return TG_EXIT_FAIL;
 	rc = tg_alert_list(rep, l, 1);
