@@ -10,6 +10,7 @@
 
 #include "budget.h"
 #include "civil.h"
+#include "error.h"
 #include "decimal.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
@@ -39,21 +40,6 @@ const char *tg_action_name(enum tg_action a)
 const char *tg_unpriced_name(enum tg_unpriced u)
 {
 	return (unsigned)u < 3 ? unpriced_names[u] : "?";
-}
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
 }
 
 /* A slice of the spec: one field, or part of one. */
@@ -107,16 +93,16 @@ int tg_policy_name_check(const char *name, char *err, size_t errlen)
 	size_t n = strlen(name);
 
 	if (n == 0)
-		return fail(err, errlen, "name is empty; use 1 to %d characters of A-Z a-z 0-9 _ . : -",
+		return tg_err_say(err, errlen, "name is empty; use 1 to %d characters of A-Z a-z 0-9 _ . : -",
 		            TG_POLICY_NAME_MAX - 1);
 	if (n >= TG_POLICY_NAME_MAX)
-		return fail(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
+		return tg_err_say(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
 		            20, name, TG_POLICY_NAME_MAX - 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (!isalnum(c) && c != '_' && c != '.' && c != ':' && c != '-')
-			return fail(err, errlen, "name \"%s\" has a character other than "
+			return tg_err_say(err, errlen, "name \"%s\" has a character other than "
 			            "A-Z a-z 0-9 _ . : -", name);
 	}
 	return 0;
@@ -139,10 +125,10 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 		const char *eq = memchr(v.p, '=', v.n);
 
 		if (!eq || eq == v.p || eq == v.p + v.n - 1)
-			return fail(err, errlen, "scope \"%.*s\": expected tag:KEY=VALUE with a "
+			return tg_err_say(err, errlen, "scope \"%.*s\": expected tag:KEY=VALUE with a "
 			            "non-empty key and value", shown(s), s.p);
 		if (copy(p->scope_value, sizeof p->scope_value, v))
-			return fail(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
+			return tg_err_say(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
 			            TG_TAGS_MAX - 1);
 		p->scope = TG_SCOPE_TAG;
 		/* tag:KEY=*: every value of KEY counts apart (budget.h). */
@@ -154,16 +140,16 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 		if (!prefixed(s, named[i].prefix, &v))
 			continue;
 		if (v.n == 0)
-			return fail(err, errlen, "scope %s needs a name, e.g. %sNAME",
+			return tg_err_say(err, errlen, "scope %s needs a name, e.g. %sNAME",
 			            named[i].prefix, named[i].prefix);
 		if (v.n >= named[i].max)
-			return fail(err, errlen, "scope %s name is longer than %zu characters",
+			return tg_err_say(err, errlen, "scope %s name is longer than %zu characters",
 			            named[i].prefix, named[i].max - 1);
 		copy(p->scope_value, sizeof p->scope_value, v);
 		p->scope = named[i].scope;
 		return 0;
 	}
-	return fail(err, errlen, "scope \"%.*s\": expected global, tag:KEY=VALUE, tag:KEY=*, "
+	return tg_err_say(err, errlen, "scope \"%.*s\": expected global, tag:KEY=VALUE, tag:KEY=*, "
 	            "model:NAME, provider:NAME or process:NAME", shown(s), s.p);
 }
 
@@ -173,7 +159,7 @@ static int parse_usd(struct slice v, double *out, char *err, size_t errlen)
 	double d;
 
 	if (v.n && v.p[0] == '-')
-		return fail(err, errlen, "usd=%.*s: a limit cannot be negative", shown(v), v.p);
+		return tg_err_say(err, errlen, "usd=%.*s: a limit cannot be negative", shown(v), v.p);
 	if (v.n == 0 || v.n >= sizeof buf || v.p[0] == '+')
 		goto bad;
 	copy(buf, sizeof buf, v);
@@ -184,10 +170,10 @@ static int parse_usd(struct slice v, double *out, char *err, size_t errlen)
 	*out = d;
 	return 0;
 range:
-	return fail(err, errlen, "usd=%.*s: out of range; use 0 to %lld dollars", shown(v), v.p,
+	return tg_err_say(err, errlen, "usd=%.*s: out of range; use 0 to %lld dollars", shown(v), v.p,
 	            (long long)TG_POLICY_USD_MAX);
 bad:
-	return fail(err, errlen, "usd=%.*s: expected a non-negative number of dollars, "
+	return tg_err_say(err, errlen, "usd=%.*s: expected a non-negative number of dollars, "
 	            "e.g. usd=5 or usd=0.25", shown(v), v.p);
 }
 
@@ -219,18 +205,18 @@ static int parse_tokens(struct slice v, int64_t *out, char *err, size_t errlen)
 	if (whole > TG_POLICY_TOKENS_MAX / mult)
 		goto big;
 	if (frac * mult % scale)
-		return fail(err, errlen, "tokens=%.*s: not a whole number of tokens", shown(v), v.p);
+		return tg_err_say(err, errlen, "tokens=%.*s: not a whole number of tokens", shown(v), v.p);
 	*out = whole * mult + frac * mult / scale;
 	if (*out > TG_POLICY_TOKENS_MAX)
 		goto big;
 	return 0;
 big:
-	return fail(err, errlen, "tokens=%.*s: out of range; use 0 to %lld tokens", shown(v), v.p,
+	return tg_err_say(err, errlen, "tokens=%.*s: out of range; use 0 to %lld tokens", shown(v), v.p,
 	            (long long)TG_POLICY_TOKENS_MAX);
 bad:
 	if (v.n && v.p[0] == '-')
-		return fail(err, errlen, "tokens=%.*s: a limit cannot be negative", shown(v), v.p);
-	return fail(err, errlen, "tokens=%.*s: expected a non-negative whole number, "
+		return tg_err_say(err, errlen, "tokens=%.*s: a limit cannot be negative", shown(v), v.p);
+	return tg_err_say(err, errlen, "tokens=%.*s: expected a non-negative whole number, "
 	            "k and M suffixes allowed, e.g. tokens=50000 or tokens=2M", shown(v), v.p);
 }
 
@@ -244,7 +230,7 @@ static int parse_alert(struct slice v, int *out, char *err, size_t errlen)
 	if (i < v.n && v.p[i] == '%')
 		i++;
 	if (i == 0 || i != v.n || v.p[0] == '%' || pct < 1 || pct > 100)
-		return fail(err, errlen, "alert=%.*s: expected a percentage from 1 to 100, "
+		return tg_err_say(err, errlen, "alert=%.*s: expected a percentage from 1 to 100, "
 		            "e.g. alert=80 or alert=80%%", shown(v), v.p);
 	*out = pct;
 	return 0;
@@ -261,14 +247,14 @@ static int parse_action(struct slice f, struct tg_policy *p, char *err, size_t e
 	} else if (is(f, "clamp")) {
 		p->action = TG_ACT_CLAMP;
 	} else if (is(f, "downgrade")) {
-		return fail(err, errlen, "action downgrade needs a model, e.g. downgrade:gpt-4o-mini");
+		return tg_err_say(err, errlen, "action downgrade needs a model, e.g. downgrade:gpt-4o-mini");
 	} else if (prefixed(f, "downgrade:", &m)) {
 		m = trim(m.p, m.n);
 		if (m.n == 0)
-			return fail(err, errlen, "action downgrade: needs a model after ':', "
+			return tg_err_say(err, errlen, "action downgrade: needs a model after ':', "
 			            "e.g. downgrade:gpt-4o-mini");
 		if (copy(p->downgrade_model, sizeof p->downgrade_model, m))
-			return fail(err, errlen, "downgrade model is longer than %d characters",
+			return tg_err_say(err, errlen, "downgrade model is longer than %d characters",
 			            TG_MODEL_MAX - 1);
 		p->action = TG_ACT_DOWNGRADE;
 	} else {
@@ -292,14 +278,14 @@ static int parse_unpriced(struct slice v, enum tg_unpriced *out, char *err, size
 			return 0;
 		}
 	}
-	return fail(err, errlen, "unpriced=%.*s: expected unpriced=estimate, unpriced=block "
+	return tg_err_say(err, errlen, "unpriced=%.*s: expected unpriced=estimate, unpriced=block "
 	            "or unpriced=allow", shown(v), v.p);
 }
 
 static int once(unsigned *seen, int what, char *err, size_t errlen)
 {
 	if (*seen & (1u << what))
-		return fail(err, errlen, "%s given twice; give each field once", seen_name[what]);
+		return tg_err_say(err, errlen, "%s given twice; give each field once", seen_name[what]);
 	*seen |= 1u << what;
 	return 0;
 }
@@ -312,18 +298,18 @@ static int parse_zone(struct slice f, enum tg_window w, struct slice z, struct t
 	char msg[160];
 
 	if (w == TG_WIN_24H || w == TG_WIN_SESSION)
-		return fail(err, errlen, "window \"%.*s\": a %s window does not depend on a time "
+		return tg_err_say(err, errlen, "window \"%.*s\": a %s window does not depend on a time "
 		            "zone; drop the @ZONE (only day@ZONE and month@ZONE take one)",
 		            shown(f), f.p, window_names[w]);
 	if (z.n == 0)
-		return fail(err, errlen, "window \"%.*s\": expected a zone after '@', e.g. "
+		return tg_err_say(err, errlen, "window \"%.*s\": expected a zone after '@', e.g. "
 		            "%s@Europe/Berlin", shown(f), f.p, window_names[w]);
 	if (z.n >= sizeof p->zone)
-		return fail(err, errlen, "window \"%.*s\": the zone is longer than %d characters",
+		return tg_err_say(err, errlen, "window \"%.*s\": the zone is longer than %d characters",
 		            shown(f), f.p, TG_TZ_NAME_MAX - 1);
 	copy(p->zone, sizeof p->zone, z);
 	if (tg_tz_name_check(p->zone, msg, sizeof msg))
-		return fail(err, errlen, "window \"%.*s\": %s", shown(f), f.p, msg);
+		return tg_err_say(err, errlen, "window \"%.*s\": %s", shown(f), f.p, msg);
 	p->window = w;
 	return 0;
 }
@@ -359,7 +345,7 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 			p->fallback = is(v, "warn") ? TG_ACT_WARN : TG_ACT_BLOCK;
 			return 0;
 		}
-		return fail(err, errlen, "fallback=%.*s: expected fallback=block or fallback=warn",
+		return tg_err_say(err, errlen, "fallback=%.*s: expected fallback=block or fallback=warn",
 		            shown(v), v.p);
 	}
 	if (prefixed(f, "unpriced=", &v))
@@ -369,14 +355,14 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 		if (once(seen, SEEN_NAME, err, errlen))
 			return -1;
 		if (v.n >= TG_POLICY_NAME_MAX)
-			return fail(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
+			return tg_err_say(err, errlen, "name \"%.*s...\" is too long; use at most %d characters",
 			            20, v.p, TG_POLICY_NAME_MAX - 1);
 		copy(p->name, sizeof p->name, v);
 		return tg_policy_name_check(p->name, err, errlen);
 	}
 	if ((rc = parse_action(f, p, err, errlen)) <= 0)
 		return rc ? rc : once(seen, SEEN_ACTION, err, errlen);
-	return fail(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, "
+	return tg_err_say(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, "
 	            "day@ZONE, month@ZONE, 24h, session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
 	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn, "
 	            "unpriced=estimate|block|allow or name=NAME",
@@ -395,14 +381,14 @@ int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t e
 	out->fallback = TG_ACT_BLOCK;
 	out->alert_pct = TG_ALERT_PCT_DEFAULT;
 	if (trim(spec, strlen(spec)).n == 0)
-		return fail(err, errlen, "empty policy; expected SCOPE,WINDOW,LIMIT,ACTION, "
+		return tg_err_say(err, errlen, "empty policy; expected SCOPE,WINDOW,LIMIT,ACTION, "
 		            "e.g. global,day,usd=5,block");
 	for (;;) {
 		const char *comma = memchr(p, ',', (size_t)(end - p));
 		struct slice f = trim(p, (size_t)((comma ? comma : end) - p));
 
 		if (f.n == 0)
-			return fail(err, errlen, "empty field%s; remove the extra ','",
+			return tg_err_say(err, errlen, "empty field%s; remove the extra ','",
 			            first ? " where the scope should be" : "");
 		if (first ? parse_scope(f, out, err, errlen) : parse_field(f, out, &seen, err, errlen))
 			return -1;
@@ -412,18 +398,18 @@ int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t e
 		p = comma + 1;
 	}
 	if (!(seen & (1u << SEEN_WINDOW)))
-		return fail(err, errlen, "no window; add day, month, day@ZONE, month@ZONE, 24h "
+		return tg_err_say(err, errlen, "no window; add day, month, day@ZONE, month@ZONE, 24h "
 		            "or session");
 	if (!(seen & (1u << SEEN_USD | 1u << SEEN_TOKENS)))
-		return fail(err, errlen, "no limit; add usd=NUMBER and/or tokens=INTEGER");
+		return tg_err_say(err, errlen, "no limit; add usd=NUMBER and/or tokens=INTEGER");
 	if (!(seen & (1u << SEEN_ACTION)))
-		return fail(err, errlen, "no action; add block, warn, downgrade:MODEL or clamp");
+		return tg_err_say(err, errlen, "no action; add block, warn, downgrade:MODEL or clamp");
 	if ((seen & (1u << SEEN_FALLBACK)) && out->action != TG_ACT_DOWNGRADE &&
 	    out->action != TG_ACT_CLAMP)
-		return fail(err, errlen, "fallback= applies to downgrade and clamp only; "
+		return tg_err_say(err, errlen, "fallback= applies to downgrade and clamp only; "
 		            "drop it for %s", tg_action_name(out->action));
 	if ((seen & (1u << SEEN_UNPRICED)) && !(seen & (1u << SEEN_USD)))
-		return fail(err, errlen, "unpriced= applies to a usd= limit only; add usd=NUMBER "
+		return tg_err_say(err, errlen, "unpriced= applies to a usd= limit only; add usd=NUMBER "
 		            "or drop it");
 	return 0;
 }
@@ -468,10 +454,10 @@ int tg_policies_parse_env(const char *env, struct tg_policy *out, int max, int *
 	return 0;
 too_many:
 	*n = 0;
-	return fail(err, errlen, "policy %d: more than %d policies; merge some", pos, max);
+	return tg_err_say(err, errlen, "policy %d: more than %d policies; merge some", pos, max);
 bad:
 	*n = 0;
-	return fail(err, errlen, "policy %d: %s", pos, msg);
+	return tg_err_say(err, errlen, "policy %d: %s", pos, msg);
 }
 
 int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)

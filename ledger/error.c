@@ -3,6 +3,8 @@
  * Each message names the problem and the remedy, because the report prints
  * it as is and the person reading it has no other context. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -67,4 +69,16 @@ const char *tg_strerror(int rc)
 		       "abandon it with tg_ledger_abandon() and open a new one in the child";
 	}
 	return "unknown ledger error; this is a bug, please report it";
+}
+
+int tg_err_say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
 }

@@ -8,6 +8,8 @@
 #ifndef TG_ERROR_H
 #define TG_ERROR_H
 
+#include <stddef.h>
+
 enum tg_err {
 	TG_EINVAL   = -1,  /* bad argument (a caller bug) */
 	TG_ENOENT   = -2,  /* no ledger at that place */
@@ -35,5 +37,11 @@ int tg_error_from_errno(int e);
 /* A static, one-line description of rc: what is wrong, then what to do,
  * separated by "; ".  Never NULL; unknown codes get a generic text. */
 const char *tg_strerror(int rc);
+
+/* Writes a message into err (errlen bytes; nothing when err is NULL or
+ * errlen 0) and returns -1: the one form of "fail with why" of the
+ * parsers that report into a caller's buffer. */
+int tg_err_say(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 #endif

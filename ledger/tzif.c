@@ -14,46 +14,32 @@
 #include <unistd.h>
 
 #include "civil.h"
+#include "error.h"
 
 #define DAY 86400
 #define HEADER 44
 /* Offsets TZif allows: -25:59:59 .. +25:59:59. */
 #define OFF_MAX (26 * 3600 - 1)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
 int tg_tz_name_check(const char *name, char *err, size_t errlen)
 {
 	size_t n = strlen(name);
 
 	if (n == 0 || n >= TG_TZ_NAME_MAX)
-		return fail(err, errlen, "zone name must have 1 to %d characters, "
+		return tg_err_say(err, errlen, "zone name must have 1 to %d characters, "
 		            "e.g. Europe/Berlin", TG_TZ_NAME_MAX - 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)name[i];
 
 		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
 		      c == '_' || c == '+' || c == '-' || c == '/'))
-			return fail(err, errlen, "zone \"%.*s\" has a character other than "
+			return tg_err_say(err, errlen, "zone \"%.*s\" has a character other than "
 			            "A-Z a-z 0-9 _ + - /", (int)n, name);
 	}
 	/* No '.' at all, so no ".." either; no empty component, so no
 	 * absolute path: nothing outside the database can be named. */
 	if (name[0] == '/' || name[n - 1] == '/' || strstr(name, "//"))
-		return fail(err, errlen, "zone \"%s\" is not a tz database name, "
+		return tg_err_say(err, errlen, "zone \"%s\" is not a tz database name, "
 		            "e.g. Europe/Berlin or UTC", name);
 	return 0;
 }
@@ -218,34 +204,34 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 	int32_t off[TG_TZ_TYPES_MAX];
 
 	if (n < HEADER || memcmp(buf, "TZif", 4))
-		return fail(err, errlen, "not a TZif file");
+		return tg_err_say(err, errlen, "not a TZif file");
 	if (buf[4] < '2')
-		return fail(err, errlen, "a TZif version 1 file, which has no 64-bit data; "
+		return tg_err_say(err, errlen, "a TZif version 1 file, which has no 64-bit data; "
 		            "expected version 2 or later");
 	h = buf + 20;
 	isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8);
 	timecnt = be32(h + 12), typecnt = be32(h + 16), charcnt = be32(h + 20);
 	v1 = timecnt * 5 + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
 	if (v1 > n - HEADER || n - HEADER - v1 < HEADER)
-		return fail(err, errlen, "TZif header counts larger than the file");
+		return tg_err_say(err, errlen, "TZif header counts larger than the file");
 	h = buf + HEADER + v1;
 	if (memcmp(h, "TZif", 4) || h[4] < '2')
-		return fail(err, errlen, "TZif second header missing");
+		return tg_err_say(err, errlen, "TZif second header missing");
 	h += 20;
 	isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8);
 	timecnt = be32(h + 12), typecnt = be32(h + 16), charcnt = be32(h + 20);
 	if (typecnt == 0 || typecnt > TG_TZ_TYPES_MAX || charcnt == 0 ||
 	    (isut && isut != typecnt) || (isstd && isstd != typecnt))
-		return fail(err, errlen, "TZif counts out of range");
+		return tg_err_say(err, errlen, "TZif counts out of range");
 	if (leap)
-		return fail(err, errlen, "a zone with leap seconds (a right/ zone); use the "
+		return tg_err_say(err, errlen, "a zone with leap seconds (a right/ zone); use the "
 		            "zone's plain name");
 	if (timecnt > TG_TZ_TRANS_MAX)
-		return fail(err, errlen, "more than %d transitions; refused", TG_TZ_TRANS_MAX);
+		return tg_err_say(err, errlen, "more than %d transitions; refused", TG_TZ_TRANS_MAX);
 	v2 = timecnt * 9 + typecnt * 6 + charcnt + isstd + isut;
 	p = h + 24;
 	if (v2 > (uint64_t)(buf + n - p))
-		return fail(err, errlen, "TZif data counts larger than the file");
+		return tg_err_say(err, errlen, "TZif data counts larger than the file");
 	idx = p + timecnt * 8;
 	types = idx + timecnt;
 	for (uint64_t i = 0; i < typecnt; i++) {
@@ -253,24 +239,24 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 		int32_t o = (int32_t)be32(t);
 
 		if (o < -OFF_MAX || o > OFF_MAX || t[4] > 1 || t[5] >= charcnt)
-			return fail(err, errlen, "TZif time type %d out of range", (int)i);
+			return tg_err_say(err, errlen, "TZif time type %d out of range", (int)i);
 		off[i] = o;
 	}
 	out->ntrans = (int)timecnt;
 	for (uint64_t i = 0; i < timecnt; i++) {
 		out->trans[i] = be64(p + i * 8);
 		if (idx[i] >= typecnt || (i && out->trans[i] <= out->trans[i - 1]))
-			return fail(err, errlen, "TZif transitions out of order or of an unknown type");
+			return tg_err_say(err, errlen, "TZif transitions out of order or of an unknown type");
 		out->trans_off[i] = off[idx[i]];
 	}
 	out->first_off = off[0];
 	foot = p + v2;
 	out->has_rule = 0;
 	if (foot >= buf + n || *foot != '\n' || !(nl = memchr(foot + 1, '\n', (size_t)(buf + n - foot - 1))))
-		return fail(err, errlen, "TZif footer missing");
+		return tg_err_say(err, errlen, "TZif footer missing");
 	if (nl > foot + 1) {
 		if (tg_tz_rule_parse((const char *)foot + 1, (size_t)(nl - foot - 1), &out->rule))
-			return fail(err, errlen, "TZif footer \"%.*s\" is not a TZ rule this reader "
+			return tg_err_say(err, errlen, "TZif footer \"%.*s\" is not a TZ rule this reader "
 			            "knows", (int)(nl - foot - 1 > 60 ? 60 : nl - foot - 1), foot + 1);
 		out->has_rule = 1;
 	}
@@ -289,28 +275,28 @@ int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_t
 	if (tg_tz_name_check(name, err, errlen))
 		return -1;
 	if (snprintf(path, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
-		return fail(err, errlen, "zone %s: path too long", name);
+		return tg_err_say(err, errlen, "zone %s: path too long", name);
 	/* The database links aliases (UTC -> Etc/UTC): follow a link only to
 	 * a file inside the database. */
 	if (!realpath(dir, realdir))
-		return fail(err, errlen, "%s: %s", dir, strerror(errno));
+		return tg_err_say(err, errlen, "%s: %s", dir, strerror(errno));
 	if (!realpath(path, real)) {
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR)
-			return fail(err, errlen, "unknown zone %s (no %s); use a tz database name "
+			return tg_err_say(err, errlen, "unknown zone %s (no %s); use a tz database name "
 			            "such as Europe/Berlin or UTC", name, path);
-		return fail(err, errlen, "zone %s: %s", name, strerror(e));
+		return tg_err_say(err, errlen, "zone %s: %s", name, strerror(e));
 	}
 	dlen = strlen(realdir);
 	if (strncmp(real, realdir, dlen) || real[dlen] != '/')
-		return fail(err, errlen, "zone %s: %s leads outside %s; refused", name, path, dir);
+		return tg_err_say(err, errlen, "zone %s: %s leads outside %s; refused", name, path, dir);
 	fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
-		return fail(err, errlen, "zone %s: %s", name, strerror(errno));
+		return tg_err_say(err, errlen, "zone %s: %s", name, strerror(errno));
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size > TG_TZ_FILE_MAX) {
 		close(fd);
-		return fail(err, errlen, "zone %s: %s is not a root-owned regular file of at most "
+		return tg_err_say(err, errlen, "zone %s: %s is not a root-owned regular file of at most "
 		            "%d bytes that only root can write; refused", name, real, TG_TZ_FILE_MAX);
 	}
 	while (got < TG_TZ_FILE_MAX + 1) {
@@ -323,19 +309,19 @@ int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_t
 				continue;
 			e = errno;
 			close(fd);
-			return fail(err, errlen, "zone %s: %s", name, strerror(e));
+			return tg_err_say(err, errlen, "zone %s: %s", name, strerror(e));
 		}
 		got += (size_t)k;
 	}
 	close(fd);
 	if (got > TG_TZ_FILE_MAX)
-		return fail(err, errlen, "zone %s: grew past %d bytes while read; refused", name,
+		return tg_err_say(err, errlen, "zone %s: grew past %d bytes while read; refused", name,
 		            TG_TZ_FILE_MAX);
 	if (tg_tz_parse(buf, got, out, err, errlen)) {
 		char why[160];
 
 		snprintf(why, sizeof why, "%s", err && errlen ? err : "");
-		return fail(err, errlen, "zone %s: %s", name, why);
+		return tg_err_say(err, errlen, "zone %s: %s", name, why);
 	}
 	snprintf(out->name, sizeof out->name, "%s", name);
 	return 0;
