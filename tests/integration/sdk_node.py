@@ -14,6 +14,9 @@ the ledger holds the case's record.  Each budget test runs one call of an
 SDK under a `block` policy at usd=0: the SDK raises its own rate-limit
 error carrying the shim's 429 (x-should-retry: false), does not retry (one
 blocked record, nothing reaches the fake provider) and the program goes on.
+Each user test has an SDK send the end user the program names (openai
+`user`, @anthropic-ai/sdk `metadata.user_id`): the record's user tag holds
+it, plain or hashed as TOKENGUARD_ATTRIBUTION says.
 
 run_tests.py collects the tests with tests(harness, cases), harness being
 the run_tests module itself.
@@ -175,6 +178,41 @@ def budget_block(t, env, tdir):
     return "# %s raised in %.2f s, not retried" % (err["class"], run.seconds)
 
 
+def user_tag(t, env, tdir):
+    """The SDK sends the end user the program names (openai `user`,
+    @anthropic-ai/sdk `metadata.user_id`): the record carries it as the
+    tag user, hashed with the ledger's key by default, plain when asked."""
+    case = t.cases[t.case]
+    with open(case["request_path"]) as f:
+        body = json.load(f)
+    if case["name"].startswith("anthropic"):
+        body["metadata"] = {"user_id": "alice@example.com"}
+    else:
+        body["user"] = "alice@example.com"
+    path = os.path.join(tdir, "user.req.json")
+    with open(path, "w") as f:
+        json.dump(body, f)
+    ex = t.h.Exchange(dict(case, request_path=path), t.h.Mode(*t.mode))
+    users = {}
+    for mode in ("plain", "hash"):
+        ledger = os.path.join(tdir, "ledger-" + mode)
+        run = t.h.run_client(env, t.client, [ex], tdir, mode, ledger, True,
+                             extra_env=dict(node_env(env), TOKENGUARD_ATTRIBUTION=mode))
+        lines = output_lines(t, run, mode)
+        t.check(len(lines) == 1 and "result" in lines[0], "%s: %s" % (mode, json.dumps(lines)[:300]))
+        recs = itlib.records(t, env, ledger)
+        t.check(len(recs) == 1, "%s: %d records" % (mode, len(recs)))
+        tags = dict(recs[0]["tags"] or {})
+        t.check(tags.get("team") == "search", "%s: the process's tags lost: %r" % (mode, tags))
+        users[mode] = tags.get("user")
+        sent = [e for e in t.h.provider_requests(env, "%s/%s" % (os.path.basename(tdir), mode))]
+        t.check(len(sent) == 1, "%s: the provider received %d requests" % (mode, len(sent)))
+    t.check(users["plain"] == "alice@example.com", "plain: user tag %r" % users["plain"])
+    t.check(users["hash"] is not None and users["hash"].startswith("h:") and
+            len(users["hash"]) == 18, "hash: user tag %r" % users["hash"])
+    return "# user %s" % users["hash"]
+
+
 def tests(harness, cases):
     """The sdk-node-* tests over the loaded cases (run_tests.load_cases)."""
     by_name = {c["name"]: c for c in cases}
@@ -196,6 +234,8 @@ def tests(harness, cases):
         ("openai", "sdk-node-openai-budget-block", budget_block, "openai-chat", plain),
         ("anthropic", "sdk-node-anthropic-budget-block", budget_block, "anthropic-messages", plain),
         ("genai", "sdk-node-genai-budget-block", budget_block, "gemini-generate", plain),
+        ("openai", "sdk-node-openai-user", user_tag, "openai-chat", plain),
+        ("anthropic", "sdk-node-anthropic-user", user_tag, "anthropic-messages", plain),
     ]
     return [NodeTest(harness, by_name, sdk, label, body, case, mode)
             for sdk, label, body, case, mode in spec if case in by_name]
