@@ -9,6 +9,7 @@
 #include "emit.h"
 #include "ledger_watermark.h"
 #include "when.h"
+#include "zone.h"
 
 /* The table is sized like the status table: a first read of the alerts
  * measures the columns (so long policy and model names keep it aligned),
@@ -25,6 +26,15 @@ static const int al_min[AL_COLS] = { 24, 20, 9, 24, 22, 7, 16, 24, 0 };
 static const int al_cut_min[AL_COLS] = {
 	[AL_POLICY] = 8, [AL_PROCESS] = 8, [AL_MODEL] = 10, [AL_DETAIL] = 12,
 };
+/* ... and before one is cut below al_cut_want, the columns read least
+ * are left out, lowest rank first (emit.h). */
+static const int al_cut_want[AL_COLS] = {
+	[AL_POLICY] = 16, [AL_PROCESS] = 12, [AL_MODEL] = 20, [AL_DETAIL] = 24,
+};
+static const unsigned char al_rank[AL_COLS] = {
+	[AL_PID] = 1, [AL_LIMIT] = 2, [AL_PROCESS] = 3, [AL_DETAIL] = 4, [AL_MODEL] = 5,
+	[AL_SPEND] = 6,
+};
 
 struct alert_list {
 	const struct tg_report *rep;
@@ -32,6 +42,8 @@ struct alert_list {
 	long n;
 	int measuring;
 	int width[AL_COLS];
+	int content[AL_COLS];          /* the widest cell of each column */
+	unsigned char hidden[AL_COLS]; /* left out to fit the terminal */
 	int cut;  /* narrowed to the terminal: longer cells cut (emit.h) */
 };
 
@@ -42,7 +54,7 @@ static const char *or_dash(const char *s)
 
 static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 {
-	tg_when_iso(a->ts_us, cell[AL_TIME]);
+	tg_when_local_seconds(a->ts_us, cell[AL_TIME]);
 	if (a->tag_value[0])   /* a tag:KEY=* policy's alert: "per-user[alice]" */
 		snprintf(cell[AL_POLICY], AL_CELL, "%s[%.*s]", a->policy, TG_MODEL_MAX, a->tag_value);
 	else
@@ -56,26 +68,43 @@ static void alert_cells(const struct tg_alert *a, char cell[AL_COLS][AL_CELL])
 	snprintf(cell[AL_DETAIL], AL_CELL, "%s", or_dash(a->detail));
 }
 
-static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w, int cut)
+static void alert_line(FILE *f, char cell[AL_COLS][AL_CELL], const int *w, int cut,
+                       const unsigned char *hidden)
 {
-	for (int c = 0; c < AL_COLS; c++) {
-		if (cut) {
-			tg_emit_cell(f, cell[c], w[c], c == AL_PID, c != AL_COLS - 1);
-			fputs(c == AL_COLS - 1 ? "\n" : "  ", f);
-		} else if (c == AL_COLS - 1)
-			fprintf(f, "%s\n", cell[c]);
+	int last = AL_COLS - 1, first = 1;
+
+	while (last > 0 && hidden && hidden[last])
+		last--;
+	for (int c = 0; c <= last; c++) {
+		if (hidden && hidden[c])
+			continue;
+		if (!first)
+			fputs("  ", f);
+		first = 0;
+		if (cut)
+			tg_emit_cell(f, cell[c], w[c], c == AL_PID, c != last || c == AL_PID);
+		else if (c == last)
+			fputs(cell[c], f);
 		else
-			fprintf(f, c == AL_PID ? "%*s  " : "%-*s  ", w[c], cell[c]);
+			fprintf(f, c == AL_PID ? "%*s" : "%-*s", w[c], cell[c]);
 	}
+	putc('\n', f);
+}
+
+/* The head's cells: times are the report zone's, named in its head. */
+static void head_cells(char head[AL_COLS][AL_CELL])
+{
+	for (int c = 0; c < AL_COLS; c++)
+		snprintf(head[c], AL_CELL, "%s", al_head[c]);
+	snprintf(head[AL_TIME], AL_CELL, "TIME (%s)", tg_zone_name());
 }
 
 void tg_alert_list_head(FILE *f)
 {
 	char head[AL_COLS][AL_CELL];
 
-	for (int c = 0; c < AL_COLS; c++)
-		snprintf(head[c], AL_CELL, "%s", al_head[c]);
-	alert_line(f, head, al_min, 0);
+	head_cells(head);
+	alert_line(f, head, al_min, 0, NULL);
 }
 
 void tg_alert_list_row(FILE *f, const struct tg_alert *a)
@@ -83,7 +112,7 @@ void tg_alert_list_row(FILE *f, const struct tg_alert *a)
 	char cell[AL_COLS][AL_CELL];
 
 	alert_cells(a, cell);
-	alert_line(f, cell, al_min, 0);
+	alert_line(f, cell, al_min, 0, NULL);
 }
 
 static void alert_row(struct alert_list *al, const struct tg_alert *a)
@@ -92,12 +121,12 @@ static void alert_row(struct alert_list *al, const struct tg_alert *a)
 
 	alert_cells(a, cell);
 	if (!al->measuring) {
-		alert_line(al->rep->out, cell, al->width, al->cut);
+		alert_line(al->rep->out, cell, al->width, al->cut, al->hidden);
 		return;
 	}
 	for (int c = 0; c < AL_COLS; c++)
-		if ((int)strlen(cell[c]) > al->width[c])
-			al->width[c] = (int)strlen(cell[c]);
+		if ((int)strlen(cell[c]) > al->content[c])
+			al->content[c] = (int)strlen(cell[c]);
 }
 
 static int each_alert(void *ctx, const unsigned char key[16], const struct tg_alert *a)
@@ -145,29 +174,41 @@ int tg_alert_list(const struct tg_report *rep, struct tg_ledger *l, int repeats)
 		putc('[', f);
 	} else if (rep->format == TG_FMT_TABLE) {
 		char head[AL_COLS][AL_CELL];
-		int min[AL_COLS], limit;
+		int min[AL_COLS], want[AL_COLS], limit;
 
-		memcpy(al.width, al_min, sizeof al_min);
+		head_cells(head);
+		for (int c = 0; c < AL_COLS; c++)
+			al.content[c] = (int)strlen(head[c]);
 		al.measuring = 1;
 		if ((rc = scan(l, &al)) < 0)
 			return tg_report_ledger_fail(rep, rc);
 		al.measuring = 0;
 		al.n = 0;
-		if ((limit = tg_table_limit(f)) > 0) {
-			for (int c = 0; c < AL_COLS; c++)
-				min[c] = al_cut_min[c] ? al_cut_min[c] : al.width[c];
-			tg_table_fit(al.width, min, AL_COLS, 2, limit);
+		/* Piped: at least al_min, one layout for short values; on a
+		 * terminal: its width, columns left out first, then cut. */
+		limit = tg_table_limit(f);
+		for (int c = 0; c < AL_COLS; c++) {
+			al.width[c] = limit || al.content[c] > al_min[c] ? al.content[c] : al_min[c];
+			min[c] = al_cut_min[c] && al_cut_min[c] < al.width[c] ? al_cut_min[c] : al.width[c];
+			want[c] = al_cut_want[c] && al_cut_want[c] < al.width[c] ? al_cut_want[c] :
+			          al.width[c];
+		}
+		if (limit) {
+			tg_table_fit_hiding(al.width, min, want, al_rank, al.hidden, AL_COLS, 2, limit);
 			al.cut = 1;
 		}
-		for (int c = 0; c < AL_COLS; c++)
-			snprintf(head[c], AL_CELL, "%s", al_head[c]);
-		alert_line(f, head, al.width, al.cut);
+		alert_line(f, head, al.width, al.cut, al.hidden);
+		if ((rc = scan(l, &al)) < 0)
+			return tg_report_ledger_fail(rep, rc);
+		if (!al.n)
+			fputs("(no alerts in this period)\n", f);
+		if (limit)
+			tg_table_hidden_note(f, al_head, al.hidden, AL_COLS, limit);
+		return 0;
 	}
 	if ((rc = scan(l, &al)) < 0)
 		return tg_report_ledger_fail(rep, rc);
 	if (rep->format == TG_FMT_JSON)
 		fputs(al.n ? "\n]\n" : "]\n", f);
-	else if (rep->format == TG_FMT_TABLE && !al.n)
-		fputs("(no alerts in this period)\n", f);
 	return 0;
 }

@@ -285,18 +285,18 @@ Test(budget_cli, lists_the_alerts_of_the_ledger_as_table_and_json)
 	blocked_alert("daily");  /* 08:33:11 */
 	add_alert("other", TG_ALERT_FALLBACK, NOV22_8H + 60 * MINUTE, 0.25, 10, "body not rewritable");
 
-	cr_assert_eq(run("budget alerts", out, sizeof out), 0, "%s", out);
+	cr_assert_eq(run("budget alerts --timezone UTC", out, sizeof out), 0, "%s", out);
 	cr_assert_str_eq(out,
-		"TIME                      POLICY                LEVEL      SPEND                     "
+		"TIME (UTC)                POLICY                LEVEL      SPEND                     "
 		"LIMIT                       PID  PROCESS           MODEL                     DETAIL\n"
-		"2026-11-22T08:00:00.000Z  daily                 threshold  $0.80                     "
+		"2026-11-22 08:00:00       daily                 threshold  $0.80                     "
 		"$1.00                      4242  python3           gpt-4o                    "
 		"80% of the limit reached\n"
-		"2026-11-22T08:01:00.000Z  daily                 limit      $1.00                     "
+		"2026-11-22 08:01:00       daily                 limit      $1.00                     "
 		"$1.00                      4242  python3           gpt-4o                    -\n"
-		"2026-11-22T08:33:11.000Z  daily                 blocked    $0.00 + 0 tok             "
+		"2026-11-22 08:33:11       daily                 blocked    $0.00 + 0 tok             "
 		"$0.00 + 0 tok                 0  python3           gpt-4o                    -\n"
-		"2026-11-22T09:00:00.000Z  other                 fallback   $0.25                     "
+		"2026-11-22 09:00:00       other                 fallback   $0.25                     "
 		"$1.00                      4242  python3           gpt-4o                    "
 		"body not rewritable\n");
 
@@ -372,7 +372,10 @@ Test(budget_cli, alerts_on_a_terminal_fit_its_width_aligned)
 	add_alert("daily", TG_ALERT_LIMIT, NOV22_8H + MINUTE, 1.0, 1000, "");
 	cr_assert_eq(tgt_run_report_tty(150, out, sizeof out, "budget alerts --ledger %s/l", dir), 0,
 	             "%s", out);
-	cr_assert_not_null(strstr(out, "  a-policy-wi\xe2\x80\xa6  "), "%s", out);
+	/* the widest text column, DETAIL, is cut first; the policy's name
+	 * keeps its width */
+	cr_assert_not_null(strstr(out, "  a-policy-with-a-long-descriptive-name  "), "%s", out);
+	cr_assert_not_null(strstr(out, "\xe2\x80\xa6\n"), "%s", out);
 	cr_assert_null(strstr(out, "long enough to need cutting"), "%s", out);
 	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		/* The PID column, right-aligned, ends at the same place on each line. */
@@ -394,6 +397,30 @@ Test(budget_cli, alerts_on_a_terminal_fit_its_width_aligned)
 		lines++;
 	}
 	cr_assert_eq(lines, 3);
+}
+
+Test(budget_cli, alerts_on_80_columns_leave_out_columns_and_say_which)
+{
+	char out[8192], *line, *save = NULL;
+	int lines = 0;
+
+	add_alert("a-policy-with-a-long-descriptive-name", TG_ALERT_THRESHOLD, NOV22_8H, 0.8, 800,
+	          "80% of the limit reached, and a detail long enough to need cutting");
+	cr_assert_eq(tgt_run_report_tty(80, out, sizeof out, "budget alerts --timezone UTC "
+	                                "--ledger %s/l", dir), 0, "%s", out);
+	cr_assert_not_null(strstr(out, "TIME (UTC)           POLICY  "), "%s", out);
+	cr_assert_not_null(strstr(out, "\nHidden to fit 80 columns: LIMIT, PID, PROCESS, DETAIL "
+	                          "(--format json has every column)\n"), "%s", out);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), lines++) {
+		long cols = 0;
+
+		if (!strncmp(line, "Hidden to fit", 13))
+			break;
+		for (const char *p = line; *p; p++)
+			cols += ((unsigned char)*p & 0xC0) != 0x80;
+		cr_assert_leq(cols, 80, "wider than the terminal: %s", line);
+	}
+	cr_assert_eq(lines, 2);
 }
 
 Test(budget_cli, zoned_windows_set_show_and_reset_in_their_zone)
