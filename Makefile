@@ -6,6 +6,7 @@
 #   test           deps, unit tests (criterion, ASan+UBSan), integration tests with real
 #                  clients, a short libFuzzer run of each parser (TEST_FUZZ_SECONDS),
 #                  then test-install; ends with one line of figures per stage
+#   check          test without deps: the same stages, nothing installed
 #   test-install   make install and uninstall into a scratch DESTDIR, checked
 #   contract       the shim's promises to the host program (errno, error queue, return
 #                  values, one record per exchange), each scenario run with and without it
@@ -130,7 +131,7 @@ $(B)/obj/%.o: %.c
 
 $(B)/san/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -DTG_TESTING -MMD -MP -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CPPFLAGS) $(CFLAGS) $(UNIT_SAN) -MMD -MP -c -o $@ $<
 
 $(B)/obj/ledger/prices_blob.o $(B)/san/ledger/prices_blob.o: ledger/prices_blob.S ledger/prices.tsv
 	@mkdir -p $(dir $@)
@@ -219,6 +220,11 @@ contract: all $(CONTRACT) $(SAN_EARLY)
 STAGES_DIR := $(B)/stages
 TEST_STAGES := unit contract integration $(if $(strip $(SAN)),,fuzz) test-install
 test: deps
+	$(MAKE) check
+
+# `make test` without installing anything: for a machine whose packages
+# are in place (make deps ran once), and for people without root.
+check:
 	$(MAKE) all $(UNIT_BIN)
 ifneq ($(strip $(SAN)),)
 	@echo "# fuzz: not run again with SAN=$(SAN): its targets have ASan and UBSan in every run"
@@ -285,6 +291,6 @@ test-install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit contract integration test demo fuzz bench install uninstall test-install clean
+.PHONY: all deps unit contract integration test check demo fuzz bench install uninstall test-install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

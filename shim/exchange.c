@@ -231,14 +231,17 @@ void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t le
 	}
 }
 
-int tg_exchange_body_complete(const struct tg_exchange *x)
+/* 1 when the response announced its length and all of it has been seen:
+ * a transport that loses the end-of-stream marker (a client that closes as
+ * soon as it has Content-Length bytes) may still call the exchange complete. */
+static int body_complete(const struct tg_exchange *x)
 {
 	return x->response_started && x->content_length >= 0 && x->body_bytes >= x->content_length;
 }
 
 int tg_exchange_response_whole(const struct tg_exchange *x)
 {
-	return tg_exchange_body_complete(x) ||
+	return body_complete(x) ||
 	       (x->response_started && !x->inspect_off && x->usage_live && x->usage.terminal_seen);
 }
 

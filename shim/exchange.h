@@ -97,11 +97,6 @@ void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t
 void tg_exchange_response_headers_done(struct tg_exchange *x);
 void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len);
 
-/* 1 when the response announced its length and all of it has been seen:
- * a transport that loses the end-of-stream marker (a client that closes as
- * soon as it has Content-Length bytes) may still call the exchange complete. */
-int tg_exchange_body_complete(const struct tg_exchange *x);
-
 /* 1 when the response is known to be whole although its transport end was
  * not seen: all of its Content-Length arrived, or the stream sent its own
  * end marker ([DONE], message_stop, ...).  Clients often close right after

@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 SANS="address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=c11 -D_GNU_SOURCE -Ishim -Iledger -g -O1 -DTG_TESTING"
+CFLAGS="-std=c11 -D_GNU_SOURCE -Ishim -Iledger -g -O1"
 LIBS="-llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread"
 
 rm -rf "$OUT/obj"
