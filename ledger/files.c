@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "error.h"
 #include "files.h"
 
@@ -128,8 +129,8 @@ static int parse_meta(const unsigned char *b, struct tg_data_meta *m)
 	/* LMDB takes a database's flags (sorted duplicates, integer keys)
 	 * from the file: other flags than ours would make it read our pages
 	 * as another layout. */
-	if ((b[OFF_FREE_FLAGS] | b[OFF_FREE_FLAGS + 1] << 8) != FREE_DB_FLAGS ||
-	    (b[OFF_MAIN_FLAGS] | b[OFF_MAIN_FLAGS + 1] << 8) != 0)
+	if (tg_get_le16(b + OFF_FREE_FLAGS) != FREE_DB_FLAGS ||
+	    tg_get_le16(b + OFF_MAIN_FLAGS) != 0)
 		return TG_ECORRUPT;
 	if (m->page_size < PAGE_MIN || m->page_size > PAGE_MAX || (m->page_size & (m->page_size - 1)))
 		return TG_ECORRUPT;
@@ -249,11 +250,6 @@ int tg_data_check_mapped(const void *map, uint64_t size, struct tg_data_meta *ou
 #define DB_ROOT_OFF  40
 #define DB_SIZE      48
 
-static uint16_t le16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 struct walk {
 	const struct tg_data_meta *m;
 	uint64_t queue[TG_TREE_CHECK_PAGES];
@@ -284,8 +280,8 @@ static int check_node(struct walk *w, const unsigned char *pg, unsigned off, int
 {
 	uint32_t psize = w->m->page_size;
 	const unsigned char *node = pg + off;
-	unsigned ksize = le16(node + 6), flags = le16(node + 4);
-	uint64_t size = (uint64_t)le16(node) | (uint64_t)le16(node + 2) << 16;
+	unsigned ksize = tg_get_le16(node + 6), flags = tg_get_le16(node + 4);
+	uint64_t size = (uint64_t)tg_get_le16(node) | (uint64_t)tg_get_le16(node + 2) << 16;
 	const unsigned char *data = node + NODE_HDR + ksize;
 
 	if (off + NODE_HDR + (uint64_t)ksize > psize)
@@ -309,7 +305,7 @@ static int check_node(struct walk *w, const unsigned char *pg, unsigned off, int
 	if (data + size > pg + psize)
 		return TG_ECORRUPT;
 	if (flags & F_SUBDATA)   /* every database of ours is opened without flags */
-		return size == DB_SIZE && le16(data + DB_FLAGS_OFF) == 0
+		return size == DB_SIZE && tg_get_le16(data + DB_FLAGS_OFF) == 0
 		       ? push(w, le64(data + DB_ROOT_OFF)) : TG_ECORRUPT;
 	return 0;
 }
@@ -340,9 +336,9 @@ static int check_tree(int fd, const struct tg_data_meta *m)
 			rc = TG_ECORRUPT;
 			break;
 		}
-		flags = le16(pg + 10);
-		lower = le16(pg + 12);
-		upper = le16(pg + 14);
+		flags = tg_get_le16(pg + 10);
+		lower = tg_get_le16(pg + 12);
+		upper = tg_get_le16(pg + 14);
 		if (le64(pg) != pgno || !(flags & (P_BRANCH | P_LEAF)) ||
 		    (flags & (P_BRANCH | P_LEAF)) == (P_BRANCH | P_LEAF) || lower < PAGE_HDR ||
 		    (lower & 1) || lower > upper || upper > psize ||
@@ -352,7 +348,7 @@ static int check_tree(int fd, const struct tg_data_meta *m)
 			break;
 		}
 		for (unsigned i = 0; rc == 0 && i < (lower - PAGE_HDR) / 2; i++) {
-			unsigned off = le16(pg + PAGE_HDR + 2 * i);
+			unsigned off = tg_get_le16(pg + PAGE_HDR + 2 * i);
 
 			rc = off < upper || off > psize - NODE_HDR ? TG_ECORRUPT
 			                                           : check_node(w, pg, off, flags & P_BRANCH);

@@ -94,37 +94,6 @@ static void sleep_briefly(void)
 	nanosleep(&ts, NULL);
 }
 
-void tg_put_be32(unsigned char *p, uint32_t v)
-{
-	for (int i = 3; i >= 0; i--, v >>= 8)
-		p[i] = (unsigned char)v;
-}
-
-void tg_put_be64(unsigned char *p, uint64_t v)
-{
-	tg_put_be32(p, (uint32_t)(v >> 32));
-	tg_put_be32(p + 4, (uint32_t)v);
-}
-
-static uint64_t get_be(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
-uint64_t tg_get_be64(const unsigned char *p)
-{
-	return get_be(p, 8);
-}
-
-uint32_t tg_get_be32(const unsigned char *p)
-{
-	return (uint32_t)get_be(p, 4);
-}
-
 static void make_key(unsigned char key[16], int64_t ts_us, uint32_t pid, uint32_t seq)
 {
 	tg_put_be32(key, (uint32_t)((uint64_t)ts_us >> 32));
@@ -260,7 +229,7 @@ static int open_dbs(struct tg_ledger *l, MDB_txn *txn, int write)
 		return TG_ECORRUPT;
 	if (rc)
 		return from_mdb(rc);
-	version = (uint32_t)get_be(d.mv_data, 4);
+	version = tg_get_be32(d.mv_data);
 	if (version > TG_LEDGER_SCHEMA)
 		return TG_ESCHEMA;
 	if (version < TG_LEDGER_SCHEMA && writable) {
@@ -833,7 +802,7 @@ static int scan_cursor(MDB_cursor *cur, int64_t since_us, int64_t until_us,
 
 		if (k.mv_size != 16)
 			return TG_ECORRUPT;
-		ts = get_be(k.mv_data, 8);
+		ts = tg_get_be64(k.mv_data);
 		if (ts > INT64_MAX || (int64_t)ts >= until_us)
 			return 0;
 		if ((rc = tg_record_decode(&rec, d.mv_data, d.mv_size)) != 0)

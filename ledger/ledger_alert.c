@@ -77,8 +77,7 @@ static unsigned char *put_str(unsigned char *p, const char *s, size_t size)
 {
 	size_t n = strnlen(s, size - 1);
 
-	p[0] = (unsigned char)(n >> 8);
-	p[1] = (unsigned char)n;
+	tg_put_be16(p, (uint16_t)n);
 	memcpy(p + 2, s, n);
 	return p + 2 + n;
 }
@@ -130,7 +129,7 @@ static int get_str(const unsigned char **p, const unsigned char *end, char *dst,
 
 	if (end - *p < 2)
 		return TG_ECORRUPT;
-	n = (size_t)(*p)[0] << 8 | (*p)[1];
+	n = tg_get_be16(*p);
 	if ((size_t)(end - *p - 2) < n || memchr(*p + 2, 0, n))
 		return TG_ECORRUPT;
 	memcpy(dst, *p + 2, n < size ? n : size - 1);
@@ -155,7 +154,7 @@ int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 	a->limit_usd = get_f64(p + 26);
 	a->limit_tokens = (int64_t)tg_get_be64(p + 34);
 	a->window_start_us = (int64_t)tg_get_be64(p + 42);
-	a->pid = (int32_t)((uint32_t)p[50] << 24 | (uint32_t)p[51] << 16 | (uint32_t)p[52] << 8 | p[53]);
+	a->pid = (int32_t)tg_get_be32(p + 50);
 	p += FIXED_LEN;
 	if (get_str(&p, end, a->policy, sizeof a->policy) ||
 	    get_str(&p, end, a->process, sizeof a->process) ||

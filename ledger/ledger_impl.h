@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "byteorder.h"
 #include "ledger.h"
 #include "ledger_budget.h"
 #include "spool.h"
@@ -112,10 +113,6 @@ int tg_ledger_read_spooled(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx);
  * and a key found in the ledger means that entry is already there. */
 void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us);
 
-void tg_put_be32(unsigned char *p, uint32_t v);
-uint32_t tg_get_be32(const unsigned char *p);
-void tg_put_be64(unsigned char *p, uint64_t v);
-uint64_t tg_get_be64(const unsigned char *p);
 
 /* The writer lock (ledger_lock.c): flock on the ledger directory, which
  * every tokenguard writer takes before LMDB's own writer mutex, then a

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "ledger_impl.h"
 #include "record_codec.h"
 
@@ -28,30 +29,25 @@
 #define P_LEAF        0x02
 #define P_NOT_NODES   (0x04 | 0x08 | 0x20 | 0x40)   /* overflow, meta, leaf2, sub-page */
 
-static uint16_t u16(const unsigned char *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
 /* One leaf page: every node that is a record of ours. */
 static int scan_leaf(const unsigned char *pg, uint32_t psize, tg_salvage_fn fn, void *ctx,
                      int64_t *found)
 {
-	unsigned lower = u16(pg + 12), upper = u16(pg + 14);
+	unsigned lower = tg_get_le16(pg + 12), upper = tg_get_le16(pg + 14);
 	struct tg_record r;
 	int rc;
 
 	if (lower < PAGE_HDR || lower > upper || upper > psize)
 		return 0;
 	for (unsigned i = 0; i < (lower - PAGE_HDR) / 2; i++) {
-		unsigned off = u16(pg + PAGE_HDR + 2 * i);
+		unsigned off = tg_get_le16(pg + PAGE_HDR + 2 * i);
 		const unsigned char *node = pg + off, *key, *val;
 		size_t dsize;
 
 		if (off < upper || off + NODE_HDR + 16 > psize)
 			continue;
-		dsize = (size_t)u16(node) | (size_t)u16(node + 2) << 16;
-		if (u16(node + 4) != 0 || u16(node + 6) != 16 || dsize > psize - off - NODE_HDR - 16)
+		dsize = (size_t)tg_get_le16(node) | (size_t)tg_get_le16(node + 2) << 16;
+		if (tg_get_le16(node + 4) != 0 || tg_get_le16(node + 6) != 16 || dsize > psize - off - NODE_HDR - 16)
 			continue;
 		key = node + NODE_HDR;
 		val = key + 16;
@@ -76,7 +72,7 @@ int tg_salvage_records(int fd, uint32_t page_size, tg_salvage_fn fn, void *ctx,
 	/* Pages 0 and 1 are the meta pages. */
 	for (off_t at = 2 * (off_t)page_size;
 	     rc == 0 && pread(fd, pg, page_size, at) == (ssize_t)page_size; at += page_size) {
-		if ((u16(pg + 10) & P_LEAF) && !(u16(pg + 10) & P_NOT_NODES))
+		if ((tg_get_le16(pg + 10) & P_LEAF) && !(tg_get_le16(pg + 10) & P_NOT_NODES))
 			rc = scan_leaf(pg, page_size, fn, ctx, found);
 	}
 	free(pg);

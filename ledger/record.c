@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "byteorder.h"
 #include "error.h"
 #include "record.h"
 #include "record_codec.h"
@@ -138,8 +139,7 @@ static void put_double(struct wbuf *w, unsigned tag, double d)
 	uint64_t u;
 
 	memcpy(&u, &d, sizeof u);
-	for (int i = 7; i >= 0; i--, u >>= 8)
-		b[i] = (unsigned char)u;
+	tg_put_be64(b, u);
 	put_field(w, tag, b, 8);
 }
 
@@ -247,12 +247,11 @@ static inline int get_int32(const unsigned char *p, size_t len, int32_t *out)
 
 static inline int get_double(const unsigned char *p, size_t len, double *out)
 {
-	uint64_t u = 0;
+	uint64_t u;
 
 	if (len != 8)
 		return TG_ECORRUPT;
-	for (int i = 0; i < 8; i++)
-		u = u << 8 | p[i];
+	u = tg_get_be64(p);
 	memcpy(out, &u, sizeof *out);
 	return 0;
 }

@@ -1,16 +1,9 @@
 /* siphash.c - see siphash.h. */
 #include "siphash.h"
 
+#include "byteorder.h"
+
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-
-static uint64_t le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
 
 /* One SipRound over the four state words. */
 static void round4(uint64_t v[4])
@@ -32,7 +25,7 @@ static void compress(uint64_t v[4], uint64_t m)
 uint64_t tg_siphash24(const uint8_t key[TG_SIPHASH_KEY_BYTES], const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t k0 = le64(key), k1 = le64(key + 8);
+	uint64_t k0 = tg_get_le64(key), k1 = tg_get_le64(key + 8);
 	uint64_t v[4] = {
 		k0 ^ UINT64_C(0x736f6d6570736575), k1 ^ UINT64_C(0x646f72616e646f6d),
 		k0 ^ UINT64_C(0x6c7967656e657261), k1 ^ UINT64_C(0x7465646279746573),
@@ -41,7 +34,7 @@ uint64_t tg_siphash24(const uint8_t key[TG_SIPHASH_KEY_BYTES], const void *data,
 	size_t i;
 
 	for (i = 0; i + 8 <= len; i += 8)
-		compress(v, le64(p + i));
+		compress(v, tg_get_le64(p + i));
 	for (size_t j = 0; i + j < len; j++)
 		last |= (uint64_t)p[i + j] << (8 * j);
 	compress(v, last);

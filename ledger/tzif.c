@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "byteorder.h"
 #include "civil.h"
 #include "error.h"
 
@@ -42,16 +43,6 @@ int tg_tz_name_check(const char *name, char *err, size_t errlen)
 		return tg_err_say(err, errlen, "zone \"%s\" is not a tz database name, "
 		            "e.g. Europe/Berlin or UTC", name);
 	return 0;
-}
-
-static uint32_t be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int64_t be64(const unsigned char *p)
-{
-	return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
 }
 
 /* ---- the POSIX TZ footer ---- */
@@ -209,8 +200,8 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 		return tg_err_say(err, errlen, "a TZif version 1 file, which has no 64-bit data; "
 		            "expected version 2 or later");
 	h = buf + 20;
-	isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8);
-	timecnt = be32(h + 12), typecnt = be32(h + 16), charcnt = be32(h + 20);
+	isut = tg_get_be32(h), isstd = tg_get_be32(h + 4), leap = tg_get_be32(h + 8);
+	timecnt = tg_get_be32(h + 12), typecnt = tg_get_be32(h + 16), charcnt = tg_get_be32(h + 20);
 	v1 = timecnt * 5 + typecnt * 6 + charcnt + leap * 8 + isstd + isut;
 	if (v1 > n - HEADER || n - HEADER - v1 < HEADER)
 		return tg_err_say(err, errlen, "TZif header counts larger than the file");
@@ -218,8 +209,8 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 	if (memcmp(h, "TZif", 4) || h[4] < '2')
 		return tg_err_say(err, errlen, "TZif second header missing");
 	h += 20;
-	isut = be32(h), isstd = be32(h + 4), leap = be32(h + 8);
-	timecnt = be32(h + 12), typecnt = be32(h + 16), charcnt = be32(h + 20);
+	isut = tg_get_be32(h), isstd = tg_get_be32(h + 4), leap = tg_get_be32(h + 8);
+	timecnt = tg_get_be32(h + 12), typecnt = tg_get_be32(h + 16), charcnt = tg_get_be32(h + 20);
 	if (typecnt == 0 || typecnt > TG_TZ_TYPES_MAX || charcnt == 0 ||
 	    (isut && isut != typecnt) || (isstd && isstd != typecnt))
 		return tg_err_say(err, errlen, "TZif counts out of range");
@@ -236,7 +227,7 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 	types = idx + timecnt;
 	for (uint64_t i = 0; i < typecnt; i++) {
 		const unsigned char *t = types + i * 6;
-		int32_t o = (int32_t)be32(t);
+		int32_t o = (int32_t)tg_get_be32(t);
 
 		if (o < -OFF_MAX || o > OFF_MAX || t[4] > 1 || t[5] >= charcnt)
 			return tg_err_say(err, errlen, "TZif time type %d out of range", (int)i);
@@ -244,7 +235,7 @@ int tg_tz_parse(const unsigned char *buf, size_t n, struct tg_tz *out, char *err
 	}
 	out->ntrans = (int)timecnt;
 	for (uint64_t i = 0; i < timecnt; i++) {
-		out->trans[i] = be64(p + i * 8);
+		out->trans[i] = (int64_t)tg_get_be64(p + i * 8);
 		if (idx[i] >= typecnt || (i && out->trans[i] <= out->trans[i - 1]))
 			return tg_err_say(err, errlen, "TZif transitions out of order or of an unknown type");
 		out->trans_off[i] = off[idx[i]];

@@ -1,5 +1,6 @@
 /* eventstream.c - framer for AWS event streams.  See eventstream.h. */
 #include "eventstream.h"
+#include "byteorder.h"
 #include "text.h"
 
 #include <string.h>
@@ -63,7 +64,7 @@ static int parse_headers(struct tg_es *e)
 		if (type == HV_BYTES || type == HV_STRING) {
 			if (end - p < 2)
 				return -1;
-			vlen = (size_t)p[0] << 8 | p[1];
+			vlen = tg_get_be16(p);
 			p += 2;
 		} else {
 			vlen = fixed[type];
@@ -92,10 +93,10 @@ static int parse_headers(struct tg_es *e)
 
 static int prelude_done(struct tg_es *e)
 {
-	if (crc_update(0, e->prelude, 8) != tg_be32(e->prelude + 8))
+	if (crc_update(0, e->prelude, 8) != tg_get_be32(e->prelude + 8))
 		return -1;
-	e->total = tg_be32(e->prelude);
-	e->hlen = tg_be32(e->prelude + 4);
+	e->total = tg_get_be32(e->prelude);
+	e->hlen = tg_get_be32(e->prelude + 4);
 	if (e->total < 16 || e->total > TG_ES_MESSAGE_MAX ||
 	    e->hlen > e->total - 16 || e->hlen > TG_ES_HEADERS_MAX)
 		return -1;
@@ -118,7 +119,7 @@ static int headers_done(struct tg_es *e)
 
 static int trailer_done(struct tg_es *e)
 {
-	if (e->crc != tg_be32(e->trailer))
+	if (e->crc != tg_get_be32(e->trailer))
 		return -1;
 	if (e->cb->end)
 		e->cb->end(e->ctx);

@@ -11,6 +11,7 @@
  * change the dynamic table the next one refers to.
  */
 #include "h2.h"
+#include "byteorder.h"
 #include "text.h"
 
 #include <string.h>
@@ -217,10 +218,10 @@ static int frame_begin(struct tg_h2_dir *d)
 	const unsigned char *h = d->head;
 	uint32_t padded;
 
-	d->len = (uint32_t)h[0] << 16 | (uint32_t)h[1] << 8 | h[2];
+	d->len = tg_get_be24(h);
 	d->type = h[3];
 	d->flags = h[4];
-	d->stream_id = tg_be32(h + 5) & STREAM_ID_MASK;
+	d->stream_id = tg_get_be32(h + 5) & STREAM_ID_MASK;
 	d->prefix_len = 0;
 	d->pad_left = 0;
 
@@ -319,18 +320,18 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	case FT_RST_STREAM:
 		if (cb->on_reset != NULL)
 			cb->on_reset(o->ctx, d->stream_id, dir,
-			    tg_be32(d->scratch));
+			    tg_get_be32(d->scratch));
 		break;
 	case FT_WINDOW_UPDATE:
 		if (cb->on_window_update != NULL)
 			cb->on_window_update(o->ctx, d->stream_id, dir,
-			    tg_be32(d->scratch) & STREAM_ID_MASK);
+			    tg_get_be32(d->scratch) & STREAM_ID_MASK);
 		break;
 	case FT_GOAWAY:
 		if (cb->on_goaway != NULL)
 			cb->on_goaway(o->ctx, dir,
-			    tg_be32(d->scratch) & STREAM_ID_MASK,
-			    tg_be32(d->scratch + 4));
+			    tg_get_be32(d->scratch) & STREAM_ID_MASK,
+			    tg_get_be32(d->scratch + 4));
 		break;
 	default:
 		break;
@@ -365,8 +366,8 @@ static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir,
 	/* What one side advertises bounds the other side's encoder. */
 	struct tg_h2_dir *peer = &o->dir[dir == TG_DIR_REQUEST ?
 	    TG_DIR_RESPONSE : TG_DIR_REQUEST];
-	unsigned id = (unsigned)e[0] << 8 | e[1];
-	uint32_t value = tg_be32(e + 2);
+	unsigned id = tg_get_be16(e);
+	uint32_t value = tg_get_be32(e + 2);
 
 	if (id == SETTINGS_HEADER_TABLE_SIZE && value > peer->hd_limit_next)
 		peer->hd_limit_next = value;

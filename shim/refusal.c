@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "byteorder.h"
+
 /* Copies s as JSON string content (no quotes) into out; returns its length or -1. */
 static int json_escape(const char *s, char *out, size_t n)
 {
@@ -82,15 +84,10 @@ int tg_refusal_h1(enum tg_wire wire, const char *policy, const char *message, ch
 
 static void put_frame_header(unsigned char *p, uint32_t len, uint8_t type, uint8_t flags, uint32_t stream)
 {
-	p[0] = (unsigned char)(len >> 16);
-	p[1] = (unsigned char)(len >> 8);
-	p[2] = (unsigned char)len;
+	tg_put_be24(p, len);
 	p[3] = type;
 	p[4] = flags;
-	p[5] = (unsigned char)((stream >> 24) & 0x7f);
-	p[6] = (unsigned char)(stream >> 16);
-	p[7] = (unsigned char)(stream >> 8);
-	p[8] = (unsigned char)stream;
+	tg_put_be32(p + 5, stream & 0x7fffffffu);   /* the reserved bit clear */
 }
 
 /* HPACK literal header field without indexing, new name (RFC 7541 6.2.2):
@@ -152,10 +149,7 @@ void tg_refusal_h2_window_update(uint32_t stream_id, uint32_t credit, char *buf)
 {
 	unsigned char *p = (unsigned char *)buf;
 	put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, stream_id);
-	p[9] = (unsigned char)((credit >> 24) & 0x7f);
-	p[10] = (unsigned char)(credit >> 16);
-	p[11] = (unsigned char)(credit >> 8);
-	p[12] = (unsigned char)credit;
+	tg_put_be32(p + 9, credit & 0x7fffffffu);
 }
 
 void tg_refusal_h2_server(uint32_t stream_id, char *buf)

@@ -57,11 +57,6 @@ static inline int tg_ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-static inline uint32_t tg_be32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
-}
-
 static inline int64_t tg_clock_us(clockid_t id)
 {
 	struct timespec ts;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "budget_gate.h"
+#include "byteorder.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"
@@ -393,10 +394,9 @@ static size_t take_header(struct tg_h2_transport *t, struct tg_h2_cursor *c, con
 		return n;
 	}
 	c->header_have = 0;
-	c->left = (uint32_t)c->head[0] << 16 | (uint32_t)c->head[1] << 8 | c->head[2];
+	c->left = tg_get_be24(c->head);
 	c->type = c->head[3];
-	c->stream_id = ((uint32_t)c->head[5] << 24 | (uint32_t)c->head[6] << 16 |
-	                (uint32_t)c->head[7] << 8 | c->head[8]) & 0x7fffffffu;
+	c->stream_id = tg_get_be32(c->head + 5) & 0x7fffffffu;
 	*cut = !begun_before && c->type == 0x0 && refused_find(t, c->stream_id) != NULL;
 	if (!*cut && !begun_before) {
 		memcpy(out + *o, c->head, TG_H2_FRAME_HDLEN);
@@ -463,8 +463,8 @@ static int64_t stream_body(const struct tg_h2_cursor *start, char *buf, size_t l
 		memcpy(head + have, buf + i, need);
 		i += need;
 		have = 0;
-		size_t flen = (size_t)head[0] << 16 | (size_t)head[1] << 8 | head[2];
-		uint32_t id = tg_be32(head + 5) & 0x7fffffffu;
+		size_t flen = tg_get_be24(head);
+		uint32_t id = tg_get_be32(head + 5) & 0x7fffffffu;
 		if (head[3] == 0x0 /* DATA */ && id == stream) {
 			if (flen > len - i)
 				return -1;
