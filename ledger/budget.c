@@ -12,6 +12,7 @@
 #include "civil.h"
 #include "error.h"
 #include "decimal.h"
+#include "digits.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define US_PER_DAY (24 * US_PER_HOUR)
@@ -180,14 +181,15 @@ bad:
 /* digits[.digits][k|K|M], exact: 1.5k is 1500, 1.2345k is refused. */
 static int parse_tokens(struct slice v, int64_t *out, char *err, size_t errlen)
 {
-	int64_t whole = 0, frac = 0, scale = 1, mult = 1;
-	size_t i = 0, nd = 0;
+	int64_t whole, frac = 0, scale = 1, mult = 1;
+	uint64_t w;
+	long got = tg_digits(v.p, v.n, INT64_MAX, &w);
+	size_t i, nd;
 
-	for (; i < v.n && isdigit((unsigned char)v.p[i]); i++, nd++) {
-		if (whole > (INT64_MAX - (v.p[i] - '0')) / 10)
-			goto big;
-		whole = whole * 10 + (v.p[i] - '0');
-	}
+	if (got < 0)
+		goto big;
+	whole = (int64_t)w;
+	i = nd = (size_t)got;
 	if (i < v.n && v.p[i] == '.') {
 		for (i++; i < v.n && isdigit((unsigned char)v.p[i]); i++, nd++) {
 			if (scale == 1000000000)
@@ -222,11 +224,11 @@ bad:
 
 static int parse_alert(struct slice v, int *out, char *err, size_t errlen)
 {
-	int pct = 0;
-	size_t i = 0;
+	uint64_t got = 0;
+	long digits = tg_digits(v.p, v.n < 4 ? v.n : 4, 9999, &got);
+	size_t i = digits > 0 ? (size_t)digits : 0;
+	int pct = (int)got;
 
-	for (; i < v.n && i < 4 && isdigit((unsigned char)v.p[i]); i++)
-		pct = pct * 10 + (v.p[i] - '0');
 	if (i < v.n && v.p[i] == '%')
 		i++;
 	if (i == 0 || i != v.n || v.p[0] == '%' || pct < 1 || pct > 100)

@@ -6,6 +6,7 @@
 
 #include "attrib.h"
 #include "config.h"
+#include "digits.h"
 #include "log.h"
 #include "operation.h"
 #include "pid.h"
@@ -149,11 +150,8 @@ static int value_starts_with(const char *value, size_t vlen, const char *lit)
 /* A non-negative decimal header value, or -1. */
 static int64_t header_count(const char *value, size_t vlen)
 {
-	int64_t n = 0;
-	size_t i = 0;
-	for (; i < vlen && value[i] >= '0' && value[i] <= '9' && n < INT64_MAX / 10; i++)
-		n = n * 10 + (value[i] - '0');
-	return i > 0 && i == vlen ? n : -1;
+	uint64_t n;
+	return tg_digits_all(value, vlen, INT64_MAX, &n) ? (int64_t)n : -1;
 }
 
 void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,

@@ -7,6 +7,7 @@
  */
 #include "h1.h"
 
+#include "digits.h"
 #include "text.h"
 
 #include <string.h>
@@ -155,16 +156,15 @@ static void message_done(struct tg_h1_parser *p)
 static int parse_status_line(struct tg_h1_parser *p)
 {
 	const char *l = p->line;
-	int i, status = 0;
+	uint64_t code;
+	int status;
 
 	/* "HTTP/1." was checked byte by byte on the way in. */
 	if (p->line_len < 12 || l[7] < '0' || l[7] > '9' || l[8] != ' ')
 		return -1;
-	for (i = 9; i < 12; i++) {
-		if (l[i] < '0' || l[i] > '9')
-			return -1;
-		status = status * 10 + (l[i] - '0');
-	}
+	if (!tg_digits_all(l + 9, 3, 999, &code))
+		return -1;
+	status = (int)code;
 	/* Some servers drop the SP before an empty reason phrase. */
 	if (status < 100 || (p->line_len > 12 && l[12] != ' '))
 		return -1;
@@ -208,17 +208,15 @@ static int parse_content_length(const char *s, size_t n, uint64_t *out)
 	int seen = 0;
 
 	while (i <= n) {
-		uint64_t v = 0;
-		size_t digits = 0;
+		uint64_t v;
+		long digits;
 
 		while (i < n && is_ows(s[i]))
 			i++;
-		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++) {
-			/* 2^62 bytes is beyond any real body; stops overflow. */
-			if (v > (UINT64_C(1) << 62) / 10)
-				return -1;
-			v = v * 10 + (uint64_t)(s[i] - '0');
-		}
+		/* 2^62 bytes is beyond any real body. */
+		if ((digits = tg_digits(s + i, n - i, UINT64_C(1) << 62, &v)) < 0)
+			return -1;
+		i += (size_t)digits;
 		while (i < n && is_ows(s[i]))
 			i++;
 		if (digits == 0 || (i < n && s[i] != ','))

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "digits.h"
 #include "tags.h"
 
 /* What a request body is read for, compiled once into a path trie
@@ -106,17 +107,11 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 		else if (ev->match == P_INCLUDE_USAGE)
 			in->include_usage = v;
 	} else if (ev->type == TG_JSON_NUMBER && in->max_tokens_offset < 0 && ev->match == P_MAX_TOKENS) {
-		int64_t v = 0;
-		size_t i;
+		uint64_t v;
 
-		for (i = 0; i < ev->len && i < 18; i++) {
-			if (ev->text[i] < '0' || ev->text[i] > '9')
-				return;
-			v = v * 10 + (ev->text[i] - '0');
-		}
-		if (i != ev->len)
+		if (!tg_digits_all(ev->text, ev->len, TG_DIGITS_18, &v))
 			return;
-		in->max_tokens = v;
+		in->max_tokens = (int64_t)v;
 		in->max_tokens_offset = (int64_t)ev->offset;
 		in->max_tokens_len = (int64_t)ev->span;
 	}

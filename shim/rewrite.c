@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "digits.h"
 #include "record.h"
 #include "text.h"
 
@@ -103,12 +104,9 @@ static int find_content_length(const char *head, size_t hlen, size_t *vstart, si
 			if (tg_name_is(line, nlen, "content-length")) {
 				if (found || ve == v)
 					return -1;
-				uint64_t n = 0;
-				for (const char *d = v; d < ve; d++) {
-					if (*d < '0' || *d > '9' || n > UINT64_MAX / 10)
-						return -1;
-					n = n * 10 + (uint64_t)(*d - '0');
-				}
+				uint64_t n;
+				if (!tg_digits_all(v, (size_t)(ve - v), UINT64_MAX, &n))
+					return -1;
 				*vstart = (size_t)(v - head);
 				*vend = (size_t)(ve - head);
 				*value = n;

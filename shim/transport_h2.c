@@ -6,6 +6,7 @@
 
 #include "budget_gate.h"
 #include "byteorder.h"
+#include "digits.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"
@@ -93,9 +94,8 @@ static void on_header(void *ctx, uint32_t id, enum tg_dir dir,
 	if (!s)
 		return;   /* a pushed stream, or one we could not track */
 	if (tg_name_is(name, nlen, ":status")) {
-		int status = 0;
-		for (size_t i = 0; i < vlen && i < 3 && value[i] >= '0' && value[i] <= '9'; i++)
-			status = status * 10 + (value[i] - '0');
+		uint64_t v;
+		int status = tg_digits(value, vlen < 3 ? vlen : 3, 999, &v) > 0 ? (int)v : 0;
 		s->informational = status >= 100 && status < 200;
 		if (!s->informational)
 			tg_exchange_response_status(s->x, status);

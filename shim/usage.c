@@ -1,6 +1,7 @@
 /* usage.c - token usage, model and response id from one response body.
  * See usage.h for the counting rules. */
 #include "usage.h"
+#include "digits.h"
 #include "operation.h"
 #include "text.h"
 
@@ -346,17 +347,11 @@ static size_t table_of(enum tg_wire wire)
 /* Token counts are non-negative integers; anything else is ignored. */
 static int parse_count(const char *t, size_t len, int64_t *out)
 {
-	int64_t v = 0;
-	size_t i;
+	uint64_t v;
 
-	if (len == 0 || len > 18)
+	if (!tg_digits_all(t, len, TG_DIGITS_18, &v))
 		return -1;
-	for (i = 0; i < len; i++) {
-		if (t[i] < '0' || t[i] > '9')
-			return -1;
-		v = v * 10 + (t[i] - '0');
-	}
-	*out = v;
+	*out = (int64_t)v;
 	return 0;
 }
 
