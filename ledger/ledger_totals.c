@@ -11,6 +11,7 @@
 #include "price.h"
 #include "record_codec.h"
 #include "spool_cache.h"
+#include "tags.h"
 #include "zones.h"
 
 #define US_PER_HOUR (INT64_C(3600) * 1000000)
@@ -184,13 +185,11 @@ static int each_value(enum tg_scope s, const char *value, size_t len, const stru
  * record tagged twice alike must count once. */
 static int tag_repeated(const char *tags, const char *item, size_t len)
 {
-	for (const char *p = tags; p < item;) {
-		size_t n = strcspn(p, ",");
+	struct tg_tag_item it;
 
-		if (n == len && !memcmp(p, item, len))
+	for (const char *at = tags; at < item && tg_tags_next(&at, &it);)
+		if (it.len == len && !memcmp(it.p, item, len))
 			return 1;
-		p += n + (p[n] == ',');
-	}
 	return 0;
 }
 
@@ -207,6 +206,7 @@ int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
                          const struct tg_total *amounts, tg_total_fn fn, void *ctx)
 {
 	struct tg_total delta = *amounts;
+	struct tg_tag_item it;
 	int rc;
 
 	if ((rc = each_bucket("global", r->ts_us, &delta, fn, ctx)) != 0 ||
@@ -228,16 +228,11 @@ int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
 	    (rc = each_value(TG_SCOPE_MODEL, asked, strnlen(asked, TG_MODEL_MAX), r, &delta,
 	                     fn, ctx)) != 0)
 		return rc;
-	for (const char *p = r->tags; *p;) {
-		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
-
+	for (const char *at = r->tags; tg_tags_next(&at, &it);)
 		/* Only well-formed k=v items can be named by a tag policy. */
-		if (eq && eq > p && !tag_repeated(r->tags, p, len) &&
-		    (rc = each_value(TG_SCOPE_TAG, p, len, r, &delta, fn, ctx)) != 0)
+		if (it.value && it.klen && !tag_repeated(r->tags, it.p, it.len) &&
+		    (rc = each_value(TG_SCOPE_TAG, it.p, it.len, r, &delta, fn, ctx)) != 0)
 			return rc;
-		p += len + (p[len] == ',');
-	}
 	return 0;
 }
 

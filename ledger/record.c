@@ -8,6 +8,7 @@
 #include "error.h"
 #include "record.h"
 #include "record_codec.h"
+#include "tags.h"
 
 enum tag {
 	T_TS_US = 1,
@@ -57,28 +58,23 @@ int tg_operation_counts_tokens(const char *operation)
 int tg_tags_contain(const char *tags, const char *kv)
 {
 	size_t kl = strlen(kv);
+	struct tg_tag_item it;
 
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len == kl && !memcmp(p, kv, kl))
+	for (const char *at = tags; tg_tags_next(&at, &it);)
+		if (it.len == kl && !memcmp(it.p, kv, kl))
 			return 1;
-		p += len + (p[len] == ',');
-	}
 	return 0;
 }
 
 const char *tg_tags_value(const char *tags, const char *key, size_t klen, size_t *vlen)
 {
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
+	struct tg_tag_item it;
 
-		if (len > klen && p[klen] == '=' && !memcmp(p, key, klen)) {
-			*vlen = len - klen - 1;
-			return p + klen + 1;
+	for (const char *at = tags; tg_tags_next(&at, &it);)
+		if (it.value && it.klen == klen && !memcmp(it.p, key, klen)) {
+			*vlen = it.vlen;
+			return it.value;
 		}
-		p += len + (p[len] == ',');
-	}
 	return NULL;
 }
 

@@ -58,18 +58,14 @@ int tg_tags_put(char *tags, size_t n, const char *key, size_t klen,
                 const char *value, size_t vlen)
 {
 	size_t used = strlen(tags), have = 0;
-	const char *p;
+	struct tg_tag_item it;
 
 	if (klen == 0)
 		return -1;
 	/* the size of the entry it replaces, to know whether the new one fits */
-	for (p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-
-		if (len > klen && p[klen] == '=' && memcmp(p, key, klen) == 0)
-			have = len + (used > len);   /* its comma, unless it is alone */
-		p += len + (p[len] == ',');
-	}
+	for (const char *at = tags; tg_tags_next(&at, &it);)
+		if (it.value && it.klen == klen && memcmp(it.p, key, klen) == 0)
+			have = it.len + (used > it.len);   /* its comma, unless it is alone */
 	if (used - have + (used - have > 0) + klen + 1 + vlen + 1 > n)
 		return -1;
 	remove_key(tags, key, klen);
@@ -88,14 +84,10 @@ int tg_tags_put_all(char *tags, size_t n, const char *over)
 {
 	int dropped = 0;
 
-	for (const char *p = over; p && *p;) {
-		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
+	struct tg_tag_item it;
 
-		if (eq && eq > p &&
-		    tg_tags_put(tags, n, p, (size_t)(eq - p), eq + 1, len - (size_t)(eq - p) - 1) != 0)
+	for (const char *at = over; tg_tags_next(&at, &it);)
+		if (it.value && it.klen && tg_tags_put(tags, n, it.p, it.klen, it.value, it.vlen) != 0)
 			dropped++;
-		p += len + (p[len] == ',');
-	}
 	return dropped;
 }

@@ -15,6 +15,36 @@
 #define TG_TAGS_H
 
 #include <stddef.h>
+#include <string.h>
+
+/* One entry of a tags string, as tg_tags_next() finds it. */
+struct tg_tag_item {
+	const char *p;       /* the entry: up to the next ',' or the end */
+	size_t len;
+	size_t klen;         /* its key: up to the first '=', len when none */
+	const char *value;   /* after that '=', NULL when there is none */
+	size_t vlen;
+};
+
+/* The one walk over a tags string: fills *it with the entry at *at (an
+ * empty one between two commas included) and moves *at past it and its
+ * comma.  Returns 0, *it untouched, at the end of the string:
+ *     for (const char *at = tags; tg_tags_next(&at, &it);) ... */
+static inline int tg_tags_next(const char **at, struct tg_tag_item *it)
+{
+	const char *p = *at, *eq;
+
+	if (!p || !*p)
+		return 0;
+	it->p = p;
+	it->len = strcspn(p, ",");
+	eq = memchr(p, '=', it->len);
+	it->klen = eq ? (size_t)(eq - p) : it->len;
+	it->value = eq ? eq + 1 : NULL;
+	it->vlen = eq ? it->len - it->klen - 1 : 0;
+	*at = p + it->len + (p[it->len] == ',');
+	return 1;
+}
 
 /* Copies in[0..len) into out (n bytes, NUL included) made fit for a tag
  * value: ',', '=' and control bytes become '_'; a value longer than

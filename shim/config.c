@@ -93,18 +93,6 @@ static int tag_value_ok(const char *s, size_t n)
 	return 1;
 }
 
-/* 1 when tags ("k=v,k=v") already has key k: a record's tags are a map. */
-static int has_key(const char *tags, const char *key, size_t klen)
-{
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-		if (len > klen && p[klen] == '=' && memcmp(p, key, klen) == 0)
-			return 1;
-		p += len + (p[len] == ',');
-	}
-	return 0;
-}
-
 int tg_config_parse_tags(const char *env, char *out, size_t outlen)
 {
 	int bad = 0;
@@ -119,7 +107,7 @@ int tg_config_parse_tags(const char *env, char *out, size_t outlen)
 			size_t klen = eq ? (size_t)(eq - p) : 0;
 			size_t vlen = eq ? len - klen - 1 : 0;
 			if (!eq || !tag_key_ok(p, klen) || !tag_value_ok(eq + 1, vlen) ||
-			    has_key(out, p, klen) || used + len + 2 > outlen) {
+			    tg_tags_value(out, p, klen, &(size_t){ 0 }) || used + len + 2 > outlen) {
 				bad++;
 			} else {
 				if (used)

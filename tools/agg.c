@@ -7,6 +7,7 @@
 #include "agg.h"
 #include "grow.h"
 #include "record_codec.h"
+#include "tags.h"
 #include "when.h"
 
 const char *const tg_tok_name[TG_TOK_KINDS] = {
@@ -107,23 +108,15 @@ void tg_agg_key_name(const struct tg_agg *a, int i, char *buf, size_t n)
 
 int tg_tags_get(const char *tags, const char *name, char *buf, size_t n)
 {
+	struct tg_tag_item it;
 	size_t nl = strlen(name);
 
 	buf[0] = '\0';
-	for (const char *p = tags; *p;) {
-		size_t len = strcspn(p, ",");
-		const char *eq = memchr(p, '=', len);
-		size_t kl = eq ? (size_t)(eq - p) : len;
-
-		if (kl == nl && !strncmp(p, name, nl)) {
-			const char *v = eq ? eq + 1 : p + len;
-			size_t vl = (size_t)(p + len - v);
-
-			snprintf(buf, n, "%.*s", (int)vl, v);
+	for (const char *at = tags; tg_tags_next(&at, &it);)
+		if (it.klen == nl && !strncmp(it.p, name, nl)) {
+			snprintf(buf, n, "%.*s", (int)it.vlen, it.value ? it.value : "");
 			return 1;
 		}
-		p += len + (p[len] == ',');
-	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 #include "emit.h"
 #include "otlp.h"
 #include "report.h"
+#include "tags.h"
 
 /* AggregationTemporality AGGREGATION_TEMPORALITY_CUMULATIVE and
  * SpanKind SPAN_KIND_CLIENT of opentelemetry-proto; Status STATUS_CODE_ERROR. */
@@ -132,16 +133,14 @@ static void tag_attrs(FILE *f, int *first, const char *tags)
 {
 	char key[TG_TAGS_MAX + 16], val[TG_TAGS_MAX];
 
-	while (*tags) {
-		size_t n = strcspn(tags, ","), k = strcspn(tags, "=");
+	struct tg_tag_item it;
 
-		if (k < n) {
-			snprintf(key, sizeof key, "tokenguard.tag.%.*s", (int)k, tags);
-			snprintf(val, sizeof val, "%.*s", (int)(n - k - 1), tags + k + 1);
+	for (const char *at = tags; tg_tags_next(&at, &it);)
+		if (it.value) {
+			snprintf(key, sizeof key, "tokenguard.tag.%.*s", (int)it.klen, it.p);
+			snprintf(val, sizeof val, "%.*s", (int)it.vlen, it.value);
 			attr_str(f, first, key, val);
 		}
-		tags += n + (tags[n] == ',');
-	}
 }
 
 void tg_otlp_span(FILE *f, int first, const unsigned char key[16], const struct tg_record *r)

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "preload.h"
+#include "tags.h"
 
 #define SHIM_NAME "libtokenguard.so"
 
@@ -64,18 +65,14 @@ int tg_tags_merge(const char *existing, const char *const *tags, int ntags, char
                   size_t n)
 {
 	size_t at = 0;
+	struct tg_tag_item it;
 
 	if (!n)
 		return -1;
 	buf[0] = '\0';
-	for (const char *s = existing ? existing : ""; *s;) {
-		size_t l = strcspn(s, ",");
-
-		if (l && !key_given(s, l, tags, ntags) && add(buf, n, &at, s, l))
+	for (const char *e = existing; tg_tags_next(&e, &it);)
+		if (it.len && !key_given(it.p, it.len, tags, ntags) && add(buf, n, &at, it.p, it.len))
 			return -1;
-		s += l;
-		s += *s == ',';
-	}
 	for (int i = 0; i < ntags; i++)
 		if (add(buf, n, &at, tags[i], strlen(tags[i])))
 			return -1;

@@ -5,6 +5,7 @@
 #include "provider_names.h"
 #include "settings.h"
 #include "unknowns.h"
+#include "tags.h"
 
 /* Distinct values seen, as many as a message names. */
 #define SEEN_MAX 8
@@ -53,6 +54,7 @@ static int look(void *ctx, const struct tg_record *r)
 {
 	struct scan *s = ctx;
 	struct tg_filter model_only = { .model = s->f->model, .prices = s->f->prices };
+	struct tg_tag_item it;
 
 	if (s->f->provider && !strcasecmp(r->provider, s->f->provider))
 		s->found_provider = 1;
@@ -66,12 +68,8 @@ static int look(void *ctx, const struct tg_record *r)
 	seen_add(&s->providers, r->provider, strlen(r->provider));
 	seen_add(&s->models, r->model, strlen(r->model));
 	seen_add(&s->processes, r->process, strlen(r->process));
-	for (const char *t = r->tags; *t; t += *t == ',') {
-		size_t n = strcspn(t, ",");
-
-		seen_add(&s->tags, t, n);
-		t += n;
-	}
+	for (const char *at = r->tags; tg_tags_next(&at, &it);)
+		seen_add(&s->tags, it.p, it.len);
 	return all_found(s);  /* 1 stops the scan */
 }
 
@@ -156,12 +154,10 @@ static int tag_keys(void *ctx, const struct tg_record *r)
 {
 	struct seen_set *keys = ctx;
 
-	for (const char *t = r->tags; *t; t += *t == ',') {
-		size_t n = strcspn(t, ","), k = strcspn(t, "=");
+	struct tg_tag_item it;
 
-		seen_add(keys, t, k < n ? k : n);
-		t += n;
-	}
+	for (const char *at = r->tags; tg_tags_next(&at, &it);)
+		seen_add(keys, it.p, it.klen);
 	return 0;
 }
 
