@@ -14,8 +14,6 @@
 #include "decimal.h"
 #include "digits.h"
 
-#define US_PER_HOUR (INT64_C(3600) * 1000000)
-#define US_PER_DAY (24 * US_PER_HOUR)
 #define SHOWN_MAX 60  /* characters of a bad field quoted back in a message */
 
 static const char *const window_names[] = { "day", "month", "24h", "session" };
@@ -509,30 +507,25 @@ int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 	return (int)len;
 }
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
 int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_t *reset_us)
 {
-	int64_t day = floor_div(now_us, US_PER_DAY), hour = floor_div(now_us, US_PER_HOUR), y;
+	int64_t day = tg_floor_div(now_us, TG_US_PER_DAY), hour = tg_floor_div(now_us, TG_US_PER_HOUR), y;
 	int m, dom;
 
 	switch (w) {
 	case TG_WIN_DAY:
-		*start_us = day * US_PER_DAY;
-		*reset_us = *start_us + US_PER_DAY;
+		*start_us = day * TG_US_PER_DAY;
+		*reset_us = *start_us + TG_US_PER_DAY;
 		return 0;
 	case TG_WIN_MONTH:
 		tg_civil_from_days(day, &y, &m, &dom);
-		*start_us = tg_days_from_civil(y, m, 1) * US_PER_DAY;
+		*start_us = tg_days_from_civil(y, m, 1) * TG_US_PER_DAY;
 		*reset_us = (m == 12 ? tg_days_from_civil(y + 1, 1, 1) : tg_days_from_civil(y, m + 1, 1)) *
-		            US_PER_DAY;
+		            TG_US_PER_DAY;
 		return 0;
 	case TG_WIN_24H:
-		*start_us = (hour - 24) * US_PER_HOUR;
-		*reset_us = (hour + 1) * US_PER_HOUR;
+		*start_us = (hour - 24) * TG_US_PER_HOUR;
+		*reset_us = (hour + 1) * TG_US_PER_HOUR;
 		return 0;
 	case TG_WIN_SESSION:
 		break;
@@ -543,7 +536,7 @@ int tg_window_bounds(enum tg_window w, int64_t now_us, int64_t *start_us, int64_
 int tg_window_bounds_tz(enum tg_window w, const struct tg_tz *tz, int64_t now_us,
                         int64_t *start_us, int64_t *reset_us)
 {
-	int64_t s, e, t = floor_div(now_us, 1000000);
+	int64_t s, e, t = tg_floor_div(now_us, 1000000);
 
 	if (!tz || (w != TG_WIN_DAY && w != TG_WIN_MONTH))
 		return tg_window_bounds(w, now_us, start_us, reset_us);

@@ -1,14 +1,32 @@
-/* civil.h - UTC calendar arithmetic shared by the budget windows and the
- * report's dates.
+/* civil.h - UTC calendar arithmetic shared by the budget windows, the
+ * zone reader, the ledger's totals and the report's dates.
  *
- * Owns: the conversion between days since 1970-01-01 and proleptic
- * Gregorian dates (Howard Hinnant's era arithmetic: exact for every year,
- * no tables, no TZ, no C library time functions).  Header-only.
+ * Owns: the microseconds of a second, an hour and a day (timestamps are
+ * microseconds since the epoch everywhere), division that rounds toward
+ * minus infinity (a time before 1970 still falls in its own day), and the
+ * conversion between days since 1970-01-01 and proleptic Gregorian dates
+ * (Howard Hinnant's era arithmetic: exact for every year, no tables, no
+ * TZ, no C library time functions).  Header-only.
  */
 #ifndef TG_CIVIL_H
 #define TG_CIVIL_H
 
 #include <stdint.h>
+
+#define TG_US_PER_SEC INT64_C(1000000)
+#define TG_US_PER_HOUR (3600 * TG_US_PER_SEC)
+#define TG_US_PER_DAY (24 * TG_US_PER_HOUR)
+
+/* a / b and a mod b rounded toward minus infinity (b > 0). */
+static inline int64_t tg_floor_div(int64_t a, int64_t b)
+{
+	return a / b - (a % b < 0);
+}
+
+static inline int64_t tg_floor_mod(int64_t a, int64_t b)
+{
+	return a - tg_floor_div(a, b) * b;
+}
 
 static inline int64_t tg_days_from_civil(int64_t y, int m, int d)
 {

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fnv.h"
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 
@@ -194,7 +195,7 @@ static size_t once_key(const struct tg_alert *a, unsigned char *okey)
 	if (a->tag_value[0]) {
 		/* once per value of a tag:KEY=* policy; a hash keeps the key
 		 * within LMDB's size whatever the value's length */
-		tg_put_be64(okey + n + 10, tg_fnv1a64(a->tag_value));
+		tg_put_be64(okey + n + 10, tg_fnv1a_str(TG_FNV1A_INIT, a->tag_value));
 		return (size_t)n + 18;
 	}
 	return (size_t)n + 10;

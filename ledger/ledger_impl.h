@@ -198,10 +198,6 @@ int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, 
 int tg_total_decode(const MDB_val *d, struct tg_total *a);
 
 /* A totals key for people: "global day 2026-11-22T00:00:00Z". */
-/* 64-bit FNV-1a of the string s: the hash of an overlong scope in a
- * totals key, and of a tag value in an alert_once key. */
-uint64_t tg_fnv1a64(const char *s);
-
 void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n);
 
 /* A record key (16 bytes) kept in meta under name, inside txn: *has 0

@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "civil.h"
+#include "fnv.h"
 #include "ledger_budget.h"
 #include "ledger_impl.h"
 #include "price.h"
@@ -14,8 +15,6 @@
 #include "tags.h"
 #include "zones.h"
 
-#define US_PER_HOUR (INT64_C(3600) * 1000000)
-#define US_PER_DAY (24 * US_PER_HOUR)
 #define SCOPE_INLINE_MAX 400   /* longer scope strings are hashed */
 #define TKEY_MAX (SCOPE_INLINE_MAX + 1 + 1 + 8)
 #define TVAL_LEN 32        /* the first layout (ledger_budget.h) */
@@ -24,22 +23,13 @@
 
 enum bucket { B_HOUR, B_DAY, B_MONTH };
 
-uint64_t tg_fnv1a64(const char *s)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * UINT64_C(1099511628211);
-	return h;
-}
-
 static size_t total_key(unsigned char *key, const char *scope, enum bucket b, int64_t start_us)
 {
 	size_t n = strlen(scope);
 
 	if (n > SCOPE_INLINE_MAX) {
 		n = (size_t)snprintf((char *)key, SCOPE_INLINE_MAX, "#%016llx",
-		                     (unsigned long long)tg_fnv1a64(scope));
+		                     (unsigned long long)tg_fnv1a_str(TG_FNV1A_INIT, scope));
 	} else {
 		memcpy(key, scope, n);
 	}
@@ -136,7 +126,7 @@ static int64_t bucket_start(enum bucket b, int64_t ts_us)
 	int64_t start, reset;
 
 	if (b == B_HOUR)
-		return ts_us / US_PER_HOUR * US_PER_HOUR;  /* ts_us >= 0 */
+		return ts_us / TG_US_PER_HOUR * TG_US_PER_HOUR;  /* ts_us >= 0 */
 	tg_window_bounds(b == B_DAY ? TG_WIN_DAY : TG_WIN_MONTH, ts_us, &start, &reset);
 	return start;
 }
@@ -296,7 +286,7 @@ void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, siz
 	start = (int64_t)tg_get_be64(nul + 2);
 	tg_civil_from_days(start / 1000000 / 86400, &y, &m, &d);
 	snprintf(buf, n, "%.*s %s %04lld-%02d-%02dT%02lld:00Z", (int)(nul - key), (const char *)key,
-	         kinds[nul[1]], (long long)y, m, d, (long long)(start / US_PER_HOUR % 24));
+	         kinds[nul[1]], (long long)y, m, d, (long long)(start / TG_US_PER_HOUR % 24));
 }
 
 int tg_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has)
@@ -791,7 +781,7 @@ static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
                     const struct scope_match *m, const char *scope, int64_t from_us,
                     int64_t to_us)
 {
-	int64_t hour = from_us / US_PER_HOUR * US_PER_HOUR;
+	int64_t hour = from_us / TG_US_PER_HOUR * TG_US_PER_HOUR;
 	struct tg_total bucket, part, *out = q->out;
 	int rc, locked;
 
@@ -842,7 +832,7 @@ static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
 static int add_buckets(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum bucket b,
                        int64_t from_us, int64_t to_us, struct tg_total *out)
 {
-	int64_t step = b == B_HOUR ? US_PER_HOUR : US_PER_DAY;
+	int64_t step = b == B_HOUR ? TG_US_PER_HOUR : TG_US_PER_DAY;
 
 	for (int64_t t = from_us; t < to_us; t += step) {
 		struct tg_total a;
@@ -876,15 +866,15 @@ static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 		return 0;
 	m.l = l;
 	m.plen = total_key(m.prefix, scope, B_HOUR, 0) - 9;
-	h0 = up_to(start_us, US_PER_HOUR);
-	h1 = end_us / US_PER_HOUR * US_PER_HOUR;
+	h0 = up_to(start_us, TG_US_PER_HOUR);
+	h1 = end_us / TG_US_PER_HOUR * TG_US_PER_HOUR;
 	if (h0 >= h1)
 		return sum_records(l, txn, &q, start_us, end_us);
 	if ((rc = sum_edge(l, txn, &q, &m, scope, start_us, h0)) != 0 ||
 	    (rc = sum_edge(l, txn, &q, &m, scope, h1, end_us)) != 0)
 		return rc;
-	d0 = up_to(h0, US_PER_DAY);
-	d1 = h1 / US_PER_DAY * US_PER_DAY;
+	d0 = up_to(h0, TG_US_PER_DAY);
+	d1 = h1 / TG_US_PER_DAY * TG_US_PER_DAY;
 	if (d0 >= d1)
 		return add_buckets(l, txn, scope, B_HOUR, h0, h1, out);
 	if ((rc = add_buckets(l, txn, scope, B_HOUR, h0, d0, out)) != 0 ||
@@ -935,7 +925,7 @@ static int sum_hours_detailed(struct tg_ledger *l, MDB_txn *txn, struct sum_req 
 		if ((rc = tg_total_decode(&d, &a)) != 0)
 			break;
 		if (a.partial)
-			rc = sum_records(l, txn, q, start, start + US_PER_HOUR);
+			rc = sum_records(l, txn, q, start, start + TG_US_PER_HOUR);
 		else
 			tg_total_sum(q->out, &a), q->how.buckets++;
 		if (rc)
@@ -954,23 +944,23 @@ static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	memset(q->out, 0, sizeof *q->out);
 	memset(&q->how, 0, sizeof q->how);
 	q->stop = 0;
-	if (q->scope && l->has_budget_dbs && q->since_us <= INT64_MAX - US_PER_HOUR) {
+	if (q->scope && l->has_budget_dbs && q->since_us <= INT64_MAX - TG_US_PER_HOUR) {
 		unsigned char from[16];
 		int has_from;
 
 		if ((rc = tg_totals_from_get(l, txn, from, &has_from)) != 0)
 			return rc;
-		hours_from = (q->since_us + US_PER_HOUR - 1) / US_PER_HOUR * US_PER_HOUR;
+		hours_from = (q->since_us + TG_US_PER_HOUR - 1) / TG_US_PER_HOUR * TG_US_PER_HOUR;
 		if (has_from) {
 			/* That record's hour mixes records in no total with others. */
 			uint64_t last = tg_get_be64(from);
-			int64_t after = last >= (uint64_t)(INT64_MAX - US_PER_HOUR) ? INT64_MAX :
-			                ((int64_t)last / US_PER_HOUR + 1) * US_PER_HOUR;
+			int64_t after = last >= (uint64_t)(INT64_MAX - TG_US_PER_HOUR) ? INT64_MAX :
+			                ((int64_t)last / TG_US_PER_HOUR + 1) * TG_US_PER_HOUR;
 
 			if (after > hours_from)
 				hours_from = after;
 		}
-		hours_to = q->until_us / US_PER_HOUR * US_PER_HOUR;
+		hours_to = q->until_us / TG_US_PER_HOUR * TG_US_PER_HOUR;
 	}
 	if (hours_from < hours_to) {
 		if ((rc = sum_records(l, txn, q, q->since_us, hours_from)) != 0 ||

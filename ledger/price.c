@@ -31,6 +31,7 @@
 #include "decimal.h"
 #include "file_read.h"
 #include "price.h"
+#include "fnv.h"
 
 #define NCOLS 16
 #define LINE_MAX_LEN 1024
@@ -264,13 +265,9 @@ static int parse_row(struct source *s, char *line, struct tg_price *p)
 /* FNV-1a over provider, a NUL, and family. */
 static size_t key_hash(const char *provider, const char *family)
 {
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	uint64_t h = tg_fnv1a(tg_fnv1a_str(TG_FNV1A_INIT, provider), "", 1);
 
-	for (const char *c = provider; *c; c++)
-		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
-	h *= UINT64_C(0x100000001b3);
-	for (const char *c = family; *c; c++)
-		h = (h ^ (unsigned char)*c) * UINT64_C(0x100000001b3);
+	h = tg_fnv1a_str(h, family);
 	return (size_t)(h ^ h >> 32);
 }
 

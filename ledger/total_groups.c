@@ -3,8 +3,9 @@
 #include <string.h>
 
 #include "total_groups.h"
+#include "civil.h"
+#include "fnv.h"
 
-#define US_PER_HOUR (INT64_C(3600) * 1000000)
 #define SIG_MAX (8 + TG_PROVIDER_MAX + 2 * TG_MODEL_MAX + TG_PROCESS_MAX + TG_TAGS_MAX)
 
 struct tg_total_group {
@@ -39,15 +40,6 @@ static size_t signature(unsigned char *sig, const struct tg_record *r, const cha
 	return n;
 }
 
-static uint64_t fnv1a(const unsigned char *p, size_t n)
-{
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	while (n--)
-		h = (h ^ *p++) * UINT64_C(1099511628211);
-	return h;
-}
-
 static struct tg_total_group *probe(struct tg_total_group *slot, size_t cap, uint64_t hash,
                                     const unsigned char *sig, size_t siglen)
 {
@@ -79,9 +71,9 @@ int tg_total_groups_add(struct tg_total_groups *g, const struct tg_record *r,
                         const char *model_family)
 {
 	unsigned char sig[SIG_MAX];
-	int64_t hour = r->ts_us / US_PER_HOUR * US_PER_HOUR;   /* ts_us >= 0 */
+	int64_t hour = r->ts_us / TG_US_PER_HOUR * TG_US_PER_HOUR;   /* ts_us >= 0 */
 	size_t siglen = signature(sig, r, model_family, hour);
-	uint64_t hash = fnv1a(sig, siglen);
+	uint64_t hash = tg_fnv1a(TG_FNV1A_INIT, sig, siglen);
 	struct tg_total_group *e;
 	struct tg_total a;
 

@@ -3,16 +3,13 @@
 #include <string.h>
 
 #include "total_map.h"
+#include "fnv.h"
 
 #define FIRST_CAP 1024
 
 static size_t hash(const unsigned char *key, size_t klen)
 {
-	uint64_t h = UINT64_C(14695981039346656037);
-
-	for (size_t i = 0; i < klen; i++)
-		h = (h ^ key[i]) * UINT64_C(1099511628211);
-	return (size_t)h;
+	return (size_t)tg_fnv1a(TG_FNV1A_INIT, key, klen);
 }
 
 static struct tg_total_entry *probe(struct tg_total_entry *slot, size_t cap,

@@ -320,11 +320,6 @@ int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_t
 
 /* ---- questions ---- */
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
 /* The day (since the epoch) a rule date falls on in year y. */
 static int64_t date_day(const struct tg_tz_date *d, int64_t y)
 {
@@ -339,7 +334,7 @@ static int64_t date_day(const struct tg_tz_date *d, int64_t y)
 	mdays = (int)((d->m == 12 ? tg_days_from_civil(y + 1, 1, 1) :
 	              tg_days_from_civil(y, d->m + 1, 1)) - first);
 	/* 1970-01-01 was a Thursday (4); Sunday is 0. */
-	day = first + (d->d - (first + 4 - floor_div(first + 4, 7) * 7) + 7) % 7;
+	day = first + (d->d - (first + 4 - tg_floor_div(first + 4, 7) * 7) + 7) % 7;
 	day += 7 * (d->w - 1);
 	while (day >= first + mdays)
 		day -= 7;
@@ -358,7 +353,7 @@ static int64_t year_of(int64_t t)
 	int64_t y;
 	int m, d;
 
-	tg_civil_from_days(floor_div(t, DAY), &y, &m, &d);
+	tg_civil_from_days(tg_floor_div(t, DAY), &y, &m, &d);
 	return y;
 }
 
@@ -446,7 +441,7 @@ int64_t tg_tz_first_at(const struct tg_tz *z, int64_t local)
 
 static void bounds(const struct tg_tz *z, int64_t t, int month, int64_t *start, int64_t *end)
 {
-	int64_t local = t + tg_tz_offset(z, t), day = floor_div(local, DAY), y, s, e;
+	int64_t local = t + tg_tz_offset(z, t), day = tg_floor_div(local, DAY), y, s, e;
 	int m, d;
 
 	/* The window is [first(D), first(next D)); a fall-back across

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "agg.h"
+#include "fnv.h"
 #include "grow.h"
 #include "record_codec.h"
 #include "tags.h"
@@ -170,13 +171,6 @@ unsigned tg_agg_text(const struct tg_agg *a)
 	return text;
 }
 
-static uint64_t fnv1a(uint64_t h, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * UINT64_C(1099511628211);
-	return h;
-}
-
 static int rehash(struct tg_agg *a)
 {
 	size_t n = 64, *slot;
@@ -244,12 +238,12 @@ static struct tg_agg_group *new_group(struct tg_agg *a, char vals[][TG_TAGS_MAX]
 
 static struct tg_agg_group *find_group_of(struct tg_agg *a, char vals[][TG_TAGS_MAX])
 {
-	uint64_t h = UINT64_C(14695981039346656037);
+	uint64_t h = TG_FNV1A_INIT;
 	struct tg_agg_group *g;
 	size_t i;
 
 	for (int k = 0; k < a->nkeys; k++)
-		h = fnv1a(h, vals[k], strlen(vals[k]) + 1);
+		h = tg_fnv1a(h, vals[k], strlen(vals[k]) + 1);
 	if ((a->ngroups + 1) * 2 > a->nslots && rehash(a))
 		return NULL;
 	for (i = h & (a->nslots - 1); a->slot[i]; i = (i + 1) & (a->nslots - 1)) {

@@ -46,6 +46,7 @@
 #include "alert_list.h"
 #include "alert_text.h"
 #include "emit.h"
+#include "fnv.h"
 #include "http.h"
 #include "ledger_watermark.h"
 #include "report.h"
@@ -295,14 +296,13 @@ static int deliver(struct consumer *c, const struct pending *p)
 static void watermark_name(const struct tg_report *rep, char *buf, size_t n)
 {
 	const char *target = rep->alert_exec ? rep->alert_exec : rep->webhook;
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h;
 
 	if (rep->alert_name) {
 		snprintf(buf, n, "%s", rep->alert_name);
 		return;
 	}
-	for (const unsigned char *p = (const unsigned char *)target; *p; p++)
-		h = (h ^ *p) * 0x100000001b3ull;
+	h = tg_fnv1a_str(TG_FNV1A_INIT, target);
 	snprintf(buf, n, "alerts-%s-%016llx", rep->alert_exec ? "exec" : "webhook",
 	         (unsigned long long)h);
 }

@@ -13,16 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "civil.h"
 #include "decimal.h"
 #include "emit.h"
-#include "zone.h"
 #include "ledger_budget.h"
 #include "money.h"
+#include "printed.h"
 #include "record_codec.h"
 #include "report.h"
-#include "printed.h"
 #include "spend_rule.h"
 #include "when.h"
+#include "zone.h"
 
 /* The fields of `records`, in their fixed order (scripts rely on both the
  * names and the order): one table that the JSON and CSV writers walk, so a
@@ -489,7 +490,7 @@ static int each(void *p, const struct tg_record_view *v)
  * late: a record is committed when its exchange ends, under the time its
  * request started.  A record that appears later than this after its start
  * is not printed. */
-#define FOLLOW_LOOKBACK_US (INT64_C(3600) * 1000000)
+#define FOLLOW_LOOKBACK_US TG_US_PER_HOUR
 #define FOLLOW_POLL_MS 500
 
 static volatile sig_atomic_t follow_stop;

@@ -4,6 +4,7 @@
 
 #include "emit.h"
 #include "otlp.h"
+#include "fnv.h"
 #include "report.h"
 #include "tags.h"
 
@@ -41,11 +42,9 @@ const char *tg_otlp_provider_name(const char *provider)
 void tg_otlp_ids(const unsigned char key[16], unsigned char trace_id[16],
                  unsigned char span_id[8])
 {
-	uint64_t h = 0xcbf29ce484222325ull;
+	uint64_t h = tg_fnv1a(TG_FNV1A_INIT, key, 16);
 
 	memcpy(trace_id, key, 16);
-	for (int i = 0; i < 16; i++)
-		h = (h ^ key[i]) * 0x100000001b3ull;
 	if (!h)
 		h = 1;
 	for (int i = 0; i < 8; i++)

@@ -4,13 +4,12 @@
 #include <string.h>
 
 #include "printed.h"
+#include "fnv.h"
 
 uint64_t tg_printed_hash(const char *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ULL;  /* FNV-1a, then a final mix */
+	uint64_t h = tg_fnv1a(TG_FNV1A_INIT, p, n);  /* then a final mix */
 
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "civil.h"
 #include "grow.h"
 #include "runs.h"
 
@@ -53,7 +54,7 @@ static int cmp_ts(const void *x, const void *y)
 
 static int64_t hour_floor(int64_t us)
 {
-	const int64_t hour = INT64_C(3600) * 1000000;
+	const int64_t hour = TG_US_PER_HOUR;
 
 	return (us / hour - (us % hour < 0)) * hour;
 }

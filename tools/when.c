@@ -8,8 +8,6 @@
 #include "when.h"
 #include "zone.h"
 
-#define US_PER_SEC INT64_C(1000000)
-#define US_PER_DAY (86400 * US_PER_SEC)
 
 static int days_in_month(int64_t y, int m)
 {
@@ -54,23 +52,13 @@ static int parse_duration(const char *s, int64_t now_us, int64_t *out)
 	case 'w': unit = 7 * 86400; break;
 	default: return -1;
 	}
-	if (p[1] || n > INT64_MAX / US_PER_SEC / unit)
+	if (p[1] || n > INT64_MAX / TG_US_PER_SEC / unit)
 		return -1;
-	*out = now_us - n * unit * US_PER_SEC;
+	*out = now_us - n * unit * TG_US_PER_SEC;
 	return 0;
 }
 
 /* Floor division, so times before 1970 still land on the right day. */
-static int64_t floor_div(int64_t a, int64_t b)
-{
-	return a / b - (a % b < 0);
-}
-
-static int64_t floor_mod(int64_t a, int64_t b)
-{
-	return a - floor_div(a, b) * b;
-}
-
 /* "today" and "yesterday": the local midnight starting that day, or the
  * next one when end_of_day is set. */
 static int parse_day_word(const char *s, int64_t now_us, int end_of_day, int64_t *out)
@@ -79,9 +67,9 @@ static int parse_day_word(const char *s, int64_t now_us, int end_of_day, int64_t
 
 	if (strcmp(s, "today") && strcmp(s, "yesterday"))
 		return -1;
-	today = floor_div(now_us / US_PER_SEC + tg_zone_offset(now_us), 86400);
+	today = tg_floor_div(now_us / TG_US_PER_SEC + tg_zone_offset(now_us), 86400);
 	day = today - (s[0] == 'y') + (end_of_day != 0);
-	*out = tg_zone_utc_of_local(day * 86400) * US_PER_SEC;
+	*out = tg_zone_utc_of_local(day * 86400) * TG_US_PER_SEC;
 	return 0;
 }
 
@@ -129,7 +117,7 @@ int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us
 		return -1;
 	t = tg_days_from_civil(y, mo, d) * 86400;
 	if (!*p) {
-		*out_us = tg_zone_utc_of_local(t + (end_of_day ? 86400 : 0)) * US_PER_SEC;
+		*out_us = tg_zone_utc_of_local(t + (end_of_day ? 86400 : 0)) * TG_US_PER_SEC;
 		return 0;
 	}
 	if (*p != 'T' && *p != 't' && *p != ' ')
@@ -153,13 +141,13 @@ int tg_when_parse(const char *s, int64_t now_us, int end_of_day, int64_t *out_us
 	if (parse_zone(p, &offset_s, &local))
 		return -1;
 	t += h * 3600 + mi * 60 + sec;
-	*out_us = (local ? tg_zone_utc_of_local(t) : t - offset_s) * US_PER_SEC + frac_us;
+	*out_us = (local ? tg_zone_utc_of_local(t) : t - offset_s) * TG_US_PER_SEC + frac_us;
 	return 0;
 }
 
 int64_t tg_when_day_start(int64_t us)
 {
-	return floor_div(us, US_PER_DAY) * US_PER_DAY;
+	return tg_floor_div(us, TG_US_PER_DAY) * TG_US_PER_DAY;
 }
 
 /* Writes v as exactly width digits (timestamps are years 0000-9999). */
@@ -186,7 +174,7 @@ static char *put_date(char *p, int64_t days)
 /* The date of us into m, when m does not already hold it. */
 static void memo_date(struct tg_when_memo *m, int64_t us)
 {
-	int64_t days = floor_div(us, US_PER_DAY);
+	int64_t days = tg_floor_div(us, TG_US_PER_DAY);
 
 	if (days != m->day) {
 		put_date(m->date, days);
@@ -196,8 +184,8 @@ static void memo_date(struct tg_when_memo *m, int64_t us)
 
 int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MAX])
 {
-	int64_t days = floor_div(us, US_PER_DAY), rem = us - days * US_PER_DAY;
-	int64_t secs = rem / US_PER_SEC;
+	int64_t days = tg_floor_div(us, TG_US_PER_DAY), rem = us - days * TG_US_PER_DAY;
+	int64_t secs = rem / TG_US_PER_SEC;
 	char *p = buf;
 
 	memo_date(m, us);
@@ -210,7 +198,7 @@ int tg_when_iso_memo(struct tg_when_memo *m, int64_t us, char buf[TG_WHEN_ISO_MA
 	*p++ = ':';
 	p = put_digits(p, secs % 60, 2);
 	*p++ = '.';
-	p = put_digits(p, rem % US_PER_SEC / 1000, 3);
+	p = put_digits(p, rem % TG_US_PER_SEC / 1000, 3);
 	*p++ = 'Z';
 	*p = '\0';
 	return (int)(p - buf);
@@ -253,17 +241,17 @@ void tg_when_month(int64_t us, char buf[8])
 
 int64_t tg_when_local(int64_t us)
 {
-	return us + tg_zone_offset(us) * US_PER_SEC;
+	return us + tg_zone_offset(us) * TG_US_PER_SEC;
 }
 
 void tg_when_week(int64_t us, char buf[9])
 {
-	int64_t days = floor_div(us, US_PER_DAY), thursday, y;
+	int64_t days = tg_floor_div(us, TG_US_PER_DAY), thursday, y;
 	int m, d;
 
 	/* ISO 8601: Monday starts the week, which belongs to the year of its
 	 * Thursday.  1970-01-01 was a Thursday. */
-	thursday = days - floor_mod(days + 3, 7) + 3;
+	thursday = days - tg_floor_mod(days + 3, 7) + 3;
 	tg_civil_from_days(thursday, &y, &m, &d);
 	put_digits(buf, y, 4);
 	memcpy(buf + 4, "-W", 2);
@@ -273,14 +261,14 @@ void tg_when_week(int64_t us, char buf[9])
 
 void tg_when_hour(int64_t us, char buf[3])
 {
-	put_digits(buf, floor_mod(floor_div(us, 3600 * US_PER_SEC), 24), 2);
+	put_digits(buf, tg_floor_mod(tg_floor_div(us, 3600 * TG_US_PER_SEC), 24), 2);
 	buf[2] = '\0';
 }
 
 int tg_when_local_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
 {
-	int64_t off = tg_zone_offset(us), local = us + off * US_PER_SEC;
-	int64_t days = floor_div(local, US_PER_DAY), secs = (local - days * US_PER_DAY) / US_PER_SEC;
+	int64_t off = tg_zone_offset(us), local = us + off * TG_US_PER_SEC;
+	int64_t days = tg_floor_div(local, TG_US_PER_DAY), secs = (local - days * TG_US_PER_DAY) / TG_US_PER_SEC;
 	char *p = put_date(buf, days);
 
 	*p++ = 'T';
@@ -299,7 +287,7 @@ int tg_when_local_iso(int64_t us, char buf[TG_WHEN_ISO_MAX])
 int tg_when_local_seconds(int64_t us, char buf[TG_WHEN_LOCAL_MAX])
 {
 	int64_t local = tg_when_local(us);
-	int64_t days = floor_div(local, US_PER_DAY), secs = (local - days * US_PER_DAY) / US_PER_SEC;
+	int64_t days = tg_floor_div(local, TG_US_PER_DAY), secs = (local - days * TG_US_PER_DAY) / TG_US_PER_SEC;
 	char *p = put_date(buf, days);
 
 	*p++ = ' ';
