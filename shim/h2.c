@@ -18,32 +18,10 @@
 
 #include <nghttp2/nghttp2.h>
 
-enum {
-	FT_DATA = 0x0,
-	FT_HEADERS = 0x1,
-	FT_PRIORITY = 0x2,
-	FT_RST_STREAM = 0x3,
-	FT_SETTINGS = 0x4,
-	FT_PUSH_PROMISE = 0x5,
-	FT_PING = 0x6,
-	FT_GOAWAY = 0x7,
-	FT_WINDOW_UPDATE = 0x8,
-	FT_CONTINUATION = 0x9,
-};
-
-enum {
-	FL_END_STREAM = 0x01,
-	FL_ACK = 0x01,
-	FL_END_HEADERS = 0x04,
-	FL_PADDED = 0x08,
-	FL_PRIORITY = 0x20,
-};
-
 #define SETTINGS_HEADER_TABLE_SIZE 0x1
 #define SETTINGS_INITIAL_WINDOW_SIZE 0x4
 #define SETTINGS_ENTRY_LEN 6
 #define HPACK_DEFAULT_TABLE 4096u
-#define STREAM_ID_MASK 0x7fffffffu
 
 int tg_h2_is_preface(const char *buf, size_t len)
 {
@@ -221,54 +199,54 @@ static int frame_begin(struct tg_h2_dir *d)
 	d->len = tg_get_be24(h);
 	d->type = h[3];
 	d->flags = h[4];
-	d->stream_id = tg_get_be32(h + 5) & STREAM_ID_MASK;
+	d->stream_id = tg_get_be32(h + 5) & TG_H2_ID_MASK;
 	d->prefix_len = 0;
 	d->pad_left = 0;
 
 	/* Nothing may come between the frames of one header block. */
-	if (d->in_block != (d->type == FT_CONTINUATION))
+	if (d->in_block != (d->type == TG_H2_FRAME_CONTINUATION))
 		return -1;
 	if (d->in_block && d->stream_id != d->block_stream)
 		return -1;
 
-	padded = (d->flags & FL_PADDED) ? 1 : 0;
+	padded = (d->flags & TG_H2_FLAG_PADDED) ? 1 : 0;
 	switch (d->type) {
-	case FT_DATA:
+	case TG_H2_FRAME_DATA:
 		if (d->stream_id == 0)
 			return -1;
 		d->prefix_len = padded;
 		break;
-	case FT_WINDOW_UPDATE:
+	case TG_H2_FRAME_WINDOW_UPDATE:
 		if (d->len != 4)
 			return -1;
 		d->prefix_len = 4;
 		break;
-	case FT_HEADERS:
+	case TG_H2_FRAME_HEADERS:
 		if (d->stream_id == 0)
 			return -1;
-		d->prefix_len = padded + ((d->flags & FL_PRIORITY) ? 5 : 0);
-		if (block_begin(d, 1, d->flags & FL_END_STREAM) != 0)
+		d->prefix_len = padded + ((d->flags & TG_H2_FLAG_PRIORITY) ? 5 : 0);
+		if (block_begin(d, 1, d->flags & TG_H2_FLAG_END_STREAM) != 0)
 			return -1;
 		break;
-	case FT_PUSH_PROMISE:
+	case TG_H2_FRAME_PUSH_PROMISE:
 		if (d->stream_id == 0)
 			return -1;
 		d->prefix_len = padded + 4;
 		if (block_begin(d, 0, 0) != 0)
 			return -1;
 		break;
-	case FT_RST_STREAM:
+	case TG_H2_FRAME_RST_STREAM:
 		if (d->len != 4)
 			return -1;
 		d->prefix_len = 4;
 		break;
-	case FT_GOAWAY:
+	case TG_H2_FRAME_GOAWAY:
 		if (d->len < 8)
 			return -1;
 		d->prefix_len = 8;
 		break;
-	case FT_SETTINGS:
-		if ((d->flags & FL_ACK) ? d->len != 0
+	case TG_H2_FRAME_SETTINGS:
+		if ((d->flags & TG_H2_FLAG_ACK) ? d->len != 0
 		    : d->len % SETTINGS_ENTRY_LEN != 0)
 			return -1;
 		break;
@@ -286,9 +264,9 @@ static int frame_begin(struct tg_h2_dir *d)
 /* The fixed fields are complete; only the pad length matters here. */
 static int prefix_end(struct tg_h2_dir *d)
 {
-	int has_pad_byte = (d->flags & FL_PADDED) &&
-	    (d->type == FT_DATA || d->type == FT_HEADERS ||
-	    d->type == FT_PUSH_PROMISE);
+	int has_pad_byte = (d->flags & TG_H2_FLAG_PADDED) &&
+	    (d->type == TG_H2_FRAME_DATA || d->type == TG_H2_FRAME_HEADERS ||
+	    d->type == TG_H2_FRAME_PUSH_PROMISE);
 
 	if (!has_pad_byte)
 		return 0;
@@ -307,30 +285,30 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	d->phase = TG_H2_PH_HEAD;
 	d->have = 0;
 	switch (d->type) {
-	case FT_DATA:
-		if ((d->flags & FL_END_STREAM) && cb->on_end_stream != NULL)
+	case TG_H2_FRAME_DATA:
+		if ((d->flags & TG_H2_FLAG_END_STREAM) && cb->on_end_stream != NULL)
 			cb->on_end_stream(o->ctx, d->stream_id, dir);
 		break;
-	case FT_HEADERS:
-	case FT_PUSH_PROMISE:
-	case FT_CONTINUATION:
-		if (d->flags & FL_END_HEADERS)
+	case TG_H2_FRAME_HEADERS:
+	case TG_H2_FRAME_PUSH_PROMISE:
+	case TG_H2_FRAME_CONTINUATION:
+		if (d->flags & TG_H2_FLAG_END_HEADERS)
 			return block_end(o, d, dir);
 		break;
-	case FT_RST_STREAM:
+	case TG_H2_FRAME_RST_STREAM:
 		if (cb->on_reset != NULL)
 			cb->on_reset(o->ctx, d->stream_id, dir,
 			    tg_get_be32(d->scratch));
 		break;
-	case FT_WINDOW_UPDATE:
+	case TG_H2_FRAME_WINDOW_UPDATE:
 		if (cb->on_window_update != NULL)
 			cb->on_window_update(o->ctx, d->stream_id, dir,
-			    tg_get_be32(d->scratch) & STREAM_ID_MASK);
+			    tg_get_be32(d->scratch) & TG_H2_ID_MASK);
 		break;
-	case FT_GOAWAY:
+	case TG_H2_FRAME_GOAWAY:
 		if (cb->on_goaway != NULL)
 			cb->on_goaway(o->ctx, dir,
-			    tg_get_be32(d->scratch) & STREAM_ID_MASK,
+			    tg_get_be32(d->scratch) & TG_H2_ID_MASK,
 			    tg_get_be32(d->scratch + 4));
 		break;
 	default:
@@ -382,16 +360,16 @@ static int body(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	size_t k;
 
 	switch (d->type) {
-	case FT_DATA:
+	case TG_H2_FRAME_DATA:
 		if (o->cb->on_data != NULL)
 			o->cb->on_data(o->ctx, d->stream_id, dir,
 			    (const char *)p, n);
 		return 0;
-	case FT_HEADERS:
-	case FT_PUSH_PROMISE:
-	case FT_CONTINUATION:
+	case TG_H2_FRAME_HEADERS:
+	case TG_H2_FRAME_PUSH_PROMISE:
+	case TG_H2_FRAME_CONTINUATION:
 		return hd_feed(o, d, dir, p, n, 0);
-	case FT_SETTINGS:
+	case TG_H2_FRAME_SETTINGS:
 		while (n > 0) {
 			k = SETTINGS_ENTRY_LEN - d->have;
 			if (k > n)
@@ -439,7 +417,7 @@ static int feed(struct tg_h2_observer *o, enum tg_dir dir,
 				break;
 			if (frame_begin(d) != 0)
 				return -1;
-			if (d->type == FT_DATA && o->cb->on_data_frame != NULL)
+			if (d->type == TG_H2_FRAME_DATA && o->cb->on_data_frame != NULL)
 				o->cb->on_data_frame(o->ctx, d->stream_id, dir, d->len);
 			if (advance(o, d, dir) != 0)
 				return -1;

@@ -28,11 +28,52 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "byteorder.h"
 #include "wire.h"
 
 #define TG_H2_PREFACE     "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 #define TG_H2_PREFACE_LEN 24
 #define TG_H2_FRAME_HDLEN 9
+
+/* The wire vocabulary (RFC 9113 section 6), for every file that reads or
+ * writes frames: the observer here, the refusals (refusal.c) and the
+ * transport's cuts and window credits (transport_h2.c). */
+enum tg_h2_frame_type {
+	TG_H2_FRAME_DATA = 0x0,
+	TG_H2_FRAME_HEADERS = 0x1,
+	TG_H2_FRAME_PRIORITY = 0x2,
+	TG_H2_FRAME_RST_STREAM = 0x3,
+	TG_H2_FRAME_SETTINGS = 0x4,
+	TG_H2_FRAME_PUSH_PROMISE = 0x5,
+	TG_H2_FRAME_PING = 0x6,
+	TG_H2_FRAME_GOAWAY = 0x7,
+	TG_H2_FRAME_WINDOW_UPDATE = 0x8,
+	TG_H2_FRAME_CONTINUATION = 0x9,
+};
+
+enum {
+	TG_H2_FLAG_END_STREAM = 0x01,
+	TG_H2_FLAG_ACK = 0x01,
+	TG_H2_FLAG_END_HEADERS = 0x04,
+	TG_H2_FLAG_PADDED = 0x08,
+	TG_H2_FLAG_PRIORITY = 0x20,
+};
+
+/* The error code of an RST_STREAM the shim sends (RFC 9113 section 7). */
+#define TG_H2_ERROR_CANCEL 0x8u
+
+/* Stream ids and window increments are 31 bits, the top one reserved. */
+#define TG_H2_ID_MASK 0x7fffffffu
+
+/* A frame's 9-byte header: length (24 bits), type, flags, stream id. */
+static inline void tg_h2_frame_head_put(unsigned char *p, uint32_t len, uint8_t type,
+                                        uint8_t flags, uint32_t stream)
+{
+	tg_put_be24(p, len);
+	p[3] = type;
+	p[4] = flags;
+	tg_put_be32(p + 5, stream & TG_H2_ID_MASK);
+}
 
 struct tg_h2_callbacks {
 	/* Pseudo-header fields (:method :path :authority :status ...) come

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "byteorder.h"
+#include "h2.h"
 
 /* Copies s as JSON string content (no quotes) into out; returns its length or -1. */
 static int json_escape(const char *s, char *out, size_t n)
@@ -82,14 +83,6 @@ int tg_refusal_h1(enum tg_wire wire, const char *policy, const char *message, ch
 	return r < 0 || (size_t)r >= n ? -1 : r;
 }
 
-static void put_frame_header(unsigned char *p, uint32_t len, uint8_t type, uint8_t flags, uint32_t stream)
-{
-	tg_put_be24(p, len);
-	p[3] = type;
-	p[4] = flags;
-	tg_put_be32(p + 5, stream & 0x7fffffffu);   /* the reserved bit clear */
-}
-
 /* HPACK literal header field without indexing, new name (RFC 7541 6.2.2):
  * nothing enters the client's dynamic table.  Names and values here are
  * short, so every length fits the 7-bit prefix. */
@@ -137,10 +130,10 @@ int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, ui
 	if (need > n)
 		return -1;
 	unsigned char *p = (unsigned char *)buf;
-	put_frame_header(p, (uint32_t)bl, 0x1 /* HEADERS */, 0x4 /* END_HEADERS */, stream_id);
+	tg_h2_frame_head_put(p, (uint32_t)bl, TG_H2_FRAME_HEADERS, TG_H2_FLAG_END_HEADERS, stream_id);
 	memcpy(p + 9, block, bl);
 	p += 9 + bl;
-	put_frame_header(p, (uint32_t)blen, 0x0 /* DATA */, 0x1 /* END_STREAM */, stream_id);
+	tg_h2_frame_head_put(p, (uint32_t)blen, TG_H2_FRAME_DATA, TG_H2_FLAG_END_STREAM, stream_id);
 	memcpy(p + 9, body, (size_t)blen);
 	return (int)need;
 }
@@ -148,16 +141,15 @@ int tg_refusal_h2(enum tg_wire wire, const char *policy, const char *message, ui
 void tg_refusal_h2_window_update(uint32_t stream_id, uint32_t credit, char *buf)
 {
 	unsigned char *p = (unsigned char *)buf;
-	put_frame_header(p, 4, 0x8 /* WINDOW_UPDATE */, 0, stream_id);
-	tg_put_be32(p + 9, credit & 0x7fffffffu);
+	tg_h2_frame_head_put(p, 4, TG_H2_FRAME_WINDOW_UPDATE, 0, stream_id);
+	tg_put_be32(p + 9, credit & TG_H2_ID_MASK);
 }
 
 void tg_refusal_h2_server(uint32_t stream_id, char *buf)
 {
 	unsigned char *p = (unsigned char *)buf;
-	put_frame_header(p, 4, 0x3 /* RST_STREAM */, 0, stream_id);
-	p[9] = p[10] = p[11] = 0;
-	p[12] = 0x8;   /* CANCEL */
-	put_frame_header(p + 13, 8, 0x6 /* PING */, 0, 0);
+	tg_h2_frame_head_put(p, 4, TG_H2_FRAME_RST_STREAM, 0, stream_id);
+	tg_put_be32(p + 9, TG_H2_ERROR_CANCEL);
+	tg_h2_frame_head_put(p + 13, 8, TG_H2_FRAME_PING, 0, 0);
 	memcpy(p + 22, "tkguard1", 8);
 }

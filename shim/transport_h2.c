@@ -396,8 +396,8 @@ static size_t take_header(struct tg_h2_transport *t, struct tg_h2_cursor *c, con
 	c->header_have = 0;
 	c->left = tg_get_be24(c->head);
 	c->type = c->head[3];
-	c->stream_id = tg_get_be32(c->head + 5) & 0x7fffffffu;
-	*cut = !begun_before && c->type == 0x0 && refused_find(t, c->stream_id) != NULL;
+	c->stream_id = tg_get_be32(c->head + 5) & TG_H2_ID_MASK;
+	*cut = !begun_before && c->type == TG_H2_FRAME_DATA && refused_find(t, c->stream_id) != NULL;
 	if (!*cut && !begun_before) {
 		memcpy(out + *o, c->head, TG_H2_FRAME_HDLEN);
 		*o += TG_H2_FRAME_HDLEN;
@@ -464,12 +464,12 @@ static int64_t stream_body(const struct tg_h2_cursor *start, char *buf, size_t l
 		i += need;
 		have = 0;
 		size_t flen = tg_get_be24(head);
-		uint32_t id = tg_get_be32(head + 5) & 0x7fffffffu;
-		if (head[3] == 0x0 /* DATA */ && id == stream) {
+		uint32_t id = tg_get_be32(head + 5) & TG_H2_ID_MASK;
+		if (head[3] == TG_H2_FRAME_DATA && id == stream) {
 			if (flen > len - i)
 				return -1;
 			size_t p = i, end = i + flen;
-			if (head[4] & 0x8 /* PADDED */) {
+			if (head[4] & TG_H2_FLAG_PADDED) {
 				if (flen == 0 || (unsigned char)buf[p] > flen - 1)
 					return -1;
 				end -= (unsigned char)buf[p];
