@@ -23,7 +23,7 @@
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
  * overshoot a limit by at most the calls in flight when it was crossed.
- * All functions run under the sink's lock (tg_sink_with_ledger).
+ * All functions run under the sink's lock (tg_sink_locked).
  */
 #ifndef TG_BUDGET_GATE_H
 #define TG_BUDGET_GATE_H

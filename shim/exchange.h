@@ -5,7 +5,8 @@
  * and body, then the response status, headers and body (transfer framing
  * already removed); it decodes the Content-Encoding for inspection, drives
  * the request scanner and the provider's usage parser, and when the exchange
- * ends builds the ledger record and hands it to the sink.
+ * ends builds the ledger record; the transport that ended it hands the
+ * record to the sink (tg_sink_commit, passed to the transport's init).
  *
  * An exchange holds only metadata: header values are looked at for the few
  * fields a record keeps (host, content type and encoding, request id, the

@@ -3,7 +3,7 @@
  * Owns: tg_copy_text (truncating copy that never splits a UTF-8 sequence and
  * drops control bytes, so a record field is always printable text),
  * tg_name_is (ASCII case-insensitive compare of a header or token name),
- * tg_ends_with, tg_be32 (a big-endian wire integer) and the two clocks the
+ * tg_ends_with and the two clocks the
  * shim reads.  Header-only: these run on the hot path.
  */
 #ifndef TG_TEXT_H
