@@ -2,12 +2,13 @@
 #include "config_file.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "file_read.h"
 
 static int refuse(char *err, size_t errlen, const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -32,13 +33,16 @@ int tg_conf_read(const char *path, uid_t owner, char *buf, size_t cap, size_t *l
                  char *err, size_t errlen)
 {
 	struct stat st;
-	size_t got = 0, want;
+	size_t got, want;
+	ssize_t n;
 	int fd, e;
 
 	*len = 0;
 	if (cap)
 		buf[0] = '\0';
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	/* Checked on what was opened, not on the name: nothing can be
+	 * swapped in between. */
+	fd = tg_file_open_checked(path, 1, &st);
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT || e == ENOTDIR)
@@ -46,13 +50,6 @@ int tg_conf_read(const char *path, uid_t owner, char *buf, size_t cap, size_t *l
 		if (e == ELOOP)
 			return refuse(err, errlen, path, "is a symbolic link; ignored (put the file "
 			              "itself there)");
-		return refuse(err, errlen, path, "cannot be read (%s); ignored", strerror(e));
-	}
-	/* Checked on what was opened, not on the name: nothing can be
-	 * swapped in between. */
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		close(fd);
 		return refuse(err, errlen, path, "cannot be read (%s); ignored", strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -78,20 +75,13 @@ int tg_conf_read(const char *path, uid_t owner, char *buf, size_t cap, size_t *l
 	/* Read to one byte past the size seen: a file that grew since the
 	 * fstat is read no further than that, and refused. */
 	want = (size_t)st.st_size + 1 < cap ? (size_t)st.st_size + 1 : cap - 1;
-	while (got < want) {
-		ssize_t n = read(fd, buf + got, want - got);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			buf[0] = '\0';
-			return refuse(err, errlen, path, "cannot be read (%s); ignored", strerror(e));
-		}
-		got += (size_t)n;
+	if ((n = tg_file_read_upto(fd, buf, want)) < 0) {
+		e = errno;
+		close(fd);
+		buf[0] = '\0';
+		return refuse(err, errlen, path, "cannot be read (%s); ignored", strerror(e));
 	}
+	got = (size_t)n;
 	close(fd);
 	if (got > (size_t)st.st_size) {
 		buf[0] = '\0';

@@ -39,31 +39,57 @@ static const char *kind(mode_t m)
 	return "not a regular file";
 }
 
+int tg_file_open_checked(const char *path, int nofollow, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | (nofollow ? O_NOFOLLOW : 0));
+	int e;
+
+	if (fd >= 0 && fstat(fd, st) != 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+ssize_t tg_file_read_upto(int fd, void *buf, size_t want)
+{
+	size_t got = 0;
+
+	while (got < want) {
+		ssize_t n = read(fd, (char *)buf + got, want - got);
+
+		if (n == 0)
+			break;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int tg_read_small_file(const char *path, size_t max, int flags, char **buf, size_t *len,
                        char *err, size_t errlen)
 {
 	struct stat st;
 	size_t got = 0;
+	ssize_t n;
 	char *b;
 	int fd, e;
 
 	*buf = NULL;
 	*len = 0;
-	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
-	 * writer; the fstat below then refuses it without a single read. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY |
-	          (flags & TG_READ_NOFOLLOW ? O_NOFOLLOW : 0));
+	fd = tg_file_open_checked(path, flags & TG_READ_NOFOLLOW, &st);
 	if (fd < 0) {
 		e = errno;
 		if (e == ENOENT && (flags & TG_READ_MISSING_OK))
 			return 0;
 		if (e == ELOOP && (flags & TG_READ_NOFOLLOW))
 			return refuse(err, errlen, path, "is a symbolic link; refused");
-		return refuse(err, errlen, path, "%s", strerror(e));
-	}
-	if (fstat(fd, &st) != 0) {
-		e = errno;
-		close(fd);
 		return refuse(err, errlen, path, "%s", strerror(e));
 	}
 	if (!S_ISREG(st.st_mode)) {
@@ -92,20 +118,13 @@ int tg_read_small_file(const char *path, size_t max, int flags, char **buf, size
 		close(fd);
 		return refuse(err, errlen, path, "out of memory");
 	}
-	while (got < cap) {
-		ssize_t n = read(fd, b + got, cap - got);
-		if (n == 0)
-			break;
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			free(b);
-			return refuse(err, errlen, path, "%s", strerror(e));
-		}
-		got += (size_t)n;
+	if ((n = tg_file_read_upto(fd, b, cap)) < 0) {
+		e = errno;
+		close(fd);
+		free(b);
+		return refuse(err, errlen, path, "%s", strerror(e));
 	}
+	got = (size_t)n;
 	close(fd);
 	if (got > (size_t)st.st_size) {
 		free(b);

@@ -4,7 +4,6 @@
 #include "tzif.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "byteorder.h"
 #include "civil.h"
 #include "error.h"
+#include "file_read.h"
 
 #define DAY 86400
 #define HEADER 44
@@ -260,7 +260,8 @@ int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_t
 	char *path = s->path, *real = s->real, *realdir = s->realdir;
 	unsigned char *buf = s->file;
 	struct stat st;
-	size_t got = 0, dlen;
+	size_t got, dlen;
+	ssize_t n;
 	int fd, e;
 
 	if (tg_tz_name_check(name, err, errlen))
@@ -281,29 +282,21 @@ int tg_tz_load(const char *dir, const char *name, struct tg_tz *out, struct tg_t
 	dlen = strlen(realdir);
 	if (strncmp(real, realdir, dlen) || real[dlen] != '/')
 		return tg_err_say(err, errlen, "zone %s: %s leads outside %s; refused", name, path, dir);
-	fd = open(real, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = tg_file_open_checked(real, 1, &st);
 	if (fd < 0)
 		return tg_err_say(err, errlen, "zone %s: %s", name, strerror(errno));
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	if (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) || st.st_size > TG_TZ_FILE_MAX) {
 		close(fd);
 		return tg_err_say(err, errlen, "zone %s: %s is not a root-owned regular file of at most "
 		            "%d bytes that only root can write; refused", name, real, TG_TZ_FILE_MAX);
 	}
-	while (got < TG_TZ_FILE_MAX + 1) {
-		ssize_t k = read(fd, buf + got, TG_TZ_FILE_MAX + 1 - got);
-
-		if (k == 0)
-			break;
-		if (k < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			close(fd);
-			return tg_err_say(err, errlen, "zone %s: %s", name, strerror(e));
-		}
-		got += (size_t)k;
+	if ((n = tg_file_read_upto(fd, buf, TG_TZ_FILE_MAX + 1)) < 0) {
+		e = errno;
+		close(fd);
+		return tg_err_say(err, errlen, "zone %s: %s", name, strerror(e));
 	}
+	got = (size_t)n;
 	close(fd);
 	if (got > TG_TZ_FILE_MAX)
 		return tg_err_say(err, errlen, "zone %s: grew past %d bytes while read; refused", name,

@@ -1,4 +1,4 @@
-/* sources: ledger/config_file.c */
+/* sources: ledger/config_file.c ledger/file_read.c */
 /* fuzz_config.c - libFuzzer target for the configuration file syntax.
  *
  * The input is a configuration file.  Whatever it is, each reported line

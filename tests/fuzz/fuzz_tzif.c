@@ -1,4 +1,4 @@
-/* sources: ledger/tzif.c ledger/error.c */
+/* sources: ledger/tzif.c ledger/error.c ledger/file_read.c */
 /* fuzz_tzif.c - libFuzzer target for the TZif reader (ledger/tzif.c).
  *
  * The input is a TZif file.  Whatever it is, decoding must end in a zone
