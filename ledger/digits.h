@@ -1,4 +1,5 @@
-/* digits.h - a run of decimal digits as an unsigned integer, bounded:
+/* digits.h - a run of decimal digits as an unsigned integer, bounded, and
+ * the value of a hexadecimal digit:
  * token counts, Content-Length, max_tokens, HTTP status codes.  The one
  * reader of such numbers, in the manner of curl's Curl_str_number(): the
  * caller names the largest value it accepts, so overflow is never
@@ -33,6 +34,18 @@ static inline long tg_digits(const char *s, size_t n, uint64_t max, uint64_t *ou
 	}
 	*out = v;
 	return (long)i;
+}
+
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int tg_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
 }
 
 /* 1 when the whole of s[0..n) is at least one digit and at most max,

@@ -68,11 +68,6 @@ static int is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
-}
-
 /* Rejects non-HTTP input at its first bytes rather than after a whole
  * line's worth, so binary streams are given up on early. */
 static int start_byte_ok(struct tg_h1_parser *p, unsigned char c)
@@ -360,13 +355,9 @@ static int parse_chunk_size(struct tg_h1_parser *p)
 	size_t i;
 
 	for (i = 0; i < p->line_len; i++) {
-		int c = lower((unsigned char)l[i]), d;
+		int d = tg_hex_digit(l[i]);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else
+		if (d < 0)
 			break;
 		if (size > (UINT64_C(1) << 62) >> 4)
 			return -1;

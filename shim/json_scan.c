@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "byte_scan.h"
+#include "digits.h"
 
 enum {
 	ST_VALUE,         /* a value must follow */
@@ -311,17 +312,6 @@ static int is_ws(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int start_value(struct tg_json_scanner *s, char c)
 {
 	switch (c) {
@@ -480,7 +470,7 @@ static int escape_step(struct tg_json_scanner *s, char c)
 
 static int hex_step(struct tg_json_scanner *s, char c)
 {
-	int v = hexval(c);
+	int v = tg_hex_digit(c);
 	uint32_t cp;
 
 	if (v < 0)

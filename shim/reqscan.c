@@ -157,17 +157,6 @@ void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out)
 	*out = r->info;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Copies src[0..len) URL-decoded; returns the decoded length or -1. */
 static int decode(const char *src, size_t len, char *out, size_t n)
 {
@@ -181,8 +170,8 @@ static int decode(const char *src, size_t len, char *out, size_t n)
 
 			if (i + 2 >= len)
 				return -1;
-			hi = hexval(src[i + 1]);
-			lo = hi < 0 ? -1 : hexval(src[i + 2]);
+			hi = tg_hex_digit(src[i + 1]);
+			lo = hi < 0 ? -1 : tg_hex_digit(src[i + 2]);
 			if (lo < 0)
 				return -1;
 			c = (char)(hi << 4 | lo);
