@@ -154,13 +154,16 @@ $(LAUNCHER): $(call obj,$(LAUNCHER_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 $(SAN_EARLY): tests/san_early.c
 	$(call say,LD,$@)$(CC) -shared -fPIC -nostdlib -o $@ $<
 
-# The launcher's pure parts and estimate's price are unit-tested
-# (tests/unit/test_launcher.c, test_quote.c), and the drawing of --chart
-# (tests/unit/test_text_chart.c; emit.c, which it uses, is compiled into
-# test_report.c).  malloc and realloc are wrapped so that tests can make
-# them fail (tests/unit/failing_alloc.h): the out-of-memory paths of the
-# hooks.
-UNIT_TOOL_SRCS := tools/elf_scan.c tools/preload.c tools/quote.c tools/text_chart.c
+# The CLI's modules with no main and no command of their own are linked
+# into the unit binary and tested there (time, tables and escaping,
+# aggregation, filters, the exports, the HTML page and charts, alert
+# texts, the launcher's ELF reading and preload, estimate's price); the
+# commands are tested through the built tokenguard-report.  malloc and
+# realloc are wrapped so that tests can make them fail
+# (tests/unit/failing_alloc.h): the out-of-memory paths of the hooks.
+UNIT_TOOL_SRCS := $(addprefix tools/,elf_scan.c preload.c quote.c when.c emit.c agg.c runs.c \
+	zone.c filter.c otlp.c prom.c printed.c sum_table.c svg_chart.c html_chart.c html.c \
+	alert_text.c text_chart.c)
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
 	$(call say,LD,$@)$(CC) $(UNIT_SAN) -Wl,--wrap=malloc,--wrap=realloc -o $@ $^ -lcriterion $(LIBS)
 

@@ -4,13 +4,12 @@
  * encoding (an older alert reads back with them unknown), the repeat mark
  * of blocked calls, the unpriced-model alert once per provider, model and
  * day, the scan of alerts after a key, and the in-memory watermark rules
- * `alerts` and `export` share.  tools/ modules are compiled in here
- * (emit.c and when.c come with test_report.c). */
+ * `alerts` and `export` share. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/alert_text.c"
+#include "../../tools/alert_text.h"
 #include "fixture.h"
 #include "ledger_impl.h"
 #include "ledger_watermark.h"

@@ -1,16 +1,14 @@
 /* test_export.c - the export formats' pure parts: the Prometheus text
  * exposition syntax (tools/prom.c) and the OTLP/HTTP JSON bodies of
  * `export --otlp` (tools/otlp.c): exact bytes of a span and a sum,
- * unknown counts left out, ids a function of the record key.  The unit
- * binary links only shim/ and ledger/, so the tools/ modules are compiled
- * in here (emit.c comes with test_report.c). */
+ * unknown counts left out, ids a function of the record key. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../tools/otlp.c"
-#include "../../tools/prom.c"
+#include "../../tools/otlp.h"
+#include "../../tools/prom.h"
 #include "fixture.h"
 
 /* What fn wrote to a memory stream, as a string the caller frees. */
@@ -87,7 +85,7 @@ Test(prom, samples_and_family)
 	free(s);
 }
 
-#include "../../tools/printed.c"
+#include "../../tools/printed.h"
 
 Test(seen, each_line_once_and_pruned_by_time)
 {

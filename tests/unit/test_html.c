@@ -2,9 +2,7 @@
  * ledger text, the chart's geometry (a segment's height is its share of
  * the axis, exactly), the chart's series, the page with no calls, and the
  * built report end to end: hostile model names escaped, the TOTAL row's
- * data-* the values --format json gives, every view, records refused.
- * The tools/ modules the unit binary does not link are compiled in here
- * (the others come with test_report.c). */
+ * data-* the values --format json gives, every view, records refused. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +10,10 @@
 
 #include "fixture.h"
 
-#include "../../tools/sum_table.c"
-#include "../../tools/svg_chart.c"
-#include "../../tools/html_chart.c"
-#include "../../tools/html.c"
+#include "../../tools/sum_table.h"
+#include "../../tools/svg_chart.h"
+#include "../../tools/html_chart.h"
+#include "../../tools/html.h"
 
 #define US 1000000LL
 #define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */

@@ -1,20 +1,22 @@
 /* test_report.c - the report's pure parts: time parsing and formatting,
- * output escaping, aggregation.  The unit binary links only shim/ and
- * ledger/, so the four tools/ modules are compiled in here, once. */
+ * output escaping, aggregation (tools/ modules linked into the unit
+ * binary: UNIT_TOOL_SRCS in the Makefile). */
 #include <criterion/criterion.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "decimal.h"
 #include "fixture.h"
+#include "money.h"
 
-#include "../../tools/when.c"
-#include "../../tools/emit.c"
-#include "../../tools/agg.c"
-#include "../../tools/runs.c"
-#include "../../tools/zone.c"
-#include "../../tools/filter.c"
+#include "../../tools/when.h"
+#include "../../tools/emit.h"
+#include "../../tools/agg.h"
+#include "../../tools/runs.h"
+#include "../../tools/zone.h"
+#include "../../tools/filter.h"
 
 #define US 1000000LL
 #define NOV22 INT64_C(1795305600)  /* 2026-11-22T00:00:00Z */
