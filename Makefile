@@ -238,8 +238,11 @@ demo: deps
 	$(MAKE) all
 	sh tests/demo.sh
 
+# The fuzz targets link what the unit binary links: one list of sources
+# and libraries, here.
 fuzz:
-	sh tests/fuzz/run.sh $(FUZZ_SECONDS)
+	FUZZ_CPPFLAGS="$(CPPFLAGS)" FUZZ_LIBS="$(LIBS)" FUZZ_DEFAULT_SRCS="$(CORE_SRCS) $(LEDGER_SRCS) ledger/prices_blob.S" \
+		sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
 # bench/tlsclient.c times each exchange of bench/exchanges.sh;
 # bench/sslbench.c is the in-memory TLS load of bench/commits.sh.

@@ -7,8 +7,9 @@
 #
 # A target lists what it links in a first-line comment
 #   /* sources: shim/h1.c shim/decode.c */
-# and without one gets shim/*.c minus the hooks, plus ledger/ and the
-# built-in price table.  Each source is compiled once per run (in
+# and without one gets what the unit binary links (the Makefile passes the
+# list: the shim without its hooks and lazy loader, ledger/ and the
+# built-in price table).  Each source is compiled once per run (in
 # build/fuzz/obj/) and shared by the targets that list it.
 # Inputs found are kept in build/fuzz/corpus/NAME.  It is seeded from the
 # target's comment lines " * seed: BYTES" (BYTES in printf %b notation) and
@@ -22,8 +23,11 @@ cd "$(dirname "$0")/../.."
 CC=${FUZZ_CC:-clang}
 OUT=build/fuzz
 SANS="address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-CFLAGS="-std=c11 -D_GNU_SOURCE -Ishim -Iledger -g -O1"
-LIBS="-llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread"
+CFLAGS="-std=c11 ${FUZZ_CPPFLAGS:?run through make fuzz, which passes FUZZ_CPPFLAGS} -g -O1"
+# The Makefile's lists (make fuzz): the libraries, and the sources of a
+# target that names none.
+LIBS=${FUZZ_LIBS:?run through make fuzz, which passes FUZZ_LIBS}
+DEFAULT_SRCS=${FUZZ_DEFAULT_SRCS:?run through make fuzz, which passes FUZZ_DEFAULT_SRCS}
 
 rm -rf "$OUT/obj"
 mkdir -p "$OUT/obj"
@@ -53,7 +57,7 @@ for src in tests/fuzz/fuzz_*.c; do
 	fi
 	srcs=$(sed -n '1s|^/\* sources: \(.*\) \*/$|\1|p' "$src")
 	if [ -z "$srcs" ]; then
-		srcs=$(ls shim/*.c ledger/*.c ledger/prices_blob.S | grep -v -e '^shim/hooks\.c$' -e '^shim/resolve\.c$')
+		srcs=$DEFAULT_SRCS
 	fi
 	echo "fuzz: building $name"
 	# shellcheck disable=SC2086
