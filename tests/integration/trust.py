@@ -269,7 +269,10 @@ def run_as_nobody(t, io, program, ex, label, extra_env):
                   os.path.join(io, label + ".body"))
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
     # The response waits (x-fake-delay-ms): meanwhile the process shows
-    # what the loader mapped into it.
+    # what the loader mapped into it.  /proc/PID/exe names the program as
+    # soon as it is exec'ed, before the loader has mapped anything: the
+    # maps are read once they hold libcurl, which the loader maps after
+    # every preloaded object.
     maps = ""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and proc.poll() is None:
@@ -277,7 +280,8 @@ def run_as_nobody(t, io, program, ex, label, extra_env):
             if os.readlink("/proc/%d/exe" % proc.pid) == program:
                 with open("/proc/%d/maps" % proc.pid) as f:
                     maps = f.read()
-                break
+                if "/libcurl.so" in maps:
+                    break
         except OSError:
             pass
         time.sleep(0.005)
