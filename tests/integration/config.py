@@ -337,14 +337,7 @@ def setuid_programs(t, env, tdir):
     try:
         if not ok:
             raise t.h.Failure("cannot mount a tmpfs for the overlays")
-        io = os.path.join(scratch, "io")
-        os.mkdir(io, 0o755)
-        os.chown(io, NOBODY, NOBODY)
-        shutil.copyfile(env.ca, os.path.join(io, "ca.pem"))
-        case = dict(t.cases[OPENAI], request_path=os.path.join(io, "request.json"))
-        shutil.copyfile(t.cases[OPENAI]["request_path"], case["request_path"])
-        for f in ("ca.pem", "request.json"):
-            os.chmod(os.path.join(io, f), 0o644)
+        io, case = trust.nobody_io(t, env, scratch)
         ex = t.h.Exchange(case, t.h.Mode("length", "identity"))
         suid = os.path.join(scratch, "curl-suid")
         shutil.copyfile("/usr/bin/curl", suid)

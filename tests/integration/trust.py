@@ -258,6 +258,21 @@ def overlay_libdir(scratch):
     return LIBDIR if ok else None
 
 
+def nobody_io(t, env, scratch):
+    """A directory of nobody's in scratch with what nobody's curl reads
+    (the CA, the request body of the OpenAI case) and writes; returns it
+    and the case reading its body from there."""
+    io = os.path.join(scratch, "io")
+    os.mkdir(io, 0o755)
+    os.chown(io, NOBODY, NOBODY)
+    shutil.copyfile(env.ca, os.path.join(io, "ca.pem"))
+    case = dict(t.cases[OPENAI], request_path=os.path.join(io, "request.json"))
+    shutil.copyfile(t.cases[OPENAI]["request_path"], case["request_path"])
+    for f in ("ca.pem", "request.json"):
+        os.chmod(os.path.join(io, f), 0o644)
+    return io, case
+
+
 def run_as_nobody(t, io, program, ex, label, extra_env):
     """program (a curl) as uid/gid nobody with the shim preloaded by bare
     name, reading and writing in io (nobody's); returns (rc, stdout,
@@ -323,15 +338,7 @@ def secure_execution(t, env, tdir):
         caller_env = {"TOKENGUARD_PRICES": secret, "TOKENGUARD_LEDGER": planted, "HOME": home,
                       "XDG_DATA_HOME": os.path.join(scratch, "xdg"), "TOKENGUARD_DEBUG": "1",
                       "TOKENGUARD_HOSTS": "bad entry", "TOKENGUARD_TAGS": "team=x"}
-        # What nobody's curl reads (the CA, the request body) and writes.
-        io = os.path.join(scratch, "io")
-        os.mkdir(io, 0o755)
-        os.chown(io, NOBODY, NOBODY)
-        shutil.copyfile(env.ca, os.path.join(io, "ca.pem"))
-        case = dict(t.cases[OPENAI], request_path=os.path.join(io, "request.json"))
-        shutil.copyfile(t.cases[OPENAI]["request_path"], case["request_path"])
-        for f in ("ca.pem", "request.json"):
-            os.chmod(os.path.join(io, f), 0o644)
+        io, case = nobody_io(t, env, scratch)
         ex = t.h.Exchange(case, t.h.Mode("length", "identity", delay_ms=300))
 
         # Control: the same curl without the setuid bit, as nobody, with a

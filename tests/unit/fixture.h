@@ -14,6 +14,16 @@
 
 #include "ledger.h"
 
+/* What stmt wrote to FILE *f, a memory stream, into out: a string the
+ * caller frees. */
+#define CAPTURE(out, stmt) do { \
+	size_t n_ = 0; \
+	FILE *f = open_memstream(&(out), &n_); \
+	cr_assert_not_null(f); \
+	stmt; \
+	fclose(f); \
+} while (0)
+
 /* Creates a fresh directory /tmp/PREFIX-XXXXXX, its path in buf (n bytes);
  * returns buf. */
 char *tgt_tmpdir(char *buf, size_t n, const char *prefix);

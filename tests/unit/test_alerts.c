@@ -57,13 +57,6 @@ static struct tg_alert unpriced(void)
 	return a;
 }
 
-#define CAPTURE(out, stmt) do { \
-	size_t n_ = 0; \
-	FILE *f = open_memstream(&(out), &n_); \
-	cr_assert_not_null(f); \
-	stmt; \
-	fclose(f); \
-} while (0)
 
 Test(alert_text, a_threshold_says_policy_scope_share_and_who)
 {

@@ -11,14 +11,6 @@
 #include "../../tools/prom.h"
 #include "fixture.h"
 
-/* What fn wrote to a memory stream, as a string the caller frees. */
-#define CAPTURE(out, stmt) do { \
-	size_t n_ = 0; \
-	FILE *f = open_memstream(&(out), &n_); \
-	cr_assert_not_null(f); \
-	stmt; \
-	fclose(f); \
-} while (0)
 
 Test(prom, label_value_escapes_backslash_quote_newline_only)
 {
