@@ -141,8 +141,12 @@ $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRI
 	$(call say,LD,$@)$(CC) $(SANFLAGS) -shared -Wl,-soname,libtokenguard.so -Wl,--version-script=shim/exports.map \
 		-Wl,-z,defs $(SHIM_LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
+# libpq (the fleet's PostgreSQL: sync, --fleet) is the report's alone:
+# the shim and the launcher never link it.
+PQ_CPPFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
+$(B)/obj/tools/%.o $(B)/san/tools/%.o: CPPFLAGS += $(PQ_CPPFLAGS)
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl -lpq
 
 # The launcher: what it shares with doctor (program analysis, library
 # lookup) and the ledger for --summary.

@@ -24,8 +24,8 @@
 #include <time.h>
 
 #include "agg.h"
+#include "deliver.h"
 #include "http.h"
-#include "ledger_watermark.h"
 #include "otlp.h"
 #include "report.h"
 
@@ -133,94 +133,79 @@ static int send_metrics(const struct tg_report *rep, struct tg_ledger *l)
 	return rc;
 }
 
-/* One POST's worth of spans: the body and the keys of its records. */
+/* One POST's worth of spans: the body being written. */
 struct batch {
-	const struct tg_watermark *m;
+	const struct tg_report *rep;
 	const struct tg_filter *filter;  /* --provider, --model, --process, --tag */
 	FILE *f;
 	char *body;
 	size_t n;
 	int count;
-	unsigned char keys[SPANS_PER_POST][16];
 };
 
-/* A record at or before the watermark was sent unless it is not among the
- * recent keys: then it was committed after the watermark passed its key. */
 static int add_span(void *ctx, const unsigned char key[16], const struct tg_record *r)
 {
 	struct batch *b = ctx;
 
 	if (!tg_filter_match(b->filter, r))
-		return 0;
-	if (tg_watermark_delivered(b->m, key))
-		return 0;
+		return 1;
 	if (!b->f) {
 		if (!(b->f = open_memstream(&b->body, &b->n)))
-			return 1;
+			return tg_report_fail(b->rep, "out of memory");
 		tg_otlp_traces_open(b->f);
 	}
-	tg_otlp_span(b->f, b->count == 0, key, r);
-	memcpy(b->keys[b->count], key, 16);
-	return ++b->count == SPANS_PER_POST ? 2 : 0;
+	tg_otlp_span(b->f, b->count++ == 0, key, r);
+	return 0;
+}
+
+static void batch_clear(struct batch *b)
+{
+	if (b->f)
+		fclose(b->f);
+	free(b->body);
+	b->f = NULL;
+	b->body = NULL;
+	b->count = 0;
+}
+
+static int post_spans(void *ctx, int n)
+{
+	struct batch *b = ctx;
+	int rc;
+
+	(void)n;
+	tg_otlp_traces_close(b->f);
+	rc = fclose(b->f) ? tg_report_fail(b->rep, "out of memory")
+	                  : post(b->rep, "/v1/traces", b->body, b->n);
+	b->f = NULL;
+	batch_clear(b);
+	return rc;
 }
 
 /* The spans not sent yet, a POST of up to SPANS_PER_POST at a time, the
- * watermark moved after each one the receiver took.  The scan starts an
- * hour before the watermark's key, for records committed late. */
-static int send_batches(const struct tg_report *rep, struct tg_ledger *l,
-                        struct tg_watermark *m, int64_t *sent)
-{
-	for (;;) {
-		struct batch *b = calloc(1, sizeof *b);
-		unsigned char from[16];
-		int rc;
-
-		if (!b)
-			return tg_report_fail(rep, "out of memory");
-		b->m = m;
-		b->filter = &rep->filter;
-		tg_watermark_scan_from(m, from);
-		rc = tg_ledger_scan_after(l, from, 1, add_span, b);
-		if (rc == 0 || rc == 2) {
-			if (b->count) {
-				tg_otlp_traces_close(b->f);
-				rc = fclose(b->f) ? tg_report_fail(rep, "out of memory")
-				                  : post(rep, "/v1/traces", b->body, b->n);
-				b->f = NULL;
-				if (!rc && tg_watermark_advance(m, &b->keys[0][0], (size_t)b->count) != 0)
-					rc = tg_report_fail(rep, "out of memory");
-				if (!rc && (rc = tg_watermark_store(l, WATERMARK, m)) != 0)
-					rc = tg_report_fail(rep, "%s: the spans were sent but the watermark could "
-					                    "not be stored (%s): the next run sends them again",
-					                    rep->dir, tg_strerror(rc));
-				if (!rc)
-					*sent += b->count;
-				rc = rc ? rc : b->count < SPANS_PER_POST ? -1 : 0;
-			} else {
-				rc = -1;
-			}
-		} else {
-			rc = rc == 1 ? tg_report_fail(rep, "out of memory") : tg_report_ledger_fail(rep, rc);
-		}
-		if (b->f)
-			fclose(b->f);
-		free(b->body);
-		free(b);
-		if (rc)
-			return rc < 0 ? 0 : rc;
-	}
-}
-
+ * watermark moved after each one the receiver took (deliver.h). */
 static int send_spans(const struct tg_report *rep, struct tg_ledger *l, int64_t *sent)
 {
+	struct batch b = { rep, &rep->filter, NULL, NULL, 0, 0 };
+	const struct tg_deliver d = { WATERMARK, SPANS_PER_POST, add_span, post_spans, &b };
+	enum tg_deliver_stage stage;
 	struct tg_watermark m;
 	int rc = tg_watermark_load(l, WATERMARK, &m);
 
 	if (rc)
 		return tg_report_dir_fail(rep, rc);
-	rc = send_batches(rep, l, &m, sent);
+	rc = tg_deliver(l, &d, &m, sent, &stage);
+	batch_clear(&b);
 	tg_watermark_free(&m);
-	return rc;
+	if (rc > 0)
+		return rc;   /* said already */
+	if (rc == TG_ENOMEM)
+		return tg_report_fail(rep, "out of memory");
+	if (rc && stage == TG_DELIVER_STORE)
+		return tg_report_fail(rep, "%s: the spans were sent but the watermark could not be "
+		                      "stored (%s): the next run sends them again", rep->dir,
+		                      tg_strerror(rc));
+	return rc ? tg_report_ledger_fail(rep, rc) : 0;
 }
 
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *unused)
