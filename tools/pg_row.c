@@ -85,9 +85,8 @@ static const char *count_or_null(struct tg_pg_row *row, int col, int64_t v)
 	return v < 0 ? NULL : number(row, col, v);
 }
 
-/* "2026-11-26 20:34:49.123456+00": exact to the microsecond, which a
- * floating-point epoch would not be. */
-static void iso_utc(int64_t ts_us, char out[64])
+/* See pg_row.h. */
+void tg_pg_ts_text(int64_t ts_us, char out[64])
 {
 	int64_t days = tg_floor_div(ts_us, TG_US_PER_DAY), y;
 	int64_t in_day = ts_us - days * TG_US_PER_DAY;
@@ -151,7 +150,7 @@ void tg_pg_row_encode(const struct tg_record *r, const char *id, const char *mac
 
 	snprintf(row->id, sizeof row->id, "%s", id);
 	valid_utf8(row->machine, sizeof row->machine, machine);
-	iso_utc(r->ts_us, row->ts);
+	tg_pg_ts_text(r->ts_us, row->ts);
 	v[TG_PG_ID] = row->id;
 	v[TG_PG_MACHINE] = row->machine;
 	v[TG_PG_TS] = row->ts;

@@ -22,6 +22,7 @@
 #define TG_PG_ROW_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "record.h"
 
@@ -60,6 +61,10 @@ struct tg_pg_row {
 	char text[TG_PG_NCOLS][TG_TAGS_MAX];  /* the texts, made valid UTF-8 */
 	char tags_json[TG_TAGS_MAX * 6 + 8];  /* worst case: every byte \u00XX-escaped */
 };
+
+/* ts_us as a timestamptz literal, exact to the microsecond:
+ * "2026-11-26 20:34:49.123456+00" (a floating-point epoch would not be). */
+void tg_pg_ts_text(int64_t ts_us, char out[64]);
 
 /* r as the row of id on machine. */
 void tg_pg_row_encode(const struct tg_record *r, const char *id, const char *machine,
