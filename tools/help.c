@@ -24,7 +24,8 @@ static const struct option_help options[] = {
 	{ TG_TAKES_BY,
 	  "  --by KEY[,KEY...]  summary grouping: provider, model, host, endpoint, day,\n"
 	  "                     week (ISO), month, hour (of the day), process, operation,\n"
-	  "                     session, block, tag:NAME (default: provider,model)\n" },
+	  "                     session, block, machine, tag:NAME (default:\n"
+	  "                     provider,model)\n" },
 	{ TG_TAKES_VIEW, "  --breakdown        views: one row per model under each day, week, ...\n" },
 	{ TG_TAKES_ORDER,
 	  "  --sort KEY         summary and views: rows by cost, calls or tokens, biggest\n"
@@ -80,7 +81,15 @@ static const struct option_help options[] = {
 	  "                     $COLUMNS, else 80; block elements in a UTF-8 locale,\n"
 	  "                     else #; amounts marked as in the table (~, ?, >=)\n" },
 	{ TG_TAKES_WATCH,
-	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1)\n" },
+	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1);\n"
+	  "                     sync --follow: between pushes (default 60)\n" },
+	{ TG_TAKES_SYNC,
+	  "  --init             sync: create or migrate the fleet's PostgreSQL schema\n"
+	  "  --postgres CONNINFO  sync: the database (libpq conninfo or postgresql:// URI),\n"
+	  "                     else the fleet_postgres setting\n" },
+	{ TG_TAKES_FLEET,
+	  "  --fleet            read every machine's records from the fleet's PostgreSQL\n"
+	  "                     (fleet_postgres, or --postgres) instead of this ledger\n" },
 	{ TG_TAKES_ESTIMATE,
 	  "  --input-tokens N   estimate: the call's input tokens (k, M allowed: 20k)\n"
 	  "  --input-file F     estimate: its input from the size of F (the request body\n"
@@ -168,6 +177,19 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report watch --chart --by model\n"
 	  "  tokenguard-report watch daily --chart --since 7d --interval 5\n"
 	  "  tokenguard-report watch blocks --interval 0.5\n" },
+	{ "sync",
+	  "Pushes this ledger's records not pushed yet to the fleet's PostgreSQL\n"
+	  "(tokenguard_records, one row per record, upserted by the record's global id:\n"
+	  "each record lands once however often sync runs), then moves the ledger's\n"
+	  "watermark.  --init creates or migrates the schema.  --follow pushes every\n"
+	  "--interval seconds (default 60) until SIGINT or SIGTERM; a failure is said\n"
+	  "once and retried, the records waiting in the ledger.  Exit 2 when a one-shot\n"
+	  "push fails.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report sync --init --postgres postgresql://tokenguard@db/tokenguard\n"
+	  "  tokenguard-report sync\n"
+	  "  tokenguard-report sync --follow --interval 30\n"
+	  "  tokenguard-report --fleet --by machine,model --since 7d\n" },
 	{ "records",
 	  "JSON Lines when piped, a table on a terminal.\n\n"
 	  "Examples:\n"

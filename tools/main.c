@@ -18,6 +18,8 @@
 #include "env.h"
 #include "help.h"
 #include "price.h"
+#include "pg_schema.h"
+#include "pg_source.h"
 #include "prom.h"
 #include "report.h"
 #include "settings.h"
@@ -27,11 +29,12 @@
 
 #define F(x) (1u << (x))
 #define SUMS (F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_CSV) | F(TG_FMT_HTML))
-#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW | TG_TAKES_CHART)
+#define VIEW (TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_VIEW | TG_TAKES_CHART | TG_TAKES_FLEET)
 
 static const struct tg_cmd commands[] = {
 	{ "summary", "calls, tokens and cost grouped by --by (the default command)",
-	  SUMS, TG_FMT_TABLE, TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART,
+	  SUMS, TG_FMT_TABLE,
+	  TG_TAKES_BY | TG_TAKES_FILTER | TG_TAKES_ORDER | TG_TAKES_CHART | TG_TAKES_FLEET,
 	  tg_cmd_summary },
 	{ "daily", "the summary by local day (--breakdown: and model)",
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_daily },
@@ -45,9 +48,10 @@ static const struct tg_cmd commands[] = {
 	  SUMS, TG_FMT_TABLE, VIEW, tg_cmd_blocks },
 	{ "records", "one line per exchange, every field",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL) | F(TG_FMT_CSV), TG_FMT_JSONL,
-	  TG_TAKES_FILTER | TG_TABLE_ON_TTY | TG_TAKES_FOLLOW, tg_cmd_records },
+	  TG_TAKES_FILTER | TG_TABLE_ON_TTY | TG_TAKES_FOLLOW | TG_TAKES_FLEET, tg_cmd_records },
 	{ "check", "exit 1 when the spend of the period is over --max-usd / --max-tokens",
-	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE, TG_TAKES_FILTER | TG_TAKES_MAX, tg_cmd_check },
+	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
+	  TG_TAKES_FILTER | TG_TAKES_MAX | TG_TAKES_FLEET, tg_cmd_check },
 	{ "budget", "budget policies: set, list, rm, reset, status, alerts",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON), TG_FMT_TABLE,
 	  TG_TAKES_BUDGET | TG_TAKES_STATUS | TG_OPENS_LEDGER, tg_cmd_budget },
@@ -77,6 +81,9 @@ static const struct tg_cmd commands[] = {
 	{ "alerts", "budget and price alerts: printed, followed, or delivered once to --exec or --webhook",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL), TG_FMT_JSONL,
 	  TG_TAKES_FOLLOW | TG_TAKES_ALERTS | TG_TABLE_ON_TTY | TG_OPENS_LEDGER, tg_cmd_alerts },
+	{ "sync", "push this ledger's records to the fleet's PostgreSQL (--init: its schema)",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE,
+	  TG_TAKES_SYNC | TG_TAKES_FOLLOW | TG_TAKES_WATCH | TG_OPENS_LEDGER, tg_cmd_sync },
 	/* Never run itself: take_command() puts the view it names in its
 	 * place, and main() hands that to tg_watch(). */
 	{ "watch", "draw a view again every second until Ctrl-C (default: today's summary)",
@@ -248,7 +255,7 @@ enum {
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
 	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP, OPT_SYSTEM, OPT_CHART,
-	OPT_INTERVAL,
+	OPT_INTERVAL, OPT_INIT, OPT_POSTGRES, OPT_FLEET,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -300,6 +307,9 @@ static const struct option opts[] = {
 	{ "system", no_argument, NULL, OPT_SYSTEM },
 	{ "chart", no_argument, NULL, OPT_CHART },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "init", no_argument, NULL, OPT_INIT },
+	{ "postgres", required_argument, NULL, OPT_POSTGRES },
+	{ "fleet", no_argument, NULL, OPT_FLEET },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, 'V' },
 	{ NULL, 0, NULL, 0 },
@@ -432,6 +442,9 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case OPT_CHART: rep->chart = 1; need(a, TG_TAKES_CHART, "--chart"); break;
 		case OPT_INTERVAL: a->interval = optarg; break;
+		case OPT_INIT: rep->sync_init = 1; need(a, TG_TAKES_SYNC, "--init"); break;
+		case OPT_POSTGRES: rep->postgres = optarg; break;  /* sync's, and --fleet's */
+		case OPT_FLEET: rep->fleet = 1; need(a, TG_TAKES_FLEET, "--fleet"); break;
 		case OPT_REQUIRE_LEDGER:
 			rep->require_ledger = 1;
 			need(a, TG_TAKES_MAX, "--require-ledger");
@@ -636,20 +649,25 @@ static int parse_top(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
-/* --interval, watch's alone: seconds, '.' decimals in every locale. */
+/* --interval, watch's and sync --follow's: seconds, '.' decimals in
+ * every locale. */
 static int parse_interval(struct tg_report *rep, struct args *a)
 {
-	a->interval_s = 1;
+	int sync = a->cmd && !strcmp(a->cmd->name, "sync");
+
+	a->interval_s = sync ? TG_SYNC_INTERVAL_DEFAULT : 1;
+	rep->interval_s = a->interval_s;
 	if (!a->interval)
 		return 0;
-	if (!a->watch)
-		return tg_report_fail(rep, "--interval applies to watch only; drop it or use "
-		                      "e.g. watch daily --interval 5");
+	if (!a->watch && !(sync && rep->follow))
+		return tg_report_fail(rep, "--interval applies to watch and sync --follow only; drop "
+		                      "it or use e.g. watch daily --interval 5");
 	if (tg_decimal_parse(a->interval, &a->interval_s) ||
 	    !(a->interval_s >= TG_WATCH_INTERVAL_MIN && a->interval_s <= TG_WATCH_INTERVAL_MAX))
 		return tg_report_fail(rep, "--interval \"%s\" is not a number of seconds from %g "
 		                      "to %g; use e.g. --interval 2 or --interval 0.5", a->interval,
 		                      TG_WATCH_INTERVAL_MIN, TG_WATCH_INTERVAL_MAX);
+	rep->interval_s = a->interval_s;
 	return 0;
 }
 
@@ -717,6 +735,13 @@ static int resolve(struct tg_report *rep, const struct tg_cmd *cmd, struct args 
 		if ((a->used & (1u << i)) && !(cmd->takes & (1u << i)))
 			return tg_report_fail(rep, "%s does not apply to %s; drop it",
 			                      a->first_option[i], cmd->name);
+	if (rep->postgres && !(cmd->takes & TG_TAKES_SYNC) && !rep->fleet)
+		return tg_report_fail(rep, "--postgres applies to sync and --fleet; drop it");
+	if (rep->fleet && a->watch)
+		return tg_report_fail(rep, "watch redraws this ledger's view; drop --fleet "
+		                      "(the fleet's: run the view with --fleet)");
+	if (rep->fleet && rep->follow)
+		return tg_report_fail(rep, "--fleet reads the fleet's records once; drop --follow");
 	if (tg_zone_use(a->timezone, err, sizeof err))
 		return tg_report_fail(rep, "--timezone %s", err);
 	if (parse_interval(rep, a))
@@ -851,6 +876,25 @@ static void guard_against_damage(void)
 	tg_ledger_on_damage(die_of_damage);
 }
 
+/* --fleet: the fleet's records of the period, from PostgreSQL, as a
+ * ledger in a temporary directory (pg_source.h) that the command reads
+ * as it would the local one. */
+static int open_fleet(struct tg_report *rep, struct tg_ledger **l, char *dir, size_t n)
+{
+	const char *conninfo = tg_pg_conninfo(rep->postgres);
+	char err[1024];
+	int64_t rows;
+
+	if (!conninfo)
+		return tg_report_fail(rep, "--fleet reads the fleet's PostgreSQL: set fleet_postgres "
+		                      "in the configuration file or pass --postgres CONNINFO");
+	if (tg_pg_fleet_ledger(conninfo, rep->since_us, rep->until_us, l, dir, n, &rows, err,
+	                       sizeof err))
+		return tg_report_fail(rep, "--fleet: PostgreSQL: %s", err);
+	damaged_dir = "the fleet's records (a temporary copy)";
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct tg_report rep = { .out = stdout, .err = stderr };
@@ -896,7 +940,12 @@ int main(int argc, char **argv)
 		tg_prices_free(prices);
 		return rc;
 	}
-	if (!(cmd->takes & TG_OPENS_LEDGER)) {
+	if (rep.fleet) {
+		if (open_fleet(&rep, &l, dir, sizeof dir)) {
+			tg_prices_free(prices);
+			return TG_EXIT_FAIL;
+		}
+	} else if (!(cmd->takes & TG_OPENS_LEDGER)) {
 		rc = tg_ledger_open(&l, dir, TG_LEDGER_RDONLY);
 		/* A CI job that made no call has spent nothing: check answers
 		 * from no ledger (run gets NULL) unless told it must exist. */
