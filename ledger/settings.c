@@ -46,6 +46,10 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"who a call is for, from its request body (OpenAI user, Anthropic "
 		"metadata.user_id, ...): hash records a keyed hash of the id, plain the id, "
 		"off nothing from bodies", TG_SETTING_CHOICE, "hash|plain|off" },
+	[TG_SET_MACHINE] = { "machine", "TOKENGUARD_MACHINE", "",
+		"m- and a keyed hash of /etc/machine-id",
+		"this machine's name in records and fleet totals: letters, digits, '.', '_', "
+		"'-', at most 63 bytes", 0 },
 	[TG_SET_FLEET_POSTGRES] = { "fleet_postgres", "TOKENGUARD_FLEET_POSTGRES", "", "none",
 		"PostgreSQL of the fleet (libpq conninfo or postgresql:// URI; passwords in "
 		"~/.pgpass): where `tokenguard-report sync` pushes records and --fleet reads "
