@@ -7,6 +7,7 @@
 #include "agg.h"
 #include "fnv.h"
 #include "grow.h"
+#include "machine.h"
 #include "record_codec.h"
 #include "tags.h"
 #include "when.h"
@@ -18,7 +19,7 @@ const char *const tg_tok_name[TG_TOK_KINDS] = {
 
 static const char *const by_name[] = {
 	"provider", "model", "host", "endpoint", "day", "month", "process", "operation",
-	"week", "hour", "session", "block",
+	"week", "hour", "session", "block", "machine",
 };
 
 int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
@@ -53,7 +54,8 @@ int tg_agg_init(struct tg_agg *a, const char *by, char *err, size_t errlen)
 		if (!found) {
 			snprintf(err, errlen,
 			         "--by: unknown key \"%.*s\" (use provider, model, host, endpoint, "
-			         "day, week, month, hour, process, operation, session, block or tag:NAME)", (int)n, p);
+			         "day, week, month, hour, process, operation, session, block, machine or "
+			         "tag:NAME)", (int)n, p);
 			return -1;
 		}
 		if (k->by == TG_BY_MODEL && a->model_key < 0)
@@ -131,6 +133,21 @@ static void copy_text(char *buf, size_t n, const char *s)
 	buf[len] = '\0';
 }
 
+/* A record's machine: its own, else the ledger's. */
+static void machine_value(struct tg_agg *a, const struct tg_record *r, char *buf, size_t n)
+{
+	if (r->machine[0]) {
+		copy_text(buf, n, r->machine);
+		return;
+	}
+	if (!a->machine_known) {
+		a->machine_known = 1;
+		if (!a->ledger_dir || tg_machine_name(a->ledger_dir, a->machine, sizeof a->machine))
+			a->machine[0] = '\0';
+	}
+	copy_text(buf, n, a->machine);
+}
+
 static void key_value(struct tg_agg *a, const struct tg_agg_key *k, const struct tg_record *r,
                       char *buf, size_t n)
 {
@@ -147,6 +164,7 @@ static void key_value(struct tg_agg *a, const struct tg_agg_key *k, const struct
 	case TG_BY_HOUR: tg_when_hour(tg_when_local(r->ts_us), buf); break;
 	case TG_BY_SESSION: run_value(a->runs, r, buf, n); break;
 	case TG_BY_BLOCK: block_value(a->runs, r->ts_us, buf); break;
+	case TG_BY_MACHINE: machine_value(a, r, buf, n); break;
 	case TG_BY_TAG: tg_tags_get(r->tags, k->tag, buf, n); break;
 	}
 }
@@ -159,7 +177,7 @@ unsigned tg_agg_text(const struct tg_agg *a)
 		[TG_BY_DAY] = 0, [TG_BY_MONTH] = 0,
 		[TG_BY_PROCESS] = TG_TEXT_PROCESS, [TG_BY_OPERATION] = TG_TEXT_OPERATION,
 		[TG_BY_WEEK] = 0, [TG_BY_HOUR] = 0, [TG_BY_SESSION] = TG_TEXT_PROCESS,
-		[TG_BY_BLOCK] = 0,
+		[TG_BY_BLOCK] = 0, [TG_BY_MACHINE] = TG_TEXT_MACHINE,
 		[TG_BY_TAG] = TG_TEXT_TAGS,
 	};
 	unsigned text = TG_TEXT_MODEL;
@@ -356,6 +374,7 @@ static int defer_blocked(struct tg_agg *a, const struct tg_record *r)
 		a->blocked->nkeys = a->nkeys;
 		a->blocked->model_key = -1;
 		a->blocked->runs = a->runs;
+		a->blocked->ledger_dir = a->ledger_dir;
 		a->blocked->when = (struct tg_when_memo)TG_WHEN_MEMO_INIT;
 	}
 	return tg_agg_add(a->blocked, r);

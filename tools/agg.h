@@ -19,6 +19,9 @@
  * (ISO 8601, 2026-W48), hour (of the day, 00-23; with day, a timeline).
  * session and block name the process run or 5-hour block a record falls
  * in (runs.h) by its start; they need a->runs, worked out beforehand.
+ * machine is the record's machine (machine.h), and for a record naming
+ * none the ledger's own, looked up in a->ledger_dir at the first such
+ * record (not before: the lookup may make the ledger's key).
  */
 #ifndef TG_AGG_H
 #define TG_AGG_H
@@ -38,7 +41,7 @@
 enum tg_agg_by {
 	TG_BY_PROVIDER, TG_BY_MODEL, TG_BY_HOST, TG_BY_ENDPOINT,
 	TG_BY_DAY, TG_BY_MONTH, TG_BY_PROCESS, TG_BY_OPERATION,
-	TG_BY_WEEK, TG_BY_HOUR, TG_BY_SESSION, TG_BY_BLOCK, TG_BY_TAG,
+	TG_BY_WEEK, TG_BY_HOUR, TG_BY_SESSION, TG_BY_BLOCK, TG_BY_MACHINE, TG_BY_TAG,
 };
 
 /* The token kinds a report shows, in column order. */
@@ -92,6 +95,9 @@ struct tg_agg {
 	struct tg_agg *blocked;         /* blocked calls, grouped by tg_agg_finish() */
 	struct tg_agg_served *served;
 	size_t nserved, served_cap;
+	const char *ledger_dir;         /* for the machine key; NULL: "" stays "" */
+	int machine_known;              /* machine looked up */
+	char machine[TG_MACHINE_MAX];   /* the ledger's own machine, "" when not known */
 };
 
 /* Column names of the token kinds, as used in JSON and CSV. */

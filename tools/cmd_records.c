@@ -19,6 +19,7 @@
 #include "ledger_budget.h"
 #include "machine.h"
 #include "money.h"
+#include "pg_source.h"
 #include "printed.h"
 #include "record_codec.h"
 #include "report.h"
@@ -201,13 +202,19 @@ static void emit_gid(struct ctx *c, const struct tg_record_view *v, int csv)
 {
 	char gid[TG_RECORD_GID_MAX];
 
-	identity(c);
-	if (!v->key || !c->uid[0]) {
-		if (!csv)
-			tg_obuf_put(&c->o, "null", 4);
-		return;
+	const char *fleet = c->rep->fleet ? tg_pg_fleet_gid(v->key) : NULL;
+
+	if (fleet) {
+		snprintf(gid, sizeof gid, "%s", fleet);   /* as PostgreSQL holds it */
+	} else {
+		identity(c);
+		if (!v->key || !c->uid[0] || c->rep->fleet) {
+			if (!csv)
+				tg_obuf_put(&c->o, "null", 4);
+			return;
+		}
+		tg_record_gid(c->uid, v->key, gid);
 	}
-	tg_record_gid(c->uid, v->key, gid);
 	if (csv)
 		tg_obuf_put(&c->o, gid, strlen(gid));
 	else

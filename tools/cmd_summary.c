@@ -616,6 +616,7 @@ int tg_summary_by(const struct tg_report *rep, struct tg_ledger *l, const char *
 
 	if (tg_agg_init(&a, by, err, sizeof err))
 		return tg_report_fail(rep, "%s; see --help", err);
+	a.ledger_dir = rep->dir;   /* --by machine: the ledger's own */
 	if (rep->format == TG_FMT_HTML) {
 		if (tg_agg_init(&chart, tg_html_chart_by(&a), err, sizeof err)) {
 			tg_agg_free(&a);

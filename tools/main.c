@@ -879,7 +879,8 @@ static void guard_against_damage(void)
 /* --fleet: the fleet's records of the period, from PostgreSQL, as a
  * ledger in a temporary directory (pg_source.h) that the command reads
  * as it would the local one. */
-static int open_fleet(struct tg_report *rep, struct tg_ledger **l, char *dir, size_t n)
+static int open_fleet(struct tg_report *rep, int want_ids, struct tg_ledger **l, char *dir,
+                      size_t n)
 {
 	const char *conninfo = tg_pg_conninfo(rep->postgres);
 	char err[1024];
@@ -888,8 +889,9 @@ static int open_fleet(struct tg_report *rep, struct tg_ledger **l, char *dir, si
 	if (!conninfo)
 		return tg_report_fail(rep, "--fleet reads the fleet's PostgreSQL: set fleet_postgres "
 		                      "in the configuration file or pass --postgres CONNINFO");
-	if (tg_pg_fleet_ledger(conninfo, rep->since_us, rep->until_us, l, dir, n, &rows, err,
-	                       sizeof err))
+	/* records shows each record's id, which the copy's keys are not. */
+	if (tg_pg_fleet_ledger(conninfo, rep->since_us, rep->until_us, want_ids, l, dir, n, &rows,
+	                       err, sizeof err))
 		return tg_report_fail(rep, "--fleet: PostgreSQL: %s", err);
 	damaged_dir = "the fleet's records (a temporary copy)";
 	return 0;
@@ -941,7 +943,7 @@ int main(int argc, char **argv)
 		return rc;
 	}
 	if (rep.fleet) {
-		if (open_fleet(&rep, &l, dir, sizeof dir)) {
+		if (open_fleet(&rep, cmd->run == tg_cmd_records, &l, dir, sizeof dir)) {
 			tg_prices_free(prices);
 			return TG_EXIT_FAIL;
 		}

@@ -10,6 +10,8 @@
 
 #include <libpq-fe.h>
 
+#include "ledger_watermark.h"
+#include "machine.h"
 #include "pg_row.h"
 #include "pg_schema.h"
 
@@ -18,6 +20,82 @@
 
 /* The directory removed at exit: one per process. */
 static char made_dir[4096];
+
+/* The ids of the rows read, in the order read (which is the copy's key
+ * order: ts, then the order appended), then the copy's keys beside them. */
+static struct {
+	char (*gid)[TG_RECORD_GID_MAX];
+	int64_t *ts;
+	unsigned char (*key)[16];
+	size_t n, cap;
+} ids;
+
+static int keep_id(const char *gid, int64_t ts_us)
+{
+	if (strlen(gid) >= TG_RECORD_GID_MAX)
+		return -1;
+	if (ids.n == ids.cap) {
+		size_t cap = ids.cap ? ids.cap * 2 : 4096;
+		void *g = realloc(ids.gid, cap * sizeof *ids.gid), *t;
+
+		if (!g)
+			return -1;
+		ids.gid = g;
+		if (!(t = realloc(ids.ts, cap * sizeof *ids.ts)))
+			return -1;
+		ids.ts = t;
+		ids.cap = cap;
+	}
+	strcpy(ids.gid[ids.n], gid);
+	ids.ts[ids.n++] = ts_us;
+	return 0;
+}
+
+/* Pairs the copy's keys, in order, with the ids read: the same order, as
+ * the time of each pair checks. */
+static int pair_key(void *ctx, const unsigned char key[16], const struct tg_record *r)
+{
+	size_t *i = ctx;
+
+	if (*i >= ids.n || ids.ts[*i] != r->ts_us)
+		return 1;
+	memcpy(ids.key[(*i)++], key, 16);
+	return 0;
+}
+
+static int pair_keys(struct tg_ledger *l, char *err, size_t n)
+{
+	unsigned char none[16] = { 0 };
+	size_t i = 0;
+	int rc;
+
+	if (!(ids.key = malloc((ids.n ? ids.n : 1) * sizeof *ids.key))) {
+		snprintf(err, n, "out of memory");
+		return -1;
+	}
+	rc = tg_ledger_scan_after(l, none, 0, pair_key, &i);
+	if (rc || i != ids.n) {
+		snprintf(err, n, "the temporary ledger does not hold the rows read in their order%s%s",
+		         rc < 0 ? ": " : "", rc < 0 ? tg_strerror(rc) : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return memcmp(a, b, 16);
+}
+
+const char *tg_pg_fleet_gid(const unsigned char *key)
+{
+	unsigned char (*k)[16];
+
+	if (!key || !ids.key)
+		return NULL;
+	k = bsearch(key, ids.key, ids.n, 16, key_cmp);
+	return k ? ids.gid[k - ids.key] : NULL;
+}
 
 static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
@@ -89,7 +167,7 @@ static int declare(PGconn *c, int64_t since_us, int64_t until_us, char *err, siz
 		param[np++] = until;
 		len += snprintf(sql + len, sizeof sql - (size_t)len, " AND ts < $%d", np);
 	}
-	snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY ts, id");
+	snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY ts, id COLLATE \"C\"");
 	res = PQexecParams(c, sql, np, NULL, param, NULL, NULL, 0);
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
@@ -99,7 +177,8 @@ static int declare(PGconn *c, int64_t since_us, int64_t until_us, char *err, siz
 }
 
 /* FETCHes every row into l, TG_FLEET_FETCH at a time. */
-static int copy_rows(PGconn *c, struct tg_ledger *l, int64_t *rows, char *err, size_t n)
+static int copy_rows(PGconn *c, struct tg_ledger *l, int want_ids, int64_t *rows, char *err,
+                     size_t n)
 {
 	struct tg_record *r = malloc(TG_FLEET_FETCH * sizeof *r);
 	const char *value[TG_PG_READ_COLS];
@@ -127,6 +206,10 @@ static int copy_rows(PGconn *c, struct tg_ledger *l, int64_t *rows, char *err, s
 				snprintf(err, n, "row %s of tokenguard_records does not decode: a value out "
 				         "of its range", value[TG_PG_ID] ? value[TG_PG_ID] : "(no id)");
 				rc = -1;
+			} else if (want_ids && keep_id(value[TG_PG_ID], r[i].ts_us)) {
+				snprintf(err, n, "row %s of tokenguard_records: an id longer than %d bytes, "
+				         "or out of memory", value[TG_PG_ID], TG_RECORD_GID_MAX - 1);
+				rc = -1;
 			}
 		}
 		PQclear(res);
@@ -145,8 +228,8 @@ static int copy_rows(PGconn *c, struct tg_ledger *l, int64_t *rows, char *err, s
 }
 
 int tg_pg_fleet_ledger(const char *conninfo, int64_t since_us, int64_t until_us,
-                       struct tg_ledger **l, char *dir, size_t dirn, int64_t *rows,
-                       char *err, size_t n)
+                       int want_ids, struct tg_ledger **l, char *dir, size_t dirn,
+                       int64_t *rows, char *err, size_t n)
 {
 	PGconn *c;
 	int rc;
@@ -165,8 +248,10 @@ int tg_pg_fleet_ledger(const char *conninfo, int64_t since_us, int64_t until_us,
 		return -1;
 	}
 	rc = exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err, n) ||
-	     declare(c, since_us, until_us, err, n) || copy_rows(c, *l, rows, err, n) ? -1 : 0;
+	     declare(c, since_us, until_us, err, n) || copy_rows(c, *l, want_ids, rows, err, n) ? -1 : 0;
 	PQfinish(c);   /* ends the transaction */
+	if (!rc && want_ids)
+		rc = pair_keys(*l, err, n);
 	if (rc) {
 		tg_ledger_close(*l);
 		*l = NULL;

@@ -11,6 +11,10 @@
  * (its hour buckets included), the filters and their typo warnings all
  * behave as on one machine's ledger, with no code of their own for the
  * fleet.  The directory is removed when the process exits.
+ *
+ * One thing the copy cannot keep is a record's global id (machine.h): the
+ * copy's keys and ledger id are its own.  With want_ids the ids read are
+ * kept by the copy's key, for `records` (tg_pg_fleet_gid()).
  */
 #ifndef TG_PG_SOURCE_H
 #define TG_PG_SOURCE_H
@@ -29,7 +33,11 @@
  * *rows is how many were read.  Returns 0, or -1 after writing into err
  * what went wrong. */
 int tg_pg_fleet_ledger(const char *conninfo, int64_t since_us, int64_t until_us,
-                       struct tg_ledger **l, char *dir, size_t dirn, int64_t *rows,
-                       char *err, size_t n);
+                       int want_ids, struct tg_ledger **l, char *dir, size_t dirn,
+                       int64_t *rows, char *err, size_t n);
+
+/* The global id, as PostgreSQL holds it, of the record under key in the
+ * copy; NULL when ids were not kept or key is none of the copy's. */
+const char *tg_pg_fleet_gid(const unsigned char *key);
 
 #endif
