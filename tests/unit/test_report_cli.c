@@ -191,8 +191,8 @@ static void flag_fails(const char *args, const char *want)
 Test(report_cli, validates_every_flag_before_looking_for_the_ledger)
 {
 	flag_fails("--by foo", "tokenguard-report: --by: unknown key \"foo\" (use provider, model, "
-	           "host, endpoint, day, week, month, hour, process, operation, session, block or "
-	           "tag:NAME); see --help\n");
+	           "host, endpoint, day, week, month, hour, process, operation, session, block, "
+	           "machine or tag:NAME); see --help\n");
 	flag_fails("summary --by model,", "--by: empty key after ','");
 	flag_fails("records --format xml", "records cannot be written as \"xml\"");
 	flag_fails("summary --format jsonl", "summary cannot be written as \"jsonl\"");
@@ -288,4 +288,51 @@ Test(report_cli, shows_the_error_a_stream_ended_in)
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
 	cr_assert_not_null(strstr(out, ",\"error\":null,\"cost_estimated\":false,\"machine\":\"box-1\","), "%s", out);
 	cr_assert_null(strstr(out, "\"error\":\""), "%s", out);
+}
+
+/* --by machine on one ledger: a record naming no machine is the ledger's
+ * own (TOKENGUARD_MACHINE here), one naming another keeps it. */
+Test(report_cli, groups_by_machine_the_ledgers_own_for_records_naming_none)
+{
+	char out[4096], args[512];
+	struct tg_ledger *l;
+	struct tg_record r = tgt_record(INT64_C(1795336394000000), "openai", "gpt-4o", "", "", 7, 3,
+	                                0.5, 0);
+
+	strcpy(r.machine, "web-2");
+	cr_assert_eq(tg_ledger_open(&l, dir, 0), 0);
+	tgt_put_record(l, &r);
+	tg_ledger_close(l);
+	snprintf(args, sizeof args, "--by machine --format csv --ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert(strstr(out, "\r\nbox-1,4,") != NULL, "%s", out);
+	cr_assert(strstr(out, "\r\nweb-2,1,7,") != NULL, "%s", out);
+}
+
+/* --fleet where it means nothing, or without a database, is refused
+ * before anything is read. */
+Test(report_cli, fleet_is_refused_where_it_means_nothing)
+{
+	char out[4096], args[512];
+
+	unsetenv("TOKENGUARD_FLEET_POSTGRES");
+	snprintf(args, sizeof args, "budget list --fleet --ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+	cr_assert_str_eq(out, "tokenguard-report: --fleet does not apply to budget; drop it\n");
+	snprintf(args, sizeof args, "watch --fleet --ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+	snprintf(args, sizeof args, "--postgres x --ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+	cr_assert_str_eq(out, "tokenguard-report: --postgres applies to sync and --fleet; drop it\n");
+	snprintf(args, sizeof args, "--fleet --ledger %s", dir);
+	cr_assert_eq(tgt_run_report("XDG_CONFIG_HOME=/nonexistent", out, sizeof out, "%s", args), 2,
+	             "%s", out);
+	cr_assert(strstr(out, "--fleet reads the fleet's PostgreSQL: set fleet_postgres") != NULL,
+	          "%s", out);
+	snprintf(args, sizeof args, "--fleet --postgres 'host=127.0.0.1 port=1' --ledger %s", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+	cr_assert(strstr(out, "tokenguard-report: --fleet: PostgreSQL: ") == out, "%s", out);
+	snprintf(args, sizeof args, "sync --ledger %s --postgres 'host=127.0.0.1 port=1'", dir);
+	cr_assert_eq(run(args, out, sizeof out), 2, "%s", out);
+	cr_assert(strstr(out, "records wait in the ledger") != NULL, "%s", out);
 }
