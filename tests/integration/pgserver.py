@@ -44,15 +44,15 @@ class PgServer:
         self.root = os.geteuid() == 0
         self.dir = tempfile.mkdtemp(prefix="tokenguard-pg.")
         self.data = os.path.join(self.dir, "data")
-        self.log = os.path.join(log_dir or self.dir, "postgres.log")
+        # The server writes its log where it can (nobody cannot enter a
+        # test's directory); close() copies it to log_dir.
+        self.log = os.path.join(self.dir, "postgres.log")
+        self.log_dir = log_dir
         self.port = free_port()
         self.running = False
         if self.root:
             nobody = pwd.getpwnam("nobody")
             os.chown(self.dir, nobody.pw_uid, nobody.pw_gid)
-            if log_dir:
-                open(self.log, "a").close()
-                os.chown(self.log, nobody.pw_uid, nobody.pw_gid)
 
     @property
     def conninfo(self):
@@ -105,6 +105,8 @@ class PgServer:
         try:
             self.stop()
         finally:
+            if self.log_dir and os.path.exists(self.log):
+                shutil.copy(self.log, os.path.join(self.log_dir, "postgres.log"))
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
