@@ -85,7 +85,7 @@ static const struct option_help options[] = {
 	  "                     sync --follow: between pushes (default 60)\n" },
 	{ TG_TAKES_SYNC,
 	  "  --init             sync: create or migrate the fleet's PostgreSQL schema\n"
-	  "  --postgres CONNINFO  sync: the database (libpq conninfo or postgresql:// URI),\n"
+	  "  --postgres CONNINFO  sync, --fleet: the database (libpq conninfo or URI),\n"
 	  "                     else the fleet_postgres setting\n" },
 	{ TG_TAKES_FLEET,
 	  "  --fleet            read every machine's records from the fleet's PostgreSQL\n"
@@ -103,7 +103,8 @@ static const struct option_help options[] = {
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
 	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv);\n"
-	  "                     alerts: keep printing or delivering each new alert\n" },
+	  "                     alerts: keep printing or delivering each new alert;\n"
+	  "                     sync: push every --interval until SIGINT / SIGTERM\n" },
 	{ TG_TAKES_ALERTS,
 	  "  --exec CMD         alerts: run CMD (/bin/sh -c) once per alert, its fields in\n"
 	  "                     TOKENGUARD_ALERT_* (KIND, POLICY, SCOPE, WINDOW, LIMIT_USD,\n"
@@ -312,7 +313,7 @@ static const struct command_help commands[] = {
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)
 {
 	fprintf(f, "usage: tokenguard-report %s [OPTIONS]%s\n\n%s: %s.\n\n", cmd->name,
-	        cmd->takes & TG_TAKES_WATCH ? " [VIEW]" :
+	        cmd->takes & TG_TAKES_WATCH && !(cmd->takes & TG_TAKES_SYNC) ? " [VIEW]" :
 	        cmd->takes & (TG_TAKES_ARGS | TG_TAKES_BUDGET) ? " [ARGS]" : "",
 	        cmd->name, cmd->usage);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
