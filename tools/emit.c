@@ -693,3 +693,12 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
 	else
 		snprintf(buf, n, ">=%s (%lld?)", sum, (long long)unknown);
 }
+
+void tg_obuf_html_money(struct tg_obuf *o, double usd)
+{
+	char text[TG_MONEY_MAX];
+
+	if (tg_money_text(usd, text, sizeof text) < 0)
+		snprintf(text, sizeof text, "$?");
+	tg_obuf_html_str(o, text);
+}
