@@ -13,7 +13,7 @@
 #include "tags.h"
 #include "text.h"
 
-void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
+void tg_exchange_init(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
 {
 	x->provider = provider;
 	x->host[0] = '\0';
@@ -27,7 +27,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->start_mono_us = tg_mono_us();
 	x->first_body_mono_us = 0;
 	x->last_mono_us = 0;
-	tg_reqscan_begin(&x->req);
+	tg_reqscan_init(&x->req);
 	x->req_body_opaque = 0;
 	x->status = 0;
 	x->content_length = -1;
@@ -123,7 +123,7 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 	}
 }
 
-void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len)
+void tg_exchange_request_feed(struct tg_exchange *x, const char *buf, size_t len)
 {
 	x->req_body_bytes += (int64_t)len;
 	if (!x->req_body_opaque)
@@ -192,8 +192,8 @@ void tg_exchange_response_headers_done(struct tg_exchange *x)
 		else
 			x->inspect_off = 1;
 	}
-	tg_usage_begin(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
-	               x->provider->name, x->kind, x->endpoint);
+	tg_usage_init(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
+	              x->provider->name, x->kind, x->endpoint);
 	x->usage_live = 1;
 }
 
@@ -205,7 +205,7 @@ static void feed_usage(void *ctx, const char *buf, size_t len)
 		x->inspect_off = 1;
 }
 
-void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len)
+void tg_exchange_response_feed(struct tg_exchange *x, const char *buf, size_t len)
 {
 	int64_t now = tg_mono_us();
 	if (x->first_body_mono_us == 0 && len > 0)
@@ -360,10 +360,10 @@ static void call_size(const struct tg_exchange *x, const struct tg_usage *usage,
  * and what the response reported, whatever of either was seen. */
 static void end_scans(struct tg_exchange *x, struct tg_request_info *req, struct tg_usage *usage)
 {
-	tg_reqscan_end(&x->req, req);
+	tg_reqscan_finish(&x->req, req);
 	if (x->response_started && x->usage_live) {
 		tg_usage_request_thinking(&x->usage, req->thinking);
-		tg_usage_end(&x->usage, usage);
+		tg_usage_finish(&x->usage, usage);
 	} else {
 		memset(usage, 0, sizeof *usage);
 		usage->content_bytes = -1;

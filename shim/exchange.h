@@ -83,20 +83,20 @@ struct tg_exchange {
 
 /* Starts an exchange on a connection to `provider`; `host` is the TLS server
  * name (replaced by the Host / :authority header when one is seen). */
-void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host);
+void tg_exchange_init(struct tg_exchange *x, const struct tg_provider *provider, const char *host);
 
 void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_t mlen,
                                 const char *target, size_t tlen);
 void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t nlen,
                                 const char *value, size_t vlen);
-void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len);
+void tg_exchange_request_feed(struct tg_exchange *x, const char *buf, size_t len);
 
 /* The final response status (1xx responses are the transport's business). */
 void tg_exchange_response_status(struct tg_exchange *x, int status);
 void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,
                                  const char *value, size_t vlen);
 void tg_exchange_response_headers_done(struct tg_exchange *x);
-void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len);
+void tg_exchange_response_feed(struct tg_exchange *x, const char *buf, size_t len);
 
 /* 1 when the response is known to be whole although its transport end was
  * not seen: all of its Content-Length arrived, or the stream sent its own

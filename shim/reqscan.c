@@ -117,7 +117,7 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	}
 }
 
-void tg_reqscan_begin(struct tg_reqscan *r)
+void tg_reqscan_init(struct tg_reqscan *r)
 {
 	struct tg_request_info *in = &r->info;
 
@@ -135,7 +135,7 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	pthread_once(&paths_once, compile_paths);
 	/* Only if the patterns were wrong (the unit tests check): the body is
 	 * then checked and nothing read from it. */
-	tg_json_reset_paths(&r->json, paths_failed ? NULL : &paths, paths_failed ? NULL : on_json, in);
+	tg_json_init_paths(&r->json, paths_failed ? NULL : &paths, paths_failed ? NULL : on_json, in);
 }
 
 int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
@@ -147,7 +147,7 @@ int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
 	return 0;
 }
 
-void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out)
+void tg_reqscan_finish(struct tg_reqscan *r, struct tg_request_info *out)
 {
 	if (tg_json_finish(&r->json) != 1)
 		r->info.malformed = 1;

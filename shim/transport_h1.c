@@ -55,7 +55,7 @@ static void on_request(void *ctx, const char *method, size_t mlen, const char *t
 		stop_observing(t, "too many pipelined requests");
 		return;
 	}
-	tg_exchange_start(x, t->provider, t->sni);
+	tg_exchange_init(x, t->provider, t->sni);
 	tg_exchange_request_target(x, method, mlen, target, tlen);
 	t->inflight[(t->head + t->count) % TG_H1_INFLIGHT_MAX] = x;
 	t->count++;
@@ -80,7 +80,7 @@ static void on_request_body(void *ctx, const char *buf, size_t len)
 {
 	struct tg_h1_transport *t = ctx;
 	if (newest(t))
-		tg_exchange_request_body(newest(t), buf, len);
+		tg_exchange_request_feed(newest(t), buf, len);
 }
 
 static void on_request_done(void *ctx)
@@ -131,7 +131,7 @@ static void on_response_body(void *ctx, const char *buf, size_t len)
 {
 	struct tg_h1_transport *t = ctx;
 	if (oldest(t))
-		tg_exchange_response_body(oldest(t), buf, len);
+		tg_exchange_response_feed(oldest(t), buf, len);
 }
 
 static void on_response_done(void *ctx)

@@ -41,7 +41,7 @@ static struct tg_h2_stream *stream_open(struct tg_h2_transport *t, uint32_t id)
 	struct tg_exchange *x = malloc(sizeof *x);
 	if (!x)
 		return NULL;
-	tg_exchange_start(x, t->provider, t->sni);
+	tg_exchange_init(x, t->provider, t->sni);
 	s->id = id;
 	s->informational = 0;
 	s->headers_unsent = 0;
@@ -132,9 +132,9 @@ static void on_data(void *ctx, uint32_t id, enum tg_dir dir, const char *buf, si
 	if (!s)
 		return;
 	if (dir == TG_DIR_REQUEST)
-		tg_exchange_request_body(s->x, buf, len);
+		tg_exchange_request_feed(s->x, buf, len);
 	else if (s->x->response_started)
-		tg_exchange_response_body(s->x, buf, len);
+		tg_exchange_response_feed(s->x, buf, len);
 }
 
 static void on_end_stream(void *ctx, uint32_t id, enum tg_dir dir)

@@ -453,7 +453,7 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 	}
 	if (r->slot == R_CHUNK) {
 		/* its text came in pieces (on_piece); the string ends here */
-		if (ev->type == TG_JSON_STRING && tg_b64json_end(&p->chunk) < 0)
+		if (ev->type == TG_JSON_STRING && tg_b64json_finish(&p->chunk) < 0)
 			p->malformed = 1;
 		return;
 	}
@@ -504,16 +504,16 @@ static void on_piece(void *ctx, int match, const char *buf, size_t len)
 	struct tg_usage_parser *p = ctx;
 
 	if (p->rules[match].slot == R_CHUNK)
-		tg_b64json_text(&p->chunk, buf, len);
+		tg_b64json_feed(&p->chunk, buf, len);
 }
 
 /* Each SSE event and each event stream message holds one JSON document. */
 static void doc_begin(struct tg_usage_parser *p)
 {
-	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	tg_json_init_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	if (p->chunk.paths) {
 		/* a chunk cut short by a broken message is dropped */
-		tg_b64json_end(&p->chunk);
+		tg_b64json_finish(&p->chunk);
 		tg_json_on_pieces(&p->json, on_piece);
 	}
 	p->event_len = 0;
@@ -605,8 +605,8 @@ static void es_end(void *ctx)
 
 static const struct tg_es_callbacks es_cbs = { es_begin, es_payload, es_end };
 
-void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
-                    enum tg_body_kind kind, const char *endpoint)
+void tg_usage_init(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
+                   enum tg_body_kind kind, const char *endpoint)
 {
 	int i;
 	size_t t = table_of(wire);
@@ -637,7 +637,7 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 		p->raw[i] = TG_COUNT_UNKNOWN;
 	p->model[0] = '\0';
 	p->response_id[0] = '\0';
-	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	tg_json_init_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	tg_b64json_init(&p->chunk, wire == TG_WIRE_BEDROCK && kind == TG_BODY_EVENTSTREAM ?
 	                paths_of(CHUNK_TABLE) : NULL, on_chunk_json, p);
 	tg_sse_init(&p->sse, &sse_cbs, p);
@@ -794,7 +794,7 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 	}
 }
 
-void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
+void tg_usage_finish(struct tg_usage_parser *p, struct tg_usage *out)
 {
 	struct tg_counts *c = &out->counts;
 

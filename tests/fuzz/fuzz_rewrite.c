@@ -70,9 +70,9 @@ static void scan(const char *body, size_t n, struct tg_request_info *info)
 {
 	static struct tg_reqscan rs;    /* large: off the stack */
 
-	tg_reqscan_begin(&rs);
+	tg_reqscan_init(&rs);
 	tg_reqscan_feed(&rs, body, n);
-	tg_reqscan_end(&rs, info);
+	tg_reqscan_finish(&rs, info);
 }
 
 /* The request line's path (no query) of buf[0..len), NUL-terminated. */

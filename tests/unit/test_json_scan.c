@@ -60,7 +60,7 @@ static int scan_pieces(const char *doc, size_t len, const size_t *cuts, size_t n
 	size_t at = 0, i;
 
 	memset(l, 0, sizeof *l);
-	tg_json_reset(&s, record, l);
+	tg_json_init(&s, record, l);
 	for (i = 0; i <= ncuts; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 
@@ -199,7 +199,7 @@ Test(json_scan, never_matches_a_key_that_was_cut)
 	key[sizeof key - 1] = '\0';
 	snprintf(doc, sizeof doc, "{\"%s\":1}", key);
 	memset(&l, 0, sizeof l);
-	tg_json_reset(&s, record, &l);
+	tg_json_init(&s, record, &l);
 	cr_assert_eq(tg_json_feed(&s, doc, strlen(doc)), 0);
 	cr_assert_eq(tg_json_finish(&s), 1);
 	cr_assert(strstr(l.buf, "~=1") != NULL, "%s", l.buf);
@@ -220,7 +220,7 @@ static int count_matches(const char *doc, const char *pattern)
 	struct tg_json_scanner s;
 
 	matched = 0;
-	tg_json_reset(&s, match_usage, (void *)pattern);
+	tg_json_init(&s, match_usage, (void *)pattern);
 	cr_assert_eq(tg_json_feed(&s, doc, strlen(doc)), 0);
 	cr_assert_eq(tg_json_finish(&s), 1);
 	return matched;
@@ -267,7 +267,7 @@ Test(json_scan, gives_the_offset_and_span_of_scalar_tokens)
 
 	for (i = 0; i <= strlen(doc); i++) {
 		memset(&o, 0, sizeof o);
-		tg_json_reset(&s, record_offsets, &o);
+		tg_json_init(&s, record_offsets, &o);
 		cr_assert_eq(tg_json_feed(&s, doc, i), 0);
 		cr_assert_eq(tg_json_feed(&s, doc + i, strlen(doc) - i), 0);
 		cr_assert_eq(tg_json_finish(&s), 1);
@@ -306,7 +306,7 @@ Test(json_scan, rejects_nesting_beyond_the_hard_limit)
 	struct tg_json_scanner s;
 
 	memset(doc, '[', sizeof doc - 1);
-	tg_json_reset(&s, NULL, NULL);
+	tg_json_init(&s, NULL, NULL);
 	cr_assert_eq(tg_json_feed(&s, doc, TG_JSON_NEST_MAX), 0);
 	cr_assert_eq(tg_json_feed(&s, "[", 1), -1);
 }
@@ -345,7 +345,7 @@ Test(json_scan, rejects_malformed_documents_and_stays_in_error)
 		size_t len = strlen(bad[i]), k;
 		int r = 0;
 
-		tg_json_reset(&s, NULL, NULL);
+		tg_json_init(&s, NULL, NULL);
 		for (k = 0; k < len && r == 0; k++)
 			r = tg_json_feed(&s, bad[i] + k, 1);
 		if (r == 0)
@@ -360,9 +360,9 @@ Test(json_scan, starts_afresh_after_reset)
 {
 	struct tg_json_scanner s;
 
-	tg_json_reset(&s, NULL, NULL);
+	tg_json_init(&s, NULL, NULL);
 	cr_assert_eq(tg_json_feed(&s, "[}", 2), -1);
-	tg_json_reset(&s, NULL, NULL);
+	tg_json_init(&s, NULL, NULL);
 	cr_assert_eq(tg_json_feed(&s, "[]", 2), 0);
 	cr_assert(tg_json_done(&s));
 }
@@ -416,9 +416,9 @@ static int scan_matched(const struct tg_json_paths *t, const char *doc, size_t l
 	m->len = 0;
 	m->buf[0] = '\0';
 	if (t)
-		tg_json_reset_paths(&s, t, by_trie, m);
+		tg_json_init_paths(&s, t, by_trie, m);
 	else
-		tg_json_reset(&s, by_path_is, m);
+		tg_json_init(&s, by_path_is, m);
 	for (size_t at = 0; at < len; at += step)
 		if (tg_json_feed(&s, doc + at, len - at < step ? len - at : step) < 0)
 			return -1;
@@ -545,7 +545,7 @@ Test(json_scan, compiled_paths_take_any_key_of_a_map)
 		struct tg_json_scanner s;
 		struct keyed k = { "" };
 
-		tg_json_reset_paths(&s, &t, take_keyed, &k);
+		tg_json_init_paths(&s, &t, take_keyed, &k);
 		for (size_t at = 0; at < sizeof doc - 1; at += step)
 			cr_assert_eq(tg_json_feed(&s, doc + at, sizeof doc - 1 - at < step ? sizeof doc - 1 - at : step), 0);
 		cr_assert_eq(tg_json_finish(&s), 1);
@@ -602,7 +602,7 @@ Test(json_scan, gives_matched_strings_in_pieces_whatever_their_length)
 		struct pieces p;
 
 		memset(&p, 0, sizeof p);
-		tg_json_reset_paths(&s, &t, count_string, &p);
+		tg_json_init_paths(&s, &t, count_string, &p);
 		tg_json_on_pieces(&s, take_piece);
 		cr_assert_eq(tg_json_feed(&s, doc, cut), 0);
 		cr_assert_eq(tg_json_feed(&s, doc + cut, len - cut), 0);
@@ -613,6 +613,6 @@ Test(json_scan, gives_matched_strings_in_pieces_whatever_their_length)
 		cr_assert_eq(p.strings, 1);
 	}
 	/* a reset turns the pieces off */
-	tg_json_reset_paths(&s, &t, count_string, NULL);
+	tg_json_init_paths(&s, &t, count_string, NULL);
 	cr_assert(s.piece == NULL);
 }

@@ -71,7 +71,7 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 
 	memset(&parser, 0, sizeof parser);
 	memset(&u, 0x5a, sizeof u);
-	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 	for (i = 0; i <= ncuts && !failed; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 
@@ -80,7 +80,7 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 	}
 	if (request_thinking)
 		tg_usage_request_thinking(&parser, *request_thinking);
-	tg_usage_end(&parser, &u);
+	tg_usage_finish(&parser, &u);
 	return u;
 }
 
@@ -290,18 +290,18 @@ Test(usage, anthropic_reasoning_follows_the_request)
 
 	for (int thinking = -1; thinking <= 1; thinking++) {
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_init(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
 		tg_usage_feed(&parser, b.buf, b.len);
 		tg_usage_request_thinking(&parser, thinking);
-		tg_usage_end(&parser, &u);
+		tg_usage_finish(&parser, &u);
 		cr_assert_eq(u.counts.reasoning, want[thinking + 1], "thinking %d", thinking);
 		cr_assert_eq(u.counts.output, 31);
 
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_init(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
 		tg_usage_feed(&parser, t.buf, t.len);
 		tg_usage_request_thinking(&parser, thinking);
-		tg_usage_end(&parser, &u);
+		tg_usage_finish(&parser, &u);
 		cr_assert_eq(u.counts.reasoning, 164, "thinking %d, breakdown given", thinking);
 	}
 	free(b.buf);
@@ -861,14 +861,14 @@ static void check_terminal(const char *name, const struct setup *st, int want)
 	struct body b = load(name);
 	for (size_t cut = 0; cut <= b.len; cut++) {
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+		tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 		tg_usage_feed(&parser, b.buf, cut);
 		tg_usage_feed(&parser, b.buf + cut, b.len - cut);
 		cr_assert_eq(parser.terminal_seen, want, "%s split at %zu", name, cut);
 	}
 	/* Cut before its last event, no stream has ended. */
 	memset(&parser, 0, sizeof parser);
-	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 	tg_usage_feed(&parser, b.buf, b.len / 2);
 	cr_assert_eq(parser.terminal_seen, 0, "%s cut in half", name);
 	free(b.buf);
