@@ -28,7 +28,7 @@
 #include <string.h>
 #include <valgrind/callgrind.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "config.h"
 #include "conn.h"
 #include "ledger.h"

@@ -24,7 +24,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "config.h"
 #include "ledger_budget.h"
 #include "providers.h"

@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json_scan.h"
+#include "json.h"
 
 struct tg_b64 {
 	uint32_t bits;          /* pending bits, the low `nbits` of them */

@@ -26,7 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "decode.h"
 #include "estimate.h"
 #include "inject.h"
@@ -70,7 +70,7 @@ struct tg_exchange {
 
 	int finished;
 
-	/* Budget outcome (budget_gate.h), recorded with the exchange. */
+	/* Budget outcome (gate.h), recorded with the exchange. */
 	int gated;                 /* the gate has decided for this request */
 	int req_headers;           /* the request's header block has been seen */
 	int expect_continue;       /* Expect: 100-continue: the body waits for the server */

@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 
 #include "attrib.h"
-#include "budget_gate.h"
+#include "gate.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"

@@ -8,7 +8,7 @@
 #include "tags.h"
 
 /* What a request body is read for, compiled once into a path trie
- * (json_scan.h): messages, tools and the rest are only checked. */
+ * (json.h): messages, tools and the rest are only checked. */
 enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING, P_CAP_PARENT,
        P_USER, P_USER_ID, P_SAFETY_ID, P_META };
 

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json_scan.h"
+#include "json.h"
 #include "record.h"
 
 #define TG_REQ_USER_MAX     128  /* end-user id kept, NUL included */

@@ -34,7 +34,7 @@ void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size);
 
 /* Called under the sink's lock with each priced record before it is
  * appended, and the model family its spend counts under: the budget
- * gate's session spend (budget_gate.h) registers itself, so the storage
+ * gate's session spend (gate.h) registers itself, so the storage
  * path calls into no budget code.  One observer; set once at
  * initialisation, before any call is observed. */
 typedef void (*tg_commit_observer)(const struct tg_record *r, const char *model_family);

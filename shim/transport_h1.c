@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "attrib.h"
-#include "budget_gate.h"
+#include "gate.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "byteorder.h"
 #include "digits.h"
 #include "log.h"

@@ -40,7 +40,7 @@ static unsigned quirks_of(const char *provider, const char *endpoint)
  * its plain bodies and the documents of its streams, whose paths differ
  * (message.usage in Anthropic's message_start, response.usage in the
  * Responses API's events, a leading [] in Gemini's JSON array stream).
- * Each table is compiled once into a trie (json_scan.h) that the scanner
+ * Each table is compiled once into a trie (json.h) that the scanner
  * follows as it reads, so a value is matched as it starts, and whatever
  * no rule reaches (message text, deltas, embeddings) is only checked. */
 struct tg_usage_rule {
@@ -603,7 +603,7 @@ static void es_end(void *ctx)
 	doc_end(ctx);
 }
 
-static const struct tg_es_callbacks es_cbs = { es_begin, es_payload, es_end };
+static const struct tg_eventstream_callbacks es_cbs = { es_begin, es_payload, es_end };
 
 void tg_usage_init(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
                    enum tg_body_kind kind, const char *endpoint)
@@ -641,7 +641,7 @@ void tg_usage_init(struct tg_usage_parser *p, enum tg_wire wire, const char *pro
 	tg_b64json_init(&p->chunk, wire == TG_WIRE_BEDROCK && kind == TG_BODY_EVENTSTREAM ?
 	                paths_of(CHUNK_TABLE) : NULL, on_chunk_json, p);
 	tg_sse_init(&p->sse, &sse_cbs, p);
-	tg_es_init(&p->es, &es_cbs, p);
+	tg_eventstream_init(&p->es, &es_cbs, p);
 }
 
 int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
@@ -655,7 +655,7 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
 		r = tg_sse_feed(&p->sse, buf, len);
 		break;
 	case TG_BODY_EVENTSTREAM:
-		r = tg_es_feed(&p->es, buf, len);
+		r = tg_eventstream_feed(&p->es, buf, len);
 		break;
 	default:
 		r = tg_json_feed(&p->json, buf, len);
@@ -805,7 +805,7 @@ void tg_usage_finish(struct tg_usage_parser *p, struct tg_usage *out)
 				p->malformed = 1;
 			break;
 		case TG_BODY_EVENTSTREAM:
-			if (tg_es_finish(&p->es) != 0)
+			if (tg_eventstream_finish(&p->es) != 0)
 				p->malformed = 1;
 			break;
 		default:

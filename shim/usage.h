@@ -75,7 +75,7 @@
 
 #include "b64json.h"
 #include "eventstream.h"
-#include "json_scan.h"
+#include "json.h"
 #include "record.h"
 #include "sse.h"
 #include "wire.h"
@@ -159,7 +159,7 @@ struct tg_usage_parser {
 	char response_id[TG_ID_MAX];
 	struct tg_json_scanner json;
 	struct tg_sse sse;
-	struct tg_es es;
+	struct tg_eventstream es;
 	struct tg_b64json chunk;   /* Bedrock InvokeModelWithResponseStream: a chunk's own event */
 };
 

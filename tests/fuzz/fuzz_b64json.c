@@ -1,4 +1,4 @@
-/* sources: shim/b64json.c shim/json_scan.c */
+/* sources: shim/b64json.c shim/json.c */
 /* fuzz_b64json.c - libFuzzer target for the incremental base64 decoder and
  * the JSON documents it carries (shim/b64json.c), Bedrock
  * InvokeModelWithResponseStream's chunks.

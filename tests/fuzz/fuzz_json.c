@@ -1,4 +1,4 @@
-/* sources: shim/json_scan.c */
+/* sources: shim/json.c */
 /* fuzz_json.c - libFuzzer target for the streaming JSON scanner.
  *
  * The first two bytes say where to cut the rest, which is one document.
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "json.h"
 
 struct run {
 	uint64_t h;

@@ -1,4 +1,4 @@
-/* sources: shim/rewrite.c shim/reqscan.c shim/json_scan.c ledger/record.c ledger/tags.c */
+/* sources: shim/rewrite.c shim/reqscan.c shim/json.c ledger/record.c ledger/tags.c */
 /* fuzz_rewrite.c - libFuzzer target for the request scanner and the
  * HTTP/1.1 request rewriter (budget downgrade and clamp).
  *

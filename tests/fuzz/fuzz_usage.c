@@ -1,4 +1,4 @@
-/* sources: shim/usage.c shim/operation.c shim/json_scan.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c ledger/tags.c */
+/* sources: shim/usage.c shim/operation.c shim/json.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c ledger/tags.c */
 /* fuzz_usage.c - libFuzzer target for the usage parsers and the request
  * scanner: every byte of a provider's response body and of a program's
  * request body goes through them.

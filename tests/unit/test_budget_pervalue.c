@@ -10,7 +10,7 @@
 
 #include "budget.h"
 #include "budget_decide.h"
-#include "budget_gate.h"
+#include "gate.h"
 #include "fixture.h"
 #include "ledger_budget.h"
 

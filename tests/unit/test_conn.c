@@ -9,7 +9,7 @@
 
 #include <zlib.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"

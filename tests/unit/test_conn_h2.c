@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "budget_gate.h"
+#include "gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"

@@ -590,37 +590,37 @@ static void es_end_cb(void *ctx)
 	((struct es_log *)ctx)->ends++;
 }
 
-static const struct tg_es_callbacks es_log_cbs = { es_begin_cb, es_payload_cb, es_end_cb };
+static const struct tg_eventstream_callbacks es_log_cbs = { es_begin_cb, es_payload_cb, es_end_cb };
 
 Test(eventstream, frames_every_message_of_the_fixture_at_any_split)
 {
 	struct body b = load("bedrock-converse-stream.resp");
 	static struct es_log whole, l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t cut, i;
 
 	memset(&whole, 0, sizeof whole);
-	tg_es_init(&e, &es_log_cbs, &whole);
-	cr_assert_eq(tg_es_feed(&e, b.buf, b.len), 0);
-	cr_assert_eq(tg_es_finish(&e), 0);
+	tg_eventstream_init(&e, &es_log_cbs, &whole);
+	cr_assert_eq(tg_eventstream_feed(&e, b.buf, b.len), 0);
+	cr_assert_eq(tg_eventstream_finish(&e), 0);
 	cr_assert_eq(whole.ends, 10);
 	cr_assert(strncmp(whole.text, "[event/messageStart]{\"p\":", 25) == 0, "%s", whole.text);
 	cr_assert(strstr(whole.text, "[event/metadata]{\"metrics\"") != NULL);
 	for (cut = 0; cut <= b.len; cut++) {
 		memset(&l, 0, sizeof l);
-		tg_es_init(&e, &es_log_cbs, &l);
-		cr_assert_eq(tg_es_feed(&e, b.buf, cut), 0);
-		cr_assert_eq(tg_es_feed(&e, b.buf + cut, b.len - cut), 0);
+		tg_eventstream_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, cut), 0);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf + cut, b.len - cut), 0);
 		cr_assert_str_eq(l.text, whole.text, "split at %zu", cut);
 		cr_assert_eq(l.ends, 10);
 	}
 	memset(&l, 0, sizeof l);
-	tg_es_init(&e, &es_log_cbs, &l);
+	tg_eventstream_init(&e, &es_log_cbs, &l);
 	for (i = 0; i < b.len; i++)
-		cr_assert_eq(tg_es_feed(&e, b.buf + i, 1), 0);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf + i, 1), 0);
 	cr_assert_str_eq(l.text, whole.text);
-	cr_assert_eq(tg_es_feed(&e, b.buf, 5), 0);
-	cr_assert_eq(tg_es_finish(&e), 1, "ended inside a message");
+	cr_assert_eq(tg_eventstream_feed(&e, b.buf, 5), 0);
+	cr_assert_eq(tg_eventstream_finish(&e), 1, "ended inside a message");
 	free(b.buf);
 }
 
@@ -628,7 +628,7 @@ Test(eventstream, rejects_a_corrupted_message)
 {
 	struct body b = load("bedrock-converse-stream.resp");
 	struct es_log l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t at;
 
 	/* payload byte: caught by the message CRC; prelude byte: by the
@@ -637,11 +637,11 @@ Test(eventstream, rejects_a_corrupted_message)
 	for (at = 0; at < sizeof where / sizeof where[0]; at++) {
 		memset(&l, 0, sizeof l);
 		b.buf[where[at]] ^= 0x20;
-		tg_es_init(&e, &es_log_cbs, &l);
-		cr_assert_eq(tg_es_feed(&e, b.buf, b.len), -1, "flip at %zu", where[at]);
+		tg_eventstream_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, b.len), -1, "flip at %zu", where[at]);
 		cr_assert_eq(l.ends, 0);
-		cr_assert_eq(tg_es_feed(&e, b.buf, 1), -1);
-		cr_assert_eq(tg_es_finish(&e), -1);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, 1), -1);
+		cr_assert_eq(tg_eventstream_finish(&e), -1);
 		b.buf[where[at]] ^= 0x20;
 	}
 	free(b.buf);
@@ -687,13 +687,13 @@ Test(eventstream, names_exceptions_by_their_exception_type)
 {
 	unsigned char msg[512];
 	struct es_log l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t n = es_message(msg, "exception", ":exception-type", "throttlingException",
 	                      "{\"message\":\"Too many requests\"}");
 
 	memset(&l, 0, sizeof l);
-	tg_es_init(&e, &es_log_cbs, &l);
-	cr_assert_eq(tg_es_feed(&e, (const char *)msg, n), 0);
+	tg_eventstream_init(&e, &es_log_cbs, &l);
+	cr_assert_eq(tg_eventstream_feed(&e, (const char *)msg, n), 0);
 	cr_assert_str_eq(l.text, "[exception/throttlingException]{\"message\":\"Too many requests\"}");
 	cr_assert_eq(l.ends, 1);
 }

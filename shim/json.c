@@ -1,6 +1,6 @@
-/* json_scan.c - strict push scanner for one JSON document, fixed memory.
- * See json_scan.h for what is reported and what is checked. */
-#include "json_scan.h"
+/* json.c - strict push scanner for one JSON document, fixed memory.
+ * See json.h for what is reported and what is checked. */
+#include "json.h"
 
 #include <string.h>
 

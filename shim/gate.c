@@ -1,5 +1,5 @@
-/* budget_gate.c - see budget_gate.h. */
-#include "budget_gate.h"
+/* gate.c - see gate.h. */
+#include "gate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,7 +51,7 @@ static struct {
 
 	/* Session windows of tag:KEY=* policies: by policy name and value,
 	 * at most SESSION_VALUES_MAX; when full, the value used least
-	 * recently is forgotten (budget_gate.h). */
+	 * recently is forgotten (gate.h). */
 	struct value_session {
 		struct session_spend s;
 		char value[TG_TAGS_MAX];

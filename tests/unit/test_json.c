@@ -1,11 +1,11 @@
-/* test_json_scan.c - the streaming JSON scanner: reported values, paths,
+/* test_json.c - the streaming JSON scanner: reported values, paths,
  * bounds and strictness, for documents fed whole, split in two at every
  * position and byte by byte. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "json.h"
 
 struct log {
 	char buf[16384];
@@ -98,7 +98,7 @@ static void check_doc(const char *doc, int want_finish, const char *want_log)
 		cr_assert_str_eq(l.buf, want_log, "byte by byte");
 }
 
-Test(json_scan, reports_every_scalar_with_its_path_and_container_bounds)
+Test(json, reports_every_scalar_with_its_path_and_container_bounds)
 {
 	check_doc("{\"id\":\"chatcmpl-1\",\"choices\":[{\"index\":0,\"delta\":{}}],"
 	          "\"usage\":{\"prompt_tokens\":17,\"ok\":true,\"no\":false,\"x\":null,"
@@ -123,7 +123,7 @@ Test(json_scan, reports_every_scalar_with_its_path_and_container_bounds)
 	          "} \n");
 }
 
-Test(json_scan, counts_array_elements_and_accepts_whitespace_everywhere)
+Test(json, counts_array_elements_and_accepts_whitespace_everywhere)
 {
 	check_doc(" [ 1 , [ ] , { } , \"a\" ,\r\n\t0.25 ] \r\n", 1,
 	          "[ \n"
@@ -137,7 +137,7 @@ Test(json_scan, counts_array_elements_and_accepts_whitespace_everywhere)
 	          "] \n");
 }
 
-Test(json_scan, decodes_escapes_including_surrogate_pairs)
+Test(json, decodes_escapes_including_surrogate_pairs)
 {
 	check_doc("{\"k\\u0041\\n\":\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\te\\u00e9\\u20ac\\ud83d\\ude00\"}", 1,
 	          "{ \n"
@@ -145,7 +145,7 @@ Test(json_scan, decodes_escapes_including_surrogate_pairs)
 	          "} \n");
 }
 
-Test(json_scan, cuts_long_strings_at_the_bound_and_flags_them)
+Test(json, cuts_long_strings_at_the_bound_and_flags_them)
 {
 	static char doc[4096];
 	static char want[1024];
@@ -158,7 +158,7 @@ Test(json_scan, cuts_long_strings_at_the_bound_and_flags_them)
 	check_doc(doc, 1, want);
 }
 
-Test(json_scan, never_splits_a_utf8_character_when_cutting)
+Test(json, never_splits_a_utf8_character_when_cutting)
 {
 	static char doc[1024];
 	struct log l;
@@ -176,7 +176,7 @@ Test(json_scan, never_splits_a_utf8_character_when_cutting)
 
 /* A character that begins in one read and would end past the bound is
  * dropped whole, as when it arrives in one read. */
-Test(json_scan, never_splits_a_utf8_character_cut_across_reads_at_the_bound)
+Test(json, never_splits_a_utf8_character_cut_across_reads_at_the_bound)
 {
 	static char doc[512], want[512];
 	char val[TG_JSON_TEXT_MAX - 1];
@@ -188,7 +188,7 @@ Test(json_scan, never_splits_a_utf8_character_cut_across_reads_at_the_bound)
 	check_doc(doc, 1, want);
 }
 
-Test(json_scan, never_matches_a_key_that_was_cut)
+Test(json, never_matches_a_key_that_was_cut)
 {
 	struct tg_json_scanner s;
 	static char doc[512];
@@ -226,7 +226,7 @@ static int count_matches(const char *doc, const char *pattern)
 	return matched;
 }
 
-Test(json_scan, matches_paths_with_any_array_element)
+Test(json, matches_paths_with_any_array_element)
 {
 	const char *doc = "[{\"usageMetadata\":{\"promptTokenCount\":3,"
 	                  "\"promptTokensDetails\":[{\"tokenCount\":3}]}},"
@@ -258,7 +258,7 @@ static void record_offsets(void *ctx, const struct tg_json_scanner *s, const str
 	o->n++;
 }
 
-Test(json_scan, gives_the_offset_and_span_of_scalar_tokens)
+Test(json, gives_the_offset_and_span_of_scalar_tokens)
 {
 	const char *doc = "{\"model\": \"gpt-4o\", \"max_tokens\" :  512 , \"t\":true}";
 	struct tg_json_scanner s;
@@ -281,7 +281,7 @@ Test(json_scan, gives_the_offset_and_span_of_scalar_tokens)
 	}
 }
 
-Test(json_scan, scans_nesting_deeper_than_its_stack_without_reporting_it)
+Test(json, scans_nesting_deeper_than_its_stack_without_reporting_it)
 {
 	static char doc[256];
 	struct log l;
@@ -300,7 +300,7 @@ Test(json_scan, scans_nesting_deeper_than_its_stack_without_reporting_it)
 	cr_assert(strstr(l.buf, "num a") == NULL, "%s", l.buf);
 }
 
-Test(json_scan, rejects_nesting_beyond_the_hard_limit)
+Test(json, rejects_nesting_beyond_the_hard_limit)
 {
 	static char doc[TG_JSON_NEST_MAX + 2];
 	struct tg_json_scanner s;
@@ -311,7 +311,7 @@ Test(json_scan, rejects_nesting_beyond_the_hard_limit)
 	cr_assert_eq(tg_json_feed(&s, "[", 1), -1);
 }
 
-Test(json_scan, reports_a_top_level_number_at_finish)
+Test(json, reports_a_top_level_number_at_finish)
 {
 	check_doc("42", 1, "num =42\n");
 	check_doc("-0.5E-2 ", 1, "num =-0.5E-2\n");
@@ -319,7 +319,7 @@ Test(json_scan, reports_a_top_level_number_at_finish)
 	check_doc("null", 1, "null =null\n");
 }
 
-Test(json_scan, says_when_input_ends_inside_the_document)
+Test(json, says_when_input_ends_inside_the_document)
 {
 	check_doc("{\"a\":[1,2", 0, NULL);
 	check_doc("{\"a\":\"unterminated", 0, NULL);
@@ -330,7 +330,7 @@ Test(json_scan, says_when_input_ends_inside_the_document)
 	check_doc("nul", 0, NULL);
 }
 
-Test(json_scan, rejects_malformed_documents_and_stays_in_error)
+Test(json, rejects_malformed_documents_and_stays_in_error)
 {
 	static const char *const bad[] = {
 		"{\"a\":1,}", "[1,]", "[,1]", "{a:1}", "{\"a\" 1}", "01", "1.x", "1ex", "-x",
@@ -356,7 +356,7 @@ Test(json_scan, rejects_malformed_documents_and_stays_in_error)
 	}
 }
 
-Test(json_scan, starts_afresh_after_reset)
+Test(json, starts_afresh_after_reset)
 {
 	struct tg_json_scanner s;
 
@@ -447,7 +447,7 @@ static void check_trie(const char *doc, const char *const *patterns, size_t n)
 	}
 }
 
-Test(json_scan, compiled_paths_report_what_path_is_matches)
+Test(json, compiled_paths_report_what_path_is_matches)
 {
 	static const char *const usage[] = {
 		"usage.prompt_tokens", "usage.prompt_tokens_details.cached_tokens", "model", "id",
@@ -474,7 +474,7 @@ Test(json_scan, compiled_paths_report_what_path_is_matches)
 		check_trie(docs[i], usage, sizeof usage / sizeof usage[0]);
 }
 
-Test(json_scan, compiled_paths_match_keys_past_the_tracked_depth_never)
+Test(json, compiled_paths_match_keys_past_the_tracked_depth_never)
 {
 	static const char *const deep[] = { "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a" };
 	static const char *const deeper[] = { "a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a.a" };
@@ -486,7 +486,7 @@ Test(json_scan, compiled_paths_match_keys_past_the_tracked_depth_never)
 	cr_assert_eq(tg_json_paths_compile(&t, deeper, &id, 1), -1);
 }
 
-Test(json_scan, compiling_paths_refuses_what_cannot_match)
+Test(json, compiling_paths_refuses_what_cannot_match)
 {
 	static struct tg_json_paths t;
 	static const char *const bad[] = {
@@ -530,7 +530,7 @@ static void take_keyed(void *ctx, const struct tg_json_scanner *s, const struct 
 
 /* "*" takes every key of its object that no other pattern names there,
  * and the callback can tell which; a key cut by the bound is none. */
-Test(json_scan, compiled_paths_take_any_key_of_a_map)
+Test(json, compiled_paths_take_any_key_of_a_map)
 {
 	static const char *const patterns[] = { "metadata.*", "metadata.user_id", "labels.*" };
 	static const int ids[] = { 0, 1, 2 };
@@ -583,7 +583,7 @@ static void count_string(void *ctx, const struct tg_json_scanner *s, const struc
 
 /* A matched string of any length comes out whole in pieces, escapes
  * decoded, at any cut; keys, numbers and unmatched strings never do. */
-Test(json_scan, gives_matched_strings_in_pieces_whatever_their_length)
+Test(json, gives_matched_strings_in_pieces_whatever_their_length)
 {
 	static const char *const patterns[] = { "bytes", "n" };
 	static const int ids[] = { 0, 1 };

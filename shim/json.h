@@ -1,4 +1,4 @@
-/* json_scan.h - strict push scanner for one JSON document, fixed memory.
+/* json.h - strict push scanner for one JSON document, fixed memory.
  *
  * Owns: struct tg_json_scanner, the scanning state of one document fed in
  * arbitrary slices, and the path queries a callback uses to recognise the
@@ -41,8 +41,8 @@
  * document per init, whitespace after it allowed.  Bytes >= 0x80 inside
  * strings are passed through unchecked: UTF-8 validity is not verified.
  */
-#ifndef TG_JSON_SCAN_H
-#define TG_JSON_SCAN_H
+#ifndef TG_JSON_H
+#define TG_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* budget_gate.h - the budget check made before a provider call is sent.
+/* gate.h - the budget check made before a provider call is sent.
  *
  * Owns: the process's view of the budget policies (those stored in the
  * ledger, re-read only when the ledger's policy version changes, plus those
@@ -25,8 +25,8 @@
  * overshoot a limit by at most the calls in flight when it was crossed.
  * All functions run under the sink's lock (tg_sink_locked).
  */
-#ifndef TG_BUDGET_GATE_H
-#define TG_BUDGET_GATE_H
+#ifndef TG_GATE_H
+#define TG_GATE_H
 
 #include <stdint.h>
 
