@@ -79,7 +79,7 @@ struct tg_policy_verdict {
 };
 
 /* Decides for p, whose window has spent *s, about call c. */
-void tg_budget_decide(const struct tg_policy *p, const struct tg_spend *s,
+void tg_policy_decide(const struct tg_policy *p, const struct tg_spend *s,
                       const struct tg_decide_call *c, struct tg_policy_verdict *out);
 
 /* Adds v, the verdict of p, to the call's result out (initially allow,

@@ -623,7 +623,7 @@ static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	return tg_policy_version_bump(l, txn);
 }
 
-int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us)
+int tg_ledger_policy_reset(struct tg_ledger *l, const char *name, int64_t now_us)
 {
 	struct reset_req q = { name, now_us };
 

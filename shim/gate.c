@@ -591,7 +591,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	struct alert_call ac = { cx->call->provider->name, cx->call->model };
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
-		tg_budget_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
+		tg_policy_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
 		announce(l, &gate.matched[i], &v, &ac);
 		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
 			refuse(l, &gate.matched[i], &v, &ac, cx->out);
