@@ -70,7 +70,7 @@ static struct kept *fill(struct tg_ledger *l, const struct tg_prices *prices)
 		                    tags[rnd() % 4], (int64_t)(rnd() % 5000), (int64_t)(rnd() % 900),
 		                    (double)(rnd() % 100000) / 1e5, flags);
 		k[i].r.pid = 1;
-		snprintf(k[i].family, sizeof k[i].family, "%s", tg_record_family(prices, &k[i].r));
+		snprintf(k[i].family, sizeof k[i].family, "%s", tgl_record_family(prices, &k[i].r));
 		cr_assert_eq(tg_ledger_append_scoped(l, &k[i].r, k[i].family), 0);
 	}
 	return k;
