@@ -76,7 +76,9 @@ size_t tg_b64_feed(struct tg_b64 *b, const char *in, size_t n, unsigned char *ou
 
 int tg_b64_finish(const struct tg_b64 *b)
 {
-	return b->error || b->pad_left || b->quantum == 1 ? -1 : 0;
+	if (b->error)
+		return -1;
+	return b->pad_left || b->quantum == 1 ? 1 : 0;
 }
 
 void tg_b64json_init(struct tg_b64json *d, const struct tg_json_paths *paths,
@@ -117,8 +119,8 @@ int tg_b64json_finish(struct tg_b64json *d)
 	int r;
 
 	if (!d->open)
-		return 0;
+		return 1;
 	d->open = 0;
-	r = !d->bad && tg_b64_finish(&d->b64) == 0 && tg_json_finish(&d->json) == 1;
-	return r ? 1 : -1;
+	r = !d->bad && tg_b64_finish(&d->b64) == 0 && tg_json_finish(&d->json) == 0;
+	return r ? 0 : -1;
 }

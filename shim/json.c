@@ -735,7 +735,7 @@ int tg_json_finish(struct tg_json_scanner *s)
 	default:
 		break;
 	}
-	return s->state == ST_DONE ? 1 : 0;
+	return s->state == ST_DONE ? 0 : 1;
 }
 
 int tg_json_done(const struct tg_json_scanner *s)

@@ -172,8 +172,8 @@ void tg_json_on_pieces(struct tg_json_scanner *s, tg_json_piece_cb piece);
 int tg_json_feed(struct tg_json_scanner *s, const char *buf, size_t len);
 
 /* Marks the end of input (reports a top-level number still open).
- * 1 = one complete document was scanned, 0 = input ended inside it,
- * -1 = malformed. */
+ * 0 = one complete document was scanned, 1 = input ended inside it (cut
+ * off), -1 = malformed. */
 int tg_json_finish(struct tg_json_scanner *s);
 
 /* 1 once the top-level value is complete. */

@@ -149,7 +149,7 @@ int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
 
 void tg_reqscan_finish(struct tg_reqscan *r, struct tg_request_info *out)
 {
-	if (tg_json_finish(&r->json) != 1)
+	if (tg_json_finish(&r->json) != 0)
 		r->info.malformed = 1;
 	/* a key not seen in a body not read to its end may still be there */
 	if (r->info.malformed)

@@ -545,7 +545,7 @@ static void doc_end(struct tg_usage_parser *p)
 		p->terminal_seen = 1;
 	if (p->event_len == 0 || (p->event_len == 6 && p->done_match == 6))
 		return;
-	if (tg_json_finish(&p->json) != 1)
+	if (tg_json_finish(&p->json) != 0)
 		p->malformed = 1;
 }
 
@@ -809,7 +809,7 @@ void tg_usage_finish(struct tg_usage_parser *p, struct tg_usage *out)
 				p->malformed = 1;
 			break;
 		default:
-			if (tg_json_finish(&p->json) != 1)
+			if (tg_json_finish(&p->json) != 0)
 				p->malformed = 1;
 			break;
 		}
