@@ -10,8 +10,8 @@
 
 #include "budget.h"
 #include "budget_decide.h"
-#include "gate.h"
 #include "fixture.h"
+#include "gate.h"
 #include "ledger_budget.h"
 
 #define US INT64_C(1000000)
