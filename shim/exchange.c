@@ -9,7 +9,6 @@
 #include "digits.h"
 #include "log.h"
 #include "operation.h"
-#include "pid.h"
 #include "tags.h"
 #include "text.h"
 
@@ -260,9 +259,10 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 		out[0] = '\0';
 }
 
-void tg_exchange_tags(const struct tg_exchange *x, char *out)
+void tg_exchange_origin(const struct tg_exchange *x, struct tg_call_origin *out)
 {
-	tg_attrib_call_tags(tg_config_get(), &x->req.info, x->header_tags, out);
+	out->req = &x->req.info;
+	out->header = x->header_tags;
 }
 
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
@@ -277,11 +277,11 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
                       struct tg_gate_result *g)
 {
 	char deployment[TG_MODEL_MAX] = "";
-	char tags[TG_TAGS_MAX];
+	struct tg_call_origin origin;
 	size_t at, len;
 	x->gated = 1;
 	/* what the body said so far: all of it when the request was held */
-	tg_exchange_tags(x, tags);
+	tg_exchange_origin(x, &origin);
 	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
 	/* An Azure call names its deployment in the URL and may name a model
 	 * in its body: a model: scope matches either. */
@@ -295,7 +295,7 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
 		.deployment = deployment,
 		.max_tokens = x->req.info.max_tokens,
 		.can_rewrite = can_rewrite,
-		.tags = tags,
+		.origin = &origin,
 	};
 	tg_gate_check(&call, g);
 }
@@ -370,13 +370,12 @@ static void end_scans(struct tg_exchange *x, struct tg_request_info *req, struct
 	}
 }
 
-/* Who made the call, to where: the record's identifying fields. */
-static void record_origin(const struct tg_exchange *x, const struct tg_request_info *req,
-                          const struct tg_usage *usage, struct tg_record *r)
+/* To where, and when: the record's identifying fields.  Who made the call
+ * (pid, process, tags) is the sink's to stamp, from tg_exchange_origin. */
+static void record_target(const struct tg_exchange *x, const struct tg_usage *usage,
+                          struct tg_record *r)
 {
-	const struct tg_config *cfg = tg_config_get();
 	r->ts_us = x->start_wall_us;
-	r->pid = (int32_t)tg_getpid();
 	r->status = x->status;
 	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
 	copy_str(r->host, x->host);
@@ -384,8 +383,6 @@ static void record_origin(const struct tg_exchange *x, const struct tg_request_i
 	copy_str(r->operation, tg_operation_of(x->endpoint));
 	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage->response_id, sizeof r->response_id);
-	memcpy(r->process, cfg->process, sizeof r->process);
-	tg_attrib_call_tags(cfg, req, x->header_tags, r->tags);
 }
 
 /* The model served (the response's word first: it names the version),
@@ -482,7 +479,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 	release(x);
 
 	memset(r, 0, sizeof *r);
-	record_origin(x, &req, &usage, r);
+	record_target(x, &usage, r);
 	record_models(x, &req, &usage, r);
 	record_shape(x, complete, &req, &usage, r);
 	record_counts(x, &usage, r);

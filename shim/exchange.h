@@ -6,7 +6,9 @@
  * already removed); it decodes the Content-Encoding for inspection, drives
  * the request scanner and the provider's usage parser, and when the exchange
  * ends builds the ledger record; the transport that ended it hands the
- * record to the sink (tg_sink_commit, passed to the transport's init).
+ * record to the sink (tg_sink_commit, passed to the transport's init),
+ * with the call's origin (tg_exchange_origin), from which the sink stamps
+ * who made the call: the exchange reads no configuration.
  *
  * An exchange holds only metadata: header values are looked at for the few
  * fields a record keeps (host, content type and encoding, request id, the
@@ -26,14 +28,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gate.h"
 #include "decode.h"
 #include "estimate.h"
+#include "gate.h"
 #include "inject.h"
 #include "providers.h"
 #include "record.h"
 #include "reqscan.h"
 #include "usage.h"
+
+struct tg_call_origin;
 
 struct tg_exchange {
 	const struct tg_provider *provider;
@@ -107,14 +111,16 @@ int tg_exchange_response_whole(const struct tg_exchange *x);
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
  * stream reset).  Fills *out and *size (what a cost estimate goes by,
  * estimate.h) and releases the decoder; the caller commits the record
- * (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen (no
+ * with the exchange's origin (tg_sink_commit), which stamps its pid,
+ * process and tags.  Returns 0, or -1 if nothing at all was seen (no
  * request target): such an exchange makes no record. */
 int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out,
                        struct tg_call_size *size);
 
-/* The call's tags so far (attrib.h: the process's, the body's, the
- * header's) into out, TG_TAGS_MAX bytes. */
-void tg_exchange_tags(const struct tg_exchange *x, char *out);
+/* What the call says about whose it is so far (attrib.h: its body's
+ * fields, its x-tokenguard-tags header), pointing into x: valid while x
+ * is, and whole once tg_exchange_finish has run. */
+void tg_exchange_origin(const struct tg_exchange *x, struct tg_call_origin *out);
 
 /* The model the request asks for so far: the body's, else the path's. */
 void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);

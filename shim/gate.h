@@ -34,6 +34,8 @@
 #include "providers.h"
 #include "record.h"
 
+struct tg_call_origin;
+
 struct tg_gate_call {
 	const struct tg_provider *provider;
 	const char *model;        /* as asked; "" if unknown */
@@ -43,7 +45,7 @@ struct tg_gate_call {
 	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
-	const char *tags;         /* the call's tags (attrib.h); NULL: the process's */
+	const struct tg_call_origin *origin;   /* whose call (attrib.h); NULL: the process's tags */
 };
 
 /* Decides for one call.  Never fails: problems reading the ledger apply

@@ -26,12 +26,15 @@ static void finish_oldest(struct tg_h1_transport *t, int complete)
 	struct tg_exchange *x = oldest(t);
 	struct tg_record r;
 	struct tg_call_size size;
+	struct tg_call_origin origin;
 	if (!x)
 		return;
 	t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
 	t->count--;
-	if (tg_exchange_finish(x, complete, &r, &size) == 0)
-		t->commit(&r, &size);
+	if (tg_exchange_finish(x, complete, &r, &size) == 0) {
+		tg_exchange_origin(x, &origin);
+		t->commit(&r, &size, &origin);
+	}
 	free(x);
 }
 

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gate.h"
+#include "attrib.h"
 #include "byteorder.h"
 #include "digits.h"
+#include "gate.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"
@@ -54,10 +55,13 @@ static void stream_end(struct tg_h2_transport *t, struct tg_h2_stream *s, int co
 {
 	struct tg_record r;
 	struct tg_call_size size;
-	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0)
-		t->commit(&r, &size);
-	else
+	struct tg_call_origin origin;
+	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0) {
+		tg_exchange_origin(s->x, &origin);
+		t->commit(&r, &size, &origin);
+	} else {
 		tg_exchange_discard(s->x);
+	}
 	free(s->x);
 	s->x = NULL;
 	s->id = 0;
