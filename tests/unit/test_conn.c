@@ -9,10 +9,10 @@
 
 #include <zlib.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"
+#include "gate.h"
 #include "ledger.h"
 #include "log.h"
 

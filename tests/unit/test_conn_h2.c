@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"
+#include "gate.h"
 
 static char ledger_dir[256];
 
