@@ -512,6 +512,7 @@ static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE, an exit 0 */
+	/* cppcheck-suppress autoVariables ; cleared below, before seen goes */
 	c->seen = &seen;
 	c->newest_us = INT64_MIN;
 	while (!follow_stop) {
@@ -543,6 +544,7 @@ static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *
 		nanosleep(&nap, NULL);   /* a signal cuts it short */
 	}
 	tg_printed_free(&seen);
+	c->seen = NULL;
 	return rc;
 }
 
