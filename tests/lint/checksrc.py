@@ -244,7 +244,6 @@ class Checker:
             if re.match(r"\s*#\s*(if|elif)\b", code):
                 continue
             self.report(lineno, m.start() + len(word) + 1, "SPACEBEFOREPAREN", allow)
-        body = code.strip()
         for m in re.finditer(r"\( (?=\S)", code):
             self.report(lineno, m.start() + 1, "SPACEINPARENS", allow)
         for m in re.finditer(r"(?<=\S) \)", code):
