@@ -117,7 +117,6 @@ int tgl_ledger_read_spooled(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx
  * and a key found in the ledger means that entry is already there. */
 void tgl_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us);
 
-
 /* The writer lock (ledger_lock.c): flock on the ledger directory, which
  * every tokenguard writer takes before LMDB's own writer mutex, then a
  * look at LMDB's mutex for writers that are not tokenguard's.  The wait

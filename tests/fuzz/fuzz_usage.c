@@ -37,7 +37,8 @@ static void parse(const uint8_t *p, size_t n, size_t cut, int sel, struct tg_usa
 {
 	static struct tg_usage_parser up;   /* large: keep it off the stack */
 	memset(&up, 0, sizeof up);
-	tg_usage_init(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3], endpoints[(sel / 3) % NENDPOINTS]);
+	tg_usage_init(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3],
+	              endpoints[(sel / 3) % NENDPOINTS]);
 	if (tg_usage_feed(&up, (const char *)p, cut) == 0)
 		tg_usage_feed(&up, (const char *)p + cut, n - cut);
 	tg_usage_finish(&up, out);

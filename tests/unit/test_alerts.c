@@ -57,7 +57,6 @@ static struct tg_alert unpriced(void)
 	return a;
 }
 
-
 Test(alert_text, a_threshold_says_policy_scope_share_and_who)
 {
 	struct tg_alert a = threshold();

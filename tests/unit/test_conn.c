@@ -1,4 +1,4 @@
-/* The connection layer end to end without OpenSSL: fake SSL objects and
+/* test_conn.c - the connection layer end to end without OpenSSL: fake SSL objects and
  * ops, real transports, parsers, gate, sink and ledger. */
 #include <criterion/criterion.h>
 #include <sanitizer/lsan_interface.h>

@@ -1,4 +1,4 @@
-/* HTTP/2 refusals through the connection layer, without OpenSSL: what the
+/* test_conn_h2.c - HTTP/2 refusals through the connection layer, without OpenSSL: what the
  * server gets in place of a refused stream's frames, and what the program
  * reads back. */
 #include <criterion/criterion.h>

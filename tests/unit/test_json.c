@@ -547,7 +547,8 @@ Test(json, compiled_paths_take_any_key_of_a_map)
 
 		tg_json_init_paths(&s, &t, take_keyed, &k);
 		for (size_t at = 0; at < sizeof doc - 1; at += step)
-			cr_assert_eq(tg_json_feed(&s, doc + at, sizeof doc - 1 - at < step ? sizeof doc - 1 - at : step), 0);
+			cr_assert_eq(tg_json_feed(&s, doc + at,
+			                         sizeof doc - 1 - at < step ? sizeof doc - 1 - at : step), 0);
 		cr_assert_eq(tg_json_finish(&s), 0);
 		/* numbers and container starts are reported too (the caller
 		 * picks strings); what is inside a matched container is not */
