@@ -42,7 +42,8 @@ STRIP    ?= strip
 CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
-CPPFLAGS += -D_GNU_SOURCE -Ishim -Iledger
+CPPFLAGS += -D_GNU_SOURCE -Ishim -Iledger \
+	-I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
 CFLAGS   += -std=c11 $(OPT) $(WARN) -fPIC -pthread
 LIBS     := -llmdb -lz -lbrotlidec -lzstd -lnghttp2 -ldl -lm -pthread
 # The shim links none of the libraries above: it loads them on first need
@@ -144,9 +145,8 @@ $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRI
 		-Wl,-z,defs $(SHIM_LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
 # libpq (the fleet's PostgreSQL: sync, --fleet) is the report's alone:
-# the shim and the launcher never link it.
-PQ_CPPFLAGS := -I$(shell pg_config --includedir 2>/dev/null || echo /usr/include/postgresql)
-$(B)/obj/tools/%.o $(B)/san/tools/%.o: CPPFLAGS += $(PQ_CPPFLAGS)
+# the shim and the launcher never link it.  Its headers' directory is on
+# every compile's path (and lint's), which links nothing.
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
 	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl -lpq
 

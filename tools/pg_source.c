@@ -1,5 +1,4 @@
 /* pg_source.c - see pg_source.h. */
-#define _XOPEN_SOURCE 700
 #include "pg_source.h"
 
 #include <ftw.h>
