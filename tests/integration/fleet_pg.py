@@ -61,12 +61,12 @@ def local_records(t, env, ledger, machine):
     return [json.loads(l) for l in p.stdout.decode().splitlines() if l.strip()]
 
 
-def sync_argv(env, pg, ledger, *extra):
-    return [env.report, "sync", "--postgres", pg.conninfo, "--ledger", ledger] + list(extra)
+def sync_argv(env, conninfo, ledger, *extra):
+    return [env.report, "sync", "--postgres", conninfo, "--ledger", ledger] + list(extra)
 
 
-def sync(t, env, pg, ledger, machine, rc=0):
-    return report(t, env, ledger, machine, ["sync", "--postgres", pg.conninfo], rc=rc)
+def sync(t, env, conninfo, ledger, machine, rc=0):
+    return report(t, env, ledger, machine, ["sync", "--postgres", conninfo], rc=rc)
 
 
 def pg_ids(pg, machine=None):
@@ -119,17 +119,18 @@ def three_machines(t, env, tdir):
     for m in machines:
         calls(t, env, tdir, "first-" + m, ledgers[m], m, *plan[m])
     with pgserver.PgServer(log_dir=tdir) as pg:
-        p = sync(t, env, pg, ledgers["a"], "a", rc=2)
+        db = pg.tcp_conninfo   # the agents over TCP on loopback
+        p = sync(t, env, db, ledgers["a"], "a", rc=2)
         t.check(b"sync --init" in p.stderr, "sync without a schema: %s" % p.stderr[-300:])
-        p = report(t, env, ledgers["a"], "a", ["sync", "--init", "--postgres", pg.conninfo])
+        p = report(t, env, ledgers["a"], "a", ["sync", "--init", "--postgres", db])
         t.check(b"version 1 (was 0)" in p.stdout, "sync --init: %r" % p.stdout)
-        p = report(t, env, ledgers["b"], "b", ["sync", "--init", "--postgres", pg.conninfo])
+        p = report(t, env, ledgers["b"], "b", ["sync", "--init", "--postgres", db])
         t.check(b"already" in p.stdout, "sync --init again: %r" % p.stdout)
 
         # Repeated: each ledger twice in a row.
         for m in machines:
-            sync(t, env, pg, ledgers[m], m)
-            p = sync(t, env, pg, ledgers[m], m)
+            sync(t, env, db, ledgers[m], m)
+            p = sync(t, env, db, ledgers[m], m)
             t.check(b" 0 records sent" in p.stderr, "a second sync sent again: %s" % p.stderr)
         # More calls, then concurrent: three agents per ledger at once.
         for m in machines:
@@ -138,7 +139,7 @@ def three_machines(t, env, tdir):
         for _ in range(3):
             for m in machines:
                 e = dict(os.environ, **machine_env(m))
-                procs.append(subprocess.Popen(sync_argv(env, pg, ledgers[m]), env=e,
+                procs.append(subprocess.Popen(sync_argv(env, db, ledgers[m]), env=e,
                                               stdout=subprocess.PIPE, stderr=subprocess.PIPE))
         for p in procs:
             out, err = p.communicate(timeout=60)
@@ -155,7 +156,7 @@ def three_machines(t, env, tdir):
         by = ["--by", "machine,model", "--format", "json"]
         local = [json.loads(report(t, env, ledgers[m], m, by).stdout) for m in machines]
         fleet = json.loads(report(t, env, ledgers["a"], "a",
-                                  by + ["--fleet", "--postgres", pg.conninfo]).stdout)
+                                  by + ["--fleet", "--postgres", db]).stdout)
         groups, total = summed([d["groups"] for d in local], [d["total"] for d in local])
         got = sorted(fleet["groups"], key=lambda g: (g["machine"], g["model"]))
         t.check(got == groups, "--fleet groups differ from the local reports':\n%s\n%s"
@@ -164,18 +165,18 @@ def three_machines(t, env, tdir):
 
         # The other reports read the fleet too.
         recs = report(t, env, ledgers["a"], "a", ["records", "--fleet", "--postgres",
-                                                  pg.conninfo, "--format", "jsonl"]).stdout
+                                                  db, "--format", "jsonl"]).stdout
         fleet_recs = [json.loads(l) for l in recs.decode().splitlines() if l.strip()]
         t.check(len(fleet_recs) == 15 and {r["machine"] for r in fleet_recs} == set(machines),
                 "records --fleet: %d records of %r" % (
                     len(fleet_recs), {r["machine"] for r in fleet_recs}))
         daily = json.loads(report(t, env, ledgers["a"], "a", [
-            "daily", "--fleet", "--postgres", pg.conninfo, "--format", "json"]).stdout)
+            "daily", "--fleet", "--postgres", db, "--format", "json"]).stdout)
         t.check(daily["total"]["calls"] == total["calls"], "daily --fleet: %r calls, want %r"
                 % (daily["total"]["calls"], total["calls"]))
-        report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", pg.conninfo,
+        report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", db,
                                            "--max-usd", "1000"])
-        p = report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", pg.conninfo,
+        p = report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", db,
                                                "--max-usd", "0"], rc=1)
         p = report(t, env, ledgers["a"], "a", ["budget", "list", "--fleet"], rc=2)
         t.check(b"--fleet does not apply" in p.stderr, "budget --fleet: %s" % p.stderr)
@@ -183,23 +184,23 @@ def three_machines(t, env, tdir):
         calls_view = pg.psql("SELECT sum(calls) FROM tokenguard_daily")[0][0]
         t.check(int(calls_view) == total["calls"], "tokenguard_daily: %s calls, want %r"
                 % (calls_view, total["calls"]))
-    p = report(t, env, ledgers["a"], "a", ["--fleet", "--postgres", pg.conninfo], rc=2)
+    p = report(t, env, ledgers["a"], "a", ["--fleet", "--postgres", db], rc=2)
     t.check(b"--fleet: PostgreSQL" in p.stderr, "--fleet with the server gone: %s" % p.stderr)
     return "# 3 machines, 15 records, each once after 9 concurrent and 6 repeated syncs"
 
 
 def wait_rows(t, pg, n, what):
     deadline = time.monotonic() + WAIT
-    got = -1
+    got, why = -1, ""
     while time.monotonic() < deadline:
         try:
             got = int(pg.psql("SELECT count(*) FROM tokenguard_records")[0][0])
-        except pgserver.Failure:
-            got = -1
+        except pgserver.Failure as e:
+            got, why = -1, " (%s)" % e
         if got == n:
             return
         time.sleep(0.2)
-    raise t.h.Failure("%s: PostgreSQL holds %d rows, want %d" % (what, got, n))
+    raise t.h.Failure("%s: PostgreSQL holds %d rows, want %d%s" % (what, got, n, why))
 
 
 def server_down(t, env, tdir):
@@ -209,7 +210,8 @@ def server_down(t, env, tdir):
         calls(t, env, tdir, "before", ledger, "a", 1, 1)
         log = os.path.join(tdir, "follow.err")
         with open(log, "wb") as f:
-            agent = subprocess.Popen(sync_argv(env, pg, ledger, "--follow", "--interval", "0.3"),
+            agent = subprocess.Popen(sync_argv(env, pg.conninfo, ledger, "--follow", "--interval",
+                                               "0.3"),
                                      env=dict(os.environ, **machine_env("a")),
                                      stdout=subprocess.DEVNULL, stderr=f)
         try:
@@ -218,7 +220,7 @@ def server_down(t, env, tdir):
             # The programs do not wait on the database: they only write the ledger.
             took = calls(t, env, tdir, "down", ledger, "a", 2, 1)
             t.check(took < 10, "curl under the shim took %.1fs with PostgreSQL down" % took)
-            p = sync(t, env, pg, ledger, "a", rc=2)
+            p = sync(t, env, pg.conninfo, ledger, "a", rc=2)
             t.check(b"wait in the ledger" in p.stderr, "one-shot sync, server down: %s"
                     % p.stderr[-300:])
             # A record committed late, behind the watermark (a spool folded late).

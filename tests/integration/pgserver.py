@@ -3,7 +3,8 @@
 a cluster made by initdb in a temporary directory, on loopback only.
 
 Owns: the cluster's life.  initdb -A trust (no password: the socket is in
-a private directory and TCP listens on 127.0.0.1 at a free port), fsync
+a private directory, conninfo, and TCP listens on 127.0.0.1 at a free
+port, tcp_conninfo), fsync
 and synchronous commit off (a test's data need not survive the machine),
 pg_ctl -w start and stop, a stop that is a crash (-m immediate, for the
 tests of a server killed under the agents), and the removal of the
@@ -56,6 +57,13 @@ class PgServer:
 
     @property
     def conninfo(self):
+        """Through the socket in the private directory: no other program
+        can take its place while the server is down, as one could take
+        a TCP port."""
+        return "host=%s port=%d user=%s dbname=postgres" % (self.dir, self.port, USER)
+
+    @property
+    def tcp_conninfo(self):
         return "host=127.0.0.1 port=%d user=%s dbname=postgres" % (self.port, USER)
 
     def _run(self, argv, what):
