@@ -123,7 +123,8 @@ static void head(struct tg_obuf *o, const struct tg_report *rep, const struct tg
 	tg_obuf_str(o, "</style>\n</head>\n<body>\n<h1>tokenguard: spend by ");
 	key_list(o, a);
 	tg_obuf_str(o, "</h1>\n<dl class=\"meta\"><dt>Ledger</dt><dd><code>");
-	text(o, rep->dir ? rep->dir : "");
+	/* --fleet: rep->dir is the temporary copy, no place to name. */
+	text(o, rep->fleet ? "the fleet's PostgreSQL (every machine)" : rep->dir ? rep->dir : "");
 	tg_obuf_str(o, "</code></dd><dt>Period</dt><dd>");
 	period(o, rep);
 	tg_obuf_str(o, "</dd><dt>Time zone</dt><dd>");

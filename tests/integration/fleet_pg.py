@@ -174,6 +174,12 @@ def three_machines(t, env, tdir):
             "daily", "--fleet", "--postgres", db, "--format", "json"]).stdout)
         t.check(daily["total"]["calls"] == total["calls"], "daily --fleet: %r calls, want %r"
                 % (daily["total"]["calls"], total["calls"]))
+        page = report(t, env, ledgers["a"], "a", ["monthly", "--fleet", "--postgres", db,
+                                                  "--format", "html"]).stdout.decode()
+        t.check("the fleet&#39;s PostgreSQL" in page or "the fleet's PostgreSQL" in page,
+                "monthly --fleet --format html does not name the fleet")
+        t.check('data-calls="%d"' % total["calls"] in page, "monthly --fleet --format html: "
+                "no cell of %d calls" % total["calls"])
         report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", db,
                                            "--max-usd", "1000"])
         p = report(t, env, ledgers["a"], "a", ["check", "--fleet", "--postgres", db,
