@@ -48,6 +48,10 @@ static int push_once(const struct tg_report *rep, const char *conninfo,
 	int rc = tg_ledger_open(&l, rep->dir, 0);
 
 	memset(st, 0, sizeof *st);
+	/* No call recorded here yet: nothing to send, no failure (a timer
+	 * installed before the first call). */
+	if (rc == TG_ENOENT)
+		return 0;
 	if (rc) {
 		snprintf(err, n, "%s: %s", rep->dir, tg_strerror(rc));
 		return -1;
