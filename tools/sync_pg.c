@@ -179,7 +179,11 @@ int tg_sync_pg_push(struct tg_ledger *l, const char *dir, const char *conninfo,
 		return -1;
 	}
 	if ((rc = tg_machine_name(dir, machine, sizeof machine)) != 0) {
-		snprintf(err, n, "%s: the machine's name: %s", dir, tg_strerror(rc));
+		if (rc == TG_EINVAL)
+			snprintf(err, n, "the machine setting (TOKENGUARD_MACHINE) is not a name: use "
+			         "letters, digits, '.', '_' and '-', at most %d bytes", TG_MACHINE_MAX - 1);
+		else
+			snprintf(err, n, "%s: the machine's name: %s", dir, tg_strerror(rc));
 		return -1;
 	}
 	if (!(b = calloc(1, sizeof *b))) {
