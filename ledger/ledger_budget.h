@@ -73,6 +73,14 @@ struct tg_spend {
 	 * bucket of the first layout does not say. */
 	int64_t cost_unknown, tokens_unknown;
 	int partial;
+	/* A fleet policy's (budget.h, ledger_fleet.h): enum tg_fleet_state,
+	 * and the other machines' spend in the window as `sync` last pulled
+	 * it, already included in usd, usd_estimated and tokens above (zero
+	 * unless TG_FLEET_FRESH); when it was pulled (0: never). */
+	int fleet;
+	double fleet_usd, fleet_usd_estimated;
+	int64_t fleet_tokens;
+	int64_t fleet_pulled_us;
 };
 
 enum tg_alert_level {
@@ -163,7 +171,8 @@ void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p);
  * of the policy bound to it (tg_policy_bind, budget.h). */
 
 /* tg_ledger_spend() for n policies in one read transaction: the shim's
- * per-request check.  Session policies get zeros with window_start_us and
+ * per-request check.  A fleet policy's spend adds the overlay of the
+ * other machines read in that same transaction (ledger_fleet.h).  Session policies get zeros with window_start_us and
  * reset_us -1 (their process counts them).  Returns 0 or a ledger error. */
 int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
                          struct tg_spend *out);

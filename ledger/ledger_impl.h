@@ -236,6 +236,12 @@ int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key
                       const MDB_val *value, const struct tg_record *r, const char *family,
                       int cover);
 
+/* A fleet policy's overlay added to s, its local spend in the window
+ * (s->window_start_us set), inside txn: one read (ledger_fleet.c).
+ * Returns 0, TG_EINVAL or an LMDB code. */
+int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                       int64_t now_us, struct tg_spend *s);
+
 /* The stored policy name, inside txn: 0, TG_ENOENT, TG_ECORRUPT or an
  * LMDB code
  * (ledger_policy.c). */

@@ -9,6 +9,7 @@
 #include "budget_decide.h"
 #include "config.h"
 #include "ledger_budget.h"
+#include "ledger_fleet.h"
 #include "log.h"
 #include "money.h"
 #include "pid.h"
@@ -30,6 +31,7 @@ static struct {
 	struct tg_policy env_policies[ENV_POLICIES_MAX];
 	int nenv;
 	int fail_closed;
+	int fleet_warned;   /* the warning of stale fleet totals was said */
 
 	struct tg_policy stored[STORED_POLICIES_MAX];
 	int nstored;
@@ -561,6 +563,41 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 		tg_debug("could not record the blocked call of budget '%s'", p->name);
 }
 
+/* A fleet policy whose fleet totals are not fresh (no `sync` ran, or
+ * Redis cannot be reached): its local spend still counts as usual, and
+ * the fail mode decides about the rest: open goes on with the local spend
+ * alone, said once per process; closed refuses the call.  Returns 1 when
+ * the call is refused. */
+static int fleet_unknown(int n, struct tg_gate_result *out)
+{
+	for (int i = 0; i < n; i++) {
+		const struct tg_spend *s = &gate.spend[i];
+		char why[96], message[320];
+		if (!gate.matched[i].fleet || s->fleet == TG_FLEET_FRESH || s->fleet == TG_FLEET_NOT)
+			continue;
+		if (s->fleet == TG_FLEET_MISSING)
+			snprintf(why, sizeof why, "no fleet totals were ever pulled");
+		else
+			snprintf(why, sizeof why, "the fleet totals were last pulled %.1f s ago",
+			         (double)(tg_wall_us() - s->fleet_pulled_us) / 1e6);
+		if (gate.fail_closed) {
+			snprintf(message, sizeof message,
+			         "tokenguard: fleet budget '%.63s': %s (is `tokenguard-report sync --follow` "
+			         "running, and Redis reachable?) and TOKENGUARD_FAIL=closed; the call was not "
+			         "sent", gate.matched[i].name, why);
+			block_with(out, gate.matched[i].name, message);
+			return 1;
+		}
+		if (!gate.fleet_warned) {
+			gate.fleet_warned = 1;
+			tg_warn("fleet budget '%s': %s (is `tokenguard-report sync --follow` running, and "
+			        "Redis reachable?); counting this machine's spend only (TOKENGUARD_FAIL=open)",
+			        gate.matched[i].name, why);
+		}
+	}
+	return 0;
+}
+
 struct check_ctx {
 	const struct tg_gate_call *call;
 	struct tg_gate_result *out;
@@ -588,6 +625,8 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 			           "TOKENGUARD_FAIL=closed; the call was not sent");
 		return;
 	}
+	if (fleet_unknown(n, cx->out))
+		return;
 	struct alert_call ac = { cx->call->provider->name, cx->call->model };
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
