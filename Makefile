@@ -142,7 +142,7 @@ $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRI
 		-Wl,-z,defs $(SHIM_LDFLAGS) -o $@ $(filter %.o,$^) $(SHIM_LIBS)
 
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl -lhiredis
 
 # The launcher: what it shares with doctor (program analysis, library
 # lookup) and the ledger for --summary.

@@ -68,6 +68,8 @@ struct tg_report {
 	const char *webhook_format; /* alerts: --webhook-format as given */
 	int webhook_json;         /* alerts: --webhook-format json */
 	const char *alert_name;   /* alerts: --name (the watermark) */
+	const char *redis;        /* sync: --redis URL */
+	double sync_interval;     /* sync: --interval SECONDS; 0 when not given */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -96,7 +98,8 @@ struct tg_report {
 #define TG_TAKES_SYSTEM  0x40000u /* --system */
 #define TG_TAKES_CHART   0x80000u /* --chart */
 #define TG_TAKES_WATCH   0x100000u /* --interval: watch's own, for its help */
-#define TG_TAKES_BITS    21      /* the bits above, for the checks that loop over them */
+#define TG_TAKES_SYNC    0x200000u /* --redis (and --interval, sync's) */
+#define TG_TAKES_BITS    22      /* the bits above, for the checks that loop over them */
 
 struct tg_cmd {
 	const char *name;
@@ -167,6 +170,7 @@ int tg_metrics_sum(const struct tg_report *rep, struct tg_ledger *l, struct tg_a
 int tg_cmd_export(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_estimate(const struct tg_report *rep, struct tg_ledger *l);
 int tg_cmd_alerts(const struct tg_report *rep, struct tg_ledger *l);
+int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *l);
 
 /* watch (watch.c): cmd, a view, drawn again every interval seconds until
  * SIGINT or SIGTERM.  Before each frame period(rep, ctx) sets the period
@@ -177,6 +181,8 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
              int (*period)(struct tg_report *rep, void *ctx), void *ctx);
 #define TG_WATCH_INTERVAL_MIN 0.1
 #define TG_WATCH_INTERVAL_MAX 86400.0
+#define TG_SYNC_INTERVAL_MIN 0.05
+#define TG_SYNC_INTERVAL_MAX 86400.0
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or
