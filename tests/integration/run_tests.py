@@ -23,7 +23,8 @@ TG_IT_CASES nor TG_IT_MODES is set); TG_IT_TESTS runs only the special tests
 it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
 budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, launcher-*, doctor-*,
-export-*, estimate-*, alerts-*, html-*, config-*, chart-*, attrib-*).
+export-*, estimate-*, alerts-*, html-*, config-*, chart-*, attrib-*,
+fleet-redis-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
@@ -78,11 +79,13 @@ import html_report  # noqa: E402
 import config  # noqa: E402
 import charts  # noqa: E402
 import attribution  # noqa: E402
+import fleet_redis  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
 SUITES = (concurrency, budgets, budgets_pervalue, trust, ledger_faults, bombs, lazy_libs, sdk_node,
-          launcher, export, otlp_export, estimate, alerts, html_report, config, charts, attribution)
+          launcher, export, otlp_export, estimate, alerts, html_report, config, charts, attribution,
+          fleet_redis)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")
