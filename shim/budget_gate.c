@@ -311,6 +311,30 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
 	         p->scope_value, win);
 }
 
+/* Why a fleet policy's totals are not fresh, for people. */
+static void fleet_why(const struct tg_spend *s, char *buf, size_t n)
+{
+	if (s->fleet == TG_FLEET_MISSING)
+		snprintf(buf, n, "no fleet totals were ever pulled");
+	else
+		snprintf(buf, n, "the fleet totals were last pulled %.1f s ago",
+		         (double)(tg_wall_us() - s->fleet_pulled_us) / 1e6);
+}
+
+/* A fleet policy whose fleet totals are not fresh (no `sync` ran, or
+ * Redis cannot be reached) counts the local spend alone with
+ * TOKENGUARD_FAIL=open (budget_decide.h): said once per process. */
+static void fleet_warn(const struct tg_policy *p, const struct tg_policy_verdict *v)
+{
+	char why[96];
+	if (!v->fleet_note || v->verdict == TG_VERDICT_BLOCK || gate.fleet_warned)
+		return;
+	gate.fleet_warned = 1;
+	fleet_why(&v->spend, why, sizeof why);
+	tg_warn("fleet budget '%s': %s (is `tokenguard-report sync --follow` running, and Redis "
+	        "reachable?); counting this machine's spend only (TOKENGUARD_FAIL=open)", p->name, why);
+}
+
 /* In the C locale whatever the host program set: the text ends up in a
  * JSON error body and on stderr, where a decimal comma would mislead.
  * Amounts by the one money formatter (money.h); a USD policy says
@@ -544,7 +568,13 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 	char scope[TG_TAGS_MAX + TG_WINDOW_TEXT_MAX + 32], spent[200];
 	struct tg_alert a;
 	describe(p, scope, sizeof scope);
-	if (v->reason == TG_BLOCK_UNPRICED)
+	if (v->reason == TG_BLOCK_FLEET_STALE) {
+		char why[96];
+		fleet_why(&v->spend, why, sizeof why);
+		say(out, "tokenguard: fleet budget '%.63s' (%.80s): %s (is `tokenguard-report sync "
+		    "--follow` running, and Redis reachable?) and TOKENGUARD_FAIL=closed; the call was "
+		    "not sent", p->name, scope, why);
+	} else if (v->reason == TG_BLOCK_UNPRICED)
 		say(out, "tokenguard: budget '%.63s' (%.80s) refuses model \"%.80s\", which has no price "
 		    "(unpriced=block); the call was not sent", p->name, scope, model);
 	else {
@@ -552,7 +582,9 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 		say(out, "tokenguard: budget '%.63s' (%.80s) %s; the call was not sent", p->name, scope, spent);
 	}
 	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, call,
-	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" : "call blocked");
+	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" :
+	           v->reason == TG_BLOCK_FLEET_STALE ? "call blocked: fleet totals stale" :
+	           "call blocked");
 	if (p->window == TG_WIN_SESSION) {
 		struct session_spend *slot = session_slot(p->name, tg_policy_value(p), 1);
 		a.repeat = slot && (slot->alerted & (1u << TG_ALERT_BLOCKED)) ? 1 : 0;
@@ -561,41 +593,6 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 	}
 	if (tg_ledger_alert_add(l, &a) != 0)
 		tg_debug("could not record the blocked call of budget '%s'", p->name);
-}
-
-/* A fleet policy whose fleet totals are not fresh (no `sync` ran, or
- * Redis cannot be reached): its local spend still counts as usual, and
- * the fail mode decides about the rest: open goes on with the local spend
- * alone, said once per process; closed refuses the call.  Returns 1 when
- * the call is refused. */
-static int fleet_unknown(int n, struct tg_gate_result *out)
-{
-	for (int i = 0; i < n; i++) {
-		const struct tg_spend *s = &gate.spend[i];
-		char why[96], message[320];
-		if (!gate.matched[i].fleet || s->fleet == TG_FLEET_FRESH || s->fleet == TG_FLEET_NOT)
-			continue;
-		if (s->fleet == TG_FLEET_MISSING)
-			snprintf(why, sizeof why, "no fleet totals were ever pulled");
-		else
-			snprintf(why, sizeof why, "the fleet totals were last pulled %.1f s ago",
-			         (double)(tg_wall_us() - s->fleet_pulled_us) / 1e6);
-		if (gate.fail_closed) {
-			snprintf(message, sizeof message,
-			         "tokenguard: fleet budget '%.63s': %s (is `tokenguard-report sync --follow` "
-			         "running, and Redis reachable?) and TOKENGUARD_FAIL=closed; the call was not "
-			         "sent", gate.matched[i].name, why);
-			block_with(out, gate.matched[i].name, message);
-			return 1;
-		}
-		if (!gate.fleet_warned) {
-			gate.fleet_warned = 1;
-			tg_warn("fleet budget '%s': %s (is `tokenguard-report sync --follow` running, and "
-			        "Redis reachable?); counting this machine's spend only (TOKENGUARD_FAIL=open)",
-			        gate.matched[i].name, why);
-		}
-	}
-	return 0;
 }
 
 struct check_ctx {
@@ -619,18 +616,18 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	if ((n = match_policies(&view.scope)) == 0)
 		return;
 	view_ceiling(&view, prices, cx->call->provider->name, n);
+	view.decide.fail_closed = gate.fail_closed;
 	if (read_spend(l, n) != 0) {
 		if (gate.fail_closed)
 			block_with(cx->out, gate.matched[0].name, "tokenguard: budget spend cannot be read and "
 			           "TOKENGUARD_FAIL=closed; the call was not sent");
 		return;
 	}
-	if (fleet_unknown(n, cx->out))
-		return;
 	struct alert_call ac = { cx->call->provider->name, cx->call->model };
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
 		tg_budget_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
+		fleet_warn(&gate.matched[i], &v);
 		announce(l, &gate.matched[i], &v, &ac);
 		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
 			refuse(l, &gate.matched[i], &v, &ac, cx->out);

@@ -305,8 +305,12 @@ static void budget_table(const struct tg_report *rep, const struct tg_estimate_b
 	}
 	free(cell);
 	for (int i = 0; i < b->n; i++)
+	{
 		if (b->rows[i].v.fallback_note)
 			fprintf(f, "%s: %s\n", b->rows[i].policy.name, b->rows[i].v.fallback_note);
+		if (b->rows[i].v.fleet_note)
+			fprintf(f, "%s: %s\n", b->rows[i].policy.name, b->rows[i].v.fleet_note);
+	}
 	if (session)
 		fputs("session window: the spend of the process making the call, which only it knows; "
 		      "a new process has spent 0 (shown)\n", f);
@@ -432,7 +436,8 @@ static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 	tg_emit_json_str_or_null(f, p->window == TG_WIN_SESSION
 	                         ? "session window: the spend of the process making the call; "
 	                           "a new process has spent 0 (shown)"
-	                         : v->fallback_note ? v->fallback_note : "");
+	                         : v->fallback_note ? v->fallback_note
+	                         : v->fleet_note ? v->fleet_note : "");
 	putc('}', f);
 }
 

@@ -115,6 +115,7 @@ static void decide(const struct tg_quote *q, const char *model, int64_t max_toke
 		.can_rewrite = 1,
 		.price = q->line,
 		.ceiling = !q->line && q->priced_at ? &q->at : NULL,
+		.fail_closed = tg_setting(TG_SET_FAIL) && !strcmp(tg_setting(TG_SET_FAIL), "closed"),
 	};
 
 	memset(&b->merged, 0, sizeof b->merged);

@@ -104,7 +104,7 @@ static void decide(const struct row *r, const char *model, struct tg_policy *p, 
 	struct tg_spend s = { 0 };
 	struct tg_decide_call c = { model, r->max_tokens, r->can_rewrite,
 	                            r->price == PRICED ? &priced : r->price == FREE ? &free_model : NULL,
-	                            &ceiling };
+	                            &ceiling, 0 };
 
 	cr_assert_eq(tg_policy_parse(r->policy, p, err, sizeof err), 0, "%s: %s", r->policy, err);
 	snprintf(p->name, sizeof p->name, "p");

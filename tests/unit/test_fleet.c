@@ -198,7 +198,7 @@ Test(fleet, spend_is_local_plus_the_others_of_the_same_window_when_fresh)
 	cr_assert_eq(sp[1].fleet, TG_FLEET_NOT);
 	/* the same policy by the gate's rule: 3.5 of 4 allows; one more local dollar blocks */
 	{
-		struct tg_decide_call c = { "gpt-4.1", -1, 1, NULL, NULL };
+		struct tg_decide_call c = { "gpt-4.1", -1, 1, NULL, NULL, 0 };
 		struct tg_policy_verdict v;
 		struct tg_record r3 = tgt_record(now - 10 * US, "openai", "gpt-4.1", "t", "", 1, 1, 0.5, 0);
 
@@ -228,4 +228,42 @@ Test(fleet, spend_is_local_plus_the_others_of_the_same_window_when_fresh)
 	cr_assert_float_eq(sp[0].usd, 2.0, 1e-9);
 	tg_ledger_close(l);
 	tgt_rmtree(dir);
+}
+
+/* Without fresh totals: the local spend decides with fail open (and says
+ * so), closed blocks whatever the spend; fresh totals say nothing. */
+Test(fleet, stale_totals_follow_the_fail_mode)
+{
+	struct tg_policy p = parse_ok("global,day,usd=4,block,fleet,name=f");
+	struct tg_policy local = parse_ok("global,day,usd=4,block,name=l");
+	struct tg_decide_call open = { "gpt-4.1", -1, 1, NULL, NULL, 0 }, closed = open;
+	struct tg_spend s = { .usd = 1, .fleet = TG_FLEET_STALE };
+	struct tg_policy_verdict v;
+
+	closed.fail_closed = 1;
+	for (int state = TG_FLEET_STALE; state <= TG_FLEET_MISSING; state++) {
+		s.fleet = state;
+		tg_budget_decide(&p, &s, &open, &v);
+		cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
+		cr_assert_not_null(v.fleet_note);
+		cr_assert_not_null(strstr(v.fleet_note, "TOKENGUARD_FAIL=open"));
+		tg_budget_decide(&p, &s, &closed, &v);
+		cr_assert_eq(v.verdict, TG_VERDICT_BLOCK);
+		cr_assert_eq(v.reason, TG_BLOCK_FLEET_STALE);
+		/* the local part still enforces when open */
+		s.usd = 4;
+		tg_budget_decide(&p, &s, &open, &v);
+		cr_assert_eq(v.verdict, TG_VERDICT_BLOCK);
+		cr_assert_eq(v.reason, TG_BLOCK_OVER);
+		s.usd = 1;
+	}
+	s.fleet = TG_FLEET_FRESH;
+	tg_budget_decide(&p, &s, &closed, &v);
+	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
+	cr_assert_null(v.fleet_note);
+	/* not a fleet policy: the overlay's state is none of its business */
+	s.fleet = TG_FLEET_NOT;
+	tg_budget_decide(&local, &s, &closed, &v);
+	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
+	cr_assert_null(v.fleet_note);
 }
