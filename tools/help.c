@@ -81,6 +81,11 @@ static const struct option_help options[] = {
 	  "                     else #; amounts marked as in the table (~, ?, >=)\n" },
 	{ TG_TAKES_WATCH,
 	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1)\n" },
+	{ TG_TAKES_SYNC,
+	  "  --interval SECONDS sync: the time between rounds (default 1 with --follow);\n"
+	  "                     a one-shot run from a timer gives the timer's period\n"
+	  "  --redis URL        sync: redis://[:PASSWORD@]HOST[:PORT][/DB] or\n"
+	  "                     unix:///PATH (default: the fleet_redis setting)\n" },
 	{ TG_TAKES_ESTIMATE,
 	  "  --input-tokens N   estimate: the call's input tokens (k, M allowed: 20k)\n"
 	  "  --input-file F     estimate: its input from the size of F (the request body\n"
@@ -94,7 +99,8 @@ static const struct option_help options[] = {
 	{ TG_TAKES_FOLLOW,
 	  "  --follow           records: then print each record added, once, until the\n"
 	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv);\n"
-	  "                     alerts: keep printing or delivering each new alert\n" },
+	  "                     alerts: keep printing or delivering each new alert;\n"
+	  "                     sync: a round every --interval until SIGINT / SIGTERM\n" },
 	{ TG_TAKES_ALERTS,
 	  "  --exec CMD         alerts: run CMD (/bin/sh -c) once per alert, its fields in\n"
 	  "                     TOKENGUARD_ALERT_* (KIND, POLICY, SCOPE, WINDOW, LIMIT_USD,\n"
@@ -186,13 +192,14 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report check --max-usd 0.5 --format json\n" },
 	{ "budget",
 	  "  budget set NAME SPEC   SPEC: SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N]\n"
-	  "                         [,fallback=F][,unpriced=estimate|block|allow]\n"
+	  "                         [,fallback=F][,unpriced=estimate|block|allow][,fleet]\n"
 	  "  budget list | rm NAME | reset NAME | status | alerts\n"
 	  "SCOPE: global, tag:KEY=VALUE, tag:KEY=* (each value its own limit), model:NAME,\n"
 	  "provider:NAME, process:NAME;\n"
 	  "WINDOW: day, month (UTC), day@ZONE, month@ZONE (ZONE a tz database name,\n"
 	  "such as Europe/Berlin), 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
-	  "ACTION: block, warn, downgrade:MODEL, clamp.\n\n"
+	  "ACTION: block, warn, downgrade:MODEL, clamp; fleet: the limit is every\n"
+	  "machine's together, exchanged by `sync` (day and month windows only).\n\n"
 	  "Examples:\n"
 	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
 	  "  tokenguard-report budget set berlin global,day@Europe/Berlin,usd=5,block\n"
@@ -271,6 +278,23 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
 	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
+	{ "sync",
+	  "The agent of a fleet, one per machine: pushes this machine's spend of every\n"
+	  "fleet policy (a policy with the word fleet) to Redis and pulls the other\n"
+	  "machines' back into the ledger, where the shim's budget check adds it to the\n"
+	  "local spend without any network I/O of its own.  One round is one round trip\n"
+	  "(HSET of this machine's absolute totals, EXPIREAT, HGETALL per scope), with\n"
+	  "500 ms timeouts.  The others' totals count while younger than fleet_stale\n"
+	  "(default 5 s) or 3 intervals, whichever is longer; past that a fleet policy\n"
+	  "counts this machine's spend alone (TOKENGUARD_FAIL=open, one warning per\n"
+	  "process) or refuses calls (closed).  The machine's name is the machine\n"
+	  "setting (TOKENGUARD_MACHINE).  One-shot: exit 0, or 2 when Redis is not\n"
+	  "configured or not reachable.  --follow: a failing round is said once and\n"
+	  "retried every interval; SIGINT / SIGTERM end it, 0.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report budget set search 'tag:team=search,day,usd=50,block,fleet'\n"
+	  "  tokenguard-report sync --follow --redis redis://redis.internal:6379\n"
+	  "  TOKENGUARD_FLEET_REDIS=unix:///run/redis/redis.sock tokenguard-report sync\n" },
 	{ "alerts",
 	  "Kinds: threshold (a policy's alert=N reached), limit, blocked (the first\n"
 	  "blocked call of a policy and window; `budget alerts` lists every one),\n"
