@@ -20,6 +20,12 @@
  * value starts again from 0 if it comes back).  The gate's cache of
  * alerts already recorded is a ring of 32 whatever the number of values.
  *
+ * A fleet policy (budget.h) adds the other machines' spend that
+ * `tokenguard-report sync` keeps in the ledger (ledger_fleet.h), read in
+ * the same transaction: the shim never talks to the network.  When those
+ * totals are stale, TOKENGUARD_FAIL=open counts the local spend alone,
+ * with one warning per process; closed refuses the call.
+ *
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
  * overshoot a limit by at most the calls in flight when it was crossed.
