@@ -115,12 +115,12 @@ int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *unused)
 	char err[512];
 	int rc;
 
-	if (!url || !*url)
+	if (url && *url && tg_sync_redis_new(&a.redis, url, err, sizeof err))
+		return tg_report_fail(rep, "sync: %s", err);
+	if (!a.redis)   /* no engine configured: nothing to do is a mistake */
 		return tg_report_fail(rep, "sync: no Redis to exchange fleet budgets through; set "
 		                      "fleet_redis (TOKENGUARD_FLEET_REDIS) or pass --redis "
 		                      "redis://HOST:PORT");
-	if (tg_sync_redis_new(&a.redis, url, err, sizeof err))
-		return tg_report_fail(rep, "sync: %s", err);
 	if (stale_bound(rep, &a.fresh_us)) {
 		tg_sync_redis_free(a.redis);
 		return TG_EXIT_FAIL;
