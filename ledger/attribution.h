@@ -6,12 +6,7 @@
  * hashes the id a person gives to find them).
  *
  * The key is 16 random bytes (getrandom) in the file TG_ATTRIB_KEY_FILE
- * of the ledger directory, made once by the first process that needs it
- * (written to a temporary name, then linked into place: racing processes
- * all end up with the one that won), mode 0600, read only when it is a
- * regular file of the effective user that nobody else can read or write.
- * It is a file rather than an LMDB key so that a process can read it
- * without a transaction and make it without the writer lock.  A copy of
+ * of the ledger directory, kept as ledger_secret.h says.  A copy of
  * the ledger without this file can no longer be searched by user id: its
  * hashes stay grouped, but nobody can tell whose they are.
  *

@@ -691,8 +691,10 @@ static int each_view(struct tg_ledger *l, MDB_txn *txn, int64_t since_us, int64_
 		ts = tg_get_be64(k.mv_data);
 		if (ts > INT64_MAX || (int64_t)ts >= until_us)
 			break;
-		if ((rc = tg_record_view_decode(&v, d.mv_data, d.mv_size, text)) != 0 ||
-		    (rc = fn(ctx, &v)) != 0)
+		if ((rc = tg_record_view_decode(&v, d.mv_data, d.mv_size, text)) != 0)
+			break;
+		v.key = k.mv_data;
+		if ((rc = fn(ctx, &v)) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);

@@ -37,6 +37,7 @@ enum tag {
 	T_POLICY = 29,
 	T_OPERATION = 30,
 	T_ERROR = 31,
+	T_MACHINE = 32,
 };
 
 void tg_counts_unknown(struct tg_counts *c)
@@ -179,6 +180,7 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	put_text(&w, T_POLICY, r->policy, sizeof r->policy);
 	put_text(&w, T_OPERATION, r->operation, sizeof r->operation);
 	put_text(&w, T_ERROR, r->error, sizeof r->error);
+	put_text(&w, T_MACHINE, r->machine, sizeof r->machine);
 	if (w.overflow)
 		return TG_EINVAL;
 	return (int)w.len;
@@ -254,7 +256,7 @@ static inline int get_double(const unsigned char *p, size_t len, double *out)
 
 /* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
  * field: get_field() maps one to the others by arithmetic. */
-_Static_assert(T_ERROR - T_PROVIDER == TG_TI_ERROR && TG_TI_COUNT == 12 &&
+_Static_assert(T_MACHINE - T_PROVIDER == TG_TI_MACHINE && TG_TI_COUNT == 13 &&
                TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
                TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
                "text tags, indexes and bits out of step");
@@ -264,7 +266,7 @@ _Static_assert(T_ERROR - T_PROVIDER == TG_TI_ERROR && TG_TI_COUNT == 12 &&
 static const size_t text_size[TG_TI_COUNT] = {
 	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
 	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX, TG_OPERATION_MAX,
-	TG_ERROR_MAX,
+	TG_ERROR_MAX, TG_MACHINE_MAX,
 };
 
 /* 1 when the len bytes at p hold a NUL.  Eight bytes at a time, inline:
@@ -330,7 +332,7 @@ static inline int get_field(struct tg_record_view *v, uint64_t tag, const unsign
 		v->flags = (uint32_t)u;
 		return 0;
 	}
-	if (tag >= T_PROVIDER && tag <= T_ERROR) {
+	if (tag >= T_PROVIDER && tag <= T_MACHINE) {
 		unsigned i = (unsigned)(tag - T_PROVIDER);
 
 		/* A text field not asked for is left empty and not examined. */
@@ -350,6 +352,7 @@ static void defaults(struct tg_record_view *v)
 	v->pid = 0;
 	v->status = 0;
 	v->flags = 0;
+	v->key = NULL;
 	for (int i = 0; i < TG_TI_COUNT; i++)
 		v->text[i].p = "", v->text[i].n = 0;
 }
@@ -389,6 +392,7 @@ int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, u
 static const size_t text_at[TG_TI_COUNT] = {
 	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
 	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation), AT(error),
+	AT(machine),
 };
 #undef AT
 
@@ -428,6 +432,7 @@ void tg_record_view_of(struct tg_record_view *v, const struct tg_record *r)
 	v->pid = r->pid;
 	v->status = r->status;
 	v->flags = r->flags;
+	v->key = NULL;
 	for (int i = 0; i < TG_TI_COUNT; i++) {
 		const char *s = (const char *)r + text_at[i];
 

@@ -77,6 +77,7 @@ enum tg_record_flag {
 #define TG_POLICY_NAME_MAX 64
 #define TG_OPERATION_MAX  32
 #define TG_ERROR_MAX      64
+#define TG_MACHINE_MAX    64
 
 struct tg_record {
 	int64_t ts_us;        /* request start, microseconds since the epoch (UTC) */
@@ -114,6 +115,9 @@ struct tg_record {
 	                                       ("overloaded_error", "server_error")
 	                                       when a stream ended in an error event;
 	                                       never its message; "" = none */
+	char machine[TG_MACHINE_MAX];       /* the machine the call was made on, when
+	                                       the `machine` setting named it; "" =
+	                                       the ledger's own machine (machine.h) */
 };
 
 #endif

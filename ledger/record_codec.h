@@ -29,7 +29,8 @@
 	(1 + 16 * (2 + 10) + (2 + 8) +                                      \
 	 10 * (1 + 2) + TG_PROVIDER_MAX + TG_HOST_MAX + TG_ENDPOINT_MAX +    \
 	 2 * TG_MODEL_MAX + TG_PROCESS_MAX + TG_TAGS_MAX + 2 * TG_ID_MAX +   \
-	 TG_POLICY_NAME_MAX + 2 * (1 + 2) + TG_OPERATION_MAX + TG_ERROR_MAX)
+	 TG_POLICY_NAME_MAX + 3 * (1 + 2) + TG_OPERATION_MAX + TG_ERROR_MAX + \
+	 TG_MACHINE_MAX)
 
 /* Encodes r into buf.  Returns the number of bytes written (at most
  * TG_RECORD_ENC_MAX), or TG_EINVAL when n is too small.  Text fields are
@@ -49,8 +50,8 @@ enum tg_record_text {
 	TG_TEXT_MODEL = 1u << 3, TG_TEXT_PROCESS = 1u << 4, TG_TEXT_TAGS = 1u << 5,
 	TG_TEXT_REQUEST_ID = 1u << 6, TG_TEXT_RESPONSE_ID = 1u << 7,
 	TG_TEXT_REQUESTED_MODEL = 1u << 8, TG_TEXT_POLICY = 1u << 9,
-	TG_TEXT_OPERATION = 1u << 10, TG_TEXT_ERROR = 1u << 11,
-	TG_TEXT_ALL = (1u << 12) - 1,
+	TG_TEXT_OPERATION = 1u << 10, TG_TEXT_ERROR = 1u << 11, TG_TEXT_MACHINE = 1u << 12,
+	TG_TEXT_ALL = (1u << 13) - 1,
 };
 
 /* tg_record_decode() for scans that read a few fields of many records:
@@ -71,7 +72,7 @@ struct tg_text {
 enum tg_record_text_index {
 	TG_TI_PROVIDER, TG_TI_HOST, TG_TI_ENDPOINT, TG_TI_MODEL, TG_TI_PROCESS, TG_TI_TAGS,
 	TG_TI_REQUEST_ID, TG_TI_RESPONSE_ID, TG_TI_REQUESTED_MODEL, TG_TI_POLICY,
-	TG_TI_OPERATION, TG_TI_ERROR,
+	TG_TI_OPERATION, TG_TI_ERROR, TG_TI_MACHINE,
 	TG_TI_COUNT,
 };
 struct tg_record_view {
@@ -80,6 +81,9 @@ struct tg_record_view {
 	double cost_usd;
 	int32_t pid, status;
 	uint32_t flags;
+	const unsigned char *key;   /* its 16-byte ledger key (ledger_impl.h), for its
+	                               global id (machine.h); NULL for a record still
+	                               in a spool, which has none in the ledger yet */
 	struct tg_text text[TG_TI_COUNT];   /* indexed by enum tg_record_text_index;
 	                                       TG_TEXT_* bit i is index i */
 };

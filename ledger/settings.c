@@ -46,6 +46,10 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"who a call is for, from its request body (OpenAI user, Anthropic "
 		"metadata.user_id, ...): hash records a keyed hash of the id, plain the id, "
 		"off nothing from bodies", TG_SETTING_CHOICE, "hash|plain|off" },
+	[TG_SET_MACHINE] = { "machine", "TOKENGUARD_MACHINE", "",
+		"m- and a keyed hash of /etc/machine-id",
+		"this machine's name in records and fleet totals: letters, digits, '.', '_', "
+		"'-', at most 63 bytes", 0 },
 	[TG_SET_SETUID_PROGRAMS] = { "setuid_programs", NULL, "no", "no",
 		"yes: the shim also records in setuid, setgid and file-capability programs, "
 		"with this file's settings only (system file only)",

@@ -12,6 +12,7 @@
 #include "env.h"
 #include "ledger.h"
 #include "log.h"
+#include "machine.h"
 #include "providers.h"
 #include "settings.h"
 #include "text.h"
@@ -312,6 +313,17 @@ const struct tg_config *tg_config_load(void)
 	if (attribution && *attribution && tg_attrib_mode_parse(attribution, &config.attribution) != 0)
 		tg_warn("%s=%.40s: expected hash, plain or off; using hash",
 		        origin(TG_SET_ATTRIBUTION, where, sizeof where), attribution);
+
+	const char *machine = tg_setting(TG_SET_MACHINE);
+	config.machine[0] = '\0';
+	if (machine && *machine) {
+		if (tg_machine_name_valid(machine))
+			memcpy(config.machine, machine, strlen(machine) + 1);
+		else
+			tg_warn("%s=%.40s: a machine name is 1 to 63 letters, digits, '.', '_' "
+			        "or '-'; using the ledger's own", origin(TG_SET_MACHINE, where, sizeof where),
+			        machine);
+	}
 
 	tg_providers_configure(tg_setting(TG_SET_HOSTS));
 	return &config;

@@ -44,6 +44,8 @@ struct tg_config {
 	enum tg_attrib_mode attribution; /* TOKENGUARD_ATTRIBUTION: what request bodies
 	                                    say of who the call is for (default hash) */
 	char process[TG_PROCESS_MAX]; /* program name; the script name for interpreters */
+	char machine[TG_MACHINE_MAX]; /* TOKENGUARD_MACHINE, validated; "" = the ledger's
+	                                 own machine (machine.h) */
 };
 
 /* Reads the settings (tg_settings_load: the files once, then the

@@ -385,6 +385,7 @@ static void record_origin(const struct tg_exchange *x, const struct tg_request_i
 	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage->response_id, sizeof r->response_id);
 	memcpy(r->process, cfg->process, sizeof r->process);
+	memcpy(r->machine, cfg->machine, sizeof r->machine);
 	tg_attrib_call_tags(cfg, req, x->header_tags, r->tags);
 }
 

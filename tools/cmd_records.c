@@ -17,6 +17,7 @@
 #include "decimal.h"
 #include "emit.h"
 #include "ledger_budget.h"
+#include "machine.h"
 #include "money.h"
 #include "printed.h"
 #include "record_codec.h"
@@ -37,6 +38,8 @@ enum field_kind {
 	F_COUNT,    /* int64, unknown (< 0) as null / empty */
 	F_COST,     /* double */
 	F_FLAG,     /* a bit of flags, as true / false */
+	F_MACHINE,  /* string, "" as the ledger's own machine (machine.h) */
+	F_GID,      /* the record's global id (machine.h), null while spooled */
 };
 
 struct field {
@@ -84,6 +87,9 @@ static const struct field fields[] = {
 	/* cost_usd is an estimate (a model without a price, a response
 	 * without usage: shim/estimate.h), what budgets were charged */
 	{ "cost_estimated",              F_FLAG,  0, TG_REC_COST_ESTIMATE },
+	/* Where it was made, and its id across every machine's ledger. */
+	{ "machine",                     F_MACHINE, TEXT(TG_TI_MACHINE), 0 },
+	{ "id",                          F_GID,   0, 0 },
 };
 #undef AT
 #undef TEXT
@@ -109,6 +115,9 @@ struct ctx {
 	int noted;          /* table: a "?" or a mark was shown */
 	struct tg_printed *seen; /* --follow: the records printed */
 	int64_t newest_us;  /* --follow: the latest request time printed */
+	int identity;       /* 0: machine and uid not looked up yet; 1: done */
+	char machine[TG_MACHINE_MAX];   /* the ledger's own machine; "" not known */
+	char uid[TG_LEDGER_UID_LEN + 1];   /* the ledger's id; "" not known */
 };
 
 /* A scan stopped because the output cannot be written (EPIPE, full). */
@@ -157,6 +166,52 @@ static void csv_tags(struct tg_obuf *o, const struct tg_text *tags)
 		if (buf[i] == ',')
 			buf[i] = ';';
 	tg_obuf_csv_fieldn(o, buf, tags->n);
+}
+
+/* The ledger's machine name and id, looked up at the first record
+ * written (not before: they may make the ledger's key, and a command
+ * that finds no record must leave the directory as it was). */
+static void identity(struct ctx *c)
+{
+	if (c->identity)
+		return;
+	c->identity = 1;
+	if (tg_machine_name(c->rep->dir, c->machine, sizeof c->machine) != 0)
+		c->machine[0] = '\0';
+	if (tg_ledger_uid(c->rep->dir, c->uid) != 0)
+		c->uid[0] = '\0';
+}
+
+static void emit_machine(struct ctx *c, const struct tg_text *t, int csv)
+{
+	const char *p = t->p;
+	size_t n = t->n;
+
+	if (n == 0) {
+		identity(c);
+		p = c->machine, n = strlen(c->machine);
+	}
+	if (csv)
+		tg_obuf_csv_fieldn(&c->o, p, n);
+	else
+		tg_obuf_json_strn_or_null(&c->o, p, n);
+}
+
+static void emit_gid(struct ctx *c, const struct tg_record_view *v, int csv)
+{
+	char gid[TG_RECORD_GID_MAX];
+
+	identity(c);
+	if (!v->key || !c->uid[0]) {
+		if (!csv)
+			tg_obuf_put(&c->o, "null", 4);
+		return;
+	}
+	tg_record_gid(c->uid, v->key, gid);
+	if (csv)
+		tg_obuf_put(&c->o, gid, strlen(gid));
+	else
+		tg_obuf_json_strn(&c->o, gid, strlen(gid));
 }
 
 static void emit_ts(struct ctx *c, int64_t ts_us, int csv)
@@ -214,6 +269,12 @@ static inline void emit_value(struct ctx *c, const struct tg_record_view *v, con
 			tg_obuf_put(o, "true", 4);
 		else
 			tg_obuf_put(o, "false", 5);
+		break;
+	case F_MACHINE:
+		emit_machine(c, t, csv);
+		break;
+	case F_GID:
+		emit_gid(c, v, csv);
 		break;
 	}
 }

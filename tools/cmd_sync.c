@@ -16,7 +16,9 @@
  * one-shot states the timer's period).  Past it a fleet policy counts the
  * local spend alone, or blocks with TOKENGUARD_FAIL=closed.
  *
- * The machine's name is the one every record carries (machine setting).
+ * The machine's name is the one the shim stamps into this ledger's
+ * records (machine.h: the machine setting, else a keyed hash of
+ * /etc/machine-id).
  * Each engine's part runs on its own: a Redis failure does not stop
  * another part of the sync. */
 #include <errno.h>
@@ -30,10 +32,10 @@
 
 #include "decimal.h"
 #include "ledger_budget.h"
+#include "machine.h"
 #include "price.h"
 #include "report.h"
 #include "settings.h"
-#include "sync_machine.h"
 #include "sync_redis.h"
 
 static volatile sig_atomic_t stop;
@@ -77,7 +79,7 @@ static int stale_bound(const struct tg_report *rep, int64_t *out)
 
 struct agent {
 	struct tg_sync_redis *redis;   /* NULL: no Redis configured */
-	char machine[128];
+	char machine[TG_MACHINE_MAX];
 	int64_t interval_us;           /* 0: one-shot without --interval */
 	int64_t fresh_us;
 	char last_error[512];          /* said already (--follow) */
@@ -125,11 +127,6 @@ int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *unused)
 		tg_sync_redis_free(a.redis);
 		return TG_EXIT_FAIL;
 	}
-	if (tg_sync_machine_name(rep->dir, a.machine, sizeof a.machine) != 0) {
-		tg_sync_redis_free(a.redis);
-		return tg_report_fail(rep, "sync: this machine has no name; set the machine setting "
-		                      "(TOKENGUARD_MACHINE) to 1..63 characters of [A-Za-z0-9._-]");
-	}
 	a.interval_us = rep->sync_interval > 0 ? (int64_t)llround(rep->sync_interval * 1e6)
 	                                        : rep->follow ? 1000000 : 0;
 	if (3 * a.interval_us > a.fresh_us)
@@ -138,6 +135,17 @@ int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *unused)
 	if ((rc = tg_ledger_open(&l, rep->dir, TG_LEDGER_CREATE)) != 0) {
 		tg_sync_redis_free(a.redis);
 		return tg_report_dir_fail(rep, rc);
+	}
+	/* The name the shim stamps into this ledger's records (machine.h). */
+	if ((rc = tg_machine_name(rep->dir, a.machine, sizeof a.machine)) != 0) {
+		tg_ledger_close(l);
+		tg_sync_redis_free(a.redis);
+		if (rc == TG_EINVAL)
+			return tg_report_fail(rep, "sync: the machine setting (TOKENGUARD_MACHINE) is not "
+			                      "a name: 1 to %d characters of [A-Za-z0-9._-]",
+			                      TG_MACHINE_MAX - 1);
+		return tg_report_fail(rep, "sync: this machine's name cannot be made: %s",
+		                      tg_strerror(rc));
 	}
 	/* Zoned windows' partial hours match model scopes by price family. */
 	if (tg_report_load_prices(rep, &prices, "sync") == 0)

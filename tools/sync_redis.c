@@ -23,7 +23,7 @@
 #define EXPIRE_MARGIN_S 3600
 #define FLEET_MAX (TG_STORED_POLICIES_MAX + TG_ENV_POLICIES_MAX)
 #define REDIS_KEY_MAX (16 + TG_SCOPE_KEY_MAX + TG_WINDOW_TEXT_MAX + 24)
-#define FIELD_MAX (TG_FLEET_WHERE_MAX + 16)
+#define FIELD_MAX (TG_MACHINE_MAX + 16)
 
 struct tg_sync_redis {
 	redisContext *c;

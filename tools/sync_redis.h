@@ -2,6 +2,9 @@
  * machine's spend of every fleet policy pushed to Redis, the other
  * machines' pulled back into the ledger's overlay (ledger_fleet.h).
  *
+ * Machine names are those of machine.h: [A-Za-z0-9._-], so the last ':'
+ * of a field ends its machine's name.
+ *
  * Data in Redis: one hash per fleet scope and window,
  *     tokenguard:{SCOPE}:WINDOW:START
  * (START the window's start in Unix seconds; the {} hash tag puts every

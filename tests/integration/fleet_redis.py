@@ -331,7 +331,10 @@ def overshoot_three(t, env, tdir):
                 % (m.name, c.rc, c.codes))
         t.check("429" not in c.codes or "200" not in c.codes[c.codes.index("429"):],
                 "%s: a call went through after one was refused: %s" % (m.name, c.codes))
-        ok, blocked = budgets.allowed_and_blocked(m.records())
+        recs = m.records()
+        t.check({r.get("machine") for r in recs} == {m.name}, "%s: records name the machines %s"
+                % (m.name, sorted({str(r.get("machine")) for r in recs})))
+        ok, blocked = budgets.allowed_and_blocked(recs)
         t.check(len(ok) + len(blocked) == n, "%s: %d records of %d calls" % (m.name,
                 len(ok) + len(blocked), n))
         t.check(len(ok) == c.codes.count("200"), "%s: %d records sent, curl read %d x 200"

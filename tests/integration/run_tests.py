@@ -99,7 +99,7 @@ RECORD_FIELDS = (
     "cache_creation_input_tokens", "reasoning_tokens", "cost_usd", "unpriced",
     "latency_ms", "ttft_ms", "pid", "process", "tags", "request_id",
     "response_id", "incomplete", "usage_unknown", "operation", "error",
-    "cost_estimated",
+    "cost_estimated", "machine", "id",
 )
 # Expected counts `tokenguard-report records` does not print: the unit
 # tests (tests/unit/test_usage.c) assert them on the same bodies.  Any
@@ -672,6 +672,12 @@ def record_problems(rec, ex, client):
         eq("error", c["expect"].get("error"))
     want("ts", lambda v: v not in (None, "", 0), "a timestamp")
     want("pid", lambda v: isinstance(v, int) and v > 0, "> 0")
+    # No TOKENGUARD_MACHINE here: the ledger's own machine, a keyed hash
+    # of the machine id; the id is the ledger's and the record key's.
+    want("machine", lambda v: isinstance(v, str) and re.fullmatch(r"m-[0-9a-f]{12}", v),
+         "m- and 12 hex digits")
+    want("id", lambda v: isinstance(v, str) and re.fullmatch(r"[0-9a-f]{16}-[0-9a-f]{32}", v),
+         "16 hex digits, '-', 32 hex digits")
     want("latency_ms", lambda v: isinstance(v, (int, float)) and v >= 0, ">= 0")
     if expected_stream(c):
         want("ttft_ms", lambda v: isinstance(v, (int, float)) and v >= 0, ">= 0 for a stream")

@@ -201,3 +201,26 @@ size_t tgt_child_stderr(void (*fn)(void *ctx), void *ctx, char *out, size_t n)
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child did not exit 0 (%#x)", status);
 	return total;
 }
+
+static int all_hex(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+int tgt_mask_ids(char *out)
+{
+	int masked = 0;
+
+	for (char *p = out; (p = strchr(p, '-')) != NULL; p++) {
+		if (p - out < 16 || strlen(p + 1) < 32 || !all_hex(p - 16, 16) || !all_hex(p + 1, 32))
+			continue;
+		memcpy(p - 16, "ID", 2);
+		memmove(p - 14, p + 33, strlen(p + 33) + 1);
+		p -= 15;
+		masked++;
+	}
+	return masked;
+}

@@ -55,6 +55,12 @@ const char *tgt_report_bin(void);
 int tgt_run_report(const char *prefix, char *out, size_t n, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
+/* Replaces, in place, every record global id in out (16 hex digits, '-',
+ * 32 hex digits: machine.h) by "ID", so that a test can compare output
+ * whose ids depend on the ledger's key and the writer's pid.  Returns how
+ * many it replaced. */
+int tgt_mask_ids(char *out);
+
 /* tgt_run_report without a prefix, on a terminal cols columns wide (a
  * pty with that window size) instead of a pipe; stdout and stderr both
  * go to it, "\r\n" in out made "\n". */

@@ -44,6 +44,7 @@ static void sample(struct tg_record *r, int64_t ts, int i)
 	snprintf(r->policy, sizeof r->policy, "team-daily");
 	snprintf(r->operation, sizeof r->operation, "chat");
 	snprintf(r->error, sizeof r->error, "overloaded_error");
+	snprintf(r->machine, sizeof r->machine, "worker-3.eu");
 }
 
 static int encode(const struct tg_record *r, unsigned char *buf)
@@ -92,6 +93,7 @@ Test(record, round_trips_text_fields_at_full_length)
 	memset(in.policy, 'P', sizeof in.policy - 1);
 	memset(in.operation, 'o', sizeof in.operation - 1);
 	memset(in.error, 'x', sizeof in.error - 1);
+	memset(in.machine, 'w', sizeof in.machine - 1);
 	cr_assert_eq(tg_record_decode(&out, buf, (size_t)encode(&in, buf)), 0);
 	cr_assert_eq(memcmp(&in, &out, sizeof in), 0);
 }

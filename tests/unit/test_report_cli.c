@@ -34,6 +34,8 @@ static void setup(void)
 
 	tgt_report_bin();  /* skips the test before any work when it is not built */
 	tgt_tmpdir(dir, sizeof dir, "tg-report-cli");
+	/* The ledger's own machine, for records that name none. */
+	setenv("TOKENGUARD_MACHINE", "box-1", 1);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	/* 2026-11-22T08:33:11.123456Z and a day earlier */
 	put(l, INT64_C(1795336391123456), "openai", "gpt-4o", 1000, 100, 0.0035, TG_REC_STREAM,
@@ -46,6 +48,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	unsetenv("TOKENGUARD_MACHINE");
 	tgt_rmtree(dir);
 }
 
@@ -63,6 +66,7 @@ Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
 
 	snprintf(args, sizeof args, "records --ledger %s --since 2026-11-22 --until 2026-11-22T08:33:12Z", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_eq(tgt_mask_ids(out), 1, "%s", out);
 	cr_assert_str_eq(out,
 		"{\"ts\":\"2026-11-22T08:33:11.123Z\",\"provider\":\"openai\",\"host\":\"api.example.com\","
 		"\"endpoint\":\"/v1/chat/completions\",\"model\":\"gpt-4o\",\"status\":200,\"stream\":true,"
@@ -72,7 +76,8 @@ Test(report_cli, lists_records_as_jsonl_with_the_documented_fields)
 		"\"tags\":{\"team\":\"search\",\"env\":\"prod\"},\"request_id\":\"req-1\",\"response_id\":null,"
 		"\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,\"downgraded\":false,"
 		"\"clamped\":false,\"requested_model\":null,\"policy\":null,\"too_large\":false,"
-		"\"operation\":null,\"error\":null,\"cost_estimated\":false}\n");
+		"\"operation\":null,\"error\":null,\"cost_estimated\":false,\"machine\":\"box-1\","
+		"\"id\":\"ID\"}\n");
 }
 
 Test(report_cli, lists_records_as_csv_with_a_header)
@@ -81,14 +86,16 @@ Test(report_cli, lists_records_as_csv_with_a_header)
 
 	snprintf(args, sizeof args, "records --ledger %s --format csv --until 2026-11-22T00:00:00Z", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
+	cr_assert_eq(tgt_mask_ids(out), 1, "%s", out);
 	cr_assert_str_eq(out,
 		"ts,provider,host,endpoint,model,status,stream,input_tokens,output_tokens,"
 		"cached_input_tokens,cache_creation_input_tokens,reasoning_tokens,cost_usd,unpriced,"
 		"latency_ms,ttft_ms,pid,process,tags,request_id,response_id,incomplete,usage_unknown,"
-		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,error,cost_estimated\r\n"
+		"blocked,downgraded,clamped,requested_model,policy,too_large,operation,error,cost_estimated,"
+		"machine,id\r\n"
 		"2026-11-21T08:33:11.000Z,anthropic,api.example.com,/v1/chat/completions,"
 		"claude-sonnet-4-5,200,false,2000,200,0,0,,0.009,false,250,,77,\"py\"\"thon\",,req-1,,"
-		"false,false,false,false,false,,,false,,,false\r\n");
+		"false,false,false,false,false,,,false,,,false,box-1,ID\r\n");
 }
 
 Test(report_cli, summarises_with_totals_and_says_what_is_left_out)
@@ -272,13 +279,13 @@ Test(report_cli, shows_the_error_a_stream_ended_in)
 	records_of_nov23("jsonl", out, sizeof out);
 	cr_assert_not_null(strstr(out, "\"output_tokens\":null,"), "%s", out);
 	cr_assert_not_null(strstr(out, "\"incomplete\":true,"), "%s", out);
-	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\",\"cost_estimated\":false}\n"),
+	cr_assert_not_null(strstr(out, ",\"error\":\"overloaded_error\",\"cost_estimated\":false,"),
 	                   "%s", out);
 	records_of_nov23("csv", out, sizeof out);
-	cr_assert_not_null(strstr(out, ",overloaded_error,false\r\n"), "%s", out);
+	cr_assert_not_null(strstr(out, ",overloaded_error,false,"), "%s", out);
 	/* the other calls name no error */
 	snprintf(args, sizeof args, "records --ledger %s --until 2026-11-22T12:00:00Z --format jsonl", dir);
 	cr_assert_eq(run(args, out, sizeof out), 0, "%s", out);
-	cr_assert_not_null(strstr(out, ",\"error\":null,\"cost_estimated\":false}\n"), "%s", out);
+	cr_assert_not_null(strstr(out, ",\"error\":null,\"cost_estimated\":false,\"machine\":\"box-1\","), "%s", out);
 	cr_assert_null(strstr(out, "\"error\":\""), "%s", out);
 }
