@@ -134,6 +134,16 @@ void tg_sync_redis_free(struct tg_sync_redis *r)
 	free(r);
 }
 
+/* What went wrong with the connection, in words: a timeout says so. */
+static const char *conn_error(const struct tg_sync_redis *r)
+{
+	if (!r->c || !r->c->errstr[0])
+		return "no reply";
+	if (r->c->err == REDIS_ERR_IO && !strcmp(r->c->errstr, strerror(EAGAIN)))
+		return "no answer within 500 ms (a stuck or overloaded Redis?)";
+	return r->c->errstr;
+}
+
 static void drop(struct tg_sync_redis *r)
 {
 	if (r->c)
@@ -149,7 +159,7 @@ static int simple(struct tg_sync_redis *r, int argc, const char **argv, const ch
 	int rc = 0;
 
 	if (!rep)
-		rc = say(err, n, "%s: %s: %s", r->where, what, r->c->errstr);
+		rc = say(err, n, "%s: %s: %s", r->where, what, conn_error(r));
 	else if (rep->type == REDIS_REPLY_ERROR)
 		rc = say(err, n, "%s: %s: %s", r->where, what, rep->str);
 	if (rep)
@@ -169,7 +179,7 @@ static int connect_redis(struct tg_sync_redis *r, char *err, size_t n)
 	if (!r->c)
 		return say(err, n, "%s: cannot connect: out of memory", r->where);
 	if (r->c->err) {
-		say(err, n, "%s: cannot connect: %s", r->where, r->c->errstr);
+		say(err, n, "%s: cannot connect: %s", r->where, conn_error(r));
 		drop(r);
 		return -1;
 	}
@@ -332,7 +342,7 @@ static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *
 		redisReply *rep = NULL;
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
 			if (!rc)
-				rc = say(err, n, "%s: %s", r->where, r->c->errstr[0] ? r->c->errstr : "no reply");
+				rc = say(err, n, "%s: %s", r->where, conn_error(r));
 			drop(r);
 			return -1;
 		}
@@ -395,7 +405,7 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 	rc = connect_redis(r, err, n);
 	for (int i = 0; rc == 0 && i < m; i++)
 		if (append(r, &q, i, machine) != 0)
-			rc = say(err, n, "%s: %s", r->where, r->c->errstr[0] ? r->c->errstr : "cannot queue a command");
+			rc = say(err, n, "%s: %s", r->where, conn_error(r));
 	for (int i = 0; rc == 0 && i < m; i++)
 		rc = collect(r, &q, i, machine, err, n);
 	if (rc == 0 && m == 0) {

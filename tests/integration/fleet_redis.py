@@ -458,11 +458,25 @@ def no_redis(t, env, tdir):
     p = report(t, env, ["sync", "--redis", "redis://127.0.0.1:%d" % free_port(), "--ledger",
                         b.ledger], rc=2, extra_env={"TOKENGUARD_MACHINE": "b"})
     t.check(b"cannot connect" in p.stderr, "sync without Redis: %r" % p.stderr[-200:])
+    # A Redis that takes the connection and never answers (stopped): the
+    # round gives up after its 500 ms timeout.
+    stuck = Redis(t, tdir)
+    try:
+        stuck.proc.send_signal(signal.SIGSTOP)
+        t0 = time.monotonic()
+        p = report(t, env, ["sync", "--redis", stuck.url, "--ledger", b.ledger], rc=2,
+                   extra_env={"TOKENGUARD_MACHINE": "b"})
+        took = time.monotonic() - t0
+    finally:
+        stuck.proc.send_signal(signal.SIGCONT)
+        stuck.stop()
+    t.check(b"no answer within 500 ms" in p.stderr and took < 3, "sync against a stopped Redis: "
+            "%.2f s, %r" % (took, p.stderr[-200:]))
     d = report(t, env, ["doctor", "--ledger", b.ledger], rc=None)
     out = d.stdout.decode(errors="replace")
-    t.check("fleet sync" in out and "cannot connect" in out, "doctor does not show the sync "
-            "state: %r" % out[-600:])
-    return ""
+    t.check("fleet sync" in out and "no answer within 500 ms" in out and "stale:" in out,
+            "doctor does not show the sync state: %r" % out[-600:])
+    return "# a stopped Redis: sync gave up after %.2f s" % took
 
 
 def tests(harness, cases):
