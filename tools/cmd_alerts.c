@@ -50,6 +50,7 @@
 #include "http.h"
 #include "ledger_watermark.h"
 #include "report.h"
+#include "stop.h"
 
 extern char **environ;
 
@@ -60,14 +61,6 @@ extern char **environ;
 #define EXEC_TIMEOUT_S 60
 #define WEBHOOK_CONNECT_S 10L
 #define WEBHOOK_TIMEOUT_S 20L
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 struct pending {
 	unsigned char key[16];
@@ -89,15 +82,6 @@ struct consumer {
 
 /* ---- delivery ---- */
 
-/* sleep that SIGINT / SIGTERM cut short; 1 when stopped. */
-static int nap_ms(long ms)
-{
-	struct timespec t = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (!stop && nanosleep(&t, &t) && errno == EINTR)
-		;
-	return stop;
-}
 
 /* The environment of the command: ours without any TOKENGUARD_ALERT_*
  * (a field the alert does not know must be unset, not inherited), then
@@ -285,7 +269,7 @@ static int deliver(struct consumer *c, const struct pending *p)
 		fprintf(rep->err, "tokenguard-report: alerts: %s %s (attempt %d of %d); alert %s "
 		        "retried in %ld s\n", rep->alert_exec ? "the command" : rep->webhook, why,
 		        attempt, ATTEMPTS, id, backoff_ms / 1000);
-		if (nap_ms(backoff_ms))
+		if (tg_stop_nap_ms(backoff_ms))
 			return -1;
 	}
 }
@@ -430,18 +414,14 @@ static int open_ledger(struct consumer *c)
 
 static int follow(struct consumer *c)
 {
-	struct sigaction sa;
 	int rc = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tg_stop_on_signals();
 	if (!delivering(c->rep) && c->rep->format == TG_FMT_TABLE) {
 		tg_alert_list_head(c->rep->out);
 		fflush(c->rep->out);
 	}
-	for (long polls = 0; !stop; polls++) {
+	for (long polls = 0; !tg_stop_signal; polls++) {
 		if (!c->l && (rc = open_ledger(c)) != 0) {
 			if (rc != 1)
 				return rc;
@@ -454,7 +434,7 @@ static int follow(struct consumer *c)
 		}
 		if (ferror(c->rep->out))
 			break;   /* the reader went away: that ends a follow */
-		nap_ms(POLL_MS);
+		tg_stop_nap_ms(POLL_MS);
 	}
 	return rc;
 }

@@ -22,6 +22,7 @@
 #include "printed.h"
 #include "record_codec.h"
 #include "report.h"
+#include "stop.h"
 #include "spend_rule.h"
 #include "when.h"
 #include "zone.h"
@@ -554,28 +555,16 @@ static int each(void *p, const struct tg_record_view *v)
 #define FOLLOW_LOOKBACK_US TG_US_PER_HOUR
 #define FOLLOW_POLL_MS 500
 
-static volatile sig_atomic_t follow_stop;
-
-static void on_follow_stop(int sig)
-{
-	(void)sig;
-	follow_stop = 1;
-}
-
 static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *c)
 {
 	struct tg_printed seen = { 0 };
-	struct sigaction sa;
 	int rc = 0;
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_follow_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tg_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE, an exit 0 */
 	c->seen = &seen;
 	c->newest_us = INT64_MIN;
-	while (!follow_stop) {
+	while (!tg_stop_signal) {
 		int64_t since = rep->since_us;
 		struct timespec nap = { 0, FOLLOW_POLL_MS * 1000000L };
 

@@ -19,18 +19,11 @@
 #include <unistd.h>
 
 #include "report.h"
+#include "stop.h"
 
 #define REQ_MAX 8192
 #define IO_TIMEOUT_MS 5000
 #define ACCEPT_POLL_MS 500
-
-static volatile sig_atomic_t stopping;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stopping = 1;
-}
 
 static int64_t mono_ms(void)
 {
@@ -49,7 +42,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 		int64_t left = deadline - mono_ms();
 		int n;
 
-		if (left <= 0 || stopping)
+		if (left <= 0 || tg_stop_signal)
 			return 0;
 		n = poll(&p, 1, (int)left);
 		if (n > 0)
@@ -199,7 +192,6 @@ static void serve_one(const struct tg_report *rep, struct tg_ledger *l, int fd)
 
 int tg_cmd_serve(const struct tg_report *rep, struct tg_ledger *l)
 {
-	struct sigaction sa;
 	int lfd;
 
 	if (!rep->listen)
@@ -209,14 +201,11 @@ int tg_cmd_serve(const struct tg_report *rep, struct tg_ledger *l)
 		                      "drop --since, --until and --today");
 	if ((lfd = listen_on(rep, rep->listen)) < 0)
 		return TG_EXIT_FAIL;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;   /* no SA_RESTART: poll() returns EINTR */
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tg_stop_on_signals();   /* poll() returns EINTR */
 	signal(SIGPIPE, SIG_IGN);
 	fprintf(rep->err, "tokenguard-report: serving http://%s/metrics\n", rep->listen);
 	fflush(rep->err);
-	while (!stopping) {
+	while (!tg_stop_signal) {
 		struct pollfd p = { .fd = lfd, .events = POLLIN };
 		int fd;
 

@@ -376,10 +376,44 @@ static size_t json_escape_one(const unsigned char *s, size_t n, char **qp)
 	return 1;
 }
 
+/* Escapes from *sp (*np bytes) into q while JSON_SEQ_MAX bytes are left
+ * before limit, eight plain bytes at a time where it can; returns where
+ * it stopped writing, *sp and *np moved past what it read. */
+static inline char *json_escape_run(const unsigned char **sp, size_t *np, char *q,
+                                    const char *limit)
+{
+	const unsigned char *s = *sp;
+	size_t n = *np;
+
+	while (n && limit - q >= JSON_SEQ_MAX) {
+		uint64_t w;
+		size_t k;
+
+		if (n >= 8 && limit - q >= 8 && (memcpy(&w, s, 8), json_plain8(w))) {
+			memcpy(q, s, 8);
+			q += 8;
+			s += 8;
+			n -= 8;
+			continue;
+		}
+		if (json_plain[*s]) {
+			*q++ = (char)*s++;
+			n--;
+			continue;
+		}
+		k = json_escape_one(s, n, &q);
+		s += k;
+		n -= k;
+	}
+	*sp = s;
+	*np = n;
+	return q;
+}
+
 /* One pass, written straight into the buffer.  When the buffer has room
- * for the worst case, a byte at a time with no bound to watch (the usual
- * case: model names, ids, hosts); otherwise a byte or sequence at a time
- * while JSON_SEQ_MAX bytes are left, then a flush. */
+ * for the worst case, in one run (the usual case: model names, ids,
+ * hosts); otherwise a run while JSON_SEQ_MAX bytes are left, then a
+ * flush. */
 void tg_obuf_json_strn(struct tg_obuf *o, const char *str, size_t n)
 {
 	const unsigned char *s = (const unsigned char *)str;
@@ -388,52 +422,16 @@ void tg_obuf_json_strn(struct tg_obuf *o, const char *str, size_t n)
 		char *q = o->b + o->n;
 
 		*q++ = '"';
-		while (n) {
-			size_t k;
-			uint64_t w;
-
-			/* Eight plain bytes at a time: 6n bytes of room hold them. */
-			if (n >= 8 && (memcpy(&w, s, 8), json_plain8(w))) {
-				memcpy(q, s, 8);
-				q += 8;
-				s += 8;
-				n -= 8;
-				continue;
-			}
-			if (json_plain[*s]) {
-				*q++ = (char)*s++;
-				n--;
-				continue;
-			}
-			k = json_escape_one(s, n, &q);
-			s += k;
-			n -= k;
-		}
+		q = json_escape_run(&s, &n, q, o->b + o->cap);
 		*q++ = '"';
 		o->n = (size_t)(q - o->b);
 		return;
 	}
 	tg_obuf_char(o, '"');
 	while (n) {
-		char *q, *end;
-
 		if (o->cap - o->n < 8 * JSON_SEQ_MAX)
 			tg_obuf_flush(o);
-		q = o->b + o->n;
-		end = o->b + o->cap - JSON_SEQ_MAX;
-		while (n && q <= end) {
-			size_t k;
-
-			if (json_plain[*s]) {
-				*q++ = (char)*s++;
-				n--;
-				continue;
-			}
-			k = json_escape_one(s, n, &q);
-			s += k;
-			n -= k;
-		}
-		o->n = (size_t)(q - o->b);
+		o->n = (size_t)(json_escape_run(&s, &n, o->b + o->n, o->b + o->cap) - o->b);
 	}
 	tg_obuf_char(o, '"');
 }
@@ -692,4 +690,13 @@ void tg_sum_cell(char *buf, size_t n, const char *sum, int64_t unknown, int64_t 
 		snprintf(buf, n, "? (%lld?)", (long long)unknown);
 	else
 		snprintf(buf, n, ">=%s (%lld?)", sum, (long long)unknown);
+}
+
+void tg_obuf_html_money(struct tg_obuf *o, double usd)
+{
+	char text[TG_MONEY_MAX];
+
+	if (tg_money_text(usd, text, sizeof text) < 0)
+		snprintf(text, sizeof text, "$?");
+	tg_obuf_html_str(o, text);
 }

@@ -192,6 +192,9 @@ void tg_emit_csv_field(FILE *f, const char *s);
  * the page is always valid UTF-8 and holds nothing a reader cannot see. */
 void tg_obuf_html_str(struct tg_obuf *o, const char *s);
 void tg_obuf_html_strn(struct tg_obuf *o, const char *s, size_t n);
+/* An amount of dollars as money.h spells it ("$?" when it cannot be
+ * spelt), escaped for HTML and SVG text. */
+void tg_obuf_html_money(struct tg_obuf *o, double usd);
 
 /* A USD amount for machines, in full precision: tg_money_exact() of
  * money.h (0.00123, 2.2e-10), null for one that is not finite. */

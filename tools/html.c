@@ -47,15 +47,6 @@ static void line(struct tg_obuf *o, const char *s)
 	tg_obuf_html_strn(o, s, n && s[n - 1] == '\n' ? n - 1 : n);
 }
 
-static void money(struct tg_obuf *o, double usd)
-{
-	char m[TG_MONEY_MAX];
-
-	if (tg_money_text(usd, m, sizeof m) < 0)
-		snprintf(m, sizeof m, "$?");
-	text(o, m);
-}
-
 /* "day, model" of a's keys, lower case as --by takes them. */
 static void key_list(struct tg_obuf *o, const struct tg_agg *a)
 {
@@ -175,7 +166,7 @@ static void chart_section(struct tg_obuf *o, const struct tg_agg *chart,
 		tg_obuf_char(o, ' ');
 		if (s == hc->estimate)
 			tg_obuf_char(o, '~');
-		money(o, hc->series_usd[s]);
+		tg_obuf_html_money(o, hc->series_usd[s]);
 		tg_obuf_str(o, "</li>\n");
 	}
 	tg_obuf_str(o, "</ul>\n<figcaption class=\"note\">Each bar is the known cost of the calls "

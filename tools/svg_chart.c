@@ -100,15 +100,6 @@ static void attr(struct tg_obuf *o, const char *name, double v)
 	tg_obuf_char(o, '"');
 }
 
-static void usd_text(struct tg_obuf *o, double usd)
-{
-	char text[TG_MONEY_MAX];
-
-	if (tg_money_text(usd, text, sizeof text) < 0)
-		snprintf(text, sizeof text, "$?");
-	tg_obuf_html_str(o, text);
-}
-
 static void axis(struct tg_obuf *o, const struct tg_chart_axis *ax)
 {
 	for (int i = 0; i <= ax->ticks; i++) {
@@ -123,7 +114,7 @@ static void axis(struct tg_obuf *o, const struct tg_chart_axis *ax)
 		attr(o, "x", TG_CHART_LEFT - 8);
 		attr(o, "y", y + 4);
 		tg_obuf_char(o, '>');
-		usd_text(o, ax->step * i);
+		tg_obuf_html_money(o, ax->step * i);
 		tg_obuf_str(o, "</text>\n");
 	}
 }
@@ -151,7 +142,7 @@ static void bars(struct tg_obuf *o, const struct tg_chart *c, const struct tg_ch
 			tg_obuf_str(o, ", ");
 			tg_obuf_html_str(o, c->bar[b]);
 			tg_obuf_str(o, ": ");
-			usd_text(o, v);
+			tg_obuf_html_money(o, v);
 			tg_obuf_str(o, "</title></rect>\n");
 		}
 }

@@ -40,6 +40,7 @@
 #include "emit.h"
 #include "env.h"
 #include "report.h"
+#include "stop.h"
 #include "unknowns.h"
 #include "zone.h"
 
@@ -50,12 +51,7 @@
 #define CLEAR_EOL   "\033[K"
 #define CLEAR_EOS   "\033[J"
 
-static volatile sig_atomic_t stop_sig, resized;
-
-static void on_stop(int sig)
-{
-	stop_sig = sig;
-}
+static volatile sig_atomic_t resized;
 
 static void on_winch(int sig)
 {
@@ -262,9 +258,7 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
 	w.tty = isatty(STDOUT_FILENO) && !(term && !strcmp(term, "dumb"));
 	w.utf8 = tg_text_chart_utf8();
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	tg_stop_on_signals();
 	sa.sa_handler = on_winch;
 	sigaction(SIGWINCH, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE: the end */
@@ -278,7 +272,7 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
 	sigdelset(&let_in, SIGWINCH);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 
-	while (!stop_sig) {
+	while (!tg_stop_signal) {
 		if (w.tty) {
 			if ((rc = frame_tty(&w, first)) != 0)
 				break;
@@ -289,7 +283,7 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
 		next_deadline(&deadline, interval);
 		resized = 0;
 		/* A new size draws the frame again at once. */
-		while (!stop_sig && !resized) {
+		while (!tg_stop_signal && !resized) {
 			struct timespec now;
 
 			wait_until(&deadline, &let_in);
