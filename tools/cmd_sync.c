@@ -21,14 +21,11 @@
  * /etc/machine-id).
  * Each engine's part runs on its own: a Redis failure does not stop
  * another part of the sync. */
-#include <errno.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "decimal.h"
 #include "ledger_budget.h"
@@ -36,15 +33,8 @@
 #include "price.h"
 #include "report.h"
 #include "settings.h"
+#include "stop.h"
 #include "sync_redis.h"
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
 
 static int64_t mono_us(void)
 {
@@ -57,11 +47,10 @@ static int64_t mono_us(void)
 /* Sleeps until the monotonic time until_us, or a stop signal. */
 static void sleep_until(int64_t until_us)
 {
-	for (int64_t left; !stop && (left = until_us - mono_us()) > 0;) {
-		struct timespec t = { (time_t)(left / 1000000), (long)(left % 1000000) * 1000 };
-		if (nanosleep(&t, NULL) && errno != EINTR)
-			return;
-	}
+	int64_t left = until_us - mono_us();
+
+	if (left > 0)
+		tg_stop_nap_ms((long)((left + 999) / 1000));
 }
 
 /* fleet_stale in microseconds: the setting, else 5 s. */
@@ -153,12 +142,8 @@ int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *unused)
 	if (!rep->follow) {
 		rc = round_all(rep, l, &a);
 	} else {
-		struct sigaction sa;
-		memset(&sa, 0, sizeof sa);
-		sa.sa_handler = on_stop;   /* no SA_RESTART: a sleep ends at once */
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
-		for (int64_t next = mono_us(); !stop;) {
+		tg_stop_on_signals();
+		for (int64_t next = mono_us(); !tg_stop_signal;) {
 			round_all(rep, l, &a);
 			next += a.interval_us;
 			if (next < mono_us())   /* a round longer than the interval: no catch-up burst */
