@@ -12,6 +12,8 @@
 #                  values, one record per exchange), each scenario run with and without it
 #   demo           deps, build, run curl and Python under the shim against a local fake provider
 #   fuzz           libFuzzer runs of the parsers (clang), FUZZ_SECONDS each
+#   lint           the house style (tests/lint/checksrc.py), cppcheck and clang-tidy
+#                  (.clang-tidy) over the sources; any finding fails
 #   bench          bench/bench.sh: one table of every figure and target, bench/results.json
 #   install        binaries, stripped library, man pages, bash completion, docs
 #                  and examples under PREFIX (default /usr/local); DESTDIR,
@@ -244,6 +246,12 @@ fuzz:
 	FUZZ_CPPFLAGS="$(CPPFLAGS)" FUZZ_LIBS="$(LIBS)" FUZZ_DEFAULT_SRCS="$(CORE_SRCS) $(LEDGER_SRCS) ledger/prices_blob.S" \
 		sh tests/fuzz/run.sh $(FUZZ_SECONDS)
 
+# The style of every C file, then cppcheck and clang-tidy over the
+# product with the build's flags (tests/lint/run.sh).  -Werror stays with
+# the build: clang's warnings that gcc does not give are not findings.
+lint:
+	$(Q)LINT_BUILD="$(B)/lint" LINT_FLAGS="$(CPPFLAGS) $(filter-out -Werror,$(CFLAGS))" sh tests/lint/run.sh
+
 # bench/tlsclient.c times each exchange of bench/exchanges.sh;
 # bench/sslbench.c is the in-memory TLS load of bench/commits.sh.
 BENCH_PROGS := $(B)/tlsclient $(B)/sslbench
@@ -300,6 +308,6 @@ test-install: all
 clean:
 	rm -rf $(B)
 
-.PHONY: all deps unit contract integration test check demo fuzz bench install uninstall test-install clean
+.PHONY: all deps unit contract integration test check demo fuzz lint bench install uninstall test-install clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -28,9 +28,9 @@
 #include <string.h>
 #include <valgrind/callgrind.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
+#include "gate.h"
 #include "ledger.h"
 
 /* The fake SSL object: only its address matters to the shim. */

@@ -24,8 +24,8 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "budget_gate.h"
 #include "config.h"
+#include "gate.h"
 #include "ledger_budget.h"
 #include "providers.h"
 

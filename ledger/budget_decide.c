@@ -100,7 +100,7 @@ static int unpriced_refused(const struct tg_policy *p, const struct tg_decide_ca
 	return 1;
 }
 
-void tg_budget_decide(const struct tg_policy *p, const struct tg_spend *s,
+void tg_policy_decide(const struct tg_policy *p, const struct tg_spend *s,
                       const struct tg_decide_call *c, struct tg_policy_verdict *v)
 {
 	memset(v, 0, sizeof *v);

@@ -4,7 +4,7 @@
  * window (allow, block, rewrite the model or the max output tokens, and
  * which alerts are due), and how the verdicts of every policy that
  * governs the call add up.  No I/O, no globals, no clock: the shim's gate
- * (shim/budget_gate.h) reads the policies and the spend, calls these,
+ * (shim/gate.h) reads the policies and the spend, calls these,
  * then alerts, records and answers; the report's `estimate --budget`
  * reads the same policies and spend and calls these too, so that what it
  * says a call would meet is what the shim then does.  It lives in ledger/
@@ -86,7 +86,7 @@ struct tg_policy_verdict {
 };
 
 /* Decides for p, whose window has spent *s, about call c. */
-void tg_budget_decide(const struct tg_policy *p, const struct tg_spend *s,
+void tg_policy_decide(const struct tg_policy *p, const struct tg_spend *s,
                       const struct tg_decide_call *c, struct tg_policy_verdict *out);
 
 /* Adds v, the verdict of p, to the call's result out (initially allow,

@@ -365,6 +365,7 @@ static int read_metas(int fd, struct tg_data_meta m[2])
 	unsigned char b[META_BYTES];
 
 	for (int i = 0; i < 2; i++) {
+		/* cppcheck-suppress uninitvar ; m[1] is read after parse_meta filled m[0] */
 		off_t at = i ? m[0].page_size : 0;
 
 		if (pread(fd, b, sizeof b, at) != (ssize_t)sizeof b || parse_meta(b, &m[i]) != 0)

@@ -74,7 +74,7 @@ static int from_mdb(int rc)
 	return rc > 0 ? tg_error_from_errno(rc) : TG_EIO;
 }
 
-int tg_ledger_err(int rc)
+int tgl_ledger_err(int rc)
 {
 	return rc <= 0 && rc >= TG_ELAST ? rc : from_mdb(rc);
 }
@@ -146,7 +146,7 @@ static int open_budget_dbs(struct tg_ledger *l, MDB_txn *txn, unsigned flags)
  * (ledger_repair.c) leave the older records out, as the totals do. */
 static int mark_totals_from(struct tg_ledger *l, MDB_txn *txn)
 {
-	MDB_val k = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM }, key, d;
+	MDB_val k = { sizeof TGL_META_TOTALS_FROM - 1, TGL_META_TOTALS_FROM }, key, d;
 	MDB_cursor *cur;
 	MDB_dbi records;
 	int rc;
@@ -302,7 +302,7 @@ static int open_files_and_env(struct tg_ledger *l)
 	/* Our own view of the meta pages, for the check before each
 	 * transaction (LMDB does not say where its map is).  Only the bytes
 	 * the file's size vouches for are ever read. */
-	l->meta_map = mmap(NULL, TG_META_MAP_BYTES, PROT_READ, MAP_SHARED, l->datafd, 0);
+	l->meta_map = mmap(NULL, TGL_META_MAP_BYTES, PROT_READ, MAP_SHARED, l->datafd, 0);
 	if (l->meta_map == MAP_FAILED) {
 		l->meta_map = NULL;
 		return tg_error_from_errno(errno);
@@ -345,7 +345,7 @@ static void close_files_and_env(struct tg_ledger *l)
 		mdb_env_close(l->env);
 	l->env = NULL;
 	if (l->meta_map)
-		munmap((void *)l->meta_map, TG_META_MAP_BYTES);
+		munmap((void *)l->meta_map, TGL_META_MAP_BYTES);
 	l->meta_map = NULL;
 	if (l->lockfd >= 0)
 		close(l->lockfd);
@@ -508,7 +508,7 @@ int tg_ledger_open_ex(struct tg_ledger **out, const char *dir, unsigned flags,
 		/* A new ledger, or one of an older schema: made or migrated by
 		 * the first write, now if the writer lock is free.  A spooling
 		 * handle goes on without: its writes spool until then. */
-		rc = tg_ledger_write(l, NULL, NULL);
+		rc = tgl_ledger_write(l, NULL, NULL);
 		if (rc == TG_ELOCKED && (flags & TG_LEDGER_SPOOL))
 			rc = 0;
 	}
@@ -542,7 +542,7 @@ static int grow_map(struct tg_ledger *l)
 	return 0;
 }
 
-void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us)
+void tgl_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_us)
 {
 	make_key(key, ts_us, (uint32_t)l->pid, __atomic_fetch_add(&key_seq, 1, __ATOMIC_RELAXED));
 }
@@ -550,9 +550,9 @@ void tg_ledger_next_key(struct tg_ledger *l, unsigned char key[16], int64_t ts_u
 /* One write transaction with the writer lock held: the spools are folded
  * in first, so whichever writer gets the lock commits what others could
  * not, then fn's change (fn may be NULL: a fold alone). */
-static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+static int write_locked(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx)
 {
-	struct tg_fold fold;
+	struct tgl_fold fold;
 	MDB_txn *txn;
 	int rc, committed = 0;
 
@@ -574,11 +574,11 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 		l->stamp_due = 0;
 		rc = l->ready ? 0 : open_dbs(l, txn, 1);
 		if (rc == 0)
-			rc = tg_fold_txn(l, txn, &fold);
+			rc = tgl_fold_txn(l, txn, &fold);
 		if (rc == 0 && fn)
 			rc = fn(l, txn, ctx);
 		if (rc == 0)
-			rc = tg_policy_stamp_txn(l, txn);
+			rc = tgl_policy_stamp_txn(l, txn);
 		if (rc == 0) {
 			if ((rc = mdb_txn_commit(txn)) == 0)
 				committed = l->ready = 1;
@@ -586,7 +586,7 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 			mdb_txn_abort(txn);
 		}
 		if (committed)
-			tg_policy_stamp_write(l);
+			tgl_policy_stamp_write(l);
 		l->stamp_due = 0;
 		if (rc != MDB_MAP_FULL)
 			break;
@@ -594,15 +594,15 @@ static int write_locked(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 			break;
 		rc = MDB_MAP_FULL;
 	}
-	tg_fold_finish(l, &fold, committed);
+	tgl_fold_finish(l, &fold, committed);
 	l->last_fold_applied = committed ? fold.applied : 0;
 	l->last_fold_stats = fold.st;
 	return rc;
 }
 
-/* tg_ledger_write(), waiting for the lock as the handle's kind does
+/* tgl_ledger_write(), waiting for the lock as the handle's kind does
  * (may_wait), or not at all. */
-static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may_wait)
+static int write_as(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx, int may_wait)
 {
 	int rc, wait;
 
@@ -617,23 +617,23 @@ static int write_as(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx, int may
 		return TG_ELOCKED;   /* spooled: see SLOW_COMMIT_US */
 	}
 	wait = !may_wait || ((l->flags & TG_LEDGER_SPOOL) && now_us() < l->lock_stuck_until_us) ? 0 : 1;
-	rc = wait ? tg_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tg_writer_lock(l, 0, 0);
+	rc = wait ? tgl_writer_lock(l, l->lock_idle_us, l->lock_wait_us) : tgl_writer_lock(l, 0, 0);
 	if (rc == 0) {
 		int64_t started = now_us();
 
 		l->lock_stuck_until_us = 0;
 		rc = write_locked(l, fn, ctx);
-		tg_writer_unlock(l);
+		tgl_writer_unlock(l);
 		if ((l->flags & TG_LEDGER_SPOOL) && now_us() - started > SLOW_COMMIT_US)
 			l->slow_disk_until_us = now_us() + SLOW_DISK_US;
 	} else if (rc == TG_ELOCKED && wait) {
 		l->lock_stuck_until_us = now_us() + SPOOL_STUCK_US;
 	}
 	pthread_rwlock_unlock(&l->lock);
-	return tg_ledger_err(rc);
+	return tgl_ledger_err(rc);
 }
 
-int tg_ledger_write(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+int tgl_ledger_write(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx)
 {
 	return write_as(l, fn, ctx, 1);
 }
@@ -666,7 +666,7 @@ int64_t tg_ledger_pending(struct tg_ledger *l)
 	return n;
 }
 
-int tg_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len)
+int tgl_ledger_spool(struct tg_ledger *l, int rc, int type, const void *payload, size_t len)
 {
 	if (rc != TG_ELOCKED || !(l->flags & TG_LEDGER_SPOOL))
 		return rc;
@@ -691,7 +691,7 @@ static int append_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct append *a = ctx;
 	MDB_val d = { a->len, (void *)a->val };
-	int rc = tg_record_put_txn(l, txn, a->key, &d, a->r, a->model_family, 1);
+	int rc = tgl_record_put_txn(l, txn, a->key, &d, a->r, a->model_family, 1);
 
 	return rc == 1 ? MDB_KEYEXIST : rc;
 }
@@ -710,7 +710,7 @@ int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
 	if (!model_family || !*model_family)
 		a.model_family = r->model;
 	flen = strnlen(a.model_family, TG_MODEL_MAX - 1);
-	tg_ledger_next_key(l, payload, r->ts_us);
+	tgl_ledger_next_key(l, payload, r->ts_us);
 	payload[16] = (unsigned char)flen;
 	memcpy(payload + 17, a.model_family, flen);
 	a.val = payload + 17 + flen;
@@ -718,11 +718,11 @@ int tg_ledger_append_scoped(struct tg_ledger *l, const struct tg_record *r,
 		return TG_EINVAL;
 	a.len = (size_t)len;
 	if (l->flags & TG_LEDGER_HANDOFF)
-		return tg_ledger_spool(l, TG_ELOCKED, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
-	rc = tg_ledger_write(l, append_txn, &a);
+		return tgl_ledger_spool(l, TG_ELOCKED, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
+	rc = tgl_ledger_write(l, append_txn, &a);
 	if (rc == 0)
 		return 0;
-	return tg_ledger_spool(l, rc, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
+	return tgl_ledger_spool(l, rc, TG_SPOOL_RECORD, payload, 17 + flen + a.len);
 }
 
 int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r)
@@ -732,7 +732,7 @@ int tg_ledger_append(struct tg_ledger *l, const struct tg_record *r)
 
 int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats *st)
 {
-	int rc = tg_ledger_write(l, NULL, NULL);
+	int rc = tgl_ledger_write(l, NULL, NULL);
 
 	if (applied)
 		*applied = rc == 0 ? l->last_fold_applied : 0;
@@ -743,7 +743,7 @@ int tg_ledger_fold(struct tg_ledger *l, int64_t *applied, struct tg_spool_stats 
 
 void tg_ledger_holder(struct tg_ledger *l, char *buf, size_t n)
 {
-	tg_writer_holder(l, buf, n);
+	tgl_writer_holder(l, buf, n);
 }
 
 /* Takes the lock shared and opens a read transaction on a whole data
@@ -764,7 +764,7 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 		}
 		pthread_rwlock_unlock(&l->lock);
 		if (rc != 1 && rc != MDB_MAP_RESIZED)
-			return tg_ledger_err(rc);
+			return tgl_ledger_err(rc);
 		if (pthread_rwlock_wrlock(&l->lock) != 0)
 			return TG_EIO;
 		if (rc == MDB_MAP_RESIZED)
@@ -776,7 +776,7 @@ static int scan_begin(struct tg_ledger *l, MDB_txn **txn)
 			/* Nothing was opened before this read: a new ledger is
 			 * made now, as tg_ledger_open() makes it for others. */
 			made = 1;
-			if ((rc = tg_ledger_write(l, NULL, NULL)) == 0)
+			if ((rc = tgl_ledger_write(l, NULL, NULL)) == 0)
 				continue;
 		}
 		if (rc == 1 || rc == TG_ELOCKED)
@@ -840,7 +840,7 @@ static int scan_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	rc = scan_cursor(cur, s->since_us, s->until_us, s->fn, s->ctx);
 	mdb_cursor_close(cur);
 	if (rc == 0)
-		rc = tg_spooled_each(l, txn, scan_spooled, s);
+		rc = tgl_spooled_each(l, txn, scan_spooled, s);
 	if (rc > 0) {
 		s->stop = rc;   /* not an error: the caller's own value */
 		return 0;
@@ -860,11 +860,11 @@ int tg_ledger_scan(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 		return TG_EFORKED;
 	if (until_us <= s.since_us)
 		return 0;
-	rc = tg_ledger_read_spooled(l, scan_txn, &s);
+	rc = tgl_ledger_read_spooled(l, scan_txn, &s);
 	return rc ? rc : s.stop;
 }
 
-int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+int tgl_ledger_read(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx)
 {
 	MDB_txn *txn;
 	int rc;
@@ -878,7 +878,7 @@ int tg_ledger_read(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	rc = fn(l, txn, ctx);
 	mdb_txn_abort(txn);
 	pthread_rwlock_unlock(&l->lock);
-	return tg_ledger_err(rc);
+	return tgl_ledger_err(rc);
 }
 
 int tg_ledger_reader_check(struct tg_ledger *l, int *dead)

@@ -83,7 +83,7 @@ static unsigned char *put_str(unsigned char *p, const char *s, size_t size)
 	return p + 2 + n;
 }
 
-size_t tg_alert_encode(const struct tg_alert *a, unsigned char *buf)
+size_t tgl_alert_encode(const struct tg_alert *a, unsigned char *buf)
 {
 	unsigned char *p = buf;
 	uint32_t pid = (uint32_t)a->pid;
@@ -139,7 +139,7 @@ static int get_str(const unsigned char **p, const unsigned char *end, char *dst,
 	return 0;
 }
 
-int tg_alert_decode(const void *buf, size_t n, struct tg_alert *a)
+int tgl_alert_decode(const void *buf, size_t n, struct tg_alert *a)
 {
 	const unsigned char *p = buf, *end = p + n;
 
@@ -201,8 +201,8 @@ static size_t once_key(const struct tg_alert *a, unsigned char *okey)
 	return (size_t)n + 10;
 }
 
-int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
-                     const struct tg_alert *a, int once, int *recorded)
+int tgl_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                      const struct tg_alert *a, int once, int *recorded)
 {
 	unsigned char val[ALERT_MAX], okey[ONCE_KEY_MAX];
 	struct tg_alert copy = *a;
@@ -229,7 +229,7 @@ int tg_alert_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[
 		else if (!once)
 			copy.repeat = 0;
 	}
-	d = (MDB_val){ tg_alert_encode(&copy, val), val };
+	d = (MDB_val){ tgl_alert_encode(&copy, val), val };
 	rc = mdb_put(txn, l->alerts, &k, &d, MDB_NOOVERWRITE);
 	if (rc == MDB_KEYEXIST)
 		return 0;   /* folded from a spool before: already there */
@@ -249,7 +249,7 @@ static int add_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	struct add_req *q = ctx;
 
-	return tg_alert_put_txn(l, txn, q->key, q->a, q->once, &q->recorded);
+	return tgl_alert_put_txn(l, txn, q->key, q->a, q->once, &q->recorded);
 }
 
 /* Returns 1 when a was recorded now (or spooled, to be recorded by the
@@ -263,13 +263,13 @@ static int add(struct tg_ledger *l, const struct tg_alert *a, int once)
 
 	if (!l || !a || a->ts_us < 0 || !tg_alert_valid(a))
 		return TG_EINVAL;
-	tg_ledger_next_key(l, key, a->ts_us);
-	rc = tg_ledger_write(l, add_txn, &q);
+	tgl_ledger_next_key(l, key, a->ts_us);
+	rc = tgl_ledger_write(l, add_txn, &q);
 	if (rc == 0)
 		return q.recorded;
 	memcpy(payload, key, 16);
-	rc = tg_ledger_spool(l, rc, once ? TG_SPOOL_ALERT_ONCE : TG_SPOOL_ALERT, payload,
-	                     16 + tg_alert_encode(a, payload + 16));
+	rc = tgl_ledger_spool(l, rc, once ? TG_SPOOL_ALERT_ONCE : TG_SPOOL_ALERT, payload,
+	                      16 + tgl_alert_encode(a, payload + 16));
 	return rc < 0 ? rc : 1;
 }
 
@@ -309,7 +309,7 @@ static int scan_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if ((rc = tg_alert_decode(d.mv_data, d.mv_size, &a)) != 0)
+		if ((rc = tgl_alert_decode(d.mv_data, d.mv_size, &a)) != 0)
 			break;
 		if ((q->stopped = q->fn(q->ctx, &a)) != 0)
 			break;
@@ -326,7 +326,7 @@ int tg_ledger_alerts(struct tg_ledger *l, int64_t since_us,
 
 	if (!fn)
 		return TG_EINVAL;
-	rc = tg_ledger_read(l, scan_txn, &q);
+	rc = tgl_ledger_read(l, scan_txn, &q);
 	return rc ? rc : q.stopped;
 }
 
@@ -354,7 +354,7 @@ static int after_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_SET_RANGE); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		if (k.mv_size != 16 || tg_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
+		if (k.mv_size != 16 || tgl_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
 			rc = TG_ECORRUPT;
 			break;
 		}
@@ -376,6 +376,6 @@ int tg_ledger_alerts_after(struct tg_ledger *l, const unsigned char from[16], in
 
 	if (!fn)
 		return TG_EINVAL;
-	rc = tg_ledger_read(l, after_txn, &q);
+	rc = tgl_ledger_read(l, after_txn, &q);
 	return rc ? rc : q.stop;
 }

@@ -39,7 +39,7 @@ static int batch_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 		memcpy(family, p + 17, b->e[i].flen);
 		family[b->e[i].flen] = '\0';
-		rc = tg_record_put_txn(l, txn, p, &d, &b->r[i], family, 1);
+		rc = tgl_record_put_txn(l, txn, p, &d, &b->r[i], family, 1);
 		if (rc)
 			return rc == 1 ? MDB_KEYEXIST : rc;
 	}
@@ -73,7 +73,7 @@ static int batch_build(struct tg_ledger *l, struct batch *b, const char *const *
 			cap = ncap;
 		}
 		p = b->buf + used;
-		tg_ledger_next_key(l, p, r->ts_us);
+		tgl_ledger_next_key(l, p, r->ts_us);
 		p[16] = (unsigned char)flen;
 		memcpy(p + 17, family, flen);
 		if ((len = tg_record_encode(r, p + 17 + flen, TG_RECORD_ENC_MAX)) < 0)
@@ -92,8 +92,8 @@ static int batch_spool(struct tg_ledger *l, const struct batch *b, int rc)
 {
 	for (int i = 0; i < b->n; i++) {
 		const struct batch_entry *e = &b->e[i];
-		int src = tg_ledger_spool(l, rc, TG_SPOOL_RECORD, b->buf + e->off,
-		                          17 + e->flen + e->vlen);
+		int src = tgl_ledger_spool(l, rc, TG_SPOOL_RECORD, b->buf + e->off,
+		                           17 + e->flen + e->vlen);
 
 		if (src != TG_LEDGER_SPOOLED)
 			return src;
@@ -115,7 +115,7 @@ int tg_ledger_append_many(struct tg_ledger *l, const struct tg_record *r,
 		return TG_ENOMEM;
 	rc = batch_build(l, &b, families);
 	if (rc == 0) {
-		rc = tg_ledger_write(l, batch_txn, &b);
+		rc = tgl_ledger_write(l, batch_txn, &b);
 		if (rc)
 			rc = batch_spool(l, &b, rc);
 	}

@@ -288,7 +288,7 @@ int tg_ledger_policy_rm(struct tg_ledger *l, const char *name);
  * rest of its current window; the next window starts from its real spend.
  * Returns 0, TG_ENOENT (no such policy), TG_EINVAL (session window: only
  * its process knows that spend), or a ledger error. */
-int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us);
+int tg_ledger_policy_reset(struct tg_ledger *l, const char *name, int64_t now_us);
 
 /* Records a unless an alert of the same policy, level, window_start_us
  * and tag_value is already recorded, atomically across processes.  Returns 1 when a was

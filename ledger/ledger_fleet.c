@@ -175,7 +175,7 @@ int tg_fleet_put(struct tg_ledger *l, const char *const *keys, const struct tg_f
 	for (int i = 0; i < n; i++)
 		if (strncmp(keys[i], PREFIX, sizeof PREFIX - 1) || strlen(keys[i]) >= TG_FLEET_KEY_MAX)
 			return TG_EINVAL;
-	return tg_ledger_write(l, put_txn, &q);
+	return tgl_ledger_write(l, put_txn, &q);
 }
 
 struct get_req {
@@ -209,7 +209,7 @@ int tg_fleet_get(struct tg_ledger *l, const char *key, struct tg_fleet_overlay *
 
 	if (!l || !key || !o || !has)
 		return TG_EINVAL;
-	return tg_ledger_read(l, get_txn, &q);
+	return tgl_ledger_read(l, get_txn, &q);
 }
 
 int tg_fleet_sync_get(struct tg_ledger *l, struct tg_fleet_sync *s, int *has)
@@ -218,5 +218,5 @@ int tg_fleet_sync_get(struct tg_ledger *l, struct tg_fleet_sync *s, int *has)
 
 	if (!l || !s || !has)
 		return TG_EINVAL;
-	return tg_ledger_read(l, get_txn, &q);
+	return tgl_ledger_read(l, get_txn, &q);
 }

@@ -32,7 +32,7 @@ struct fold_rec {
 struct fold_ctx {
 	struct tg_ledger *l;
 	MDB_txn *txn;
-	struct tg_fold *f;
+	struct tgl_fold *f;
 	struct tg_total_groups groups;  /* the records applied so far, for their totals */
 	struct fold_rec *batch;         /* records not put yet */
 	int nbatch;
@@ -40,8 +40,8 @@ struct fold_ctx {
 	int has_last;
 };
 
-int tg_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r,
-                          char family[TG_MODEL_MAX], MDB_val *value)
+int tgl_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r,
+                           char family[TG_MODEL_MAX], MDB_val *value)
 {
 	size_t flen;
 
@@ -56,9 +56,9 @@ int tg_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r,
 	return 0;
 }
 
-int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
-                      const MDB_val *value, const struct tg_record *r, const char *family,
-                      int cover)
+int tgl_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
+                       const MDB_val *value, const struct tg_record *r, const char *family,
+                       int cover)
 {
 	MDB_val k = { 16, (void *)key }, d = *value;
 	int rc = mdb_put(txn, l->records, &k, &d, MDB_NOOVERWRITE);
@@ -67,7 +67,7 @@ int tg_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key
 		return 1;
 	if (rc)
 		return rc;
-	return cover ? tg_totals_add(l, txn, r, family && family[0] ? family : r->model) : 0;
+	return cover ? tgl_totals_add(l, txn, r, family && family[0] ? family : r->model) : 0;
 }
 
 static int key_cmp(const void *a, const void *b)
@@ -118,7 +118,7 @@ static int fold_record(struct fold_ctx *c, const unsigned char *p, size_t n)
 	struct fold_rec *b;
 	int rc;
 
-	if (tg_spool_parse_record(p, n, &r, family, &d) != 0)
+	if (tgl_spool_parse_record(p, n, &r, family, &d) != 0)
 		return 0;   /* cannot be ours: verify reports such entries */
 	if (applied_before(c, p))
 		return 0;
@@ -143,9 +143,9 @@ static int fold_alert(struct fold_ctx *c, const unsigned char *p, size_t n, int 
 	struct tg_alert a;
 	int recorded = 0, rc;
 
-	if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
+	if (n < 16 || tgl_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
 		return 0;
-	rc = tg_alert_put_txn(c->l, c->txn, p, &a, once, &recorded);
+	rc = tgl_alert_put_txn(c->l, c->txn, p, &a, once, &recorded);
 	c->f->applied += recorded;
 	return rc;
 }
@@ -165,7 +165,7 @@ static int fold_entry(void *ctx, int type, const unsigned char *p, size_t n)
 }
 
 /* The spool files a read opened before its snapshot began
- * (tg_ledger_read_spooled), for tg_spooled_each() inside it.  Per thread:
+ * (tgl_ledger_read_spooled), for tgl_spooled_each() inside it.  Per thread:
  * each thread's read has its own.  initial-exec: the shim is loaded at
  * start-up, and a first touch must not allocate. */
 static __thread const struct tg_spool_set *spools_of_this_read
@@ -185,16 +185,16 @@ static int spooled_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	struct tg_record r;
 	char family[TG_MODEL_MAX];
 
-	if (type != TG_SPOOL_RECORD || tg_spool_parse_record(p, n, &r, family, &d) != 0)
+	if (type != TG_SPOOL_RECORD || tgl_spool_parse_record(p, n, &r, family, &d) != 0)
 		return 0;
 	if (mdb_get(c->txn, c->l->records, &k, &found) == 0)
 		return 0;   /* folded since */
 	return c->fn(c->ctx, &r, family[0] ? family : r.model);
 }
 
-int tg_spooled_each(struct tg_ledger *l, MDB_txn *txn,
-                    int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
-                    void *ctx)
+int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn,
+                     int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
+                     void *ctx)
 {
 	struct spooled_ctx c = { l, txn, fn, ctx };
 
@@ -204,7 +204,7 @@ int tg_spooled_each(struct tg_ledger *l, MDB_txn *txn,
 	return tg_spool_read_all(l->dirfd, &l->spool, spooled_entry, &c, NULL, NULL, NULL);
 }
 
-int tg_ledger_read_spooled(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
+int tgl_ledger_read_spooled(struct tg_ledger *l, tgl_ledger_txn_fn fn, void *ctx)
 {
 	struct tg_spool_set set = TG_SPOOL_SET_INIT;
 	int rc;
@@ -214,7 +214,7 @@ int tg_ledger_read_spooled(struct tg_ledger *l, tg_ledger_txn_fn fn, void *ctx)
 	if ((rc = tg_spool_set_open(l->dirfd, &set)) != 0)
 		return rc;
 	spools_of_this_read = &set;
-	rc = tg_ledger_read(l, fn, ctx);
+	rc = tgl_ledger_read(l, fn, ctx);
 	spools_of_this_read = NULL;
 	tg_spool_set_close(&set);
 	return rc;
@@ -248,19 +248,19 @@ static int merge_totals(struct fold_ctx *c)
 		struct tg_total_entry *e = &buckets.slot[i];
 
 		if (e->key)
-			rc = tg_total_merge(c->l, c->txn, e->key, e->klen, &e->sum);
+			rc = tgl_total_merge(c->l, c->txn, e->key, e->klen, &e->sum);
 	}
 	tg_total_map_free(&buckets);
 	return rc;
 }
 
-int tg_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tg_fold *f)
+int tgl_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tgl_fold *f)
 {
 	struct fold_ctx c = { l, txn, f, { NULL, 0, 0 }, NULL, 0, { 0 }, 0 };
 	int rc;
 
 	/* A run of the transaction body after MDB_MAP_FULL starts over. */
-	tg_fold_finish(l, f, 0);
+	tgl_fold_finish(l, f, 0);
 	memset(f, 0, sizeof *f);
 	if (!(c.batch = malloc(FOLD_BATCH_MAX * sizeof *c.batch)))
 		return TG_ENOMEM;
@@ -280,7 +280,7 @@ int tg_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tg_fold *f)
 	return rc;
 }
 
-void tg_fold_finish(struct tg_ledger *l, struct tg_fold *f, int committed)
+void tgl_fold_finish(struct tg_ledger *l, struct tgl_fold *f, int committed)
 {
 	tg_spool_done_finish(l->dirfd, f->done, f->ndone, committed);
 	f->ndone = 0;

@@ -96,7 +96,7 @@ static uint64_t last_commit(int lockfd)
 /* flock() has no timed form: the wait polls, from 50 us (a commit takes
  * a few hundred) doubling up to 1 ms.  It ends when no commit was seen
  * for idle_us (the holder is stuck, not busy), or after max_us in all. */
-int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
+int tgl_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
 {
 	int64_t start = mono_us(), progress = start;
 	uint64_t seen = 0;   /* read at the first wait only: a free lock costs nothing more */
@@ -129,12 +129,12 @@ int tg_writer_lock_fds(int dirfd, int lockfd, int idle_us, int max_us)
 	}
 }
 
-int tg_writer_lock(struct tg_ledger *l, int idle_us, int max_us)
+int tgl_writer_lock(struct tg_ledger *l, int idle_us, int max_us)
 {
-	return tg_writer_lock_fds(l->dirfd, l->lockfd, idle_us, max_us);
+	return tgl_writer_lock_fds(l->dirfd, l->lockfd, idle_us, max_us);
 }
 
-void tg_writer_unlock(struct tg_ledger *l)
+void tgl_writer_unlock(struct tg_ledger *l)
 {
 	flock(l->dirfd, LOCK_UN);
 }
@@ -187,7 +187,7 @@ static pid_t flock_holder(int dirfd)
 	return found;
 }
 
-void tg_writer_holder_fds(int dirfd, int lockfd, char *buf, size_t n)
+void tgl_writer_holder_fds(int dirfd, int lockfd, char *buf, size_t n)
 {
 	pid_t who = flock_holder(dirfd);
 
@@ -197,9 +197,9 @@ void tg_writer_holder_fds(int dirfd, int lockfd, char *buf, size_t n)
 		snprintf(buf, n, "another process");
 }
 
-void tg_writer_holder(struct tg_ledger *l, char *buf, size_t n)
+void tgl_writer_holder(struct tg_ledger *l, char *buf, size_t n)
 {
-	tg_writer_holder_fds(l->dirfd, l->lockfd, buf, n);
+	tgl_writer_holder_fds(l->dirfd, l->lockfd, buf, n);
 }
 
 void tg_ledger_dir_holder(const char *dir, char *buf, size_t n)
@@ -211,7 +211,7 @@ void tg_ledger_dir_holder(const char *dir, char *buf, size_t n)
 		return;
 	}
 	lockfd = tg_file_open(dirfd, "lock.mdb", O_RDONLY);
-	tg_writer_holder_fds(dirfd, lockfd < 0 ? -1 : lockfd, buf, n);
+	tgl_writer_holder_fds(dirfd, lockfd < 0 ? -1 : lockfd, buf, n);
 	if (lockfd >= 0)
 		close(lockfd);
 	close(dirfd);

@@ -29,7 +29,7 @@ static int decode(const MDB_val *d, struct tg_policy *p)
 	return 0;
 }
 
-int tg_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, struct tg_policy *p)
+int tgl_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, struct tg_policy *p)
 {
 	MDB_val k = { strlen(name), (void *)name }, d;
 	int rc;
@@ -58,7 +58,7 @@ static int get_version(struct tg_ledger *l, MDB_txn *txn, uint64_t *v)
 	return 0;
 }
 
-int tg_policy_version_bump(struct tg_ledger *l, MDB_txn *txn)
+int tgl_policy_version_bump(struct tg_ledger *l, MDB_txn *txn)
 {
 	unsigned char buf[8];
 	MDB_val k = { sizeof VERSION_KEY - 1, VERSION_KEY }, d = { sizeof buf, buf };
@@ -120,7 +120,7 @@ int tg_ledger_policies(struct tg_ledger *l, struct tg_policy *out, int max, int 
 	if (!n || max < 0 || (max && !out))
 		return TG_EINVAL;
 	*n = 0;
-	if ((rc = tg_ledger_read(l, list_txn, &q)) != 0)
+	if ((rc = tgl_ledger_read(l, list_txn, &q)) != 0)
 		return rc;
 	*n = q.n;
 	if (version)
@@ -130,7 +130,7 @@ int tg_ledger_policies(struct tg_ledger *l, struct tg_policy *out, int max, int 
 
 /* ---- the stamp: a look at the policies that costs one fstatat ---- */
 
-int tg_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn)
+int tgl_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn)
 {
 	struct stat st;
 	uint64_t v;
@@ -149,7 +149,7 @@ int tg_policy_stamp_txn(struct tg_ledger *l, MDB_txn *txn)
 	return 0;
 }
 
-void tg_policy_stamp_write(struct tg_ledger *l)
+void tgl_policy_stamp_write(struct tg_ledger *l)
 {
 	char tmp[32], text[32];
 	int fd, n;
@@ -211,7 +211,7 @@ int tg_ledger_policy_version(struct tg_ledger *l, uint64_t *version)
 	if (!version)
 		return TG_EINVAL;
 	*version = 0;
-	return tg_ledger_read(l, version_txn, version);
+	return tgl_ledger_read(l, version_txn, version);
 }
 
 struct put_req {
@@ -228,7 +228,7 @@ static int put_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 	if ((rc = mdb_put(txn, l->policies, &k, &d, 0)) != 0)
 		return rc;
-	return tg_policy_version_bump(l, txn);
+	return tgl_policy_version_bump(l, txn);
 }
 
 int tg_ledger_policy_put(struct tg_ledger *l, const struct tg_policy *p)
@@ -244,7 +244,7 @@ int tg_ledger_policy_put(struct tg_ledger *l, const struct tg_policy *p)
 	if ((len = tg_policy_format(p, line, sizeof line)) < 0 ||
 	    tg_policy_parse(line, &back, NULL, 0) != 0)
 		return TG_EINVAL;
-	return tg_ledger_write(l, put_txn, &(struct put_req){ p->name, line, (size_t)len });
+	return tgl_ledger_write(l, put_txn, &(struct put_req){ p->name, line, (size_t)len });
 }
 
 static int rm_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
@@ -258,12 +258,12 @@ static int rm_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	rc = mdb_del(txn, l->resets, &k, NULL);
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	return tg_policy_version_bump(l, txn);
+	return tgl_policy_version_bump(l, txn);
 }
 
 int tg_ledger_policy_rm(struct tg_ledger *l, const char *name)
 {
 	if (!name || !*name || strlen(name) >= TG_POLICY_NAME_MAX)
 		return TG_EINVAL;
-	return tg_ledger_write(l, rm_txn, (void *)name);
+	return tgl_ledger_write(l, rm_txn, (void *)name);
 }

@@ -99,10 +99,10 @@ static int put_batch(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 		if (k.mv_size != 16 || tg_record_decode(&r, d.mv_data, d.mv_size) != 0) {
 			c->lost++;
 		} else {
-			rc = tg_record_put_txn(nw, txn, k.mv_data, &d, &r,
-			                       tg_record_family(c->prices, &r),
-			                       c->old->has_budget_dbs &&
-			                       tg_totals_cover(k.mv_data, c->from, c->has_from));
+			rc = tgl_record_put_txn(nw, txn, k.mv_data, &d, &r,
+			                        tgl_record_family(c->prices, &r),
+			                        c->old->has_budget_dbs &&
+			                        tgl_totals_cover(k.mv_data, c->from, c->has_from));
 			if (rc != 0 && rc != 1)
 				break;
 			c->kept += rc == 0;
@@ -157,14 +157,14 @@ static int policy_ok(struct copy *c, const MDB_val *k, const MDB_val *d)
 		return 0;
 	memcpy(name, k->mv_data, k->mv_size);
 	name[k->mv_size] = '\0';
-	return tg_policy_get_txn(c->old, c->rtxn, name, &p) == 0;
+	return tgl_policy_get_txn(c->old, c->rtxn, name, &p) == 0;
 }
 
 static int alert_ok(struct copy *c, const MDB_val *k, const MDB_val *d)
 {
 	struct tg_alert a;
 
-	return k->mv_size == 16 && tg_alert_decode(d->mv_data, d->mv_size, &a) == 0;
+	return k->mv_size == 16 && tgl_alert_decode(d->mv_data, d->mv_size, &a) == 0;
 }
 
 /* Policies, baselines, alerts and where the totals start.  The policy
@@ -197,7 +197,7 @@ static int put_budgets(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 
 	o->policies_kept = o->policies_lost = o->resets_kept = o->alerts_kept = o->alerts_lost = 0;
 	if (c->has_from) {
-		MDB_val fk = { sizeof TG_META_TOTALS_FROM - 1, TG_META_TOTALS_FROM };
+		MDB_val fk = { sizeof TGL_META_TOTALS_FROM - 1, TGL_META_TOTALS_FROM };
 		MDB_val fd = { 16, c->from };
 
 		if ((rc = mdb_put(txn, nw->meta, &fk, &fd, 0)) != 0)
@@ -218,7 +218,7 @@ static int put_budgets(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 	    (rc = copy_db(c->rtxn, c->old->alert_once, txn, nw->alert_once, NULL, c, NULL,
 	                  NULL)) != 0)
 		return rc;
-	return tg_policy_version_bump(nw, txn);
+	return tgl_policy_version_bump(nw, txn);
 }
 
 struct copy_req {
@@ -234,13 +234,13 @@ static int copy_txn(struct tg_ledger *old, MDB_txn *rtxn, void *ctx)
 
 	c->rtxn = rtxn;
 	if (old->has_budget_dbs) {
-		if ((rc = tg_totals_from_get(old, rtxn, c->from, &c->has_from)) != 0)
+		if ((rc = tgl_totals_from_get(old, rtxn, c->from, &c->has_from)) != 0)
 			c->has_from = 0;
 	}
 	c->started = c->p->resume;
 	memcpy(c->next, c->p->next, 16);
 	while (!c->p->records_done) {
-		if ((rc = tg_ledger_write(q->nw, put_batch, c)) != 0)
+		if ((rc = tgl_ledger_write(q->nw, put_batch, c)) != 0)
 			return rc;
 		c->out->records_kept += c->kept;
 		c->out->records_lost += c->lost;
@@ -265,7 +265,7 @@ static int copy_txn(struct tg_ledger *old, MDB_txn *rtxn, void *ctx)
 			mdb_cursor_close(cur);
 		}
 	}
-	return tg_ledger_write(q->nw, put_budgets, c);
+	return tgl_ledger_write(q->nw, put_budgets, c);
 }
 
 /* dir/damaged-<UTC time>, made 0700; a second one in the same second
@@ -387,7 +387,7 @@ static int copy_into(const char *path, const char *old_dir, const struct tg_pric
 	c.out = &p->out;
 	c.p = p;
 	q.nw = nw;
-	rc = old ? tg_ledger_read(old, copy_txn, &q) : 0;
+	rc = old ? tgl_ledger_read(old, copy_txn, &q) : 0;
 	tg_ledger_close(nw);
 	tg_ledger_close(old);
 	return rc;
@@ -480,7 +480,7 @@ static int put_salvaged(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 
 		if (tg_record_decode(&r, d.mv_data, d.mv_size) != 0)
 			continue;
-		rc = tg_record_put_txn(nw, txn, sv->keys[i], &d, &r, tg_record_family(sv->prices, &r), 1);
+		rc = tgl_record_put_txn(nw, txn, sv->keys[i], &d, &r, tgl_record_family(sv->prices, &r), 1);
 		if (rc != 0 && rc != 1)
 			return rc;
 		added += rc == 0;
@@ -492,7 +492,7 @@ static int put_salvaged(struct tg_ledger *nw, MDB_txn *txn, void *ctx)
 static int flush_salvaged(struct salvage *sv)
 {
 	int64_t before = sv->added;
-	int rc = sv->n ? tg_ledger_write(sv->nw, put_salvaged, sv) : 0;
+	int rc = sv->n ? tgl_ledger_write(sv->nw, put_salvaged, sv) : 0;
 
 	if (rc)
 		sv->added = before;
@@ -540,8 +540,8 @@ static int salvage_into(int dirfd, const char *dir, const char *build,
 	snprintf(path, sizeof path, "%s/%s", dir, build);
 	if ((rc = tg_ledger_open(&sv.nw, path, 0)) == 0) {
 		/* A header too damaged to say the page size: LMDB's default. */
-		rc = tg_salvage_records(fd, tg_data_meta_read(fd, &m) == 0 ? m.page_size : 4096,
-		                        take_salvaged, &sv, &found);
+		rc = tgl_salvage_records(fd, tg_data_meta_read(fd, &m) == 0 ? m.page_size : 4096,
+		                         take_salvaged, &sv, &found);
 		if (rc == 0)
 			rc = flush_salvaged(&sv);
 		tg_ledger_close(sv.nw);
@@ -623,9 +623,9 @@ int tg_ledger_repair(const char *dir, const struct tg_prices *prices, int force,
 	if ((dirfd = tg_dir_open(dir)) < 0)
 		return dirfd;
 	lockfd = tg_file_open(dirfd, "lock.mdb", O_RDONLY);
-	rc = tg_writer_lock_fds(dirfd, lockfd, lock_wait_ms * 1000, lock_wait_ms * 1000);
+	rc = tgl_writer_lock_fds(dirfd, lockfd, lock_wait_ms * 1000, lock_wait_ms * 1000);
 	if (rc == TG_ELOCKED)
-		tg_writer_holder_fds(dirfd, lockfd, out->holder, sizeof out->holder);
+		tgl_writer_holder_fds(dirfd, lockfd, out->holder, sizeof out->holder);
 	if (lockfd >= 0)
 		close(lockfd);
 	if (rc)

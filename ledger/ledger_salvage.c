@@ -30,7 +30,7 @@
 #define P_NOT_NODES   (0x04 | 0x08 | 0x20 | 0x40)   /* overflow, meta, leaf2, sub-page */
 
 /* One leaf page: every node that is a record of ours. */
-static int scan_leaf(const unsigned char *pg, uint32_t psize, tg_salvage_fn fn, void *ctx,
+static int scan_leaf(const unsigned char *pg, uint32_t psize, tgl_salvage_fn fn, void *ctx,
                      int64_t *found)
 {
 	unsigned lower = tg_get_le16(pg + 12), upper = tg_get_le16(pg + 14);
@@ -60,8 +60,8 @@ static int scan_leaf(const unsigned char *pg, uint32_t psize, tg_salvage_fn fn, 
 	return 0;
 }
 
-int tg_salvage_records(int fd, uint32_t page_size, tg_salvage_fn fn, void *ctx,
-                       int64_t *found)
+int tgl_salvage_records(int fd, uint32_t page_size, tgl_salvage_fn fn, void *ctx,
+                        int64_t *found)
 {
 	unsigned char *pg;
 	int rc = 0;

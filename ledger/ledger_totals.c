@@ -80,7 +80,7 @@ static size_t encode_total(unsigned char v[TVAL_LEN_3], const struct tg_total *a
 }
 
 /* Longer values are from a later version that appended fields. */
-int tg_total_decode(const MDB_val *d, struct tg_total *a)
+int tgl_total_decode(const MDB_val *d, struct tg_total *a)
 {
 	const unsigned char *p = d->mv_data;
 
@@ -118,7 +118,7 @@ static int get_bucket(struct tg_ledger *l, MDB_txn *txn, const char *scope, enum
 	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == MDB_NOTFOUND)
 		return 0;
-	return rc ? rc : tg_total_decode(&d, a);
+	return rc ? rc : tgl_total_decode(&d, a);
 }
 
 static int64_t bucket_start(enum bucket b, int64_t ts_us)
@@ -133,7 +133,7 @@ static int64_t bucket_start(enum bucket b, int64_t ts_us)
 
 /* Calls fn with the key of each bucket of scope that ts_us falls in. */
 static int each_bucket(const char *scope, int64_t ts_us, const struct tg_total *delta,
-                       tg_total_fn fn, void *ctx)
+                       tgl_total_fn fn, void *ctx)
 {
 	for (int b = B_HOUR; b <= B_MONTH; b++) {
 		unsigned char key[TKEY_MAX];
@@ -162,7 +162,7 @@ static int scope_of(enum tg_scope s, const char *value, size_t len, char *buf)
 }
 
 static int each_value(enum tg_scope s, const char *value, size_t len, const struct tg_record *r,
-                      const struct tg_total *delta, tg_total_fn fn, void *ctx)
+                      const struct tg_total *delta, tgl_total_fn fn, void *ctx)
 {
 	char scope[TG_SCOPE_KEY_MAX];
 
@@ -183,17 +183,17 @@ static int tag_repeated(const char *tags, const char *item, size_t len)
 	return 0;
 }
 
-int tg_totals_each(const struct tg_record *r, const char *model_family, tg_total_fn fn,
-                   void *ctx)
+int tgl_totals_each(const struct tg_record *r, const char *model_family, tgl_total_fn fn,
+                    void *ctx)
 {
 	struct tg_total delta;
 
 	tg_total_of_record(r, &delta);   /* the one rule: spend_rule.h */
-	return tg_totals_each_delta(r, model_family, &delta, fn, ctx);
+	return tgl_totals_each_delta(r, model_family, &delta, fn, ctx);
 }
 
-int tg_totals_each_delta(const struct tg_record *r, const char *model_family,
-                         const struct tg_total *amounts, tg_total_fn fn, void *ctx)
+int tgl_totals_each_delta(const struct tg_record *r, const char *model_family,
+                          const struct tg_total *amounts, tgl_total_fn fn, void *ctx)
 {
 	struct tg_total delta = *amounts;
 	struct tg_tag_item it;
@@ -233,8 +233,8 @@ struct add_ctx {
 
 /* Adds delta to the stored bucket under key; a bucket of the first
  * layout stays in it (tg_total_sum keeps it partial). */
-int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
-                   const struct tg_total *delta)
+int tgl_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, size_t klen,
+                    const struct tg_total *delta)
 {
 	unsigned char val[TVAL_LEN_3];
 	MDB_val k = { klen, (void *)key }, d;
@@ -244,7 +244,7 @@ int tg_total_merge(struct tg_ledger *l, MDB_txn *txn, const unsigned char *key, 
 	memset(&a, 0, sizeof a);
 	rc = mdb_get(txn, l->totals, &k, &d);
 	if (rc == 0)
-		rc = tg_total_decode(&d, &a);
+		rc = tgl_total_decode(&d, &a);
 	else if (rc == MDB_NOTFOUND)
 		rc = 0;
 	if (rc)
@@ -259,20 +259,20 @@ static int add_bucket(void *ctx, const unsigned char *key, size_t klen, const st
 {
 	struct add_ctx *c = ctx;
 
-	return tg_total_merge(c->l, c->txn, key, klen, delta);
+	return tgl_total_merge(c->l, c->txn, key, klen, delta);
 }
 
-int tg_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
-                  const char *model_family)
+int tgl_totals_add(struct tg_ledger *l, MDB_txn *txn, const struct tg_record *r,
+                   const char *model_family)
 {
 	struct add_ctx c = { l, txn };
 
 	if (!l->has_budget_dbs)
 		return 0;
-	return tg_totals_each(r, model_family, add_bucket, &c);
+	return tgl_totals_each(r, model_family, add_bucket, &c);
 }
 
-void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n)
+void tgl_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n)
 {
 	static const char *const kinds[] = { "hour", "day", "month" };
 	const unsigned char *nul = memchr(key, '\0', klen);
@@ -289,17 +289,17 @@ void tg_total_key_describe(const unsigned char *key, size_t klen, char *buf, siz
 	         kinds[nul[1]], (long long)y, m, d, (long long)(start / TG_US_PER_HOUR % 24));
 }
 
-int tg_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has)
+int tgl_totals_from_get(struct tg_ledger *l, MDB_txn *txn, unsigned char key[16], int *has)
 {
-	return tg_meta_key_get(l, txn, TG_META_TOTALS_FROM, key, has);
+	return tgl_meta_key_get(l, txn, TGL_META_TOTALS_FROM, key, has);
 }
 
-int tg_totals_cover(const unsigned char key[16], const unsigned char from[16], int has_from)
+int tgl_totals_cover(const unsigned char key[16], const unsigned char from[16], int has_from)
 {
 	return !has_from || memcmp(key, from, 16) > 0;
 }
 
-const char *tg_record_family(const struct tg_prices *prices, const struct tg_record *r)
+const char *tgl_record_family(const struct tg_prices *prices, const struct tg_record *r)
 {
 	const struct tg_price *p = NULL;
 
@@ -336,7 +336,7 @@ static int get_baseline(struct tg_ledger *l, MDB_txn *txn, const char *name, str
 	b->bucket_us = (int64_t)tg_get_be64(p + 1);
 	amounts.mv_data = (void *)(p + 9);
 	amounts.mv_size = TVAL_LEN;   /* a baseline's amounts keep the first layout */
-	tg_total_decode(&amounts, &b->a);
+	tgl_total_decode(&amounts, &b->a);
 	memcpy(b->scope, p + BASE_FIXED, d.mv_size - BASE_FIXED);
 	b->scope[d.mv_size - BASE_FIXED] = '\0';
 	return 0;
@@ -380,7 +380,7 @@ static int sum_hours(struct tg_ledger *l, MDB_txn *txn, const char *scope, int64
 		if (k.mv_size != plen + 8 || memcmp(k.mv_data, key, plen) ||
 		    (int64_t)tg_get_be64((unsigned char *)k.mv_data + plen) > now_us)
 			break;
-		if ((rc = tg_total_decode(&d, &a)) != 0)
+		if ((rc = tgl_total_decode(&d, &a)) != 0)
 			break;
 		spend_add(s, &a);
 	}
@@ -488,7 +488,7 @@ static int spend_read(struct tg_ledger *l, struct spend_req *q)
 		return TG_EINVAL;
 	if ((rc = tg_spool_cache_hold(l, &q->spooled)) != 0)
 		return rc;
-	rc = tg_ledger_read(l, spend_txn, q);
+	rc = tgl_ledger_read(l, spend_txn, q);
 	tg_spool_cache_release(q->spooled);
 	return rc;
 }
@@ -576,7 +576,7 @@ int tg_ledger_tag_values(struct tg_ledger *l, const char *key,
 
 	if (!l || !key || !*key || !fn)
 		return TG_EINVAL;
-	rc = tg_ledger_read(l, values_txn, &q);
+	rc = tgl_ledger_read(l, values_txn, &q);
 	return q.stop ? q.stop : rc;
 }
 
@@ -599,7 +599,7 @@ static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	size_t slen;
 	int rc;
 
-	if ((rc = tg_policy_get_txn(l, txn, q->name, &p)) != 0)
+	if ((rc = tgl_policy_get_txn(l, txn, q->name, &p)) != 0)
 		return rc;
 	if (tg_policy_bounds(&p, q->now_us, &start, &reset) != 0)
 		return TG_EINVAL;
@@ -622,16 +622,16 @@ static int reset_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	d.mv_data = val;
 	if ((rc = mdb_put(txn, l->resets, &k, &d, 0)) != 0)
 		return rc;
-	return tg_policy_version_bump(l, txn);
+	return tgl_policy_version_bump(l, txn);
 }
 
-int tg_ledger_budget_reset(struct tg_ledger *l, const char *name, int64_t now_us)
+int tg_ledger_policy_reset(struct tg_ledger *l, const char *name, int64_t now_us)
 {
 	struct reset_req q = { name, now_us };
 
 	if (!name || !*name || now_us < 0)
 		return TG_EINVAL;
-	return tg_ledger_write(l, reset_txn, &q);
+	return tgl_ledger_write(l, reset_txn, &q);
 }
 
 /* ---- sums for reports ---- */
@@ -752,7 +752,7 @@ void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p)
 }
 
 /* Whether a record adds to one scope: the buckets it fills (the one rule
- * of tg_totals_each) include one of that scope. */
+ * of tgl_totals_each) include one of that scope. */
 struct scope_match {
 	struct tg_ledger *l;
 	unsigned char prefix[TKEY_MAX];   /* scope | NUL, as in a totals key */
@@ -772,14 +772,14 @@ static int in_scope(void *ctx, const struct tg_record *r)
 {
 	struct scope_match *m = ctx;
 
-	return tg_totals_each(r, tg_record_family(m->l->prices, r), scope_bucket, m) == 1;
+	return tgl_totals_each(r, tgl_record_family(m->l->prices, r), scope_bucket, m) == 1;
 }
 
-_Static_assert(TKEY_MAX <= TG_EDGE_PREFIX_MAX, "a scope prefix fits the edge memo");
+_Static_assert(TKEY_MAX <= TGL_EDGE_PREFIX_MAX, "a scope prefix fits the edge memo");
 
 /* The records of scope in [from_us, to_us), within one hour, added to
  * q->out: none to read when the hour's bucket of the scope is empty, and
- * read once while it stays the same (struct tg_edge_memo).  The memo's
+ * read once while it stays the same (struct tgl_edge_memo).  The memo's
  * lock is only tried: a reader that finds it taken reads the records. */
 static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
                     const struct scope_match *m, const char *scope, int64_t from_us,
@@ -796,9 +796,12 @@ static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
 	if (bucket.calls == 0 && bucket.blocked == 0)
 		return 0;
 	locked = pthread_mutex_trylock(&l->edge_lock) == 0;
-	for (int i = 0; locked && i < TG_EDGE_MEMO_MAX; i++) {
-		const struct tg_edge_memo *e = &l->edge_memo[i];
+	for (int i = 0; locked && i < TGL_EDGE_MEMO_MAX; i++) {
+		const struct tgl_edge_memo *e = &l->edge_memo[i];
 
+		/* The buckets compared byte for byte: equal totals in other
+		 * padding bytes are a miss, which only reads the records again.
+		 * NOLINTBEGIN(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
 		if (e->from_us == from_us && e->to_us == to_us && e->prices == l->prices &&
 		    e->plen == m->plen &&
 		    !memcmp(e->prefix, m->prefix, m->plen) && !memcmp(&e->bucket, &bucket, sizeof bucket)) {
@@ -806,6 +809,7 @@ static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
 			pthread_mutex_unlock(&l->edge_lock);
 			return 0;
 		}
+		/* NOLINTEND(bugprone-suspicious-memory-comparison,cert-exp42-c,cert-flp37-c) */
 	}
 	memset(&part, 0, sizeof part);
 	q->out = &part;
@@ -814,9 +818,9 @@ static int sum_edge(struct tg_ledger *l, MDB_txn *txn, struct sum_req *q,
 	if (rc == 0) {
 		tg_total_sum(out, &part);
 		if (locked) {
-			struct tg_edge_memo *e = &l->edge_memo[l->edge_next];
+			struct tgl_edge_memo *e = &l->edge_memo[l->edge_next];
 
-			l->edge_next = (l->edge_next + 1) % TG_EDGE_MEMO_MAX;
+			l->edge_next = (l->edge_next + 1) % TGL_EDGE_MEMO_MAX;
 			e->from_us = from_us;
 			e->to_us = to_us;
 			e->prices = l->prices;
@@ -926,7 +930,7 @@ static int sum_hours_detailed(struct tg_ledger *l, MDB_txn *txn, struct sum_req 
 		start = (int64_t)tg_get_be64((unsigned char *)k.mv_data + plen);
 		if (start >= to_us)
 			break;
-		if ((rc = tg_total_decode(&d, &a)) != 0)
+		if ((rc = tgl_total_decode(&d, &a)) != 0)
 			break;
 		if (a.partial)
 			rc = sum_records(l, txn, q, start, start + TG_US_PER_HOUR);
@@ -952,7 +956,7 @@ static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 		unsigned char from[16];
 		int has_from;
 
-		if ((rc = tg_totals_from_get(l, txn, from, &has_from)) != 0)
+		if ((rc = tgl_totals_from_get(l, txn, from, &has_from)) != 0)
 			return rc;
 		hours_from = (q->since_us + TG_US_PER_HOUR - 1) / TG_US_PER_HOUR * TG_US_PER_HOUR;
 		if (has_from) {
@@ -974,7 +978,7 @@ static int sum_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	} else if ((rc = sum_records(l, txn, q, q->since_us, q->until_us)) != 0) {
 		return rc;
 	}
-	return tg_spooled_each(l, txn, sum_spooled, q);
+	return tgl_spooled_each(l, txn, sum_spooled, q);
 }
 
 int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t since_us,
@@ -992,7 +996,7 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 	if (q.until_us <= q.since_us)
 		rc = 0;
 	else
-		rc = tg_ledger_read_spooled(l, sum_txn, &q);
+		rc = tgl_ledger_read_spooled(l, sum_txn, &q);
 	if (how)
 		*how = q.how;
 	return q.stop ? q.stop : rc;
@@ -1029,7 +1033,7 @@ static int scan_some_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	struct scan_some *q = ctx;
 	int rc = each_record(l, txn, q->since_us, q->until_us, q->text, scan_some_one, q);
 
-	return rc ? rc : tg_spooled_each(l, txn, scan_some_spooled, q);
+	return rc ? rc : tgl_spooled_each(l, txn, scan_some_spooled, q);
 }
 
 int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
@@ -1042,7 +1046,7 @@ int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us,
 		return TG_EINVAL;
 	if (q.until_us <= q.since_us)
 		return 0;
-	rc = tg_ledger_read_spooled(l, scan_some_txn, &q);
+	rc = tgl_ledger_read_spooled(l, scan_some_txn, &q);
 	return q.stop ? q.stop : rc;
 }
 
@@ -1080,7 +1084,7 @@ static int scan_views_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	struct scan_views *q = ctx;
 	int rc = each_view(l, txn, q->since_us, q->until_us, q->text, scan_views_one, q);
 
-	return rc ? rc : tg_spooled_each(l, txn, scan_views_spooled, q);
+	return rc ? rc : tgl_spooled_each(l, txn, scan_views_spooled, q);
 }
 
 int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us,
@@ -1094,6 +1098,6 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
 		return TG_EINVAL;
 	if (q.until_us <= q.since_us)
 		return 0;
-	rc = tg_ledger_read(l, scan_views_txn, &q);
+	rc = tgl_ledger_read(l, scan_views_txn, &q);
 	return q.stop ? q.stop : rc;
 }

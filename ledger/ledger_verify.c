@@ -74,7 +74,7 @@ static void key_text(const MDB_val *k, char *buf, size_t n)
 
 static void read_error(struct check *c, const char *what, int rc)
 {
-	problem(c, "reading %s stopped: %s", what, tg_strerror(tg_ledger_err(rc)));
+	problem(c, "reading %s stopped: %s", what, tg_strerror(tgl_ledger_err(rc)));
 }
 
 static void add_to_sum(struct tg_verify *v, const struct tg_record *r)
@@ -105,12 +105,12 @@ static int check_records(struct check *c)
 			continue;
 		}
 		add_to_sum(c->v, &r);
-		if (!c->l->has_budget_dbs || !tg_totals_cover(k.mv_data, c->from, c->has_from)) {
+		if (!c->l->has_budget_dbs || !tgl_totals_cover(k.mv_data, c->from, c->has_from)) {
 			c->v->records_before++;
 			continue;
 		}
-		if ((rc = tg_totals_each(&r, tg_record_family(c->prices, &r), tg_total_map_add,
-		                         &c->expect)) != 0)
+		if ((rc = tgl_totals_each(&r, tgl_record_family(c->prices, &r), tg_total_map_add,
+		                          &c->expect)) != 0)
 			break;
 	}
 	mdb_cursor_close(cur);
@@ -147,7 +147,7 @@ static void total_problem(struct check *c, const unsigned char *key, size_t klen
 	char name[512];
 
 	c->v->totals_bad++;
-	tg_total_key_describe(key, klen, name, sizeof name);
+	tgl_total_key_describe(key, klen, name, sizeof name);
 	if (stored->partial || sum->partial)
 		problem(c, "total %s %s: stored usd=%.9g tokens=%lld calls=%lld blocked=%lld, "
 		        "records sum to usd=%.9g tokens=%lld calls=%lld blocked=%lld", name, what,
@@ -183,7 +183,7 @@ static int check_totals(struct check *c)
 		struct tg_total stored;
 
 		c->v->totals++;
-		if (tg_total_decode(&d, &stored) != 0) {
+		if (tgl_total_decode(&d, &stored) != 0) {
 			total_problem(c, k.mv_data, k.mv_size, "does not decode", &zero,
 			              e ? &e->sum : &zero);
 			continue;
@@ -221,7 +221,7 @@ static int check_policies(struct check *c)
 
 		c->v->policies++;
 		snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
-		if (k.mv_size >= sizeof name || tg_policy_get_txn(c->l, c->txn, name, &p) != 0) {
+		if (k.mv_size >= sizeof name || tgl_policy_get_txn(c->l, c->txn, name, &p) != 0) {
 			c->v->policies_bad++;
 			problem(c, "policy %s does not parse", name);
 		}
@@ -245,7 +245,7 @@ static int check_alerts(struct check *c)
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
 		c->v->alerts++;
-		if (k.mv_size != 16 || tg_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
+		if (k.mv_size != 16 || tgl_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
 			c->v->alerts_bad++;
 			key_text(&k, key, sizeof key);
 			problem(c, "alert %s does not decode", key);
@@ -267,7 +267,7 @@ static int spool_entry(void *ctx, int type, const unsigned char *p, size_t n)
 
 	switch (type) {
 	case TG_SPOOL_RECORD:
-		if (tg_spool_parse_record(p, n, &r, family, &d) != 0)
+		if (tgl_spool_parse_record(p, n, &r, family, &d) != 0)
 			break;
 		if (mdb_get(c->txn, c->l->records, &k, &d) == MDB_NOTFOUND) {
 			c->v->spool_pending++;
@@ -276,7 +276,7 @@ static int spool_entry(void *ctx, int type, const unsigned char *p, size_t n)
 		return 0;
 	case TG_SPOOL_ALERT:
 	case TG_SPOOL_ALERT_ONCE:
-		if (n < 16 || tg_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
+		if (n < 16 || tgl_alert_decode(p + 16, n - 16, &a) != 0 || !tg_alert_valid(&a))
 			break;
 		return 0;
 	default:
@@ -317,7 +317,7 @@ static int verify_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	c->txn = txn;
 	tg_total_map_free(&c->expect);
 	memset(c->v, 0, sizeof *c->v);
-	if (l->has_budget_dbs && (rc = tg_totals_from_get(l, txn, c->from, &c->has_from)) != 0)
+	if (l->has_budget_dbs && (rc = tgl_totals_from_get(l, txn, c->from, &c->has_from)) != 0)
 		read_error(c, "meta totals_from", rc);
 	if ((rc = check_records(c)) != 0)
 		return rc;
@@ -341,7 +341,7 @@ int tg_ledger_verify(struct tg_ledger *l, const struct tg_prices *prices, struct
 	c.v = v;
 	c.note = note;
 	c.ctx = ctx;
-	rc = tg_ledger_read(l, verify_txn, &c);
+	rc = tgl_ledger_read(l, verify_txn, &c);
 	tg_total_map_free(&c.expect);
 	return rc;
 }

@@ -5,7 +5,7 @@
  * replaced:
  *  - every record decodes (record_codec.h);
  *  - every total equals the sum of its records, recomputed with the very
- *    rule that wrote it (tg_totals_each in ledger_totals.c, model family
+ *    rule that wrote it (tgl_totals_each in ledger_totals.c, model family
  *    from the price table as the shim's sink picks it), records before
  *    meta totals_from left out (they predate budgets); USD sums agree to
  *    1e-9 relative, counts exactly;

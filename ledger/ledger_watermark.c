@@ -44,8 +44,8 @@ struct wm {
 	size_t *nrecent, put_n;
 };
 
-int tg_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
-                    int *has)
+int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
+                     int *has)
 {
 	MDB_val k = { strlen(name), (void *)name }, d;
 	int rc = mdb_get(txn, l->meta, &k, &d);
@@ -71,7 +71,7 @@ static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 	*w->recent = NULL;
 	*w->nrecent = 0;
-	if ((rc = tg_meta_key_get(l, txn, w->name, w->key, w->has)) != 0 || !*w->has)
+	if ((rc = tgl_meta_key_get(l, txn, w->name, w->key, w->has)) != 0 || !*w->has)
 		return rc;
 	memcpy(w->name + len, RECENT, sizeof RECENT);
 	k = (MDB_val){ strlen(w->name), w->name };
@@ -98,7 +98,7 @@ int tg_ledger_watermark_get(struct tg_ledger *l, const char *name, unsigned char
 
 	if ((rc = meta_key(w.name, sizeof w.name - sizeof RECENT + 1, name)) != 0)
 		return rc;
-	rc = tg_ledger_read(l, wm_get, &w);
+	rc = tgl_ledger_read(l, wm_get, &w);
 	if (rc) {
 		free(*recent);
 		*recent = NULL;
@@ -132,7 +132,7 @@ int tg_ledger_watermark_put(struct tg_ledger *l, const char *name, const unsigne
 
 	if ((rc = meta_key(w.name, sizeof w.name - sizeof RECENT + 1, name)) != 0)
 		return rc;
-	return tg_ledger_write(l, wm_put, &w);
+	return tgl_ledger_write(l, wm_put, &w);
 }
 
 int tg_meta_is_watermark(const void *key, size_t n)
@@ -184,7 +184,7 @@ int tg_ledger_scan_after(struct tg_ledger *l, const unsigned char from[16], int 
                                    const struct tg_record *r), void *ctx)
 {
 	struct after a = { from, has_from, fn, ctx, 0 };
-	int rc = tg_ledger_read(l, scan_after, &a);
+	int rc = tgl_ledger_read(l, scan_after, &a);
 
 	return rc ? rc : a.stop;
 }

@@ -127,7 +127,7 @@ static void put_uint(struct wbuf *w, unsigned tag, uint64_t v)
 /* Zigzag keeps -1 (unknown) one byte long instead of ten. */
 static void put_int(struct wbuf *w, unsigned tag, int64_t v)
 {
-	put_uint(w, tag, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+	put_uint(w, tag, ((uint64_t)v << 1) ^ (v < 0 ? UINT64_MAX : 0));
 }
 
 static void put_double(struct wbuf *w, unsigned tag, double d)

@@ -103,7 +103,7 @@ static int take_entry(void *ctx, int type, const unsigned char *p, size_t n)
 	MDB_val value;
 	int rc;
 
-	if (type != TG_SPOOL_RECORD || tg_spool_parse_record(p, n, &r, family, &value) != 0)
+	if (type != TG_SPOOL_RECORD || tgl_spool_parse_record(p, n, &r, family, &value) != 0)
 		return 0;
 	if (f->n == f->cap) {
 		size_t cap = f->cap ? f->cap * 2 : 64;

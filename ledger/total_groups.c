@@ -100,13 +100,13 @@ int tg_total_groups_add(struct tg_total_groups *g, const struct tg_record *r,
 	return 0;
 }
 
-int tg_total_groups_each(const struct tg_total_groups *g, tg_total_fn fn, void *ctx)
+int tg_total_groups_each(const struct tg_total_groups *g, tgl_total_fn fn, void *ctx)
 {
 	for (size_t i = 0; i < g->cap; i++) {
 		const struct tg_total_group *e = &g->slot[i];
 		int rc;
 
-		if (e->sig && (rc = tg_totals_each_delta(e->r, e->family, &e->sum, fn, ctx)) != 0)
+		if (e->sig && (rc = tgl_totals_each_delta(e->r, e->family, &e->sum, fn, ctx)) != 0)
 			return rc;
 	}
 	return 0;

@@ -3,7 +3,7 @@
  * once per record.
  *
  * Owns: a hash table from a record's totals signature (its hour, provider,
- * model, model family, process and tags: everything tg_totals_each()
+ * model, model family, process and tags: everything tgl_totals_each()
  * reads to name buckets) to the summed amounts of the records that share
  * it.  Records of one hour share their day and month buckets too, so the
  * hour stands for the time.  Open addressing, grown at half full.
@@ -24,15 +24,15 @@ struct tg_total_groups {
 	size_t cap, n;
 };
 
-/* Adds r's amounts to its group (model_family as for tg_totals_each).
+/* Adds r's amounts to its group (model_family as for tgl_totals_each).
  * Returns 0 or TG_ENOMEM. */
 int tg_total_groups_add(struct tg_total_groups *g, const struct tg_record *r,
                         const char *model_family);
 
-/* Calls fn, as tg_totals_each() would for one record, with every bucket of
+/* Calls fn, as tgl_totals_each() would for one record, with every bucket of
  * every group and the group's sum.  fn's nonzero value stops and is
  * returned. */
-int tg_total_groups_each(const struct tg_total_groups *g, tg_total_fn fn, void *ctx);
+int tg_total_groups_each(const struct tg_total_groups *g, tgl_total_fn fn, void *ctx);
 
 void tg_total_groups_free(struct tg_total_groups *g);
 

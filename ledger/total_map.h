@@ -27,7 +27,7 @@ struct tg_total_map {
 };
 
 /* Adds delta to the entry of key, making it at zero first.  Returns 0 or
- * TG_ENOMEM.  Usable as a tg_total_fn with the map as ctx. */
+ * TG_ENOMEM.  Usable as a tgl_total_fn with the map as ctx. */
 int tg_total_map_add(void *map, const unsigned char *key, size_t klen,
                      const struct tg_total *delta);
 

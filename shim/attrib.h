@@ -28,6 +28,16 @@
  * name as HTTP/2 sends it and tg_name_is compares it). */
 #define TG_TAGS_HEADER "x-tokenguard-tags"
 
+/* What one call says about whose it is: what its request body said
+ * (reqscan.h) and its x-tokenguard-tags header.  The exchange knows these;
+ * the process's part (pid, process name, TOKENGUARD_TAGS, the attribution
+ * mode) is added by the gate and the sink, which read the configuration,
+ * so that the exchange reads none. */
+struct tg_call_origin {
+	const struct tg_request_info *req;   /* NULL: no body seen */
+	const char *header;                  /* validated "k=v,..."; NULL or "" if none */
+};
+
 /* Writes into out (TG_TAGS_MAX bytes) the tags of a call: cfg's process
  * tags, those of req under cfg's attribution mode, then header ("k=v,..."
  * already validated, may be NULL or ""). */

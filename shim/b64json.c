@@ -46,7 +46,7 @@ static int pad(struct tg_b64 *b)
 	return 0;
 }
 
-size_t tg_b64_decode(struct tg_b64 *b, const char *in, size_t n, unsigned char *out)
+size_t tg_b64_feed(struct tg_b64 *b, const char *in, size_t n, unsigned char *out)
 {
 	size_t w = 0;
 
@@ -76,7 +76,9 @@ size_t tg_b64_decode(struct tg_b64 *b, const char *in, size_t n, unsigned char *
 
 int tg_b64_finish(const struct tg_b64 *b)
 {
-	return b->error || b->pad_left || b->quantum == 1 ? -1 : 0;
+	if (b->error)
+		return -1;
+	return b->pad_left || b->quantum == 1 ? 1 : 0;
 }
 
 void tg_b64json_init(struct tg_b64json *d, const struct tg_json_paths *paths,
@@ -89,19 +91,19 @@ void tg_b64json_init(struct tg_b64json *d, const struct tg_json_paths *paths,
 	d->ctx = ctx;
 }
 
-void tg_b64json_text(struct tg_b64json *d, const char *text, size_t len)
+void tg_b64json_feed(struct tg_b64json *d, const char *text, size_t len)
 {
 	unsigned char out[96];
 
 	if (!d->open) {
 		tg_b64_init(&d->b64);
-		tg_json_reset_paths(&d->json, d->paths, d->cb, d->ctx);
+		tg_json_init_paths(&d->json, d->paths, d->cb, d->ctx);
 		d->open = 1;
 		d->bad = 0;
 	}
 	while (len > 0 && !d->bad) {
 		size_t take = len < 124 ? len : 124;     /* 124 / 4 * 3 + 3 = 96 */
-		size_t n = tg_b64_decode(&d->b64, text, take, out);
+		size_t n = tg_b64_feed(&d->b64, text, take, out);
 
 		/* what decoded before a bad character is fed all the same, so
 		 * that the values seen do not depend on where reads end */
@@ -112,13 +114,13 @@ void tg_b64json_text(struct tg_b64json *d, const char *text, size_t len)
 	}
 }
 
-int tg_b64json_end(struct tg_b64json *d)
+int tg_b64json_finish(struct tg_b64json *d)
 {
 	int r;
 
 	if (!d->open)
-		return 0;
+		return 1;
 	d->open = 0;
-	r = !d->bad && tg_b64_finish(&d->b64) == 0 && tg_json_finish(&d->json) == 1;
-	return r ? 1 : -1;
+	r = !d->bad && tg_b64_finish(&d->b64) == 0 && tg_json_finish(&d->json) == 0;
+	return r ? 0 : -1;
 }

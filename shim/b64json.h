@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json_scan.h"
+#include "json.h"
 
 struct tg_b64 {
 	uint32_t bits;          /* pending bits, the low `nbits` of them */
@@ -36,10 +36,12 @@ void tg_b64_init(struct tg_b64 *b);
 /* Decodes n more characters into out, which must hold n / 4 * 3 + 3
  * bytes; returns the bytes written.  Any character outside the alphabet,
  * or after the padding, sets b->error and ends decoding. */
-size_t tg_b64_decode(struct tg_b64 *b, const char *in, size_t n, unsigned char *out);
+size_t tg_b64_feed(struct tg_b64 *b, const char *in, size_t n, unsigned char *out);
 
 /* 0 when the text ended on a whole quantum (padded, or unpadded with 2 or
- * 3 characters in the last one), -1 otherwise. */
+ * 3 characters in the last one), 1 when it ended inside one (a single
+ * character, or padding not ended), -1 after a character outside the
+ * alphabet or after the padding. */
 int tg_b64_finish(const struct tg_b64 *b);
 
 struct tg_b64json {
@@ -58,11 +60,12 @@ void tg_b64json_init(struct tg_b64json *d, const struct tg_json_paths *paths,
                      tg_json_cb cb, void *ctx);
 
 /* More of the string (its decoded JSON text, still base64): the first
- * piece after tg_b64json_init or tg_b64json_end starts a document. */
-void tg_b64json_text(struct tg_b64json *d, const char *text, size_t len);
+ * piece after tg_b64json_init or tg_b64json_finish starts a document. */
+void tg_b64json_feed(struct tg_b64json *d, const char *text, size_t len);
 
-/* The string ended: 1 when it held one whole JSON document, 0 when it was
- * empty, -1 when it was not base64 or not one JSON document. */
-int tg_b64json_end(struct tg_b64json *d);
+/* The string ended: 0 when it held one whole JSON document, 1 when no
+ * string was fed since the last finish (no document began), -1 when it
+ * was not base64 or not one JSON document. */
+int tg_b64json_finish(struct tg_b64json *d);
 
 #endif

@@ -1,7 +1,7 @@
 /* byte_scan.h - finding the next byte that matters in a run of plain bytes.
  *
  * Owns: the loops the body parsers use to cross string contents
- * (json_scan.c) and event lines (sse.c) in bulk: most bytes of a response
+ * (json.c) and event lines (sse.c) in bulk: most bytes of a response
  * are inside such runs, and a byte-by-byte loop with two or three compares
  * per byte was most of a parser's cost.  Eight bytes are tested at
  * once with the usual carry tricks (a byte is zero / below n); the lowest

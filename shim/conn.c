@@ -405,10 +405,12 @@ size_t tg_conn_pending(const void *ssl)
 	return n;
 }
 
-static void commit_nothing(struct tg_record *r, const struct tg_call_size *size)
+static void commit_nothing(struct tg_record *r, const struct tg_call_size *size,
+                           const struct tg_call_origin *origin)
 {
 	(void)r;
 	(void)size;
+	(void)origin;
 }
 
 /* A forked child frees an SSL object it inherited: its exchanges are the

@@ -3,7 +3,7 @@
  *
  * Owns the per-library decode loops behind tg_decoder_feed(): each keeps
  * calling its library until the input is used up and no output is left
- * pending, emptying the struct's output buffer into the sink every round.
+ * pending, emptying the struct's output buffer into the callback every round.
  */
 #include "decode.h"
 
@@ -129,15 +129,15 @@ void tg_decoder_free(struct tg_decoder *d)
 /* Hands n decoded bytes on; returns 1 once the output is past the limit
  * (decode.h), which every decode loop obeys at once: the point is to stop
  * the library working, not just to stop reading what it makes. */
-static int emit(struct tg_decoder *d, size_t n, tg_sink_fn sink, void *ctx)
+static int emit(struct tg_decoder *d, size_t n, tg_decoded_fn out, void *ctx)
 {
-	if (n > 0 && sink)
-		sink(ctx, d->out, n);
+	if (n > 0 && out)
+		out(ctx, d->out, n);
 	d->out_total += n;
 	return d->out_total > TG_DECODE_OUT_FLOOR && d->out_total / TG_DECODE_MAX_RATIO > d->in_total;
 }
 
-static int inflate_some(struct tg_decoder *d, const unsigned char *in, size_t len, tg_sink_fn sink, void *ctx)
+static int inflate_some(struct tg_decoder *d, const unsigned char *in, size_t len, tg_decoded_fn out, void *ctx)
 {
 	z_stream *z = &d->u.z;
 
@@ -156,7 +156,7 @@ static int inflate_some(struct tg_decoder *d, const unsigned char *in, size_t le
 			z->avail_out = sizeof d->out;
 			r = inflate(z, Z_NO_FLUSH);
 			d->in_total += before - z->avail_in;
-			if (emit(d, sizeof d->out - z->avail_out, sink, ctx))
+			if (emit(d, sizeof d->out - z->avail_out, out, ctx))
 				return TG_DECODE_TOO_LARGE;
 			if (r == Z_STREAM_END) {
 				/* gzip members may follow one another; a deflate stream is alone. */
@@ -186,7 +186,7 @@ static int looks_zlib_wrapped(const unsigned char h[2])
 	return (h[0] & 0x0f) == 8 && (h[0] >> 4) <= 7 && ((h[0] << 8) | h[1]) % 31 == 0;
 }
 
-static int deflate_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_sink_fn sink, void *ctx)
+static int deflate_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_decoded_fn out, void *ctx)
 {
 	if (!d->live) {
 		size_t take = sizeof d->head - d->nhead;
@@ -202,15 +202,15 @@ static int deflate_feed(struct tg_decoder *d, const unsigned char *in, size_t le
 		if (inflateInit2(&d->u.z, looks_zlib_wrapped(d->head) ? 15 : -15) != Z_OK)
 			return -1;
 		d->live = 1;
-		int r = inflate_some(d, d->head, sizeof d->head, sink, ctx);
+		int r = inflate_some(d, d->head, sizeof d->head, out, ctx);
 
 		if (r != 0)
 			return r;
 	}
-	return inflate_some(d, in, len, sink, ctx);
+	return inflate_some(d, in, len, out, ctx);
 }
 
-static int brotli_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_sink_fn sink, void *ctx)
+static int brotli_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_decoded_fn out, void *ctx)
 {
 	if (d->state == D_ENDED)
 		return len > 0 ? -1 : 0;
@@ -222,7 +222,7 @@ static int brotli_feed(struct tg_decoder *d, const unsigned char *in, size_t len
 
 		r = BrotliDecoderDecompressStream(d->u.br, &len, &in, &avail_out, &next_out, NULL);
 		d->in_total += before - len;
-		if (emit(d, sizeof d->out - avail_out, sink, ctx))
+		if (emit(d, sizeof d->out - avail_out, out, ctx))
 			return TG_DECODE_TOO_LARGE;
 		switch (r) {
 		case BROTLI_DECODER_RESULT_SUCCESS:
@@ -238,7 +238,7 @@ static int brotli_feed(struct tg_decoder *d, const unsigned char *in, size_t len
 	}
 }
 
-static int zstd_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_sink_fn sink, void *ctx)
+static int zstd_feed(struct tg_decoder *d, const unsigned char *in, size_t len, tg_decoded_fn out, void *ctx)
 {
 	ZSTD_inBuffer ib = { in, len, 0 };
 	ZSTD_outBuffer ob;
@@ -255,13 +255,13 @@ static int zstd_feed(struct tg_decoder *d, const unsigned char *in, size_t len, 
 		if (ZSTD_isError(r))
 			return -1;
 		d->in_total += ib.pos - before;
-		if (emit(d, ob.pos, sink, ctx))
+		if (emit(d, ob.pos, out, ctx))
 			return TG_DECODE_TOO_LARGE;
 	} while (ib.pos < ib.size || ob.pos == ob.size);
 	return 0;
 }
 
-int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn sink, void *ctx)
+int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_decoded_fn out, void *ctx)
 {
 	const unsigned char *u = (const unsigned char *)in;
 	int r = -1;
@@ -272,27 +272,27 @@ int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn
 		return TG_DECODE_TOO_LARGE;
 	switch (d->enc) {
 	case TG_ENC_IDENTITY:
-		/* In place, but cut like decoded output so sinks see one bound. */
+		/* In place, but cut like decoded output so callbacks see one bound. */
 		while (len > 0) {
 			size_t n = len < TG_DECODE_CHUNK ? len : TG_DECODE_CHUNK;
 
-			if (sink)
-				sink(ctx, in, n);
+			if (out)
+				out(ctx, in, n);
 			in += n;
 			len -= n;
 		}
 		return 0;
 	case TG_ENC_GZIP:
-		r = inflate_some(d, u, len, sink, ctx);
+		r = inflate_some(d, u, len, out, ctx);
 		break;
 	case TG_ENC_DEFLATE:
-		r = deflate_feed(d, u, len, sink, ctx);
+		r = deflate_feed(d, u, len, out, ctx);
 		break;
 	case TG_ENC_BR:
-		r = brotli_feed(d, u, len, sink, ctx);
+		r = brotli_feed(d, u, len, out, ctx);
 		break;
 	case TG_ENC_ZSTD:
-		r = zstd_feed(d, u, len, sink, ctx);
+		r = zstd_feed(d, u, len, out, ctx);
 		break;
 	case TG_ENC_UNSUPPORTED:
 		break;

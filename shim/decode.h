@@ -2,10 +2,10 @@
  *
  * Owns: enum tg_encoding, the parsing of a Content-Encoding header value,
  * and struct tg_decoder, a streaming decoder for one body.  Decoded bytes
- * go to a sink in pieces of at most TG_DECODE_CHUNK bytes through a buffer
- * inside the struct (identity hands on slices of the input itself); a body
- * is never held whole.  The traffic itself is never altered: this is a
- * copy for reading usage fields.
+ * go to a callback (tg_decoded_fn) in pieces of at most TG_DECODE_CHUNK
+ * bytes through a buffer inside the struct (identity hands on slices of
+ * the input itself); a body is never held whole.  The traffic itself is
+ * never altered: this is a copy for reading usage fields.
  *
  * Unlike the parsers, decoders allocate (the libraries do): their state at
  * tg_decoder_init(), their window once the stream's first bytes say how
@@ -62,7 +62,8 @@ enum tg_encoding { TG_ENC_IDENTITY, TG_ENC_GZIP, TG_ENC_DEFLATE, TG_ENC_BR, TG_E
  * any unknown one give TG_ENC_UNSUPPORTED. */
 enum tg_encoding tg_encoding_parse(const char *value, size_t len);
 
-typedef void (*tg_sink_fn)(void *ctx, const char *buf, size_t len);
+/* Where a decoder hands the bytes it decoded, in order. */
+typedef void (*tg_decoded_fn)(void *ctx, const char *buf, size_t len);
 
 struct tg_decoder {
 	enum tg_encoding enc;
@@ -86,13 +87,13 @@ struct tg_decoder {
 int tg_decoder_init(struct tg_decoder *d, enum tg_encoding enc);
 
 /* Decodes the next len bytes of the body, which may end anywhere, and hands
- * everything that can be decoded so far to sink (NULL: decode and drop).
+ * everything that can be decoded so far to out (NULL: decode and drop).
  * Returns 0, or -1 once the input is not valid in its encoding, or
  * TG_DECODE_TOO_LARGE once the output limit is passed (both sticky: the
  * decoder does no further work).
  * A truncated body is simply never finished; no call is needed at its
  * end. */
-int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_sink_fn sink, void *ctx);
+int tg_decoder_feed(struct tg_decoder *d, const char *in, size_t len, tg_decoded_fn out, void *ctx);
 
 void tg_decoder_free(struct tg_decoder *d);
 

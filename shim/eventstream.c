@@ -16,7 +16,8 @@ enum {
 
 /* Field by field: every response body begins one (usage.c), and the
  * header buffer is only read up to what was collected into it. */
-void tg_es_init(struct tg_es *e, const struct tg_es_callbacks *cb, void *ctx)
+void tg_eventstream_init(struct tg_eventstream *e, const struct tg_eventstream_callbacks *cb,
+                         void *ctx)
 {
 	e->cb = cb;
 	e->ctx = ctx;
@@ -34,16 +35,16 @@ static uint32_t crc_update(uint32_t crc, const unsigned char *p, size_t n)
 
 static void copy_value(char *dst, const unsigned char *v, size_t n)
 {
-	if (n > TG_ES_TYPE_MAX - 1)
-		n = TG_ES_TYPE_MAX - 1;
+	if (n > TG_EVENTSTREAM_TYPE_MAX - 1)
+		n = TG_EVENTSTREAM_TYPE_MAX - 1;
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 }
 
-static int parse_headers(struct tg_es *e)
+static int parse_headers(struct tg_eventstream *e)
 {
 	const unsigned char *p = e->headers, *end = e->headers + e->hlen;
-	char error_code[TG_ES_TYPE_MAX] = "", exception[TG_ES_TYPE_MAX] = "";
+	char error_code[TG_EVENTSTREAM_TYPE_MAX] = "", exception[TG_EVENTSTREAM_TYPE_MAX] = "";
 
 	e->type[0] = '\0';
 	e->kind[0] = '\0';
@@ -91,14 +92,14 @@ static int parse_headers(struct tg_es *e)
 	return 0;
 }
 
-static int prelude_done(struct tg_es *e)
+static int prelude_done(struct tg_eventstream *e)
 {
 	if (crc_update(0, e->prelude, 8) != tg_get_be32(e->prelude + 8))
 		return -1;
 	e->total = tg_get_be32(e->prelude);
 	e->hlen = tg_get_be32(e->prelude + 4);
-	if (e->total < 16 || e->total > TG_ES_MESSAGE_MAX ||
-	    e->hlen > e->total - 16 || e->hlen > TG_ES_HEADERS_MAX)
+	if (e->total < 16 || e->total > TG_EVENTSTREAM_MESSAGE_MAX ||
+	    e->hlen > e->total - 16 || e->hlen > TG_EVENTSTREAM_HEADERS_MAX)
 		return -1;
 	e->crc = crc_update(0, e->prelude, 12);
 	e->left = e->total - 16 - e->hlen;
@@ -107,7 +108,7 @@ static int prelude_done(struct tg_es *e)
 	return 0;
 }
 
-static int headers_done(struct tg_es *e)
+static int headers_done(struct tg_eventstream *e)
 {
 	if (parse_headers(e) < 0)
 		return -1;
@@ -117,7 +118,7 @@ static int headers_done(struct tg_es *e)
 	return 0;
 }
 
-static int trailer_done(struct tg_es *e)
+static int trailer_done(struct tg_eventstream *e)
 {
 	if (e->crc != tg_get_be32(e->trailer))
 		return -1;
@@ -129,7 +130,7 @@ static int trailer_done(struct tg_es *e)
 }
 
 /* Collects into dst until want bytes are there; returns bytes taken. */
-static size_t collect(struct tg_es *e, unsigned char *dst, uint32_t want,
+static size_t collect(struct tg_eventstream *e, unsigned char *dst, uint32_t want,
                       const unsigned char *p, size_t n)
 {
 	size_t take = want - e->got;
@@ -141,7 +142,7 @@ static size_t collect(struct tg_es *e, unsigned char *dst, uint32_t want,
 	return take;
 }
 
-int tg_es_feed(struct tg_es *e, const char *buf, size_t len)
+int tg_eventstream_feed(struct tg_eventstream *e, const char *buf, size_t len)
 {
 	const unsigned char *p = (const unsigned char *)buf;
 	int r = 0;
@@ -194,7 +195,7 @@ int tg_es_feed(struct tg_es *e, const char *buf, size_t len)
 	return 0;
 }
 
-int tg_es_finish(const struct tg_es *e)
+int tg_eventstream_finish(const struct tg_eventstream *e)
 {
 	if (e->error)
 		return -1;

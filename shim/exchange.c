@@ -9,11 +9,10 @@
 #include "digits.h"
 #include "log.h"
 #include "operation.h"
-#include "pid.h"
 #include "tags.h"
 #include "text.h"
 
-void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
+void tg_exchange_init(struct tg_exchange *x, const struct tg_provider *provider, const char *host)
 {
 	x->provider = provider;
 	x->host[0] = '\0';
@@ -27,7 +26,7 @@ void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider
 	x->start_mono_us = tg_mono_us();
 	x->first_body_mono_us = 0;
 	x->last_mono_us = 0;
-	tg_reqscan_begin(&x->req);
+	tg_reqscan_init(&x->req);
 	x->req_body_opaque = 0;
 	x->status = 0;
 	x->content_length = -1;
@@ -123,7 +122,7 @@ void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t 
 	}
 }
 
-void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len)
+void tg_exchange_request_feed(struct tg_exchange *x, const char *buf, size_t len)
 {
 	x->req_body_bytes += (int64_t)len;
 	if (!x->req_body_opaque)
@@ -192,8 +191,8 @@ void tg_exchange_response_headers_done(struct tg_exchange *x)
 		else
 			x->inspect_off = 1;
 	}
-	tg_usage_begin(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
-	               x->provider->name, x->kind, x->endpoint);
+	tg_usage_init(&x->usage, tg_wire_for_endpoint(x->endpoint, x->provider->wire),
+	              x->provider->name, x->kind, x->endpoint);
 	x->usage_live = 1;
 }
 
@@ -205,7 +204,7 @@ static void feed_usage(void *ctx, const char *buf, size_t len)
 		x->inspect_off = 1;
 }
 
-void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len)
+void tg_exchange_response_feed(struct tg_exchange *x, const char *buf, size_t len)
 {
 	int64_t now = tg_mono_us();
 	if (x->first_body_mono_us == 0 && len > 0)
@@ -260,9 +259,10 @@ void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t 
 		out[0] = '\0';
 }
 
-void tg_exchange_tags(const struct tg_exchange *x, char *out)
+void tg_exchange_origin(const struct tg_exchange *x, struct tg_call_origin *out)
 {
-	tg_attrib_call_tags(tg_config_get(), &x->req.info, x->header_tags, out);
+	out->req = &x->req.info;
+	out->header = x->header_tags;
 }
 
 void tg_exchange_refuse(struct tg_exchange *x, const char *policy)
@@ -277,11 +277,11 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
                       struct tg_gate_result *g)
 {
 	char deployment[TG_MODEL_MAX] = "";
-	char tags[TG_TAGS_MAX];
+	struct tg_call_origin origin;
 	size_t at, len;
 	x->gated = 1;
 	/* what the body said so far: all of it when the request was held */
-	tg_exchange_tags(x, tags);
+	tg_exchange_origin(x, &origin);
 	tg_exchange_requested_model(x, asked, TG_MODEL_MAX);
 	/* An Azure call names its deployment in the URL and may name a model
 	 * in its body: a model: scope matches either. */
@@ -295,7 +295,7 @@ void tg_exchange_gate(struct tg_exchange *x, int can_rewrite, char *asked,
 		.deployment = deployment,
 		.max_tokens = x->req.info.max_tokens,
 		.can_rewrite = can_rewrite,
-		.tags = tags,
+		.origin = &origin,
 	};
 	tg_gate_check(&call, g);
 }
@@ -360,23 +360,22 @@ static void call_size(const struct tg_exchange *x, const struct tg_usage *usage,
  * and what the response reported, whatever of either was seen. */
 static void end_scans(struct tg_exchange *x, struct tg_request_info *req, struct tg_usage *usage)
 {
-	tg_reqscan_end(&x->req, req);
+	tg_reqscan_finish(&x->req, req);
 	if (x->response_started && x->usage_live) {
 		tg_usage_request_thinking(&x->usage, req->thinking);
-		tg_usage_end(&x->usage, usage);
+		tg_usage_finish(&x->usage, usage);
 	} else {
 		memset(usage, 0, sizeof *usage);
 		usage->content_bytes = -1;
 	}
 }
 
-/* Who made the call, to where: the record's identifying fields. */
-static void record_origin(const struct tg_exchange *x, const struct tg_request_info *req,
-                          const struct tg_usage *usage, struct tg_record *r)
+/* To where, and when: the record's identifying fields.  Who made the call
+ * (pid, process, machine, tags) is the sink's to stamp, from tg_exchange_origin. */
+static void record_target(const struct tg_exchange *x, const struct tg_usage *usage,
+                          struct tg_record *r)
 {
-	const struct tg_config *cfg = tg_config_get();
 	r->ts_us = x->start_wall_us;
-	r->pid = (int32_t)tg_getpid();
 	r->status = x->status;
 	snprintf(r->provider, sizeof r->provider, "%s", x->provider->name);
 	copy_str(r->host, x->host);
@@ -384,9 +383,6 @@ static void record_origin(const struct tg_exchange *x, const struct tg_request_i
 	copy_str(r->operation, tg_operation_of(x->endpoint));
 	copy_str(r->request_id, x->request_id);
 	memcpy(r->response_id, usage->response_id, sizeof r->response_id);
-	memcpy(r->process, cfg->process, sizeof r->process);
-	memcpy(r->machine, cfg->machine, sizeof r->machine);
-	tg_attrib_call_tags(cfg, req, x->header_tags, r->tags);
 }
 
 /* The model served (the response's word first: it names the version),
@@ -483,7 +479,7 @@ int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *r,
 	release(x);
 
 	memset(r, 0, sizeof *r);
-	record_origin(x, &req, &usage, r);
+	record_target(x, &usage, r);
 	record_models(x, &req, &usage, r);
 	record_shape(x, complete, &req, &usage, r);
 	record_counts(x, &usage, r);

@@ -6,7 +6,9 @@
  * already removed); it decodes the Content-Encoding for inspection, drives
  * the request scanner and the provider's usage parser, and when the exchange
  * ends builds the ledger record; the transport that ended it hands the
- * record to the sink (tg_sink_commit, passed to the transport's init).
+ * record to the sink (tg_sink_commit, passed to the transport's init),
+ * with the call's origin (tg_exchange_origin), from which the sink stamps
+ * who made the call: the exchange reads no configuration.
  *
  * An exchange holds only metadata: header values are looked at for the few
  * fields a record keeps (host, content type and encoding, request id, the
@@ -26,14 +28,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "budget_gate.h"
 #include "decode.h"
 #include "estimate.h"
+#include "gate.h"
 #include "inject.h"
 #include "providers.h"
 #include "record.h"
 #include "reqscan.h"
 #include "usage.h"
+
+struct tg_call_origin;
 
 struct tg_exchange {
 	const struct tg_provider *provider;
@@ -70,7 +74,7 @@ struct tg_exchange {
 
 	int finished;
 
-	/* Budget outcome (budget_gate.h), recorded with the exchange. */
+	/* Budget outcome (gate.h), recorded with the exchange. */
 	int gated;                 /* the gate has decided for this request */
 	int req_headers;           /* the request's header block has been seen */
 	int expect_continue;       /* Expect: 100-continue: the body waits for the server */
@@ -83,20 +87,20 @@ struct tg_exchange {
 
 /* Starts an exchange on a connection to `provider`; `host` is the TLS server
  * name (replaced by the Host / :authority header when one is seen). */
-void tg_exchange_start(struct tg_exchange *x, const struct tg_provider *provider, const char *host);
+void tg_exchange_init(struct tg_exchange *x, const struct tg_provider *provider, const char *host);
 
 void tg_exchange_request_target(struct tg_exchange *x, const char *method, size_t mlen,
                                 const char *target, size_t tlen);
 void tg_exchange_request_header(struct tg_exchange *x, const char *name, size_t nlen,
                                 const char *value, size_t vlen);
-void tg_exchange_request_body(struct tg_exchange *x, const char *buf, size_t len);
+void tg_exchange_request_feed(struct tg_exchange *x, const char *buf, size_t len);
 
 /* The final response status (1xx responses are the transport's business). */
 void tg_exchange_response_status(struct tg_exchange *x, int status);
 void tg_exchange_response_header(struct tg_exchange *x, const char *name, size_t nlen,
                                  const char *value, size_t vlen);
 void tg_exchange_response_headers_done(struct tg_exchange *x);
-void tg_exchange_response_body(struct tg_exchange *x, const char *buf, size_t len);
+void tg_exchange_response_feed(struct tg_exchange *x, const char *buf, size_t len);
 
 /* 1 when the response is known to be whole although its transport end was
  * not seen: all of its Content-Length arrived, or the stream sent its own
@@ -107,14 +111,16 @@ int tg_exchange_response_whole(const struct tg_exchange *x);
 /* Ends the exchange: `complete` is 0 when it was cut off (connection closed,
  * stream reset).  Fills *out and *size (what a cost estimate goes by,
  * estimate.h) and releases the decoder; the caller commits the record
- * (tg_sink_commit).  Returns 0, or -1 if nothing at all was seen (no
+ * with the exchange's origin (tg_sink_commit), which stamps its pid,
+ * process and tags.  Returns 0, or -1 if nothing at all was seen (no
  * request target): such an exchange makes no record. */
 int tg_exchange_finish(struct tg_exchange *x, int complete, struct tg_record *out,
                        struct tg_call_size *size);
 
-/* The call's tags so far (attrib.h: the process's, the body's, the
- * header's) into out, TG_TAGS_MAX bytes. */
-void tg_exchange_tags(const struct tg_exchange *x, char *out);
+/* What the call says about whose it is so far (attrib.h: its body's
+ * fields, its x-tokenguard-tags header), pointing into x: valid while x
+ * is, and whole once tg_exchange_finish has run. */
+void tg_exchange_origin(const struct tg_exchange *x, struct tg_call_origin *out);
 
 /* The model the request asks for so far: the body's, else the path's. */
 void tg_exchange_requested_model(const struct tg_exchange *x, char *out, size_t n);

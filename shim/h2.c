@@ -32,12 +32,11 @@ int tg_h2_is_preface(const char *buf, size_t len)
 	return n == TG_H2_PREFACE_LEN ? 1 : -2;
 }
 
-int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb,
-    void *ctx)
+int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb, void *ctx)
 {
 	int i;
 
-	memset(o, 0, sizeof(*o));
+	memset(o, 0, sizeof *o);
 	o->cb = cb;
 	o->ctx = ctx;
 	for (i = 0; i < 2; i++) {
@@ -115,32 +114,29 @@ static int hd_apply_limit(struct tg_h2_dir *d)
 	return 0;
 }
 
-static void hd_emit(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir, const nghttp2_nv *nv)
+static void hd_emit(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir,
+                    const nghttp2_nv *nv)
 {
 	if (nv->namelen > 0 && nv->name[0] == ':')
 		d->block_is_trailer = 0;
 	d->block_fields++;
 	if (d->block_report && o->cb->on_header != NULL)
-		o->cb->on_header(o->ctx, d->block_stream, dir,
-		    (const char *)nv->name, nv->namelen,
-		    (const char *)nv->value, nv->valuelen);
+		o->cb->on_header(o->ctx, d->block_stream, dir, (const char *)nv->name, nv->namelen,
+		                 (const char *)nv->value, nv->valuelen);
 }
 
 /* Decodes the next piece of the current header block; with final set the
  * block must end exactly here. */
-static int hd_feed(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir, const unsigned char *in, size_t len, int final)
+static int hd_feed(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir,
+                   const unsigned char *in, size_t len, int final)
 {
 	for (;;) {
 		nghttp2_nv nv;
 		int flags = 0;
 #if NGHTTP2_VERSION_NUM >= 0x013c00
-		nghttp2_ssize rv = nghttp2_hd_inflate_hd3(d->hd, &nv, &flags,
-		    in, len, final);
+		nghttp2_ssize rv = nghttp2_hd_inflate_hd3(d->hd, &nv, &flags, in, len, final);
 #else
-		ssize_t rv = nghttp2_hd_inflate_hd2(d->hd, &nv, &flags,
-		    in, len, final);
+		ssize_t rv = nghttp2_hd_inflate_hd2(d->hd, &nv, &flags, in, len, final);
 #endif
 
 		if (rv < 0 || (size_t)rv > len)
@@ -171,8 +167,7 @@ static int block_begin(struct tg_h2_dir *d, int report, int end_stream)
 	return 0;
 }
 
-static int block_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir)
+static int block_end(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir)
 {
 	static const unsigned char none[1];
 	const struct tg_h2_callbacks *cb = o->cb;
@@ -183,8 +178,8 @@ static int block_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	if (!d->block_report)
 		return 0;
 	if (cb->on_headers_done != NULL)
-		cb->on_headers_done(o->ctx, d->block_stream, dir,
-		    d->block_end_stream, d->block_is_trailer);
+		cb->on_headers_done(o->ctx, d->block_stream, dir, d->block_end_stream,
+		                    d->block_is_trailer);
 	if (d->block_end_stream && cb->on_end_stream != NULL)
 		cb->on_end_stream(o->ctx, d->block_stream, dir);
 	return 0;
@@ -246,8 +241,7 @@ static int frame_begin(struct tg_h2_dir *d)
 		d->prefix_len = 8;
 		break;
 	case TG_H2_FRAME_SETTINGS:
-		if ((d->flags & TG_H2_FLAG_ACK) ? d->len != 0
-		    : d->len % SETTINGS_ENTRY_LEN != 0)
+		if ((d->flags & TG_H2_FLAG_ACK) ? d->len != 0 : d->len % SETTINGS_ENTRY_LEN != 0)
 			return -1;
 		break;
 	default:
@@ -265,8 +259,8 @@ static int frame_begin(struct tg_h2_dir *d)
 static int prefix_end(struct tg_h2_dir *d)
 {
 	int has_pad_byte = (d->flags & TG_H2_FLAG_PADDED) &&
-	    (d->type == TG_H2_FRAME_DATA || d->type == TG_H2_FRAME_HEADERS ||
-	    d->type == TG_H2_FRAME_PUSH_PROMISE);
+	                   (d->type == TG_H2_FRAME_DATA || d->type == TG_H2_FRAME_HEADERS ||
+	                    d->type == TG_H2_FRAME_PUSH_PROMISE);
 
 	if (!has_pad_byte)
 		return 0;
@@ -277,8 +271,7 @@ static int prefix_end(struct tg_h2_dir *d)
 	return 0;
 }
 
-static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir)
+static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir)
 {
 	const struct tg_h2_callbacks *cb = o->cb;
 
@@ -297,19 +290,17 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 		break;
 	case TG_H2_FRAME_RST_STREAM:
 		if (cb->on_reset != NULL)
-			cb->on_reset(o->ctx, d->stream_id, dir,
-			    tg_get_be32(d->scratch));
+			cb->on_reset(o->ctx, d->stream_id, dir, tg_get_be32(d->scratch));
 		break;
 	case TG_H2_FRAME_WINDOW_UPDATE:
 		if (cb->on_window_update != NULL)
 			cb->on_window_update(o->ctx, d->stream_id, dir,
-			    tg_get_be32(d->scratch) & TG_H2_ID_MASK);
+			                     tg_get_be32(d->scratch) & TG_H2_ID_MASK);
 		break;
 	case TG_H2_FRAME_GOAWAY:
 		if (cb->on_goaway != NULL)
-			cb->on_goaway(o->ctx, dir,
-			    tg_get_be32(d->scratch) & TG_H2_ID_MASK,
-			    tg_get_be32(d->scratch + 4));
+			cb->on_goaway(o->ctx, dir, tg_get_be32(d->scratch) & TG_H2_ID_MASK,
+			              tg_get_be32(d->scratch + 4));
 		break;
 	default:
 		break;
@@ -319,8 +310,7 @@ static int frame_end(struct tg_h2_observer *o, struct tg_h2_dir *d,
 
 /* Moves on from a finished phase to the next one with bytes to read,
  * ending the frame when none is left. */
-static int advance(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir)
+static int advance(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir)
 {
 	d->have = 0;
 	if (d->phase < TG_H2_PH_PREFIX && d->prefix_len > 0) {
@@ -338,12 +328,10 @@ static int advance(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	return frame_end(o, d, dir);
 }
 
-static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir,
-    const unsigned char *e)
+static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir, const unsigned char *e)
 {
 	/* What one side advertises bounds the other side's encoder. */
-	struct tg_h2_dir *peer = &o->dir[dir == TG_DIR_REQUEST ?
-	    TG_DIR_RESPONSE : TG_DIR_REQUEST];
+	struct tg_h2_dir *peer = &o->dir[dir == TG_DIR_REQUEST ? TG_DIR_RESPONSE : TG_DIR_REQUEST];
 	unsigned id = tg_get_be16(e);
 	uint32_t value = tg_get_be32(e + 2);
 
@@ -354,16 +342,15 @@ static void settings_entry(struct tg_h2_observer *o, enum tg_dir dir,
 }
 
 /* n bytes of payload proper; d->body_left still counts them. */
-static int body(struct tg_h2_observer *o, struct tg_h2_dir *d,
-    enum tg_dir dir, const unsigned char *p, size_t n)
+static int body(struct tg_h2_observer *o, struct tg_h2_dir *d, enum tg_dir dir,
+                const unsigned char *p, size_t n)
 {
 	size_t k;
 
 	switch (d->type) {
 	case TG_H2_FRAME_DATA:
 		if (o->cb->on_data != NULL)
-			o->cb->on_data(o->ctx, d->stream_id, dir,
-			    (const char *)p, n);
+			o->cb->on_data(o->ctx, d->stream_id, dir, (const char *)p, n);
 		return 0;
 	case TG_H2_FRAME_HEADERS:
 	case TG_H2_FRAME_PUSH_PROMISE:
@@ -389,8 +376,7 @@ static int body(struct tg_h2_observer *o, struct tg_h2_dir *d,
 	}
 }
 
-static int feed(struct tg_h2_observer *o, enum tg_dir dir,
-    const unsigned char *p, size_t len)
+static int feed(struct tg_h2_observer *o, enum tg_dir dir, const unsigned char *p, size_t len)
 {
 	struct tg_h2_dir *d = &o->dir[dir];
 	size_t n;
@@ -454,8 +440,7 @@ static int feed(struct tg_h2_observer *o, enum tg_dir dir,
 	return 0;
 }
 
-int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf,
-    size_t len)
+int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf, size_t len)
 {
 	if (dir != TG_DIR_REQUEST && dir != TG_DIR_RESPONSE)
 		return -1;

@@ -78,32 +78,29 @@ static inline void tg_h2_frame_head_put(unsigned char *p, uint32_t len, uint8_t 
 struct tg_h2_callbacks {
 	/* Pseudo-header fields (:method :path :authority :status ...) come
 	 * first, as on the wire; trailer fields are reported the same way. */
-	void (*on_header)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    const char *name, size_t nlen, const char *value, size_t vlen);
+	void (*on_header)(void *ctx, uint32_t stream_id, enum tg_dir dir, const char *name,
+	                  size_t nlen, const char *value, size_t vlen);
 	/* is_trailer: the block held no pseudo-header field, which HTTP/2
 	 * allows only for trailers (RFC 9113 8.1). */
-	void (*on_headers_done)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    int end_stream, int is_trailer);
+	void (*on_headers_done)(void *ctx, uint32_t stream_id, enum tg_dir dir, int end_stream,
+	                        int is_trailer);
 	/* DATA payload, padding removed, in as many pieces as it arrived. */
-	void (*on_data)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    const char *buf, size_t len);
+	void (*on_data)(void *ctx, uint32_t stream_id, enum tg_dir dir, const char *buf,
+	                size_t len);
 	/* END_STREAM from dir's side, on DATA or after on_headers_done. */
 	void (*on_end_stream)(void *ctx, uint32_t stream_id, enum tg_dir dir);
 	/* RST_STREAM sent by dir's side. */
-	void (*on_reset)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    uint32_t error_code);
+	void (*on_reset)(void *ctx, uint32_t stream_id, enum tg_dir dir, uint32_t error_code);
 	/* GOAWAY sent by dir's side. */
-	void (*on_goaway)(void *ctx, enum tg_dir dir, uint32_t last_stream_id,
-	    uint32_t error_code);
+	void (*on_goaway)(void *ctx, enum tg_dir dir, uint32_t last_stream_id, uint32_t error_code);
 	/* Flow control (RFC 9113 6.9), for a caller that holds frames back
 	 * and must know when the sender can send no more: a DATA frame's
 	 * length as the windows count it (padding included), reported when
 	 * its header is read; a WINDOW_UPDATE (stream 0: the connection);
 	 * a SETTINGS_INITIAL_WINDOW_SIZE. */
-	void (*on_data_frame)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    uint32_t flow_len);
+	void (*on_data_frame)(void *ctx, uint32_t stream_id, enum tg_dir dir, uint32_t flow_len);
 	void (*on_window_update)(void *ctx, uint32_t stream_id, enum tg_dir dir,
-	    uint32_t increment);
+	                         uint32_t increment);
 	void (*on_initial_window)(void *ctx, enum tg_dir dir, uint32_t value);
 };
 
@@ -158,14 +155,12 @@ int tg_h2_is_preface(const char *buf, size_t len);
 
 /* Allocates the two HPACK inflaters.  cb (not NULL) is kept by pointer and
  * must outlive the observer.  0, or -1 (nothing to free then). */
-int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb,
-    void *ctx);
+int tg_h2_init(struct tg_h2_observer *o, const struct tg_h2_callbacks *cb, void *ctx);
 
 /* Feeds the next len bytes of direction dir (request bytes must start with
  * the preface).  0, or -1 once observation is impossible: bad preface,
  * framing error, HPACK failure; -1 is sticky for both directions. */
-int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf,
-    size_t len);
+int tg_h2_feed(struct tg_h2_observer *o, enum tg_dir dir, const char *buf, size_t len);
 
 /* Where one direction's byte stream stands, for a caller that must cut or
  * splice whole frames (budget refusals): before the next byte fed, is it

@@ -27,9 +27,9 @@
 #include <sys/socket.h>
 
 #include "attrib.h"
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
+#include "gate.h"
 #include "log.h"
 #include "resolve.h"
 #include "sink.h"

@@ -8,7 +8,7 @@
 #include "tags.h"
 
 /* What a request body is read for, compiled once into a path trie
- * (json_scan.h): messages, tools and the rest are only checked. */
+ * (json.h): messages, tools and the rest are only checked. */
 enum { P_MODEL, P_STREAM, P_INCLUDE_USAGE, P_MAX_TOKENS, P_THINKING, P_CAP_PARENT,
        P_USER, P_USER_ID, P_SAFETY_ID, P_META };
 
@@ -117,7 +117,7 @@ static void on_json(void *ctx, const struct tg_json_scanner *s, const struct tg_
 	}
 }
 
-void tg_reqscan_begin(struct tg_reqscan *r)
+void tg_reqscan_init(struct tg_reqscan *r)
 {
 	struct tg_request_info *in = &r->info;
 
@@ -135,7 +135,7 @@ void tg_reqscan_begin(struct tg_reqscan *r)
 	pthread_once(&paths_once, compile_paths);
 	/* Only if the patterns were wrong (the unit tests check): the body is
 	 * then checked and nothing read from it. */
-	tg_json_reset_paths(&r->json, paths_failed ? NULL : &paths, paths_failed ? NULL : on_json, in);
+	tg_json_init_paths(&r->json, paths_failed ? NULL : &paths, paths_failed ? NULL : on_json, in);
 }
 
 int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
@@ -147,9 +147,9 @@ int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len)
 	return 0;
 }
 
-void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out)
+void tg_reqscan_finish(struct tg_reqscan *r, struct tg_request_info *out)
 {
-	if (tg_json_finish(&r->json) != 1)
+	if (tg_json_finish(&r->json) != 0)
 		r->info.malformed = 1;
 	/* a key not seen in a body not read to its end may still be there */
 	if (r->info.malformed)

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "json_scan.h"
+#include "json.h"
 #include "record.h"
 
 #define TG_REQ_USER_MAX     128  /* end-user id kept, NUL included */
@@ -77,13 +77,13 @@ struct tg_reqscan {
 	struct tg_json_scanner json;
 };
 
-void tg_reqscan_begin(struct tg_reqscan *r);
+void tg_reqscan_init(struct tg_reqscan *r);
 
 /* Request body bytes, any slicing; -1 once the body is not JSON. */
 int tg_reqscan_feed(struct tg_reqscan *r, const char *buf, size_t len);
 
 /* Fills out with what was found; the body is taken to end here. */
-void tg_reqscan_end(struct tg_reqscan *r, struct tg_request_info *out);
+void tg_reqscan_finish(struct tg_reqscan *r, struct tg_request_info *out);
 
 /* The model named by a request path (no query): Gemini
  * ".../models/NAME:method" (also the Vertex AI form), Bedrock

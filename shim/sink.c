@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "config.h"
 #include "ledger.h"
 #include "ledger_budget.h"
@@ -207,8 +208,23 @@ void tg_sink_observe(tg_commit_observer fn)
 	sink.observer = fn;
 }
 
-void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size)
+/* Who made the call: what the exchange leaves to the process's
+ * configuration.  Before the sink's lock: a hashed user id may read the
+ * ledger's key. */
+static void stamp_origin(struct tg_record *r, const struct tg_call_origin *origin)
 {
+	const struct tg_config *cfg = tg_config_get();
+
+	r->pid = (int32_t)tg_getpid();
+	memcpy(r->process, cfg->process, sizeof r->process);
+	memcpy(r->machine, cfg->machine, sizeof r->machine);
+	tg_attrib_call_tags(cfg, origin->req, origin->header, r->tags);
+}
+
+void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size,
+                    const struct tg_call_origin *origin)
+{
+	stamp_origin(r, origin);
 	pthread_mutex_lock(&sink.lock);
 	const struct tg_price *p = price(r, size);
 	const char *family = tg_price_family(p, r->model);

@@ -24,17 +24,22 @@
 
 #define TG_SINK_RETRY_S 30
 
+struct tg_call_origin;
 struct tg_ledger;
 struct tg_prices;
 
-/* Prices r (cost_usd, TG_REC_UNPRICED; an estimate from size where the
- * cost is not measured, estimate.h) and appends it to the ledger, with
- * the spend totals of every scope it belongs to. */
-void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size);
+/* Stamps who made r (this process's pid and process name, the call's
+ * tags from origin and the configuration: attrib.h), prices it
+ * (cost_usd, TG_REC_UNPRICED; an estimate from size where the cost is
+ * not measured, estimate.h) and appends it to the ledger, with the spend
+ * totals of every scope it belongs to.  A tg_commit_fn
+ * (transport_h1.h). */
+void tg_sink_commit(struct tg_record *r, const struct tg_call_size *size,
+                    const struct tg_call_origin *origin);
 
 /* Called under the sink's lock with each priced record before it is
  * appended, and the model family its spend counts under: the budget
- * gate's session spend (budget_gate.h) registers itself, so the storage
+ * gate's session spend (gate.h) registers itself, so the storage
  * path calls into no budget code.  One observer; set once at
  * initialisation, before any call is observed. */
 typedef void (*tg_commit_observer)(const struct tg_record *r, const char *model_family);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "attrib.h"
-#include "budget_gate.h"
+#include "gate.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"
@@ -26,12 +26,15 @@ static void finish_oldest(struct tg_h1_transport *t, int complete)
 	struct tg_exchange *x = oldest(t);
 	struct tg_record r;
 	struct tg_call_size size;
+	struct tg_call_origin origin;
 	if (!x)
 		return;
 	t->head = (t->head + 1) % TG_H1_INFLIGHT_MAX;
 	t->count--;
-	if (tg_exchange_finish(x, complete, &r, &size) == 0)
-		t->commit(&r, &size);
+	if (tg_exchange_finish(x, complete, &r, &size) == 0) {
+		tg_exchange_origin(x, &origin);
+		t->commit(&r, &size, &origin);
+	}
 	free(x);
 }
 
@@ -55,7 +58,7 @@ static void on_request(void *ctx, const char *method, size_t mlen, const char *t
 		stop_observing(t, "too many pipelined requests");
 		return;
 	}
-	tg_exchange_start(x, t->provider, t->sni);
+	tg_exchange_init(x, t->provider, t->sni);
 	tg_exchange_request_target(x, method, mlen, target, tlen);
 	t->inflight[(t->head + t->count) % TG_H1_INFLIGHT_MAX] = x;
 	t->count++;
@@ -80,7 +83,7 @@ static void on_request_body(void *ctx, const char *buf, size_t len)
 {
 	struct tg_h1_transport *t = ctx;
 	if (newest(t))
-		tg_exchange_request_body(newest(t), buf, len);
+		tg_exchange_request_feed(newest(t), buf, len);
 }
 
 static void on_request_done(void *ctx)
@@ -131,7 +134,7 @@ static void on_response_body(void *ctx, const char *buf, size_t len)
 {
 	struct tg_h1_transport *t = ctx;
 	if (oldest(t))
-		tg_exchange_response_body(oldest(t), buf, len);
+		tg_exchange_response_feed(oldest(t), buf, len);
 }
 
 static void on_response_done(void *ctx)

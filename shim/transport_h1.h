@@ -22,7 +22,9 @@
  * this size; a larger one is sent as it comes and decided on what was seen. */
 #define TG_H1_HOLD_MAX (1024 * 1024)
 
-typedef void (*tg_commit_fn)(struct tg_record *r, const struct tg_call_size *size);
+struct tg_call_origin;
+typedef void (*tg_commit_fn)(struct tg_record *r, const struct tg_call_size *size,
+                             const struct tg_call_origin *origin);
 
 struct tg_h1_transport {
 	struct tg_h1_parser request;

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget_gate.h"
+#include "attrib.h"
 #include "byteorder.h"
 #include "digits.h"
+#include "gate.h"
 #include "log.h"
 #include "refusal.h"
 #include "rewrite.h"
@@ -41,7 +42,7 @@ static struct tg_h2_stream *stream_open(struct tg_h2_transport *t, uint32_t id)
 	struct tg_exchange *x = malloc(sizeof *x);
 	if (!x)
 		return NULL;
-	tg_exchange_start(x, t->provider, t->sni);
+	tg_exchange_init(x, t->provider, t->sni);
 	s->id = id;
 	s->informational = 0;
 	s->headers_unsent = 0;
@@ -54,10 +55,13 @@ static void stream_end(struct tg_h2_transport *t, struct tg_h2_stream *s, int co
 {
 	struct tg_record r;
 	struct tg_call_size size;
-	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0)
-		t->commit(&r, &size);
-	else
+	struct tg_call_origin origin;
+	if (record && tg_exchange_finish(s->x, complete, &r, &size) == 0) {
+		tg_exchange_origin(s->x, &origin);
+		t->commit(&r, &size, &origin);
+	} else {
 		tg_exchange_discard(s->x);
+	}
 	free(s->x);
 	s->x = NULL;
 	s->id = 0;
@@ -132,9 +136,9 @@ static void on_data(void *ctx, uint32_t id, enum tg_dir dir, const char *buf, si
 	if (!s)
 		return;
 	if (dir == TG_DIR_REQUEST)
-		tg_exchange_request_body(s->x, buf, len);
+		tg_exchange_request_feed(s->x, buf, len);
 	else if (s->x->response_started)
-		tg_exchange_response_body(s->x, buf, len);
+		tg_exchange_response_feed(s->x, buf, len);
 }
 
 static void on_end_stream(void *ctx, uint32_t id, enum tg_dir dir)

@@ -40,7 +40,7 @@ static unsigned quirks_of(const char *provider, const char *endpoint)
  * its plain bodies and the documents of its streams, whose paths differ
  * (message.usage in Anthropic's message_start, response.usage in the
  * Responses API's events, a leading [] in Gemini's JSON array stream).
- * Each table is compiled once into a trie (json_scan.h) that the scanner
+ * Each table is compiled once into a trie (json.h) that the scanner
  * follows as it reads, so a value is matched as it starts, and whatever
  * no rule reaches (message text, deltas, embeddings) is only checked. */
 struct tg_usage_rule {
@@ -453,7 +453,7 @@ static void apply_rule(struct tg_usage_parser *p, const struct tg_usage_rule *r,
 	}
 	if (r->slot == R_CHUNK) {
 		/* its text came in pieces (on_piece); the string ends here */
-		if (ev->type == TG_JSON_STRING && tg_b64json_end(&p->chunk) < 0)
+		if (ev->type == TG_JSON_STRING && tg_b64json_finish(&p->chunk) < 0)
 			p->malformed = 1;
 		return;
 	}
@@ -504,16 +504,16 @@ static void on_piece(void *ctx, int match, const char *buf, size_t len)
 	struct tg_usage_parser *p = ctx;
 
 	if (p->rules[match].slot == R_CHUNK)
-		tg_b64json_text(&p->chunk, buf, len);
+		tg_b64json_feed(&p->chunk, buf, len);
 }
 
 /* Each SSE event and each event stream message holds one JSON document. */
 static void doc_begin(struct tg_usage_parser *p)
 {
-	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	tg_json_init_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	if (p->chunk.paths) {
 		/* a chunk cut short by a broken message is dropped */
-		tg_b64json_end(&p->chunk);
+		tg_b64json_finish(&p->chunk);
 		tg_json_on_pieces(&p->json, on_piece);
 	}
 	p->event_len = 0;
@@ -545,7 +545,7 @@ static void doc_end(struct tg_usage_parser *p)
 		p->terminal_seen = 1;
 	if (p->event_len == 0 || (p->event_len == 6 && p->done_match == 6))
 		return;
-	if (tg_json_finish(&p->json) != 1)
+	if (tg_json_finish(&p->json) != 0)
 		p->malformed = 1;
 }
 
@@ -603,10 +603,10 @@ static void es_end(void *ctx)
 	doc_end(ctx);
 }
 
-static const struct tg_es_callbacks es_cbs = { es_begin, es_payload, es_end };
+static const struct tg_eventstream_callbacks es_cbs = { es_begin, es_payload, es_end };
 
-void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
-                    enum tg_body_kind kind, const char *endpoint)
+void tg_usage_init(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
+                   enum tg_body_kind kind, const char *endpoint)
 {
 	int i;
 	size_t t = table_of(wire);
@@ -637,11 +637,11 @@ void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *pr
 		p->raw[i] = TG_COUNT_UNKNOWN;
 	p->model[0] = '\0';
 	p->response_id[0] = '\0';
-	tg_json_reset_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
+	tg_json_init_paths(&p->json, p->paths, p->paths ? on_json : NULL, p);
 	tg_b64json_init(&p->chunk, wire == TG_WIRE_BEDROCK && kind == TG_BODY_EVENTSTREAM ?
 	                paths_of(CHUNK_TABLE) : NULL, on_chunk_json, p);
 	tg_sse_init(&p->sse, &sse_cbs, p);
-	tg_es_init(&p->es, &es_cbs, p);
+	tg_eventstream_init(&p->es, &es_cbs, p);
 }
 
 int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
@@ -655,7 +655,7 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len)
 		r = tg_sse_feed(&p->sse, buf, len);
 		break;
 	case TG_BODY_EVENTSTREAM:
-		r = tg_es_feed(&p->es, buf, len);
+		r = tg_eventstream_feed(&p->es, buf, len);
 		break;
 	default:
 		r = tg_json_feed(&p->json, buf, len);
@@ -794,7 +794,7 @@ static void normalise(const struct tg_usage_parser *p, struct tg_counts *c)
 	}
 }
 
-void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
+void tg_usage_finish(struct tg_usage_parser *p, struct tg_usage *out)
 {
 	struct tg_counts *c = &out->counts;
 
@@ -805,11 +805,11 @@ void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out)
 				p->malformed = 1;
 			break;
 		case TG_BODY_EVENTSTREAM:
-			if (tg_es_finish(&p->es) != 0)
+			if (tg_eventstream_finish(&p->es) != 0)
 				p->malformed = 1;
 			break;
 		default:
-			if (tg_json_finish(&p->json) != 1)
+			if (tg_json_finish(&p->json) != 0)
 				p->malformed = 1;
 			break;
 		}

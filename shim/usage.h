@@ -6,7 +6,7 @@
  * model's own events base64-encoded) fed in arbitrary slices, and struct
  * tg_usage, what it found,
  * normalised to ledger/record.h.  Fixed size, no allocation; usable after
- * memset 0 + tg_usage_begin.
+ * memset 0 + tg_usage_init.
  *
  * Provider counts are read where each API puts them and always replace
  * what was read before: streamed counts are cumulative (Anthropic
@@ -75,7 +75,7 @@
 
 #include "b64json.h"
 #include "eventstream.h"
-#include "json_scan.h"
+#include "json.h"
 #include "record.h"
 #include "sse.h"
 #include "wire.h"
@@ -159,12 +159,12 @@ struct tg_usage_parser {
 	char response_id[TG_ID_MAX];
 	struct tg_json_scanner json;
 	struct tg_sse sse;
-	struct tg_es es;
+	struct tg_eventstream es;
 	struct tg_b64json chunk;   /* Bedrock InvokeModelWithResponseStream: a chunk's own event */
 };
 
-void tg_usage_begin(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
-                    enum tg_body_kind kind, const char *endpoint);
+void tg_usage_init(struct tg_usage_parser *p, enum tg_wire wire, const char *provider,
+                   enum tg_body_kind kind, const char *endpoint);
 
 /* Decoded body bytes, any slicing; -1 once the body is unparseable (the
  * caller then stops feeding), else 0. */
@@ -173,11 +173,11 @@ int tg_usage_feed(struct tg_usage_parser *p, const char *buf, size_t len);
 /* What the request said about thinking (struct tg_request_info.thinking:
  * 1, 0, or -1 unknown, the default): Anthropic's reasoning count is 0
  * when the request did not enable thinking and the response gives no
- * breakdown.  Call before tg_usage_end. */
+ * breakdown.  Call before tg_usage_finish. */
 void tg_usage_request_thinking(struct tg_usage_parser *p, int thinking);
 
 /* Normalises and reports what was seen; the body is taken to end here. */
-void tg_usage_end(struct tg_usage_parser *p, struct tg_usage *out);
+void tg_usage_finish(struct tg_usage_parser *p, struct tg_usage *out);
 
 /* 0 when every wire's rule table compiles into a path trie, else -1 (the
  * parser then reads no usage at all); for the tests. */

@@ -82,7 +82,6 @@ struct consumer {
 
 /* ---- delivery ---- */
 
-
 /* The environment of the command: ours without any TOKENGUARD_ALERT_*
  * (a field the alert does not know must be unset, not inherited), then
  * the alert's.  Returns a NULL-terminated array (free_env it) or NULL. */

@@ -255,7 +255,7 @@ static int cmd_rm_reset(const struct tg_report *rep, int reset)
 	if (!reset) {
 		rc = tg_ledger_policy_rm(l, name);
 	} else {
-		rc = tg_ledger_budget_reset(l, name, rep->now_us);
+		rc = tg_ledger_policy_reset(l, name, rep->now_us);
 		if (rc == 0 || rc == TG_EINVAL)
 			find_stored(l, name, &p);  /* to say until when, or why not */
 	}

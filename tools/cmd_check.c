@@ -77,7 +77,7 @@ static int filter_scope(const struct tg_filter *f, struct tg_policy *p)
 static int sum(const struct tg_report *rep, struct tg_ledger *l, struct sums *s)
 {
 	struct tg_policy scope;
-	struct tg_total t;
+	struct tg_total t = { 0 };   /* not written when the sum fails early */
 	int rc;
 
 	memset(s, 0, sizeof *s);
@@ -270,7 +270,7 @@ int tg_cmd_check(const struct tg_report *rep, struct tg_ledger *l)
 	        unknown ? reason : "");
 	if (!unknown && (s.unpriced || s.usage_unknown))
 		fprintf(f, "tokenguard: note: cost unknown for %lld %s (%lld unpriced, %lld without "
-		        "usage): %s\n", (long long)(s.unpriced + s.usage_unknown),
+		        "usage): %s\n", (long long)s.unpriced + s.usage_unknown,
 		        calls(s.unpriced + s.usage_unknown), (long long)s.unpriced,
 		        (long long)s.usage_unknown, s.usd_estimated > 0
 		        ? "in the USD sum at an estimate, as budgets count them (~)"

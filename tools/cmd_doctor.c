@@ -235,7 +235,7 @@ static void fleet_state(const struct tg_report *rep, int *attention)
 {
 	static struct tg_policy p[TG_STORED_POLICIES_MAX + TG_ENV_POLICIES_MAX];
 	const char *url = tg_setting(TG_SET_FLEET_REDIS);
-	struct tg_fleet_sync st;
+	struct tg_fleet_sync st = { 0 };
 	struct tg_ledger *l;
 	char err[256], shown[TG_FLEET_WHERE_MAX];
 	int n = 0, has = 0;

@@ -304,8 +304,7 @@ static void budget_table(const struct tg_report *rep, const struct tg_estimate_b
 		fprintf(f, "%s\n", cell[i][BC_COLS - 1]);
 	}
 	free(cell);
-	for (int i = 0; i < b->n; i++)
-	{
+	for (int i = 0; i < b->n; i++) {
 		if (b->rows[i].v.fallback_note)
 			fprintf(f, "%s: %s\n", b->rows[i].policy.name, b->rows[i].v.fallback_note);
 		if (b->rows[i].v.fleet_note)

@@ -66,7 +66,6 @@ static char *group_labels(const struct tg_report *rep, const struct tg_agg_group
 	return text;
 }
 
-
 static int64_t calls(const struct tg_agg_sums *s) { return s->t.calls; }
 static int64_t blocked(const struct tg_agg_sums *s) { return s->t.blocked; }
 static int64_t unpriced(const struct tg_agg_sums *s) { return s->t.unpriced; }

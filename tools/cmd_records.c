@@ -562,6 +562,7 @@ static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *
 
 	tg_stop_on_signals();
 	signal(SIGPIPE, SIG_IGN);   /* a reader gone is EPIPE, an exit 0 */
+	/* cppcheck-suppress autoVariables ; cleared below, before seen goes */
 	c->seen = &seen;
 	c->newest_us = INT64_MIN;
 	while (!tg_stop_signal) {
@@ -593,6 +594,7 @@ static int follow(const struct tg_report *rep, struct tg_ledger *l, struct ctx *
 		nanosleep(&nap, NULL);   /* a signal cuts it short */
 	}
 	tg_printed_free(&seen);
+	c->seen = NULL;
 	return rc;
 }
 

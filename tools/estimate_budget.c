@@ -122,7 +122,7 @@ static void decide(const struct tg_quote *q, const char *model, int64_t max_toke
 	b->merged.verdict = TG_VERDICT_ALLOW;
 	b->merged.new_max_tokens = -1;
 	for (int i = 0; i < b->n; i++) {
-		tg_budget_decide(&b->rows[i].policy, &b->rows[i].spend, &c, &b->rows[i].v);
+		tg_policy_decide(&b->rows[i].policy, &b->rows[i].spend, &c, &b->rows[i].v);
 		tg_verdict_merge(&b->merged, &b->rows[i].policy, &b->rows[i].v);
 	}
 }

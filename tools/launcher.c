@@ -235,13 +235,17 @@ int main(int argc, char **argv)
 			struct tg_policy p;
 			char err[256];
 			size_t old = budgets ? strlen(budgets) : 0;
+			char *grown;
 
 			if (tg_policy_parse(optarg, &p, err, sizeof err) ||
 			    tg_policy_zone_ready(&p, err, sizeof err))
 				return fail("--budget \"%s\": %s; see tokenguard-report --help, Budgets",
 				            optarg, err);
-			if (!(budgets = realloc(budgets, old + strlen(optarg) + 2)))
+			if (!(grown = realloc(budgets, old + strlen(optarg) + 2))) {
+				free(budgets);
 				return fail("out of memory");
+			}
+			budgets = grown;
 			sprintf(budgets + old, "%s%s", old ? ";" : "", optarg);
 			break;
 		}

@@ -323,7 +323,7 @@ static int append(struct tg_sync_redis *r, struct round *q, int i, const char *m
 		hset[2 + 2 * k] = fields[k];
 		hset[3 + 2 * k] = values[k];
 	}
-	snprintf(expire, sizeof expire, "%lld", (long long)(s->reset_us / 1000000 + EXPIRE_MARGIN_S));
+	snprintf(expire, sizeof expire, "%lld", (long long)(s->reset_us / 1000000) + EXPIRE_MARGIN_S);
 	if (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
 	    redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK ||
 	    redisAppendCommandArgv(r->c, 2, get, NULL) != REDIS_OK)
@@ -360,7 +360,7 @@ static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *
 static int put_state(struct tg_ledger *l, struct tg_sync_redis *r, struct round *q, int m,
                      int64_t interval_us, int64_t fresh_us, int64_t now, const char *err)
 {
-	struct tg_fleet_sync s;
+	struct tg_fleet_sync s = { 0 };
 	int has = 0;
 
 	if (tg_fleet_sync_get(l, &s, &has) != 0 || !has)

@@ -8,7 +8,6 @@
 #include "when.h"
 #include "zone.h"
 
-
 static int days_in_month(int64_t y, int m)
 {
 	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };

@@ -1,4 +1,4 @@
-/* sources: shim/b64json.c shim/json_scan.c */
+/* sources: shim/b64json.c shim/json.c */
 /* fuzz_b64json.c - libFuzzer target for the incremental base64 decoder and
  * the JSON documents it carries (shim/b64json.c), Bedrock
  * InvokeModelWithResponseStream's chunks.
@@ -49,8 +49,8 @@ static long decode(const char *text, size_t n, size_t cut, uint8_t *out)
 	size_t w;
 
 	tg_b64_init(&b);
-	w = tg_b64_decode(&b, text, cut, out);
-	w += tg_b64_decode(&b, text + cut, n - cut, out + w);
+	w = tg_b64_feed(&b, text, cut, out);
+	w += tg_b64_feed(&b, text + cut, n - cut, out + w);
 	if (w > n / 4 * 3 + 3)
 		abort();
 	return tg_b64_finish(&b) == 0 ? (long)w : -1;
@@ -75,9 +75,9 @@ static int through_scanner(const struct tg_json_paths *t, const char *text, size
 
 	seen = 14695981039346656037u;
 	tg_b64json_init(&d, t, on_value, NULL);
-	tg_b64json_text(&d, text, cut);
-	tg_b64json_text(&d, text + cut, n - cut);
-	r = tg_b64json_end(&d);
+	tg_b64json_feed(&d, text, cut);
+	tg_b64json_feed(&d, text + cut, n - cut);
+	r = tg_b64json_finish(&d);
 	*h = seen;
 	return r;
 }

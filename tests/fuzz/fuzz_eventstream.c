@@ -35,7 +35,7 @@ static void begin(void *ctx, const char *type, const char *kind)
 {
 	struct run *r = ctx;
 
-	if (r->open || strlen(type) >= TG_ES_TYPE_MAX || strlen(kind) >= TG_ES_TYPE_MAX)
+	if (r->open || strlen(type) >= TG_EVENTSTREAM_TYPE_MAX || strlen(kind) >= TG_EVENTSTREAM_TYPE_MAX)
 		abort();
 	r->open = 1;
 	mix(r, type, strlen(type) + 1);
@@ -61,7 +61,7 @@ static void end(void *ctx)
 	mix(r, "E", 1);
 }
 
-static const struct tg_es_callbacks cbs = { begin, payload, end };
+static const struct tg_eventstream_callbacks cbs = { begin, payload, end };
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -94,18 +94,18 @@ static void fix_crcs(unsigned char *buf, size_t n)
 
 static int parse(const char *s, size_t n, size_t cut, struct run *r)
 {
-	static struct tg_es e;
+	static struct tg_eventstream e;
 	int rc;
 
 	memset(r, 0, sizeof *r);
-	tg_es_init(&e, &cbs, r);
-	rc = tg_es_feed(&e, s, cut);
-	if (tg_es_feed(&e, s + cut, n - cut) < 0)
+	tg_eventstream_init(&e, &cbs, r);
+	rc = tg_eventstream_feed(&e, s, cut);
+	if (tg_eventstream_feed(&e, s + cut, n - cut) < 0)
 		rc = -1;
 	else if (rc < 0)
 		abort();        /* not sticky */
 	if (rc == 0)
-		rc = tg_es_finish(&e);
+		rc = tg_eventstream_finish(&e);
 	mix(r, &rc, sizeof rc);
 	return rc;
 }

@@ -1,4 +1,4 @@
-/* sources: shim/json_scan.c */
+/* sources: shim/json.c */
 /* fuzz_json.c - libFuzzer target for the streaming JSON scanner.
  *
  * The first two bytes say where to cut the rest, which is one document.
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_scan.h"
+#include "json.h"
 
 struct run {
 	uint64_t h;
@@ -108,10 +108,10 @@ static int scan(const char *s, size_t n, size_t cut, const struct tg_json_paths 
 	r->piece_len = 0;
 	r->n = n;
 	if (t) {
-		tg_json_reset_paths(&js, t, on_match, r);
+		tg_json_init_paths(&js, t, on_match, r);
 		tg_json_on_pieces(&js, on_piece);
 	} else
-		tg_json_reset(&js, on_event, r);
+		tg_json_init(&js, on_event, r);
 	rc = tg_json_feed(&js, s, cut);
 	if (tg_json_feed(&js, s + cut, n - cut) < 0)
 		rc = -1;

@@ -1,4 +1,4 @@
-/* sources: shim/rewrite.c shim/reqscan.c shim/json_scan.c ledger/record.c ledger/tags.c */
+/* sources: shim/rewrite.c shim/reqscan.c shim/json.c ledger/record.c ledger/tags.c */
 /* fuzz_rewrite.c - libFuzzer target for the request scanner and the
  * HTTP/1.1 request rewriter (budget downgrade and clamp).
  *
@@ -70,9 +70,9 @@ static void scan(const char *body, size_t n, struct tg_request_info *info)
 {
 	static struct tg_reqscan rs;    /* large: off the stack */
 
-	tg_reqscan_begin(&rs);
+	tg_reqscan_init(&rs);
 	tg_reqscan_feed(&rs, body, n);
-	tg_reqscan_end(&rs, info);
+	tg_reqscan_finish(&rs, info);
 }
 
 /* The request line's path (no query) of buf[0..len), NUL-terminated. */

@@ -1,4 +1,4 @@
-/* sources: shim/usage.c shim/operation.c shim/json_scan.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c ledger/tags.c */
+/* sources: shim/usage.c shim/operation.c shim/json.c shim/b64json.c shim/sse.c shim/eventstream.c shim/reqscan.c ledger/record.c ledger/tags.c */
 /* fuzz_usage.c - libFuzzer target for the usage parsers and the request
  * scanner: every byte of a provider's response body and of a program's
  * request body goes through them.
@@ -37,10 +37,11 @@ static void parse(const uint8_t *p, size_t n, size_t cut, int sel, struct tg_usa
 {
 	static struct tg_usage_parser up;   /* large: keep it off the stack */
 	memset(&up, 0, sizeof up);
-	tg_usage_begin(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3], endpoints[(sel / 3) % NENDPOINTS]);
+	tg_usage_init(&up, wires[sel % 5], providers[sel % 8], kinds[(sel / 5) % 3],
+	              endpoints[(sel / 3) % NENDPOINTS]);
 	if (tg_usage_feed(&up, (const char *)p, cut) == 0)
 		tg_usage_feed(&up, (const char *)p + cut, n - cut);
-	tg_usage_end(&up, out);
+	tg_usage_finish(&up, out);
 }
 
 static void check_error_name(const char *e)
@@ -81,13 +82,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	struct tg_reqscan r1, r2;
 	struct tg_request_info i1, i2;
-	tg_reqscan_begin(&r1);
+	tg_reqscan_init(&r1);
 	tg_reqscan_feed(&r1, (const char *)body, n);
-	tg_reqscan_end(&r1, &i1);
-	tg_reqscan_begin(&r2);
+	tg_reqscan_finish(&r1, &i1);
+	tg_reqscan_init(&r2);
 	if (tg_reqscan_feed(&r2, (const char *)body, cut) == 0)
 		tg_reqscan_feed(&r2, (const char *)body + cut, n - cut);
-	tg_reqscan_end(&r2, &i2);
+	tg_reqscan_finish(&r2, &i2);
 	if (strcmp(i1.model, i2.model) != 0 || i1.stream != i2.stream || i1.max_tokens != i2.max_tokens ||
 	    i1.model_offset != i2.model_offset)
 		abort();

@@ -57,7 +57,6 @@ static struct tg_alert unpriced(void)
 	return a;
 }
 
-
 Test(alert_text, a_threshold_says_policy_scope_share_and_who)
 {
 	struct tg_alert a = threshold();
@@ -204,20 +203,20 @@ Test(alert_codec, the_added_fields_round_trip_and_an_older_alert_has_them_unknow
 {
 	struct tg_alert a = threshold(), b;
 	unsigned char buf[4096];
-	size_t n = tg_alert_encode(&a, buf), tail;
+	size_t n = tgl_alert_encode(&a, buf), tail;
 
-	cr_assert_eq(tg_alert_decode(buf, n, &b), 0);
+	cr_assert_eq(tgl_alert_decode(buf, n, &b), 0);
 	cr_assert_str_eq(b.scope, "global");
 	cr_assert_str_eq(b.provider, "openai");
 	cr_assert(b.window == TG_WIN_DAY && b.alert_pct == 50 && b.repeat == 0);
 	/* What a writer before these fields wrote ends after the detail. */
 	tail = 2 + strlen(a.provider) + 2 + strlen(a.scope) + 3;
-	cr_assert_eq(tg_alert_decode(buf, n - tail, &b), 0);
+	cr_assert_eq(tgl_alert_decode(buf, n - tail, &b), 0);
 	cr_assert(b.provider[0] == 0 && b.scope[0] == 0);
 	cr_assert(b.window == -1 && b.alert_pct == -1 && b.repeat == -1);
 	cr_assert_str_eq(b.detail, "alert threshold reached");
 	/* Cut inside a string of the tail: damaged. */
-	cr_assert_eq(tg_alert_decode(buf, n - tail + 3, &b), TG_ECORRUPT);
+	cr_assert_eq(tgl_alert_decode(buf, n - tail + 3, &b), TG_ECORRUPT);
 }
 
 struct keyed {

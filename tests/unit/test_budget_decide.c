@@ -111,7 +111,7 @@ static void decide(const struct row *r, const char *model, struct tg_policy *p, 
 	s.usd = r->usd;
 	s.usd_estimated = r->usd_estimated;
 	s.tokens = r->tokens;
-	tg_budget_decide(p, &s, &c, v);
+	tg_policy_decide(p, &s, &c, v);
 }
 
 static void check_row(const char *label, size_t i, const struct row *r, const char *model)

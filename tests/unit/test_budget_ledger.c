@@ -173,8 +173,8 @@ Test(budget_ledger, reset_zeroes_the_current_window_only)
 	fill(l);
 	cr_assert_eq(tg_ledger_policy_put(l, &p), 0);
 	cr_assert_eq(tg_ledger_policy_put(l, &h), 0);
-	cr_assert_eq(tg_ledger_budget_reset(l, "search", t + 5 * 60 * US), 0);
-	cr_assert_eq(tg_ledger_budget_reset(l, "search24", t + 5 * 60 * US), 0);
+	cr_assert_eq(tg_ledger_policy_reset(l, "search", t + 5 * 60 * US), 0);
+	cr_assert_eq(tg_ledger_policy_reset(l, "search24", t + 5 * 60 * US), 0);
 	spend_is(l, "tag:team=search,day,usd=1,block,name=search", t + 6 * 60 * US, 0, 0, 0);
 	spend_is(l, "tag:team=search,24h,usd=1,block,name=search24", t + 6 * 60 * US, 0, 0, 0);
 	/* an unnamed policy of the same scope has no baseline */
@@ -194,7 +194,7 @@ Test(budget_ledger, reset_zeroes_the_current_window_only)
 	cr_assert_eq(tg_ledger_policy_put(l, &p), 0);
 	spend_is(l, "tag:team=search,month,usd=1,block,name=search", NOV22 + DAY + 2 * HOUR,
 	         2.25, 1667, 6);
-	cr_assert_eq(tg_ledger_budget_reset(l, "nobody", t), TG_ENOENT);
+	cr_assert_eq(tg_ledger_policy_reset(l, "nobody", t), TG_ENOENT);
 	tg_ledger_close(l);
 }
 

@@ -10,8 +10,8 @@
 
 #include "budget.h"
 #include "budget_decide.h"
-#include "budget_gate.h"
 #include "fixture.h"
+#include "gate.h"
 #include "ledger_budget.h"
 
 #define US INT64_C(1000000)
@@ -307,7 +307,7 @@ Test(pervalue_ledger, blocks_alice_over_her_limit_and_lets_bob_through, .init = 
 
 	cr_assert_eq(tg_policy_bind(&p, &alice, &bound), 1);
 	struct tg_spend s = spend_of(l, &bound, t + HOUR);
-	tg_budget_decide(&bound, &s, &dc, &v);
+	tg_policy_decide(&bound, &s, &dc, &v);
 	cr_assert_eq(v.verdict, TG_VERDICT_BLOCK, "alice spent $5 of $5");
 	cr_assert(v.alerts & (1u << TG_ALERT_LIMIT));
 	memset(&out, 0, sizeof out);
@@ -317,7 +317,7 @@ Test(pervalue_ledger, blocks_alice_over_her_limit_and_lets_bob_through, .init = 
 
 	cr_assert_eq(tg_policy_bind(&p, &bob, &bound), 1);
 	s = spend_of(l, &bound, t + HOUR);
-	tg_budget_decide(&bound, &s, &dc, &v);
+	tg_policy_decide(&bound, &s, &dc, &v);
 	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW, "bob spent $4.99 of $5");
 	cr_assert(v.alerts & (1u << TG_ALERT_THRESHOLD));
 	tg_ledger_close(l);

@@ -70,7 +70,7 @@ static struct kept *fill(struct tg_ledger *l, const struct tg_prices *prices)
 		                    tags[rnd() % 4], (int64_t)(rnd() % 5000), (int64_t)(rnd() % 900),
 		                    (double)(rnd() % 100000) / 1e5, flags);
 		k[i].r.pid = 1;
-		snprintf(k[i].family, sizeof k[i].family, "%s", tg_record_family(prices, &k[i].r));
+		snprintf(k[i].family, sizeof k[i].family, "%s", tgl_record_family(prices, &k[i].r));
 		cr_assert_eq(tg_ledger_append_scoped(l, &k[i].r, k[i].family), 0);
 	}
 	return k;
@@ -178,7 +178,7 @@ Test(budget_zoned, a_zoned_reset_counts_from_zero_until_the_local_midnight)
 	cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
 	cr_assert_float_eq(s.usd, 1.0, 1e-12);
 	cr_assert_eq(s.calls, 1);
-	cr_assert_eq(tg_ledger_budget_reset(l, "ist", now), 0);
+	cr_assert_eq(tg_ledger_policy_reset(l, "ist", now), 0);
 	cr_assert_eq(tg_ledger_spend(l, &p, now, &s), 0);
 	cr_assert_float_eq(s.usd, 0.0, 1e-12);
 	r = tgt_record(now + 60 * US, "openai", "gpt-4o", "py", "", 10, 1, 0.5, 0);

@@ -203,7 +203,7 @@ Test(check_cli, prints_the_same_from_totals_as_from_the_records)
 	tg_ledger_close(l);
 	cr_assert_eq(tg_ledger_open(&holder, dir, 0), 0);
 	cr_assert_eq(tg_ledger_open(&spooler, dir, TG_LEDGER_SPOOL), 0);
-	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(holder, 0, 0), 0);
 	for (int i = 0; i < 4; i++) {
 		struct tg_record r = tgt_record(NOV22 + 5 * HOUR + i, "openai", "gpt-4o", "node",
 		                                tags[i], 5, 5, 0.5, 0);
@@ -221,7 +221,7 @@ Test(check_cli, prints_the_same_from_totals_as_from_the_records)
 			cr_assert_str_eq(a, b, "%s", args);
 		}
 	}
-	tg_writer_unlock(holder);
+	tgl_writer_unlock(holder);
 	tg_ledger_close(spooler);
 	tg_ledger_close(holder);
 }
@@ -243,7 +243,7 @@ Test(check_cli, lists_spooled_records_like_stored_ones)
 	cr_assert_eq(run("records --format csv --process python3", stored, sizeof stored), 0);
 	cr_assert_eq(tg_ledger_open(&holder, dir, 0), 0);
 	cr_assert_eq(tg_ledger_open(&spooler, dir, TG_LEDGER_SPOOL), 0);
-	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(holder, 0, 0), 0);
 	cr_assert_eq(tg_ledger_append(spooler, &r), TG_LEDGER_SPOOLED);
 	cr_assert_eq(run("records --format jsonl", all, sizeof all), 0, "%s", all);
 	cr_assert_eq(run("records --format jsonl --process node --until 2026-11-23", node,
@@ -262,7 +262,7 @@ Test(check_cli, lists_spooled_records_like_stored_ones)
 	cr_assert(strstr(all, node), "%s", all);
 	cr_assert_eq(run("records --format csv --process python3", node, sizeof node), 0);
 	cr_assert_str_eq(node, stored);
-	tg_writer_unlock(holder);
+	tgl_writer_unlock(holder);
 	tg_ledger_close(spooler);
 	tg_ledger_close(holder);
 }

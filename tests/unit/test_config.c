@@ -1,4 +1,4 @@
-/* TOKENGUARD_TAGS validation, process naming, and what the loader makes
+/* test_config.c - TOKENGUARD_TAGS validation, process naming, and what the loader makes
  * of the environment: booleans, the ledger path, secure execution. */
 #include <criterion/criterion.h>
 #include <stdio.h>

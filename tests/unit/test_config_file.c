@@ -1,4 +1,4 @@
-/* The configuration files: every line form of the syntax (config_file.h),
+/* test_config_file.c - the configuration files: every line form of the syntax (config_file.h),
  * the trust checks of a file, and which value wins (settings.h). */
 #include <criterion/criterion.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* The connection layer end to end without OpenSSL: fake SSL objects and
+/* test_conn.c - the connection layer end to end without OpenSSL: fake SSL objects and
  * ops, real transports, parsers, gate, sink and ledger. */
 #include <criterion/criterion.h>
 #include <sanitizer/lsan_interface.h>
@@ -9,10 +9,10 @@
 
 #include <zlib.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"
+#include "gate.h"
 #include "ledger.h"
 #include "log.h"
 

@@ -1,4 +1,4 @@
-/* HTTP/2 refusals through the connection layer, without OpenSSL: what the
+/* test_conn_h2.c - HTTP/2 refusals through the connection layer, without OpenSSL: what the
  * server gets in place of a refused stream's frames, and what the program
  * reads back. */
 #include <criterion/criterion.h>
@@ -8,10 +8,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "budget_gate.h"
 #include "config.h"
 #include "conn.h"
 #include "failing_alloc.h"
+#include "gate.h"
 
 static char ledger_dir[256];
 

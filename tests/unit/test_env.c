@@ -1,4 +1,4 @@
-/* The environment's one door (tg_env_get) and the boolean spelling. */
+/* test_env.c - the environment's one door (tg_env_get) and the boolean spelling. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

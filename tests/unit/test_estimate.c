@@ -35,11 +35,11 @@ static int64_t content_bytes(const char *name, const char *provider, const char 
 	f = fopen(path, "rb");
 	cr_assert(f != NULL);
 	memset(&p, 0, sizeof p);
-	tg_usage_begin(&p, TG_WIRE_OPENAI, provider, TG_BODY_SSE, endpoint);
+	tg_usage_init(&p, TG_WIRE_OPENAI, provider, TG_BODY_SSE, endpoint);
 	while ((n = fread(buf, 1, sizeof buf, f)) > 0)
 		cr_assert_eq(tg_usage_feed(&p, buf, n), 0);
 	fclose(f);
-	tg_usage_end(&p, &u);
+	tg_usage_finish(&p, &u);
 	return u.content_bytes;
 }
 

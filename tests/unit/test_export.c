@@ -11,7 +11,6 @@
 #include "../../tools/prom.h"
 #include "fixture.h"
 
-
 Test(prom, label_value_escapes_backslash_quote_newline_only)
 {
 	char *s = NULL;

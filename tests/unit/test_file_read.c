@@ -1,4 +1,4 @@
-/* tg_read_small_file: what a user-named file may be, and what it costs
+/* test_file_read.c - tg_read_small_file: what a user-named file may be, and what it costs
  * when it is not that. */
 #include <criterion/criterion.h>
 #include <fcntl.h>

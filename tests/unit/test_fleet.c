@@ -202,15 +202,15 @@ Test(fleet, spend_is_local_plus_the_others_of_the_same_window_when_fresh)
 		struct tg_policy_verdict v;
 		struct tg_record r3 = tgt_record(now - 10 * US, "openai", "gpt-4.1", "t", "", 1, 1, 0.5, 0);
 
-		tg_budget_decide(&p[0], &sp[0], &c, &v);
+		tg_policy_decide(&p[0], &sp[0], &c, &v);
 		cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 		tgt_put_record(l, &r3);
 		cr_assert_eq(tg_ledger_spend_many(l, p, 1, now, sp), 0);
-		tg_budget_decide(&p[0], &sp[0], &c, &v);
+		tg_policy_decide(&p[0], &sp[0], &c, &v);
 		cr_assert_eq(v.verdict, TG_VERDICT_BLOCK);
 		/* unpriced=allow leaves the others' estimated part out too */
 		p[0].unpriced = TG_UNPRICED_ALLOW;
-		tg_budget_decide(&p[0], &sp[0], &c, &v);
+		tg_policy_decide(&p[0], &sp[0], &c, &v);
 		cr_assert_float_eq(v.spend.usd, 4.0 - 0.75, 1e-9);
 		cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 		p[0].unpriced = TG_UNPRICED_ESTIMATE;
@@ -243,27 +243,27 @@ Test(fleet, stale_totals_follow_the_fail_mode)
 	closed.fail_closed = 1;
 	for (int state = TG_FLEET_STALE; state <= TG_FLEET_MISSING; state++) {
 		s.fleet = state;
-		tg_budget_decide(&p, &s, &open, &v);
+		tg_policy_decide(&p, &s, &open, &v);
 		cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 		cr_assert_not_null(v.fleet_note);
 		cr_assert_not_null(strstr(v.fleet_note, "TOKENGUARD_FAIL=open"));
-		tg_budget_decide(&p, &s, &closed, &v);
+		tg_policy_decide(&p, &s, &closed, &v);
 		cr_assert_eq(v.verdict, TG_VERDICT_BLOCK);
 		cr_assert_eq(v.reason, TG_BLOCK_FLEET_STALE);
 		/* the local part still enforces when open */
 		s.usd = 4;
-		tg_budget_decide(&p, &s, &open, &v);
+		tg_policy_decide(&p, &s, &open, &v);
 		cr_assert_eq(v.verdict, TG_VERDICT_BLOCK);
 		cr_assert_eq(v.reason, TG_BLOCK_OVER);
 		s.usd = 1;
 	}
 	s.fleet = TG_FLEET_FRESH;
-	tg_budget_decide(&p, &s, &closed, &v);
+	tg_policy_decide(&p, &s, &closed, &v);
 	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 	cr_assert_null(v.fleet_note);
 	/* not a fleet policy: the overlay's state is none of its business */
 	s.fleet = TG_FLEET_NOT;
-	tg_budget_decide(&local, &s, &closed, &v);
+	tg_policy_decide(&local, &s, &closed, &v);
 	cr_assert_eq(v.verdict, TG_VERDICT_ALLOW);
 	cr_assert_null(v.fleet_note);
 }

@@ -156,10 +156,10 @@ Test(handoff, a_fold_never_waits_for_a_held_lock_and_loses_nothing)
 	             0);
 	struct tg_record x = rec(T0, "gpt-4o", "");
 	cr_assert_eq(tg_ledger_append(w, &x), TG_LEDGER_SPOOLED);
-	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(holder, 0, 0), 0);
 	cr_assert_eq(tg_ledger_try_fold(w), TG_ELOCKED);
 	cr_assert_eq(tg_ledger_pending(w), 1);
-	tg_writer_unlock(holder);
+	tgl_writer_unlock(holder);
 	/* Any writer folds every spool: the holder's next write takes ours. */
 	cr_assert_eq(tg_ledger_fold(holder, NULL, NULL), 0);
 	cr_assert_eq(records_in(holder), 1);
@@ -242,7 +242,7 @@ static int read_across_a_fold(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	struct mid_fold *m = ctx;
 
 	cr_assert_eq(tg_ledger_try_fold(m->folder), 0);
-	return tg_spooled_each(l, txn, count_spooled, m);
+	return tgl_spooled_each(l, txn, count_spooled, m);
 }
 
 Test(handoff, a_fold_during_a_read_hides_no_record_from_it)
@@ -264,7 +264,7 @@ Test(handoff, a_fold_during_a_read_hides_no_record_from_it)
 	/* The snapshot does not have the records, the spool is gone by the
 	 * time the body looks: only the files opened before it began can
 	 * still show them. */
-	cr_assert_eq(tg_ledger_read_spooled(r, read_across_a_fold, &m), 0);
+	cr_assert_eq(tgl_ledger_read_spooled(r, read_across_a_fold, &m), 0);
 	cr_assert_eq(spool_files(dir), 0);
 	cr_assert_eq(m.seen, 5, "%d of 5 records seen across the fold", m.seen);
 	/* Budget spend reads the same way (spool_cache.c). */

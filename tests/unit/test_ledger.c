@@ -151,7 +151,8 @@ Test(record, reads_the_operation_from_tag_30)
 
 Test(record, reads_the_error_from_tag_31)
 {
-	unsigned char v[] = { 1, 14, 2, 0x84, 0x02, 31, 12, 's', 'e', 'r', 'v', 'e', 'r', '_', 'e', 'r', 'r', 'o', 'r' };
+	unsigned char v[] = { 1, 14, 2, 0x84, 0x02, 31, 12,
+	                      's', 'e', 'r', 'v', 'e', 'r', '_', 'e', 'r', 'r', 'o', 'r' };
 	struct tg_record r;
 
 	cr_assert_eq(tg_record_decode(&r, v, sizeof v), 0);

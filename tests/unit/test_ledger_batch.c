@@ -97,7 +97,7 @@ static struct dump dump(struct tg_ledger *l)
 {
 	struct dump d = { NULL, 0, 0 };
 
-	cr_assert_eq(tg_ledger_read(l, dump_txn, &d), 0);
+	cr_assert_eq(tgl_ledger_read(l, dump_txn, &d), 0);
 	return d;
 }
 

@@ -1,4 +1,4 @@
-/* The shim's bounded voice on the program's stderr (log.c): each case runs
+/* test_log.c - the shim's bounded voice on the program's stderr (log.c): each case runs
  * in a child that exits normally, as a program does, so the closing line
  * written at exit is seen too. */
 #include <criterion/criterion.h>

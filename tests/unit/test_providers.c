@@ -1,4 +1,4 @@
-/* Provider recognition by host name and TOKENGUARD_HOSTS. */
+/* test_providers.c - provider recognition by host name and TOKENGUARD_HOSTS. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* The 429 a refused call reads back, in each provider's error shape. */
+/* test_refusal.c - the 429 a refused call reads back, in each provider's error shape. */
 #include <criterion/criterion.h>
 #include <nghttp2/nghttp2.h>
 #include <stdio.h>

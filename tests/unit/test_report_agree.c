@@ -43,7 +43,7 @@ static void put(struct tg_ledger *l, int64_t ts, const char *model, const char *
 	snprintf(r.requested_model, sizeof r.requested_model, "%s", asked);
 	r.status = flags & TG_REC_BLOCKED ? 429 : 200;
 	r.latency_ms = 10;
-	cr_assert_eq(tg_ledger_append_scoped(l, &r, tg_record_family(prices, &r)), 0);
+	cr_assert_eq(tg_ledger_append_scoped(l, &r, tgl_record_family(prices, &r)), 0);
 }
 
 static void setup(void)

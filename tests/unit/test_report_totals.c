@@ -164,7 +164,7 @@ Test(report_totals, counts_spooled_records_once)
 	/* Committed by a handle that waits: a spooling one would spool after
 	 * a commit slower than 50 ms, which a loaded machine can take. */
 	fill(holder, 0, NREC / 2);
-	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(holder, 0, 0), 0);
 	for (int i = NREC / 2; i < NREC; i++) {
 		struct tg_record r = sample(i);
 
@@ -173,7 +173,7 @@ Test(report_totals, counts_spooled_records_once)
 	agree_everywhere(w, &buckets);
 	how = agree(w, scope(TG_SCOPE_GLOBAL, ""), 0, INT64_MAX);
 	cr_assert_eq(how.spooled, NREC - NREC / 2);
-	tg_writer_unlock(holder);
+	tgl_writer_unlock(holder);
 	cr_assert_eq(tg_ledger_fold(holder, NULL, NULL), 0);
 	agree_everywhere(w, &buckets);
 	how = agree(w, scope(TG_SCOPE_GLOBAL, ""), 0, INT64_MAX);
@@ -225,7 +225,7 @@ Test(report_totals, reads_the_records_of_buckets_of_the_first_layout)
 
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
 	fill(l, 0, NREC / 2);
-	cr_assert_eq(tg_ledger_write(l, shorten_txn, NULL), 0);
+	cr_assert_eq(tgl_ledger_write(l, shorten_txn, NULL), 0);
 	/* Later records add to those buckets (which stay short) and make
 	 * new ones of the second layout. */
 	fill(l, NREC / 2, NREC);
@@ -276,7 +276,7 @@ static int has_totals_from(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 {
 	unsigned char from[16];
 
-	return tg_totals_from_get(l, txn, from, ctx);
+	return tgl_totals_from_get(l, txn, from, ctx);
 }
 
 /* Records a schema 1 ledger held are in no total: they are read, and the
@@ -290,7 +290,7 @@ Test(report_totals, reads_the_records_before_totals_from)
 
 	make_schema1(NREC / 2);
 	cr_assert_eq(tg_ledger_open(&l, dir, TG_LEDGER_CREATE), 0);
-	cr_assert_eq(tg_ledger_read(l, has_totals_from, &has), 0);
+	cr_assert_eq(tgl_ledger_read(l, has_totals_from, &has), 0);
 	cr_assert(has);
 	fill(l, NREC / 2, NREC);
 	agree_everywhere(l, &buckets);

@@ -15,7 +15,7 @@ static struct tg_request_info scan(const char *body, size_t len, const size_t *c
 	size_t at = 0, i;
 
 	memset(&r, 0, sizeof r);
-	tg_reqscan_begin(&r);
+	tg_reqscan_init(&r);
 	for (i = 0; i <= ncuts; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 
@@ -23,7 +23,7 @@ static struct tg_request_info scan(const char *body, size_t len, const size_t *c
 			break;
 		at = end;
 	}
-	tg_reqscan_end(&r, &info);
+	tg_reqscan_finish(&r, &info);
 	return info;
 }
 

@@ -1,4 +1,4 @@
-/* Budget rewrites of HTTP/1.1 requests (downgrade, clamp). */
+/* test_rewrite.c - budget rewrites of HTTP/1.1 requests (downgrade, clamp). */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>

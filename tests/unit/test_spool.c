@@ -86,7 +86,7 @@ Test(spool, a_held_lock_spools_at_once_and_the_next_writer_folds_exactly_once)
 	struct tg_record r0 = rec(0);
 	tgt_put_record(w, &r0);
 
-	cr_assert_eq(tg_writer_lock(holder, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(holder, 0, 0), 0);
 	int64_t t = mono_ms();
 	for (int i = 1; i <= 3; i++) {
 		struct tg_record r = rec(i);
@@ -99,7 +99,7 @@ Test(spool, a_held_lock_spools_at_once_and_the_next_writer_folds_exactly_once)
 	cr_assert_eq(s.calls, 4);
 	cr_assert_float_eq(s.usd, 1.0, 1e-9);
 	cr_assert_eq(committed_in(dir), 1);
-	tg_writer_unlock(holder);
+	tgl_writer_unlock(holder);
 
 	/* The holder's next write folds the spool in: nothing twice. */
 	cr_assert_eq(tg_ledger_fold(holder, NULL, NULL), 0);
@@ -124,12 +124,12 @@ Test(spool, a_spool_folded_twice_counts_once)
 	tgt_tmpdir(dir, sizeof dir, "tg-spool");
 	cr_assert_eq(tg_ledger_open(&a, dir, TG_LEDGER_CREATE), 0);
 	cr_assert_eq(tg_ledger_open(&b, dir, TG_LEDGER_CREATE | TG_LEDGER_SPOOL), 0);
-	cr_assert_eq(tg_writer_lock(a, 0, 0), 0);
+	cr_assert_eq(tgl_writer_lock(a, 0, 0), 0);
 	for (int i = 0; i < 2; i++) {
 		struct tg_record r = rec(i);
 		cr_assert_eq(tg_ledger_append(b, &r), TG_LEDGER_SPOOLED);
 	}
-	tg_writer_unlock(a);
+	tgl_writer_unlock(a);
 	/* A crash between a fold's commit and the emptying of the spool:
 	 * the same entries are there to fold again. */
 	snprintf(cmd, sizeof cmd, "cp -a %s/spool %s/copy", dir, dir);
@@ -158,7 +158,7 @@ static void dead_writer_spool(const char *dir, int flip)
 	if (pid == 0) {
 		struct tg_ledger *holder, *w;
 
-		if (tg_ledger_open(&holder, dir, TG_LEDGER_CREATE) || tg_writer_lock(holder, 0, 0) ||
+		if (tg_ledger_open(&holder, dir, TG_LEDGER_CREATE) || tgl_writer_lock(holder, 0, 0) ||
 		    tg_ledger_open(&w, dir, TG_LEDGER_CREATE | TG_LEDGER_SPOOL))
 			_exit(1);
 		for (int i = 0; i < 2; i++) {

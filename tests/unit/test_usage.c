@@ -71,7 +71,7 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 
 	memset(&parser, 0, sizeof parser);
 	memset(&u, 0x5a, sizeof u);
-	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 	for (i = 0; i <= ncuts && !failed; i++) {
 		size_t end = i < ncuts ? cuts[i] : len;
 
@@ -80,7 +80,7 @@ static struct tg_usage run(const struct setup *st, const char *buf, size_t len,
 	}
 	if (request_thinking)
 		tg_usage_request_thinking(&parser, *request_thinking);
-	tg_usage_end(&parser, &u);
+	tg_usage_finish(&parser, &u);
 	return u;
 }
 
@@ -290,18 +290,18 @@ Test(usage, anthropic_reasoning_follows_the_request)
 
 	for (int thinking = -1; thinking <= 1; thinking++) {
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_init(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
 		tg_usage_feed(&parser, b.buf, b.len);
 		tg_usage_request_thinking(&parser, thinking);
-		tg_usage_end(&parser, &u);
+		tg_usage_finish(&parser, &u);
 		cr_assert_eq(u.counts.reasoning, want[thinking + 1], "thinking %d", thinking);
 		cr_assert_eq(u.counts.output, 31);
 
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
+		tg_usage_init(&parser, TG_WIRE_ANTHROPIC, "anthropic", TG_BODY_JSON, "/v1/messages");
 		tg_usage_feed(&parser, t.buf, t.len);
 		tg_usage_request_thinking(&parser, thinking);
-		tg_usage_end(&parser, &u);
+		tg_usage_finish(&parser, &u);
 		cr_assert_eq(u.counts.reasoning, 164, "thinking %d, breakdown given", thinking);
 	}
 	free(b.buf);
@@ -590,37 +590,37 @@ static void es_end_cb(void *ctx)
 	((struct es_log *)ctx)->ends++;
 }
 
-static const struct tg_es_callbacks es_log_cbs = { es_begin_cb, es_payload_cb, es_end_cb };
+static const struct tg_eventstream_callbacks es_log_cbs = { es_begin_cb, es_payload_cb, es_end_cb };
 
 Test(eventstream, frames_every_message_of_the_fixture_at_any_split)
 {
 	struct body b = load("bedrock-converse-stream.resp");
 	static struct es_log whole, l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t cut, i;
 
 	memset(&whole, 0, sizeof whole);
-	tg_es_init(&e, &es_log_cbs, &whole);
-	cr_assert_eq(tg_es_feed(&e, b.buf, b.len), 0);
-	cr_assert_eq(tg_es_finish(&e), 0);
+	tg_eventstream_init(&e, &es_log_cbs, &whole);
+	cr_assert_eq(tg_eventstream_feed(&e, b.buf, b.len), 0);
+	cr_assert_eq(tg_eventstream_finish(&e), 0);
 	cr_assert_eq(whole.ends, 10);
 	cr_assert(strncmp(whole.text, "[event/messageStart]{\"p\":", 25) == 0, "%s", whole.text);
 	cr_assert(strstr(whole.text, "[event/metadata]{\"metrics\"") != NULL);
 	for (cut = 0; cut <= b.len; cut++) {
 		memset(&l, 0, sizeof l);
-		tg_es_init(&e, &es_log_cbs, &l);
-		cr_assert_eq(tg_es_feed(&e, b.buf, cut), 0);
-		cr_assert_eq(tg_es_feed(&e, b.buf + cut, b.len - cut), 0);
+		tg_eventstream_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, cut), 0);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf + cut, b.len - cut), 0);
 		cr_assert_str_eq(l.text, whole.text, "split at %zu", cut);
 		cr_assert_eq(l.ends, 10);
 	}
 	memset(&l, 0, sizeof l);
-	tg_es_init(&e, &es_log_cbs, &l);
+	tg_eventstream_init(&e, &es_log_cbs, &l);
 	for (i = 0; i < b.len; i++)
-		cr_assert_eq(tg_es_feed(&e, b.buf + i, 1), 0);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf + i, 1), 0);
 	cr_assert_str_eq(l.text, whole.text);
-	cr_assert_eq(tg_es_feed(&e, b.buf, 5), 0);
-	cr_assert_eq(tg_es_finish(&e), 1, "ended inside a message");
+	cr_assert_eq(tg_eventstream_feed(&e, b.buf, 5), 0);
+	cr_assert_eq(tg_eventstream_finish(&e), 1, "ended inside a message");
 	free(b.buf);
 }
 
@@ -628,7 +628,7 @@ Test(eventstream, rejects_a_corrupted_message)
 {
 	struct body b = load("bedrock-converse-stream.resp");
 	struct es_log l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t at;
 
 	/* payload byte: caught by the message CRC; prelude byte: by the
@@ -637,11 +637,11 @@ Test(eventstream, rejects_a_corrupted_message)
 	for (at = 0; at < sizeof where / sizeof where[0]; at++) {
 		memset(&l, 0, sizeof l);
 		b.buf[where[at]] ^= 0x20;
-		tg_es_init(&e, &es_log_cbs, &l);
-		cr_assert_eq(tg_es_feed(&e, b.buf, b.len), -1, "flip at %zu", where[at]);
+		tg_eventstream_init(&e, &es_log_cbs, &l);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, b.len), -1, "flip at %zu", where[at]);
 		cr_assert_eq(l.ends, 0);
-		cr_assert_eq(tg_es_feed(&e, b.buf, 1), -1);
-		cr_assert_eq(tg_es_finish(&e), -1);
+		cr_assert_eq(tg_eventstream_feed(&e, b.buf, 1), -1);
+		cr_assert_eq(tg_eventstream_finish(&e), -1);
 		b.buf[where[at]] ^= 0x20;
 	}
 	free(b.buf);
@@ -687,13 +687,13 @@ Test(eventstream, names_exceptions_by_their_exception_type)
 {
 	unsigned char msg[512];
 	struct es_log l;
-	struct tg_es e;
+	struct tg_eventstream e;
 	size_t n = es_message(msg, "exception", ":exception-type", "throttlingException",
 	                      "{\"message\":\"Too many requests\"}");
 
 	memset(&l, 0, sizeof l);
-	tg_es_init(&e, &es_log_cbs, &l);
-	cr_assert_eq(tg_es_feed(&e, (const char *)msg, n), 0);
+	tg_eventstream_init(&e, &es_log_cbs, &l);
+	cr_assert_eq(tg_eventstream_feed(&e, (const char *)msg, n), 0);
 	cr_assert_str_eq(l.text, "[exception/throttlingException]{\"message\":\"Too many requests\"}");
 	cr_assert_eq(l.ends, 1);
 }
@@ -861,14 +861,14 @@ static void check_terminal(const char *name, const struct setup *st, int want)
 	struct body b = load(name);
 	for (size_t cut = 0; cut <= b.len; cut++) {
 		memset(&parser, 0, sizeof parser);
-		tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+		tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 		tg_usage_feed(&parser, b.buf, cut);
 		tg_usage_feed(&parser, b.buf + cut, b.len - cut);
 		cr_assert_eq(parser.terminal_seen, want, "%s split at %zu", name, cut);
 	}
 	/* Cut before its last event, no stream has ended. */
 	memset(&parser, 0, sizeof parser);
-	tg_usage_begin(&parser, st->wire, st->provider, st->kind, st->endpoint);
+	tg_usage_init(&parser, st->wire, st->provider, st->kind, st->endpoint);
 	tg_usage_feed(&parser, b.buf, b.len / 2);
 	cr_assert_eq(parser.terminal_seen, 0, "%s cut in half", name);
 	free(b.buf);

@@ -35,7 +35,7 @@ static int hold_tokenguard(const char *dir)
 		fprintf(stderr, "ledger-holder: %s: %s\n", dir, tg_strerror(rc));
 		return 2;
 	}
-	rc = tg_ledger_write(l, stop_inside, NULL);
+	rc = tgl_ledger_write(l, stop_inside, NULL);
 	tg_ledger_close(l);
 	return rc ? 1 : 0;
 }

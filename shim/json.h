@@ -1,4 +1,4 @@
-/* json_scan.h - strict push scanner for one JSON document, fixed memory.
+/* json.h - strict push scanner for one JSON document, fixed memory.
  *
  * Owns: struct tg_json_scanner, the scanning state of one document fed in
  * arbitrary slices, and the path queries a callback uses to recognise the
@@ -24,7 +24,7 @@
  * ("[]" stands for any element of an array).  Keys longer than
  * TG_JSON_KEY_MAX - 1 bytes never match.
  *
- * Compiled paths (tg_json_paths_compile, tg_json_reset_paths): a caller
+ * Compiled paths (tg_json_paths_compile, tg_json_init_paths): a caller
  * that wants a few known paths gives them once, compiled into a small trie
  * of keys and "[]".  The scanner then follows the trie as containers open
  * and keys end, so each value's pattern is known as it starts: only
@@ -38,11 +38,11 @@
  *
  * Strictness: RFC 8259 grammar (no comments, no trailing commas, no
  * leading zeros, no control bytes in strings, paired surrogates), one
- * document per reset, whitespace after it allowed.  Bytes >= 0x80 inside
+ * document per init, whitespace after it allowed.  Bytes >= 0x80 inside
  * strings are passed through unchecked: UTF-8 validity is not verified.
  */
-#ifndef TG_JSON_SCAN_H
-#define TG_JSON_SCAN_H
+#ifndef TG_JSON_H
+#define TG_JSON_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -138,7 +138,7 @@ struct tg_json_scanner {
 	int state;
 	int error;
 	unsigned depth;                 /* containers open, may exceed TG_JSON_DEPTH */
-	uint64_t pos;                   /* bytes consumed since reset */
+	uint64_t pos;                   /* bytes consumed since init */
 	uint64_t tok_start;             /* offset of the token being scanned */
 	/* literal / number / escape progress */
 	const char *lit;
@@ -156,24 +156,24 @@ struct tg_json_scanner {
 };
 
 /* Prepares s for a new document; cb may be NULL (validation only). */
-void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx);
+void tg_json_init(struct tg_json_scanner *s, tg_json_cb cb, void *ctx);
 
 /* The same, reporting only the values matched by paths (which must outlive
  * the scan). */
-void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
-                         tg_json_cb cb, void *ctx);
+void tg_json_init_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
+                        tg_json_cb cb, void *ctx);
 
-/* After a reset with compiled paths: matched string values also go to
- * piece, with the reset's ctx (until the next reset). */
+/* After an init with compiled paths: matched string values also go to
+ * piece, with the init's ctx (until the next init). */
 void tg_json_on_pieces(struct tg_json_scanner *s, tg_json_piece_cb piece);
 
 /* Scans len more bytes.  0 = ok so far; -1 = not JSON, and every later
- * call returns -1 until tg_json_reset(). */
+ * call returns -1 until tg_json_init(). */
 int tg_json_feed(struct tg_json_scanner *s, const char *buf, size_t len);
 
 /* Marks the end of input (reports a top-level number still open).
- * 1 = one complete document was scanned, 0 = input ended inside it,
- * -1 = malformed. */
+ * 0 = one complete document was scanned, 1 = input ended inside it (cut
+ * off), -1 = malformed. */
 int tg_json_finish(struct tg_json_scanner *s);
 
 /* 1 once the top-level value is complete. */

@@ -1,6 +1,6 @@
-/* json_scan.c - strict push scanner for one JSON document, fixed memory.
- * See json_scan.h for what is reported and what is checked. */
-#include "json_scan.h"
+/* json.c - strict push scanner for one JSON document, fixed memory.
+ * See json.h for what is reported and what is checked. */
+#include "json.h"
 
 #include <string.h>
 
@@ -33,13 +33,13 @@ enum {
 
 /* Field by field rather than memset: this runs once per SSE event, and the
  * key stack is only read below the current depth, so it need not be cleared. */
-void tg_json_reset(struct tg_json_scanner *s, tg_json_cb cb, void *ctx)
+void tg_json_init(struct tg_json_scanner *s, tg_json_cb cb, void *ctx)
 {
-	tg_json_reset_paths(s, NULL, cb, ctx);
+	tg_json_init_paths(s, NULL, cb, ctx);
 }
 
-void tg_json_reset_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
-                         tg_json_cb cb, void *ctx)
+void tg_json_init_paths(struct tg_json_scanner *s, const struct tg_json_paths *paths,
+                        tg_json_cb cb, void *ctx)
 {
 	s->cb = cb;
 	s->piece = NULL;
@@ -735,7 +735,7 @@ int tg_json_finish(struct tg_json_scanner *s)
 	default:
 		break;
 	}
-	return s->state == ST_DONE ? 1 : 0;
+	return s->state == ST_DONE ? 0 : 1;
 }
 
 int tg_json_done(const struct tg_json_scanner *s)

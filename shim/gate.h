@@ -1,4 +1,4 @@
-/* budget_gate.h - the budget check made before a provider call is sent.
+/* gate.h - the budget check made before a provider call is sent.
  *
  * Owns: the process's view of the budget policies (those stored in the
  * ledger, re-read only when the ledger's policy version changes, plus those
@@ -31,14 +31,16 @@
  * overshoot a limit by at most the calls in flight when it was crossed.
  * All functions run under the sink's lock (tg_sink_locked).
  */
-#ifndef TG_BUDGET_GATE_H
-#define TG_BUDGET_GATE_H
+#ifndef TG_GATE_H
+#define TG_GATE_H
 
 #include <stdint.h>
 
 #include "budget_decide.h"
 #include "providers.h"
 #include "record.h"
+
+struct tg_call_origin;
 
 struct tg_gate_call {
 	const struct tg_provider *provider;
@@ -49,7 +51,7 @@ struct tg_gate_call {
 	const char *deployment;
 	int64_t max_tokens;       /* max output tokens asked; -1 if none */
 	int can_rewrite;          /* the transport can rewrite this request's body */
-	const char *tags;         /* the call's tags (attrib.h); NULL: the process's */
+	const struct tg_call_origin *origin;   /* whose call (attrib.h); NULL: the process's tags */
 };
 
 /* Decides for one call.  Never fails: problems reading the ledger apply

@@ -1,10 +1,11 @@
-/* budget_gate.c - see budget_gate.h. */
-#include "budget_gate.h"
+/* gate.c - see gate.h. */
+#include "gate.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "attrib.h"
 #include "budget.h"
 #include "budget_decide.h"
 #include "config.h"
@@ -53,7 +54,7 @@ static struct {
 
 	/* Session windows of tag:KEY=* policies: by policy name and value,
 	 * at most SESSION_VALUES_MAX; when full, the value used least
-	 * recently is forgotten (budget_gate.h). */
+	 * recently is forgotten (gate.h). */
 	struct value_session {
 		struct session_spend s;
 		char value[TG_TAGS_MAX];
@@ -439,8 +440,8 @@ struct gate_view {
 	struct tg_price ceiling;
 };
 
-static void view_of(const struct tg_gate_call *call, const struct tg_prices *prices,
-                    struct gate_view *v)
+static void view_of(const struct tg_gate_call *call, const char *tags,
+                    const struct tg_prices *prices, struct gate_view *v)
 {
 	const struct tg_config *cfg = tg_config_get();
 	const struct tg_price *price = call->model[0] && prices
@@ -451,7 +452,7 @@ static void view_of(const struct tg_gate_call *call, const struct tg_prices *pri
 		.model = call->model,
 		.model_family = tg_price_family(price, call->model),
 		.process = cfg->process,
-		.tags = call->tags ? call->tags : cfg->tags,
+		.tags = tags,
 		.asked_model = call->deployment,
 	};
 	v->decide = (struct tg_decide_call){
@@ -597,6 +598,7 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 
 struct check_ctx {
 	const struct tg_gate_call *call;
+	const char *tags;         /* the call's (attrib.h) */
 	struct tg_gate_result *out;
 };
 
@@ -612,7 +614,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	}
 	if (gate.nenv == 0 && gate.nstored == 0)
 		return;
-	view_of(cx->call, prices, &view);
+	view_of(cx->call, cx->tags, prices, &view);
 	if ((n = match_policies(&view.scope)) == 0)
 		return;
 	view_ceiling(&view, prices, cx->call->provider->name, n);
@@ -626,7 +628,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	struct alert_call ac = { cx->call->provider->name, cx->call->model };
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
-		tg_budget_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
+		tg_policy_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
 		fleet_warn(&gate.matched[i], &v);
 		announce(l, &gate.matched[i], &v, &ac);
 		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
@@ -636,7 +638,15 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 
 void tg_gate_check(const struct tg_gate_call *call, struct tg_gate_result *out)
 {
-	struct check_ctx cx = { call, out };
+	const struct tg_config *cfg = tg_config_get();
+	char tags[TG_TAGS_MAX];
+	struct check_ctx cx = { call, cfg->tags, out };
+
+	/* before the sink's lock: a hashed user id may read the ledger's key */
+	if (call->origin) {
+		tg_attrib_call_tags(cfg, call->origin->req, call->origin->header, tags);
+		cx.tags = tags;
+	}
 	memset(out, 0, sizeof *out);
 	out->verdict = TG_VERDICT_ALLOW;
 	out->new_max_tokens = -1;
