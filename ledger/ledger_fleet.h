@@ -1,6 +1,6 @@
 /* ledger_fleet.h - the fleet overlay: what the other machines of a fleet
  * spent, as `tokenguard-report sync` last pulled it from Redis, kept in
- * this ledger so that the budget check of a fleet policy (budget.h, the
+ * this ledger so that the budget check of a fleet policy (policy.h, the
  * word fleet) adds it to the local spend without any network I/O.
  *
  * Owns two kinds of keys in the meta database:
@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger.h"
 
 /* How a fleet policy's spend was counted (struct tg_spend.fleet). */

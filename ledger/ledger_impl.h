@@ -66,7 +66,7 @@ struct tg_ledger {
 	int64_t pending_since_us;   /* monotonic time of the first of them */
 	MDB_dbi meta;
 	MDB_dbi records;
-	MDB_dbi policies;    /* name -> policy line (budget.h syntax) */
+	MDB_dbi policies;    /* name -> policy line (policy.h syntax) */
 	MDB_dbi totals;      /* see ledger_totals.c */
 	MDB_dbi resets;      /* name -> baseline (see ledger_totals.c) */
 	MDB_dbi alerts;      /* ts | pid | seq -> alert (see ledger_alert.c) */

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "attrib.h"
-#include "budget.h"
-#include "budget_decide.h"
+#include "policy.h"
+#include "policy_decide.h"
 #include "config.h"
 #include "ledger_budget.h"
 #include "ledger_fleet.h"
@@ -324,7 +324,7 @@ static void fleet_why(const struct tg_spend *s, char *buf, size_t n)
 
 /* A fleet policy whose fleet totals are not fresh (no `sync` ran, or
  * Redis cannot be reached) counts the local spend alone with
- * TOKENGUARD_FAIL=open (budget_decide.h): said once per process. */
+ * TOKENGUARD_FAIL=open (policy_decide.h): said once per process. */
 static void fleet_warn(const struct tg_policy *p, const struct tg_policy_verdict *v)
 {
 	char why[96];
@@ -481,7 +481,7 @@ static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, co
 }
 
 /* Copies the policies that govern c into gate.matched, a tag:KEY=* one
- * bound to c's value (its spend is then that value's: budget.h); returns
+ * bound to c's value (its spend is then that value's: policy.h); returns
  * how many. */
 static int match_policies(const struct tg_call *c)
 {

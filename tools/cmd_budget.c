@@ -111,7 +111,7 @@ static int load(const struct tg_report *rep, struct tg_ledger *l, struct policie
 
 /* The policy line without its name, for display. */
 /* The policy's line; for the row of one value of a tag:KEY=* policy
- * (bound to it: budget.h), the line of that policy. */
+ * (bound to it: policy.h), the line of that policy. */
 static void line_of(const struct tg_policy *p, char *buf, size_t n)
 {
 	struct tg_policy q = *p;
@@ -373,7 +373,7 @@ static double counted_usd(const struct tg_policy *p, const struct tg_spend *s)
 	return tg_total_usd_for(s->usd, s->usd_estimated, p->unpriced != TG_UNPRICED_ALLOW);
 }
 
-/* The share of the limits used, by the gate's rule (budget.h). */
+/* The share of the limits used, by the gate's rule (policy.h). */
 static double used_pct(const struct tg_policy *p, const struct tg_spend *s)
 {
 	return tg_policy_used_pct(p, counted_usd(p, s), s->tokens, 1);

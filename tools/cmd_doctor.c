@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "files.h"
 #include "ledger_budget.h"
 #include "ledger_fleet.h"

@@ -27,7 +27,7 @@
 #include "token_rule.h"
 #include "when.h"
 
-/* A token count in the budget syntax (k, M suffixes; budget.h), so that
+/* A token count in the budget syntax (k, M suffixes; policy.h), so that
  * --input-tokens 200k reads as a policy's tokens=200k does. */
 static int parse_count(const struct tg_report *rep, const char *opt, const char *v, int64_t *out)
 {

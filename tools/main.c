@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "agg.h"
-#include "budget.h"
+#include "policy.h"
 #include "decimal.h"
 #include "emit.h"
 #include "env.h"

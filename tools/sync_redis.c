@@ -13,7 +13,7 @@
 
 #include <hiredis/hiredis.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger_budget.h"
 #include "ledger_fleet.h"
 #include "settings.h"

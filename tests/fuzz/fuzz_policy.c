@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget.h"
+#include "policy.h"
 
 static void same(const struct tg_policy *a, const struct tg_policy *b)
 {

@@ -41,6 +41,9 @@ echo "lint: checksrc.py, $nsrc files"
 # shellcheck disable=SC2086
 python3 tests/lint/checksrc.py $sources || fail "style: see above (README, Code style)"
 
+echo "lint: the README's table of files"
+python3 tests/lint/file_table.py || fail "README: a file without its row, or a row without its file"
+
 # cppcheck takes the defines and include paths alone.
 cpp=""
 for f in $flags; do

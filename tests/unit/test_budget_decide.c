@@ -1,4 +1,4 @@
-/* test_budget_decide.c - the budget decision for one call (budget_decide.h),
+/* test_budget_decide.c - the budget decision for one call (policy_decide.h),
  * table by table: every action over and under its limit, rewritable or
  * not, each fallback, each window's spend as given, each unpriced mode,
  * and the merge of several verdicts. */
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "budget_decide.h"
+#include "policy_decide.h"
 
 static const struct tg_price priced = { "openai", "m", { 2.0, 8.0, 0.5, 2.0, 2.0, 8.0 }, 0,
                                         { 2.0, 8.0, 0.5, 2.0, 2.0, 8.0 }, "" };

@@ -1,4 +1,4 @@
-/* test_fleet.c - fleet policies (budget.h's word fleet) and the overlay of
+/* test_fleet.c - fleet policies (policy.h's word fleet) and the overlay of
  * the other machines' spend (ledger/ledger_fleet.c): the syntax and its
  * refusals, the overlay's and the sync state's storage, the judgement of
  * freshness, the spend a fleet policy counts (local + others of the same
@@ -6,8 +6,8 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "budget.h"
-#include "budget_decide.h"
+#include "policy.h"
+#include "policy_decide.h"
 #include "fixture.h"
 #include "ledger_budget.h"
 #include "ledger_fleet.h"

@@ -1,4 +1,4 @@
-/* budget.h - budget policies: what a limit is, its one-line syntax, the
+/* policy.h - budget policies: what a limit is, its one-line syntax, the
  * calendar windows it counts over, and which calls it governs.
  *
  * Owns: struct tg_policy, its parser and formatter, window arithmetic and
@@ -77,8 +77,8 @@
  * TOKENGUARD_BUDGETS holds several policies separated by ';'; those
  * without name= are called env1, env2, ... by position.
  */
-#ifndef TG_BUDGET_H
-#define TG_BUDGET_H
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>

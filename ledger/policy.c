@@ -1,4 +1,4 @@
-/* budget.c - policy syntax, windows and scope matching (see budget.h).
+/* policy.c - policy syntax, windows and scope matching (see policy.h).
  *
  * The parser works on (pointer, length) slices of the caller's string, so
  * it never copies a field it has not yet recognised and never allocates. */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "civil.h"
 #include "error.h"
 #include "decimal.h"
@@ -130,7 +130,7 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 			return tg_err_say(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
 			            TG_TAGS_MAX - 1);
 		p->scope = TG_SCOPE_TAG;
-		/* tag:KEY=*: every value of KEY counts apart (budget.h). */
+		/* tag:KEY=*: every value of KEY counts apart (policy.h). */
 		if (eq == v.p + v.n - 2 && eq[1] == '*')
 			p->per_value = TG_VALUE_EACH;
 		return 0;

@@ -1,4 +1,4 @@
-/* budget_decide.h - the budget decision for one call: a pure function.
+/* policy_decide.h - the budget decision for one call: a pure function.
  *
  * Owns: what one policy says about one call given the spend of its
  * window (allow, block, rewrite the model or the max output tokens, and
@@ -26,19 +26,19 @@
  *  - unpriced=block: a call naming a model without a price is refused
  *    while the policy has a USD limit, whatever the spend (a warn policy
  *    only says so);
- *  - a fleet policy (budget.h) whose others' spend is not fresh
+ *  - a fleet policy (policy.h) whose others' spend is not fresh
  *    (ledger_fleet.h: stale, or never pulled) counts the local spend
  *    alone; with the fail mode closed it blocks instead, whatever the
  *    spend;
  *  - merging: the first block wins; a downgrade's model and the lowest
  *    clamp are kept.
  */
-#ifndef TG_BUDGET_DECIDE_H
-#define TG_BUDGET_DECIDE_H
+#ifndef TG_POLICY_DECIDE_H
+#define TG_POLICY_DECIDE_H
 
 #include <stdint.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger_budget.h"
 #include "price.h"
 

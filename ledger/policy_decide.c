@@ -1,5 +1,5 @@
-/* budget_decide.c - see budget_decide.h. */
-#include "budget_decide.h"
+/* policy_decide.c - see policy_decide.h. */
+#include "policy_decide.h"
 
 #include <stdio.h>
 #include <string.h>
