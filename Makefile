@@ -148,7 +148,7 @@ $(SHIM): $(call obj,$(HOOK_SRCS) $(LAZY_SRCS) $(CORE_SRCS) $(LEDGER_SRCS)) $(PRI
 # the shim and the launcher never link it.  Its headers' directory is on
 # every compile's path (and lint's), which links nothing.
 $(REPORT): $(call obj,$(TOOL_SRCS) $(LEDGER_SRCS)) $(PRICE_OBJ)
-	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl -lpq
+	$(call say,LD,$@)$(CC) $(SANFLAGS) -o $@ $^ $(LIBS) -lcurl -lhiredis -lpq
 
 # The launcher: what it shares with doctor (program analysis, library
 # lookup) and the ledger for --summary.
@@ -276,7 +276,10 @@ INSTALL_DATA := \
 	$(DOCDIR)/tokenguard.env.example=tokenguard.env.example \
 	$(DOCDIR)/examples/tokenguard-export.service=contrib/systemd/tokenguard-export.service \
 	$(DOCDIR)/examples/tokenguard-export.timer=contrib/systemd/tokenguard-export.timer \
-	$(DOCDIR)/examples/tokenguard-alerts.service=contrib/systemd/tokenguard-alerts.service
+	$(DOCDIR)/examples/tokenguard-alerts.service=contrib/systemd/tokenguard-alerts.service \
+	$(DOCDIR)/examples/tokenguard-sync.service=contrib/systemd/tokenguard-sync.service \
+	$(DOCDIR)/examples/tokenguard-sync-oneshot.service=contrib/systemd/tokenguard-sync-oneshot.service \
+	$(DOCDIR)/examples/tokenguard-sync.timer=contrib/systemd/tokenguard-sync.timer
 LAUNCHER_DATA := \
 	$(MANDIR)/man1/tokenguard.1=share/man/man1/tokenguard.1 \
 	$(BASHCOMPDIR)/tokenguard=share/bash-completion/completions/tokenguard

@@ -22,7 +22,7 @@ set -eu
 
 TG_TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TG_TOP"
-PIECES=${BENCH_PIECES:-"bench/exchanges.sh bench/commits.sh bench/faults.sh bench/instr.sh bench/startup.sh bench/bulk.sh bench/mkledger.sh bench/foldcost.sh bench/pervalue.sh"}
+PIECES=${BENCH_PIECES:-"bench/exchanges.sh bench/commits.sh bench/faults.sh bench/instr.sh bench/startup.sh bench/bulk.sh bench/mkledger.sh bench/foldcost.sh bench/pervalue.sh bench/fleet_redis.sh"}
 JSON=${BENCH_JSON:-bench/results.json}
 TABLE="/usr/bin/python3 bench/table.py"
 

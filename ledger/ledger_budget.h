@@ -3,7 +3,7 @@
  * uses the ledger.
  *
  * Owns these named databases (schema 2):
- *   policies    name -> the policy in the one-line syntax of budget.h
+ *   policies    name -> the policy in the one-line syntax of policy.h
  *               (name= included); meta "policy_version" (u64 BE) is bumped
  *               by every change, so a process can cache the list and
  *               reread it only when the version moves.
@@ -55,7 +55,7 @@
 
 #include <stdint.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger.h"
 #include "spend_rule.h"
 
@@ -73,6 +73,14 @@ struct tg_spend {
 	 * bucket of the first layout does not say. */
 	int64_t cost_unknown, tokens_unknown;
 	int partial;
+	/* A fleet policy's (policy.h, ledger_fleet.h): enum tg_fleet_state,
+	 * and the other machines' spend in the window as `sync` last pulled
+	 * it, already included in usd, usd_estimated and tokens above (zero
+	 * unless TG_FLEET_FRESH); when it was pulled (0: never). */
+	int fleet;
+	double fleet_usd, fleet_usd_estimated;
+	int64_t fleet_tokens;
+	int64_t fleet_pulled_us;
 };
 
 enum tg_alert_level {
@@ -129,7 +137,7 @@ void tg_alert_init(struct tg_alert *a);
 /* The spend of p's scope in p's current window at now_us, less the
  * baseline of a reset made in that same window, plus the records of that
  * scope and window still in spools (ledger.h).  UTC day and month read one
- * bucket (zoned ones: below); 24h sums the hour buckets from the window start (see budget.h:
+ * bucket (zoned ones: below); 24h sums the hour buckets from the window start (see policy.h:
  * hour-granular, no prorating of the oldest hour).  Returns 0, TG_EINVAL
  * for a session window or a zone that cannot be loaded (zones.h), or a
  * ledger error. */
@@ -160,10 +168,11 @@ void tg_ledger_set_prices(struct tg_ledger *l, const struct tg_prices *p);
 
 /* A tag:KEY=* policy (TG_VALUE_EACH) not bound to a value gets zeros
  * from these two (with its window's bounds): each value's spend is that
- * of the policy bound to it (tg_policy_bind, budget.h). */
+ * of the policy bound to it (tg_policy_bind, policy.h). */
 
 /* tg_ledger_spend() for n policies in one read transaction: the shim's
- * per-request check.  Session policies get zeros with window_start_us and
+ * per-request check.  A fleet policy's spend adds the overlay of the
+ * other machines read in that same transaction (ledger_fleet.h).  Session policies get zeros with window_start_us and
  * reset_us -1 (their process counts them).  Returns 0 or a ledger error. */
 int tg_ledger_spend_many(struct tg_ledger *l, const struct tg_policy *p, int n, int64_t now_us,
                          struct tg_spend *out);

@@ -66,7 +66,7 @@ struct tg_ledger {
 	int64_t pending_since_us;   /* monotonic time of the first of them */
 	MDB_dbi meta;
 	MDB_dbi records;
-	MDB_dbi policies;    /* name -> policy line (budget.h syntax) */
+	MDB_dbi policies;    /* name -> policy line (policy.h syntax) */
 	MDB_dbi totals;      /* see ledger_totals.c */
 	MDB_dbi resets;      /* name -> baseline (see ledger_totals.c) */
 	MDB_dbi alerts;      /* ts | pid | seq -> alert (see ledger_alert.c) */
@@ -238,6 +238,12 @@ int tgl_spool_parse_record(const unsigned char *p, size_t n, struct tg_record *r
 int tgl_record_put_txn(struct tg_ledger *l, MDB_txn *txn, const unsigned char key[16],
                        const MDB_val *value, const struct tg_record *r, const char *family,
                        int cover);
+
+/* A fleet policy's overlay added to s, its local spend in the window
+ * (s->window_start_us set), inside txn: one read (ledger_fleet.c).
+ * Returns 0, TG_EINVAL or an LMDB code. */
+int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                       int64_t now_us, struct tg_spend *s);
 
 /* The stored policy name, inside txn: 0, TG_ENOENT, TG_ECORRUPT or an
  * LMDB code

@@ -471,6 +471,8 @@ static int spend_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 
 		if (rc == TG_EINVAL && q->p[i].window == TG_WIN_SESSION && !q->session_is_error)
 			continue;
+		if (rc == 0 && q->p[i].fleet && q->p[i].per_value != TG_VALUE_EACH)
+			rc = tg_fleet_spend_txn(l, txn, &q->p[i], q->now_us, &q->out[i]);
 		if (rc)
 			return rc;
 	}

@@ -58,6 +58,12 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"yes: the shim also records in setuid, setgid and file-capability programs, "
 		"with this file's settings only (system file only)",
 		TG_SETTING_SYSTEM_ONLY | TG_SETTING_BOOL },
+	[TG_SET_FLEET_REDIS] = { "fleet_redis", "TOKENGUARD_FLEET_REDIS", "", "none",
+		"the Redis that `tokenguard-report sync` exchanges fleet budgets' spend through: "
+		"redis://[:password@]host:port[/db] or unix:///path", 0 },
+	[TG_SET_FLEET_STALE] = { "fleet_stale", "TOKENGUARD_FLEET_STALE", "5", "5",
+		"seconds after the last pull of the fleet's totals (or 3 sync intervals, if longer) "
+		"that a fleet budget stops counting them and TOKENGUARD_FAIL decides", 0 },
 };
 
 struct problem {

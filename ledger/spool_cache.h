@@ -15,7 +15,7 @@
 #ifndef TG_SPOOL_CACHE_H
 #define TG_SPOOL_CACHE_H
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger_impl.h"
 
 /* One spooled record as a budget check sees it. */

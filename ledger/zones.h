@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "tzif.h"
 
 #define TG_ZONES_MAX 8
@@ -35,7 +35,7 @@ const struct tg_tz *tg_zone_get(const char *name, char *err, size_t errlen);
  * now), else -1 with a message saying why the policy cannot apply. */
 int tg_policy_zone_ready(const struct tg_policy *p, char *err, size_t errlen);
 
-/* p's window containing now_us, in UTC microseconds (budget.h).  Returns
+/* p's window containing now_us, in UTC microseconds (policy.h).  Returns
  * 0, or TG_EINVAL for a session window, an unknown window, or a zone that
  * cannot be loaded. */
 int tg_policy_bounds(const struct tg_policy *p, int64_t now_us, int64_t *start_us,

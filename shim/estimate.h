@@ -17,7 +17,7 @@
  *    the model's price, or at the ceiling when it has none.
  * The estimate goes to cost_usd with TG_REC_COST_ESTIMATE set; the counts
  * stay unknown (a guess is never passed off as a count: record.h).  How a
- * budget counts it is the policy's unpriced= (budget.h).
+ * budget counts it is the policy's unpriced= (policy.h).
  *
  * The rule of thumb (bytes a token) is token_rule.h's, shared with the
  * report's `estimate`.

@@ -6,10 +6,11 @@
 #include <string.h>
 
 #include "attrib.h"
-#include "budget.h"
-#include "budget_decide.h"
+#include "policy.h"
+#include "policy_decide.h"
 #include "config.h"
 #include "ledger_budget.h"
+#include "ledger_fleet.h"
 #include "log.h"
 #include "money.h"
 #include "pid.h"
@@ -31,6 +32,7 @@ static struct {
 	struct tg_policy env_policies[ENV_POLICIES_MAX];
 	int nenv;
 	int fail_closed;
+	int fleet_warned;   /* the warning of stale fleet totals was said */
 
 	struct tg_policy stored[STORED_POLICIES_MAX];
 	int nstored;
@@ -310,6 +312,30 @@ static void describe(const struct tg_policy *p, char *buf, size_t n)
 	         p->scope_value, win);
 }
 
+/* Why a fleet policy's totals are not fresh, for people. */
+static void fleet_why(const struct tg_spend *s, char *buf, size_t n)
+{
+	if (s->fleet == TG_FLEET_MISSING)
+		snprintf(buf, n, "no fleet totals were ever pulled");
+	else
+		snprintf(buf, n, "the fleet totals were last pulled %.1f s ago",
+		         (double)(tg_wall_us() - s->fleet_pulled_us) / 1e6);
+}
+
+/* A fleet policy whose fleet totals are not fresh (no `sync` ran, or
+ * Redis cannot be reached) counts the local spend alone with
+ * TOKENGUARD_FAIL=open (policy_decide.h): said once per process. */
+static void fleet_warn(const struct tg_policy *p, const struct tg_policy_verdict *v)
+{
+	char why[96];
+	if (!v->fleet_note || v->verdict == TG_VERDICT_BLOCK || gate.fleet_warned)
+		return;
+	gate.fleet_warned = 1;
+	fleet_why(&v->spend, why, sizeof why);
+	tg_warn("fleet budget '%s': %s (is `tokenguard-report sync --follow` running, and Redis "
+	        "reachable?); counting this machine's spend only (TOKENGUARD_FAIL=open)", p->name, why);
+}
+
 /* In the C locale whatever the host program set: the text ends up in a
  * JSON error body and on stderr, where a decimal comma would mislead.
  * Amounts by the one money formatter (money.h); a USD policy says
@@ -455,7 +481,7 @@ static void view_ceiling(struct gate_view *v, const struct tg_prices *prices, co
 }
 
 /* Copies the policies that govern c into gate.matched, a tag:KEY=* one
- * bound to c's value (its spend is then that value's: budget.h); returns
+ * bound to c's value (its spend is then that value's: policy.h); returns
  * how many. */
 static int match_policies(const struct tg_call *c)
 {
@@ -543,7 +569,13 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 	char scope[TG_TAGS_MAX + TG_WINDOW_TEXT_MAX + 32], spent[200];
 	struct tg_alert a;
 	describe(p, scope, sizeof scope);
-	if (v->reason == TG_BLOCK_UNPRICED)
+	if (v->reason == TG_BLOCK_FLEET_STALE) {
+		char why[96];
+		fleet_why(&v->spend, why, sizeof why);
+		say(out, "tokenguard: fleet budget '%.63s' (%.80s): %s (is `tokenguard-report sync "
+		    "--follow` running, and Redis reachable?) and TOKENGUARD_FAIL=closed; the call was "
+		    "not sent", p->name, scope, why);
+	} else if (v->reason == TG_BLOCK_UNPRICED)
 		say(out, "tokenguard: budget '%.63s' (%.80s) refuses model \"%.80s\", which has no price "
 		    "(unpriced=block); the call was not sent", p->name, scope, model);
 	else {
@@ -551,7 +583,9 @@ static void refuse(struct tg_ledger *l, const struct tg_policy *p, const struct 
 		say(out, "tokenguard: budget '%.63s' (%.80s) %s; the call was not sent", p->name, scope, spent);
 	}
 	fill_alert(&a, p, &v->spend, TG_ALERT_BLOCKED, call,
-	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" : "call blocked");
+	           v->reason == TG_BLOCK_UNPRICED ? "call blocked: model has no price" :
+	           v->reason == TG_BLOCK_FLEET_STALE ? "call blocked: fleet totals stale" :
+	           "call blocked");
 	if (p->window == TG_WIN_SESSION) {
 		struct session_spend *slot = session_slot(p->name, tg_policy_value(p), 1);
 		a.repeat = slot && (slot->alerted & (1u << TG_ALERT_BLOCKED)) ? 1 : 0;
@@ -584,6 +618,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	if ((n = match_policies(&view.scope)) == 0)
 		return;
 	view_ceiling(&view, prices, cx->call->provider->name, n);
+	view.decide.fail_closed = gate.fail_closed;
 	if (read_spend(l, n) != 0) {
 		if (gate.fail_closed)
 			block_with(cx->out, gate.matched[0].name, "tokenguard: budget spend cannot be read and "
@@ -594,6 +629,7 @@ static void check_locked(struct tg_ledger *l, const struct tg_prices *prices, vo
 	for (int i = 0; i < n && cx->out->verdict != TG_VERDICT_BLOCK; i++) {
 		struct tg_policy_verdict v;
 		tg_policy_decide(&gate.matched[i], &gate.spend[i], &view.decide, &v);
+		fleet_warn(&gate.matched[i], &v);
 		announce(l, &gate.matched[i], &v, &ac);
 		if (tg_verdict_merge(cx->out, &gate.matched[i], &v))
 			refuse(l, &gate.matched[i], &v, &ac, cx->out);

@@ -6,19 +6,25 @@
  * process, kept in memory, fed by the sink's commit observer), the fail
  * mode (TOKENGUARD_FAIL) and the orchestration of the check of one call:
  * match the policies, read their spend, have each decide (ledger/
- * budget_decide.h: allow, block, or rewrite by downgrading the model or
+ * policy_decide.h: allow, block, or rewrite by downgrading the model or
  * clamping the max output tokens; the verdict and result types are its),
  * then say the alerts and stderr lines that go with it and
  * write the refusal's message.  The transports ask through
  * tg_exchange_gate() (exchange.h).
  *
- * A tag:KEY=* policy is bound to the call's value of KEY (budget.h) and
+ * A tag:KEY=* policy is bound to the call's value of KEY (policy.h) and
  * checked as tag:KEY=VALUE: the same bucket reads as a fixed policy, and
  * no state per value, except for session windows: this process keeps
  * their spend per policy and value in a table of 64 entries; a 65th value
  * takes the entry used least recently, whose spend is forgotten (that
  * value starts again from 0 if it comes back).  The gate's cache of
  * alerts already recorded is a ring of 32 whatever the number of values.
+ *
+ * A fleet policy (policy.h) adds the other machines' spend that
+ * `tokenguard-report sync` keeps in the ledger (ledger_fleet.h), read in
+ * the same transaction: the shim never talks to the network.  When those
+ * totals are stale, TOKENGUARD_FAIL=open counts the local spend alone,
+ * with one warning per process; closed refuses the call.
  *
  * The check reads committed spend in one LMDB read transaction; calls of
  * other processes still in flight are not in it, so racing processes can
@@ -30,7 +36,7 @@
 
 #include <stdint.h>
 
-#include "budget_decide.h"
+#include "policy_decide.h"
 #include "providers.h"
 #include "record.h"
 

@@ -7,7 +7,7 @@ set -eu
 PKGS="build-essential pkg-config man-db groff-base clang libclang-rt-14-dev patchelf libssl-dev liblmdb-dev lmdb-utils libcriterion-dev \
 zlib1g-dev libbrotli-dev libzstd-dev libnghttp2-dev libcurl4-openssl-dev protobuf-compiler python3-protobuf openssl curl iproute2 util-linux \
 python3 python3-h2 tzdata python3-httpx python3-aiohttp python3-requests python3-brotli python3-zstandard prometheus \
-chromium fonts-dejavu-core cppcheck clang-tidy clang-format postgresql libpq-dev"
+chromium fonts-dejavu-core cppcheck clang-tidy clang-format libhiredis-dev redis-server postgresql libpq-dev"
 
 missing=""
 for p in $PKGS; do

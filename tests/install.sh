@@ -35,6 +35,9 @@ usr/share/doc/tokenguard/README.md
 usr/share/doc/tokenguard/examples/tokenguard-alerts.service
 usr/share/doc/tokenguard/examples/tokenguard-export.service
 usr/share/doc/tokenguard/examples/tokenguard-export.timer
+usr/share/doc/tokenguard/examples/tokenguard-sync-oneshot.service
+usr/share/doc/tokenguard/examples/tokenguard-sync.service
+usr/share/doc/tokenguard/examples/tokenguard-sync.timer
 usr/share/doc/tokenguard/tokenguard.env.example
 usr/share/man/man1/tokenguard-report.1
 usr/share/man/man7/tokenguard.7"

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "decimal.h"
 #include "emit.h"
 #include "money.h"

@@ -32,7 +32,7 @@ void tg_money_or_unknown(double usd, char *buf, size_t n);
 #define TG_ALERT_MESSAGE_MAX 1024
 
 /* The share of its limits the alert's spend is, in whole percent rounded
- * down (the rule of tg_policy_used_pct, budget.h), or -1 when the alert
+ * down (the rule of tg_policy_used_pct, policy.h), or -1 when the alert
  * records no limit or no spend. */
 int tg_alert_pct(const struct tg_alert *a);
 

@@ -16,6 +16,7 @@
 #include "emit.h"
 #include "env.h"
 #include "ledger_budget.h"
+#include "ledger_fleet.h"
 #include "money.h"
 #include "price.h"
 #include "report.h"
@@ -110,7 +111,7 @@ static int load(const struct tg_report *rep, struct tg_ledger *l, struct policie
 
 /* The policy line without its name, for display. */
 /* The policy's line; for the row of one value of a tag:KEY=* policy
- * (bound to it: budget.h), the line of that policy. */
+ * (bound to it: policy.h), the line of that policy. */
 static void line_of(const struct tg_policy *p, char *buf, size_t n)
 {
 	struct tg_policy q = *p;
@@ -372,7 +373,7 @@ static double counted_usd(const struct tg_policy *p, const struct tg_spend *s)
 	return tg_total_usd_for(s->usd, s->usd_estimated, p->unpriced != TG_UNPRICED_ALLOW);
 }
 
-/* The share of the limits used, by the gate's rule (budget.h). */
+/* The share of the limits used, by the gate's rule (policy.h). */
 static double used_pct(const struct tg_policy *p, const struct tg_spend *s)
 {
 	return tg_policy_used_pct(p, counted_usd(p, s), s->tokens, 1);
@@ -419,8 +420,47 @@ static void json_recent(FILE *f, const struct policy_alerts *pa)
 	putc(']', f);
 }
 
+static const char *fleet_state_name(int state)
+{
+	switch (state) {
+	case TG_FLEET_FRESH: return "fresh";
+	case TG_FLEET_STALE: return "stale";
+	case TG_FLEET_MISSING: return "missing";
+	}
+	return "?";
+}
+
+/* A fleet policy's parts (ledger_fleet.h): this machine's spend, the
+ * others' as last pulled (counted only when fresh), and how old that is. */
+static void json_fleet(FILE *f, const struct tg_policy *p, const struct tg_spend *s, int64_t now_us)
+{
+	char iso[TG_WHEN_ISO_MAX];
+
+	fputs(",\"fleet\":", f);
+	if (!p->fleet) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f, "{\"state\":\"%s\",\"local_usd\":", fleet_state_name(s->fleet));
+	/* a difference of sums: rounded to the nano-dollar, below any price */
+	tg_emit_cost(f, round((counted_usd(p, s) - tg_total_usd_for(s->fleet_usd, s->fleet_usd_estimated,
+	                                             p->unpriced != TG_UNPRICED_ALLOW)) * 1e9) / 1e9);
+	fputs(",\"others_usd\":", f);
+	tg_emit_cost(f, tg_total_usd_for(s->fleet_usd, s->fleet_usd_estimated,
+	                                 p->unpriced != TG_UNPRICED_ALLOW));
+	fprintf(f, ",\"local_tokens\":%lld,\"others_tokens\":%lld,\"pulled\":",
+	        (long long)(s->tokens - s->fleet_tokens), (long long)s->fleet_tokens);
+	if (s->fleet_pulled_us) {
+		tg_when_iso(s->fleet_pulled_us, iso);
+		tg_decimal_fprintf(f, "\"%s\",\"age_s\":%.3f}", iso,
+		                   (double)(now_us - s->fleet_pulled_us) / 1e6);
+	} else {
+		fputs("null,\"age_s\":null}", f);
+	}
+}
+
 static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spend *s,
-                        const struct policy_alerts *pa, int64_t more, int first)
+                        const struct policy_alerts *pa, int64_t more, int first, int64_t now_us)
 {
 	char buf[TG_POLICY_LINE_MAX], iso[TG_WHEN_ISO_MAX];
 	const struct tg_alert *last = &pa->last_blocked;
@@ -465,6 +505,7 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 		fputs(",\"tokens_unknown_calls\":", f);
 		tg_emit_count(f, s->partial ? -1 : s->tokens_unknown, "null");
 	}
+	json_fleet(f, p, s, now_us);
 	if (p->per_value != TG_VALUE_FIXED) {
 		fputs(",\"tag_value\":", f);
 		tg_emit_json_str_or_null(f, tg_policy_value(p));
@@ -876,6 +917,39 @@ static void more_notes(FILE *f, const struct rows *r)
 	}
 }
 
+/* Under the table: what each fleet policy's spend is made of. */
+static void fleet_notes(FILE *f, const struct policies *ps, const struct tg_spend *spend, int64_t now_us)
+{
+	for (int i = 0; i < ps->n; i++) {
+		const struct tg_policy *p = &ps->p[i];
+		const struct tg_spend *s = &spend[i];
+		char local[TG_MONEY_MAX], others[TG_MONEY_MAX], total[TG_MONEY_MAX];
+		double o = tg_total_usd_for(s->fleet_usd, s->fleet_usd_estimated,
+		                            p->unpriced != TG_UNPRICED_ALLOW);
+
+		if (!p->fleet)
+			continue;
+		tg_money_or_unknown(counted_usd(p, s) - o, local, sizeof local);
+		tg_money_or_unknown(o, others, sizeof others);
+		tg_money_or_unknown(counted_usd(p, s), total, sizeof total);
+		if (s->fleet == TG_FLEET_FRESH)
+			tg_decimal_fprintf(f, "fleet %s: this machine %s (%lld tokens) + the others %s "
+			                   "(%lld tokens, pulled %.1f s ago) = %s\n", p->name, local,
+			                   (long long)(s->tokens - s->fleet_tokens), others,
+			                   (long long)s->fleet_tokens,
+			                   (double)(now_us - s->fleet_pulled_us) / 1e6, total);
+		else if (s->fleet == TG_FLEET_STALE)
+			tg_decimal_fprintf(f, "fleet %s: the others' totals are stale (pulled %.1f s ago): "
+			                   "this machine's %s only; TOKENGUARD_FAIL decides (open: "
+			                   "local spend, closed: blocked)\n", p->name,
+			                   (double)(now_us - s->fleet_pulled_us) / 1e6, local);
+		else
+			fprintf(f, "fleet %s: no fleet totals pulled yet (is `tokenguard-report sync "
+			        "--follow` running?): this machine's %s only; TOKENGUARD_FAIL decides\n",
+			        p->name, local);
+	}
+}
+
 static int cmd_status(const struct tg_report *rep)
 {
 	struct tg_ledger *l;
@@ -925,7 +999,8 @@ static int cmd_status(const struct tg_report *rep)
 		for (int i = 0; i < r.ps.n; i++) {
 			sessions += r.ps.p[i].window == TG_WIN_SESSION;
 			if (rep->format == TG_FMT_JSON)
-				status_json(f, &r.ps.p[i], &r.spend[i], &an.per[i], r.more[i], i == 0);
+				status_json(f, &r.ps.p[i], &r.spend[i], &an.per[i], r.more[i], i == 0,
+				            rep->now_us);
 		}
 		if (rep->format == TG_FMT_JSON) {
 			fputs(r.ps.n ? "\n]\n" : "]\n", f);
@@ -933,6 +1008,7 @@ static int cmd_status(const struct tg_report *rep)
 			if (!r.ps.n)
 				fputs("(no policies; add one with `tokenguard-report budget set NAME SPEC`)\n", f);
 			more_notes(f, &r);
+			fleet_notes(f, &r.ps, r.spend, rep->now_us);
 			if (sessions)
 				fputs("note: session windows are counted inside each process; "
 				      "their spend is not known outside it\n", f);

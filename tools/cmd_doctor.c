@@ -2,7 +2,8 @@
  * whether the shim will see a program (seen.h), whether a running
  * process has it loaded and is recorded, and the state of the
  * installation (library, ledger, price table, budgets setting, the
- * configuration files and every setting with where it comes from).
+ * fleet's sync state, the configuration files and every setting with
+ * where it comes from; a Redis password shown as ***).
  * Each finding says what to do; exit 1 when one needs attention. */
 #include <dirent.h>
 #include <errno.h>
@@ -14,8 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "files.h"
+#include "ledger_budget.h"
+#include "ledger_fleet.h"
 #include "libpath.h"
 #include "price.h"
 #include "report.h"
@@ -23,6 +26,7 @@
 #include "settings.h"
 #include "spend_rule.h"
 #include "spool.h"
+#include "sync_redis.h"
 #include "when.h"
 #include "zones.h"
 
@@ -206,6 +210,87 @@ static void budgets_state(const struct tg_report *rep, int *attention)
 	}
 }
 
+/* A Redis URL with its password (between "//" and '@') shown as ***. */
+static void masked_url(const char *url, char *buf, size_t n)
+{
+	const char *slash = strstr(url, "//"), *at = slash ? strchr(slash, '@') : NULL;
+
+	if (!at)
+		snprintf(buf, n, "%s", url);
+	else
+		snprintf(buf, n, "%.*s:***%s", (int)(slash + 2 - url), url, at);
+}
+
+static void ago(const struct tg_report *rep, int64_t us)
+{
+	char when[TG_WHEN_ISO_MAX];
+
+	tg_when_iso(us, when);
+	fprintf(rep->out, "%s (%.1f s ago)", when, (double)(rep->now_us - us) / 1e6);
+}
+
+/* The fleet's sync (sync_redis.h, ledger_fleet.h): its fleet policies,
+ * the Redis configured, and the state the last `sync` round left. */
+static void fleet_state(const struct tg_report *rep, int *attention)
+{
+	static struct tg_policy p[TG_STORED_POLICIES_MAX + TG_ENV_POLICIES_MAX];
+	const char *url = tg_setting(TG_SET_FLEET_REDIS);
+	struct tg_fleet_sync st = { 0 };
+	struct tg_ledger *l;
+	char err[256], shown[TG_FLEET_WHERE_MAX];
+	int n = 0, has = 0;
+
+	if (tg_ledger_open(&l, rep->dir, TG_LEDGER_RDONLY) != 0)
+		return;   /* said under ledger */
+	n = tg_sync_fleet_policies(l, p, (int)(sizeof p / sizeof p[0]), err, sizeof err);
+	if (tg_fleet_sync_get(l, &st, &has) != 0)
+		has = 0;
+	tg_ledger_close(l);
+	if (n <= 0 && !has) {
+		fprintf(rep->out, "fleet sync: no fleet policies\n");
+		return;
+	}
+	fprintf(rep->out, "fleet sync: %d fleet scope%s\n", n > 0 ? n : 0, n == 1 ? "" : "s");
+	if (url && *url) {
+		masked_url(url, shown, sizeof shown);
+		fprintf(rep->out, "  redis: %s (fleet_redis)\n", shown);
+	} else if (n > 0) {
+		fprintf(rep->out, "  redis: none: set fleet_redis (TOKENGUARD_FLEET_REDIS) for "
+		        "`tokenguard-report sync`\n");
+		*attention = 1;
+	}
+	if (!has) {
+		fprintf(rep->out, "  never synced: fleet policies count this machine's spend only "
+		        "(TOKENGUARD_FAIL=open) or refuse every call (closed); run "
+		        "`tokenguard-report sync --follow` (contrib/systemd/tokenguard-sync.service)\n");
+		*attention = 1;
+		return;
+	}
+	if (st.interval_us)
+		fprintf(rep->out, "  last sync with: %s, every %.3g s; totals fresh for %.3g s\n",
+		        st.where, (double)st.interval_us / 1e6, (double)st.fresh_us / 1e6);
+	else
+		fprintf(rep->out, "  last sync with: %s, one-shot; totals fresh for %.3g s\n", st.where,
+		        (double)st.fresh_us / 1e6);
+	fprintf(rep->out, "  last success: ");
+	if (st.last_ok_us)
+		ago(rep, st.last_ok_us);
+	else
+		fputs("never", rep->out);
+	fprintf(rep->out, "\n  last attempt: ");
+	ago(rep, st.last_try_us);
+	fputc('\n', rep->out);
+	if (st.error[0])
+		fprintf(rep->out, "  last error: %s\n", st.error);
+	if (n > 0 && (!st.last_ok_us || rep->now_us - st.last_ok_us > st.fresh_us)) {
+		fprintf(rep->out, "  stale: the fleet's totals are older than %.3g s: fleet policies "
+		        "count this machine's spend only (TOKENGUARD_FAIL=open) or refuse calls "
+		        "(closed); check that `tokenguard-report sync --follow` runs and reaches Redis\n",
+		        (double)st.fresh_us / 1e6);
+		*attention = 1;
+	}
+}
+
 /* The configuration files, then every setting in effect and where it
  * comes from. */
 static void settings_state(const struct tg_report *rep, int *attention)
@@ -250,7 +335,11 @@ static void settings_state(const struct tg_report *rep, int *attention)
 		else if (!*v)
 			fprintf(rep->out, "  %s: %s (the default: empty in %s %s)\n", d->key, d->shown,
 			        source[src], where);
-		else
+		else if (i == TG_SET_FLEET_REDIS) {
+			char shown[PATH_MAX];
+			masked_url(v, shown, sizeof shown);
+			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key, shown, source[src], where);
+		} else
 			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key, v, source[src], where);
 		if (!tg_setting_valid(i, v)) {
 			fprintf(rep->out, "    invalid: expected %s; the default applies: fix it\n",
@@ -384,6 +473,7 @@ int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *unused)
 	ledger_state(rep, &s, &attention);
 	prices_state(rep, &attention);
 	budgets_state(rep, &attention);
+	fleet_state(rep, &attention);
 	settings_state(rep, &attention);
 	fprintf(rep->out, "%s\n", attention ? "doctor: findings above need attention" :
 	        "doctor: all is well");

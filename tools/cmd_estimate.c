@@ -27,7 +27,7 @@
 #include "token_rule.h"
 #include "when.h"
 
-/* A token count in the budget syntax (k, M suffixes; budget.h), so that
+/* A token count in the budget syntax (k, M suffixes; policy.h), so that
  * --input-tokens 200k reads as a policy's tokens=200k does. */
 static int parse_count(const struct tg_report *rep, const char *opt, const char *v, int64_t *out)
 {
@@ -304,9 +304,12 @@ static void budget_table(const struct tg_report *rep, const struct tg_estimate_b
 		fprintf(f, "%s\n", cell[i][BC_COLS - 1]);
 	}
 	free(cell);
-	for (int i = 0; i < b->n; i++)
+	for (int i = 0; i < b->n; i++) {
 		if (b->rows[i].v.fallback_note)
 			fprintf(f, "%s: %s\n", b->rows[i].policy.name, b->rows[i].v.fallback_note);
+		if (b->rows[i].v.fleet_note)
+			fprintf(f, "%s: %s\n", b->rows[i].policy.name, b->rows[i].v.fleet_note);
+	}
 	if (session)
 		fputs("session window: the spend of the process making the call, which only it knows; "
 		      "a new process has spent 0 (shown)\n", f);
@@ -432,7 +435,8 @@ static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 	tg_emit_json_str_or_null(f, p->window == TG_WIN_SESSION
 	                         ? "session window: the spend of the process making the call; "
 	                           "a new process has spent 0 (shown)"
-	                         : v->fallback_note ? v->fallback_note : "");
+	                         : v->fallback_note ? v->fallback_note
+	                         : v->fleet_note ? v->fleet_note : "");
 	putc('}', f);
 }
 

@@ -68,7 +68,7 @@ static int keep_zoned(const struct tg_report *rep, struct tg_policy *list, int n
 }
 
 /* The policies of env then stored that govern c, as the gate orders them
- * (a tag:KEY=* one bound to c's value, budget.h). */
+ * (a tag:KEY=* one bound to c's value, policy.h). */
 static int match(struct tg_estimate_budget *b, const struct tg_policy *env, int nenv,
                  const struct tg_policy *stored, int nstored, const struct tg_call *c)
 {
@@ -115,6 +115,7 @@ static void decide(const struct tg_quote *q, const char *model, int64_t max_toke
 		.can_rewrite = 1,
 		.price = q->line,
 		.ceiling = !q->line && q->priced_at ? &q->at : NULL,
+		.fail_closed = tg_setting(TG_SET_FAIL) && !strcmp(tg_setting(TG_SET_FAIL), "closed"),
 	};
 
 	memset(&b->merged, 0, sizeof b->merged);

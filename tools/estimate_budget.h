@@ -7,7 +7,7 @@
  * (tg_ledger_spend_many: the window's totals less a reset's baseline,
  * spools included; a session window is a new process's, 0), and the
  * verdict of each and of all by the gate's own pure functions
- * (budget_decide.h: tg_policy_decide, tg_verdict_merge).  Nothing here
+ * (policy_decide.h: tg_policy_decide, tg_verdict_merge).  Nothing here
  * decides anything itself, so a change to a rule or a window reaches the
  * estimate with the shim.
  *
@@ -21,7 +21,7 @@
 
 #include <stdint.h>
 
-#include "budget_decide.h"
+#include "policy_decide.h"
 #include "quote.h"
 #include "report.h"
 

@@ -81,12 +81,15 @@ static const struct option_help options[] = {
 	  "                     $COLUMNS, else 80; block elements in a UTF-8 locale,\n"
 	  "                     else #; amounts marked as in the table (~, ?, >=)\n" },
 	{ TG_TAKES_WATCH,
-	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1);\n"
-	  "                     sync --follow: between pushes (default 60)\n" },
+	  "  --interval SECONDS watch: the time between frames (default 1, at least 0.1)\n" },
 	{ TG_TAKES_SYNC,
-	  "  --init             sync: create or migrate the fleet's PostgreSQL schema\n"
-	  "  --postgres CONNINFO  sync, --fleet: the database (libpq conninfo or URI),\n"
-	  "                     else the fleet_postgres setting\n" },
+	  "  --interval SECONDS sync: the time between rounds (default 1 with --follow);\n"
+	  "                     a one-shot run from a timer gives the timer's period\n"
+	  "  --redis URL        sync: redis://[:PASSWORD@]HOST[:PORT][/DB] or\n"
+	  "                     unix:///PATH (default: the fleet_redis setting)\n"
+	  "  --postgres CONNINFO  sync, --fleet: the fleet's PostgreSQL (libpq conninfo\n"
+	  "                     or URI; default: the fleet_postgres setting)\n"
+	  "  --init             sync: create or migrate the fleet's PostgreSQL schema\n" },
 	{ TG_TAKES_FLEET,
 	  "  --fleet            read every machine's records from the fleet's PostgreSQL\n"
 	  "                     (fleet_postgres, or --postgres) instead of this ledger\n" },
@@ -104,7 +107,7 @@ static const struct option_help options[] = {
 	  "  --follow           records: then print each record added, once, until the\n"
 	  "                     reader goes away or SIGINT / SIGTERM (jsonl, csv);\n"
 	  "                     alerts: keep printing or delivering each new alert;\n"
-	  "                     sync: push every --interval until SIGINT / SIGTERM\n" },
+	  "                     sync: a round every --interval until SIGINT / SIGTERM\n" },
 	{ TG_TAKES_ALERTS,
 	  "  --exec CMD         alerts: run CMD (/bin/sh -c) once per alert, its fields in\n"
 	  "                     TOKENGUARD_ALERT_* (KIND, POLICY, SCOPE, WINDOW, LIMIT_USD,\n"
@@ -178,19 +181,6 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report watch --chart --by model\n"
 	  "  tokenguard-report watch daily --chart --since 7d --interval 5\n"
 	  "  tokenguard-report watch blocks --interval 0.5\n" },
-	{ "sync",
-	  "Pushes this ledger's records not pushed yet to the fleet's PostgreSQL\n"
-	  "(tokenguard_records, one row per record, upserted by the record's global id:\n"
-	  "each record lands once however often sync runs), then moves the ledger's\n"
-	  "watermark.  --init creates or migrates the schema.  --follow pushes every\n"
-	  "--interval seconds (default 60) until SIGINT or SIGTERM; a failure is said\n"
-	  "once and retried, the records waiting in the ledger.  Exit 2 when a one-shot\n"
-	  "push fails.\n\n"
-	  "Examples:\n"
-	  "  tokenguard-report sync --init --postgres postgresql://tokenguard@db/tokenguard\n"
-	  "  tokenguard-report sync\n"
-	  "  tokenguard-report sync --follow --interval 30\n"
-	  "  tokenguard-report --fleet --by machine,model --since 7d\n" },
 	{ "records",
 	  "JSON Lines when piped, a table on a terminal.\n\n"
 	  "Examples:\n"
@@ -209,13 +199,14 @@ static const struct command_help commands[] = {
 	  "  tokenguard-report check --max-usd 0.5 --format json\n" },
 	{ "budget",
 	  "  budget set NAME SPEC   SPEC: SCOPE,WINDOW,LIMIT[,LIMIT],ACTION[,alert=N]\n"
-	  "                         [,fallback=F][,unpriced=estimate|block|allow]\n"
+	  "                         [,fallback=F][,unpriced=estimate|block|allow][,fleet]\n"
 	  "  budget list | rm NAME | reset NAME | status | alerts\n"
 	  "SCOPE: global, tag:KEY=VALUE, tag:KEY=* (each value its own limit), model:NAME,\n"
 	  "provider:NAME, process:NAME;\n"
 	  "WINDOW: day, month (UTC), day@ZONE, month@ZONE (ZONE a tz database name,\n"
 	  "such as Europe/Berlin), 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
-	  "ACTION: block, warn, downgrade:MODEL, clamp.\n\n"
+	  "ACTION: block, warn, downgrade:MODEL, clamp; fleet: the limit is every\n"
+	  "machine's together, exchanged by `sync` (day and month windows only).\n\n"
 	  "Examples:\n"
 	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
 	  "  tokenguard-report budget set berlin global,day@Europe/Berlin,usd=5,block\n"
@@ -294,6 +285,33 @@ static const struct command_help commands[] = {
 	  "Examples:\n"
 	  "  tokenguard-report export --otlp http://127.0.0.1:4318\n"
 	  "  tokenguard-report export --otlp http://collector:4318 --spans --tag-label team\n" },
+	{ "sync",
+	  "The agent of a fleet, one per machine: pushes this machine's spend of every\n"
+	  "fleet policy (a policy with the word fleet) to Redis and pulls the other\n"
+	  "machines' back into the ledger, where the shim's budget check adds it to the\n"
+	  "local spend without any network I/O of its own.  One round is one round trip\n"
+	  "(HSET of this machine's absolute totals, EXPIREAT, HGETALL per scope), with\n"
+	  "500 ms timeouts.  The others' totals count while younger than fleet_stale\n"
+	  "(default 5 s) or 3 intervals, whichever is longer; past that a fleet policy\n"
+	  "counts this machine's spend alone (TOKENGUARD_FAIL=open, one warning per\n"
+	  "process) or refuses calls (closed).  The machine's name is the machine\n"
+	  "setting (TOKENGUARD_MACHINE).\n"
+	  "With a PostgreSQL (fleet_postgres or --postgres), each round also pushes the\n"
+	  "ledger's records not pushed yet into tokenguard_records, one row per record\n"
+	  "inserted by its global id, so each lands once however often, concurrently or\n"
+	  "after whatever failure sync runs; the ledger's watermark moves after the\n"
+	  "server committed.  --init creates or migrates that schema and exits.\n"
+	  "Each engine is optional; none at all is an error.  One-shot: exit 0, or 2\n"
+	  "when an engine is not reachable (the records wait in the ledger).\n"
+	  "--follow: a failing round is said once and retried every interval;\n"
+	  "SIGINT / SIGTERM end it, 0.\n\n"
+	  "Examples:\n"
+	  "  tokenguard-report budget set search 'tag:team=search,day,usd=50,block,fleet'\n"
+	  "  tokenguard-report sync --follow --redis redis://redis.internal:6379\n"
+	  "  TOKENGUARD_FLEET_REDIS=unix:///run/redis/redis.sock tokenguard-report sync\n"
+	  "  tokenguard-report sync --init --postgres postgresql://tokenguard@db/tokenguard\n"
+	  "  tokenguard-report sync --follow --interval 30 --postgres host=db user=tokenguard\n"
+	  "  tokenguard-report --fleet --by machine,model --since 7d\n" },
 	{ "alerts",
 	  "Kinds: threshold (a policy's alert=N reached), limit, blocked (the first\n"
 	  "blocked call of a policy and window; `budget alerts` lists every one),\n"
@@ -313,7 +331,7 @@ static const struct command_help commands[] = {
 void tg_help_command(FILE *f, const struct tg_cmd *cmd)
 {
 	fprintf(f, "usage: tokenguard-report %s [OPTIONS]%s\n\n%s: %s.\n\n", cmd->name,
-	        cmd->takes & TG_TAKES_WATCH && !(cmd->takes & TG_TAKES_SYNC) ? " [VIEW]" :
+	        cmd->takes & TG_TAKES_WATCH ? " [VIEW]" :
 	        cmd->takes & (TG_TAKES_ARGS | TG_TAKES_BUDGET) ? " [ARGS]" : "",
 	        cmd->name, cmd->usage);
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

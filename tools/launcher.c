@@ -26,7 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "filter.h"
 #include "ledger.h"
 #include "libpath.h"

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "agg.h"
-#include "budget.h"
+#include "policy.h"
 #include "decimal.h"
 #include "emit.h"
 #include "env.h"
@@ -81,9 +81,8 @@ static const struct tg_cmd commands[] = {
 	{ "alerts", "budget and price alerts: printed, followed, or delivered once to --exec or --webhook",
 	  F(TG_FMT_TABLE) | F(TG_FMT_JSON) | F(TG_FMT_JSONL), TG_FMT_JSONL,
 	  TG_TAKES_FOLLOW | TG_TAKES_ALERTS | TG_TABLE_ON_TTY | TG_OPENS_LEDGER, tg_cmd_alerts },
-	{ "sync", "push this ledger's records to the fleet's PostgreSQL (--init: its schema)",
-	  F(TG_FMT_TABLE), TG_FMT_TABLE,
-	  TG_TAKES_SYNC | TG_TAKES_FOLLOW | TG_TAKES_WATCH | TG_OPENS_LEDGER, tg_cmd_sync },
+	{ "sync", "the fleet agent: fleet budgets through Redis, records to PostgreSQL (--init: its schema)",
+	  F(TG_FMT_TABLE), TG_FMT_TABLE, TG_TAKES_FOLLOW | TG_TAKES_SYNC | TG_OPENS_LEDGER, tg_cmd_sync },
 	/* Never run itself: take_command() puts the view it names in its
 	 * place, and main() hands that to tg_watch(). */
 	{ "watch", "draw a view again every second until Ctrl-C (default: today's summary)",
@@ -255,7 +254,7 @@ enum {
 	OPT_JSON, OPT_TAG_LABEL, OPT_LISTEN, OPT_FOLLOW, OPT_OTLP, OPT_SPANS,
 	OPT_REQUIRE_LEDGER, OPT_INPUT_TOKENS, OPT_INPUT_FILE, OPT_OUTPUT_TOKENS, OPT_BUDGET,
 	OPT_EXEC, OPT_WEBHOOK, OPT_WEBHOOK_FORMAT, OPT_NAME, OPT_TOP, OPT_SYSTEM, OPT_CHART,
-	OPT_INTERVAL, OPT_INIT, OPT_POSTGRES, OPT_FLEET,
+	OPT_INTERVAL, OPT_REDIS, OPT_INIT, OPT_POSTGRES, OPT_FLEET,
 };
 
 /* The options, for getopt_long and for finding the command among them. */
@@ -307,6 +306,7 @@ static const struct option opts[] = {
 	{ "system", no_argument, NULL, OPT_SYSTEM },
 	{ "chart", no_argument, NULL, OPT_CHART },
 	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "redis", required_argument, NULL, OPT_REDIS },
 	{ "init", no_argument, NULL, OPT_INIT },
 	{ "postgres", required_argument, NULL, OPT_POSTGRES },
 	{ "fleet", no_argument, NULL, OPT_FLEET },
@@ -442,6 +442,7 @@ static int parse_args(struct tg_report *rep, struct args *a, int argc, char **ar
 		case OPT_FOLLOW: rep->follow = 1; need(a, TG_TAKES_FOLLOW, "--follow"); break;
 		case OPT_CHART: rep->chart = 1; need(a, TG_TAKES_CHART, "--chart"); break;
 		case OPT_INTERVAL: a->interval = optarg; break;
+		case OPT_REDIS: rep->redis = optarg; need(a, TG_TAKES_SYNC, "--redis"); break;
 		case OPT_INIT: rep->sync_init = 1; need(a, TG_TAKES_SYNC, "--init"); break;
 		case OPT_POSTGRES: rep->postgres = optarg; break;  /* sync's, and --fleet's */
 		case OPT_FLEET: rep->fleet = 1; need(a, TG_TAKES_FLEET, "--fleet"); break;
@@ -649,25 +650,29 @@ static int parse_top(struct tg_report *rep, const struct args *a)
 	return 0;
 }
 
-/* --interval, watch's and sync --follow's: seconds, '.' decimals in
- * every locale. */
+/* --interval, watch's and sync's: seconds, '.' decimals in every
+ * locale. */
 static int parse_interval(struct tg_report *rep, struct args *a)
 {
-	int sync = a->cmd && !strcmp(a->cmd->name, "sync");
-
-	a->interval_s = sync ? TG_SYNC_INTERVAL_DEFAULT : 1;
-	rep->interval_s = a->interval_s;
+	a->interval_s = 1;
 	if (!a->interval)
 		return 0;
-	if (!a->watch && !(sync && rep->follow))
-		return tg_report_fail(rep, "--interval applies to watch and sync --follow only; drop "
-		                      "it or use e.g. watch daily --interval 5");
+	if (a->cmd && (a->cmd->takes & TG_TAKES_SYNC)) {
+		if (tg_decimal_parse(a->interval, &rep->sync_interval) ||
+		    !(rep->sync_interval >= TG_SYNC_INTERVAL_MIN && rep->sync_interval <= TG_SYNC_INTERVAL_MAX))
+			return tg_report_fail(rep, "--interval \"%s\" is not a number of seconds from %g "
+			                      "to %g; use e.g. --interval 1", a->interval,
+			                      TG_SYNC_INTERVAL_MIN, TG_SYNC_INTERVAL_MAX);
+		return 0;
+	}
+	if (!a->watch)
+		return tg_report_fail(rep, "--interval applies to watch and sync only; drop it or use "
+		                      "e.g. watch daily --interval 5");
 	if (tg_decimal_parse(a->interval, &a->interval_s) ||
 	    !(a->interval_s >= TG_WATCH_INTERVAL_MIN && a->interval_s <= TG_WATCH_INTERVAL_MAX))
 		return tg_report_fail(rep, "--interval \"%s\" is not a number of seconds from %g "
 		                      "to %g; use e.g. --interval 2 or --interval 0.5", a->interval,
 		                      TG_WATCH_INTERVAL_MIN, TG_WATCH_INTERVAL_MAX);
-	rep->interval_s = a->interval_s;
 	return 0;
 }
 

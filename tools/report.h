@@ -68,10 +68,11 @@ struct tg_report {
 	const char *webhook_format; /* alerts: --webhook-format as given */
 	int webhook_json;         /* alerts: --webhook-format json */
 	const char *alert_name;   /* alerts: --name (the watermark) */
-	const char *postgres; /* sync: --postgres CONNINFO */
-	int sync_init;      /* sync: --init */
-	double interval_s;  /* watch, sync --follow: --interval */
-	int fleet;          /* --fleet: the fleet's PostgreSQL instead of the ledger */
+	const char *redis;        /* sync: --redis URL */
+	double sync_interval;     /* sync: --interval SECONDS; 0 when not given */
+	const char *postgres;     /* sync, --fleet: --postgres CONNINFO */
+	int sync_init;            /* sync: --init */
+	int fleet;                /* --fleet: the fleet's PostgreSQL instead of the ledger */
 	char **args;        /* positional arguments after the command */
 	int nargs;
 	FILE *out;
@@ -100,7 +101,7 @@ struct tg_report {
 #define TG_TAKES_SYSTEM  0x40000u /* --system */
 #define TG_TAKES_CHART   0x80000u /* --chart */
 #define TG_TAKES_WATCH   0x100000u /* --interval: watch's own, for its help */
-#define TG_TAKES_SYNC    0x200000u /* --init, --postgres */
+#define TG_TAKES_SYNC    0x200000u /* --redis, --init, --postgres (and --interval, sync's) */
 #define TG_TAKES_FLEET   0x400000u /* --fleet */
 #define TG_TAKES_BITS    23      /* the bits above, for the checks that loop over them */
 
@@ -184,8 +185,8 @@ int tg_watch(struct tg_report *rep, const struct tg_cmd *cmd, double interval,
              int (*period)(struct tg_report *rep, void *ctx), void *ctx);
 #define TG_WATCH_INTERVAL_MIN 0.1
 #define TG_WATCH_INTERVAL_MAX 86400.0
-/* sync --follow's interval when --interval is not given: seconds. */
-#define TG_SYNC_INTERVAL_DEFAULT 60.0
+#define TG_SYNC_INTERVAL_MIN 0.05
+#define TG_SYNC_INTERVAL_MAX 86400.0
 
 /* The price table ($TOKENGUARD_PRICES over the bundled one) into *prices,
  * for what (named in the message when it cannot be loaded).  Returns 0 or

@@ -11,14 +11,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "budget.h"
+#include "policy.h"
 
 static void same(const struct tg_policy *a, const struct tg_policy *b)
 {
 	if (strcmp(a->name, b->name) || a->scope != b->scope || strcmp(a->scope_value, b->scope_value) ||
 	    a->window != b->window || a->action != b->action || a->fallback != b->fallback ||
 	    a->alert_pct != b->alert_pct || a->limit_tokens != b->limit_tokens ||
-	    a->unpriced != b->unpriced || a->per_value != b->per_value || strcmp(a->zone, b->zone) ||
+	    a->unpriced != b->unpriced || a->fleet != b->fleet || a->per_value != b->per_value ||
+	    strcmp(a->zone, b->zone) ||
 	    strcmp(a->downgrade_model, b->downgrade_model) ||
 	    memcmp(&a->limit_usd, &b->limit_usd, sizeof a->limit_usd) != 0)
 		abort();

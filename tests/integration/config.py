@@ -208,7 +208,7 @@ def init_writes(t, env, tdir):
         text = f.read()
     keys = re.findall(r"^#([a-z_]+) =", text, re.M)
     want = ["ledger", "sync", "tags", "hosts", "prices", "disable", "debug", "quiet", "budgets",
-            "fail", "lib", "attribution", "machine", "fleet_postgres"]
+            "fail", "lib", "attribution", "machine", "fleet_redis", "fleet_stale", "fleet_postgres"]
     t.check(keys == want, "init wrote the keys %r, expected %r" % (keys, want))
     for var in ("TOKENGUARD_" + k.upper() for k in want):
         t.check(("Variable: %s." % var) in text, "init does not name %s" % var)

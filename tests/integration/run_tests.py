@@ -24,7 +24,7 @@ it names (keepalive-*, h2-multiplex-*, expect-100-continue, big-response*,
 cut-stream-at-half, ledger-not-writable, and the SUITES' tests: conc-*,
 budget-*, trust-*, ledger-*, bomb-*, lazy-*, sdk-node-*, launcher-*, doctor-*,
 export-*, estimate-*, alerts-*, html-*, config-*, chart-*, attrib-*,
-fleet-pg-*).
+fleet-redis-*, fleet-pg-*).
 The cases are the hand-written ones (tests/fixtures/cases.json), each with
 every client, and the recorded ones (tests/fixtures/recorded), each with
 three clients (recorded_matrix).
@@ -79,13 +79,14 @@ import html_report  # noqa: E402
 import config  # noqa: E402
 import charts  # noqa: E402
 import attribution  # noqa: E402
+import fleet_redis  # noqa: E402
 import fleet_pg  # noqa: E402
 
 # Modules of further special tests: each has tests(harness, cases), harness
 # being this module, returning objects with client.name, label and run(env).
 SUITES = (concurrency, budgets, budgets_pervalue, trust, ledger_faults, bombs, lazy_libs, sdk_node,
           launcher, export, otlp_export, estimate, alerts, html_report, config, charts, attribution,
-          fleet_pg)
+          fleet_redis, fleet_pg)
 
 SYS_PY = "/usr/bin/python3"
 CLIENTS_DIR = os.path.join(HERE, "clients")

@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "spend_rule.h"
 #include "decimal.h"
 
@@ -16,7 +16,7 @@
 #define HOUR (3600 * US)
 #define DAY (24 * HOUR)
 
-/* Days since the epoch of a date, by counting (independent of budget.c). */
+/* Days since the epoch of a date, by counting (independent of policy.c). */
 static int64_t days(int y, int m, int d)
 {
 	static const int dim[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };

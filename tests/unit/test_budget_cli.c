@@ -186,7 +186,7 @@ Test(budget_cli, shows_spend_state_reset_time_and_the_last_blocked_call)
 	                          "\"limit_usd\":1,\"limit_tokens\":null,\"spend_usd\":0.25,"
 	                          "\"spend_usd_estimated\":0,\"spend_tokens\":300,"
 	                          "\"calls\":1,\"percent_used\":25.0,\"window_start\":\""), "%s", out);
-	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"cost_unknown_calls\":0,\"tokens_unknown_calls\":0,\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
+	cr_assert_not_null(strstr(out, "\"state\":\"ok\",\"cost_unknown_calls\":0,\"tokens_unknown_calls\":0,\"fleet\":null,\"alerts\":[],\"last_blocked\":{\"ts\":\"2026-11-22T08:33:11.000Z\","
 	                          "\"pid\":0,\"process\":\"python3\",\"model\":\"gpt-4o\"}}"), "%s", out);
 
 	cr_assert_eq(run("budget reset small", out, sizeof out), 0, "%s", out);

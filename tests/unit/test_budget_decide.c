@@ -1,4 +1,4 @@
-/* test_budget_decide.c - the budget decision for one call (budget_decide.h),
+/* test_budget_decide.c - the budget decision for one call (policy_decide.h),
  * table by table: every action over and under its limit, rewritable or
  * not, each fallback, each window's spend as given, each unpriced mode,
  * and the merge of several verdicts. */
@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "budget_decide.h"
+#include "policy_decide.h"
 
 static const struct tg_price priced = { "openai", "m", { 2.0, 8.0, 0.5, 2.0, 2.0, 8.0 }, 0,
                                         { 2.0, 8.0, 0.5, 2.0, 2.0, 8.0 }, "" };
@@ -104,7 +104,7 @@ static void decide(const struct row *r, const char *model, struct tg_policy *p, 
 	struct tg_spend s = { 0 };
 	struct tg_decide_call c = { model, r->max_tokens, r->can_rewrite,
 	                            r->price == PRICED ? &priced : r->price == FREE ? &free_model : NULL,
-	                            &ceiling };
+	                            &ceiling, 0 };
 
 	cr_assert_eq(tg_policy_parse(r->policy, p, err, sizeof err), 0, "%s: %s", r->policy, err);
 	snprintf(p->name, sizeof p->name, "p");

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "budget.h"
-#include "budget_decide.h"
+#include "policy.h"
+#include "policy_decide.h"
 #include "fixture.h"
 #include "gate.h"
 #include "ledger_budget.h"

@@ -162,8 +162,8 @@ Test(chart_cli, watch_refuses_what_is_no_view_and_a_bad_interval)
 	cr_assert_str_eq(out, "tokenguard-report: --interval \"0.05\" is not a number of seconds "
 	                 "from 0.1 to 86400; use e.g. --interval 2 or --interval 0.5\n");
 	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "daily --interval 2 --ledger %s", dir), 2);
-	cr_assert_str_eq(out, "tokenguard-report: --interval applies to watch and sync --follow "
-	                 "only; drop it or use e.g. watch daily --interval 5\n");
+	cr_assert_str_eq(out, "tokenguard-report: --interval applies to watch and sync only; drop it or use "
+	                 "e.g. watch daily --interval 5\n");
 	cr_assert_eq(tgt_run_report(NULL, out, sizeof out, "watch daily --by model --ledger %s", dir),
 	             2);
 	cr_assert_str_eq(out, "tokenguard-report: --by does not apply to daily; drop it\n");

@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "fixture.h"
 #include "tzif.h"
 #include "zones.h"

@@ -1,4 +1,4 @@
-/* budget.h - budget policies: what a limit is, its one-line syntax, the
+/* policy.h - budget policies: what a limit is, its one-line syntax, the
  * calendar windows it counts over, and which calls it governs.
  *
  * Owns: struct tg_policy, its parser and formatter, window arithmetic and
@@ -30,6 +30,12 @@
  *            while the policy has a USD limit (warn only says so); allow
  *            counts no estimate.  A model priced at zero on purpose (a
  *            price line of zeros) is priced.
+ *   fleet    the limit holds for the spend of every machine that shares
+ *            the scope (ledger_fleet.h: `tokenguard-report sync` exchanges
+ *            it through Redis), not of this ledger alone; day, month,
+ *            day@ZONE and month@ZONE only (a 24h window rolls, a session
+ *            is one process's), and not with tag:KEY=* (one total per
+ *            value would be exchanged)
  *   name=NAME
  *            1..63 characters of [A-Za-z0-9_.:-]
  *
@@ -43,6 +49,7 @@
  *   global,month,usd=200,block
  *   tag:team=search,day,usd=5,tokens=2M,warn,alert=50%
  *   model:gpt-4o,24h,usd=10,downgrade:gpt-4o-mini,fallback=warn
+ *   tag:team=search,day,usd=50,block,fleet
  *
  * tag:KEY=* counts every value of tag KEY apart: each value has its own
  * limit, as if there were one tag:KEY=VALUE policy per value
@@ -70,8 +77,8 @@
  * TOKENGUARD_BUDGETS holds several policies separated by ';'; those
  * without name= are called env1, env2, ... by position.
  */
-#ifndef TG_BUDGET_H
-#define TG_BUDGET_H
+#ifndef TG_POLICY_H
+#define TG_POLICY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -129,6 +136,7 @@ struct tg_policy {
 	enum tg_unpriced unpriced;      /* default TG_UNPRICED_ESTIMATE */
 	int from_env;                   /* defined by TOKENGUARD_BUDGETS, not stored */
 	enum tg_per_value per_value;    /* TG_VALUE_FIXED unless tag:KEY=* */
+	int fleet;                      /* the limit is the fleet's (the word fleet) */
 };
 
 /* A call as the shim sees it before sending it. */

@@ -1,4 +1,4 @@
-/* budget.c - policy syntax, windows and scope matching (see budget.h).
+/* policy.c - policy syntax, windows and scope matching (see policy.h).
  *
  * The parser works on (pointer, length) slices of the caller's string, so
  * it never copies a field it has not yet recognised and never allocates. */
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "civil.h"
 #include "error.h"
 #include "decimal.h"
@@ -130,7 +130,7 @@ static int parse_scope(struct slice s, struct tg_policy *p, char *err, size_t er
 			return tg_err_say(err, errlen, "scope tag: KEY=VALUE is longer than %d characters",
 			            TG_TAGS_MAX - 1);
 		p->scope = TG_SCOPE_TAG;
-		/* tag:KEY=*: every value of KEY counts apart (budget.h). */
+		/* tag:KEY=*: every value of KEY counts apart (policy.h). */
 		if (eq == v.p + v.n - 2 && eq[1] == '*')
 			p->per_value = TG_VALUE_EACH;
 		return 0;
@@ -264,10 +264,10 @@ static int parse_action(struct slice f, struct tg_policy *p, char *err, size_t e
 }
 
 enum { SEEN_WINDOW, SEEN_USD, SEEN_TOKENS, SEEN_ACTION, SEEN_ALERT, SEEN_FALLBACK, SEEN_NAME,
-       SEEN_UNPRICED };
+       SEEN_UNPRICED, SEEN_FLEET };
 
 static const char *const seen_name[] = {
-	"window", "usd=", "tokens=", "action", "alert=", "fallback=", "name=", "unpriced=",
+	"window", "usd=", "tokens=", "action", "alert=", "fallback=", "name=", "unpriced=", "fleet",
 };
 
 static int parse_unpriced(struct slice v, enum tg_unpriced *out, char *err, size_t errlen)
@@ -351,6 +351,10 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 	if (prefixed(f, "unpriced=", &v))
 		return once(seen, SEEN_UNPRICED, err, errlen) ? -1 :
 		       parse_unpriced(v, &p->unpriced, err, errlen);
+	if (is(f, "fleet")) {
+		p->fleet = 1;
+		return once(seen, SEEN_FLEET, err, errlen);
+	}
 	if (prefixed(f, "name=", &v)) {
 		if (once(seen, SEEN_NAME, err, errlen))
 			return -1;
@@ -365,8 +369,24 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 	return tg_err_say(err, errlen, "unknown field \"%.*s\"; expected a window (day, month, "
 	            "day@ZONE, month@ZONE, 24h, session), a limit (usd=NUMBER, tokens=INTEGER), an action (block, warn, "
 	            "downgrade:MODEL, clamp), alert=N, fallback=block|warn, "
-	            "unpriced=estimate|block|allow or name=NAME",
+	            "unpriced=estimate|block|allow, fleet or name=NAME",
 	            shown(f), f.p);
+}
+
+/* What a fleet policy can count: the machines' spend is exchanged per
+ * scope and fixed window (ledger_fleet.h), one Redis hash each. */
+static int fleet_check(const struct tg_policy *p, char *err, size_t errlen)
+{
+	if (p->window == TG_WIN_SESSION)
+		return tg_err_say(err, errlen, "fleet: a session window is the life of one process, "
+		            "which no other machine shares; use day or month");
+	if (p->window == TG_WIN_24H)
+		return tg_err_say(err, errlen, "fleet: a 24h window rolls by the hour, and the machines "
+		            "exchange the spend of fixed windows only; use day or month");
+	if (p->per_value == TG_VALUE_EACH)
+		return tg_err_say(err, errlen, "fleet: tag:KEY=* counts every value apart, and the machines "
+		            "would exchange one total per value seen; name the value (tag:KEY=VALUE)");
+	return 0;
 }
 
 int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t errlen)
@@ -411,7 +431,7 @@ int tg_policy_parse(const char *spec, struct tg_policy *out, char *err, size_t e
 	if ((seen & (1u << SEEN_UNPRICED)) && !(seen & (1u << SEEN_USD)))
 		return tg_err_say(err, errlen, "unpriced= applies to a usd= limit only; add usd=NUMBER "
 		            "or drop it");
-	return 0;
+	return out->fleet ? fleet_check(out, err, errlen) : 0;
 }
 
 int tg_policies_parse_env(const char *env, struct tg_policy *out, int max, int *n,
@@ -501,6 +521,8 @@ int tg_policy_format(const struct tg_policy *p, char *buf, size_t n)
 		PUT(",alert=%d", p->alert_pct);
 	if (p->unpriced != TG_UNPRICED_ESTIMATE)
 		PUT(",unpriced=%s", tg_unpriced_name(p->unpriced));
+	if (p->fleet)
+		PUT(",fleet");
 	if (p->name[0])
 		PUT(",name=%s", p->name);
 #undef PUT

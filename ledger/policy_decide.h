@@ -1,4 +1,4 @@
-/* budget_decide.h - the budget decision for one call: a pure function.
+/* policy_decide.h - the budget decision for one call: a pure function.
  *
  * Owns: what one policy says about one call given the spend of its
  * window (allow, block, rewrite the model or the max output tokens, and
@@ -26,15 +26,19 @@
  *  - unpriced=block: a call naming a model without a price is refused
  *    while the policy has a USD limit, whatever the spend (a warn policy
  *    only says so);
+ *  - a fleet policy (policy.h) whose others' spend is not fresh
+ *    (ledger_fleet.h: stale, or never pulled) counts the local spend
+ *    alone; with the fail mode closed it blocks instead, whatever the
+ *    spend;
  *  - merging: the first block wins; a downgrade's model and the lowest
  *    clamp are kept.
  */
-#ifndef TG_BUDGET_DECIDE_H
-#define TG_BUDGET_DECIDE_H
+#ifndef TG_POLICY_DECIDE_H
+#define TG_POLICY_DECIDE_H
 
 #include <stdint.h>
 
-#include "budget.h"
+#include "policy.h"
 #include "ledger_budget.h"
 #include "price.h"
 
@@ -61,10 +65,11 @@ struct tg_decide_call {
 	int can_rewrite;                /* the transport can rewrite the body */
 	const struct tg_price *price;   /* the model's price line; NULL: none */
 	const struct tg_price *ceiling; /* its provider's highest rates; NULL: none known */
+	int fail_closed;                /* TOKENGUARD_FAIL=closed */
 };
 
 /* Why a policy blocks. */
-enum tg_block_reason { TG_BLOCK_NONE, TG_BLOCK_OVER, TG_BLOCK_UNPRICED };
+enum tg_block_reason { TG_BLOCK_NONE, TG_BLOCK_OVER, TG_BLOCK_UNPRICED, TG_BLOCK_FLEET_STALE };
 
 /* What one policy says. */
 struct tg_policy_verdict {
@@ -74,6 +79,8 @@ struct tg_policy_verdict {
 	int64_t new_max_tokens;         /* clamp, or -1 */
 	unsigned alerts;                /* bit (1u << level) per enum tg_alert_level due */
 	const char *fallback_note;      /* detail of the TG_ALERT_FALLBACK alert */
+	const char *fleet_note;         /* a fleet policy without fresh totals: what
+	                                   was done about it; NULL otherwise */
 	double pct;                     /* used %, for the messages */
 	struct tg_spend spend;          /* the spend as the policy counts it */
 };

@@ -1,8 +1,10 @@
-/* budget_decide.c - see budget_decide.h. */
-#include "budget_decide.h"
+/* policy_decide.c - see policy_decide.h. */
+#include "policy_decide.h"
 
 #include <stdio.h>
 #include <string.h>
+
+#include "ledger_fleet.h"
 
 #define NO_REWRITE(what) \
 	"cannot rewrite this request's " what " (not held whole, compressed, or no room at its " \
@@ -112,6 +114,16 @@ void tg_policy_decide(const struct tg_policy *p, const struct tg_spend *s,
 		v->alerts |= 1u << TG_ALERT_LIMIT;
 	else if (v->pct >= p->alert_pct)
 		v->alerts |= 1u << TG_ALERT_THRESHOLD;
+	if (p->fleet && (s->fleet == TG_FLEET_STALE || s->fleet == TG_FLEET_MISSING)) {
+		if (c->fail_closed) {
+			v->verdict = TG_VERDICT_BLOCK;
+			v->reason = TG_BLOCK_FLEET_STALE;
+			v->fleet_note = "the fleet's totals are stale: refused (TOKENGUARD_FAIL=closed)";
+			return;
+		}
+		v->fleet_note = "the fleet's totals are stale: this machine's spend only "
+		                "(TOKENGUARD_FAIL=open)";
+	}
 	if (unpriced_refused(p, c, v))
 		return;
 	switch (p->action) {

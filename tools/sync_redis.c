@@ -1,0 +1,431 @@
+/* sync_redis.c - see sync_redis.h. */
+#include "sync_redis.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis/hiredis.h>
+
+#include "policy.h"
+#include "ledger_budget.h"
+#include "ledger_fleet.h"
+#include "settings.h"
+#include "zones.h"
+
+#define TIMEOUT_MS 500
+#define EXPIRE_MARGIN_S 3600
+#define FLEET_MAX (TG_STORED_POLICIES_MAX + TG_ENV_POLICIES_MAX)
+#define REDIS_KEY_MAX (16 + TG_SCOPE_KEY_MAX + TG_WINDOW_TEXT_MAX + 24)
+#define FIELD_MAX (TG_MACHINE_MAX + 16)
+
+struct tg_sync_redis {
+	redisContext *c;
+	int unix_socket;
+	char host[256];
+	int port;
+	char path[256];
+	char user[128], password[256];
+	int db;
+	char where[TG_FLEET_WHERE_MAX];
+};
+
+static int say(char *err, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int say(char *err, size_t n, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static int copy_part(char *dst, size_t size, const char *p, size_t len)
+{
+	if (len >= size)
+		return -1;
+	memcpy(dst, p, len);
+	dst[len] = '\0';
+	return 0;
+}
+
+/* redis://[[USER]:PASSWORD@]HOST[:PORT][/DB] */
+static int parse_tcp(struct tg_sync_redis *r, const char *url, const char *rest, char *err, size_t n)
+{
+	const char *at = strrchr(rest, '@'), *host = at ? at + 1 : rest;
+	const char *slash = strchr(host, '/'), *end = slash ? slash : host + strlen(host);
+	const char *colon = memchr(host, ':', (size_t)(end - host));
+	char *e;
+
+	if (at) {
+		const char *c = memchr(rest, ':', (size_t)(at - rest));
+		if (!c || copy_part(r->user, sizeof r->user, rest, (size_t)(c - rest)) ||
+		    copy_part(r->password, sizeof r->password, c + 1, (size_t)(at - c - 1)))
+			return say(err, n, "%s: expected redis://[:PASSWORD@]HOST[:PORT][/DB] (a password "
+			           "after ':' before the '@')", url);
+	}
+	if (copy_part(r->host, sizeof r->host, host, (size_t)((colon ? colon : end) - host)) ||
+	    !r->host[0])
+		return say(err, n, "%s: no host; expected redis://HOST[:PORT][/DB]", url);
+	r->port = 6379;
+	if (colon) {
+		long port = strtol(colon + 1, &e, 10);
+		if (e != end || colon + 1 == end || port < 1 || port > 65535)
+			return say(err, n, "%s: the port is not a number from 1 to 65535", url);
+		r->port = (int)port;
+	}
+	if (slash && slash[1]) {
+		long db = strtol(slash + 1, &e, 10);
+		if (*e || db < 0 || db > 65535)
+			return say(err, n, "%s: the database after '/' is not a number", url);
+		r->db = (int)db;
+	}
+	snprintf(r->where, sizeof r->where, "redis://%s%s%.200s:%d/%d", r->password[0] ? ":***" : "",
+	         r->password[0] ? "@" : "", r->host, r->port, r->db);
+	return 0;
+}
+
+int tg_sync_redis_new(struct tg_sync_redis **out, const char *url, char *err, size_t n)
+{
+	struct tg_sync_redis *r = calloc(1, sizeof *r);
+	int rc = 0;
+
+	*out = NULL;
+	if (!r)
+		return say(err, n, "out of memory");
+	if (!strncmp(url, "redis://", 8)) {
+		rc = parse_tcp(r, url, url + 8, err, n);
+	} else if (!strncmp(url, "unix://", 7) && url[7] == '/') {
+		r->unix_socket = 1;
+		if (copy_part(r->path, sizeof r->path, url + 7, strlen(url + 7)))
+			rc = say(err, n, "%s: the socket path is too long", url);
+		snprintf(r->where, sizeof r->where, "unix://%.240s", r->path);
+	} else {
+		rc = say(err, n, "\"%s\" is not a Redis URL; expected redis://[:PASSWORD@]HOST[:PORT][/DB] "
+		         "or unix:///PATH", url);
+	}
+	if (rc) {
+		free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+const char *tg_sync_redis_where(const struct tg_sync_redis *r)
+{
+	return r->where;
+}
+
+void tg_sync_redis_free(struct tg_sync_redis *r)
+{
+	if (!r)
+		return;
+	if (r->c)
+		redisFree(r->c);
+	explicit_bzero(r->password, sizeof r->password);
+	free(r);
+}
+
+/* What went wrong with the connection, in words: a timeout says so. */
+static const char *conn_error(const struct tg_sync_redis *r)
+{
+	if (!r->c || !r->c->errstr[0])
+		return "no reply";
+	if (r->c->err == REDIS_ERR_IO && !strcmp(r->c->errstr, strerror(EAGAIN)))
+		return "no answer within 500 ms (a stuck or overloaded Redis?)";
+	return r->c->errstr;
+}
+
+static void drop(struct tg_sync_redis *r)
+{
+	if (r->c)
+		redisFree(r->c);
+	r->c = NULL;
+}
+
+/* One command outside a pipeline (AUTH, SELECT): 0, or -1 said. */
+static int simple(struct tg_sync_redis *r, int argc, const char **argv, const char *what, char *err,
+                  size_t n)
+{
+	redisReply *rep = redisCommandArgv(r->c, argc, argv, NULL);
+	int rc = 0;
+
+	if (!rep)
+		rc = say(err, n, "%s: %s: %s", r->where, what, conn_error(r));
+	else if (rep->type == REDIS_REPLY_ERROR)
+		rc = say(err, n, "%s: %s: %s", r->where, what, rep->str);
+	if (rep)
+		freeReplyObject(rep);
+	return rc;
+}
+
+static int connect_redis(struct tg_sync_redis *r, char *err, size_t n)
+{
+	struct timeval tv = { TIMEOUT_MS / 1000, (TIMEOUT_MS % 1000) * 1000 };
+	char db[16];
+
+	if (r->c)
+		return 0;
+	r->c = r->unix_socket ? redisConnectUnixWithTimeout(r->path, tv)
+	                      : redisConnectWithTimeout(r->host, r->port, tv);
+	if (!r->c)
+		return say(err, n, "%s: cannot connect: out of memory", r->where);
+	if (r->c->err) {
+		say(err, n, "%s: cannot connect: %s", r->where, conn_error(r));
+		drop(r);
+		return -1;
+	}
+	if (redisSetTimeout(r->c, tv) != REDIS_OK) {
+		say(err, n, "%s: cannot set a timeout: %s", r->where, r->c->errstr);
+		drop(r);
+		return -1;
+	}
+	if (r->password[0]) {
+		const char *argv[3] = { "AUTH", r->user[0] ? r->user : r->password, r->password };
+		if (simple(r, r->user[0] ? 3 : 2, argv, "AUTH", err, n)) {
+			drop(r);
+			return -1;
+		}
+	}
+	if (r->db) {
+		const char *argv[2] = { "SELECT", db };
+		snprintf(db, sizeof db, "%d", r->db);
+		if (simple(r, 2, argv, "SELECT", err, n)) {
+			drop(r);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int tg_sync_redis_key(const struct tg_policy *p, int64_t window_start_us, char *buf, size_t n)
+{
+	char scope[TG_SCOPE_KEY_MAX], win[TG_WINDOW_TEXT_MAX];
+	int k;
+
+	if (tg_policy_scope_key(p, scope, sizeof scope) < 0 ||
+	    tg_policy_window_text(p, win, sizeof win) < 0)
+		return -1;
+	k = snprintf(buf, n, "tokenguard:{%s}:%s:%" PRId64, scope, win,
+	             window_start_us / 1000000 - (window_start_us % 1000000 < 0));
+	return k < 0 || (size_t)k >= n ? -1 : k;
+}
+
+/* Adds p to out[*m] unless a policy of the same scope and window is
+ * there already (one hash each). */
+static void add_unique(struct tg_policy *out, int *m, int max, const struct tg_policy *p)
+{
+	char a[TG_FLEET_KEY_MAX], b[TG_FLEET_KEY_MAX];
+
+	if (!p->fleet || *m == max || tg_fleet_key(p, a, sizeof a) < 0)
+		return;
+	for (int i = 0; i < *m; i++)
+		if (tg_fleet_key(&out[i], b, sizeof b) >= 0 && !strcmp(a, b))
+			return;
+	out[(*m)++] = *p;
+}
+
+int tg_sync_fleet_policies(struct tg_ledger *l, struct tg_policy *out, int max, char *err, size_t n)
+{
+	static struct tg_policy stored[TG_STORED_POLICIES_MAX], env[TG_ENV_POLICIES_MAX];
+	char msg[256];
+	int ns = 0, ne = 0, m = 0, rc;
+
+	if ((rc = tg_ledger_policies(l, stored, TG_STORED_POLICIES_MAX, &ns, NULL)) != 0)
+		return say(err, n, "cannot read the budget policies: %s", tg_strerror(rc));
+	if (ns > TG_STORED_POLICIES_MAX)
+		ns = TG_STORED_POLICIES_MAX;   /* the gate applies only these */
+	if (tg_policies_parse_env(tg_setting(TG_SET_BUDGETS), env, TG_ENV_POLICIES_MAX, &ne, msg,
+	                          sizeof msg))
+		ne = 0;   /* the shim does not apply them either; doctor says why */
+	for (int i = 0; i < ns + ne; i++) {
+		const struct tg_policy *p = i < ns ? &stored[i] : &env[i - ns];
+		if (p->fleet && tg_policy_zone_ready(p, msg, sizeof msg) == 0)
+			add_unique(out, &m, max, p);
+	}
+	return m;
+}
+
+static int64_t wall_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The others' fields of one HGETALL reply summed into o. */
+static int sum_others(const redisReply *rep, const char *machine, struct tg_fleet_overlay *o)
+{
+	size_t mlen = strlen(machine);
+
+	if (rep->type != REDIS_REPLY_ARRAY || rep->elements % 2)
+		return -1;
+	for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+		const redisReply *f = rep->element[i], *v = rep->element[i + 1];
+		const char *colon;
+		long long x;
+		char *e;
+
+		if (f->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING)
+			return -1;
+		if (!(colon = strrchr(f->str, ':')))
+			continue;
+		if ((size_t)(colon - f->str) == mlen && !memcmp(f->str, machine, mlen))
+			continue;   /* this machine's own: counted from the ledger */
+		errno = 0;
+		x = strtoll(v->str, &e, 10);
+		if (errno || *e || x < 0)
+			continue;   /* not ours to read: another writer's field */
+		if (!strcmp(colon + 1, "usd_micro"))
+			o->usd_micro += x;
+		else if (!strcmp(colon + 1, "est_micro"))
+			o->estimated_micro += x;
+		else if (!strcmp(colon + 1, "tokens"))
+			o->tokens += x;
+	}
+	return 0;
+}
+
+struct round {
+	struct tg_policy p[FLEET_MAX], raw[FLEET_MAX];
+	struct tg_spend spend[FLEET_MAX];
+	struct tg_fleet_overlay o[FLEET_MAX];
+	char keys[FLEET_MAX][TG_FLEET_KEY_MAX];
+	const char *key_ptr[FLEET_MAX];
+};
+
+/* Appends the pipeline of policy i: HSET, EXPIREAT, HGETALL. */
+static int append(struct tg_sync_redis *r, struct round *q, int i, const char *machine)
+{
+	char key[REDIS_KEY_MAX], fields[3][FIELD_MAX], values[3][24], expire[24];
+	const struct tg_spend *s = &q->spend[i];
+	static const char *const suffix[3] = { "usd_micro", "est_micro", "tokens" };
+	const char *hset[8] = { "HSET", key };
+	const char *exp[3] = { "EXPIREAT", key, expire };
+	const char *get[2] = { "HGETALL", key };
+
+	if (tg_sync_redis_key(&q->p[i], s->window_start_us, key, sizeof key) < 0)
+		return -1;
+	snprintf(values[0], sizeof values[0], "%lld", (long long)llround(s->usd * 1e6));
+	snprintf(values[1], sizeof values[1], "%lld", (long long)llround(s->usd_estimated * 1e6));
+	snprintf(values[2], sizeof values[2], "%lld", (long long)s->tokens);
+	for (int k = 0; k < 3; k++) {
+		snprintf(fields[k], sizeof fields[k], "%s:%s", machine, suffix[k]);
+		hset[2 + 2 * k] = fields[k];
+		hset[3 + 2 * k] = values[k];
+	}
+	snprintf(expire, sizeof expire, "%lld", (long long)(s->reset_us / 1000000) + EXPIRE_MARGIN_S);
+	if (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
+	    redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK ||
+	    redisAppendCommandArgv(r->c, 2, get, NULL) != REDIS_OK)
+		return -1;
+	return 0;
+}
+
+/* The replies of policy i into its overlay: 0, or -1 said. */
+static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *machine, char *err,
+                   size_t n)
+{
+	int rc = 0;
+
+	memset(&q->o[i], 0, sizeof q->o[i]);
+	for (int k = 0; k < 3; k++) {
+		redisReply *rep = NULL;
+		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+			if (!rc)
+				rc = say(err, n, "%s: %s", r->where, conn_error(r));
+			drop(r);
+			return -1;
+		}
+		if (!rc && rep->type == REDIS_REPLY_ERROR)
+			rc = say(err, n, "%s: %s", r->where, rep->str);
+		else if (!rc && k == 2 && sum_others(rep, machine, &q->o[i]) != 0)
+			rc = say(err, n, "%s: HGETALL answered something else than a hash", r->where);
+		freeReplyObject(rep);
+	}
+	return rc;
+}
+
+/* The state the ledger keeps, after a round that ended in err ("" for
+ * success). */
+static int put_state(struct tg_ledger *l, struct tg_sync_redis *r, struct round *q, int m,
+                     int64_t interval_us, int64_t fresh_us, int64_t now, const char *err)
+{
+	struct tg_fleet_sync s = { 0 };
+	int has = 0;
+
+	if (tg_fleet_sync_get(l, &s, &has) != 0 || !has)
+		memset(&s, 0, sizeof s);
+	s.last_try_us = now;
+	s.interval_us = interval_us;
+	s.fresh_us = fresh_us;
+	snprintf(s.error, sizeof s.error, "%s", err);
+	snprintf(s.where, sizeof s.where, "%s", r->where);
+	if (!*err) {
+		s.last_ok_us = now;
+		s.policies = m;
+	}
+	return tg_fleet_put(l, q->key_ptr, q->o, *err ? 0 : m, &s);
+}
+
+int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char *machine,
+                        int64_t interval_us, int64_t fresh_us, int *scopes, char *err, size_t n)
+{
+	static struct round q;
+	int64_t now = wall_us();
+	int m, rc;
+
+	*scopes = 0;
+	err[0] = '\0';
+	if ((m = tg_sync_fleet_policies(l, q.p, FLEET_MAX, err, n)) < 0)
+		return -1;
+	for (int i = 0; i < m; i++) {
+		/* Raw spend of the scope: no reset's baseline (a name of "" has
+		 * none), no overlay (every machine pushes its own). */
+		q.raw[i] = q.p[i];
+		q.raw[i].name[0] = '\0';
+		q.raw[i].fleet = 0;
+		tg_fleet_key(&q.p[i], q.keys[i], sizeof q.keys[i]);
+		q.key_ptr[i] = q.keys[i];
+	}
+	if (m && (rc = tg_ledger_spend_many(l, q.raw, m, now, q.spend)) != 0) {
+		say(err, n, "cannot read this machine's spend: %s", tg_strerror(rc));
+		put_state(l, r, &q, m, interval_us, fresh_us, now, err);
+		return -1;
+	}
+	rc = connect_redis(r, err, n);
+	for (int i = 0; rc == 0 && i < m; i++)
+		if (append(r, &q, i, machine) != 0)
+			rc = say(err, n, "%s: %s", r->where, conn_error(r));
+	for (int i = 0; rc == 0 && i < m; i++)
+		rc = collect(r, &q, i, machine, err, n);
+	if (rc == 0 && m == 0) {
+		/* Nothing to exchange: a PING says whether Redis is there. */
+		const char *argv[1] = { "PING" };
+		rc = simple(r, 1, argv, "PING", err, n);
+	}
+	if (rc != 0) {
+		drop(r);
+		put_state(l, r, &q, m, interval_us, fresh_us, now, err);
+		return -1;
+	}
+	now = wall_us();   /* the totals are as of their arrival */
+	for (int i = 0; i < m; i++) {
+		q.o[i].window_start_us = q.spend[i].window_start_us;
+		q.o[i].pulled_us = now;
+		q.o[i].fresh_us = fresh_us;
+	}
+	if ((rc = put_state(l, r, &q, m, interval_us, fresh_us, now, "")) != 0)
+		return say(err, n, "cannot write the fleet totals into the ledger: %s", tg_strerror(rc));
+	*scopes = m;
+	return 0;
+}
