@@ -50,10 +50,6 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 		"m- and a keyed hash of /etc/machine-id",
 		"this machine's name in records and fleet totals: letters, digits, '.', '_', "
 		"'-', at most 63 bytes", 0 },
-	[TG_SET_FLEET_POSTGRES] = { "fleet_postgres", "TOKENGUARD_FLEET_POSTGRES", "", "none",
-		"PostgreSQL of the fleet (libpq conninfo or postgresql:// URI; passwords in "
-		"~/.pgpass): where `tokenguard-report sync` pushes records and --fleet reads "
-		"them", 0 },
 	[TG_SET_SETUID_PROGRAMS] = { "setuid_programs", NULL, "no", "no",
 		"yes: the shim also records in setuid, setgid and file-capability programs, "
 		"with this file's settings only (system file only)",
@@ -64,6 +60,10 @@ const struct tg_setting_def tg_settings_table[TG_SET_COUNT] = {
 	[TG_SET_FLEET_STALE] = { "fleet_stale", "TOKENGUARD_FLEET_STALE", "5", "5",
 		"seconds after the last pull of the fleet's totals (or 3 sync intervals, if longer) "
 		"that a fleet budget stops counting them and TOKENGUARD_FAIL decides", 0 },
+	[TG_SET_FLEET_POSTGRES] = { "fleet_postgres", "TOKENGUARD_FLEET_POSTGRES", "", "none",
+		"PostgreSQL of the fleet (libpq conninfo or postgresql:// URI; passwords in "
+		"~/.pgpass): where `tokenguard-report sync` pushes records and --fleet reads "
+		"them", 0 },
 };
 
 struct problem {

@@ -4,8 +4,10 @@ a cluster made by initdb in a temporary directory, on loopback only.
 
 Owns: the cluster's life.  initdb -A trust (no password: the socket is in
 a private directory, conninfo, and TCP listens on 127.0.0.1 at a free
-port, tcp_conninfo), fsync
-and synchronous commit off (a test's data need not survive the machine),
+port, tcp_conninfo), fsync off (a test's data need not survive the
+machine; a crash of the server alone loses nothing, as the WAL is
+written at each commit: synchronous_commit stays on, or a killed server
+would lose commits the agents were told of),
 pg_ctl -w start and stop, a stop that is a crash (-m immediate, for the
 tests of a server killed under the agents), and the removal of the
 directory.  The server refuses to run as root: as root, initdb, pg_ctl and
@@ -82,7 +84,7 @@ class PgServer:
         with open(os.path.join(self.data, "postgresql.auto.conf"), "a") as f:
             f.write("listen_addresses = '127.0.0.1'\nport = %d\n"
                     "unix_socket_directories = '%s'\nfsync = off\n"
-                    "synchronous_commit = off\nfull_page_writes = off\n"
+                    "full_page_writes = off\n"
                     "max_connections = 200\nshared_buffers = 32MB\n" % (self.port, self.dir))
         return self
 
