@@ -45,9 +45,12 @@ MK = os.path.join(TOP, "build", "mkledger")
 
 
 def build_mkledger():
-    objs = sorted(os.path.join(TOP, "build", "obj", "ledger", f)
-                  for f in os.listdir(os.path.join(TOP, "build", "obj", "ledger"))
-                  if f.endswith(".o"))
+    # The objects of the ledger's sources as they are (not every .o in the
+    # build directory: a renamed source leaves its old object behind).
+    objs = sorted(os.path.join(TOP, "build", "obj", "ledger", f[:-2] + ".o")
+                  for f in os.listdir(os.path.join(TOP, "ledger"))
+                  if f.endswith(".c")) + [os.path.join(TOP, "build", "obj", "ledger",
+                                                       "prices_blob.o")]
     subprocess.run([os.environ.get("CC", "cc"), "-D_GNU_SOURCE", "-Ishim", "-Iledger",
                     "-std=c11", "-O2", "-o", MK, "bench/mkledger.c"] + objs +
                    ["-llmdb", "-lz", "-lbrotlidec", "-lzstd", "-lnghttp2", "-ldl", "-lm",
