@@ -379,14 +379,6 @@ static void json_cost(FILE *f, const struct tg_quote *q)
 	        q->input_estimated || !q->line ? "true" : "false");
 }
 
-static void json_limit(FILE *f, double usd)
-{
-	if (usd >= 0)
-		tg_emit_exact(f, usd);
-	else
-		fputs("null", f);
-}
-
 static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 {
 	const struct tg_policy *p = &row->policy;
@@ -411,7 +403,7 @@ static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 	fputs(",\"spend_usd_estimated\":", f);
 	tg_emit_cost(f, p->unpriced != TG_UNPRICED_ALLOW ? v->spend.usd_estimated : 0);
 	fprintf(f, ",\"spend_tokens\":%lld,\"limit_usd\":", (long long)v->spend.tokens);
-	json_limit(f, p->limit_usd);
+	tg_emit_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
 	tg_decimal_fprintf(f, ",\"percent_used\":%.4f,\"resets\":", v->pct);

@@ -669,6 +669,14 @@ void tg_emit_exact(FILE *f, double v)
 		fputs(buf, f);
 }
 
+void tg_emit_limit(FILE *f, double usd)
+{
+	if (usd >= 0)
+		tg_emit_exact(f, usd);
+	else
+		fputs("null", f);
+}
+
 void tg_emit_count(FILE *f, int64_t v, const char *null_text)
 {
 	char b[SMALL_BUF];
