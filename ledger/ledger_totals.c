@@ -1058,11 +1058,9 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
 int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
                         int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
 {
-	struct each_record_req q;
+	struct each_record_req q = { .fn = fn, .ctx = ctx };
 
 	if (!fn)
 		return TG_EINVAL;
-	q.fn = fn;
-	q.ctx = ctx;
 	return tg_ledger_scan_views(l, since_us, until_us, text, each_record_one, &q);
 }
