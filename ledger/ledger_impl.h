@@ -203,9 +203,13 @@ int tgl_total_decode(const MDB_val *d, struct tg_total *a);
 /* A totals key for people: "global day 2026-11-22T00:00:00Z". */
 void tgl_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n);
 
-/* A record key (16 bytes) kept in meta under name, inside txn: *has 0
- * when there is none; TG_ECORRUPT when the value is not 16 bytes
- * (ledger_watermark.c). */
+/* A value of exactly size bytes kept in meta under name, inside txn,
+ * copied to out: *has 0 when there is none; TG_ECORRUPT when the value
+ * has another length (ledger_watermark.c). */
+int tgl_meta_get(struct tg_ledger *l, MDB_txn *txn, const char *name, void *out, size_t size,
+                 int *has);
+
+/* tgl_meta_get() of a record key (16 bytes). */
 int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
                      int *has);
 

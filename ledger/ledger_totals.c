@@ -1002,54 +1002,6 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 	return q.stop ? q.stop : rc;
 }
 
-/* ---- scans for reports ---- */
-
-struct scan_some {
-	int64_t since_us, until_us;
-	unsigned text;
-	int (*fn)(void *ctx, const struct tg_record *r);
-	void *ctx;
-	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
-};
-
-static int scan_some_one(void *ctx, const struct tg_record *r)
-{
-	struct scan_some *q = ctx;
-
-	return (q->stop = q->fn(q->ctx, r)) != 0 ? TG_EINVAL : 0;
-}
-
-static int scan_some_spooled(void *ctx, const struct tg_record *r, const char *model_family)
-{
-	struct scan_some *q = ctx;
-
-	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
-		return 0;
-	return scan_some_one(q, r);
-}
-
-static int scan_some_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
-{
-	struct scan_some *q = ctx;
-	int rc = each_record(l, txn, q->since_us, q->until_us, q->text, scan_some_one, q);
-
-	return rc ? rc : tgl_spooled_each(l, txn, scan_some_spooled, q);
-}
-
-int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
-                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
-{
-	struct scan_some q = { since_us < 0 ? 0 : since_us, until_us, text, fn, ctx, 0 };
-	int rc;
-
-	if (!l || !fn)
-		return TG_EINVAL;
-	if (q.until_us <= q.since_us)
-		return 0;
-	rc = tgl_ledger_read_spooled(l, scan_some_txn, &q);
-	return q.stop ? q.stop : rc;
-}
-
 /* ---- scans that view the records in place ---- */
 
 struct scan_views {
@@ -1098,6 +1050,17 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
 		return TG_EINVAL;
 	if (q.until_us <= q.since_us)
 		return 0;
-	rc = tgl_ledger_read(l, scan_views_txn, &q);
+	rc = tgl_ledger_read_spooled(l, scan_views_txn, &q);
 	return q.stop ? q.stop : rc;
+}
+
+/* The same scan, each view copied into a struct tg_record for fn. */
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
+{
+	struct each_record_req q = { .fn = fn, .ctx = ctx };
+
+	if (!fn)
+		return TG_EINVAL;
+	return tg_ledger_scan_views(l, since_us, until_us, text, each_record_one, &q);
 }
