@@ -153,12 +153,13 @@ int tgl_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tgl_fold *f);
 void tgl_fold_finish(struct tg_ledger *l, struct tgl_fold *f, int committed);
 
 /* Calls fn for each record still in a spool (its writer could not have the
- * lock, and no fold has run since) that txn does not hold, with its model
- * family: reports and budget checks count them like the ledger's own.  A
- * nonzero return of fn stops and is returned (ledger_fold.c). */
-int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn,
-                     int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
-                     void *ctx);
+ * lock, and no fold has run since) that txn does not hold, with the key it
+ * will have in the ledger and its model family: reports and budget checks
+ * count them like the ledger's own.  A nonzero return of fn stops and is
+ * returned (ledger_fold.c). */
+typedef int (*tgl_spooled_fn)(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                              const char *model_family);
+int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn, tgl_spooled_fn fn, void *ctx);
 
 /* An alert under key, inside txn: once != 0 stores it only if none of the
  * same policy, level and window is stored.  Sets *recorded (may be NULL).

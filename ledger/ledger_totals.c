@@ -891,10 +891,12 @@ static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 	return add_buckets(l, txn, scope, B_HOUR, d1, h1, out);
 }
 
-static int sum_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int sum_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                       const char *model_family)
 {
 	struct sum_req *q = ctx;
 
+	(void)key;
 	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
 		return 0;
 	q->how.spooled++;
@@ -1019,7 +1021,8 @@ static int scan_views_one(void *ctx, const struct tg_record_view *v)
 	return (q->stop = q->fn(q->ctx, v)) != 0 ? TG_EINVAL : 0;
 }
 
-static int scan_views_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int scan_views_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                              const char *model_family)
 {
 	struct scan_views *q = ctx;
 	struct tg_record_view v;
@@ -1028,6 +1031,7 @@ static int scan_views_spooled(void *ctx, const struct tg_record *r, const char *
 	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
 		return 0;
 	tg_record_view_of(&v, r);
+	v.key = key;
 	return scan_views_one(q, &v);
 }
 
