@@ -6,11 +6,13 @@
  * minus infinity (a time before 1970 still falls in its own day), and the
  * conversion between days since 1970-01-01 and proleptic Gregorian dates
  * (Howard Hinnant's era arithmetic: exact for every year, no tables, no
- * TZ, no C library time functions).  Header-only.
+ * TZ, no C library time functions), and the search of ascending
+ * timestamps (a zone's transitions, the report's blocks).  Header-only.
  */
 #ifndef TG_CIVIL_H
 #define TG_CIVIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define TG_US_PER_SEC INT64_C(1000000)
@@ -26,6 +28,23 @@ static inline int64_t tg_floor_div(int64_t a, int64_t b)
 static inline int64_t tg_floor_mod(int64_t a, int64_t b)
 {
 	return a - tg_floor_div(a, b) * b;
+}
+
+/* How many of the n ascending timestamps at a are at or before t: one
+ * more than the index of the last of them, 0 for none. */
+static inline size_t tg_times_at_or_before(const int64_t *a, size_t n, int64_t t)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (a[mid] <= t)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 static inline int64_t tg_days_from_civil(int64_t y, int m, int d)

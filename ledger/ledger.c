@@ -820,10 +820,13 @@ struct scan_spooled {
 	int stop;            /* fn's nonzero value, returned as it is */
 };
 
-static int scan_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int scan_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                        const char *model_family)
 {
 	struct scan_spooled *s = ctx;
 
+	(void)key;
+	(void)model_family;
 	if (r->ts_us < s->since_us || r->ts_us >= s->until_us)
 		return 0;
 	return s->fn(s->ctx, r);

@@ -174,7 +174,7 @@ static __thread const struct tg_spool_set *spools_of_this_read
 struct spooled_ctx {
 	struct tg_ledger *l;
 	MDB_txn *txn;
-	int (*fn)(void *ctx, const struct tg_record *r, const char *model_family);
+	tgl_spooled_fn fn;
 	void *ctx;
 };
 
@@ -189,12 +189,10 @@ static int spooled_entry(void *ctx, int type, const unsigned char *p, size_t n)
 		return 0;
 	if (mdb_get(c->txn, c->l->records, &k, &found) == 0)
 		return 0;   /* folded since */
-	return c->fn(c->ctx, &r, family[0] ? family : r.model);
+	return c->fn(c->ctx, p, &r, family[0] ? family : r.model);
 }
 
-int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn,
-                     int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
-                     void *ctx)
+int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn, tgl_spooled_fn fn, void *ctx)
 {
 	struct spooled_ctx c = { l, txn, fn, ctx };
 

@@ -153,12 +153,13 @@ int tgl_fold_txn(struct tg_ledger *l, MDB_txn *txn, struct tgl_fold *f);
 void tgl_fold_finish(struct tg_ledger *l, struct tgl_fold *f, int committed);
 
 /* Calls fn for each record still in a spool (its writer could not have the
- * lock, and no fold has run since) that txn does not hold, with its model
- * family: reports and budget checks count them like the ledger's own.  A
- * nonzero return of fn stops and is returned (ledger_fold.c). */
-int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn,
-                     int (*fn)(void *ctx, const struct tg_record *r, const char *model_family),
-                     void *ctx);
+ * lock, and no fold has run since) that txn does not hold, with the key it
+ * will have in the ledger and its model family: reports and budget checks
+ * count them like the ledger's own.  A nonzero return of fn stops and is
+ * returned (ledger_fold.c). */
+typedef int (*tgl_spooled_fn)(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                              const char *model_family);
+int tgl_spooled_each(struct tg_ledger *l, MDB_txn *txn, tgl_spooled_fn fn, void *ctx);
 
 /* An alert under key, inside txn: once != 0 stores it only if none of the
  * same policy, level and window is stored.  Sets *recorded (may be NULL).
@@ -203,9 +204,13 @@ int tgl_total_decode(const MDB_val *d, struct tg_total *a);
 /* A totals key for people: "global day 2026-11-22T00:00:00Z". */
 void tgl_total_key_describe(const unsigned char *key, size_t klen, char *buf, size_t n);
 
-/* A record key (16 bytes) kept in meta under name, inside txn: *has 0
- * when there is none; TG_ECORRUPT when the value is not 16 bytes
- * (ledger_watermark.c). */
+/* A value of exactly size bytes kept in meta under name, inside txn,
+ * copied to out: *has 0 when there is none; TG_ECORRUPT when the value
+ * has another length (ledger_watermark.c). */
+int tgl_meta_get(struct tg_ledger *l, MDB_txn *txn, const char *name, void *out, size_t size,
+                 int *has);
+
+/* tgl_meta_get() of a record key (16 bytes). */
 int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
                      int *has);
 

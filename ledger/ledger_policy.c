@@ -44,18 +44,11 @@ int tgl_policy_get_txn(struct tg_ledger *l, MDB_txn *txn, const char *name, stru
 
 static int get_version(struct tg_ledger *l, MDB_txn *txn, uint64_t *v)
 {
-	MDB_val k = { sizeof VERSION_KEY - 1, VERSION_KEY }, d;
-	int rc = mdb_get(txn, l->meta, &k, &d);
+	unsigned char b[8];
+	int has, rc = tgl_meta_get(l, txn, VERSION_KEY, b, sizeof b, &has);
 
-	*v = 0;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (d.mv_size != 8)
-		return TG_ECORRUPT;
-	*v = tg_get_be64(d.mv_data);
-	return 0;
+	*v = has ? tg_get_be64(b) : 0;
+	return rc;
 }
 
 int tgl_policy_version_bump(struct tg_ledger *l, MDB_txn *txn)

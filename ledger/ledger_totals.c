@@ -891,10 +891,12 @@ static int sum_zoned(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *
 	return add_buckets(l, txn, scope, B_HOUR, d1, h1, out);
 }
 
-static int sum_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int sum_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                       const char *model_family)
 {
 	struct sum_req *q = ctx;
 
+	(void)key;
 	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
 		return 0;
 	q->how.spooled++;
@@ -1002,54 +1004,6 @@ int tg_ledger_sum(struct tg_ledger *l, const struct tg_policy *scope, int64_t si
 	return q.stop ? q.stop : rc;
 }
 
-/* ---- scans for reports ---- */
-
-struct scan_some {
-	int64_t since_us, until_us;
-	unsigned text;
-	int (*fn)(void *ctx, const struct tg_record *r);
-	void *ctx;
-	int stop;    /* fn's nonzero value, kept apart from the ledger's codes */
-};
-
-static int scan_some_one(void *ctx, const struct tg_record *r)
-{
-	struct scan_some *q = ctx;
-
-	return (q->stop = q->fn(q->ctx, r)) != 0 ? TG_EINVAL : 0;
-}
-
-static int scan_some_spooled(void *ctx, const struct tg_record *r, const char *model_family)
-{
-	struct scan_some *q = ctx;
-
-	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
-		return 0;
-	return scan_some_one(q, r);
-}
-
-static int scan_some_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
-{
-	struct scan_some *q = ctx;
-	int rc = each_record(l, txn, q->since_us, q->until_us, q->text, scan_some_one, q);
-
-	return rc ? rc : tgl_spooled_each(l, txn, scan_some_spooled, q);
-}
-
-int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
-                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
-{
-	struct scan_some q = { since_us < 0 ? 0 : since_us, until_us, text, fn, ctx, 0 };
-	int rc;
-
-	if (!l || !fn)
-		return TG_EINVAL;
-	if (q.until_us <= q.since_us)
-		return 0;
-	rc = tgl_ledger_read_spooled(l, scan_some_txn, &q);
-	return q.stop ? q.stop : rc;
-}
-
 /* ---- scans that view the records in place ---- */
 
 struct scan_views {
@@ -1067,7 +1021,8 @@ static int scan_views_one(void *ctx, const struct tg_record_view *v)
 	return (q->stop = q->fn(q->ctx, v)) != 0 ? TG_EINVAL : 0;
 }
 
-static int scan_views_spooled(void *ctx, const struct tg_record *r, const char *model_family)
+static int scan_views_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                              const char *model_family)
 {
 	struct scan_views *q = ctx;
 	struct tg_record_view v;
@@ -1076,6 +1031,7 @@ static int scan_views_spooled(void *ctx, const struct tg_record *r, const char *
 	if (r->ts_us < q->since_us || r->ts_us >= q->until_us)
 		return 0;
 	tg_record_view_of(&v, r);
+	v.key = key;
 	return scan_views_one(q, &v);
 }
 
@@ -1098,6 +1054,17 @@ int tg_ledger_scan_views(struct tg_ledger *l, int64_t since_us, int64_t until_us
 		return TG_EINVAL;
 	if (q.until_us <= q.since_us)
 		return 0;
-	rc = tgl_ledger_read(l, scan_views_txn, &q);
+	rc = tgl_ledger_read_spooled(l, scan_views_txn, &q);
 	return q.stop ? q.stop : rc;
+}
+
+/* The same scan, each view copied into a struct tg_record for fn. */
+int tg_ledger_scan_some(struct tg_ledger *l, int64_t since_us, int64_t until_us, unsigned text,
+                        int (*fn)(void *ctx, const struct tg_record *r), void *ctx)
+{
+	struct each_record_req q = { .fn = fn, .ctx = ctx };
+
+	if (!fn)
+		return TG_EINVAL;
+	return tg_ledger_scan_views(l, since_us, until_us, text, each_record_one, &q);
 }

@@ -85,40 +85,48 @@ static void add_to_sum(struct tg_verify *v, const struct tg_record *r)
 	tg_total_sum(&v->sum, &a);
 }
 
-static int check_records(struct check *c)
+/* Calls fn for each entry of db in key order, until fn returns nonzero.
+ * A cursor error ends the walk and is a problem of `what` (the other
+ * databases are still checked); only TG_ENOMEM from fn ends the check. */
+static int walk(struct check *c, MDB_dbi db, const char *what,
+                int (*fn)(struct check *c, const MDB_val *k, const MDB_val *d))
 {
 	MDB_val k, d;
 	MDB_cursor *cur;
-	struct tg_record r;
-	char key[96];
 	int rc;
 
-	if ((rc = mdb_cursor_open(c->txn, c->l->records, &cur)) != 0)
+	if ((rc = mdb_cursor_open(c->txn, db, &cur)) != 0)
 		return rc;
 	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		c->v->records++;
-		if (k.mv_size != 16 || tg_record_decode(&r, d.mv_data, d.mv_size) != 0) {
-			c->v->records_bad++;
-			key_text(&k, key, sizeof key);
-			problem(c, "record %s does not decode (%zu bytes)", key, d.mv_size);
-			continue;
-		}
-		add_to_sum(c->v, &r);
-		if (!c->l->has_budget_dbs || !tgl_totals_cover(k.mv_data, c->from, c->has_from)) {
-			c->v->records_before++;
-			continue;
-		}
-		if ((rc = tgl_totals_each(&r, tgl_record_family(c->prices, &r), tg_total_map_add,
-		                          &c->expect)) != 0)
+	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT))
+		if ((rc = fn(c, &k, &d)) != 0)
 			break;
-	}
 	mdb_cursor_close(cur);
 	if (rc == TG_ENOMEM)
 		return rc;
 	if (rc != MDB_NOTFOUND)
-		read_error(c, "records", rc);
+		read_error(c, what, rc);
 	return 0;
+}
+
+static int check_record(struct check *c, const MDB_val *k, const MDB_val *d)
+{
+	struct tg_record r;
+	char key[96];
+
+	c->v->records++;
+	if (k->mv_size != 16 || tg_record_decode(&r, d->mv_data, d->mv_size) != 0) {
+		c->v->records_bad++;
+		key_text(k, key, sizeof key);
+		problem(c, "record %s does not decode (%zu bytes)", key, d->mv_size);
+		return 0;
+	}
+	add_to_sum(c->v, &r);
+	if (!c->l->has_budget_dbs || !tgl_totals_cover(k->mv_data, c->from, c->has_from)) {
+		c->v->records_before++;
+		return 0;
+	}
+	return tgl_totals_each(&r, tgl_record_family(c->prices, &r), tg_total_map_add, &c->expect);
 }
 
 static int usd_equal(double a, double b)
@@ -168,92 +176,68 @@ static void total_problem(struct check *c, const unsigned char *key, size_t klen
 		        (long long)sum->tokens_unknown);
 }
 
+static const struct tg_total zero_total;
+
+static int check_total(struct check *c, const MDB_val *k, const MDB_val *d)
+{
+	struct tg_total_entry *e = tg_total_map_find(&c->expect, k->mv_data, k->mv_size);
+	const struct tg_total *sum = e ? &e->sum : &zero_total;
+	struct tg_total stored;
+
+	c->v->totals++;
+	if (tgl_total_decode(d, &stored) != 0) {
+		total_problem(c, k->mv_data, k->mv_size, "does not decode", &zero_total, sum);
+		return 0;
+	}
+	if (e)
+		e->seen = 1;
+	if (!total_equal(&stored, sum))
+		total_problem(c, k->mv_data, k->mv_size, e ? "is wrong" : "has no records", &stored,
+		              sum);
+	return 0;
+}
+
 static int check_totals(struct check *c)
 {
-	static const struct tg_total zero;
-	MDB_val k, d;
-	MDB_cursor *cur;
-	int rc;
+	int rc = walk(c, c->l->totals, "totals", check_total);
 
-	if ((rc = mdb_cursor_open(c->txn, c->l->totals, &cur)) != 0)
+	if (rc)
 		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		struct tg_total_entry *e = tg_total_map_find(&c->expect, k.mv_data, k.mv_size);
-		struct tg_total stored;
-
-		c->v->totals++;
-		if (tgl_total_decode(&d, &stored) != 0) {
-			total_problem(c, k.mv_data, k.mv_size, "does not decode", &zero,
-			              e ? &e->sum : &zero);
-			continue;
-		}
-		if (e)
-			e->seen = 1;
-		if (!total_equal(&stored, e ? &e->sum : &zero))
-			total_problem(c, k.mv_data, k.mv_size, e ? "is wrong" : "has no records",
-			              &stored, e ? &e->sum : &zero);
-	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		read_error(c, "totals", rc);
 	for (size_t i = 0; i < c->expect.cap; i++) {
 		struct tg_total_entry *e = &c->expect.slot[i];
 
 		if (e->key && !e->seen)
-			total_problem(c, e->key, e->klen, "is missing", &zero, &e->sum);
+			total_problem(c, e->key, e->klen, "is missing", &zero_total, &e->sum);
 	}
 	return 0;
 }
 
-static int check_policies(struct check *c)
+static int check_policy(struct check *c, const MDB_val *k, const MDB_val *d)
 {
-	MDB_val k, d;
-	MDB_cursor *cur;
-	int rc;
+	char name[TG_POLICY_NAME_MAX];
+	struct tg_policy p;
 
-	if ((rc = mdb_cursor_open(c->txn, c->l->policies, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		char name[TG_POLICY_NAME_MAX];
-		struct tg_policy p;
-
-		c->v->policies++;
-		snprintf(name, sizeof name, "%.*s", (int)k.mv_size, (const char *)k.mv_data);
-		if (k.mv_size >= sizeof name || tgl_policy_get_txn(c->l, c->txn, name, &p) != 0) {
-			c->v->policies_bad++;
-			problem(c, "policy %s does not parse", name);
-		}
+	(void)d;
+	c->v->policies++;
+	snprintf(name, sizeof name, "%.*s", (int)k->mv_size, (const char *)k->mv_data);
+	if (k->mv_size >= sizeof name || tgl_policy_get_txn(c->l, c->txn, name, &p) != 0) {
+		c->v->policies_bad++;
+		problem(c, "policy %s does not parse", name);
 	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		read_error(c, "policies", rc);
 	return 0;
 }
 
-static int check_alerts(struct check *c)
+static int check_alert(struct check *c, const MDB_val *k, const MDB_val *d)
 {
-	MDB_val k, d;
-	MDB_cursor *cur;
 	struct tg_alert a;
 	char key[96];
-	int rc;
 
-	if ((rc = mdb_cursor_open(c->txn, c->l->alerts, &cur)) != 0)
-		return rc;
-	for (rc = mdb_cursor_get(cur, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(cur, &k, &d, MDB_NEXT)) {
-		c->v->alerts++;
-		if (k.mv_size != 16 || tgl_alert_decode(d.mv_data, d.mv_size, &a) != 0) {
-			c->v->alerts_bad++;
-			key_text(&k, key, sizeof key);
-			problem(c, "alert %s does not decode", key);
-		}
+	c->v->alerts++;
+	if (k->mv_size != 16 || tgl_alert_decode(d->mv_data, d->mv_size, &a) != 0) {
+		c->v->alerts_bad++;
+		key_text(k, key, sizeof key);
+		problem(c, "alert %s does not decode", key);
 	}
-	mdb_cursor_close(cur);
-	if (rc != MDB_NOTFOUND)
-		read_error(c, "alerts", rc);
 	return 0;
 }
 
@@ -319,11 +303,11 @@ static int verify_txn(struct tg_ledger *l, MDB_txn *txn, void *ctx)
 	memset(c->v, 0, sizeof *c->v);
 	if (l->has_budget_dbs && (rc = tgl_totals_from_get(l, txn, c->from, &c->has_from)) != 0)
 		read_error(c, "meta totals_from", rc);
-	if ((rc = check_records(c)) != 0)
+	if ((rc = walk(c, l->records, "records", check_record)) != 0)
 		return rc;
 	if (l->has_budget_dbs &&
-	    ((rc = check_totals(c)) != 0 || (rc = check_policies(c)) != 0 ||
-	     (rc = check_alerts(c)) != 0))
+	    ((rc = check_totals(c)) != 0 || (rc = walk(c, l->policies, "policies", check_policy)) != 0 ||
+	     (rc = walk(c, l->alerts, "alerts", check_alert)) != 0))
 		return rc;
 	check_spools(c);
 	return 0;

@@ -44,8 +44,8 @@ struct wm {
 	size_t *nrecent, put_n;
 };
 
-int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
-                     int *has)
+int tgl_meta_get(struct tg_ledger *l, MDB_txn *txn, const char *name, void *out, size_t size,
+                 int *has)
 {
 	MDB_val k = { strlen(name), (void *)name }, d;
 	int rc = mdb_get(txn, l->meta, &k, &d);
@@ -55,11 +55,17 @@ int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsign
 		return 0;
 	if (rc)
 		return rc;
-	if (d.mv_size != 16)
+	if (d.mv_size != size)
 		return TG_ECORRUPT;
-	memcpy(key, d.mv_data, 16);
+	memcpy(out, d.mv_data, size);
 	*has = 1;
 	return 0;
+}
+
+int tgl_meta_key_get(struct tg_ledger *l, MDB_txn *txn, const char *name, unsigned char key[16],
+                     int *has)
+{
+	return tgl_meta_get(l, txn, name, key, 16, has);
 }
 
 static int wm_get(struct tg_ledger *l, MDB_txn *txn, void *ctx)

@@ -9,6 +9,11 @@
 #define NO_REWRITE(what) \
 	"cannot rewrite this request's " what " (not held whole, compressed, or no room at its " \
 	"announced length): "
+/* The note for the fallback p takes: a string literal, since the verdict
+ * keeps only the pointer. */
+#define FALLBACK_NOTE(p, what) \
+	((p)->fallback == TG_ACT_BLOCK ? NO_REWRITE(what) "blocking instead" \
+	                               : NO_REWRITE(what) "letting it through")
 
 static int zero_priced(const struct tg_decide_call *c)
 {
@@ -54,9 +59,7 @@ static void downgrade(const struct tg_policy *p, const struct tg_decide_call *c,
 		v->verdict = TG_VERDICT_REWRITE;
 		v->new_model = p->downgrade_model;
 	} else {
-		cannot_rewrite(p, v, p->fallback == TG_ACT_BLOCK
-		               ? NO_REWRITE("model") "blocking instead"
-		               : NO_REWRITE("model") "letting it through");
+		cannot_rewrite(p, v, FALLBACK_NOTE(p, "model"));
 	}
 }
 
@@ -78,9 +81,7 @@ static void clamp(const struct tg_policy *p, const struct tg_decide_call *c,
 		v->verdict = TG_VERDICT_REWRITE;
 		v->new_max_tokens = can;
 	} else {
-		cannot_rewrite(p, v, p->fallback == TG_ACT_BLOCK
-		               ? NO_REWRITE("max tokens") "blocking instead"
-		               : NO_REWRITE("max tokens") "letting it through");
+		cannot_rewrite(p, v, FALLBACK_NOTE(p, "max tokens"));
 	}
 }
 

@@ -148,6 +148,31 @@ static void put_text(struct wbuf *w, unsigned tag, const char *s, size_t size)
 		put_field(w, tag, s, len);
 }
 
+/* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
+ * field: get_field() maps one to the others by arithmetic. */
+_Static_assert(T_MACHINE - T_PROVIDER == TG_TI_MACHINE && TG_TI_COUNT == 13 &&
+               TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
+               TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
+               "text tags, indexes and bits out of step");
+
+/* The size of each text field of struct tg_record (NUL included), by
+ * enum tg_record_text_index; tag T_PROVIDER + i is index i. */
+static const size_t text_size[TG_TI_COUNT] = {
+	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
+	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX, TG_OPERATION_MAX,
+	TG_ERROR_MAX, TG_MACHINE_MAX,
+};
+
+/* Where each text field of a struct tg_record is, by enum
+ * tg_record_text_index. */
+#define AT(m) offsetof(struct tg_record, m)
+static const size_t text_at[TG_TI_COUNT] = {
+	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
+	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation), AT(error),
+	AT(machine),
+};
+#undef AT
+
 int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 {
 	struct wbuf w = { buf, n, 0, 0 };
@@ -168,19 +193,9 @@ int tg_record_encode(const struct tg_record *r, unsigned char *buf, size_t n)
 	put_int(&w, T_PID, r->pid);
 	put_int(&w, T_STATUS, r->status);
 	put_uint(&w, T_FLAGS, r->flags);
-	put_text(&w, T_PROVIDER, r->provider, sizeof r->provider);
-	put_text(&w, T_HOST, r->host, sizeof r->host);
-	put_text(&w, T_ENDPOINT, r->endpoint, sizeof r->endpoint);
-	put_text(&w, T_MODEL, r->model, sizeof r->model);
-	put_text(&w, T_PROCESS, r->process, sizeof r->process);
-	put_text(&w, T_TAGS, r->tags, sizeof r->tags);
-	put_text(&w, T_REQUEST_ID, r->request_id, sizeof r->request_id);
-	put_text(&w, T_RESPONSE_ID, r->response_id, sizeof r->response_id);
-	put_text(&w, T_REQUESTED_MODEL, r->requested_model, sizeof r->requested_model);
-	put_text(&w, T_POLICY, r->policy, sizeof r->policy);
-	put_text(&w, T_OPERATION, r->operation, sizeof r->operation);
-	put_text(&w, T_ERROR, r->error, sizeof r->error);
-	put_text(&w, T_MACHINE, r->machine, sizeof r->machine);
+	/* In tag order, as the fields were always written. */
+	for (unsigned i = 0; i < TG_TI_COUNT; i++)
+		put_text(&w, T_PROVIDER + i, (const char *)r + text_at[i], text_size[i]);
 	if (w.overflow)
 		return TG_EINVAL;
 	return (int)w.len;
@@ -253,21 +268,6 @@ static inline int get_double(const unsigned char *p, size_t len, double *out)
 	memcpy(out, &u, sizeof *out);
 	return 0;
 }
-
-/* Text tag T_PROVIDER + i, index i and TG_TEXT_* bit i name the same
- * field: get_field() maps one to the others by arithmetic. */
-_Static_assert(T_MACHINE - T_PROVIDER == TG_TI_MACHINE && TG_TI_COUNT == 13 &&
-               TG_TEXT_POLICY == 1u << TG_TI_POLICY && TG_TEXT_TAGS == 1u << TG_TI_TAGS &&
-               TG_TEXT_ALL == (1u << TG_TI_COUNT) - 1,
-               "text tags, indexes and bits out of step");
-
-/* The size of each text field of struct tg_record (NUL included), by
- * enum tg_record_text_index; tag T_PROVIDER + i is index i. */
-static const size_t text_size[TG_TI_COUNT] = {
-	TG_PROVIDER_MAX, TG_HOST_MAX, TG_ENDPOINT_MAX, TG_MODEL_MAX, TG_PROCESS_MAX,
-	TG_TAGS_MAX, TG_ID_MAX, TG_ID_MAX, TG_MODEL_MAX, TG_POLICY_NAME_MAX, TG_OPERATION_MAX,
-	TG_ERROR_MAX, TG_MACHINE_MAX,
-};
 
 /* 1 when the len bytes at p hold a NUL.  Eight bytes at a time, inline:
  * text fields are short and a scan asks this of each one, where a call to
@@ -385,16 +385,6 @@ int tg_record_view_decode(struct tg_record_view *v, const void *buf, size_t n, u
 	}
 	return 0;
 }
-
-/* Where each text field of a struct tg_record is, by enum
- * tg_record_text_index. */
-#define AT(m) offsetof(struct tg_record, m)
-static const size_t text_at[TG_TI_COUNT] = {
-	AT(provider), AT(host), AT(endpoint), AT(model), AT(process), AT(tags),
-	AT(request_id), AT(response_id), AT(requested_model), AT(policy), AT(operation), AT(error),
-	AT(machine),
-};
-#undef AT
 
 static void numbers_from_view(struct tg_record *r, const struct tg_record_view *v)
 {

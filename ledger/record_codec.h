@@ -81,9 +81,9 @@ struct tg_record_view {
 	double cost_usd;
 	int32_t pid, status;
 	uint32_t flags;
-	const unsigned char *key;   /* its 16-byte ledger key (ledger_impl.h), for its
-	                               global id (machine.h); NULL for a record still
-	                               in a spool, which has none in the ledger yet */
+	const unsigned char *key;   /* its 16-byte ledger key (ledger_impl.h; a spooled
+	                               record's is the one it will have), for its
+	                               global id (machine.h); NULL when not known */
 	struct tg_text text[TG_TI_COUNT];   /* indexed by enum tg_record_text_index;
 	                                       TG_TEXT_* bit i is index i */
 };

@@ -366,17 +366,7 @@ static int32_t rule_offset(const struct tg_tz_rule *r, int64_t t)
 /* The index of the last transition at or before t, or -1. */
 static int last_at(const struct tg_tz *z, int64_t t)
 {
-	int lo = 0, hi = z->ntrans;
-
-	while (lo < hi) {
-		int mid = lo + (hi - lo) / 2;
-
-		if (z->trans[mid] <= t)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo - 1;
+	return (int)tg_times_at_or_before(z->trans, (size_t)z->ntrans, t) - 1;
 }
 
 int32_t tg_tz_offset(const struct tg_tz *z, int64_t t)

@@ -244,13 +244,7 @@ static struct tg_conn *conn_of(void *ssl, enum tg_dir dir, const char *buf, size
 void tg_conn_write_begin(void *ssl, const char *buf, size_t len, struct tg_write_plan *plan)
 {
 	struct tg_conn *c = conn_of(ssl, TG_DIR_REQUEST, buf, len);
-	plan->conn = c;
-	plan->buf = buf;
-	plan->len = len;
-	plan->prefix = NULL;
-	plan->prefix_len = 0;
-	plan->swallow = 0;
-	plan->close_tls = 0;
+	*plan = (struct tg_write_plan){ .conn = c, .buf = buf, .len = len };
 	if (!c)
 		return;
 

@@ -157,13 +157,7 @@ static void write_begin(const struct tg_ssl_lib *lib, SSL *ssl, const void *buf,
                         struct tg_write_plan *plan)
 {
 	int e;
-	plan->conn = NULL;
-	plan->buf = buf;
-	plan->len = num;
-	plan->prefix = NULL;
-	plan->prefix_len = 0;
-	plan->swallow = 0;
-	plan->close_tls = 0;
+	*plan = (struct tg_write_plan){ .buf = buf, .len = num };
 	if (num == 0 || !enter(lib, &e))
 		return;
 	tg_conn_write_begin(ssl, buf, num, plan);

@@ -163,6 +163,17 @@ static void text_start(struct tg_json_scanner *s)
 	}
 }
 
+/* Appends n bytes to a key, or marks it cut when they do not all fit. */
+static inline void key_append(struct tg_json_level *l, const char *b, size_t n)
+{
+	if (l->key_truncated || l->key_len + n > TG_JSON_KEY_MAX - 1) {
+		l->key_truncated = 1;
+		return;
+	}
+	memcpy(l->key + l->key_len, b, n);
+	l->key_len += (unsigned char)n;
+}
+
 /* Appends n bytes that belong together (one character) to the key or the
  * value text, or marks it cut when they do not all fit: a character is
  * never split. */
@@ -171,17 +182,8 @@ static void append(struct tg_json_scanner *s, const char *b, size_t n)
 	if (!s->keep)
 		return;
 	if (s->in_key) {
-		struct tg_json_level *l;
-
-		if (!tracked(s))
-			return;
-		l = &s->levels[s->depth - 1];
-		if (l->key_truncated || l->key_len + n > TG_JSON_KEY_MAX - 1) {
-			l->key_truncated = 1;
-			return;
-		}
-		memcpy(l->key + l->key_len, b, n);
-		l->key_len += (unsigned char)n;
+		if (tracked(s))
+			key_append(&s->levels[s->depth - 1], b, n);
 		return;
 	}
 	if (s->text_truncated || s->text_len + n > TG_JSON_TEXT_MAX - 1) {
@@ -208,14 +210,7 @@ static void append_run(struct tg_json_scanner *s, const char *b, size_t n)
 		return;
 	if (s->in_key) {
 		/* A key cut by the bound never matches: its bytes do not matter. */
-		struct tg_json_level *l = &s->levels[s->depth - 1];
-
-		if (l->key_truncated || l->key_len + n > TG_JSON_KEY_MAX - 1) {
-			l->key_truncated = 1;
-			return;
-		}
-		memcpy(l->key + l->key_len, b, n);
-		l->key_len += (unsigned char)n;
+		key_append(&s->levels[s->depth - 1], b, n);
 		return;
 	}
 	if (s->text_truncated)

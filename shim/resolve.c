@@ -66,6 +66,17 @@ static int collect_object(struct dl_phdr_info *info, size_t size, void *arg)
 	return 0;
 }
 
+/* sym_in() of the object at path when it is already loaded (never loads
+ * it). */
+static void *sym_in_loaded(const char *path, const char *name, void *self)
+{
+	void *h = dlopen(path, RTLD_NOLOAD | RTLD_LAZY);
+	void *p = sym_in(h, name, self);
+	if (h)
+		dlclose(h);
+	return p;
+}
+
 /* The real SSL_write (or `name`) when the caller's own scope gives none. */
 static void *find_anywhere(const char *name, void *self)
 {
@@ -73,27 +84,17 @@ static void *find_anywhere(const char *name, void *self)
 	void *p = dlsym(RTLD_NEXT, name);
 	if (p && p != self)
 		return p;
-	for (size_t i = 0; i < sizeof sonames / sizeof sonames[0]; i++) {
-		void *h = dlopen(sonames[i], RTLD_NOLOAD | RTLD_LAZY);
-		p = sym_in(h, name, self);
-		if (h)
-			dlclose(h);
-		if (p)
+	for (size_t i = 0; i < sizeof sonames / sizeof sonames[0]; i++)
+		if ((p = sym_in_loaded(sonames[i], name, self)) != NULL)
 			return p;
-	}
 	Dl_info own;
 	struct phdr_search s = { 0 };
 	if (dladdr((void *)find_anywhere, &own))
 		s.own_path = own.dli_fname;
 	dl_iterate_phdr(collect_object, &s);
-	for (int i = 0; i < s.n; i++) {
-		void *h = dlopen(s.paths[i], RTLD_NOLOAD | RTLD_LAZY);
-		p = sym_in(h, name, self);
-		if (h)
-			dlclose(h);
-		if (p)
+	for (int i = 0; i < s.n; i++)
+		if ((p = sym_in_loaded(s.paths[i], name, self)) != NULL)
 			return p;
-	}
 	return NULL;
 }
 

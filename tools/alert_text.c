@@ -163,14 +163,6 @@ static void hex_key(const unsigned char *key, char out[33])
 		snprintf(out + 2 * i, 3, "%02x", key[i]);
 }
 
-static void json_usd(FILE *f, double usd)
-{
-	if (usd >= 0)
-		tg_emit_exact(f, usd);
-	else
-		fputs("null", f);
-}
-
 static void json_time(FILE *f, int64_t us)
 {
 	char iso[TG_WHEN_ISO_MAX];
@@ -207,7 +199,7 @@ void tg_alert_json(FILE *f, const unsigned char *key, const struct tg_alert *a)
 	fputs(",\"spend_tokens\":", f);
 	tg_emit_count(f, a->spend_tokens, "null");
 	fputs(",\"limit_usd\":", f);
-	json_usd(f, a->limit_usd);
+	tg_emit_limit(f, a->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, a->limit_tokens, "null");
 	fputs(",\"window_start\":", f);

@@ -392,14 +392,6 @@ static void scope_text(const struct tg_policy *p, char *buf, size_t n)
 		snprintf(buf, n, "%s:%s", tg_scope_name(p->scope), p->scope_value);
 }
 
-static void json_limit(FILE *f, double usd)
-{
-	if (usd >= 0)
-		tg_emit_exact(f, usd);
-	else
-		fputs("null", f);
-}
-
 static void json_recent(FILE *f, const struct policy_alerts *pa)
 {
 	int n = pa->nrecent < RECENT_ALERTS ? pa->nrecent : RECENT_ALERTS;
@@ -480,7 +472,7 @@ static void status_json(FILE *f, const struct tg_policy *p, const struct tg_spen
 	tg_emit_json_str(f, buf);
 	fprintf(f, ",\"action\":\"%s\",\"unpriced\":\"%s\",\"limit_usd\":",
 	        tg_action_name(p->action), tg_unpriced_name(p->unpriced));
-	json_limit(f, p->limit_usd);
+	tg_emit_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
 	if (session) {

@@ -224,10 +224,7 @@ static void check_json(const struct tg_report *rep, const struct tg_ledger *l,
 	fputs(",\"usd_estimated\":", f);
 	tg_emit_cost(f, s->usd_estimated);
 	fprintf(f, ",\"tokens\":%lld,\"max_usd\":", (long long)s->tokens);
-	if (rep->max_usd >= 0)
-		tg_emit_exact(f, rep->max_usd);
-	else
-		fputs("null", f);
+	tg_emit_limit(f, rep->max_usd);
 	fputs(",\"max_tokens\":", f);
 	tg_emit_count(f, rep->max_tokens, "null");
 	fputs(",\"over\":[", f);

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert_text.h"
 #include "decimal.h"
 #include "emit.h"
 #include "estimate_budget.h"
@@ -183,28 +184,11 @@ static void spend_cell(const struct tg_estimate_row *row, char *buf, size_t n)
 {
 	const struct tg_policy *p = &row->policy;
 	const struct tg_spend *s = &row->v.spend;
-	char usd[TG_MONEY_MAX + 2];
+	char usd[TG_MONEY_MAX + 2], tok[24];
 
 	money(s->usd, s->usd_estimated > 0 && p->unpriced != TG_UNPRICED_ALLOW, usd, sizeof usd);
-	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		snprintf(buf, n, "%s + %lld tok", usd, (long long)s->tokens);
-	else if (p->limit_usd >= 0)
-		snprintf(buf, n, "%s", usd);
-	else
-		snprintf(buf, n, "%lld tok", (long long)s->tokens);
-}
-
-static void limit_cell(const struct tg_policy *p, char *buf, size_t n)
-{
-	char usd[TG_MONEY_MAX];
-
-	money(p->limit_usd, 0, usd, sizeof usd);
-	if (p->limit_usd >= 0 && p->limit_tokens >= 0)
-		snprintf(buf, n, "%s + %lld tok", usd, (long long)p->limit_tokens);
-	else if (p->limit_usd >= 0)
-		snprintf(buf, n, "%s", usd);
-	else
-		snprintf(buf, n, "%lld tok", (long long)p->limit_tokens);
+	snprintf(tok, sizeof tok, "%lld", (long long)s->tokens);
+	tg_amounts_text(p->limit_usd >= 0 ? usd : NULL, p->limit_tokens >= 0 ? tok : NULL, buf, n);
 }
 
 static void verdict_cell(const struct tg_estimate_row *row, const char *model, char *buf, size_t n)
@@ -241,7 +225,7 @@ static void row_cells(const struct tg_estimate_row *row, const char *model, char
 	spend_cell(row, c[BC_SPEND], BC_CELL);
 	if (p->window == TG_WIN_SESSION)
 		strncat(c[BC_SPEND], " (new process)", BC_CELL - strlen(c[BC_SPEND]) - 1);
-	limit_cell(p, c[BC_LIMIT], BC_CELL);
+	tg_limit_text(p->limit_usd, p->limit_tokens, c[BC_LIMIT], BC_CELL);
 	if (tg_decimal_snprintf(c[BC_USED], 16, "%.1f%%", row->v.pct) >= 16)
 		tg_decimal_snprintf(c[BC_USED], 16, "%.3g%%", row->v.pct);
 	verdict_cell(row, model, c[BC_VERDICT], BC_CELL);
@@ -379,14 +363,6 @@ static void json_cost(FILE *f, const struct tg_quote *q)
 	        q->input_estimated || !q->line ? "true" : "false");
 }
 
-static void json_limit(FILE *f, double usd)
-{
-	if (usd >= 0)
-		tg_emit_exact(f, usd);
-	else
-		fputs("null", f);
-}
-
 static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 {
 	const struct tg_policy *p = &row->policy;
@@ -411,7 +387,7 @@ static void json_row(FILE *f, const struct tg_estimate_row *row, int first)
 	fputs(",\"spend_usd_estimated\":", f);
 	tg_emit_cost(f, p->unpriced != TG_UNPRICED_ALLOW ? v->spend.usd_estimated : 0);
 	fprintf(f, ",\"spend_tokens\":%lld,\"limit_usd\":", (long long)v->spend.tokens);
-	json_limit(f, p->limit_usd);
+	tg_emit_limit(f, p->limit_usd);
 	fputs(",\"limit_tokens\":", f);
 	tg_emit_count(f, p->limit_tokens, "null");
 	tg_decimal_fprintf(f, ",\"percent_used\":%.4f,\"resets\":", v->pct);

@@ -623,31 +623,30 @@ void tg_emit_cell(FILE *f, const char *s, int width, int right, int pad)
 	tg_obuf_flush(&o);
 }
 
-void tg_emit_json_str(FILE *f, const char *s)
+/* The text writers below, each a tg_obuf_* one through a buffer on the
+ * stack. */
+static void emit_text(FILE *f, void (*put)(struct tg_obuf *o, const char *s), const char *s)
 {
 	char b[SMALL_BUF];
 	struct tg_obuf o = { f, b, 0, sizeof b };
 
-	tg_obuf_json_str(&o, s);
+	put(&o, s);
 	tg_obuf_flush(&o);
+}
+
+void tg_emit_json_str(FILE *f, const char *s)
+{
+	emit_text(f, tg_obuf_json_str, s);
 }
 
 void tg_emit_json_str_or_null(FILE *f, const char *s)
 {
-	char b[SMALL_BUF];
-	struct tg_obuf o = { f, b, 0, sizeof b };
-
-	tg_obuf_json_str_or_null(&o, s);
-	tg_obuf_flush(&o);
+	emit_text(f, tg_obuf_json_str_or_null, s);
 }
 
 void tg_emit_csv_field(FILE *f, const char *s)
 {
-	char b[SMALL_BUF];
-	struct tg_obuf o = { f, b, 0, sizeof b };
-
-	tg_obuf_csv_field(&o, s);
-	tg_obuf_flush(&o);
+	emit_text(f, tg_obuf_csv_field, s);
 }
 
 void tg_emit_cost(FILE *f, double usd)
@@ -667,6 +666,14 @@ void tg_emit_exact(FILE *f, double v)
 		fputs("null", f);
 	else
 		fputs(buf, f);
+}
+
+void tg_emit_limit(FILE *f, double usd)
+{
+	if (usd >= 0)
+		tg_emit_exact(f, usd);
+	else
+		fputs("null", f);
 }
 
 void tg_emit_count(FILE *f, int64_t v, const char *null_text)

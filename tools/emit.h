@@ -206,6 +206,10 @@ void tg_emit_cost(FILE *f, double usd);
  * not finite. */
 void tg_emit_exact(FILE *f, double v);
 
+/* A USD limit as tg_emit_exact(), or null when usd < 0 (no limit in
+ * dollars). */
+void tg_emit_limit(FILE *f, double usd);
+
 /* An integer, or null_text when v < 0 (an unknown count). */
 void tg_emit_count(FILE *f, int64_t v, const char *null_text);
 

@@ -112,17 +112,9 @@ int64_t tg_runs_run_start(const struct tg_runs *rs, const struct tg_record *r)
 
 int64_t tg_runs_block_start(const struct tg_runs *rs, int64_t ts_us)
 {
-	size_t lo = 0, hi = rs->nblocks;
+	size_t n = tg_times_at_or_before(rs->block, rs->nblocks, ts_us);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (rs->block[mid] <= ts_us)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo ? rs->block[lo - 1] : INT64_MIN;
+	return n ? rs->block[n - 1] : INT64_MIN;
 }
 
 void tg_runs_free(struct tg_runs *rs)

@@ -47,7 +47,9 @@ EVERY_FORMAT = ["openai-chat", "anthropic-messages", "gemini-generate", "cohere-
                 "gemini-stream-sse", "openai-responses-stream", "cohere-chat-stream",
                 "azure-chat-stream", "bedrock-converse-stream"]
 # The fields two runs of the same exchanges legitimately differ in.
-RUN_SPECIFIC = ("ts", "latency_ms", "ttft_ms", "pid")
+# The id holds the ledger's id, and the machine its keyed hash: another
+# ledger, another value.
+RUN_SPECIFIC = ("ts", "latency_ms", "ttft_ms", "pid", "id", "machine")
 # A process's spool is due a fold at this many records (ledger.h).
 FOLD_RECORDS = 256
 

@@ -232,13 +232,13 @@ Test(check_cli, prints_the_same_from_totals_as_from_the_records)
 Test(check_cli, lists_spooled_records_like_stored_ones)
 {
 	struct tg_ledger *holder, *spooler;
-	char all[8192], node[4096], stored[4096];
+	char all[8192], node[4096], stored[4096], spooled[4096];
 	struct tg_record r = tgt_record(NOV22 + 5 * HOUR, "openai", "gpt-4o", "node", "team=x",
 	                                5, 6, 0.5, 0);
 
 	r.pid = 7;
 	/* A record made where TOKENGUARD_MACHINE named the machine; spooled,
-	 * it has no id in the ledger yet. */
+	 * it already has the id it keeps once folded. */
 	snprintf(r.machine, sizeof r.machine, "node-box");
 	cr_assert_eq(run("records --format csv --process python3", stored, sizeof stored), 0);
 	cr_assert_eq(tg_ledger_open(&holder, dir, 0), 0);
@@ -248,6 +248,9 @@ Test(check_cli, lists_spooled_records_like_stored_ones)
 	cr_assert_eq(run("records --format jsonl", all, sizeof all), 0, "%s", all);
 	cr_assert_eq(run("records --format jsonl --process node --until 2026-11-23", node,
 	                 sizeof node), 0, "%s", node);
+	snprintf(spooled, sizeof spooled, "%s", node);
+	cr_assert_eq(tgt_mask_ids(node), 1, "%s", node);
+	cr_assert_eq(tgt_mask_ids(all), 8, "%s", all);
 	cr_assert_str_eq(node, "{\"ts\":\"2026-11-22T05:00:00.000Z\",\"provider\":\"openai\","
 	                 "\"host\":\"\",\"endpoint\":\"\",\"model\":\"gpt-4o\",\"status\":0,"
 	                 "\"stream\":false,\"input_tokens\":5,\"output_tokens\":6,"
@@ -258,11 +261,16 @@ Test(check_cli, lists_spooled_records_like_stored_ones)
 	                 "\"incomplete\":false,\"usage_unknown\":false,\"blocked\":false,"
 	                 "\"downgraded\":false,\"clamped\":false,\"requested_model\":null,"
 	                 "\"policy\":null,\"too_large\":false,\"operation\":null,\"error\":null,\"cost_estimated\":false,"
-	                 "\"machine\":\"node-box\",\"id\":null}\n");
+	                 "\"machine\":\"node-box\",\"id\":\"ID\"}\n");
 	cr_assert(strstr(all, node), "%s", all);
 	cr_assert_eq(run("records --format csv --process python3", node, sizeof node), 0);
 	cr_assert_str_eq(node, stored);
 	tgl_writer_unlock(holder);
+	/* folded, it keeps its id */
+	cr_assert_eq(tg_ledger_fold(holder, NULL, NULL), 0);
+	cr_assert_eq(run("records --format jsonl --process node --until 2026-11-23", node,
+	                 sizeof node), 0, "%s", node);
+	cr_assert_str_eq(node, spooled);
 	tg_ledger_close(spooler);
 	tg_ledger_close(holder);
 }

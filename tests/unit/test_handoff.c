@@ -229,8 +229,10 @@ struct mid_fold {
 	int seen;
 };
 
-static int count_spooled(void *ctx, const struct tg_record *r, const char *family)
+static int count_spooled(void *ctx, const unsigned char key[16], const struct tg_record *r,
+                         const char *family)
 {
+	(void)key;
 	((struct mid_fold *)ctx)->seen++;
 	return 0;
 }
