@@ -169,7 +169,7 @@ $(SAN_EARLY): tests/san_early.c
 # (tests/unit/failing_alloc.h): the out-of-memory paths of the hooks.
 UNIT_TOOL_SRCS := $(addprefix tools/,elf_scan.c preload.c quote.c when.c emit.c agg.c runs.c \
 	zone.c filter.c otlp.c prom.c printed.c sum_table.c svg_chart.c html_chart.c html.c \
-	alert_text.c text_chart.c pg_row.c deliver.c)
+	alert_text.c text_chart.c pg_row.c deliver.c secret_text.c)
 $(UNIT_BIN): $(call san,$(UNIT_SRCS) $(CORE_SRCS) $(LEDGER_SRCS) $(UNIT_TOOL_SRCS)) $(PRICE_SAN_OBJ)
 	$(call say,LD,$@)$(CC) $(UNIT_SAN) -Wl,--wrap=malloc,--wrap=realloc -o $@ $^ -lcriterion $(LIBS)
 

@@ -19,6 +19,7 @@
 #include "files.h"
 #include "ledger_budget.h"
 #include "ledger_fleet.h"
+#include "ledger_watermark.h"
 #include "libpath.h"
 #include "price.h"
 #include "report.h"
@@ -26,6 +27,8 @@
 #include "settings.h"
 #include "spend_rule.h"
 #include "spool.h"
+#include "secret_text.h"
+#include "sync_pg.h"
 #include "sync_redis.h"
 #include "when.h"
 #include "zones.h"
@@ -211,16 +214,6 @@ static void budgets_state(const struct tg_report *rep, int *attention)
 }
 
 /* A Redis URL with its password (between "//" and '@') shown as ***. */
-static void masked_url(const char *url, char *buf, size_t n)
-{
-	const char *slash = strstr(url, "//"), *at = slash ? strchr(slash, '@') : NULL;
-
-	if (!at)
-		snprintf(buf, n, "%s", url);
-	else
-		snprintf(buf, n, "%.*s:***%s", (int)(slash + 2 - url), url, at);
-}
-
 static void ago(const struct tg_report *rep, int64_t us)
 {
 	char when[TG_WHEN_ISO_MAX];
@@ -252,7 +245,7 @@ static void fleet_state(const struct tg_report *rep, int *attention)
 	}
 	fprintf(rep->out, "fleet sync: %d fleet scope%s\n", n > 0 ? n : 0, n == 1 ? "" : "s");
 	if (url && *url) {
-		masked_url(url, shown, sizeof shown);
+		tg_conninfo_masked(url, shown, sizeof shown);
 		fprintf(rep->out, "  redis: %s (fleet_redis)\n", shown);
 	} else if (n > 0) {
 		fprintf(rep->out, "  redis: none: set fleet_redis (TOKENGUARD_FLEET_REDIS) for "
@@ -289,6 +282,60 @@ static void fleet_state(const struct tg_report *rep, int *attention)
 		        (double)st.fresh_us / 1e6);
 		*attention = 1;
 	}
+}
+
+struct pending_count {
+	const struct tg_watermark *wm;
+	long n;
+};
+
+static int count_pending(void *ctx, const unsigned char key[16], const struct tg_record *r)
+{
+	struct pending_count *c = ctx;
+
+	(void)r;
+	c->n += !tg_watermark_delivered(c->wm, key);
+	return 0;
+}
+
+/* The records' push to the fleet's PostgreSQL (sync_pg.h): where to, how
+ * far it got (the watermark), and how many committed records wait. */
+static void fleet_records_state(const struct tg_report *rep, int *attention)
+{
+	const char *conninfo = tg_setting(TG_SET_FLEET_POSTGRES);
+	struct tg_watermark wm = { 0 };
+	struct pending_count c = { &wm, 0 };
+	unsigned char from[16];
+	struct tg_ledger *l;
+	char shown[512];
+	int rc;
+
+	if (!conninfo || !*conninfo)
+		return;
+	tg_conninfo_masked(conninfo, shown, sizeof shown);
+	fprintf(rep->out, "fleet records: postgres %s (fleet_postgres)\n", shown);
+	if (tg_ledger_open(&l, rep->dir, TG_LEDGER_RDONLY) != 0)
+		return;   /* said under ledger */
+	rc = tg_watermark_load(l, TG_SYNC_PG_WATERMARK, &wm);
+	if (rc == 0) {
+		tg_watermark_scan_from(&wm, from);
+		rc = tg_ledger_scan_after(l, from, wm.has, count_pending, &c);
+	}
+	tg_ledger_close(l);
+	if (rc != 0) {
+		fprintf(rep->out, "  cannot read what was sent: %s\n", tg_strerror(rc));
+		*attention = 1;
+	} else if (!wm.has) {
+		fprintf(rep->out, "  never sent: %ld record%s wait; run `tokenguard-report sync --init` "
+		        "once, then `sync --follow` (contrib/systemd/tokenguard-sync.service)\n",
+		        c.n, c.n == 1 ? "" : "s");
+		*attention = c.n > 0;
+	} else {
+		fprintf(rep->out, "  sent: every record up to ");
+		ago(rep, tg_key_ts(wm.key));
+		fprintf(rep->out, "; %ld committed record%s not sent yet\n", c.n, c.n == 1 ? "" : "s");
+	}
+	tg_watermark_free(&wm);
 }
 
 /* The configuration files, then every setting in effect and where it
@@ -335,12 +382,13 @@ static void settings_state(const struct tg_report *rep, int *attention)
 		else if (!*v)
 			fprintf(rep->out, "  %s: %s (the default: empty in %s %s)\n", d->key, d->shown,
 			        source[src], where);
-		else if (i == TG_SET_FLEET_REDIS) {
-			char shown[PATH_MAX];
-			masked_url(v, shown, sizeof shown);
-			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key, shown, source[src], where);
-		} else
-			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key, v, source[src], where);
+		else {
+			/* the fleet's servers may be given with a password */
+			tg_conninfo_masked(v, text, sizeof text);
+			fprintf(rep->out, "  %s = %s (%s %s)\n", d->key,
+			        i == TG_SET_FLEET_REDIS || i == TG_SET_FLEET_POSTGRES ? text : v,
+			        source[src], where);
+		}
 		if (!tg_setting_valid(i, v)) {
 			fprintf(rep->out, "    invalid: expected %s; the default applies: fix it\n",
 			        d->flags & TG_SETTING_BOOL ? "1/0, true/false, yes/no or on/off" :
@@ -474,6 +522,7 @@ int tg_cmd_doctor(const struct tg_report *rep, struct tg_ledger *unused)
 	prices_state(rep, &attention);
 	budgets_state(rep, &attention);
 	fleet_state(rep, &attention);
+	fleet_records_state(rep, &attention);
 	settings_state(rep, &attention);
 	fprintf(rep->out, "%s\n", attention ? "doctor: findings above need attention" :
 	        "doctor: all is well");

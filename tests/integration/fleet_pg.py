@@ -127,11 +127,28 @@ def three_machines(t, env, tdir):
         p = report(t, env, ledgers["b"], "b", ["sync", "--init", "--postgres", db])
         t.check(b"already" in p.stdout, "sync --init again: %r" % p.stdout)
 
+        # doctor: where the records go, the password never shown, what waits.
+        secret = {"TOKENGUARD_FLEET_POSTGRES": db + " password=hunter2-" + str(os.getpid())}
+
+        def doctor():
+            p = budgets.report(t, env, ["doctor", "--ledger", ledgers["a"]], rc=None,
+                               extra_env=dict(machine_env("a"), **secret))
+            out = p.stdout.decode(errors="replace")
+            t.check(secret["TOKENGUARD_FLEET_POSTGRES"].split("=")[-1] not in out,
+                    "doctor shows the password: %s" % out[-800:])
+            t.check("password=***" in out, "doctor: no masked password: %s" % out[-800:])
+            return out
+        out = doctor()
+        t.check("never sent: 3 records wait" in out, "doctor before a sync: %s" % out[-600:])
+
         # Repeated: each ledger twice in a row.
         for m in machines:
             sync(t, env, db, ledgers[m], m)
             p = sync(t, env, db, ledgers[m], m)
             t.check(b" 0 records sent" in p.stderr, "a second sync sent again: %s" % p.stderr)
+        out = doctor()
+        t.check("; 0 committed records not sent yet" in out, "doctor after a sync: %s"
+                % out[-600:])
         # More calls, then concurrent: three agents per ledger at once.
         for m in machines:
             calls(t, env, tdir, "second-" + m, ledgers[m], m, 1, 1)
