@@ -74,6 +74,7 @@ static int stale_bound(const struct tg_report *rep, int64_t *out)
 struct agent {
 	struct tg_sync_redis *redis;   /* NULL: no Redis configured */
 	const char *postgres;          /* conninfo; NULL: no PostgreSQL configured */
+	struct tg_sync_pg *pg;         /* its connection, kept across rounds */
 	char pg_error[512];            /* said already (--follow) */
 	char machine[TG_MACHINE_MAX];
 	int64_t interval_us;           /* 0: one-shot without --interval */
@@ -89,8 +90,14 @@ static int push_pg(const struct tg_report *rep, struct tg_ledger *l, struct agen
 	struct tg_sync_pg_stats st;
 	char err[512];
 
-	if (tg_sync_pg_push(l, rep->dir, a->postgres, &st, err, sizeof err)) {
-		if (!rep->follow || strcmp(err, a->pg_error))
+	if (!a->pg && !(a->pg = tg_sync_pg_new(a->postgres))) {
+		fprintf(rep->err, "tokenguard-report: sync: PostgreSQL: out of memory\n");
+		return -1;
+	}
+	if (tg_sync_pg_push(a->pg, l, rep->dir, &st, err, sizeof err)) {
+		/* Following, an outage is said once, whatever its errors along
+		 * the way (refused, then starting up, ...), and so is its end. */
+		if (!rep->follow || !a->pg_error[0])
 			fprintf(rep->err, "tokenguard-report: sync: PostgreSQL: %s; nothing more was "
 			        "marked as sent: the records wait in the ledger%s\n", err,
 			        rep->follow ? ", retrying every interval" : " for the next sync");
@@ -218,5 +225,6 @@ int tg_cmd_sync(const struct tg_report *rep, struct tg_ledger *unused)
 	tg_ledger_close(l);
 	tg_prices_free(prices);
 	tg_sync_redis_free(a.redis);
+	tg_sync_pg_free(a.pg);
 	return rc;
 }

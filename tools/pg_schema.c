@@ -105,6 +105,14 @@ static int run(PGconn *c, const char *sql, const char *what, char *err, size_t n
 	return ok ? 0 : -1;
 }
 
+/* The server's notices (a WARNING as it shuts down, ...): libpq prints
+ * them on stderr by default; what matters reaches us as a failed call. */
+static void drop_notice(void *ctx, const char *message)
+{
+	(void)ctx;
+	(void)message;
+}
+
 PGconn *tg_pg_connect(const char *conninfo, char *err, size_t n)
 {
 	/* The conninfo comes last and is expanded, so what it says wins. */
@@ -121,6 +129,7 @@ PGconn *tg_pg_connect(const char *conninfo, char *err, size_t n)
 		PQfinish(c);
 		return NULL;
 	}
+	PQsetNoticeProcessor(c, drop_notice, NULL);
 	if (run(c, "SET statement_timeout = '" TG_PG_STATEMENT_TIMEOUT "'; "
 	        "SET client_min_messages = warning", "", err, n)) {
 		PQfinish(c);

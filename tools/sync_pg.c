@@ -165,12 +165,69 @@ static int push(struct tg_ledger *l, const char *dir, struct batch *b, char *err
 	return -1;
 }
 
-int tg_sync_pg_push(struct tg_ledger *l, const char *dir, const char *conninfo,
+struct tg_sync_pg {
+	const char *conninfo;
+	PGconn *c;            /* NULL until connected, or after it broke */
+};
+
+struct tg_sync_pg *tg_sync_pg_new(const char *conninfo)
+{
+	struct tg_sync_pg *s = calloc(1, sizeof *s);
+
+	if (s)
+		s->conninfo = conninfo;
+	return s;
+}
+
+void tg_sync_pg_free(struct tg_sync_pg *s)
+{
+	if (!s)
+		return;
+	PQfinish(s->c);
+	free(s);
+}
+
+/* s's connection, made (and the schema checked) when there is none.
+ * Returns 0, or -1 after saying why into err. */
+static int connected(struct tg_sync_pg *s, char *err, size_t n)
+{
+	if (s->c)
+		return 0;
+	if (!(s->c = tg_pg_connect(s->conninfo, err, n)))
+		return -1;
+	if (tg_pg_schema_check(s->c, err, n)) {
+		PQfinish(s->c);
+		s->c = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* One attempt through s's connection, made if need be.  A failed attempt
+ * drops the connection: whatever went wrong, the next one starts afresh
+ * (libpq does not always know yet that the server closed it). */
+static int push_once(struct tg_sync_pg *s, struct tg_ledger *l, const char *dir, struct batch *b,
+                     char *err, size_t n)
+{
+	int rc;
+
+	if (connected(s, err, n))
+		return -1;
+	b->c = s->c;
+	b->failed = 0;
+	if ((rc = push(l, dir, b, err, n)) != 0) {
+		PQfinish(s->c);
+		s->c = NULL;
+	}
+	return rc;
+}
+
+int tg_sync_pg_push(struct tg_sync_pg *s, struct tg_ledger *l, const char *dir,
                     struct tg_sync_pg_stats *st, char *err, size_t n)
 {
 	char machine[TG_MACHINE_MAX];
 	struct batch *b;
-	int rc;
+	int rc, kept = s->c != NULL;
 
 	memset(st, 0, sizeof *st);
 	rc = tg_ledger_try_fold(l);
@@ -199,12 +256,12 @@ int tg_sync_pg_push(struct tg_ledger *l, const char *dir, const char *conninfo,
 		free(b);
 		return -1;
 	}
-	if (!(b->c = tg_pg_connect(conninfo, err, n))) {
-		free(b);
-		return -1;
-	}
-	rc = tg_pg_schema_check(b->c, err, n) ? -1 : push(l, dir, b, err, n);
-	PQfinish(b->c);
+	rc = push_once(s, l, dir, b, err, n);
+	/* A kept connection that failed (the server restarted since the last
+	 * round): what it committed is marked as sent; the rest goes through
+	 * a new connection now rather than a round later. */
+	if (rc && kept)
+		rc = push_once(s, l, dir, b, err, n);
 	free(b->arena);
 	free(b);
 	return rc;

@@ -29,12 +29,21 @@ struct tg_sync_pg_stats {
 	int64_t batches;     /* INSERT statements */
 };
 
-/* Pushes the records of the ledger l (in directory dir) not pushed yet to
- * the PostgreSQL of conninfo.  Returns 0; -1 after writing into err (n
- * bytes) what went wrong and what to do (the server unreachable, no
- * schema, the ledger unreadable); what was committed before a failure
- * stays marked as sent. */
-int tg_sync_pg_push(struct tg_ledger *l, const char *dir, const char *conninfo,
+/* A connection to the fleet's PostgreSQL, kept from one push to the next
+ * (`sync --follow` pushes every second: one connection for the agent's
+ * life rather than one a round).  Made at the first push; a push that
+ * fails through a kept one (the server restarted) makes a new one and
+ * tries once more.  tg_sync_pg_new() returns NULL only when out of memory. */
+struct tg_sync_pg;
+struct tg_sync_pg *tg_sync_pg_new(const char *conninfo);
+void tg_sync_pg_free(struct tg_sync_pg *s);
+
+/* Pushes the records of the ledger l (in directory dir) not pushed yet
+ * through s.  Returns 0; -1 after writing into err (n bytes) what went
+ * wrong and what to do (the server unreachable, no schema, the ledger
+ * unreadable); what was committed before a failure stays marked as
+ * sent. */
+int tg_sync_pg_push(struct tg_sync_pg *s, struct tg_ledger *l, const char *dir,
                     struct tg_sync_pg_stats *st, char *err, size_t n);
 
 /* `sync --init`: creates or migrates the schema (pg_schema.h).  *from is

@@ -239,6 +239,14 @@ def server_down(t, env, tdir):
                                      stdout=subprocess.DEVNULL, stderr=f)
         try:
             wait_rows(t, pg, 2, "the agent's first push")
+            # One connection for the agent's life, not one a round.
+            agent_backend = ("SELECT pid, backend_start FROM pg_stat_activity WHERE "
+                             "backend_type = 'client backend' AND pid <> pg_backend_pid()")
+            first = pg.psql(agent_backend)
+            time.sleep(1.0)   # three rounds or more
+            again = pg.psql(agent_backend)
+            t.check(len(first) == 1 and first == again,
+                    "the agent's connections: %r, then %r" % (first, again))
             pg.stop(crash=True)
             # The programs do not wait on the database: they only write the ledger.
             took = calls(t, env, tdir, "down", ledger, "a", 2, 1)
