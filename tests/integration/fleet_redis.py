@@ -253,14 +253,15 @@ def ts_s(rec):
     return datetime.datetime.fromisoformat(rec["ts"].replace("Z", "+00:00")).timestamp()
 
 
-def setup(t, env, tdir, names, limit_calls, spec_extra=""):
+def setup(t, env, tdir, names, limit_calls, spec_extra="", window="day"):
     """The cost of one call, and machines names with the fleet policy of
     limit_calls calls each."""
     cost, _tokens = seed_cost(t, env, tdir)
     limit = round(cost * limit_calls, 9)
     machines = [Machine(t, env, tdir, n) for n in names]
     for m in machines:
-        budget_set(t, env, m.ledger, POLICY, "global,day,usd=%r,block,fleet%s" % (limit, spec_extra))
+        budget_set(t, env, m.ledger, POLICY, "global,%s,usd=%r,block,fleet%s"
+                   % (window, limit, spec_extra))
     return cost, limit, machines
 
 
@@ -274,10 +275,10 @@ def seed_cost(t, env, tdir):
 
 # ---------------------------------------------------------------- the tests
 
-def block_after_other(t, env, tdir):
+def block_after_other(t, env, tdir, window="day"):
     """A spends the fleet's limit; B is refused once its agent pulled it,
     within two intervals of the default 1 s."""
-    cost, limit, (a, b) = setup(t, env, tdir, "ab", 2.5)
+    cost, limit, (a, b) = setup(t, env, tdir, "ab", 2.5, window=window)
     redis = Redis(t, tdir)
     try:
         for m in (a, b):
@@ -306,8 +307,13 @@ def block_after_other(t, env, tdir):
                 "B's ledger: %d blocked records" % len(blocked))
     finally:
         stop_all((a, b), redis)
-    return ("# B pulled A's spend %.2f s after A spent the fleet's limit, then refused "
-            "(bound 2 s: two 1 s intervals)" % seen)
+    return ("# %s: B pulled A's spend %.2f s after A spent the fleet's limit, then refused "
+            "(bound 2 s: two 1 s intervals)" % (window, seen))
+
+
+def block_after_other_24h(t, env, tdir):
+    """The same with a rolling 24h window, exchanged per hour it starts."""
+    return block_after_other(t, env, tdir, window="24h")
 
 
 def overshoot_three(t, env, tdir):
@@ -485,6 +491,7 @@ def tests(harness, cases):
         return []
     spec = [
         ("curl-h1", "curl", "fleet-redis-block-after-other", block_after_other),
+        ("curl-h1", "curl", "fleet-redis-block-after-other-24h", block_after_other_24h),
         ("curl-h1", "curl", "fleet-redis-overshoot-3", overshoot_three),
         ("curl-h1", "curl", "fleet-redis-killed", redis_killed),
         ("curl-h1", "curl", "fleet-redis-none", no_redis),

@@ -36,7 +36,7 @@ static void round_trip(const char *spec, const char *want)
 	cr_assert_eq(memcmp(&p, &q, sizeof p), 0, "%s -> %s", spec, line);
 }
 
-Test(fleet, the_word_fleet_round_trips_with_fixed_windows)
+Test(fleet, the_word_fleet_round_trips_with_every_shared_window)
 {
 	round_trip("tag:team=search,day,usd=50,block,fleet", "tag:team=search,day,usd=50,block,fleet");
 	round_trip("global, fleet ,month,tokens=2M,warn,name=f", "global,month,tokens=2000000,warn,fleet,name=f");
@@ -44,6 +44,7 @@ Test(fleet, the_word_fleet_round_trips_with_fixed_windows)
 	           "model:gpt-4o,day@Europe/Berlin,usd=1,clamp,fleet");
 	round_trip("provider:openai,month@Asia/Kolkata,usd=1,block,fleet,unpriced=allow",
 	           "provider:openai,month@Asia/Kolkata,usd=1,block,unpriced=allow,fleet");
+	round_trip("tag:team=ads,24h,usd=10,block,fleet", "tag:team=ads,24h,usd=10,block,fleet");
 	cr_assert_not(parse_ok("global,day,usd=1,block").fleet);
 }
 
@@ -59,7 +60,6 @@ static void parse_fails(const char *spec, const char *want)
 Test(fleet, refuses_windows_and_scopes_the_machines_cannot_share)
 {
 	parse_fails("global,session,usd=1,block,fleet", "fleet: a session window is the life of one process");
-	parse_fails("global,24h,usd=1,block,fleet", "fleet: a 24h window rolls by the hour");
 	parse_fails("tag:user=*,day,usd=1,block,fleet", "fleet: tag:KEY=* counts every value apart");
 	parse_fails("global,day,usd=1,block,fleet,fleet", "fleet given twice");
 	parse_fails("global,day,usd=1,block,fleets", "unknown field \"fleets\"");
