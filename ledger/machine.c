@@ -28,8 +28,10 @@ int tg_machine_name_valid(const char *s)
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
 }
 
-/* The machine id's text, its line end cut, into buf.  Returns its length,
- * or a TG_E* code. */
+/* The machine id's text, its line end cut, into buf; on a machine
+ * without one (a container image often has none), "host:" and the host
+ * name, which at least tells machines apart.  Returns its length, or a
+ * TG_E* code. */
 static int read_machine_id(char *buf, size_t n)
 {
 	static const char *const paths[] = { "/etc/machine-id", "/var/lib/dbus/machine-id" };
@@ -50,6 +52,12 @@ static int read_machine_id(char *buf, size_t n)
 		if (got > 0)
 			return (int)got;
 		err = TG_ECORRUPT;
+	}
+	if (n > 6 && gethostname(buf + 5, n - 6) == 0) {
+		buf[n - 1] = '\0';
+		memcpy(buf, "host:", 5);
+		if (buf[5])
+			return (int)strlen(buf);
 	}
 	return err;
 }

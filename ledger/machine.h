@@ -8,7 +8,8 @@
  *
  * A machine is named by the `machine` setting (TOKENGUARD_MACHINE) when
  * it is set; else it is "m-" and 12 hex digits of SipHash-2-4 of
- * /etc/machine-id under the ledger's secret TG_LEDGER_ID_FILE
+ * /etc/machine-id (or the host name where there is none) under the
+ * ledger's secret TG_LEDGER_ID_FILE
  * (ledger_secret.h; not the attribution key, which a ledger that records
  * no user id never makes).
  * The hash, not the id itself: machine-id(5) asks that the id not leave
