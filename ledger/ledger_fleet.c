@@ -15,8 +15,12 @@ int tg_fleet_key(const struct tg_policy *p, char *buf, size_t n)
 	char scope[TG_SCOPE_KEY_MAX], win[TG_WINDOW_TEXT_MAX];
 	int k;
 
-	if (tg_policy_scope_key(p, scope, sizeof scope) < 0 ||
-	    tg_policy_window_text(p, win, sizeof win) < 0)
+	/* tag:KEY=* has no one scope: its key is its marker's ("tag:KEY=*") */
+	if (p->per_value == TG_VALUE_EACH)
+		k = snprintf(scope, sizeof scope, "tag:%s", p->scope_value);
+	else
+		k = tg_policy_scope_key(p, scope, sizeof scope);
+	if (k < 0 || (size_t)k >= sizeof scope || tg_policy_window_text(p, win, sizeof win) < 0)
 		return -1;
 	k = snprintf(buf, n, PREFIX "%s|%s", scope, win);
 	return k < 0 || (size_t)k >= n ? -1 : k;
@@ -84,6 +88,26 @@ int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
 	has = rc == 0 && tg_fleet_overlay_decode(d.mv_data, d.mv_size, &o) == 0;
+	if (!has && p->per_value == TG_VALUE_BOUND) {
+		/* A value of a tag:KEY=* policy that no machine spent on: its
+		 * policy's marker says whether the agent's last pull is fresh;
+		 * if so, the others spent nothing on it. */
+		struct tg_policy each = *p;
+		char *eq = strchr(each.scope_value, '=');
+
+		if (eq && (size_t)(eq + 2 - each.scope_value) < sizeof each.scope_value) {
+			memcpy(eq + 1, "*", 2);
+			each.per_value = TG_VALUE_EACH;
+			if ((klen = tg_fleet_key(&each, key, sizeof key)) < 0)
+				return TG_EINVAL;
+			k = (MDB_val){ (size_t)klen, key };
+			rc = mdb_get(txn, l->meta, &k, &d);
+			if (rc && rc != MDB_NOTFOUND)
+				return rc;
+			has = rc == 0 && tg_fleet_overlay_decode(d.mv_data, d.mv_size, &o) == 0;
+			o.usd_micro = o.estimated_micro = o.tokens = 0;
+		}
+	}
 	s->fleet = tg_fleet_judge(has ? &o : NULL, s->window_start_us, now_us, &counts);
 	s->fleet_pulled_us = counts.pulled_us;
 	s->fleet_usd = (double)counts.usd_micro / 1e6;

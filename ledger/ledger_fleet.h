@@ -8,6 +8,11 @@
  *       -> window start i64 BE | pulled at i64 BE | fresh for i64 BE |
  *          usd micro-dollars i64 BE | estimated part of it i64 BE |
  *          tokens i64 BE (48 bytes): the others' spend in that window.
+ *       A tag:KEY=* policy has one per value its machines spent on
+ *       ("fleet:tag:user=alice|day"), and a marker under its own scope
+ *       ("fleet:tag:user=*|day", no spend) saying when its values were
+ *       pulled: a value without an overlay then counts zero others while
+ *       the marker is fresh, not "stale".
  *   "fleet-sync"
  *       -> last success i64 BE | last attempt i64 BE | interval i64 BE |
  *          fresh for i64 BE | policies i64 BE | error length u16 BE |

@@ -374,18 +374,15 @@ static int parse_field(struct slice f, struct tg_policy *p, unsigned *seen, char
 }
 
 /* What a fleet policy can count: the machines' spend is exchanged per
- * scope and window start (ledger_fleet.h), one Redis hash each.  A 24h
- * window starts on the hour, the same hour on every machine, so each
- * machine's spend since that start is exchanged under it, a hash an
- * hour. */
+ * scope and window start (ledger_fleet.h), one Redis hash each (for
+ * tag:KEY=*, each value's).  A 24h window starts on the hour, the same
+ * hour on every machine, so each machine's spend since that start is
+ * exchanged under it, a hash an hour. */
 static int fleet_check(const struct tg_policy *p, char *err, size_t errlen)
 {
 	if (p->window == TG_WIN_SESSION)
 		return tg_err_say(err, errlen, "fleet: a session window is the life of one process, "
 		            "which no other machine shares; use day, month or 24h");
-	if (p->per_value == TG_VALUE_EACH)
-		return tg_err_say(err, errlen, "fleet: tag:KEY=* counts every value apart, and the machines "
-		            "would exchange one total per value seen; name the value (tag:KEY=VALUE)");
 	return 0;
 }
 

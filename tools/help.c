@@ -206,7 +206,7 @@ static const struct command_help commands[] = {
 	  "WINDOW: day, month (UTC), day@ZONE, month@ZONE (ZONE a tz database name,\n"
 	  "such as Europe/Berlin), 24h, session; LIMIT: usd=NUMBER, tokens=INTEGER;\n"
 	  "ACTION: block, warn, downgrade:MODEL, clamp; fleet: the limit is every\n"
-	  "machine's together, exchanged by `sync` (not with session or tag:KEY=*).\n\n"
+	  "machine's together, exchanged by `sync` (not with a session window).\n\n"
 	  "Examples:\n"
 	  "  tokenguard-report budget set daily global,day,usd=5,block\n"
 	  "  tokenguard-report budget set berlin global,day@Europe/Berlin,usd=5,block\n"

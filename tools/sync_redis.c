@@ -355,10 +355,263 @@ static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *
 	return rc;
 }
 
+/* ---- tag:KEY=* fleet policies: one total per value ---- */
+
+/* The values one round exchanges for one policy, at most: beyond it the
+ * rest wait for later rounds (said in the state's error). */
+#define EACH_VALUES_MAX 2048
+
+struct each {
+	const struct tg_policy *p;      /* the tag:KEY=* policy */
+	char key[TG_TAGS_MAX];          /* its KEY */
+	int n;
+	char (*value)[TG_TAGS_MAX];
+	struct tg_policy *bound, *raw;
+	struct tg_spend *spend;
+	struct tg_fleet_overlay *o;
+	char (*okey)[TG_FLEET_KEY_MAX];
+	const char **okey_ptr;
+};
+
+static int each_add(void *ctx, const char *value)
+{
+	struct each *e = ctx;
+
+	if (e->n == EACH_VALUES_MAX || strlen(value) >= TG_TAGS_MAX)
+		return 0;
+	for (int i = 0; i < e->n; i++)
+		if (!strcmp(e->value[i], value))
+			return 0;
+	snprintf(e->value[e->n++], TG_TAGS_MAX, "%s", value);
+	return 0;
+}
+
+/* Binds value i and reads this machine's spend of it (raw: no baseline,
+ * no overlay). */
+static int each_bind(struct each *e, int from, int64_t now)
+{
+	for (int i = from; i < e->n; i++) {
+		char tags[2 * TG_TAGS_MAX];
+		struct tg_call c = { 0 };
+
+		snprintf(tags, sizeof tags, "%s=%s", e->key, e->value[i]);
+		c.tags = tags;
+		if (tg_policy_bind(e->p, &c, &e->bound[i]) != 1)
+			return -1;
+		e->raw[i] = e->bound[i];
+		e->raw[i].name[0] = '\0';
+		e->raw[i].fleet = 0;
+		if (tg_fleet_key(&e->bound[i], e->okey[i], sizeof e->okey[i]) < 0)
+			return -1;
+		e->okey_ptr[i] = e->okey[i];
+	}
+	(void)now;
+	return 0;
+}
+
+static void each_free(struct each *e)
+{
+	free(e->value);
+	free(e->bound);
+	free(e->raw);
+	free(e->spend);
+	free(e->o);
+	free(e->okey);
+	free(e->okey_ptr);
+}
+
+static int each_alloc(struct each *e)
+{
+	e->value = calloc(EACH_VALUES_MAX + 1, sizeof *e->value);
+	e->bound = calloc(EACH_VALUES_MAX + 1, sizeof *e->bound);
+	e->raw = calloc(EACH_VALUES_MAX + 1, sizeof *e->raw);
+	e->spend = calloc(EACH_VALUES_MAX + 1, sizeof *e->spend);
+	e->o = calloc(EACH_VALUES_MAX + 1, sizeof *e->o);
+	e->okey = calloc(EACH_VALUES_MAX + 1, sizeof *e->okey);
+	e->okey_ptr = calloc(EACH_VALUES_MAX + 1, sizeof *e->okey_ptr);
+	return e->value && e->bound && e->raw && e->spend && e->o && e->okey && e->okey_ptr ? 0 : -1;
+}
+
+static int spent(const struct tg_spend *s)
+{
+	return s->usd > 0 || s->usd_estimated > 0 || s->tokens > 0;
+}
+
+/* One round for the tag:KEY=* policy p: the values this machine spent on
+ * join the window's set in Redis (SADD), the set is read (SMEMBERS), then
+ * every value is exchanged as a tag:KEY=VALUE policy would be (HSET of
+ * this machine's spend when it has any, EXPIREAT, HGETALL), and the
+ * overlays of the values and the policy's marker are written with the
+ * sync state s.  Two round trips.  Returns 0, or -1 said. */
+static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct tg_policy *p,
+                      const char *machine, int64_t fresh_us, struct tg_fleet_sync *s,
+                      char *err, size_t n)
+{
+	struct each e = { .p = p };
+	char setkey[REDIS_KEY_MAX + 8], expire[24], marker[TG_FLEET_KEY_MAX];
+	struct tg_policy praw = *p;
+	int64_t now = wall_us(), start, reset;
+	int rc = -1, mine = 0, nlocal, k;
+	redisReply *rep = NULL;
+
+	if (tg_policy_each_key(p, e.key, sizeof e.key) < 0 || each_alloc(&e) != 0) {
+		each_free(&e);
+		return say(err, n, "out of memory");
+	}
+	/* The window, from a value no record can have (the policy's bounds). */
+	praw.name[0] = '\0';
+	praw.fleet = 0;
+	if (tg_policy_bounds(&praw, now, &start, &reset) != 0) {
+		each_free(&e);
+		return say(err, n, "policy '%s': its window cannot be counted", p->name);
+	}
+	if ((rc = tg_ledger_tag_values(l, e.key, each_add, &e)) != 0 ||
+	    each_bind(&e, 0, now) != 0 ||
+	    (e.n && (rc = tg_ledger_spend_many(l, e.raw, e.n, now, e.spend)) != 0)) {
+		each_free(&e);
+		return say(err, n, "cannot read this machine's spend of '%s': %s", p->name,
+		           tg_strerror(rc ? rc : TG_EINVAL));
+	}
+	nlocal = e.n;
+	k = snprintf(setkey, sizeof setkey, "tokenguard:{tag:%s}:%s:%" PRId64 ":values",
+	             p->scope_value, tg_window_name(p->window), start / 1000000);
+	if (k < 0 || (size_t)k >= sizeof setkey) {
+		each_free(&e);
+		return say(err, n, "policy '%s': its key is too long for Redis", p->name);
+	}
+	/* Round trip 1: this machine's values with spend join the set. */
+	{
+		const char **sadd = calloc((size_t)nlocal + 2, sizeof *sadd);
+		const char *exp[3] = { "EXPIREAT", setkey, expire };
+		const char *members[2] = { "SMEMBERS", setkey };
+
+		if (!sadd) {
+			each_free(&e);
+			return say(err, n, "out of memory");
+		}
+		sadd[0] = "SADD";
+		sadd[1] = setkey;
+		for (int i = 0; i < nlocal; i++)
+			if (spent(&e.spend[i]))
+				sadd[2 + mine++] = e.value[i];
+		snprintf(expire, sizeof expire, "%lld", (long long)(reset / 1000000) + EXPIRE_MARGIN_S);
+		rc = 0;
+		if (mine && (redisAppendCommandArgv(r->c, 2 + mine, sadd, NULL) != REDIS_OK ||
+		             redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK))
+			rc = -1;
+		if (!rc && redisAppendCommandArgv(r->c, 2, members, NULL) != REDIS_OK)
+			rc = -1;
+		free(sadd);
+		for (int i = 0; !rc && i < (mine ? 3 : 1); i++) {
+			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+				rc = -1;
+				break;
+			}
+			if (rep->type == REDIS_REPLY_ERROR) {
+				say(err, n, "%s: %s", r->where, rep->str);
+				freeReplyObject(rep);
+				each_free(&e);
+				return -1;
+			}
+			if (i == (mine ? 2 : 0) && rep->type == REDIS_REPLY_ARRAY)
+				for (size_t j = 0; j < rep->elements; j++)
+					if (rep->element[j]->type == REDIS_REPLY_STRING)
+						each_add(&e, rep->element[j]->str);
+			freeReplyObject(rep);
+			rep = NULL;
+		}
+	}
+	if (rc) {
+		each_free(&e);
+		return say(err, n, "%s: %s", r->where, conn_error(r));
+	}
+	/* The values only other machines spent on: this machine's spend is 0. */
+	if (each_bind(&e, nlocal, now) != 0 ||
+	    (e.n > nlocal &&
+	     (rc = tg_ledger_spend_many(l, e.raw + nlocal, e.n - nlocal, now, e.spend + nlocal)) != 0)) {
+		each_free(&e);
+		return say(err, n, "cannot read this machine's spend of '%s': %s", p->name,
+		           tg_strerror(rc ? rc : TG_EINVAL));
+	}
+	/* Round trip 2: each value as a tag:KEY=VALUE policy. */
+	for (int i = 0; rc == 0 && i < e.n; i++) {
+		char key[REDIS_KEY_MAX], fields[3][FIELD_MAX], values[3][24], vexp[24];
+		static const char *const suffix[3] = { "usd_micro", "est_micro", "tokens" };
+		const char *hset[8] = { "HSET", key };
+		const char *exp[3] = { "EXPIREAT", key, vexp };
+		const char *get[2] = { "HGETALL", key };
+		const struct tg_spend *sp = &e.spend[i];
+
+		if (tg_sync_redis_key(&e.bound[i], sp->window_start_us, key, sizeof key) < 0) {
+			rc = -1;
+			break;
+		}
+		snprintf(values[0], sizeof values[0], "%lld", (long long)llround(sp->usd * 1e6));
+		snprintf(values[1], sizeof values[1], "%lld", (long long)llround(sp->usd_estimated * 1e6));
+		snprintf(values[2], sizeof values[2], "%lld", (long long)sp->tokens);
+		for (int f = 0; f < 3; f++) {
+			snprintf(fields[f], sizeof fields[f], "%s:%s", machine, suffix[f]);
+			hset[2 + 2 * f] = fields[f];
+			hset[3 + 2 * f] = values[f];
+		}
+		snprintf(vexp, sizeof vexp, "%lld", (long long)(sp->reset_us / 1000000) + EXPIRE_MARGIN_S);
+		if ((spent(sp) && (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
+		                   redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK)) ||
+		    redisAppendCommandArgv(r->c, 2, get, NULL) != REDIS_OK)
+			rc = -1;
+	}
+	for (int i = 0; rc == 0 && i < e.n; i++) {
+		int replies = spent(&e.spend[i]) ? 3 : 1;
+
+		memset(&e.o[i], 0, sizeof e.o[i]);
+		for (int j = 0; j < replies; j++) {
+			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
+				rc = -1;
+				break;
+			}
+			if (rep->type == REDIS_REPLY_ERROR)
+				rc = say(err, n, "%s: %s", r->where, rep->str);
+			else if (j == replies - 1 && sum_others(rep, machine, &e.o[i]) != 0)
+				rc = say(err, n, "%s: HGETALL answered something else than a hash", r->where);
+			freeReplyObject(rep);
+			rep = NULL;
+		}
+	}
+	if (rc) {
+		if (!*err)
+			say(err, n, "%s: %s", r->where, conn_error(r));
+		each_free(&e);
+		return -1;
+	}
+	now = wall_us();   /* the totals are as of their arrival */
+	for (int i = 0; i < e.n; i++) {
+		e.o[i].window_start_us = e.spend[i].window_start_us;
+		e.o[i].pulled_us = now;
+		e.o[i].fresh_us = fresh_us;
+	}
+	/* The marker: the policy's values were pulled now. */
+	if (tg_fleet_key(p, marker, sizeof marker) < 0) {
+		each_free(&e);
+		return say(err, n, "policy '%s': its key is too long", p->name);
+	}
+	memset(&e.o[e.n], 0, sizeof e.o[e.n]);
+	e.o[e.n].window_start_us = start;
+	e.o[e.n].pulled_us = now;
+	e.o[e.n].fresh_us = fresh_us;
+	snprintf(e.okey[e.n], sizeof e.okey[e.n], "%s", marker);
+	e.okey_ptr[e.n] = e.okey[e.n];
+	rc = tg_fleet_put(l, e.okey_ptr, e.o, e.n + 1, s);
+	each_free(&e);
+	if (rc)
+		return say(err, n, "cannot write the fleet totals into the ledger: %s", tg_strerror(rc));
+	return 0;
+}
+
 /* The state the ledger keeps, after a round that ended in err ("" for
  * success). */
 static int put_state(struct tg_ledger *l, struct tg_sync_redis *r, struct round *q, int m,
-                     int64_t interval_us, int64_t fresh_us, int64_t now, const char *err)
+                     int scopes, int64_t interval_us, int64_t fresh_us, int64_t now,
+                     const char *err)
 {
 	struct tg_fleet_sync s = { 0 };
 	int has = 0;
@@ -372,7 +625,7 @@ static int put_state(struct tg_ledger *l, struct tg_sync_redis *r, struct round 
 	snprintf(s.where, sizeof s.where, "%s", r->where);
 	if (!*err) {
 		s.last_ok_us = now;
-		s.policies = m;
+		s.policies = scopes;
 	}
 	return tg_fleet_put(l, q->key_ptr, q->o, *err ? 0 : m, &s);
 }
@@ -381,13 +634,24 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
                         int64_t interval_us, int64_t fresh_us, int *scopes, char *err, size_t n)
 {
 	static struct round q;
+	static struct tg_policy each[FLEET_MAX];
+	struct tg_fleet_sync st;
 	int64_t now = wall_us();
-	int m, rc;
+	int m, ne = 0, rc, has;
 
 	*scopes = 0;
 	err[0] = '\0';
 	if ((m = tg_sync_fleet_policies(l, q.p, FLEET_MAX, err, n)) < 0)
 		return -1;
+	/* tag:KEY=* policies are exchanged value by value, after the others. */
+	for (int i = 0, kept = 0; i < m; i++) {
+		if (q.p[i].per_value == TG_VALUE_EACH)
+			each[ne++] = q.p[i];
+		else
+			q.p[kept++] = q.p[i];
+		if (i == m - 1)
+			m = kept;
+	}
 	for (int i = 0; i < m; i++) {
 		/* Raw spend of the scope: no reset's baseline (a name of "" has
 		 * none), no overlay (every machine pushes its own). */
@@ -399,7 +663,7 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 	}
 	if (m && (rc = tg_ledger_spend_many(l, q.raw, m, now, q.spend)) != 0) {
 		say(err, n, "cannot read this machine's spend: %s", tg_strerror(rc));
-		put_state(l, r, &q, m, interval_us, fresh_us, now, err);
+		put_state(l, r, &q, m, m + ne, interval_us, fresh_us, now, err);
 		return -1;
 	}
 	rc = connect_redis(r, err, n);
@@ -415,7 +679,7 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 	}
 	if (rc != 0) {
 		drop(r);
-		put_state(l, r, &q, m, interval_us, fresh_us, now, err);
+		put_state(l, r, &q, m, m + ne, interval_us, fresh_us, now, err);
 		return -1;
 	}
 	now = wall_us();   /* the totals are as of their arrival */
@@ -424,8 +688,16 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 		q.o[i].pulled_us = now;
 		q.o[i].fresh_us = fresh_us;
 	}
-	if ((rc = put_state(l, r, &q, m, interval_us, fresh_us, now, "")) != 0)
+	if ((rc = put_state(l, r, &q, m, m + ne, interval_us, fresh_us, now, "")) != 0)
 		return say(err, n, "cannot write the fleet totals into the ledger: %s", tg_strerror(rc));
-	*scopes = m;
+	if (ne && (tg_fleet_sync_get(l, &st, &has) != 0 || !has))
+		return say(err, n, "cannot read back the fleet's sync state");
+	for (int i = 0; i < ne; i++)
+		if (each_round(r, l, &each[i], machine, fresh_us, &st, err, n) != 0) {
+			drop(r);
+			put_state(l, r, &q, m, m + ne, interval_us, fresh_us, wall_us(), err);
+			return -1;
+		}
+	*scopes = m + ne;
 	return 0;
 }

@@ -17,7 +17,11 @@
  *
  * A round is one pipeline, one round trip: per scope HSET, EXPIREAT and
  * HGETALL; then the overlays and the sync state are written in one
- * ledger transaction.  Connect and command timeouts are 500 ms, so a
+ * ledger transaction.  A tag:KEY=* policy takes two more: the values
+ * this machine spent on join the set tokenguard:{tag:KEY=*}:WINDOW:START:values
+ * (SADD, EXPIREAT, SMEMBERS), then every value of the set is exchanged
+ * as tag:KEY=VALUE, and its overlays and a marker (ledger_fleet.h) are
+ * written in one more transaction.  Connect and command timeouts are 500 ms, so a
  * stuck Redis costs a round at most that, never the agent.  The
  * connection is kept between rounds and made again after any error.
  */

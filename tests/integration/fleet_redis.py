@@ -253,15 +253,15 @@ def ts_s(rec):
     return datetime.datetime.fromisoformat(rec["ts"].replace("Z", "+00:00")).timestamp()
 
 
-def setup(t, env, tdir, names, limit_calls, spec_extra="", window="day"):
+def setup(t, env, tdir, names, limit_calls, spec_extra="", window="day", scope="global"):
     """The cost of one call, and machines names with the fleet policy of
     limit_calls calls each."""
     cost, _tokens = seed_cost(t, env, tdir)
     limit = round(cost * limit_calls, 9)
     machines = [Machine(t, env, tdir, n) for n in names]
     for m in machines:
-        budget_set(t, env, m.ledger, POLICY, "global,%s,usd=%r,block,fleet%s"
-                   % (window, limit, spec_extra))
+        budget_set(t, env, m.ledger, POLICY, "%s,%s,usd=%r,block,fleet%s"
+                   % (scope, window, limit, spec_extra))
     return cost, limit, machines
 
 
@@ -314,6 +314,47 @@ def block_after_other(t, env, tdir, window="day"):
 def block_after_other_24h(t, env, tdir):
     """The same with a rolling 24h window, exchanged per hour it starts."""
     return block_after_other(t, env, tdir, window="24h")
+
+
+def per_user(t, env, tdir):
+    """tag:user=*,fleet: each user's limit is the fleet's.  A spends
+    alice's; B refuses alice once its agent pulled it, lets bob through,
+    and with fail=closed still lets carol through: no machine spent on
+    her, and the policy's values were pulled fresh."""
+    cost, limit, (a, b) = setup(t, env, tdir, "ab", 2.5, scope="tag:user=*")
+    redis = Redis(t, tdir)
+
+    def user(name):
+        return {"TOKENGUARD_TAGS": "user=" + name}
+    try:
+        for m in (a, b):
+            m.start_agent(redis.url)   # the default interval: 1 s
+        ca = Calls(t, env, a, "a-alice", t.ex(OPENAI), 3, extra_env=user("alice")).wait()
+        t.check(ca.rc == 0 and ca.codes == ["200"] * 3, "A as alice: exit %d, statuses %s"
+                % (ca.rc, ca.codes))
+        spent_at = time.monotonic()
+        # B's agent pulls alice's total within two intervals.
+        refused = None
+        while time.monotonic() - spent_at < 2 * 1.0 + 1.5:
+            cb = Calls(t, env, b, "b-alice-%d" % int((time.monotonic() - spent_at) * 1000),
+                       t.ex(OPENAI), 1, extra_env=dict(user("alice"),
+                                                       TOKENGUARD_FAIL="closed")).wait()
+            if cb.codes == ["429"]:
+                refused = time.monotonic() - spent_at
+                break
+            time.sleep(0.25)
+        t.check(refused is not None, "B never refused alice after A spent her fleet limit")
+        for name in ("bob", "carol"):
+            c = Calls(t, env, b, "b-" + name, t.ex(OPENAI), 1,
+                      extra_env=dict(user(name), TOKENGUARD_FAIL="closed")).wait()
+            t.check(c.codes == ["200"], "B as %s (no machine spent on them, fail=closed): %s"
+                    % (name, c.codes))
+        # B's spend on alice before the pull (at most two calls) is A's view too.
+        recs = [r for r in b.records() if r["tags"].get("user") == "alice"]
+        t.check(any(r["blocked"] for r in recs), "B's ledger has no blocked alice call")
+    finally:
+        stop_all((a, b), redis)
+    return "# B refused alice %.2f s after A spent her limit; bob and carol allowed" % refused
 
 
 def overshoot_three(t, env, tdir):
@@ -492,6 +533,7 @@ def tests(harness, cases):
     spec = [
         ("curl-h1", "curl", "fleet-redis-block-after-other", block_after_other),
         ("curl-h1", "curl", "fleet-redis-block-after-other-24h", block_after_other_24h),
+        ("curl-h1", "curl", "fleet-redis-per-user", per_user),
         ("curl-h1", "curl", "fleet-redis-overshoot-3", overshoot_three),
         ("curl-h1", "curl", "fleet-redis-killed", redis_killed),
         ("curl-h1", "curl", "fleet-redis-none", no_redis),

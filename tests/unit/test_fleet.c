@@ -45,6 +45,7 @@ Test(fleet, the_word_fleet_round_trips_with_every_shared_window)
 	round_trip("provider:openai,month@Asia/Kolkata,usd=1,block,fleet,unpriced=allow",
 	           "provider:openai,month@Asia/Kolkata,usd=1,block,unpriced=allow,fleet");
 	round_trip("tag:team=ads,24h,usd=10,block,fleet", "tag:team=ads,24h,usd=10,block,fleet");
+	round_trip("tag:user=*,day,usd=5,block,fleet", "tag:user=*,day,usd=5,block,fleet");
 	cr_assert_not(parse_ok("global,day,usd=1,block").fleet);
 }
 
@@ -60,7 +61,6 @@ static void parse_fails(const char *spec, const char *want)
 Test(fleet, refuses_windows_and_scopes_the_machines_cannot_share)
 {
 	parse_fails("global,session,usd=1,block,fleet", "fleet: a session window is the life of one process");
-	parse_fails("tag:user=*,day,usd=1,block,fleet", "fleet: tag:KEY=* counts every value apart");
 	parse_fails("global,day,usd=1,block,fleet,fleet", "fleet given twice");
 	parse_fails("global,day,usd=1,block,fleets", "unknown field \"fleets\"");
 }
@@ -76,6 +76,59 @@ Test(fleet, key_names_scope_and_window)
 	cr_assert_gt(tg_fleet_key(&p, key, sizeof key), 0);
 	cr_assert_str_eq(key, "fleet:model:gpt-4o|month");
 	cr_assert_eq(tg_fleet_key(&p, key, 10), -1);
+	/* tag:KEY=*: the marker's key; bound to a value, the value's */
+	p = parse_ok("tag:user=*,day,usd=5,block,fleet");
+	cr_assert_gt(tg_fleet_key(&p, key, sizeof key), 0);
+	cr_assert_str_eq(key, "fleet:tag:user=*|day");
+}
+
+static struct tg_ledger *new_ledger(char *dir, size_t n);
+
+/* A value of a tag:KEY=* fleet policy: its own overlay when a machine
+ * spent on it; else, while the policy's marker is fresh, zero others
+ * (never "stale", which fail=closed would turn into a refusal). */
+Test(fleet, a_value_counts_its_overlay_or_zero_others_under_a_fresh_marker)
+{
+	char dir[256], mkey[TG_FLEET_KEY_MAX], akey[TG_FLEET_KEY_MAX];
+	struct tg_ledger *l = new_ledger(dir, sizeof dir);
+	struct tg_policy each = parse_ok("tag:user=*,day,usd=5,block,fleet,name=per-user"), b[2];
+	struct tg_call alice = { "openai", "gpt-4.1", "gpt-4.1", "t", "user=alice", NULL };
+	struct tg_call bob = { "openai", "gpt-4.1", "gpt-4.1", "t", "user=bob", NULL };
+	int64_t now = 20000 * DAY + 12 * 3600 * US;
+	struct tg_record r = tgt_record(now - 60 * US, "openai", "gpt-4.1", "t", "user=alice", 10, 10,
+	                                1.0, 0);
+	struct tg_fleet_overlay o[2] = { { 20000 * DAY, now - US, 5 * US, 3000000, 0, 500 },
+	                                 { 20000 * DAY, now - US, 5 * US, 0, 0, 0 } };
+	struct tg_fleet_sync s = { now - US, now - US, US, 5 * US, 1, "", "x" };
+	const char *keys[2] = { akey, mkey };
+	struct tg_spend sp[2];
+
+	tgt_put_record(l, &r);
+	cr_assert_eq(tg_policy_bind(&each, &alice, &b[0]), 1);
+	cr_assert_eq(tg_policy_bind(&each, &bob, &b[1]), 1);
+	/* no pull yet: both missing */
+	cr_assert_eq(tg_ledger_spend_many(l, b, 2, now, sp), 0);
+	cr_assert_eq(sp[0].fleet, TG_FLEET_MISSING);
+	cr_assert_eq(sp[1].fleet, TG_FLEET_MISSING);
+	cr_assert_gt(tg_fleet_key(&b[0], akey, sizeof akey), 0);
+	cr_assert_str_eq(akey, "fleet:tag:user=alice|day");
+	cr_assert_gt(tg_fleet_key(&each, mkey, sizeof mkey), 0);
+	cr_assert_eq(tg_fleet_put(l, keys, o, 2, &s), 0);
+	cr_assert_eq(tg_ledger_spend_many(l, b, 2, now, sp), 0);
+	/* alice: her local dollar and the others' three */
+	cr_assert_eq(sp[0].fleet, TG_FLEET_FRESH);
+	cr_assert_float_eq(sp[0].usd, 4.0, 1e-9);
+	cr_assert_eq(sp[0].tokens, 520);
+	/* bob: nobody spent on him, and the marker is fresh */
+	cr_assert_eq(sp[1].fleet, TG_FLEET_FRESH);
+	cr_assert_float_eq(sp[1].usd, 0, 1e-12);
+	cr_assert_eq(sp[1].fleet_usd, 0);
+	/* the marker gone stale: bob's totals are stale, not zero */
+	cr_assert_eq(tg_ledger_spend_many(l, b, 2, now + 6 * US, sp), 0);
+	cr_assert_eq(sp[1].fleet, TG_FLEET_STALE);
+	cr_assert_eq(sp[0].fleet, TG_FLEET_STALE);
+	tg_ledger_close(l);
+	tgt_rmtree(dir);
 }
 
 Test(fleet, judges_fresh_stale_missing_and_other_windows)
