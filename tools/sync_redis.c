@@ -357,8 +357,10 @@ static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *
 
 /* ---- tag:KEY=* fleet policies: one total per value ---- */
 
-/* The values one round exchanges for one policy, at most: beyond it the
- * rest wait for later rounds (said in the state's error). */
+/* The values one round exchanges for one policy, at most (this
+ * machine's first, then the set's): a value beyond it gets no overlay in
+ * that round and counts zero others, as if no other machine had spent
+ * on it (README, Fleet). */
 #define EACH_VALUES_MAX 2048
 
 struct each {
@@ -451,7 +453,7 @@ static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct
 	char setkey[REDIS_KEY_MAX + 8], expire[24], marker[TG_FLEET_KEY_MAX];
 	struct tg_policy praw = *p;
 	int64_t now = wall_us(), start, reset;
-	int rc = -1, mine = 0, nlocal, k;
+	int rc = -1, mine = 0, nlocal = 0, k;
 	redisReply *rep = NULL;
 
 	if (tg_policy_each_key(p, e.key, sizeof e.key) < 0 || each_alloc(&e) != 0) {
@@ -472,7 +474,21 @@ static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct
 		return say(err, n, "cannot read this machine's spend of '%s': %s", p->name,
 		           tg_strerror(rc ? rc : TG_EINVAL));
 	}
-	nlocal = e.n;
+	/* Only the values spent on in this window: the ledger's totals list
+	 * every value ever seen, in any window. */
+	for (int i = 0; i < e.n; i++) {
+		if (!spent(&e.spend[i]))
+			continue;
+		if (nlocal != i) {
+			memcpy(e.value[nlocal], e.value[i], sizeof e.value[i]);
+			e.bound[nlocal] = e.bound[i];
+			e.raw[nlocal] = e.raw[i];
+			e.spend[nlocal] = e.spend[i];
+			memcpy(e.okey[nlocal], e.okey[i], sizeof e.okey[i]);
+		}
+		nlocal++;
+	}
+	e.n = nlocal;
 	k = snprintf(setkey, sizeof setkey, "tokenguard:{tag:%s}:%s:%" PRId64 ":values",
 	             p->scope_value, tg_window_name(p->window), start / 1000000);
 	if (k < 0 || (size_t)k >= sizeof setkey) {
