@@ -303,17 +303,18 @@ struct round {
 	const char *key_ptr[FLEET_MAX];
 };
 
-/* Appends the pipeline of policy i: HSET, EXPIREAT, HGETALL. */
-static int append(struct tg_sync_redis *r, struct round *q, int i, const char *machine)
+/* Appends the exchange of one scope: with push, HSET of this machine's
+ * spend s and EXPIREAT; then HGETALL.  Its replies: exchange_replies(). */
+static int append_exchange(struct tg_sync_redis *r, const struct tg_policy *p,
+                           const struct tg_spend *s, const char *machine, int push)
 {
 	char key[REDIS_KEY_MAX], fields[3][FIELD_MAX], values[3][24], expire[24];
-	const struct tg_spend *s = &q->spend[i];
 	static const char *const suffix[3] = { "usd_micro", "est_micro", "tokens" };
 	const char *hset[8] = { "HSET", key };
 	const char *exp[3] = { "EXPIREAT", key, expire };
 	const char *get[2] = { "HGETALL", key };
 
-	if (tg_sync_redis_key(&q->p[i], s->window_start_us, key, sizeof key) < 0)
+	if (tg_sync_redis_key(p, s->window_start_us, key, sizeof key) < 0)
 		return -1;
 	snprintf(values[0], sizeof values[0], "%lld", (long long)llround(s->usd * 1e6));
 	snprintf(values[1], sizeof values[1], "%lld", (long long)llround(s->usd_estimated * 1e6));
@@ -324,21 +325,22 @@ static int append(struct tg_sync_redis *r, struct round *q, int i, const char *m
 		hset[3 + 2 * k] = values[k];
 	}
 	snprintf(expire, sizeof expire, "%lld", (long long)(s->reset_us / 1000000) + EXPIRE_MARGIN_S);
-	if (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
-	    redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK ||
-	    redisAppendCommandArgv(r->c, 2, get, NULL) != REDIS_OK)
+	if (push && (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
+	             redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK))
 		return -1;
-	return 0;
+	return redisAppendCommandArgv(r->c, 2, get, NULL) == REDIS_OK ? 0 : -1;
 }
 
-/* The replies of policy i into its overlay: 0, or -1 said. */
-static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *machine, char *err,
-                   size_t n)
+/* The replies of one append_exchange() (3 with push, else 1), the
+ * others' spend summed into o: 0, or -1 said (a lost connection is
+ * dropped). */
+static int exchange_replies(struct tg_sync_redis *r, int push, const char *machine,
+                            struct tg_fleet_overlay *o, char *err, size_t n)
 {
-	int rc = 0;
+	int rc = 0, replies = push ? 3 : 1;
 
-	memset(&q->o[i], 0, sizeof q->o[i]);
-	for (int k = 0; k < 3; k++) {
+	memset(o, 0, sizeof *o);
+	for (int k = 0; k < replies; k++) {
 		redisReply *rep = NULL;
 		if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
 			if (!rc)
@@ -348,7 +350,7 @@ static int collect(struct tg_sync_redis *r, struct round *q, int i, const char *
 		}
 		if (!rc && rep->type == REDIS_REPLY_ERROR)
 			rc = say(err, n, "%s: %s", r->where, rep->str);
-		else if (!rc && k == 2 && sum_others(rep, machine, &q->o[i]) != 0)
+		else if (!rc && k == replies - 1 && sum_others(rep, machine, o) != 0)
 			rc = say(err, n, "%s: HGETALL answered something else than a hash", r->where);
 		freeReplyObject(rep);
 	}
@@ -550,49 +552,11 @@ static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct
 		           tg_strerror(rc ? rc : TG_EINVAL));
 	}
 	/* Round trip 2: each value as a tag:KEY=VALUE policy. */
-	for (int i = 0; rc == 0 && i < e.n; i++) {
-		char key[REDIS_KEY_MAX], fields[3][FIELD_MAX], values[3][24], vexp[24];
-		static const char *const suffix[3] = { "usd_micro", "est_micro", "tokens" };
-		const char *hset[8] = { "HSET", key };
-		const char *exp[3] = { "EXPIREAT", key, vexp };
-		const char *get[2] = { "HGETALL", key };
-		const struct tg_spend *sp = &e.spend[i];
-
-		if (tg_sync_redis_key(&e.bound[i], sp->window_start_us, key, sizeof key) < 0) {
-			rc = -1;
-			break;
-		}
-		snprintf(values[0], sizeof values[0], "%lld", (long long)llround(sp->usd * 1e6));
-		snprintf(values[1], sizeof values[1], "%lld", (long long)llround(sp->usd_estimated * 1e6));
-		snprintf(values[2], sizeof values[2], "%lld", (long long)sp->tokens);
-		for (int f = 0; f < 3; f++) {
-			snprintf(fields[f], sizeof fields[f], "%s:%s", machine, suffix[f]);
-			hset[2 + 2 * f] = fields[f];
-			hset[3 + 2 * f] = values[f];
-		}
-		snprintf(vexp, sizeof vexp, "%lld", (long long)(sp->reset_us / 1000000) + EXPIRE_MARGIN_S);
-		if ((spent(sp) && (redisAppendCommandArgv(r->c, 8, hset, NULL) != REDIS_OK ||
-		                   redisAppendCommandArgv(r->c, 3, exp, NULL) != REDIS_OK)) ||
-		    redisAppendCommandArgv(r->c, 2, get, NULL) != REDIS_OK)
-			rc = -1;
-	}
-	for (int i = 0; rc == 0 && i < e.n; i++) {
-		int replies = spent(&e.spend[i]) ? 3 : 1;
-
-		memset(&e.o[i], 0, sizeof e.o[i]);
-		for (int j = 0; j < replies; j++) {
-			if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep) {
-				rc = -1;
-				break;
-			}
-			if (rep->type == REDIS_REPLY_ERROR)
-				rc = say(err, n, "%s: %s", r->where, rep->str);
-			else if (j == replies - 1 && sum_others(rep, machine, &e.o[i]) != 0)
-				rc = say(err, n, "%s: HGETALL answered something else than a hash", r->where);
-			freeReplyObject(rep);
-			rep = NULL;
-		}
-	}
+	for (int i = 0; rc == 0 && i < e.n; i++)
+		if (append_exchange(r, &e.bound[i], &e.spend[i], machine, spent(&e.spend[i])) != 0)
+			rc = say(err, n, "%s: %s", r->where, conn_error(r));
+	for (int i = 0; rc == 0 && i < e.n; i++)
+		rc = exchange_replies(r, spent(&e.spend[i]), machine, &e.o[i], err, n);
 	if (rc) {
 		if (!*err)
 			say(err, n, "%s: %s", r->where, conn_error(r));
@@ -684,10 +648,10 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 	}
 	rc = connect_redis(r, err, n);
 	for (int i = 0; rc == 0 && i < m; i++)
-		if (append(r, &q, i, machine) != 0)
+		if (append_exchange(r, &q.p[i], &q.spend[i], machine, 1) != 0)
 			rc = say(err, n, "%s: %s", r->where, conn_error(r));
 	for (int i = 0; rc == 0 && i < m; i++)
-		rc = collect(r, &q, i, machine, err, n);
+		rc = exchange_replies(r, 1, machine, &q.o[i], err, n);
 	if (rc == 0 && m == 0) {
 		/* Nothing to exchange: a PING says whether Redis is there. */
 		const char *argv[1] = { "PING" };
