@@ -73,13 +73,13 @@ int tg_fleet_overlay_decode(const void *p, size_t n, struct tg_fleet_overlay *o)
 
 /* ---- the check's read, inside the spend's transaction ---- */
 
-int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
-                       int64_t now_us, struct tg_spend *s)
+/* p's overlay in *o (*has 0 when there is none, or it is not one). */
+static int overlay_get(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                       struct tg_fleet_overlay *o, int *has)
 {
 	char key[TG_FLEET_KEY_MAX];
-	struct tg_fleet_overlay o, counts;
+	int klen = tg_fleet_key(p, key, sizeof key), rc;
 	MDB_val k, d;
-	int klen = tg_fleet_key(p, key, sizeof key), rc, has;
 
 	if (klen < 0)
 		return TG_EINVAL;
@@ -87,7 +87,18 @@ int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy
 	rc = mdb_get(txn, l->meta, &k, &d);
 	if (rc && rc != MDB_NOTFOUND)
 		return rc;
-	has = rc == 0 && tg_fleet_overlay_decode(d.mv_data, d.mv_size, &o) == 0;
+	*has = rc == 0 && tg_fleet_overlay_decode(d.mv_data, d.mv_size, o) == 0;
+	return 0;
+}
+
+int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy *p,
+                       int64_t now_us, struct tg_spend *s)
+{
+	struct tg_fleet_overlay o, counts;
+	int rc, has;
+
+	if ((rc = overlay_get(l, txn, p, &o, &has)) != 0)
+		return rc;
 	if (!has && p->per_value == TG_VALUE_BOUND) {
 		/* A value of a tag:KEY=* policy that no machine spent on: its
 		 * policy's marker says whether the agent's last pull is fresh;
@@ -98,13 +109,8 @@ int tg_fleet_spend_txn(struct tg_ledger *l, MDB_txn *txn, const struct tg_policy
 		if (eq && (size_t)(eq + 2 - each.scope_value) < sizeof each.scope_value) {
 			memcpy(eq + 1, "*", 2);
 			each.per_value = TG_VALUE_EACH;
-			if ((klen = tg_fleet_key(&each, key, sizeof key)) < 0)
-				return TG_EINVAL;
-			k = (MDB_val){ (size_t)klen, key };
-			rc = mdb_get(txn, l->meta, &k, &d);
-			if (rc && rc != MDB_NOTFOUND)
+			if ((rc = overlay_get(l, txn, &each, &o, &has)) != 0)
 				return rc;
-			has = rc == 0 && tg_fleet_overlay_decode(d.mv_data, d.mv_size, &o) == 0;
 			o.usd_micro = o.estimated_micro = o.tokens = 0;
 		}
 	}
