@@ -392,7 +392,7 @@ static int each_add(void *ctx, const char *value)
 
 /* Binds value i and reads this machine's spend of it (raw: no baseline,
  * no overlay). */
-static int each_bind(struct each *e, int from, int64_t now)
+static int each_bind(struct each *e, int from)
 {
 	for (int i = from; i < e->n; i++) {
 		char tags[2 * TG_TAGS_MAX];
@@ -409,7 +409,6 @@ static int each_bind(struct each *e, int from, int64_t now)
 			return -1;
 		e->okey_ptr[i] = e->okey[i];
 	}
-	(void)now;
 	return 0;
 }
 
@@ -470,7 +469,7 @@ static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct
 		return say(err, n, "policy '%s': its window cannot be counted", p->name);
 	}
 	if ((rc = tg_ledger_tag_values(l, e.key, each_add, &e)) != 0 ||
-	    each_bind(&e, 0, now) != 0 ||
+	    each_bind(&e, 0) != 0 ||
 	    (e.n && (rc = tg_ledger_spend_many(l, e.raw, e.n, now, e.spend)) != 0)) {
 		each_free(&e);
 		return say(err, n, "cannot read this machine's spend of '%s': %s", p->name,
@@ -544,7 +543,7 @@ static int each_round(struct tg_sync_redis *r, struct tg_ledger *l, const struct
 		return say(err, n, "%s: %s", r->where, conn_error(r));
 	}
 	/* The values only other machines spent on: this machine's spend is 0. */
-	if (each_bind(&e, nlocal, now) != 0 ||
+	if (each_bind(&e, nlocal) != 0 ||
 	    (e.n > nlocal &&
 	     (rc = tg_ledger_spend_many(l, e.raw + nlocal, e.n - nlocal, now, e.spend + nlocal)) != 0)) {
 		each_free(&e);
@@ -624,14 +623,13 @@ int tg_sync_redis_round(struct tg_sync_redis *r, struct tg_ledger *l, const char
 	if ((m = tg_sync_fleet_policies(l, q.p, FLEET_MAX, err, n)) < 0)
 		return -1;
 	/* tag:KEY=* policies are exchanged value by value, after the others. */
-	for (int i = 0, kept = 0; i < m; i++) {
+	for (int i = 0; i < m; i++) {
 		if (q.p[i].per_value == TG_VALUE_EACH)
 			each[ne++] = q.p[i];
 		else
-			q.p[kept++] = q.p[i];
-		if (i == m - 1)
-			m = kept;
+			q.p[i - ne] = q.p[i];
 	}
+	m -= ne;
 	for (int i = 0; i < m; i++) {
 		/* Raw spend of the scope: no reset's baseline (a name of "" has
 		 * none), no overlay (every machine pushes its own). */

@@ -273,6 +273,15 @@ def seed_cost(t, env, tdir):
     return r["cost_usd"], r["input_tokens"] + r["output_tokens"]
 
 
+def start_calling(t, env, machines, redis, interval, n, rate):
+    """Each machine's agent at interval, and once every overlay is fresh,
+    n calls at rate per second on each machine."""
+    for m in machines:
+        m.start_agent(redis.url, interval)
+    wait_for(t, "every overlay fresh", lambda: all_fresh(machines))
+    return [Calls(t, env, m, "calls-" + m.name, t.ex(OPENAI), n, rate) for m in machines]
+
+
 # ---------------------------------------------------------------- the tests
 
 def block_after_other(t, env, tdir, window="day"):
@@ -364,10 +373,7 @@ def overshoot_three(t, env, tdir):
     cost, limit, machines = setup(t, env, tdir, "abc", 30.5)
     redis = Redis(t, tdir)
     try:
-        for m in machines:
-            m.start_agent(redis.url, interval)
-        wait_for(t, "every overlay fresh", lambda: all_fresh(machines))
-        calls = [Calls(t, env, m, "calls-" + m.name, t.ex(OPENAI), n, rate) for m in machines]
+        calls = start_calling(t, env, machines, redis, interval, n, rate)
         for c in calls:
             c.wait()
     finally:
@@ -421,10 +427,7 @@ def redis_killed(t, env, tdir):
     cost, limit, machines = setup(t, env, tdir, "abc", 1000)
     redis = Redis(t, tdir)
     try:
-        for m in machines:
-            m.start_agent(redis.url, interval)
-        wait_for(t, "every overlay fresh", lambda: all_fresh(machines))
-        calls = [Calls(t, env, m, "calls-" + m.name, t.ex(OPENAI), n, rate) for m in machines]
+        calls = start_calling(t, env, machines, redis, interval, n, rate)
         time.sleep(1.0)
         redis.kill()
         time.sleep(1.0)
